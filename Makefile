@@ -1,0 +1,83 @@
+# Parley build. `make` builds build/parley-server; `make run`, `make test`,
+# `make bench` install what is missing first (scripts/deps.sh).
+# Sources are discovered: every src/*/*.c is part of libparley except
+# src/server/main.c; every tests/unit/test_*.c is one cmocka test binary.
+
+CC      ?= cc
+PKGS    := raft libuv libxxhash zlib
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
+BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g -Isrc $(WARN) $(PKG_CFLAGS)
+RELEASE_CFLAGS := $(BASE_CFLAGS) -O2
+SAN_CFLAGS := $(BASE_CFLAGS) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LIBS    := $(PKG_LIBS) -lm
+PREFIX  ?= /usr/local
+PYTHON  := /usr/bin/python3
+
+LIB_SRC  := $(filter-out src/server/main.c,$(wildcard src/*/*.c))
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+
+REL_OBJ  := $(LIB_SRC:src/%.c=build/obj/%.o)
+SAN_OBJ  := $(LIB_SRC:src/%.c=build/san/obj/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/unit/%)
+SAN_UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/san/unit/%)
+
+.PHONY: all deps run test unit unit-san integration bench install clean
+all: build/parley-server
+
+deps:
+	@scripts/deps.sh
+
+build/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(RELEASE_CFLAGS) -MMD -MP -c $< -o $@
+build/san/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -MMD -MP -c $< -o $@
+
+build/libparley.a: $(REL_OBJ)
+	@rm -f $@; ar rcs $@ $^
+build/san/libparley.a: $(SAN_OBJ)
+	@rm -f $@; ar rcs $@ $^
+
+build/parley-server: build/obj/server/main.o build/libparley.a
+	$(CC) $(RELEASE_CFLAGS) $^ $(LIBS) -o $@
+build/san/parley-server: build/san/obj/server/main.o build/san/libparley.a
+	$(CC) $(SAN_CFLAGS) $^ $(LIBS) -o $@
+
+build/unit/%: tests/unit/%.c build/libparley.a
+	@mkdir -p $(dir $@)
+	$(CC) $(RELEASE_CFLAGS) -Itests/unit $< build/libparley.a $(LIBS) -lcmocka -o $@
+build/san/unit/%: tests/unit/%.c build/san/libparley.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -Itests/unit $< build/san/libparley.a $(LIBS) -lcmocka -o $@
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	./build/parley-server $(ARGS)
+
+unit: $(UNIT_BIN)
+	@for t in $(UNIT_BIN); do echo "== $$t"; $$t || exit 1; done
+unit-san: $(SAN_UNIT_BIN)
+	@for t in $(SAN_UNIT_BIN); do echo "== $$t (asan+ubsan)"; \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 $$t || exit 1; done
+integration: build/parley-server
+	$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+
+test: deps
+	@$(MAKE) --no-print-directory all unit unit-san
+	@$(MAKE) --no-print-directory integration
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	bench/run.sh $(BENCH_ARGS)
+
+install: build/parley-server
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 build/parley-server $(DESTDIR)$(PREFIX)/bin/parley-server
+
+clean:
+	rm -rf build
+
+-include $(REL_OBJ:.o=.d) $(SAN_OBJ:.o=.d) build/obj/server/main.d

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# scripts/deps.sh — installs what Parley needs to build, test and benchmark on
+# Debian 12, and nothing when it is all there already. Idempotent; runs as
+# root or through sudo. libraft must be >= 0.22, which Debian ships only in
+# the bookworm-backports suite: this script enables that suite on the same
+# archive mirror the machine already uses (read from its apt sources).
+set -euo pipefail
+
+packages=(
+  build-essential pkg-config
+  libuv1-dev libssl-dev libhiredis-dev libcmocka-dev libxxhash-dev zlib1g-dev
+  redis-server redis-tools
+  python3-pytest python3-redis
+)
+raft_min=0.22
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "deps.sh: need root or sudo to install packages" >&2; exit 1; }
+  SUDO=sudo
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+raft_version=$(dpkg-query -W -f='${Version}' libraft-dev 2>/dev/null || true)
+raft_ok=0
+if [ -n "$raft_version" ] && dpkg --compare-versions "$raft_version" ge "$raft_min"; then
+  raft_ok=1
+fi
+[ ${#missing[@]} -eq 0 ] && [ $raft_ok -eq 1 ] && exit 0
+
+codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
+backports_list=/etc/apt/sources.list.d/parley-backports.list
+
+# The first Debian archive URI the machine already uses (deb822 or one-line
+# format); the security archive is a different tree and is skipped.
+archive_uri() {
+  local f
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] || continue
+    awk '/^URIs:/ {for (i = 2; i <= NF; i++) print $i}' "$f"
+  done
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [ -f "$f" ] || continue
+    awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z+]+:\/\//) { print $i; break } }' "$f"
+  done
+}
+
+if [ $raft_ok -eq 0 ] && ! apt-cache policy 2>/dev/null | grep -q "${codename}-backports"; then
+  uri=$(archive_uri | grep -v -e security -e '^$' | grep -i debian | head -n 1)
+  [ -n "$uri" ] || { echo "deps.sh: no Debian archive found in the apt sources" >&2; exit 1; }
+  echo "deps.sh: enabling ${codename}-backports from $uri (for libraft >= $raft_min)"
+  echo "deb $uri ${codename}-backports main" | $SUDO tee "$backports_list" >/dev/null
+fi
+
+want=("${missing[@]}"); [ $raft_ok -eq 1 ] || want+=(libraft-dev)
+echo "deps.sh: installing ${want[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+if [ ${#missing[@]} -gt 0 ]; then
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if [ $raft_ok -eq 0 ]; then
+  $SUDO apt-get install -y -qq --no-install-recommends -t "${codename}-backports" libraft-dev >/dev/null
+  raft_version=$(dpkg-query -W -f='${Version}' libraft-dev)
+  dpkg --compare-versions "$raft_version" ge "$raft_min" ||
+    { echo "deps.sh: libraft-dev $raft_version installed, need >= $raft_min" >&2; exit 1; }
+fi
+# redis-server is only a benchmark peer: the package starts its own daemon on
+# 6379, where parley-server serves by default. Stop the packaged service.
+if printf '%s\n' "${missing[@]:-}" | grep -qx redis-server; then
+  if command -v systemctl >/dev/null && systemctl is-active --quiet redis-server 2>/dev/null; then
+    $SUDO systemctl disable --now redis-server >/dev/null 2>&1 || true
+  elif [ -x /etc/init.d/redis-server ]; then
+    $SUDO /etc/init.d/redis-server stop >/dev/null 2>&1 || true
+  fi
+fi

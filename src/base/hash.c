@@ -1,0 +1,27 @@
+/* base/hash.c — see hash.h. */
+#include "base/hash.h"
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+#include <zlib.h>
+
+static uint64_t seed = 0x9e3779b97f4a7c15ull;
+
+void hash_seed_init(uint64_t s) { seed = s; }
+
+uint64_t hash_bytes(const void *p, size_t len)
+{
+    return XXH3_64bits_withSeed(p, len, seed);
+}
+
+uint32_t checksum_crc32(uint32_t crc, const void *p, size_t len)
+{
+    const unsigned char *bytes = p;
+    while (len > 0) {
+        uInt chunk = len > (1u << 30) ? (1u << 30) : (uInt)len;
+        crc = (uint32_t)crc32(crc, bytes, chunk);
+        bytes += chunk;
+        len -= chunk;
+    }
+    return crc;
+}
