@@ -65,6 +65,9 @@ struct resp_parser {
     size_t pos;               /* resume offset into the buffer */
     long long args_expected;  /* multibulk count */
     long long bulk_len;       /* -1 when waiting for "$<len>" */
+    int args_read;            /* multibulk arguments complete so far */
+    size_t scan;              /* line terminator searched up to here */
+    int line_blocked;         /* a NUL hides the terminator (as strchr) */
     size_t *offsets;          /* argument offsets while incomplete */
     int argv_cap;
     struct buf inline_args;   /* unescaped inline arguments */
