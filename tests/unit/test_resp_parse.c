@@ -388,6 +388,8 @@ static void test_nul_hides_terminator(void **state)
 {
     struct resp_parser *p = *state;
     assert_int_equal(resp_parse(p, S("ECHO a\0b\r\n")), RESP_NEED_MORE);
+    /* Remembered, so later calls do not search the line again. */
+    assert_true(p->line_blocked);
     char *s = repeat('x', RESP_INLINE_MAX + 10, "");
     memcpy(s, "ECHO a\0b\r\n", 10);
     expect_error(p, s, 10 + RESP_INLINE_MAX,
