@@ -50,13 +50,16 @@ void resp_set(struct resp_out *o, long long n);
 void resp_push(struct resp_out *o, long long n);
 void resp_bool(struct resp_out *o, int v);
 /* Doubles as Redis 7.0 prints them: "%.17g", with "inf"/"-inf", and integral
- * values without a fraction ("3", not "3.0000"). */
+ * values without a fraction ("3", not "3.0000"). Any NaN prints as "nan". */
 void resp_double(struct resp_out *o, double v);
 void resp_verbatim(struct resp_out *o, const char *text, size_t len); /* "txt" */
 void resp_bignum(struct resp_out *o, const char *digits, size_t len);
 void resp_raw(struct resp_out *o, const void *p, size_t len);
 
-/* Deferred aggregate length: reserve the header now, fill it in later. */
+/* Deferred aggregate length: reserve the header now, fill it in later.
+ * The handle is an offset into o->buf: nothing may be consumed from the
+ * buffer until it is filled, and nested deferred lengths are filled inner
+ * first (filling one moves everything written after it). */
 size_t resp_defer_len(struct resp_out *o);
 /* kind is '*', '%', '~' or '>' as for the RESP3 header; the RESP2 form is
  * used for proto 2 (a map of n pairs becomes "*2n"). */
