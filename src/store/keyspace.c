@@ -1,0 +1,233 @@
+/* store/keyspace.c — see keyspace.h. */
+#include "store/keyspace.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/hash.h"
+#include "base/mem.h"
+
+static void free_entry_value(struct dict_entry *e)
+{
+    sobj_free(e->v.ptr);
+    e->v.ptr = NULL;
+}
+
+struct store *store_new(void)
+{
+    struct store *s = xcalloc(1, sizeof *s);
+    for (int i = 0; i < STORE_DBS; i++) dict_init(&s->db[i].keys, free_entry_value);
+    return s;
+}
+
+void store_free(struct store *s)
+{
+    if (s == NULL) return;
+    for (int i = 0; i < STORE_DBS; i++) {
+        dict_clear(&s->db[i].keys);
+        free(s->db[i].expiring);
+    }
+    free(s);
+}
+
+static void expiring_add(struct store_db *d, struct dict_entry *e)
+{
+    if (d->n_expiring == d->cap_expiring) {
+        d->cap_expiring = d->cap_expiring ? d->cap_expiring * 2 : 16;
+        d->expiring = xrealloc(d->expiring, d->cap_expiring * sizeof *d->expiring);
+    }
+    e->slot = (uint32_t)d->n_expiring;
+    d->expiring[d->n_expiring++] = e;
+}
+
+static void expiring_remove(struct store_db *d, struct dict_entry *e)
+{
+    assert(e->slot < d->n_expiring && d->expiring[e->slot] == e);
+    struct dict_entry *last = d->expiring[--d->n_expiring];
+    d->expiring[e->slot] = last;
+    last->slot = e->slot;
+}
+
+static void forget_entry(struct store_db *d, struct dict_entry *e)
+{
+    if (e->aux != STORE_NO_EXPIRE) expiring_remove(d, e);
+}
+
+bool store_delete(struct store *s, int db, const char *key, size_t klen)
+{
+    struct store_db *d = &s->db[db];
+    struct dict_entry *e = dict_unlink(&d->keys, key, klen);
+    if (e == NULL) return false;
+    forget_entry(d, e);
+    dict_entry_free(&d->keys, e);
+    return true;
+}
+
+struct dict_entry *store_lookup(struct store *s, int db, const char *key, size_t klen,
+                                int64_t now_ms, bool evict)
+{
+    assert(db >= 0 && db < STORE_DBS);
+    struct dict_entry *e = dict_find(&s->db[db].keys, key, klen);
+    if (e == NULL || !store_is_expired(e, now_ms)) return e;
+    if (evict) store_delete(s, db, key, klen);
+    return NULL;
+}
+
+struct dict_entry *store_set(struct store *s, int db, const char *key, size_t klen,
+                             struct sobj *val, bool keep_ttl)
+{
+    struct store_db *d = &s->db[db];
+    bool created;
+    struct dict_entry *e = dict_upsert(&d->keys, key, klen, &created);
+    if (created) {
+        e->aux = STORE_NO_EXPIRE;
+    } else {
+        sobj_free(e->v.ptr);
+        if (!keep_ttl && e->aux != STORE_NO_EXPIRE) {
+            expiring_remove(d, e);
+            e->aux = STORE_NO_EXPIRE;
+        }
+    }
+    e->v.ptr = val;
+    return e;
+}
+
+void store_replace_value(struct dict_entry *e, struct sobj *val)
+{
+    sobj_free(e->v.ptr);
+    e->v.ptr = val;
+}
+
+void store_set_expire(struct store *s, int db, struct dict_entry *e, int64_t when_ms)
+{
+    struct store_db *d = &s->db[db];
+    if (e->aux == STORE_NO_EXPIRE && when_ms != STORE_NO_EXPIRE) expiring_add(d, e);
+    if (e->aux != STORE_NO_EXPIRE && when_ms == STORE_NO_EXPIRE) expiring_remove(d, e);
+    e->aux = when_ms;
+}
+
+struct dict_entry *store_move(struct store *s, int db, const char *key, size_t klen,
+                              int dst_db, const char *dst_key, size_t dst_klen)
+{
+    struct store_db *d = &s->db[db];
+    struct dict_entry *src = dict_unlink(&d->keys, key, klen);
+    assert(src != NULL);
+    forget_entry(d, src);
+    int64_t expire = src->aux;
+    struct sobj *val = src->v.ptr;
+    src->v.ptr = NULL;
+    dict_entry_free(&d->keys, src);
+    struct dict_entry *e = store_set(s, dst_db, dst_key, dst_klen, val, false);
+    if (expire != STORE_NO_EXPIRE) store_set_expire(s, dst_db, e, expire);
+    return e;
+}
+
+void store_flush_db(struct store *s, int db)
+{
+    struct store_db *d = &s->db[db];
+    dict_clear(&d->keys);
+    free(d->expiring);
+    d->expiring = NULL;
+    d->n_expiring = d->cap_expiring = 0;
+}
+
+void store_flush_all(struct store *s)
+{
+    for (int i = 0; i < STORE_DBS; i++) store_flush_db(s, i);
+}
+
+void store_swap_db(struct store *s, int a, int b)
+{
+    struct store_db tmp = s->db[a];
+    s->db[a] = s->db[b];
+    s->db[b] = tmp;
+}
+
+struct dict_entry *store_random(struct store *s, int db, uint64_t *rng)
+{
+    return dict_random(&s->db[db].keys, rng);
+}
+
+size_t store_sample_expired(struct store *s, int db, int64_t now_ms, size_t max_samples,
+                            uint64_t *rng, void (*fn)(void *ctx, struct dict_entry *e),
+                            void *ctx)
+{
+    struct store_db *d = &s->db[db];
+    size_t expired = 0;
+    if (d->n_expiring == 0) return 0;
+    if (max_samples >= d->n_expiring) {
+        /* Few enough to check them all. */
+        for (size_t i = 0; i < d->n_expiring; i++) {
+            if (store_is_expired(d->expiring[i], now_ms)) {
+                fn(ctx, d->expiring[i]);
+                expired++;
+            }
+        }
+        return expired;
+    }
+    for (size_t i = 0; i < max_samples; i++) {
+        struct dict_entry *e = d->expiring[dict_rand64(rng) % d->n_expiring];
+        if (store_is_expired(e, now_ms)) {
+            fn(ctx, e);
+            expired++;
+        }
+    }
+    return expired;
+}
+
+void store_housekeeping(struct store *s)
+{
+    for (int i = 0; i < STORE_DBS; i++) {
+        struct store_db *d = &s->db[i];
+        dict_maybe_shrink(&d->keys);
+        if (d->cap_expiring > 64 && d->n_expiring * 4 < d->cap_expiring) {
+            d->cap_expiring /= 2;
+            d->expiring = xrealloc(d->expiring, d->cap_expiring * sizeof *d->expiring);
+        }
+    }
+}
+
+static uint64_t value_digest(const struct sobj *o)
+{
+    uint64_t h = hash_bytes_fixed(&o->type, 1, o->encoding);
+    if (o->type == OBJ_STRING) {
+        char tmp[SOBJ_INT_BUF];
+        size_t len;
+        const char *p = sobj_str(o, tmp, &len);
+        h ^= hash_bytes_fixed(p, len, 0x5eed);
+    }
+    return h;
+}
+
+uint64_t store_digest(struct store *s)
+{
+    uint64_t digest = 0;
+    for (int db = 0; db < STORE_DBS; db++) {
+        struct dict_iter it;
+        dict_iter_init(&it, &s->db[db].keys);
+        struct dict_entry *e;
+        while ((e = dict_iter_next(&it)) != NULL) {
+            uint64_t h = hash_bytes_fixed(e->key, e->klen, (uint64_t)db);
+            h = h * 31 + value_digest(e->v.ptr);
+            h = h * 31 + (uint64_t)e->aux;
+            digest += h * 0x9e3779b97f4a7c15ull; /* order independent */
+        }
+    }
+    return digest;
+}
+
+size_t store_memory(struct store *s)
+{
+    size_t total = 0;
+    for (int db = 0; db < STORE_DBS; db++) {
+        struct dict *d = &s->db[db].keys;
+        total += dict_overhead_bytes(d) + s->db[db].cap_expiring * sizeof(void *);
+        struct dict_iter it;
+        dict_iter_init(&it, d);
+        struct dict_entry *e;
+        while ((e = dict_iter_next(&it)) != NULL)
+            total += sizeof *e + e->klen + 1 + sobj_memory(e->v.ptr);
+    }
+    return total;
+}

@@ -1,0 +1,99 @@
+/* store/keyspace.h — the databases: keys, their values, their expiry.
+ *
+ * STORE_DBS numbered databases (SELECT 0..15), each a dict from key to
+ * struct sobj. A key's expiry (milliseconds since the epoch, or -1) is kept
+ * in its dict entry, and every key with an expiry is also in an array so the
+ * leader can sample them for active expiry in O(1).
+ *
+ * The keyspace never reads a clock: callers pass `now_ms`. Apply passes the
+ * time carried in the log entry, so every replica decides "expired" the same
+ * way. A lookup with evict=true deletes an expired key it meets (used only
+ * while applying the log, where it is deterministic); evict=false only hides
+ * it (used by reads served outside the log). */
+#ifndef PARLEY_STORE_KEYSPACE_H
+#define PARLEY_STORE_KEYSPACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/dict.h"
+#include "store/object.h"
+
+#define STORE_DBS 16
+#define STORE_NO_EXPIRE (-1)
+
+struct store_db {
+    struct dict keys;
+    struct dict_entry **expiring; /* entries with an expiry; e->slot indexes */
+    size_t n_expiring;
+    size_t cap_expiring;
+};
+
+struct store {
+    struct store_db db[STORE_DBS];
+};
+
+struct store *store_new(void);
+void store_free(struct store *s);
+
+static inline struct sobj *store_value(const struct dict_entry *e)
+{
+    return e->v.ptr;
+}
+static inline int64_t store_expire_of(const struct dict_entry *e)
+{
+    return e->aux;
+}
+static inline bool store_is_expired(const struct dict_entry *e, int64_t now_ms)
+{
+    return e->aux != STORE_NO_EXPIRE && e->aux <= now_ms;
+}
+
+struct dict_entry *store_lookup(struct store *s, int db, const char *key, size_t klen,
+                                int64_t now_ms, bool evict);
+/* Stores val under key (taking ownership), replacing any previous value.
+ * The expiry is cleared unless keep_ttl. */
+struct dict_entry *store_set(struct store *s, int db, const char *key, size_t klen,
+                             struct sobj *val, bool keep_ttl);
+/* Replaces the value of an existing entry, keeping its expiry. */
+void store_replace_value(struct dict_entry *e, struct sobj *val);
+bool store_delete(struct store *s, int db, const char *key, size_t klen);
+/* when_ms == STORE_NO_EXPIRE removes the expiry. */
+void store_set_expire(struct store *s, int db, struct dict_entry *e, int64_t when_ms);
+/* Moves key (value and expiry) to dst_key in dst_db, replacing anything
+ * there. The source must exist. Returns the new entry. */
+struct dict_entry *store_move(struct store *s, int db, const char *key, size_t klen,
+                              int dst_db, const char *dst_key, size_t dst_klen);
+
+static inline uint64_t store_db_size(const struct store *s, int db)
+{
+    return dict_size(&s->db[db].keys);
+}
+static inline uint64_t store_db_expiring(const struct store *s, int db)
+{
+    return s->db[db].n_expiring;
+}
+void store_flush_db(struct store *s, int db);
+void store_flush_all(struct store *s);
+/* Exchanges the contents of two databases (SWAPDB). */
+void store_swap_db(struct store *s, int a, int b);
+
+/* A random key (possibly expired: callers check), or NULL if empty. */
+struct dict_entry *store_random(struct store *s, int db, uint64_t *rng);
+/* Up to max_samples random keys with an expiry; calls fn on those expired at
+ * now_ms. Returns how many were expired. Does not delete anything. */
+size_t store_sample_expired(struct store *s, int db, int64_t now_ms, size_t max_samples,
+                            uint64_t *rng, void (*fn)(void *ctx, struct dict_entry *e),
+                            void *ctx);
+
+/* Periodic housekeeping (table shrinking); never changes logical state. */
+void store_housekeeping(struct store *s);
+
+/* An order-independent digest of the logical content (keys, values, types,
+ * encodings, expiries): equal on replicas that applied the same log. */
+uint64_t store_digest(struct store *s);
+/* Approximate bytes used by keys and values. */
+size_t store_memory(struct store *s);
+
+#endif

@@ -1,0 +1,137 @@
+/* store/snapshot.c — see snapshot.h. */
+#include "store/snapshot.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "base/hash.h"
+
+#define MAGIC "PARLEYS1"
+#define FORMAT 1
+#define OP_DB 0xFE
+#define OP_EOF 0xFF
+
+static void encode_value(struct buf *out, const struct sobj *o)
+{
+    switch (o->type) {
+    case OBJ_STRING:
+        if (o->encoding == ENC_INT) {
+            buf_append_u64(out, (uint64_t)o->i);
+        } else {
+            buf_append_u64(out, o->s.len);
+            buf_append(out, o->s.p, o->s.len);
+        }
+        return;
+    }
+}
+
+void store_snapshot_encode(struct store *s, const void *aux, size_t aux_len, struct buf *out)
+{
+    size_t start = out->len;
+    buf_append(out, MAGIC, 8);
+    buf_append_u32(out, FORMAT);
+    buf_append_u32(out, (uint32_t)aux_len);
+    buf_append(out, aux, aux_len);
+    for (int db = 0; db < STORE_DBS; db++) {
+        if (store_db_size(s, db) == 0) continue;
+        buf_append_u8(out, OP_DB);
+        buf_append_u32(out, (uint32_t)db);
+        buf_append_u64(out, store_db_size(s, db));
+        struct dict_iter it;
+        dict_iter_init(&it, &s->db[db].keys);
+        struct dict_entry *e;
+        while ((e = dict_iter_next(&it)) != NULL) {
+            const struct sobj *o = e->v.ptr;
+            buf_append_u8(out, o->type);
+            buf_append_u8(out, o->encoding);
+            buf_append_u64(out, (uint64_t)e->aux);
+            buf_append_u32(out, e->klen);
+            buf_append(out, e->key, e->klen);
+            encode_value(out, o);
+        }
+    }
+    buf_append_u8(out, OP_EOF);
+    buf_append_u32(out, checksum_crc32(0, out->data + start, out->len - start));
+}
+
+static struct sobj *decode_value(struct reader *r, uint8_t type, uint8_t encoding)
+{
+    if (type != OBJ_STRING) return NULL;
+    uint64_t v;
+    if (reader_u64(r, &v)) return NULL;
+    switch (encoding) {
+    case ENC_INT:
+        return sobj_string_int((int64_t)v);
+    case ENC_EMBSTR:
+    case ENC_RAW: {
+        const char *p;
+        if (v > reader_left(r) || reader_bytes(r, (size_t)v, &p)) return NULL;
+        return sobj_string_as(p, (size_t)v, encoding);
+    }
+    }
+    return NULL;
+}
+
+static struct store *fail(struct store *s, char *err, size_t errlen, const char *why)
+{
+    snprintf(err, errlen, "%s", why);
+    store_free(s);
+    return NULL;
+}
+
+struct store *store_snapshot_decode(const void *data, size_t len, const char **aux,
+                                    size_t *aux_len, char *err, size_t errlen)
+{
+    const char *bytes = data;
+    if (len < 8 + 4 + 4 + 1 + 4 || memcmp(bytes, MAGIC, 8) != 0)
+        return fail(NULL, err, errlen, "not a Parley snapshot (bad magic or too short)");
+    struct reader tail;
+    reader_init(&tail, bytes + len - 4, 4);
+    uint32_t stored_crc;
+    reader_u32(&tail, &stored_crc);
+    uint32_t crc = checksum_crc32(0, bytes, len - 4);
+    if (crc != stored_crc) {
+        char why[128];
+        snprintf(why, sizeof why, "snapshot checksum mismatch (stored %08x, computed %08x)",
+                 stored_crc, crc);
+        return fail(NULL, err, errlen, why);
+    }
+    struct reader r;
+    reader_init(&r, bytes + 8, len - 8 - 4);
+    uint32_t format, alen;
+    const char *aux_p;
+    if (reader_u32(&r, &format) || reader_u32(&r, &alen) || reader_bytes(&r, alen, &aux_p))
+        return fail(NULL, err, errlen, "snapshot header truncated");
+    if (format != FORMAT) return fail(NULL, err, errlen, "unknown snapshot format version");
+    struct store *s = store_new();
+    for (;;) {
+        uint8_t op;
+        if (reader_u8(&r, &op)) return fail(s, err, errlen, "snapshot truncated");
+        if (op == OP_EOF) break;
+        uint32_t db;
+        uint64_t count;
+        if (op != OP_DB || reader_u32(&r, &db) || reader_u64(&r, &count) || db >= STORE_DBS)
+            return fail(s, err, errlen, "snapshot has a malformed database header");
+        for (uint64_t i = 0; i < count; i++) {
+            uint8_t type, encoding;
+            uint64_t expire;
+            uint32_t klen;
+            const char *key;
+            if (reader_u8(&r, &type) || reader_u8(&r, &encoding) || reader_u64(&r, &expire) ||
+                reader_u32(&r, &klen) || reader_bytes(&r, klen, &key))
+                return fail(s, err, errlen, "snapshot key truncated");
+            struct sobj *val = decode_value(&r, type, encoding);
+            if (val == NULL) return fail(s, err, errlen, "snapshot value malformed");
+            if (dict_find(&s->db[db].keys, key, klen) != NULL) {
+                sobj_free(val);
+                return fail(s, err, errlen, "snapshot has a duplicate key");
+            }
+            struct dict_entry *e = store_set(s, (int)db, key, klen, val, false);
+            if ((int64_t)expire != STORE_NO_EXPIRE) store_set_expire(s, (int)db, e, (int64_t)expire);
+        }
+    }
+    if (reader_left(&r) != 0) return fail(s, err, errlen, "snapshot has trailing bytes");
+    *aux = aux_p;
+    *aux_len = alen;
+    return s;
+}

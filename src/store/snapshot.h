@@ -1,0 +1,30 @@
+/* store/snapshot.h — the keyspace as bytes, and back.
+ *
+ * The encoding is what Raft snapshots hold:
+ *
+ *   "PARLEYS1"  u32 format  u32 aux_len  aux bytes
+ *   per non-empty database: 0xFE  u32 db  u64 key count
+ *       per key: u8 type  u8 encoding  u64 expire  u32 key length  key  value
+ *   0xFF  u32 CRC-32 of every byte before it
+ *
+ * Values are typed; a string is u64 length + bytes, or for the int encoding
+ * the u64 value. `aux` is opaque bytes of the caller (the replication layer
+ * keeps its own state there) covered by the same checksum. Integers are
+ * little endian. Decoding checks the checksum before anything else and
+ * bounds-checks every read, so a corrupt or truncated snapshot is reported,
+ * never loaded. */
+#ifndef PARLEY_STORE_SNAPSHOT_H
+#define PARLEY_STORE_SNAPSHOT_H
+
+#include <stddef.h>
+
+#include "base/buf.h"
+#include "store/keyspace.h"
+
+void store_snapshot_encode(struct store *s, const void *aux, size_t aux_len, struct buf *out);
+/* Returns a new store, or NULL with a one-line reason in err. On success
+ * *aux points into data (aux_len bytes). */
+struct store *store_snapshot_decode(const void *data, size_t len, const char **aux,
+                                    size_t *aux_len, char *err, size_t errlen);
+
+#endif
