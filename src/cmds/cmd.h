@@ -1,0 +1,119 @@
+/* cmds/cmd.h — what a command is, and what it runs with.
+ *
+ * A command is a row of data in the command table (table.c): its name,
+ * arity, flags, key positions and ACL categories, as Redis's command table.
+ * Dispatch, COMMAND INFO/DOCS and (later) ACLs all read the same row.
+ *
+ * Keyspace commands have an `exec` function that runs on the store with a
+ * struct cmd_ctx and writes exactly one reply. The same function runs on the
+ * leader and on every follower from the apply loop, so it must be
+ * deterministic: time comes from ctx->now_ms, randomness from ctx->rng,
+ * never from a clock or rand(). It never sees a socket or Raft.
+ *
+ * Connection and server commands (PING, CLIENT, INFO, ...) have no `exec`:
+ * they are flagged CMD_LOCAL and server/ runs them. */
+#ifndef PARLEY_CMDS_CMD_H
+#define PARLEY_CMDS_CMD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "resp/parse.h"
+#include "resp/write.h"
+#include "store/keyspace.h"
+
+enum cmd_flag {
+    CMD_WRITE = 1u << 0,    /* changes the keyspace: goes through the log */
+    CMD_READONLY = 1u << 1, /* reads the keyspace */
+    CMD_LOCAL = 1u << 2,    /* runs in server/, never logged */
+    CMD_FAST = 1u << 3,
+    CMD_ADMIN = 1u << 4,
+    CMD_DENYOOM = 1u << 5,
+    CMD_NOSCRIPT = 1u << 6,
+    CMD_LOADING = 1u << 7,
+    CMD_STALE = 1u << 8,
+    CMD_NO_AUTH = 1u << 9,
+    CMD_PUBSUB = 1u << 10,
+    CMD_INTERNAL = 1u << 11, /* proposed by the leader only; unknown to clients */
+    CMD_CONTAINER = 1u << 12,/* has subcommands (CLIENT, CONFIG, OBJECT...) */
+    CMD_RANDOM = 1u << 13,   /* result depends on randomness (RANDOMKEY) */
+};
+
+enum acl_category {
+    ACL_KEYSPACE = 1u << 0,
+    ACL_READ = 1u << 1,
+    ACL_WRITE = 1u << 2,
+    ACL_STRING = 1u << 3,
+    ACL_FAST = 1u << 4,
+    ACL_SLOW = 1u << 5,
+    ACL_ADMIN = 1u << 6,
+    ACL_DANGEROUS = 1u << 7,
+    ACL_CONNECTION = 1u << 8,
+    ACL_SERVER = 1u << 9,
+};
+
+struct cmd_ctx;
+typedef void cmd_exec_fn(struct cmd_ctx *c);
+
+struct cmd_def {
+    const char *name;  /* lower case; "client|setname" style for subcommands */
+    int arity;         /* > 0 exact argc, < 0 at least -arity */
+    uint32_t flags;
+    int first_key, last_key, key_step; /* Redis's legacy key positions */
+    uint32_t acl;
+    cmd_exec_fn *exec;
+    const char *group, *since, *summary, *complexity; /* COMMAND DOCS */
+    const struct cmd_def *subcommands; /* NULL-name terminated */
+};
+
+struct cmd_ctx {
+    struct store *store;
+    int db;
+    int64_t now_ms;    /* the entry's time (apply) or the leader's clock */
+    uint64_t rng;      /* PRNG state; seeded from the log entry in apply */
+    bool apply;        /* running from the log: may evict expired keys */
+    long long max_bulk_len; /* proto-max-bulk-len, the largest string */
+    struct resp_out out;
+    int argc;
+    const struct resp_arg *argv;
+    const struct cmd_def *cmd;
+};
+
+/* Lookup by name (case-insensitive), NULL if unknown. Internal commands are
+ * only found when internal is true. */
+const struct cmd_def *cmd_lookup(const char *name, size_t len, bool internal);
+/* For a container command, the subcommand argv[1] names, or NULL. */
+const struct cmd_def *cmd_lookup_sub(const struct cmd_def *parent, const char *name, size_t len);
+bool cmd_arity_ok(const struct cmd_def *cmd, int argc);
+/* Iteration over the top-level table (for COMMAND). */
+const struct cmd_def *cmd_table_at(size_t i);
+size_t cmd_table_size(void);
+
+/* Runs cmd->exec with the arguments in c (c->cmd is set by the caller). */
+void cmd_exec(struct cmd_ctx *c);
+
+/* Reply helpers with Redis's exact texts. */
+void cmd_reply_syntax_error(struct cmd_ctx *c);
+void cmd_reply_wrongtype(struct cmd_ctx *c);
+void cmd_reply_not_integer(struct cmd_ctx *c);
+void cmd_reply_arity(struct resp_out *o, const struct cmd_def *cmd);
+
+/* Argument helpers. */
+bool arg_is(const struct resp_arg *a, const char *word); /* case-insensitive */
+bool arg_to_ll(const struct resp_arg *a, long long *v);
+bool arg_to_ld(const struct resp_arg *a, long double *v); /* Redis string2ld */
+/* Parses an integer argument or replies "value is not an integer or out of
+ * range"; returns false after replying. */
+bool arg_get_ll_or_reply(struct cmd_ctx *c, const struct resp_arg *a, long long *v);
+
+/* Keyspace access with the context's time and eviction rule. */
+struct dict_entry *ctx_lookup(struct cmd_ctx *c, const struct resp_arg *key);
+/* Like ctx_lookup but replies WRONGTYPE and returns NULL with *wrong set when
+ * the key holds another type. */
+struct dict_entry *ctx_lookup_type(struct cmd_ctx *c, const struct resp_arg *key, int type,
+                                   bool *wrong);
+
+/* Redis's stringmatchlen: glob-style pattern matching (*, ?, [a-z], [^x], \). */
+bool glob_match(const char *pattern, size_t plen, const char *s, size_t slen, bool nocase);
+
+#endif

@@ -1,0 +1,457 @@
+/* cmds/keys.c — commands on keys of any type: existence, deletion,
+ * renaming and copying, expiry, iteration (KEYS, SCAN, RANDOMKEY), OBJECT,
+ * and whole-database commands (DBSIZE, FLUSHDB, FLUSHALL, SWAPDB, MOVE).
+ * Semantics and error texts follow Redis 7.0's db.c and expire.c. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmds/cmd.h"
+#include "cmds/exec.h"
+
+static void delete_generic(struct cmd_ctx *c)
+{
+    long long deleted = 0;
+    for (int j = 1; j < c->argc; j++) {
+        if (ctx_lookup(c, &c->argv[j]) &&
+            store_delete(c->store, c->db, c->argv[j].ptr, c->argv[j].len))
+            deleted++;
+    }
+    resp_int(&c->out, deleted);
+}
+
+void cmd_del(struct cmd_ctx *c) { delete_generic(c); }
+void cmd_unlink(struct cmd_ctx *c) { delete_generic(c); }
+
+static void count_existing(struct cmd_ctx *c)
+{
+    long long n = 0;
+    for (int j = 1; j < c->argc; j++)
+        if (ctx_lookup(c, &c->argv[j])) n++;
+    resp_int(&c->out, n);
+}
+
+void cmd_exists(struct cmd_ctx *c) { count_existing(c); }
+void cmd_touch(struct cmd_ctx *c) { count_existing(c); }
+
+void cmd_type(struct cmd_ctx *c)
+{
+    struct dict_entry *e = ctx_lookup(c, &c->argv[1]);
+    resp_simple(&c->out, e ? sobj_type_name(store_value(e)) : "none");
+}
+
+void cmd_keys(struct cmd_ctx *c)
+{
+    const struct resp_arg *pattern = &c->argv[1];
+    bool all = pattern->len == 1 && pattern->ptr[0] == '*';
+    size_t handle = resp_defer_len(&c->out);
+    long long n = 0;
+    struct dict_iter it;
+    dict_iter_init(&it, &c->store->db[c->db].keys);
+    struct dict_entry *e;
+    while ((e = dict_iter_next(&it)) != NULL) {
+        if (store_is_expired(e, c->now_ms)) continue;
+        if (!all && !glob_match(pattern->ptr, pattern->len, e->key, e->klen, false)) continue;
+        resp_bulk(&c->out, e->key, e->klen);
+        n++;
+    }
+    resp_set_deferred_len(&c->out, handle, '*', n);
+}
+
+/* SCAN collects candidate entries here, then filters them. */
+struct scan_batch {
+    struct dict_entry **items;
+    size_t n, cap;
+};
+
+static void scan_collect(void *ctx, struct dict_entry *e)
+{
+    struct scan_batch *b = ctx;
+    if (b->n == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 16;
+        b->items = realloc(b->items, b->cap * sizeof *b->items);
+        if (b->items == NULL) abort();
+    }
+    b->items[b->n++] = e;
+}
+
+static bool parse_cursor(const struct resp_arg *a, uint64_t *cursor)
+{
+    if (a->len == 0 || a->len > 20) return false;
+    uint64_t v = 0;
+    for (size_t i = 0; i < a->len; i++) {
+        if (a->ptr[i] < '0' || a->ptr[i] > '9') return false;
+        uint64_t d = (uint64_t)(a->ptr[i] - '0');
+        if (v > (UINT64_MAX - d) / 10) return false;
+        v = v * 10 + d;
+    }
+    *cursor = v;
+    return true;
+}
+
+void cmd_scan(struct cmd_ctx *c)
+{
+    uint64_t cursor;
+    if (!parse_cursor(&c->argv[1], &cursor)) {
+        resp_error(&c->out, "ERR invalid cursor");
+        return;
+    }
+    long long count = 10;
+    const struct resp_arg *pattern = NULL, *type = NULL;
+    for (int j = 2; j < c->argc; j += 2) {
+        if (j + 1 >= c->argc) {
+            cmd_reply_syntax_error(c);
+            return;
+        }
+        if (arg_is(&c->argv[j], "count")) {
+            if (!arg_get_ll_or_reply(c, &c->argv[j + 1], &count)) return;
+            if (count < 1) {
+                cmd_reply_syntax_error(c);
+                return;
+            }
+        } else if (arg_is(&c->argv[j], "match")) {
+            pattern = &c->argv[j + 1];
+        } else if (arg_is(&c->argv[j], "type")) {
+            type = &c->argv[j + 1];
+        } else {
+            cmd_reply_syntax_error(c);
+            return;
+        }
+    }
+    bool match_all = pattern && pattern->len == 1 && pattern->ptr[0] == '*';
+    struct scan_batch batch = {0};
+    struct dict *d = &c->store->db[c->db].keys;
+    long long max_iterations = count * 10;
+    do {
+        cursor = dict_scan(d, cursor, scan_collect, &batch);
+    } while (cursor && max_iterations-- && batch.n < (size_t)count);
+    resp_array(&c->out, 2);
+    char digits[24];
+    size_t dlen = (size_t)snprintf(digits, sizeof digits, "%llu", (unsigned long long)cursor);
+    resp_bulk(&c->out, digits, dlen);
+    size_t handle = resp_defer_len(&c->out);
+    long long n = 0;
+    for (size_t i = 0; i < batch.n; i++) {
+        struct dict_entry *e = batch.items[i];
+        if (store_is_expired(e, c->now_ms)) continue;
+        if (pattern && !match_all && !glob_match(pattern->ptr, pattern->len, e->key, e->klen, false))
+            continue;
+        if (type && !arg_is(type, sobj_type_name(store_value(e)))) continue;
+        resp_bulk(&c->out, e->key, e->klen);
+        n++;
+    }
+    resp_set_deferred_len(&c->out, handle, '*', n);
+    free(batch.items);
+}
+
+void cmd_randomkey(struct cmd_ctx *c)
+{
+    /* Expired keys are skipped, within a bound: a database made only of
+     * expired keys answers nil rather than loop. */
+    for (int tries = 0; tries < 100; tries++) {
+        struct dict_entry *e = store_random(c->store, c->db, &c->rng);
+        if (e == NULL) break;
+        if (store_is_expired(e, c->now_ms)) continue;
+        resp_bulk(&c->out, e->key, e->klen);
+        return;
+    }
+    resp_null(&c->out);
+}
+
+static void rename_generic(struct cmd_ctx *c, bool nx)
+{
+    const struct resp_arg *src = &c->argv[1], *dst = &c->argv[2];
+    bool same = src->len == dst->len && memcmp(src->ptr, dst->ptr, src->len) == 0;
+    if (ctx_lookup(c, src) == NULL) {
+        resp_error(&c->out, "ERR no such key");
+        return;
+    }
+    if (same) {
+        if (nx) resp_int(&c->out, 0);
+        else resp_ok(&c->out);
+        return;
+    }
+    if (ctx_lookup(c, dst)) {
+        if (nx) {
+            resp_int(&c->out, 0);
+            return;
+        }
+    }
+    store_move(c->store, c->db, src->ptr, src->len, c->db, dst->ptr, dst->len);
+    if (nx) resp_int(&c->out, 1);
+    else resp_ok(&c->out);
+}
+
+void cmd_rename(struct cmd_ctx *c) { rename_generic(c, false); }
+void cmd_renamenx(struct cmd_ctx *c) { rename_generic(c, true); }
+
+static bool parse_db_index(struct cmd_ctx *c, const struct resp_arg *a, int *db)
+{
+    long long v;
+    if (!arg_to_ll(a, &v) || v < INT_MIN || v > INT_MAX) {
+        cmd_reply_not_integer(c);
+        return false;
+    }
+    if (v < 0 || v >= STORE_DBS) {
+        resp_error(&c->out, "ERR DB index is out of range");
+        return false;
+    }
+    *db = (int)v;
+    return true;
+}
+
+void cmd_copy(struct cmd_ctx *c)
+{
+    const struct resp_arg *src = &c->argv[1], *dst = &c->argv[2];
+    int dst_db = c->db;
+    bool replace = false;
+    for (int j = 3; j < c->argc; j++) {
+        int additional = c->argc - j - 1;
+        if (arg_is(&c->argv[j], "replace")) {
+            replace = true;
+        } else if (arg_is(&c->argv[j], "db") && additional >= 1) {
+            if (!parse_db_index(c, &c->argv[j + 1], &dst_db)) return;
+            j++;
+        } else {
+            cmd_reply_syntax_error(c);
+            return;
+        }
+    }
+    if (dst_db == c->db && src->len == dst->len && memcmp(src->ptr, dst->ptr, src->len) == 0) {
+        resp_error(&c->out, "ERR source and destination objects are the same");
+        return;
+    }
+    struct dict_entry *e = ctx_lookup(c, src);
+    if (e == NULL) {
+        resp_int(&c->out, 0);
+        return;
+    }
+    int64_t expire = store_expire_of(e);
+    struct sobj *copy = sobj_dup(store_value(e));
+    if (store_lookup(c->store, dst_db, dst->ptr, dst->len, c->now_ms, c->apply)) {
+        if (!replace) {
+            sobj_free(copy);
+            resp_int(&c->out, 0);
+            return;
+        }
+    }
+    struct dict_entry *ne = store_set(c->store, dst_db, dst->ptr, dst->len, copy, false);
+    if (expire != STORE_NO_EXPIRE) store_set_expire(c->store, dst_db, ne, expire);
+    resp_int(&c->out, 1);
+}
+
+void cmd_move(struct cmd_ctx *c)
+{
+    int dst_db;
+    if (!parse_db_index(c, &c->argv[2], &dst_db)) return;
+    if (dst_db == c->db) {
+        resp_error(&c->out, "ERR source and destination objects are the same");
+        return;
+    }
+    const struct resp_arg *key = &c->argv[1];
+    if (ctx_lookup(c, key) == NULL ||
+        store_lookup(c->store, dst_db, key->ptr, key->len, c->now_ms, c->apply)) {
+        resp_int(&c->out, 0);
+        return;
+    }
+    store_move(c->store, c->db, key->ptr, key->len, dst_db, key->ptr, key->len);
+    resp_int(&c->out, 1);
+}
+
+/* ---------------------------------------------------------------------
+ * Expiry
+ * ------------------------------------------------------------------- */
+
+enum { EXP_NX = 1, EXP_XX = 2, EXP_GT = 4, EXP_LT = 8 };
+
+static bool parse_expire_flags(struct cmd_ctx *c, int *flags)
+{
+    *flags = 0;
+    for (int j = 3; j < c->argc; j++) {
+        const struct resp_arg *a = &c->argv[j];
+        if (arg_is(a, "nx")) *flags |= EXP_NX;
+        else if (arg_is(a, "xx")) *flags |= EXP_XX;
+        else if (arg_is(a, "gt")) *flags |= EXP_GT;
+        else if (arg_is(a, "lt")) *flags |= EXP_LT;
+        else {
+            resp_errorf(&c->out, "ERR Unsupported option %.*s", (int)a->len, a->ptr);
+            return false;
+        }
+    }
+    if ((*flags & EXP_NX) && (*flags & (EXP_XX | EXP_GT | EXP_LT))) {
+        resp_error(&c->out, "ERR NX and XX, GT or LT options at the same time are not compatible");
+        return false;
+    }
+    if ((*flags & EXP_GT) && (*flags & EXP_LT)) {
+        resp_error(&c->out, "ERR GT and LT options at the same time are not compatible");
+        return false;
+    }
+    return true;
+}
+
+static void expire_generic(struct cmd_ctx *c, long long basetime, bool seconds)
+{
+    int flags;
+    if (!parse_expire_flags(c, &flags)) return;
+    long long when;
+    if (!arg_get_ll_or_reply(c, &c->argv[2], &when)) return;
+    if (seconds) {
+        if (when > LLONG_MAX / 1000 || when < LLONG_MIN / 1000) {
+            resp_errorf(&c->out, "ERR invalid expire time in '%s' command", c->cmd->name);
+            return;
+        }
+        when *= 1000;
+    }
+    if (when > LLONG_MAX - basetime) {
+        resp_errorf(&c->out, "ERR invalid expire time in '%s' command", c->cmd->name);
+        return;
+    }
+    when += basetime;
+    struct dict_entry *e = ctx_lookup(c, &c->argv[1]);
+    if (e == NULL) {
+        resp_int(&c->out, 0);
+        return;
+    }
+    long long current = store_expire_of(e);
+    if (((flags & EXP_NX) && current != STORE_NO_EXPIRE) ||
+        ((flags & EXP_XX) && current == STORE_NO_EXPIRE) ||
+        ((flags & EXP_GT) && (current == STORE_NO_EXPIRE || when <= current)) ||
+        ((flags & EXP_LT) && current != STORE_NO_EXPIRE && when >= current)) {
+        resp_int(&c->out, 0);
+        return;
+    }
+    if (when <= c->now_ms) store_delete(c->store, c->db, c->argv[1].ptr, c->argv[1].len);
+    else store_set_expire(c->store, c->db, e, when);
+    resp_int(&c->out, 1);
+}
+
+void cmd_expire(struct cmd_ctx *c) { expire_generic(c, c->now_ms, true); }
+void cmd_pexpire(struct cmd_ctx *c) { expire_generic(c, c->now_ms, false); }
+void cmd_expireat(struct cmd_ctx *c) { expire_generic(c, 0, true); }
+void cmd_pexpireat(struct cmd_ctx *c) { expire_generic(c, 0, false); }
+
+static void ttl_generic(struct cmd_ctx *c, bool ms, bool absolute)
+{
+    struct dict_entry *e = ctx_lookup(c, &c->argv[1]);
+    if (e == NULL) {
+        resp_int(&c->out, -2);
+        return;
+    }
+    long long expire = store_expire_of(e);
+    if (expire == STORE_NO_EXPIRE) {
+        resp_int(&c->out, -1);
+        return;
+    }
+    long long ttl = absolute ? expire : expire - c->now_ms;
+    if (ttl < 0) ttl = 0;
+    resp_int(&c->out, ms ? ttl : (ttl + 500) / 1000);
+}
+
+void cmd_ttl(struct cmd_ctx *c) { ttl_generic(c, false, false); }
+void cmd_pttl(struct cmd_ctx *c) { ttl_generic(c, true, false); }
+void cmd_expiretime(struct cmd_ctx *c) { ttl_generic(c, false, true); }
+void cmd_pexpiretime(struct cmd_ctx *c) { ttl_generic(c, true, true); }
+
+void cmd_persist(struct cmd_ctx *c)
+{
+    struct dict_entry *e = ctx_lookup(c, &c->argv[1]);
+    if (e == NULL || store_expire_of(e) == STORE_NO_EXPIRE) {
+        resp_int(&c->out, 0);
+        return;
+    }
+    store_set_expire(c->store, c->db, e, STORE_NO_EXPIRE);
+    resp_int(&c->out, 1);
+}
+
+/* Proposed by the leader for keys its expiry cycle found expired. The key
+ * is deleted only if it is still expired at this entry's time: a SET that
+ * reached the log after the proposal wins. */
+void cmd_internal_expire(struct cmd_ctx *c)
+{
+    for (int j = 1; j < c->argc; j++) ctx_lookup(c, &c->argv[j]);
+    resp_ok(&c->out);
+}
+
+/* ---------------------------------------------------------------------
+ * OBJECT and databases
+ * ------------------------------------------------------------------- */
+
+void cmd_object_encoding(struct cmd_ctx *c)
+{
+    struct dict_entry *e = ctx_lookup(c, &c->argv[2]);
+    if (e == NULL) resp_null(&c->out);
+    else resp_bulk_str(&c->out, sobj_encoding_name(store_value(e)));
+}
+
+void cmd_object_refcount(struct cmd_ctx *c)
+{
+    struct dict_entry *e = ctx_lookup(c, &c->argv[2]);
+    if (e == NULL) resp_null(&c->out);
+    else resp_int(&c->out, 1);
+}
+
+void cmd_object_help(struct cmd_ctx *c)
+{
+    static const char *lines[] = {
+        "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "ENCODING <key>",
+        "    Return the kind of internal representation used in order to store the value",
+        "    associated with a <key>.",
+        "REFCOUNT <key>",
+        "    Return the number of references of the value associated with the specified",
+        "    <key>.",
+        "HELP",
+        "    Print this help.",
+    };
+    size_t n = sizeof lines / sizeof *lines;
+    resp_array(&c->out, (long long)n);
+    for (size_t i = 0; i < n; i++) resp_simple(&c->out, lines[i]);
+}
+
+void cmd_dbsize(struct cmd_ctx *c)
+{
+    resp_int(&c->out, (long long)store_db_size(c->store, c->db));
+}
+
+static bool parse_flush_mode(struct cmd_ctx *c)
+{
+    if (c->argc == 1) return true;
+    if (c->argc == 2 && (arg_is(&c->argv[1], "sync") || arg_is(&c->argv[1], "async")))
+        return true;
+    cmd_reply_syntax_error(c);
+    return false;
+}
+
+void cmd_flushdb(struct cmd_ctx *c)
+{
+    if (!parse_flush_mode(c)) return;
+    store_flush_db(c->store, c->db);
+    resp_ok(&c->out);
+}
+
+void cmd_flushall(struct cmd_ctx *c)
+{
+    if (!parse_flush_mode(c)) return;
+    store_flush_all(c->store);
+    resp_ok(&c->out);
+}
+
+void cmd_swapdb(struct cmd_ctx *c)
+{
+    long long a, b;
+    if (!arg_to_ll(&c->argv[1], &a) || a < INT_MIN || a > INT_MAX) {
+        resp_error(&c->out, "ERR invalid first DB index");
+        return;
+    }
+    if (!arg_to_ll(&c->argv[2], &b) || b < INT_MIN || b > INT_MAX) {
+        resp_error(&c->out, "ERR invalid second DB index");
+        return;
+    }
+    if (a < 0 || a >= STORE_DBS || b < 0 || b >= STORE_DBS) {
+        resp_error(&c->out, "ERR DB index is out of range");
+        return;
+    }
+    if (a != b) store_swap_db(c->store, (int)a, (int)b);
+    resp_ok(&c->out);
+}
