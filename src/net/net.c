@@ -1,0 +1,557 @@
+/* net/net.c — see net.h.
+ *
+ * Each connection has an input buffer (parsed in place; commands point into
+ * it) and two output buffers: `out`, where replies are appended, and
+ * `inflight`, the bytes libuv is writing. net_flush() first tries a direct
+ * non-blocking write of `out`; only what the socket does not take goes to
+ * uv_write, so the common case is one write(2) per connection per tick and
+ * no copy. Connections with output wait on a "dirty" list, so a flush costs
+ * nothing for idle connections. */
+#include "net/net.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/mem.h"
+
+#define READ_CHUNK (16 * 1024)
+#define OUT_SHRINK_BYTES (1024 * 1024)
+
+struct net_conn {
+    struct net *net;
+    uv_tcp_t tcp;
+    uv_connect_t connect_req;
+    uv_write_t write_req;
+    struct buf in;
+    size_t in_off;
+    struct buf out;
+    struct buf inflight;
+    struct resp_parser parser;
+    void *data;
+    bool outgoing;
+    bool reading;
+    bool writing;
+    bool paused;      /* by the owner (on_command returned false) */
+    bool throttled;   /* by us: too much unsent output */
+    bool closing;
+    bool close_after_flush;
+    bool dirty;       /* on the dirty list */
+    bool resume;      /* on the resume list */
+    int64_t soft_limit_since_ms;
+    struct net_conn *prev, *next;  /* all connections */
+    struct net_conn *dirty_next;
+    struct net_conn *resume_next;
+    char peer[64];
+    char local[64];
+};
+
+struct listener {
+    uv_tcp_t tcp;
+    struct net *net;
+    struct listener *next;
+};
+
+struct net {
+    uv_loop_t *loop;
+    struct net_handlers h;
+    struct net_limits limits;
+    struct listener *listeners;
+    struct net_conn *conns;
+    struct net_conn *dirty;
+    struct net_conn *resumed;
+    struct net_stats stats;
+};
+
+static void start_reading(struct net_conn *c);
+static void process_input(struct net_conn *c);
+static void mark_dirty(struct net_conn *c);
+
+struct net *net_new(uv_loop_t *loop, const struct net_handlers *handlers,
+                    const struct net_limits *limits)
+{
+    struct net *n = xcalloc(1, sizeof *n);
+    n->loop = loop;
+    n->h = *handlers;
+    n->limits = *limits;
+    return n;
+}
+
+void net_update_limits(struct net *n, const struct net_limits *limits)
+{
+    n->limits = *limits;
+    for (struct net_conn *c = n->conns; c; c = c->next) c->parser.max_bulk_len = limits->max_bulk_len;
+}
+
+const struct net_stats *net_get_stats(const struct net *n) { return &n->stats; }
+
+static void format_addr(const struct sockaddr_storage *ss, char *out, size_t len)
+{
+    char ip[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+        uv_ip4_name(a, ip, sizeof ip);
+        port = ntohs(a->sin_port);
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+        uv_ip6_name(a, ip, sizeof ip);
+        port = ntohs(a->sin6_port);
+    }
+    snprintf(out, len, "%s:%d", ip, port);
+}
+
+static void fill_names(struct net_conn *c)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0)
+        format_addr(&ss, c->peer, sizeof c->peer);
+    len = sizeof ss;
+    if (uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&ss, &len) == 0)
+        format_addr(&ss, c->local, sizeof c->local);
+}
+
+static struct net_conn *conn_new(struct net *n)
+{
+    struct net_conn *c = xcalloc(1, sizeof *c);
+    c->net = n;
+    resp_parser_init(&c->parser);
+    c->parser.max_bulk_len = n->limits.max_bulk_len;
+    uv_tcp_init(n->loop, &c->tcp);
+    c->tcp.data = c;
+    c->next = n->conns;
+    if (n->conns) n->conns->prev = c;
+    n->conns = c;
+    n->stats.connected++;
+    snprintf(c->peer, sizeof c->peer, "?:0");
+    snprintf(c->local, sizeof c->local, "?:0");
+    return c;
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    struct net_conn *c = h->data;
+    struct net *n = c->net;
+    if (n->h.on_close) n->h.on_close(n->h.ctx, c);
+    if (c->prev) c->prev->next = c->next;
+    else n->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    /* The dirty and resume lists skip closing connections; unlink here. */
+    for (struct net_conn **p = &n->dirty; *p; p = &(*p)->dirty_next)
+        if (*p == c) {
+            *p = c->dirty_next;
+            break;
+        }
+    for (struct net_conn **p = &n->resumed; *p; p = &(*p)->resume_next)
+        if (*p == c) {
+            *p = c->resume_next;
+            break;
+        }
+    n->stats.connected--;
+    buf_free(&c->in);
+    buf_free(&c->out);
+    buf_free(&c->inflight);
+    resp_parser_free(&c->parser);
+    free(c);
+}
+
+void net_conn_close(struct net_conn *c)
+{
+    if (c->closing) return;
+    c->closing = true;
+    if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = false;
+    uv_close((uv_handle_t *)&c->tcp, on_closed);
+}
+
+void net_conn_close_after_flush(struct net_conn *c)
+{
+    c->close_after_flush = true;
+    c->paused = true;
+    if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = false;
+    mark_dirty(c);
+}
+
+/* --------------------------------------------------------------------
+ * Input
+ * ------------------------------------------------------------------ */
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
+{
+    (void)suggested;
+    struct net_conn *c = h->data;
+    size_t want = READ_CHUNK;
+    size_t needed = resp_parser_wanted(&c->parser);
+    size_t have = c->in.len - c->in_off;
+    if (needed > have && needed - have > want) want = needed - have;
+    out->base = buf_reserve(&c->in, want);
+    out->len = c->in.cap - c->in.len;
+}
+
+static void compact_input(struct net_conn *c)
+{
+    if (c->in_off == 0) return;
+    if (c->in_off == c->in.len) {
+        c->in.len = c->in_off = 0;
+        if (c->in.cap > 4 * READ_CHUNK && c->parser.kind == 0) buf_free(&c->in);
+        return;
+    }
+    buf_consume(&c->in, c->in_off);
+    c->in_off = 0;
+}
+
+static bool can_process(const struct net_conn *c)
+{
+    return !c->paused && !c->throttled && !c->closing;
+}
+
+static void process_input(struct net_conn *c)
+{
+    struct net *n = c->net;
+    if (n->h.on_data) {
+        size_t used = n->h.on_data(n->h.ctx, c, c->in.data + c->in_off, c->in.len - c->in_off);
+        c->in_off += used;
+        compact_input(c);
+        return;
+    }
+    while (can_process(c) && c->in_off < c->in.len) {
+        enum resp_status st =
+            resp_parse(&c->parser, c->in.data + c->in_off, c->in.len - c->in_off);
+        if (st == RESP_NEED_MORE) break;
+        if (st == RESP_ERROR) {
+            struct buf *out = &c->out;
+            buf_append_str(out, "-");
+            buf_append_str(out, c->parser.error);
+            buf_append_str(out, "\r\n");
+            log_msg(LOG_VERBOSE, "Protocol error (%s) from client %s", c->parser.error, c->peer);
+            c->in_off = c->in.len;
+            net_conn_close_after_flush(c);
+            break;
+        }
+        size_t consumed = c->parser.consumed;
+        bool go_on = true;
+        if (st == RESP_COMMAND)
+            go_on = n->h.on_command(n->h.ctx, c, c->parser.argc, c->parser.argv);
+        c->in_off += consumed;
+        if (!go_on && !c->closing) net_conn_pause(c);
+    }
+    if (!c->closing) compact_input(c);
+    if (c->out.len) mark_dirty(c);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+{
+    (void)b;
+    struct net_conn *c = s->data;
+    if (nread < 0) {
+        net_conn_close(c);
+        return;
+    }
+    c->in.len += (size_t)nread;
+    c->net->stats.net_input_bytes += (uint64_t)nread;
+    if (!c->outgoing && c->in.len - c->in_off > c->net->limits.query_buffer_max) {
+        log_warn("Closing client %s that reached max query buffer length (%zu bytes)", c->peer,
+                 c->in.len - c->in_off);
+        net_conn_close(c);
+        return;
+    }
+    process_input(c);
+}
+
+static void start_reading(struct net_conn *c)
+{
+    if (c->reading || c->closing || c->close_after_flush) return;
+    if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0) c->reading = true;
+}
+
+void net_conn_pause(struct net_conn *c)
+{
+    c->paused = true;
+    if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = false;
+}
+
+static void schedule_resume(struct net_conn *c)
+{
+    if (c->resume || c->closing) return;
+    c->resume = true;
+    c->resume_next = c->net->resumed;
+    c->net->resumed = c;
+}
+
+void net_conn_resume(struct net_conn *c)
+{
+    if (!c->paused || c->close_after_flush) return;
+    c->paused = false;
+    schedule_resume(c);
+}
+
+bool net_conn_paused(const struct net_conn *c) { return c->paused; }
+bool net_conn_closing(const struct net_conn *c) { return c->closing || c->close_after_flush; }
+
+/* --------------------------------------------------------------------
+ * Output
+ * ------------------------------------------------------------------ */
+
+struct buf *net_conn_out(struct net_conn *c)
+{
+    mark_dirty(c);
+    return &c->out;
+}
+
+void net_conn_write(struct net_conn *c, const void *p, size_t len)
+{
+    buf_append(net_conn_out(c), p, len);
+}
+
+size_t net_conn_output_len(const struct net_conn *c) { return c->out.len + c->inflight.len; }
+
+static void mark_dirty(struct net_conn *c)
+{
+    if (c->dirty || c->closing) return;
+    c->dirty = true;
+    c->dirty_next = c->net->dirty;
+    c->net->dirty = c;
+}
+
+static void flush_conn(struct net_conn *c);
+
+static void on_written(uv_write_t *req, int status)
+{
+    struct net_conn *c = req->data;
+    c->writing = false;
+    c->inflight.len = 0;
+    if (c->inflight.cap > OUT_SHRINK_BYTES) buf_free(&c->inflight);
+    if (status < 0) {
+        net_conn_close(c);
+        return;
+    }
+    if (c->out.len || c->close_after_flush) mark_dirty(c);
+    if (c->throttled && net_conn_output_len(c) < c->net->limits.output_pause_bytes / 2) {
+        c->throttled = false;
+        if (!c->paused) schedule_resume(c);
+    }
+}
+
+static bool over_output_limits(struct net_conn *c)
+{
+    const struct net_limits *l = &c->net->limits;
+    size_t pending = net_conn_output_len(c);
+    if (c->outgoing) return false;
+    if (l->output_hard_max && pending > l->output_hard_max) return true;
+    if (l->output_soft_max && pending > l->output_soft_max) {
+        int64_t now = (int64_t)uv_now(c->net->loop);
+        if (c->soft_limit_since_ms == 0) c->soft_limit_since_ms = now;
+        else if (now - c->soft_limit_since_ms > (int64_t)l->output_soft_seconds * 1000) return true;
+    } else {
+        c->soft_limit_since_ms = 0;
+    }
+    return false;
+}
+
+static void flush_conn(struct net_conn *c)
+{
+    if (c->closing) return;
+    if (over_output_limits(c)) {
+        log_warn("Client %s scheduled to be closed for overcoming of output buffer limits.", c->peer);
+        net_conn_close(c);
+        return;
+    }
+    if (!c->writing && c->out.len) {
+        uv_buf_t b = uv_buf_init(c->out.data, (unsigned)c->out.len);
+        int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+        if (n == UV_EAGAIN) n = 0;
+        if (n < 0) {
+            net_conn_close(c);
+            return;
+        }
+        c->net->stats.net_output_bytes += (uint64_t)n;
+        if ((size_t)n == c->out.len) {
+            c->out.len = 0;
+            if (c->out.cap > OUT_SHRINK_BYTES) buf_free(&c->out);
+        } else {
+            /* Hand the rest to libuv; new replies go to a fresh `out`. */
+            struct buf tmp = c->inflight;
+            c->inflight = c->out;
+            c->out = tmp;
+            c->out.len = 0;
+            buf_consume(&c->inflight, (size_t)n);
+            c->net->stats.net_output_bytes += c->inflight.len;
+            b = uv_buf_init(c->inflight.data, (unsigned)c->inflight.len);
+            c->write_req.data = c;
+            if (uv_write(&c->write_req, (uv_stream_t *)&c->tcp, &b, 1, on_written) < 0) {
+                net_conn_close(c);
+                return;
+            }
+            c->writing = true;
+        }
+    }
+    if (!c->writing && c->out.len == 0 && c->close_after_flush) {
+        net_conn_close(c);
+        return;
+    }
+    if (c->net->limits.output_pause_bytes && !c->throttled &&
+        net_conn_output_len(c) > c->net->limits.output_pause_bytes) {
+        c->throttled = true;
+        if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = false;
+    }
+}
+
+void net_flush(struct net *n)
+{
+    /* Resumed connections first: the commands they parse may add output. */
+    while (n->resumed) {
+        struct net_conn *c = n->resumed;
+        n->resumed = c->resume_next;
+        c->resume = false;
+        if (!can_process(c)) continue;
+        start_reading(c);
+        process_input(c);
+    }
+    while (n->dirty) {
+        struct net_conn *c = n->dirty;
+        n->dirty = c->dirty_next;
+        c->dirty = false;
+        flush_conn(c);
+    }
+}
+
+/* --------------------------------------------------------------------
+ * Listening and connecting
+ * ------------------------------------------------------------------ */
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    struct listener *l = server->data;
+    struct net *n = l->net;
+    if (status < 0) return;
+    struct net_conn *c = conn_new(n);
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+        net_conn_close(c);
+        return;
+    }
+    n->stats.connections_received++;
+    uv_tcp_nodelay(&c->tcp, 1);
+    uv_tcp_keepalive(&c->tcp, 1, 300);
+    fill_names(c);
+    if (n->h.on_accept) n->h.on_accept(n->h.ctx, c);
+    start_reading(c);
+}
+
+static int parse_ip(const char *host, int port, struct sockaddr_storage *ss)
+{
+    memset(ss, 0, sizeof *ss);
+    if (strchr(host, ':')) return uv_ip6_addr(host, port, (struct sockaddr_in6 *)ss);
+    return uv_ip4_addr(host, port, (struct sockaddr_in *)ss);
+}
+
+int net_listen(struct net *n, const char *bind, int port, char *err, size_t errlen)
+{
+    char *copy = xstrdup(bind);
+    int rv = 0;
+    for (char *save = NULL, *host = strtok_r(copy, " ", &save); host; host = strtok_r(NULL, " ", &save)) {
+        bool optional = host[0] == '-';
+        if (optional) host++;
+        struct sockaddr_storage ss;
+        rv = parse_ip(host, port, &ss);
+        if (rv == 0) {
+            struct listener *l = xcalloc(1, sizeof *l);
+            l->net = n;
+            uv_tcp_init(n->loop, &l->tcp);
+            l->tcp.data = l;
+            rv = uv_tcp_bind(&l->tcp, (struct sockaddr *)&ss, strchr(host, ':') ? UV_TCP_IPV6ONLY : 0);
+            if (rv == 0) rv = uv_listen((uv_stream_t *)&l->tcp, 511, on_connection);
+            if (rv != 0) {
+                uv_close((uv_handle_t *)&l->tcp, (uv_close_cb)free);
+            } else {
+                l->next = n->listeners;
+                n->listeners = l;
+            }
+        }
+        if (rv != 0 && optional) {
+            rv = 0;
+            continue;
+        }
+        if (rv != 0) {
+            snprintf(err, errlen, "Could not create server TCP listening socket %s:%d: %s", host,
+                     port, uv_strerror(rv));
+            break;
+        }
+    }
+    free(copy);
+    return rv;
+}
+
+static void on_connected(uv_connect_t *req, int status)
+{
+    struct net_conn *c = req->data;
+    struct net *n = c->net;
+    if (c->closing) return;
+    if (status == 0) {
+        uv_tcp_nodelay(&c->tcp, 1);
+        fill_names(c);
+        start_reading(c);
+    }
+    if (n->h.on_connect) n->h.on_connect(n->h.ctx, c, status);
+    if (status != 0) net_conn_close(c);
+    else if (c->out.len) mark_dirty(c);
+}
+
+struct net_conn *net_connect(struct net *n, const char *host, int port, void *data)
+{
+    struct net_conn *c = conn_new(n);
+    c->outgoing = true;
+    c->data = data;
+    c->writing = true; /* hold output until connected */
+    struct sockaddr_storage ss;
+    int rv = parse_ip(host, port, &ss);
+    c->connect_req.data = c;
+    if (rv == 0) rv = uv_tcp_connect(&c->connect_req, &c->tcp, (struct sockaddr *)&ss, on_connected);
+    if (rv != 0) {
+        /* Report asynchronously through the same path as a failed connect. */
+        c->writing = false;
+        net_conn_close(c);
+        return c;
+    }
+    return c;
+}
+
+void net_close_all(struct net *n)
+{
+    for (struct listener *l = n->listeners, *next; l; l = next) {
+        next = l->next;
+        uv_close((uv_handle_t *)&l->tcp, (uv_close_cb)free);
+    }
+    n->listeners = NULL;
+    for (struct net_conn *c = n->conns; c; c = c->next) net_conn_close(c);
+}
+
+void net_free(struct net *n)
+{
+    assert(n->conns == NULL);
+    free(n);
+}
+
+/* --------------------------------------------------------------------
+ * Accessors
+ * ------------------------------------------------------------------ */
+
+void *net_conn_data(const struct net_conn *c) { return c->data; }
+void net_conn_set_data(struct net_conn *c, void *data) { c->data = data; }
+const char *net_conn_peer(const struct net_conn *c) { return c->peer; }
+const char *net_conn_local(const struct net_conn *c) { return c->local; }
+size_t net_conn_query_len(const struct net_conn *c) { return c->in.len - c->in_off; }
+size_t net_conn_query_cap(const struct net_conn *c) { return c->in.cap; }
+struct resp_parser *net_conn_parser(struct net_conn *c) { return &c->parser; }
+
+int net_conn_fd(const struct net_conn *c)
+{
+    uv_os_fd_t fd = -1;
+    uv_fileno((const uv_handle_t *)&c->tcp, &fd);
+    return fd;
+}

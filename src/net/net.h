@@ -1,0 +1,98 @@
+/* net/net.h — TCP listeners and connections on libuv.
+ *
+ * net/ owns sockets and their buffers and knows nothing about commands:
+ * server connections parse their input with the RESP parser and hand each
+ * command to the `on_command` callback that server/ registered; outgoing
+ * connections (a follower forwarding to its leader) hand raw bytes to
+ * `on_data`. Replies are appended to a connection's output buffer at any
+ * time and written once per event-loop tick by net_flush(), so a pipeline of
+ * a hundred commands costs one write(2).
+ *
+ * A connection can be paused (its input stays buffered and unparsed) and
+ * resumed; it is closed at once (net_conn_close) or after its pending output
+ * is written (net_conn_close_after_flush). The owner learns of every close
+ * through on_close, exactly once, and must not touch the connection after. */
+#ifndef PARLEY_NET_NET_H
+#define PARLEY_NET_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "base/buf.h"
+#include "resp/parse.h"
+
+struct net_conn;
+
+struct net_handlers {
+    void *ctx;
+    /* A new connection was accepted (server side). */
+    void (*on_accept)(void *ctx, struct net_conn *c);
+    /* One parsed command. Return false to pause the connection: no more
+     * commands are parsed until net_conn_resume. */
+    bool (*on_command)(void *ctx, struct net_conn *c, int argc, const struct resp_arg *argv);
+    /* Raw input (outgoing connections); returns the bytes consumed. */
+    size_t (*on_data)(void *ctx, struct net_conn *c, const char *data, size_t len);
+    /* An outgoing connection completed (status 0) or failed (< 0, libuv
+     * error). After a failure on_close follows. */
+    void (*on_connect)(void *ctx, struct net_conn *c, int status);
+    void (*on_close)(void *ctx, struct net_conn *c);
+};
+
+struct net_limits {
+    long long max_bulk_len;       /* proto-max-bulk-len */
+    size_t query_buffer_max;      /* client-query-buffer-limit */
+    size_t output_hard_max;       /* client-output-buffer-limit normal hard (0 = none) */
+    size_t output_soft_max;       /* ... soft (0 = none) */
+    int output_soft_seconds;      /* ... soft seconds */
+    size_t output_pause_bytes;    /* stop reading a client while this much is unsent */
+};
+
+struct net;
+struct net *net_new(uv_loop_t *loop, const struct net_handlers *handlers,
+                    const struct net_limits *limits);
+/* Listens on each space-separated address of `bind` (IPv4 or IPv6) at port.
+ * Returns 0, or a negative libuv error with a message in err. */
+int net_listen(struct net *n, const char *bind, int port, char *err, size_t errlen);
+/* Opens an outgoing connection; on_connect reports the result. */
+struct net_conn *net_connect(struct net *n, const char *host, int port, void *data);
+/* Stops listening and closes every connection. */
+void net_close_all(struct net *n);
+void net_free(struct net *n);
+/* Writes pending output and processes resumed connections: call once per
+ * loop iteration (server/ does it from its uv_check handle). */
+void net_flush(struct net *n);
+void net_update_limits(struct net *n, const struct net_limits *limits);
+
+/* Per-connection API. */
+struct buf *net_conn_out(struct net_conn *c); /* append replies here */
+void net_conn_write(struct net_conn *c, const void *p, size_t len);
+void net_conn_close(struct net_conn *c);
+void net_conn_close_after_flush(struct net_conn *c);
+void net_conn_pause(struct net_conn *c);
+void net_conn_resume(struct net_conn *c);
+bool net_conn_paused(const struct net_conn *c);
+bool net_conn_closing(const struct net_conn *c);
+void *net_conn_data(const struct net_conn *c);
+void net_conn_set_data(struct net_conn *c, void *data);
+const char *net_conn_peer(const struct net_conn *c); /* "ip:port" */
+const char *net_conn_local(const struct net_conn *c); /* "ip:port" */
+int net_conn_fd(const struct net_conn *c);
+size_t net_conn_query_len(const struct net_conn *c);
+size_t net_conn_query_cap(const struct net_conn *c);
+size_t net_conn_output_len(const struct net_conn *c); /* unsent bytes */
+/* Parser limits apply per connection (inline/multibulk caps). */
+struct resp_parser *net_conn_parser(struct net_conn *c);
+
+/* Counters for INFO. */
+struct net_stats {
+    uint64_t connections_received;
+    uint64_t rejected_connections;
+    uint64_t net_input_bytes;
+    uint64_t net_output_bytes;
+    uint64_t connected;
+};
+const struct net_stats *net_get_stats(const struct net *n);
+
+#endif
