@@ -14,6 +14,11 @@ uint64_t hash_bytes(const void *p, size_t len)
     return XXH3_64bits_withSeed(p, len, seed);
 }
 
+uint64_t hash_bytes_fixed(const void *p, size_t len, uint64_t s)
+{
+    return XXH3_64bits_withSeed(p, len, s);
+}
+
 uint32_t checksum_crc32(uint32_t crc, const void *p, size_t len)
 {
     const unsigned char *bytes = p;

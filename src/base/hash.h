@@ -11,6 +11,8 @@
 
 void hash_seed_init(uint64_t seed);
 uint64_t hash_bytes(const void *p, size_t len);
+/* Unseeded: the same on every node and every run (state digests). */
+uint64_t hash_bytes_fixed(const void *p, size_t len, uint64_t seed);
 uint32_t checksum_crc32(uint32_t crc, const void *p, size_t len);
 
 #endif
