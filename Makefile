@@ -31,10 +31,10 @@ deps:
 
 build/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(RELEASE_CFLAGS) -MMD -MP -c $< -o $@
+	@echo "CC $<"; $(CC) $(RELEASE_CFLAGS) -MMD -MP -c $< -o $@
 build/san/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN_CFLAGS) -MMD -MP -c $< -o $@
+	@echo "CC (san) $<"; $(CC) $(SAN_CFLAGS) -MMD -MP -c $< -o $@
 
 build/libparley.a: $(REL_OBJ)
 	@rm -f $@; ar rcs $@ $^

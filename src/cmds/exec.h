@@ -58,5 +58,6 @@ void cmd_dbsize(struct cmd_ctx *c);
 void cmd_flushdb(struct cmd_ctx *c);
 void cmd_flushall(struct cmd_ctx *c);
 void cmd_swapdb(struct cmd_ctx *c);
+void cmd_debug_digest(struct cmd_ctx *c);
 
 #endif

@@ -98,7 +98,7 @@ static const struct cmd_def raft_subs[] = {
 };
 
 static const struct cmd_def debug_subs[] = {
-    ROW("debug|digest", 2, R, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL, "server", "1.0.0",
+    ROW("debug|digest", 2, R, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, cmd_debug_digest, "server", "1.0.0",
         "Returns a digest of the whole keyspace (equal on replicas).", "O(N)"),
     END,
 };
@@ -227,6 +227,8 @@ static const struct cmd_def table[] = {
         "Returns the server time.", "O(1)"),
     PARENT("raft", -2, L, ACL_SLOW, "cluster", "parley-0.1",
            "A container for Raft cluster commands (Parley).", raft_subs),
+    ROW("parley.fwd", 5, L | A, 0, 0, 0, ACL_ADMIN | ACL_SLOW, NULL, "cluster", "parley-0.1",
+        "Proposes a batch a follower forwards to the leader (internal to Parley).", "O(N)"),
     PARENT("debug", -2, A, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, "server", "1.0.0",
            "A container for debugging commands.", debug_subs),
     END,

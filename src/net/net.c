@@ -402,9 +402,8 @@ static void flush_conn(struct net_conn *c)
     }
 }
 
-void net_flush(struct net *n)
+void net_run_resumed(struct net *n)
 {
-    /* Resumed connections first: the commands they parse may add output. */
     while (n->resumed) {
         struct net_conn *c = n->resumed;
         n->resumed = c->resume_next;
@@ -413,6 +412,10 @@ void net_flush(struct net *n)
         start_reading(c);
         process_input(c);
     }
+}
+
+void net_flush(struct net *n)
+{
     while (n->dirty) {
         struct net_conn *c = n->dirty;
         n->dirty = c->dirty_next;

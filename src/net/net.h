@@ -60,8 +60,10 @@ struct net_conn *net_connect(struct net *n, const char *host, int port, void *da
 /* Stops listening and closes every connection. */
 void net_close_all(struct net *n);
 void net_free(struct net *n);
-/* Writes pending output and processes resumed connections: call once per
- * loop iteration (server/ does it from its uv_check handle). */
+/* Parses the buffered input of connections resumed since the last call. */
+void net_run_resumed(struct net *n);
+/* Writes pending output. Call once per loop iteration, before the loop
+ * blocks (server/ does both from its uv_prepare handle). */
 void net_flush(struct net *n);
 void net_update_limits(struct net *n, const struct net_limits *limits);
 

@@ -70,7 +70,7 @@ struct dict_entry *store_lookup(struct store *s, int db, const char *key, size_t
     assert(db >= 0 && db < STORE_DBS);
     struct dict_entry *e = dict_find(&s->db[db].keys, key, klen);
     if (e == NULL || !store_is_expired(e, now_ms)) return e;
-    if (evict) store_delete(s, db, key, klen);
+    if (evict && store_delete(s, db, key, klen)) s->expired_keys++;
     return NULL;
 }
 

@@ -32,6 +32,7 @@ struct store_db {
 
 struct store {
     struct store_db db[STORE_DBS];
+    uint64_t expired_keys; /* deleted on access because their TTL passed */
 };
 
 struct store *store_new(void);

@@ -1,0 +1,420 @@
+/* repl/apply.c — the replicated state machine.
+ *
+ * apply() runs every committed entry on every node, in log order, through
+ * the same cmds/ functions: the entry carries the leader's time and seed,
+ * so every replica computes the same keyspace and the same replies. Each
+ * batch is first checked against the dedup table (origin -> highest seq
+ * applied): a proposer that re-sends a batch after a leader change cannot
+ * get it applied twice. The node that collected a batch (origin == ours)
+ * writes each reply into the waiting client's slot; a leader writes the
+ * replies of a batch a follower forwarded into that follower's PARLEY.FWD
+ * reply; everyone else discards them.
+ *
+ * Snapshots hold the keyspace plus this layer's own replicated state (the
+ * last entry time, the dedup table, the members' client addresses and the
+ * last leader announcement) in the keyspace snapshot's aux section, all
+ * under one checksum. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/mem.h"
+#include "cmds/cmd.h"
+#include "repl/internal.h"
+#include "store/snapshot.h"
+
+/* Origins not seen for this long are dropped from the dedup table: no
+ * proposer re-sends a batch that old (request-timeout-ms is far lower). */
+#define DEDUP_FORGET_MS (3600 * 1000)
+
+/* --------------------------------------------------------------------
+ * Dedup table and members (replicated state)
+ * ------------------------------------------------------------------ */
+
+static void free_member(struct dict_entry *e)
+{
+    free(e->v.ptr);
+    e->v.ptr = NULL;
+}
+
+/* Returns true if (origin, seq) was applied before; records it otherwise. */
+static bool dedup_seen(struct repl *r, uint64_t origin, uint64_t seq)
+{
+    bool created;
+    struct dict_entry *e = dict_upsert(&r->dedup, &origin, sizeof origin, &created);
+    if (!created && seq <= (uint64_t)e->v.i) return true;
+    e->v.i = (int64_t)seq;
+    e->aux = r->apply_time_ms;
+    return false;
+}
+
+/* Drops origins idle for DEDUP_FORGET_MS. Runs when the entry time enters
+ * a new minute: that depends only on replicated state, so every replica
+ * sweeps at the same entry and the tables stay identical. */
+static void dedup_sweep(struct repl *r, int64_t previous_time_ms)
+{
+    if (previous_time_ms / 60000 == r->apply_time_ms / 60000) return;
+    struct buf doomed = BUF_INIT;
+    struct dict_iter it;
+    dict_iter_init(&it, &r->dedup);
+    struct dict_entry *e;
+    while ((e = dict_iter_next(&it)) != NULL)
+        if (r->apply_time_ms - e->aux > DEDUP_FORGET_MS) buf_append(&doomed, e->key, sizeof(uint64_t));
+    for (size_t off = 0; off < doomed.len; off += sizeof(uint64_t))
+        dict_delete(&r->dedup, doomed.data + off, sizeof(uint64_t));
+    buf_free(&doomed);
+}
+
+static void set_member_addr(struct repl *r, uint64_t node, const char *addr, size_t len)
+{
+    char key[24];
+    int klen = snprintf(key, sizeof key, "%" PRIu64, node);
+    bool created;
+    struct dict_entry *e = dict_upsert(&r->members, key, (size_t)klen, &created);
+    free(e->v.ptr);
+    char *copy = xmalloc(len + 1);
+    memcpy(copy, addr, len);
+    copy[len] = '\0';
+    e->v.ptr = copy;
+}
+
+const char *repl_member_client_addr(struct repl *r, uint64_t node)
+{
+    char key[24];
+    int klen = snprintf(key, sizeof key, "%" PRIu64, node);
+    struct dict_entry *e = dict_find(&r->members, key, (size_t)klen);
+    return e ? e->v.ptr : NULL;
+}
+
+/* --------------------------------------------------------------------
+ * Forwarded batches waiting at the leader
+ * ------------------------------------------------------------------ */
+
+struct foreign *foreign_take(struct repl *r, uint64_t origin, uint64_t seq)
+{
+    struct foreign **p = &r->foreign_head, *prev = NULL;
+    for (; *p; prev = *p, p = &(*p)->next) {
+        struct foreign *f = *p;
+        if (f->origin == origin && f->seq == seq) {
+            *p = f->next;
+            if (r->foreign_tail == f) r->foreign_tail = prev;
+            return f;
+        }
+    }
+    return NULL;
+}
+
+void foreign_fail_all(struct repl *r, const char *error)
+{
+    while (r->foreign_head) {
+        struct foreign *f = r->foreign_head;
+        r->foreign_head = f->next;
+        slot_answer(f->slot, error, strlen(error));
+        free(f);
+    }
+    r->foreign_tail = NULL;
+}
+
+/* --------------------------------------------------------------------
+ * Apply
+ * ------------------------------------------------------------------ */
+
+static void apply_announce(struct repl *r, const struct entry_batch *b, int argc,
+                           const struct resp_arg *argv)
+{
+    if (argc != 4) return;
+    char tmp[48];
+    uint64_t node = 0, term = 0;
+    snprintf(tmp, sizeof tmp, "%.*s", (int)(argv[1].len < 40 ? argv[1].len : 40), argv[1].ptr);
+    node = strtoull(tmp, NULL, 10);
+    snprintf(tmp, sizeof tmp, "%.*s", (int)(argv[2].len < 40 ? argv[2].len : 40), argv[2].ptr);
+    term = strtoull(tmp, NULL, 10);
+    set_member_addr(r, node, argv[3].ptr, argv[3].len);
+    if (term < r->announced_term) return;
+    r->announced_node = node;
+    r->announced_term = term;
+    if (b->origin == r->origin && node == r->cfg.node_id) r->ready_term = term;
+    log_msg(LOG_VERBOSE, "Node %" PRIu64 " leads term %" PRIu64 " (clients at %.*s)", node, term,
+            (int)argv[3].len, argv[3].ptr);
+}
+
+static void exec_command(struct repl *r, const struct entry_header *h, uint64_t index,
+                         const struct entry_command *ec, const struct resp_arg *argv,
+                         struct buf *dest)
+{
+    struct cmd_ctx c = {
+        .store = r->store,
+        .db = ec->db,
+        .now_ms = r->apply_time_ms,
+        .rng = h->seed + index * 0x9e3779b97f4a7c15ull,
+        .apply = true,
+        .max_bulk_len = h->max_bulk_len,
+        .out = {dest, ec->proto == 3 ? 3 : 2},
+        .argc = ec->argc,
+        .argv = argv,
+    };
+    const struct cmd_def *d = cmd_lookup(argv[0].ptr, argv[0].len, true);
+    if (d && (d->flags & CMD_CONTAINER))
+        d = ec->argc >= 2 ? cmd_lookup_sub(d, argv[1].ptr, argv[1].len) : NULL;
+    if (d == NULL || d->exec == NULL || !cmd_arity_ok(d, ec->argc) || ec->db >= STORE_DBS) {
+        resp_error(&c.out, "ERR command cannot be applied from the log");
+        return;
+    }
+    c.cmd = d;
+    cmd_exec(&c);
+    r->commands_applied++;
+}
+
+static void apply_batch(struct repl *r, const struct entry_header *h, const struct entry_batch *b,
+                        uint64_t *index)
+{
+    bool mine = b->origin == r->origin;
+    struct batch *own = mine ? propose_find_pending(r, b->seq) : NULL;
+    struct foreign *fo = mine ? NULL : foreign_take(r, b->origin, b->seq);
+    if (dedup_seen(r, b->origin, b->seq)) {
+        r->duplicates_skipped++;
+        if (fo) {
+            const char *dup = "-PARLEYDUP batch already applied\r\n";
+            slot_answer(fo->slot, dup, strlen(dup));
+            free(fo);
+        }
+        return;
+    }
+    struct command_reader cr;
+    command_reader_init(&cr, b->body, b->body_len);
+    struct entry_command ec;
+    int need = 0, rc;
+    uint32_t i = 0;
+    if (fo) {
+        buf_clear(&r->fwd_reply);
+        buf_printf(&r->fwd_reply, "*%u\r\n", b->n_commands);
+    }
+    for (;;) {
+        rc = command_next(&cr, &ec, r->argv, r->argv_cap, &need);
+        if (rc < 0 && need > r->argv_cap) {
+            r->argv_cap = need;
+            r->argv = xrealloc(r->argv, (size_t)need * sizeof *r->argv);
+            need = 0;
+            continue;
+        }
+        if (rc <= 0) break;
+        (*index)++;
+        struct reply_slot *slot = own && i < own->n ? own->slots[i] : NULL;
+        struct buf *dest = slot ? &slot->reply : &r->scratch;
+        buf_clear(&r->scratch);
+        if (ec.argc >= 1 && r->argv[0].len == strlen(ANNOUNCE_CMD) &&
+            memcmp(r->argv[0].ptr, ANNOUNCE_CMD, r->argv[0].len) == 0) {
+            apply_announce(r, b, ec.argc, r->argv);
+            buf_append_str(dest, "+OK\r\n");
+        } else {
+            exec_command(r, h, *index, &ec, r->argv, dest);
+        }
+        if (fo) {
+            buf_printf(&r->fwd_reply, "$%zu\r\n", r->scratch.len);
+            buf_append(&r->fwd_reply, r->scratch.data, r->scratch.len);
+            buf_append_str(&r->fwd_reply, "\r\n");
+        }
+        if (slot) {
+            slot->pending--;
+            if (slot->pending == 0 && slot->on_ready) slot->on_ready(slot);
+            own->slots[i] = NULL;
+        }
+        i++;
+    }
+    if (rc < 0) log_warn("Malformed batch from origin %016" PRIx64 " (applied %u commands)",
+                         b->origin, i);
+    if (own) propose_on_applied_own(r, own);
+    if (fo) {
+        slot_answer(fo->slot, r->fwd_reply.data, r->fwd_reply.len);
+        free(fo);
+    }
+}
+
+static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
+{
+    struct repl *r = fsm->data;
+    *result = NULL;
+    struct entry_reader er;
+    struct entry_header h;
+    if (!entry_read_header(&er, buf->base, buf->len, &h)) {
+        log_warn("Skipping a log entry that is not a Parley entry (%zu bytes)", buf->len);
+        return 0;
+    }
+    int64_t previous_time_ms = r->apply_time_ms;
+    if (h.time_ms > r->apply_time_ms) r->apply_time_ms = h.time_ms;
+    struct entry_batch b;
+    uint64_t index = 0;
+    int rc;
+    while ((rc = entry_next_batch(&er, &b)) == 1) apply_batch(r, &h, &b, &index);
+    if (rc < 0) log_warn("Malformed log entry tail ignored");
+    dedup_sweep(r, previous_time_ms);
+    return 0;
+}
+
+/* --------------------------------------------------------------------
+ * Snapshots
+ * ------------------------------------------------------------------ */
+
+#define AUX_VERSION 1
+
+static void encode_aux(struct repl *r, struct buf *aux)
+{
+    buf_append_u32(aux, AUX_VERSION);
+    buf_append_u64(aux, (uint64_t)r->apply_time_ms);
+    buf_append_u64(aux, r->announced_node);
+    buf_append_u64(aux, r->announced_term);
+    buf_append_u64(aux, dict_size(&r->dedup));
+    struct dict_iter it;
+    dict_iter_init(&it, &r->dedup);
+    struct dict_entry *e;
+    while ((e = dict_iter_next(&it)) != NULL) {
+        uint64_t origin;
+        memcpy(&origin, e->key, sizeof origin);
+        buf_append_u64(aux, origin);
+        buf_append_u64(aux, (uint64_t)e->v.i);
+        buf_append_u64(aux, (uint64_t)e->aux);
+    }
+    buf_append_u64(aux, dict_size(&r->members));
+    dict_iter_init(&it, &r->members);
+    while ((e = dict_iter_next(&it)) != NULL) {
+        const char *addr = e->v.ptr;
+        buf_append_u32(aux, e->klen);
+        buf_append(aux, e->key, e->klen);
+        buf_append_u32(aux, (uint32_t)strlen(addr));
+        buf_append_str(aux, addr);
+    }
+}
+
+static int decode_aux(struct repl *r, const char *p, size_t len)
+{
+    struct reader rd;
+    reader_init(&rd, p, len);
+    uint32_t version;
+    uint64_t time, node, term, n;
+    if (reader_u32(&rd, &version) || version != AUX_VERSION || reader_u64(&rd, &time) ||
+        reader_u64(&rd, &node) || reader_u64(&rd, &term) || reader_u64(&rd, &n))
+        return -1;
+    struct dict dedup, members;
+    dict_init(&dedup, NULL);
+    dict_init(&members, free_member);
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t origin, seq, seen;
+        if (reader_u64(&rd, &origin) || reader_u64(&rd, &seq) || reader_u64(&rd, &seen)) goto fail;
+        bool created;
+        struct dict_entry *e = dict_upsert(&dedup, &origin, sizeof origin, &created);
+        e->v.i = (int64_t)seq;
+        e->aux = (int64_t)seen;
+    }
+    if (reader_u64(&rd, &n)) goto fail;
+    for (uint64_t i = 0; i < n; i++) {
+        uint32_t klen, alen;
+        const char *key, *addr;
+        if (reader_u32(&rd, &klen) || reader_bytes(&rd, klen, &key) || reader_u32(&rd, &alen) ||
+            reader_bytes(&rd, alen, &addr))
+            goto fail;
+        bool created;
+        struct dict_entry *e = dict_upsert(&members, key, klen, &created);
+        free(e->v.ptr);
+        e->v.ptr = xmalloc(alen + 1);
+        memcpy(e->v.ptr, addr, alen);
+        ((char *)e->v.ptr)[alen] = '\0';
+    }
+    if (reader_left(&rd) != 0) goto fail;
+    dict_clear(&r->dedup);
+    dict_clear(&r->members);
+    r->dedup = dedup;
+    r->members = members;
+    r->apply_time_ms = (int64_t)time;
+    r->announced_node = node;
+    r->announced_term = term;
+    return 0;
+fail:
+    dict_clear(&dedup);
+    dict_clear(&members);
+    return -1;
+}
+
+static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
+{
+    struct repl *r = fsm->data;
+    struct buf aux = BUF_INIT, out = BUF_INIT;
+    encode_aux(r, &aux);
+    store_snapshot_encode(r->store, aux.data, aux.len, &out);
+    buf_free(&aux);
+    *bufs = raft_malloc(sizeof **bufs);
+    if (*bufs == NULL) {
+        buf_free(&out);
+        return RAFT_NOMEM;
+    }
+    size_t len;
+    (*bufs)[0].base = buf_detach(&out, &len);
+    (*bufs)[0].len = len;
+    *n_bufs = 1;
+    log_msg(LOG_VERBOSE, "Snapshot taken at index %llu (%zu bytes)",
+            (unsigned long long)raft_last_applied(&r->raft), len);
+    return 0;
+}
+
+static int fsm_snapshot_finalize(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
+{
+    (void)fsm;
+    for (unsigned i = 0; i < *n_bufs; i++) free((*bufs)[i].base);
+    raft_free(*bufs);
+    *bufs = NULL;
+    *n_bufs = 0;
+    return 0;
+}
+
+static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
+{
+    struct repl *r = fsm->data;
+    char why[160];
+    const char *aux;
+    size_t aux_len;
+    struct store *fresh = store_snapshot_decode(buf->base, buf->len, &aux, &aux_len, why, sizeof why);
+    if (fresh == NULL) {
+        log_warn("Refusing to load the Raft snapshot in %s: %s. The snapshot is corrupt; "
+                 "restore the data directory from a healthy replica.", r->dir, why);
+        return RAFT_CORRUPT;
+    }
+    if (decode_aux(r, aux, aux_len) != 0) {
+        log_warn("Refusing to load the Raft snapshot in %s: its replication state is malformed",
+                 r->dir);
+        store_free(fresh);
+        return RAFT_CORRUPT;
+    }
+    /* Keep the caller's store pointer: swap the contents in. */
+    struct store tmp = *r->store;
+    *r->store = *fresh;
+    *fresh = tmp;
+    r->store->expired_keys = tmp.expired_keys;
+    store_free(fresh);
+    raft_free(buf->base);
+    log_info("Loaded a snapshot of %zu bytes", buf->len);
+    return 0;
+}
+
+void fsm_init(struct repl *r)
+{
+    dict_init(&r->dedup, NULL);
+    dict_init(&r->members, free_member);
+    r->fsm.version = 2;
+    r->fsm.data = r;
+    r->fsm.apply = fsm_apply;
+    r->fsm.snapshot = fsm_snapshot;
+    r->fsm.restore = fsm_restore;
+    r->fsm.snapshot_finalize = fsm_snapshot_finalize;
+    r->fsm.snapshot_async = NULL;
+}
+
+void fsm_close(struct repl *r)
+{
+    dict_clear(&r->dedup);
+    dict_clear(&r->members);
+    free(r->argv);
+    r->argv = NULL;
+    buf_free(&r->scratch);
+    buf_free(&r->fwd_reply);
+}

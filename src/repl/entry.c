@@ -1,0 +1,132 @@
+/* repl/entry.c — see entry.h. */
+#include "repl/entry.h"
+
+#include <string.h>
+
+static uint32_t get32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t get64(const unsigned char *p)
+{
+    return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+
+void entry_write_header(struct buf *out, const struct entry_header *h)
+{
+    buf_append_u8(out, ENTRY_VERSION);
+    buf_append(out, "\0\0\0", 3);
+    buf_append_u64(out, (uint64_t)h->time_ms);
+    buf_append_u64(out, h->seed);
+    buf_append_u64(out, (uint64_t)h->max_bulk_len);
+}
+
+void entry_write_command(struct buf *body, int db, int proto, int argc,
+                         const struct resp_arg *argv)
+{
+    size_t total = 8;
+    for (int i = 0; i < argc; i++) total += 4 + argv[i].len;
+    char *p = buf_reserve(body, total);
+    p[0] = (char)db;
+    p[1] = (char)proto;
+    p[2] = p[3] = 0;
+    body->len += 4;
+    buf_append_u32(body, (uint32_t)argc);
+    for (int i = 0; i < argc; i++) {
+        buf_append_u32(body, (uint32_t)argv[i].len);
+        buf_append(body, argv[i].ptr, argv[i].len);
+    }
+}
+
+void entry_write_batch(struct buf *out, uint64_t origin, uint64_t seq, uint32_t n_commands,
+                       const void *body, size_t body_len)
+{
+    buf_append_u64(out, origin);
+    buf_append_u64(out, seq);
+    buf_append_u32(out, n_commands);
+    buf_append_u32(out, (uint32_t)body_len);
+    buf_append(out, body, body_len);
+}
+
+bool entry_read_header(struct entry_reader *r, const void *data, size_t len,
+                       struct entry_header *h)
+{
+    const unsigned char *p = data;
+    if (len < ENTRY_HEADER_BYTES || p[0] != ENTRY_VERSION) return false;
+    h->time_ms = (int64_t)get64(p + 4);
+    h->seed = get64(p + 12);
+    h->max_bulk_len = (int64_t)get64(p + 20);
+    r->p = p + ENTRY_HEADER_BYTES;
+    r->end = p + len;
+    return true;
+}
+
+int entry_next_batch(struct entry_reader *r, struct entry_batch *b)
+{
+    if (r->p == r->end) return 0;
+    if ((size_t)(r->end - r->p) < ENTRY_BATCH_HEADER_BYTES) return -1;
+    b->origin = get64(r->p);
+    b->seq = get64(r->p + 8);
+    b->n_commands = get32(r->p + 16);
+    b->body_len = get32(r->p + 20);
+    r->p += ENTRY_BATCH_HEADER_BYTES;
+    if ((size_t)(r->end - r->p) < b->body_len) return -1;
+    b->body = (const char *)r->p;
+    r->p += b->body_len;
+    return 1;
+}
+
+void command_reader_init(struct command_reader *r, const char *body, size_t len)
+{
+    r->p = (const unsigned char *)body;
+    r->end = r->p + len;
+}
+
+int command_next(struct command_reader *r, struct entry_command *c, struct resp_arg *argv,
+                 int argv_cap, int *need)
+{
+    if (r->p == r->end) return 0;
+    if (r->end - r->p < 8) return -1;
+    c->db = r->p[0];
+    c->proto = r->p[1];
+    uint32_t argc = get32(r->p + 4);
+    if (argc == 0 || argc > ENTRY_MAX_ARGS) return -1;
+    if ((int)argc > argv_cap) {
+        *need = (int)argc;
+        return -1;
+    }
+    const unsigned char *p = r->p + 8;
+    for (uint32_t i = 0; i < argc; i++) {
+        if (r->end - p < 4) return -1;
+        uint32_t len = get32(p);
+        p += 4;
+        if ((size_t)(r->end - p) < len) return -1;
+        argv[i].ptr = (const char *)p;
+        argv[i].len = len;
+        p += len;
+    }
+    c->argc = (int)argc;
+    r->p = p;
+    return 1;
+}
+
+bool entry_body_valid(const char *body, size_t len, uint32_t n_commands, int max_db)
+{
+    const unsigned char *p = (const unsigned char *)body, *end = p + len;
+    for (uint32_t i = 0; i < n_commands; i++) {
+        if (end - p < 8) return false;
+        if (p[0] >= max_db || (p[1] != 2 && p[1] != 3)) return false;
+        uint32_t argc = get32(p + 4);
+        if (argc == 0 || argc > ENTRY_MAX_ARGS) return false;
+        p += 8;
+        for (uint32_t a = 0; a < argc; a++) {
+            if (end - p < 4) return false;
+            uint32_t alen = get32(p);
+            p += 4;
+            if ((size_t)(end - p) < alen) return false;
+            p += alen;
+        }
+    }
+    return p == end;
+}

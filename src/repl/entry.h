@@ -1,0 +1,82 @@
+/* repl/entry.h — the bytes of one Raft log entry.
+ *
+ * Every write travels as one of these. The leader builds one entry per
+ * event-loop tick holding every batch of commands that tick produced:
+ *
+ *   header:  u8 version  u8 reserved[3]  u64 time_ms  u64 seed  u64 max_bulk_len
+ *   batches: u64 origin  u64 seq  u32 n_commands  u32 n_bytes  commands...
+ *   command: u8 db  u8 proto  u16 reserved  u32 argc  (u32 len, bytes) * argc
+ *
+ * time_ms and seed are the leader's clock and randomness for the whole entry
+ * (apply never reads its own); max_bulk_len is the leader's
+ * proto-max-bulk-len, so string size limits are the same on every replica.
+ * A batch comes from one proposer: `origin` names the node process that
+ * collected it (its clients are waiting for the replies) and `seq` numbers
+ * its batches, so apply can skip a batch it has already applied when a
+ * proposer re-sends one after a leader change. All integers little endian. */
+#ifndef PARLEY_REPL_ENTRY_H
+#define PARLEY_REPL_ENTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "resp/parse.h"
+
+#define ENTRY_VERSION 1
+#define ENTRY_HEADER_BYTES 28
+#define ENTRY_BATCH_HEADER_BYTES 24
+#define ENTRY_MAX_ARGS 1048576
+
+struct entry_header {
+    int64_t time_ms;
+    uint64_t seed;
+    int64_t max_bulk_len;
+};
+
+void entry_write_header(struct buf *out, const struct entry_header *h);
+/* Appends one command to a batch body. */
+void entry_write_command(struct buf *body, int db, int proto, int argc,
+                         const struct resp_arg *argv);
+void entry_write_batch(struct buf *out, uint64_t origin, uint64_t seq, uint32_t n_commands,
+                       const void *body, size_t body_len);
+
+/* Reading. */
+struct entry_reader {
+    const unsigned char *p, *end;
+};
+
+/* Returns false if the bytes are not a well-formed entry header. */
+bool entry_read_header(struct entry_reader *r, const void *data, size_t len,
+                       struct entry_header *h);
+struct entry_batch {
+    uint64_t origin;
+    uint64_t seq;
+    uint32_t n_commands;
+    const char *body;
+    size_t body_len;
+};
+/* 1 with the next batch, 0 at the end, -1 if malformed. */
+int entry_next_batch(struct entry_reader *r, struct entry_batch *b);
+
+/* Iterates the commands of a batch body. argv must hold `argv_cap` slots;
+ * returns 1 with a command, 0 at the end, -1 if malformed or over argv_cap
+ * (the caller grows argv and calls again; *need tells how many). */
+struct command_reader {
+    const unsigned char *p, *end;
+};
+struct entry_command {
+    int db;
+    int proto;
+    int argc;
+};
+void command_reader_init(struct command_reader *r, const char *body, size_t len);
+int command_next(struct command_reader *r, struct entry_command *c, struct resp_arg *argv,
+                 int argv_cap, int *need);
+
+/* Checks that a batch body is well formed (n_commands commands, each with
+ * a valid db and proto); used on bodies that arrive from the network. */
+bool entry_body_valid(const char *body, size_t len, uint32_t n_commands, int max_db);
+
+#endif

@@ -1,0 +1,164 @@
+/* repl/internal.h — the state shared by the files of repl/.
+ *
+ *   node.c     libraft set-up: transport, disk, bootstrap, start and stop
+ *   propose.c  the proposer: batches per tick, proposing or forwarding,
+ *              re-sending after a leader change, timeouts, read lease
+ *   apply.c    the state machine: apply, snapshot, restore, dedup table
+ *   link.c     the follower's connection to the leader (PARLEY.FWD)
+ *   entry.c    the bytes of a log entry
+ *
+ * Nothing outside repl/ includes this file. */
+#ifndef PARLEY_REPL_INTERNAL_H
+#define PARLEY_REPL_INTERNAL_H
+
+#include <raft.h>
+#include <raft/uv.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "repl/entry.h"
+#include "repl/repl.h"
+#include "store/dict.h"
+
+/* A batch of commands collected by this node's proposer. */
+enum batch_state {
+    BATCH_QUEUED,   /* not sent anywhere yet (or to be re-sent) */
+    BATCH_SENT,     /* proposed to our Raft, or forwarded to the leader */
+};
+
+struct batch {
+    uint64_t seq;
+    enum batch_state state;
+    bool internal;               /* proposed by repl itself (no clients) */
+    struct buf body;             /* encoded commands */
+    uint32_t n;                  /* commands */
+    struct reply_slot **slots;   /* one per command (NULL: no client) */
+    uint32_t slots_cap;
+    int64_t created_us;          /* monotonic */
+    int64_t proposed_us;         /* when last sent (lease start) */
+    uint64_t sent_term;          /* term of the leader it was last sent to */
+    struct batch *next;
+};
+
+/* A batch a follower forwarded to us (the leader), waiting to be applied. */
+struct foreign {
+    uint64_t origin, seq;
+    uint32_t n;
+    struct reply_slot *slot;
+    struct foreign *next;
+};
+
+/* An entry we proposed, for in-flight accounting. */
+struct proposal {
+    struct raft_apply req;
+    struct repl *r;
+    size_t bytes;
+};
+
+/* The follower's link to the leader's client port. */
+struct link;
+
+struct repl {
+    uv_loop_t *loop;
+    struct store *store;
+    struct repl_config cfg;
+    struct repl_hooks hooks;
+    char *dir, *raft_addr, *cluster, *announce_addr;
+
+    /* libraft */
+    struct raft raft;
+    struct raft_io io;
+    struct raft_uv_transport transport;
+    struct raft_fsm fsm;
+    struct raft_tracer tracer;
+    bool raft_started;
+    bool stopping;
+    void (*stop_cb)(void *);
+    void *stop_arg;
+    int closing_handles;
+    uv_timer_t timer;            /* housekeeping: timeouts, expiry, lease */
+    uv_check_t check;
+
+    /* Proposer */
+    uint64_t origin;             /* this process: node id and incarnation */
+    uint64_t next_seq;
+    struct batch *current;       /* open batch of this tick, or NULL */
+    struct batch *pending_head, *pending_tail;
+    size_t n_pending;
+    size_t pending_size;         /* bytes of pending batch bodies */
+    struct foreign *foreign_head, *foreign_tail;
+    struct buf foreign_bodies;   /* batches forwarded to us this tick */
+    uint32_t foreign_count;
+    size_t inflight_bytes;
+    bool blocked;                /* told a client to pause */
+    int last_state;              /* raft state seen at the last tick */
+    uint64_t last_term;
+    bool expiry_in_flight;
+    uint64_t expiry_seq;
+    int64_t time_floor_ms;       /* entry times never go backwards */
+    uint64_t expire_rng;
+
+    /* Read lease (monotonic microseconds). */
+    int64_t lease_until_us;
+    uint64_t ready_term;         /* our announce for this term is applied */
+    bool lease_wanted;           /* reads arrived while the lease ran low */
+
+    /* Replicated state besides the keyspace (kept in snapshots). */
+    int64_t apply_time_ms;
+    struct dict dedup;           /* origin (8 bytes) -> last seq; aux = time */
+    struct dict members;         /* node id (decimal) -> client address */
+    uint64_t announced_node, announced_term;
+
+    /* Apply scratch */
+    struct resp_arg *argv;
+    int argv_cap;
+    struct buf scratch;
+    struct buf fwd_reply;
+
+    /* Follower link */
+    struct link *link;
+    int64_t link_retry_at_us;
+
+    /* Counters */
+    uint64_t entries_proposed, batches_proposed, commands_applied;
+    uint64_t batches_forwarded, duplicates_skipped;
+};
+
+/* node.c */
+int node_start(struct repl *r, char *err, size_t errlen);
+void node_close(struct repl *r);
+bool node_is_leader(struct repl *r);
+
+/* propose.c */
+void propose_tick(struct repl *r);
+void propose_on_applied_own(struct repl *r, struct batch *b);
+struct batch *propose_find_pending(struct repl *r, uint64_t seq);
+void propose_remove(struct repl *r, struct batch *b);
+void propose_fail_all(struct repl *r, const char *error);
+void batch_free(struct batch *b);
+void slot_answer(struct reply_slot *slot, const char *raw, size_t len);
+void propose_housekeeping(struct repl *r);
+void propose_requeue_sent(struct repl *r);
+void propose_expire_cycle(struct repl *r);
+
+/* apply.c */
+void fsm_init(struct repl *r);
+void fsm_close(struct repl *r);
+struct foreign *foreign_take(struct repl *r, uint64_t origin, uint64_t seq);
+void foreign_fail_all(struct repl *r, const char *error);
+
+/* apply.c: the client address a member announced, or NULL. */
+const char *repl_member_client_addr(struct repl *r, uint64_t node);
+
+/* link.c */
+void link_update(struct repl *r);      /* follow the announced leader */
+void link_send_queued(struct repl *r); /* forward QUEUED batches */
+void link_flush(struct repl *r);       /* end of tick: write what was sent */
+void link_close(struct repl *r);
+
+/* The leader announce is a batch with this single internal command:
+ * __leader <node id> <term> <client address>. */
+#define ANNOUNCE_CMD "__leader"
+
+#endif

@@ -1,0 +1,311 @@
+/* repl/link.c — a follower's connection to the leader.
+ *
+ * A follower does not propose: it sends each sealed batch to the leader's
+ * client port as "PARLEY.FWD <origin> <seq> <n> <body>" (a RESP request any
+ * Parley node understands) and the leader answers, once the batch is
+ * applied, with an array of the raw replies, which go to the waiting
+ * clients' slots. The link follows the leader that the log last announced.
+ *
+ * Any doubt ends the link: a closed socket, an error reply other than
+ * "already applied" (PARLEYDUP), or a new leader. Everything sent on it goes
+ * back to QUEUED and is sent again, in order, on the next link; apply's
+ * dedup table skips what had in fact been applied. A batch that was applied
+ * but whose reply was lost is answered by this node's own apply of it.
+ *
+ * The link uses libuv directly (net/ is a higher layer than repl/). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "repl/internal.h"
+
+#define RECONNECT_DELAY_US (100 * 1000)
+#define READ_CHUNK 16384
+
+struct link {
+    struct repl *r;
+    uv_tcp_t tcp;
+    uv_connect_t connect_req;
+    uv_write_t write_req;
+    uint64_t node, term;
+    bool connected, writing, closing;
+    struct buf out, inflight, in;
+    uint64_t *fifo; /* seqs awaiting a reply, oldest first */
+    size_t fifo_head, fifo_len, fifo_cap;
+};
+
+static void on_link_closed(uv_handle_t *h)
+{
+    struct link *l = h->data;
+    buf_free(&l->out);
+    buf_free(&l->inflight);
+    buf_free(&l->in);
+    free(l->fifo);
+    free(l);
+}
+
+static void link_drop(struct repl *r, const char *why)
+{
+    struct link *l = r->link;
+    if (l == NULL) return;
+    r->link = NULL;
+    l->closing = true;
+    if (why) log_msg(LOG_VERBOSE, "Link to leader %" PRIu64 " closed: %s", l->node, why);
+    propose_requeue_sent(r);
+    r->link_retry_at_us = clock_mono_us() + RECONNECT_DELAY_US;
+    uv_close((uv_handle_t *)&l->tcp, on_link_closed);
+}
+
+void link_close(struct repl *r)
+{
+    link_drop(r, NULL);
+}
+
+static void fifo_push(struct link *l, uint64_t seq)
+{
+    if (l->fifo_len == l->fifo_cap) {
+        size_t cap = l->fifo_cap ? l->fifo_cap * 2 : 16;
+        uint64_t *f = xmalloc(cap * sizeof *f);
+        for (size_t i = 0; i < l->fifo_len; i++) f[i] = l->fifo[(l->fifo_head + i) % l->fifo_cap];
+        free(l->fifo);
+        l->fifo = f;
+        l->fifo_cap = cap;
+        l->fifo_head = 0;
+    }
+    l->fifo[(l->fifo_head + l->fifo_len++) % l->fifo_cap] = seq;
+}
+
+static bool fifo_pop(struct link *l, uint64_t *seq)
+{
+    if (l->fifo_len == 0) return false;
+    *seq = l->fifo[l->fifo_head];
+    l->fifo_head = (l->fifo_head + 1) % l->fifo_cap;
+    l->fifo_len--;
+    return true;
+}
+
+/* --------------------------------------------------------------------
+ * Replies from the leader
+ * ------------------------------------------------------------------ */
+
+/* Finds "\r\n" at or after p; returns its offset or -1. */
+static long find_crlf(const char *p, size_t len)
+{
+    for (size_t i = 0; i + 1 < len; i++)
+        if (p[i] == '\r' && p[i + 1] == '\n') return (long)i;
+    return -1;
+}
+
+static bool parse_len(const char *p, long n, long long *out)
+{
+    char tmp[24];
+    if (n <= 0 || n >= (long)sizeof tmp) return false;
+    memcpy(tmp, p, (size_t)n);
+    tmp[n] = '\0';
+    char *end;
+    *out = strtoll(tmp, &end, 10);
+    return *end == '\0';
+}
+
+/* Handles one complete reply at p; returns bytes used, 0 if incomplete,
+ * -1 if the stream makes no sense. */
+static long handle_reply(struct link *l, const char *p, size_t len)
+{
+    struct repl *r = l->r;
+    long eol = find_crlf(p, len);
+    if (eol < 0) return 0;
+    if (p[0] == '-') {
+        uint64_t seq;
+        fifo_pop(l, &seq);
+        if (eol >= 10 && memcmp(p, "-PARLEYDUP", 10) == 0) return eol + 2;
+        log_msg(LOG_VERBOSE, "Leader refused a forwarded batch: %.*s", (int)eol - 1, p + 1);
+        return -1;
+    }
+    long long n;
+    if (p[0] != '*' || !parse_len(p + 1, eol - 1, &n) || n < 0) return -1;
+    /* First pass: is the whole array here? */
+    size_t off = (size_t)eol + 2;
+    for (long long i = 0; i < n; i++) {
+        long e = find_crlf(p + off, len - off);
+        if (e < 0) return 0;
+        long long blen;
+        if (p[off] != '$' || !parse_len(p + off + 1, e - 1, &blen) || blen < 0) return -1;
+        if (len - off < (size_t)e + 2 + (size_t)blen + 2) return 0;
+        off += (size_t)e + 2 + (size_t)blen + 2;
+    }
+    uint64_t seq;
+    if (!fifo_pop(l, &seq)) return -1;
+    struct batch *b = propose_find_pending(r, seq);
+    if (b && b->state == BATCH_SENT && b->n == (uint32_t)n) {
+        size_t at = (size_t)eol + 2;
+        for (long long i = 0; i < n; i++) {
+            long e = find_crlf(p + at, len - at);
+            long long blen = 0;
+            parse_len(p + at + 1, e - 1, &blen);
+            at += (size_t)e + 2;
+            if (b->slots[i]) slot_answer(b->slots[i], p + at, (size_t)blen);
+            b->slots[i] = NULL;
+            at += (size_t)blen + 2;
+        }
+        propose_remove(r, b);
+    }
+    return (long)off;
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
+{
+    (void)suggested;
+    struct link *l = h->data;
+    out->base = buf_reserve(&l->in, READ_CHUNK);
+    out->len = l->in.cap - l->in.len;
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+{
+    (void)b;
+    struct link *l = s->data;
+    if (l->closing) return;
+    struct repl *r = l->r;
+    if (nread < 0) {
+        link_drop(r, uv_strerror((int)nread));
+        return;
+    }
+    l->in.len += (size_t)nread;
+    size_t used = 0;
+    while (used < l->in.len && !l->closing) {
+        long n = handle_reply(l, l->in.data + used, l->in.len - used);
+        if (n < 0) {
+            link_drop(r, "unexpected reply");
+            return;
+        }
+        if (n == 0) break;
+        used += (size_t)n;
+    }
+    if (!l->closing) buf_consume(&l->in, used);
+}
+
+/* --------------------------------------------------------------------
+ * Sending
+ * ------------------------------------------------------------------ */
+
+static void on_written(uv_write_t *req, int status)
+{
+    struct link *l = req->data;
+    l->writing = false;
+    l->inflight.len = 0;
+    if (l->closing) return;
+    if (status < 0) link_drop(l->r, uv_strerror(status));
+}
+
+void link_flush(struct repl *r)
+{
+    struct link *l = r->link;
+    if (l == NULL || !l->connected || l->writing || l->out.len == 0) return;
+    struct buf tmp = l->inflight;
+    l->inflight = l->out;
+    l->out = tmp;
+    l->out.len = 0;
+    uv_buf_t b = uv_buf_init(l->inflight.data, (unsigned)l->inflight.len);
+    l->write_req.data = l;
+    if (uv_write(&l->write_req, (uv_stream_t *)&l->tcp, &b, 1, on_written) != 0) {
+        link_drop(r, "write failed");
+        return;
+    }
+    l->writing = true;
+}
+
+static void append_bulk(struct buf *out, const void *p, size_t len)
+{
+    buf_printf(out, "$%zu\r\n", len);
+    buf_append(out, p, len);
+    buf_append_str(out, "\r\n");
+}
+
+void link_send_queued(struct repl *r)
+{
+    struct link *l = r->link;
+    if (l == NULL || !l->connected || l->closing) return;
+    for (struct batch *b = r->pending_head; b; b = b->next) {
+        if (b->state != BATCH_QUEUED) continue;
+        char num[3][24];
+        int len[3];
+        len[0] = snprintf(num[0], sizeof num[0], "%" PRIu64, r->origin);
+        len[1] = snprintf(num[1], sizeof num[1], "%" PRIu64, b->seq);
+        len[2] = snprintf(num[2], sizeof num[2], "%u", b->n);
+        buf_append_str(&l->out, "*5\r\n$10\r\nPARLEY.FWD\r\n");
+        for (int i = 0; i < 3; i++) append_bulk(&l->out, num[i], (size_t)len[i]);
+        append_bulk(&l->out, b->body.data, b->body.len);
+        b->state = BATCH_SENT;
+        b->sent_term = l->term;
+        fifo_push(l, b->seq);
+        r->batches_forwarded++;
+    }
+}
+
+/* --------------------------------------------------------------------
+ * Connecting
+ * ------------------------------------------------------------------ */
+
+static void on_connected(uv_connect_t *req, int status)
+{
+    struct link *l = req->data;
+    if (l->closing) return;
+    if (status < 0) {
+        link_drop(l->r, uv_strerror(status));
+        return;
+    }
+    l->connected = true;
+    uv_tcp_nodelay(&l->tcp, 1);
+    uv_read_start((uv_stream_t *)&l->tcp, on_alloc, on_read);
+    log_msg(LOG_VERBOSE, "Forwarding to leader %" PRIu64 " (term %" PRIu64 ")", l->node, l->term);
+    link_send_queued(l->r);
+    link_flush(l->r);
+}
+
+static int split_addr(const char *addr, char *host, size_t hostlen, int *port)
+{
+    const char *colon = strrchr(addr, ':');
+    if (colon == NULL || (size_t)(colon - addr) >= hostlen) return -1;
+    memcpy(host, addr, (size_t)(colon - addr));
+    host[colon - addr] = '\0';
+    if (host[0] == '[') { /* [v6]:port */
+        memmove(host, host + 1, strlen(host));
+        host[strlen(host) - 1] = '\0';
+    }
+    *port = atoi(colon + 1);
+    return *port > 0 ? 0 : -1;
+}
+
+void link_update(struct repl *r)
+{
+    uint64_t node = r->announced_node, term = r->announced_term;
+    if (r->link && (r->link->node != node || r->link->term != term)) link_drop(r, "new leader");
+    if (r->link || node == 0 || node == r->cfg.node_id) return;
+    if (clock_mono_us() < r->link_retry_at_us) return;
+    const char *addr = repl_member_client_addr(r, node);
+    char host[256];
+    int port;
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    if (addr == NULL || split_addr(addr, host, sizeof host, &port) != 0 ||
+        (strchr(host, ':') ? uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss)
+                           : uv_ip4_addr(host, port, (struct sockaddr_in *)&ss)) != 0) {
+        r->link_retry_at_us = clock_mono_us() + RECONNECT_DELAY_US;
+        return;
+    }
+    struct link *l = xcalloc(1, sizeof *l);
+    l->r = r;
+    l->node = node;
+    l->term = term;
+    uv_tcp_init(r->loop, &l->tcp);
+    l->tcp.data = l;
+    l->connect_req.data = l;
+    r->link = l;
+    propose_requeue_sent(r);
+    if (uv_tcp_connect(&l->connect_req, &l->tcp, (struct sockaddr *)&ss, on_connected) != 0)
+        link_drop(r, "connect failed");
+}

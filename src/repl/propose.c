@@ -1,0 +1,480 @@
+/* repl/propose.c — the proposer: from submitted commands to log entries.
+ *
+ * Commands submitted during one event-loop tick go into one batch. At the
+ * end of the tick the batch is sealed with the next sequence number of this
+ * process (`origin`) and joins the pending list, in sequence order. A
+ * leader puts every queued batch (and the batches followers forwarded to
+ * it) into one Raft entry; a follower forwards queued batches to the leader
+ * over its link. A batch stays pending until this node applies it (the
+ * replies are written then) or until request-timeout-ms passes.
+ *
+ * Ordering rule that makes re-sending safe: for one origin, batches reach
+ * the log in sequence order. Apply skips a batch whose seq is not above the
+ * highest applied for its origin, so a re-sent batch is never applied
+ * twice. Hence, whenever the target changes (this node wins a term, or the
+ * follower's link moves to a new leader or reconnects), every batch sent
+ * earlier goes back to QUEUED and everything is sent again from the lowest
+ * pending seq: batches that did commit are skipped as duplicates, the others
+ * are applied, and none overtakes another.
+ *
+ * Read lease: an entry we proposed at monotonic time t and that committed
+ * was acknowledged by a quorum whose members then refuse to vote for anyone
+ * else until their election timer (at least election-timeout) runs out
+ * (libraft rejects votes while it has a leader, Raft thesis §4.2.3). Until
+ * t + 0.8 * election-timeout no other leader can exist, so reads served from
+ * our keyspace are linearizable. The margin covers clock-rate drift and the
+ * loop delay between a message's arrival and libraft timestamping it. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "repl/internal.h"
+
+#define EXPIRE_SAMPLE_KEYS 20
+#define EXPIRE_MAX_KEYS_PER_CYCLE 1000
+
+/* --------------------------------------------------------------------
+ * Batches and slots
+ * ------------------------------------------------------------------ */
+
+void slot_answer(struct reply_slot *slot, const char *raw, size_t len)
+{
+    if (slot == NULL) return;
+    buf_append(&slot->reply, raw, len);
+    if (--slot->pending == 0 && slot->on_ready) slot->on_ready(slot);
+}
+
+static struct batch *batch_new(bool internal)
+{
+    struct batch *b = xcalloc(1, sizeof *b);
+    b->internal = internal;
+    b->created_us = clock_mono_us();
+    return b;
+}
+
+void batch_free(struct batch *b)
+{
+    buf_free(&b->body);
+    free(b->slots);
+    free(b);
+}
+
+static void batch_add(struct batch *b, struct reply_slot *slot, int db, int proto, int argc,
+                      const struct resp_arg *argv)
+{
+    entry_write_command(&b->body, db, proto, argc, argv);
+    if (b->n == b->slots_cap) {
+        b->slots_cap = b->slots_cap ? b->slots_cap * 2 : 8;
+        b->slots = xrealloc(b->slots, b->slots_cap * sizeof *b->slots);
+    }
+    b->slots[b->n++] = slot;
+    if (slot) slot->pending++;
+}
+
+static void seal(struct repl *r, struct batch *b)
+{
+    b->seq = ++r->next_seq;
+    b->state = BATCH_QUEUED;
+    if (r->pending_tail) r->pending_tail->next = b;
+    else r->pending_head = b;
+    r->pending_tail = b;
+    r->n_pending++;
+    r->pending_size += b->body.len;
+}
+
+static void seal_current(struct repl *r)
+{
+    if (r->current == NULL) return;
+    seal(r, r->current);
+    r->current = NULL;
+}
+
+struct batch *propose_find_pending(struct repl *r, uint64_t seq)
+{
+    for (struct batch *b = r->pending_head; b; b = b->next) {
+        if (b->seq == seq) return b;
+        if (b->seq > seq) break;
+    }
+    return NULL;
+}
+
+void propose_remove(struct repl *r, struct batch *b)
+{
+    struct batch *prev = NULL;
+    for (struct batch *x = r->pending_head; x && x != b; x = x->next) prev = x;
+    if (prev) prev->next = b->next;
+    else r->pending_head = b->next;
+    if (r->pending_tail == b) r->pending_tail = prev;
+    r->n_pending--;
+    r->pending_size -= b->body.len;
+    if (b->seq == r->expiry_seq) r->expiry_in_flight = false;
+    batch_free(b);
+    if (r->blocked && r->pending_size < r->cfg.max_inflight_bytes / 2) {
+        r->blocked = false;
+        if (r->hooks.on_unblocked) r->hooks.on_unblocked(r->hooks.ctx);
+    }
+}
+
+/* Answers every command of b that has no reply yet with `error`. */
+static void batch_fail(struct batch *b, const char *error)
+{
+    size_t len = strlen(error);
+    for (uint32_t i = 0; i < b->n; i++) {
+        if (b->slots[i]) slot_answer(b->slots[i], error, len);
+        b->slots[i] = NULL;
+    }
+}
+
+void propose_on_applied_own(struct repl *r, struct batch *b)
+{
+    if (b->state == BATCH_SENT && b->sent_term == raft_current_term(&r->raft) &&
+        node_is_leader(r)) {
+        int64_t until = b->proposed_us + (int64_t)r->cfg.election_timeout_ms * 800;
+        if (until > r->lease_until_us) r->lease_until_us = until;
+    }
+    batch_fail(b, "-ERR internal error: command lost in a malformed batch\r\n");
+    propose_remove(r, b);
+}
+
+void propose_fail_all(struct repl *r, const char *error)
+{
+    seal_current(r);
+    while (r->pending_head) {
+        struct batch *b = r->pending_head;
+        batch_fail(b, error);
+        propose_remove(r, b);
+    }
+}
+
+/* Everything sent before goes back to QUEUED, to be sent again in order. */
+void propose_requeue_sent(struct repl *r)
+{
+    for (struct batch *b = r->pending_head; b; b = b->next)
+        if (b->state == BATCH_SENT) b->state = BATCH_QUEUED;
+}
+
+/* --------------------------------------------------------------------
+ * Submission
+ * ------------------------------------------------------------------ */
+
+bool repl_submit(struct repl *r, struct reply_slot *slot, int db, int proto, int argc,
+                 const struct resp_arg *argv)
+{
+    if (r->current == NULL) r->current = batch_new(false);
+    batch_add(r->current, slot, db, proto, argc, argv);
+    if (r->current->body.len >= r->cfg.max_entry_bytes) seal_current(r);
+    if (r->pending_size + (r->current ? r->current->body.len : 0) > r->cfg.max_inflight_bytes) {
+        r->blocked = true;
+        return false;
+    }
+    return true;
+}
+
+void repl_submit_forwarded(struct repl *r, struct reply_slot *slot, uint64_t origin,
+                           uint64_t seq, uint32_t n_commands, const char *body, size_t len)
+{
+    slot->pending++;
+    if (!node_is_leader(r)) {
+        const char *e = "-NOTLEADER this node is not the Raft leader\r\n";
+        slot_answer(slot, e, strlen(e));
+        return;
+    }
+    struct foreign *f = xcalloc(1, sizeof *f);
+    f->origin = origin;
+    f->seq = seq;
+    f->n = n_commands;
+    f->slot = slot;
+    if (r->foreign_tail) r->foreign_tail->next = f;
+    else r->foreign_head = f;
+    r->foreign_tail = f;
+    entry_write_batch(&r->foreign_bodies, origin, seq, n_commands, body, len);
+    r->foreign_count++;
+    r->batches_forwarded++;
+}
+
+/* --------------------------------------------------------------------
+ * Proposing (leader)
+ * ------------------------------------------------------------------ */
+
+static uint64_t random64(void)
+{
+    uint64_t v;
+    if (getrandom(&v, sizeof v, 0) != sizeof v) v = (uint64_t)clock_mono_us() * 0x9e3779b97f4a7c15ull;
+    return v;
+}
+
+static void on_applied(struct raft_apply *req, int status, void *result)
+{
+    (void)result;
+    struct proposal *p = req->data;
+    struct repl *r = p->r;
+    r->inflight_bytes -= p->bytes;
+    if (status != 0 && !r->stopping)
+        log_msg(LOG_VERBOSE, "Entry not applied as leader: %s", raft_strerror(status));
+    free(p);
+}
+
+static int64_t entry_time(struct repl *r)
+{
+    int64_t now = clock_wall_ms();
+    if (now < r->time_floor_ms) now = r->time_floor_ms;
+    if (now < r->apply_time_ms) now = r->apply_time_ms;
+    r->time_floor_ms = now;
+    return now;
+}
+
+static int propose_entry(struct repl *r, struct buf *entry)
+{
+    struct proposal *p = xcalloc(1, sizeof *p);
+    p->r = r;
+    p->bytes = entry->len;
+    p->req.data = p;
+    struct raft_buffer rb;
+    rb.base = entry->data;
+    rb.len = entry->len;
+    int rv = raft_apply(&r->raft, &p->req, &rb, 1, on_applied);
+    if (rv != 0) {
+        log_warn("raft_apply: %s (%s)", raft_strerror(rv), raft_errmsg(&r->raft));
+        free(p);
+        buf_free(entry);
+        return rv;
+    }
+    buf_init(entry); /* libraft owns the memory now */
+    r->inflight_bytes += p->bytes;
+    r->entries_proposed++;
+    return 0;
+}
+
+static void start_entry(struct repl *r, struct buf *entry)
+{
+    struct entry_header h = {
+        .time_ms = entry_time(r),
+        .seed = random64(),
+        .max_bulk_len = r->cfg.max_bulk_len,
+    };
+    buf_init(entry);
+    entry_write_header(entry, &h);
+}
+
+/* Builds entries from the queued batches and the forwarded ones. */
+static void propose_queued(struct repl *r)
+{
+    uint64_t term = raft_current_term(&r->raft);
+    int64_t now = clock_mono_us();
+    struct buf entry;
+    start_entry(r, &entry);
+    size_t empty_len = entry.len;
+    struct batch *sent_from = NULL;
+    for (struct batch *b = r->pending_head; b; b = b->next) {
+        if (b->state != BATCH_QUEUED) continue;
+        if (r->inflight_bytes + entry.len > r->cfg.max_inflight_bytes && r->inflight_bytes) break;
+        entry_write_batch(&entry, r->origin, b->seq, b->n, b->body.data, b->body.len);
+        b->state = BATCH_SENT;
+        b->sent_term = term;
+        b->proposed_us = now;
+        if (sent_from == NULL) sent_from = b;
+        r->batches_proposed++;
+        if (entry.len >= r->cfg.max_entry_bytes) {
+            if (propose_entry(r, &entry) != 0) goto failed;
+            start_entry(r, &entry);
+            sent_from = NULL;
+        }
+    }
+    if (r->foreign_count) {
+        buf_append(&entry, r->foreign_bodies.data, r->foreign_bodies.len);
+        buf_clear(&r->foreign_bodies);
+        r->foreign_count = 0;
+    }
+    if (entry.len > empty_len) {
+        if (propose_entry(r, &entry) != 0) goto failed;
+    } else {
+        buf_free(&entry);
+    }
+    return;
+failed:
+    /* Not leader any more: what this entry carried is sent again later. */
+    for (struct batch *b = sent_from; b; b = b->next)
+        if (b->sent_term == term) b->state = BATCH_QUEUED;
+    foreign_fail_all(r, "-NOTLEADER this node is not the Raft leader\r\n");
+    buf_clear(&r->foreign_bodies);
+    r->foreign_count = 0;
+}
+
+/* The first batch of every term we lead: tells every replica where this
+ * leader's clients connect, and marks the point after which we may serve
+ * reads (everything committed before it has been applied). */
+static void propose_announce(struct repl *r, uint64_t term)
+{
+    char id[24], t[24];
+    snprintf(id, sizeof id, "%" PRIu64, r->cfg.node_id);
+    snprintf(t, sizeof t, "%" PRIu64, term);
+    struct resp_arg argv[4] = {
+        {ANNOUNCE_CMD, strlen(ANNOUNCE_CMD)},
+        {id, strlen(id)},
+        {t, strlen(t)},
+        {r->announce_addr, strlen(r->announce_addr)},
+    };
+    seal_current(r);
+    struct batch *b = batch_new(true);
+    batch_add(b, NULL, 0, 2, 4, argv);
+    seal(r, b);
+}
+
+static bool single_voter(struct repl *r)
+{
+    const struct raft_configuration *c = &r->raft.configuration;
+    unsigned voters = 0;
+    bool me = false;
+    for (unsigned i = 0; i < c->n; i++) {
+        if (c->servers[i].role != RAFT_VOTER) continue;
+        voters++;
+        if (c->servers[i].id == r->cfg.node_id) me = true;
+    }
+    return voters == 1 && me;
+}
+
+bool repl_can_read_locally(struct repl *r)
+{
+    if (!r->cfg.lease_reads || !node_is_leader(r)) return false;
+    uint64_t term = raft_current_term(&r->raft);
+    if (r->ready_term != term || raft_transferee(&r->raft) != 0) return false;
+    if (raft_last_applied(&r->raft) < raft_commit_index(&r->raft)) return false;
+    if (single_voter(r)) return true;
+    int64_t now = clock_mono_us();
+    if (now >= r->lease_until_us) return false;
+    if (r->lease_until_us - now < (int64_t)r->cfg.election_timeout_ms * 400) r->lease_wanted = true;
+    return true;
+}
+
+int64_t repl_read_time_ms(struct repl *r)
+{
+    int64_t now = clock_wall_ms();
+    if (now < r->apply_time_ms) now = r->apply_time_ms;
+    if (now < r->time_floor_ms) now = r->time_floor_ms;
+    return now;
+}
+
+/* --------------------------------------------------------------------
+ * The tick
+ * ------------------------------------------------------------------ */
+
+static void on_lost_leadership(struct repl *r)
+{
+    foreign_fail_all(r, "-NOTLEADER this node is not the Raft leader\r\n");
+    buf_clear(&r->foreign_bodies);
+    r->foreign_count = 0;
+    r->lease_until_us = 0;
+}
+
+void propose_tick(struct repl *r)
+{
+    seal_current(r);
+    if (!r->raft_started || r->stopping) return;
+    int state = raft_state(&r->raft);
+    uint64_t term = raft_current_term(&r->raft);
+    if (r->last_state == RAFT_LEADER && (state != RAFT_LEADER || term != r->last_term))
+        on_lost_leadership(r);
+    if (state == RAFT_LEADER && (r->last_state != RAFT_LEADER || term != r->last_term)) {
+        log_info("This node is the Raft leader for term %" PRIu64, term);
+        propose_requeue_sent(r);
+        propose_announce(r, term);
+    }
+    r->last_state = state;
+    r->last_term = term;
+    if (state == RAFT_LEADER) {
+        if (r->lease_wanted && r->ready_term == term && r->n_pending == 0) {
+            /* Renew the lease before it runs out: an empty batch. */
+            seal(r, batch_new(true));
+        }
+        r->lease_wanted = false;
+        propose_queued(r);
+    } else {
+        link_update(r);
+        link_send_queued(r);
+    }
+}
+
+void propose_housekeeping(struct repl *r)
+{
+    int64_t now = clock_mono_us();
+    int64_t limit = (int64_t)r->cfg.request_timeout_ms * 1000;
+    for (struct batch *b = r->pending_head, *next; b; b = next) {
+        next = b->next;
+        if (now - b->created_us < limit) continue;
+        if (b->state == BATCH_QUEUED && b->sent_term == 0) {
+            batch_fail(b, "-CLUSTERDOWN no Raft leader could be reached; the command was not "
+                          "executed\r\n");
+        } else {
+            batch_fail(b, "-TIMEOUT the Raft leader did not answer in time; the command may or "
+                          "may not have been executed\r\n");
+        }
+        propose_remove(r, b);
+    }
+}
+
+/* --------------------------------------------------------------------
+ * Active expiry (leader)
+ * ------------------------------------------------------------------ */
+
+struct expired_keys {
+    struct buf keys; /* u32 len + bytes, repeated */
+    int n;
+};
+
+static void collect_expired(void *ctx, struct dict_entry *e)
+{
+    struct expired_keys *x = ctx;
+    buf_append_u32(&x->keys, e->klen);
+    buf_append(&x->keys, e->key, e->klen);
+    x->n++;
+}
+
+/* Samples keys with a TTL, as Redis's active expire cycle does, and proposes
+ * the deletion of those found expired. One proposal at a time. */
+void propose_expire_cycle(struct repl *r)
+{
+    if (!node_is_leader(r) || r->expiry_in_flight ||
+        r->ready_term != raft_current_term(&r->raft))
+        return;
+    int64_t now = repl_read_time_ms(r);
+    struct batch *b = NULL;
+    for (int db = 0; db < STORE_DBS; db++) {
+        struct expired_keys x = {BUF_INIT, 0};
+        size_t found;
+        do {
+            found = store_sample_expired(r->store, db, now, EXPIRE_SAMPLE_KEYS, &r->expire_rng,
+                                         collect_expired, &x);
+        } while (found > EXPIRE_SAMPLE_KEYS / 4 && x.n < EXPIRE_MAX_KEYS_PER_CYCLE &&
+                 store_db_expiring(r->store, db) > EXPIRE_SAMPLE_KEYS);
+        if (x.n > 0) {
+            struct resp_arg *argv = xmalloc((size_t)(x.n + 1) * sizeof *argv);
+            argv[0].ptr = "__expire";
+            argv[0].len = 8;
+            struct reader rd;
+            reader_init(&rd, x.keys.data, x.keys.len);
+            int argc = 1;
+            /* Sampling may report a key twice; duplicates are harmless. */
+            for (int i = 0; i < x.n; i++) {
+                uint32_t len;
+                reader_u32(&rd, &len);
+                reader_bytes(&rd, len, &argv[argc].ptr);
+                argv[argc++].len = len;
+            }
+            if (b == NULL) b = batch_new(true);
+            batch_add(b, NULL, db, 2, argc, argv);
+            free(argv);
+        }
+        buf_free(&x.keys);
+    }
+    if (b) {
+        seal_current(r);
+        seal(r, b);
+        r->expiry_in_flight = true;
+        r->expiry_seq = b->seq;
+    }
+}

@@ -1,0 +1,118 @@
+/* repl/repl.h — the replicated write path, as server/ sees it.
+ *
+ * Everything that changes the keyspace goes through here: server/ submits a
+ * command with the reply slot its client waits on; at the end of the
+ * event-loop tick repl_flush() seals the tick's commands into a batch and
+ * either proposes it to libraft (leader) or forwards it to the leader
+ * (follower). When the entry is committed (durable on a quorum) every node
+ * applies it in log order; the node whose client sent a command writes that
+ * command's reply into the client's slot. A slot therefore always receives
+ * its replies in the order its commands were submitted.
+ *
+ * Reads: repl_can_read_locally() says whether this node may answer a read
+ * from its own keyspace right now and stay linearizable (it is the leader,
+ * has applied its own term's first entry, and holds a read lease). When it
+ * may not, the read is submitted like a write and answered from the log.
+ *
+ * Every submitted command is answered exactly once: with its result, or
+ * with an error if no leader could take it before request-timeout-ms. */
+#ifndef PARLEY_REPL_REPL_H
+#define PARLEY_REPL_REPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "base/buf.h"
+#include "resp/parse.h"
+#include "store/keyspace.h"
+
+/* Where the replies of one or more commands of one client go. Owned by
+ * server/; repl writes into `reply`, decrements `pending` once per command
+ * and calls on_ready when it reaches zero. */
+struct reply_slot {
+    struct buf reply;
+    uint32_t pending;    /* repl holds a reference while this is > 0 */
+    void *owner;         /* NULL when the client has gone away */
+    struct reply_slot *next;
+    void (*on_ready)(struct reply_slot *slot);
+};
+
+struct repl_config {
+    uint64_t node_id;
+    const char *raft_addr;       /* host:port of this node's Raft transport */
+    const char *cluster;         /* "1@host:port,2@host:port,..." */
+    const char *dir;             /* data directory (libraft's files) */
+    const char *announce_addr;   /* host:port clients and peers use for this node */
+    unsigned election_timeout_ms;
+    unsigned heartbeat_ms;
+    unsigned snapshot_threshold;
+    unsigned snapshot_trailing;
+    unsigned request_timeout_ms;
+    size_t max_inflight_bytes;   /* proposed but not yet applied */
+    size_t max_entry_bytes;      /* split a tick's entry above this */
+    long long max_bulk_len;      /* proto-max-bulk-len, carried in entries */
+    bool lease_reads;            /* false: every read goes through the log */
+};
+
+struct repl;
+
+/* Callbacks into server/ (repl must not include server headers). */
+struct repl_hooks {
+    void *ctx;
+    /* In-flight bytes fell below the bound: paused clients may resume. */
+    void (*on_unblocked)(void *ctx);
+};
+
+/* Opens the data directory, bootstraps it from `cluster` if it is new,
+ * loads the latest snapshot and log, and starts Raft. On failure returns
+ * NULL with a one-line reason in err. The store's contents are replaced by
+ * the snapshot; `store` stays owned by the caller. */
+struct repl *repl_start(uv_loop_t *loop, struct store *store,
+                        const struct repl_config *cfg, const struct repl_hooks *hooks,
+                        char *err, size_t errlen);
+/* Leaves the cluster politely (transfers leadership when leading), fails
+ * what is pending, closes Raft; cb runs when every handle is closed. */
+void repl_stop(struct repl *r, void (*cb)(void *arg), void *arg);
+
+/* Submits one command for the log; its reply goes to slot. Returns false
+ * when the proposer is over its in-flight bound: the caller should stop
+ * reading from this client until on_unblocked. */
+bool repl_submit(struct repl *r, struct reply_slot *slot, int db, int proto, int argc,
+                 const struct resp_arg *argv);
+/* A batch forwarded by a follower (PARLEY.FWD): proposed as is; the reply
+ * (an array with one bulk string per command, each the raw RESP reply) is
+ * written to slot once applied. */
+void repl_submit_forwarded(struct repl *r, struct reply_slot *slot, uint64_t origin,
+                           uint64_t seq, uint32_t n_commands, const char *body, size_t len);
+/* End of tick: seal and send what was submitted, check leadership. */
+void repl_flush(struct repl *r);
+
+bool repl_can_read_locally(struct repl *r);
+/* The time a read served now must use for expiry (never behind the log). */
+int64_t repl_read_time_ms(struct repl *r);
+/* Frees what repl_stop left, after its callback ran. */
+void repl_free(struct repl *r);
+
+/* Introspection for INFO and RAFT INFO. */
+struct repl_info {
+    uint64_t node_id;
+    const char *role;        /* "leader", "follower", "candidate", "unavailable" */
+    uint64_t term;
+    uint64_t leader_id;
+    const char *leader_addr; /* the leader's client address, "" if unknown */
+    uint64_t commit_index, applied_index, last_index, snapshot_index;
+    uint64_t entries_proposed, batches_proposed, commands_applied;
+    uint64_t batches_forwarded, duplicates_skipped;
+    size_t inflight_bytes, pending_batches;
+    bool lease_valid;
+    int64_t lease_remaining_ms;
+};
+void repl_get_info(struct repl *r, struct repl_info *info);
+/* Appends "id@raft_addr:role:client_addr" lines, one per member. */
+void repl_members(struct repl *r, struct buf *out);
+/* The leader's client address (host:port) if known, else NULL. */
+const char *repl_leader_client_addr(struct repl *r);
+
+#endif

@@ -1,0 +1,185 @@
+/* server/client.c — a connected client and its reply queue.
+ *
+ * Replies must leave in the order the commands arrived, but they are
+ * produced at different times: PING at once, a GET served under the read
+ * lease at once, a SET only when its log entry is applied. A client
+ * therefore has a FIFO of reply slots. While the FIFO is empty, immediate
+ * replies are written straight to the connection; otherwise they are
+ * appended to the tail slot (or a new one, if the tail still waits for
+ * repl). When the head slot is complete its bytes go to the connection,
+ * and so on down the queue. Slots are recycled through a small free list. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "base/mem.h"
+#include "server/server.h"
+
+#define FREE_SLOTS_MAX 1024
+#define SLOT_KEEP_BYTES 4096
+
+static void slot_ready(struct reply_slot *slot);
+
+static struct reply_slot *slot_get(struct server *s, struct client *c)
+{
+    struct reply_slot *slot = s->free_slots;
+    if (slot) {
+        s->free_slots = slot->next;
+        s->n_free_slots--;
+    } else {
+        slot = xcalloc(1, sizeof *slot);
+    }
+    slot->pending = 0;
+    slot->owner = c;
+    slot->next = NULL;
+    slot->on_ready = slot_ready;
+    buf_clear(&slot->reply);
+    return slot;
+}
+
+static void slot_put(struct server *s, struct reply_slot *slot)
+{
+    if (s == NULL || s->n_free_slots >= FREE_SLOTS_MAX || slot->reply.cap > SLOT_KEEP_BYTES) {
+        buf_free(&slot->reply);
+        free(slot);
+        return;
+    }
+    slot->next = s->free_slots;
+    s->free_slots = slot;
+    s->n_free_slots++;
+}
+
+/* Writes every complete slot at the head of the queue to the connection. */
+static void drain(struct client *c)
+{
+    while (c->head && c->head->pending == 0) {
+        struct reply_slot *slot = c->head;
+        c->head = slot->next;
+        if (c->head == NULL) c->tail = NULL;
+        if (slot->reply.len) net_conn_write(c->conn, slot->reply.data, slot->reply.len);
+        slot_put(c->srv, slot);
+    }
+    if (c->head == NULL && c->quit) net_conn_close_after_flush(c->conn);
+}
+
+void client_quit(struct client *c)
+{
+    c->quit = true;
+    net_conn_pause(c->conn);
+    if (c->head == NULL) net_conn_close_after_flush(c->conn);
+}
+
+static void slot_ready(struct reply_slot *slot)
+{
+    struct client *c = slot->owner;
+    if (c == NULL) {
+        /* Its client went away while repl still held it. */
+        buf_free(&slot->reply);
+        free(slot);
+        return;
+    }
+    if (slot == c->head) drain(c);
+}
+
+static void append_slot(struct client *c, struct reply_slot *slot)
+{
+    if (c->tail) c->tail->next = slot;
+    else c->head = slot;
+    c->tail = slot;
+}
+
+struct resp_out client_reply(struct client *c)
+{
+    struct resp_out o;
+    o.proto = c->proto;
+    if (c->head == NULL) {
+        o.buf = net_conn_out(c->conn);
+        return o;
+    }
+    if (c->tail->pending > 0) append_slot(c, slot_get(c->srv, c));
+    o.buf = &c->tail->reply;
+    return o;
+}
+
+struct reply_slot *client_slot_for_submit(struct client *c)
+{
+    if (c->tail == NULL) append_slot(c, slot_get(c->srv, c));
+    return c->tail;
+}
+
+bool client_has_pending(const struct client *c)
+{
+    return c->head != NULL;
+}
+
+struct client *client_new(struct server *s, struct net_conn *conn)
+{
+    struct client *c = xcalloc(1, sizeof *c);
+    c->srv = s;
+    c->conn = conn;
+    c->id = ++s->next_client_id;
+    c->proto = 2;
+    c->created_ms = c->last_ms = clock_wall_ms();
+    c->last_cmd = "NULL";
+    c->next = s->clients;
+    if (s->clients) s->clients->prev = c;
+    s->clients = c;
+    s->n_clients++;
+    return c;
+}
+
+void client_free(struct client *c)
+{
+    struct server *s = c->srv;
+    while (c->head) {
+        struct reply_slot *slot = c->head;
+        c->head = slot->next;
+        if (slot->pending > 0) slot->owner = NULL; /* repl frees it */
+        else slot_put(s, slot);
+    }
+    if (c->waiting_repl) {
+        for (struct client **p = &s->waiting; *p; p = &(*p)->waiting_next)
+            if (*p == c) {
+                *p = c->waiting_next;
+                break;
+            }
+    }
+    if (c->prev) c->prev->next = c->next;
+    else s->clients = c->next;
+    if (c->next) c->next->prev = c->prev;
+    s->n_clients--;
+    free(c->name);
+    free(c->lib_name);
+    free(c->lib_ver);
+    free(c);
+}
+
+void server_resume_waiting(void *ctx)
+{
+    struct server *s = ctx;
+    while (s->waiting) {
+        struct client *c = s->waiting;
+        s->waiting = c->waiting_next;
+        c->waiting_repl = false;
+        net_conn_resume(c->conn);
+    }
+}
+
+void client_line(struct client *c, struct buf *out)
+{
+    int64_t now = clock_wall_ms();
+    size_t qbuf = net_conn_query_len(c->conn);
+    size_t qcap = net_conn_query_cap(c->conn);
+    size_t obl = net_conn_output_len(c->conn);
+    buf_printf(out,
+               "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=N db=%d sub=0 "
+               "psub=0 ssub=0 multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu "
+               "rbp=0 obl=%zu oll=0 omem=%zu tot-mem=%zu events=r cmd=%s user=default redir=-1 "
+               "resp=%d lib-name=%s lib-ver=%s\n",
+               (unsigned long long)c->id, net_conn_peer(c->conn), net_conn_local(c->conn),
+               net_conn_fd(c->conn), c->name ? c->name : "",
+               (long long)((now - c->created_ms) / 1000), (long long)((now - c->last_ms) / 1000),
+               c->db, qbuf, qcap - qbuf, obl, obl, obl, qcap + obl, c->last_cmd, c->proto,
+               c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");
+}

@@ -1,0 +1,401 @@
+/* server/cmd_conn.c — commands about the connection itself: PING, ECHO,
+ * HELLO, QUIT, RESET, SELECT and the CLIENT family. They touch no keyspace
+ * and never go through the log. Replies and errors follow Redis 7. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/mem.h"
+#include "server/server.h"
+
+static void cmd_ping(struct client *c, const struct cmd_def *cmd, int argc,
+                     const struct resp_arg *argv)
+{
+    struct resp_out o = client_reply(c);
+    if (argc > 2) {
+        cmd_reply_arity(&o, cmd);
+        return;
+    }
+    if (argc == 2) resp_bulk(&o, argv[1].ptr, argv[1].len);
+    else resp_simple(&o, "PONG");
+}
+
+static void cmd_echo(struct client *c, const struct cmd_def *cmd, int argc,
+                     const struct resp_arg *argv)
+{
+    struct resp_out o = client_reply(c);
+    resp_bulk(&o, argv[1].ptr, argv[1].len);
+}
+
+static void cmd_quit(struct client *c, const struct cmd_def *cmd, int argc,
+                     const struct resp_arg *argv)
+{
+    struct resp_out o = client_reply(c);
+    resp_ok(&o);
+    client_quit(c);
+}
+
+static bool parse_db(struct client *c, const struct resp_arg *a, int *db)
+{
+    long long v;
+    struct resp_out o = client_reply(c);
+    if (!arg_to_ll(a, &v) || v < -2147483648ll || v > 2147483647ll) {
+        resp_error(&o, "ERR value is not an integer or out of range");
+        return false;
+    }
+    if (v < 0 || v >= STORE_DBS) {
+        resp_error(&o, "ERR DB index is out of range");
+        return false;
+    }
+    *db = (int)v;
+    return true;
+}
+
+static void cmd_select(struct client *c, const struct cmd_def *cmd, int argc,
+                       const struct resp_arg *argv)
+{
+    int db;
+    if (!parse_db(c, &argv[1], &db)) return;
+    c->db = db;
+    struct resp_out o = client_reply(c);
+    resp_ok(&o);
+}
+
+static void reset_client(struct client *c)
+{
+    c->db = 0;
+    c->proto = 2;
+    free(c->name);
+    c->name = NULL;
+}
+
+static void cmd_reset(struct client *c, const struct cmd_def *cmd, int argc,
+                      const struct resp_arg *argv)
+{
+    reset_client(c);
+    struct resp_out o = client_reply(c);
+    resp_simple(&o, "RESET");
+}
+
+/* Redis's validation of client names and library attributes. */
+static bool valid_name(const struct resp_arg *a)
+{
+    for (size_t i = 0; i < a->len; i++)
+        if (a->ptr[i] < '!' || a->ptr[i] > '~') return false;
+    return true;
+}
+
+static char *dup_arg(const struct resp_arg *a)
+{
+    if (a->len == 0) return NULL;
+    char *s = xmalloc(a->len + 1);
+    memcpy(s, a->ptr, a->len);
+    s[a->len] = '\0';
+    return s;
+}
+
+static void cmd_hello(struct client *c, const struct cmd_def *cmd, int argc,
+                      const struct resp_arg *argv)
+{
+    int proto = c->proto;
+    int j = 1;
+    if (argc >= 2) {
+        long long v;
+        if (!arg_to_ll(&argv[1], &v)) {
+            struct resp_out o = client_reply(c);
+            resp_error(&o, "ERR Protocol version is not an integer or out of range");
+            return;
+        }
+        if (v < 2 || v > 3) {
+            struct resp_out o = client_reply(c);
+            resp_error(&o, "NOPROTO unsupported protocol version");
+            return;
+        }
+        proto = (int)v;
+        j = 2;
+    }
+    const struct resp_arg *setname = NULL;
+    for (; j < argc; j++) {
+        int more = argc - j - 1;
+        if (arg_is(&argv[j], "auth") && more >= 2) {
+            j += 2; /* no users or passwords yet: the default user has none */
+        } else if (arg_is(&argv[j], "setname") && more >= 1) {
+            setname = &argv[++j];
+            if (!valid_name(setname)) {
+                struct resp_out o = client_reply(c);
+                resp_error(&o, "ERR Client names cannot contain spaces, newlines or special "
+                               "characters.");
+                return;
+            }
+        } else {
+            struct resp_out o = client_reply(c);
+            resp_errorf(&o, "ERR Syntax error in HELLO option '%.*s'", (int)argv[j].len,
+                        argv[j].ptr);
+            return;
+        }
+    }
+    if (setname) {
+        free(c->name);
+        c->name = dup_arg(setname);
+    }
+    c->proto = proto;
+    struct resp_out o = client_reply(c);
+    resp_map(&o, 7);
+    resp_bulk_str(&o, "server");
+    resp_bulk_str(&o, "redis");
+    resp_bulk_str(&o, "version");
+    resp_bulk_str(&o, REDIS_COMPAT_VERSION);
+    resp_bulk_str(&o, "proto");
+    resp_int(&o, proto);
+    resp_bulk_str(&o, "id");
+    resp_int(&o, (long long)c->id);
+    resp_bulk_str(&o, "mode");
+    resp_bulk_str(&o, "standalone");
+    resp_bulk_str(&o, "role");
+    resp_bulk_str(&o, "master");
+    resp_bulk_str(&o, "modules");
+    resp_array(&o, 0);
+}
+
+/* --------------------------------------------------------------------
+ * CLIENT
+ * ------------------------------------------------------------------ */
+
+static void client_id(struct client *c, const struct cmd_def *cmd, int argc,
+                      const struct resp_arg *argv)
+{
+    struct resp_out o = client_reply(c);
+    resp_int(&o, (long long)c->id);
+}
+
+static void client_setname(struct client *c, const struct cmd_def *cmd, int argc,
+                           const struct resp_arg *argv)
+{
+    struct resp_out o = client_reply(c);
+    if (!valid_name(&argv[2])) {
+        resp_error(&o, "ERR Client names cannot contain spaces, newlines or special characters.");
+        return;
+    }
+    free(c->name);
+    c->name = dup_arg(&argv[2]);
+    resp_ok(&o);
+}
+
+static void client_getname(struct client *c, const struct cmd_def *cmd, int argc,
+                           const struct resp_arg *argv)
+{
+    struct resp_out o = client_reply(c);
+    if (c->name) resp_bulk_str(&o, c->name);
+    else resp_null(&o);
+}
+
+static void client_setinfo(struct client *c, const struct cmd_def *cmd, int argc,
+                           const struct resp_arg *argv)
+{
+    struct resp_out o = client_reply(c);
+    char **field;
+    const char *what;
+    if (arg_is(&argv[2], "lib-name")) {
+        field = &c->lib_name;
+        what = "lib-name";
+    } else if (arg_is(&argv[2], "lib-ver")) {
+        field = &c->lib_ver;
+        what = "lib-ver";
+    } else {
+        resp_errorf(&o, "ERR Unrecognized option '%.*s'", (int)argv[2].len, argv[2].ptr);
+        return;
+    }
+    if (!valid_name(&argv[3])) {
+        resp_errorf(&o, "ERR %s cannot contain spaces, newlines or special characters.", what);
+        return;
+    }
+    free(*field);
+    *field = dup_arg(&argv[3]);
+    resp_ok(&o);
+}
+
+static void client_list(struct client *c, const struct cmd_def *cmd, int argc,
+                        const struct resp_arg *argv)
+{
+    struct server *s = c->srv;
+    struct buf text = BUF_INIT;
+    if (argc == 2) {
+        for (struct client *x = s->clients; x; x = x->next) client_line(x, &text);
+    } else if (argc >= 4 && arg_is(&argv[2], "type")) {
+        if (!arg_is(&argv[3], "normal") && !arg_is(&argv[3], "master") &&
+            !arg_is(&argv[3], "replica") && !arg_is(&argv[3], "slave") &&
+            !arg_is(&argv[3], "pubsub")) {
+            struct resp_out o = client_reply(c);
+            resp_errorf(&o, "ERR Unknown client type '%.*s'", (int)argv[3].len, argv[3].ptr);
+            buf_free(&text);
+            return;
+        }
+        if (arg_is(&argv[3], "normal"))
+            for (struct client *x = s->clients; x; x = x->next) client_line(x, &text);
+    } else if (argc >= 4 && arg_is(&argv[2], "id")) {
+        for (int j = 3; j < argc; j++) {
+            long long id;
+            if (!arg_to_ll(&argv[j], &id) || id <= 0) {
+                struct resp_out o = client_reply(c);
+                resp_error(&o, "ERR Invalid client ID");
+                buf_free(&text);
+                return;
+            }
+            for (struct client *x = s->clients; x; x = x->next)
+                if (x->id == (uint64_t)id) client_line(x, &text);
+        }
+    } else {
+        struct resp_out o = client_reply(c);
+        resp_error(&o, "ERR syntax error");
+        buf_free(&text);
+        return;
+    }
+    struct resp_out o = client_reply(c);
+    resp_verbatim(&o, text.data ? text.data : "", text.len);
+    buf_free(&text);
+}
+
+static void client_info(struct client *c, const struct cmd_def *cmd, int argc,
+                        const struct resp_arg *argv)
+{
+    struct buf text = BUF_INIT;
+    client_line(c, &text);
+    struct resp_out o = client_reply(c);
+    resp_verbatim(&o, text.data, text.len);
+    buf_free(&text);
+}
+
+static bool addr_matches(const char *addr, const struct resp_arg *a)
+{
+    return strlen(addr) == a->len && memcmp(addr, a->ptr, a->len) == 0;
+}
+
+static void client_kill(struct client *c, const struct cmd_def *cmd, int argc,
+                        const struct resp_arg *argv)
+{
+    struct server *s = c->srv;
+    struct resp_out o;
+    if (argc == 3) {
+        /* Old form: CLIENT KILL addr:port */
+        for (struct client *x = s->clients; x; x = x->next) {
+            if (addr_matches(net_conn_peer(x->conn), &argv[2])) {
+                o = client_reply(c);
+                resp_ok(&o);
+                if (x == c) client_quit(c);
+                else net_conn_close(x->conn);
+                return;
+            }
+        }
+        o = client_reply(c);
+        resp_error(&o, "ERR No such client");
+        return;
+    }
+    long long id = 0;
+    const struct resp_arg *addr = NULL, *laddr = NULL;
+    bool skipme = true;
+    for (int j = 2; j < argc; j += 2) {
+        if (j + 1 >= argc) goto syntax;
+        const struct resp_arg *v = &argv[j + 1];
+        if (arg_is(&argv[j], "id")) {
+            if (!arg_to_ll(v, &id) || id <= 0) {
+                o = client_reply(c);
+                resp_error(&o, "ERR client-id should be greater than 0");
+                return;
+            }
+        } else if (arg_is(&argv[j], "addr")) {
+            addr = v;
+        } else if (arg_is(&argv[j], "laddr")) {
+            laddr = v;
+        } else if (arg_is(&argv[j], "type")) {
+            if (!arg_is(v, "normal") && !arg_is(v, "master") && !arg_is(v, "replica") &&
+                !arg_is(v, "slave") && !arg_is(v, "pubsub")) {
+                o = client_reply(c);
+                resp_errorf(&o, "ERR Unknown client type '%.*s'", (int)v->len, v->ptr);
+                return;
+            }
+        } else if (arg_is(&argv[j], "user")) {
+            /* only the default user exists */
+        } else if (arg_is(&argv[j], "skipme")) {
+            if (arg_is(v, "yes")) skipme = true;
+            else if (arg_is(v, "no")) skipme = false;
+            else goto syntax;
+        } else {
+            goto syntax;
+        }
+    }
+    long long killed = 0;
+    for (struct client *x = s->clients, *next; x; x = next) {
+        next = x->next;
+        if (id && x->id != (uint64_t)id) continue;
+        if (addr && !addr_matches(net_conn_peer(x->conn), addr)) continue;
+        if (laddr && !addr_matches(net_conn_local(x->conn), laddr)) continue;
+        if (x == c && skipme) continue;
+        killed++;
+        if (x == c) client_quit(c);
+        else net_conn_close(x->conn);
+    }
+    o = client_reply(c);
+    resp_int(&o, killed);
+    return;
+syntax:
+    o = client_reply(c);
+    resp_error(&o, "ERR syntax error");
+}
+
+static void client_help(struct client *c, const struct cmd_def *cmd, int argc,
+                        const struct resp_arg *argv)
+{
+    static const char *lines[] = {
+        "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "GETNAME",
+        "    Return the name of the current connection.",
+        "ID",
+        "    Return the ID of the current connection.",
+        "INFO",
+        "    Return information about the current client connection.",
+        "KILL <ip:port>",
+        "    Kill connection made from <ip:port>.",
+        "KILL <option> <value> [<option> <value> [...]]",
+        "    Kill connections. Options are: ID <client-id>, ADDR <ip:port>, LADDR <ip:port>,",
+        "    TYPE (NORMAL|MASTER|REPLICA|PUBSUB), USER <username>, SKIPME (YES|NO).",
+        "LIST [options ...]",
+        "    Return information about client connections. Options: TYPE (NORMAL|MASTER|",
+        "    REPLICA|PUBSUB), ID id [id ...].",
+        "SETINFO <option> <value>",
+        "    Set client meta attr. Options are: LIB-NAME, LIB-VER.",
+        "SETNAME <name>",
+        "    Assign the name <name> to the current connection.",
+        "HELP",
+        "    Print this help.",
+    };
+    struct resp_out o = client_reply(c);
+    size_t n = sizeof lines / sizeof *lines;
+    resp_array(&o, (long long)n);
+    for (size_t i = 0; i < n; i++) resp_simple(&o, lines[i]);
+}
+
+/* --------------------------------------------------------------------
+ * Handler table (shared with cmd_server.c through local_handler)
+ * ------------------------------------------------------------------ */
+
+local_fn *server_local_handler(const char *name);
+
+local_fn *local_handler(const char *name)
+{
+    static const struct {
+        const char *name;
+        local_fn *fn;
+    } handlers[] = {
+        {"ping", cmd_ping},           {"echo", cmd_echo},
+        {"quit", cmd_quit},           {"select", cmd_select},
+        {"reset", cmd_reset},         {"hello", cmd_hello},
+        {"client|id", client_id},     {"client|setname", client_setname},
+        {"client|getname", client_getname}, {"client|setinfo", client_setinfo},
+        {"client|list", client_list}, {"client|info", client_info},
+        {"client|kill", client_kill}, {"client|help", client_help},
+    };
+    for (size_t i = 0; i < sizeof handlers / sizeof *handlers; i++)
+        if (strcmp(handlers[i].name, name) == 0) return handlers[i].fn;
+    return server_local_handler(name);
+}

@@ -1,0 +1,587 @@
+/* server/cmd_server.c — commands about the server: INFO, COMMAND (from the
+ * command table), CONFIG, TIME, RAFT (cluster view) and PARLEY.FWD (the
+ * leader's side of a follower's forwarded batch). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "repl/entry.h"
+#include "server/server.h"
+
+/* --------------------------------------------------------------------
+ * INFO
+ * ------------------------------------------------------------------ */
+
+static void human_bytes(char *out, size_t len, double n)
+{
+    const char *units = "BKMGTP";
+    int u = 0;
+    while (n >= 1024 && u < 5) {
+        n /= 1024;
+        u++;
+    }
+    if (u == 0) snprintf(out, len, "%.0fB", n);
+    else snprintf(out, len, "%.2f%c", n, units[u]);
+}
+
+static bool want(const char *section, const char *name, bool is_default)
+{
+    if (section == NULL || !strcasecmp(section, "default")) return is_default;
+    if (!strcasecmp(section, "all") || !strcasecmp(section, "everything")) return true;
+    return !strcasecmp(section, name);
+}
+
+void server_info(struct server *s, const char *section, struct buf *out)
+{
+    int64_t now = clock_wall_ms();
+    bool first = true;
+#define SECTION(name)                              \
+    do {                                           \
+        if (!first) buf_append_str(out, "\r\n");   \
+        first = false;                             \
+        buf_append_str(out, "# " name "\r\n");     \
+    } while (0)
+    if (want(section, "server", true)) {
+        struct utsname u;
+        uname(&u);
+        SECTION("Server");
+        buf_printf(out,
+                   "redis_version:%s\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\n"
+                   "redis_build_id:0\r\nredis_mode:standalone\r\nos:%s %s %s\r\narch_bits:%d\r\n"
+                   "multiplexing_api:epoll\r\ngcc_version:%d.%d.%d\r\nprocess_id:%d\r\n"
+                   "run_id:%s\r\ntcp_port:%lld\r\nserver_time_usec:%lld\r\n"
+                   "uptime_in_seconds:%lld\r\nuptime_in_days:%lld\r\nhz:10\r\n"
+                   "executable:parley-server\r\nconfig_file:%s\r\nparley_version:%s\r\n",
+                   REDIS_COMPAT_VERSION, u.sysname, u.release, u.machine, (int)(8 * sizeof(long)),
+                   __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__, (int)getpid(), s->run_id,
+                   s->cfg.port, (long long)clock_wall_us(), (long long)((now - s->start_ms) / 1000),
+                   (long long)((now - s->start_ms) / 86400000), s->cfg.config_file ? s->cfg.config_file : "",
+                   PARLEY_VERSION);
+    }
+    if (want(section, "clients", true)) {
+        SECTION("Clients");
+        buf_printf(out,
+                   "connected_clients:%llu\r\ncluster_connections:0\r\nmaxclients:%lld\r\n"
+                   "blocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
+                   (unsigned long long)s->n_clients, s->cfg.maxclients);
+    }
+    if (want(section, "memory", true)) {
+        size_t used = mem_used_bytes();
+        if (used > s->stats.peak_memory) s->stats.peak_memory = used;
+        char h[32], hp[32];
+        human_bytes(h, sizeof h, (double)used);
+        human_bytes(hp, sizeof hp, (double)s->stats.peak_memory);
+        SECTION("Memory");
+        buf_printf(out,
+                   "used_memory:%zu\r\nused_memory_human:%s\r\nused_memory_peak:%llu\r\n"
+                   "used_memory_peak_human:%s\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\n"
+                   "maxmemory_policy:noeviction\r\nmem_allocator:libc\r\n",
+                   used, h, (unsigned long long)s->stats.peak_memory, hp);
+    }
+    if (want(section, "persistence", true)) {
+        SECTION("Persistence");
+        buf_printf(out, "loading:0\r\nrdb_changes_since_last_save:0\r\naof_enabled:0\r\n"
+                        "parley_durability:raft-quorum-fsync\r\n");
+    }
+    if (want(section, "stats", true)) {
+        const struct net_stats *ns = net_get_stats(s->net);
+        uint64_t ops = 0;
+        for (int i = 0; i < 10; i++) ops += s->stats.ops_window[i];
+        SECTION("Stats");
+        buf_printf(out,
+                   "total_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
+                   "instantaneous_ops_per_sec:%llu\r\ntotal_net_input_bytes:%llu\r\n"
+                   "total_net_output_bytes:%llu\r\nrejected_connections:%llu\r\n"
+                   "expired_keys:%llu\r\nevicted_keys:0\r\n",
+                   (unsigned long long)ns->connections_received,
+                   (unsigned long long)s->stats.commands, (unsigned long long)ops,
+                   (unsigned long long)ns->net_input_bytes, (unsigned long long)ns->net_output_bytes,
+                   (unsigned long long)ns->rejected_connections,
+                   (unsigned long long)s->store->expired_keys);
+    }
+    if (want(section, "replication", true)) {
+        SECTION("Replication");
+        buf_printf(out, "role:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\n");
+    }
+    if (want(section, "raft", true)) {
+        struct repl_info ri;
+        repl_get_info(s->repl, &ri);
+        SECTION("Raft");
+        buf_printf(out,
+                   "raft_node_id:%" PRIu64 "\r\nraft_role:%s\r\nraft_term:%" PRIu64 "\r\n"
+                   "raft_leader_id:%" PRIu64 "\r\nraft_leader_addr:%s\r\n"
+                   "raft_commit_index:%" PRIu64 "\r\nraft_applied_index:%" PRIu64 "\r\n"
+                   "raft_last_index:%" PRIu64 "\r\nraft_entries_proposed:%" PRIu64 "\r\n"
+                   "raft_batches_proposed:%" PRIu64 "\r\nraft_batches_forwarded:%" PRIu64 "\r\n"
+                   "raft_commands_applied:%" PRIu64 "\r\nraft_duplicates_skipped:%" PRIu64 "\r\n"
+                   "raft_pending_batches:%zu\r\nraft_inflight_bytes:%zu\r\n"
+                   "raft_read_lease:%s\r\n",
+                   ri.node_id, ri.role, ri.term, ri.leader_id, ri.leader_addr, ri.commit_index,
+                   ri.applied_index, ri.last_index, ri.entries_proposed, ri.batches_proposed,
+                   ri.batches_forwarded, ri.commands_applied, ri.duplicates_skipped,
+                   ri.pending_batches, ri.inflight_bytes, ri.lease_valid ? "valid" : "none");
+    }
+    if (want(section, "keyspace", true)) {
+        SECTION("Keyspace");
+        for (int db = 0; db < STORE_DBS; db++) {
+            uint64_t keys = store_db_size(s->store, db);
+            if (keys == 0) continue;
+            buf_printf(out, "db%d:keys=%llu,expires=%llu,avg_ttl=0\r\n", db,
+                       (unsigned long long)keys, (unsigned long long)store_db_expiring(s->store, db));
+        }
+    }
+#undef SECTION
+}
+
+static void cmd_info(struct client *c, const struct cmd_def *cmd, int argc,
+                     const struct resp_arg *argv)
+{
+    struct buf text = BUF_INIT;
+    if (argc == 1) {
+        server_info(c->srv, NULL, &text);
+    } else {
+        for (int j = 1; j < argc; j++) {
+            char section[64];
+            snprintf(section, sizeof section, "%.*s", (int)(argv[j].len < 63 ? argv[j].len : 63),
+                     argv[j].ptr);
+            size_t before = text.len;
+            if (text.len) buf_append_str(&text, "\r\n");
+            size_t mark = text.len;
+            server_info(c->srv, section, &text);
+            if (text.len == mark) text.len = before;
+        }
+    }
+    struct resp_out o = client_reply(c);
+    resp_verbatim(&o, text.data ? text.data : "", text.len);
+    buf_free(&text);
+}
+
+/* --------------------------------------------------------------------
+ * COMMAND
+ * ------------------------------------------------------------------ */
+
+static const char *flag_names[] = {
+    "write", "readonly", NULL, "fast", "admin", "denyoom", "noscript", "loading", "stale",
+    "no_auth", "pubsub", NULL, NULL, NULL,
+};
+static const char *acl_names[] = {
+    "@keyspace", "@read", "@write", "@string", "@fast", "@slow", "@admin", "@dangerous",
+    "@connection", "@server",
+};
+
+static void command_info_one(struct resp_out *o, const struct cmd_def *d)
+{
+    resp_array(o, 10);
+    resp_bulk_str(o, d->name);
+    resp_int(o, d->arity);
+    size_t h = resp_defer_len(o);
+    long long n = 0;
+    for (size_t i = 0; i < sizeof flag_names / sizeof *flag_names; i++)
+        if (flag_names[i] && (d->flags & (1u << i))) {
+            resp_simple(o, flag_names[i]);
+            n++;
+        }
+    resp_set_deferred_len(o, h, '~', n);
+    resp_int(o, d->first_key);
+    resp_int(o, d->last_key);
+    resp_int(o, d->key_step);
+    h = resp_defer_len(o);
+    n = 0;
+    for (size_t i = 0; i < sizeof acl_names / sizeof *acl_names; i++)
+        if (d->acl & (1u << i)) {
+            resp_simple(o, acl_names[i]);
+            n++;
+        }
+    resp_set_deferred_len(o, h, '~', n);
+    resp_array(o, 0); /* tips */
+    resp_array(o, 0); /* key specs */
+    long long subs = 0;
+    if (d->subcommands)
+        for (const struct cmd_def *s = d->subcommands; s->name; s++) subs++;
+    resp_array(o, subs);
+    if (d->subcommands)
+        for (const struct cmd_def *s = d->subcommands; s->name; s++) command_info_one(o, s);
+}
+
+static void command_docs_one(struct resp_out *o, const struct cmd_def *d)
+{
+    const char *name = strchr(d->name, '|') ? strchr(d->name, '|') + 1 : d->name;
+    resp_bulk_str(o, name);
+    long long subs = 0;
+    if (d->subcommands)
+        for (const struct cmd_def *s = d->subcommands; s->name; s++) subs++;
+    resp_map(o, subs ? 5 : 4);
+    resp_bulk_str(o, "summary");
+    resp_bulk_str(o, d->summary);
+    resp_bulk_str(o, "since");
+    resp_bulk_str(o, d->since);
+    resp_bulk_str(o, "group");
+    resp_bulk_str(o, d->group);
+    resp_bulk_str(o, "complexity");
+    resp_bulk_str(o, d->complexity);
+    if (subs) {
+        resp_bulk_str(o, "subcommands");
+        resp_map(o, subs);
+        for (const struct cmd_def *s = d->subcommands; s->name; s++) command_docs_one(o, s);
+    }
+}
+
+static const struct cmd_def *find_any(const struct resp_arg *a)
+{
+    const char *bar = memchr(a->ptr, '|', a->len);
+    if (bar == NULL) return cmd_lookup(a->ptr, a->len, false);
+    const struct cmd_def *parent = cmd_lookup(a->ptr, (size_t)(bar - a->ptr), false);
+    if (parent == NULL) return NULL;
+    return cmd_lookup_sub(parent, bar + 1, a->len - (size_t)(bar - a->ptr) - 1);
+}
+
+static void cmd_command(struct client *c, const struct cmd_def *cmd, int argc,
+                        const struct resp_arg *argv)
+{
+    struct resp_out o = client_reply(c);
+    size_t n = cmd_table_size();
+    resp_array(&o, (long long)n);
+    for (size_t i = 0; i < n; i++) command_info_one(&o, cmd_table_at(i));
+}
+
+static void command_count(struct client *c, const struct cmd_def *cmd, int argc,
+                          const struct resp_arg *argv)
+{
+    struct resp_out o = client_reply(c);
+    resp_int(&o, (long long)cmd_table_size());
+}
+
+static void command_list(struct client *c, const struct cmd_def *cmd, int argc,
+                         const struct resp_arg *argv)
+{
+    const struct resp_arg *pattern = NULL, *aclcat = NULL;
+    if (argc == 5 && arg_is(&argv[2], "filterby")) {
+        if (arg_is(&argv[3], "pattern")) pattern = &argv[4];
+        else if (arg_is(&argv[3], "aclcat")) aclcat = &argv[4];
+        else if (!arg_is(&argv[3], "module")) goto syntax;
+    } else if (argc != 2) {
+        goto syntax;
+    }
+    struct resp_out o = client_reply(c);
+    size_t h = resp_defer_len(&o);
+    long long count = 0;
+    for (size_t i = 0; i < cmd_table_size(); i++) {
+        const struct cmd_def *d = cmd_table_at(i);
+        if (argc == 5 && arg_is(&argv[3], "module")) break;
+        if (pattern && !glob_match(pattern->ptr, pattern->len, d->name, strlen(d->name), true)) continue;
+        if (aclcat) {
+            bool ok = false;
+            for (size_t a = 0; a < sizeof acl_names / sizeof *acl_names; a++)
+                if ((d->acl & (1u << a)) && strlen(acl_names[a]) - 1 == aclcat->len &&
+                    !strncasecmp(acl_names[a] + 1, aclcat->ptr, aclcat->len))
+                    ok = true;
+            if (!ok) continue;
+        }
+        resp_bulk_str(&o, d->name);
+        count++;
+    }
+    resp_set_deferred_len(&o, h, '*', count);
+    return;
+syntax:
+    o = client_reply(c);
+    resp_error(&o, "ERR syntax error");
+}
+
+static void command_info(struct client *c, const struct cmd_def *cmd, int argc,
+                         const struct resp_arg *argv)
+{
+    if (argc == 2) {
+        cmd_command(c, cmd, argc, argv);
+        return;
+    }
+    struct resp_out o = client_reply(c);
+    resp_array(&o, argc - 2);
+    for (int j = 2; j < argc; j++) {
+        const struct cmd_def *d = find_any(&argv[j]);
+        if (d && !(d->flags & CMD_INTERNAL)) command_info_one(&o, d);
+        else resp_null_array(&o);
+    }
+}
+
+static void command_docs(struct client *c, const struct cmd_def *cmd, int argc,
+                         const struct resp_arg *argv)
+{
+    struct resp_out o = client_reply(c);
+    if (argc == 2) {
+        resp_map(&o, (long long)cmd_table_size());
+        for (size_t i = 0; i < cmd_table_size(); i++) command_docs_one(&o, cmd_table_at(i));
+        return;
+    }
+    size_t h = resp_defer_len(&o);
+    long long n = 0;
+    for (int j = 2; j < argc; j++) {
+        const struct cmd_def *d = find_any(&argv[j]);
+        if (d == NULL) continue;
+        command_docs_one(&o, d);
+        n++;
+    }
+    resp_set_deferred_len(&o, h, '%', n);
+}
+
+static void reply_lines(struct client *c, const char **lines, size_t n)
+{
+    struct resp_out o = client_reply(c);
+    resp_array(&o, (long long)n);
+    for (size_t i = 0; i < n; i++) resp_simple(&o, lines[i]);
+}
+
+static void command_help(struct client *c, const struct cmd_def *cmd, int argc,
+                         const struct resp_arg *argv)
+{
+    static const char *lines[] = {
+        "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "(no subcommand)",
+        "    Return details about all Redis commands.",
+        "COUNT",
+        "    Return the total number of commands in this Redis server.",
+        "LIST",
+        "    Return a list of all commands in this Redis server.",
+        "INFO [<command-name> ...]",
+        "    Return details about multiple Redis commands.",
+        "DOCS [<command-name> ...]",
+        "    Return documentation details about multiple Redis commands.",
+        "HELP",
+        "    Print this help.",
+    };
+    reply_lines(c, lines, sizeof lines / sizeof *lines);
+}
+
+/* COMMAND alone is a container whose subcommand is optional. */
+static void cmd_command_entry(struct client *c, const struct cmd_def *cmd, int argc,
+                              const struct resp_arg *argv)
+{
+    cmd_command(c, cmd, argc, argv);
+}
+
+/* --------------------------------------------------------------------
+ * CONFIG, TIME
+ * ------------------------------------------------------------------ */
+
+struct pairs {
+    struct resp_out *o;
+    long long n;
+    struct buf seen;
+};
+
+static void add_pair(void *ctx, const char *name, const char *value)
+{
+    struct pairs *p = ctx;
+    /* A directive matched by two patterns is listed once. */
+    size_t len = strlen(name);
+    for (size_t off = 0; off < p->seen.len; off += strlen(p->seen.data + off) + 1)
+        if (strcmp(p->seen.data + off, name) == 0) return;
+    buf_append(&p->seen, name, len + 1);
+    resp_bulk_str(p->o, name);
+    resp_bulk_str(p->o, value);
+    p->n++;
+}
+
+static void config_get_cmd(struct client *c, const struct cmd_def *cmd, int argc,
+                           const struct resp_arg *argv)
+{
+    struct resp_out o = client_reply(c);
+    struct pairs p = {&o, 0, BUF_INIT};
+    size_t h = resp_defer_len(&o);
+    for (int j = 2; j < argc; j++) config_get(&c->srv->cfg, argv[j].ptr, argv[j].len, add_pair, &p);
+    resp_set_deferred_len(&o, h, '%', p.n);
+    buf_free(&p.seen);
+}
+
+static void config_set_cmd(struct client *c, const struct cmd_def *cmd, int argc,
+                           const struct resp_arg *argv)
+{
+    struct resp_out o = client_reply(c);
+    if ((argc - 2) % 2 != 0) {
+        resp_errorf(&o, "ERR Unknown option or number of arguments for CONFIG SET - '%.*s'",
+                    (int)argv[argc - 1].len, argv[argc - 1].ptr);
+        return;
+    }
+    for (int j = 2; j < argc; j += 2) {
+        char name[128], value[1024], err[256];
+        snprintf(name, sizeof name, "%.*s", (int)(argv[j].len < 127 ? argv[j].len : 127), argv[j].ptr);
+        snprintf(value, sizeof value, "%.*s", (int)(argv[j + 1].len < 1023 ? argv[j + 1].len : 1023),
+                 argv[j + 1].ptr);
+        int rv = config_set(&c->srv->cfg, name, value, err, sizeof err);
+        if (rv == -2) {
+            resp_errorf(&o, "ERR Unknown option or number of arguments for CONFIG SET - '%s'", name);
+            return;
+        }
+        if (rv != 0) {
+            resp_errorf(&o, "ERR CONFIG SET failed (possibly related to argument '%s') - %s", name, err);
+            return;
+        }
+    }
+    server_apply_runtime_config(c->srv);
+    resp_ok(&o);
+}
+
+static void config_resetstat(struct client *c, const struct cmd_def *cmd, int argc,
+                             const struct resp_arg *argv)
+{
+    c->srv->stats.commands = 0;
+    struct resp_out o = client_reply(c);
+    resp_ok(&o);
+}
+
+static void config_help(struct client *c, const struct cmd_def *cmd, int argc,
+                        const struct resp_arg *argv)
+{
+    static const char *lines[] = {
+        "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "GET <pattern>",
+        "    Return parameters matching the glob-like <pattern> and their values.",
+        "SET <directive> <value>",
+        "    Set the configuration <directive> to <value>.",
+        "RESETSTAT",
+        "    Reset statistics reported by the INFO command.",
+        "HELP",
+        "    Print this help.",
+    };
+    reply_lines(c, lines, sizeof lines / sizeof *lines);
+}
+
+static void cmd_time(struct client *c, const struct cmd_def *cmd, int argc,
+                     const struct resp_arg *argv)
+{
+    int64_t us = clock_wall_us();
+    struct resp_out o = client_reply(c);
+    resp_array(&o, 2);
+    resp_bulk_ll(&o, us / 1000000);
+    resp_bulk_ll(&o, us % 1000000);
+}
+
+/* --------------------------------------------------------------------
+ * RAFT and PARLEY.FWD
+ * ------------------------------------------------------------------ */
+
+static void raft_info(struct client *c, const struct cmd_def *cmd, int argc,
+                      const struct resp_arg *argv)
+{
+    struct repl_info ri;
+    repl_get_info(c->srv->repl, &ri);
+    struct buf text = BUF_INIT;
+    buf_printf(&text,
+               "node_id:%" PRIu64 "\r\nrole:%s\r\nterm:%" PRIu64 "\r\nleader_id:%" PRIu64 "\r\n"
+               "leader_addr:%s\r\ncommit_index:%" PRIu64 "\r\napplied_index:%" PRIu64 "\r\n"
+               "last_index:%" PRIu64 "\r\nread_lease:%s\r\n",
+               ri.node_id, ri.role, ri.term, ri.leader_id, ri.leader_addr, ri.commit_index,
+               ri.applied_index, ri.last_index, ri.lease_valid ? "valid" : "none");
+    struct buf members = BUF_INIT;
+    repl_members(c->srv->repl, &members);
+    int n = 0;
+    for (size_t off = 0; off < members.len;) {
+        char *nl = memchr(members.data + off, '\n', members.len - off);
+        size_t len = (size_t)(nl - (members.data + off));
+        /* "id@raft:role:client" */
+        buf_printf(&text, "member%d:%.*s\r\n", n++, (int)len, members.data + off);
+        off += len + 1;
+    }
+    buf_printf(&text, "members:%d\r\n", n);
+    buf_free(&members);
+    struct resp_out o = client_reply(c);
+    resp_verbatim(&o, text.data, text.len);
+    buf_free(&text);
+}
+
+static void raft_help(struct client *c, const struct cmd_def *cmd, int argc,
+                      const struct resp_arg *argv)
+{
+    static const char *lines[] = {
+        "RAFT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "INFO",
+        "    This node's id, role, term, leader, commit and applied index, and the members",
+        "    (member<n>:<id>@<raft address>:<role>:<client address>).",
+        "HELP",
+        "    Print this help.",
+    };
+    reply_lines(c, lines, sizeof lines / sizeof *lines);
+}
+
+static bool parse_u64(const struct resp_arg *a, uint64_t *v)
+{
+    char tmp[24];
+    if (a->len == 0 || a->len >= sizeof tmp) return false;
+    memcpy(tmp, a->ptr, a->len);
+    tmp[a->len] = '\0';
+    char *end;
+    *v = strtoull(tmp, &end, 10);
+    return *end == '\0' && tmp[0] != '-';
+}
+
+/* Every command of a forwarded body must be one a client could send
+ * directly: no internal commands, no connection commands. */
+static bool forwardable(const char *body, size_t len)
+{
+    struct command_reader cr;
+    command_reader_init(&cr, body, len);
+    int cap = 8, need = 0, rc;
+    struct resp_arg *argv = xmalloc((size_t)cap * sizeof *argv);
+    struct entry_command ec;
+    bool ok = true;
+    while (ok && (rc = command_next(&cr, &ec, argv, cap, &need)) != 0) {
+        if (rc < 0 && need > cap) {
+            cap = need;
+            argv = xrealloc(argv, (size_t)cap * sizeof *argv);
+            need = 0;
+            continue;
+        }
+        const struct cmd_def *d = rc > 0 ? cmd_lookup(argv[0].ptr, argv[0].len, false) : NULL;
+        ok = d != NULL && !(d->flags & CMD_LOCAL);
+    }
+    free(argv);
+    return ok;
+}
+
+static void parley_fwd(struct client *c, const struct cmd_def *cmd, int argc,
+                       const struct resp_arg *argv)
+{
+    uint64_t origin, seq, n;
+    if (!parse_u64(&argv[1], &origin) || !parse_u64(&argv[2], &seq) || !parse_u64(&argv[3], &n) ||
+        n > UINT32_MAX || !entry_body_valid(argv[4].ptr, argv[4].len, (uint32_t)n, STORE_DBS) ||
+        !forwardable(argv[4].ptr, argv[4].len)) {
+        struct resp_out o = client_reply(c);
+        resp_error(&o, "ERR malformed forwarded batch");
+        return;
+    }
+    struct reply_slot *slot = client_slot_for_submit(c);
+    repl_submit_forwarded(c->srv->repl, slot, origin, seq, (uint32_t)n, argv[4].ptr, argv[4].len);
+}
+
+local_fn *server_local_handler(const char *name)
+{
+    static const struct {
+        const char *name;
+        local_fn *fn;
+    } handlers[] = {
+        {"info", cmd_info},
+        {"command", cmd_command_entry},
+        {"command|count", command_count},
+        {"command|list", command_list},
+        {"command|info", command_info},
+        {"command|docs", command_docs},
+        {"command|help", command_help},
+        {"config|get", config_get_cmd},
+        {"config|set", config_set_cmd},
+        {"config|resetstat", config_resetstat},
+        {"config|help", config_help},
+        {"time", cmd_time},
+        {"raft|info", raft_info},
+        {"raft|help", raft_help},
+        {"parley.fwd", parley_fwd},
+    };
+    for (size_t i = 0; i < sizeof handlers / sizeof *handlers; i++)
+        if (strcmp(handlers[i].name, name) == 0) return handlers[i].fn;
+    return NULL;
+}

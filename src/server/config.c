@@ -1,0 +1,336 @@
+/* server/config.c — see config.h. */
+#include "server/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/mem.h"
+#include "cmds/cmd.h"
+
+enum kind { K_STRING, K_INT, K_MEMORY, K_BOOL, K_OUTPUT_LIMIT };
+
+struct directive {
+    const char *name;
+    enum kind kind;
+    size_t offset;
+    bool mutable_;
+    const char *def;
+    long long min, max;
+};
+
+#define OFF(f) offsetof(struct config, f)
+#define BIG 0x7fffffffffffffffll
+
+static const struct directive table[] = {
+    {"bind", K_STRING, OFF(bind), false, "127.0.0.1", 0, 0},
+    {"port", K_INT, OFF(port), false, "6379", 1, 65535},
+    {"dir", K_STRING, OFF(dir), false, "./parley-data", 0, 0},
+    {"node-id", K_INT, OFF(node_id), false, "1", 1, BIG},
+    {"raft-addr", K_STRING, OFF(raft_addr), false, "", 0, 0},
+    {"cluster", K_STRING, OFF(cluster), false, "", 0, 0},
+    {"announce-addr", K_STRING, OFF(announce_addr), false, "", 0, 0},
+    {"logfile", K_STRING, OFF(logfile), false, "", 0, 0},
+    {"loglevel", K_STRING, OFF(loglevel), true, "notice", 0, 0},
+    {"maxclients", K_INT, OFF(maxclients), true, "10000", 1, 1000000},
+    {"proto-max-bulk-len", K_MEMORY, OFF(proto_max_bulk_len), true, "512mb", 1024 * 1024, BIG},
+    {"client-query-buffer-limit", K_MEMORY, OFF(client_query_buffer_limit), true, "1gb",
+     1024 * 1024, BIG},
+    {"client-output-buffer-limit", K_OUTPUT_LIMIT, OFF(output_hard), true, "normal 0 0 0", 0, 0},
+    {"client-reply-pause-bytes", K_MEMORY, OFF(client_reply_pause_bytes), true, "64mb", 0, BIG},
+    {"raft-election-timeout-ms", K_INT, OFF(raft_election_timeout_ms), false, "300", 20, 600000},
+    {"raft-heartbeat-ms", K_INT, OFF(raft_heartbeat_ms), false, "50", 5, 100000},
+    {"raft-snapshot-threshold", K_INT, OFF(raft_snapshot_threshold), false, "8192", 2, 1 << 30},
+    {"raft-snapshot-trailing", K_INT, OFF(raft_snapshot_trailing), false, "16384", 0, 1 << 30},
+    {"raft-max-inflight-bytes", K_MEMORY, OFF(raft_max_inflight_bytes), false, "64mb",
+     1024 * 1024, BIG},
+    {"raft-max-entry-bytes", K_MEMORY, OFF(raft_max_entry_bytes), false, "1mb", 4096, BIG},
+    {"request-timeout-ms", K_INT, OFF(request_timeout_ms), false, "10000", 100, 86400000},
+    {"lease-reads", K_BOOL, OFF(lease_reads), false, "yes", 0, 0},
+};
+#define N_DIRECTIVES (sizeof table / sizeof *table)
+
+static const struct directive *find(const char *name)
+{
+    for (size_t i = 0; i < N_DIRECTIVES; i++)
+        if (strcasecmp(table[i].name, name) == 0) return &table[i];
+    return NULL;
+}
+
+bool config_parse_memory(const char *s, long long *out)
+{
+    char *end;
+    errno = 0;
+    if (*s == '\0' || *s == '-' || isspace((unsigned char)*s)) return false;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s) return false;
+    long long mul = 1;
+    if (*end) {
+        if (!strcasecmp(end, "k")) mul = 1000;
+        else if (!strcasecmp(end, "kb")) mul = 1024;
+        else if (!strcasecmp(end, "m")) mul = 1000 * 1000;
+        else if (!strcasecmp(end, "mb")) mul = 1024 * 1024;
+        else if (!strcasecmp(end, "g")) mul = 1000ll * 1000 * 1000;
+        else if (!strcasecmp(end, "gb")) mul = 1024ll * 1024 * 1024;
+        else return false;
+    }
+    if (v > BIG / mul) return false;
+    *out = v * mul;
+    return true;
+}
+
+static bool parse_int(const char *s, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end) return false;
+    *out = v;
+    return true;
+}
+
+/* Sets one directive from its words; returns NULL or a reason. */
+static const char *apply(struct config *c, const struct directive *d, int argc, char **argv)
+{
+    void *field = (char *)c + d->offset;
+    if (d->kind == K_OUTPUT_LIMIT) {
+        /* "normal <hard> <soft> <seconds>" (other classes accepted, ignored). */
+        if (argc % 4 != 0) return "wrong number of arguments";
+        for (int i = 0; i < argc; i += 4) {
+            long long hard, soft, secs;
+            if (!config_parse_memory(argv[i + 1], &hard) || !config_parse_memory(argv[i + 2], &soft) ||
+                !parse_int(argv[i + 3], &secs) || secs < 0)
+                return "argument couldn't be parsed into a memory value";
+            if (!strcasecmp(argv[i], "normal")) {
+                c->output_hard = hard;
+                c->output_soft = soft;
+                c->output_soft_seconds = secs;
+            } else if (strcasecmp(argv[i], "pubsub") && strcasecmp(argv[i], "replica") &&
+                       strcasecmp(argv[i], "slave")) {
+                return "Invalid client class specified in buffer limit configuration.";
+            }
+        }
+        return NULL;
+    }
+    if (argc != 1) return "wrong number of arguments";
+    const char *v = argv[0];
+    long long n;
+    switch (d->kind) {
+    case K_STRING:
+        free(*(char **)field);
+        *(char **)field = xstrdup(v);
+        return NULL;
+    case K_INT:
+        if (!parse_int(v, &n)) return "argument couldn't be parsed into an integer";
+        if (n < d->min || n > d->max) return "argument must be within the allowed range";
+        *(long long *)field = n;
+        return NULL;
+    case K_MEMORY:
+        if (!config_parse_memory(v, &n)) return "argument must be a memory value";
+        if (n < d->min || n > d->max) return "argument must be within the allowed range";
+        *(long long *)field = n;
+        return NULL;
+    case K_BOOL:
+        if (!strcasecmp(v, "yes")) *(bool *)field = true;
+        else if (!strcasecmp(v, "no")) *(bool *)field = false;
+        else return "argument must be 'yes' or 'no'";
+        return NULL;
+    default:
+        return "unsupported";
+    }
+}
+
+/* Splits a config line into words, honouring "double quotes". */
+static int split_words(char *line, char **words, int max)
+{
+    int n = 0;
+    char *p = line;
+    while (*p && n < max) {
+        while (isspace((unsigned char)*p)) p++;
+        if (!*p) break;
+        if (*p == '"') {
+            char *w = ++p;
+            while (*p && *p != '"') p++;
+            if (*p) *p++ = '\0';
+            words[n++] = w;
+        } else {
+            words[n++] = p;
+            while (*p && !isspace((unsigned char)*p)) p++;
+            if (*p) *p++ = '\0';
+        }
+    }
+    return n;
+}
+
+static void fatal(struct buf *err, int line, const char *text, const char *why)
+{
+    buf_printf(err, "\n*** FATAL CONFIG FILE ERROR (Parley) ***\n");
+    if (line > 0) buf_printf(err, "Reading the configuration file, at line %d\n", line);
+    buf_printf(err, ">>> '%s'\n%s\n", text, why);
+}
+
+static int load_words(struct config *c, int argc, char **argv, int line, const char *text,
+                      struct buf *err)
+{
+    const struct directive *d = find(argv[0]);
+    if (d == NULL) {
+        fatal(err, line, text, "Bad directive or wrong number of arguments");
+        return -1;
+    }
+    const char *why = apply(c, d, argc - 1, argv + 1);
+    if (why) {
+        fatal(err, line, text, why);
+        return -1;
+    }
+    return 0;
+}
+
+static int load_file(struct config *c, const char *path, struct buf *err)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        buf_printf(err, "Fatal error, can't open config file '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    char line[4096];
+    int lineno = 0, rv = 0;
+    while (rv == 0 && fgets(line, sizeof line, f)) {
+        lineno++;
+        line[strcspn(line, "\r\n")] = '\0';
+        char text[4096];
+        snprintf(text, sizeof text, "%s", line);
+        char *words[64];
+        int n = split_words(line, words, 64);
+        if (n == 0 || words[0][0] == '#') continue;
+        rv = load_words(c, n, words, lineno, text, err);
+    }
+    fclose(f);
+    return rv;
+}
+
+int config_load(struct config *c, int argc, char **argv, struct buf *err)
+{
+    memset(c, 0, sizeof *c);
+    for (size_t i = 0; i < N_DIRECTIVES; i++) {
+        char def[128];
+        snprintf(def, sizeof def, "%s", table[i].def);
+        char *words[8];
+        int n = split_words(def, words, 8);
+        if (table[i].kind == K_STRING && n == 0) {
+            *(char **)((char *)c + table[i].offset) = xstrdup("");
+            continue;
+        }
+        if (apply(c, &table[i], n, words) != NULL) abort(); /* a bad default is a bug */
+    }
+    int i = 1;
+    if (argc > 1 && strncmp(argv[1], "--", 2) != 0) {
+        c->config_file = xstrdup(argv[1]);
+        if (load_file(c, argv[1], err) != 0) return -1;
+        i = 2;
+    }
+    while (i < argc) {
+        if (strncmp(argv[i], "--", 2) != 0) {
+            fatal(err, 0, argv[i], "Expected a --name flag");
+            return -1;
+        }
+        char *words[64];
+        int n = 0;
+        words[n++] = argv[i] + 2;
+        for (i++; i < argc && strncmp(argv[i], "--", 2) != 0 && n < 64; i++) words[n++] = argv[i];
+        struct buf text = BUF_INIT;
+        for (int w = 0; w < n; w++) buf_printf(&text, "%s%s", w ? " " : "", words[w]);
+        buf_append(&text, "", 1);
+        int rv = load_words(c, n, words, 0, text.data, err);
+        buf_free(&text);
+        if (rv != 0) return -1;
+    }
+    return 0;
+}
+
+void config_finish(struct config *c)
+{
+    if (c->raft_addr[0] == '\0') {
+        free(c->raft_addr);
+        char tmp[64];
+        snprintf(tmp, sizeof tmp, "127.0.0.1:%lld", c->port + 10000 <= 65535 ? c->port + 10000 : c->port - 10000);
+        c->raft_addr = xstrdup(tmp);
+    }
+    if (c->cluster[0] == '\0') {
+        free(c->cluster);
+        char tmp[320];
+        snprintf(tmp, sizeof tmp, "%lld@%s", c->node_id, c->raft_addr);
+        c->cluster = xstrdup(tmp);
+    }
+    if (c->announce_addr[0] == '\0') {
+        /* The first bound address, unless it is a wildcard: then the host
+         * of raft-addr, which peers can reach by definition. */
+        char host[256];
+        snprintf(host, sizeof host, "%s", c->bind[0] == '-' ? c->bind + 1 : c->bind);
+        host[strcspn(host, " ")] = '\0';
+        if (!strcmp(host, "0.0.0.0") || !strcmp(host, "::") || !strcmp(host, "*") || !host[0]) {
+            snprintf(host, sizeof host, "%s", c->raft_addr);
+            char *colon = strrchr(host, ':');
+            if (colon) *colon = '\0';
+        }
+        char tmp[320];
+        snprintf(tmp, sizeof tmp, strchr(host, ':') ? "[%s]:%lld" : "%s:%lld", host, c->port);
+        free(c->announce_addr);
+        c->announce_addr = xstrdup(tmp);
+    }
+}
+
+void config_free(struct config *c)
+{
+    for (size_t i = 0; i < N_DIRECTIVES; i++)
+        if (table[i].kind == K_STRING) free(*(char **)((char *)c + table[i].offset));
+    free(c->config_file);
+}
+
+static void format_value(struct config *c, const struct directive *d, char *out, size_t len)
+{
+    void *field = (char *)c + d->offset;
+    switch (d->kind) {
+    case K_STRING: snprintf(out, len, "%s", *(char **)field); break;
+    case K_INT:
+    case K_MEMORY: snprintf(out, len, "%lld", *(long long *)field); break;
+    case K_BOOL: snprintf(out, len, "%s", *(bool *)field ? "yes" : "no"); break;
+    case K_OUTPUT_LIMIT:
+        snprintf(out, len, "normal %lld %lld %lld replica 0 0 0 pubsub 0 0 0", c->output_hard,
+                 c->output_soft, c->output_soft_seconds);
+        break;
+    }
+}
+
+void config_get(struct config *c, const char *pattern, size_t plen, config_pair_fn *fn, void *ctx)
+{
+    for (size_t i = 0; i < N_DIRECTIVES; i++) {
+        const char *name = table[i].name;
+        if (!glob_match(pattern, plen, name, strlen(name), true)) continue;
+        char value[1024];
+        format_value(c, &table[i], value, sizeof value);
+        fn(ctx, name, value);
+    }
+}
+
+int config_set(struct config *c, const char *name, const char *value, char *err, size_t errlen)
+{
+    const struct directive *d = find(name);
+    if (d == NULL) return -2;
+    if (!d->mutable_) {
+        snprintf(err, errlen, "can't set immutable config");
+        return -1;
+    }
+    char copy[1024];
+    snprintf(copy, sizeof copy, "%s", value);
+    char *words[64];
+    int n = split_words(copy, words, 64);
+    const char *why = apply(c, d, n, words);
+    if (why) {
+        snprintf(err, errlen, "%s", why);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,130 @@
+/* server/dispatch.c — where each parsed command goes.
+ *
+ * Look the command up in the table, check its arity, then:
+ *   - connection and server commands (CMD_LOCAL) run here, now;
+ *   - reads run now on the local keyspace when repl says this node may
+ *     serve them linearizably (leader holding the read lease) and the
+ *     client has no earlier command still waiting: otherwise the read
+ *     would overtake that command;
+ *   - everything else (writes, and reads that cannot be served locally)
+ *     goes to repl, which answers through the client's reply slot once the
+ *     command's log entry is applied. */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "server/server.h"
+
+void dispatch_unknown_command(struct resp_out *o, int argc, const struct resp_arg *argv)
+{
+    /* Redis 7.0: "unknown command 'x', with args beginning with: 'a' 'b' ",
+     * the argument list cut at 128 characters. */
+    struct buf args = BUF_INIT;
+    for (int i = 1; i < argc && args.len < 128; i++) {
+        size_t room = 128 - args.len;
+        buf_printf(&args, "'%.*s' ", (int)(argv[i].len < room ? argv[i].len : room), argv[i].ptr);
+    }
+    resp_errorf(o, "ERR unknown command '%.*s', with args beginning with: %.*s",
+                (int)(argv[0].len > 128 ? 128 : argv[0].len), argv[0].ptr, (int)args.len,
+                args.data ? args.data : "");
+    buf_free(&args);
+}
+
+static void upper(char *dst, size_t cap, const char *src)
+{
+    size_t i = 0;
+    for (; src[i] && src[i] != '|' && i + 1 < cap; i++) dst[i] = (char)toupper((unsigned char)src[i]);
+    dst[i] = '\0';
+}
+
+/* Resolves a container's subcommand; replies and returns NULL on error. */
+static const struct cmd_def *resolve(struct client *c, const struct cmd_def *cmd, int argc,
+                                     const struct resp_arg *argv)
+{
+    /* A container whose arity allows no subcommand (COMMAND) runs itself. */
+    if (!(cmd->flags & CMD_CONTAINER) || argc < 2) return cmd;
+    const struct cmd_def *sub = cmd_lookup_sub(cmd, argv[1].ptr, argv[1].len);
+    if (sub == NULL) {
+        char name[32];
+        upper(name, sizeof name, cmd->name);
+        struct resp_out o = client_reply(c);
+        resp_errorf(&o, "ERR unknown subcommand '%.*s'. Try %s HELP.",
+                    (int)(argv[1].len > 128 ? 128 : argv[1].len), argv[1].ptr, name);
+        return NULL;
+    }
+    return sub;
+}
+
+static void run_now(struct client *c, const struct cmd_def *cmd, int argc,
+                    const struct resp_arg *argv, int64_t now_ms)
+{
+    struct server *s = c->srv;
+    struct cmd_ctx ctx = {
+        .store = s->store,
+        .db = c->db,
+        .now_ms = now_ms,
+        .rng = dict_rand64(&s->rng),
+        .apply = false,
+        .max_bulk_len = s->cfg.proto_max_bulk_len,
+        .out = client_reply(c),
+        .argc = argc,
+        .argv = argv,
+        .cmd = cmd,
+    };
+    cmd_exec(&ctx);
+}
+
+bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg *argv)
+{
+    (void)ctx;
+    struct client *c = net_conn_data(conn);
+    struct server *s = c->srv;
+    s->stats.commands++;
+    c->last_ms = clock_wall_ms();
+    const struct cmd_def *cmd = cmd_lookup(argv[0].ptr, argv[0].len, false);
+    if (cmd == NULL) {
+        struct resp_out o = client_reply(c);
+        dispatch_unknown_command(&o, argc, argv);
+        c->last_cmd = "NULL";
+        return true;
+    }
+    if (!cmd_arity_ok(cmd, argc)) {
+        struct resp_out o = client_reply(c);
+        cmd_reply_arity(&o, cmd);
+        return true;
+    }
+    cmd = resolve(c, cmd, argc, argv);
+    if (cmd == NULL) return true;
+    c->last_cmd = cmd->name;
+    if (!cmd_arity_ok(cmd, argc)) {
+        struct resp_out o = client_reply(c);
+        cmd_reply_arity(&o, cmd);
+        return true;
+    }
+    if (cmd->flags & CMD_LOCAL) {
+        if (cmd->exec) {
+            run_now(c, cmd, argc, argv, clock_wall_ms());
+            return true;
+        }
+        local_fn *fn = local_handler(cmd->name);
+        if (fn == NULL) {
+            struct resp_out o = client_reply(c);
+            dispatch_unknown_command(&o, argc, argv);
+            return true;
+        }
+        fn(c, cmd, argc, argv);
+        return !net_conn_closing(conn) && !net_conn_paused(conn);
+    }
+    if (!(cmd->flags & CMD_WRITE) && !client_has_pending(c) && repl_can_read_locally(s->repl)) {
+        run_now(c, cmd, argc, argv, repl_read_time_ms(s->repl));
+        return true;
+    }
+    if (!repl_submit(s->repl, client_slot_for_submit(c), c->db, c->proto, argc, argv)) {
+        c->waiting_repl = true;
+        c->waiting_next = s->waiting;
+        s->waiting = c;
+        return false;
+    }
+    return true;
+}

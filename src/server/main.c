@@ -1,0 +1,232 @@
+/* server/main.c — parley-server: start-up, the tick, shutdown.
+ *
+ * Start-up: read the configuration, open the data directory through repl/
+ * (snapshot + log), listen for clients. Then one libuv loop runs
+ * everything. Just before the loop would block, the tick (a uv_prepare
+ * handle) parses input of connections that were paused, seals and sends
+ * the batch of writes this iteration produced (repl_flush), and writes every
+ * pending reply (net_flush): one Raft entry and one write(2) per client per
+ * iteration, however many commands arrived.
+ *
+ * SIGINT/SIGTERM: pending commands are answered (with an error when their
+ * outcome is not known), connections are flushed and closed, Raft is closed,
+ * and the process exits 0. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "base/clock.h"
+#include "base/hash.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "server/server.h"
+
+static void on_tick(uv_prepare_t *h)
+{
+    struct server *s = h->data;
+    net_run_resumed(s->net);
+    if (!s->shutting_down) repl_flush(s->repl);
+    net_flush(s->net);
+}
+
+static void on_cron(uv_timer_t *t)
+{
+    struct server *s = t->data;
+    uint64_t total = s->stats.commands;
+    s->stats.ops_window[s->stats.ops_window_pos] = total - s->stats.ops_last_total;
+    s->stats.ops_window_pos = (s->stats.ops_window_pos + 1) % 10;
+    s->stats.ops_last_total = total;
+    size_t used = mem_used_bytes();
+    if (used > s->stats.peak_memory) s->stats.peak_memory = used;
+}
+
+static void on_accept(void *ctx, struct net_conn *conn)
+{
+    struct server *s = ctx;
+    if (s->shutting_down || (long long)s->n_clients >= s->cfg.maxclients) {
+        net_conn_write(conn, "-ERR max number of clients reached\r\n", 36);
+        net_conn_close_after_flush(conn);
+        return;
+    }
+    net_conn_set_data(conn, client_new(s, conn));
+}
+
+static void on_close(void *ctx, struct net_conn *conn)
+{
+    (void)ctx;
+    struct client *c = net_conn_data(conn);
+    if (c) client_free(c);
+}
+
+static struct net_limits limits_of(const struct config *cfg)
+{
+    struct net_limits l = {
+        .max_bulk_len = cfg->proto_max_bulk_len,
+        .query_buffer_max = (size_t)cfg->client_query_buffer_limit,
+        .output_hard_max = (size_t)cfg->output_hard,
+        .output_soft_max = (size_t)cfg->output_soft,
+        .output_soft_seconds = (int)cfg->output_soft_seconds,
+        .output_pause_bytes = (size_t)cfg->client_reply_pause_bytes,
+    };
+    return l;
+}
+
+void server_apply_runtime_config(struct server *s)
+{
+    int level = log_level_parse(s->cfg.loglevel);
+    if (level >= 0) log_set_level((enum log_level)level);
+    struct net_limits l = limits_of(&s->cfg);
+    net_update_limits(s->net, &l);
+}
+
+static void on_closed(uv_handle_t *h) { (void)h; }
+
+static void on_repl_stopped(void *arg)
+{
+    struct server *s = arg;
+    log_info("Raft closed. Parley is now ready to exit, bye bye...");
+    uv_stop(s->loop);
+}
+
+static void shutdown_server(struct server *s, const char *why)
+{
+    if (s->shutting_down) return;
+    s->shutting_down = true;
+    log_info("%s: shutting down", why);
+    repl_stop(s->repl, on_repl_stopped, s);
+    net_flush(s->net);
+    net_close_all(s->net);
+    uv_close((uv_handle_t *)&s->cron, on_closed);
+    uv_close((uv_handle_t *)&s->sigint, on_closed);
+    uv_close((uv_handle_t *)&s->sigterm, on_closed);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    shutdown_server(h->data, signum == SIGINT ? "Received SIGINT" : "Received SIGTERM");
+}
+
+static void usage(void)
+{
+    printf("Usage: parley-server [/path/to/parley.conf] [--directive value ...]\n"
+           "       parley-server --version\n\n"
+           "With no arguments: a single durable node on 127.0.0.1:6379, data in ./parley-data.\n"
+           "A three-node cluster on one machine (run each line in its own terminal):\n"
+           "  parley-server --port 7001 --dir n1 --node-id 1 --raft-addr 127.0.0.1:17001 \\\n"
+           "    --cluster 1@127.0.0.1:17001,2@127.0.0.1:17002,3@127.0.0.1:17003\n"
+           "  (the same with 7002/n2/2/17002 and 7003/n3/3/17003)\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 2 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-v"))) {
+        printf("parley-server v=%s (redis protocol %s)\n", PARLEY_VERSION, REDIS_COMPAT_VERSION);
+        return 0;
+    }
+    if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        usage();
+        return 0;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    static struct server s;
+    struct buf err = BUF_INIT;
+    if (config_load(&s.cfg, argc, argv, &err) != 0) {
+        fprintf(stderr, "%.*s\n", (int)err.len, err.data);
+        return 1;
+    }
+    config_finish(&s.cfg);
+    if (s.cfg.logfile[0] && log_set_file(s.cfg.logfile) != 0) {
+        fprintf(stderr, "Can't open the log file %s\n", s.cfg.logfile);
+        return 1;
+    }
+    int level = log_level_parse(s.cfg.loglevel);
+    if (level < 0) {
+        fprintf(stderr, "Invalid loglevel '%s'\n", s.cfg.loglevel);
+        return 1;
+    }
+    log_set_level((enum log_level)level);
+
+    uint64_t seed[2];
+    if (getrandom(seed, sizeof seed, 0) != sizeof seed) seed[0] = seed[1] = (uint64_t)clock_mono_us();
+    hash_seed_init(seed[0]);
+    s.rng = seed[1];
+    for (int i = 0; i < 40; i++) s.run_id[i] = "0123456789abcdef"[(seed[i % 2] >> (i % 16 * 4)) & 15];
+    s.start_ms = clock_wall_ms();
+    s.loop = uv_default_loop();
+    s.store = store_new();
+    log_info("Parley %s (Redis %s protocol) starting, pid %d", PARLEY_VERSION,
+             REDIS_COMPAT_VERSION, (int)getpid());
+
+    struct repl_config rc = {
+        .node_id = (uint64_t)s.cfg.node_id,
+        .raft_addr = s.cfg.raft_addr,
+        .cluster = s.cfg.cluster,
+        .dir = s.cfg.dir,
+        .announce_addr = s.cfg.announce_addr,
+        .election_timeout_ms = (unsigned)s.cfg.raft_election_timeout_ms,
+        .heartbeat_ms = (unsigned)s.cfg.raft_heartbeat_ms,
+        .snapshot_threshold = (unsigned)s.cfg.raft_snapshot_threshold,
+        .snapshot_trailing = (unsigned)s.cfg.raft_snapshot_trailing,
+        .request_timeout_ms = (unsigned)s.cfg.request_timeout_ms,
+        .max_inflight_bytes = (size_t)s.cfg.raft_max_inflight_bytes,
+        .max_entry_bytes = (size_t)s.cfg.raft_max_entry_bytes,
+        .max_bulk_len = s.cfg.proto_max_bulk_len,
+        .lease_reads = s.cfg.lease_reads,
+    };
+    struct repl_hooks hooks = {.ctx = &s, .on_unblocked = server_resume_waiting};
+    char why[512];
+    s.repl = repl_start(s.loop, s.store, &rc, &hooks, why, sizeof why);
+    if (s.repl == NULL) {
+        log_warn("Fatal: %s", why);
+        return 1;
+    }
+
+    struct net_handlers handlers = {
+        .ctx = &s,
+        .on_accept = on_accept,
+        .on_command = dispatch,
+        .on_close = on_close,
+    };
+    struct net_limits limits = limits_of(&s.cfg);
+    s.net = net_new(s.loop, &handlers, &limits);
+    if (net_listen(s.net, s.cfg.bind, (int)s.cfg.port, why, sizeof why) != 0) {
+        log_warn("Fatal: %s", why);
+        return 1;
+    }
+
+    uv_prepare_init(s.loop, &s.tick);
+    s.tick.data = &s;
+    uv_prepare_start(&s.tick, on_tick);
+    uv_unref((uv_handle_t *)&s.tick);
+    uv_timer_init(s.loop, &s.cron);
+    s.cron.data = &s;
+    uv_timer_start(&s.cron, on_cron, 100, 100);
+    uv_signal_init(s.loop, &s.sigint);
+    uv_signal_init(s.loop, &s.sigterm);
+    s.sigint.data = s.sigterm.data = &s;
+    uv_signal_start(&s.sigint, on_signal, SIGINT);
+    uv_signal_start(&s.sigterm, on_signal, SIGTERM);
+    log_info("Ready to accept connections tcp on %s port %lld (node %lld, raft %s, announced as %s)",
+             s.cfg.bind, s.cfg.port, s.cfg.node_id, s.cfg.raft_addr, s.cfg.announce_addr);
+
+    uv_run(s.loop, UV_RUN_DEFAULT);
+
+    /* Let every closing handle finish, then release everything. */
+    uv_close((uv_handle_t *)&s.tick, on_closed);
+    uv_run(s.loop, UV_RUN_DEFAULT);
+    repl_free(s.repl);
+    net_free(s.net);
+    store_free(s.store);
+    config_free(&s.cfg);
+    buf_free(&err);
+    while (s.free_slots) {
+        struct reply_slot *slot = s.free_slots;
+        s.free_slots = slot->next;
+        buf_free(&slot->reply);
+        free(slot);
+    }
+    uv_loop_close(s.loop);
+    return 0;
+}

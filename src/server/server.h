@@ -1,0 +1,104 @@
+/* server/server.h — the server: the one struct that owns the process's
+ * parts (configuration, event loop, keyspace, network, replication), and
+ * the clients connected to it.
+ *
+ *   main.c       start-up, the per-tick hook, signals, shutdown
+ *   client.c     client lifecycle and the ordered reply queue
+ *   dispatch.c   from a parsed command to where it runs
+ *   cmd_conn.c   connection commands: PING, ECHO, HELLO, SELECT, CLIENT...
+ *   cmd_server.c server commands: INFO, COMMAND, CONFIG, TIME, RAFT,
+ *                PARLEY.FWD
+ *   config.c     directives */
+#ifndef PARLEY_SERVER_SERVER_H
+#define PARLEY_SERVER_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "cmds/cmd.h"
+#include "net/net.h"
+#include "repl/repl.h"
+#include "server/config.h"
+#include "store/keyspace.h"
+
+#define PARLEY_VERSION "0.1.0"
+/* The Redis release whose behaviour Parley matches; clients (RQ, redis-py)
+ * pick features by it. */
+#define REDIS_COMPAT_VERSION "7.0.15"
+
+struct client {
+    struct server *srv;
+    struct net_conn *conn;
+    uint64_t id;
+    int db;
+    int proto;
+    char *name, *lib_name, *lib_ver;
+    int64_t created_ms, last_ms;
+    const char *last_cmd;
+    /* Replies not yet written, in command order. Immediate replies go
+     * straight to the connection when this queue is empty. */
+    struct reply_slot *head, *tail;
+    bool waiting_repl; /* paused until repl's in-flight bytes drop */
+    bool quit;         /* close once every queued reply is written */
+    struct client *prev, *next;
+    struct client *waiting_next;
+};
+
+struct server_stats {
+    uint64_t commands;
+    uint64_t ops_window[10];
+    int ops_window_pos;
+    uint64_t ops_last_total;
+    uint64_t peak_memory;
+};
+
+struct server {
+    struct config cfg;
+    uv_loop_t *loop;
+    struct store *store;
+    struct net *net;
+    struct repl *repl;
+    uv_prepare_t tick;
+    uv_timer_t cron;
+    uv_signal_t sigint, sigterm;
+    struct client *clients;
+    struct client *waiting; /* paused for repl back-pressure */
+    uint64_t next_client_id;
+    uint64_t n_clients;
+    int64_t start_ms;
+    char run_id[41];
+    struct server_stats stats;
+    uint64_t rng;
+    bool shutting_down;
+    struct reply_slot *free_slots;
+    int n_free_slots;
+};
+
+/* client.c */
+struct client *client_new(struct server *s, struct net_conn *conn);
+void client_free(struct client *c);
+/* Where an immediate reply goes (keeps command order). */
+struct resp_out client_reply(struct client *c);
+/* A slot for a command submitted to repl. */
+struct reply_slot *client_slot_for_submit(struct client *c);
+bool client_has_pending(const struct client *c);
+/* Stops reading and closes the connection after the queued replies. */
+void client_quit(struct client *c);
+void client_line(struct client *c, struct buf *out); /* CLIENT LIST format */
+void server_resume_waiting(void *ctx);
+
+/* dispatch.c */
+bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg *argv);
+void dispatch_unknown_command(struct resp_out *o, int argc, const struct resp_arg *argv);
+
+/* Local command handlers (cmd_conn.c, cmd_server.c). */
+typedef void local_fn(struct client *c, const struct cmd_def *cmd, int argc,
+                      const struct resp_arg *argv);
+local_fn *local_handler(const char *name);
+
+/* main.c */
+void server_apply_runtime_config(struct server *s);
+void server_info(struct server *s, const char *section, struct buf *out);
+
+#endif
