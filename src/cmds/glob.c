@@ -10,7 +10,7 @@
 
 static int fold(int ch, bool nocase)
 {
-    return nocase ? tolower(ch) : ch;
+    return nocase && ch >= 0 ? tolower(ch) : ch;
 }
 
 /* Matches one class "[...]" starting after '['; *p advances past ']'. */
@@ -25,15 +25,19 @@ static bool class_match(const char **pp, const char *pend, int ch, bool nocase)
     while (p < pend && *p != ']') {
         if (*p == '\\' && p + 1 < pend) {
             p++;
-            if (fold((unsigned char)*p, nocase) == fold(ch, nocase)) matched = true;
-        } else if (p + 2 < pend && p[1] == '-' && p[2] != ']') {
-            int lo = fold((unsigned char)p[0], nocase), hi = fold((unsigned char)p[2], nocase);
+            if ((unsigned char)*p == ch) matched = true; /* exact, even with nocase */
+        } else if (p + 2 < pend && p[1] == '-') {
+            /* As Redis: the end may be ']', bytes compare as (x86-64's
+             * signed) char, and reversed bounds are swapped before folding. */
+            int lo = (signed char)p[0], hi = (signed char)p[2], c = (signed char)ch;
             if (lo > hi) {
                 int t = lo;
                 lo = hi;
                 hi = t;
             }
-            int c = fold(ch, nocase);
+            lo = fold(lo, nocase);
+            hi = fold(hi, nocase);
+            c = fold(c, nocase);
             if (c >= lo && c <= hi) matched = true;
             p += 2;
         } else if (fold((unsigned char)*p, nocase) == fold(ch, nocase)) {
@@ -50,6 +54,9 @@ bool glob_match(const char *pattern, size_t plen, const char *s, size_t slen, bo
     const char *p = pattern, *pend = pattern + plen;
     const char *str = s, *send = s + slen;
     const char *star_p = NULL, *star_s = NULL;
+    /* Redis never matches an empty string against a non-empty pattern, not
+     * even "*" (KEYS and SCAN special-case a lone "*" themselves). */
+    if (slen == 0) return plen == 0;
     while (str < send) {
         if (p < pend && *p == '*') {
             while (p < pend && *p == '*') p++;

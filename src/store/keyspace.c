@@ -208,10 +208,15 @@ uint64_t store_digest(struct store *s)
         dict_iter_init(&it, &s->db[db].keys);
         struct dict_entry *e;
         while ((e = dict_iter_next(&it)) != NULL) {
-            uint64_t h = hash_bytes_fixed(e->key, e->klen, (uint64_t)db);
-            h = h * 31 + value_digest(e->v.ptr);
-            h = h * 31 + (uint64_t)e->aux;
-            digest += h * 0x9e3779b97f4a7c15ull; /* order independent */
+            /* Hash key, value and expiry together (little endian, so the
+             * digest is the same on every host): a linear combination
+             * would let two keys exchange values or TTLs unnoticed. */
+            uint64_t parts[3] = {hash_bytes_fixed(e->key, e->klen, (uint64_t)db),
+                                 value_digest(e->v.ptr), (uint64_t)e->aux};
+            unsigned char bytes[sizeof parts];
+            for (size_t i = 0; i < sizeof bytes; i++)
+                bytes[i] = (unsigned char)(parts[i / 8] >> (8 * (i % 8)));
+            digest += hash_bytes_fixed(bytes, sizeof bytes, 0); /* order independent */
         }
     }
     return digest;

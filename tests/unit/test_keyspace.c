@@ -1,0 +1,736 @@
+/* tests/unit/test_keyspace.c — databases, values and expiry (store/keyspace.c).
+ *
+ * Covers set/lookup/delete across databases; expiry as seen by store_lookup
+ * (evict=false hides an expired key but keeps it, evict=true deletes it; a
+ * key expires when now_ms reaches its deadline); store_set clearing the TTL
+ * unless keep_ttl; and the expiry index: after every kind of change (TTL
+ * added, changed, removed, key deleted, overwritten, moved with store_move,
+ * flushed, databases swapped, housekeeping) store_db_expiring matches the
+ * number of keys with a TTL, and the index holds exactly those entries with
+ * their slot numbers right (check_index walks it). store_sample_expired is
+ * checked to find every expired key of a small set, a sample of a large one,
+ * and never an unexpired key. store_digest must not depend on insertion
+ * order or table history, and must change when one value, TTL, encoding or
+ * database differs, or when two keys exchange values or TTLs. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "base/mem.h"
+#include "store/keyspace.h"
+
+#define S(lit) lit, sizeof(lit) - 1
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static size_t key_of(uint32_t id, char out[32])
+{
+    return (size_t)snprintf(out, 32, "key:%u", id);
+}
+
+static struct dict_entry *set_str(struct store *s, int db, const char *k, size_t klen,
+                                  const char *v, size_t vlen)
+{
+    return store_set(s, db, k, klen, sobj_string(v, vlen), false);
+}
+
+static struct dict_entry *set_id(struct store *s, int db, uint32_t id, int64_t expire)
+{
+    char k[32], v[32];
+    size_t kl = key_of(id, k);
+    size_t vl = (size_t)snprintf(v, sizeof v, "value-%u", id);
+    struct dict_entry *e = set_str(s, db, k, kl, v, vl);
+    if (expire != STORE_NO_EXPIRE) store_set_expire(s, db, e, expire);
+    return e;
+}
+
+static struct dict_entry *peek(struct store *s, int db, uint32_t id)
+{
+    char k[32];
+    size_t kl = key_of(id, k);
+    return dict_find(&s->db[db].keys, k, kl);
+}
+
+static void assert_value(const struct dict_entry *e, const char *v, size_t len)
+{
+    assert_non_null(e);
+    char tmp[SOBJ_INT_BUF];
+    size_t got;
+    const char *p = sobj_str(store_value(e), tmp, &got);
+    assert_int_equal(got, len);
+    assert_memory_equal(p, v, len);
+}
+
+/* The expiry index of every db holds exactly the keys with a TTL, each at
+ * its slot, each still in the db's dict. */
+static void check_index(struct store *s)
+{
+    for (int db = 0; db < STORE_DBS; db++) {
+        struct store_db *d = &s->db[db];
+        size_t with_ttl = 0;
+        struct dict_iter it;
+        dict_iter_init(&it, &d->keys);
+        struct dict_entry *e;
+        while ((e = dict_iter_next(&it)) != NULL) {
+            assert_non_null(e->v.ptr);
+            if (e->aux == STORE_NO_EXPIRE) continue;
+            with_ttl++;
+            assert_true(e->slot < d->n_expiring);
+            assert_ptr_equal(d->expiring[e->slot], e);
+        }
+        assert_int_equal(store_db_expiring(s, db), with_ttl);
+        assert_true(d->n_expiring <= d->cap_expiring || d->cap_expiring == 0);
+        for (size_t i = 0; i < d->n_expiring; i++) {
+            struct dict_entry *x = d->expiring[i];
+            assert_int_equal(x->slot, i);
+            assert_true(x->aux != STORE_NO_EXPIRE);
+            assert_ptr_equal(dict_find(&d->keys, x->key, x->klen), x);
+        }
+    }
+}
+
+/* ---- basic -------------------------------------------------------------- */
+
+static void test_set_lookup_delete_dbs(void **state)
+{
+    (void)state;
+    struct store *s = store_new();
+    for (int db = 0; db < STORE_DBS; db++) assert_int_equal(store_db_size(s, db), 0);
+
+    set_str(s, 0, S("k"), S("zero"));
+    set_str(s, 5, S("k"), S("five"));
+    set_str(s, 15, S("k"), S("fifteen"));
+    set_str(s, 5, S("a\0b"), S("bin\0val"));
+    set_str(s, 5, "", 0, "", 0);
+    assert_int_equal(store_db_size(s, 0), 1);
+    assert_int_equal(store_db_size(s, 5), 3);
+    assert_int_equal(store_db_size(s, 15), 1);
+    assert_int_equal(store_db_size(s, 1), 0);
+
+    assert_value(store_lookup(s, 0, S("k"), 0, false), S("zero"));
+    assert_value(store_lookup(s, 5, S("k"), 0, true), S("five"));
+    assert_value(store_lookup(s, 15, S("k"), 0, false), S("fifteen"));
+    assert_value(store_lookup(s, 5, S("a\0b"), 0, false), S("bin\0val"));
+    assert_value(store_lookup(s, 5, "", 0, 0, false), "", 0);
+    assert_null(store_lookup(s, 1, S("k"), 0, false));
+    assert_null(store_lookup(s, 5, S("a"), 0, false));
+
+    /* Overwrite replaces the value, not the count. */
+    struct dict_entry *e = set_str(s, 0, S("k"), S("12"));
+    assert_int_equal(store_value(e)->encoding, ENC_INT);
+    assert_int_equal(store_db_size(s, 0), 1);
+    assert_value(store_lookup(s, 0, S("k"), 0, false), S("12"));
+
+    assert_true(store_delete(s, 5, S("k")));
+    assert_false(store_delete(s, 5, S("k")));
+    assert_false(store_delete(s, 3, S("k")));
+    assert_null(store_lookup(s, 5, S("k"), 0, false));
+    assert_value(store_lookup(s, 0, S("k"), 0, false), S("12"));
+    assert_value(store_lookup(s, 15, S("k"), 0, false), S("fifteen"));
+    assert_int_equal(store_db_size(s, 5), 2);
+
+    /* store_replace_value keeps the entry. */
+    e = store_lookup(s, 15, S("k"), 0, false);
+    store_replace_value(e, sobj_string(S("new")));
+    assert_ptr_equal(store_lookup(s, 15, S("k"), 0, false), e);
+    assert_value(e, S("new"));
+
+    /* Many keys in several dbs. */
+    for (uint32_t i = 0; i < 20000; i++) set_id(s, (int)(i % 4) + 8, i, STORE_NO_EXPIRE);
+    for (int db = 8; db < 12; db++) assert_int_equal(store_db_size(s, db), 5000);
+    for (uint32_t i = 0; i < 20000; i++) {
+        char v[32];
+        size_t vl = (size_t)snprintf(v, sizeof v, "value-%u", i);
+        assert_value(peek(s, (int)(i % 4) + 8, i), v, vl);
+        assert_null(peek(s, (int)((i + 1) % 4) + 8, i));
+    }
+    assert_true(store_memory(s) > 20000 * 10);
+    check_index(s);
+    store_free(s);
+    store_free(NULL);
+}
+
+/* ---- expiry --------------------------------------------------------------- */
+
+static void test_lookup_expired(void **state)
+{
+    (void)state;
+    struct store *s = store_new();
+    struct dict_entry *e = set_str(s, 2, S("k"), S("v"));
+    store_set_expire(s, 2, e, 1000);
+    assert_int_equal(store_expire_of(e), 1000);
+    assert_int_equal(store_db_expiring(s, 2), 1);
+    assert_false(store_is_expired(e, 999));
+    assert_true(store_is_expired(e, 1000));
+
+    /* Before the deadline: visible either way. */
+    assert_ptr_equal(store_lookup(s, 2, S("k"), 999, false), e);
+    assert_ptr_equal(store_lookup(s, 2, S("k"), 999, true), e);
+    /* At and after the deadline, evict=false hides it but keeps it. */
+    assert_null(store_lookup(s, 2, S("k"), 1000, false));
+    assert_null(store_lookup(s, 2, S("k"), 5000, false));
+    assert_int_equal(store_db_size(s, 2), 1);
+    assert_int_equal(store_db_expiring(s, 2), 1);
+    assert_ptr_equal(store_lookup(s, 2, S("k"), 999, false), e); /* still there */
+    check_index(s);
+    /* evict=true deletes it. */
+    assert_null(store_lookup(s, 2, S("k"), 1000, true));
+    assert_int_equal(store_db_size(s, 2), 0);
+    assert_int_equal(store_db_expiring(s, 2), 0);
+    assert_null(store_lookup(s, 2, S("k"), 0, false));
+    check_index(s);
+
+    /* A key without TTL never expires; a missing key is just missing. */
+    set_str(s, 2, S("p"), S("v"));
+    assert_non_null(store_lookup(s, 2, S("p"), INT64_MAX, true));
+    assert_null(store_lookup(s, 2, S("missing"), 0, true));
+
+    /* Evicting one expired key among many keeps the index consistent. */
+    for (uint32_t i = 0; i < 100; i++) set_id(s, 3, i, 100 + i);
+    for (uint32_t i = 0; i < 100; i += 2) {
+        char k[32];
+        size_t kl = key_of(i, k);
+        assert_null(store_lookup(s, 3, k, kl, 100 + i, true));
+        check_index(s);
+    }
+    assert_int_equal(store_db_size(s, 3), 50);
+    assert_int_equal(store_db_expiring(s, 3), 50);
+    store_free(s);
+}
+
+static void test_set_clears_ttl(void **state)
+{
+    (void)state;
+    struct store *s = store_new();
+    struct dict_entry *e = set_str(s, 0, S("k"), S("v1"));
+    assert_int_equal(store_expire_of(e), STORE_NO_EXPIRE);
+    store_set_expire(s, 0, e, 5000);
+    assert_int_equal(store_db_expiring(s, 0), 1);
+
+    /* keep_ttl: value changes, TTL stays. */
+    e = store_set(s, 0, S("k"), sobj_string(S("v2")), true);
+    assert_int_equal(store_expire_of(e), 5000);
+    assert_int_equal(store_db_expiring(s, 0), 1);
+    assert_value(e, S("v2"));
+    check_index(s);
+
+    /* Plain SET: TTL cleared. */
+    e = store_set(s, 0, S("k"), sobj_string(S("v3")), false);
+    assert_int_equal(store_expire_of(e), STORE_NO_EXPIRE);
+    assert_int_equal(store_db_expiring(s, 0), 0);
+    assert_value(e, S("v3"));
+    assert_non_null(store_lookup(s, 0, S("k"), INT64_MAX, false));
+    check_index(s);
+
+    /* keep_ttl on a key without TTL, and on a new key. */
+    e = store_set(s, 0, S("k"), sobj_string(S("v4")), true);
+    assert_int_equal(store_expire_of(e), STORE_NO_EXPIRE);
+    e = store_set(s, 0, S("new"), sobj_string(S("v")), true);
+    assert_int_equal(store_expire_of(e), STORE_NO_EXPIRE);
+    assert_int_equal(store_db_expiring(s, 0), 0);
+
+    /* replace_value keeps the TTL. */
+    store_set_expire(s, 0, e, 77);
+    store_replace_value(e, sobj_string(S("w")));
+    assert_int_equal(store_expire_of(e), 77);
+    assert_int_equal(store_db_expiring(s, 0), 1);
+    check_index(s);
+    store_free(s);
+}
+
+static void test_expire_index_counts(void **state)
+{
+    (void)state;
+    struct store *s = store_new();
+    const uint32_t n = 3000;
+    for (uint32_t i = 0; i < n; i++) set_id(s, 1, i, STORE_NO_EXPIRE);
+    assert_int_equal(store_db_expiring(s, 1), 0);
+
+    /* Add a TTL to every third key; changing it does not count twice;
+     * removing it where there is none is a no-op. */
+    for (uint32_t i = 0; i < n; i += 3) store_set_expire(s, 1, peek(s, 1, i), 1000 + i);
+    assert_int_equal(store_db_expiring(s, 1), n / 3);
+    for (uint32_t i = 0; i < n; i += 3) store_set_expire(s, 1, peek(s, 1, i), 2000 + i);
+    assert_int_equal(store_db_expiring(s, 1), n / 3);
+    for (uint32_t i = 1; i < n; i += 3) store_set_expire(s, 1, peek(s, 1, i), STORE_NO_EXPIRE);
+    assert_int_equal(store_db_expiring(s, 1), n / 3);
+    check_index(s);
+    for (uint32_t i = 0; i < n; i++) {
+        int64_t want = i % 3 == 0 ? (int64_t)(2000 + i) : STORE_NO_EXPIRE;
+        assert_int_equal(store_expire_of(peek(s, 1, i)), want);
+    }
+
+    /* Remove TTLs from half of those (PERSIST). */
+    size_t expect = n / 3;
+    for (uint32_t i = 0; i < n; i += 6) {
+        store_set_expire(s, 1, peek(s, 1, i), STORE_NO_EXPIRE);
+        expect--;
+    }
+    assert_int_equal(store_db_expiring(s, 1), expect);
+    check_index(s);
+
+    /* Delete keys with and without TTL. */
+    for (uint32_t i = 0; i < n; i += 5) {
+        struct dict_entry *e = peek(s, 1, i);
+        if (store_expire_of(e) != STORE_NO_EXPIRE) expect--;
+        assert_true(store_delete(s, 1, e->key, e->klen));
+    }
+    assert_int_equal(store_db_expiring(s, 1), expect);
+    check_index(s);
+
+    /* Overwrite keys with TTL (SET clears it) and with keep_ttl. */
+    for (uint32_t i = 3; i < n; i += 6) {
+        struct dict_entry *e = peek(s, 1, i);
+        if (e == NULL) continue;
+        assert_true(store_expire_of(e) != STORE_NO_EXPIRE);
+        bool keep = (i / 6) % 2;
+        char k[32];
+        size_t kl = key_of(i, k);
+        store_set(s, 1, k, kl, sobj_string(S("over")), keep);
+        if (!keep) expect--;
+    }
+    assert_int_equal(store_db_expiring(s, 1), expect);
+    check_index(s);
+
+    /* Flush: everything goes, and the db works afterwards. */
+    set_id(s, 2, 1, 10);
+    store_flush_db(s, 1);
+    assert_int_equal(store_db_size(s, 1), 0);
+    assert_int_equal(store_db_expiring(s, 1), 0);
+    assert_int_equal(store_db_expiring(s, 2), 1);
+    set_id(s, 1, 5, 10);
+    set_id(s, 1, 6, 11);
+    assert_int_equal(store_db_expiring(s, 1), 2);
+    check_index(s);
+    store_flush_all(s);
+    for (int db = 0; db < STORE_DBS; db++) {
+        assert_int_equal(store_db_size(s, db), 0);
+        assert_int_equal(store_db_expiring(s, db), 0);
+    }
+    set_id(s, 1, 5, 10);
+    assert_int_equal(store_db_expiring(s, 1), 1);
+    check_index(s);
+    store_free(s);
+}
+
+static void test_move(void **state)
+{
+    (void)state;
+    struct store *s = store_new();
+    /* RENAME-like within a db, with TTL: the TTL moves along. */
+    struct dict_entry *e = set_str(s, 0, S("src"), S("v"));
+    store_set_expire(s, 0, e, 500);
+    e = store_move(s, 0, S("src"), 0, S("dst"));
+    assert_value(e, S("v"));
+    assert_int_equal(store_expire_of(e), 500);
+    assert_null(store_lookup(s, 0, S("src"), 0, false));
+    assert_ptr_equal(store_lookup(s, 0, S("dst"), 0, false), e);
+    assert_int_equal(store_db_size(s, 0), 1);
+    assert_int_equal(store_db_expiring(s, 0), 1);
+    check_index(s);
+
+    /* Onto an existing key that has a TTL, from a key without one: the
+     * destination's TTL is gone. */
+    struct dict_entry *d = set_str(s, 0, S("old"), S("old"));
+    store_set_expire(s, 0, d, 900);
+    set_str(s, 0, S("plain"), S("p"));
+    assert_int_equal(store_db_expiring(s, 0), 2);
+    e = store_move(s, 0, S("plain"), 0, S("old"));
+    assert_value(e, S("p"));
+    assert_int_equal(store_expire_of(e), STORE_NO_EXPIRE);
+    assert_int_equal(store_db_expiring(s, 0), 1);
+    assert_int_equal(store_db_size(s, 0), 2); /* dst, old */
+    check_index(s);
+
+    /* Onto an existing key with a TTL, from a key with a TTL. */
+    d = store_lookup(s, 0, S("old"), 0, false);
+    store_set_expire(s, 0, d, 901);
+    e = store_move(s, 0, S("dst"), 0, S("old"));
+    assert_int_equal(store_expire_of(e), 500);
+    assert_value(e, S("v"));
+    assert_int_equal(store_db_size(s, 0), 1);
+    assert_int_equal(store_db_expiring(s, 0), 1);
+    check_index(s);
+
+    /* A key moved onto itself (RENAME k k). */
+    e = store_move(s, 0, S("old"), 0, S("old"));
+    assert_value(e, S("v"));
+    assert_int_equal(store_expire_of(e), 500);
+    assert_int_equal(store_db_size(s, 0), 1);
+    assert_int_equal(store_db_expiring(s, 0), 1);
+    check_index(s);
+
+    /* MOVE to another db keeps key, value and TTL. */
+    e = store_move(s, 0, S("old"), 7, S("old"));
+    assert_int_equal(store_db_size(s, 0), 0);
+    assert_int_equal(store_db_expiring(s, 0), 0);
+    assert_int_equal(store_db_size(s, 7), 1);
+    assert_int_equal(store_db_expiring(s, 7), 1);
+    assert_ptr_equal(store_lookup(s, 7, S("old"), 0, false), e);
+    assert_int_equal(store_expire_of(e), 500);
+    check_index(s);
+
+    /* Many moves between dbs with a mix of TTLs. */
+    for (uint32_t i = 0; i < 2000; i++) set_id(s, 3, i, i % 2 ? (int64_t)(100 + i) : STORE_NO_EXPIRE);
+    for (uint32_t i = 0; i < 2000; i += 3) {
+        char k[32], k2[32];
+        size_t kl = key_of(i, k), kl2 = key_of(i + 1, k2);
+        store_move(s, 3, k, kl, 4, k2, kl2);
+    }
+    check_index(s);
+    assert_int_equal(store_db_size(s, 3) + store_db_size(s, 4), 2000);
+    for (uint32_t i = 0; i < 2000; i += 3) {
+        struct dict_entry *x = peek(s, 4, i + 1);
+        assert_non_null(x);
+        assert_int_equal(store_expire_of(x), i % 2 ? (int64_t)(100 + i) : STORE_NO_EXPIRE);
+    }
+    store_free(s);
+}
+
+static void test_swap_db(void **state)
+{
+    (void)state;
+    struct store *s = store_new();
+    for (uint32_t i = 0; i < 500; i++) set_id(s, 0, i, i % 2 ? 1000 : STORE_NO_EXPIRE);
+    for (uint32_t i = 1000; i < 1100; i++) set_id(s, 9, i, 2000);
+    uint64_t digest_before = store_digest(s);
+    store_swap_db(s, 0, 9);
+    assert_int_equal(store_db_size(s, 0), 100);
+    assert_int_equal(store_db_expiring(s, 0), 100);
+    assert_int_equal(store_db_size(s, 9), 500);
+    assert_int_equal(store_db_expiring(s, 9), 250);
+    assert_non_null(peek(s, 0, 1000));
+    assert_null(peek(s, 0, 1));
+    assert_non_null(peek(s, 9, 1));
+    check_index(s);
+    assert_true(store_digest(s) != digest_before); /* the db number is part of it */
+
+    /* The swapped dbs keep working: TTL changes and deletes land in the
+     * right index. */
+    for (uint32_t i = 1000; i < 1100; i += 2) {
+        struct dict_entry *e = peek(s, 0, i);
+        store_set_expire(s, 0, e, STORE_NO_EXPIRE);
+    }
+    for (uint32_t i = 1; i < 500; i += 4) assert_true(store_delete(s, 9, peek(s, 9, i)->key, peek(s, 9, i)->klen));
+    for (uint32_t i = 0; i < 500; i += 4) set_id(s, 9, i, 3000);
+    check_index(s);
+    assert_int_equal(store_db_expiring(s, 0), 50);
+
+    /* Swapping with an empty db and back again. */
+    store_swap_db(s, 9, 12);
+    assert_int_equal(store_db_size(s, 9), 0);
+    assert_int_equal(store_db_expiring(s, 9), 0);
+    set_id(s, 9, 1, 5);
+    store_swap_db(s, 12, 9);
+    check_index(s);
+    assert_int_equal(store_db_size(s, 12), 1);
+    store_swap_db(s, 4, 4);
+    check_index(s);
+    store_free(s);
+}
+
+struct sample_ctx {
+    struct store *s;
+    int db;
+    int64_t now;
+    size_t calls;
+    bool *reported; /* by id, for the small set */
+};
+
+static void on_expired(void *ctx, struct dict_entry *e)
+{
+    struct sample_ctx *c = ctx;
+    assert_true(store_is_expired(e, c->now));
+    assert_ptr_equal(dict_find(&c->s->db[c->db].keys, e->key, e->klen), e);
+    if (c->reported) {
+        unsigned id;
+        assert_int_equal(sscanf(e->key, "key:%u", &id), 1);
+        assert_false(c->reported[id]); /* once per call of the full pass */
+        c->reported[id] = true;
+    }
+    c->calls++;
+}
+
+static void test_sample_expired(void **state)
+{
+    (void)state;
+    struct store *s = store_new();
+    uint64_t rng = 5;
+    struct sample_ctx c = {s, 0, 0, 0, NULL};
+    assert_int_equal(store_sample_expired(s, 0, 1000, 20, &rng, on_expired, &c), 0);
+
+    /* Small set (<= max_samples): every expired key, exactly. */
+    bool reported[64] = {false};
+    for (uint32_t i = 0; i < 15; i++) set_id(s, 0, i, 100 * (int64_t)i);
+    set_id(s, 0, 20, STORE_NO_EXPIRE);
+    set_id(s, 0, 21, STORE_NO_EXPIRE);
+    c.now = 650; /* ids 0..6 expired (deadline <= now) */
+    c.reported = reported;
+    assert_int_equal(store_sample_expired(s, 0, c.now, 20, &rng, on_expired, &c), 7);
+    assert_int_equal(c.calls, 7);
+    for (uint32_t i = 0; i < 15; i++) assert_int_equal(reported[i], i <= 6);
+    /* max_samples == number of keys with TTL is still a full pass. */
+    memset(reported, 0, sizeof reported);
+    c.calls = 0;
+    c.now = 1400;
+    assert_int_equal(store_sample_expired(s, 0, c.now, 15, &rng, on_expired, &c), 15);
+    /* Nothing expired yet. */
+    c.calls = 0;
+    c.now = -5;
+    assert_int_equal(store_sample_expired(s, 0, c.now, 20, &rng, on_expired, &c), 0);
+    assert_int_equal(c.calls, 0);
+    /* Sampling deletes nothing. */
+    assert_int_equal(store_db_size(s, 0), 17);
+    assert_int_equal(store_db_expiring(s, 0), 15);
+
+    /* Large set: half expired; a sample reports only expired keys. */
+    c.db = 4;
+    c.reported = NULL;
+    for (uint32_t i = 0; i < 10000; i++) set_id(s, 4, i, i % 2 ? 10 : 1000000);
+    for (uint32_t i = 10000; i < 12000; i++) set_id(s, 4, i, STORE_NO_EXPIRE);
+    c.now = 500;
+    size_t total = 0;
+    for (int round = 0; round < 100; round++) {
+        c.calls = 0;
+        size_t got = store_sample_expired(s, 4, c.now, 20, &rng, on_expired, &c);
+        assert_true(got <= 20);
+        assert_int_equal(got, c.calls);
+        total += got;
+    }
+    /* Half of 2000 samples should hit; demand a loose lower bound. */
+    assert_true(total > 500 && total < 1500);
+    /* None expired: never reported. */
+    c.now = 9;
+    for (int round = 0; round < 100; round++)
+        assert_int_equal(store_sample_expired(s, 4, c.now, 20, &rng, on_expired, &c), 0);
+    /* All expired: every sample is reported. */
+    c.now = 2000000;
+    c.calls = 0;
+    assert_int_equal(store_sample_expired(s, 4, c.now, 20, &rng, on_expired, &c), 20);
+
+    /* The caller deletes what was found; the index stays right. */
+    struct dict_entry *victims[20];
+    size_t nv = 0;
+    for (int round = 0; round < 50; round++) {
+        nv = 0;
+        for (size_t i = 0; i < 20; i++) {
+            struct dict_entry *e =
+                s->db[4].expiring[dict_rand64(&rng) % s->db[4].n_expiring];
+            if (store_is_expired(e, 500)) victims[nv++] = e;
+        }
+        for (size_t i = 0; i < nv; i++) {
+            /* The same entry may have been drawn twice. */
+            bool dup = false;
+            for (size_t j = 0; j < i; j++) dup |= victims[j] == victims[i];
+            if (!dup) store_delete(s, 4, victims[i]->key, victims[i]->klen);
+        }
+    }
+    check_index(s);
+    store_free(s);
+}
+
+static void test_random_and_housekeeping(void **state)
+{
+    (void)state;
+    struct store *s = store_new();
+    uint64_t rng = 11;
+    assert_null(store_random(s, 0, &rng));
+    for (uint32_t i = 0; i < 5; i++) set_id(s, 6, i, STORE_NO_EXPIRE);
+    bool seen[5] = {false};
+    for (int k = 0; k < 2000; k++) {
+        struct dict_entry *e = store_random(s, 6, &rng);
+        assert_non_null(e);
+        unsigned id;
+        assert_int_equal(sscanf(e->key, "key:%u", &id), 1);
+        assert_true(id < 5);
+        seen[id] = true;
+    }
+    for (int i = 0; i < 5; i++) assert_true(seen[i]);
+    assert_null(store_random(s, 7, &rng));
+
+    /* Housekeeping after mass deletion shrinks tables and the expiry index
+     * without changing what is stored. */
+    for (uint32_t i = 0; i < 50000; i++) set_id(s, 1, i, i % 3 ? STORE_NO_EXPIRE : (int64_t)(100 + i));
+    for (uint32_t i = 0; i < 50000; i++)
+        if (i % 1000) {
+            char k[32];
+            size_t kl = key_of(i, k);
+            assert_true(store_delete(s, 1, k, kl));
+        }
+    uint64_t digest = store_digest(s);
+    size_t mem = store_memory(s);
+    size_t cap = s->db[1].cap_expiring;
+    for (int round = 0; round < 20; round++) {
+        store_housekeeping(s);
+        for (uint32_t i = 0; i < 50000; i += 1000) assert_non_null(peek(s, 1, i));
+        check_index(s);
+    }
+    assert_true(s->db[1].cap_expiring < cap);
+    assert_true(s->db[1].cap_expiring >= s->db[1].n_expiring);
+    assert_true(store_memory(s) < mem);
+    assert_int_equal(store_digest(s), digest);
+    assert_int_equal(store_db_size(s, 1), 50);
+    assert_int_equal(store_db_expiring(s, 1), 17); /* multiples of 3000 below 50000 */
+    /* The index works after shrinking. */
+    for (uint32_t i = 60000; i < 61000; i++) set_id(s, 1, i, 5);
+    check_index(s);
+    store_free(s);
+}
+
+/* ---- digest --------------------------------------------------------------- */
+
+static void build(struct store *s, const uint32_t *order, uint32_t n)
+{
+    for (uint32_t j = 0; j < n; j++) {
+        uint32_t i = order[j];
+        int db = (int)(i % 3) * 5;
+        char k[32];
+        size_t kl = key_of(i, k);
+        struct dict_entry *e;
+        if (i % 4 == 0) {
+            char v[32];
+            size_t vl = (size_t)snprintf(v, sizeof v, "%u", i * 7); /* int */
+            e = set_str(s, db, k, kl, v, vl);
+        } else if (i % 4 == 1) {
+            e = set_str(s, db, k, kl, "short", 5); /* embstr */
+        } else if (i % 4 == 2) {
+            char v[64];
+            memset(v, 'r', sizeof v);
+            e = set_str(s, db, k, kl, v, sizeof v); /* raw */
+        } else {
+            e = store_set(s, db, k, kl, sobj_string_raw(k, kl), false); /* short raw */
+        }
+        if (i % 5 == 0) store_set_expire(s, db, e, 1000 + i);
+    }
+}
+
+static void test_digest(void **state)
+{
+    (void)state;
+    const uint32_t n = 5000;
+    uint32_t *fwd = xmalloc(n * sizeof *fwd), *rev = xmalloc(n * sizeof *rev);
+    for (uint32_t i = 0; i < n; i++) {
+        fwd[i] = i;
+        rev[i] = n - 1 - i;
+    }
+    struct store *a = store_new(), *b = store_new();
+    assert_int_equal(store_digest(a), store_digest(b));
+    build(a, fwd, n);
+    /* b: other order, and a different history (extra keys that grew the
+     * tables, then were deleted; TTLs set and removed). */
+    for (uint32_t i = 0; i < 30000; i++) set_id(b, 0, 100000 + i, 7);
+    build(b, rev, n);
+    for (uint32_t i = 0; i < 30000; i++) {
+        char k[32];
+        size_t kl = key_of(100000 + i, k);
+        assert_true(store_delete(b, 0, k, kl));
+    }
+    store_housekeeping(b);
+    assert_int_equal(store_db_size(a, 0), store_db_size(b, 0));
+    assert_int_equal(store_digest(a), store_digest(b));
+    uint64_t base = store_digest(a);
+    struct store *empty = store_new();
+    assert_true(base != store_digest(empty));
+    store_free(empty);
+
+    /* One value differs. */
+    struct dict_entry *e = peek(b, 5, 1); /* id 1: db 5, "short" */
+    assert_non_null(e);
+    store_replace_value(e, sobj_string(S("shorT")));
+    assert_true(store_digest(b) != base);
+    store_replace_value(e, sobj_string(S("short")));
+    assert_int_equal(store_digest(b), base);
+
+    /* Same bytes, other encoding: int "0" vs raw "0" (id 0: db 0). */
+    e = peek(b, 0, 0);
+    assert_int_equal(store_value(e)->encoding, ENC_INT);
+    store_replace_value(e, sobj_string_raw(S("0")));
+    assert_true(store_digest(b) != base);
+    store_replace_value(e, sobj_string_as(S("0"), ENC_EMBSTR));
+    assert_true(store_digest(b) != base);
+    store_replace_value(e, sobj_string(S("0")));
+    assert_int_equal(store_digest(b), base);
+    /* embstr vs raw of the same bytes (id 1). */
+    e = peek(b, 5, 1);
+    store_replace_value(e, sobj_string_raw(S("short")));
+    assert_true(store_digest(b) != base);
+    store_replace_value(e, sobj_string(S("short")));
+    assert_int_equal(store_digest(b), base);
+
+    /* A TTL differs, appears, disappears. */
+    e = peek(b, 0, 0); /* id 0 has TTL 1000 */
+    assert_int_equal(store_expire_of(e), 1000);
+    store_set_expire(b, 0, e, 1001);
+    assert_true(store_digest(b) != base);
+    store_set_expire(b, 0, e, STORE_NO_EXPIRE);
+    assert_true(store_digest(b) != base);
+    store_set_expire(b, 0, e, 1000);
+    assert_int_equal(store_digest(b), base);
+    e = peek(b, 5, 1); /* no TTL */
+    store_set_expire(b, 5, e, 1000);
+    assert_true(store_digest(b) != base);
+    store_set_expire(b, 5, e, STORE_NO_EXPIRE);
+    assert_int_equal(store_digest(b), base);
+
+    /* A key in another db; a key missing; an extra key; a renamed key. */
+    store_move(b, 5, S("key:1"), 10, S("key:1"));
+    assert_true(store_digest(b) != base);
+    store_move(b, 10, S("key:1"), 5, S("key:1"));
+    assert_int_equal(store_digest(b), base);
+    assert_true(store_delete(b, 10, S("key:2")));
+    assert_true(store_digest(b) != base);
+    e = peek(a, 10, 2);
+    store_set(b, 10, S("key:2"), sobj_dup(store_value(e)), false);
+    assert_int_equal(store_digest(b), base);
+    set_str(b, 3, S("extra"), S("x"));
+    assert_true(store_digest(b) != base);
+    assert_true(store_delete(b, 3, S("extra")));
+    assert_int_equal(store_digest(b), base);
+    store_move(b, 5, S("key:1"), 5, S("key:1x"));
+    assert_true(store_digest(b) != base);
+    store_move(b, 5, S("key:1x"), 5, S("key:1"));
+    assert_int_equal(store_digest(b), base);
+
+    /* Two keys exchanging values is a different state. */
+    set_str(a, 2, S("x"), S("1v"));
+    set_str(a, 2, S("y"), S("2v"));
+    set_str(b, 2, S("x"), S("2v"));
+    set_str(b, 2, S("y"), S("1v"));
+    assert_true(store_digest(a) != store_digest(b));
+    store_replace_value(store_lookup(b, 2, S("x"), 0, false), sobj_string(S("1v")));
+    store_replace_value(store_lookup(b, 2, S("y"), 0, false), sobj_string(S("2v")));
+    assert_int_equal(store_digest(a), store_digest(b));
+    /* ... and so is two keys exchanging TTLs. */
+    store_set_expire(a, 2, store_lookup(a, 2, S("x"), 0, false), 111);
+    store_set_expire(a, 2, store_lookup(a, 2, S("y"), 0, false), 222);
+    store_set_expire(b, 2, store_lookup(b, 2, S("x"), 0, false), 222);
+    store_set_expire(b, 2, store_lookup(b, 2, S("y"), 0, false), 111);
+    assert_true(store_digest(a) != store_digest(b));
+
+    free(fwd);
+    free(rev);
+    store_free(a);
+    store_free(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_set_lookup_delete_dbs),
+        cmocka_unit_test(test_lookup_expired),
+        cmocka_unit_test(test_set_clears_ttl),
+        cmocka_unit_test(test_expire_index_counts),
+        cmocka_unit_test(test_move),
+        cmocka_unit_test(test_swap_db),
+        cmocka_unit_test(test_sample_expired),
+        cmocka_unit_test(test_random_and_housekeeping),
+        cmocka_unit_test(test_digest),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
