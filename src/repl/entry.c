@@ -49,16 +49,25 @@ void entry_write_batch(struct buf *out, uint64_t origin, uint64_t seq, uint32_t 
     buf_append(out, body, body_len);
 }
 
+void entry_finish(struct buf *out)
+{
+    size_t pad = (8 - out->len % 8) % 8;
+    buf_append(out, "\0\0\0\0\0\0\0", pad);
+    out->data[1] = (char)pad;
+}
+
 bool entry_read_header(struct entry_reader *r, const void *data, size_t len,
                        struct entry_header *h)
 {
     const unsigned char *p = data;
-    if (len < ENTRY_HEADER_BYTES || p[0] != ENTRY_VERSION) return false;
+    if (len < ENTRY_HEADER_BYTES || p[0] != ENTRY_VERSION || p[1] > 7 ||
+        len - ENTRY_HEADER_BYTES < p[1])
+        return false;
     h->time_ms = (int64_t)get64(p + 4);
     h->seed = get64(p + 12);
     h->max_bulk_len = (int64_t)get64(p + 20);
     r->p = p + ENTRY_HEADER_BYTES;
-    r->end = p + len;
+    r->end = p + len - p[1];
     return true;
 }
 

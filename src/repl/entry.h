@@ -3,7 +3,7 @@
  * Every write travels as one of these. The leader builds one entry per
  * event-loop tick holding every batch of commands that tick produced:
  *
- *   header:  u8 version  u8 reserved[3]  u64 time_ms  u64 seed  u64 max_bulk_len
+ *   header:  u8 version  u8 padding  u8 reserved[2]  u64 time_ms  u64 seed  u64 max_bulk_len
  *   batches: u64 origin  u64 seq  u32 n_commands  u32 n_bytes  commands...
  *   command: u8 db  u8 proto  u16 reserved  u32 argc  (u32 len, bytes) * argc
  *
@@ -13,7 +13,9 @@
  * A batch comes from one proposer: `origin` names the node process that
  * collected it (its clients are waiting for the replies) and `seq` numbers
  * its batches, so apply can skip a batch it has already applied when a
- * proposer re-sends one after a leader change. All integers little endian. */
+ * proposer re-sends one after a leader change. All integers little endian.
+ * libraft wants entry lengths in multiples of 8: entry_finish pads with
+ * zeros and records how many in the header. */
 #ifndef PARLEY_REPL_ENTRY_H
 #define PARLEY_REPL_ENTRY_H
 
@@ -41,6 +43,8 @@ void entry_write_command(struct buf *body, int db, int proto, int argc,
                          const struct resp_arg *argv);
 void entry_write_batch(struct buf *out, uint64_t origin, uint64_t seq, uint32_t n_commands,
                        const void *body, size_t body_len);
+/* Pads the entry that starts at out->data to a multiple of 8 bytes. */
+void entry_finish(struct buf *out);
 
 /* Reading. */
 struct entry_reader {

@@ -234,14 +234,18 @@ static int propose_entry(struct repl *r, struct buf *entry)
     p->r = r;
     p->bytes = entry->len;
     p->req.data = p;
+    entry_finish(entry);
     struct raft_buffer rb;
     rb.base = entry->data;
     rb.len = entry->len;
     int rv = raft_apply(&r->raft, &p->req, &rb, 1, on_applied);
     if (rv != 0) {
-        log_warn("raft_apply: %s (%s)", raft_strerror(rv), raft_errmsg(&r->raft));
+        /* libraft may already have taken the buffer on some failure paths
+         * (after appending it to its in-memory log): leak it rather than
+         * risk a double free. Failures here mean leadership was lost. */
+        log_msg(LOG_VERBOSE, "raft_apply: %s (%s)", raft_strerror(rv), raft_errmsg(&r->raft));
         free(p);
-        buf_free(entry);
+        buf_init(entry);
         return rv;
     }
     buf_init(entry); /* libraft owns the memory now */
