@@ -1,0 +1,300 @@
+"""Fixtures for integration tests: real parley-server processes, real clients.
+
+Every test talks to actual server processes started from build/parley-server
+(or $PARLEY_SERVER) on free loopback ports, with data directories under
+pytest's tmp_path. Nothing is mocked. Waits poll a condition until a deadline
+(wait_until); nothing sleeps and hopes.
+
+Fixtures:
+  server    one durable single node, shared by a test module; `r` flushes it
+  r         a redis.Redis client (RESP2, decode_responses=True) on `server`
+  r3        the same client speaking RESP3 is not available in redis-py 4.3,
+            so RESP3 is tested with raw sockets (see raw_command)
+  cluster   a three-node cluster, shared by a test module
+  make_node / make_cluster  factories for tests that kill and restart nodes
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+import redis
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SERVER = os.environ.get("PARLEY_SERVER", os.path.join(ROOT, "build", "parley-server"))
+
+
+def wait_until(predicate, timeout=10.0, interval=0.02, message="condition"):
+    """Polls predicate() until it returns a truthy value or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except Exception as e:  # a server that is starting or dying
+            last_error = e
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}"
+                         + (f" (last error: {last_error!r})" if last_error else ""))
+
+
+_used_ports = set()
+
+
+def free_port():
+    """A free TCP port on 127.0.0.1 whose port+? neighbour we do not need."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _used_ports and port < 55000:
+            _used_ports.add(port)
+            return port
+
+
+def parse_info(text):
+    info = {}
+    for line in text.replace("\r\n", "\n").split("\n"):
+        if ":" in line and not line.startswith("#"):
+            k, v = line.split(":", 1)
+            info[k] = v
+    return info
+
+
+class Node:
+    """One parley-server process."""
+
+    def __init__(self, base_dir, node_id=1, port=None, raft_port=None, cluster=None, extra=()):
+        self.node_id = node_id
+        self.port = port or free_port()
+        self.raft_port = raft_port or free_port()
+        self.dir = os.path.join(base_dir, f"n{node_id}")
+        self.log_path = os.path.join(base_dir, f"n{node_id}.log")
+        self.cluster = cluster
+        self.extra = list(extra)
+        self.proc = None
+        self.log = None
+
+    @property
+    def raft_addr(self):
+        return f"127.0.0.1:{self.raft_port}"
+
+    def args(self):
+        a = [SERVER, "--port", str(self.port), "--dir", self.dir, "--node-id", str(self.node_id),
+             "--raft-addr", self.raft_addr]
+        if self.cluster:
+            a += ["--cluster", self.cluster]
+        return a + self.extra
+
+    def start(self, wait=True):
+        assert self.proc is None or self.proc.poll() is not None
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(self.args(), stdout=self.log, stderr=subprocess.STDOUT)
+        if wait:
+            self.wait_listening()
+        return self
+
+    def wait_listening(self, timeout=10):
+        def up():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"node {self.node_id} exited with {self.proc.returncode}:\n"
+                                     + self.log_tail())
+            return self.client(socket_timeout=1).ping()
+        wait_until(up, timeout, message=f"node {self.node_id} to accept connections")
+
+    def client(self, **kw):
+        kw.setdefault("decode_responses", True)
+        kw.setdefault("socket_timeout", 15)
+        return redis.Redis(host="127.0.0.1", port=self.port, **kw)
+
+    def raft_info(self):
+        return parse_info(self.client(socket_timeout=2).execute_command("RAFT", "INFO"))
+
+    def is_leader(self):
+        try:
+            return self.raft_info().get("role") == "leader"
+        except Exception:
+            return False
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self):
+        """SIGKILL: no chance to flush or say goodbye."""
+        if self.alive():
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+        self._close_log()
+
+    def stop(self, timeout=15):
+        """SIGTERM and wait for a clean exit; returns the exit code."""
+        if not self.alive():
+            self._close_log()
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+            raise AssertionError(f"node {self.node_id} did not exit on SIGTERM:\n" + self.log_tail())
+        finally:
+            self._close_log()
+        return code
+
+    def _close_log(self):
+        if self.log:
+            self.log.close()
+            self.log = None
+
+    def log_text(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_tail(self, n=30):
+        return "\n".join(self.log_text().splitlines()[-n:])
+
+
+def wait_writable(node, timeout=10):
+    """Until a write through this node is acknowledged (a leader exists)."""
+    c = node.client(socket_timeout=2)
+    wait_until(lambda: c.set("__ready", "1"), timeout, message=f"a write via node {node.node_id}")
+
+
+class Cluster:
+    def __init__(self, base_dir, size=3, extra=()):
+        os.makedirs(base_dir, exist_ok=True)
+        ports = [(free_port(), free_port()) for _ in range(size)]
+        spec = ",".join(f"{i + 1}@127.0.0.1:{rp}" for i, (_, rp) in enumerate(ports))
+        self.nodes = [Node(base_dir, i + 1, p, rp, spec, extra) for i, (p, rp) in enumerate(ports)]
+
+    def start(self):
+        for n in self.nodes:
+            n.start(wait=False)
+        for n in self.nodes:
+            n.wait_listening()
+        self.wait_leader()
+        wait_writable(self.nodes[0], timeout=15)
+        return self
+
+    def leader(self, timeout=10):
+        return self.wait_leader(timeout)
+
+    def wait_leader(self, timeout=10, exclude=()):
+        def find():
+            leaders = [n for n in self.nodes if n.alive() and n not in exclude and n.is_leader()]
+            return leaders[0] if len(leaders) == 1 else None
+        return wait_until(find, timeout, message="a single Raft leader")
+
+    def followers(self):
+        leader = self.leader()
+        return [n for n in self.nodes if n is not leader and n.alive()]
+
+    def wait_converged(self, timeout=15):
+        """Until every live node has applied the same log and holds the same data."""
+        def same():
+            digests = {n.client(socket_timeout=2).execute_command("DEBUG", "DIGEST")
+                       for n in self.nodes if n.alive()}
+            applied = {n.raft_info()["applied_index"] for n in self.nodes if n.alive()}
+            return len(digests) == 1 and len(applied) == 1
+        wait_until(same, timeout, message="replicas to converge")
+
+    def stop(self):
+        for n in self.nodes:
+            try:
+                n.stop()
+            except AssertionError:
+                n.kill()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    base = tmp_path_factory.mktemp("single")
+    node = Node(str(base)).start()
+    wait_writable(node)
+    yield node
+    node.stop()
+
+
+@pytest.fixture
+def r(server):
+    client = server.client()
+    client.flushall()
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    c = Cluster(str(tmp_path_factory.mktemp("cluster"))).start()
+    yield c
+    c.stop()
+
+
+@pytest.fixture
+def make_node(tmp_path):
+    nodes = []
+
+    def make(**kw):
+        n = Node(str(tmp_path), **kw)
+        nodes.append(n)
+        return n
+    yield make
+    for n in nodes:
+        n.kill()
+
+
+@pytest.fixture
+def make_cluster(tmp_path):
+    clusters = []
+
+    def make(size=3, extra=()):
+        c = Cluster(os.path.join(str(tmp_path), f"c{len(clusters)}"), size, extra)
+        clusters.append(c)
+        return c
+    yield make
+    for c in clusters:
+        for n in c.nodes:
+            n.kill()
+
+
+def raw_command(port, payload, read_until=None, timeout=5.0):
+    """Sends raw bytes and returns everything the server answers until it
+    closes the connection, `read_until` bytes are seen, or timeout."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(payload)
+        data = b""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            data += chunk
+            if read_until is not None and read_until in data:
+                break
+        return data
+    finally:
+        s.close()
+
+
+def resp_encode(*args):
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        if isinstance(a, str):
+            a = a.encode()
+        elif isinstance(a, int):
+            a = str(a).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
