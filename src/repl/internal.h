@@ -72,6 +72,7 @@ struct repl {
     struct raft_uv_transport transport;
     struct raft_fsm fsm;
     struct raft_tracer tracer;
+    int lock_fd;                 /* flock on <dir>/parley.lock */
     bool raft_started;
     bool stopping;
     void (*stop_cb)(void *);

@@ -15,7 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/log.h"
 #include "base/mem.h"
@@ -30,6 +34,8 @@ static void trace_emit(struct raft_tracer *t, int type, const void *info)
     int level = i->diagnostic.level;
     if (level <= 2) log_warn("raft: %s", i->diagnostic.message);
     else if (level == 3) log_msg(LOG_VERBOSE, "raft: %s", i->diagnostic.message);
+    else log_msg(LOG_DEBUG, "raft: %s (%s:%d)", i->diagnostic.message, i->diagnostic.file,
+                 i->diagnostic.line);
 }
 
 /* Parses "1@host:port,2@host:port" into conf. */
@@ -88,6 +94,55 @@ static int make_dir(const char *dir, char *err, size_t errlen)
     return -1;
 }
 
+/* One process per data directory: two would corrupt each other's log. The
+ * lock is released when the process exits, however it exits. */
+static int lock_dir(struct repl *r, char *err, size_t errlen)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/parley.lock", r->dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        snprintf(err, errlen, "data directory %s is in use by another parley-server process",
+                 r->dir);
+        close(fd);
+        return -1;
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+    if (ftruncate(fd, 0) == 0 && write(fd, pid, (size_t)n) != n) { /* best effort */
+    }
+    r->lock_fd = fd;
+    return 0;
+}
+
+/* libraft reports a busy Raft port only as "I/O error": check first. */
+static int check_bindable(const char *addr, char *err, size_t errlen)
+{
+    char host[256];
+    const char *colon = strrchr(addr, ':');
+    if (colon == NULL || (size_t)(colon - addr) >= sizeof host) return 0;
+    memcpy(host, addr, (size_t)(colon - addr));
+    host[colon - addr] = '\0';
+    struct sockaddr_in sa;
+    if (uv_ip4_addr(host, atoi(colon + 1), &sa) != 0) return 0; /* libraft will say */
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return 0;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    int rv = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+    int saved = errno;
+    close(fd);
+    if (rv != 0) {
+        snprintf(err, errlen, "cannot listen on raft-addr %s: %s", addr, strerror(saved));
+        return -1;
+    }
+    return 0;
+}
+
 int node_start(struct repl *r, char *err, size_t errlen)
 {
     struct raft_configuration conf;
@@ -95,6 +150,8 @@ int node_start(struct repl *r, char *err, size_t errlen)
     int rv = parse_cluster(r->cluster, &conf, err, errlen);
     if (rv == 0) rv = check_membership(r, &conf, err, errlen);
     if (rv == 0) rv = make_dir(r->dir, err, errlen);
+    if (rv == 0) rv = lock_dir(r, err, errlen);
+    if (rv == 0) rv = check_bindable(r->raft_addr, err, errlen);
     if (rv != 0) goto err_after_conf;
 
     r->transport.version = 1;
@@ -137,8 +194,9 @@ int node_start(struct repl *r, char *err, size_t errlen)
     }
     rv = raft_start(&r->raft);
     if (rv != 0) {
-        snprintf(err, errlen, "cannot load the Raft log and snapshot in %s: %s (%s)", r->dir,
-                 raft_errmsg(&r->raft), raft_strerror(rv));
+        snprintf(err, errlen, "cannot start Raft in %s: %s%s%s%s%s (%s)", r->dir,
+                 raft_errmsg(&r->raft), r->io.errmsg[0] ? "; " : "", r->io.errmsg,
+                 r->transport.errmsg[0] ? "; " : "", r->transport.errmsg, raft_strerror(rv));
         goto err_after_raft;
     }
     r->raft_started = true;

@@ -210,14 +210,15 @@ static void command_info_one(struct resp_out *o, const struct cmd_def *d)
         for (const struct cmd_def *s = d->subcommands; s->name; s++) command_info_one(o, s);
 }
 
+/* Redis 7 names subcommands in full ("object|encoding"), and redis-cli
+ * expects every entry to carry an "arguments" array. */
 static void command_docs_one(struct resp_out *o, const struct cmd_def *d)
 {
-    const char *name = strchr(d->name, '|') ? strchr(d->name, '|') + 1 : d->name;
-    resp_bulk_str(o, name);
+    resp_bulk_str(o, d->name);
     long long subs = 0;
     if (d->subcommands)
         for (const struct cmd_def *s = d->subcommands; s->name; s++) subs++;
-    resp_map(o, subs ? 5 : 4);
+    resp_map(o, subs ? 6 : 5);
     resp_bulk_str(o, "summary");
     resp_bulk_str(o, d->summary);
     resp_bulk_str(o, "since");
@@ -226,6 +227,8 @@ static void command_docs_one(struct resp_out *o, const struct cmd_def *d)
     resp_bulk_str(o, d->group);
     resp_bulk_str(o, "complexity");
     resp_bulk_str(o, d->complexity);
+    resp_bulk_str(o, "arguments");
+    resp_array(o, 0);
     if (subs) {
         resp_bulk_str(o, "subcommands");
         resp_map(o, subs);
