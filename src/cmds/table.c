@@ -92,6 +92,9 @@ static const struct cmd_def config_subs[] = {
 static const struct cmd_def raft_subs[] = {
     ROW("raft|info", 2, L, 0, 0, 0, ACL_ADMIN | ACL_SLOW, NULL, "cluster", "parley-0.1",
         "Returns this node's view of the Raft cluster.", "O(N) where N is the number of members"),
+    ROW("raft|digest", 2, L, 0, 0, 0, ACL_ADMIN | ACL_SLOW, NULL, "cluster", "parley-0.1",
+        "Returns this node's applied index and a digest of its own keyspace (not a linearizable read).",
+        "O(N) where N is the number of keys"),
     ROW("raft|help", 2, L, 0, 0, 0, ACL_SLOW, NULL, "cluster", "parley-0.1",
         "Returns helpful text about the different subcommands.", "O(1)"),
     END,

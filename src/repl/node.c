@@ -25,17 +25,30 @@
 #include "base/mem.h"
 #include "repl/internal.h"
 
+/* libraft's diagnostics. Most are debug chatter; those about damaged files
+ * are not, whatever level libraft gives them: a torn or corrupt log tail is
+ * reported as a warning so an operator sees what was dropped and why. */
 static void trace_emit(struct raft_tracer *t, int type, const void *info)
 {
     (void)t;
     if (type != RAFT_TRACER_DIAGNOSTIC || info == NULL) return;
     const struct raft_tracer_info *i = info;
     if (i->version < 1) return;
+    const char *msg = i->diagnostic.message;
     int level = i->diagnostic.level;
-    if (level <= 2) log_warn("raft: %s", i->diagnostic.message);
-    else if (level == 3) log_msg(LOG_VERBOSE, "raft: %s", i->diagnostic.message);
-    else log_msg(LOG_DEBUG, "raft: %s (%s:%d)", i->diagnostic.message, i->diagnostic.file,
-                 i->diagnostic.line);
+    bool segment = strstr(msg, "segment") != NULL || strstr(msg, "open-") != NULL;
+    if (segment && (strstr(msg, "corrupt") || strstr(msg, "trail") || strstr(msg, "checksum"))) {
+        log_warn("Raft log damage detected: %s. Entries after the damage were written but not "
+                 "completely (a crash during the write); they are dropped. A write is "
+                 "acknowledged only once it is on disk, so no acknowledged write was in them "
+                 "unless the disk itself corrupted data.", msg);
+    } else if (level <= 2) {
+        log_warn("raft: %s", msg);
+    } else if (level == 3) {
+        log_msg(LOG_VERBOSE, "raft: %s", msg);
+    } else {
+        log_msg(LOG_DEBUG, "raft: %s (%s:%d)", msg, i->diagnostic.file, i->diagnostic.line);
+    }
 }
 
 /* Parses "1@host:port,2@host:port" into conf. */
@@ -170,6 +183,11 @@ int node_start(struct repl *r, char *err, size_t errlen)
     r->tracer.version = 2;
     r->tracer.emit = trace_emit;
     raft_uv_set_tracer(&r->io, &r->tracer);
+    /* libraft's "auto-recovery" moves a corrupt closed segment aside and
+     * carries on with the log cut short: acknowledged writes vanish, and a
+     * voter that forgot committed entries can elect a leader without them.
+     * Refuse to start instead; the operator restores the directory. */
+    raft_uv_set_auto_recovery(&r->io, false);
 
     fsm_init(r);
     rv = raft_init(&r->raft, &r->io, &r->fsm, r->cfg.node_id, r->raft_addr);
@@ -194,9 +212,9 @@ int node_start(struct repl *r, char *err, size_t errlen)
     }
     rv = raft_start(&r->raft);
     if (rv != 0) {
-        snprintf(err, errlen, "cannot start Raft in %s: %s%s%s%s%s (%s)", r->dir,
-                 raft_errmsg(&r->raft), r->io.errmsg[0] ? "; " : "", r->io.errmsg,
-                 r->transport.errmsg[0] ? "; " : "", r->transport.errmsg, raft_strerror(rv));
+        const char *why = raft_errmsg(&r->raft);
+        snprintf(err, errlen, "cannot start Raft in %s: %s%s%s", r->dir, why, why[0] ? ": " : "",
+                 raft_strerror(rv));
         goto err_after_raft;
     }
     r->raft_started = true;

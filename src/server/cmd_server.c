@@ -498,6 +498,21 @@ static void raft_info(struct client *c, const struct cmd_def *cmd, int argc,
     buf_free(&text);
 }
 
+/* This node's own state, not the leader's: [applied index, digest]. Two
+ * replicas with equal answers hold the same data. */
+static void raft_digest(struct client *c, const struct cmd_def *cmd, int argc,
+                        const struct resp_arg *argv)
+{
+    struct repl_info ri;
+    repl_get_info(c->srv->repl, &ri);
+    char hex[17];
+    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)store_digest(c->srv->store));
+    struct resp_out o = client_reply(c);
+    resp_array(&o, 2);
+    resp_int(&o, (long long)ri.applied_index);
+    resp_bulk(&o, hex, 16);
+}
+
 static void raft_help(struct client *c, const struct cmd_def *cmd, int argc,
                       const struct resp_arg *argv)
 {
@@ -506,6 +521,9 @@ static void raft_help(struct client *c, const struct cmd_def *cmd, int argc,
         "INFO",
         "    This node's id, role, term, leader, commit and applied index, and the members",
         "    (member<n>:<id>@<raft address>:<role>:<client address>).",
+        "DIGEST",
+        "    This node's applied index and a digest of its own keyspace; equal on replicas",
+        "    that applied the same log.",
         "HELP",
         "    Print this help.",
     };
@@ -582,6 +600,7 @@ local_fn *server_local_handler(const char *name)
         {"time", cmd_time},
         {"raft|info", raft_info},
         {"raft|help", raft_help},
+        {"raft|digest", raft_digest},
         {"parley.fwd", parley_fwd},
     };
     for (size_t i = 0; i < sizeof handlers / sizeof *handlers; i++)
