@@ -598,6 +598,7 @@ local_fn *server_local_handler(const char *name)
         {"config|resetstat", config_resetstat},
         {"config|help", config_help},
         {"time", cmd_time},
+        {"shutdown", cmd_shutdown},
         {"raft|info", raft_info},
         {"raft|help", raft_help},
         {"raft|digest", raft_digest},

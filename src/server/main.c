@@ -103,6 +103,28 @@ static void shutdown_server(struct server *s, const char *why)
     uv_close((uv_handle_t *)&s->sigterm, on_closed);
 }
 
+/* SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: every write is already on
+ * disk, so the save options change nothing; like Redis, a successful
+ * shutdown closes the connection without a reply. */
+void cmd_shutdown(struct client *c, const struct cmd_def *cmd, int argc,
+                  const struct resp_arg *argv)
+{
+    for (int j = 1; j < argc; j++) {
+        if (arg_is(&argv[j], "abort")) {
+            struct resp_out o = client_reply(c);
+            resp_error(&o, "ERR No shutdown in progress.");
+            return;
+        }
+        if (!arg_is(&argv[j], "nosave") && !arg_is(&argv[j], "save") &&
+            !arg_is(&argv[j], "now") && !arg_is(&argv[j], "force")) {
+            struct resp_out o = client_reply(c);
+            resp_error(&o, "ERR syntax error");
+            return;
+        }
+    }
+    shutdown_server(c->srv, "User requested shutdown");
+}
+
 static void on_signal(uv_signal_t *h, int signum)
 {
     shutdown_server(h->data, signum == SIGINT ? "Received SIGINT" : "Received SIGTERM");

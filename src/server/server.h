@@ -98,6 +98,8 @@ typedef void local_fn(struct client *c, const struct cmd_def *cmd, int argc,
 local_fn *local_handler(const char *name);
 
 /* main.c */
+void cmd_shutdown(struct client *c, const struct cmd_def *cmd, int argc,
+                  const struct resp_arg *argv);
 void server_apply_runtime_config(struct server *s);
 void server_info(struct server *s, const char *section, struct buf *out);
 

@@ -20,3 +20,18 @@ def test_acknowledged_write_survives_clean_restart(make_node):
     c = node.client()
     wait_writable(node)
     assert c.mget([f"key:{i}" for i in range(100)]) == [f"value:{i}" for i in range(100)]
+
+
+def test_shutdown_command_exits_cleanly_and_keeps_data(make_node):
+    node = make_node().start()
+    wait_writable(node)
+    c = node.client()
+    c.set("before-shutdown", "kept")
+    try:
+        c.shutdown()
+    except Exception:
+        pass  # redis-py raises when the server closes the connection, as with Redis
+    assert node.proc.wait(15) == 0
+    node.start()
+    wait_writable(node)
+    assert node.client().get("before-shutdown") == "kept"
