@@ -142,3 +142,55 @@ def test_expiry_is_decided_by_the_leader_and_reaches_every_replica(cluster):
     for n in cluster.nodes:
         assert n.client().get("short-lived") is None
     cluster.wait_converged()
+
+
+def test_leader_resumed_after_a_pause_answers_with_the_new_state(make_cluster):
+    """SIGSTOP the leader past the election timeout: the others elect a new
+    leader and accept a write. Reads and writes sent to the old leader when it
+    wakes up see the new state and are applied once.
+
+    This does not isolate the read lease: on waking, the old leader reads the
+    new leader's messages buffered in its sockets and steps down before it
+    sees the client's read (a lease that never expired passes too). Checking
+    lease expiry itself needs links cut while the node runs: the partition
+    suite with network namespaces (see README, not done yet)."""
+    import signal
+    cluster = make_cluster().start()
+    old = cluster.leader()
+    old.client().set("register", "old")
+    old.proc.send_signal(signal.SIGSTOP)
+    try:
+        new = cluster.wait_leader(10, exclude=[old])
+        assert new.client().set("register", "new")
+        stale_client = old.client(socket_timeout=20)
+        old.proc.send_signal(signal.SIGCONT)
+        assert stale_client.get("register") == "new"
+        # A write sent to the old leader is forwarded and applied once.
+        assert stale_client.incr("counter-after-pause") == 1
+        assert new.client().get("counter-after-pause") == "1"
+    finally:
+        old.proc.send_signal(signal.SIGCONT)
+    cluster.wait_converged()
+
+
+def test_without_a_quorum_writes_fail_after_the_request_timeout(make_cluster):
+    cluster = make_cluster(extra=["--request-timeout-ms", "1500"]).start()
+    survivor = cluster.followers()[0]
+    for n in cluster.nodes:
+        if n is not survivor:
+            n.kill()
+    c = survivor.client(socket_timeout=20)
+    started = time.monotonic()
+    try:
+        c.set("no-quorum", "x")
+        raise AssertionError("a write without a quorum was acknowledged")
+    except redis.ResponseError as e:
+        assert str(e).startswith(("CLUSTERDOWN", "TIMEOUT")), e
+    assert time.monotonic() - started < 15
+    # Quorum back: the same node serves writes again.
+    for n in cluster.nodes:
+        if n is not survivor:
+            n.start()
+    wait_writable(survivor, 20)
+    assert c.set("quorum-again", "y")
+    cluster.wait_converged(20)
