@@ -99,6 +99,7 @@ struct repl {
     uint64_t expiry_seq;
     int64_t time_floor_ms;       /* entry times never go backwards */
     uint64_t expire_rng;
+    uint64_t seed_rng;           /* the seeds entries carry */
 
     /* Read lease (monotonic microseconds). */
     int64_t lease_until_us;

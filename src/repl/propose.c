@@ -28,7 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "base/clock.h"
 #include "base/log.h"
@@ -201,12 +200,6 @@ void repl_submit_forwarded(struct repl *r, struct reply_slot *slot, uint64_t ori
  * Proposing (leader)
  * ------------------------------------------------------------------ */
 
-static uint64_t random64(void)
-{
-    uint64_t v;
-    if (getrandom(&v, sizeof v, 0) != sizeof v) v = (uint64_t)clock_mono_us() * 0x9e3779b97f4a7c15ull;
-    return v;
-}
 
 static void on_applied(struct raft_apply *req, int status, void *result)
 {
@@ -258,16 +251,25 @@ static void start_entry(struct repl *r, struct buf *entry)
 {
     struct entry_header h = {
         .time_ms = entry_time(r),
-        .seed = random64(),
+        .seed = dict_rand64(&r->seed_rng),
         .max_bulk_len = r->cfg.max_bulk_len,
     };
     buf_init(entry);
     entry_write_header(entry, &h);
 }
 
+static bool anything_queued(struct repl *r)
+{
+    if (r->foreign_count) return true;
+    for (struct batch *b = r->pending_head; b; b = b->next)
+        if (b->state == BATCH_QUEUED) return true;
+    return false;
+}
+
 /* Builds entries from the queued batches and the forwarded ones. */
 static void propose_queued(struct repl *r)
 {
+    if (!anything_queued(r)) return;
     uint64_t term = raft_current_term(&r->raft);
     int64_t now = clock_mono_us();
     struct buf entry;

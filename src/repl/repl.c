@@ -48,6 +48,7 @@ struct repl *repl_start(uv_loop_t *loop, struct store *store, const struct repl_
     r->cfg.announce_addr = r->announce_addr;
     r->origin = random_nonzero();
     r->expire_rng = random_nonzero();
+    r->seed_rng = random_nonzero();
     r->last_state = RAFT_UNAVAILABLE;
     if (node_start(r, err, errlen) != 0) {
         fsm_close(r);

@@ -38,8 +38,6 @@ static void on_cron(uv_timer_t *t)
     s->stats.ops_window[s->stats.ops_window_pos] = total - s->stats.ops_last_total;
     s->stats.ops_window_pos = (s->stats.ops_window_pos + 1) % 10;
     s->stats.ops_last_total = total;
-    size_t used = mem_used_bytes();
-    if (used > s->stats.peak_memory) s->stats.peak_memory = used;
 }
 
 static void on_accept(void *ctx, struct net_conn *conn)
