@@ -23,7 +23,7 @@ SAN_OBJ  := $(LIB_SRC:src/%.c=build/san/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/unit/%)
 SAN_UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/san/unit/%)
 
-.PHONY: all deps run test unit unit-san integration bench install clean
+.PHONY: all deps run test unit unit-san integration integration-san bench install clean
 all: build/parley-server
 
 deps:
@@ -64,10 +64,15 @@ unit-san: $(SAN_UNIT_BIN)
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 $$t || exit 1; done
 integration: build/parley-server
 	$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+# The same suite against the AddressSanitizer/UBSan server: a memory error or
+# a leak at a clean exit makes the server exit non-zero, which tests notice.
+integration-san: build/san/parley-server
+	PARLEY_SERVER=build/san/parley-server ASAN_OPTIONS=detect_leaks=1 \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
 
 test: deps
 	@$(MAKE) --no-print-directory all unit unit-san
-	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory integration integration-san
 
 bench: deps
 	@$(MAKE) --no-print-directory all
