@@ -209,11 +209,18 @@ class Cluster:
         wait_until(same, timeout, message="replicas to converge")
 
     def stop(self):
+        """Stops every node; fails if one does not exit cleanly (under the
+        sanitizer build a memory error or leak makes the exit code non-zero)."""
+        codes = {}
         for n in self.nodes:
             try:
-                n.stop()
+                codes[n.node_id] = n.stop()
             except AssertionError:
                 n.kill()
+                codes[n.node_id] = "hung"
+        bad = {k: v for k, v in codes.items() if v not in (0, None)}
+        assert not bad, f"nodes did not exit cleanly: {bad}\n" + "\n".join(
+            self.nodes[k - 1].log_tail() for k in bad)
 
 
 @pytest.fixture(scope="module")
@@ -222,7 +229,8 @@ def server(tmp_path_factory):
     node = Node(str(base)).start()
     wait_writable(node)
     yield node
-    node.stop()
+    code = node.stop()
+    assert code == 0, f"server exited with {code}:\n{node.log_tail()}"
 
 
 @pytest.fixture
