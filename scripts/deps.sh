@@ -10,7 +10,7 @@ packages=(
   build-essential pkg-config
   libuv1-dev libssl-dev libhiredis-dev libcmocka-dev libxxhash-dev zlib1g-dev
   redis-server redis-tools
-  python3-pytest python3-redis
+  python3-pytest python3-redis iproute2
 )
 raft_min=0.22
 

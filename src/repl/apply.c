@@ -11,7 +11,8 @@
  * reply; everyone else discards them.
  *
  * Snapshots hold the keyspace plus this layer's own replicated state (the
- * last entry time, the dedup table, the members' client addresses and the
+ * last entry time, the dedup table, the members' client addresses and
+ * election timeouts, and the
  * last leader announcement) in the keyspace snapshot's aux section, all
  * under one checksum. */
 #include <inttypes.h>
@@ -67,7 +68,10 @@ static void dedup_sweep(struct repl *r, int64_t previous_time_ms)
     buf_free(&doomed);
 }
 
-static void set_member_addr(struct repl *r, uint64_t node, const char *addr, size_t len)
+/* members: node id (decimal) -> client address; aux = its election timeout
+ * in ms (0 while unknown), which bounds the read lease (propose.c). */
+static void set_member(struct repl *r, uint64_t node, const char *addr, size_t len,
+                       uint64_t election_timeout_ms)
 {
     char key[24];
     int klen = snprintf(key, sizeof key, "%" PRIu64, node);
@@ -78,14 +82,33 @@ static void set_member_addr(struct repl *r, uint64_t node, const char *addr, siz
     memcpy(copy, addr, len);
     copy[len] = '\0';
     e->v.ptr = copy;
+    if (election_timeout_ms) e->aux = (int64_t)election_timeout_ms;
+}
+
+static struct dict_entry *find_member(struct repl *r, uint64_t node)
+{
+    char key[24];
+    int klen = snprintf(key, sizeof key, "%" PRIu64, node);
+    return dict_find(&r->members, key, (size_t)klen);
 }
 
 const char *repl_member_client_addr(struct repl *r, uint64_t node)
 {
-    char key[24];
-    int klen = snprintf(key, sizeof key, "%" PRIu64, node);
-    struct dict_entry *e = dict_find(&r->members, key, (size_t)klen);
+    struct dict_entry *e = find_member(r, node);
     return e ? e->v.ptr : NULL;
+}
+
+unsigned repl_member_election_timeout(struct repl *r, uint64_t node)
+{
+    struct dict_entry *e = find_member(r, node);
+    return e ? (unsigned)e->aux : 0;
+}
+
+static uint64_t arg_u64(const struct resp_arg *a)
+{
+    char tmp[32];
+    snprintf(tmp, sizeof tmp, "%.*s", (int)(a->len < 30 ? a->len : 30), a->ptr);
+    return strtoull(tmp, NULL, 10);
 }
 
 /* --------------------------------------------------------------------
@@ -121,23 +144,32 @@ void foreign_fail_all(struct repl *r, const char *error)
  * Apply
  * ------------------------------------------------------------------ */
 
+/* __leader <node id> <term> <client address> <election timeout ms> */
 static void apply_announce(struct repl *r, const struct entry_batch *b, int argc,
                            const struct resp_arg *argv)
 {
-    if (argc != 4) return;
-    char tmp[48];
-    uint64_t node = 0, term = 0;
-    snprintf(tmp, sizeof tmp, "%.*s", (int)(argv[1].len < 40 ? argv[1].len : 40), argv[1].ptr);
-    node = strtoull(tmp, NULL, 10);
-    snprintf(tmp, sizeof tmp, "%.*s", (int)(argv[2].len < 40 ? argv[2].len : 40), argv[2].ptr);
-    term = strtoull(tmp, NULL, 10);
-    set_member_addr(r, node, argv[3].ptr, argv[3].len);
+    if (argc != 5) return;
+    uint64_t node = arg_u64(&argv[1]), term = arg_u64(&argv[2]);
+    set_member(r, node, argv[3].ptr, argv[3].len, arg_u64(&argv[4]));
     if (term < r->announced_term) return;
     r->announced_node = node;
     r->announced_term = term;
     if (b->origin == r->origin && node == r->cfg.node_id) r->ready_term = term;
     log_msg(LOG_VERBOSE, "Node %" PRIu64 " leads term %" PRIu64 " (clients at %.*s)", node, term,
             (int)argv[3].len, argv[3].ptr);
+}
+
+/* __member <node id> <client address> <election timeout ms>: every node
+ * registers itself after each leader change. */
+static void apply_member(struct repl *r, int argc, const struct resp_arg *argv)
+{
+    if (argc != 4) return;
+    set_member(r, arg_u64(&argv[1]), argv[2].ptr, argv[2].len, arg_u64(&argv[3]));
+}
+
+static bool is_word(const struct resp_arg *a, const char *word)
+{
+    return a->len == strlen(word) && memcmp(a->ptr, word, a->len) == 0;
 }
 
 static void exec_command(struct repl *r, const struct entry_header *h, uint64_t index,
@@ -204,9 +236,11 @@ static void apply_batch(struct repl *r, const struct entry_header *h, const stru
         struct reply_slot *slot = own && i < own->n ? own->slots[i] : NULL;
         struct buf *dest = slot ? &slot->reply : &r->scratch;
         buf_clear(&r->scratch);
-        if (ec.argc >= 1 && r->argv[0].len == strlen(ANNOUNCE_CMD) &&
-            memcmp(r->argv[0].ptr, ANNOUNCE_CMD, r->argv[0].len) == 0) {
+        if (is_word(&r->argv[0], ANNOUNCE_CMD)) {
             apply_announce(r, b, ec.argc, r->argv);
+            buf_append_str(dest, "+OK\r\n");
+        } else if (is_word(&r->argv[0], MEMBER_CMD)) {
+            apply_member(r, ec.argc, r->argv);
             buf_append_str(dest, "+OK\r\n");
         } else {
             exec_command(r, h, *index, &ec, r->argv, dest);
@@ -257,7 +291,7 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
  * Snapshots
  * ------------------------------------------------------------------ */
 
-#define AUX_VERSION 1
+#define AUX_VERSION 2
 
 static void encode_aux(struct repl *r, struct buf *aux)
 {
@@ -284,6 +318,7 @@ static void encode_aux(struct repl *r, struct buf *aux)
         buf_append(aux, e->key, e->klen);
         buf_append_u32(aux, (uint32_t)strlen(addr));
         buf_append_str(aux, addr);
+        buf_append_u64(aux, (uint64_t)e->aux);
     }
 }
 
@@ -310,9 +345,10 @@ static int decode_aux(struct repl *r, const char *p, size_t len)
     if (reader_u64(&rd, &n)) goto fail;
     for (uint64_t i = 0; i < n; i++) {
         uint32_t klen, alen;
+        uint64_t timeout_ms;
         const char *key, *addr;
         if (reader_u32(&rd, &klen) || reader_bytes(&rd, klen, &key) || reader_u32(&rd, &alen) ||
-            reader_bytes(&rd, alen, &addr))
+            reader_bytes(&rd, alen, &addr) || reader_u64(&rd, &timeout_ms))
             goto fail;
         bool created;
         struct dict_entry *e = dict_upsert(&members, key, klen, &created);
@@ -320,6 +356,7 @@ static int decode_aux(struct repl *r, const char *p, size_t len)
         e->v.ptr = xmalloc(alen + 1);
         memcpy(e->v.ptr, addr, alen);
         ((char *)e->v.ptr)[alen] = '\0';
+        e->aux = (int64_t)timeout_ms;
     }
     if (reader_left(&rd) != 0) goto fail;
     dict_clear(&r->dedup);

@@ -105,6 +105,8 @@ struct repl {
     int64_t lease_until_us;
     uint64_t ready_term;         /* our announce for this term is applied */
     bool lease_wanted;           /* reads arrived while the lease ran low */
+    int64_t lease_window_us;     /* 0.8 x the smallest voter election timeout */
+    uint64_t member_sent_term;   /* the announce we registered ourselves for */
 
     /* Replicated state besides the keyspace (kept in snapshots). */
     int64_t apply_time_ms;
@@ -150,8 +152,10 @@ void fsm_close(struct repl *r);
 struct foreign *foreign_take(struct repl *r, uint64_t origin, uint64_t seq);
 void foreign_fail_all(struct repl *r, const char *error);
 
-/* apply.c: the client address a member announced, or NULL. */
+/* apply.c: what a member registered: its client address (or NULL) and its
+ * election timeout (0 while unknown). */
 const char *repl_member_client_addr(struct repl *r, uint64_t node);
+unsigned repl_member_election_timeout(struct repl *r, uint64_t node);
 
 /* link.c */
 void link_update(struct repl *r);      /* follow the announced leader */
@@ -159,8 +163,12 @@ void link_send_queued(struct repl *r); /* forward QUEUED batches */
 void link_flush(struct repl *r);       /* end of tick: write what was sent */
 void link_close(struct repl *r);
 
-/* The leader announce is a batch with this single internal command:
- * __leader <node id> <term> <client address>. */
+/* Internal commands of repl/ (never accepted from clients):
+ *   __leader <node id> <term> <client address> <election timeout ms>
+ *     the first batch of every term, proposed by its leader;
+ *   __member <node id> <client address> <election timeout ms>
+ *     every node registers itself once per leader. */
 #define ANNOUNCE_CMD "__leader"
+#define MEMBER_CMD "__member"
 
 #endif

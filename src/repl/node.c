@@ -188,6 +188,9 @@ int node_start(struct repl *r, char *err, size_t errlen)
      * voter that forgot committed entries can elect a leader without them.
      * Refuse to start instead; the operator restores the directory. */
     raft_uv_set_auto_recovery(&r->io, false);
+    /* libraft waits 1 s before reconnecting to a peer; a restarted follower
+     * would hear nothing for that long and call an election. */
+    raft_uv_set_connect_retry_delay(&r->io, 100);
 
     fsm_init(r);
     rv = raft_init(&r->raft, &r->io, &r->fsm, r->cfg.node_id, r->raft_addr);

@@ -19,11 +19,14 @@
  *
  * Read lease: an entry we proposed at monotonic time t and that committed
  * was acknowledged by a quorum whose members then refuse to vote for anyone
- * else until their election timer (at least election-timeout) runs out
- * (libraft rejects votes while it has a leader, Raft thesis §4.2.3). Until
- * t + 0.8 * election-timeout no other leader can exist, so reads served from
- * our keyspace are linearizable. The margin covers clock-rate drift and the
- * loop delay between a message's arrival and libraft timestamping it. */
+ * else until their election timer (at least their election timeout) runs
+ * out (libraft rejects votes while it has a leader, Raft thesis §4.2.3).
+ * Until t + 0.8 x the smallest election timeout of any voter no other leader
+ * can exist, so reads served from our keyspace are linearizable. Every node
+ * registers its timeout in the replicated member table (__member); while a
+ * voter's is unknown there is no lease and reads go through the log. The
+ * margin covers clock-rate drift and the delay between a message's arrival
+ * and libraft timestamping it. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,8 +136,8 @@ void propose_on_applied_own(struct repl *r, struct batch *b)
 {
     if (b->state == BATCH_SENT && b->sent_term == raft_current_term(&r->raft) &&
         node_is_leader(r)) {
-        int64_t until = b->proposed_us + (int64_t)r->cfg.election_timeout_ms * 800;
-        if (until > r->lease_until_us) r->lease_until_us = until;
+        int64_t until = b->proposed_us + r->lease_window_us;
+        if (r->lease_window_us > 0 && until > r->lease_until_us) r->lease_until_us = until;
     }
     batch_fail(b, "-ERR internal error: command lost in a malformed batch\r\n");
     propose_remove(r, b);
@@ -316,19 +319,59 @@ failed:
  * reads (everything committed before it has been applied). */
 static void propose_announce(struct repl *r, uint64_t term)
 {
-    char id[24], t[24];
+    char id[24], t[24], et[24];
     snprintf(id, sizeof id, "%" PRIu64, r->cfg.node_id);
     snprintf(t, sizeof t, "%" PRIu64, term);
-    struct resp_arg argv[4] = {
+    snprintf(et, sizeof et, "%u", r->cfg.election_timeout_ms);
+    struct resp_arg argv[5] = {
         {ANNOUNCE_CMD, strlen(ANNOUNCE_CMD)},
         {id, strlen(id)},
         {t, strlen(t)},
         {r->announce_addr, strlen(r->announce_addr)},
+        {et, strlen(et)},
+    };
+    seal_current(r);
+    struct batch *b = batch_new(true);
+    batch_add(b, NULL, 0, 2, 5, argv);
+    seal(r, b);
+}
+
+/* A follower registers its client address and election timeout with each
+ * new leader (once per announced term): the leader's read lease may not
+ * outlast the shortest election timeout of any voter. */
+static void propose_member(struct repl *r)
+{
+    char id[24], et[24];
+    snprintf(id, sizeof id, "%" PRIu64, r->cfg.node_id);
+    snprintf(et, sizeof et, "%u", r->cfg.election_timeout_ms);
+    struct resp_arg argv[4] = {
+        {MEMBER_CMD, strlen(MEMBER_CMD)},
+        {id, strlen(id)},
+        {r->announce_addr, strlen(r->announce_addr)},
+        {et, strlen(et)},
     };
     seal_current(r);
     struct batch *b = batch_new(true);
     batch_add(b, NULL, 0, 2, 4, argv);
     seal(r, b);
+    r->member_sent_term = r->announced_term;
+}
+
+/* 0.8 x the smallest election timeout among the voters, or 0 (no lease)
+ * while some voter has not registered its timeout yet. */
+static int64_t lease_window_us(struct repl *r)
+{
+    const struct raft_configuration *c = &r->raft.configuration;
+    unsigned smallest = 0;
+    for (unsigned i = 0; i < c->n; i++) {
+        if (c->servers[i].role != RAFT_VOTER) continue;
+        unsigned et = c->servers[i].id == r->cfg.node_id
+                          ? r->cfg.election_timeout_ms
+                          : repl_member_election_timeout(r, c->servers[i].id);
+        if (et == 0) return 0;
+        if (smallest == 0 || et < smallest) smallest = et;
+    }
+    return (int64_t)smallest * 800;
 }
 
 static bool single_voter(struct repl *r)
@@ -353,7 +396,7 @@ bool repl_can_read_locally(struct repl *r)
     if (single_voter(r)) return true;
     int64_t now = clock_mono_us();
     if (now >= r->lease_until_us) return false;
-    if (r->lease_until_us - now < (int64_t)r->cfg.election_timeout_ms * 400) r->lease_wanted = true;
+    if (r->lease_until_us - now < r->lease_window_us / 2) r->lease_wanted = true;
     return true;
 }
 
@@ -392,6 +435,11 @@ void propose_tick(struct repl *r)
     }
     r->last_state = state;
     r->last_term = term;
+    r->lease_window_us = lease_window_us(r);
+    if (r->lease_window_us == 0) r->lease_until_us = 0;
+    if (state != RAFT_LEADER && r->announced_node && r->announced_node != r->cfg.node_id &&
+        r->member_sent_term != r->announced_term)
+        propose_member(r);
     if (state == RAFT_LEADER) {
         if (r->lease_wanted && r->ready_term == term && r->n_pending == 0) {
             /* Renew the lease before it runs out: an empty batch. */

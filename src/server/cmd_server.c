@@ -542,7 +542,8 @@ static bool parse_u64(const struct resp_arg *a, uint64_t *v)
 }
 
 /* Every command of a forwarded body must be one a client could send
- * directly: no internal commands, no connection commands. */
+ * directly (no connection commands, no internal ones), or a follower's
+ * self-registration (__member). */
 static bool forwardable(const char *body, size_t len)
 {
     struct command_reader cr;
@@ -558,6 +559,7 @@ static bool forwardable(const char *body, size_t len)
             need = 0;
             continue;
         }
+        if (rc > 0 && argv[0].len == 8 && memcmp(argv[0].ptr, "__member", 8) == 0) continue;
         const struct cmd_def *d = rc > 0 ? cmd_lookup(argv[0].ptr, argv[0].len, false) : NULL;
         ok = d != NULL && !(d->flags & CMD_LOCAL);
     }
