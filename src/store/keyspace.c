@@ -196,6 +196,8 @@ static uint64_t value_digest(const struct sobj *o)
         size_t len;
         const char *p = sobj_str(o, tmp, &len);
         h ^= hash_bytes_fixed(p, len, 0x5eed);
+    } else {
+        h ^= sobj_type_of(o->type)->digest(o);
     }
     return h;
 }

@@ -87,22 +87,41 @@ struct sobj *sobj_string_as(const char *p, size_t len, enum sobj_encoding enc)
     return sobj_string_raw(p, len);
 }
 
+/* Collection types register here, one line each. */
+static const struct sobj_ops *types[8] = {
+    [OBJ_STRING] = NULL, /* strings are handled in this file */
+};
+
+const struct sobj_ops *sobj_type_of(int type)
+{
+    return type >= 0 && type < 8 ? types[type] : NULL;
+}
+
+struct sobj *sobj_new(enum sobj_type type, enum sobj_encoding encoding, void *ptr)
+{
+    struct sobj *o = xmalloc(sizeof *o);
+    o->type = (uint8_t)type;
+    o->encoding = (uint8_t)encoding;
+    o->ptr = ptr;
+    return o;
+}
+
 void sobj_free(struct sobj *o)
 {
     if (o == NULL) return;
-    switch (o->type) {
-    case OBJ_STRING:
+    if (o->type == OBJ_STRING) {
         if (o->encoding == ENC_RAW) free(o->s.p);
-        break;
-    default:
-        assert(!"sobj_free: unknown type");
+    } else {
+        const struct sobj_ops *t = sobj_type_of(o->type);
+        assert(t != NULL);
+        t->free(o);
     }
     free(o);
 }
 
 struct sobj *sobj_dup(const struct sobj *o)
 {
-    assert(o->type == OBJ_STRING);
+    if (o->type != OBJ_STRING) return sobj_type_of(o->type)->dup(o);
     if (o->encoding == ENC_INT) return sobj_string_int(o->i);
     if (o->encoding == ENC_EMBSTR) return embstr(o->s.p, o->s.len);
     return sobj_string_raw(o->s.p, o->s.len);
@@ -182,7 +201,13 @@ const char *sobj_encoding_name(const struct sobj *o)
     switch (o->encoding) {
     case ENC_RAW: return "raw";
     case ENC_INT: return "int";
+    case ENC_HT: return "hashtable";
+    case ENC_INTSET: return "intset";
+    case ENC_SKIPLIST: return "skiplist";
     case ENC_EMBSTR: return "embstr";
+    case ENC_QUICKLIST: return "quicklist";
+    case ENC_STREAM: return "stream";
+    case ENC_LISTPACK: return "listpack";
     }
     return "unknown";
 }
@@ -193,6 +218,7 @@ size_t sobj_memory(const struct sobj *o)
     if (o->type == OBJ_STRING) {
         if (o->encoding == ENC_EMBSTR) n += o->s.len + 1;
         if (o->encoding == ENC_RAW) n += o->s.cap + 1;
+        return n;
     }
-    return n;
+    return n + sobj_type_of(o->type)->memory(o);
 }

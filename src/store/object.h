@@ -23,11 +23,41 @@ enum sobj_type {
     OBJ_STREAM = 6,
 };
 
+/* Encoding numbers are Redis's (OBJ_ENCODING_*). */
 enum sobj_encoding {
     ENC_RAW = 0,
     ENC_INT = 1,
+    ENC_HT = 2,
+    ENC_INTSET = 6,
+    ENC_SKIPLIST = 7,
     ENC_EMBSTR = 8,
+    ENC_QUICKLIST = 9,
+    ENC_STREAM = 10,
+    ENC_LISTPACK = 11,
 };
+
+struct buf;
+struct sobj;
+struct reader;
+
+/* What a collection type supplies so that the keyspace can free, copy,
+ * digest and snapshot its values without knowing them. One instance per
+ * type, listed in object.c. */
+struct sobj_ops {
+    void (*free)(struct sobj *o);
+    struct sobj *(*dup)(const struct sobj *o);
+    size_t (*memory)(const struct sobj *o);
+    /* Equal for equal contents on every node (order-independent where the
+     * type is unordered). */
+    uint64_t (*digest)(const struct sobj *o);
+    /* Snapshot form of the value (the encoding byte is written by the
+     * caller); decode returns NULL when the bytes are malformed. */
+    void (*encode)(const struct sobj *o, struct buf *out);
+    struct sobj *(*decode)(struct reader *r, uint8_t encoding);
+};
+
+/* The type descriptor, or NULL for strings and unknown types. */
+const struct sobj_ops *sobj_type_of(int type);
 
 #define SOBJ_EMBSTR_MAX 44
 #define SOBJ_INT_MAX_CHARS 20
@@ -38,15 +68,18 @@ struct sobj {
     uint8_t type;
     uint8_t encoding;
     union {
-        int64_t i; /* ENC_INT */
+        int64_t i; /* strings: ENC_INT */
         struct {   /* ENC_RAW, ENC_EMBSTR */
             char *p;
             size_t len;
             size_t cap;
         } s;
-        void *ptr; /* other types */
+        void *ptr; /* collections: their own structure, per encoding */
     };
 };
+
+/* A new object of a collection type (header only; ptr set by the type). */
+struct sobj *sobj_new(enum sobj_type type, enum sobj_encoding encoding, void *ptr);
 
 /* A string with the most compact encoding (what SET stores). */
 struct sobj *sobj_string(const char *p, size_t len);

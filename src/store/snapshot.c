@@ -13,6 +13,11 @@
 
 static void encode_value(struct buf *out, const struct sobj *o)
 {
+    const struct sobj_ops *t = sobj_type_of(o->type);
+    if (t) {
+        t->encode(o, out);
+        return;
+    }
     switch (o->type) {
     case OBJ_STRING:
         if (o->encoding == ENC_INT) {
@@ -56,6 +61,8 @@ void store_snapshot_encode(struct store *s, const void *aux, size_t aux_len, str
 
 static struct sobj *decode_value(struct reader *r, uint8_t type, uint8_t encoding)
 {
+    const struct sobj_ops *t = sobj_type_of(type);
+    if (t) return t->decode(r, encoding);
     if (type != OBJ_STRING) return NULL;
     uint64_t v;
     if (reader_u64(r, &v)) return NULL;
