@@ -251,7 +251,7 @@ static const struct cmd_def internal[] = {
  * Lookup
  * ------------------------------------------------------------------- */
 
-#define INDEX_SLOTS 256 /* power of two, > 2x the number of top-level rows */
+#define INDEX_SLOTS 1024 /* power of two, > 2x the number of top-level rows */
 #define NAME_MAX_LEN 32
 
 static const struct cmd_def *index_slots[INDEX_SLOTS];
@@ -275,10 +275,29 @@ static void index_add(const struct cmd_def *d)
     assert(!"command index full");
 }
 
+/* Command families defined in their own files (t_hash.c, ...) list their
+ * rows in a table of their own, NULL-name terminated, added here. */
+static const struct cmd_def *const families[] = {
+    table,
+    internal,
+};
+#define N_FAMILIES (sizeof families / sizeof *families)
+
+/* Client-visible commands in table order, for COMMAND and COMMAND COUNT. */
+static const struct cmd_def *visible[INDEX_SLOTS];
+static size_t n_visible;
+
 static void index_build(void)
 {
-    for (const struct cmd_def *d = table; d->name; d++) index_add(d);
-    for (const struct cmd_def *d = internal; d->name; d++) index_add(d);
+    for (size_t f = 0; f < N_FAMILIES; f++) {
+        for (const struct cmd_def *d = families[f]; d->name; d++) {
+            index_add(d);
+            if (!(d->flags & CMD_INTERNAL)) {
+                assert(n_visible < INDEX_SLOTS);
+                visible[n_visible++] = d;
+            }
+        }
+    }
     index_built = true;
 }
 
@@ -313,10 +332,12 @@ const struct cmd_def *cmd_lookup_sub(const struct cmd_def *parent, const char *n
 
 const struct cmd_def *cmd_table_at(size_t i)
 {
-    return i < cmd_table_size() ? &table[i] : NULL;
+    if (!index_built) index_build();
+    return i < n_visible ? visible[i] : NULL;
 }
 
 size_t cmd_table_size(void)
 {
-    return sizeof table / sizeof *table - 1;
+    if (!index_built) index_build();
+    return n_visible;
 }
