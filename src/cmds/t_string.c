@@ -28,9 +28,11 @@ static struct dict_entry *lookup_string(struct cmd_ctx *c, const struct resp_arg
     return ctx_lookup_type(c, key, OBJ_STRING, failed);
 }
 
-static bool check_length(struct cmd_ctx *c, long long size)
+/* Redis's checkStringLength: size + append must fit in proto-max-bulk-len
+ * (both are >= 0; the sum is never computed, so it cannot overflow). */
+static bool check_length(struct cmd_ctx *c, long long size, long long append)
 {
-    if (size > c->max_bulk_len) {
+    if (size > c->max_bulk_len || append > c->max_bulk_len - size) {
         resp_error(&c->out, "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
         return false;
     }
@@ -359,7 +361,7 @@ void cmd_append(struct cmd_ctx *c)
     }
     struct sobj *o = store_value(e);
     size_t old = sobj_strlen(o);
-    if (!check_length(c, (long long)(old + val->len))) return;
+    if (!check_length(c, (long long)old, (long long)val->len)) return;
     char *p = sobj_string_grow(o, old + val->len);
     memcpy(p + old, val->ptr, val->len);
     resp_int(&c->out, (long long)(old + val->len));
@@ -419,7 +421,7 @@ void cmd_setrange(struct cmd_ctx *c)
             resp_int(&c->out, 0);
             return;
         }
-        if (offset > c->max_bulk_len || !check_length(c, offset + (long long)val->len)) return;
+        if (!check_length(c, offset, (long long)val->len)) return;
         e = store_set(c->store, c->db, key->ptr, key->len, sobj_string_raw("", 0), false);
     } else {
         size_t old = sobj_strlen(store_value(e));
@@ -427,7 +429,7 @@ void cmd_setrange(struct cmd_ctx *c)
             resp_int(&c->out, (long long)old);
             return;
         }
-        if (offset > c->max_bulk_len || !check_length(c, offset + (long long)val->len)) return;
+        if (!check_length(c, offset, (long long)val->len)) return;
     }
     struct sobj *o = store_value(e);
     size_t need = (size_t)offset + val->len;
