@@ -67,7 +67,7 @@ static bool parse_string_options(struct cmd_ctx *c, int first, bool is_set, int 
     for (int j = first; j < c->argc; j++) {
         const struct resp_arg *a = &c->argv[j];
         bool has_next = j + 1 < c->argc;
-        int f = *flags;
+        int f = *flags, unit;
         if (is_set && arg_is(a, "nx") && !(f & OPT_XX)) {
             *flags |= OPT_NX;
         } else if (is_set && arg_is(a, "xx") && !(f & OPT_NX)) {
@@ -78,10 +78,12 @@ static bool parse_string_options(struct cmd_ctx *c, int first, bool is_set, int 
             *flags |= OPT_KEEPTTL;
         } else if (!is_set && arg_is(a, "persist") && !(f & (OPT_ANY_EXPIRE | OPT_KEEPTTL))) {
             *flags |= OPT_PERSIST;
-        } else if ((arg_is(a, "ex") || arg_is(a, "px") || arg_is(a, "exat") || arg_is(a, "pxat")) &&
-                   !(f & (OPT_KEEPTTL | OPT_PERSIST | OPT_ANY_EXPIRE)) && has_next) {
-            *flags |= arg_is(a, "ex") ? OPT_EX : arg_is(a, "px") ? OPT_PX
-                    : arg_is(a, "exat") ? OPT_EXAT : OPT_PXAT;
+        } else if ((unit = arg_is(a, "ex") ? OPT_EX : arg_is(a, "px") ? OPT_PX
+                          : arg_is(a, "exat") ? OPT_EXAT : arg_is(a, "pxat") ? OPT_PXAT : 0) &&
+                   !(f & (OPT_KEEPTTL | OPT_PERSIST | (OPT_ANY_EXPIRE & ~unit))) && has_next) {
+            /* The same unit may be repeated (the last time wins), as in
+             * Redis; two different units may not. */
+            *flags |= unit;
             *expire_arg = &c->argv[++j];
         } else {
             cmd_reply_syntax_error(c);
