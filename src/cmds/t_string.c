@@ -204,8 +204,6 @@ void cmd_getex(struct cmd_ctx *c)
     int flags;
     const struct resp_arg *expire_arg;
     if (!parse_string_options(c, 2, false, &flags, &expire_arg)) return;
-    long long when = 0;
-    if (expire_arg && !expire_ms(c, expire_arg, flags, &when)) return;
     bool wrong;
     struct dict_entry *e = lookup_string(c, &c->argv[1], &wrong);
     if (wrong) return;
@@ -213,6 +211,10 @@ void cmd_getex(struct cmd_ctx *c)
         resp_null(&c->out);
         return;
     }
+    /* As in Redis, the time is validated only once the key is known to
+     * exist: GETEX on a missing key answers nil whatever the time. */
+    long long when = 0;
+    if (expire_arg && !expire_ms(c, expire_arg, flags, &when)) return;
     reply_value(c, store_value(e));
     if (expire_arg && when <= c->now_ms) {
         store_delete(c->store, c->db, c->argv[1].ptr, c->argv[1].len);
