@@ -346,7 +346,9 @@ void cmd_incrbyfloat(struct cmd_ctx *c)
     }
     char text[5120];
     size_t len = format_long_double(text, sizeof text, value);
-    struct sobj *o = sobj_string(text, len);
+    /* Redis stores the text as a string object (embstr or raw), never
+     * as an int, even when it reads as one ("3"). */
+    struct sobj *o = sobj_string_as(text, len, ENC_EMBSTR);
     if (e) store_replace_value(e, o);
     else store_set(c->store, c->db, c->argv[1].ptr, c->argv[1].len, o, false);
     resp_bulk(&c->out, text, len);
