@@ -2,6 +2,8 @@
  * renaming and copying, expiry, iteration (KEYS, SCAN, RANDOMKEY), OBJECT,
  * and whole-database commands (DBSIZE, FLUSHDB, FLUSHALL, SWAPDB, MOVE).
  * Semantics and error texts follow Redis 7.0's db.c and expire.c. */
+#include <ctype.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,18 +78,21 @@ static void scan_collect(void *ctx, struct dict_entry *e)
     b->items[b->n++] = e;
 }
 
+/* Redis's parseScanCursorOrReply: strtoul, so a sign is accepted ("-1" is
+ * the largest cursor), an empty cursor is 0, and parsing stops at a NUL. */
 static bool parse_cursor(const struct resp_arg *a, uint64_t *cursor)
 {
-    if (a->len == 0 || a->len > 20) return false;
-    uint64_t v = 0;
-    for (size_t i = 0; i < a->len; i++) {
-        if (a->ptr[i] < '0' || a->ptr[i] > '9') return false;
-        uint64_t d = (uint64_t)(a->ptr[i] - '0');
-        if (v > (UINT64_MAX - d) / 10) return false;
-        v = v * 10 + d;
-    }
-    *cursor = v;
-    return true;
+    char *tmp = malloc(a->len + 1);
+    if (tmp == NULL) abort();
+    memcpy(tmp, a->ptr, a->len);
+    tmp[a->len] = '\0';
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(tmp, &end, 10);
+    bool ok = !isspace((unsigned char)tmp[0]) && *end == '\0' && errno != ERANGE;
+    free(tmp);
+    if (ok) *cursor = v;
+    return ok;
 }
 
 void cmd_scan(struct cmd_ctx *c)
