@@ -191,11 +191,14 @@ static void rename_generic(struct cmd_ctx *c, bool nx)
 void cmd_rename(struct cmd_ctx *c) { rename_generic(c, false); }
 void cmd_renamenx(struct cmd_ctx *c) { rename_generic(c, true); }
 
+/* Redis's getIntFromObjectOrReply then selectDb, as MOVE and COPY use. */
 static bool parse_db_index(struct cmd_ctx *c, const struct resp_arg *a, int *db)
 {
     long long v;
-    if (!arg_to_ll(a, &v) || v < INT_MIN || v > INT_MAX) {
-        cmd_reply_not_integer(c);
+    if (!arg_get_ll_or_reply(c, a, &v)) return false;
+    if (v < INT_MIN || v > INT_MAX) {
+        resp_errorf(&c->out, "ERR value is out of range, value must between %d and %d",
+                    INT_MIN, INT_MAX);
         return false;
     }
     if (v < 0 || v >= STORE_DBS) {
