@@ -410,7 +410,7 @@ void cmd_object_help(struct cmd_ctx *c)
         "    Return the number of references of the value associated with the specified",
         "    <key>.",
         "HELP",
-        "    Print this help.",
+        "    Prints this help.",
     };
     size_t n = sizeof lines / sizeof *lines;
     resp_array(&c->out, (long long)n);
