@@ -400,6 +400,23 @@ def test_randomkey_skips_expired_keys(c):
     assert {c.execute_command("RANDOMKEY") for _ in range(20)} == {"a"}
 
 
+def test_randomkey_finds_a_live_key_among_many_expired_ones(c):
+    # 30000 keys expire at the same instant; the leader deletes them over
+    # several expiry cycles. Meanwhile RANDOMKEY must still find the one
+    # live key, as Redis does (it deletes the expired keys it meets).
+    at = c.execute_command("TIME")
+    at = int(at[0]) * 1000 + int(at[1]) // 1000 + 1500
+    pipe = c.pipeline(transaction=False)
+    for i in range(30000):
+        pipe.execute_command("SET", f"e{i}", "v", "PXAT", at)
+    assert set(pipe.execute()) == {"OK"}
+    assert c.execute_command("SET", "live", "v") == "OK"
+    wait_until(lambda: c.execute_command("EXISTS", "e0", "e29999") == 0, 10,
+               message="the keys to expire")
+    assert [c.execute_command("RANDOMKEY") for _ in range(5)] == ["live"] * 5
+    wait_until(lambda: c.execute_command("DBSIZE") == 1, 20, message="the expired keys deleted")
+
+
 # ---------------------------------------------------------------------------
 # EXPIRE family, TTL queries, PERSIST
 
