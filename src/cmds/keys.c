@@ -152,11 +152,25 @@ void cmd_scan(struct cmd_ctx *c)
 
 void cmd_randomkey(struct cmd_ctx *c)
 {
-    /* Expired keys are skipped, within a bound: a database made only of
-     * expired keys answers nil rather than loop. */
+    /* Expired keys are skipped. Redis deletes those it meets and tries
+     * again; a read cannot delete, so after a bounded number of random
+     * tries (the database is then mostly keys whose deletion the leader
+     * has yet to propose) the first live key in table order is taken, and
+     * nil only when there is none. */
     for (int tries = 0; tries < 100; tries++) {
         struct dict_entry *e = store_random(c->store, c->db, &c->rng);
-        if (e == NULL) break;
+        if (e == NULL) {
+            resp_null(&c->out);
+            return;
+        }
+        if (store_is_expired(e, c->now_ms)) continue;
+        resp_bulk(&c->out, e->key, e->klen);
+        return;
+    }
+    struct dict_iter it;
+    dict_iter_init(&it, &c->store->db[c->db].keys);
+    struct dict_entry *e;
+    while ((e = dict_iter_next(&it)) != NULL) {
         if (store_is_expired(e, c->now_ms)) continue;
         resp_bulk(&c->out, e->key, e->klen);
         return;
