@@ -367,7 +367,9 @@ static void ttl_generic(struct cmd_ctx *c, bool ms, bool absolute)
     }
     long long ttl = absolute ? expire : expire - c->now_ms;
     if (ttl < 0) ttl = 0;
-    resp_int(&c->out, ms ? ttl : (ttl + 500) / 1000);
+    /* Rounded to the nearest second like Redis's (ttl+500)/1000, without
+     * overflowing when the expiry is PXAT 9223372036854775807. */
+    resp_int(&c->out, ms ? ttl : ttl / 1000 + (ttl % 1000 >= 500));
 }
 
 void cmd_ttl(struct cmd_ctx *c) { ttl_generic(c, false, false); }
