@@ -2,7 +2,10 @@
 
 Existence and deletion, TYPE, KEYS and SCAN, RENAME and COPY and MOVE,
 RANDOMKEY, the EXPIRE family and TTL queries, OBJECT, the whole-database
-commands, SELECT, and the errors for wrong arity and unknown commands.
+commands, SELECT, and the errors for wrong arity and unknown commands; and
+keys that have expired: every command treats them as missing, whether or
+not the leader has yet proposed their deletion, and DBSIZE drops once it
+has.
 
 Every expected value was obtained by running the same commands on
 redis-server 7.0.15 and is hard-coded: these tests need no redis-server to
