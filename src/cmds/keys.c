@@ -2,6 +2,8 @@
  * renaming and copying, expiry, iteration (KEYS, SCAN, RANDOMKEY), OBJECT,
  * and whole-database commands (DBSIZE, FLUSHDB, FLUSHALL, SWAPDB, MOVE).
  * Semantics and error texts follow Redis 7.0's db.c and expire.c. */
+#include <ctype.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,18 +78,21 @@ static void scan_collect(void *ctx, struct dict_entry *e)
     b->items[b->n++] = e;
 }
 
+/* Redis's parseScanCursorOrReply: strtoul, so a sign is accepted ("-1" is
+ * the largest cursor), an empty cursor is 0, and parsing stops at a NUL. */
 static bool parse_cursor(const struct resp_arg *a, uint64_t *cursor)
 {
-    if (a->len == 0 || a->len > 20) return false;
-    uint64_t v = 0;
-    for (size_t i = 0; i < a->len; i++) {
-        if (a->ptr[i] < '0' || a->ptr[i] > '9') return false;
-        uint64_t d = (uint64_t)(a->ptr[i] - '0');
-        if (v > (UINT64_MAX - d) / 10) return false;
-        v = v * 10 + d;
-    }
-    *cursor = v;
-    return true;
+    char *tmp = malloc(a->len + 1);
+    if (tmp == NULL) abort();
+    memcpy(tmp, a->ptr, a->len);
+    tmp[a->len] = '\0';
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(tmp, &end, 10);
+    bool ok = !isspace((unsigned char)tmp[0]) && *end == '\0' && errno != ERANGE;
+    free(tmp);
+    if (ok) *cursor = v;
+    return ok;
 }
 
 void cmd_scan(struct cmd_ctx *c)
@@ -147,11 +152,25 @@ void cmd_scan(struct cmd_ctx *c)
 
 void cmd_randomkey(struct cmd_ctx *c)
 {
-    /* Expired keys are skipped, within a bound: a database made only of
-     * expired keys answers nil rather than loop. */
+    /* Expired keys are skipped. Redis deletes those it meets and tries
+     * again; a read cannot delete, so after a bounded number of random
+     * tries (the database is then mostly keys whose deletion the leader
+     * has yet to propose) the first live key in table order is taken, and
+     * nil only when there is none. */
     for (int tries = 0; tries < 100; tries++) {
         struct dict_entry *e = store_random(c->store, c->db, &c->rng);
-        if (e == NULL) break;
+        if (e == NULL) {
+            resp_null(&c->out);
+            return;
+        }
+        if (store_is_expired(e, c->now_ms)) continue;
+        resp_bulk(&c->out, e->key, e->klen);
+        return;
+    }
+    struct dict_iter it;
+    dict_iter_init(&it, &c->store->db[c->db].keys);
+    struct dict_entry *e;
+    while ((e = dict_iter_next(&it)) != NULL) {
         if (store_is_expired(e, c->now_ms)) continue;
         resp_bulk(&c->out, e->key, e->klen);
         return;
@@ -186,11 +205,14 @@ static void rename_generic(struct cmd_ctx *c, bool nx)
 void cmd_rename(struct cmd_ctx *c) { rename_generic(c, false); }
 void cmd_renamenx(struct cmd_ctx *c) { rename_generic(c, true); }
 
+/* Redis's getIntFromObjectOrReply then selectDb, as MOVE and COPY use. */
 static bool parse_db_index(struct cmd_ctx *c, const struct resp_arg *a, int *db)
 {
     long long v;
-    if (!arg_to_ll(a, &v) || v < INT_MIN || v > INT_MAX) {
-        cmd_reply_not_integer(c);
+    if (!arg_get_ll_or_reply(c, a, &v)) return false;
+    if (v < INT_MIN || v > INT_MAX) {
+        resp_errorf(&c->out, "ERR value is out of range, value must between %d and %d",
+                    INT_MIN, INT_MAX);
         return false;
     }
     if (v < 0 || v >= STORE_DBS) {
@@ -345,7 +367,9 @@ static void ttl_generic(struct cmd_ctx *c, bool ms, bool absolute)
     }
     long long ttl = absolute ? expire : expire - c->now_ms;
     if (ttl < 0) ttl = 0;
-    resp_int(&c->out, ms ? ttl : (ttl + 500) / 1000);
+    /* Rounded to the nearest second like Redis's (ttl+500)/1000, without
+     * overflowing when the expiry is PXAT 9223372036854775807. */
+    resp_int(&c->out, ms ? ttl : ttl / 1000 + (ttl % 1000 >= 500));
 }
 
 void cmd_ttl(struct cmd_ctx *c) { ttl_generic(c, false, false); }
@@ -402,7 +426,7 @@ void cmd_object_help(struct cmd_ctx *c)
         "    Return the number of references of the value associated with the specified",
         "    <key>.",
         "HELP",
-        "    Print this help.",
+        "    Prints this help.",
     };
     size_t n = sizeof lines / sizeof *lines;
     resp_array(&c->out, (long long)n);

@@ -28,9 +28,11 @@ static struct dict_entry *lookup_string(struct cmd_ctx *c, const struct resp_arg
     return ctx_lookup_type(c, key, OBJ_STRING, failed);
 }
 
-static bool check_length(struct cmd_ctx *c, long long size)
+/* Redis's checkStringLength: size + append must fit in proto-max-bulk-len
+ * (both are >= 0; the sum is never computed, so it cannot overflow). */
+static bool check_length(struct cmd_ctx *c, long long size, long long append)
 {
-    if (size > c->max_bulk_len) {
+    if (size > c->max_bulk_len || append > c->max_bulk_len - size) {
         resp_error(&c->out, "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
         return false;
     }
@@ -65,7 +67,7 @@ static bool parse_string_options(struct cmd_ctx *c, int first, bool is_set, int 
     for (int j = first; j < c->argc; j++) {
         const struct resp_arg *a = &c->argv[j];
         bool has_next = j + 1 < c->argc;
-        int f = *flags;
+        int f = *flags, unit;
         if (is_set && arg_is(a, "nx") && !(f & OPT_XX)) {
             *flags |= OPT_NX;
         } else if (is_set && arg_is(a, "xx") && !(f & OPT_NX)) {
@@ -76,10 +78,12 @@ static bool parse_string_options(struct cmd_ctx *c, int first, bool is_set, int 
             *flags |= OPT_KEEPTTL;
         } else if (!is_set && arg_is(a, "persist") && !(f & (OPT_ANY_EXPIRE | OPT_KEEPTTL))) {
             *flags |= OPT_PERSIST;
-        } else if ((arg_is(a, "ex") || arg_is(a, "px") || arg_is(a, "exat") || arg_is(a, "pxat")) &&
-                   !(f & (OPT_KEEPTTL | OPT_PERSIST | OPT_ANY_EXPIRE)) && has_next) {
-            *flags |= arg_is(a, "ex") ? OPT_EX : arg_is(a, "px") ? OPT_PX
-                    : arg_is(a, "exat") ? OPT_EXAT : OPT_PXAT;
+        } else if ((unit = arg_is(a, "ex") ? OPT_EX : arg_is(a, "px") ? OPT_PX
+                          : arg_is(a, "exat") ? OPT_EXAT : arg_is(a, "pxat") ? OPT_PXAT : 0) &&
+                   !(f & (OPT_KEEPTTL | OPT_PERSIST | (OPT_ANY_EXPIRE & ~unit))) && has_next) {
+            /* The same unit may be repeated (the last time wins), as in
+             * Redis; two different units may not. */
+            *flags |= unit;
             *expire_arg = &c->argv[++j];
         } else {
             cmd_reply_syntax_error(c);
@@ -200,8 +204,6 @@ void cmd_getex(struct cmd_ctx *c)
     int flags;
     const struct resp_arg *expire_arg;
     if (!parse_string_options(c, 2, false, &flags, &expire_arg)) return;
-    long long when = 0;
-    if (expire_arg && !expire_ms(c, expire_arg, flags, &when)) return;
     bool wrong;
     struct dict_entry *e = lookup_string(c, &c->argv[1], &wrong);
     if (wrong) return;
@@ -209,6 +211,10 @@ void cmd_getex(struct cmd_ctx *c)
         resp_null(&c->out);
         return;
     }
+    /* As in Redis, the time is validated only once the key is known to
+     * exist: GETEX on a missing key answers nil whatever the time. */
+    long long when = 0;
+    if (expire_arg && !expire_ms(c, expire_arg, flags, &when)) return;
     reply_value(c, store_value(e));
     if (expire_arg && when <= c->now_ms) {
         store_delete(c->store, c->db, c->argv[1].ptr, c->argv[1].len);
@@ -340,7 +346,9 @@ void cmd_incrbyfloat(struct cmd_ctx *c)
     }
     char text[5120];
     size_t len = format_long_double(text, sizeof text, value);
-    struct sobj *o = sobj_string(text, len);
+    /* Redis stores the text as a string object (embstr or raw), never
+     * as an int, even when it reads as one ("3"). */
+    struct sobj *o = sobj_string_as(text, len, ENC_EMBSTR);
     if (e) store_replace_value(e, o);
     else store_set(c->store, c->db, c->argv[1].ptr, c->argv[1].len, o, false);
     resp_bulk(&c->out, text, len);
@@ -359,7 +367,7 @@ void cmd_append(struct cmd_ctx *c)
     }
     struct sobj *o = store_value(e);
     size_t old = sobj_strlen(o);
-    if (!check_length(c, (long long)(old + val->len))) return;
+    if (!check_length(c, (long long)old, (long long)val->len)) return;
     char *p = sobj_string_grow(o, old + val->len);
     memcpy(p + old, val->ptr, val->len);
     resp_int(&c->out, (long long)(old + val->len));
@@ -419,7 +427,7 @@ void cmd_setrange(struct cmd_ctx *c)
             resp_int(&c->out, 0);
             return;
         }
-        if (offset > c->max_bulk_len || !check_length(c, offset + (long long)val->len)) return;
+        if (!check_length(c, offset, (long long)val->len)) return;
         e = store_set(c->store, c->db, key->ptr, key->len, sobj_string_raw("", 0), false);
     } else {
         size_t old = sobj_strlen(store_value(e));
@@ -427,7 +435,7 @@ void cmd_setrange(struct cmd_ctx *c)
             resp_int(&c->out, (long long)old);
             return;
         }
-        if (offset > c->max_bulk_len || !check_length(c, offset + (long long)val->len)) return;
+        if (!check_length(c, offset, (long long)val->len)) return;
     }
     struct sobj *o = store_value(e);
     size_t need = (size_t)offset + val->len;
