@@ -94,6 +94,11 @@ void repl_stop(struct repl *r, void (*cb)(void *arg), void *arg)
     node_close(r);
 }
 
+void repl_set_max_bulk_len(struct repl *r, long long max_bulk_len)
+{
+    r->cfg.max_bulk_len = max_bulk_len;
+}
+
 void repl_free(struct repl *r)
 {
     fsm_close(r);

@@ -92,6 +92,9 @@ void repl_flush(struct repl *r);
 bool repl_can_read_locally(struct repl *r);
 /* The time a read served now must use for expiry (never behind the log). */
 int64_t repl_read_time_ms(struct repl *r);
+/* proto-max-bulk-len changed (CONFIG SET): entries proposed from now on
+ * carry the new limit. */
+void repl_set_max_bulk_len(struct repl *r, long long max_bulk_len);
 /* Frees what repl_stop left, after its callback ran. */
 void repl_free(struct repl *r);
 

@@ -77,6 +77,7 @@ void server_apply_runtime_config(struct server *s)
     if (level >= 0) log_set_level((enum log_level)level);
     struct net_limits l = limits_of(&s->cfg);
     net_update_limits(s->net, &l);
+    repl_set_max_bulk_len(s->repl, s->cfg.proto_max_bulk_len);
 }
 
 static void on_closed(uv_handle_t *h) { (void)h; }

@@ -751,3 +751,19 @@ def test_pipelined_reads_see_the_writes_before_them(c):
     for i in range(50):
         assert replies[4 * i:4 * i + 4] == ["OK", f"v{i}", len(f"v{i}") + 1, len(f"v{i}") + 1]
     assert replies[200:] == [1, None, 1, 11, "11"]
+
+
+def test_config_set_proto_max_bulk_len_applies_to_string_size(r):
+    """The limit travels in each log entry, so a runtime change must reach
+    the entries proposed afterwards."""
+    original = r.config_get("proto-max-bulk-len")["proto-max-bulk-len"]
+    try:
+        assert r.config_set("proto-max-bulk-len", "1mb")
+        try:
+            r.setrange("cfgbig", 1048576, "a")
+            raise AssertionError("SETRANGE past the new limit succeeded")
+        except Exception as e:
+            assert "string exceeds maximum allowed size (proto-max-bulk-len)" in str(e)
+        assert r.setrange("cfgbig", 1048575, "a") == 1048576
+    finally:
+        r.config_set("proto-max-bulk-len", original)
