@@ -276,7 +276,7 @@ static void incr_by(struct cmd_ctx *c, long long incr)
         return;
     }
     value += incr;
-    if (e) store_replace_value(e, sobj_string_int(value));
+    if (e) store_replace_value(c->store, c->db, e, sobj_string_int(value));
     else store_set(c->store, c->db, c->argv[1].ptr, c->argv[1].len, sobj_string_int(value), false);
     resp_int(&c->out, value);
 }
@@ -349,7 +349,7 @@ void cmd_incrbyfloat(struct cmd_ctx *c)
     /* Redis stores the text as a string object (embstr or raw), never
      * as an int, even when it reads as one ("3"). */
     struct sobj *o = sobj_string_as(text, len, ENC_EMBSTR);
-    if (e) store_replace_value(e, o);
+    if (e) store_replace_value(c->store, c->db, e, o);
     else store_set(c->store, c->db, c->argv[1].ptr, c->argv[1].len, o, false);
     resp_bulk(&c->out, text, len);
 }
@@ -370,6 +370,7 @@ void cmd_append(struct cmd_ctx *c)
     if (!check_length(c, (long long)old, (long long)val->len)) return;
     char *p = sobj_string_grow(o, old + val->len);
     memcpy(p + old, val->ptr, val->len);
+    store_touch(c->store, c->db, key->ptr, key->len);
     resp_int(&c->out, (long long)(old + val->len));
 }
 
@@ -442,6 +443,7 @@ void cmd_setrange(struct cmd_ctx *c)
     size_t cur = sobj_strlen(o);
     char *p = sobj_string_grow(o, need > cur ? need : cur);
     memcpy(p + offset, val->ptr, val->len);
+    store_touch(c->store, c->db, key->ptr, key->len);
     resp_int(&c->out, (long long)o->s.len);
 }
 

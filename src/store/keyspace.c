@@ -61,6 +61,7 @@ bool store_delete(struct store *s, int db, const char *key, size_t klen)
     if (e == NULL) return false;
     forget_entry(d, e);
     dict_entry_free(&d->keys, e);
+    store_touch(s, db, key, klen);
     return true;
 }
 
@@ -90,13 +91,15 @@ struct dict_entry *store_set(struct store *s, int db, const char *key, size_t kl
         }
     }
     e->v.ptr = val;
+    store_touch(s, db, key, klen);
     return e;
 }
 
-void store_replace_value(struct dict_entry *e, struct sobj *val)
+void store_replace_value(struct store *s, int db, struct dict_entry *e, struct sobj *val)
 {
     sobj_free(e->v.ptr);
     e->v.ptr = val;
+    store_touch(s, db, e->key, e->klen);
 }
 
 void store_set_expire(struct store *s, int db, struct dict_entry *e, int64_t when_ms)
@@ -105,6 +108,7 @@ void store_set_expire(struct store *s, int db, struct dict_entry *e, int64_t whe
     if (e->aux == STORE_NO_EXPIRE && when_ms != STORE_NO_EXPIRE) expiring_add(d, e);
     if (e->aux != STORE_NO_EXPIRE && when_ms == STORE_NO_EXPIRE) expiring_remove(d, e);
     e->aux = when_ms;
+    store_touch(s, db, e->key, e->klen);
 }
 
 struct dict_entry *store_move(struct store *s, int db, const char *key, size_t klen,
@@ -113,6 +117,7 @@ struct dict_entry *store_move(struct store *s, int db, const char *key, size_t k
     struct store_db *d = &s->db[db];
     struct dict_entry *src = dict_unlink(&d->keys, key, klen);
     assert(src != NULL);
+    store_touch(s, db, key, klen);
     forget_entry(d, src);
     int64_t expire = src->aux;
     struct sobj *val = src->v.ptr;
@@ -130,6 +135,7 @@ void store_flush_db(struct store *s, int db)
     free(d->expiring);
     d->expiring = NULL;
     d->n_expiring = d->cap_expiring = 0;
+    store_touch(s, db, NULL, 0);
 }
 
 void store_flush_all(struct store *s)
@@ -142,6 +148,8 @@ void store_swap_db(struct store *s, int a, int b)
     struct store_db tmp = s->db[a];
     s->db[a] = s->db[b];
     s->db[b] = tmp;
+    store_touch(s, a, NULL, 0);
+    store_touch(s, b, NULL, 0);
 }
 
 struct dict_entry *store_random(struct store *s, int db, uint64_t *rng)

@@ -30,9 +30,16 @@ struct store_db {
     size_t cap_expiring;
 };
 
+/* Called for every change to a key (set, delete, expire, rename, in-place
+ * edits reported with store_touch); key NULL means every key of the
+ * database (FLUSHDB, SWAPDB). Blocked clients and WATCH hang off this. */
+typedef void store_touch_fn(void *arg, int db, const char *key, size_t klen);
+
 struct store {
     struct store_db db[STORE_DBS];
     uint64_t expired_keys; /* deleted on access because their TTL passed */
+    store_touch_fn *on_touch;
+    void *touch_arg;
 };
 
 struct store *store_new(void);
@@ -58,7 +65,7 @@ struct dict_entry *store_lookup(struct store *s, int db, const char *key, size_t
 struct dict_entry *store_set(struct store *s, int db, const char *key, size_t klen,
                              struct sobj *val, bool keep_ttl);
 /* Replaces the value of an existing entry, keeping its expiry. */
-void store_replace_value(struct dict_entry *e, struct sobj *val);
+void store_replace_value(struct store *s, int db, struct dict_entry *e, struct sobj *val);
 bool store_delete(struct store *s, int db, const char *key, size_t klen);
 /* when_ms == STORE_NO_EXPIRE removes the expiry. */
 void store_set_expire(struct store *s, int db, struct dict_entry *e, int64_t when_ms);
@@ -87,6 +94,13 @@ struct dict_entry *store_random(struct store *s, int db, uint64_t *rng);
 size_t store_sample_expired(struct store *s, int db, int64_t now_ms, size_t max_samples,
                             uint64_t *rng, void (*fn)(void *ctx, struct dict_entry *e),
                             void *ctx);
+
+/* Reports an in-place change of key's value (APPEND, LPUSH on an existing
+ * list...): the mutators above report their own changes. */
+static inline void store_touch(struct store *s, int db, const char *key, size_t klen)
+{
+    if (s->on_touch) s->on_touch(s->touch_arg, db, key, klen);
+}
 
 /* Periodic housekeeping (table shrinking); never changes logical state. */
 void store_housekeeping(struct store *s);

@@ -137,7 +137,7 @@ static void test_set_lookup_delete_dbs(void **state)
 
     /* store_replace_value keeps the entry. */
     e = store_lookup(s, 15, S("k"), 0, false);
-    store_replace_value(e, sobj_string(S("new")));
+    store_replace_value(s, 0, e, sobj_string(S("new")));
     assert_ptr_equal(store_lookup(s, 15, S("k"), 0, false), e);
     assert_value(e, S("new"));
 
@@ -237,7 +237,7 @@ static void test_set_clears_ttl(void **state)
 
     /* replace_value keeps the TTL. */
     store_set_expire(s, 0, e, 77);
-    store_replace_value(e, sobj_string(S("w")));
+    store_replace_value(s, 0, e, sobj_string(S("w")));
     assert_int_equal(store_expire_of(e), 77);
     assert_int_equal(store_db_expiring(s, 0), 1);
     check_index(s);
@@ -642,25 +642,25 @@ static void test_digest(void **state)
     /* One value differs. */
     struct dict_entry *e = peek(b, 5, 1); /* id 1: db 5, "short" */
     assert_non_null(e);
-    store_replace_value(e, sobj_string(S("shorT")));
+    store_replace_value(b, 0, e, sobj_string(S("shorT")));
     assert_true(store_digest(b) != base);
-    store_replace_value(e, sobj_string(S("short")));
+    store_replace_value(b, 0, e, sobj_string(S("short")));
     assert_int_equal(store_digest(b), base);
 
     /* Same bytes, other encoding: int "0" vs raw "0" (id 0: db 0). */
     e = peek(b, 0, 0);
     assert_int_equal(store_value(e)->encoding, ENC_INT);
-    store_replace_value(e, sobj_string_raw(S("0")));
+    store_replace_value(b, 0, e, sobj_string_raw(S("0")));
     assert_true(store_digest(b) != base);
-    store_replace_value(e, sobj_string_as(S("0"), ENC_EMBSTR));
+    store_replace_value(b, 0, e, sobj_string_as(S("0"), ENC_EMBSTR));
     assert_true(store_digest(b) != base);
-    store_replace_value(e, sobj_string(S("0")));
+    store_replace_value(b, 0, e, sobj_string(S("0")));
     assert_int_equal(store_digest(b), base);
     /* embstr vs raw of the same bytes (id 1). */
     e = peek(b, 5, 1);
-    store_replace_value(e, sobj_string_raw(S("short")));
+    store_replace_value(b, 0, e, sobj_string_raw(S("short")));
     assert_true(store_digest(b) != base);
-    store_replace_value(e, sobj_string(S("short")));
+    store_replace_value(b, 0, e, sobj_string(S("short")));
     assert_int_equal(store_digest(b), base);
 
     /* A TTL differs, appears, disappears. */
