@@ -171,7 +171,11 @@ int main(int argc, char **argv)
 
     uint64_t seed[2];
     if (getrandom(seed, sizeof seed, 0) != sizeof seed) seed[0] = seed[1] = (uint64_t)clock_mono_us();
-    hash_seed_init(seed[0]);
+    /* The keyspace's hash seed is the same on every member (derived from
+     * the cluster's membership): hash tables then bucket keys alike on all
+     * nodes, so a SCAN cursor from one node is valid on another (a reply may
+     * come from either) and no replica's layout is special. */
+    hash_seed_init(hash_bytes_fixed(s.cfg.cluster, strlen(s.cfg.cluster), 0x7061726c6579ull));
     s.rng = seed[1];
     for (int i = 0; i < 40; i++) s.run_id[i] = "0123456789abcdef"[(seed[i % 2] >> (i % 16 * 4)) & 15];
     s.start_ms = clock_wall_ms();
