@@ -37,6 +37,8 @@ enum cmd_flag {
     CMD_INTERNAL = 1u << 11, /* proposed by the leader only; unknown to clients */
     CMD_CONTAINER = 1u << 12,/* has subcommands (CLIENT, CONFIG, OBJECT...) */
     CMD_RANDOM = 1u << 13,   /* result depends on randomness (RANDOMKEY) */
+    CMD_FOR_CLIENT = 1u << 14, /* internal, but sent on a client's behalf
+                                  (__exec, __watch): a follower may forward it */
 };
 
 enum acl_category {
@@ -72,6 +74,7 @@ struct cmd_ctx {
     int64_t now_ms;    /* the entry's time (apply) or the leader's clock */
     uint64_t rng;      /* PRNG state; seeded from the log entry in apply */
     bool apply;        /* running from the log: may evict expired keys */
+    uint64_t origin;   /* the process that sent the command (apply only) */
     long long max_bulk_len; /* proto-max-bulk-len, the largest string */
     struct resp_out out;
     int argc;

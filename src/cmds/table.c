@@ -277,9 +277,12 @@ static void index_add(const struct cmd_def *d)
 
 /* Command families defined in their own files (t_hash.c, ...) list their
  * rows in a table of their own, NULL-name terminated, added here. */
+extern const struct cmd_def cmd_rows_multi[];
+
 static const struct cmd_def *const families[] = {
     table,
     internal,
+    cmd_rows_multi,
 };
 #define N_FAMILIES (sizeof families / sizeof *families)
 

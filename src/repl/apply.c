@@ -172,9 +172,9 @@ static bool is_word(const struct resp_arg *a, const char *word)
     return a->len == strlen(word) && memcmp(a->ptr, word, a->len) == 0;
 }
 
-static void exec_command(struct repl *r, const struct entry_header *h, uint64_t index,
-                         const struct entry_command *ec, const struct resp_arg *argv,
-                         struct buf *dest)
+static void exec_command(struct repl *r, const struct entry_header *h, uint64_t origin,
+                         uint64_t index, const struct entry_command *ec,
+                         const struct resp_arg *argv, struct buf *dest)
 {
     struct cmd_ctx c = {
         .store = r->store,
@@ -182,6 +182,7 @@ static void exec_command(struct repl *r, const struct entry_header *h, uint64_t 
         .now_ms = r->apply_time_ms,
         .rng = h->seed + index * 0x9e3779b97f4a7c15ull,
         .apply = true,
+        .origin = origin,
         .max_bulk_len = h->max_bulk_len,
         .out = {dest, ec->proto == 3 ? 3 : 2},
         .argc = ec->argc,
@@ -243,7 +244,7 @@ static void apply_batch(struct repl *r, const struct entry_header *h, const stru
             apply_member(r, ec.argc, r->argv);
             buf_append_str(dest, "+OK\r\n");
         } else {
-            exec_command(r, h, *index, &ec, r->argv, dest);
+            exec_command(r, h, b->origin, *index, &ec, r->argv, dest);
         }
         if (fo) {
             buf_printf(&r->fwd_reply, "$%zu\r\n", r->scratch.len);
@@ -278,6 +279,7 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
     }
     int64_t previous_time_ms = r->apply_time_ms;
     if (h.time_ms > r->apply_time_ms) r->apply_time_ms = h.time_ms;
+    watch_expire(&r->store->watch, r->apply_time_ms);
     struct entry_batch b;
     uint64_t index = 0;
     int rc;
@@ -426,7 +428,10 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
     struct store tmp = *r->store;
     *r->store = *fresh;
     *fresh = tmp;
+    /* What belongs to this process, not to the replicated state, stays. */
     r->store->expired_keys = tmp.expired_keys;
+    r->store->on_touch = tmp.on_touch;
+    r->store->touch_arg = tmp.touch_arg;
     store_free(fresh);
     raft_free(buf->base);
     log_info("Loaded a snapshot of %zu bytes", buf->len);

@@ -119,11 +119,27 @@ static long handle_reply(struct link *l, const char *p, size_t len)
     long eol = find_crlf(p, len);
     if (eol < 0) return 0;
     if (p[0] == '-') {
-        uint64_t seq;
+        uint64_t seq = 0;
         fifo_pop(l, &seq);
+        /* Already applied: this node's own apply answers it. */
         if (eol >= 10 && memcmp(p, "-PARLEYDUP", 10) == 0) return eol + 2;
-        log_msg(LOG_VERBOSE, "Leader refused a forwarded batch: %.*s", (int)eol - 1, p + 1);
-        return -1;
+        /* Not the leader (any more): drop the link, send again elsewhere. */
+        if (eol >= 10 && memcmp(p, "-NOTLEADER", 10) == 0) {
+            log_msg(LOG_VERBOSE, "Forwarded batch refused: %.*s", (int)eol - 1, p + 1);
+            return -1;
+        }
+        /* Refused for what it is: sending it again would be refused again.
+         * Its commands get the leader's error; they were not applied. */
+        struct batch *b = propose_find_pending(r, seq);
+        log_warn("Leader refused a forwarded batch: %.*s", (int)eol - 1, p + 1);
+        if (b && b->state == BATCH_SENT) {
+            for (uint32_t i = 0; i < b->n; i++) {
+                if (b->slots[i]) slot_answer(b->slots[i], p, (size_t)eol + 2);
+                b->slots[i] = NULL;
+            }
+            propose_remove(r, b);
+        }
+        return eol + 2;
     }
     long long n;
     if (p[0] != '*' || !parse_len(p + 1, eol - 1, &n) || n < 0) return -1;

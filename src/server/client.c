@@ -149,6 +149,7 @@ void client_free(struct client *c)
     else s->clients = c->next;
     if (c->next) c->next->prev = c->prev;
     s->n_clients--;
+    multi_free(c);
     free(c->name);
     free(c->lib_name);
     free(c->lib_ver);

@@ -542,8 +542,9 @@ static bool parse_u64(const struct resp_arg *a, uint64_t *v)
 }
 
 /* Every command of a forwarded body must be one a client could send
- * directly (no connection commands, no internal ones), or a follower's
- * self-registration (__member). */
+ * directly (no connection commands, no internal ones), one the server sends
+ * on a client's behalf (__exec, __watch), or a follower's registration
+ * (__member). */
 static bool forwardable(const char *body, size_t len)
 {
     struct command_reader cr;
@@ -560,8 +561,9 @@ static bool forwardable(const char *body, size_t len)
             continue;
         }
         if (rc > 0 && argv[0].len == 8 && memcmp(argv[0].ptr, "__member", 8) == 0) continue;
-        const struct cmd_def *d = rc > 0 ? cmd_lookup(argv[0].ptr, argv[0].len, false) : NULL;
-        ok = d != NULL && !(d->flags & CMD_LOCAL);
+        const struct cmd_def *d = rc > 0 ? cmd_lookup(argv[0].ptr, argv[0].len, true) : NULL;
+        ok = d != NULL && !(d->flags & CMD_LOCAL) &&
+             (!(d->flags & CMD_INTERNAL) || (d->flags & CMD_FOR_CLIENT));
     }
     free(argv);
     return ok;

@@ -87,27 +87,35 @@ bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg 
         struct resp_out o = client_reply(c);
         dispatch_unknown_command(&o, argc, argv);
         c->last_cmd = "NULL";
+        multi_flag_error(c);
         return true;
     }
     if (!cmd_arity_ok(cmd, argc)) {
         struct resp_out o = client_reply(c);
         cmd_reply_arity(&o, cmd);
+        multi_flag_error(c);
         return true;
     }
     cmd = resolve(c, cmd, argc, argv);
-    if (cmd == NULL) return true;
+    if (cmd == NULL) {
+        multi_flag_error(c);
+        return true;
+    }
     c->last_cmd = cmd->name;
     if (!cmd_arity_ok(cmd, argc)) {
         struct resp_out o = client_reply(c);
         cmd_reply_arity(&o, cmd);
+        multi_flag_error(c);
         return true;
     }
+    if (multi_queue(c, cmd, argc, argv)) return true;
     if (cmd->flags & CMD_LOCAL) {
         if (cmd->exec) {
             run_now(c, cmd, argc, argv, clock_wall_ms());
             return true;
         }
         local_fn *fn = local_handler(cmd->name);
+        if (fn == NULL) fn = multi_local_handler(cmd->name);
         if (fn == NULL) {
             struct resp_out o = client_reply(c);
             dispatch_unknown_command(&o, argc, argv);

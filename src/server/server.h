@@ -41,6 +41,7 @@ struct client {
     struct reply_slot *head, *tail;
     bool waiting_repl; /* paused until repl's in-flight bytes drop */
     bool quit;         /* close once every queued reply is written */
+    struct multi_state *multi; /* MULTI/WATCH state, NULL when unused */
     struct client *prev, *next;
     struct client *waiting_next;
 };
@@ -88,6 +89,13 @@ void client_quit(struct client *c);
 void client_line(struct client *c, struct buf *out); /* CLIENT LIST format */
 void server_resume_waiting(void *ctx);
 
+/* cmd_multi.c: MULTI/EXEC/DISCARD/WATCH/UNWATCH. multi_queue takes a
+ * command while the client is inside MULTI (true if it did). */
+bool multi_queue(struct client *c, const struct cmd_def *cmd, int argc, const struct resp_arg *argv);
+/* A command was refused while queueing: EXEC will answer EXECABORT. */
+void multi_flag_error(struct client *c);
+void multi_free(struct client *c);
+
 /* dispatch.c */
 bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg *argv);
 void dispatch_unknown_command(struct resp_out *o, int argc, const struct resp_arg *argv);
@@ -96,6 +104,7 @@ void dispatch_unknown_command(struct resp_out *o, int argc, const struct resp_ar
 typedef void local_fn(struct client *c, const struct cmd_def *cmd, int argc,
                       const struct resp_arg *argv);
 local_fn *local_handler(const char *name);
+local_fn *multi_local_handler(const char *name);
 
 /* main.c */
 void cmd_shutdown(struct client *c, const struct cmd_def *cmd, int argc,

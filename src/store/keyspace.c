@@ -18,6 +18,7 @@ struct store *store_new(void)
 {
     struct store *s = xcalloc(1, sizeof *s);
     for (int i = 0; i < STORE_DBS; i++) dict_init(&s->db[i].keys, free_entry_value);
+    watch_init(&s->watch);
     return s;
 }
 
@@ -28,6 +29,7 @@ void store_free(struct store *s)
         dict_clear(&s->db[i].keys);
         free(s->db[i].expiring);
     }
+    watch_clear(&s->watch);
     free(s);
 }
 

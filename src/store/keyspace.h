@@ -19,6 +19,7 @@
 
 #include "store/dict.h"
 #include "store/object.h"
+#include "store/watch.h"
 
 #define STORE_DBS 16
 #define STORE_NO_EXPIRE (-1)
@@ -40,6 +41,7 @@ struct store {
     uint64_t expired_keys; /* deleted on access because their TTL passed */
     store_touch_fn *on_touch;
     void *touch_arg;
+    struct store_watch watch; /* replicated state of WATCH (watch.h) */
 };
 
 struct store *store_new(void);
@@ -99,6 +101,7 @@ size_t store_sample_expired(struct store *s, int db, int64_t now_ms, size_t max_
  * list...): the mutators above report their own changes. */
 static inline void store_touch(struct store *s, int db, const char *key, size_t klen)
 {
+    watch_touch(&s->watch, db, key, klen);
     if (s->on_touch) s->on_touch(s->touch_arg, db, key, klen);
 }
 

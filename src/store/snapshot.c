@@ -8,6 +8,7 @@
 
 #define MAGIC "PARLEYS1"
 #define FORMAT 1
+#define OP_WATCH 0xFD
 #define OP_DB 0xFE
 #define OP_EOF 0xFF
 
@@ -54,6 +55,10 @@ void store_snapshot_encode(struct store *s, const void *aux, size_t aux_len, str
             buf_append(out, e->key, e->klen);
             encode_value(out, o);
         }
+    }
+    if (watch_active(&s->watch)) {
+        buf_append_u8(out, OP_WATCH);
+        watch_encode(&s->watch, out);
     }
     buf_append_u8(out, OP_EOF);
     buf_append_u32(out, checksum_crc32(0, out->data + start, out->len - start));
@@ -115,6 +120,11 @@ struct store *store_snapshot_decode(const void *data, size_t len, const char **a
         uint8_t op;
         if (reader_u8(&r, &op)) return fail(s, err, errlen, "snapshot truncated");
         if (op == OP_EOF) break;
+        if (op == OP_WATCH) {
+            if (watch_decode(&s->watch, &r) != 0)
+                return fail(s, err, errlen, "snapshot has a malformed WATCH section");
+            continue;
+        }
         uint32_t db;
         uint64_t count;
         if (op != OP_DB || reader_u32(&r, &db) || reader_u64(&r, &count) || db >= STORE_DBS)

@@ -1,0 +1,139 @@
+/* cmds/multi.c — transactions as they run from the log.
+ *
+ * The server queues MULTI ... EXEC on the client's connection and sends
+ * EXEC as one internal command, so a transaction is one step of the log:
+ * every node runs all of it, between two other commands, or none of it.
+ *
+ *   __watch <client id> <fresh 0|1>
+ *       opens the WATCH session of (sending process, client) (watch.h);
+ *       fresh: the first WATCH since the last EXEC/DISCARD/UNWATCH, which
+ *       starts a new observation point
+ *   __exec <client id> <watched 0|1> <n keys> (<db> <key>)* <n cmds>
+ *          (<db> <argc> <arg>*)*
+ *       runs the queued commands in order and answers their replies as one
+ *       array; if watched and a watched key changed since the session
+ *       opened, runs nothing and answers a null array, as Redis does.
+ *
+ * Commands inside a transaction run through the same table and exec
+ * functions as anywhere else. */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmds/cmd.h"
+
+static bool arg_u64(const struct resp_arg *a, uint64_t *v)
+{
+    long long x;
+    if (!arg_to_ll(a, &x) || x < 0) return false;
+    *v = (uint64_t)x;
+    return true;
+}
+
+static void cmd_internal_watch(struct cmd_ctx *c)
+{
+    uint64_t client, fresh;
+    if (!arg_u64(&c->argv[1], &client) || !arg_u64(&c->argv[2], &fresh)) {
+        resp_error(&c->out, "ERR malformed __watch");
+        return;
+    }
+    watch_begin(&c->store->watch, c->origin, client, fresh != 0, c->now_ms);
+    resp_ok(&c->out);
+}
+
+/* SELECT inside MULTI: the server applies the database to the commands
+ * queued after it; inside the transaction it answers OK. */
+static void cmd_internal_ok(struct cmd_ctx *c)
+{
+    resp_ok(&c->out);
+}
+
+/* Runs one queued command with its own database; replies like a client. */
+static void run_queued(struct cmd_ctx *c, int db, int argc, const struct resp_arg *argv)
+{
+    struct cmd_ctx sub = *c;
+    sub.db = db;
+    sub.argc = argc;
+    sub.argv = argv;
+    bool is_ok = argv[0].len == 4 && memcmp(argv[0].ptr, "__ok", 4) == 0;
+    const struct cmd_def *d = cmd_lookup(argv[0].ptr, argv[0].len, is_ok);
+    if (d && (d->flags & CMD_CONTAINER) && argc >= 2) d = cmd_lookup_sub(d, argv[1].ptr, argv[1].len);
+    if (d == NULL || d->exec == NULL || !cmd_arity_ok(d, argc)) {
+        resp_error(&sub.out, "ERR command cannot run inside a transaction");
+        return;
+    }
+    sub.cmd = d;
+    cmd_exec(&sub);
+    c->rng = sub.rng;
+}
+
+static void cmd_internal_exec(struct cmd_ctx *c)
+{
+    const struct resp_arg *a = c->argv;
+    int i = 1;
+    uint64_t client, watched, nkeys, ncmds;
+    if (c->argc < 5 || !arg_u64(&a[i++], &client) || !arg_u64(&a[i++], &watched) ||
+        !arg_u64(&a[i++], &nkeys) || nkeys > (uint64_t)(c->argc - i) / 2)
+        goto malformed;
+    struct watch_key *keys = NULL;
+    if (nkeys) {
+        keys = calloc(nkeys, sizeof *keys);
+        if (keys == NULL) abort();
+    }
+    for (uint64_t k = 0; k < nkeys; k++) {
+        uint64_t db;
+        if (!arg_u64(&a[i], &db) || db >= STORE_DBS) {
+            free(keys);
+            goto malformed;
+        }
+        keys[k].db = (int)db;
+        keys[k].key = a[i + 1].ptr;
+        keys[k].klen = a[i + 1].len;
+        i += 2;
+    }
+    bool clean = !watched || watch_check_and_end(&c->store->watch, c->origin, client, keys, nkeys);
+    free(keys);
+    if (i >= c->argc || !arg_u64(&a[i++], &ncmds)) goto malformed;
+    if (!clean) {
+        resp_null_array(&c->out);
+        return;
+    }
+    resp_array(&c->out, (long long)ncmds);
+    for (uint64_t k = 0; k < ncmds; k++) {
+        uint64_t db, argc;
+        if (i + 2 > c->argc || !arg_u64(&a[i], &db) || db >= STORE_DBS || !arg_u64(&a[i + 1], &argc) ||
+            argc == 0 || argc > (uint64_t)(c->argc - i - 2)) {
+            /* Cannot happen for what the server sends; keep the reply whole. */
+            resp_error(&c->out, "ERR malformed transaction");
+            continue;
+        }
+        run_queued(c, (int)db, (int)argc, &a[i + 2]);
+        i += 2 + (int)argc;
+    }
+    return;
+malformed:
+    resp_error(&c->out, "ERR malformed __exec");
+}
+
+#define ROW(n, ar, fl, exec, sum)                                                          \
+    {n, ar, (fl) | CMD_INTERNAL | CMD_FOR_CLIENT | CMD_WRITE, 0, 0, 0, 0, exec, "transactions", \
+     "parley-0.1", sum, "O(N)", NULL}
+
+#define LOCAL(n, ar, fl, sum, cx) \
+    {n, ar, CMD_LOCAL | CMD_FAST | (fl), 0, 0, 0, 0, NULL, "transactions", "", sum, cx, NULL}
+
+const struct cmd_def cmd_rows_multi[] = {
+    LOCAL("multi", 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, "Starts a transaction.", "O(1)"),
+    LOCAL("exec", 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE,
+          "Executes all commands in a transaction.", "Depends on commands in the transaction"),
+    LOCAL("discard", 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, "Discards a transaction.",
+          "O(N), when N is the number of queued commands"),
+    LOCAL("watch", -2, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE,
+          "Monitors changes to keys to determine the execution of a transaction.", "O(1) for every key."),
+    LOCAL("unwatch", 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE,
+          "Forgets about watched keys of a transaction.", "O(1)"),
+    ROW("__watch", 3, 0, cmd_internal_watch, "Opens a WATCH session (sent by the server for WATCH)."),
+    ROW("__ok", 1, 0, cmd_internal_ok, "Answers OK (SELECT inside a transaction)."),
+    ROW("__exec", -5, 0, cmd_internal_exec, "Runs a transaction (sent by the server for EXEC)."),
+    {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL},
+};

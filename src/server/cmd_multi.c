@@ -1,0 +1,295 @@
+/* server/cmd_multi.c — MULTI, EXEC, DISCARD, WATCH, UNWATCH on the
+ * connection's side.
+ *
+ * Between MULTI and EXEC, commands are checked (known, right arity, able
+ * to run inside a transaction) and queued on the client; a bad one makes
+ * EXEC answer EXECABORT, as in Redis. EXEC sends the whole queue to repl as
+ * one internal __exec command, so the transaction is a single step of the
+ * log (cmds/multi.c runs it). WATCH sends __watch through the log, which
+ * opens a session recorded on every node; EXEC then carries the watched keys
+ * and runs only if none changed since (store/watch.h). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/mem.h"
+#include "server/server.h"
+
+struct queued {
+    int db;
+    int argc;
+    size_t first; /* index of its first argument in args */
+};
+
+struct multi_state {
+    bool active;       /* between MULTI and EXEC/DISCARD */
+    bool dirty;        /* a command was refused: EXEC answers EXECABORT */
+    int db;            /* the database as SELECTs inside MULTI leave it */
+    struct buf bytes;  /* argument bytes of queued commands and watched keys */
+    size_t *offsets;   /* (offset, len) pairs into bytes */
+    size_t n_args, cap_args;
+    struct queued *cmds;
+    size_t n_cmds, cap_cmds;
+    struct buf watched; /* u8 db, u32 len, key ... */
+    size_t n_watched;
+};
+
+static struct multi_state *state(struct client *c)
+{
+    if (c->multi == NULL) c->multi = xcalloc(1, sizeof *c->multi);
+    return c->multi;
+}
+
+static void reset_queue(struct multi_state *m)
+{
+    m->active = m->dirty = false;
+    buf_clear(&m->bytes);
+    m->n_args = m->n_cmds = 0;
+}
+
+static void reset_watch(struct multi_state *m)
+{
+    buf_clear(&m->watched);
+    m->n_watched = 0;
+}
+
+void multi_free(struct client *c)
+{
+    struct multi_state *m = c->multi;
+    if (m == NULL) return;
+    buf_free(&m->bytes);
+    buf_free(&m->watched);
+    free(m->offsets);
+    free(m->cmds);
+    free(m);
+    c->multi = NULL;
+}
+
+static void add_arg(struct multi_state *m, const char *p, size_t len)
+{
+    if (m->n_args == m->cap_args) {
+        m->cap_args = m->cap_args ? m->cap_args * 2 : 16;
+        m->offsets = xrealloc(m->offsets, m->cap_args * 2 * sizeof *m->offsets);
+    }
+    m->offsets[2 * m->n_args] = m->bytes.len;
+    m->offsets[2 * m->n_args + 1] = len;
+    m->n_args++;
+    buf_append(&m->bytes, p, len);
+}
+
+static void add_cmd(struct multi_state *m, int db, int argc, const struct resp_arg *argv)
+{
+    if (m->n_cmds == m->cap_cmds) {
+        m->cap_cmds = m->cap_cmds ? m->cap_cmds * 2 : 8;
+        m->cmds = xrealloc(m->cmds, m->cap_cmds * sizeof *m->cmds);
+    }
+    m->cmds[m->n_cmds].db = db;
+    m->cmds[m->n_cmds].argc = argc;
+    m->cmds[m->n_cmds].first = m->n_args;
+    m->n_cmds++;
+    for (int i = 0; i < argc; i++) add_arg(m, argv[i].ptr, argv[i].len);
+}
+
+void multi_flag_error(struct client *c)
+{
+    if (c->multi && c->multi->active) c->multi->dirty = true;
+}
+
+static void reply_error(struct client *c, const char *text)
+{
+    struct resp_out o = client_reply(c);
+    resp_error(&o, text);
+}
+
+bool multi_queue(struct client *c, const struct cmd_def *cmd, int argc, const struct resp_arg *argv)
+{
+    struct multi_state *m = c->multi;
+    if (m == NULL || !m->active) return false;
+    const char *name = cmd->name;
+    if (!strcmp(name, "exec") || !strcmp(name, "discard") || !strcmp(name, "multi") ||
+        !strcmp(name, "watch") || !strcmp(name, "quit") || !strcmp(name, "reset"))
+        return false;
+    if (!strcmp(name, "select")) {
+        long long db;
+        if (!arg_to_ll(&argv[1], &db) || db < 0 || db >= STORE_DBS) {
+            reply_error(c, arg_to_ll(&argv[1], &db) ? "ERR DB index is out of range"
+                                                    : "ERR value is not an integer or out of range");
+            m->dirty = true;
+            return true;
+        }
+        m->db = (int)db;
+        struct resp_arg ok = {"__ok", 4};
+        add_cmd(m, m->db, 1, &ok);
+    } else if (cmd->exec == NULL || (cmd->flags & CMD_INTERNAL)) {
+        struct resp_out o = client_reply(c);
+        resp_errorf(&o, "ERR '%s' cannot run inside a transaction in Parley", name);
+        m->dirty = true;
+        return true;
+    } else {
+        add_cmd(m, m->db, argc, argv);
+    }
+    struct resp_out o = client_reply(c);
+    resp_simple(&o, "QUEUED");
+    return true;
+}
+
+static void cmd_multi(struct client *c, const struct cmd_def *cmd, int argc,
+                      const struct resp_arg *argv)
+{
+    struct multi_state *m = state(c);
+    if (m->active) {
+        reply_error(c, "ERR MULTI calls can not be nested");
+        return;
+    }
+    reset_queue(m);
+    m->active = true;
+    m->db = c->db;
+    struct resp_out o = client_reply(c);
+    resp_ok(&o);
+}
+
+static void cmd_discard(struct client *c, const struct cmd_def *cmd, int argc,
+                        const struct resp_arg *argv)
+{
+    struct multi_state *m = c->multi;
+    if (m == NULL || !m->active) {
+        reply_error(c, "ERR DISCARD without MULTI");
+        return;
+    }
+    reset_queue(m);
+    reset_watch(m);
+    struct resp_out o = client_reply(c);
+    resp_ok(&o);
+}
+
+/* Builds the __exec command (see cmds/multi.c) and submits it. */
+static void cmd_exec_tx(struct client *c, const struct cmd_def *cmd, int argc,
+                     const struct resp_arg *argv)
+{
+    struct multi_state *m = c->multi;
+    if (m == NULL || !m->active) {
+        reply_error(c, "ERR EXEC without MULTI");
+        return;
+    }
+    if (m->dirty) {
+        reset_queue(m);
+        reset_watch(m);
+        reply_error(c, "EXECABORT Transaction discarded because of previous errors.");
+        return;
+    }
+    /* Numbers first (their buffer must not move once pointed into). */
+    struct buf nums = BUF_INIT;
+    size_t n_total = 5 + 2 * m->n_watched + 2 * m->n_cmds + m->n_args;
+    size_t *num_off = xmalloc((3 + 2 * m->n_watched + 1 + 2 * m->n_cmds) * 2 * sizeof *num_off);
+    size_t k = 0;
+#define NUM(fmt, v)                                        \
+    do {                                                   \
+        num_off[2 * k] = nums.len;                         \
+        buf_printf(&nums, fmt, v);                         \
+        num_off[2 * k + 1] = nums.len - num_off[2 * k];    \
+        k++;                                               \
+    } while (0)
+    NUM("%" PRIu64, c->id);
+    NUM("%d", m->n_watched ? 1 : 0);
+    NUM("%zu", m->n_watched);
+    struct reader rd;
+    reader_init(&rd, m->watched.data, m->watched.len);
+    for (size_t i = 0; i < m->n_watched; i++) {
+        uint8_t db;
+        uint32_t len;
+        const char *key;
+        reader_u8(&rd, &db);
+        reader_u32(&rd, &len);
+        reader_bytes(&rd, len, &key);
+        NUM("%d", (int)db);
+    }
+    NUM("%zu", m->n_cmds);
+    for (size_t i = 0; i < m->n_cmds; i++) {
+        NUM("%d", m->cmds[i].db);
+        NUM("%d", m->cmds[i].argc);
+    }
+#undef NUM
+    struct resp_arg *args = xmalloc(n_total * sizeof *args);
+    size_t a = 0, num = 0;
+#define PUT_NUM() (args[a].ptr = nums.data + num_off[2 * num], args[a++].len = num_off[2 * num + 1], num++)
+    args[a].ptr = "__exec";
+    args[a++].len = 6;
+    PUT_NUM();
+    PUT_NUM();
+    PUT_NUM();
+    reader_init(&rd, m->watched.data, m->watched.len);
+    for (size_t i = 0; i < m->n_watched; i++) {
+        uint8_t db;
+        uint32_t len;
+        const char *key;
+        reader_u8(&rd, &db);
+        reader_u32(&rd, &len);
+        reader_bytes(&rd, len, &key);
+        PUT_NUM();
+        args[a].ptr = key;
+        args[a++].len = len;
+    }
+    PUT_NUM();
+    for (size_t i = 0; i < m->n_cmds; i++) {
+        PUT_NUM();
+        PUT_NUM();
+        for (int j = 0; j < m->cmds[i].argc; j++) {
+            size_t arg = m->cmds[i].first + (size_t)j;
+            args[a].ptr = m->bytes.data + m->offsets[2 * arg];
+            args[a++].len = m->offsets[2 * arg + 1];
+        }
+    }
+#undef PUT_NUM
+    c->db = m->db;
+    repl_submit(c->srv->repl, client_slot_for_submit(c), c->db, c->proto, (int)a, args);
+    free(args);
+    free(num_off);
+    buf_free(&nums);
+    reset_queue(m);
+    reset_watch(m);
+}
+
+static void cmd_watch(struct client *c, const struct cmd_def *cmd, int argc,
+                      const struct resp_arg *argv)
+{
+    struct multi_state *m = state(c);
+    if (m->active) {
+        reply_error(c, "ERR WATCH inside MULTI is not allowed");
+        return;
+    }
+    /* The first WATCH of a transaction starts a new observation point. */
+    const char *fresh = m->n_watched == 0 ? "1" : "0";
+    for (int i = 1; i < argc; i++) {
+        buf_append_u8(&m->watched, (uint8_t)c->db);
+        buf_append_u32(&m->watched, (uint32_t)argv[i].len);
+        buf_append(&m->watched, argv[i].ptr, argv[i].len);
+        m->n_watched++;
+    }
+    char id[24];
+    int n = snprintf(id, sizeof id, "%" PRIu64, c->id);
+    struct resp_arg w[3] = {{"__watch", 7}, {id, (size_t)n}, {fresh, 1}};
+    repl_submit(c->srv->repl, client_slot_for_submit(c), c->db, c->proto, 3, w);
+}
+
+static void cmd_unwatch(struct client *c, const struct cmd_def *cmd, int argc,
+                        const struct resp_arg *argv)
+{
+    if (c->multi) reset_watch(c->multi);
+    struct resp_out o = client_reply(c);
+    resp_ok(&o);
+}
+
+local_fn *multi_local_handler(const char *name)
+{
+    static const struct {
+        const char *name;
+        local_fn *fn;
+    } handlers[] = {
+        {"multi", cmd_multi}, {"exec", cmd_exec_tx},       {"discard", cmd_discard},
+        {"watch", cmd_watch}, {"unwatch", cmd_unwatch},
+    };
+    for (size_t i = 0; i < sizeof handlers / sizeof *handlers; i++)
+        if (strcmp(handlers[i].name, name) == 0) return handlers[i].fn;
+    return NULL;
+}
