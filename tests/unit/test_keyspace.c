@@ -703,8 +703,8 @@ static void test_digest(void **state)
     set_str(b, 2, S("x"), S("2v"));
     set_str(b, 2, S("y"), S("1v"));
     assert_true(store_digest(a) != store_digest(b));
-    store_replace_value(store_lookup(b, 2, S("x"), 0, false), sobj_string(S("1v")));
-    store_replace_value(store_lookup(b, 2, S("y"), 0, false), sobj_string(S("2v")));
+    store_replace_value(b, 2, store_lookup(b, 2, S("x"), 0, false), sobj_string(S("1v")));
+    store_replace_value(b, 2, store_lookup(b, 2, S("y"), 0, false), sobj_string(S("2v")));
     assert_int_equal(store_digest(a), store_digest(b));
     /* ... and so is two keys exchanging TTLs. */
     store_set_expire(a, 2, store_lookup(a, 2, S("x"), 0, false), 111);
