@@ -42,7 +42,7 @@ static const struct directive table[] = {
     {"client-output-buffer-limit", K_OUTPUT_LIMIT, OFF(output_hard), true, "normal 0 0 0", 0, 0},
     {"client-reply-pause-bytes", K_MEMORY, OFF(client_reply_pause_bytes), true, "64mb", 0, BIG},
     {"raft-election-timeout-ms", K_INT, OFF(raft_election_timeout_ms), false, "300", 20, 600000},
-    {"raft-heartbeat-ms", K_INT, OFF(raft_heartbeat_ms), false, "50", 5, 100000},
+    {"raft-heartbeat-ms", K_INT, OFF(raft_heartbeat_ms), false, "10", 5, 100000},
     {"raft-snapshot-threshold", K_INT, OFF(raft_snapshot_threshold), false, "8192", 2, 1 << 30},
     {"raft-snapshot-trailing", K_INT, OFF(raft_snapshot_trailing), false, "16384", 0, 1 << 30},
     {"raft-max-inflight-bytes", K_MEMORY, OFF(raft_max_inflight_bytes), false, "64mb",
