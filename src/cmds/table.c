@@ -278,11 +278,13 @@ static void index_add(const struct cmd_def *d)
 /* Command families defined in their own files (t_hash.c, ...) list their
  * rows in a table of their own, NULL-name terminated, added here. */
 extern const struct cmd_def cmd_rows_multi[];
+extern const struct cmd_def cmd_rows_pubsub[];
 
 static const struct cmd_def *const families[] = {
     table,
     internal,
     cmd_rows_multi,
+    cmd_rows_pubsub,
 };
 #define N_FAMILIES (sizeof families / sizeof *families)
 

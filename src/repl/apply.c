@@ -151,6 +151,7 @@ static void apply_announce(struct repl *r, const struct entry_batch *b, int argc
     if (argc != 5) return;
     uint64_t node = arg_u64(&argv[1]), term = arg_u64(&argv[2]);
     set_member(r, node, argv[3].ptr, argv[3].len, arg_u64(&argv[4]));
+    pubsub_set_node_origin(&r->store->pubsub, node, b->origin);
     if (term < r->announced_term) return;
     r->announced_node = node;
     r->announced_term = term;
@@ -161,10 +162,13 @@ static void apply_announce(struct repl *r, const struct entry_batch *b, int argc
 
 /* __member <node id> <client address> <election timeout ms>: every node
  * registers itself after each leader change. */
-static void apply_member(struct repl *r, int argc, const struct resp_arg *argv)
+static void apply_member(struct repl *r, const struct entry_batch *b, int argc,
+                         const struct resp_arg *argv)
 {
     if (argc != 4) return;
     set_member(r, arg_u64(&argv[1]), argv[2].ptr, argv[2].len, arg_u64(&argv[3]));
+    /* The node's previous process is gone: so are its subscriptions. */
+    pubsub_set_node_origin(&r->store->pubsub, arg_u64(&argv[1]), b->origin);
 }
 
 static bool is_word(const struct resp_arg *a, const char *word)
@@ -241,7 +245,7 @@ static void apply_batch(struct repl *r, const struct entry_header *h, const stru
             apply_announce(r, b, ec.argc, r->argv);
             buf_append_str(dest, "+OK\r\n");
         } else if (is_word(&r->argv[0], MEMBER_CMD)) {
-            apply_member(r, ec.argc, r->argv);
+            apply_member(r, b, ec.argc, r->argv);
             buf_append_str(dest, "+OK\r\n");
         } else {
             exec_command(r, h, b->origin, *index, &ec, r->argv, dest);
@@ -432,6 +436,9 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
     r->store->expired_keys = tmp.expired_keys;
     r->store->on_touch = tmp.on_touch;
     r->store->touch_arg = tmp.touch_arg;
+    r->store->on_message = tmp.on_message;
+    r->store->on_subscriptions = tmp.on_subscriptions;
+    r->store->pubsub_arg = tmp.pubsub_arg;
     store_free(fresh);
     raft_free(buf->base);
     log_info("Loaded a snapshot of %zu bytes", buf->len);

@@ -94,6 +94,11 @@ void repl_stop(struct repl *r, void (*cb)(void *arg), void *arg)
     node_close(r);
 }
 
+uint64_t repl_origin(struct repl *r)
+{
+    return r->origin;
+}
+
 void repl_set_max_bulk_len(struct repl *r, long long max_bulk_len)
 {
     r->cfg.max_bulk_len = max_bulk_len;

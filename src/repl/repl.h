@@ -95,6 +95,8 @@ int64_t repl_read_time_ms(struct repl *r);
 /* proto-max-bulk-len changed (CONFIG SET): entries proposed from now on
  * carry the new limit. */
 void repl_set_max_bulk_len(struct repl *r, long long max_bulk_len);
+/* This process's identity in the log (the origin of its batches). */
+uint64_t repl_origin(struct repl *r);
 /* Frees what repl_stop left, after its callback ran. */
 void repl_free(struct repl *r);
 

@@ -126,12 +126,16 @@ struct client *client_new(struct server *s, struct net_conn *conn)
     if (s->clients) s->clients->prev = c;
     s->clients = c;
     s->n_clients++;
+    bool created;
+    dict_upsert(&s->clients_by_id, &c->id, sizeof c->id, &created)->v.ptr = c;
     return c;
 }
 
 void client_free(struct client *c)
 {
     struct server *s = c->srv;
+    pubsub_client_gone(c);
+    dict_delete(&s->clients_by_id, &c->id, sizeof c->id);
     while (c->head) {
         struct reply_slot *slot = c->head;
         c->head = slot->next;

@@ -108,6 +108,7 @@ bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg 
         multi_flag_error(c);
         return true;
     }
+    if (pubsub_refuse(c, cmd, argc, argv)) return true;
     if (multi_queue(c, cmd, argc, argv)) return true;
     if (cmd->flags & CMD_LOCAL) {
         if (cmd->exec) {
@@ -116,6 +117,7 @@ bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg 
         }
         local_fn *fn = local_handler(cmd->name);
         if (fn == NULL) fn = multi_local_handler(cmd->name);
+        if (fn == NULL) fn = pubsub_local_handler(cmd->name);
         if (fn == NULL) {
             struct resp_out o = client_reply(c);
             dispatch_unknown_command(&o, argc, argv);

@@ -181,6 +181,7 @@ int main(int argc, char **argv)
     s.start_ms = clock_wall_ms();
     s.loop = uv_default_loop();
     s.store = store_new();
+    dict_init(&s.clients_by_id, NULL);
     log_info("Parley %s (Redis %s protocol) starting, pid %d", PARLEY_VERSION,
              REDIS_COMPAT_VERSION, (int)getpid());
 
@@ -208,6 +209,7 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    pubsub_init_server(&s);
     struct net_handlers handlers = {
         .ctx = &s,
         .on_accept = on_accept,
@@ -244,6 +246,7 @@ int main(int argc, char **argv)
     repl_free(s.repl);
     net_free(s.net);
     store_free(s.store);
+    dict_clear(&s.clients_by_id);
     config_free(&s.cfg);
     buf_free(&err);
     while (s.free_slots) {

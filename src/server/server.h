@@ -42,6 +42,9 @@ struct client {
     bool waiting_repl; /* paused until repl's in-flight bytes drop */
     bool quit;         /* close once every queued reply is written */
     struct multi_state *multi; /* MULTI/WATCH state, NULL when unused */
+    long long subscriptions;   /* channels+patterns+shard channels, as applied */
+    bool pubsub_mode;          /* subscribed: local_subs non-empty */
+    struct dict *local_subs;   /* kind byte + name, as this client asked so far */
     struct client *prev, *next;
     struct client *waiting_next;
 };
@@ -74,6 +77,7 @@ struct server {
     bool shutting_down;
     struct reply_slot *free_slots;
     int n_free_slots;
+    struct dict clients_by_id; /* id (8 bytes) -> struct client */
 };
 
 /* client.c */
@@ -96,6 +100,14 @@ bool multi_queue(struct client *c, const struct cmd_def *cmd, int argc, const st
 void multi_flag_error(struct client *c);
 void multi_free(struct client *c);
 
+/* cmd_pubsub.c: delivery of applied PUBLISHes to this node's clients,
+ * RESP2 subscribed mode, unsubscribing clients that go away. */
+void pubsub_init_server(struct server *s);
+bool pubsub_refuse(struct client *c, const struct cmd_def *cmd, int argc,
+                   const struct resp_arg *argv);
+void pubsub_client_gone(struct client *c);
+struct client *server_find_client(struct server *s, uint64_t id);
+
 /* dispatch.c */
 bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg *argv);
 void dispatch_unknown_command(struct resp_out *o, int argc, const struct resp_arg *argv);
@@ -105,6 +117,7 @@ typedef void local_fn(struct client *c, const struct cmd_def *cmd, int argc,
                       const struct resp_arg *argv);
 local_fn *local_handler(const char *name);
 local_fn *multi_local_handler(const char *name);
+local_fn *pubsub_local_handler(const char *name);
 
 /* main.c */
 void cmd_shutdown(struct client *c, const struct cmd_def *cmd, int argc,

@@ -19,6 +19,7 @@ struct store *store_new(void)
     struct store *s = xcalloc(1, sizeof *s);
     for (int i = 0; i < STORE_DBS; i++) dict_init(&s->db[i].keys, free_entry_value);
     watch_init(&s->watch);
+    pubsub_init(&s->pubsub);
     return s;
 }
 
@@ -30,6 +31,7 @@ void store_free(struct store *s)
         free(s->db[i].expiring);
     }
     watch_clear(&s->watch);
+    pubsub_clear(&s->pubsub);
     free(s);
 }
 

@@ -19,6 +19,7 @@
 
 #include "store/dict.h"
 #include "store/object.h"
+#include "store/pubsub.h"
 #include "store/watch.h"
 
 #define STORE_DBS 16
@@ -42,6 +43,14 @@ struct store {
     store_touch_fn *on_touch;
     void *touch_arg;
     struct store_watch watch; /* replicated state of WATCH (watch.h) */
+    struct pubsub pubsub;     /* replicated subscriptions (pubsub.h) */
+    /* Where applied PUBLISHes and subscription changes are reported (the
+     * server delivers to its own clients); not replicated state. */
+    void (*on_message)(void *arg, struct pubsub_id to, const char *type, const char *pattern,
+                       size_t plen, const char *channel, size_t clen, const char *message,
+                       size_t mlen);
+    void (*on_subscriptions)(void *arg, struct pubsub_id who, long long count);
+    void *pubsub_arg;
 };
 
 struct store *store_new(void);

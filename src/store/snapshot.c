@@ -8,6 +8,7 @@
 
 #define MAGIC "PARLEYS1"
 #define FORMAT 1
+#define OP_PUBSUB 0xFC
 #define OP_WATCH 0xFD
 #define OP_DB 0xFE
 #define OP_EOF 0xFF
@@ -55,6 +56,10 @@ void store_snapshot_encode(struct store *s, const void *aux, size_t aux_len, str
             buf_append(out, e->key, e->klen);
             encode_value(out, o);
         }
+    }
+    if (!pubsub_empty(&s->pubsub)) {
+        buf_append_u8(out, OP_PUBSUB);
+        pubsub_encode(&s->pubsub, out);
     }
     if (watch_active(&s->watch)) {
         buf_append_u8(out, OP_WATCH);
@@ -120,6 +125,11 @@ struct store *store_snapshot_decode(const void *data, size_t len, const char **a
         uint8_t op;
         if (reader_u8(&r, &op)) return fail(s, err, errlen, "snapshot truncated");
         if (op == OP_EOF) break;
+        if (op == OP_PUBSUB) {
+            if (pubsub_decode(&s->pubsub, &r) != 0)
+                return fail(s, err, errlen, "snapshot has a malformed pub/sub section");
+            continue;
+        }
         if (op == OP_WATCH) {
             if (watch_decode(&s->watch, &r) != 0)
                 return fail(s, err, errlen, "snapshot has a malformed WATCH section");
