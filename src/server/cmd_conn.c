@@ -2,6 +2,7 @@
  * HELLO, QUIT, RESET, SELECT and the CLIENT family. They touch no keyspace
  * and never go through the log. Replies and errors follow Redis 7. */
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,8 +41,13 @@ static bool parse_db(struct client *c, const struct resp_arg *a, int *db)
 {
     long long v;
     struct resp_out o = client_reply(c);
-    if (!arg_to_ll(a, &v) || v < -2147483648ll || v > 2147483647ll) {
+    if (!arg_to_ll(a, &v)) {
         resp_error(&o, "ERR value is not an integer or out of range");
+        return false;
+    }
+    if (v < INT_MIN || v > INT_MAX) {
+        /* Redis's getIntFromObjectOrReply; its typo ("must between") kept. */
+        resp_error(&o, "ERR value is out of range, value must between -2147483648 and 2147483647");
         return false;
     }
     if (v < 0 || v >= STORE_DBS) {
