@@ -125,7 +125,15 @@ static void cmd_hello(struct client *c, const struct cmd_def *cmd, int argc,
     for (; j < argc; j++) {
         int more = argc - j - 1;
         if (arg_is(&argv[j], "auth") && more >= 2) {
-            j += 2; /* no users or passwords yet: the default user has none */
+            /* The only user is "default" (case-sensitive, as ACL user
+             * names are), and it has no password: any password works. */
+            const struct resp_arg *user = &argv[j + 1];
+            if (user->len != 7 || memcmp(user->ptr, "default", 7) != 0) {
+                struct resp_out o = client_reply(c);
+                resp_error(&o, "WRONGPASS invalid username-password pair or user is disabled.");
+                return;
+            }
+            j += 2;
         } else if (arg_is(&argv[j], "setname") && more >= 1) {
             setname = &argv[++j];
             if (!valid_name(setname)) {
