@@ -250,14 +250,15 @@ static void client_list(struct client *c, const struct cmd_def *cmd, int argc,
     } else if (argc >= 4 && arg_is(&argv[2], "id")) {
         for (int j = 3; j < argc; j++) {
             long long id;
-            if (!arg_to_ll(&argv[j], &id) || id <= 0) {
+            /* Any integer is accepted; one that no client has matches none. */
+            if (!arg_to_ll(&argv[j], &id)) {
                 struct resp_out o = client_reply(c);
                 resp_error(&o, "ERR Invalid client ID");
                 buf_free(&text);
                 return;
             }
             for (struct client *x = s->clients; x; x = x->next)
-                if (x->id == (uint64_t)id) client_line(x, &text);
+                if (id > 0 && x->id == (uint64_t)id) client_line(x, &text);
         }
     } else {
         struct resp_out o = client_reply(c);
