@@ -330,7 +330,12 @@ static void client_kill(struct client *c, const struct cmd_def *cmd, int argc,
                 return;
             }
         } else if (arg_is(&argv[j], "user")) {
-            /* only the default user exists */
+            /* Only the default user exists, and every client is it. */
+            if (v->len != 7 || memcmp(v->ptr, "default", 7) != 0) {
+                o = client_reply(c);
+                resp_errorf(&o, "ERR No such user '%.*s'", (int)v->len, v->ptr);
+                return;
+            }
         } else if (arg_is(&argv[j], "skipme")) {
             if (arg_is(v, "yes")) skipme = true;
             else if (arg_is(v, "no")) skipme = false;
