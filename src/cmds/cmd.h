@@ -37,6 +37,7 @@ enum cmd_flag {
     CMD_INTERNAL = 1u << 11, /* proposed by the leader only; unknown to clients */
     CMD_CONTAINER = 1u << 12,/* has subcommands (CLIENT, CONFIG, OBJECT...) */
     CMD_RANDOM = 1u << 13,   /* result depends on randomness (RANDOMKEY) */
+    CMD_ALLOW_BUSY = 1u << 14, /* Redis runs it while a script is busy (COMMAND INFO only) */
 };
 
 enum acl_category {

@@ -167,13 +167,21 @@ static void cmd_info(struct client *c, const struct cmd_def *cmd, int argc,
  * COMMAND
  * ------------------------------------------------------------------ */
 
-static const char *flag_names[] = {
-    "write", "readonly", NULL, "fast", "admin", "denyoom", "noscript", "loading", "stale",
-    "no_auth", "pubsub", NULL, NULL, NULL,
-};
-static const char *acl_names[] = {
-    "@keyspace", "@read", "@write", "@string", "@fast", "@slow", "@admin", "@dangerous",
-    "@connection", "@server",
+/* Flags and ACL categories in the order Redis 7.0 lists them
+ * (addReplyCommandFlags, ACLCommandCategories). */
+static const struct {
+    uint32_t bit;
+    const char *name;
+} flag_names[] = {
+    {CMD_WRITE, "write"},     {CMD_READONLY, "readonly"}, {CMD_DENYOOM, "denyoom"},
+    {CMD_ADMIN, "admin"},     {CMD_PUBSUB, "pubsub"},     {CMD_NOSCRIPT, "noscript"},
+    {CMD_LOADING, "loading"}, {CMD_STALE, "stale"},       {CMD_FAST, "fast"},
+    {CMD_NO_AUTH, "no_auth"}, {CMD_ALLOW_BUSY, "allow_busy"},
+}, acl_names[] = {
+    {ACL_KEYSPACE, "@keyspace"}, {ACL_READ, "@read"},   {ACL_WRITE, "@write"},
+    {ACL_STRING, "@string"},     {ACL_ADMIN, "@admin"}, {ACL_FAST, "@fast"},
+    {ACL_SLOW, "@slow"},         {ACL_DANGEROUS, "@dangerous"},
+    {ACL_CONNECTION, "@connection"},
 };
 
 static void command_info_one(struct resp_out *o, const struct cmd_def *d)
@@ -184,8 +192,8 @@ static void command_info_one(struct resp_out *o, const struct cmd_def *d)
     size_t h = resp_defer_len(o);
     long long n = 0;
     for (size_t i = 0; i < sizeof flag_names / sizeof *flag_names; i++)
-        if (flag_names[i] && (d->flags & (1u << i))) {
-            resp_simple(o, flag_names[i]);
+        if (d->flags & flag_names[i].bit) {
+            resp_simple(o, flag_names[i].name);
             n++;
         }
     resp_set_deferred_len(o, h, '~', n);
@@ -195,17 +203,18 @@ static void command_info_one(struct resp_out *o, const struct cmd_def *d)
     h = resp_defer_len(o);
     n = 0;
     for (size_t i = 0; i < sizeof acl_names / sizeof *acl_names; i++)
-        if (d->acl & (1u << i)) {
-            resp_simple(o, acl_names[i]);
+        if (d->acl & acl_names[i].bit) {
+            resp_simple(o, acl_names[i].name);
             n++;
         }
     resp_set_deferred_len(o, h, '~', n);
-    resp_array(o, 0); /* tips */
-    resp_array(o, 0); /* key specs */
+    /* Tips, key specs and subcommands are sets in RESP3, as Redis sends. */
+    resp_set(o, 0); /* tips */
+    resp_set(o, 0); /* key specs */
     long long subs = 0;
     if (d->subcommands)
         for (const struct cmd_def *s = d->subcommands; s->name; s++) subs++;
-    resp_array(o, subs);
+    resp_set(o, subs);
     if (d->subcommands)
         for (const struct cmd_def *s = d->subcommands; s->name; s++) command_info_one(o, s);
 }
@@ -279,8 +288,8 @@ static void command_list(struct client *c, const struct cmd_def *cmd, int argc,
         if (aclcat) {
             bool ok = false;
             for (size_t a = 0; a < sizeof acl_names / sizeof *acl_names; a++)
-                if ((d->acl & (1u << a)) && strlen(acl_names[a]) - 1 == aclcat->len &&
-                    !strncasecmp(acl_names[a] + 1, aclcat->ptr, aclcat->len))
+                if ((d->acl & acl_names[a].bit) && strlen(acl_names[a].name) - 1 == aclcat->len &&
+                    !strncasecmp(acl_names[a].name + 1, aclcat->ptr, aclcat->len))
                     ok = true;
             if (!ok) continue;
         }
@@ -306,7 +315,7 @@ static void command_info(struct client *c, const struct cmd_def *cmd, int argc,
     for (int j = 2; j < argc; j++) {
         const struct cmd_def *d = find_any(&argv[j]);
         if (d && !(d->flags & CMD_INTERNAL)) command_info_one(&o, d);
-        else resp_null_array(&o);
+        else resp_null(&o); /* Redis's addReplyNull: $-1, or _ in RESP3 */
     }
 }
 
