@@ -221,8 +221,7 @@ static void command_info_one(struct resp_out *o, const struct cmd_def *d)
 
 static void command_docs_one(struct resp_out *o, const struct cmd_def *d)
 {
-    const char *name = strchr(d->name, '|') ? strchr(d->name, '|') + 1 : d->name;
-    resp_bulk_str(o, name);
+    resp_bulk_str(o, d->name); /* subcommands too go by their full name */
     long long subs = 0;
     if (d->subcommands)
         for (const struct cmd_def *s = d->subcommands; s->name; s++) subs++;
