@@ -21,6 +21,9 @@
 #define F CMD_FAST
 #define A CMD_ADMIN
 #define DOOM CMD_DENYOOM
+/* Flags Redis gives connection and server commands (COMMAND INFO only). */
+#define NLS (CMD_NOSCRIPT | CMD_LOADING | CMD_STALE)
+#define LS (CMD_LOADING | CMD_STALE)
 
 #define K_RD (ACL_KEYSPACE | ACL_READ)
 #define K_WR (ACL_KEYSPACE | ACL_WRITE)
@@ -45,47 +48,47 @@ static const struct cmd_def object_subs[] = {
 };
 
 static const struct cmd_def client_subs[] = {
-    ROW("client|id", 2, L, 0, 0, 0, ACL_CONNECTION | ACL_SLOW, NULL, "connection", "5.0.0",
+    ROW("client|id", 2, L | NLS, 0, 0, 0, ACL_CONNECTION | ACL_SLOW, NULL, "connection", "5.0.0",
         "Returns the client ID for the current connection", "O(1)"),
-    ROW("client|setname", 3, L, 0, 0, 0, ACL_CONNECTION | ACL_SLOW, NULL, "connection", "2.6.9",
+    ROW("client|setname", 3, L | NLS, 0, 0, 0, ACL_CONNECTION | ACL_SLOW, NULL, "connection", "2.6.9",
         "Set the current connection name", "O(1)"),
-    ROW("client|getname", 2, L, 0, 0, 0, ACL_CONNECTION | ACL_SLOW, NULL, "connection", "2.6.9",
+    ROW("client|getname", 2, L | NLS, 0, 0, 0, ACL_CONNECTION | ACL_SLOW, NULL, "connection", "2.6.9",
         "Get the current connection name", "O(1)"),
-    ROW("client|setinfo", 4, L, 0, 0, 0, ACL_CONNECTION | ACL_SLOW, NULL, "connection", "7.2.0",
+    ROW("client|setinfo", 4, L | NLS, 0, 0, 0, ACL_CONNECTION | ACL_SLOW, NULL, "connection", "7.2.0",
         "Sets information specific to the client or connection.", "O(1)"),
-    ROW("client|list", -2, L | A, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS | ACL_CONNECTION,
+    ROW("client|list", -2, L | A | NLS, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS | ACL_CONNECTION,
         NULL, "connection", "2.4.0", "Get the list of client connections", "O(N) where N is the number of client connections"),
-    ROW("client|info", 2, L, 0, 0, 0, ACL_CONNECTION | ACL_SLOW, NULL, "connection", "6.2.0",
+    ROW("client|info", 2, L | NLS, 0, 0, 0, ACL_CONNECTION | ACL_SLOW, NULL, "connection", "6.2.0",
         "Returns information about the current client connection.", "O(1)"),
-    ROW("client|kill", -3, L | A, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS | ACL_CONNECTION,
+    ROW("client|kill", -3, L | A | NLS, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS | ACL_CONNECTION,
         NULL, "connection", "2.4.0", "Kill the connection of a client", "O(N) where N is the number of client connections"),
-    ROW("client|help", 2, L, 0, 0, 0, ACL_CONNECTION | ACL_SLOW, NULL, "connection", "5.0.0",
+    ROW("client|help", 2, L | LS, 0, 0, 0, ACL_CONNECTION | ACL_SLOW, NULL, "connection", "5.0.0",
         "Show helpful text about the different subcommands", "O(1)"),
     END,
 };
 
 static const struct cmd_def command_subs[] = {
-    ROW("command|count", 2, L, 0, 0, 0, ACL_CONNECTION | ACL_SLOW, NULL, "server", "2.8.13",
+    ROW("command|count", 2, L | LS, 0, 0, 0, ACL_CONNECTION | ACL_SLOW, NULL, "server", "2.8.13",
         "Get total number of Redis commands", "O(1)"),
-    ROW("command|list", -2, L, 0, 0, 0, ACL_CONNECTION | ACL_SLOW, NULL, "server", "7.0.0",
+    ROW("command|list", -2, L | LS, 0, 0, 0, ACL_CONNECTION | ACL_SLOW, NULL, "server", "7.0.0",
         "Get an array of Redis command names", "O(N) where N is the total number of Redis commands"),
-    ROW("command|info", -2, L, 0, 0, 0, ACL_CONNECTION | ACL_SLOW, NULL, "server", "2.8.13",
+    ROW("command|info", -2, L | LS, 0, 0, 0, ACL_CONNECTION | ACL_SLOW, NULL, "server", "2.8.13",
         "Get array of specific Redis command details, or all when no argument is given.", "O(N) where N is the number of commands to look up"),
-    ROW("command|docs", -2, L, 0, 0, 0, ACL_CONNECTION | ACL_SLOW, NULL, "server", "7.0.0",
+    ROW("command|docs", -2, L | LS, 0, 0, 0, ACL_CONNECTION | ACL_SLOW, NULL, "server", "7.0.0",
         "Get array of specific Redis command documentation", "O(N) where N is the number of commands to look up"),
-    ROW("command|help", 2, L, 0, 0, 0, ACL_CONNECTION | ACL_SLOW, NULL, "server", "5.0.0",
+    ROW("command|help", 2, L | LS, 0, 0, 0, ACL_CONNECTION | ACL_SLOW, NULL, "server", "5.0.0",
         "Show helpful text about the different subcommands", "O(1)"),
     END,
 };
 
 static const struct cmd_def config_subs[] = {
-    ROW("config|get", -3, L | A, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL, "server", "2.0.0",
+    ROW("config|get", -3, L | A | NLS, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL, "server", "2.0.0",
         "Get the values of configuration parameters", "O(N) when N is the number of configuration parameters provided"),
-    ROW("config|set", -4, L | A, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL, "server", "2.0.0",
+    ROW("config|set", -4, L | A | NLS, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL, "server", "2.0.0",
         "Set configuration parameters to the given values", "O(N) when N is the number of configuration parameters provided"),
-    ROW("config|resetstat", 2, L | A, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL, "server", "2.0.0",
+    ROW("config|resetstat", 2, L | A | NLS, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL, "server", "2.0.0",
         "Reset the stats returned by INFO", "O(1)"),
-    ROW("config|help", 2, L, 0, 0, 0, ACL_SLOW, NULL, "server", "5.0.0",
+    ROW("config|help", 2, L | LS, 0, 0, 0, ACL_SLOW, NULL, "server", "5.0.0",
         "Show helpful text about the different subcommands", "O(1)"),
     END,
 };
@@ -206,33 +209,33 @@ static const struct cmd_def table[] = {
     /* Connection and server: run by server/ */
     ROW("ping", -1, L | F, 0, 0, 0, ACL_CONNECTION | ACL_FAST, NULL, "connection", "1.0.0",
         "Ping the server", "O(1)"),
-    ROW("echo", 2, L | F, 0, 0, 0, ACL_CONNECTION | ACL_FAST, NULL, "connection", "1.0.0",
+    ROW("echo", 2, L | F | LS, 0, 0, 0, ACL_CONNECTION | ACL_FAST, NULL, "connection", "1.0.0",
         "Echo the given string", "O(1)"),
-    ROW("hello", -1, L | F | CMD_NO_AUTH, 0, 0, 0, ACL_CONNECTION | ACL_FAST, NULL, "connection", "6.0.0",
+    ROW("hello", -1, L | F | CMD_NO_AUTH | NLS | CMD_ALLOW_BUSY, 0, 0, 0, ACL_CONNECTION | ACL_FAST, NULL, "connection", "6.0.0",
         "Handshake with Redis", "O(1)"),
-    ROW("quit", -1, L | F | CMD_NO_AUTH, 0, 0, 0, ACL_CONNECTION | ACL_FAST, NULL, "connection", "1.0.0",
+    ROW("quit", -1, L | F | CMD_NO_AUTH | NLS | CMD_ALLOW_BUSY, 0, 0, 0, ACL_CONNECTION | ACL_FAST, NULL, "connection", "1.0.0",
         "Close the connection", "O(1)"),
-    ROW("reset", 1, L | F | CMD_NO_AUTH, 0, 0, 0, ACL_CONNECTION | ACL_FAST, NULL, "connection", "6.2.0",
+    ROW("reset", 1, L | F | CMD_NO_AUTH | NLS | CMD_ALLOW_BUSY, 0, 0, 0, ACL_CONNECTION | ACL_FAST, NULL, "connection", "6.2.0",
         "Reset the connection", "O(1)"),
-    ROW("select", 2, L | F, 0, 0, 0, ACL_CONNECTION | ACL_FAST, NULL, "connection", "1.0.0",
+    ROW("select", 2, L | F | LS, 0, 0, 0, ACL_CONNECTION | ACL_FAST, NULL, "connection", "1.0.0",
         "Change the selected database for the current connection", "O(1)"),
     PARENT("client", -2, L, ACL_SLOW, "connection", "2.4.0",
            "A container for client connection commands", client_subs),
     /* COMMAND alone does something, so its complexity is its own. */
-    {"command", -1, L | CMD_CONTAINER, 0, 0, 0, ACL_SLOW | ACL_CONNECTION, NULL, "server", "2.8.13",
+    {"command", -1, L | CMD_CONTAINER | LS, 0, 0, 0, ACL_SLOW | ACL_CONNECTION, NULL, "server", "2.8.13",
      "Get array of Redis command details", "O(N) where N is the total number of Redis commands",
      command_subs},
-    ROW("info", -1, L, 0, 0, 0, ACL_SLOW | ACL_DANGEROUS, NULL, "server", "1.0.0",
+    ROW("info", -1, L | LS, 0, 0, 0, ACL_SLOW | ACL_DANGEROUS, NULL, "server", "1.0.0",
         "Get information and statistics about the server", "O(1)"),
     PARENT("config", -2, L, ACL_SLOW, "server", "2.0.0",
            "A container for server configuration commands", config_subs),
-    ROW("time", 1, L | F, 0, 0, 0, ACL_FAST, NULL, "server", "2.6.0",
+    ROW("time", 1, L | F | LS, 0, 0, 0, ACL_FAST, NULL, "server", "2.6.0",
         "Return the current server time", "O(1)"),
     PARENT("raft", -2, L, ACL_SLOW, "cluster", "parley-0.1",
            "A container for Raft cluster commands (Parley).", raft_subs),
     ROW("parley.fwd", 5, L | A, 0, 0, 0, ACL_ADMIN | ACL_SLOW, NULL, "cluster", "parley-0.1",
         "Proposes a batch a follower forwards to the leader (internal to Parley).", "O(N)"),
-    PARENT("debug", -2, A, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, "server", "1.0.0",
+    PARENT("debug", -2, A | NLS, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, "server", "1.0.0",
            "A container for debugging commands", debug_subs),
     END,
 };
