@@ -31,14 +31,23 @@ static void human_bytes(char *out, size_t len, double n)
     else snprintf(out, len, "%.2f%c", n, units[u]);
 }
 
-static bool want(const char *section, const char *name, bool is_default)
+/* Whether INFO with these arguments shows the section `name`. No argument
+ * means "default"; "all" and "everything" mean every section. As in Redis 7,
+ * the arguments select sections, and the sections come out once each, in
+ * their own order. */
+static bool want(int n, const struct resp_arg *args, const char *name, bool is_default)
 {
-    if (section == NULL || !strcasecmp(section, "default")) return is_default;
-    if (!strcasecmp(section, "all") || !strcasecmp(section, "everything")) return true;
-    return !strcasecmp(section, name);
+    if (n == 0) return is_default;
+    for (int i = 0; i < n; i++) {
+        if (arg_is(&args[i], "default") && is_default) return true;
+        if (arg_is(&args[i], "all") || arg_is(&args[i], "everything")) return true;
+        if (arg_is(&args[i], name)) return true;
+    }
+    return false;
 }
 
-void server_info(struct server *s, const char *section, struct buf *out)
+void server_info(struct server *s, int nsections, const struct resp_arg *sections,
+                 struct buf *out)
 {
     int64_t now = clock_wall_ms();
     bool first = true;
@@ -48,7 +57,7 @@ void server_info(struct server *s, const char *section, struct buf *out)
         first = false;                             \
         buf_append_str(out, "# " name "\r\n");     \
     } while (0)
-    if (want(section, "server", true)) {
+    if (want(nsections, sections, "server", true)) {
         struct utsname u;
         uname(&u);
         SECTION("Server");
@@ -65,14 +74,14 @@ void server_info(struct server *s, const char *section, struct buf *out)
                    (long long)((now - s->start_ms) / 86400000), s->cfg.config_file ? s->cfg.config_file : "",
                    PARLEY_VERSION);
     }
-    if (want(section, "clients", true)) {
+    if (want(nsections, sections, "clients", true)) {
         SECTION("Clients");
         buf_printf(out,
                    "connected_clients:%llu\r\ncluster_connections:0\r\nmaxclients:%lld\r\n"
                    "blocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
                    (unsigned long long)s->n_clients, s->cfg.maxclients);
     }
-    if (want(section, "memory", true)) {
+    if (want(nsections, sections, "memory", true)) {
         size_t used = mem_used_bytes();
         if (used > s->stats.peak_memory) s->stats.peak_memory = used;
         char h[32], hp[32];
@@ -85,12 +94,12 @@ void server_info(struct server *s, const char *section, struct buf *out)
                    "maxmemory_policy:noeviction\r\nmem_allocator:libc\r\n",
                    used, h, (unsigned long long)s->stats.peak_memory, hp);
     }
-    if (want(section, "persistence", true)) {
+    if (want(nsections, sections, "persistence", true)) {
         SECTION("Persistence");
         buf_printf(out, "loading:0\r\nrdb_changes_since_last_save:0\r\naof_enabled:0\r\n"
                         "parley_durability:raft-quorum-fsync\r\n");
     }
-    if (want(section, "stats", true)) {
+    if (want(nsections, sections, "stats", true)) {
         const struct net_stats *ns = net_get_stats(s->net);
         uint64_t ops = 0;
         for (int i = 0; i < 10; i++) ops += s->stats.ops_window[i];
@@ -106,11 +115,11 @@ void server_info(struct server *s, const char *section, struct buf *out)
                    (unsigned long long)ns->rejected_connections,
                    (unsigned long long)s->store->expired_keys);
     }
-    if (want(section, "replication", true)) {
+    if (want(nsections, sections, "replication", true)) {
         SECTION("Replication");
         buf_printf(out, "role:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\n");
     }
-    if (want(section, "raft", true)) {
+    if (want(nsections, sections, "raft", true)) {
         struct repl_info ri;
         repl_get_info(s->repl, &ri);
         SECTION("Raft");
@@ -128,7 +137,7 @@ void server_info(struct server *s, const char *section, struct buf *out)
                    ri.batches_forwarded, ri.commands_applied, ri.duplicates_skipped,
                    ri.pending_batches, ri.inflight_bytes, ri.lease_valid ? "valid" : "none");
     }
-    if (want(section, "keyspace", true)) {
+    if (want(nsections, sections, "keyspace", true)) {
         SECTION("Keyspace");
         for (int db = 0; db < STORE_DBS; db++) {
             uint64_t keys = store_db_size(s->store, db);
@@ -144,20 +153,7 @@ static void cmd_info(struct client *c, const struct cmd_def *cmd, int argc,
                      const struct resp_arg *argv)
 {
     struct buf text = BUF_INIT;
-    if (argc == 1) {
-        server_info(c->srv, NULL, &text);
-    } else {
-        for (int j = 1; j < argc; j++) {
-            char section[64];
-            snprintf(section, sizeof section, "%.*s", (int)(argv[j].len < 63 ? argv[j].len : 63),
-                     argv[j].ptr);
-            size_t before = text.len;
-            if (text.len) buf_append_str(&text, "\r\n");
-            size_t mark = text.len;
-            server_info(c->srv, section, &text);
-            if (text.len == mark) text.len = before;
-        }
-    }
+    server_info(c->srv, argc - 1, argv + 1, &text);
     struct resp_out o = client_reply(c);
     resp_verbatim(&o, text.data ? text.data : "", text.len);
     buf_free(&text);
