@@ -408,8 +408,7 @@ static void config_set_cmd(struct client *c, const struct cmd_def *cmd, int argc
 {
     struct resp_out o = client_reply(c);
     if ((argc - 2) % 2 != 0) {
-        resp_errorf(&o, "ERR Unknown option or number of arguments for CONFIG SET - '%.*s'",
-                    (int)argv[argc - 1].len, argv[argc - 1].ptr);
+        resp_error(&o, "ERR syntax error"); /* Redis 7.0: not name/value pairs */
         return;
     }
     for (int j = 2; j < argc; j += 2) {

@@ -92,26 +92,38 @@ static bool parse_int(const char *s, long long *out)
     return true;
 }
 
+/* Redis's text for a numeric value outside the directive's bounds. */
+static const char *out_of_range(const struct directive *d)
+{
+    static char text[96];
+    snprintf(text, sizeof text, "argument must be between %lld and %lld inclusive", d->min, d->max);
+    return text;
+}
+
 /* Sets one directive from its words; returns NULL or a reason. */
 static const char *apply(struct config *c, const struct directive *d, int argc, char **argv)
 {
     void *field = (char *)c + d->offset;
     if (d->kind == K_OUTPUT_LIMIT) {
-        /* "normal <hard> <soft> <seconds>" (other classes accepted, ignored). */
-        if (argc % 4 != 0) return "wrong number of arguments";
+        /* "<class> <hard> <soft> <seconds>"... as Redis 7.0's
+         * updateClientOutputBufferLimit: all checked before any is set.
+         * Only the normal class applies here; replica and pubsub are
+         * accepted and ignored. */
+        if (argc % 4 != 0) return "Wrong number of arguments in buffer limit configuration.";
         for (int i = 0; i < argc; i += 4) {
             long long hard, soft, secs;
+            if (strcasecmp(argv[i], "normal") && strcasecmp(argv[i], "pubsub") &&
+                strcasecmp(argv[i], "replica") && strcasecmp(argv[i], "slave"))
+                return "Invalid client class specified in buffer limit configuration.";
             if (!config_parse_memory(argv[i + 1], &hard) || !config_parse_memory(argv[i + 2], &soft) ||
                 !parse_int(argv[i + 3], &secs) || secs < 0)
-                return "argument couldn't be parsed into a memory value";
-            if (!strcasecmp(argv[i], "normal")) {
-                c->output_hard = hard;
-                c->output_soft = soft;
-                c->output_soft_seconds = secs;
-            } else if (strcasecmp(argv[i], "pubsub") && strcasecmp(argv[i], "replica") &&
-                       strcasecmp(argv[i], "slave")) {
-                return "Invalid client class specified in buffer limit configuration.";
-            }
+                return "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
+        }
+        for (int i = 0; i < argc; i += 4) {
+            if (strcasecmp(argv[i], "normal")) continue;
+            config_parse_memory(argv[i + 1], &c->output_hard);
+            config_parse_memory(argv[i + 2], &c->output_soft);
+            parse_int(argv[i + 3], &c->output_soft_seconds);
         }
         return NULL;
     }
@@ -125,12 +137,12 @@ static const char *apply(struct config *c, const struct directive *d, int argc, 
         return NULL;
     case K_INT:
         if (!parse_int(v, &n)) return "argument couldn't be parsed into an integer";
-        if (n < d->min || n > d->max) return "argument must be within the allowed range";
+        if (n < d->min || n > d->max) return out_of_range(d);
         *(long long *)field = n;
         return NULL;
     case K_MEMORY:
         if (!config_parse_memory(v, &n)) return "argument must be a memory value";
-        if (n < d->min || n > d->max) return "argument must be within the allowed range";
+        if (n < d->min || n > d->max) return out_of_range(d);
         *(long long *)field = n;
         return NULL;
     case K_BOOL:
