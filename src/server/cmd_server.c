@@ -411,21 +411,31 @@ static void config_set_cmd(struct client *c, const struct cmd_def *cmd, int argc
         resp_error(&o, "ERR syntax error"); /* Redis 7.0: not name/value pairs */
         return;
     }
-    for (int j = 2; j < argc; j += 2) {
-        char name[128], value[1024], err[256];
-        snprintf(name, sizeof name, "%.*s", (int)(argv[j].len < 127 ? argv[j].len : 127), argv[j].ptr);
-        snprintf(value, sizeof value, "%.*s", (int)(argv[j + 1].len < 1023 ? argv[j + 1].len : 1023),
-                 argv[j + 1].ptr);
-        int rv = config_set(&c->srv->cfg, name, value, err, sizeof err);
-        if (rv == -2) {
-            resp_errorf(&o, "ERR Unknown option or number of arguments for CONFIG SET - '%s'", name);
-            return;
-        }
-        if (rv != 0) {
-            resp_errorf(&o, "ERR CONFIG SET failed (possibly related to argument '%s') - %s", name, err);
-            return;
-        }
+    int n = (argc - 2) / 2;
+    char **words = xmalloc((size_t)(2 * n) * sizeof *words);
+    for (int j = 0; j < 2 * n; j++) {
+        words[j] = xmalloc(argv[j + 2].len + 1);
+        memcpy(words[j], argv[j + 2].ptr, argv[j + 2].len);
+        words[j][argv[j + 2].len] = '\0';
     }
+    const char **names = xmalloc((size_t)n * sizeof *names);
+    const char **values = xmalloc((size_t)n * sizeof *values);
+    for (int i = 0; i < n; i++) {
+        names[i] = words[2 * i];
+        values[i] = words[2 * i + 1];
+    }
+    const char *bad;
+    char err[256];
+    int rv = config_set(&c->srv->cfg, n, names, values, &bad, err, sizeof err);
+    if (rv == -2)
+        resp_errorf(&o, "ERR Unknown option or number of arguments for CONFIG SET - '%s'", bad);
+    else if (rv != 0)
+        resp_errorf(&o, "ERR CONFIG SET failed (possibly related to argument '%s') - %s", bad, err);
+    for (int j = 0; j < 2 * n; j++) free(words[j]);
+    free(words);
+    free(names);
+    free(values);
+    if (rv != 0) return;
     server_apply_runtime_config(c->srv);
     resp_ok(&o);
 }

@@ -327,22 +327,65 @@ void config_get(struct config *c, const char *pattern, size_t plen, config_pair_
     }
 }
 
-int config_set(struct config *c, const char *name, const char *value, char *err, size_t errlen)
+/* Applies one value to a known, mutable directive. */
+static const char *set_value(struct config *c, const struct directive *d, const char *value)
 {
-    const struct directive *d = find(name);
-    if (d == NULL) return -2;
-    if (!d->mutable_) {
-        snprintf(err, errlen, "can't set immutable config");
-        return -1;
-    }
     char copy[1024];
     snprintf(copy, sizeof copy, "%s", value);
     char *words[64];
     int n = split_words(copy, words, 64);
-    const char *why = apply(c, d, n, words);
-    if (why) {
-        snprintf(err, errlen, "%s", why);
-        return -1;
+    return apply(c, d, n, words);
+}
+
+int config_set(struct config *c, int n, const char *const *names, const char *const *values,
+               const char **bad, char *err, size_t errlen)
+{
+    const struct directive **ds = xcalloc((size_t)n, sizeof *ds);
+    int rv = 0;
+    const char *unknown = NULL;
+    *bad = NULL;
+    /* Every name first: the first problem found is the one reported, but
+     * an unknown name wins over any other. */
+    for (int i = 0; i < n; i++) {
+        ds[i] = find(names[i]);
+        if (ds[i] == NULL) {
+            if (unknown == NULL && *bad == NULL) unknown = names[i];
+            continue;
+        }
+        if (*bad) continue;
+        if (!ds[i]->mutable_) {
+            snprintf(err, errlen, "can't set immutable config");
+            *bad = names[i];
+        }
+        for (int j = 0; j < i && !*bad; j++)
+            if (ds[j] == ds[i]) {
+                snprintf(err, errlen, "duplicate parameter");
+                *bad = names[i];
+            }
     }
-    return 0;
+    if (unknown) {
+        *bad = unknown;
+        rv = -2;
+    } else if (*bad) {
+        rv = -1;
+    }
+    if (rv != 0) {
+        free(ds);
+        return rv;
+    }
+    /* Then the values, restoring the old ones if any is refused. */
+    char(*old)[1024] = xmalloc((size_t)n * sizeof *old);
+    for (int i = 0; i < n; i++) format_value(c, ds[i], old[i], sizeof old[i]);
+    for (int i = 0; i < n; i++) {
+        const char *why = set_value(c, ds[i], values[i]);
+        if (why == NULL) continue;
+        snprintf(err, errlen, "%s", why);
+        *bad = ds[i]->name;
+        for (int j = i; j >= 0; j--) set_value(c, ds[j], old[j]);
+        rv = -1;
+        break;
+    }
+    free(old);
+    free(ds);
+    return rv;
 }
