@@ -382,10 +382,11 @@ struct pairs {
 static void add_pair(void *ctx, const char *name, const char *value)
 {
     struct pairs *p = ctx;
-    /* A directive matched by two patterns is listed once. */
+    /* A directive matched by two patterns is listed once, under the first
+     * spelling (names are case-insensitive). */
     size_t len = strlen(name);
     for (size_t off = 0; off < p->seen.len; off += strlen(p->seen.data + off) + 1)
-        if (strcmp(p->seen.data + off, name) == 0) return;
+        if (strcasecmp(p->seen.data + off, name) == 0) return;
     buf_append(&p->seen, name, len + 1);
     resp_bulk_str(p->o, name);
     resp_bulk_str(p->o, value);

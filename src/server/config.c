@@ -318,6 +318,23 @@ static void format_value(struct config *c, const struct directive *d, char *out,
 
 void config_get(struct config *c, const char *pattern, size_t plen, config_pair_fn *fn, void *ctx)
 {
+    /* Like Redis 7.0, a name without glob characters is looked up as is and
+     * answered under the spelling it was given in. */
+    bool glob = false;
+    for (size_t i = 0; i < plen; i++)
+        if (pattern[i] == '*' || pattern[i] == '?' || pattern[i] == '[') glob = true;
+    if (!glob) {
+        char name[128];
+        if (plen >= sizeof name || memchr(pattern, '\0', plen)) return;
+        memcpy(name, pattern, plen);
+        name[plen] = '\0';
+        const struct directive *d = find(name);
+        if (d == NULL) return;
+        char value[1024];
+        format_value(c, d, value, sizeof value);
+        fn(ctx, name, value);
+        return;
+    }
     for (size_t i = 0; i < N_DIRECTIVES; i++) {
         const char *name = table[i].name;
         if (!glob_match(pattern, plen, name, strlen(name), true)) continue;
