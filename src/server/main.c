@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include "base/clock.h"
 #include "base/hash.h"
@@ -152,7 +153,14 @@ int main(int argc, char **argv)
     if (getrandom(seed, sizeof seed, 0) != sizeof seed) seed[0] = seed[1] = (uint64_t)clock_mono_us();
     hash_seed_init(seed[0]);
     s.rng = seed[1];
-    for (int i = 0; i < 40; i++) s.run_id[i] = "0123456789abcdef"[(seed[i % 2] >> (i % 16 * 4)) & 15];
+    /* run_id: 160 random bits of its own, so INFO reveals nothing of the
+     * hash seed or the PRNG state. */
+    unsigned char id[20];
+    if (getrandom(id, sizeof id, 0) != sizeof id) {
+        uint64_t x = (uint64_t)clock_wall_us() ^ ((uint64_t)getpid() << 40);
+        for (size_t i = 0; i < sizeof id; i++) id[i] = (unsigned char)(dict_rand64(&x) >> 56);
+    }
+    for (int i = 0; i < 40; i++) s.run_id[i] = "0123456789abcdef"[(id[i / 2] >> (i % 2 ? 0 : 4)) & 15];
     s.start_ms = clock_wall_ms();
     s.loop = uv_default_loop();
     s.store = store_new();
