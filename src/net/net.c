@@ -40,6 +40,7 @@ struct net_conn {
     bool close_after_flush;
     bool dirty;       /* on the dirty list */
     bool resume;      /* on the resume list */
+    bool rejected;    /* refused by on_accept (net_conn_reject) */
     int64_t soft_limit_since_ms;
     struct net_conn *prev, *next;  /* all connections */
     struct net_conn *dirty_next;
@@ -174,6 +175,14 @@ void net_conn_close_after_flush(struct net_conn *c)
     if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
     c->reading = false;
     mark_dirty(c);
+}
+
+void net_conn_reject(struct net_conn *c, const char *reply)
+{
+    c->rejected = true;
+    c->net->stats.rejected_connections++;
+    net_conn_write(c, reply, strlen(reply));
+    net_conn_close_after_flush(c);
 }
 
 /* --------------------------------------------------------------------
@@ -438,11 +447,12 @@ static void on_connection(uv_stream_t *server, int status)
         net_conn_close(c);
         return;
     }
-    n->stats.connections_received++;
     uv_tcp_nodelay(&c->tcp, 1);
     uv_tcp_keepalive(&c->tcp, 1, 300);
     fill_names(c);
     if (n->h.on_accept) n->h.on_accept(n->h.ctx, c);
+    if (c->rejected) return;
+    n->stats.connections_received++;
     start_reading(c);
 }
 

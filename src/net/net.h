@@ -72,6 +72,10 @@ struct buf *net_conn_out(struct net_conn *c); /* append replies here */
 void net_conn_write(struct net_conn *c, const void *p, size_t len);
 void net_conn_close(struct net_conn *c);
 void net_conn_close_after_flush(struct net_conn *c);
+/* From on_accept: refuses the connection, sending `reply` (whole protocol
+ * text) before closing. Counted in rejected_connections, not in
+ * connections_received. */
+void net_conn_reject(struct net_conn *c, const char *reply);
 void net_conn_pause(struct net_conn *c);
 void net_conn_resume(struct net_conn *c);
 bool net_conn_paused(const struct net_conn *c);

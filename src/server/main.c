@@ -47,8 +47,7 @@ static void on_accept(void *ctx, struct net_conn *conn)
 {
     struct server *s = ctx;
     if (s->shutting_down || (long long)s->n_clients >= s->cfg.maxclients) {
-        net_conn_write(conn, "-ERR max number of clients reached\r\n", 36);
-        net_conn_close_after_flush(conn);
+        net_conn_reject(conn, "-ERR max number of clients reached\r\n");
         return;
     }
     net_conn_set_data(conn, client_new(s, conn));
