@@ -232,13 +232,18 @@ static void process_input(struct net_conn *c)
             resp_parse(&c->parser, c->in.data + c->in_off, c->in.len - c->in_off);
         if (st == RESP_NEED_MORE) break;
         if (st == RESP_ERROR) {
-            struct buf *out = &c->out;
-            buf_append_str(out, "-");
-            buf_append_str(out, c->parser.error);
-            buf_append_str(out, "\r\n");
             log_msg(LOG_VERBOSE, "Protocol error (%s) from client %s", c->parser.error, c->peer);
             c->in_off = c->in.len;
-            net_conn_close_after_flush(c);
+            net_conn_pause(c);
+            if (n->h.on_protocol_error) {
+                n->h.on_protocol_error(n->h.ctx, c, c->parser.error);
+            } else {
+                struct buf *out = &c->out;
+                buf_append_str(out, "-");
+                buf_append_str(out, c->parser.error);
+                buf_append_str(out, "\r\n");
+                net_conn_close_after_flush(c);
+            }
             break;
         }
         size_t consumed = c->parser.consumed;

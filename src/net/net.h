@@ -32,6 +32,12 @@ struct net_handlers {
     /* One parsed command. Return false to pause the connection: no more
      * commands are parsed until net_conn_resume. */
     bool (*on_command)(void *ctx, struct net_conn *c, int argc, const struct resp_arg *argv);
+    /* Input that cannot be parsed. `error` is the reply without the "-"
+     * ("ERR Protocol error: ..."). Nothing more is parsed; the owner sends
+     * the error after the replies still due to earlier commands and then
+     * closes (net_conn_close_after_flush). NULL: the error is written at
+     * once and the connection closed after it. */
+    void (*on_protocol_error)(void *ctx, struct net_conn *c, const char *error);
     /* Raw input (outgoing connections); returns the bytes consumed. */
     size_t (*on_data)(void *ctx, struct net_conn *c, const char *data, size_t len);
     /* An outgoing connection completed (status 0) or failed (< 0, libuv

@@ -53,6 +53,17 @@ static void on_accept(void *ctx, struct net_conn *conn)
     net_conn_set_data(conn, client_new(s, conn));
 }
 
+/* Bad input: answered in its place among the client's replies (after the
+ * ones its earlier commands still wait for), then the connection closes. */
+static void on_protocol_error(void *ctx, struct net_conn *conn, const char *error)
+{
+    (void)ctx;
+    struct client *c = net_conn_data(conn);
+    struct resp_out o = client_reply(c);
+    resp_error(&o, error);
+    client_quit(c);
+}
+
 static void on_close(void *ctx, struct net_conn *conn)
 {
     (void)ctx;
@@ -194,6 +205,7 @@ int main(int argc, char **argv)
         .ctx = &s,
         .on_accept = on_accept,
         .on_command = dispatch,
+        .on_protocol_error = on_protocol_error,
         .on_close = on_close,
     };
     struct net_limits limits = limits_of(&s.cfg);
