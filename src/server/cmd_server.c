@@ -354,10 +354,14 @@ static void command_help(struct client *c, const struct cmd_def *cmd, int argc,
         "    Return a list of all commands in this Redis server.",
         "INFO [<command-name> ...]",
         "    Return details about multiple Redis commands.",
+        "    If no command names are given, documentation details for all",
+        "    commands are returned.",
         "DOCS [<command-name> ...]",
         "    Return documentation details about multiple Redis commands.",
+        "    If no command names are given, documentation details for all",
+        "    commands are returned.",
         "HELP",
-        "    Print this help.",
+        "    Prints this help.",
     };
     reply_lines(c, lines, sizeof lines / sizeof *lines);
 }
@@ -461,7 +465,7 @@ static void config_help(struct client *c, const struct cmd_def *cmd, int argc,
         "RESETSTAT",
         "    Reset statistics reported by the INFO command.",
         "HELP",
-        "    Print this help.",
+        "    Prints this help.",
     };
     reply_lines(c, lines, sizeof lines / sizeof *lines);
 }
@@ -518,7 +522,7 @@ static void raft_help(struct client *c, const struct cmd_def *cmd, int argc,
         "    This node's id, role, term, leader, commit and applied index, and the members",
         "    (member<n>:<id>@<raft address>:<role>:<client address>).",
         "HELP",
-        "    Print this help.",
+        "    Prints this help.",
     };
     reply_lines(c, lines, sizeof lines / sizeof *lines);
 }
