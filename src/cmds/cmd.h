@@ -39,6 +39,7 @@ enum cmd_flag {
     CMD_RANDOM = 1u << 13,   /* result depends on randomness (RANDOMKEY) */
     CMD_FOR_CLIENT = 1u << 14, /* internal, but sent on a client's behalf
                                   (__exec, __watch): a follower may forward it */
+    CMD_ALLOW_BUSY = 1u << 15, /* Redis runs it while a script is busy (COMMAND INFO only) */
 };
 
 enum acl_category {

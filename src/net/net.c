@@ -40,6 +40,7 @@ struct net_conn {
     bool close_after_flush;
     bool dirty;       /* on the dirty list */
     bool resume;      /* on the resume list */
+    bool rejected;    /* refused by on_accept (net_conn_reject) */
     int64_t soft_limit_since_ms;
     struct net_conn *prev, *next;  /* all connections */
     struct net_conn *dirty_next;
@@ -62,12 +63,15 @@ struct net {
     struct net_conn *conns;
     struct net_conn *dirty;
     struct net_conn *resumed;
+    uv_idle_t wake;   /* active while `resumed` is not empty */
+    bool closed;      /* net_close_all was called */
     struct net_stats stats;
 };
 
 static void start_reading(struct net_conn *c);
 static void process_input(struct net_conn *c);
 static void mark_dirty(struct net_conn *c);
+static bool output_ok(struct net_conn *c);
 
 struct net *net_new(uv_loop_t *loop, const struct net_handlers *handlers,
                     const struct net_limits *limits)
@@ -76,6 +80,11 @@ struct net *net_new(uv_loop_t *loop, const struct net_handlers *handlers,
     n->loop = loop;
     n->h = *handlers;
     n->limits = *limits;
+    /* A started idle handle keeps the loop from blocking in poll, so a
+     * connection resumed from within the tick is served on the next
+     * iteration rather than at the next unrelated event. */
+    uv_idle_init(loop, &n->wake);
+    uv_unref((uv_handle_t *)&n->wake);
     return n;
 }
 
@@ -176,6 +185,14 @@ void net_conn_close_after_flush(struct net_conn *c)
     mark_dirty(c);
 }
 
+void net_conn_reject(struct net_conn *c, const char *reply)
+{
+    c->rejected = true;
+    c->net->stats.rejected_connections++;
+    net_conn_write(c, reply, strlen(reply));
+    net_conn_close_after_flush(c);
+}
+
 /* --------------------------------------------------------------------
  * Input
  * ------------------------------------------------------------------ */
@@ -223,13 +240,18 @@ static void process_input(struct net_conn *c)
             resp_parse(&c->parser, c->in.data + c->in_off, c->in.len - c->in_off);
         if (st == RESP_NEED_MORE) break;
         if (st == RESP_ERROR) {
-            struct buf *out = &c->out;
-            buf_append_str(out, "-");
-            buf_append_str(out, c->parser.error);
-            buf_append_str(out, "\r\n");
             log_msg(LOG_VERBOSE, "Protocol error (%s) from client %s", c->parser.error, c->peer);
             c->in_off = c->in.len;
-            net_conn_close_after_flush(c);
+            net_conn_pause(c);
+            if (n->h.on_protocol_error) {
+                n->h.on_protocol_error(n->h.ctx, c, c->parser.error);
+            } else {
+                struct buf *out = &c->out;
+                buf_append_str(out, "-");
+                buf_append_str(out, c->parser.error);
+                buf_append_str(out, "\r\n");
+                net_conn_close_after_flush(c);
+            }
             break;
         }
         size_t consumed = c->parser.consumed;
@@ -238,6 +260,10 @@ static void process_input(struct net_conn *c)
             go_on = n->h.on_command(n->h.ctx, c, c->parser.argc, c->parser.argv);
         c->in_off += consumed;
         if (!go_on && !c->closing) net_conn_pause(c);
+        /* Like Redis, which checks the limits as each reply is added:
+         * a client that does not read must not make us build more
+         * output than the limits allow before the next flush. */
+        if (!output_ok(c)) break;
     }
     if (!c->closing) compact_input(c);
     if (c->out.len) mark_dirty(c);
@@ -275,12 +301,15 @@ void net_conn_pause(struct net_conn *c)
     c->reading = false;
 }
 
+static void on_wake(uv_idle_t *h) { (void)h; }
+
 static void schedule_resume(struct net_conn *c)
 {
     if (c->resume || c->closing) return;
     c->resume = true;
     c->resume_next = c->net->resumed;
     c->net->resumed = c;
+    if (!c->net->closed) uv_idle_start(&c->net->wake, on_wake);
 }
 
 void net_conn_resume(struct net_conn *c)
@@ -320,6 +349,43 @@ static void mark_dirty(struct net_conn *c)
 
 static void flush_conn(struct net_conn *c);
 
+static void throttle(struct net_conn *c)
+{
+    c->throttled = true;
+    if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = false;
+}
+
+/* Serves a throttled connection again once half its output is written. */
+static void maybe_unthrottle(struct net_conn *c)
+{
+    size_t pause = c->net->limits.output_pause_bytes;
+    if (!c->throttled || c->writing || (pause && net_conn_output_len(c) >= pause / 2)) return;
+    c->throttled = false;
+    if (!c->paused) schedule_resume(c);
+}
+
+/* The hard output limit and the pause threshold, checked after each
+ * command. False: process no more input now (the connection is closed,
+ * or throttled until its output drains). */
+static bool output_ok(struct net_conn *c)
+{
+    const struct net_limits *l = &c->net->limits;
+    if (c->closing) return false;
+    if (c->outgoing) return true;
+    size_t pending = net_conn_output_len(c);
+    if (l->output_hard_max && pending > l->output_hard_max) {
+        log_warn("Client %s closed for overcoming of output buffer limits.", c->peer);
+        net_conn_close(c);
+        return false;
+    }
+    if (l->output_pause_bytes && pending > l->output_pause_bytes) {
+        throttle(c);
+        return false;
+    }
+    return true;
+}
+
 static void on_written(uv_write_t *req, int status)
 {
     struct net_conn *c = req->data;
@@ -331,10 +397,7 @@ static void on_written(uv_write_t *req, int status)
         return;
     }
     if (c->out.len || c->close_after_flush) mark_dirty(c);
-    if (c->throttled && net_conn_output_len(c) < c->net->limits.output_pause_bytes / 2) {
-        c->throttled = false;
-        if (!c->paused) schedule_resume(c);
-    }
+    maybe_unthrottle(c);
 }
 
 static bool over_output_limits(struct net_conn *c)
@@ -394,12 +457,11 @@ static void flush_conn(struct net_conn *c)
         net_conn_close(c);
         return;
     }
-    if (c->net->limits.output_pause_bytes && !c->throttled &&
-        net_conn_output_len(c) > c->net->limits.output_pause_bytes) {
-        c->throttled = true;
-        if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
-        c->reading = false;
-    }
+    if (c->net->limits.output_pause_bytes &&
+        net_conn_output_len(c) > c->net->limits.output_pause_bytes)
+        throttle(c);
+    else
+        maybe_unthrottle(c);
 }
 
 void net_run_resumed(struct net *n)
@@ -412,6 +474,7 @@ void net_run_resumed(struct net *n)
         start_reading(c);
         process_input(c);
     }
+    uv_idle_stop(&n->wake);
 }
 
 void net_flush(struct net *n)
@@ -438,11 +501,12 @@ static void on_connection(uv_stream_t *server, int status)
         net_conn_close(c);
         return;
     }
-    n->stats.connections_received++;
     uv_tcp_nodelay(&c->tcp, 1);
     uv_tcp_keepalive(&c->tcp, 1, 300);
     fill_names(c);
     if (n->h.on_accept) n->h.on_accept(n->h.ctx, c);
+    if (c->rejected) return;
+    n->stats.connections_received++;
     start_reading(c);
 }
 
@@ -532,6 +596,8 @@ void net_close_all(struct net *n)
     }
     n->listeners = NULL;
     for (struct net_conn *c = n->conns; c; c = c->next) net_conn_close(c);
+    n->closed = true;
+    uv_close((uv_handle_t *)&n->wake, NULL);
 }
 
 void net_free(struct net *n)

@@ -32,6 +32,12 @@ struct net_handlers {
     /* One parsed command. Return false to pause the connection: no more
      * commands are parsed until net_conn_resume. */
     bool (*on_command)(void *ctx, struct net_conn *c, int argc, const struct resp_arg *argv);
+    /* Input that cannot be parsed. `error` is the reply without the "-"
+     * ("ERR Protocol error: ..."). Nothing more is parsed; the owner sends
+     * the error after the replies still due to earlier commands and then
+     * closes (net_conn_close_after_flush). NULL: the error is written at
+     * once and the connection closed after it. */
+    void (*on_protocol_error)(void *ctx, struct net_conn *c, const char *error);
     /* Raw input (outgoing connections); returns the bytes consumed. */
     size_t (*on_data)(void *ctx, struct net_conn *c, const char *data, size_t len);
     /* An outgoing connection completed (status 0) or failed (< 0, libuv
@@ -72,6 +78,10 @@ struct buf *net_conn_out(struct net_conn *c); /* append replies here */
 void net_conn_write(struct net_conn *c, const void *p, size_t len);
 void net_conn_close(struct net_conn *c);
 void net_conn_close_after_flush(struct net_conn *c);
+/* From on_accept: refuses the connection, sending `reply` (whole protocol
+ * text) before closing. Counted in rejected_connections, not in
+ * connections_received. */
+void net_conn_reject(struct net_conn *c, const char *reply);
 void net_conn_pause(struct net_conn *c);
 void net_conn_resume(struct net_conn *c);
 bool net_conn_paused(const struct net_conn *c);

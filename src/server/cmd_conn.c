@@ -2,6 +2,7 @@
  * HELLO, QUIT, RESET, SELECT and the CLIENT family. They touch no keyspace
  * and never go through the log. Replies and errors follow Redis 7. */
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,8 +41,13 @@ static bool parse_db(struct client *c, const struct resp_arg *a, int *db)
 {
     long long v;
     struct resp_out o = client_reply(c);
-    if (!arg_to_ll(a, &v) || v < -2147483648ll || v > 2147483647ll) {
+    if (!arg_to_ll(a, &v)) {
         resp_error(&o, "ERR value is not an integer or out of range");
+        return false;
+    }
+    if (v < INT_MIN || v > INT_MAX) {
+        /* Redis's getIntFromObjectOrReply; its typo ("must between") kept. */
+        resp_error(&o, "ERR value is out of range, value must between -2147483648 and 2147483647");
         return false;
     }
     if (v < 0 || v >= STORE_DBS) {
@@ -119,7 +125,15 @@ static void cmd_hello(struct client *c, const struct cmd_def *cmd, int argc,
     for (; j < argc; j++) {
         int more = argc - j - 1;
         if (arg_is(&argv[j], "auth") && more >= 2) {
-            j += 2; /* no users or passwords yet: the default user has none */
+            /* The only user is "default" (case-sensitive, as ACL user
+             * names are), and it has no password: any password works. */
+            const struct resp_arg *user = &argv[j + 1];
+            if (user->len != 7 || memcmp(user->ptr, "default", 7) != 0) {
+                struct resp_out o = client_reply(c);
+                resp_error(&o, "WRONGPASS invalid username-password pair or user is disabled.");
+                return;
+            }
+            j += 2;
         } else if (arg_is(&argv[j], "setname") && more >= 1) {
             setname = &argv[++j];
             if (!valid_name(setname)) {
@@ -236,14 +250,15 @@ static void client_list(struct client *c, const struct cmd_def *cmd, int argc,
     } else if (argc >= 4 && arg_is(&argv[2], "id")) {
         for (int j = 3; j < argc; j++) {
             long long id;
-            if (!arg_to_ll(&argv[j], &id) || id <= 0) {
+            /* Any integer is accepted; one that no client has matches none. */
+            if (!arg_to_ll(&argv[j], &id)) {
                 struct resp_out o = client_reply(c);
                 resp_error(&o, "ERR Invalid client ID");
                 buf_free(&text);
                 return;
             }
             for (struct client *x = s->clients; x; x = x->next)
-                if (x->id == (uint64_t)id) client_line(x, &text);
+                if (id > 0 && x->id == (uint64_t)id) client_line(x, &text);
         }
     } else {
         struct resp_out o = client_reply(c);
@@ -315,7 +330,12 @@ static void client_kill(struct client *c, const struct cmd_def *cmd, int argc,
                 return;
             }
         } else if (arg_is(&argv[j], "user")) {
-            /* only the default user exists */
+            /* Only the default user exists, and every client is it. */
+            if (v->len != 7 || memcmp(v->ptr, "default", 7) != 0) {
+                o = client_reply(c);
+                resp_errorf(&o, "ERR No such user '%.*s'", (int)v->len, v->ptr);
+                return;
+            }
         } else if (arg_is(&argv[j], "skipme")) {
             if (arg_is(v, "yes")) skipme = true;
             else if (arg_is(v, "no")) skipme = false;
@@ -346,6 +366,8 @@ syntax:
 static void client_help(struct client *c, const struct cmd_def *cmd, int argc,
                         const struct resp_arg *argv)
 {
+    /* Redis 7.0's text, less the subcommands Parley does not have, plus
+     * the ID filters and SETINFO in Redis 7.2's words. */
     static const char *lines[] = {
         "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "GETNAME",
@@ -357,17 +379,33 @@ static void client_help(struct client *c, const struct cmd_def *cmd, int argc,
         "KILL <ip:port>",
         "    Kill connection made from <ip:port>.",
         "KILL <option> <value> [<option> <value> [...]]",
-        "    Kill connections. Options are: ID <client-id>, ADDR <ip:port>, LADDR <ip:port>,",
-        "    TYPE (NORMAL|MASTER|REPLICA|PUBSUB), USER <username>, SKIPME (YES|NO).",
+        "    Kill connections. Options are:",
+        "    * ADDR (<ip:port>|<unixsocket>:0)",
+        "      Kill connections made from the specified address",
+        "    * LADDR (<ip:port>|<unixsocket>:0)",
+        "      Kill connections made to specified local address",
+        "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+        "      Kill connections by type.",
+        "    * USER <username>",
+        "      Kill connections authenticated by <username>.",
+        "    * SKIPME (YES|NO)",
+        "      Skip killing current connection (default: yes).",
+        "    * ID <client-id>",
+        "      Kill connections by client id.",
         "LIST [options ...]",
-        "    Return information about client connections. Options: TYPE (NORMAL|MASTER|",
-        "    REPLICA|PUBSUB), ID id [id ...].",
-        "SETINFO <option> <value>",
-        "    Set client meta attr. Options are: LIB-NAME, LIB-VER.",
+        "    Return information about client connections. Options:",
+        "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+        "      Return clients of specified type.",
+        "    * ID <client-id> [<client-id> ...]",
+        "      Return clients of specified IDs only.",
         "SETNAME <name>",
         "    Assign the name <name> to the current connection.",
+        "SETINFO <option> <value>",
+        "    Set client meta attr. Options are:",
+        "    * LIB-NAME: the client lib name.",
+        "    * LIB-VER: the client lib version.",
         "HELP",
-        "    Print this help.",
+        "    Prints this help.",
     };
     struct resp_out o = client_reply(c);
     size_t n = sizeof lines / sizeof *lines;

@@ -31,14 +31,23 @@ static void human_bytes(char *out, size_t len, double n)
     else snprintf(out, len, "%.2f%c", n, units[u]);
 }
 
-static bool want(const char *section, const char *name, bool is_default)
+/* Whether INFO with these arguments shows the section `name`. No argument
+ * means "default"; "all" and "everything" mean every section. As in Redis 7,
+ * the arguments select sections, and the sections come out once each, in
+ * their own order. */
+static bool want(int n, const struct resp_arg *args, const char *name, bool is_default)
 {
-    if (section == NULL || !strcasecmp(section, "default")) return is_default;
-    if (!strcasecmp(section, "all") || !strcasecmp(section, "everything")) return true;
-    return !strcasecmp(section, name);
+    if (n == 0) return is_default;
+    for (int i = 0; i < n; i++) {
+        if (arg_is(&args[i], "default") && is_default) return true;
+        if (arg_is(&args[i], "all") || arg_is(&args[i], "everything")) return true;
+        if (arg_is(&args[i], name)) return true;
+    }
+    return false;
 }
 
-void server_info(struct server *s, const char *section, struct buf *out)
+void server_info(struct server *s, int nsections, const struct resp_arg *sections,
+                 struct buf *out)
 {
     int64_t now = clock_wall_ms();
     bool first = true;
@@ -48,7 +57,7 @@ void server_info(struct server *s, const char *section, struct buf *out)
         first = false;                             \
         buf_append_str(out, "# " name "\r\n");     \
     } while (0)
-    if (want(section, "server", true)) {
+    if (want(nsections, sections, "server", true)) {
         struct utsname u;
         uname(&u);
         SECTION("Server");
@@ -65,14 +74,14 @@ void server_info(struct server *s, const char *section, struct buf *out)
                    (long long)((now - s->start_ms) / 86400000), s->cfg.config_file ? s->cfg.config_file : "",
                    PARLEY_VERSION);
     }
-    if (want(section, "clients", true)) {
+    if (want(nsections, sections, "clients", true)) {
         SECTION("Clients");
         buf_printf(out,
                    "connected_clients:%llu\r\ncluster_connections:0\r\nmaxclients:%lld\r\n"
                    "blocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
                    (unsigned long long)s->n_clients, s->cfg.maxclients);
     }
-    if (want(section, "memory", true)) {
+    if (want(nsections, sections, "memory", true)) {
         size_t used = mem_used_bytes();
         if (used > s->stats.peak_memory) s->stats.peak_memory = used;
         char h[32], hp[32];
@@ -85,12 +94,12 @@ void server_info(struct server *s, const char *section, struct buf *out)
                    "maxmemory_policy:noeviction\r\nmem_allocator:libc\r\n",
                    used, h, (unsigned long long)s->stats.peak_memory, hp);
     }
-    if (want(section, "persistence", true)) {
+    if (want(nsections, sections, "persistence", true)) {
         SECTION("Persistence");
         buf_printf(out, "loading:0\r\nrdb_changes_since_last_save:0\r\naof_enabled:0\r\n"
                         "parley_durability:raft-quorum-fsync\r\n");
     }
-    if (want(section, "stats", true)) {
+    if (want(nsections, sections, "stats", true)) {
         const struct net_stats *ns = net_get_stats(s->net);
         uint64_t ops = 0;
         for (int i = 0; i < 10; i++) ops += s->stats.ops_window[i];
@@ -106,11 +115,11 @@ void server_info(struct server *s, const char *section, struct buf *out)
                    (unsigned long long)ns->rejected_connections,
                    (unsigned long long)s->store->expired_keys);
     }
-    if (want(section, "replication", true)) {
+    if (want(nsections, sections, "replication", true)) {
         SECTION("Replication");
         buf_printf(out, "role:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\n");
     }
-    if (want(section, "raft", true)) {
+    if (want(nsections, sections, "raft", true)) {
         struct repl_info ri;
         repl_get_info(s->repl, &ri);
         SECTION("Raft");
@@ -128,7 +137,7 @@ void server_info(struct server *s, const char *section, struct buf *out)
                    ri.batches_forwarded, ri.commands_applied, ri.duplicates_skipped,
                    ri.pending_batches, ri.inflight_bytes, ri.lease_valid ? "valid" : "none");
     }
-    if (want(section, "keyspace", true)) {
+    if (want(nsections, sections, "keyspace", true)) {
         SECTION("Keyspace");
         for (int db = 0; db < STORE_DBS; db++) {
             uint64_t keys = store_db_size(s->store, db);
@@ -144,20 +153,7 @@ static void cmd_info(struct client *c, const struct cmd_def *cmd, int argc,
                      const struct resp_arg *argv)
 {
     struct buf text = BUF_INIT;
-    if (argc == 1) {
-        server_info(c->srv, NULL, &text);
-    } else {
-        for (int j = 1; j < argc; j++) {
-            char section[64];
-            snprintf(section, sizeof section, "%.*s", (int)(argv[j].len < 63 ? argv[j].len : 63),
-                     argv[j].ptr);
-            size_t before = text.len;
-            if (text.len) buf_append_str(&text, "\r\n");
-            size_t mark = text.len;
-            server_info(c->srv, section, &text);
-            if (text.len == mark) text.len = before;
-        }
-    }
+    server_info(c->srv, argc - 1, argv + 1, &text);
     struct resp_out o = client_reply(c);
     resp_verbatim(&o, text.data ? text.data : "", text.len);
     buf_free(&text);
@@ -167,13 +163,21 @@ static void cmd_info(struct client *c, const struct cmd_def *cmd, int argc,
  * COMMAND
  * ------------------------------------------------------------------ */
 
-static const char *flag_names[] = {
-    "write", "readonly", NULL, "fast", "admin", "denyoom", "noscript", "loading", "stale",
-    "no_auth", "pubsub", NULL, NULL, NULL,
-};
-static const char *acl_names[] = {
-    "@keyspace", "@read", "@write", "@string", "@fast", "@slow", "@admin", "@dangerous",
-    "@connection", "@server",
+/* Flags and ACL categories in the order Redis 7.0 lists them
+ * (addReplyCommandFlags, ACLCommandCategories). */
+static const struct {
+    uint32_t bit;
+    const char *name;
+} flag_names[] = {
+    {CMD_WRITE, "write"},     {CMD_READONLY, "readonly"}, {CMD_DENYOOM, "denyoom"},
+    {CMD_ADMIN, "admin"},     {CMD_PUBSUB, "pubsub"},     {CMD_NOSCRIPT, "noscript"},
+    {CMD_LOADING, "loading"}, {CMD_STALE, "stale"},       {CMD_FAST, "fast"},
+    {CMD_NO_AUTH, "no_auth"}, {CMD_ALLOW_BUSY, "allow_busy"},
+}, acl_names[] = {
+    {ACL_KEYSPACE, "@keyspace"}, {ACL_READ, "@read"},   {ACL_WRITE, "@write"},
+    {ACL_STRING, "@string"},     {ACL_PUBSUB, "@pubsub"}, {ACL_ADMIN, "@admin"}, {ACL_FAST, "@fast"},
+    {ACL_SLOW, "@slow"},         {ACL_DANGEROUS, "@dangerous"},
+    {ACL_CONNECTION, "@connection"},
 };
 
 static void command_info_one(struct resp_out *o, const struct cmd_def *d)
@@ -184,8 +188,8 @@ static void command_info_one(struct resp_out *o, const struct cmd_def *d)
     size_t h = resp_defer_len(o);
     long long n = 0;
     for (size_t i = 0; i < sizeof flag_names / sizeof *flag_names; i++)
-        if (flag_names[i] && (d->flags & (1u << i))) {
-            resp_simple(o, flag_names[i]);
+        if (d->flags & flag_names[i].bit) {
+            resp_simple(o, flag_names[i].name);
             n++;
         }
     resp_set_deferred_len(o, h, '~', n);
@@ -195,17 +199,18 @@ static void command_info_one(struct resp_out *o, const struct cmd_def *d)
     h = resp_defer_len(o);
     n = 0;
     for (size_t i = 0; i < sizeof acl_names / sizeof *acl_names; i++)
-        if (d->acl & (1u << i)) {
-            resp_simple(o, acl_names[i]);
+        if (d->acl & acl_names[i].bit) {
+            resp_simple(o, acl_names[i].name);
             n++;
         }
     resp_set_deferred_len(o, h, '~', n);
-    resp_array(o, 0); /* tips */
-    resp_array(o, 0); /* key specs */
+    /* Tips, key specs and subcommands are sets in RESP3, as Redis sends. */
+    resp_set(o, 0); /* tips */
+    resp_set(o, 0); /* key specs */
     long long subs = 0;
     if (d->subcommands)
         for (const struct cmd_def *s = d->subcommands; s->name; s++) subs++;
-    resp_array(o, subs);
+    resp_set(o, subs);
     if (d->subcommands)
         for (const struct cmd_def *s = d->subcommands; s->name; s++) command_info_one(o, s);
 }
@@ -214,7 +219,7 @@ static void command_info_one(struct resp_out *o, const struct cmd_def *d)
  * expects every entry to carry an "arguments" array. */
 static void command_docs_one(struct resp_out *o, const struct cmd_def *d)
 {
-    resp_bulk_str(o, d->name);
+    resp_bulk_str(o, d->name); /* subcommands too go by their full name */
     long long subs = 0;
     if (d->subcommands)
         for (const struct cmd_def *s = d->subcommands; s->name; s++) subs++;
@@ -282,8 +287,8 @@ static void command_list(struct client *c, const struct cmd_def *cmd, int argc,
         if (aclcat) {
             bool ok = false;
             for (size_t a = 0; a < sizeof acl_names / sizeof *acl_names; a++)
-                if ((d->acl & (1u << a)) && strlen(acl_names[a]) - 1 == aclcat->len &&
-                    !strncasecmp(acl_names[a] + 1, aclcat->ptr, aclcat->len))
+                if ((d->acl & acl_names[a].bit) && strlen(acl_names[a].name) - 1 == aclcat->len &&
+                    !strncasecmp(acl_names[a].name + 1, aclcat->ptr, aclcat->len))
                     ok = true;
             if (!ok) continue;
         }
@@ -309,7 +314,7 @@ static void command_info(struct client *c, const struct cmd_def *cmd, int argc,
     for (int j = 2; j < argc; j++) {
         const struct cmd_def *d = find_any(&argv[j]);
         if (d && !(d->flags & CMD_INTERNAL)) command_info_one(&o, d);
-        else resp_null_array(&o);
+        else resp_null(&o); /* Redis's addReplyNull: $-1, or _ in RESP3 */
     }
 }
 
@@ -353,10 +358,14 @@ static void command_help(struct client *c, const struct cmd_def *cmd, int argc,
         "    Return a list of all commands in this Redis server.",
         "INFO [<command-name> ...]",
         "    Return details about multiple Redis commands.",
+        "    If no command names are given, documentation details for all",
+        "    commands are returned.",
         "DOCS [<command-name> ...]",
         "    Return documentation details about multiple Redis commands.",
+        "    If no command names are given, documentation details for all",
+        "    commands are returned.",
         "HELP",
-        "    Print this help.",
+        "    Prints this help.",
     };
     reply_lines(c, lines, sizeof lines / sizeof *lines);
 }
@@ -381,10 +390,11 @@ struct pairs {
 static void add_pair(void *ctx, const char *name, const char *value)
 {
     struct pairs *p = ctx;
-    /* A directive matched by two patterns is listed once. */
+    /* A directive matched by two patterns is listed once, under the first
+     * spelling (names are case-insensitive). */
     size_t len = strlen(name);
     for (size_t off = 0; off < p->seen.len; off += strlen(p->seen.data + off) + 1)
-        if (strcmp(p->seen.data + off, name) == 0) return;
+        if (strcasecmp(p->seen.data + off, name) == 0) return;
     buf_append(&p->seen, name, len + 1);
     resp_bulk_str(p->o, name);
     resp_bulk_str(p->o, value);
@@ -407,25 +417,34 @@ static void config_set_cmd(struct client *c, const struct cmd_def *cmd, int argc
 {
     struct resp_out o = client_reply(c);
     if ((argc - 2) % 2 != 0) {
-        resp_errorf(&o, "ERR Unknown option or number of arguments for CONFIG SET - '%.*s'",
-                    (int)argv[argc - 1].len, argv[argc - 1].ptr);
+        resp_error(&o, "ERR syntax error"); /* Redis 7.0: not name/value pairs */
         return;
     }
-    for (int j = 2; j < argc; j += 2) {
-        char name[128], value[1024], err[256];
-        snprintf(name, sizeof name, "%.*s", (int)(argv[j].len < 127 ? argv[j].len : 127), argv[j].ptr);
-        snprintf(value, sizeof value, "%.*s", (int)(argv[j + 1].len < 1023 ? argv[j + 1].len : 1023),
-                 argv[j + 1].ptr);
-        int rv = config_set(&c->srv->cfg, name, value, err, sizeof err);
-        if (rv == -2) {
-            resp_errorf(&o, "ERR Unknown option or number of arguments for CONFIG SET - '%s'", name);
-            return;
-        }
-        if (rv != 0) {
-            resp_errorf(&o, "ERR CONFIG SET failed (possibly related to argument '%s') - %s", name, err);
-            return;
-        }
+    int n = (argc - 2) / 2;
+    char **words = xmalloc((size_t)(2 * n) * sizeof *words);
+    for (int j = 0; j < 2 * n; j++) {
+        words[j] = xmalloc(argv[j + 2].len + 1);
+        memcpy(words[j], argv[j + 2].ptr, argv[j + 2].len);
+        words[j][argv[j + 2].len] = '\0';
     }
+    const char **names = xmalloc((size_t)n * sizeof *names);
+    const char **values = xmalloc((size_t)n * sizeof *values);
+    for (int i = 0; i < n; i++) {
+        names[i] = words[2 * i];
+        values[i] = words[2 * i + 1];
+    }
+    const char *bad;
+    char err[256];
+    int rv = config_set(&c->srv->cfg, n, names, values, &bad, err, sizeof err);
+    if (rv == -2)
+        resp_errorf(&o, "ERR Unknown option or number of arguments for CONFIG SET - '%s'", bad);
+    else if (rv != 0)
+        resp_errorf(&o, "ERR CONFIG SET failed (possibly related to argument '%s') - %s", bad, err);
+    for (int j = 0; j < 2 * n; j++) free(words[j]);
+    free(words);
+    free(names);
+    free(values);
+    if (rv != 0) return;
     server_apply_runtime_config(c->srv);
     resp_ok(&o);
 }
@@ -450,7 +469,7 @@ static void config_help(struct client *c, const struct cmd_def *cmd, int argc,
         "RESETSTAT",
         "    Reset statistics reported by the INFO command.",
         "HELP",
-        "    Print this help.",
+        "    Prints this help.",
     };
     reply_lines(c, lines, sizeof lines / sizeof *lines);
 }
@@ -525,7 +544,7 @@ static void raft_help(struct client *c, const struct cmd_def *cmd, int argc,
         "    This node's applied index and a digest of its own keyspace; equal on replicas",
         "    that applied the same log.",
         "HELP",
-        "    Print this help.",
+        "    Prints this help.",
     };
     reply_lines(c, lines, sizeof lines / sizeof *lines);
 }

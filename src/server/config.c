@@ -92,26 +92,38 @@ static bool parse_int(const char *s, long long *out)
     return true;
 }
 
+/* Redis's text for a numeric value outside the directive's bounds. */
+static const char *out_of_range(const struct directive *d)
+{
+    static char text[96];
+    snprintf(text, sizeof text, "argument must be between %lld and %lld inclusive", d->min, d->max);
+    return text;
+}
+
 /* Sets one directive from its words; returns NULL or a reason. */
 static const char *apply(struct config *c, const struct directive *d, int argc, char **argv)
 {
     void *field = (char *)c + d->offset;
     if (d->kind == K_OUTPUT_LIMIT) {
-        /* "normal <hard> <soft> <seconds>" (other classes accepted, ignored). */
-        if (argc % 4 != 0) return "wrong number of arguments";
+        /* "<class> <hard> <soft> <seconds>"... as Redis 7.0's
+         * updateClientOutputBufferLimit: all checked before any is set.
+         * Only the normal class applies here; replica and pubsub are
+         * accepted and ignored. */
+        if (argc % 4 != 0) return "Wrong number of arguments in buffer limit configuration.";
         for (int i = 0; i < argc; i += 4) {
             long long hard, soft, secs;
+            if (strcasecmp(argv[i], "normal") && strcasecmp(argv[i], "pubsub") &&
+                strcasecmp(argv[i], "replica") && strcasecmp(argv[i], "slave"))
+                return "Invalid client class specified in buffer limit configuration.";
             if (!config_parse_memory(argv[i + 1], &hard) || !config_parse_memory(argv[i + 2], &soft) ||
                 !parse_int(argv[i + 3], &secs) || secs < 0)
-                return "argument couldn't be parsed into a memory value";
-            if (!strcasecmp(argv[i], "normal")) {
-                c->output_hard = hard;
-                c->output_soft = soft;
-                c->output_soft_seconds = secs;
-            } else if (strcasecmp(argv[i], "pubsub") && strcasecmp(argv[i], "replica") &&
-                       strcasecmp(argv[i], "slave")) {
-                return "Invalid client class specified in buffer limit configuration.";
-            }
+                return "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
+        }
+        for (int i = 0; i < argc; i += 4) {
+            if (strcasecmp(argv[i], "normal")) continue;
+            config_parse_memory(argv[i + 1], &c->output_hard);
+            config_parse_memory(argv[i + 2], &c->output_soft);
+            parse_int(argv[i + 3], &c->output_soft_seconds);
         }
         return NULL;
     }
@@ -125,12 +137,12 @@ static const char *apply(struct config *c, const struct directive *d, int argc, 
         return NULL;
     case K_INT:
         if (!parse_int(v, &n)) return "argument couldn't be parsed into an integer";
-        if (n < d->min || n > d->max) return "argument must be within the allowed range";
+        if (n < d->min || n > d->max) return out_of_range(d);
         *(long long *)field = n;
         return NULL;
     case K_MEMORY:
         if (!config_parse_memory(v, &n)) return "argument must be a memory value";
-        if (n < d->min || n > d->max) return "argument must be within the allowed range";
+        if (n < d->min || n > d->max) return out_of_range(d);
         *(long long *)field = n;
         return NULL;
     case K_BOOL:
@@ -306,6 +318,23 @@ static void format_value(struct config *c, const struct directive *d, char *out,
 
 void config_get(struct config *c, const char *pattern, size_t plen, config_pair_fn *fn, void *ctx)
 {
+    /* Like Redis 7.0, a name without glob characters is looked up as is and
+     * answered under the spelling it was given in. */
+    bool glob = false;
+    for (size_t i = 0; i < plen; i++)
+        if (pattern[i] == '*' || pattern[i] == '?' || pattern[i] == '[') glob = true;
+    if (!glob) {
+        char name[128];
+        if (plen >= sizeof name || memchr(pattern, '\0', plen)) return;
+        memcpy(name, pattern, plen);
+        name[plen] = '\0';
+        const struct directive *d = find(name);
+        if (d == NULL) return;
+        char value[1024];
+        format_value(c, d, value, sizeof value);
+        fn(ctx, name, value);
+        return;
+    }
     for (size_t i = 0; i < N_DIRECTIVES; i++) {
         const char *name = table[i].name;
         if (!glob_match(pattern, plen, name, strlen(name), true)) continue;
@@ -315,22 +344,65 @@ void config_get(struct config *c, const char *pattern, size_t plen, config_pair_
     }
 }
 
-int config_set(struct config *c, const char *name, const char *value, char *err, size_t errlen)
+/* Applies one value to a known, mutable directive. */
+static const char *set_value(struct config *c, const struct directive *d, const char *value)
 {
-    const struct directive *d = find(name);
-    if (d == NULL) return -2;
-    if (!d->mutable_) {
-        snprintf(err, errlen, "can't set immutable config");
-        return -1;
-    }
     char copy[1024];
     snprintf(copy, sizeof copy, "%s", value);
     char *words[64];
     int n = split_words(copy, words, 64);
-    const char *why = apply(c, d, n, words);
-    if (why) {
-        snprintf(err, errlen, "%s", why);
-        return -1;
+    return apply(c, d, n, words);
+}
+
+int config_set(struct config *c, int n, const char *const *names, const char *const *values,
+               const char **bad, char *err, size_t errlen)
+{
+    const struct directive **ds = xcalloc((size_t)n, sizeof *ds);
+    int rv = 0;
+    const char *unknown = NULL;
+    *bad = NULL;
+    /* Every name first: the first problem found is the one reported, but
+     * an unknown name wins over any other. */
+    for (int i = 0; i < n; i++) {
+        ds[i] = find(names[i]);
+        if (ds[i] == NULL) {
+            if (unknown == NULL && *bad == NULL) unknown = names[i];
+            continue;
+        }
+        if (*bad) continue;
+        if (!ds[i]->mutable_) {
+            snprintf(err, errlen, "can't set immutable config");
+            *bad = names[i];
+        }
+        for (int j = 0; j < i && !*bad; j++)
+            if (ds[j] == ds[i]) {
+                snprintf(err, errlen, "duplicate parameter");
+                *bad = names[i];
+            }
     }
-    return 0;
+    if (unknown) {
+        *bad = unknown;
+        rv = -2;
+    } else if (*bad) {
+        rv = -1;
+    }
+    if (rv != 0) {
+        free(ds);
+        return rv;
+    }
+    /* Then the values, restoring the old ones if any is refused. */
+    char(*old)[1024] = xmalloc((size_t)n * sizeof *old);
+    for (int i = 0; i < n; i++) format_value(c, ds[i], old[i], sizeof old[i]);
+    for (int i = 0; i < n; i++) {
+        const char *why = set_value(c, ds[i], values[i]);
+        if (why == NULL) continue;
+        snprintf(err, errlen, "%s", why);
+        *bad = ds[i]->name;
+        for (int j = i; j >= 0; j--) set_value(c, ds[j], old[j]);
+        rv = -1;
+        break;
+    }
+    free(old);
+    free(ds);
+    return rv;
 }

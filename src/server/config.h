@@ -52,9 +52,14 @@ void config_free(struct config *c);
 /* CONFIG GET: appends name/value pairs of directives matching the glob. */
 typedef void config_pair_fn(void *ctx, const char *name, const char *value);
 void config_get(struct config *c, const char *pattern, size_t plen, config_pair_fn *fn, void *ctx);
-/* CONFIG SET of one directive: 0, or -1 with a Redis-style reason in err
- * (the part after "possibly related to argument 'x') - "), or -2 unknown. */
-int config_set(struct config *c, const char *name, const char *value, char *err, size_t errlen);
+/* CONFIG SET of n directives at once, as Redis 7.0 does it: all names are
+ * checked first (unknown, immutable, named twice), then the values are set
+ * in order, and if one is refused the ones already set are restored, so the
+ * command changes everything or nothing. Returns 0; -2 with *bad = an
+ * unknown name; or -1 with *bad = the name to blame and a Redis-style reason
+ * in err (the part after "possibly related to argument 'x') - "). */
+int config_set(struct config *c, int n, const char *const *names, const char *const *values,
+               const char **bad, char *err, size_t errlen);
 /* Parses Redis memory units: 1k=1000, 1kb=1024, m, mb, g, gb. */
 bool config_parse_memory(const char *s, long long *out);
 

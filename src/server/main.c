@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include "base/clock.h"
 #include "base/hash.h"
@@ -44,11 +45,21 @@ static void on_accept(void *ctx, struct net_conn *conn)
 {
     struct server *s = ctx;
     if (s->shutting_down || (long long)s->n_clients >= s->cfg.maxclients) {
-        net_conn_write(conn, "-ERR max number of clients reached\r\n", 36);
-        net_conn_close_after_flush(conn);
+        net_conn_reject(conn, "-ERR max number of clients reached\r\n");
         return;
     }
     net_conn_set_data(conn, client_new(s, conn));
+}
+
+/* Bad input: answered in its place among the client's replies (after the
+ * ones its earlier commands still wait for), then the connection closes. */
+static void on_protocol_error(void *ctx, struct net_conn *conn, const char *error)
+{
+    (void)ctx;
+    struct client *c = net_conn_data(conn);
+    struct resp_out o = client_reply(c);
+    resp_error(&o, error);
+    client_quit(c);
 }
 
 static void on_close(void *ctx, struct net_conn *conn)
@@ -177,7 +188,14 @@ int main(int argc, char **argv)
      * come from either) and no replica's layout is special. */
     hash_seed_init(hash_bytes_fixed(s.cfg.cluster, strlen(s.cfg.cluster), 0x7061726c6579ull));
     s.rng = seed[1];
-    for (int i = 0; i < 40; i++) s.run_id[i] = "0123456789abcdef"[(seed[i % 2] >> (i % 16 * 4)) & 15];
+    /* run_id: 160 random bits of its own, so INFO reveals nothing of the
+     * hash seed or the PRNG state. */
+    unsigned char id[20];
+    if (getrandom(id, sizeof id, 0) != sizeof id) {
+        uint64_t x = (uint64_t)clock_wall_us() ^ ((uint64_t)getpid() << 40);
+        for (size_t i = 0; i < sizeof id; i++) id[i] = (unsigned char)(dict_rand64(&x) >> 56);
+    }
+    for (int i = 0; i < 40; i++) s.run_id[i] = "0123456789abcdef"[(id[i / 2] >> (i % 2 ? 0 : 4)) & 15];
     s.start_ms = clock_wall_ms();
     s.loop = uv_default_loop();
     s.store = store_new();
@@ -214,6 +232,7 @@ int main(int argc, char **argv)
         .ctx = &s,
         .on_accept = on_accept,
         .on_command = dispatch,
+        .on_protocol_error = on_protocol_error,
         .on_close = on_close,
     };
     struct net_limits limits = limits_of(&s.cfg);

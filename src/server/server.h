@@ -123,6 +123,8 @@ local_fn *pubsub_local_handler(const char *name);
 void cmd_shutdown(struct client *c, const struct cmd_def *cmd, int argc,
                   const struct resp_arg *argv);
 void server_apply_runtime_config(struct server *s);
-void server_info(struct server *s, const char *section, struct buf *out);
+/* INFO's text for the sections named (none: the default ones). */
+void server_info(struct server *s, int nsections, const struct resp_arg *sections,
+                 struct buf *out);
 
 #endif
