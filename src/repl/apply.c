@@ -239,7 +239,7 @@ static void apply_batch(struct repl *r, const struct entry_header *h, const stru
         if (rc <= 0) break;
         (*index)++;
         struct reply_slot *slot = own && i < own->n ? own->slots[i] : NULL;
-        struct buf *dest = slot ? &slot->reply : &r->scratch;
+        struct buf *dest = slot && !slot->overflowed ? &slot->reply : &r->scratch;
         buf_clear(&r->scratch);
         if (is_word(&r->argv[0], ANNOUNCE_CMD)) {
             apply_announce(r, b, ec.argc, r->argv);
@@ -254,6 +254,10 @@ static void apply_batch(struct repl *r, const struct entry_header *h, const stru
             buf_printf(&r->fwd_reply, "$%zu\r\n", r->scratch.len);
             buf_append(&r->fwd_reply, r->scratch.data, r->scratch.len);
             buf_append_str(&r->fwd_reply, "\r\n");
+        }
+        if (slot && slot->max_bytes && slot->reply.len > slot->max_bytes) {
+            slot->overflowed = true;
+            buf_free(&slot->reply);
         }
         if (slot) {
             slot->pending--;

@@ -37,6 +37,11 @@ struct reply_slot {
     void *owner;         /* NULL when the client has gone away */
     struct reply_slot *next;
     void (*on_ready)(struct reply_slot *slot);
+    /* The client's output hard limit (0: none). Apply stops filling a slot
+     * that grows past it and sets overflowed: the owner then closes the
+     * client, as Redis closes one over client-output-buffer-limit. */
+    size_t max_bytes;
+    bool overflowed;
 };
 
 struct repl_config {

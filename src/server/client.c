@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "base/clock.h"
+#include "base/log.h"
 #include "base/mem.h"
 #include "server/server.h"
 
@@ -31,6 +32,8 @@ static struct reply_slot *slot_get(struct server *s, struct client *c)
         slot = xcalloc(1, sizeof *slot);
     }
     slot->pending = 0;
+    slot->overflowed = false;
+    slot->max_bytes = (size_t)s->cfg.output_hard;
     slot->owner = c;
     slot->next = NULL;
     slot->on_ready = slot_ready;
@@ -73,6 +76,11 @@ void client_quit(struct client *c)
 static void slot_ready(struct reply_slot *slot)
 {
     struct client *c = slot->owner;
+    if (c && slot->overflowed && !net_conn_closing(c->conn)) {
+        log_warn("Client %s closed for overcoming of output buffer limits.", net_conn_peer(c->conn));
+        net_conn_close(c->conn);
+        return;
+    }
     if (c == NULL) {
         /* Its client went away while repl still held it. */
         buf_free(&slot->reply);

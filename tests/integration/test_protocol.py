@@ -385,6 +385,28 @@ def test_output_buffer_hard_limit_disconnects_a_client_that_does_not_read(fresh)
         s.close()
 
 
+def test_reads_behind_a_pending_write_respect_the_output_hard_limit(fresh):
+    """Reads that follow a client's own pending write travel through the
+    log with it, and their replies are built when the entry is applied. They
+    are still held to the output hard limit: the client is closed instead of
+    the server building hundreds of megabytes of replies."""
+    r = fresh.client()
+    big = "b" * 100000
+    r.set("big", big)
+    assert r.config_set("client-output-buffer-limit", "normal 1mb 0 0")
+    hwm_before = proc_status(fresh, "VmHWM")
+    s, bad_id = pipeline_without_reading(
+        fresh.port, resp_encode("SET", "x", "1") + resp_encode("GET", "big") * 3000)
+    try:
+        wait_until(lambda: bad_id not in client_ids(r), message="the non-reading client to be closed")
+        if memory_checked(fresh):
+            assert proc_status(fresh, "VmHWM") - hwm_before < 100 * 1024
+        assert r.get("x") == "1"        # the write itself was applied
+        assert r.get("big") == big
+    finally:
+        s.close()
+
+
 def test_a_client_that_does_not_read_is_paused_not_buffered(fresh):
     """Without a hard limit, a client that reads nothing is no longer served
     once client-reply-pause-bytes of its replies wait, and is served again
