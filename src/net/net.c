@@ -32,6 +32,7 @@ struct net_conn {
     struct resp_parser parser;
     void *data;
     bool outgoing;
+    bool pubsub;      /* held to the pubsub output limits */
     bool reading;
     bool writing;
     bool paused;      /* by the owner (on_command returned false) */
@@ -368,13 +369,26 @@ static void maybe_unthrottle(struct net_conn *c)
 /* The hard output limit and the pause threshold, checked after each
  * command. False: process no more input now (the connection is closed,
  * or throttled until its output drains). */
+/* The output limits of c's class: normal, or pubsub. */
+static void class_limits(const struct net_conn *c, size_t *hard, size_t *soft, int *seconds)
+{
+    const struct net_limits *l = &c->net->limits;
+    *hard = c->pubsub ? l->pubsub_hard_max : l->output_hard_max;
+    *soft = c->pubsub ? l->pubsub_soft_max : l->output_soft_max;
+    *seconds = c->pubsub ? l->pubsub_soft_seconds : l->output_soft_seconds;
+}
+
+void net_conn_set_pubsub(struct net_conn *c, bool pubsub) { c->pubsub = pubsub; }
+
 static bool output_ok(struct net_conn *c)
 {
     const struct net_limits *l = &c->net->limits;
     if (c->closing) return false;
     if (c->outgoing) return true;
-    size_t pending = net_conn_output_len(c);
-    if (l->output_hard_max && pending > l->output_hard_max) {
+    size_t pending = net_conn_output_len(c), hard, soft;
+    int seconds;
+    class_limits(c, &hard, &soft, &seconds);
+    if (hard && pending > hard) {
         log_warn("Client %s closed for overcoming of output buffer limits.", c->peer);
         net_conn_close(c);
         return false;
@@ -402,14 +416,15 @@ static void on_written(uv_write_t *req, int status)
 
 static bool over_output_limits(struct net_conn *c)
 {
-    const struct net_limits *l = &c->net->limits;
-    size_t pending = net_conn_output_len(c);
+    size_t pending = net_conn_output_len(c), hard, soft;
+    int seconds;
     if (c->outgoing) return false;
-    if (l->output_hard_max && pending > l->output_hard_max) return true;
-    if (l->output_soft_max && pending > l->output_soft_max) {
+    class_limits(c, &hard, &soft, &seconds);
+    if (hard && pending > hard) return true;
+    if (soft && pending > soft) {
         int64_t now = (int64_t)uv_now(c->net->loop);
         if (c->soft_limit_since_ms == 0) c->soft_limit_since_ms = now;
-        else if (now - c->soft_limit_since_ms > (int64_t)l->output_soft_seconds * 1000) return true;
+        else if (now - c->soft_limit_since_ms > (int64_t)seconds * 1000) return true;
     } else {
         c->soft_limit_since_ms = 0;
     }

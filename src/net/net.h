@@ -52,6 +52,9 @@ struct net_limits {
     size_t output_hard_max;       /* client-output-buffer-limit normal hard (0 = none) */
     size_t output_soft_max;       /* ... soft (0 = none) */
     int output_soft_seconds;      /* ... soft seconds */
+    size_t pubsub_hard_max;       /* client-output-buffer-limit pubsub, for */
+    size_t pubsub_soft_max;       /* connections marked with net_conn_set_pubsub */
+    int pubsub_soft_seconds;
     size_t output_pause_bytes;    /* stop reading a client while this much is unsent */
 };
 
@@ -83,6 +86,8 @@ void net_conn_close_after_flush(struct net_conn *c);
  * connections_received. */
 void net_conn_reject(struct net_conn *c, const char *reply);
 void net_conn_pause(struct net_conn *c);
+/* Subscribed clients are held to the pubsub class of output limits. */
+void net_conn_set_pubsub(struct net_conn *c, bool pubsub);
 void net_conn_resume(struct net_conn *c);
 bool net_conn_paused(const struct net_conn *c);
 bool net_conn_closing(const struct net_conn *c);

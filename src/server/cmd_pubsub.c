@@ -90,6 +90,7 @@ static void local_update(struct client *c, char kind, bool add, int argc,
         buf_free(&k);
     }
     c->pubsub_mode = dict_size(c->local_subs) > 0;
+    net_conn_set_pubsub(c->conn, c->pubsub_mode);
 }
 
 void pubsub_free_client(struct client *c)

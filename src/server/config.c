@@ -39,7 +39,8 @@ static const struct directive table[] = {
     {"proto-max-bulk-len", K_MEMORY, OFF(proto_max_bulk_len), true, "512mb", 1024 * 1024, BIG},
     {"client-query-buffer-limit", K_MEMORY, OFF(client_query_buffer_limit), true, "1gb",
      1024 * 1024, BIG},
-    {"client-output-buffer-limit", K_OUTPUT_LIMIT, OFF(output_hard), true, "normal 0 0 0", 0, 0},
+    {"client-output-buffer-limit", K_OUTPUT_LIMIT, OFF(output_hard), true,
+     "normal 0 0 0 pubsub 32mb 8mb 60", 0, 0},
     {"client-reply-pause-bytes", K_MEMORY, OFF(client_reply_pause_bytes), true, "64mb", 0, BIG},
     {"raft-election-timeout-ms", K_INT, OFF(raft_election_timeout_ms), false, "300", 20, 600000},
     {"raft-heartbeat-ms", K_INT, OFF(raft_heartbeat_ms), false, "10", 5, 100000},
@@ -107,8 +108,8 @@ static const char *apply(struct config *c, const struct directive *d, int argc, 
     if (d->kind == K_OUTPUT_LIMIT) {
         /* "<class> <hard> <soft> <seconds>"... as Redis 7.0's
          * updateClientOutputBufferLimit: all checked before any is set.
-         * Only the normal class applies here; replica and pubsub are
-         * accepted and ignored. */
+         * The normal and pubsub classes apply; replica is accepted and
+         * ignored (Parley has no Redis replicas). */
         if (argc % 4 != 0) return "Wrong number of arguments in buffer limit configuration.";
         for (int i = 0; i < argc; i += 4) {
             long long hard, soft, secs;
@@ -120,10 +121,11 @@ static const char *apply(struct config *c, const struct directive *d, int argc, 
                 return "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
         }
         for (int i = 0; i < argc; i += 4) {
-            if (strcasecmp(argv[i], "normal")) continue;
-            config_parse_memory(argv[i + 1], &c->output_hard);
-            config_parse_memory(argv[i + 2], &c->output_soft);
-            parse_int(argv[i + 3], &c->output_soft_seconds);
+            bool normal = !strcasecmp(argv[i], "normal");
+            if (!normal && strcasecmp(argv[i], "pubsub")) continue;
+            config_parse_memory(argv[i + 1], normal ? &c->output_hard : &c->pubsub_hard);
+            config_parse_memory(argv[i + 2], normal ? &c->output_soft : &c->pubsub_soft);
+            parse_int(argv[i + 3], normal ? &c->output_soft_seconds : &c->pubsub_soft_seconds);
         }
         return NULL;
     }
@@ -310,8 +312,9 @@ static void format_value(struct config *c, const struct directive *d, char *out,
     case K_MEMORY: snprintf(out, len, "%lld", *(long long *)field); break;
     case K_BOOL: snprintf(out, len, "%s", *(bool *)field ? "yes" : "no"); break;
     case K_OUTPUT_LIMIT:
-        snprintf(out, len, "normal %lld %lld %lld replica 0 0 0 pubsub 0 0 0", c->output_hard,
-                 c->output_soft, c->output_soft_seconds);
+        snprintf(out, len, "normal %lld %lld %lld replica 0 0 0 pubsub %lld %lld %lld",
+                 c->output_hard, c->output_soft, c->output_soft_seconds, c->pubsub_hard,
+                 c->pubsub_soft, c->pubsub_soft_seconds);
         break;
     }
 }

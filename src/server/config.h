@@ -29,6 +29,7 @@ struct config {
     long long proto_max_bulk_len;
     long long client_query_buffer_limit;
     long long output_hard, output_soft, output_soft_seconds; /* client-output-buffer-limit normal */
+    long long pubsub_hard, pubsub_soft, pubsub_soft_seconds; /* ... pubsub */
     long long client_reply_pause_bytes;
     long long raft_election_timeout_ms;
     long long raft_heartbeat_ms;

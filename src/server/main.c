@@ -77,6 +77,9 @@ static struct net_limits limits_of(const struct config *cfg)
         .output_hard_max = (size_t)cfg->output_hard,
         .output_soft_max = (size_t)cfg->output_soft,
         .output_soft_seconds = (int)cfg->output_soft_seconds,
+        .pubsub_hard_max = (size_t)cfg->pubsub_hard,
+        .pubsub_soft_max = (size_t)cfg->pubsub_soft,
+        .pubsub_soft_seconds = (int)cfg->pubsub_soft_seconds,
         .output_pause_bytes = (size_t)cfg->client_reply_pause_bytes,
     };
     return l;

@@ -165,3 +165,39 @@ def test_a_restarted_node_drops_its_old_subscriptions(make_cluster):
     # subscriptions are dropped on every node.
     wait_until(lambda: leader.client().pubsub_numsub("gone") == [("gone", 0)], 20,
                message="the dead process's subscription to be dropped")
+
+
+def test_a_slow_subscriber_is_disconnected_and_stalls_no_one(make_node):
+    from conftest import wait_writable
+    node = make_node().start()
+    wait_writable(node)
+    r = node.client()
+    assert r.config_set("client-output-buffer-limit", "pubsub 1mb 0 0")
+    import socket
+    slow = socket.create_connection(("127.0.0.1", node.port), timeout=5)
+    slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    slow.sendall(resp_encode("SUBSCRIBE", "firehose"))
+    fast = node.client().pubsub()
+    fast.subscribe("firehose")
+    assert fast.get_message(timeout=5)["type"] == "subscribe"
+    wait_until(lambda: r.pubsub_numsub("firehose") == [("firehose", 2)], 10,
+               message="both subscriptions")
+    payload = "x" * 100_000
+    received = []
+    for i in range(200):
+        r.publish("firehose", f"{i}:{payload}")
+        m = fast.get_message(timeout=0.01)
+        while m is not None:
+            if m["type"] == "message":
+                received.append(m["data"])
+            m = fast.get_message(timeout=0.01)
+    received += [m["data"] for m in messages(fast, 200 - len(received), timeout=20)]
+    # The one that keeps up gets everything, in order.
+    assert [int(m.split(":")[0]) for m in received] == list(range(200))
+    # The one that does not read was cut off at 1 MB of pending messages,
+    # and unsubscribed through the log.
+    wait_until(lambda: r.pubsub_numsub("firehose") == [("firehose", 1)], 10,
+               message="the slow subscriber to be dropped")
+    assert r.ping()
+    slow.close()
+    fast.close()
