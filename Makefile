@@ -4,7 +4,7 @@
 # src/server/main.c; every tests/unit/test_*.c is one cmocka test binary.
 
 CC      ?= cc
-PKGS    := raft libuv libxxhash zlib
+PKGS    := raft libuv libxxhash zlib lua5.1 libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter

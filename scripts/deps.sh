@@ -8,7 +8,7 @@ set -euo pipefail
 
 packages=(
   build-essential pkg-config
-  libuv1-dev libssl-dev libhiredis-dev libcmocka-dev libxxhash-dev zlib1g-dev
+  libuv1-dev libssl-dev libhiredis-dev libcmocka-dev libxxhash-dev zlib1g-dev liblua5.1-0-dev
   redis-server redis-tools
   python3-pytest python3-redis iproute2
 )

@@ -54,6 +54,7 @@ enum acl_category {
     ACL_CONNECTION = 1u << 8,
     ACL_SERVER = 1u << 9,
     ACL_PUBSUB = 1u << 10,
+    ACL_SCRIPTING = 1u << 11,
 };
 
 struct cmd_ctx;

@@ -285,12 +285,14 @@ static void index_add(const struct cmd_def *d)
  * rows in a table of their own, NULL-name terminated, added here. */
 extern const struct cmd_def cmd_rows_multi[];
 extern const struct cmd_def cmd_rows_pubsub[];
+extern const struct cmd_def cmd_rows_script[];
 
 static const struct cmd_def *const families[] = {
     table,
     internal,
     cmd_rows_multi,
     cmd_rows_pubsub,
+    cmd_rows_script,
 };
 #define N_FAMILIES (sizeof families / sizeof *families)
 

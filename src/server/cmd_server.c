@@ -177,7 +177,7 @@ static const struct {
     {ACL_KEYSPACE, "@keyspace"}, {ACL_READ, "@read"},   {ACL_WRITE, "@write"},
     {ACL_STRING, "@string"},     {ACL_PUBSUB, "@pubsub"}, {ACL_ADMIN, "@admin"}, {ACL_FAST, "@fast"},
     {ACL_SLOW, "@slow"},         {ACL_DANGEROUS, "@dangerous"},
-    {ACL_CONNECTION, "@connection"},
+    {ACL_CONNECTION, "@connection"}, {ACL_SCRIPTING, "@scripting"},
 };
 
 static void command_info_one(struct resp_out *o, const struct cmd_def *d)

@@ -20,6 +20,7 @@ struct store *store_new(void)
     for (int i = 0; i < STORE_DBS; i++) dict_init(&s->db[i].keys, free_entry_value);
     watch_init(&s->watch);
     pubsub_init(&s->pubsub);
+    scripts_init(&s->scripts);
     return s;
 }
 
@@ -32,6 +33,7 @@ void store_free(struct store *s)
     }
     watch_clear(&s->watch);
     pubsub_clear(&s->pubsub);
+    scripts_clear(&s->scripts);
     free(s);
 }
 

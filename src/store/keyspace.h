@@ -20,6 +20,7 @@
 #include "store/dict.h"
 #include "store/object.h"
 #include "store/pubsub.h"
+#include "store/scripts.h"
 #include "store/watch.h"
 
 #define STORE_DBS 16
@@ -44,6 +45,7 @@ struct store {
     void *touch_arg;
     struct store_watch watch; /* replicated state of WATCH (watch.h) */
     struct pubsub pubsub;     /* replicated subscriptions (pubsub.h) */
+    struct scripts scripts;   /* replicated script cache (scripts.h) */
     /* Where applied PUBLISHes and subscription changes are reported (the
      * server delivers to its own clients); not replicated state. */
     void (*on_message)(void *arg, struct pubsub_id to, const char *type, const char *pattern,

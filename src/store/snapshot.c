@@ -8,6 +8,7 @@
 
 #define MAGIC "PARLEYS1"
 #define FORMAT 1
+#define OP_SCRIPTS 0xFB
 #define OP_PUBSUB 0xFC
 #define OP_WATCH 0xFD
 #define OP_DB 0xFE
@@ -56,6 +57,10 @@ void store_snapshot_encode(struct store *s, const void *aux, size_t aux_len, str
             buf_append(out, e->key, e->klen);
             encode_value(out, o);
         }
+    }
+    if (!scripts_empty(&s->scripts)) {
+        buf_append_u8(out, OP_SCRIPTS);
+        scripts_encode(&s->scripts, out);
     }
     if (!pubsub_empty(&s->pubsub)) {
         buf_append_u8(out, OP_PUBSUB);
@@ -125,6 +130,11 @@ struct store *store_snapshot_decode(const void *data, size_t len, const char **a
         uint8_t op;
         if (reader_u8(&r, &op)) return fail(s, err, errlen, "snapshot truncated");
         if (op == OP_EOF) break;
+        if (op == OP_SCRIPTS) {
+            if (scripts_decode(&s->scripts, &r) != 0)
+                return fail(s, err, errlen, "snapshot has a malformed script cache");
+            continue;
+        }
         if (op == OP_PUBSUB) {
             if (pubsub_decode(&s->pubsub, &r) != 0)
                 return fail(s, err, errlen, "snapshot has a malformed pub/sub section");

@@ -5,6 +5,7 @@
  *   "PARLEYS1"  u32 format  u32 aux_len  aux bytes
  *   per non-empty database: 0xFE  u32 db  u64 key count
  *       per key: u8 type  u8 encoding  u64 expire  u32 key length  key  value
+ *   0xFB  the script cache (scripts.h), when not empty
  *   0xFC  the pub/sub registry (pubsub.h), when not empty
  *   0xFD  the WATCH state (watch.h), when sessions are open
  *   0xFF  u32 CRC-32 of every byte before it
