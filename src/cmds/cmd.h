@@ -50,6 +50,7 @@ enum acl_category {
     ACL_DANGEROUS = 1u << 7,
     ACL_CONNECTION = 1u << 8,
     ACL_SERVER = 1u << 9,
+    ACL_LIST = 1u << 10,
 };
 
 struct cmd_ctx;

@@ -14,6 +14,8 @@
 #include "cmds/cmd.h"
 #include "cmds/exec.h"
 
+extern const struct cmd_def cmd_rows_list[]; /* t_list.c */
+
 #define W CMD_WRITE
 #define R CMD_READONLY
 #define L CMD_LOCAL
@@ -280,6 +282,7 @@ static void index_add(const struct cmd_def *d)
 static const struct cmd_def *const families[] = {
     table,
     internal,
+    cmd_rows_list,
 };
 #define N_FAMILIES (sizeof families / sizeof *families)
 

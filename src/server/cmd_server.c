@@ -173,7 +173,7 @@ static const char *flag_names[] = {
 };
 static const char *acl_names[] = {
     "@keyspace", "@read", "@write", "@string", "@fast", "@slow", "@admin", "@dangerous",
-    "@connection", "@server",
+    "@connection", "@server", "@list",
 };
 
 static void command_info_one(struct resp_out *o, const struct cmd_def *d)
