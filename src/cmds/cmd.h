@@ -55,6 +55,13 @@ enum acl_category {
     ACL_SERVER = 1u << 9,
     ACL_PUBSUB = 1u << 10,
     ACL_SCRIPTING = 1u << 11,
+    ACL_LIST = 1u << 12,
+    ACL_SET = 1u << 13,
+    ACL_SORTEDSET = 1u << 14,
+    ACL_HASH = 1u << 15,
+    ACL_BLOCKING = 1u << 16,
+    ACL_TRANSACTION = 1u << 17,
+    ACL_STREAM = 1u << 18,
 };
 
 struct cmd_ctx;

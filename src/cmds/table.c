@@ -15,6 +15,8 @@
 #include "cmds/cmd.h"
 #include "cmds/exec.h"
 
+extern const struct cmd_def cmd_rows_list[]; /* t_list.c */
+
 #define W CMD_WRITE
 #define R CMD_READONLY
 #define L CMD_LOCAL
@@ -293,6 +295,7 @@ static const struct cmd_def *const families[] = {
     cmd_rows_multi,
     cmd_rows_pubsub,
     cmd_rows_script,
+    cmd_rows_list,
 };
 #define N_FAMILIES (sizeof families / sizeof *families)
 

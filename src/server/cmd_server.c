@@ -174,10 +174,13 @@ static const struct {
     {CMD_LOADING, "loading"}, {CMD_STALE, "stale"},       {CMD_FAST, "fast"},
     {CMD_NO_AUTH, "no_auth"}, {CMD_ALLOW_BUSY, "allow_busy"},
 }, acl_names[] = {
-    {ACL_KEYSPACE, "@keyspace"}, {ACL_READ, "@read"},   {ACL_WRITE, "@write"},
-    {ACL_STRING, "@string"},     {ACL_PUBSUB, "@pubsub"}, {ACL_ADMIN, "@admin"}, {ACL_FAST, "@fast"},
-    {ACL_SLOW, "@slow"},         {ACL_DANGEROUS, "@dangerous"},
-    {ACL_CONNECTION, "@connection"}, {ACL_SCRIPTING, "@scripting"},
+    {ACL_KEYSPACE, "@keyspace"}, {ACL_READ, "@read"},       {ACL_WRITE, "@write"},
+    {ACL_SET, "@set"},           {ACL_SORTEDSET, "@sortedset"}, {ACL_LIST, "@list"},
+    {ACL_HASH, "@hash"},         {ACL_STRING, "@string"},   {ACL_STREAM, "@stream"},
+    {ACL_PUBSUB, "@pubsub"},     {ACL_ADMIN, "@admin"},     {ACL_FAST, "@fast"},
+    {ACL_SLOW, "@slow"},         {ACL_BLOCKING, "@blocking"}, {ACL_DANGEROUS, "@dangerous"},
+    {ACL_CONNECTION, "@connection"}, {ACL_TRANSACTION, "@transaction"},
+    {ACL_SCRIPTING, "@scripting"},
 };
 
 static void command_info_one(struct resp_out *o, const struct cmd_def *d)

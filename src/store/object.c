@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/mem.h"
+#include "store/list.h"
 
 bool str_to_ll(const char *p, size_t len, long long *v)
 {
@@ -90,6 +91,7 @@ struct sobj *sobj_string_as(const char *p, size_t len, enum sobj_encoding enc)
 /* Collection types register here, one line each. */
 static const struct sobj_ops *types[8] = {
     [OBJ_STRING] = NULL, /* strings are handled in this file */
+    [OBJ_LIST] = &list_type_ops,
 };
 
 const struct sobj_ops *sobj_type_of(int type)
