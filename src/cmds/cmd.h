@@ -40,6 +40,7 @@ enum cmd_flag {
     CMD_FOR_CLIENT = 1u << 14, /* internal, but sent on a client's behalf
                                   (__exec, __watch): a follower may forward it */
     CMD_ALLOW_BUSY = 1u << 15, /* Redis runs it while a script is busy (COMMAND INFO only) */
+    CMD_BLOCKING = 1u << 16,   /* may block its client (BLPOP...) */
 };
 
 enum acl_category {
@@ -85,6 +86,9 @@ struct cmd_ctx {
     uint64_t rng;      /* PRNG state; seeded from the log entry in apply */
     bool apply;        /* running from the log: may evict expired keys */
     uint64_t origin;   /* the process that sent the command (apply only) */
+    bool no_block;     /* inside MULTI or a script: blocking commands don't */
+    bool blocked;      /* out: a blocking command found nothing and wrote
+                          no reply; its client waits (server/blocking.c) */
     long long max_bulk_len; /* proto-max-bulk-len, the largest string */
     struct resp_out out;
     int argc;

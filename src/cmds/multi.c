@@ -52,6 +52,7 @@ static void cmd_internal_ok(struct cmd_ctx *c)
 static void run_queued(struct cmd_ctx *c, int db, int argc, const struct resp_arg *argv)
 {
     struct cmd_ctx sub = *c;
+    sub.no_block = true; /* blocking commands answer nil inside MULTI */
     sub.db = db;
     sub.argc = argc;
     sub.argv = argv;

@@ -238,6 +238,7 @@ static int redis_call_generic(lua_State *L, bool raise)
         buf_printf(&reply, "$%d\r\n%s\r\n", n, us);
     } else {
         struct cmd_ctx sub = *c;
+        sub.no_block = true; /* blocking commands answer nil in scripts */
         sub.out.buf = &reply;
         sub.out.proto = 2;
         sub.argc = argc;

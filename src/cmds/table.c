@@ -288,6 +288,7 @@ static void index_add(const struct cmd_def *d)
 extern const struct cmd_def cmd_rows_multi[];
 extern const struct cmd_def cmd_rows_pubsub[];
 extern const struct cmd_def cmd_rows_script[];
+extern const struct cmd_def cmd_rows_blocking[];
 
 static const struct cmd_def *const families[] = {
     table,
@@ -296,6 +297,7 @@ static const struct cmd_def *const families[] = {
     cmd_rows_pubsub,
     cmd_rows_script,
     cmd_rows_list,
+    cmd_rows_blocking,
 };
 #define N_FAMILIES (sizeof families / sizeof *families)
 

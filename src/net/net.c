@@ -36,6 +36,7 @@ struct net_conn {
     bool reading;
     bool writing;
     bool paused;      /* by the owner (on_command returned false) */
+    bool held;        /* by the owner: still read (to see a hang-up), parse nothing */
     bool throttled;   /* by us: too much unsent output */
     bool closing;
     bool close_after_flush;
@@ -145,7 +146,6 @@ static void on_closed(uv_handle_t *h)
 {
     struct net_conn *c = h->data;
     struct net *n = c->net;
-    if (n->h.on_close) n->h.on_close(n->h.ctx, c);
     if (c->prev) c->prev->next = c->next;
     else n->conns = c->next;
     if (c->next) c->next->prev = c->prev;
@@ -168,6 +168,9 @@ static void on_closed(uv_handle_t *h)
     free(c);
 }
 
+/* The owner hears of the close at once, not when libuv's close completes:
+ * from now on nothing may be delivered to this connection as if its client
+ * were still there (a blocked client's element must not vanish into it). */
 void net_conn_close(struct net_conn *c)
 {
     if (c->closing) return;
@@ -175,6 +178,9 @@ void net_conn_close(struct net_conn *c)
     if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
     c->reading = false;
     uv_close((uv_handle_t *)&c->tcp, on_closed);
+    struct net *n = c->net;
+    if (n->h.on_close) n->h.on_close(n->h.ctx, c);
+    c->data = NULL;
 }
 
 void net_conn_close_after_flush(struct net_conn *c)
@@ -224,7 +230,7 @@ static void compact_input(struct net_conn *c)
 
 static bool can_process(const struct net_conn *c)
 {
-    return !c->paused && !c->throttled && !c->closing;
+    return !c->paused && !c->held && !c->throttled && !c->closing;
 }
 
 static void process_input(struct net_conn *c)
@@ -275,6 +281,12 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
     (void)b;
     struct net_conn *c = s->data;
     if (nread < 0) {
+        /* The peer hung up (or half-closed): hand it what is already
+         * waiting for it, best effort, before closing. */
+        if (nread == UV_EOF && !c->writing && c->out.len) {
+            uv_buf_t out = uv_buf_init(c->out.data, (unsigned)c->out.len);
+            uv_try_write((uv_stream_t *)&c->tcp, &out, 1);
+        }
         net_conn_close(c);
         return;
     }
@@ -313,10 +325,13 @@ static void schedule_resume(struct net_conn *c)
     if (!c->net->closed) uv_idle_start(&c->net->wake, on_wake);
 }
 
+void net_conn_hold(struct net_conn *c) { c->held = true; }
+
 void net_conn_resume(struct net_conn *c)
 {
-    if (!c->paused || c->close_after_flush) return;
+    if ((!c->paused && !c->held) || c->close_after_flush) return;
     c->paused = false;
+    c->held = false;
     schedule_resume(c);
 }
 

@@ -11,7 +11,8 @@
  * A connection can be paused (its input stays buffered and unparsed) and
  * resumed; it is closed at once (net_conn_close) or after its pending output
  * is written (net_conn_close_after_flush). The owner learns of every close
- * through on_close, exactly once, and must not touch the connection after. */
+ * through on_close, exactly once, as soon as the close begins, and must not
+ * touch the connection after. */
 #ifndef PARLEY_NET_NET_H
 #define PARLEY_NET_NET_H
 
@@ -86,6 +87,9 @@ void net_conn_close_after_flush(struct net_conn *c);
  * connections_received. */
 void net_conn_reject(struct net_conn *c, const char *reply);
 void net_conn_pause(struct net_conn *c);
+/* Stops parsing the connection's commands but keeps reading it, so that a
+ * hang-up is noticed (a client blocked in BLPOP); net_conn_resume ends it. */
+void net_conn_hold(struct net_conn *c);
 /* Subscribed clients are held to the pubsub class of output limits. */
 void net_conn_set_pubsub(struct net_conn *c, bool pubsub);
 void net_conn_resume(struct net_conn *c);

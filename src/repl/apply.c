@@ -176,7 +176,8 @@ static bool is_word(const struct resp_arg *a, const char *word)
     return a->len == strlen(word) && memcmp(a->ptr, word, a->len) == 0;
 }
 
-static void exec_command(struct repl *r, const struct entry_header *h, uint64_t origin,
+/* Runs one command; returns true if it blocked (wrote no reply). */
+static bool exec_command(struct repl *r, const struct entry_header *h, uint64_t origin,
                          uint64_t index, const struct entry_command *ec,
                          const struct resp_arg *argv, struct buf *dest)
 {
@@ -197,11 +198,12 @@ static void exec_command(struct repl *r, const struct entry_header *h, uint64_t 
         d = ec->argc >= 2 ? cmd_lookup_sub(d, argv[1].ptr, argv[1].len) : NULL;
     if (d == NULL || d->exec == NULL || !cmd_arity_ok(d, ec->argc) || ec->db >= STORE_DBS) {
         resp_error(&c.out, "ERR command cannot be applied from the log");
-        return;
+        return false;
     }
     c.cmd = d;
     cmd_exec(&c);
     r->commands_applied++;
+    return c.blocked;
 }
 
 static void apply_batch(struct repl *r, const struct entry_header *h, const struct entry_batch *b,
@@ -241,6 +243,8 @@ static void apply_batch(struct repl *r, const struct entry_header *h, const stru
         struct reply_slot *slot = own && i < own->n ? own->slots[i] : NULL;
         struct buf *dest = slot && !slot->overflowed ? &slot->reply : &r->scratch;
         buf_clear(&r->scratch);
+        size_t before = dest->len;
+        bool blocked = false;
         if (is_word(&r->argv[0], ANNOUNCE_CMD)) {
             apply_announce(r, b, ec.argc, r->argv);
             buf_append_str(dest, "+OK\r\n");
@@ -248,22 +252,30 @@ static void apply_batch(struct repl *r, const struct entry_header *h, const stru
             apply_member(r, b, ec.argc, r->argv);
             buf_append_str(dest, "+OK\r\n");
         } else {
-            exec_command(r, h, b->origin, *index, &ec, r->argv, dest);
+            blocked = exec_command(r, h, b->origin, *index, &ec, r->argv, dest);
         }
         if (fo) {
+            /* An empty element tells the follower its command blocked. */
             buf_printf(&r->fwd_reply, "$%zu\r\n", r->scratch.len);
             buf_append(&r->fwd_reply, r->scratch.data, r->scratch.len);
             buf_append_str(&r->fwd_reply, "\r\n");
         }
+        if (slot && slot->owner == NULL && !blocked && r->hooks.on_orphan_reply)
+            r->hooks.on_orphan_reply(r->hooks.ctx, ec.db, ec.argc, r->argv, dest->data + before,
+                                     dest->len - before);
         if (slot && slot->max_bytes && slot->reply.len > slot->max_bytes) {
             slot->overflowed = true;
             buf_free(&slot->reply);
         }
-        if (slot) {
+        if (slot && blocked) {
+            /* The slot keeps counting the command: the server holds it. */
+            if (r->hooks.on_blocked)
+                r->hooks.on_blocked(r->hooks.ctx, slot, ec.db, ec.proto, ec.argc, r->argv);
+        } else if (slot) {
             slot->pending--;
             if (slot->pending == 0 && slot->on_ready) slot->on_ready(slot);
-            own->slots[i] = NULL;
         }
+        if (own && i < own->n) own->slots[i] = NULL;
         i++;
     }
     if (rc < 0) log_warn("Malformed batch from origin %016" PRIx64 " (applied %u commands)",

@@ -158,12 +158,27 @@ static long handle_reply(struct link *l, const char *p, size_t len)
     struct batch *b = propose_find_pending(r, seq);
     if (b && b->state == BATCH_SENT && b->n == (uint32_t)n) {
         size_t at = (size_t)eol + 2;
+        struct command_reader cr;
+        command_reader_init(&cr, b->body.data, b->body.len);
         for (long long i = 0; i < n; i++) {
             long e = find_crlf(p + at, len - at);
             long long blen = 0;
             parse_len(p + at + 1, e - 1, &blen);
             at += (size_t)e + 2;
-            if (b->slots[i]) slot_answer(b->slots[i], p + at, (size_t)blen);
+            /* The command itself, for a blocked one's waiter. */
+            struct entry_command ec;
+            int need = 0, rc;
+            while ((rc = command_next(&cr, &ec, r->argv, r->argv_cap, &need)) < 0 && need > r->argv_cap) {
+                r->argv_cap = need;
+                r->argv = xrealloc(r->argv, (size_t)need * sizeof *r->argv);
+                need = 0;
+            }
+            if (b->slots[i] && blen == 0 && rc > 0 && r->hooks.on_blocked) {
+                /* An empty reply: the command blocked; the server waits. */
+                r->hooks.on_blocked(r->hooks.ctx, b->slots[i], ec.db, ec.proto, ec.argc, r->argv);
+            } else if (b->slots[i]) {
+                slot_answer(b->slots[i], p + at, (size_t)blen);
+            }
             b->slots[i] = NULL;
             at += (size_t)blen + 2;
         }

@@ -66,8 +66,8 @@ void batch_free(struct batch *b)
     free(b);
 }
 
-static void batch_add(struct batch *b, struct reply_slot *slot, int db, int proto, int argc,
-                      const struct resp_arg *argv)
+static void batch_add_slot(struct batch *b, struct reply_slot *slot, int db, int proto, int argc,
+                           const struct resp_arg *argv)
 {
     entry_write_command(&b->body, db, proto, argc, argv);
     if (b->n == b->slots_cap) {
@@ -75,6 +75,12 @@ static void batch_add(struct batch *b, struct reply_slot *slot, int db, int prot
         b->slots = xrealloc(b->slots, b->slots_cap * sizeof *b->slots);
     }
     b->slots[b->n++] = slot;
+}
+
+static void batch_add(struct batch *b, struct reply_slot *slot, int db, int proto, int argc,
+                      const struct resp_arg *argv)
+{
+    batch_add_slot(b, slot, db, proto, argc, argv);
     if (slot) slot->pending++;
 }
 
@@ -163,6 +169,13 @@ void propose_requeue_sent(struct repl *r)
 /* --------------------------------------------------------------------
  * Submission
  * ------------------------------------------------------------------ */
+
+void repl_resubmit(struct repl *r, struct reply_slot *slot, int db, int proto, int argc,
+                   const struct resp_arg *argv)
+{
+    if (r->current == NULL) r->current = batch_new(false);
+    batch_add_slot(r->current, slot, db, proto, argc, argv);
+}
 
 bool repl_submit(struct repl *r, struct reply_slot *slot, int db, int proto, int argc,
                  const struct resp_arg *argv)

@@ -42,6 +42,7 @@ struct reply_slot {
      * client, as Redis closes one over client-output-buffer-limit. */
     size_t max_bytes;
     bool overflowed;
+    void *waiter;        /* the owner's: a blocked client's wait (server/) */
 };
 
 struct repl_config {
@@ -68,6 +69,14 @@ struct repl_hooks {
     void *ctx;
     /* In-flight bytes fell below the bound: paused clients may resume. */
     void (*on_unblocked)(void *ctx);
+    /* A blocking command of this node found nothing when applied: slot
+     * keeps its pending count; the command is argv (valid during the call). */
+    void (*on_blocked)(void *ctx, struct reply_slot *slot, int db, int proto, int argc,
+                       const struct resp_arg *argv);
+    /* A command whose client has gone away was applied with this reply
+     * (the server may undo what it took: an element popped for no one). */
+    void (*on_orphan_reply)(void *ctx, int db, int argc, const struct resp_arg *argv,
+                            const char *reply, size_t len);
 };
 
 /* Opens the data directory, bootstraps it from `cluster` if it is new,
@@ -86,6 +95,9 @@ void repl_stop(struct repl *r, void (*cb)(void *arg), void *arg);
  * reading from this client until on_unblocked. */
 bool repl_submit(struct repl *r, struct reply_slot *slot, int db, int proto, int argc,
                  const struct resp_arg *argv);
+/* Submits a blocked command again for a slot that still counts it. */
+void repl_resubmit(struct repl *r, struct reply_slot *slot, int db, int proto, int argc,
+                   const struct resp_arg *argv);
 /* A batch forwarded by a follower (PARLEY.FWD): proposed as is; the reply
  * (an array with one bulk string per command, each the raw RESP reply) is
  * written to slot once applied. */

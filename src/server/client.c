@@ -33,6 +33,7 @@ static struct reply_slot *slot_get(struct server *s, struct client *c)
     }
     slot->pending = 0;
     slot->overflowed = false;
+    slot->waiter = NULL;
     slot->max_bytes = (size_t)s->cfg.output_hard;
     slot->owner = c;
     slot->next = NULL;
@@ -61,6 +62,11 @@ static void drain(struct client *c)
         c->head = slot->next;
         if (c->head == NULL) c->tail = NULL;
         if (slot->reply.len) net_conn_write(c->conn, slot->reply.data, slot->reply.len);
+        if (slot == c->blocking_slot) {
+            /* Its blocking command answered: read the client's next ones. */
+            c->blocking_slot = NULL;
+            net_conn_resume(c->conn);
+        }
         slot_put(c->srv, slot);
     }
     if (c->head == NULL && c->quit) net_conn_close_after_flush(c->conn);
@@ -76,6 +82,7 @@ void client_quit(struct client *c)
 static void slot_ready(struct reply_slot *slot)
 {
     struct client *c = slot->owner;
+    if (slot->waiter && c) blocking_slot_done(c->srv, slot);
     if (c && slot->overflowed && !net_conn_closing(c->conn)) {
         log_warn("Client %s closed for overcoming of output buffer limits.", net_conn_peer(c->conn));
         net_conn_close(c->conn);
@@ -142,6 +149,7 @@ struct client *client_new(struct server *s, struct net_conn *conn)
 void client_free(struct client *c)
 {
     struct server *s = c->srv;
+    blocking_client_gone(c);
     pubsub_client_gone(c);
     dict_delete(&s->clients_by_id, &c->id, sizeof c->id);
     while (c->head) {

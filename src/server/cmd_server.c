@@ -78,8 +78,8 @@ void server_info(struct server *s, int nsections, const struct resp_arg *section
         SECTION("Clients");
         buf_printf(out,
                    "connected_clients:%llu\r\ncluster_connections:0\r\nmaxclients:%lld\r\n"
-                   "blocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
-                   (unsigned long long)s->n_clients, s->cfg.maxclients);
+                   "blocked_clients:%zu\r\ntracking_clients:0\r\nclients_in_timeout_table:%zu\r\n",
+                   (unsigned long long)s->n_clients, s->cfg.maxclients, s->n_waiters, s->n_waiters);
     }
     if (want(nsections, sections, "memory", true)) {
         size_t used = mem_used_bytes();

@@ -130,7 +130,16 @@ bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg 
         run_now(c, cmd, argc, argv, repl_read_time_ms(s->repl));
         return true;
     }
-    if (!repl_submit(s->repl, client_slot_for_submit(c), c->db, c->proto, argc, argv)) {
+    struct reply_slot *slot = client_slot_for_submit(c);
+    if (cmd->flags & CMD_BLOCKING) {
+        /* Redis reads nothing more from a blocked client: pause until this
+         * command is answered (at once if something was there to pop). */
+        repl_submit(s->repl, slot, c->db, c->proto, argc, argv);
+        c->blocking_slot = slot;
+        net_conn_hold(conn);
+        return true;
+    }
+    if (!repl_submit(s->repl, slot, c->db, c->proto, argc, argv)) {
         c->waiting_repl = true;
         c->waiting_next = s->waiting;
         s->waiting = c;

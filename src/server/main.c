@@ -28,6 +28,7 @@ static void on_tick(uv_prepare_t *h)
 {
     struct server *s = h->data;
     net_run_resumed(s->net);
+    blocking_tick(s);
     if (!s->shutting_down) repl_flush(s->repl);
     net_flush(s->net);
 }
@@ -39,6 +40,11 @@ static void on_cron(uv_timer_t *t)
     s->stats.ops_window[s->stats.ops_window_pos] = total - s->stats.ops_last_total;
     s->stats.ops_window_pos = (s->stats.ops_window_pos + 1) % 10;
     s->stats.ops_last_total = total;
+}
+
+static void on_block_timer(uv_timer_t *t)
+{
+    blocking_timeouts(t->data);
 }
 
 static void on_accept(void *ctx, struct net_conn *conn)
@@ -112,6 +118,7 @@ static void shutdown_server(struct server *s, const char *why)
     net_flush(s->net);
     net_close_all(s->net);
     uv_close((uv_handle_t *)&s->cron, on_closed);
+    uv_close((uv_handle_t *)&s->block_timer, on_closed);
     uv_close((uv_handle_t *)&s->sigint, on_closed);
     uv_close((uv_handle_t *)&s->sigterm, on_closed);
 }
@@ -222,7 +229,15 @@ int main(int argc, char **argv)
         .max_bulk_len = s.cfg.proto_max_bulk_len,
         .lease_reads = s.cfg.lease_reads,
     };
-    struct repl_hooks hooks = {.ctx = &s, .on_unblocked = server_resume_waiting};
+    struct repl_hooks hooks = {
+        .ctx = &s,
+        .on_unblocked = server_resume_waiting,
+        .on_blocked = blocking_on_blocked,
+        .on_orphan_reply = blocking_on_orphan_reply,
+    };
+    blocking_init(&s);
+    s.store->on_touch = blocking_on_touch;
+    s.store->touch_arg = &s;
     char why[512];
     s.repl = repl_start(s.loop, s.store, &rc, &hooks, why, sizeof why);
     if (s.repl == NULL) {
@@ -252,6 +267,10 @@ int main(int argc, char **argv)
     uv_timer_init(s.loop, &s.cron);
     s.cron.data = &s;
     uv_timer_start(&s.cron, on_cron, 100, 100);
+    /* Blocked clients' timeouts, to 10 ms (Redis resolves them as finely). */
+    uv_timer_init(s.loop, &s.block_timer);
+    s.block_timer.data = &s;
+    uv_timer_start(&s.block_timer, on_block_timer, 10, 10);
     uv_signal_init(s.loop, &s.sigint);
     uv_signal_init(s.loop, &s.sigterm);
     s.sigint.data = s.sigterm.data = &s;
@@ -269,6 +288,8 @@ int main(int argc, char **argv)
     net_free(s.net);
     store_free(s.store);
     dict_clear(&s.clients_by_id);
+    dict_clear(&s.blocked_keys);
+    dict_clear(&s.ready_keys);
     config_free(&s.cfg);
     buf_free(&err);
     while (s.free_slots) {

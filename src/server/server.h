@@ -42,6 +42,7 @@ struct client {
     bool waiting_repl; /* paused until repl's in-flight bytes drop */
     bool quit;         /* close once every queued reply is written */
     struct multi_state *multi; /* MULTI/WATCH state, NULL when unused */
+    struct reply_slot *blocking_slot; /* paused until this blocking command answers */
     long long subscriptions;   /* channels+patterns+shard channels, as applied */
     bool pubsub_mode;          /* subscribed: local_subs non-empty */
     struct dict *local_subs;   /* kind byte + name, as this client asked so far */
@@ -78,6 +79,12 @@ struct server {
     struct reply_slot *free_slots;
     int n_free_slots;
     struct dict clients_by_id; /* id (8 bytes) -> struct client */
+    /* Blocked clients (blocking.c) */
+    struct dict blocked_keys;  /* db + key -> waiters, first come first */
+    struct dict ready_keys;    /* keys changed since the last tick */
+    struct waiter *waiters;
+    size_t n_waiters;
+    uv_timer_t block_timer;
 };
 
 /* client.c */
@@ -107,6 +114,18 @@ bool pubsub_refuse(struct client *c, const struct cmd_def *cmd, int argc,
                    const struct resp_arg *argv);
 void pubsub_client_gone(struct client *c);
 struct client *server_find_client(struct server *s, uint64_t id);
+
+/* blocking.c: clients waiting in BLPOP and friends. */
+void blocking_init(struct server *s);
+void blocking_on_blocked(void *ctx, struct reply_slot *slot, int db, int proto, int argc,
+                         const struct resp_arg *argv);
+void blocking_on_orphan_reply(void *ctx, int db, int argc, const struct resp_arg *argv,
+                              const char *reply, size_t len);
+void blocking_on_touch(void *ctx, int db, const char *key, size_t klen);
+void blocking_tick(struct server *s);
+void blocking_timeouts(struct server *s);
+void blocking_slot_done(struct server *s, struct reply_slot *slot);
+void blocking_client_gone(struct client *c);
 
 /* dispatch.c */
 bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg *argv);

@@ -1,0 +1,108 @@
+/* cmds/blocking.c — the blocking pops: BLPOP, BRPOP, BLMOVE, BRPOPLPUSH,
+ * BLMPOP.
+ *
+ * Applied from the log like any write. When there is something to pop
+ * they behave as their non-blocking twins (cmds/list.h). When there is
+ * nothing, they write no reply and set c->blocked: the node whose client
+ * sent the command keeps it waiting and submits it again when one of its
+ * keys changes (server/blocking.c). Inside MULTI or a script (c->no_block)
+ * they answer nil at once, as in Redis.
+ *
+ * The timeout is validated here (errors are part of the reply, so every
+ * node must agree on them) and enforced by the waiting node. */
+#include <math.h>
+
+#include "cmds/cmd.h"
+#include "cmds/list.h"
+
+/* Redis's getTimeoutFromObjectOrReply (seconds, decimals allowed). */
+bool blocking_parse_timeout(struct cmd_ctx *c, const struct resp_arg *a, long long *ms)
+{
+    long double t;
+    if (!arg_to_ld(a, &t)) {
+        resp_error(&c->out, "ERR timeout is not a float or out of range");
+        return false;
+    }
+    t *= 1000.0L;
+    if (t > 9223372036854775807.0L) {
+        resp_error(&c->out, "ERR timeout is out of range");
+        return false;
+    }
+    *ms = (long long)ceill(t);
+    if (*ms < 0) {
+        resp_error(&c->out, "ERR timeout is negative");
+        return false;
+    }
+    return true;
+}
+
+/* Nothing to pop: wait, or answer nil where waiting is not possible. */
+static void nothing(struct cmd_ctx *c, bool array)
+{
+    if (!c->no_block) c->blocked = true;
+    else if (array) resp_null_array(&c->out);
+    else resp_null(&c->out);
+}
+
+static void bpop(struct cmd_ctx *c, bool left)
+{
+    long long ms;
+    if (!blocking_parse_timeout(c, &c->argv[c->argc - 1], &ms)) return;
+    for (int j = 1; j < c->argc - 1; j++)
+        if (list_pop_reply(c, &c->argv[j], left, 1, LIST_REPLY_KEY_ELEMENT)) return;
+    nothing(c, true);
+}
+
+static void cmd_blpop(struct cmd_ctx *c) { bpop(c, true); }
+static void cmd_brpop(struct cmd_ctx *c) { bpop(c, false); }
+
+static void bmove(struct cmd_ctx *c, bool from_left, bool to_left, const struct resp_arg *timeout)
+{
+    long long ms;
+    if (!blocking_parse_timeout(c, timeout, &ms)) return;
+    if (list_move_reply(c, &c->argv[1], &c->argv[2], from_left, to_left)) return;
+    nothing(c, false);
+}
+
+static void cmd_blmove(struct cmd_ctx *c)
+{
+    bool from_left, to_left;
+    if (!list_parse_where(c, &c->argv[3], &from_left) || !list_parse_where(c, &c->argv[4], &to_left))
+        return;
+    bmove(c, from_left, to_left, &c->argv[5]);
+}
+
+static void cmd_brpoplpush(struct cmd_ctx *c) { bmove(c, false, true, &c->argv[3]); }
+
+static void cmd_blmpop(struct cmd_ctx *c)
+{
+    long long ms, numkeys, count;
+    bool left;
+    if (!blocking_parse_timeout(c, &c->argv[1], &ms)) return;
+    if (!list_parse_mpop(c, 2, &numkeys, &left, &count)) return;
+    if (list_mpop_reply(c, &c->argv[3], numkeys, left, count)) return;
+    nothing(c, true);
+}
+
+#define ROW(n, ar, f, l, s, acl, ex, since, sum, cx)                                             \
+    {n, ar, CMD_WRITE | CMD_BLOCKING, f, l, s, ACL_WRITE | ACL_LIST | ACL_SLOW | ACL_BLOCKING | (acl), \
+     ex, "list", since, sum, cx, NULL}
+
+const struct cmd_def cmd_rows_blocking[] = {
+    ROW("blpop", -3, 1, -2, 1, 0, cmd_blpop, "2.0.0",
+        "Remove and get the first element in a list, or block until one is available",
+        "O(N) where N is the number of provided keys."),
+    ROW("brpop", -3, 1, -2, 1, 0, cmd_brpop, "2.0.0",
+        "Remove and get the last element in a list, or block until one is available",
+        "O(N) where N is the number of provided keys."),
+    ROW("blmove", 6, 1, 2, 1, 0, cmd_blmove, "6.2.0",
+        "Pop an element from a list, push it to another list and return it; or block until one is available",
+        "O(1)"),
+    ROW("brpoplpush", 4, 1, 2, 1, 0, cmd_brpoplpush, "2.2.0",
+        "Pop an element from a list, push it to another list and return it; or block until one is available",
+        "O(1)"),
+    ROW("blmpop", -5, 0, 0, 0, 0, cmd_blmpop, "7.0.0",
+        "Pop elements from a list, or block until one is available",
+        "O(N+M) where N is the number of provided keys and M is the number of elements returned."),
+    {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL},
+};

@@ -1,0 +1,381 @@
+/* server/blocking.c — clients waiting in a blocking command.
+ *
+ * A blocking command (BLPOP...) goes through the log like any write. When
+ * it finds nothing, repl hands its reply slot here (on_blocked) and the
+ * client waits, paused, on this node; nothing about the wait is
+ * replicated. Every change applied to a key on this node is reported
+ * (store->on_touch); at the next tick the waiters of changed keys submit
+ * their command again, in the order they started waiting, so the log
+ * serves them first come, first served among this node's clients (waiters
+ * on different nodes are served in the order their retries reach the
+ * leader). A retry that finds nothing waits again, in the same place.
+ *
+ * Timeouts are this node's. A client that disconnects stops waiting; if a
+ * retry of its was already on its way and took an element, the element is
+ * pushed back where it came from (on_orphan_reply): no element leaves a
+ * list without being delivered to a connected client. A waiter on a node
+ * that dies dies with it and takes nothing. After a leader change waiters
+ * keep waiting: their retries go to the new leader like any batch. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "server/server.h"
+
+struct waiter {
+    struct client *c;
+    struct reply_slot *slot;
+    int db, proto, argc;
+    struct resp_arg *argv; /* into bytes */
+    char *bytes;
+    struct buf keys;       /* u32 len, db byte + key; the keys it waits on */
+    int64_t deadline_ms;   /* monotonic; 0: forever */
+    bool in_flight;        /* a retry is on its way through the log */
+    bool expired;          /* timed out while in flight */
+    struct waiter *prev, *next;
+};
+
+struct waitlist {
+    struct waiter **v;
+    size_t n, cap;
+};
+
+static void free_waitlist(struct dict_entry *e)
+{
+    struct waitlist *l = e->v.ptr;
+    if (l) free(l->v);
+    free(l);
+}
+
+void blocking_init(struct server *s)
+{
+    dict_init(&s->blocked_keys, free_waitlist);
+    dict_init(&s->ready_keys, NULL);
+}
+
+/* --------------------------------------------------------------------
+ * Which keys a blocking command waits on, and for how long
+ * ------------------------------------------------------------------ */
+
+static bool is(const struct resp_arg *a, const char *name) { return arg_is(a, name); }
+
+/* Fills keys (start, count) and the timeout argument of a blocking
+ * command; false if it is not one. */
+static bool shape(int argc, const struct resp_arg *argv, int *first, int *n, int *timeout)
+{
+    const struct resp_arg *name = &argv[0];
+    if (is(name, "blpop") || is(name, "brpop") || is(name, "bzpopmin") || is(name, "bzpopmax")) {
+        *first = 1;
+        *n = argc - 2;
+        *timeout = argc - 1;
+    } else if (is(name, "blmove") || is(name, "brpoplpush")) {
+        *first = 1;
+        *n = 1;
+        *timeout = argc - 1;
+    } else if (is(name, "blmpop") || is(name, "bzmpop")) {
+        long long numkeys;
+        if (argc < 4 || !arg_to_ll(&argv[2], &numkeys) || numkeys < 1 || numkeys > argc - 3)
+            return false;
+        *first = 3;
+        *n = (int)numkeys;
+        *timeout = 1;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+static bool null_bulk_on_timeout(const struct resp_arg *name)
+{
+    return is(name, "blmove") || is(name, "brpoplpush");
+}
+
+/* --------------------------------------------------------------------
+ * Waiters
+ * ------------------------------------------------------------------ */
+
+static void key_of(struct buf *out, int db, const char *key, size_t len)
+{
+    buf_clear(out);
+    buf_append_u8(out, (uint8_t)db);
+    buf_append(out, key, len);
+}
+
+static void unlink_waiter(struct server *s, struct waiter *w)
+{
+    struct reader rd;
+    reader_init(&rd, w->keys.data, w->keys.len);
+    while (reader_left(&rd)) {
+        uint32_t len;
+        const char *k;
+        reader_u32(&rd, &len);
+        reader_bytes(&rd, len, &k);
+        struct dict_entry *e = dict_find(&s->blocked_keys, k, len);
+        if (e == NULL) continue;
+        struct waitlist *l = e->v.ptr;
+        for (size_t i = 0; i < l->n; i++) {
+            if (l->v[i] != w) continue;
+            memmove(&l->v[i], &l->v[i + 1], (l->n - i - 1) * sizeof *l->v);
+            l->n--;
+            break;
+        }
+        if (l->n == 0) dict_delete(&s->blocked_keys, k, len);
+    }
+    if (w->prev) w->prev->next = w->next;
+    else s->waiters = w->next;
+    if (w->next) w->next->prev = w->prev;
+    w->slot->waiter = NULL;
+    s->n_waiters--;
+}
+
+static void free_waiter(struct waiter *w)
+{
+    buf_free(&w->keys);
+    free(w->argv);
+    free(w->bytes);
+    free(w);
+}
+
+static struct waiter *new_waiter(struct server *s, struct client *c, struct reply_slot *slot,
+                                 int db, int proto, int argc, const struct resp_arg *argv)
+{
+    int first, n, t;
+    if (!shape(argc, argv, &first, &n, &t)) return NULL;
+    struct waiter *w = xcalloc(1, sizeof *w);
+    w->c = c;
+    w->slot = slot;
+    w->db = db;
+    w->proto = proto;
+    w->argc = argc;
+    size_t total = 0;
+    for (int i = 0; i < argc; i++) total += argv[i].len;
+    w->bytes = xmalloc(total ? total : 1);
+    w->argv = xmalloc((size_t)argc * sizeof *w->argv);
+    size_t off = 0;
+    for (int i = 0; i < argc; i++) {
+        memcpy(w->bytes + off, argv[i].ptr, argv[i].len);
+        w->argv[i].ptr = w->bytes + off;
+        w->argv[i].len = argv[i].len;
+        off += argv[i].len;
+    }
+    long double secs = 0;
+    if (arg_to_ld(&argv[t], &secs) && secs > 0)
+        w->deadline_ms = clock_mono_us() / 1000 + (int64_t)ceill(secs * 1000.0L);
+    struct buf k = BUF_INIT;
+    for (int i = first; i < first + n; i++) {
+        key_of(&k, db, argv[i].ptr, argv[i].len);
+        buf_append_u32(&w->keys, (uint32_t)k.len);
+        buf_append(&w->keys, k.data, k.len);
+        bool created;
+        struct dict_entry *e = dict_upsert(&s->blocked_keys, k.data, k.len, &created);
+        struct waitlist *l = e->v.ptr;
+        if (l == NULL) l = e->v.ptr = xcalloc(1, sizeof *l);
+        if (l->n == l->cap) {
+            l->cap = l->cap ? l->cap * 2 : 4;
+            l->v = xrealloc(l->v, l->cap * sizeof *l->v);
+        }
+        l->v[l->n++] = w;
+    }
+    buf_free(&k);
+    w->next = s->waiters;
+    if (s->waiters) s->waiters->prev = w;
+    s->waiters = w;
+    s->n_waiters++;
+    slot->waiter = w;
+    return w;
+}
+
+/* Answers a waiter's slot with the timeout reply and lets it go. */
+static void time_out(struct server *s, struct waiter *w)
+{
+    struct reply_slot *slot = w->slot;
+    struct buf reply = BUF_INIT;
+    struct resp_out o = {&reply, w->proto};
+    if (null_bulk_on_timeout(&w->argv[0])) resp_null(&o);
+    else resp_null_array(&o);
+    unlink_waiter(s, w);
+    free_waiter(w);
+    buf_append(&slot->reply, reply.data, reply.len);
+    buf_free(&reply);
+    if (--slot->pending == 0 && slot->on_ready) slot->on_ready(slot);
+}
+
+void blocking_on_blocked(void *ctx, struct reply_slot *slot, int db, int proto, int argc,
+                         const struct resp_arg *argv)
+{
+    struct server *s = ctx;
+    struct client *c = slot->owner;
+    struct waiter *w = slot->waiter;
+    if (c == NULL) {
+        /* Its client is gone: nothing to wait for. */
+        if (--slot->pending == 0 && slot->on_ready) slot->on_ready(slot);
+        return;
+    }
+    if (w != NULL) {
+        /* A retry found nothing: wait again, in the same place. */
+        w->in_flight = false;
+        if (w->expired) time_out(s, w);
+        return;
+    }
+    if (new_waiter(s, c, slot, db, proto, argc, argv) == NULL) {
+        struct resp_out o = {&slot->reply, proto};
+        resp_error(&o, "ERR cannot wait on this command");
+        if (--slot->pending == 0 && slot->on_ready) slot->on_ready(slot);
+    }
+}
+
+void blocking_on_touch(void *ctx, int db, const char *key, size_t klen)
+{
+    struct server *s = ctx;
+    if (s->n_waiters == 0) return;
+    struct buf k = BUF_INIT;
+    bool created;
+    if (key == NULL) {
+        /* A whole database changed (FLUSHDB, SWAPDB): every waiter of it. */
+        for (struct waiter *w = s->waiters; w; w = w->next) {
+            if (w->db != db) continue;
+            struct reader rd;
+            reader_init(&rd, w->keys.data, w->keys.len);
+            uint32_t len;
+            const char *kp;
+            reader_u32(&rd, &len);
+            reader_bytes(&rd, len, &kp);
+            dict_upsert(&s->ready_keys, kp, len, &created);
+        }
+    } else {
+        key_of(&k, db, key, klen);
+        if (dict_find(&s->blocked_keys, k.data, k.len)) dict_upsert(&s->ready_keys, k.data, k.len, &created);
+    }
+    buf_free(&k);
+}
+
+/* Start of each tick: waiters of keys that changed try again, first come
+ * first served. */
+void blocking_tick(struct server *s)
+{
+    if (dict_size(&s->ready_keys) == 0) return;
+    struct dict_iter it;
+    dict_iter_init(&it, &s->ready_keys);
+    struct dict_entry *e;
+    while ((e = dict_iter_next(&it)) != NULL) {
+        struct dict_entry *b = dict_find(&s->blocked_keys, e->key, e->klen);
+        if (b == NULL) continue;
+        struct waitlist *l = b->v.ptr;
+        for (size_t i = 0; i < l->n; i++) {
+            struct waiter *w = l->v[i];
+            if (w->in_flight) continue;
+            w->in_flight = true;
+            repl_resubmit(s->repl, w->slot, w->db, w->proto, w->argc, w->argv);
+        }
+    }
+    dict_clear(&s->ready_keys);
+}
+
+void blocking_timeouts(struct server *s)
+{
+    int64_t now = clock_mono_us() / 1000;
+    for (struct waiter *w = s->waiters, *next; w; w = next) {
+        next = w->next;
+        if (w->deadline_ms == 0 || now < w->deadline_ms) continue;
+        if (w->in_flight) w->expired = true;
+        else time_out(s, w);
+    }
+}
+
+/* The slot of a waiter was answered (served, or timed out): forget it. */
+void blocking_slot_done(struct server *s, struct reply_slot *slot)
+{
+    struct waiter *w = slot->waiter;
+    if (w == NULL) return;
+    unlink_waiter(s, w);
+    free_waiter(w);
+}
+
+void blocking_client_gone(struct client *c)
+{
+    struct server *s = c->srv;
+    for (struct waiter *w = s->waiters, *next; w; w = next) {
+        next = w->next;
+        if (w->c != c) continue;
+        struct reply_slot *slot = w->slot;
+        bool in_flight = w->in_flight;
+        unlink_waiter(s, w);
+        free_waiter(w);
+        /* Not in flight: repl holds no reference; the client frees it. */
+        if (!in_flight) slot->pending = 0;
+    }
+}
+
+/* --------------------------------------------------------------------
+ * An element taken for a client that has gone: put it back
+ * ------------------------------------------------------------------ */
+
+struct rd {
+    const char *p, *end;
+};
+
+static bool rd_line(struct rd *r, char *type, long long *n)
+{
+    const char *eol = r->p;
+    while (eol + 1 < r->end && !(eol[0] == '\r' && eol[1] == '\n')) eol++;
+    if (eol + 1 >= r->end) return false;
+    *type = r->p[0];
+    *n = strtoll(r->p + 1, NULL, 10);
+    r->p = eol + 2;
+    return true;
+}
+
+static bool rd_bulk(struct rd *r, struct resp_arg *out)
+{
+    char t;
+    long long n;
+    if (!rd_line(r, &t, &n) || t != '$' || n < 0 || r->end - r->p < n + 2) return false;
+    out->ptr = r->p;
+    out->len = (size_t)n;
+    r->p += n + 2;
+    return true;
+}
+
+void blocking_on_orphan_reply(void *ctx, int db, int argc, const struct resp_arg *argv,
+                              const char *reply, size_t len)
+{
+    struct server *s = ctx;
+    const struct resp_arg *name = &argv[0];
+    bool left = is(name, "blpop") || (is(name, "blmpop") && argc > 3);
+    if (!is(name, "blpop") && !is(name, "brpop") && !is(name, "blmpop")) return;
+    struct rd r = {reply, reply + len};
+    char t;
+    long long n;
+    if (!rd_line(&r, &t, &n) || t != '*' || n != 2) return; /* nil or error: nothing taken */
+    struct resp_arg key;
+    if (!rd_bulk(&r, &key)) return;
+    struct resp_arg args[130];
+    int nargs = 0;
+    if (is(name, "blmpop")) {
+        long long numkeys = 0;
+        arg_to_ll(&argv[2], &numkeys);
+        left = arg_is(&argv[3 + numkeys], "left");
+        if (!rd_line(&r, &t, &n) || t != '*') return;
+        /* Push back last-popped first, so the first popped ends up at its end. */
+        struct resp_arg el[128];
+        int k = 0;
+        for (long long i = 0; i < n && k < 128; i++)
+            if (rd_bulk(&r, &el[k])) k++;
+        args[nargs++] = (struct resp_arg){left ? "LPUSH" : "RPUSH", 5};
+        args[nargs++] = key;
+        for (int i = k - 1; i >= 0; i--) args[nargs++] = el[i];
+    } else {
+        struct resp_arg el;
+        if (!rd_bulk(&r, &el)) return;
+        args[nargs++] = (struct resp_arg){left ? "LPUSH" : "RPUSH", 5};
+        args[nargs++] = key;
+        args[nargs++] = el;
+    }
+    if (nargs < 3) return;
+    log_msg(LOG_VERBOSE, "Pushing back %d element(s) popped for a client that disconnected", nargs - 2);
+    repl_submit(s->repl, NULL, db, 2, nargs, args);
+}
