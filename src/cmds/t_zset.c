@@ -147,8 +147,9 @@ static void zadd_generic(struct cmd_ctx *c, int flags)
             else resp_int(&c->out, 0);
             goto done;
         }
+        /* Stored once it holds its members: whoever store_set tells of
+         * the new key (blocked clients) must never see it empty. */
         o = zset_new(0, c->argv[scoreidx + 1].len);
-        store_set(c->store, c->db, key->ptr, key->len, o, false);
         created = true;
     }
     long long added = 0, updated = 0, processed = 0;
@@ -160,6 +161,7 @@ static void zadd_generic(struct cmd_ctx *c, int flags)
         if (!zset_add(o, scores[j], m->ptr, m->len, flags, &out, &newscore)) {
             /* Only INCR gives NaN, with one element: nothing changed. */
             resp_error(&c->out, "ERR resulting score is not a number (NaN)");
+            if (created) sobj_free(o);
             goto done;
         }
         if (out & ZADD_OUT_ADDED) added++;
@@ -167,7 +169,9 @@ static void zadd_generic(struct cmd_ctx *c, int flags)
         if (!(out & ZADD_OUT_NOP)) processed++;
         score = newscore;
     }
-    if (!created && (added || updated)) store_touch(c->store, c->db, key->ptr, key->len);
+    if (created && zset_length(o) > 0) store_set(c->store, c->db, key->ptr, key->len, o, false);
+    else if (created) sobj_free(o);
+    else if (added || updated) store_touch(c->store, c->db, key->ptr, key->len);
     if (incr) {
         if (processed) resp_double(&c->out, score);
         else resp_null(&c->out);
@@ -560,7 +564,7 @@ bool zset_pop_reply(struct cmd_ctx *c, const struct resp_arg *key, bool max, lon
 {
     assert(count >= 1);
     struct sobj *o = lookup_zset(c, key, wrongtype);
-    if (o == NULL) return false;
+    if (o == NULL || zset_length(o) == 0) return false;
     long long llen = (long long)zset_length(o);
     long long n = count < llen ? count : llen;
     switch (shape) {
