@@ -143,7 +143,8 @@ void zset_shrink_if_fits(struct sobj *o);
 /* Converts a listpack set to a skiplist (no-op for a skiplist). */
 void zset_to_skiplist(struct sobj *o);
 
-/* Total bytes of all members (for bounding reply sizes). */
+/* Bytes the members take (a listpack's whole size, scores included): an
+ * estimate for bounding reply sizes. */
 size_t zset_member_bytes(const struct sobj *o);
 
 /* The text ZSCAN shows for an element's score: for a listpack the text it
