@@ -20,7 +20,8 @@ ZRANGESTORE, the range removals, ZPOPMIN/ZPOPMAX/ZMPOP, ZUNIONSTORE and
 ZINTERSTORE (WEIGHTS, AGGREGATE, inf and NaN rules), ZSCAN, ZRANDMEMBER,
 WRONGTYPE for every command, both encodings and the moments they change
 (128 members, 64-byte members), Redis's -0 quirk (0 in a listpack, -0 in a
-skiplist), generic key commands on zsets, a 3-node cluster converging on a
+skiplist), generic key commands on zsets, WATCH broken by exactly the commands that
+change a set, a 3-node cluster converging on a
 mixed workload (including lex ranges over mixed scores, whose result must
 not depend on skiplist levels), a follower catching up from a snapshot, and
 a snapshot round trip across a restart.
@@ -942,6 +943,39 @@ def test_generic_key_commands_on_zsets(c):
     c.execute_command("EXPIRE", "renamed", 100)
     zadd(c, "renamed", 3, "c")                  # an in-place change keeps the TTL
     assert 0 < c.execute_command("TTL", "renamed") <= 100
+
+
+@pytest.mark.parametrize("change,breaks", [
+    (("ZADD", "z", 5, "a"), True),
+    (("ZADD", "z", 9, "new"), True),
+    (("ZADD", "z", 1, "a"), False),               # same score: no change
+    (("ZADD", "z", "NX", 7, "a"), False),
+    (("ZINCRBY", "z", 1, "a"), True),
+    (("ZREM", "z", "a"), True),
+    (("ZREM", "z", "nope"), False),
+    (("ZPOPMIN", "z"), True),
+    (("ZMPOP", 1, "z", "MAX"), True),
+    (("ZREMRANGEBYSCORE", "z", 1, 1), True),
+    (("ZREMRANGEBYLEX", "z", "[a", "[a"), True),
+    (("ZREMRANGEBYRANK", "z", 5, 9), False),
+    (("ZRANGESTORE", "z", "other", 0, -1), True),
+    (("ZUNIONSTORE", "z", 1, "other"), True),
+    (("ZRANGE", "z", 0, -1), False),
+])
+def test_changes_break_watch(node, change, breaks):
+    """WATCH sees every change to a sorted set, in place or not, and only
+    changes."""
+    a, b = exact_client(node), exact_client(node)
+    zadd(a, "z", 1, "a", 2, "b")
+    zadd(a, "other", 3, "c")
+    a.execute_command("WATCH", "z")
+    b.execute_command(*change)
+    a.execute_command("MULTI")
+    a.execute_command("ZCARD", "z")
+    result = a.execute_command("EXEC")
+    assert (result is None) == breaks, result
+    a.connection_pool.disconnect()
+    b.connection_pool.disconnect()
 
 
 @parley_only
