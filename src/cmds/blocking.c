@@ -1,5 +1,5 @@
 /* cmds/blocking.c — the blocking pops: BLPOP, BRPOP, BLMOVE, BRPOPLPUSH,
- * BLMPOP.
+ * BLMPOP, BZPOPMIN, BZPOPMAX, BZMPOP.
  *
  * Applied from the log like any write. When there is something to pop
  * they behave as their non-blocking twins (cmds/list.h). When there is
@@ -14,6 +14,7 @@
 
 #include "cmds/cmd.h"
 #include "cmds/list.h"
+#include "cmds/zset.h"
 
 /* Redis's getTimeoutFromObjectOrReply (seconds, decimals allowed). */
 bool blocking_parse_timeout(struct cmd_ctx *c, const struct resp_arg *a, long long *ms)
@@ -84,6 +85,30 @@ static void cmd_blmpop(struct cmd_ctx *c)
     nothing(c, true);
 }
 
+static void bzpop(struct cmd_ctx *c, bool max)
+{
+    long long ms;
+    if (!blocking_parse_timeout(c, &c->argv[c->argc - 1], &ms)) return;
+    for (int j = 1; j < c->argc - 1; j++) {
+        bool wrongtype = false;
+        if (zset_pop_reply(c, &c->argv[j], max, 1, ZPOP_KEY_FLAT, &wrongtype) || wrongtype) return;
+    }
+    nothing(c, true);
+}
+
+static void cmd_bzpopmin(struct cmd_ctx *c) { bzpop(c, false); }
+static void cmd_bzpopmax(struct cmd_ctx *c) { bzpop(c, true); }
+
+static void cmd_bzmpop(struct cmd_ctx *c)
+{
+    long long ms, numkeys, count;
+    bool max;
+    if (!blocking_parse_timeout(c, &c->argv[1], &ms)) return;
+    if (!zset_parse_mpop(c, 2, &numkeys, &max, &count)) return;
+    if (zset_pop_first(c, &c->argv[3], numkeys, max, count, ZPOP_KEY_NESTED)) return;
+    nothing(c, true);
+}
+
 #define ROW(n, ar, f, l, s, acl, ex, since, sum, cx)                                             \
     {n, ar, CMD_WRITE | CMD_BLOCKING, f, l, s, ACL_WRITE | ACL_LIST | ACL_SLOW | ACL_BLOCKING | (acl), \
      ex, "list", since, sum, cx, NULL}
@@ -104,5 +129,17 @@ const struct cmd_def cmd_rows_blocking[] = {
     ROW("blmpop", -5, 0, 0, 0, 0, cmd_blmpop, "7.0.0",
         "Pop elements from a list, or block until one is available",
         "O(N+M) where N is the number of provided keys and M is the number of elements returned."),
+    {"bzpopmin", -3, CMD_WRITE | CMD_BLOCKING | CMD_FAST, 1, -2, 1,
+     ACL_WRITE | ACL_SORTEDSET | ACL_FAST | ACL_BLOCKING, cmd_bzpopmin, "sorted_set", "5.0.0",
+     "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available",
+     "O(log(N)) with N being the number of elements in the sorted set.", NULL},
+    {"bzpopmax", -3, CMD_WRITE | CMD_BLOCKING | CMD_FAST, 1, -2, 1,
+     ACL_WRITE | ACL_SORTEDSET | ACL_FAST | ACL_BLOCKING, cmd_bzpopmax, "sorted_set", "5.0.0",
+     "Remove and return the member with the highest score from one or more sorted sets, or block until one is available",
+     "O(log(N)) with N being the number of elements in the sorted set.", NULL},
+    {"bzmpop", -5, CMD_WRITE | CMD_BLOCKING, 0, 0, 0,
+     ACL_WRITE | ACL_SORTEDSET | ACL_SLOW | ACL_BLOCKING, cmd_bzmpop, "sorted_set", "7.0.0",
+     "Remove and return members with scores in a sorted set or block until one is available",
+     "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.", NULL},
     {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL},
 };

@@ -16,6 +16,7 @@
 #include "cmds/exec.h"
 
 extern const struct cmd_def cmd_rows_list[]; /* t_list.c */
+extern const struct cmd_def cmd_rows_zset[]; /* t_zset.c */
 
 #define W CMD_WRITE
 #define R CMD_READONLY
@@ -298,6 +299,7 @@ static const struct cmd_def *const families[] = {
     cmd_rows_script,
     cmd_rows_list,
     cmd_rows_blocking,
+    cmd_rows_zset,
 };
 #define N_FAMILIES (sizeof families / sizeof *families)
 

@@ -340,42 +340,69 @@ static bool rd_bulk(struct rd *r, struct resp_arg *out)
     return true;
 }
 
+/* What a blocking pop took for a client that is gone, put back: elements
+ * to the end of the list they left, members with their scores. */
 void blocking_on_orphan_reply(void *ctx, int db, int argc, const struct resp_arg *argv,
                               const char *reply, size_t len)
 {
     struct server *s = ctx;
     const struct resp_arg *name = &argv[0];
-    bool left = is(name, "blpop") || (is(name, "blmpop") && argc > 3);
-    if (!is(name, "blpop") && !is(name, "brpop") && !is(name, "blmpop")) return;
+    bool list = is(name, "blpop") || is(name, "brpop") || is(name, "blmpop");
+    bool zset = is(name, "bzpopmin") || is(name, "bzpopmax") || is(name, "bzmpop");
+    if (!list && !zset) return;
     struct rd r = {reply, reply + len};
     char t;
     long long n;
-    if (!rd_line(&r, &t, &n) || t != '*' || n != 2) return; /* nil or error: nothing taken */
+    if (!rd_line(&r, &t, &n) || t != '*' || n < 2) return; /* nil or error: nothing taken */
     struct resp_arg key;
     if (!rd_bulk(&r, &key)) return;
-    struct resp_arg args[130];
-    int nargs = 0;
-    if (is(name, "blmpop")) {
-        long long numkeys = 0;
-        arg_to_ll(&argv[2], &numkeys);
-        left = arg_is(&argv[3 + numkeys], "left");
+    enum { MAX_BACK = 256 };
+    struct resp_arg items[MAX_BACK];
+    int k = 0;
+    if (is(name, "blmpop") || is(name, "bzmpop")) {
+        /* [key, [e1, e2...]] or [key, [[m1, s1], ...]] */
         if (!rd_line(&r, &t, &n) || t != '*') return;
-        /* Push back last-popped first, so the first popped ends up at its end. */
-        struct resp_arg el[128];
-        int k = 0;
-        for (long long i = 0; i < n && k < 128; i++)
-            if (rd_bulk(&r, &el[k])) k++;
-        args[nargs++] = (struct resp_arg){left ? "LPUSH" : "RPUSH", 5};
-        args[nargs++] = key;
-        for (int i = k - 1; i >= 0; i--) args[nargs++] = el[i];
-    } else {
-        struct resp_arg el;
-        if (!rd_bulk(&r, &el)) return;
-        args[nargs++] = (struct resp_arg){left ? "LPUSH" : "RPUSH", 5};
-        args[nargs++] = key;
-        args[nargs++] = el;
+        for (long long i = 0; i < n && k + 2 <= MAX_BACK; i++) {
+            if (zset) {
+                char t2;
+                long long n2;
+                struct resp_arg m, sc;
+                if (!rd_line(&r, &t2, &n2) || !rd_bulk(&r, &m) || !rd_bulk(&r, &sc)) return;
+                items[k++] = sc;
+                items[k++] = m;
+            } else if (rd_bulk(&r, &items[k])) {
+                k++;
+            }
+        }
+    } else if (zset) {
+        /* [key, member, score] */
+        struct resp_arg m, sc;
+        if (!rd_bulk(&r, &m) || !rd_bulk(&r, &sc)) return;
+        items[k++] = sc;
+        items[k++] = m;
+    } else if (rd_bulk(&r, &items[k])) {
+        k++;
     }
-    if (nargs < 3) return;
-    log_msg(LOG_VERBOSE, "Pushing back %d element(s) popped for a client that disconnected", nargs - 2);
+    if (k == 0) return;
+    struct resp_arg args[MAX_BACK + 2];
+    int nargs = 0;
+    if (zset) {
+        args[nargs++] = (struct resp_arg){"ZADD", 4};
+        args[nargs++] = key;
+        for (int i = 0; i < k; i++) args[nargs++] = items[i];
+    } else {
+        bool left = is(name, "blpop");
+        if (is(name, "blmpop")) {
+            long long numkeys = 0;
+            arg_to_ll(&argv[2], &numkeys);
+            left = arg_is(&argv[3 + numkeys], "left");
+        }
+        args[nargs++] = (struct resp_arg){left ? "LPUSH" : "RPUSH", 5};
+        args[nargs++] = key;
+        /* The last popped goes back first, so the first popped ends up
+         * where it was. */
+        for (int i = k - 1; i >= 0; i--) args[nargs++] = items[i];
+    }
+    log_msg(LOG_VERBOSE, "Putting back what a blocking pop took for a client that disconnected");
     repl_submit(s->repl, NULL, db, 2, nargs, args);
 }

@@ -182,3 +182,17 @@ def test_waiters_keep_waiting_across_a_leader_kill(make_cluster):
         assert "value" in box, box
         got.append(box["value"][1])
     assert sorted(got) == ["one", "two"]
+
+
+def test_sorted_set_blocking_pops(server, r):
+    t1, b1 = bg(server.client().bzpopmin, ["z1", "z2"], 10)
+    t2, b2 = bg(server.client().execute_command, "BZMPOP", "10", "1", "z3", "MAX", "COUNT", "2")
+    wait_until(lambda: blocked(server) == 2, 10, message="two clients to block")
+    r.zadd("z2", {"a": 1, "b": 2})
+    r.zadd("z3", {"x": 1, "y": 2, "z": 3})
+    t1.join(10)
+    t2.join(10)
+    assert b1 == {"value": ("z2", "a", 1.0)}
+    assert b2 == {"value": ["z3", [["z", "3"], ["y", "2"]]]}
+    assert r.bzpopmax(["z2"], timeout=1) == ("z2", "b", 2.0)
+    assert r.bzpopmin(["nothing"], timeout=0.1) is None
