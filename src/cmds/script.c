@@ -45,7 +45,8 @@ static struct {
     bool read_only;         /* EVAL_RO / EVALSHA_RO */
     uint64_t instructions;
     uint64_t rand48;        /* drand48 state */
-    char sha[41];
+    char label[128];        /* the script's sha or the function's name */
+    const char *source;     /* "@user_script" or "@user_function" */
 } eng;
 
 /* --------------------------------------------------------------------
@@ -457,7 +458,7 @@ static int on_error(lua_State *L)
     lua_Debug ar;
     for (int level = 0; lua_getstack(L, level, &ar); level++) {
         lua_getinfo(L, "Sl", &ar);
-        if (strcmp(ar.source, "@user_script") == 0) {
+        if (strcmp(ar.source, eng.source) == 0) {
             line = ar.currentline;
             break;
         }
@@ -477,7 +478,7 @@ static int on_error(lua_State *L)
         return 1;
     }
     char full[700];
-    snprintf(full, sizeof full, "%s script: %s, on @user_script:%d.", owned, eng.sha, line);
+    snprintf(full, sizeof full, "%s script: %s, on %s:%d.", owned, eng.label, eng.source, line);
     lua_pushstring(L, full);
     return 1;
 }
@@ -564,26 +565,44 @@ static void write_value(struct resp_out *o, lua_State *L, int idx, int depth)
     }
 }
 
-/* Runs the compiled script sha with keys and args, writing its reply. */
-static void run(struct cmd_ctx *c, const char sha[41], const struct resp_arg *keys, int nkeys,
-                const struct resp_arg *args, int nargs, bool read_only)
+/* Pushes an array of strings. */
+static void push_array(lua_State *L, const struct resp_arg *v, int n)
+{
+    lua_createtable(L, n, 0);
+    for (int i = 0; i < n; i++) {
+        lua_pushlstring(L, v[i].ptr, v[i].len);
+        lua_rawseti(L, -2, i + 1);
+    }
+}
+
+void script_run(struct cmd_ctx *c, const char *label, const char *source, const char *table,
+                const char *name, const struct resp_arg *keys, int nkeys,
+                const struct resp_arg *args, int nargs, bool read_only, bool as_params)
 {
     lua_State *L = engine();
     struct cmd_ctx *outer = eng.ctx;
     eng.ctx = c;
     eng.read_only = read_only;
     eng.instructions = 0;
-    memcpy(eng.sha, sha, 41);
+    eng.source = source;
+    snprintf(eng.label, sizeof eng.label, "%s", label);
     srand48_((int32_t)dict_rand64(&c->rng));
     lua_pushcfunction(L, on_error);
     int handler = lua_gettop(L);
-    lua_getfield(L, LUA_REGISTRYINDEX, "parley_scripts");
-    lua_getfield(L, -1, sha);
+    lua_getfield(L, LUA_REGISTRYINDEX, table);
+    lua_getfield(L, -1, name);
     lua_remove(L, -2);
-    set_array(L, "KEYS", keys, nkeys);
-    set_array(L, "ARGV", args, nargs);
+    int nparams = 0;
+    if (as_params) {
+        push_array(L, keys, nkeys);
+        push_array(L, args, nargs);
+        nparams = 2;
+    } else {
+        set_array(L, "KEYS", keys, nkeys);
+        set_array(L, "ARGV", args, nargs);
+    }
     lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
-    int rc = lua_pcall(L, 0, 1, handler);
+    int rc = lua_pcall(L, nparams, 1, handler);
     lua_sethook(L, NULL, 0, 0);
     if (rc != 0) {
         const char *msg = lua_tostring(L, -1);
@@ -601,6 +620,18 @@ static void run(struct cmd_ctx *c, const char sha[41], const struct resp_arg *ke
     lua_settop(L, handler - 1);
     lua_gc(L, LUA_GCSTEP, 1);
     eng.ctx = outer;
+}
+
+static void run(struct cmd_ctx *c, const char sha[41], const struct resp_arg *keys, int nkeys,
+                const struct resp_arg *args, int nargs, bool read_only)
+{
+    script_run(c, sha, "@user_script", "parley_scripts", sha, keys, nkeys, args, nargs, read_only,
+               false);
+}
+
+lua_State *script_lua(void)
+{
+    return engine();
 }
 
 /* --------------------------------------------------------------------

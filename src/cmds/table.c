@@ -290,6 +290,7 @@ extern const struct cmd_def cmd_rows_multi[];
 extern const struct cmd_def cmd_rows_pubsub[];
 extern const struct cmd_def cmd_rows_script[];
 extern const struct cmd_def cmd_rows_blocking[];
+extern const struct cmd_def cmd_rows_function[]; /* function.c */
 
 static const struct cmd_def *const families[] = {
     table,
@@ -300,6 +301,7 @@ static const struct cmd_def *const families[] = {
     cmd_rows_list,
     cmd_rows_blocking,
     cmd_rows_zset,
+    cmd_rows_function,
 };
 #define N_FAMILIES (sizeof families / sizeof *families)
 
