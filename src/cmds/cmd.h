@@ -141,6 +141,14 @@ size_t format_long_double(char *out, size_t cap, long double v);
  * out. Uniform; O(k) time and memory when k is small next to n. */
 void sample_distinct(uint64_t *rng, uint64_t n, uint64_t k, uint64_t *out);
 
+/* Parley's bound on the negative COUNT of SRANDMEMBER, HRANDFIELD and
+ * ZRANDMEMBER (Redis has none): at most proto-max-bulk-len / 8 repeated
+ * elements. A read that goes through the log builds its reply on every
+ * node, so an absurd count would exhaust every replica's memory, and again
+ * at each replay. Replies "ERR value is out of range" and returns false
+ * beyond it. */
+bool random_count_ok(struct cmd_ctx *c, long long count);
+
 /* Keyspace access with the context's time and eviction rule. */
 struct dict_entry *ctx_lookup(struct cmd_ctx *c, const struct resp_arg *key);
 /* Like ctx_lookup but replies WRONGTYPE and returns NULL with *wrong set when

@@ -188,3 +188,10 @@ void sample_distinct(uint64_t *rng, uint64_t n, uint64_t k, uint64_t *out)
     }
     dict_clear(&chosen);
 }
+
+bool random_count_ok(struct cmd_ctx *c, long long count)
+{
+    if (count >= 0 || -(count + 1) < c->max_bulk_len / 8) return true;
+    resp_error(&c->out, "ERR value is out of range");
+    return false;
+}
