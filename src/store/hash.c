@@ -13,10 +13,51 @@
 static unsigned char *lp(const struct sobj *o) { return o->ptr; }
 static struct dict *ht(const struct sobj *o) { return o->ptr; }
 
+/* A hashtable field's value lives in its dict entry when it is short (up
+ * to VALUE_INLINE bytes in v and aux, its length in slot), otherwise in an
+ * allocation of its own (v.ptr, length in aux, slot == VALUE_HEAP). Most
+ * values are short, and an allocation costs more than the value. */
+#define VALUE_INLINE 16
+#define VALUE_HEAP UINT32_MAX
+
 static void free_value(struct dict_entry *e)
 {
-    free(e->v.ptr);
+    if (e->slot == VALUE_HEAP) free(e->v.ptr);
     e->v.ptr = NULL;
+    e->aux = 0;
+    e->slot = 0;
+}
+
+static void set_value(struct dict_entry *e, const char *v, size_t vlen)
+{
+    free_value(e);
+    if (vlen <= VALUE_INLINE) {
+        size_t head = vlen < 8 ? vlen : 8;
+        if (head) memcpy(&e->v, v, head);
+        if (vlen > head) memcpy(&e->aux, v + head, vlen - head);
+        e->slot = (uint32_t)vlen;
+        return;
+    }
+    char *copy = xmalloc(vlen + 1);
+    memcpy(copy, v, vlen);
+    copy[vlen] = '\0';
+    e->v.ptr = copy;
+    e->aux = (int64_t)vlen;
+    e->slot = VALUE_HEAP;
+}
+
+/* The value's bytes; an inline value is copied into tmp. */
+static const char *get_value(const struct dict_entry *e, char tmp[SOBJ_INT_BUF], size_t *len)
+{
+    if (e->slot == VALUE_HEAP) {
+        *len = (size_t)e->aux;
+        return e->v.ptr;
+    }
+    *len = e->slot;
+    size_t head = *len < 8 ? *len : 8;
+    if (head) memcpy(tmp, &e->v, head);
+    if (*len > head) memcpy(tmp + head, &e->aux, *len - head);
+    return tmp;
 }
 
 static struct dict *ht_new(void)
@@ -26,17 +67,11 @@ static struct dict *ht_new(void)
     return d;
 }
 
-/* Sets the value of a dict entry (replacing any previous one). */
+/* Sets the value of a field (replacing any previous one). */
 static void ht_put(struct dict *d, const char *f, size_t flen, const char *v, size_t vlen,
                    bool *created)
 {
-    struct dict_entry *e = dict_upsert(d, f, flen, created);
-    char *copy = xmalloc(vlen + 1);
-    if (vlen) memcpy(copy, v, vlen);
-    copy[vlen] = '\0';
-    free(e->v.ptr);
-    e->v.ptr = copy;
-    e->aux = (int64_t)vlen;
+    set_value(dict_upsert(d, f, flen, created), v, vlen);
 }
 
 struct sobj *hash_new(void)
@@ -61,10 +96,7 @@ void hash_entry_strs(const struct dict_entry *e, struct hash_str *field, struct 
         field->p = e->key;
         field->len = e->klen;
     }
-    if (value) {
-        value->p = e->v.ptr;
-        value->len = (size_t)e->aux;
-    }
+    if (value) value->p = get_value(e, value->tmp, &value->len);
 }
 
 /* Position of field f in a listpack hash, or 0. */
@@ -218,7 +250,10 @@ static struct sobj *hash_dup(const struct sobj *o)
     struct dict_entry *e;
     while ((e = dict_iter_next(&it)) != NULL) {
         bool created;
-        ht_put(d, e->key, e->klen, e->v.ptr, (size_t)e->aux, &created);
+        char tmp[SOBJ_INT_BUF];
+        size_t vlen;
+        const char *v = get_value(e, tmp, &vlen);
+        ht_put(d, e->key, e->klen, v, vlen, &created);
     }
     return sobj_new(OBJ_HASH, ENC_HT, d);
 }
@@ -231,7 +266,7 @@ static size_t hash_memory(const struct sobj *o)
     dict_iter_init(&it, ht(o));
     struct dict_entry *e;
     while ((e = dict_iter_next(&it)) != NULL)
-        n += sizeof *e + e->klen + 1 + (size_t)e->aux + 1;
+        n += sizeof *e + e->klen + 1 + (e->slot == VALUE_HEAP ? (size_t)e->aux + 1 : 0);
     return n;
 }
 
@@ -261,8 +296,11 @@ static void hash_encode(const struct sobj *o, struct buf *out)
     while ((e = dict_iter_next(&it)) != NULL) {
         buf_append_u32(out, e->klen);
         buf_append(out, e->key, e->klen);
-        buf_append_u64(out, (uint64_t)e->aux);
-        buf_append(out, e->v.ptr, (size_t)e->aux);
+        char tmp[SOBJ_INT_BUF];
+        size_t vlen;
+        const char *v = get_value(e, tmp, &vlen);
+        buf_append_u64(out, vlen);
+        buf_append(out, v, vlen);
     }
 }
 

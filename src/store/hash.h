@@ -3,8 +3,9 @@
  * As in Redis 7.0: "listpack" (field, value, field, value... in one
  * listpack) while there are at most HASH_MAX_LISTPACK_ENTRIES fields and
  * every field and value is at most HASH_MAX_LISTPACK_VALUE bytes, then
- * "hashtable" (a dict from field to value; the entry's v.ptr holds the
- * value's bytes, NUL-terminated, and aux its length). A hash converts once
+ * "hashtable" (a dict from field to value; a value of up to 16 bytes is
+ * kept in the dict entry itself, a longer one in its own allocation). A
+ * hash converts once
  * and never back. The limits are Redis 7.0's built-in defaults
  * (hash-max-listpack-entries 512, hash-max-listpack-value 64) and are
  * constants: every replica must choose the same encoding.

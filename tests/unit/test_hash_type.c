@@ -11,6 +11,10 @@
  * "1.50" stay as they are; "12" round-trips through the listpack's integer
  * form).
  *
+ * A hashtable keeps values of up to 16 bytes in the dict entry itself:
+ * every length from 0 to 40 is checked on both sides of that line, also
+ * after replacement, in a copy and after a snapshot round trip.
+ *
  * Snapshot: both encodings round-trip with their encoding and content; the
  * digest is independent of field order and differs when a value differs.
  * The type's decoder refuses every truncation, a listpack with an odd
@@ -175,6 +179,46 @@ static void test_random_against_model(void **state)
     }
     assert_int_equal(o->encoding, ENC_HT); /* it crossed 512 fields on the way */
     for (int k = 0; k < RANGE; k++) free(model[k]);
+    sobj_free(o);
+}
+
+/* A hashtable keeps values of up to 16 bytes inside the dict entry and
+ * longer ones apart: every length on both sides of the line, replaced by
+ * longer and shorter ones, read back, copied and round-tripped. */
+static void test_hashtable_value_lengths(void **state)
+{
+    (void)state;
+    char v[64];
+    for (int i = 0; i < 64; i++) v[i] = (char)('A' + i % 26 + (i == 3 ? 100 : 0));
+    v[5] = '\0'; /* binary-safe */
+    struct sobj *o = hash_new();
+    hash_set(o, big, HASH_MAX_LISTPACK_VALUE + 1, S("x")); /* hashtable */
+    assert_int_equal(o->encoding, ENC_HT);
+    char f[32];
+    for (int len = 0; len <= 40; len++)
+        hash_set(o, f, (size_t)snprintf(f, sizeof f, "f%d", len), v, (size_t)len);
+    for (int len = 0; len <= 40; len++)
+        assert_value(o, f, (size_t)snprintf(f, sizeof f, "f%d", len), v, (size_t)len);
+    /* Replace each with a value of the "mirror" length. */
+    for (int len = 0; len <= 40; len++)
+        hash_set(o, f, (size_t)snprintf(f, sizeof f, "f%d", len), v + 1, (size_t)(40 - len));
+    struct sobj *copy = sobj_dup(o);
+    struct buf out = BUF_INIT;
+    sobj_type_of(OBJ_HASH)->encode(o, &out);
+    struct reader r;
+    reader_init(&r, out.data, out.len);
+    struct sobj *back = sobj_type_of(OBJ_HASH)->decode(&r, ENC_HT);
+    assert_non_null(back);
+    for (int len = 0; len <= 40; len++) {
+        size_t flen = (size_t)snprintf(f, sizeof f, "f%d", len);
+        assert_value(o, f, flen, v + 1, (size_t)(40 - len));
+        assert_value(copy, f, flen, v + 1, (size_t)(40 - len));
+        assert_value(back, f, flen, v + 1, (size_t)(40 - len));
+    }
+    assert_int_equal(sobj_type_of(OBJ_HASH)->digest(back), sobj_type_of(OBJ_HASH)->digest(o));
+    buf_free(&out);
+    sobj_free(back);
+    sobj_free(copy);
     sobj_free(o);
 }
 
@@ -382,6 +426,7 @@ int main(void)
         cmocka_unit_test(test_basic_listpack),
         cmocka_unit_test(test_conversions),
         cmocka_unit_test(test_random_against_model),
+        cmocka_unit_test(test_hashtable_value_lengths),
         cmocka_unit_test(test_digest_and_dup),
         cmocka_unit_test(test_encode_decode),
         cmocka_unit_test(test_decode_refuses_malformed),
