@@ -453,6 +453,45 @@ def test_hscan_errors(c):
 
 
 # ---------------------------------------------------------------------------
+# WATCH sees exactly the changes Redis reports
+
+
+@pytest.fixture
+def watcher(c):
+    w = exact_client(_Target(c.connection_pool.connection_kwargs["port"]))
+    yield w
+    w.connection_pool.disconnect()
+
+
+def aborted(c, watcher, key, *cmd):
+    """True if cmd, sent by another client after WATCH key, aborts EXEC."""
+    watcher.execute_command("WATCH", key)
+    try:
+        c.execute_command(*cmd)
+    except Exception:
+        pass  # a failing command is part of what is checked
+    watcher.execute_command("MULTI")
+    watcher.execute_command("EXISTS", "__other")
+    return watcher.execute_command("EXEC") is None
+
+
+def test_watch_sees_hash_changes_and_only_them(c, watcher):
+    c.execute_command("HSET", "h", "a", "1", "s", "str", "f", "1.5")
+    assert aborted(c, watcher, "h", "HSET", "h", "a", "1")  # even the same value
+    assert aborted(c, watcher, "h", "HMSET", "h", "a", "1")
+    assert not aborted(c, watcher, "h", "HSETNX", "h", "a", "2")
+    assert aborted(c, watcher, "h", "HSETNX", "h", "b", "2")
+    assert not aborted(c, watcher, "h", "HDEL", "h", "zz")
+    assert aborted(c, watcher, "h", "HDEL", "h", "b")
+    assert aborted(c, watcher, "h", "HINCRBY", "h", "a", 1)
+    assert not aborted(c, watcher, "h", "HINCRBY", "h", "s", 1)
+    assert aborted(c, watcher, "h", "HINCRBYFLOAT", "h", "f", "0.5")
+    assert not aborted(c, watcher, "h", "HINCRBYFLOAT", "h", "s", "0.5")
+    assert not aborted(c, watcher, "h", "HRANDFIELD", "h", -3)
+    assert aborted(c, watcher, "new", "HINCRBY", "new", "x", 1)
+
+
+# ---------------------------------------------------------------------------
 # Replication and snapshots
 
 

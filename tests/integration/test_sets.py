@@ -540,13 +540,59 @@ def test_copy_keeps_member_order(c):
 
 
 # ---------------------------------------------------------------------------
+# WATCH sees exactly the changes Redis reports
+
+
+@pytest.fixture
+def watcher(c):
+    w = exact_client(_Target(c.connection_pool.connection_kwargs["port"]))
+    yield w
+    w.connection_pool.disconnect()
+
+
+def aborted(c, watcher, key, *cmd):
+    """True if cmd, sent by another client after WATCH key, aborts EXEC."""
+    watcher.execute_command("WATCH", key)
+    c.execute_command(*cmd)
+    watcher.execute_command("MULTI")
+    watcher.execute_command("EXISTS", "__other")
+    return watcher.execute_command("EXEC") is None
+
+
+def test_watch_sees_set_changes_and_only_them(c, watcher):
+    c.execute_command("SADD", "s", "a", "b", "c", "d", "e")
+    c.execute_command("SADD", "d", "a")
+    c.execute_command("SADD", "i", "1", "2", "3")
+    assert not aborted(c, watcher, "s", "SADD", "s", "a")
+    assert aborted(c, watcher, "s", "SADD", "s", "new")
+    assert not aborted(c, watcher, "s", "SREM", "s", "zz")
+    assert aborted(c, watcher, "s", "SREM", "s", "new")
+    assert aborted(c, watcher, "s", "SPOP", "s")
+    assert aborted(c, watcher, "s", "SPOP", "s", 1)
+    assert aborted(c, watcher, "i", "SPOP", "i", 1)
+    assert not aborted(c, watcher, "s", "SPOP", "s", 0)
+    assert not aborted(c, watcher, "s", "SRANDMEMBER", "s", -5)
+    assert not aborted(c, watcher, "s", "SMOVE", "s", "d", "zz")
+    left = c.execute_command("SMEMBERS", "s")
+    assert aborted(c, watcher, "s", "SMOVE", "s", "d", left[0])
+    assert aborted(c, watcher, "d", "SMOVE", "s", "d", left[1])
+    c.execute_command("SADD", "d", left[2])
+    # The destination already had it: only the source changed.
+    assert not aborted(c, watcher, "d", "SMOVE", "s", "d", left[2])
+    assert aborted(c, watcher, "dst", "SUNIONSTORE", "dst", "d")
+    assert aborted(c, watcher, "dst", "SINTERSTORE", "dst", "d", "nokey")  # deleted
+    assert not aborted(c, watcher, "dst", "SDIFFSTORE", "dst", "nokey")  # nothing to delete
+    assert not aborted(c, watcher, "nokey", "SPOP", "nokey")
+
+
+# ---------------------------------------------------------------------------
 # Replication and snapshots
 
 
 def set_workload(clients, rounds=8):
     """Writes to sets sent round-robin to every node: SADD, SPOP (with and
-    without count), SMOVE, SREM and the STORE commands. Returns nothing; the
-    state is compared by digest."""
+    without count, also inside MULTI/EXEC), SMOVE, SREM and the STORE
+    commands. The state is compared by digest."""
     n = len(clients)
     for r in range(rounds):
         c = clients[r % n]
@@ -561,6 +607,11 @@ def set_workload(clients, rounds=8):
         clients[(r + 1) % n].execute_command("SINTERSTORE", "i", "u", "ht")
         c.execute_command("SDIFFSTORE", "d", "u", "is")
         clients[(r + 2) % n].execute_command("SPOP", "u", 5)
+        tx = clients[(r + 1) % n].pipeline(transaction=True)  # MULTI/EXEC
+        tx.execute_command("SPOP", "ht", 2)
+        tx.execute_command("SADD", "ht", f"tx{r}")
+        tx.execute_command("SPOP", "is")
+        tx.execute()
 
 
 def test_cluster_spop_from_every_node_converges(cluster):
