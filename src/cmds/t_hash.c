@@ -365,29 +365,9 @@ static void hrandfield_count(struct cmd_ctx *c, long long l, bool withvalues)
     }
 }
 
-static void cmd_hrandfield(struct cmd_ctx *c)
+/* HRANDFIELD key: one random field, or nil. */
+static void hrandfield_one(struct cmd_ctx *c)
 {
-    if (c->argc >= 3) {
-        long long l;
-        if (!arg_get_ll_or_reply(c, &c->argv[2], &l)) return;
-        if (l == LLONG_MIN) {
-            resp_errorf(&c->out, "ERR value is out of range, value must between %lld and %lld",
-                        -LLONG_MAX, LLONG_MAX);
-            return;
-        }
-        if (c->argc > 4 || (c->argc == 4 && !arg_is(&c->argv[3], "withvalues"))) {
-            cmd_reply_syntax_error(c);
-            return;
-        }
-        bool withvalues = c->argc == 4;
-        if (withvalues && (l < -LLONG_MAX / 2 || l > LLONG_MAX / 2)) {
-            resp_error(&c->out, "ERR value is out of range");
-            return;
-        }
-        if (!random_count_ok(c, l)) return;
-        hrandfield_count(c, l, withvalues);
-        return;
-    }
     bool wrong;
     struct sobj *o = hash_read(c, &wrong);
     if (wrong) return;
@@ -395,7 +375,6 @@ static void cmd_hrandfield(struct cmd_ctx *c)
         resp_null(&c->out);
         return;
     }
-    struct hash_str f, v;
     if (o->encoding == ENC_LISTPACK) {
         size_t n;
         struct pair *pairs = all_pairs(o, &n);
@@ -403,8 +382,34 @@ static void cmd_hrandfield(struct cmd_ctx *c)
         free(pairs);
         return;
     }
-    hash_entry_strs(hash_random_entry(o, &c->rng), &f, &v);
+    struct hash_str f;
+    hash_entry_strs(hash_random_entry(o, &c->rng), &f, NULL);
     reply_str(c, &f);
+}
+
+static void cmd_hrandfield(struct cmd_ctx *c)
+{
+    if (c->argc == 2) {
+        hrandfield_one(c);
+        return;
+    }
+    long long l;
+    if (!arg_get_ll_or_reply(c, &c->argv[2], &l)) return;
+    if (l == LLONG_MIN) {
+        resp_errorf(&c->out, "ERR value is out of range, value must between %lld and %lld",
+                    -LLONG_MAX, LLONG_MAX);
+        return;
+    }
+    if (c->argc > 4 || (c->argc == 4 && !arg_is(&c->argv[3], "withvalues"))) {
+        cmd_reply_syntax_error(c);
+        return;
+    }
+    bool withvalues = c->argc == 4;
+    if (withvalues && (l < -LLONG_MAX / 2 || l > LLONG_MAX / 2)) {
+        resp_error(&c->out, "ERR value is out of range");
+        return;
+    }
+    if (random_count_ok(c, l)) hrandfield_count(c, l, withvalues);
 }
 
 /* ---------------------------------------------------------------------
