@@ -6,8 +6,10 @@
  * index (set_get_at), which is the same on every replica; never by dict
  * order. SPOP picks dict_rand64(&c->rng) % size. The set operations that
  * store their result visit their sources in index order, so the result's
- * own order is replicated too. Read-only commands (SRANDMEMBER, SSCAN) may
- * answer differently on different nodes. */
+ * own order is replicated too. Replies go by index as well (SMEMBERS,
+ * SRANDMEMBER, SSCAN...): with the same rng they are the same on every
+ * replica, so a Lua script, which runs on every node, may write what a
+ * set command returned. */
 #include <assert.h>
 #include <limits.h>
 #include <stdio.h>
@@ -492,24 +494,6 @@ static void cmd_sdiffstore(struct cmd_ctx *c)
  * SSCAN
  * ------------------------------------------------------------------- */
 
-struct scan_batch {
-    const char **members;
-    size_t *lens;
-    size_t n, cap;
-};
-
-static void scan_collect(void *ctx, const char *m, size_t len)
-{
-    struct scan_batch *b = ctx;
-    if (b->n == b->cap) {
-        b->cap = b->cap ? b->cap * 2 : 16;
-        b->members = xrealloc(b->members, b->cap * sizeof *b->members);
-        b->lens = xrealloc(b->lens, b->cap * sizeof *b->lens);
-    }
-    b->members[b->n] = m;
-    b->lens[b->n++] = len;
-}
-
 static void reply_cursor(struct cmd_ctx *c, uint64_t cursor)
 {
     char digits[24];
@@ -540,25 +524,32 @@ static void sscan_intset(struct cmd_ctx *c, const struct sobj *o, const struct r
     resp_set_deferred_len(&c->out, h, '*', n);
 }
 
-static void sscan_ht(struct cmd_ctx *c, struct sobj *o, uint64_t cursor, long long count,
+/* A hashtable set is scanned by member index, downwards: the cursor is the
+ * index below which members remain to be visited (0 to start: the size).
+ * Removal moves the last member down into the hole and addition appends,
+ * so a member present for the whole scan only ever moves down: if it was
+ * below the cursor it stays there and is visited later, if it was visited
+ * it stays visited. That is SCAN's guarantee; a member may come twice. And
+ * unlike a dict scan, the replies are the same on every replica (a script
+ * that writes what SSCAN returned stays deterministic). */
+static void sscan_ht(struct cmd_ctx *c, const struct sobj *o, uint64_t cursor, long long count,
                      const struct resp_arg *pattern)
 {
-    struct scan_batch batch = {0};
-    long long max_iterations = count * 10;
-    do {
-        cursor = set_scan(o, cursor, scan_collect, &batch);
-    } while (cursor && max_iterations-- && batch.n < (size_t)count);
-    reply_cursor(c, cursor);
+    uint64_t size = set_size(o);
+    uint64_t top = cursor == 0 || cursor > size ? size : cursor;
+    uint64_t bottom = top > (uint64_t)count ? top - (uint64_t)count : 0;
+    reply_cursor(c, bottom);
     size_t h = resp_defer_len(&c->out);
     long long n = 0;
-    for (size_t i = 0; i < batch.n; i++) {
-        if (!scan_match(pattern, batch.members[i], batch.lens[i])) continue;
-        resp_bulk(&c->out, batch.members[i], batch.lens[i]);
+    for (uint64_t i = top; i-- > bottom;) {
+        char tmp[SOBJ_INT_BUF];
+        size_t len;
+        const char *m = set_get_at(o, i, tmp, &len);
+        if (!scan_match(pattern, m, len)) continue;
+        resp_bulk(&c->out, m, len);
         n++;
     }
     resp_set_deferred_len(&c->out, h, '*', n);
-    free(batch.members);
-    free(batch.lens);
 }
 
 static void cmd_sscan(struct cmd_ctx *c)

@@ -98,24 +98,6 @@ void set_remove_at(struct sobj *o, size_t i)
     else dset_remove_at(dset(o), i);
 }
 
-struct scan_adapter {
-    set_scan_fn *fn;
-    void *ctx;
-};
-
-static void scan_visit(void *ctx, struct dict_entry *e)
-{
-    struct scan_adapter *a = ctx;
-    a->fn(a->ctx, e->key, e->klen);
-}
-
-uint64_t set_scan(struct sobj *o, uint64_t cursor, set_scan_fn *fn, void *ctx)
-{
-    assert(o->encoding == ENC_HT);
-    struct scan_adapter a = {fn, ctx};
-    return dict_scan(&dset(o)->d, cursor, scan_visit, &a);
-}
-
 /* ---------------------------------------------------------------------
  * Type operations (object.c's registry)
  * ------------------------------------------------------------------- */

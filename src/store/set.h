@@ -38,9 +38,4 @@ bool set_remove(struct sobj *o, const char *m, size_t len);
 const char *set_get_at(const struct sobj *o, size_t i, char tmp[SOBJ_INT_BUF], size_t *len);
 void set_remove_at(struct sobj *o, size_t i);
 
-/* SSCAN over a hashtable set: calls fn for some members and returns the
- * next cursor (dict_scan's guarantees). Only for ENC_HT. */
-typedef void set_scan_fn(void *ctx, const char *m, size_t len);
-uint64_t set_scan(struct sobj *o, uint64_t cursor, set_scan_fn *fn, void *ctx);
-
 #endif

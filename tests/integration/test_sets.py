@@ -490,6 +490,29 @@ def test_sscan_hashtable_full_iteration(c):
     assert cursor == "0" and sorted(batch) == [f"m1{i}" for i in range(10)]
 
 
+def test_sscan_hashtable_guarantee_under_changes(c):
+    # Members present for the whole scan are returned (at least once) even
+    # while others are removed and added between the calls.
+    everyone = [f"m{i}" for i in range(2000)]
+    c.execute_command("SADD", "s", *everyone)
+    kept = set(everyone[::3])
+    doomed = [m for m in everyone if m not in kept]
+    seen = set()
+    cursor, calls = "0", 0
+    while True:
+        cursor, batch = c.execute_command("SSCAN", "s", cursor, "COUNT", 37)
+        seen.update(batch)
+        calls += 1
+        for _ in range(20):
+            if doomed:
+                c.execute_command("SREM", "s", doomed.pop())
+        c.execute_command("SADD", "s", f"new{calls}")
+        if cursor == "0":
+            break
+        assert calls < 500
+    assert kept <= seen
+
+
 def test_sscan_errors(c):
     c.execute_command("SADD", "s", "1")
     assert c.execute_command("SSCAN", "no", 0) == ["0", []]
@@ -631,6 +654,28 @@ def test_cluster_spop_from_every_node_converges(cluster):
         c.connection_pool.disconnect()
 
 
+# Appends to a list what SRANDMEMBER, SSCAN, SMEMBERS and SINTER return.
+RECORD_SET_REPLIES = """
+local out = {}
+local function add(t) for _, m in ipairs(t) do table.insert(out, m) end end
+add(redis.call('SRANDMEMBER', KEYS[1], 10))
+add(redis.call('SRANDMEMBER', KEYS[1], -10))
+table.insert(out, redis.call('SRANDMEMBER', KEYS[1]))
+local cursor = '0'
+for i = 1, 3 do
+    local r = redis.call('SSCAN', KEYS[1], cursor, 'COUNT', 5)
+    cursor = r[1]
+    add(r[2])
+end
+local all = redis.call('SMEMBERS', KEYS[1])
+for i = 1, 10 do table.insert(out, all[i]) end
+local inter = redis.call('SINTER', KEYS[1], KEYS[1])
+for i = 1, 5 do table.insert(out, inter[i]) end
+redis.call('RPUSH', KEYS[2], unpack(out))
+return #out
+"""
+
+
 def test_follower_restored_from_snapshot_pops_the_same_members(make_cluster):
     cluster = make_cluster(extra=SNAPSHOT_OFTEN).start()
     follower = cluster.followers()[0]
@@ -653,6 +698,12 @@ def test_follower_restored_from_snapshot_pops_the_same_members(make_cluster):
     cluster.wait_converged(30)
     orders = [c.execute_command("SMEMBERS", "ht") for c in clients]
     assert orders[0] and orders.count(orders[0]) == 3
+    # A script runs on every node and may write what set commands return:
+    # their replies must be the same everywhere too.
+    for r in range(3):
+        clients[r].execute_command("EVAL", RECORD_SET_REPLIES, 2, "ht", "record")
+    cluster.wait_converged(30)
+    assert clients[0].execute_command("LLEN", "record") > 3 * 40
     for c in live + clients:
         c.connection_pool.disconnect()
 
