@@ -5,8 +5,11 @@
  *
  * Writes never leave an empty hash behind: a command that would create the
  * key builds the hash first and stores it only if it holds a field, and a
- * hash emptied by HDEL loses its key. HRANDFIELD is read-only, so its
- * choices may depend on dict layout. */
+ * hash emptied by HDEL loses its key.
+ *
+ * Replies are the same on every replica given the same rng (fields are
+ * listed, chosen and scanned by index, never in dict order): a Lua script
+ * runs on every node and may write what it read. */
 #include <assert.h>
 #include <limits.h>
 #include <math.h>
@@ -256,89 +259,55 @@ static void cmd_hincrbyfloat(struct cmd_ctx *c)
 
 /* ---------------------------------------------------------------------
  * HRANDFIELD
+ *
+ * Fields are chosen by index with c->rng, so that a script (which runs on
+ * every node) gets the same fields everywhere.
  * ------------------------------------------------------------------- */
 
-struct pair {
-    struct hash_str f, v;
+/* Random access to the fields by index: a listpack is walked once into an
+ * array, a hashtable is indexed directly. */
+struct fields {
+    struct sobj *o;
+    struct hash_str *pairs; /* listpack: field i at 2i, its value at 2i+1 */
+    size_t n;
 };
 
-/* Every field and value, in encoding order. */
-static struct pair *all_pairs(struct sobj *o, size_t *n)
+static void fields_open(struct fields *fs, struct sobj *o)
 {
-    *n = hash_len(o);
-    struct pair *pairs = xmalloc(*n * sizeof *pairs + 1);
+    fs->o = o;
+    fs->n = hash_len(o);
+    fs->pairs = NULL;
+    if (o->encoding != ENC_LISTPACK) return;
+    fs->pairs = xmalloc(2 * fs->n * sizeof *fs->pairs);
     struct hash_iter it;
     size_t i = 0;
     hash_iter_init(&it, o);
-    while (i < *n && hash_iter_next(&it, &pairs[i].f, &pairs[i].v)) i++;
-    assert(i == *n);
-    return pairs;
+    while (i < fs->n && hash_iter_next(&it, &fs->pairs[2 * i], &fs->pairs[2 * i + 1])) i++;
+    assert(i == fs->n);
 }
 
-static void reply_pair(struct cmd_ctx *c, const struct hash_str *f, const struct hash_str *v,
-                       bool withvalues)
+static void fields_close(struct fields *fs) { free(fs->pairs); }
+
+/* Replies field i (and its value). */
+static void reply_field_at(struct cmd_ctx *c, struct fields *fs, size_t i, bool withvalues)
 {
+    assert(i < fs->n);
+    struct hash_str f, v;
+    const struct hash_str *pf = &f, *pv = &v;
+    if (fs->pairs) {
+        pf = &fs->pairs[2 * i];
+        pv = &fs->pairs[2 * i + 1];
+    } else {
+        hash_at(fs->o, i, &f, &v);
+    }
     if (withvalues && c->out.proto == 3) resp_array(&c->out, 2);
-    reply_str(c, f);
-    if (withvalues) reply_str(c, v);
+    reply_str(c, pf);
+    if (withvalues) reply_str(c, pv);
 }
 
 static void reply_pairs_header(struct cmd_ctx *c, uint64_t n, bool withvalues)
 {
     resp_array(&c->out, (long long)(withvalues && c->out.proto == 2 ? n * 2 : n));
-}
-
-/* count fields chosen independently (negative COUNT, or COUNT 1). */
-static void hrandfield_repeat(struct cmd_ctx *c, struct sobj *o, uint64_t count, bool withvalues)
-{
-    reply_pairs_header(c, count, withvalues);
-    if (o->encoding == ENC_LISTPACK) {
-        size_t n;
-        struct pair *pairs = all_pairs(o, &n);
-        for (uint64_t i = 0; i < count; i++) {
-            const struct pair *p = &pairs[dict_rand64(&c->rng) % n];
-            reply_pair(c, &p->f, &p->v, withvalues);
-        }
-        free(pairs);
-        return;
-    }
-    for (uint64_t i = 0; i < count; i++) {
-        struct hash_str f, v;
-        hash_entry_strs(hash_random_entry(o, &c->rng), &f, &v);
-        reply_pair(c, &f, &v, withvalues);
-    }
-}
-
-/* count distinct fields, count < size. */
-static void hrandfield_distinct(struct cmd_ctx *c, struct sobj *o, uint64_t count, bool withvalues)
-{
-    uint64_t size = hash_len(o);
-    reply_pairs_header(c, count, withvalues);
-    if (o->encoding == ENC_LISTPACK || count * 3 > size) {
-        size_t n;
-        struct pair *pairs = all_pairs(o, &n);
-        uint64_t *pick = xmalloc(count * sizeof *pick);
-        sample_distinct(&c->rng, n, count, pick);
-        for (uint64_t i = 0; i < count; i++)
-            reply_pair(c, &pairs[pick[i]].f, &pairs[pick[i]].v, withvalues);
-        free(pick);
-        free(pairs);
-        return;
-    }
-    /* Few fields out of many: random entries until count distinct ones. */
-    struct dict seen;
-    dict_init(&seen, NULL);
-    for (uint64_t got = 0; got < count;) {
-        struct dict_entry *e = hash_random_entry(o, &c->rng);
-        bool created;
-        dict_upsert(&seen, &e, sizeof e, &created);
-        if (!created) continue;
-        struct hash_str f, v;
-        hash_entry_strs(e, &f, &v);
-        reply_pair(c, &f, &v, withvalues);
-        got++;
-    }
-    dict_clear(&seen);
 }
 
 static void hrandfield_count(struct cmd_ctx *c, long long l, bool withvalues)
@@ -351,18 +320,24 @@ static void hrandfield_count(struct cmd_ctx *c, long long l, bool withvalues)
         resp_array(&c->out, 0);
         return;
     }
-    uint64_t size = hash_len(o);
+    struct fields fs;
+    fields_open(&fs, o);
     if (l < 0 || count == 1) {
-        hrandfield_repeat(c, o, count, withvalues);
-    } else if (count >= size) {
-        reply_pairs_header(c, size, withvalues);
-        struct hash_iter it;
-        struct hash_str f, v;
-        hash_iter_init(&it, o);
-        while (hash_iter_next(&it, &f, &v)) reply_pair(c, &f, &v, withvalues);
+        /* Chosen independently: repeats allowed. */
+        reply_pairs_header(c, count, withvalues);
+        for (uint64_t i = 0; i < count; i++)
+            reply_field_at(c, &fs, dict_rand64(&c->rng) % fs.n, withvalues);
+    } else if (count >= fs.n) {
+        reply_pairs_header(c, fs.n, withvalues);
+        for (size_t i = 0; i < fs.n; i++) reply_field_at(c, &fs, i, withvalues);
     } else {
-        hrandfield_distinct(c, o, count, withvalues);
+        uint64_t *pick = xmalloc(count * sizeof *pick);
+        sample_distinct(&c->rng, fs.n, count, pick);
+        reply_pairs_header(c, count, withvalues);
+        for (uint64_t i = 0; i < count; i++) reply_field_at(c, &fs, pick[i], withvalues);
+        free(pick);
     }
+    fields_close(&fs);
 }
 
 /* HRANDFIELD key: one random field, or nil. */
@@ -375,15 +350,8 @@ static void hrandfield_one(struct cmd_ctx *c)
         resp_null(&c->out);
         return;
     }
-    if (o->encoding == ENC_LISTPACK) {
-        size_t n;
-        struct pair *pairs = all_pairs(o, &n);
-        reply_str(c, &pairs[dict_rand64(&c->rng) % n].f);
-        free(pairs);
-        return;
-    }
     struct hash_str f;
-    hash_entry_strs(hash_random_entry(o, &c->rng), &f, NULL);
+    hash_at(o, dict_rand64(&c->rng) % hash_len(o), &f, NULL);
     reply_str(c, &f);
 }
 
@@ -416,21 +384,6 @@ static void cmd_hrandfield(struct cmd_ctx *c)
  * HSCAN
  * ------------------------------------------------------------------- */
 
-struct scan_batch {
-    const struct dict_entry **items;
-    size_t n, cap;
-};
-
-static void scan_collect(void *ctx, const struct dict_entry *e)
-{
-    struct scan_batch *b = ctx;
-    if (b->n == b->cap) {
-        b->cap = b->cap ? b->cap * 2 : 16;
-        b->items = xrealloc(b->items, b->cap * sizeof *b->items);
-    }
-    b->items[b->n++] = e;
-}
-
 static bool scan_match(const struct resp_arg *pattern, const struct hash_str *f)
 {
     return pattern == NULL || glob_match(pattern->ptr, pattern->len, f->p, f->len, false);
@@ -462,28 +415,28 @@ static void hscan_listpack(struct cmd_ctx *c, struct sobj *o, const struct resp_
     resp_set_deferred_len(&c->out, h, '*', n);
 }
 
+/* A hashtable hash is scanned by field index, downwards, as SSCAN scans a
+ * set (see t_set.c): the same guarantee, and the same replies on every
+ * replica. COUNT counts a field and its value as two, as Redis does. */
 static void hscan_ht(struct cmd_ctx *c, struct sobj *o, uint64_t cursor, long long count,
                      const struct resp_arg *pattern)
 {
-    /* As Redis counts them: a field and its value are two items. */
-    struct scan_batch batch = {0};
-    long long max_iterations = count * 10;
-    do {
-        cursor = hash_scan(o, cursor, scan_collect, &batch);
-    } while (cursor && max_iterations-- && batch.n * 2 < (size_t)count);
-    reply_cursor(c, cursor);
+    uint64_t size = hash_len(o);
+    uint64_t fields = count > 1 ? (uint64_t)count / 2 : 1;
+    uint64_t top = cursor == 0 || cursor > size ? size : cursor;
+    uint64_t bottom = top > fields ? top - fields : 0;
+    reply_cursor(c, bottom);
     size_t h = resp_defer_len(&c->out);
     long long n = 0;
-    for (size_t i = 0; i < batch.n; i++) {
+    for (uint64_t i = top; i-- > bottom;) {
         struct hash_str f, v;
-        hash_entry_strs(batch.items[i], &f, &v);
+        hash_at(o, i, &f, &v);
         if (!scan_match(pattern, &f)) continue;
         reply_str(c, &f);
         reply_str(c, &v);
         n += 2;
     }
     resp_set_deferred_len(&c->out, h, '*', n);
-    free(batch.items);
 }
 
 static void cmd_hscan(struct cmd_ctx *c)

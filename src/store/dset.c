@@ -8,10 +8,10 @@
 
 #define DSET_MIN_CAP 8
 
-struct dset *dset_new(void)
+struct dset *dset_new(void (*free_value)(struct dict_entry *e))
 {
     struct dset *s = xcalloc(1, sizeof *s);
-    dict_init(&s->d, NULL);
+    dict_init(&s->d, free_value);
     return s;
 }
 
@@ -32,7 +32,7 @@ static void reserve(struct dset *s, size_t cap)
 
 struct dset *dset_dup(const struct dset *s)
 {
-    struct dset *copy = dset_new();
+    struct dset *copy = dset_new(NULL);
     reserve(copy, s->n);
     for (size_t i = 0; i < s->n; i++) {
         bool added = dset_add(copy, s->items[i]->key, s->items[i]->klen);
@@ -42,30 +42,42 @@ struct dset *dset_dup(const struct dset *s)
     return copy;
 }
 
+struct dict_entry *dset_find(struct dset *s, const char *m, size_t len)
+{
+    return dict_find(&s->d, m, len);
+}
+
 bool dset_contains(struct dset *s, const char *m, size_t len)
 {
     return dict_find(&s->d, m, len) != NULL;
 }
 
+struct dict_entry *dset_upsert(struct dset *s, const char *m, size_t len, bool *created)
+{
+    struct dict_entry *e = dict_upsert(&s->d, m, len, created);
+    if (!*created) return e;
+    assert(s->n < UINT32_MAX);
+    if (s->n == s->cap) reserve(s, s->cap * 2);
+    e->slot = (uint32_t)s->n;
+    s->items[s->n++] = e;
+    return e;
+}
+
 bool dset_add(struct dset *s, const char *m, size_t len)
 {
     bool created;
-    struct dict_entry *e = dict_upsert(&s->d, m, len, &created);
-    if (!created) return false;
-    if (s->n == s->cap) reserve(s, s->cap * 2);
-    e->aux = (int64_t)s->n;
-    s->items[s->n++] = e;
-    return true;
+    dset_upsert(s, m, len, &created);
+    return created;
 }
 
 /* Takes e out of the array: the last member fills its place. */
 static void array_remove(struct dset *s, const struct dict_entry *e)
 {
-    size_t i = (size_t)e->aux;
+    size_t i = e->slot;
     assert(i < s->n && s->items[i] == e);
     struct dict_entry *last = s->items[--s->n];
     s->items[i] = last;
-    last->aux = (int64_t)i;
+    last->slot = (uint32_t)i;
     if (s->cap > DSET_MIN_CAP && s->n * 4 < s->cap) reserve(s, s->cap / 2);
 }
 

@@ -8,71 +8,109 @@
 #include "base/buf.h"
 #include "base/hash.h"
 #include "base/mem.h"
+#include "store/dset.h"
 #include "store/listpack.h"
 
 static unsigned char *lp(const struct sobj *o) { return o->ptr; }
-static struct dict *ht(const struct sobj *o) { return o->ptr; }
+static struct dset *ht(const struct sobj *o) { return o->ptr; }
 
-/* A hashtable field's value lives in its dict entry when it is short (up
- * to VALUE_INLINE bytes in v and aux, its length in slot), otherwise in an
- * allocation of its own (v.ptr, length in aux, slot == VALUE_HEAP). Most
- * values are short, and an allocation costs more than the value. */
-#define VALUE_INLINE 16
-#define VALUE_HEAP UINT32_MAX
+/* ---------------------------------------------------------------------
+ * Values in a hashtable's entries
+ *
+ * The entry's v and aux (16 bytes the dset leaves to its owner) hold the
+ * value: up to VALUE_INLINE bytes in place, the last byte giving the
+ * length; or, with VALUE_HEAP as the last byte, v.ptr pointing to an
+ * allocation that starts with the length. Most values are short, and an
+ * allocation costs more than the value.
+ * ------------------------------------------------------------------- */
+
+#define VALUE_INLINE 15
+#define VALUE_HEAP 0xff
+
+static void raw_load(const struct dict_entry *e, unsigned char raw[16])
+{
+    memcpy(raw, &e->v, 8);
+    memcpy(raw + 8, &e->aux, 8);
+}
+
+static void raw_store(struct dict_entry *e, const unsigned char raw[16])
+{
+    memcpy(&e->v, raw, 8);
+    memcpy(&e->aux, raw + 8, 8);
+}
 
 static void free_value(struct dict_entry *e)
 {
-    if (e->slot == VALUE_HEAP) free(e->v.ptr);
-    e->v.ptr = NULL;
-    e->aux = 0;
-    e->slot = 0;
+    unsigned char raw[16];
+    raw_load(e, raw);
+    if (raw[15] == VALUE_HEAP) free(e->v.ptr);
+    memset(raw, 0, sizeof raw);
+    raw_store(e, raw);
 }
 
 static void set_value(struct dict_entry *e, const char *v, size_t vlen)
 {
     free_value(e);
+    unsigned char raw[16] = {0};
     if (vlen <= VALUE_INLINE) {
-        size_t head = vlen < 8 ? vlen : 8;
-        if (head) memcpy(&e->v, v, head);
-        if (vlen > head) memcpy(&e->aux, v + head, vlen - head);
-        e->slot = (uint32_t)vlen;
+        if (vlen) memcpy(raw, v, vlen);
+        raw[15] = (unsigned char)vlen;
+        raw_store(e, raw);
         return;
     }
-    char *copy = xmalloc(vlen + 1);
-    memcpy(copy, v, vlen);
-    copy[vlen] = '\0';
-    e->v.ptr = copy;
-    e->aux = (int64_t)vlen;
-    e->slot = VALUE_HEAP;
+    char *heap = xmalloc(sizeof(size_t) + vlen);
+    memcpy(heap, &vlen, sizeof vlen);
+    memcpy(heap + sizeof vlen, v, vlen);
+    raw[15] = VALUE_HEAP;
+    raw_store(e, raw);
+    e->v.ptr = heap;
 }
 
 /* The value's bytes; an inline value is copied into tmp. */
 static const char *get_value(const struct dict_entry *e, char tmp[SOBJ_INT_BUF], size_t *len)
 {
-    if (e->slot == VALUE_HEAP) {
-        *len = (size_t)e->aux;
-        return e->v.ptr;
+    unsigned char raw[16];
+    raw_load(e, raw);
+    if (raw[15] == VALUE_HEAP) {
+        const char *heap = e->v.ptr;
+        memcpy(len, heap, sizeof *len);
+        return heap + sizeof *len;
     }
-    *len = e->slot;
-    size_t head = *len < 8 ? *len : 8;
-    if (head) memcpy(tmp, &e->v, head);
-    if (*len > head) memcpy(tmp + head, &e->aux, *len - head);
+    *len = raw[15];
+    if (*len) memcpy(tmp, raw, *len);
     return tmp;
 }
 
-static struct dict *ht_new(void)
+static size_t value_heap_bytes(const struct dict_entry *e)
 {
-    struct dict *d = xmalloc(sizeof *d);
-    dict_init(d, free_value);
-    return d;
+    unsigned char raw[16];
+    raw_load(e, raw);
+    if (raw[15] != VALUE_HEAP) return 0;
+    size_t len;
+    memcpy(&len, e->v.ptr, sizeof len);
+    return sizeof len + len;
 }
 
-/* Sets the value of a field (replacing any previous one). */
-static void ht_put(struct dict *d, const char *f, size_t flen, const char *v, size_t vlen,
-                   bool *created)
+static void entry_strs(const struct dict_entry *e, struct hash_str *field, struct hash_str *value)
 {
-    set_value(dict_upsert(d, f, flen, created), v, vlen);
+    if (field) {
+        field->p = e->key;
+        field->len = e->klen;
+    }
+    if (value) value->p = get_value(e, value->tmp, &value->len);
 }
+
+/* Sets the value of a field, appending the field if it is new. */
+static bool ht_put(struct dset *d, const char *f, size_t flen, const char *v, size_t vlen)
+{
+    bool created;
+    set_value(dset_upsert(d, f, flen, &created), v, vlen);
+    return created;
+}
+
+/* ---------------------------------------------------------------------
+ * Fields
+ * ------------------------------------------------------------------- */
 
 struct sobj *hash_new(void)
 {
@@ -82,21 +120,12 @@ struct sobj *hash_new(void)
 size_t hash_len(const struct sobj *o)
 {
     assert(o->type == OBJ_HASH);
-    return o->encoding == ENC_LISTPACK ? lp_count(lp(o)) / 2 : dict_size(ht(o));
+    return o->encoding == ENC_LISTPACK ? lp_count(lp(o)) / 2 : dset_size(ht(o));
 }
 
 static void lp_str(const unsigned char *l, size_t pos, struct hash_str *s)
 {
     s->p = lp_get_str(l, pos, s->tmp, &s->len);
-}
-
-void hash_entry_strs(const struct dict_entry *e, struct hash_str *field, struct hash_str *value)
-{
-    if (field) {
-        field->p = e->key;
-        field->len = e->klen;
-    }
-    if (value) value->p = get_value(e, value->tmp, &value->len);
 }
 
 /* Position of field f in a listpack hash, or 0. */
@@ -114,9 +143,9 @@ bool hash_get(struct sobj *o, const char *f, size_t flen, struct hash_str *value
         if (value) lp_str(lp(o), lp_next(lp(o), pos), value);
         return true;
     }
-    struct dict_entry *e = dict_find(ht(o), f, flen);
+    struct dict_entry *e = dset_find(ht(o), f, flen);
     if (e == NULL) return false;
-    hash_entry_strs(e, NULL, value);
+    entry_strs(e, NULL, value);
     return true;
 }
 
@@ -125,17 +154,18 @@ bool hash_exists(struct sobj *o, const char *f, size_t flen)
     return hash_get(o, f, flen, NULL);
 }
 
+/* listpack -> hashtable, keeping the order. */
 static void convert_to_ht(struct sobj *o)
 {
     assert(o->encoding == ENC_LISTPACK);
-    struct dict *d = ht_new();
+    struct dset *d = dset_new(free_value);
     struct hash_iter it;
     struct hash_str f, v;
     hash_iter_init(&it, o);
     while (hash_iter_next(&it, &f, &v)) {
-        bool created;
-        ht_put(d, f.p, f.len, v.p, v.len, &created);
+        bool created = ht_put(d, f.p, f.len, v.p, v.len);
         assert(created);
+        (void)created;
     }
     lp_free(lp(o));
     o->ptr = d;
@@ -147,83 +177,60 @@ bool hash_set(struct sobj *o, const char *f, size_t flen, const char *v, size_t 
     if (o->encoding == ENC_LISTPACK &&
         (flen > HASH_MAX_LISTPACK_VALUE || vlen > HASH_MAX_LISTPACK_VALUE))
         convert_to_ht(o);
-    bool created;
-    if (o->encoding == ENC_HT) {
-        ht_put(ht(o), f, flen, v, vlen, &created);
-        return created;
-    }
+    if (o->encoding == ENC_HT) return ht_put(ht(o), f, flen, v, vlen);
     size_t pos = lp_field(o, f, flen);
-    created = pos == 0;
-    if (created) {
-        o->ptr = lp_append(lp(o), f, flen);
-        o->ptr = lp_append(lp(o), v, vlen);
-        if (hash_len(o) > HASH_MAX_LISTPACK_ENTRIES) convert_to_ht(o);
-    } else {
+    if (pos) {
         o->ptr = lp_replace(lp(o), lp_next(lp(o), pos), v, vlen);
+        return false;
     }
-    return created;
+    o->ptr = lp_append(lp(o), f, flen);
+    o->ptr = lp_append(lp(o), v, vlen);
+    if (hash_len(o) > HASH_MAX_LISTPACK_ENTRIES) convert_to_ht(o);
+    return true;
 }
 
 bool hash_delete(struct sobj *o, const char *f, size_t flen)
 {
-    if (o->encoding == ENC_LISTPACK) {
-        size_t pos = lp_field(o, f, flen);
-        if (pos == 0) return false;
-        o->ptr = lp_delete(lp(o), pos, 2, NULL);
-        return true;
-    }
-    if (!dict_delete(ht(o), f, flen)) return false;
-    dict_maybe_shrink(ht(o));
+    if (o->encoding == ENC_HT) return dset_remove(ht(o), f, flen);
+    size_t pos = lp_field(o, f, flen);
+    if (pos == 0) return false;
+    o->ptr = lp_delete(lp(o), pos, 2, NULL);
     return true;
 }
 
 void hash_iter_init(struct hash_iter *it, struct sobj *o)
 {
     it->o = o;
-    if (o->encoding == ENC_LISTPACK) it->pos = lp_first(lp(o));
-    else dict_iter_init(&it->it, ht(o));
+    it->pos = o->encoding == ENC_LISTPACK ? lp_first(lp(o)) : 0;
 }
 
 bool hash_iter_next(struct hash_iter *it, struct hash_str *field, struct hash_str *value)
 {
-    if (it->o->encoding == ENC_LISTPACK) {
-        const unsigned char *l = lp(it->o);
-        if (it->pos == 0) return false;
-        size_t vpos = lp_next(l, it->pos);
-        assert(vpos != 0);
-        if (field) lp_str(l, it->pos, field);
-        if (value) lp_str(l, vpos, value);
-        it->pos = lp_next(l, vpos);
+    if (it->o->encoding == ENC_HT) {
+        if (it->pos >= dset_size(ht(it->o))) return false;
+        entry_strs(dset_at(ht(it->o), it->pos++), field, value);
         return true;
     }
-    struct dict_entry *e = dict_iter_next(&it->it);
-    if (e == NULL) return false;
-    hash_entry_strs(e, field, value);
+    const unsigned char *l = lp(it->o);
+    if (it->pos == 0) return false;
+    size_t vpos = lp_next(l, it->pos);
+    assert(vpos != 0);
+    if (field) lp_str(l, it->pos, field);
+    if (value) lp_str(l, vpos, value);
+    it->pos = lp_next(l, vpos);
     return true;
 }
 
-struct dict_entry *hash_random_entry(struct sobj *o, uint64_t *rng)
+void hash_at(struct sobj *o, size_t i, struct hash_str *field, struct hash_str *value)
 {
-    assert(o->encoding == ENC_HT);
-    return dict_random(ht(o), rng);
-}
-
-struct scan_adapter {
-    hash_scan_fn *fn;
-    void *ctx;
-};
-
-static void scan_visit(void *ctx, struct dict_entry *e)
-{
-    struct scan_adapter *a = ctx;
-    a->fn(a->ctx, e);
-}
-
-uint64_t hash_scan(struct sobj *o, uint64_t cursor, hash_scan_fn *fn, void *ctx)
-{
-    assert(o->encoding == ENC_HT);
-    struct scan_adapter a = {fn, ctx};
-    return dict_scan(ht(o), cursor, scan_visit, &a);
+    assert(i < hash_len(o));
+    if (o->encoding == ENC_HT) {
+        entry_strs(dset_at(ht(o), i), field, value);
+        return;
+    }
+    size_t pos = lp_seek(lp(o), (long long)(2 * i));
+    if (field) lp_str(lp(o), pos, field);
+    if (value) lp_str(lp(o), lp_next(lp(o), pos), value);
 }
 
 /* ---------------------------------------------------------------------
@@ -232,54 +239,41 @@ uint64_t hash_scan(struct sobj *o, uint64_t cursor, hash_scan_fn *fn, void *ctx)
 
 static void hash_free(struct sobj *o)
 {
-    if (o->encoding == ENC_LISTPACK) {
-        lp_free(lp(o));
-        return;
-    }
-    dict_clear(ht(o));
-    free(ht(o));
+    if (o->encoding == ENC_LISTPACK) lp_free(lp(o));
+    else dset_free(ht(o));
 }
 
 static struct sobj *hash_dup(const struct sobj *o)
 {
     if (o->encoding == ENC_LISTPACK)
         return sobj_new(OBJ_HASH, ENC_LISTPACK, xmemdup(lp(o), lp_bytes(lp(o))));
-    struct dict *d = ht_new();
-    struct dict_iter it;
-    dict_iter_init(&it, ht(o));
-    struct dict_entry *e;
-    while ((e = dict_iter_next(&it)) != NULL) {
-        bool created;
-        char tmp[SOBJ_INT_BUF];
-        size_t vlen;
-        const char *v = get_value(e, tmp, &vlen);
-        ht_put(d, e->key, e->klen, v, vlen, &created);
-    }
+    struct dset *d = dset_new(free_value);
+    struct hash_iter it;
+    struct hash_str f, v;
+    hash_iter_init(&it, (struct sobj *)o);
+    while (hash_iter_next(&it, &f, &v)) ht_put(d, f.p, f.len, v.p, v.len);
     return sobj_new(OBJ_HASH, ENC_HT, d);
 }
 
 static size_t hash_memory(const struct sobj *o)
 {
     if (o->encoding == ENC_LISTPACK) return lp_bytes(lp(o));
-    size_t n = sizeof(struct dict) + dict_overhead_bytes(ht(o));
-    struct dict_iter it;
-    dict_iter_init(&it, ht(o));
-    struct dict_entry *e;
-    while ((e = dict_iter_next(&it)) != NULL)
-        n += sizeof *e + e->klen + 1 + (e->slot == VALUE_HEAP ? (size_t)e->aux + 1 : 0);
+    size_t n = dset_memory(ht(o));
+    for (size_t i = 0; i < dset_size(ht(o)); i++) n += value_heap_bytes(dset_at(ht(o), i));
     return n;
 }
 
-/* Order-independent: the sum of one hash per (field, value) pair. */
+/* Fields, values and their order: the order is what HGETALL, HRANDFIELD
+ * and HSCAN answer with, on every node. */
 static uint64_t hash_digest(const struct sobj *o)
 {
-    uint64_t sum = hash_bytes_fixed("hash", 4, hash_len(o));
+    uint64_t h = hash_bytes_fixed("hash", 4, hash_len(o));
     struct hash_iter it;
     struct hash_str f, v;
     hash_iter_init(&it, (struct sobj *)o);
     while (hash_iter_next(&it, &f, &v))
-        sum += hash_bytes_fixed(f.p, f.len, hash_bytes_fixed(v.p, v.len, 0x4a5e));
-    return sum;
+        h = hash_bytes_fixed(f.p, f.len, hash_bytes_fixed(v.p, v.len, h));
+    return h;
 }
 
 static void hash_encode(const struct sobj *o, struct buf *out)
@@ -289,18 +283,15 @@ static void hash_encode(const struct sobj *o, struct buf *out)
         buf_append(out, lp(o), lp_bytes(lp(o)));
         return;
     }
-    buf_append_u64(out, dict_size(ht(o)));
-    struct dict_iter it;
-    dict_iter_init(&it, ht(o));
-    struct dict_entry *e;
-    while ((e = dict_iter_next(&it)) != NULL) {
-        buf_append_u32(out, e->klen);
-        buf_append(out, e->key, e->klen);
-        char tmp[SOBJ_INT_BUF];
-        size_t vlen;
-        const char *v = get_value(e, tmp, &vlen);
-        buf_append_u64(out, vlen);
-        buf_append(out, v, vlen);
+    buf_append_u64(out, hash_len(o));
+    struct hash_iter it;
+    struct hash_str f, v;
+    hash_iter_init(&it, (struct sobj *)o);
+    while (hash_iter_next(&it, &f, &v)) {
+        buf_append_u32(out, (uint32_t)f.len);
+        buf_append(out, f.p, f.len);
+        buf_append_u64(out, v.len);
+        buf_append(out, v.p, v.len);
     }
 }
 
@@ -337,7 +328,7 @@ static struct sobj *decode_listpack(struct reader *r)
 }
 
 /* One field and its value; false if truncated or the field is a repeat. */
-static bool decode_pair(struct reader *r, struct dict *d)
+static bool decode_pair(struct reader *r, struct dset *d)
 {
     uint32_t flen;
     uint64_t vlen;
@@ -345,20 +336,18 @@ static bool decode_pair(struct reader *r, struct dict *d)
     if (reader_u32(r, &flen) || reader_bytes(r, flen, &f) || reader_u64(r, &vlen) ||
         vlen > reader_left(r) || reader_bytes(r, (size_t)vlen, &v))
         return false;
-    bool created;
-    ht_put(d, f, flen, v, (size_t)vlen, &created);
-    return created;
+    return ht_put(d, f, flen, v, (size_t)vlen);
 }
 
+/* The fields come in index order and are appended in it. */
 static struct sobj *decode_ht(struct reader *r)
 {
     uint64_t count;
     if (reader_u64(r, &count) || count == 0) return NULL;
-    struct dict *d = ht_new();
+    struct dset *d = dset_new(free_value);
     for (uint64_t i = 0; i < count; i++) {
         if (!decode_pair(r, d)) {
-            dict_clear(d);
-            free(d);
+            dset_free(d);
             return NULL;
         }
     }

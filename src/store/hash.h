@@ -3,15 +3,16 @@
  * As in Redis 7.0: "listpack" (field, value, field, value... in one
  * listpack) while there are at most HASH_MAX_LISTPACK_ENTRIES fields and
  * every field and value is at most HASH_MAX_LISTPACK_VALUE bytes, then
- * "hashtable" (a dict from field to value; a value of up to 16 bytes is
- * kept in the dict entry itself, a longer one in its own allocation). A
- * hash converts once
- * and never back. The limits are Redis 7.0's built-in defaults
- * (hash-max-listpack-entries 512, hash-max-listpack-value 64) and are
- * constants: every replica must choose the same encoding.
+ * "hashtable" (a struct dset of fields, each entry holding its value: up to
+ * 15 bytes in the entry itself, longer ones in an allocation of their own).
+ * A hash converts once and never back. The limits are Redis 7.0's built-in
+ * defaults (hash-max-listpack-entries 512, hash-max-listpack-value 64) and
+ * are constants: every replica must choose the same encoding.
  *
- * No write depends on the order of a hashtable hash, so its dict order is
- * free to differ between replicas. */
+ * Fields have an index, 0..len-1, in an order every replica agrees on (the
+ * listpack's, or the dset's dense array): iteration, HRANDFIELD and HSCAN
+ * go by it, so their replies are the same on every node, which a Lua
+ * script (run on every node) relies on when it writes what it read. */
 #ifndef PARLEY_STORE_HASH_H
 #define PARLEY_STORE_HASH_H
 
@@ -19,7 +20,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store/dict.h"
 #include "store/object.h"
 
 #define HASH_MAX_LISTPACK_ENTRIES 512
@@ -48,23 +48,16 @@ bool hash_set(struct sobj *o, const char *f, size_t flen, const char *v, size_t 
 /* True if f was deleted. An emptied hash stays (the caller deletes the key). */
 bool hash_delete(struct sobj *o, const char *f, size_t flen);
 
-/* Iteration in encoding order (listpack order, or dict order). The hash
- * must not change during the iteration. */
+/* Iteration in index order. The hash must not change meanwhile. */
 struct hash_iter {
     struct sobj *o;
-    size_t pos;
-    struct dict_iter it;
+    size_t pos; /* listpack position, or dset index */
 };
 void hash_iter_init(struct hash_iter *it, struct sobj *o);
 bool hash_iter_next(struct hash_iter *it, struct hash_str *field, struct hash_str *value);
 
-/* A random field of a hashtable hash (dict_random's distribution), as
- * its dict entry; hash_entry_strs reads it. Only for ENC_HT. */
-struct dict_entry *hash_random_entry(struct sobj *o, uint64_t *rng);
-void hash_entry_strs(const struct dict_entry *e, struct hash_str *field, struct hash_str *value);
-
-/* HSCAN over a hashtable hash (dict_scan's cursor and guarantees). */
-typedef void hash_scan_fn(void *ctx, const struct dict_entry *e);
-uint64_t hash_scan(struct sobj *o, uint64_t cursor, hash_scan_fn *fn, void *ctx);
+/* The field and value at index i (0 <= i < len). O(1) for a hashtable,
+ * O(i) for a listpack: callers walking a listpack hash iterate instead. */
+void hash_at(struct sobj *o, size_t i, struct hash_str *field, struct hash_str *value);
 
 #endif

@@ -22,7 +22,7 @@ struct sobj *set_new_for(const char *m, size_t len)
 {
     long long v;
     if (str_to_ll(m, len, &v)) return set_new_intset();
-    return sobj_new(OBJ_SET, ENC_HT, dset_new());
+    return sobj_new(OBJ_SET, ENC_HT, dset_new(NULL));
 }
 
 size_t set_size(const struct sobj *o)
@@ -43,7 +43,7 @@ static void convert_to_ht(struct sobj *o)
 {
     assert(o->encoding == ENC_INTSET);
     struct intset *is = iset(o);
-    struct dset *s = dset_new();
+    struct dset *s = dset_new(NULL);
     for (uint32_t i = 0; i < intset_len(is); i++) {
         char tmp[SOBJ_INT_BUF];
         int n = snprintf(tmp, sizeof tmp, "%lld", (long long)intset_get(is, i));
@@ -165,7 +165,7 @@ static struct sobj *decode_ht(struct reader *r)
 {
     uint64_t count;
     if (reader_u64(r, &count) || count == 0) return NULL;
-    struct dset *s = dset_new();
+    struct dset *s = dset_new(NULL);
     for (uint64_t i = 0; i < count; i++) {
         uint32_t len;
         const char *m;

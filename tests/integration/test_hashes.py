@@ -436,6 +436,30 @@ def test_hscan_hashtable_full_iteration(c):
     assert pairs(flat) == {f"f{i}": f"v{i}" for i in range(2900, 3000)}
 
 
+def test_hscan_hashtable_guarantee_under_changes(c):
+    # Fields present for the whole scan are returned (at least once) even
+    # while others are deleted and added between the calls.
+    everyone = [f"f{i}" for i in range(2000)]
+    c.execute_command("HSET", "h", *[x for f in everyone for x in (f, f.upper())])
+    kept = set(everyone[::3])
+    doomed = [f for f in everyone if f not in kept]
+    seen = {}
+    cursor, calls = "0", 0
+    while True:
+        cursor, flat = c.execute_command("HSCAN", "h", cursor, "COUNT", 40)
+        seen.update(pairs(flat))
+        calls += 1
+        for _ in range(20):
+            if doomed:
+                c.execute_command("HDEL", "h", doomed.pop())
+        c.execute_command("HSET", "h", f"new{calls}", "v")
+        if cursor == "0":
+            break
+        assert calls < 500
+    assert kept <= set(seen)
+    assert all(seen[f] == f.upper() for f in kept)
+
+
 def test_hscan_errors(c):
     c.execute_command("HSET", "h", "a", "1")
     assert c.execute_command("HSCAN", "no", 0) == ["0", []]
@@ -517,6 +541,52 @@ def test_cluster_hash_writes_from_every_node_converge(cluster):
     for c in clients:
         assert c.execute_command("HGET", "small", "counter") == "12"
         assert c.execute_command("HLEN", "big") == 8 * 78
+        c.connection_pool.disconnect()
+
+
+# Appends to a list what HKEYS, HVALS, HGETALL, HRANDFIELD and HSCAN return.
+RECORD_HASH_REPLIES = """
+local out = {}
+local function add(t, n) for i = 1, math.min(n, #t) do table.insert(out, t[i]) end end
+add(redis.call('HKEYS', KEYS[1]), 10)
+add(redis.call('HVALS', KEYS[1]), 10)
+add(redis.call('HGETALL', KEYS[1]), 10)
+add(redis.call('HRANDFIELD', KEYS[1], 10, 'WITHVALUES'), 20)
+add(redis.call('HRANDFIELD', KEYS[1], -10), 10)
+table.insert(out, redis.call('HRANDFIELD', KEYS[1]))
+local cursor = '0'
+for i = 1, 3 do
+    local r = redis.call('HSCAN', KEYS[1], cursor, 'COUNT', 10)
+    cursor = r[1]
+    add(r[2], 100)
+end
+redis.call('RPUSH', KEYS[2], unpack(out))
+return #out
+"""
+
+
+def test_replies_are_the_same_on_a_follower_restored_from_snapshot(make_cluster):
+    # A script runs on every node and may write what it read; a follower
+    # that installed a snapshot built its hashes anew, so anything that
+    # answered in dict order would differ there.
+    cluster = make_cluster(extra=SNAPSHOT_OFTEN).start()
+    follower = cluster.followers()[0]
+    follower.kill()
+    live = [exact_client(n) for n in cluster.nodes if n is not follower]
+    hash_workload(live, rounds=10)
+    for i in range(150):  # enough entries for the leader to compact its log
+        live[i % 2].execute_command("HSET", "filler", f"f{i}", i)
+    follower.start()
+    cluster.wait_converged(30)
+    assert "Loaded a snapshot" in follower.log_text()
+    clients = [exact_client(n) for n in cluster.nodes]
+    for r in range(3):
+        clients[r].execute_command("EVAL", RECORD_HASH_REPLIES, 2, "big", "record")
+        clients[r].execute_command("HDEL", "big", f"r{r}f10", f"r{r}f11")
+        clients[(r + 1) % 3].execute_command("EVAL", RECORD_HASH_REPLIES, 2, "filler", "record")
+    cluster.wait_converged(30)
+    assert clients[0].execute_command("LLEN", "record") > 6 * 60
+    for c in live + clients:
         c.connection_pool.disconnect()
 
 

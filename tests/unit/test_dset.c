@@ -2,7 +2,7 @@
  * (store/dset.c).
  *
  * Covers: add/remove/contains against a reference model under random
- * operations, with the invariant items[i]->aux == i checked throughout;
+ * operations, with the invariant items[i]->slot == i checked throughout;
  * removal moving the last member into the hole (the documented order);
  * remove_at; dup keeping the order; and the property the type exists for:
  * the same sequence of operations gives the same member order under two
@@ -27,7 +27,7 @@ static void check_invariants(const struct dset *s)
 {
     assert_int_equal(dict_size(&s->d), s->n);
     assert_true(s->n <= s->cap);
-    for (size_t i = 0; i < s->n; i++) assert_int_equal(s->items[i]->aux, (int64_t)i);
+    for (size_t i = 0; i < s->n; i++) assert_int_equal(s->items[i]->slot, i);
 }
 
 static void assert_at(const struct dset *s, size_t i, const char *m, size_t len)
@@ -40,7 +40,7 @@ static void assert_at(const struct dset *s, size_t i, const char *m, size_t len)
 static void test_order_is_insertion_with_swap_removal(void **state)
 {
     (void)state;
-    struct dset *s = dset_new();
+    struct dset *s = dset_new(NULL);
     assert_true(dset_add(s, S("a")));
     assert_true(dset_add(s, S("b")));
     assert_true(dset_add(s, S("c")));
@@ -80,7 +80,7 @@ static void test_random_against_model(void **state)
     bool *in = calloc(RANGE, sizeof *in);
     size_t n = 0;
     uint64_t rng = 7;
-    struct dset *s = dset_new();
+    struct dset *s = dset_new(NULL);
     for (int step = 0; step < 60000; step++) {
         uint64_t r = dict_rand64(&rng);
         uint64_t id = r % RANGE;
@@ -122,7 +122,7 @@ static void test_random_against_model(void **state)
 static void test_dup_keeps_order(void **state)
 {
     (void)state;
-    struct dset *s = dset_new();
+    struct dset *s = dset_new(NULL);
     char m[32];
     for (uint64_t i = 0; i < 500; i++) dset_add(s, m, member(i * 7919 % 1000, m));
     for (uint64_t i = 0; i < 100; i++) dset_remove(s, m, member(i * 3, m));
@@ -138,7 +138,7 @@ static void test_dup_keeps_order(void **state)
 /* Runs a fixed workload and returns the final order as one string. */
 static char *workload_order(void)
 {
-    struct dset *s = dset_new();
+    struct dset *s = dset_new(NULL);
     uint64_t rng = 99;
     char m[32];
     for (int step = 0; step < 20000; step++) {

@@ -11,12 +11,16 @@
  * "1.50" stay as they are; "12" round-trips through the listpack's integer
  * form).
  *
- * A hashtable keeps values of up to 16 bytes in the dict entry itself:
+ * Field order: the listpack's, kept through the conversion, then appends
+ * with removal moving the last field into the hole, identical through
+ * hash_at, iteration, dup and the snapshot.
+ *
+ * A hashtable keeps values of up to 15 bytes in the dict entry itself:
  * every length from 0 to 40 is checked on both sides of that line, also
  * after replacement, in a copy and after a snapshot round trip.
  *
  * Snapshot: both encodings round-trip with their encoding and content; the
- * digest is independent of field order and differs when a value differs.
+ * digest differs when a value or the order of the fields differs.
  * The type's decoder refuses every truncation, a listpack with an odd
  * element count, no element, more than 512 pairs, an element over 64
  * bytes or a repeated field, a hashtable with a repeated field or no
@@ -40,6 +44,11 @@
 #include "store/snapshot.h"
 
 #define S(lit) lit, sizeof(lit) - 1
+
+static uint64_t digest(const struct sobj *o)
+{
+    return sobj_type_of(OBJ_HASH)->digest(o);
+}
 
 static void assert_value(struct sobj *o, const char *f, size_t flen, const char *v, size_t vlen)
 {
@@ -182,7 +191,7 @@ static void test_random_against_model(void **state)
     sobj_free(o);
 }
 
-/* A hashtable keeps values of up to 16 bytes inside the dict entry and
+/* A hashtable keeps values of up to 15 bytes inside the dict entry and
  * longer ones apart: every length on both sides of the line, replaced by
  * longer and shorter ones, read back, copied and round-tripped. */
 static void test_hashtable_value_lengths(void **state)
@@ -222,12 +231,67 @@ static void test_hashtable_value_lengths(void **state)
     sobj_free(o);
 }
 
-/* ---- digest, dup, snapshot ------------------------------------------- */
-
-static uint64_t digest(const struct sobj *o)
+/* The order of a hash's fields: the listpack's, kept by the conversion,
+ * then appends, with removal moving the last field into the hole;
+ * hash_at agrees with iteration. */
+static void assert_order(struct sobj *o, const char *const *fields, size_t n)
 {
-    return sobj_type_of(OBJ_HASH)->digest(o);
+    assert_int_equal(hash_len(o), n);
+    struct hash_iter it;
+    struct hash_str f, v;
+    hash_iter_init(&it, o);
+    for (size_t i = 0; i < n; i++) {
+        assert_true(hash_iter_next(&it, &f, &v));
+        assert_int_equal(f.len, strlen(fields[i]));
+        assert_memory_equal(f.p, fields[i], f.len);
+        struct hash_str af, av;
+        hash_at(o, i, &af, &av);
+        assert_int_equal(af.len, f.len);
+        assert_memory_equal(af.p, f.p, f.len);
+        assert_int_equal(av.len, v.len);
+        assert_memory_equal(av.p, v.p, v.len);
+    }
+    assert_false(hash_iter_next(&it, &f, &v));
 }
+
+static void test_field_order(void **state)
+{
+    (void)state;
+    struct sobj *o = hash_new();
+    hash_set(o, S("a"), S("1"));
+    hash_set(o, S("b"), S("2"));
+    hash_set(o, S("c"), S("3"));
+    hash_set(o, S("d"), S("4"));
+    hash_delete(o, S("b")); /* a listpack closes the gap */
+    static const char *const lp_order[] = {"a", "c", "d"};
+    assert_order(o, lp_order, 3);
+    hash_set(o, big, HASH_MAX_LISTPACK_VALUE + 1, S("x")); /* converts */
+    assert_int_equal(o->encoding, ENC_HT);
+    hash_set(o, S("e"), S("5"));
+    hash_set(o, S("a"), S("replaced")); /* keeps its place */
+    hash_delete(o, S("c")); /* e moves into c's place */
+    const char *const ht_order[] = {"a", "e", "d", big};
+    big[HASH_MAX_LISTPACK_VALUE + 1] = '\0';
+    assert_order(o, ht_order, 4);
+    struct sobj *copy = sobj_dup(o);
+    assert_order(copy, ht_order, 4);
+    assert_int_equal(digest(copy), digest(o));
+    struct buf out = BUF_INIT;
+    sobj_type_of(OBJ_HASH)->encode(o, &out);
+    struct reader r;
+    reader_init(&r, out.data, out.len);
+    struct sobj *back = sobj_type_of(OBJ_HASH)->decode(&r, ENC_HT);
+    assert_non_null(back);
+    assert_order(back, ht_order, 4);
+    assert_int_equal(digest(back), digest(o));
+    memset(big, 'x', sizeof big);
+    buf_free(&out);
+    sobj_free(back);
+    sobj_free(copy);
+    sobj_free(o);
+}
+
+/* ---- digest, dup, snapshot ------------------------------------------- */
 
 static void test_digest_and_dup(void **state)
 {
@@ -235,11 +299,18 @@ static void test_digest_and_dup(void **state)
     struct sobj *a = hash_new(), *b = hash_new();
     hash_set(a, S("x"), S("1"));
     hash_set(a, S("y"), S("2"));
-    hash_set(b, S("y"), S("2"));
     hash_set(b, S("x"), S("1"));
+    hash_set(b, S("y"), S("2"));
     assert_int_equal(digest(a), digest(b));
     hash_set(b, S("x"), S("3"));
     assert_int_not_equal(digest(a), digest(b));
+    /* The order is replicated state (HGETALL, HRANDFIELD and HSCAN answer
+     * by it on every node): the same fields in another order differ. */
+    struct sobj *r = hash_new();
+    hash_set(r, S("y"), S("2"));
+    hash_set(r, S("x"), S("1"));
+    assert_int_not_equal(digest(a), digest(r));
+    sobj_free(r);
     /* Swapping values between fields is a different hash. */
     struct sobj *c = hash_new();
     hash_set(c, S("x"), S("2"));
@@ -427,6 +498,7 @@ int main(void)
         cmocka_unit_test(test_conversions),
         cmocka_unit_test(test_random_against_model),
         cmocka_unit_test(test_hashtable_value_lengths),
+        cmocka_unit_test(test_field_order),
         cmocka_unit_test(test_digest_and_dup),
         cmocka_unit_test(test_encode_decode),
         cmocka_unit_test(test_decode_refuses_malformed),
