@@ -13,6 +13,12 @@ redis-server started without a config file uses: hash-max-listpack-entries
 
 Replies are raw (exact.py: no redis-py callbacks, errors with their "ERR "
 prefix); RESP3 shapes are checked byte for byte with rawresp.RawConn.
+
+Determinism: a Lua script runs on every node and may write what it read,
+so HKEYS/HVALS/HGETALL, HRANDFIELD and HSCAN must answer the same on every
+replica, including one that restored a snapshot; a cluster test records
+their replies from scripts and requires equal RAFT DIGESTs. HSCAN keeps
+SCAN's guarantee while fields come and go between calls.
 """
 import os
 

@@ -13,7 +13,8 @@ Determinism: SPOP is a write, so which members it removes must be the same
 on every replica, including one that restored a snapshot; the cluster tests
 send SPOPs and set-building writes to different nodes and require equal
 RAFT DIGESTs (which cover each set's member order) and equal SMEMBERS order
-on every node.
+on every node. Replies are deterministic too (a script that records what
+SRANDMEMBER, SSCAN, SMEMBERS and SINTER return keeps the replicas equal).
 """
 import os
 
