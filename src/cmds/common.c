@@ -1,5 +1,7 @@
-/* cmds/common.c — helpers every command family shares: argument parsing,
- * Redis's standard error replies, typed key lookup, and cmd_exec. */
+/* cmds/common.c — helpers every command family shares: argument parsing
+ * (numbers, SCAN cursors and options), Redis's standard error replies,
+ * typed key lookup, cmd_exec, Redis's long double formatting, and the
+ * sampling that the random-member commands use. */
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
