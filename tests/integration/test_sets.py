@@ -458,6 +458,31 @@ def test_sintercard(abc):
         assert err(c, "SINTERCARD", *args) == e, args
 
 
+def test_zunionstore_zinterstore_take_sets(c):
+    # A plain set is a sorted set whose members all score 1.
+    c.execute_command("SADD", "s", "a", "b", "c")
+    c.execute_command("SADD", "i", "1", "2", "3")
+    c.execute_command("ZADD", "z", 1, "a", 2, "b", 5, "x")
+    assert c.execute_command("ZUNIONSTORE", "d", 2, "s", "z") == 4
+    assert c.execute_command("ZRANGE", "d", 0, -1, "WITHSCORES") == \
+        ["c", "1", "a", "2", "b", "3", "x", "5"]
+    assert c.execute_command("ZINTERSTORE", "d", 2, "s", "z", "WEIGHTS", "0.5", 2,
+                             "AGGREGATE", "MIN") == 2
+    assert c.execute_command("ZRANGE", "d", 0, -1, "WITHSCORES") == ["a", "0.5", "b", "0.5"]
+    assert c.execute_command("ZUNIONSTORE", "d", 3, "s", "z", "i", "WEIGHTS", 2, 3, 4) == 7
+    assert c.execute_command("ZRANGE", "d", 0, -1, "WITHSCORES") == \
+        ["c", "2", "1", "4", "2", "4", "3", "4", "a", "5", "b", "8", "x", "15"]
+    assert c.execute_command("ZINTERSTORE", "d", 2, "s", "s") == 3
+    assert c.execute_command("ZRANGE", "d", 0, -1, "WITHSCORES") == ["a", "2", "b", "2", "c", "2"]
+    assert c.execute_command("ZINTERSTORE", "d", 2, "s", "nokey") == 0
+    assert c.execute_command("EXISTS", "d") == 0
+    c.execute_command("SET", "str", "v")
+    c.execute_command("HSET", "h", "f", "v")
+    assert err(c, "ZUNIONSTORE", "d", 2, "s", "str") == WRONGTYPE
+    assert err(c, "ZINTERSTORE", "d", 2, "h", "s") == WRONGTYPE
+    assert err(c, "ZINTERSTORE", "d", 2, "nokey", "str") == WRONGTYPE
+
+
 # ---------------------------------------------------------------------------
 # SSCAN
 
