@@ -123,6 +123,32 @@ bool arg_to_ld(const struct resp_arg *a, long double *v); /* Redis string2ld */
  * range"; returns false after replying. */
 bool arg_get_ll_or_reply(struct cmd_ctx *c, const struct resp_arg *a, long long *v);
 
+/* Redis's parseScanCursorOrReply: strtoul, so a sign is accepted ("-1" is
+ * the largest cursor), an empty cursor is 0, and parsing stops at a NUL. */
+bool arg_to_cursor(const struct resp_arg *a, uint64_t *cursor);
+/* HSCAN/SSCAN/ZSCAN options from argv[first]: COUNT n (>= 1, default 10)
+ * and MATCH pattern (*pattern NULL when absent or "*"). Replies and returns
+ * false on a syntax error or a bad count. */
+bool scan_options_or_reply(struct cmd_ctx *c, int first, long long *count,
+                           const struct resp_arg **pattern);
+
+/* Redis's ld2string in "human friendly" mode (INCRBYFLOAT, HINCRBYFLOAT):
+ * %.17Lf without trailing zeros, "-0" printed as "0". Returns the length,
+ * 0 if it does not fit in cap. */
+size_t format_long_double(char *out, size_t cap, long double v);
+
+/* k distinct indices in [0, n) (k <= n), chosen with dict_rand64(rng), into
+ * out. Uniform; O(k) time and memory when k is small next to n. */
+void sample_distinct(uint64_t *rng, uint64_t n, uint64_t k, uint64_t *out);
+
+/* Parley's bound on the negative COUNT of SRANDMEMBER, HRANDFIELD and
+ * ZRANDMEMBER (Redis has none): at most proto-max-bulk-len / 8 repeated
+ * elements. A read that goes through the log builds its reply on every
+ * node, so an absurd count would exhaust every replica's memory, and again
+ * at each replay. Replies "ERR value is out of range" and returns false
+ * beyond it. */
+bool random_count_ok(struct cmd_ctx *c, long long count);
+
 /* Keyspace access with the context's time and eviction rule. */
 struct dict_entry *ctx_lookup(struct cmd_ctx *c, const struct resp_arg *key);
 /* Like ctx_lookup but replies WRONGTYPE and returns NULL with *wrong set when

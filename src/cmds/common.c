@@ -1,5 +1,8 @@
-/* cmds/common.c — helpers every command family shares: argument parsing,
- * Redis's standard error replies, typed key lookup, and cmd_exec. */
+/* cmds/common.c — helpers every command family shares: argument parsing
+ * (numbers, SCAN cursors and options), Redis's standard error replies,
+ * typed key lookup, cmd_exec, Redis's long double formatting, and the
+ * sampling that the random-member commands use. */
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -8,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/mem.h"
 #include "cmds/cmd.h"
 
 bool arg_is(const struct resp_arg *a, const char *word)
@@ -92,4 +96,104 @@ bool cmd_arity_ok(const struct cmd_def *cmd, int argc)
 void cmd_exec(struct cmd_ctx *c)
 {
     c->cmd->exec(c);
+}
+
+bool arg_to_cursor(const struct resp_arg *a, uint64_t *cursor)
+{
+    char *tmp = xmalloc(a->len + 1);
+    memcpy(tmp, a->ptr, a->len);
+    tmp[a->len] = '\0';
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(tmp, &end, 10);
+    bool ok = !isspace((unsigned char)tmp[0]) && *end == '\0' && errno != ERANGE;
+    free(tmp);
+    if (ok) *cursor = v;
+    return ok;
+}
+
+bool scan_options_or_reply(struct cmd_ctx *c, int first, long long *count,
+                           const struct resp_arg **pattern)
+{
+    *count = 10;
+    *pattern = NULL;
+    for (int j = first; j < c->argc; j += 2) {
+        if (j + 1 >= c->argc) {
+            cmd_reply_syntax_error(c);
+            return false;
+        }
+        const struct resp_arg *value = &c->argv[j + 1];
+        if (arg_is(&c->argv[j], "count")) {
+            if (!arg_get_ll_or_reply(c, value, count)) return false;
+            if (*count < 1) {
+                cmd_reply_syntax_error(c);
+                return false;
+            }
+        } else if (arg_is(&c->argv[j], "match")) {
+            *pattern = value->len == 1 && value->ptr[0] == '*' ? NULL : value;
+        } else {
+            cmd_reply_syntax_error(c);
+            return false;
+        }
+    }
+    return true;
+}
+
+size_t format_long_double(char *out, size_t cap, long double v)
+{
+    int n = snprintf(out, cap, "%.17Lf", v);
+    if (n < 0 || (size_t)n >= cap) return 0;
+    size_t len = (size_t)n;
+    if (strchr(out, '.')) {
+        while (out[len - 1] == '0') len--;
+        if (out[len - 1] == '.') len--;
+    }
+    if (len == 2 && out[0] == '-' && out[1] == '0') {
+        out[0] = '0';
+        len = 1;
+    }
+    out[len] = '\0';
+    return len;
+}
+
+/* Partial Fisher-Yates over all n indices when k is a sizeable part of n;
+ * otherwise Floyd's algorithm, remembering the chosen indices in a dict. */
+void sample_distinct(uint64_t *rng, uint64_t n, uint64_t k, uint64_t *out)
+{
+    assert(k <= n);
+    if (k == 0) return;
+    if (k * 3 > n) {
+        uint64_t *all = xmalloc(n * sizeof *all);
+        for (uint64_t i = 0; i < n; i++) all[i] = i;
+        for (uint64_t i = 0; i < k; i++) {
+            uint64_t j = i + dict_rand64(rng) % (n - i);
+            uint64_t t = all[i];
+            all[i] = all[j];
+            all[j] = t;
+            out[i] = all[i];
+        }
+        free(all);
+        return;
+    }
+    struct dict chosen;
+    dict_init(&chosen, NULL);
+    uint64_t got = 0;
+    for (uint64_t j = n - k; j < n; j++) {
+        uint64_t t = dict_rand64(rng) % (j + 1);
+        bool created;
+        dict_upsert(&chosen, &t, sizeof t, &created);
+        if (!created) {
+            t = j; /* larger than every index chosen so far */
+            dict_upsert(&chosen, &t, sizeof t, &created);
+        }
+        out[got++] = t;
+    }
+    dict_clear(&chosen);
+}
+
+bool random_count_ok(struct cmd_ctx *c, long long count)
+{
+    if (count >= 0 || -(count + 1) < c->max_bulk_len / 8) return true;
+    resp_error(&c->out, "ERR value is out of range");
+    return false;
 }

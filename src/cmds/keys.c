@@ -78,27 +78,10 @@ static void scan_collect(void *ctx, struct dict_entry *e)
     b->items[b->n++] = e;
 }
 
-/* Redis's parseScanCursorOrReply: strtoul, so a sign is accepted ("-1" is
- * the largest cursor), an empty cursor is 0, and parsing stops at a NUL. */
-static bool parse_cursor(const struct resp_arg *a, uint64_t *cursor)
-{
-    char *tmp = malloc(a->len + 1);
-    if (tmp == NULL) abort();
-    memcpy(tmp, a->ptr, a->len);
-    tmp[a->len] = '\0';
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(tmp, &end, 10);
-    bool ok = !isspace((unsigned char)tmp[0]) && *end == '\0' && errno != ERANGE;
-    free(tmp);
-    if (ok) *cursor = v;
-    return ok;
-}
-
 void cmd_scan(struct cmd_ctx *c)
 {
     uint64_t cursor;
-    if (!parse_cursor(&c->argv[1], &cursor)) {
+    if (!arg_to_cursor(&c->argv[1], &cursor)) {
         resp_error(&c->out, "ERR invalid cursor");
         return;
     }

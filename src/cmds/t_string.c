@@ -301,25 +301,6 @@ void cmd_decrby(struct cmd_ctx *c)
     incr_by(c, -incr);
 }
 
-/* Redis's ld2string in "human friendly" mode: %.17Lf without trailing
- * zeros, and "-0" printed as "0". */
-static size_t format_long_double(char *out, size_t cap, long double v)
-{
-    int n = snprintf(out, cap, "%.17Lf", v);
-    if (n < 0 || (size_t)n >= cap) return 0;
-    size_t len = (size_t)n;
-    if (strchr(out, '.')) {
-        while (out[len - 1] == '0') len--;
-        if (out[len - 1] == '.') len--;
-    }
-    if (len == 2 && out[0] == '-' && out[1] == '0') {
-        out[0] = '0';
-        len = 1;
-    }
-    out[len] = '\0';
-    return len;
-}
-
 void cmd_incrbyfloat(struct cmd_ctx *c)
 {
     bool wrong;

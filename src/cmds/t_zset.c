@@ -2,7 +2,8 @@
  * scores and ranks, the ZRANGE family (by rank, score and lex, reversed,
  * stored), counts, range removals, pops (ZPOPMIN/ZPOPMAX/ZMPOP; the shared
  * pop functions are declared in cmds/zset.h for the blocking variants),
- * ZUNIONSTORE/ZINTERSTORE, ZSCAN and ZRANDMEMBER. Semantics, reply shapes
+ * ZUNIONSTORE/ZINTERSTORE (which also take plain sets), ZSCAN and
+ * ZRANDMEMBER. Semantics, reply shapes
  * and error texts follow Redis 7.0's t_zset.c; the data structure is
  * store/zset.c. Everything that changes state depends only on the
  * arguments and the sets' contents (never on hash order or skiplist
@@ -19,6 +20,7 @@
 #include "cmds/cmd.h"
 #include "cmds/zset.h"
 #include "store/dict.h"
+#include "store/set.h"
 #include "store/zset.h"
 
 #define NOT_FLOAT "ERR value is not a valid float"
@@ -35,6 +37,22 @@ static struct sobj *lookup_zset(struct cmd_ctx *c, const struct resp_arg *key, b
 {
     struct dict_entry *e = ctx_lookup_type(c, key, OBJ_ZSET, wrong);
     return e ? store_value(e) : NULL;
+}
+
+/* A source of ZUNIONSTORE/ZINTERSTORE: a sorted set or a plain set; NULL
+ * if missing, or of another type (WRONGTYPE replied, *wrong set). */
+static struct sobj *lookup_zset_or_set(struct cmd_ctx *c, const struct resp_arg *key, bool *wrong)
+{
+    *wrong = false;
+    struct dict_entry *e = ctx_lookup(c, key);
+    if (e == NULL) return NULL;
+    struct sobj *o = store_value(e);
+    if (o->type != OBJ_ZSET && o->type != OBJ_SET) {
+        *wrong = true;
+        cmd_reply_wrongtype(c);
+        return NULL;
+    }
+    return o;
 }
 
 /* Redis's getDoubleFromObject: strtod over the whole argument, no leading
@@ -699,7 +717,11 @@ static void aggregate(double *target, double v, enum aggregate agg)
     }
 }
 
-static size_t src_len(const struct zsrc *s) { return s->o ? zset_length(s->o) : 0; }
+static size_t src_len(const struct zsrc *s)
+{
+    if (s->o == NULL) return 0;
+    return s->o->type == OBJ_SET ? set_size(s->o) : zset_length(s->o);
+}
 
 /* Smallest first; equal sizes keep their key order, so every replica sums
  * in the same order. */
@@ -743,27 +765,64 @@ static bool setop_options(struct cmd_ctx *c, int j, struct zsrc *src, long long 
     return true;
 }
 
+/* A source's score for member m: a plain set's members all score 1, as
+ * in Redis. False if m is not in it. */
+static bool src_score(const struct zsrc *s, const char *m, size_t mlen, double *score)
+{
+    if (s->o->type == OBJ_ZSET) return zset_score(s->o, m, mlen, score);
+    if (!set_contains(s->o, m, mlen)) return false;
+    *score = 1.0;
+    return true;
+}
+
+/* Member m of src[0] with its score: kept if every other source has it. */
+static void inter_one(const struct zsrc *src, long long n, enum aggregate agg, struct sobj *dst,
+                      const char *m, size_t mlen, double own)
+{
+    double score = src[0].weight * own;
+    if (isnan(score)) score = 0;
+    for (long long j = 1; j < n; j++) {
+        double v;
+        if (src[j].o == src[0].o) v = own;
+        else if (!src_score(&src[j], m, mlen, &v)) return;
+        aggregate(&score, v * src[j].weight, agg);
+    }
+    int flags;
+    zset_add(dst, score, m, mlen, 0, &flags, NULL);
+}
+
 /* The result is built as a skiplist and made compact if it fits, as
- * Redis does (so a -0 score survives only in a big result). */
+ * Redis does (so a -0 score survives only in a big result). Sources are
+ * walked in their own order (a plain set's by member index). */
 static void setop_inter(struct zsrc *src, long long n, enum aggregate agg, struct sobj *dst)
 {
     if (src_len(&src[0]) == 0) return;
+    if (src[0].o->type == OBJ_SET) {
+        for (size_t i = 0; i < set_size(src[0].o); i++) {
+            char tmp[SOBJ_INT_BUF];
+            size_t len;
+            const char *m = set_get_at(src[0].o, i, tmp, &len);
+            inter_one(src, n, agg, dst, m, len, 1.0);
+        }
+        return;
+    }
     struct zset_it it;
     for (zset_it_at_rank(&it, src[0].o, 0); zset_it_valid(&it); zset_it_next(&it)) {
         struct zset_elem e;
         zset_it_get(&it, &e);
-        double score = src[0].weight * e.score;
-        if (isnan(score)) score = 0;
-        long long j;
-        for (j = 1; j < n; j++) {
-            double v;
-            if (src[j].o == src[0].o) v = e.score;
-            else if (!zset_score(src[j].o, e.m, e.mlen, &v)) break;
-            aggregate(&score, v * src[j].weight, agg);
-        }
-        int flags;
-        if (j == n) zset_add(dst, score, e.m, e.mlen, 0, &flags, NULL);
+        inter_one(src, n, agg, dst, e.m, e.mlen, e.score);
     }
+}
+
+static void union_one(struct dict *acc, const struct zsrc *s, enum aggregate agg, const char *m,
+                      size_t mlen, double own)
+{
+    double score = s->weight * own;
+    if (isnan(score)) score = 0;
+    bool created;
+    struct dict_entry *de = dict_upsert(acc, m, mlen, &created);
+    if (created) de->v.d = score;
+    else aggregate(&de->v.d, score, agg);
 }
 
 static void setop_union(struct zsrc *src, long long n, enum aggregate agg, struct sobj *dst)
@@ -772,16 +831,20 @@ static void setop_union(struct zsrc *src, long long n, enum aggregate agg, struc
     dict_init(&acc, NULL);
     for (long long i = 0; i < n; i++) {
         if (src_len(&src[i]) == 0) continue;
+        if (src[i].o->type == OBJ_SET) {
+            for (size_t k = 0; k < set_size(src[i].o); k++) {
+                char tmp[SOBJ_INT_BUF];
+                size_t len;
+                const char *m = set_get_at(src[i].o, k, tmp, &len);
+                union_one(&acc, &src[i], agg, m, len, 1.0);
+            }
+            continue;
+        }
         struct zset_it it;
         for (zset_it_at_rank(&it, src[i].o, 0); zset_it_valid(&it); zset_it_next(&it)) {
             struct zset_elem e;
             zset_it_get(&it, &e);
-            double score = src[i].weight * e.score;
-            if (isnan(score)) score = 0;
-            bool created;
-            struct dict_entry *de = dict_upsert(&acc, e.m, e.mlen, &created);
-            if (created) de->v.d = score;
-            else aggregate(&de->v.d, score, agg);
+            union_one(&acc, &src[i], agg, e.m, e.mlen, e.score);
         }
     }
     /* Hash order is per node, but a set's contents do not depend on the
@@ -811,10 +874,9 @@ static void setop_generic(struct cmd_ctx *c, bool inter)
     }
     struct zsrc *src = xcalloc((size_t)n, sizeof *src);
     for (long long i = 0; i < n; i++) {
-        /* TODO(sets): Redis also takes plain sets here, each member with
-         * score 1; until the set type exists every other type is refused. */
+        /* Redis also takes plain sets here, each member with score 1. */
         bool wrong;
-        src[i].o = lookup_zset(c, &c->argv[3 + i], &wrong);
+        src[i].o = lookup_zset_or_set(c, &c->argv[3 + i], &wrong);
         src[i].weight = 1;
         src[i].index = (size_t)i;
         if (wrong) goto done;

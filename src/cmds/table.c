@@ -291,6 +291,8 @@ extern const struct cmd_def cmd_rows_pubsub[];
 extern const struct cmd_def cmd_rows_script[];
 extern const struct cmd_def cmd_rows_blocking[];
 extern const struct cmd_def cmd_rows_function[]; /* function.c */
+extern const struct cmd_def cmd_rows_hash[];
+extern const struct cmd_def cmd_rows_set[];
 
 static const struct cmd_def *const families[] = {
     table,
@@ -302,6 +304,8 @@ static const struct cmd_def *const families[] = {
     cmd_rows_blocking,
     cmd_rows_zset,
     cmd_rows_function,
+    cmd_rows_hash,
+    cmd_rows_set,
 };
 #define N_FAMILIES (sizeof families / sizeof *families)
 

@@ -303,6 +303,7 @@ bool lp_valid(const unsigned char *lp, size_t bytes)
             shift += 7;
         }
         if (tag & 1) {
+            if (tag != 1) return false; /* the writer's integer tag is exactly 1 */
             shift = 0;
             v = 0;
             for (;;) {
@@ -314,6 +315,10 @@ bool lp_valid(const unsigned char *lp, size_t bytes)
             }
         } else {
             if ((tag >> 1) > bytes - pos - n) return false;
+            /* A canonical integer is always stored as one: lp_find and
+             * lp_eq compare integers with integers and would miss it. */
+            long long iv;
+            if (str_to_ll((const char *)lp + pos + n, (size_t)(tag >> 1), &iv)) return false;
             n += (size_t)(tag >> 1);
         }
         size_t bl = varint_len(n);

@@ -8,7 +8,9 @@
 #include <string.h>
 
 #include "base/mem.h"
+#include "store/hash.h"
 #include "store/list.h"
+#include "store/set.h"
 #include "store/zset.h"
 
 bool str_to_ll(const char *p, size_t len, long long *v)
@@ -93,7 +95,9 @@ struct sobj *sobj_string_as(const char *p, size_t len, enum sobj_encoding enc)
 static const struct sobj_ops *types[8] = {
     [OBJ_STRING] = NULL, /* strings are handled in this file */
     [OBJ_LIST] = &list_type_ops,
+    [OBJ_SET] = &set_ops,
     [OBJ_ZSET] = &zset_type_ops,
+    [OBJ_HASH] = &hash_ops,
 };
 
 const struct sobj_ops *sobj_type_of(int type)

@@ -1,0 +1,57 @@
+/* store/dset.h — a dict of byte strings with a replicated order.
+ *
+ * The "hashtable" encoding of sets and hashes. A dict finds members; a
+ * dense array lists them in an order that depends only on the sequence of
+ * changes (never on hash seeds or bucket layout), so that a choice made by
+ * index ("the member at dict_rand64(rng) % size") picks the same member on
+ * every replica, whether it applied the log or restored a snapshot, and
+ * iteration answers the same everywhere.
+ *
+ * Each dict entry keeps its index in the array in `slot`; its `v` and `aux`
+ * are the owner's (a hash keeps the field's value there). Adding appends;
+ * removing moves the last member into the hole. Copies and snapshots keep
+ * the array order. */
+#ifndef PARLEY_STORE_DSET_H
+#define PARLEY_STORE_DSET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/dict.h"
+
+struct dset {
+    struct dict d;
+    struct dict_entry **items; /* items[i]->slot == i */
+    size_t n, cap;
+};
+
+/* free_value (may be NULL) is called on each entry that is removed. */
+struct dset *dset_new(void (*free_value)(struct dict_entry *e));
+void dset_free(struct dset *s);
+/* A copy with the same members in the same order (values not copied:
+ * for sets). */
+struct dset *dset_dup(const struct dset *s);
+
+static inline size_t dset_size(const struct dset *s) { return s->n; }
+
+bool dset_contains(struct dset *s, const char *m, size_t len);
+/* Appends m if absent; true if it was added. */
+bool dset_add(struct dset *s, const char *m, size_t len);
+/* The entry for m, appended (v and aux zero) if absent; *created tells. */
+struct dict_entry *dset_upsert(struct dset *s, const char *m, size_t len, bool *created);
+struct dict_entry *dset_find(struct dset *s, const char *m, size_t len);
+/* True if m was there (and is now gone). */
+bool dset_remove(struct dset *s, const char *m, size_t len);
+
+/* The member at index i (0 <= i < size), as a dict entry (key, klen). */
+static inline const struct dict_entry *dset_at(const struct dset *s, size_t i)
+{
+    return s->items[i];
+}
+void dset_remove_at(struct dset *s, size_t i);
+
+/* Bytes used by entries with their keys, the table and the array. */
+size_t dset_memory(const struct dset *s);
+
+#endif
