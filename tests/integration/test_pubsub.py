@@ -47,6 +47,25 @@ def test_subscribe_publish_and_counts(server, r):
                message="disconnected subscribers to be dropped")
 
 
+def test_redis_py_listen_gets_channel_and_pattern_messages_in_order(server, r):
+    ps = server.client().pubsub()
+    ps.subscribe("feed")
+    ps.psubscribe("fe*")
+    stream = ps.listen()
+    assert [next(stream)["type"] for _ in range(2)] == ["subscribe", "psubscribe"]
+
+    def publish():
+        for i in range(10):
+            r.publish("feed", f"m{i}")
+    t = threading.Thread(target=publish)
+    t.start()
+    got = [next(stream) for _ in range(20)]
+    t.join(10)
+    assert [m["data"] for m in got if m["type"] == "message"] == [f"m{i}" for i in range(10)]
+    assert [m["data"] for m in got if m["type"] == "pmessage"] == [f"m{i}" for i in range(10)]
+    ps.close()
+
+
 def test_unsubscribe_replies(server):
     payload = (resp_encode("UNSUBSCRIBE", "never") + resp_encode("SUBSCRIBE", "a", "b")
                + resp_encode("UNSUBSCRIBE") + resp_encode("PING"))

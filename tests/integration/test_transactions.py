@@ -112,6 +112,39 @@ def test_watch_executes_when_nothing_changed(r):
     assert r.get("w") == "2"
 
 
+def test_redis_py_transaction_helper_retries_after_a_conflict(server, r):
+    """r.transaction() re-runs the function when EXEC is aborted by WATCH."""
+    other = server.client()
+    r.set("balance", "100")
+    attempts = []
+
+    def withdraw(pipe):
+        balance = int(pipe.get("balance"))
+        attempts.append(balance)
+        if len(attempts) == 1:
+            other.decrby("balance", 30)  # a concurrent change: this attempt must fail
+        pipe.multi()
+        pipe.set("balance", balance - 10)
+
+    r.transaction(withdraw, "balance")
+    assert attempts == [100, 70]
+    assert r.get("balance") == "60"
+
+
+def test_redis_py_plain_pipeline(r):
+    p = r.pipeline(transaction=False)
+    for i in range(100):
+        p.rpush("pl", i)
+    p.lrange("pl", 0, 2)
+    p.incr("pl")  # an error in the middle of a pipeline does not stop it
+    p.llen("pl")
+    out = p.execute(raise_on_error=False)
+    assert out[:100] == list(range(1, 101))
+    assert out[100] == ["0", "1", "2"]
+    assert isinstance(out[101], redis.ResponseError)
+    assert out[102] == 100
+
+
 def test_watch_of_a_missing_key_sees_its_creation(server, x):
     other = server.client()
     x.execute_command("WATCH", "ghost")
