@@ -502,6 +502,35 @@ static void cmd_function_dump(struct cmd_ctx *c)
     buf_free(&p);
 }
 
+/* Every library as (u32 name length, name, u32 code length, code). */
+static void save_libraries(struct scripts *s, struct buf *out)
+{
+    struct dict_iter it;
+    dict_iter_init(&it, &s->libraries);
+    struct dict_entry *e;
+    while ((e = dict_iter_next(&it)) != NULL) {
+        const struct script_body *b = e->v.ptr;
+        buf_append_u32(out, (uint32_t)e->klen);
+        buf_append(out, e->key, e->klen);
+        buf_append_u32(out, (uint32_t)b->len);
+        buf_append(out, b->text, b->len);
+    }
+}
+
+/* Puts back what save_libraries kept; the registry is rebuilt from it. */
+static void restore_libraries(struct scripts *s, const struct buf *saved)
+{
+    scripts_clear_libraries(s);
+    struct reader r;
+    reader_init(&r, saved->data, saved->len);
+    uint32_t nlen, clen;
+    const char *name, *code;
+    while (reader_left(&r) > 0 && !reader_u32(&r, &nlen) && !reader_bytes(&r, nlen, &name) &&
+           !reader_u32(&r, &clen) && !reader_bytes(&r, clen, &code))
+        scripts_set_library(s, name, nlen, code, clen);
+    loaded_version = 0;
+}
+
 static void cmd_function_restore(struct cmd_ctx *c)
 {
     sync_registry(c->store);
@@ -544,6 +573,10 @@ static void cmd_function_restore(struct cmd_ctx *c)
         }
     }
     if (reader_left(&check) != 0) goto bad;
+    /* A library can still fail as it runs: keep the current ones to put
+     * back, so that a failed RESTORE changes nothing. */
+    struct buf saved = BUF_INIT;
+    save_libraries(&c->store->scripts, &saved);
     if (policy == FLUSH) {
         scripts_clear_libraries(&c->store->scripts);
         sync_registry(c->store);
@@ -555,12 +588,14 @@ static void cmd_function_restore(struct cmd_ctx *c)
         reader_u32(&rd, &len);
         reader_bytes(&rd, len, &code);
         if (!load_library(code, len, true, c->store, lib, sizeof lib, err, sizeof err)) {
-            loaded_version = 0;
+            restore_libraries(&c->store->scripts, &saved);
+            buf_free(&saved);
             resp_error(&c->out, err);
             return;
         }
         scripts_set_library(&c->store->scripts, lib, strlen(lib), code, len);
     }
+    buf_free(&saved);
     loaded_version = c->store->scripts.version;
     resp_ok(&c->out);
     return;

@@ -2,7 +2,9 @@
 (FUNCTION, FCALL, FCALL_RO), with replies and error texts as Redis 7.0 gives
 them; scripts and libraries replicated, durable and deterministic on every
 node; and redis-py's Lock, which is built on scripts."""
+import struct
 import threading
+import zlib
 
 import pytest
 import redis
@@ -235,6 +237,29 @@ def test_dump_and_restore_policies(x, server):
     assert x.execute_command("FUNCTION", "RESTORE", payload) == "OK"
     assert x.execute_command("FCALL", "setit", 1, "k", "restored") == "OK"
     assert x.execute_command("GET", "k") == "restored"
+
+
+def payload_of(*libraries):
+    """A FUNCTION DUMP payload holding these library codes, in this order."""
+    body = b"PRLYFN1" + struct.pack("<I", len(libraries))
+    for code in libraries:
+        body += struct.pack("<I", len(code)) + code.encode()
+    return body + struct.pack("<I", zlib.crc32(body))
+
+
+def test_a_restore_that_fails_part_way_changes_nothing(x):
+    x.execute_command("FUNCTION", "LOAD", "#!lua name=c\n"
+                      "redis.register_function('fb', function() return 'c' end)")
+    payload = payload_of("#!lua name=a\nredis.register_function('fa', function() return 'a' end)",
+                         "#!lua name=b\nredis.register_function('fb', function() return 'b' end)")
+    for policy in ("APPEND", "REPLACE"):
+        assert err(x, "FUNCTION", "RESTORE", payload, policy) == "ERR Function fb already exists"
+        assert [lib[1] for lib in x.execute_command("FUNCTION", "LIST")] == ["c"]
+        assert err(x, "FCALL", "fa", 0) == "ERR Function not found"
+        assert x.execute_command("FCALL", "fb", 0) == "c"
+    assert x.execute_command("FUNCTION", "RESTORE", payload, "FLUSH") == "OK"
+    assert sorted(lib[1] for lib in x.execute_command("FUNCTION", "LIST")) == ["a", "b"]
+    assert x.execute_command("FCALL", "fb", 0) == "b"
 
 
 # ---------------------------------------------------------------- replication
