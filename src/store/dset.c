@@ -8,18 +8,32 @@
 
 #define DSET_MIN_CAP 8
 
+void dset_init(struct dset *s, void (*free_value)(struct dict_entry *e))
+{
+    dict_init(&s->d, free_value);
+    s->items = NULL;
+    s->n = s->cap = 0;
+}
+
+void dset_clear(struct dset *s)
+{
+    dict_clear(&s->d);
+    free(s->items);
+    s->items = NULL;
+    s->n = s->cap = 0;
+}
+
 struct dset *dset_new(void (*free_value)(struct dict_entry *e))
 {
-    struct dset *s = xcalloc(1, sizeof *s);
-    dict_init(&s->d, free_value);
+    struct dset *s = xmalloc(sizeof *s);
+    dset_init(s, free_value);
     return s;
 }
 
 void dset_free(struct dset *s)
 {
     if (s == NULL) return;
-    dict_clear(&s->d);
-    free(s->items);
+    dset_clear(s);
     free(s);
 }
 
@@ -81,13 +95,20 @@ static void array_remove(struct dset *s, const struct dict_entry *e)
     if (s->cap > DSET_MIN_CAP && s->n * 4 < s->cap) reserve(s, s->cap / 2);
 }
 
-bool dset_remove(struct dset *s, const char *m, size_t len)
+struct dict_entry *dset_unlink(struct dset *s, const char *m, size_t len)
 {
     struct dict_entry *e = dict_unlink(&s->d, m, len);
-    if (e == NULL) return false;
+    if (e == NULL) return NULL;
     array_remove(s, e);
-    dict_entry_free(&s->d, e);
     dict_maybe_shrink(&s->d);
+    return e;
+}
+
+bool dset_remove(struct dset *s, const char *m, size_t len)
+{
+    struct dict_entry *e = dset_unlink(s, m, len);
+    if (e == NULL) return false;
+    dict_entry_free(&s->d, e);
     return true;
 }
 
@@ -102,7 +123,7 @@ void dset_remove_at(struct dset *s, size_t i)
 
 size_t dset_memory(const struct dset *s)
 {
-    size_t n = sizeof *s + dict_overhead_bytes(&s->d) + s->cap * sizeof *s->items;
+    size_t n = dict_overhead_bytes(&s->d) + s->cap * sizeof *s->items;
     for (size_t i = 0; i < s->n; i++) n += sizeof(struct dict_entry) + s->items[i]->klen + 1;
     return n;
 }

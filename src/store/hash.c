@@ -258,7 +258,7 @@ static struct sobj *hash_dup(const struct sobj *o)
 static size_t hash_memory(const struct sobj *o)
 {
     if (o->encoding == ENC_LISTPACK) return lp_bytes(lp(o));
-    size_t n = dset_memory(ht(o));
+    size_t n = sizeof(struct dset) + dset_memory(ht(o));
     for (size_t i = 0; i < dset_size(ht(o)); i++) n += value_heap_bytes(dset_at(ht(o), i));
     return n;
 }

@@ -116,7 +116,8 @@ static struct sobj *set_dup(const struct sobj *o)
 
 static size_t set_memory(const struct sobj *o)
 {
-    return o->encoding == ENC_INTSET ? intset_bytes(iset(o)) : dset_memory(dset(o));
+    return o->encoding == ENC_INTSET ? intset_bytes(iset(o))
+                                     : sizeof(struct dset) + dset_memory(dset(o));
 }
 
 /* Depends on the members and on their order: the order is replicated

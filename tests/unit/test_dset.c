@@ -4,7 +4,9 @@
  * Covers: add/remove/contains against a reference model under random
  * operations, with the invariant items[i]->slot == i checked throughout;
  * removal moving the last member into the hole (the documented order);
- * remove_at; dup keeping the order; and the property the type exists for:
+ * remove_at; unlink (out of dict and array, entry still the caller's);
+ * an embedded dset (init/clear, usable again after clear, values freed);
+ * dup keeping the order; and the property the type exists for:
  * the same sequence of operations gives the same member order under two
  * different hash seeds (different bucket layouts, different rehash
  * timing), so that an index picks the same member on every replica. */
@@ -119,6 +121,49 @@ static void test_random_against_model(void **state)
     free(in);
 }
 
+static int freed;
+
+static void count_free(struct dict_entry *e)
+{
+    (void)e;
+    freed++;
+}
+
+static void test_embedded_and_unlink(void **state)
+{
+    (void)state;
+    struct dset s;
+    dset_init(&s, count_free);
+    assert_int_equal(dset_size(&s), 0);
+    freed = 0;
+    char m[32];
+    for (uint64_t i = 0; i < 100; i++) dset_add(&s, m, member(i, m));
+    /* Unlink takes the member out like remove (the last fills the hole)
+     * but leaves the entry to the caller. */
+    struct dict_entry *e = dset_unlink(&s, S("m:10"));
+    assert_non_null(e);
+    assert_int_equal(e->klen, 4);
+    assert_memory_equal(e->key, "m:10", 4);
+    assert_int_equal(freed, 0);
+    assert_int_equal(dset_size(&s), 99);
+    assert_false(dset_contains(&s, S("m:10")));
+    assert_at(&s, 10, S("m:99"));
+    check_invariants(&s);
+    dict_entry_free(&s.d, e);
+    assert_int_equal(freed, 1);
+    assert_null(dset_unlink(&s, S("m:10")));
+    /* Clear frees every value and leaves an empty, usable set. */
+    dset_clear(&s);
+    assert_int_equal(freed, 100);
+    assert_int_equal(dset_size(&s), 0);
+    assert_false(dset_contains(&s, S("m:1")));
+    assert_true(dset_add(&s, S("again")));
+    assert_at(&s, 0, S("again"));
+    check_invariants(&s);
+    dset_clear(&s);
+    assert_int_equal(freed, 101);
+}
+
 static void test_dup_keeps_order(void **state)
 {
     (void)state;
@@ -178,6 +223,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_order_is_insertion_with_swap_removal),
         cmocka_unit_test(test_random_against_model),
+        cmocka_unit_test(test_embedded_and_unlink),
         cmocka_unit_test(test_dup_keeps_order),
         cmocka_unit_test(test_order_independent_of_hash_seed),
     };
