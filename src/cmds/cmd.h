@@ -132,6 +132,22 @@ bool arg_to_cursor(const struct resp_arg *a, uint64_t *cursor);
 bool scan_options_or_reply(struct cmd_ctx *c, int first, long long *count,
                            const struct resp_arg **pattern);
 
+/* SCAN over a replicated order (the keys of a database, the members of a
+ * hashtable set or hash or of a skiplist sorted set), walked by index,
+ * downwards: the cursor is the index below which elements remain to be
+ * visited, 0 to start (meaning the size) and 0 again at the end. A call
+ * visits the indexes bottom <= i < top, from the top, and answers bottom
+ * as the next cursor. A cursor beyond the size (the collection shrank, or
+ * a made-up cursor) starts from the size. The replies depend only on the
+ * replicated order, so they are the same on every replica (a Lua script
+ * may write what SCAN returned), and every element present for the whole
+ * scan is returned (common.c says why). */
+void scan_index_window(uint64_t cursor, uint64_t size, uint64_t step, uint64_t *top,
+                       uint64_t *bottom);
+/* The start of a SCAN reply: a two-element array, then the cursor as a bulk
+ * string; the caller writes the array of elements. */
+void reply_scan_cursor(struct cmd_ctx *c, uint64_t cursor);
+
 /* Redis's ld2string in "human friendly" mode (INCRBYFLOAT, HINCRBYFLOAT):
  * %.17Lf without trailing zeros, "-0" printed as "0". Returns the length,
  * 0 if it does not fit in cap. */

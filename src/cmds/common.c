@@ -1,5 +1,6 @@
 /* cmds/common.c — helpers every command family shares: argument parsing
- * (numbers, SCAN cursors and options), Redis's standard error replies,
+ * (numbers, SCAN cursors and options), the window and cursor reply of a
+ * SCAN that walks a replicated order by index, Redis's standard error replies,
  * typed key lookup, cmd_exec, Redis's long double formatting, and the
  * sampling that the random-member commands use. */
 #include <assert.h>
@@ -137,6 +138,27 @@ bool scan_options_or_reply(struct cmd_ctx *c, int first, long long *count,
         }
     }
     return true;
+}
+
+/* Elements only ever move down an index order: an addition appends, a
+ * removal moves the last element into the hole. So an element below the
+ * cursor when a call returns stays below it (and is visited later), and one
+ * at or above it stays visited: that is SCAN's guarantee. An element moved
+ * down past the cursor comes twice, which SCAN allows. */
+void scan_index_window(uint64_t cursor, uint64_t size, uint64_t step, uint64_t *top,
+                       uint64_t *bottom)
+{
+    assert(step > 0);
+    *top = cursor == 0 || cursor > size ? size : cursor;
+    *bottom = *top > step ? *top - step : 0;
+}
+
+void reply_scan_cursor(struct cmd_ctx *c, uint64_t cursor)
+{
+    char digits[24];
+    int n = snprintf(digits, sizeof digits, "%llu", (unsigned long long)cursor);
+    resp_array(&c->out, 2);
+    resp_bulk(&c->out, digits, (size_t)n);
 }
 
 size_t format_long_double(char *out, size_t cap, long double v)

@@ -389,18 +389,10 @@ static bool scan_match(const struct resp_arg *pattern, const struct hash_str *f)
     return pattern == NULL || glob_match(pattern->ptr, pattern->len, f->p, f->len, false);
 }
 
-static void reply_cursor(struct cmd_ctx *c, uint64_t cursor)
-{
-    char digits[24];
-    int n = snprintf(digits, sizeof digits, "%llu", (unsigned long long)cursor);
-    resp_array(&c->out, 2);
-    resp_bulk(&c->out, digits, (size_t)n);
-}
-
 /* A listpack hash is small: everything at once, and cursor 0. */
 static void hscan_listpack(struct cmd_ctx *c, struct sobj *o, const struct resp_arg *pattern)
 {
-    reply_cursor(c, 0);
+    reply_scan_cursor(c, 0);
     size_t h = resp_defer_len(&c->out);
     long long n = 0;
     struct hash_iter it;
@@ -415,17 +407,16 @@ static void hscan_listpack(struct cmd_ctx *c, struct sobj *o, const struct resp_
     resp_set_deferred_len(&c->out, h, '*', n);
 }
 
-/* A hashtable hash is scanned by field index, downwards, as SSCAN scans a
- * set (see t_set.c): the same guarantee, and the same replies on every
+/* A hashtable hash is scanned by field index, downwards (cmd.h's
+ * scan_index_window): SCAN's guarantee, and the same replies on every
  * replica. COUNT counts a field and its value as two, as Redis does. */
 static void hscan_ht(struct cmd_ctx *c, struct sobj *o, uint64_t cursor, long long count,
                      const struct resp_arg *pattern)
 {
-    uint64_t size = hash_len(o);
     uint64_t fields = count > 1 ? (uint64_t)count / 2 : 1;
-    uint64_t top = cursor == 0 || cursor > size ? size : cursor;
-    uint64_t bottom = top > fields ? top - fields : 0;
-    reply_cursor(c, bottom);
+    uint64_t top, bottom;
+    scan_index_window(cursor, hash_len(o), fields, &top, &bottom);
+    reply_scan_cursor(c, bottom);
     size_t h = resp_defer_len(&c->out);
     long long n = 0;
     for (uint64_t i = top; i-- > bottom;) {
@@ -450,7 +441,7 @@ static void cmd_hscan(struct cmd_ctx *c)
     struct sobj *o = hash_read(c, &wrong);
     if (wrong) return;
     if (o == NULL) {
-        reply_cursor(c, 0);
+        reply_scan_cursor(c, 0);
         resp_array(&c->out, 0);
         return;
     }

@@ -12,7 +12,6 @@
  * set command returned. */
 #include <assert.h>
 #include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -494,14 +493,6 @@ static void cmd_sdiffstore(struct cmd_ctx *c)
  * SSCAN
  * ------------------------------------------------------------------- */
 
-static void reply_cursor(struct cmd_ctx *c, uint64_t cursor)
-{
-    char digits[24];
-    int n = snprintf(digits, sizeof digits, "%llu", (unsigned long long)cursor);
-    resp_array(&c->out, 2);
-    resp_bulk(&c->out, digits, (size_t)n);
-}
-
 static bool scan_match(const struct resp_arg *pattern, const char *m, size_t len)
 {
     return pattern == NULL || glob_match(pattern->ptr, pattern->len, m, len, false);
@@ -510,7 +501,7 @@ static bool scan_match(const struct resp_arg *pattern, const char *m, size_t len
 /* An intset is small: everything at once, and cursor 0. */
 static void sscan_intset(struct cmd_ctx *c, const struct sobj *o, const struct resp_arg *pattern)
 {
-    reply_cursor(c, 0);
+    reply_scan_cursor(c, 0);
     size_t h = resp_defer_len(&c->out);
     long long n = 0;
     for (size_t i = 0; i < set_size(o); i++) {
@@ -524,21 +515,16 @@ static void sscan_intset(struct cmd_ctx *c, const struct sobj *o, const struct r
     resp_set_deferred_len(&c->out, h, '*', n);
 }
 
-/* A hashtable set is scanned by member index, downwards: the cursor is the
- * index below which members remain to be visited (0 to start: the size).
- * Removal moves the last member down into the hole and addition appends,
- * so a member present for the whole scan only ever moves down: if it was
- * below the cursor it stays there and is visited later, if it was visited
- * it stays visited. That is SCAN's guarantee; a member may come twice. And
- * unlike a dict scan, the replies are the same on every replica (a script
- * that writes what SSCAN returned stays deterministic). */
+/* A hashtable set is scanned by member index, downwards (cmd.h's
+ * scan_index_window): SCAN's guarantee, and unlike a dict scan the same
+ * replies on every replica (a script that writes what SSCAN returned stays
+ * deterministic). */
 static void sscan_ht(struct cmd_ctx *c, const struct sobj *o, uint64_t cursor, long long count,
                      const struct resp_arg *pattern)
 {
-    uint64_t size = set_size(o);
-    uint64_t top = cursor == 0 || cursor > size ? size : cursor;
-    uint64_t bottom = top > (uint64_t)count ? top - (uint64_t)count : 0;
-    reply_cursor(c, bottom);
+    uint64_t top, bottom;
+    scan_index_window(cursor, set_size(o), (uint64_t)count, &top, &bottom);
+    reply_scan_cursor(c, bottom);
     size_t h = resp_defer_len(&c->out);
     long long n = 0;
     for (uint64_t i = top; i-- > bottom;) {
@@ -563,7 +549,7 @@ static void cmd_sscan(struct cmd_ctx *c)
     struct sobj *o = set_lookup(c, &c->argv[1], &wrong);
     if (wrong) return;
     if (o == NULL) {
-        reply_cursor(c, 0);
+        reply_scan_cursor(c, 0);
         resp_array(&c->out, 0);
         return;
     }
