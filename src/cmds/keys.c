@@ -43,17 +43,18 @@ void cmd_type(struct cmd_ctx *c)
     resp_simple(&c->out, e ? sobj_type_name(store_value(e)) : "none");
 }
 
+/* KEYS, SCAN and RANDOMKEY read the database's replicated key order
+ * (store/keyspace.h), never its hash table: a script runs on every replica
+ * and may write what they return. */
 void cmd_keys(struct cmd_ctx *c)
 {
     const struct resp_arg *pattern = &c->argv[1];
     bool all = pattern->len == 1 && pattern->ptr[0] == '*';
     size_t handle = resp_defer_len(&c->out);
     long long n = 0;
-    struct dict_iter it;
-    dict_iter_init(&it, &c->store->db[c->db].keys);
-    struct dict_entry *e;
-    while ((e = dict_iter_next(&it)) != NULL) {
-        if (store_is_expired(e, c->now_ms)) continue;
+    for (uint64_t i = 0; i < store_db_size(c->store, c->db); i++) {
+        const struct dict_entry *e = store_key_at(c->store, c->db, i);
+        if (store_is_expired(c->store, c->db, e, c->now_ms)) continue;
         if (!all && !glob_match(pattern->ptr, pattern->len, e->key, e->klen, false)) continue;
         resp_bulk(&c->out, e->key, e->klen);
         n++;
@@ -61,23 +62,9 @@ void cmd_keys(struct cmd_ctx *c)
     resp_set_deferred_len(&c->out, handle, '*', n);
 }
 
-/* SCAN collects candidate entries here, then filters them. */
-struct scan_batch {
-    struct dict_entry **items;
-    size_t n, cap;
-};
-
-static void scan_collect(void *ctx, struct dict_entry *e)
-{
-    struct scan_batch *b = ctx;
-    if (b->n == b->cap) {
-        b->cap = b->cap ? b->cap * 2 : 16;
-        b->items = realloc(b->items, b->cap * sizeof *b->items);
-        if (b->items == NULL) abort();
-    }
-    b->items[b->n++] = e;
-}
-
+/* COUNT keys are visited per call, by index (cmd.h's scan_index_window);
+ * expired keys and those MATCH or TYPE filter out are visited but not
+ * returned, as Redis's SCAN filters after collecting. */
 void cmd_scan(struct cmd_ctx *c)
 {
     uint64_t cursor;
@@ -107,30 +94,21 @@ void cmd_scan(struct cmd_ctx *c)
             return;
         }
     }
-    bool match_all = pattern && pattern->len == 1 && pattern->ptr[0] == '*';
-    struct scan_batch batch = {0};
-    struct dict *d = &c->store->db[c->db].keys;
-    long long max_iterations = count * 10;
-    do {
-        cursor = dict_scan(d, cursor, scan_collect, &batch);
-    } while (cursor && max_iterations-- && batch.n < (size_t)count);
-    resp_array(&c->out, 2);
-    char digits[24];
-    size_t dlen = (size_t)snprintf(digits, sizeof digits, "%llu", (unsigned long long)cursor);
-    resp_bulk(&c->out, digits, dlen);
+    if (pattern && pattern->len == 1 && pattern->ptr[0] == '*') pattern = NULL;
+    uint64_t top, bottom;
+    scan_index_window(cursor, store_db_size(c->store, c->db), (uint64_t)count, &top, &bottom);
+    reply_scan_cursor(c, bottom);
     size_t handle = resp_defer_len(&c->out);
     long long n = 0;
-    for (size_t i = 0; i < batch.n; i++) {
-        struct dict_entry *e = batch.items[i];
-        if (store_is_expired(e, c->now_ms)) continue;
-        if (pattern && !match_all && !glob_match(pattern->ptr, pattern->len, e->key, e->klen, false))
-            continue;
+    for (uint64_t i = top; i-- > bottom;) {
+        const struct dict_entry *e = store_key_at(c->store, c->db, i);
+        if (store_is_expired(c->store, c->db, e, c->now_ms)) continue;
+        if (pattern && !glob_match(pattern->ptr, pattern->len, e->key, e->klen, false)) continue;
         if (type && !arg_is(type, sobj_type_name(store_value(e)))) continue;
         resp_bulk(&c->out, e->key, e->klen);
         n++;
     }
     resp_set_deferred_len(&c->out, handle, '*', n);
-    free(batch.items);
 }
 
 void cmd_randomkey(struct cmd_ctx *c)
@@ -138,7 +116,7 @@ void cmd_randomkey(struct cmd_ctx *c)
     /* Expired keys are skipped. Redis deletes those it meets and tries
      * again; a read cannot delete, so after a bounded number of random
      * tries (the database is then mostly keys whose deletion the leader
-     * has yet to propose) the first live key in table order is taken, and
+     * has yet to propose) the first live key in key order is taken, and
      * nil only when there is none. */
     for (int tries = 0; tries < 100; tries++) {
         struct dict_entry *e = store_random(c->store, c->db, &c->rng);
@@ -146,15 +124,13 @@ void cmd_randomkey(struct cmd_ctx *c)
             resp_null(&c->out);
             return;
         }
-        if (store_is_expired(e, c->now_ms)) continue;
+        if (store_is_expired(c->store, c->db, e, c->now_ms)) continue;
         resp_bulk(&c->out, e->key, e->klen);
         return;
     }
-    struct dict_iter it;
-    dict_iter_init(&it, &c->store->db[c->db].keys);
-    struct dict_entry *e;
-    while ((e = dict_iter_next(&it)) != NULL) {
-        if (store_is_expired(e, c->now_ms)) continue;
+    for (uint64_t i = 0; i < store_db_size(c->store, c->db); i++) {
+        const struct dict_entry *e = store_key_at(c->store, c->db, i);
+        if (store_is_expired(c->store, c->db, e, c->now_ms)) continue;
         resp_bulk(&c->out, e->key, e->klen);
         return;
     }
@@ -232,7 +208,7 @@ void cmd_copy(struct cmd_ctx *c)
         resp_int(&c->out, 0);
         return;
     }
-    int64_t expire = store_expire_of(e);
+    int64_t expire = store_expire_of(c->store, c->db, e);
     struct sobj *copy = sobj_dup(store_value(e));
     if (store_lookup(c->store, dst_db, dst->ptr, dst->len, c->now_ms, c->apply)) {
         if (!replace) {
@@ -318,7 +294,7 @@ static void expire_generic(struct cmd_ctx *c, long long basetime, bool seconds)
         resp_int(&c->out, 0);
         return;
     }
-    long long current = store_expire_of(e);
+    long long current = store_expire_of(c->store, c->db, e);
     if (((flags & EXP_NX) && current != STORE_NO_EXPIRE) ||
         ((flags & EXP_XX) && current == STORE_NO_EXPIRE) ||
         ((flags & EXP_GT) && (current == STORE_NO_EXPIRE || when <= current)) ||
@@ -343,7 +319,7 @@ static void ttl_generic(struct cmd_ctx *c, bool ms, bool absolute)
         resp_int(&c->out, -2);
         return;
     }
-    long long expire = store_expire_of(e);
+    long long expire = store_expire_of(c->store, c->db, e);
     if (expire == STORE_NO_EXPIRE) {
         resp_int(&c->out, -1);
         return;
@@ -363,7 +339,7 @@ void cmd_pexpiretime(struct cmd_ctx *c) { ttl_generic(c, true, true); }
 void cmd_persist(struct cmd_ctx *c)
 {
     struct dict_entry *e = ctx_lookup(c, &c->argv[1]);
-    if (e == NULL || store_expire_of(e) == STORE_NO_EXPIRE) {
+    if (e == NULL || store_expire_of(c->store, c->db, e) == STORE_NO_EXPIRE) {
         resp_int(&c->out, 0);
         return;
     }

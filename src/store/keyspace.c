@@ -14,10 +14,13 @@ static void free_entry_value(struct dict_entry *e)
     e->v.ptr = NULL;
 }
 
+/* e->aux of a key without an expiry. */
+#define NOT_EXPIRING (-1)
+
 struct store *store_new(void)
 {
     struct store *s = xcalloc(1, sizeof *s);
-    for (int i = 0; i < STORE_DBS; i++) dict_init(&s->db[i].keys, free_entry_value);
+    for (int i = 0; i < STORE_DBS; i++) dset_init(&s->db[i].keys, free_entry_value);
     watch_init(&s->watch);
     pubsub_init(&s->pubsub);
     scripts_init(&s->scripts);
@@ -28,7 +31,7 @@ void store_free(struct store *s)
 {
     if (s == NULL) return;
     for (int i = 0; i < STORE_DBS; i++) {
-        dict_clear(&s->db[i].keys);
+        dset_clear(&s->db[i].keys);
         free(s->db[i].expiring);
     }
     watch_clear(&s->watch);
@@ -37,36 +40,39 @@ void store_free(struct store *s)
     free(s);
 }
 
-static void expiring_add(struct store_db *d, struct dict_entry *e)
+static void expiring_add(struct store_db *d, struct dict_entry *e, int64_t when_ms)
 {
+    assert(e->aux == NOT_EXPIRING);
     if (d->n_expiring == d->cap_expiring) {
         d->cap_expiring = d->cap_expiring ? d->cap_expiring * 2 : 16;
         d->expiring = xrealloc(d->expiring, d->cap_expiring * sizeof *d->expiring);
     }
-    e->slot = (uint32_t)d->n_expiring;
-    d->expiring[d->n_expiring++] = e;
+    e->aux = (int64_t)d->n_expiring;
+    d->expiring[d->n_expiring++] = (struct store_expiry){e, when_ms};
 }
 
+/* The last expiring key takes e's place. */
 static void expiring_remove(struct store_db *d, struct dict_entry *e)
 {
-    assert(e->slot < d->n_expiring && d->expiring[e->slot] == e);
-    struct dict_entry *last = d->expiring[--d->n_expiring];
-    d->expiring[e->slot] = last;
-    last->slot = e->slot;
+    size_t i = (size_t)e->aux;
+    assert(e->aux >= 0 && i < d->n_expiring && d->expiring[i].e == e);
+    d->expiring[i] = d->expiring[--d->n_expiring];
+    d->expiring[i].e->aux = (int64_t)i;
+    e->aux = NOT_EXPIRING;
 }
 
 static void forget_entry(struct store_db *d, struct dict_entry *e)
 {
-    if (e->aux != STORE_NO_EXPIRE) expiring_remove(d, e);
+    if (e->aux != NOT_EXPIRING) expiring_remove(d, e);
 }
 
 bool store_delete(struct store *s, int db, const char *key, size_t klen)
 {
     struct store_db *d = &s->db[db];
-    struct dict_entry *e = dict_unlink(&d->keys, key, klen);
+    struct dict_entry *e = dset_unlink(&d->keys, key, klen);
     if (e == NULL) return false;
     forget_entry(d, e);
-    dict_entry_free(&d->keys, e);
+    dict_entry_free(&d->keys.d, e);
     store_touch(s, db, key, klen);
     return true;
 }
@@ -75,8 +81,8 @@ struct dict_entry *store_lookup(struct store *s, int db, const char *key, size_t
                                 int64_t now_ms, bool evict)
 {
     assert(db >= 0 && db < STORE_DBS);
-    struct dict_entry *e = dict_find(&s->db[db].keys, key, klen);
-    if (e == NULL || !store_is_expired(e, now_ms)) return e;
+    struct dict_entry *e = dset_find(&s->db[db].keys, key, klen);
+    if (e == NULL || !store_is_expired(s, db, e, now_ms)) return e;
     if (evict && store_delete(s, db, key, klen)) s->expired_keys++;
     return NULL;
 }
@@ -86,15 +92,12 @@ struct dict_entry *store_set(struct store *s, int db, const char *key, size_t kl
 {
     struct store_db *d = &s->db[db];
     bool created;
-    struct dict_entry *e = dict_upsert(&d->keys, key, klen, &created);
+    struct dict_entry *e = dset_upsert(&d->keys, key, klen, &created);
     if (created) {
-        e->aux = STORE_NO_EXPIRE;
+        e->aux = NOT_EXPIRING;
     } else {
         sobj_free(e->v.ptr);
-        if (!keep_ttl && e->aux != STORE_NO_EXPIRE) {
-            expiring_remove(d, e);
-            e->aux = STORE_NO_EXPIRE;
-        }
+        if (!keep_ttl) forget_entry(d, e);
     }
     e->v.ptr = val;
     store_touch(s, db, key, klen);
@@ -111,9 +114,10 @@ void store_replace_value(struct store *s, int db, struct dict_entry *e, struct s
 void store_set_expire(struct store *s, int db, struct dict_entry *e, int64_t when_ms)
 {
     struct store_db *d = &s->db[db];
-    if (e->aux == STORE_NO_EXPIRE && when_ms != STORE_NO_EXPIRE) expiring_add(d, e);
-    if (e->aux != STORE_NO_EXPIRE && when_ms == STORE_NO_EXPIRE) expiring_remove(d, e);
-    e->aux = when_ms;
+    assert(dset_at(&d->keys, e->slot) == e);
+    if (when_ms == STORE_NO_EXPIRE) forget_entry(d, e);
+    else if (e->aux == NOT_EXPIRING) expiring_add(d, e, when_ms);
+    else d->expiring[e->aux].when_ms = when_ms;
     store_touch(s, db, e->key, e->klen);
 }
 
@@ -121,14 +125,14 @@ struct dict_entry *store_move(struct store *s, int db, const char *key, size_t k
                               int dst_db, const char *dst_key, size_t dst_klen)
 {
     struct store_db *d = &s->db[db];
-    struct dict_entry *src = dict_unlink(&d->keys, key, klen);
+    struct dict_entry *src = dset_unlink(&d->keys, key, klen);
     assert(src != NULL);
     store_touch(s, db, key, klen);
+    int64_t expire = store_expire_of(s, db, src);
     forget_entry(d, src);
-    int64_t expire = src->aux;
     struct sobj *val = src->v.ptr;
     src->v.ptr = NULL;
-    dict_entry_free(&d->keys, src);
+    dict_entry_free(&d->keys.d, src);
     struct dict_entry *e = store_set(s, dst_db, dst_key, dst_klen, val, false);
     if (expire != STORE_NO_EXPIRE) store_set_expire(s, dst_db, e, expire);
     return e;
@@ -137,7 +141,7 @@ struct dict_entry *store_move(struct store *s, int db, const char *key, size_t k
 void store_flush_db(struct store *s, int db)
 {
     struct store_db *d = &s->db[db];
-    dict_clear(&d->keys);
+    dset_clear(&d->keys);
     free(d->expiring);
     d->expiring = NULL;
     d->n_expiring = d->cap_expiring = 0;
@@ -149,6 +153,8 @@ void store_flush_all(struct store *s)
     for (int i = 0; i < STORE_DBS; i++) store_flush_db(s, i);
 }
 
+/* Nothing points at a struct store_db (entries hold indexes only), so the
+ * two are exchanged whole, orders and expiring arrays included. */
 void store_swap_db(struct store *s, int a, int b)
 {
     struct store_db tmp = s->db[a];
@@ -160,7 +166,8 @@ void store_swap_db(struct store *s, int a, int b)
 
 struct dict_entry *store_random(struct store *s, int db, uint64_t *rng)
 {
-    return dict_random(&s->db[db].keys, rng);
+    uint64_t n = store_db_size(s, db);
+    return n ? store_key_at(s, db, dict_rand64(rng) % n) : NULL;
 }
 
 size_t store_sample_expired(struct store *s, int db, int64_t now_ms, size_t max_samples,
@@ -173,17 +180,17 @@ size_t store_sample_expired(struct store *s, int db, int64_t now_ms, size_t max_
     if (max_samples >= d->n_expiring) {
         /* Few enough to check them all. */
         for (size_t i = 0; i < d->n_expiring; i++) {
-            if (store_is_expired(d->expiring[i], now_ms)) {
-                fn(ctx, d->expiring[i]);
+            if (d->expiring[i].when_ms <= now_ms) {
+                fn(ctx, d->expiring[i].e);
                 expired++;
             }
         }
         return expired;
     }
     for (size_t i = 0; i < max_samples; i++) {
-        struct dict_entry *e = d->expiring[dict_rand64(rng) % d->n_expiring];
-        if (store_is_expired(e, now_ms)) {
-            fn(ctx, e);
+        const struct store_expiry *x = &d->expiring[dict_rand64(rng) % d->n_expiring];
+        if (x->when_ms <= now_ms) {
+            fn(ctx, x->e);
             expired++;
         }
     }
@@ -194,7 +201,7 @@ void store_housekeeping(struct store *s)
 {
     for (int i = 0; i < STORE_DBS; i++) {
         struct store_db *d = &s->db[i];
-        dict_maybe_shrink(&d->keys);
+        dict_maybe_shrink(&d->keys.d);
         if (d->cap_expiring > 64 && d->n_expiring * 4 < d->cap_expiring) {
             d->cap_expiring /= 2;
             d->expiring = xrealloc(d->expiring, d->cap_expiring * sizeof *d->expiring);
@@ -216,23 +223,23 @@ static uint64_t value_digest(const struct sobj *o)
     return h;
 }
 
+/* Per key, its name, value and expiry hashed together (little endian, so
+ * the digest is the same on every host: a linear combination would let two
+ * keys exchange values or TTLs unnoticed), chained in the key order: that
+ * order is replicated state (KEYS, SCAN and RANDOMKEY answer in it), so
+ * replicas whose orders drifted apart must not look equal. */
 uint64_t store_digest(struct store *s)
 {
     uint64_t digest = 0;
     for (int db = 0; db < STORE_DBS; db++) {
-        struct dict_iter it;
-        dict_iter_init(&it, &s->db[db].keys);
-        struct dict_entry *e;
-        while ((e = dict_iter_next(&it)) != NULL) {
-            /* Hash key, value and expiry together (little endian, so the
-             * digest is the same on every host): a linear combination
-             * would let two keys exchange values or TTLs unnoticed. */
-            uint64_t parts[3] = {hash_bytes_fixed(e->key, e->klen, (uint64_t)db),
-                                 value_digest(e->v.ptr), (uint64_t)e->aux};
+        for (uint64_t i = 0; i < store_db_size(s, db); i++) {
+            const struct dict_entry *e = store_key_at(s, db, i);
+            uint64_t parts[4] = {digest, hash_bytes_fixed(e->key, e->klen, (uint64_t)db),
+                                 value_digest(e->v.ptr), (uint64_t)store_expire_of(s, db, e)};
             unsigned char bytes[sizeof parts];
-            for (size_t i = 0; i < sizeof bytes; i++)
-                bytes[i] = (unsigned char)(parts[i / 8] >> (8 * (i % 8)));
-            digest += hash_bytes_fixed(bytes, sizeof bytes, 0); /* order independent */
+            for (size_t j = 0; j < sizeof bytes; j++)
+                bytes[j] = (unsigned char)(parts[j / 8] >> (8 * (j % 8)));
+            digest = hash_bytes_fixed(bytes, sizeof bytes, 0);
         }
     }
     return digest;
@@ -242,13 +249,10 @@ size_t store_memory(struct store *s)
 {
     size_t total = 0;
     for (int db = 0; db < STORE_DBS; db++) {
-        struct dict *d = &s->db[db].keys;
-        total += dict_overhead_bytes(d) + s->db[db].cap_expiring * sizeof(void *);
-        struct dict_iter it;
-        dict_iter_init(&it, d);
-        struct dict_entry *e;
-        while ((e = dict_iter_next(&it)) != NULL)
-            total += sizeof *e + e->klen + 1 + sobj_memory(e->v.ptr);
+        const struct store_db *d = &s->db[db];
+        total += dset_memory(&d->keys) + d->cap_expiring * sizeof *d->expiring;
+        for (uint64_t i = 0; i < dset_size(&d->keys); i++)
+            total += sobj_memory(store_value(dset_at(&d->keys, i)));
     }
     return total;
 }

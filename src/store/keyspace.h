@@ -1,9 +1,20 @@
 /* store/keyspace.h — the databases: keys, their values, their expiry.
  *
- * STORE_DBS numbered databases (SELECT 0..15), each a dict from key to
- * struct sobj. A key's expiry (milliseconds since the epoch, or -1) is kept
- * in its dict entry, and every key with an expiry is also in an array so the
- * leader can sample them for active expiry in O(1).
+ * STORE_DBS numbered databases (SELECT 0..15), each a dset (dset.h) from key
+ * to struct sobj: a dict to find keys, and a dense array that lists them in
+ * a replicated order, which depends only on the sequence of changes (a new
+ * key is appended; a deleted key's place is taken by the last key), never
+ * on hash seeds, bucket layout or rehash progress. KEYS, SCAN and RANDOMKEY
+ * answer in that order, so their replies are the same on every replica,
+ * including one that restored a snapshot: snapshots write the keys in that
+ * order and restoring appends them in it. A Lua script, which runs on every
+ * node, may therefore write what KEYS returned.
+ *
+ * Every key with an expiry is also in a per-database array of (entry,
+ * expiry) so the leader can sample them for active expiry in O(1); a key's
+ * index there is kept in its dict entry's `aux` (-1 without an expiry; its
+ * `slot` is its index in the key order). That array's order is not
+ * replicated: only the leader samples it, and it proposes what it found.
  *
  * The keyspace never reads a clock: callers pass `now_ms`. Apply passes the
  * time carried in the log entry, so every replica decides "expired" the same
@@ -18,6 +29,7 @@
 #include <stdint.h>
 
 #include "store/dict.h"
+#include "store/dset.h"
 #include "store/object.h"
 #include "store/pubsub.h"
 #include "store/scripts.h"
@@ -26,9 +38,15 @@
 #define STORE_DBS 16
 #define STORE_NO_EXPIRE (-1)
 
+/* A key with an expiry, in its database's expiring array. */
+struct store_expiry {
+    struct dict_entry *e;
+    int64_t when_ms;
+};
+
 struct store_db {
-    struct dict keys;
-    struct dict_entry **expiring; /* entries with an expiry; e->slot indexes */
+    struct dset keys;               /* key -> value, in the replicated order */
+    struct store_expiry *expiring;  /* keys with an expiry; e->aux indexes */
     size_t n_expiring;
     size_t cap_expiring;
 };
@@ -62,13 +80,15 @@ static inline struct sobj *store_value(const struct dict_entry *e)
 {
     return e->v.ptr;
 }
-static inline int64_t store_expire_of(const struct dict_entry *e)
+/* The expiry of key entry e of database db, or STORE_NO_EXPIRE. */
+static inline int64_t store_expire_of(const struct store *s, int db, const struct dict_entry *e)
 {
-    return e->aux;
+    return e->aux < 0 ? STORE_NO_EXPIRE : s->db[db].expiring[e->aux].when_ms;
 }
-static inline bool store_is_expired(const struct dict_entry *e, int64_t now_ms)
+static inline bool store_is_expired(const struct store *s, int db, const struct dict_entry *e,
+                                    int64_t now_ms)
 {
-    return e->aux != STORE_NO_EXPIRE && e->aux <= now_ms;
+    return e->aux >= 0 && s->db[db].expiring[e->aux].when_ms <= now_ms;
 }
 
 struct dict_entry *store_lookup(struct store *s, int db, const char *key, size_t klen,
@@ -89,7 +109,13 @@ struct dict_entry *store_move(struct store *s, int db, const char *key, size_t k
 
 static inline uint64_t store_db_size(const struct store *s, int db)
 {
-    return dict_size(&s->db[db].keys);
+    return dset_size(&s->db[db].keys);
+}
+/* The key at index i (0 <= i < store_db_size) of the database's replicated
+ * order, possibly expired (callers check). */
+static inline struct dict_entry *store_key_at(const struct store *s, int db, uint64_t i)
+{
+    return s->db[db].keys.items[i];
 }
 static inline uint64_t store_db_expiring(const struct store *s, int db)
 {
@@ -100,7 +126,9 @@ void store_flush_all(struct store *s);
 /* Exchanges the contents of two databases (SWAPDB). */
 void store_swap_db(struct store *s, int a, int b);
 
-/* A random key (possibly expired: callers check), or NULL if empty. */
+/* A random key (possibly expired: callers check), or NULL if empty: the key
+ * at index dict_rand64(rng) % size, the same on every replica for the same
+ * rng. */
 struct dict_entry *store_random(struct store *s, int db, uint64_t *rng);
 /* Up to max_samples random keys with an expiry; calls fn on those expired at
  * now_ms. Returns how many were expired. Does not delete anything. */
@@ -119,8 +147,9 @@ static inline void store_touch(struct store *s, int db, const char *key, size_t 
 /* Periodic housekeeping (table shrinking); never changes logical state. */
 void store_housekeeping(struct store *s);
 
-/* An order-independent digest of the logical content (keys, values, types,
- * encodings, expiries): equal on replicas that applied the same log. */
+/* A digest of the logical content (keys in their replicated order, values,
+ * types, encodings, expiries): equal on replicas that applied the same
+ * log. */
 uint64_t store_digest(struct store *s);
 /* Approximate bytes used by keys and values. */
 size_t store_memory(struct store *s);

@@ -45,14 +45,13 @@ void store_snapshot_encode(struct store *s, const void *aux, size_t aux_len, str
         buf_append_u8(out, OP_DB);
         buf_append_u32(out, (uint32_t)db);
         buf_append_u64(out, store_db_size(s, db));
-        struct dict_iter it;
-        dict_iter_init(&it, &s->db[db].keys);
-        struct dict_entry *e;
-        while ((e = dict_iter_next(&it)) != NULL) {
+        /* In the key order: restoring appends them in it (snapshot.h). */
+        for (uint64_t i = 0; i < store_db_size(s, db); i++) {
+            const struct dict_entry *e = store_key_at(s, db, i);
             const struct sobj *o = e->v.ptr;
             buf_append_u8(out, o->type);
             buf_append_u8(out, o->encoding);
-            buf_append_u64(out, (uint64_t)e->aux);
+            buf_append_u64(out, (uint64_t)store_expire_of(s, db, e));
             buf_append_u32(out, e->klen);
             buf_append(out, e->key, e->klen);
             encode_value(out, o);
@@ -159,7 +158,7 @@ struct store *store_snapshot_decode(const void *data, size_t len, const char **a
                 return fail(s, err, errlen, "snapshot key truncated");
             struct sobj *val = decode_value(&r, type, encoding);
             if (val == NULL) return fail(s, err, errlen, "snapshot value malformed");
-            if (dict_find(&s->db[db].keys, key, klen) != NULL) {
+            if (dset_find(&s->db[db].keys, key, klen) != NULL) {
                 sobj_free(val);
                 return fail(s, err, errlen, "snapshot has a duplicate key");
             }

@@ -4,7 +4,9 @@
  *
  *   "PARLEYS1"  u32 format  u32 aux_len  aux bytes
  *   per non-empty database: 0xFE  u32 db  u64 key count
- *       per key: u8 type  u8 encoding  u64 expire  u32 key length  key  value
+ *       per key, in the database's key order (keyspace.h), which decoding
+ *       rebuilds by appending them in turn:
+ *       u8 type  u8 encoding  u64 expire  u32 key length  key  value
  *   0xFB  the script cache (scripts.h), when not empty
  *   0xFC  the pub/sub registry (pubsub.h), when not empty
  *   0xFD  the WATCH state (watch.h), when sessions are open

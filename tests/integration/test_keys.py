@@ -12,6 +12,10 @@ redis-server 7.0.15 and is hard-coded: these tests need no redis-server to
 run. The `c` client (exact.py) leaves replies as the server sent them, error
 prefixes included. Orders that Redis leaves unspecified (KEYS, SCAN) are
 compared as sets.
+
+Determinism: KEYS, SCAN and RANDOMKEY answer in a replicated key order, so a
+script that writes what they returned keeps the replicas equal, including a
+follower that restored a snapshot (the cluster tests at the end).
 """
 import pytest
 
@@ -825,3 +829,89 @@ def test_unknown_command(c):
     # Internal commands are unknown to clients.
     assert err(c, "__expire", "k") == \
         "ERR unknown command '__expire', with args beginning with: 'k' "
+
+
+# ---------------------------------------------------------------------------
+# Replication: KEYS, SCAN and RANDOMKEY answer in a replicated order
+#
+# A script runs on every node from the log and may write what it read. A
+# follower that installed a snapshot rebuilt its databases, so a reply in
+# hash-table order (bucket layout, chain order, rehash progress) would
+# differ there and the replicas would diverge. Each test records one
+# command's replies from a script on every node, the restored follower
+# included, and requires the replicas to converge.
+
+SNAPSHOT_OFTEN = ["--raft-snapshot-threshold", "64", "--raft-snapshot-trailing", "16"]
+
+RECORD_KEYS = """
+redis.call('RPUSH', KEYS[1], unpack(redis.call('KEYS', 'k*')))
+return redis.call('LLEN', KEYS[1])
+"""
+
+RECORD_SCAN = """
+local out = {}
+local cursor = '0'
+for i = 1, 8 do
+    local r = redis.call('SCAN', cursor, 'COUNT', 15)
+    cursor = r[1]
+    for _, k in ipairs(r[2]) do table.insert(out, k) end
+end
+cursor = '0'
+for i = 1, 4 do
+    local r = redis.call('SCAN', cursor, 'MATCH', 'k1*', 'TYPE', 'string', 'COUNT', 40)
+    cursor = r[1]
+    for _, k in ipairs(r[2]) do table.insert(out, k) end
+end
+redis.call('RPUSH', KEYS[1], unpack(out))
+return #out
+"""
+
+RECORD_RANDOMKEY = """
+local out = {}
+for i = 1, 30 do table.insert(out, redis.call('RANDOMKEY')) end
+redis.call('RPUSH', KEYS[1], unpack(out))
+return #out
+"""
+
+
+def keyspace_workload(clients):
+    """Keys created, deleted, renamed, moved, given and relieved of TTLs,
+    one command per log entry, so that the log gets compacted."""
+    n = len(clients)
+    for i in range(300):
+        clients[i % n].execute_command("SET", f"k{i}", i)
+    for i in range(0, 300, 7):
+        clients[i % n].execute_command("DEL", f"k{i}")
+    for i in range(1, 300, 11):
+        clients[i % n].execute_command("EXPIRE", f"k{i}", 1000 + i)
+    for i in range(1, 300, 33):
+        clients[i % n].execute_command("PERSIST", f"k{i}")
+    for i in range(2, 300, 13):
+        if i % 7:  # not deleted above
+            clients[i % n].execute_command("RENAME", f"k{i}", f"k{i}r")
+    for i in range(3, 300, 17):
+        clients[i % n].execute_command("MOVE", f"k{i}", 1)
+    clients[0].execute_command("SET", "gone", "v", "PX", 1)
+    clients[0].execute_command("RPUSH", "klist", "a", "b")
+
+
+@pytest.mark.parametrize("script", [RECORD_KEYS, RECORD_SCAN, RECORD_RANDOMKEY],
+                         ids=["KEYS", "SCAN", "RANDOMKEY"])
+def test_replies_are_the_same_on_a_follower_restored_from_snapshot(make_cluster, script):
+    cluster = make_cluster(extra=SNAPSHOT_OFTEN).start()
+    follower = cluster.followers()[0]
+    follower.kill()
+    live = [exact_client(n) for n in cluster.nodes if n is not follower]
+    keyspace_workload(live)
+    follower.start()
+    cluster.wait_converged(30)
+    assert "Loaded a snapshot" in follower.log_text()  # installed from the leader
+    clients = [exact_client(n) for n in cluster.nodes]
+    for r in range(3):
+        # Every node runs every script; send them through each node anyway.
+        assert clients[r].execute_command("EVAL", script, 1, f"rec{r}") > 20
+        clients[(r + 1) % 3].execute_command("SET", f"k{r}new", r)
+        clients[(r + 2) % 3].execute_command("DEL", f"k{r * 10 + 1}")
+    cluster.wait_converged(30)
+    for c in live + clients:
+        c.connection_pool.disconnect()

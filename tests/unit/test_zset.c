@@ -1057,7 +1057,7 @@ static void test_store_snapshot_with_zsets(void **state)
     struct store *r = store_snapshot_decode(b.data, b.len, &aux, &aux_len, err, sizeof err);
     assert_non_null(r);
     assert_int_equal(store_digest(r), store_digest(s));
-    struct dict_entry *f = dict_find(&r->db[3].keys, S("negzero"));
+    struct dict_entry *f = dset_find(&r->db[3].keys, S("negzero"));
     assert_non_null(f);
     double sc;
     assert_true(zset_score(store_value(f), S("z"), &sc));
