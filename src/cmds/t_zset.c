@@ -7,12 +7,13 @@
  * and error texts follow Redis 7.0's t_zset.c; the data structure is
  * store/zset.c. Everything that changes state depends only on the
  * arguments and the sets' contents (never on hash order or skiplist
- * levels); ZRANDMEMBER draws from c->rng. */
+ * levels), and so does every reply: ZSCAN and ZRANDMEMBER go by the
+ * replicated member order (zset.h), ZRANDMEMBER drawing from c->rng, so a
+ * Lua script, which runs on every replica, may write what they returned. */
 #include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,7 @@
 #include "cmds/cmd.h"
 #include "cmds/zset.h"
 #include "store/dict.h"
+#include "store/dset.h"
 #include "store/set.h"
 #include "store/zset.h"
 
@@ -814,21 +816,24 @@ static void setop_inter(struct zsrc *src, long long n, enum aggregate agg, struc
     }
 }
 
-static void union_one(struct dict *acc, const struct zsrc *s, enum aggregate agg, const char *m,
+static void union_one(struct dset *acc, const struct zsrc *s, enum aggregate agg, const char *m,
                       size_t mlen, double own)
 {
     double score = s->weight * own;
     if (isnan(score)) score = 0;
     bool created;
-    struct dict_entry *de = dict_upsert(acc, m, mlen, &created);
+    struct dict_entry *de = dset_upsert(acc, m, mlen, &created);
     if (created) de->v.d = score;
     else aggregate(&de->v.d, score, agg);
 }
 
+/* Members are accumulated in a dset and added to the result in the order
+ * they were first met, so the result's member order (what ZSCAN walks) is
+ * the same on every replica. */
 static void setop_union(struct zsrc *src, long long n, enum aggregate agg, struct sobj *dst)
 {
-    struct dict acc;
-    dict_init(&acc, NULL);
+    struct dset acc;
+    dset_init(&acc, NULL);
     for (long long i = 0; i < n; i++) {
         if (src_len(&src[i]) == 0) continue;
         if (src[i].o->type == OBJ_SET) {
@@ -847,16 +852,12 @@ static void setop_union(struct zsrc *src, long long n, enum aggregate agg, struc
             union_one(&acc, &src[i], agg, e.m, e.mlen, e.score);
         }
     }
-    /* Hash order is per node, but a set's contents do not depend on the
-     * order members are added in. */
-    struct dict_iter di;
-    dict_iter_init(&di, &acc);
-    struct dict_entry *de;
-    while ((de = dict_iter_next(&di)) != NULL) {
+    for (size_t i = 0; i < dset_size(&acc); i++) {
+        const struct dict_entry *de = dset_at(&acc, i);
         int flags;
         zset_add(dst, de->v.d, de->key, de->klen, 0, &flags, NULL);
     }
-    dict_clear(&acc);
+    dset_clear(&acc);
 }
 
 static void setop_generic(struct cmd_ctx *c, bool inter)
@@ -907,75 +908,60 @@ static void cmd_zinterstore(struct cmd_ctx *c) { setop_generic(c, true); }
  * ZSCAN
  * ------------------------------------------------------------------- */
 
-/* Redis's parseScanCursorOrReply: strtoul, so "-1" is the largest cursor. */
-static bool parse_cursor(const struct resp_arg *a, uint64_t *cursor)
+static bool scan_match(const struct resp_arg *pattern, const char *m, size_t len)
 {
-    char *tmp = xmalloc(a->len + 1);
-    memcpy(tmp, a->ptr, a->len);
-    tmp[a->len] = '\0';
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(tmp, &end, 10);
-    bool ok = !(tmp[0] == ' ' || (tmp[0] >= '\t' && tmp[0] <= '\r')) && *end == '\0' &&
-              errno != ERANGE;
-    free(tmp);
-    if (ok) *cursor = v;
-    return ok;
+    return pattern == NULL || glob_match(pattern->ptr, pattern->len, m, len, false);
 }
 
-struct scan_item {
-    const char *m;
-    size_t mlen;
-    char score[32];
-    size_t slen;
-};
-
-struct scan_batch {
-    struct scan_item *items;
-    size_t n, cap;
-};
-
-static struct scan_item *scan_push(struct scan_batch *b)
+/* A listpack set is small: everything at once, and cursor 0, with its
+ * scores as it keeps them. */
+static void zscan_listpack(struct cmd_ctx *c, struct sobj *o, const struct resp_arg *pattern)
 {
-    if (b->n == b->cap) {
-        b->cap = b->cap ? b->cap * 2 : 16;
-        b->items = xrealloc(b->items, b->cap * sizeof *b->items);
-    }
-    return &b->items[b->n++];
-}
-
-static void scan_collect(void *ctx, const char *m, size_t mlen, double score)
-{
-    struct scan_item *it = scan_push(ctx);
-    it->m = m;
-    it->mlen = mlen;
-    it->slen = zset_format_double(score, it->score);
-}
-
-/* A listpack set is returned whole, with its scores as it keeps them. */
-static void scan_listpack(struct sobj *o, struct scan_batch *b, char *ints)
-{
+    reply_scan_cursor(c, 0);
+    size_t h = resp_defer_len(&c->out);
+    long long n = 0;
     struct zset_it it;
-    size_t i = 0;
-    for (zset_it_at_rank(&it, o, 0); zset_it_valid(&it); zset_it_next(&it), i++) {
+    for (zset_it_at_rank(&it, o, 0); zset_it_valid(&it); zset_it_next(&it)) {
         struct zset_elem e;
         zset_it_get(&it, &e);
-        struct scan_item *s = scan_push(b);
-        /* An integer member lives in e.buf: keep a copy. */
-        if (e.m == e.buf) {
-            memcpy(ints + 24 * i, e.buf, e.mlen);
-            e.m = ints + 24 * i;
-        }
-        s->m = e.m;
-        s->mlen = e.mlen;
-        s->slen = zset_score_text(&it, s->score);
+        if (!scan_match(pattern, e.m, e.mlen)) continue;
+        char score[32];
+        resp_bulk(&c->out, e.m, e.mlen);
+        resp_bulk(&c->out, score, zset_score_text(&it, score));
+        n += 2;
     }
+    resp_set_deferred_len(&c->out, h, '*', n);
+}
+
+/* A skiplist set is scanned by its member order (zset.h), downwards
+ * (cmd.h's scan_index_window): SCAN's guarantee, and the same replies on
+ * every replica. COUNT counts a member and its score as two, as Redis
+ * does. */
+static void zscan_skiplist(struct cmd_ctx *c, struct sobj *o, uint64_t cursor, long long count,
+                           const struct resp_arg *pattern)
+{
+    uint64_t members = count > 1 ? (uint64_t)count / 2 : 1;
+    uint64_t top, bottom;
+    scan_index_window(cursor, zset_length(o), members, &top, &bottom);
+    reply_scan_cursor(c, bottom);
+    size_t h = resp_defer_len(&c->out);
+    long long n = 0;
+    for (uint64_t i = top; i-- > bottom;) {
+        struct zset_elem e;
+        zset_get_at(o, i, &e);
+        if (!scan_match(pattern, e.m, e.mlen)) continue;
+        char score[32];
+        resp_bulk(&c->out, e.m, e.mlen);
+        resp_bulk(&c->out, score, zset_format_double(e.score, score));
+        n += 2;
+    }
+    resp_set_deferred_len(&c->out, h, '*', n);
 }
 
 static void cmd_zscan(struct cmd_ctx *c)
 {
     uint64_t cursor;
-    if (!parse_cursor(&c->argv[2], &cursor)) {
+    if (!arg_to_cursor(&c->argv[2], &cursor)) {
         resp_error(&c->out, "ERR invalid cursor");
         return;
     }
@@ -983,107 +969,27 @@ static void cmd_zscan(struct cmd_ctx *c)
     struct sobj *o = lookup_zset(c, &c->argv[1], &wrong);
     if (wrong) return;
     if (o == NULL) {
-        resp_array(&c->out, 2);
-        resp_bulk(&c->out, "0", 1);
+        reply_scan_cursor(c, 0);
         resp_array(&c->out, 0);
         return;
     }
-    long long count = 10;
-    const struct resp_arg *pattern = NULL;
-    for (int j = 3; j < c->argc; j += 2) {
-        if (j + 1 >= c->argc) {
-            cmd_reply_syntax_error(c);
-            return;
-        }
-        if (arg_is(&c->argv[j], "count")) {
-            if (!arg_get_ll_or_reply(c, &c->argv[j + 1], &count)) return;
-            if (count < 1) {
-                cmd_reply_syntax_error(c);
-                return;
-            }
-        } else if (arg_is(&c->argv[j], "match")) {
-            pattern = &c->argv[j + 1];
-        } else {
-            cmd_reply_syntax_error(c);
-            return;
-        }
-    }
-    struct scan_batch b = {0};
-    char *ints = NULL;
-    if (o->encoding == ENC_LISTPACK) {
-        ints = xmalloc(24 * zset_length(o));
-        scan_listpack(o, &b, ints);
-        cursor = 0;
-    } else {
-        long long iterations = count * 10;
-        do {
-            cursor = zset_scan(o, cursor, scan_collect, &b);
-        } while (cursor && iterations-- && b.n < (size_t)count);
-    }
-    bool all = pattern == NULL || (pattern->len == 1 && pattern->ptr[0] == '*');
-    resp_array(&c->out, 2);
-    char digits[24];
-    resp_bulk(&c->out, digits, (size_t)snprintf(digits, sizeof digits, "%llu",
-                                                (unsigned long long)cursor));
-    size_t handle = resp_defer_len(&c->out);
-    long long n = 0;
-    for (size_t i = 0; i < b.n; i++) {
-        struct scan_item *s = &b.items[i];
-        if (!all && !glob_match(pattern->ptr, pattern->len, s->m, s->mlen, false)) continue;
-        resp_bulk(&c->out, s->m, s->mlen);
-        resp_bulk(&c->out, s->score, s->slen);
-        n += 2;
-    }
-    resp_set_deferred_len(&c->out, handle, '*', n);
-    free(b.items);
-    free(ints);
+    long long count;
+    const struct resp_arg *pattern;
+    if (!scan_options_or_reply(c, 3, &count, &pattern)) return;
+    if (o->encoding == ENC_LISTPACK) zscan_listpack(c, o, pattern);
+    else zscan_skiplist(c, o, cursor, count, pattern);
 }
 
 /* ---------------------------------------------------------------------
- * ZRANDMEMBER (read-only: its choices may differ between replicas)
+ * ZRANDMEMBER: picks go by index in the member order (zset.h) with
+ * c->rng, so a script that writes what it returned stays deterministic.
  * ------------------------------------------------------------------- */
 
-static void reply_rank(struct cmd_ctx *c, struct sobj *o, size_t rank, bool withscores)
+static void reply_at(struct cmd_ctx *c, struct sobj *o, size_t i, bool withscores)
 {
-    struct zset_it it;
-    zset_it_at_rank(&it, o, rank);
     struct zset_elem e;
-    zset_it_get(&it, &e);
+    zset_get_at(o, i, &e);
     reply_elem(c, e.m, e.mlen, e.score, withscores);
-}
-
-static size_t random_below(struct cmd_ctx *c, size_t n) { return dict_rand64(&c->rng) % n; }
-
-/* count distinct random ranks out of size (count < size), in random order. */
-static void reply_distinct(struct cmd_ctx *c, struct sobj *o, size_t size, size_t count,
-                           bool withscores)
-{
-    if (count * 3 > size) {
-        /* A partial Fisher-Yates shuffle of every rank. */
-        size_t *ranks = xmalloc(size * sizeof *ranks);
-        for (size_t i = 0; i < size; i++) ranks[i] = i;
-        for (size_t i = 0; i < count; i++) {
-            size_t j = i + random_below(c, size - i);
-            size_t t = ranks[i];
-            ranks[i] = ranks[j];
-            ranks[j] = t;
-            reply_rank(c, o, ranks[i], withscores);
-        }
-        free(ranks);
-        return;
-    }
-    /* Few out of many: draw until count distinct ranks came up. */
-    struct dict seen;
-    dict_init(&seen, NULL);
-    for (size_t added = 0; added < count;) {
-        uint64_t r = random_below(c, size);
-        bool created;
-        dict_upsert(&seen, &r, sizeof r, &created);
-        if (!created) continue;
-        reply_rank(c, o, (size_t)r, withscores);
-        added++;
-    }
-    dict_clear(&seen);
 }
 
 static void randmember_count(struct cmd_ctx *c, long long l, bool withscores)
@@ -1095,32 +1001,33 @@ static void randmember_count(struct cmd_ctx *c, long long l, bool withscores)
         resp_array(&c->out, 0);
         return;
     }
-    size_t size = zset_length(o);
-    bool uniq = l > 0;
-    unsigned long long count = uniq ? (unsigned long long)l : 0ull - (unsigned long long)l;
+    uint64_t size = zset_length(o);
+    uint64_t count = l > 0 ? (uint64_t)l : -(uint64_t)l;
     long long per = withscores && c->out.proto == 2 ? 2 : 1;
-    if (!uniq || count == 1) {
-        /* Repeats allowed: the reply grows with count, not with the set. A
-         * count that would make it bigger than proto-max-bulk-len is
-         * refused rather than let every replica run out of memory. */
-        unsigned long long elem = zset_member_bytes(o) / size + 16 + (withscores ? 32 : 0);
-        if (count > (unsigned long long)c->max_bulk_len / elem) {
-            resp_error(&c->out, "ERR value is out of range");
-            return;
-        }
+    if (l < 0 || count == 1) {
+        /* Chosen independently: repeats allowed (random_count_ok bounded
+         * a negative count). */
         resp_array(&c->out, (long long)count * per);
-        for (unsigned long long i = 0; i < count; i++)
-            reply_rank(c, o, random_below(c, size), withscores);
+        for (uint64_t i = 0; i < count; i++)
+            reply_at(c, o, dict_rand64(&c->rng) % size, withscores);
         return;
     }
     if (count >= size) {
         /* The whole set, from the highest score as Redis sends it. */
+        struct zset_it it;
         resp_array(&c->out, (long long)size * per);
-        for (size_t i = size; i-- > 0;) reply_rank(c, o, i, withscores);
+        for (zset_it_at_rank(&it, o, size - 1); zset_it_valid(&it); zset_it_prev(&it)) {
+            struct zset_elem e;
+            zset_it_get(&it, &e);
+            reply_elem(c, e.m, e.mlen, e.score, withscores);
+        }
         return;
     }
+    uint64_t *pick = xmalloc(count * sizeof *pick);
+    sample_distinct(&c->rng, size, count, pick);
     resp_array(&c->out, (long long)count * per);
-    reply_distinct(c, o, size, (size_t)count, withscores);
+    for (uint64_t i = 0; i < count; i++) reply_at(c, o, pick[i], withscores);
+    free(pick);
 }
 
 static void cmd_zrandmember(struct cmd_ctx *c)
@@ -1142,7 +1049,7 @@ static void cmd_zrandmember(struct cmd_ctx *c)
             resp_error(&c->out, "ERR value is out of range");
             return;
         }
-        randmember_count(c, l, withscores);
+        if (random_count_ok(c, l)) randmember_count(c, l, withscores);
         return;
     }
     bool wrong;
@@ -1152,11 +1059,7 @@ static void cmd_zrandmember(struct cmd_ctx *c)
         resp_null(&c->out);
         return;
     }
-    struct zset_it it;
-    zset_it_at_rank(&it, o, random_below(c, zset_length(o)));
-    struct zset_elem e;
-    zset_it_get(&it, &e);
-    resp_bulk(&c->out, e.m, e.mlen);
+    reply_at(c, o, dict_rand64(&c->rng) % zset_length(o), false);
 }
 
 /* ---------------------------------------------------------------------

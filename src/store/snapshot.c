@@ -7,7 +7,11 @@
 #include "base/hash.h"
 
 #define MAGIC "PARLEYS1"
-#define FORMAT 1
+/* Format 2 writes a skiplist sorted set in its member order (zset.h),
+ * which format 1 readers refuse as unsorted; format 1 (sorted) still
+ * decodes. */
+#define FORMAT 2
+#define FORMAT_OLDEST 1
 #define OP_SCRIPTS 0xFB
 #define OP_PUBSUB 0xFC
 #define OP_WATCH 0xFD
@@ -123,7 +127,7 @@ struct store *store_snapshot_decode(const void *data, size_t len, const char **a
     const char *aux_p;
     if (reader_u32(&r, &format) || reader_u32(&r, &alen) || reader_bytes(&r, alen, &aux_p))
         return fail(NULL, err, errlen, "snapshot header truncated");
-    if (format != FORMAT) return fail(NULL, err, errlen, "unknown snapshot format version");
+    if (format < FORMAT_OLDEST || format > FORMAT) return fail(NULL, err, errlen, "unknown snapshot format version");
     struct store *s = store_new();
     for (;;) {
         uint8_t op;

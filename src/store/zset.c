@@ -14,6 +14,7 @@
 #include "base/hash.h"
 #include "base/mem.h"
 #include "store/dict.h"
+#include "store/dset.h"
 #include "store/listpack.h"
 
 /* ---------------------------------------------------------------------
@@ -149,7 +150,7 @@ struct zsl {
     uint64_t rng;        /* node levels only; never observable */
     size_t member_bytes; /* sum of member lengths */
     size_t node_bytes;   /* allocated for nodes, header included */
-    struct dict dict;    /* member -> node (v.ptr) */
+    struct dset members; /* member -> node (v.ptr), in the replicated order */
 };
 
 static size_t node_size(int level)
@@ -177,7 +178,7 @@ static struct zsl *zsl_new(void)
         zs->header->level[i].forward = NULL;
         zs->header->level[i].span = 0;
     }
-    dict_init(&zs->dict, NULL);
+    dset_init(&zs->members, NULL);
     return zs;
 }
 
@@ -189,7 +190,7 @@ static void zsl_free(struct zsl *zs)
         free(x);
         x = next;
     }
-    dict_clear(&zs->dict);
+    dset_clear(&zs->members);
     free(zs);
 }
 
@@ -283,13 +284,14 @@ static int node_level(const struct zsl *zs, const struct zsl_node *x, struct zsl
     return level;
 }
 
-/* Frees an unlinked node and its member (the dict entry). */
+/* Frees an unlinked node and its member (the dset entry: the last member
+ * takes its place in the member order). */
 static void zsl_free_node(struct zsl *zs, struct zsl_node *x, int level)
 {
     struct dict_entry *de = x->de;
     zs->member_bytes -= de->klen;
     zs->node_bytes -= node_size(level);
-    bool deleted = dict_delete(&zs->dict, de->key, de->klen);
+    bool deleted = dset_remove(&zs->members, de->key, de->klen);
     assert(deleted);
     (void)deleted;
     free(x);
@@ -307,7 +309,8 @@ static void zsl_remove(struct zsl *zs, struct zsl_node *x)
     zsl_free_node(zs, x, level);
 }
 
-/* Moves x to newscore; returns the node now holding the member. */
+/* Moves x to newscore; returns the node now holding the member. The
+ * member keeps its dset entry, so its place in the member order. */
 static struct zsl_node *zsl_update_score(struct zsl *zs, struct zsl_node *x, double newscore)
 {
     /* Stays in place when the neighbours still bracket it (by score). */
@@ -373,7 +376,7 @@ static struct zsl_node *zsl_at_rank(struct zsl *zs, size_t rank)
 static struct zsl_node *zsl_add(struct zsl *zs, double score, const char *m, size_t mlen)
 {
     bool created;
-    struct dict_entry *de = dict_upsert(&zs->dict, m, mlen, &created);
+    struct dict_entry *de = dset_upsert(&zs->members, m, mlen, &created);
     assert(created);
     zs->member_bytes += mlen;
     return zsl_insert(zs, score, de);
@@ -726,7 +729,7 @@ bool zset_score(struct sobj *o, const char *m, size_t mlen, double *score)
         return true;
     }
     struct zsl *zs = o->ptr;
-    struct dict_entry *de = dict_find(&zs->dict, m, mlen);
+    struct dict_entry *de = dset_find(&zs->members, m, mlen);
     if (de == NULL) return false;
     *score = ((struct zsl_node *)de->v.ptr)->score;
     return true;
@@ -783,7 +786,7 @@ static bool lp_add(struct sobj *o, double score, const char *m, size_t mlen, int
 static bool zsl_add_member(struct zsl *zs, double score, const char *m, size_t mlen, int in,
                            int *out, double *newscore)
 {
-    struct dict_entry *de = dict_find(&zs->dict, m, mlen);
+    struct dict_entry *de = dset_find(&zs->members, m, mlen);
     if (de) {
         struct zsl_node *x = de->v.ptr;
         double cur = x->score;
@@ -833,10 +836,9 @@ bool zset_del(struct sobj *o, const char *m, size_t mlen)
         return true;
     }
     struct zsl *zs = o->ptr;
-    struct dict_entry *de = dict_find(&zs->dict, m, mlen);
+    struct dict_entry *de = dset_find(&zs->members, m, mlen);
     if (de == NULL) return false;
     zsl_remove(zs, de->v.ptr);
-    dict_maybe_shrink(&zs->dict);
     return true;
 }
 
@@ -850,7 +852,7 @@ long long zset_rank(struct sobj *o, const char *m, size_t mlen, bool reverse)
         if (pos == 0) return -1;
     } else {
         struct zsl *zs = o->ptr;
-        struct dict_entry *de = dict_find(&zs->dict, m, mlen);
+        struct dict_entry *de = dset_find(&zs->members, m, mlen);
         if (de == NULL) return -1;
         rank = zsl_rank_of(zs, de->v.ptr);
     }
@@ -973,7 +975,6 @@ static size_t delete_in(struct sobj *o, const struct bounds *b)
         o->ptr = lp_delete_in(o->ptr, b, &deleted);
     } else {
         deleted = zsl_delete_in(o->ptr, b);
-        dict_maybe_shrink(&((struct zsl *)o->ptr)->dict);
     }
     return deleted;
 }
@@ -1002,7 +1003,6 @@ size_t zset_delete_rank_range(struct sobj *o, size_t start, size_t end)
     struct zsl *zs = o->ptr;
     size_t removed = zsl_delete_ranks(zs, start + 1, end + 1);
     assert(removed == n);
-    dict_maybe_shrink(&zs->dict);
     return removed;
 }
 
@@ -1022,22 +1022,17 @@ size_t zset_score_text(const struct zset_it *it, char *buf)
     return zset_format_double(it->node->score, buf);
 }
 
-struct scan_ctx {
-    zset_scan_fn *fn;
-    void *ctx;
-};
-
-static void scan_entry(void *ctx, struct dict_entry *e)
+void zset_get_at(struct sobj *o, size_t i, struct zset_elem *e)
 {
-    struct scan_ctx *s = ctx;
-    s->fn(s->ctx, e->key, e->klen, ((struct zsl_node *)e->v.ptr)->score);
-}
-
-uint64_t zset_scan(struct sobj *o, uint64_t cursor, zset_scan_fn *fn, void *ctx)
-{
-    assert(!is_listpack(o));
-    struct scan_ctx s = {fn, ctx};
-    return dict_scan(&((struct zsl *)o->ptr)->dict, cursor, scan_entry, &s);
+    assert(i < zset_length(o));
+    if (is_listpack(o)) {
+        lp_elem(o->ptr, lp_seek(o->ptr, (long long)(2 * i)), e);
+        return;
+    }
+    const struct dict_entry *de = dset_at(&((struct zsl *)o->ptr)->members, i);
+    e->m = de->key;
+    e->mlen = de->klen;
+    e->score = ((const struct zsl_node *)de->v.ptr)->score;
 }
 
 /* ---------------------------------------------------------------------
@@ -1111,10 +1106,13 @@ static struct sobj *zset_dup_value(const struct sobj *o)
         const unsigned char *lp = o->ptr;
         return sobj_new(OBJ_ZSET, ENC_LISTPACK, xmemdup(lp, lp_bytes(lp)));
     }
+    /* Members added in the member order, so the copy's is the same. */
     const struct zsl *zs = o->ptr;
     struct zsl *copy = zsl_new();
-    for (struct zsl_node *x = zs->header->level[0].forward; x; x = x->level[0].forward)
-        zsl_add(copy, x->score, x->de->key, x->de->klen);
+    for (size_t i = 0; i < zs->length; i++) {
+        const struct dict_entry *de = dset_at(&zs->members, i);
+        zsl_add(copy, ((const struct zsl_node *)de->v.ptr)->score, de->key, de->klen);
+    }
     return sobj_new(OBJ_ZSET, ENC_SKIPLIST, copy);
 }
 
@@ -1122,8 +1120,7 @@ static size_t zset_memory(const struct sobj *o)
 {
     if (is_listpack(o)) return lp_bytes(o->ptr);
     const struct zsl *zs = o->ptr;
-    return sizeof *zs + zs->node_bytes + dict_overhead_bytes(&zs->dict) +
-           zs->length * (sizeof(struct dict_entry) + 1) + zs->member_bytes;
+    return sizeof *zs + zs->node_bytes + dset_memory(&zs->members);
 }
 
 static uint64_t double_bits(double d)
@@ -1138,39 +1135,62 @@ static void put_le64(unsigned char *p, uint64_t v)
     for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
 }
 
-/* Elements in order, chained: the order is canonical, so the digest may
- * depend on it. */
+/* Calls fn on every element in the set's member order (zset_get_at): for
+ * a listpack its rank order, for a skiplist the dense array's. */
+static void each_in_member_order(const struct sobj *o, void (*fn)(void *ctx, const struct zset_elem *e),
+                                 void *ctx)
+{
+    struct zset_elem e;
+    if (is_listpack(o)) {
+        struct zset_it it;
+        for (zset_it_at_rank(&it, (struct sobj *)o, 0); zset_it_valid(&it); zset_it_next(&it)) {
+            zset_it_get(&it, &e);
+            fn(ctx, &e);
+        }
+        return;
+    }
+    for (size_t i = 0; i < zset_length(o); i++) {
+        zset_get_at((struct sobj *)o, i, &e);
+        fn(ctx, &e);
+    }
+}
+
+static void digest_elem(void *ctx, const struct zset_elem *e)
+{
+    uint64_t *h = ctx;
+    unsigned char chain[24];
+    put_le64(chain, *h);
+    put_le64(chain + 8, double_bits(e->score));
+    put_le64(chain + 16, hash_bytes_fixed(e->m, e->mlen, 0x25e7));
+    *h = hash_bytes_fixed(chain, sizeof chain, 0);
+}
+
+/* Elements chained in the member order: for a skiplist that order is
+ * replicated state (ZSCAN answers in it), so replicas whose orders drifted
+ * apart must not look equal. */
 static uint64_t zset_digest(const struct sobj *o)
 {
-    struct zset_it it;
-    zset_it_at_rank(&it, (struct sobj *)o, 0);
     uint64_t h = hash_bytes_fixed("zset", 4, zset_length(o));
-    for (; zset_it_valid(&it); zset_it_next(&it)) {
-        struct zset_elem e;
-        zset_it_get(&it, &e);
-        unsigned char chain[24];
-        put_le64(chain, h);
-        put_le64(chain + 8, double_bits(e.score));
-        put_le64(chain + 16, hash_bytes_fixed(e.m, e.mlen, 0x25e7));
-        h = hash_bytes_fixed(chain, sizeof chain, 0);
-    }
+    each_in_member_order(o, digest_elem, &h);
     return h;
 }
 
-/* u64 count, then per element in (score, member) order: u64 score bits,
- * u32 member length, member bytes. */
+static void encode_elem(void *ctx, const struct zset_elem *e)
+{
+    struct buf *out = ctx;
+    buf_append_u64(out, double_bits(e->score));
+    buf_append_u32(out, (uint32_t)e->mlen);
+    buf_append(out, e->m, e->mlen);
+}
+
+/* u64 count, then per element in the member order (for a listpack, which
+ * is sorted, (score, member) order): u64 score bits, u32 member length,
+ * member bytes. Decoding a skiplist adds the members in that order, so a
+ * restored set has the same member order. */
 static void zset_encode(const struct sobj *o, struct buf *out)
 {
     buf_append_u64(out, zset_length(o));
-    struct zset_it it;
-    zset_it_at_rank(&it, (struct sobj *)o, 0);
-    for (; zset_it_valid(&it); zset_it_next(&it)) {
-        struct zset_elem e;
-        zset_it_get(&it, &e);
-        buf_append_u64(out, double_bits(e.score));
-        buf_append_u32(out, (uint32_t)e.mlen);
-        buf_append(out, e.m, e.mlen);
-    }
+    each_in_member_order(o, encode_elem, out);
 }
 
 /* Reads one element; false if truncated or the score is NaN. */
@@ -1200,16 +1220,16 @@ static struct sobj *zset_decode(struct reader *r, uint8_t encoding)
         const char *m;
         size_t mlen;
         if (!decode_elem(r, &score, &m, &mlen)) goto bad;
-        /* Strictly increasing (score, member): the order the set keeps. */
-        if (prev && (score < prev_score ||
-                     (score == prev_score && member_cmp(prev, prev_len, m, mlen) >= 0)))
-            goto bad;
         if (encoding == ENC_LISTPACK) {
+            /* Strictly increasing (score, member): the order it keeps. */
+            if (prev && (score < prev_score ||
+                         (score == prev_score && member_cmp(prev, prev_len, m, mlen) >= 0)))
+                goto bad;
             if (mlen > ZSET_LISTPACK_MAX_VALUE || lp_find_member(o->ptr, m, mlen)) goto bad;
             o->ptr = lp_insert_at(o->ptr, 0, m, mlen, score);
         } else {
             struct zsl *zs = o->ptr;
-            if (dict_find(&zs->dict, m, mlen)) goto bad;
+            if (dset_find(&zs->members, m, mlen)) goto bad;
             zsl_add(zs, score, m, mlen);
         }
         prev_score = score;

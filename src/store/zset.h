@@ -9,16 +9,26 @@
  *             text: an integer when it is integral and within +-2^62 (so
  *             -0 is kept as 0, Redis's quirk), else "%.17g", "inf", "-inf".
  *   skiplist  a skiplist ordered by (score, member) with spans (ranks in
- *             O(log N)) and a dict from member to node. The dict entry holds
- *             the member's bytes; the node points at its entry.
+ *             O(log N)) and a dset (dset.h) from member to node: its dict
+ *             finds members, its dense array lists them in a replicated
+ *             member order. The dset entry holds the member's bytes; the
+ *             node points at its entry.
  *
  * A listpack set becomes a skiplist when an insertion would cross a limit;
  * it never goes back, except that zset_shrink_if_fits lets commands that
  * build a new set (ZUNIONSTORE...) choose the compact form as Redis does.
  *
  * Node levels come from a PRNG kept in each skiplist: they change neither
- * the order nor any reply, so they may differ between replicas. Snapshots
- * write elements in (score, member) order, so a restored set is canonical.
+ * the order nor any reply, so they may differ between replicas.
+ *
+ * The member order (zset_get_at) is what ZSCAN walks: for a listpack it is
+ * the rank order; for a skiplist the dset's array, which depends only on
+ * the sequence of changes (a new member is appended, a removed member's
+ * place goes to the last one, a score change moves nothing), never on hash
+ * seeds or table layout, so it is the same on every replica. The rank
+ * order would not do: it shifts under every insertion, which would break
+ * SCAN's guarantee. Snapshots and copies keep the member order (a skiplist
+ * is written in it and rebuilt by adding its members in turn).
  *
  * Nothing here replies to clients; cmds/t_zset.c does. */
 #ifndef PARLEY_STORE_ZSET_H
@@ -154,9 +164,8 @@ size_t zset_score_text(const struct zset_it *it, char *buf);
 /* "%.17g", "inf", "-inf": how replies print a double. buf >= 32. */
 size_t zset_format_double(double d, char *buf);
 
-/* Skiplist sets only: one step of Redis's dict scan over the members
- * (the SCAN guarantee); fn gets each member and its score. */
-typedef void zset_scan_fn(void *ctx, const char *m, size_t mlen, double score);
-uint64_t zset_scan(struct sobj *o, uint64_t cursor, zset_scan_fn *fn, void *ctx);
+/* The element at index i (0 <= i < length) of the member order (above):
+ * O(1) for a skiplist, a seek for a listpack. */
+void zset_get_at(struct sobj *o, size_t i, struct zset_elem *e);
 
 #endif

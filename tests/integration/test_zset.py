@@ -23,8 +23,11 @@ WRONGTYPE for every command, both encodings and the moments they change
 skiplist), generic key commands on zsets, WATCH broken by exactly the commands that
 change a set, a 3-node cluster converging on a
 mixed workload (including lex ranges over mixed scores, whose result must
-not depend on skiplist levels), a follower catching up from a snapshot, and
-a snapshot round trip across a restart.
+not depend on skiplist levels), a follower catching up from a snapshot, a
+follower restored from a snapshot answering ZSCAN and ZRANDMEMBER as the
+others do (a script writes what they returned; the replicas must stay
+equal), ZRANDMEMBER's bound on a negative count (shared with SRANDMEMBER),
+and a snapshot round trip across a restart.
 """
 import os
 import random
@@ -867,6 +870,26 @@ def test_zrandmember_refuses_a_reply_beyond_proto_max_bulk_len(c):
     assert len(c.execute_command("ZRANDMEMBER", "z", -100000)) == 100000
 
 
+@parley_only
+def test_zrandmember_bounds_negative_count_as_srandmember_does(c):
+    # The bound SRANDMEMBER and HRANDFIELD share (common.c's
+    # random_count_ok): at most proto-max-bulk-len / 8 repeats, whatever
+    # the members' size; with 1mb that is 131072.
+    zadd(c, "z", 1, "a", 2, "b")
+    c.execute_command("SADD", "s", "a")
+    assert c.execute_command("CONFIG", "SET", "proto-max-bulk-len", "1mb") == "OK"
+    try:
+        for cmd in ("ZRANDMEMBER z", "SRANDMEMBER s"):
+            assert len(c.execute_command(*cmd.split(), -131072)) == 131072, cmd
+            assert err(c, *cmd.split(), -131073) == "ERR value is out of range", cmd
+        assert len(c.execute_command("ZRANDMEMBER", "z", -131072, "WITHSCORES")) == 2 * 131072
+        assert err(c, "ZRANDMEMBER", "z", -131073, "WITHSCORES") == "ERR value is out of range"
+        assert err(c, "ZRANDMEMBER", "nokey", -131073) == "ERR value is out of range"
+        assert c.execute_command("ZRANDMEMBER", "z", 131073) == ["b", "a"]
+    finally:
+        c.execute_command("CONFIG", "SET", "proto-max-bulk-len", "512mb")
+
+
 # ---------------------------------------------------------------------------
 # Types and encodings
 
@@ -1192,3 +1215,74 @@ def test_snapshot_round_trip_keeps_zsets(make_node):
     c.execute_command("SELECT", 2)
     assert c.execute_command("ZRANGE", "db2", 0, -1) == ["in-db2"]
     c.connection_pool.disconnect()
+
+
+# A script runs on every node from the log and may write what it read; a
+# follower that installed a snapshot rebuilt its skiplists and their member
+# dicts, so a reply in hash-table order would differ there.
+RECORD_ZSCAN = """
+local out = {}
+local cursor = '0'
+for i = 1, 8 do
+    local r = redis.call('ZSCAN', KEYS[1], cursor, 'COUNT', 15)
+    cursor = r[1]
+    for _, x in ipairs(r[2]) do table.insert(out, x) end
+end
+cursor = '0'
+for i = 1, 3 do
+    local r = redis.call('ZSCAN', KEYS[1], cursor, 'MATCH', 'm1*', 'COUNT', 50)
+    cursor = r[1]
+    for _, x in ipairs(r[2]) do table.insert(out, x) end
+end
+redis.call('RPUSH', KEYS[2], unpack(out))
+return #out
+"""
+
+RECORD_ZRANDMEMBER = """
+local out = {}
+local function add(t) for _, x in ipairs(t) do table.insert(out, x) end end
+table.insert(out, redis.call('ZRANDMEMBER', KEYS[1]))
+add(redis.call('ZRANDMEMBER', KEYS[1], 10))
+add(redis.call('ZRANDMEMBER', KEYS[1], 200, 'WITHSCORES'))
+add(redis.call('ZRANDMEMBER', KEYS[1], -20, 'WITHSCORES'))
+add(redis.call('ZRANDMEMBER', KEYS[1], 100000))
+redis.call('RPUSH', KEYS[2], unpack(out))
+return #out
+"""
+
+
+def skiplist_workload(clients):
+    n = len(clients)
+    for i in range(0, 300, 20):
+        clients[i % n].execute_command("ZADD", "big", *flat((j % 17, f"m{j}") for j in range(i, i + 20)))
+    for i in range(0, 300, 9):
+        clients[i % n].execute_command("ZREM", "big", f"m{i}")
+    for i in range(1, 300, 7):
+        clients[i % n].execute_command("ZINCRBY", "big", 2.5, f"m{i}")
+    for i in range(5):
+        clients[i % n].execute_command("ZPOPMIN", "big")
+        clients[i % n].execute_command("ZUNIONSTORE", "union", 2, "big", "big", "WEIGHTS", 1, 2)
+    for i in range(100):  # enough entries for the leader to compact its log
+        clients[i % n].execute_command("ZADD", "filler", i, f"f{i}")
+
+
+@parley_only
+@pytest.mark.parametrize("script", [RECORD_ZSCAN, RECORD_ZRANDMEMBER], ids=["ZSCAN", "ZRANDMEMBER"])
+def test_replies_are_the_same_on_a_follower_restored_from_a_snapshot(make_cluster, script):
+    cluster = make_cluster(extra=SNAPSHOT_OFTEN).start()
+    follower = cluster.followers()[0]
+    follower.kill()
+    live = [exact_client(n) for n in cluster.nodes if n is not follower]
+    skiplist_workload(live)
+    follower.start()
+    cluster.wait_converged(30)
+    assert "Loaded a snapshot" in follower.log_text()  # installed from the leader
+    clients = [exact_client(n) for n in cluster.nodes]
+    assert enc(clients[0], "big") == "skiplist" and enc(clients[0], "union") == "skiplist"
+    for r in range(3):
+        assert clients[r].execute_command("EVAL", script, 2, "big", "rec") > 20
+        assert clients[(r + 1) % 3].execute_command("EVAL", script, 2, "union", "rec") > 20
+        clients[(r + 2) % 3].execute_command("ZREM", "big", f"m{r * 10 + 1}")
+    cluster.wait_converged(30)
+    for c in live + clients:
+        c.connection_pool.disconnect()

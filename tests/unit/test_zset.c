@@ -14,11 +14,16 @@
  * of conversion, zset_new's choice, zset_shrink_if_fits, the score text a
  * listpack keeps (integers, -0 kept as 0 in a listpack but as -0 in a
  * skiplist, %.17g, inf), range parsing (strtod quirks, exclusive bounds,
- * lex items), dup and digest (equal for equal contents, different when a
- * score or member differs), and the snapshot codec: round trips of both
+ * lex items), dup and digest (equal for equal contents in the same member
+ * order, different when a score, a member or a skiplist's member order
+ * differs), the member order ZSCAN and ZRANDMEMBER use (a listpack's rank
+ * order, kept by conversion; additions append, removals of any kind move
+ * the last member into the hole, score changes move nothing; the same
+ * under another hash seed), and the snapshot codec: round trips of both
  * encodings, every truncation refused, random byte corruption never
  * crashing (ASan build) and never yielding a set that breaks the order,
- * and crafted bad inputs (empty set, unordered or duplicate members, NaN,
+ * a skiplist decoded in its member order whatever the ranks, and crafted
+ * bad inputs (empty set, an unordered listpack, duplicate members, NaN,
  * listpack beyond its limits, unknown encoding) refused. The whole store
  * snapshot round trip with zsets keeps store_digest. */
 #include <setjmp.h>
@@ -33,6 +38,7 @@
 #include <cmocka.h>
 
 #include "base/buf.h"
+#include "base/hash.h"
 #include "base/mem.h"
 #include "store/dict.h"
 #include "store/keyspace.h"
@@ -506,6 +512,8 @@ static void test_skiplist_grow_and_shrink(void **state)
     free(md.v);
 }
 
+static void assert_same_contents(struct sobj *a, struct sobj *b);
+
 /* Lex ranges over mixed scores: Redis leaves the result unspecified (its
  * skiplist search depends on the random node levels). Here the result must
  * depend on the contents only, or replicas whose sets were built in
@@ -544,7 +552,7 @@ static void test_lex_ranges_independent_of_levels(void **state)
         }
         if (k % 10 == 0) {
             assert_int_equal(zset_delete_lex_range(a, &s), zset_delete_lex_range(b, &s));
-            assert_int_equal(zset_type_ops.digest(a), zset_type_ops.digest(b));
+            assert_same_contents(a, b); /* member orders differ: built apart */
         }
     }
     free(v);
@@ -801,7 +809,8 @@ static struct sobj *build(int n, bool skiplist, uint64_t seed)
     return o;
 }
 
-static void assert_same_set(struct sobj *a, struct sobj *b)
+/* The same elements in the same (rank) order, and the same encoding. */
+static void assert_same_contents(struct sobj *a, struct sobj *b)
 {
     assert_int_equal(a->encoding, b->encoding);
     assert_int_equal(zset_length(a), zset_length(b));
@@ -817,6 +826,20 @@ static void assert_same_set(struct sobj *a, struct sobj *b)
         assert_memory_equal(&e.score, &f.score, sizeof e.score); /* -0 too */
     }
     assert_false(zset_it_valid(&y));
+}
+
+/* The same contents in the same member order (zset_get_at): what a copy
+ * or a snapshot round trip must keep. */
+static void assert_same_set(struct sobj *a, struct sobj *b)
+{
+    assert_same_contents(a, b);
+    for (size_t i = 0; i < zset_length(a); i++) {
+        struct zset_elem e, f;
+        zset_get_at(a, i, &e);
+        zset_get_at(b, i, &f);
+        assert_int_equal(e.mlen, f.mlen);
+        assert_memory_equal(e.m, f.m, e.mlen);
+    }
     assert_int_equal(zset_type_ops.digest(a), zset_type_ops.digest(b));
 }
 
@@ -850,15 +873,142 @@ static void test_dup_and_digest(void **state)
         sobj_free(o);
         sobj_free(d);
     }
-    /* Equal contents built in different orders digest the same. */
+    /* Equal contents built in different orders: the same listpack (its
+     * member order is its rank order), but two skiplists whose member
+     * orders differ, which the digest tells apart. */
     struct sobj *a = zset_new(0, 0), *b = zset_new(0, 0);
     add_ok(a, 1, S("x"));
     add_ok(a, 2, S("y"));
     add_ok(b, 2, S("y"));
     add_ok(b, 1, S("x"));
     assert_same_set(a, b);
+    zset_to_skiplist(a);
+    zset_to_skiplist(b);
+    assert_same_set(a, b); /* converted in rank order */
+    assert_true(zset_del(a, S("x")));
+    assert_true(zset_del(b, S("x")));
+    add_ok(a, 1, S("x")); /* y, x */
+    add_ok(b, 3, S("z"));
+    assert_true(zset_del(b, S("z")));
+    add_ok(b, 1, S("x")); /* y, x as well */
+    assert_same_set(a, b);
+    struct sobj *c = zset_new(1000, 0);
+    add_ok(c, 1, S("x"));
+    add_ok(c, 2, S("y")); /* x, y */
+    assert_same_contents(a, c);
+    assert_int_not_equal(zset_type_ops.digest(a), zset_type_ops.digest(c));
     sobj_free(a);
     sobj_free(b);
+    sobj_free(c);
+}
+
+/* ---- the member order ----------------------------------------------------- */
+
+/* The skiplist's members as "a,b,c," in member order. */
+static char *member_order(struct sobj *o)
+{
+    size_t total = 1;
+    for (size_t i = 0; i < zset_length(o); i++) {
+        struct zset_elem e;
+        zset_get_at(o, i, &e);
+        total += e.mlen + 1;
+    }
+    char *out = xcalloc(1, total), *p = out;
+    for (size_t i = 0; i < zset_length(o); i++) {
+        struct zset_elem e;
+        zset_get_at(o, i, &e);
+        memcpy(p, e.m, e.mlen);
+        p += e.mlen;
+        *p++ = ',';
+    }
+    return out;
+}
+
+static void assert_member_order(struct sobj *o, const char *want)
+{
+    char *got = member_order(o);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+static void test_member_order(void **state)
+{
+    (void)state;
+    /* A listpack's member order is its rank order, and a conversion keeps
+     * it. */
+    struct sobj *o = zset_new(0, 0);
+    add_ok(o, 3, S("a"));
+    add_ok(o, 1, S("b"));
+    add_ok(o, 2, S("c"));
+    assert_member_order(o, "b,c,a,");
+    zset_to_skiplist(o);
+    assert_int_equal(o->encoding, ENC_SKIPLIST);
+    assert_member_order(o, "b,c,a,");
+    /* Additions append, wherever they rank. */
+    add_ok(o, 0, S("d"));
+    add_ok(o, 9, S("e"));
+    assert_member_order(o, "b,c,a,d,e,");
+    /* Score changes (ZADD, ZINCRBY) move a member in rank only. */
+    int out;
+    assert_true(zset_add(o, 5, S("b"), ZADD_IN_INCR, &out, NULL));
+    assert_true(zset_add(o, -1, S("e"), 0, &out, NULL));
+    assert_member_order(o, "b,c,a,d,e,");
+    assert_int_equal(zset_rank(o, S("e"), false), 0);
+    /* A removal moves the last member into the hole. */
+    assert_true(zset_del(o, S("c")));
+    assert_member_order(o, "b,e,a,d,");
+    /* So do removals by rank, score and lex range, one member at a time
+     * in rank order: ranks 0..1 are e (-1) and d (0). */
+    assert_int_equal(zset_delete_rank_range(o, 0, 1), 2);
+    assert_member_order(o, "b,a,");
+    struct zrange_spec all = {-INFINITY, INFINITY, false, false};
+    assert_int_equal(zset_delete_range(o, &all), 2);
+    assert_int_equal(zset_length(o), 0);
+    add_ok(o, 1, S("x"));
+    add_ok(o, 1, S("y"));
+    add_ok(o, 1, S("z"));
+    struct zlex_spec lex;
+    assert_true(zset_parse_lex_range(S("[x"), S("[y"), &lex));
+    assert_int_equal(zset_delete_lex_range(o, &lex), 2);
+    assert_member_order(o, "z,");
+    struct zset_elem e;
+    zset_get_at(o, 0, &e);
+    assert_true(e.score == 1);
+    sobj_free(o);
+}
+
+/* A fixed workload of adds, score changes and removals on a skiplist;
+ * returns its member order. */
+static char *member_order_workload(void)
+{
+    uint64_t r = 31;
+    struct sobj *o = zset_new(1000, 0);
+    for (int step = 0; step < 20000; step++) {
+        uint64_t x = dict_rand64(&r);
+        char m[32];
+        size_t mlen = (size_t)snprintf(m, sizeof m, "m%llu", (unsigned long long)(x % 4000));
+        int out;
+        if (x % 5 < 3) zset_add(o, (double)((x >> 20) % 50), m, mlen, 0, &out, NULL);
+        else if (x % 5 == 3) zset_del(o, m, mlen);
+        else zset_add(o, 1, m, mlen, ZADD_IN_INCR | ZADD_IN_XX, &out, NULL);
+    }
+    char *order = member_order(o);
+    sobj_free(o);
+    return order;
+}
+
+static void test_member_order_independent_of_hash_seed(void **state)
+{
+    (void)state;
+    hash_seed_init(3);
+    char *a = member_order_workload();
+    hash_seed_init(0xfeedfacecafebeefull);
+    char *b = member_order_workload();
+    hash_seed_init(0x9e3779b97f4a7c15ull); /* base/hash.c's */
+    assert_true(strlen(a) > 5000);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
 }
 
 static struct sobj *decode_bytes(const void *data, size_t len, uint8_t enc)
@@ -988,8 +1138,6 @@ static void test_snapshot_crafted(void **state)
         const char *m[3];
     } bad[] = {
         {"empty", 0, {0}, {NULL}},
-        {"out of order", 2, {2, 1}, {"a", "b"}},
-        {"members out of order", 2, {1, 1}, {"b", "a"}},
         {"duplicate pair", 2, {1, 1}, {"a", "a"}},
         {"duplicate member", 3, {1, 2, 3}, {"a", "b", "a"}},
         {"nan", 1, {NAN}, {"a"}},
@@ -1003,6 +1151,20 @@ static void test_snapshot_crafted(void **state)
             if (d) fail_msg("accepted: %s", bad[i].what);
         }
     }
+    /* A listpack is kept sorted, so its elements must come in order; a
+     * skiplist's come in its member order, any order of rank. */
+    buf_clear(&b);
+    buf_append_u64(&b, 3);
+    put_elem(&b, 2, S("a"));
+    put_elem(&b, 1, S("c"));
+    put_elem(&b, 1, S("b"));
+    assert_null(decode_bytes(b.data, b.len, ENC_LISTPACK));
+    d = decode_bytes(b.data, b.len, ENC_SKIPLIST);
+    assert_non_null(d);
+    assert_member_order(d, "a,c,b,");
+    assert_int_equal(zset_rank(d, S("b"), false), 0);
+    assert_int_equal(zset_rank(d, S("a"), false), 2);
+    sobj_free(d);
     /* A count beyond the bytes. */
     buf_clear(&b);
     buf_append_u64(&b, UINT64_MAX);
@@ -1085,6 +1247,8 @@ int main(void)
         cmocka_unit_test(test_parse_ranges),
         cmocka_unit_test(test_empty_ranges),
         cmocka_unit_test(test_dup_and_digest),
+        cmocka_unit_test(test_member_order),
+        cmocka_unit_test(test_member_order_independent_of_hash_seed),
         cmocka_unit_test(test_snapshot_roundtrip),
         cmocka_unit_test(test_snapshot_corruption),
         cmocka_unit_test(test_snapshot_crafted),
