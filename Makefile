@@ -23,7 +23,7 @@ SAN_OBJ  := $(LIB_SRC:src/%.c=build/san/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/unit/%)
 SAN_UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/san/unit/%)
 
-.PHONY: all deps run test unit unit-san integration integration-san bench install clean
+.PHONY: all deps run test unit unit-san integration integration-san bench bench-tools install clean
 all: build/parley-server
 
 deps:
@@ -74,8 +74,20 @@ test: deps
 	@$(MAKE) --no-print-directory all unit unit-san
 	@$(MAKE) --no-print-directory integration integration-san
 
+# The benchmark's own clients (hiredis): BLPOP latency and counting subscribers.
+BENCH_TOOLS := build/bench/blpop-latency build/bench/subscribers
+HIREDIS_CFLAGS := $(shell pkg-config --cflags hiredis 2>/dev/null)
+HIREDIS_LIBS   := $(shell pkg-config --libs hiredis 2>/dev/null || echo -lhiredis)
+bench-tools: $(BENCH_TOOLS)
+build/bench/blpop-latency: bench/blpop_latency.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g $(WARN) $(HIREDIS_CFLAGS) $< $(HIREDIS_LIBS) -o $@
+build/bench/subscribers: bench/subscribers.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g $(WARN) $(HIREDIS_CFLAGS) $< $(HIREDIS_LIBS) -o $@
+
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all bench-tools
 	bench/run.sh $(BENCH_ARGS)
 
 install: build/parley-server

@@ -152,16 +152,26 @@ def load_small_sets(c, keys, per_key, member):
     p.execute()
 
 
+def count_label(n):
+    """1000000 -> "1M", 100000 -> "100k": the workload names follow --scale."""
+    if n % 1_000_000 == 0:
+        return f"{n // 1_000_000}M"
+    if n % 1000 == 0:
+        return f"{n // 1000}k"
+    return str(n)
+
+
 def workloads(scale):
     big = max(1000, int(1_000_000 * scale))
     keys = max(10, int(10_000 * scale))
+    b = count_label(big)
     return [
-        ("hash 1M", big, lambda c: load_big_hash(c, big), ("bighash", "hashtable")),
+        (f"hash {b}", big, lambda c: load_big_hash(c, big), ("bighash", "hashtable")),
         ("hash 100/key", keys * 100, lambda c: load_small_hashes(c, keys, 100),
          ("hash:0", "listpack")),
-        ("set 1M str", big, lambda c: load_big_set(c, big, lambda i: f"member:{i}"),
+        (f"set {b} str", big, lambda c: load_big_set(c, big, lambda i: f"member:{i}"),
          ("bigset", "hashtable")),
-        ("set 1M int", big, lambda c: load_big_set(c, big, str), ("bigset", "hashtable")),
+        (f"set {b} int", big, lambda c: load_big_set(c, big, str), ("bigset", "hashtable")),
         ("set 100/key int", keys * 100, lambda c: load_small_sets(c, keys, 100, str),
          ("set:0", "intset")),
         ("set 100/key str", keys * 100, lambda c: load_small_sets(c, keys, 100, lambda i: f"m:{i}"),

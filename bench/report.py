@@ -1,14 +1,17 @@
 #!/usr/bin/python3
-"""Turn the raw redis-benchmark CSVs of one bench/run.sh run into comparison
-tables (standard library only).
+"""Turn the raw CSVs of one bench/run.sh run into comparison tables, and
+add the memory scripts' tables (standard library only).
 
   report.py OUT_DIR [--markdown FILE]
 
-OUT_DIR holds results.tsv (one line per redis-benchmark invocation:
-side, test, size, pipeline, requests, status, csv file, seconds) and meta.tsv
-(key<TAB>value lines describing the machine and the flags). Prints plain-text
-tables on stdout; with --markdown also writes them, with the machine
-description, as a Markdown file.
+OUT_DIR holds results.tsv (one line per test run: side, test, size,
+pipeline, requests, status, csv file, seconds and a note on what was
+checked; size or pipeline 0 means "does not apply"), meta.tsv (key<TAB>value
+lines describing the machine and the flags) and, when the memory scripts ran,
+memory.tsv and memory/<script>.txt. Every CSV is redis-benchmark --csv
+output, or the same columns written by bench/blpop_latency.c. Prints
+plain-text tables on stdout; with --markdown also writes them, with the
+machine description, as a Markdown file.
 """
 import argparse
 import csv
@@ -27,6 +30,38 @@ COMPARISONS = [
     ("single", "nopersist", "parley single node vs redis no persistence"),
     ("cluster", "aof", "parley 3-node cluster vs redis appendfsync always"),
 ]
+# Rows are grouped by what they exercise, in this order; tests not listed go
+# to the first group.
+GROUPS = [
+    ("strings", {"set", "get", "incr", "mset", "ping_inline", "ping_mbulk"}),
+    ("lists, hashes, sets, sorted sets",
+     {"lpush", "rpush", "lpop", "rpop", "hset", "sadd", "spop", "zadd", "zpopmin",
+      "lrange", "lrange_100", "lrange_300", "lrange_500", "lrange_600"}),
+    ("messaging", {"blpop"}),  # and every publish<K>
+]
+MESSAGING_NOTE = ("messaging: BLPOP woken by LPUSH: rps = messages delivered per second, "
+                  "latency = from the LPUSH sent to the blocked client's reply read; "
+                  "PUBLISH: the publisher's requests per second and reply latency")
+
+
+def group_of(test):
+    if test.startswith("publish"):
+        return len(GROUPS) - 1
+    for i, (_, tests) in enumerate(GROUPS):
+        if test in tests:
+            return i
+    return 0
+
+
+def label(test, csv_name):
+    """The row's name: redis-benchmark's own test name, except for tests
+    whose CSV name is a whole command line."""
+    if test.startswith("publish"):
+        k = int(test[len("publish"):])
+        return "PUBLISH, %d subscriber%s" % (k, "" if k == 1 else "s")
+    return csv_name
+
+
 # Columns redis-benchmark 7.x writes with --csv.
 CSV_COLUMNS = ["test", "rps", "avg_latency_ms", "min_latency_ms", "p50_latency_ms",
                "p95_latency_ms", "p99_latency_ms", "max_latency_ms"]
@@ -63,16 +98,20 @@ def parse_csv(path):
 
 
 def read_results(out_dir):
-    """{(side, test, size, pipeline): result-or-status-string}, plus the key
-    order of first appearance."""
-    results, order = {}, []
+    """{(side, test, size, pipeline): result-or-status-string}, the keys in
+    the order of the tables (by group, then first appearance), and
+    {(side, test, size, pipeline): (status, note)} for the runs with a note."""
+    results, order, notes = {}, [], {}
     with open(os.path.join(out_dir, "results.tsv")) as f:
         for line in f:
             line = line.rstrip("\n")
             if not line or line.startswith("#"):
                 continue
-            side, test, size, pipeline, _n, status, csv_file, _secs = line.split("\t")
+            fields = line.split("\t")
+            side, test, size, pipeline, _n, status, csv_file, _secs = fields[:8]
             k = (test, int(size), int(pipeline))
+            if len(fields) > 8 and fields[8]:
+                notes[(side,) + k] = (status, fields[8])
             if k not in order:
                 order.append(k)
             if status == "ok":
@@ -83,7 +122,8 @@ def read_results(out_dir):
                     results[(side,) + k] = "parse-error"
             else:
                 results[(side,) + k] = status
-    return results, order
+    order.sort(key=lambda k: group_of(k[0]))  # stable: first appearance within a group
+    return results, order, notes
 
 
 def fmt_rps(v):
@@ -110,17 +150,26 @@ HEADER = ["test", "value", "-P", "parley rps", "redis rps", "rps ratio",
 
 
 def comparison(results, order, a, b):
-    """Rows of one comparison table plus summary lines, or None when one of
-    the two sides was not run."""
+    """Rows of one comparison table (a group title is a row of one cell),
+    plus summary lines, or None when one of the two sides was not run."""
     if not any(k[0] == a for k in results) or not any(k[0] == b for k in results):
         return None
-    rows, rps_ratios, p99_ratios = [], [], []
+    rows, summary, group = [], [], None
+    ratios = {}  # group -> ([rps ratios], [p99 ratios])
+    failed = 0
     for test, size, pipeline in order:
         ra, rb = results.get((a, test, size, pipeline)), results.get((b, test, size, pipeline))
         if ra is None and rb is None:
             continue
-        name = next((r["name"] for r in (ra, rb) if isinstance(r, dict)), test.upper())
-        row = [name, "%d B" % size, str(pipeline)]
+        g = GROUPS[group_of(test)][0]
+        if g != group:
+            group = g
+            rows.append([g])
+            ratios[g] = ([], [])
+        rps_ratios, p99_ratios = ratios[g]
+        name = label(test, next((r["name"] for r in (ra, rb) if isinstance(r, dict)),
+                                test.upper()))
+        row = [name, "%d B" % size if size else "-", str(pipeline) if pipeline else "-"]
         if isinstance(ra, dict) and isinstance(rb, dict):
             row += [fmt_rps(ra["rps"]), fmt_rps(rb["rps"]), fmt_ratio(ra["rps"], rb["rps"]),
                     fmt_ms(ra["p50_latency_ms"]), fmt_ms(rb["p50_latency_ms"]),
@@ -139,13 +188,15 @@ def comparison(results, order, a, b):
                 return s, s, s
             ca, cb = cells(ra), cells(rb)
             row += [ca[0], cb[0], "-", ca[1], cb[1], "-", ca[2], cb[2], "-"]
+            failed += 1
         rows.append(row)
-    summary = []
-    g = geomean(rps_ratios)
-    if g is not None:
-        summary.append("geometric mean over %d rows: rps ratio %.2f, p99 ratio %.2f"
-                       % (len(rps_ratios), g, geomean(p99_ratios) or float("nan")))
-    failed = sum(1 for r in rows if r[5] == "-")
+    for g, (rps_ratios, p99_ratios) in ratios.items():
+        m = geomean(rps_ratios)
+        if m is not None:
+            summary.append("%s: geometric mean over %d row(s): rps ratio %.2f, p99 ratio %.2f"
+                           % (g, len(rps_ratios), m, geomean(p99_ratios) or float("nan")))
+    if "messaging" in ratios:
+        summary.append(MESSAGING_NOTE)
     if failed:
         summary.append("%d row(s) without a ratio: a side failed (see results.tsv and *.err)"
                        % failed)
@@ -153,11 +204,14 @@ def comparison(results, order, a, b):
 
 
 def text_table(rows):
-    table = [HEADER] + rows
+    table = [HEADER] + [r for r in rows if len(r) > 1]
     widths = [max(len(r[i]) for r in table) for i in range(len(HEADER))]
     left = {0}  # the test name is left-aligned, numbers right-aligned
     out = []
-    for j, r in enumerate(table):
+    for j, r in enumerate([HEADER] + rows):
+        if len(r) == 1:  # a group title
+            out.append("· " + r[0])
+            continue
         cells = [c.ljust(widths[i]) if i in left else c.rjust(widths[i])
                  for i, c in enumerate(r)]
         # group: test/value/P | rps | p50 | p99
@@ -168,10 +222,51 @@ def text_table(rows):
     return "\n".join(out)
 
 
+def checks(notes):
+    """Lines saying what the delivery checks found: how many passed, and
+    every failure."""
+    passed, failures = {}, []
+    for (side, test, size, pipeline), (status, note) in notes.items():
+        kind = ("pops found an element" if test in ("rpop", "lpop", "zpopmin", "spop")
+                else "every message reached every subscriber" if test.startswith("publish")
+                else "BLPOP delivered every message once, in order" if test == "blpop"
+                else test)
+        if status == "ok":
+            passed[kind] = passed.get(kind, 0) + 1
+        else:
+            failures.append("%s %s -d %s -P %s: %s (%s)"
+                            % (side, test, size or "-", pipeline or "-", status.upper(), note))
+    lines = ["%s: passed in %d run(s)" % (k, n) for k, n in sorted(passed.items())]
+    return lines + ["FAILED %s" % f for f in failures]
+
+
+def read_memory(out_dir):
+    """[(script, status, seconds, arguments, table text)] in run order."""
+    path = os.path.join(out_dir, "memory.tsv")
+    if not os.path.exists(path):
+        return []
+    out = []
+    with open(path) as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if not line or line.startswith("#"):
+                continue
+            script, status, secs, arguments = (line.split("\t") + [""])[:4]
+            text = ""
+            txt = os.path.join(out_dir, "memory", script.replace(".py", ".txt"))
+            if os.path.exists(txt):
+                with open(txt) as t:
+                    text = t.read().rstrip("\n")
+            out.append((script, status, secs, arguments, text))
+    return out
+
+
 def md_table(rows):
     out = ["| " + " | ".join(HEADER) + " |",
            "|" + "|".join([":---"] + ["---:"] * (len(HEADER) - 1)) + "|"]
     for r in rows:
+        if len(r) == 1:  # a group title
+            r = ["**%s**" % r[0]] + [""] * (len(HEADER) - 1)
         out.append("| " + " | ".join(r) + " |")
     return "\n".join(out)
 
@@ -195,7 +290,9 @@ def main():
     args = ap.parse_args()
 
     meta = read_meta(args.out_dir)
-    results, order = read_results(args.out_dir)
+    results, order, notes = read_results(args.out_dir)
+    memory = read_memory(args.out_dir)
+    check_lines = checks(notes)
     dry = meta_get(meta, "dry_run") == "1"
     nproc = meta_get(meta, "nproc", "?")
 
@@ -222,6 +319,20 @@ def main():
             print("   " + s)
     if not tables:
         print("no comparison has both of its sides in this run")
+    if check_lines:
+        print()
+        print("== delivery checks (both sides of every table) ==")
+        for c in check_lines:
+            print("   " + c)
+    if memory:
+        print()
+        print("== memory: bytes per element, parley next to redis-server ==")
+        print("   (each script starts its own durable parley node and redis-server without "
+              "persistence; INFO used_memory growth / elements)")
+        for script, status, secs, arguments, text in memory:
+            print()
+            print("-- bench/%s %s (%s, %s s)" % (script, arguments, status, secs))
+            print("\n".join("   " + line for line in text.splitlines()) or "   (no output)")
 
     if args.markdown:
         md = ["# Parley benchmark results", ""]
@@ -246,7 +357,8 @@ def main():
                "- Total run time: %s s" % meta_get(meta, "elapsed_s"),
                "",
                "## Flags", "",
-               "Every side got the same redis-benchmark invocation, one per test:", "",
+               "Every side got the same invocations, one per test (redis-benchmark, and "
+               "the benchmark's own clients for blpop and publish):", "",
                "```",
                meta_get(meta, "benchmark_cmd"),
                "```", ""]
@@ -268,6 +380,16 @@ def main():
                    md_table(rows), ""]
             md += [line[0].upper() + line[1:] + "." for line in summary]
             md.append("")
+        if check_lines:
+            md += ["### Delivery checks", ""] + ["- " + c for c in check_lines] + [""]
+        if memory:
+            md += ["## Memory per element", "",
+                   "Each script starts its own durable parley node and redis-server without "
+                   "persistence and reports INFO `used_memory` growth divided by the elements "
+                   "loaded (see the scripts' headers for the workloads).", ""]
+            for script, status, secs, arguments, text in memory:
+                md += ["`bench/%s %s` (%s, %s s):" % (script, arguments, status, secs), "",
+                       "```", text or "(no output)", "```", ""]
         with open(args.markdown, "w") as f:
             f.write("\n".join(md).rstrip("\n") + "\n")
         print()

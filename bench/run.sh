@@ -6,8 +6,10 @@
 #   aof        redis-server --appendonly yes --appendfsync always --save ''
 #   nopersist  redis-server --save '' --appendonly no
 #   cluster    three parley-server nodes (benchmarked through the leader)
-# runs the same redis-benchmark invocation against each, and prints one table
-# per comparison (bench/report.py). See bench/README.md.
+# runs the same tests against each — redis-benchmark on strings, lists, hashes,
+# sets and sorted sets; BLPOP woken by LPUSH; PUBLISH to 1 and 50 subscribers
+# (bench/messaging.sh) — then the memory scripts (bench/memory.sh), and prints
+# one table per comparison (bench/report.py). See bench/README.md.
 #
 # Usage: bench/run.sh [--write-results] [--dry-run-with-redis] [--quick] [--help]
 # Every option has an environment twin; see usage() below.
@@ -34,10 +36,15 @@ Environment overrides:
   BENCH_N                requests per test, for every -P value
   BENCH_N_UNPIPELINED    requests per test at -P 1   (default 20000, quick 2000)
   BENCH_N_PIPELINED      requests per test at -P >1  (default 50000, quick 10000)
-  BENCH_TESTS            comma list of redis-benchmark -t tests (default set,get,incr,mset)
+  BENCH_TESTS            comma list of tests (default below; "none" runs only the memory part):
+                         redis-benchmark -t names, blpop, publish<K> (K subscribers)
   BENCH_SIZES            value sizes for -d          (default "3 1024")
   BENCH_PIPELINES        values for -P               (default "1 16")
   BENCH_CLIENTS          -c                          (default 50)
+  BENCH_BLPOP_PAIRS      consumer/producer pairs of the blpop test (default BENCH_CLIENTS / 2)
+  BENCH_MEMORY           full, quick or off: the memory scripts' sizes (default full,
+                         quick with --quick, off in the dry run)
+  BENCH_MEMORY_TIMEOUT   seconds one memory script may take (600)
   BENCH_KEYSPACE         -r, also the preloaded keys (default 100000, quick 10000)
   BENCH_SIDES            comma list of single,aof,nopersist,cluster (default all)
   BENCH_PARLEY           parley-server binary        (default build/parley-server)
@@ -49,6 +56,8 @@ Environment overrides:
   BENCH_TEST_TIMEOUT     seconds one redis-benchmark invocation may take (180)
   BENCH_PRELOAD_TIMEOUT  seconds one preload may take (180)
   BENCH_PRELOAD_BATCH    keys per MSET while preloading, 1 = plain SET (100)
+
+Default tests: set,get,incr,mset,lpush,rpop,lpop,hset,sadd,zadd,zpopmin,blpop,publish1,publish50
 
 Raw CSVs, server logs and the exact commands of each run are kept in
 bench/out/run-<time>/ (bench/out/latest points at the last one; not tracked by git).
@@ -76,10 +85,14 @@ else
 fi
 N_UNPIPELINED=${BENCH_N_UNPIPELINED:-${BENCH_N:-$def_n1}}
 N_PIPELINED=${BENCH_N_PIPELINED:-${BENCH_N:-$def_n16}}
-TESTS=${BENCH_TESTS:-set,get,incr,mset}
+TESTS=${BENCH_TESTS:-set,get,incr,mset,lpush,rpop,lpop,hset,sadd,zadd,zpopmin,blpop,publish1,publish50}
 SIZES=${BENCH_SIZES:-3 1024}
 PIPELINES=${BENCH_PIPELINES:-1 16}
 CLIENTS=${BENCH_CLIENTS:-50}
+BLPOP_PAIRS=${BENCH_BLPOP_PAIRS:-$(((CLIENTS + 1) / 2))}
+if [ "$dry_run" = 1 ]; then def_memory=off; elif [ "$quick" = 1 ]; then def_memory=quick; else def_memory=full; fi
+MEMORY=${BENCH_MEMORY:-$def_memory}
+MEMORY_TIMEOUT=${BENCH_MEMORY_TIMEOUT:-600}
 KEYSPACE=${BENCH_KEYSPACE:-$def_keyspace}
 SIDES=${BENCH_SIDES:-single,aof,nopersist,cluster}
 PARLEY=${BENCH_PARLEY:-$REPO/build/parley-server}
@@ -99,22 +112,24 @@ die() { echo "bench/run.sh: $*" >&2; exit 1; }
 
 # ---- validate the configuration -------------------------------------------
 is_uint() { [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -gt 0 ]; }
-for v in N_UNPIPELINED N_PIPELINED CLIENTS KEYSPACE READY_TIMEOUT TEST_TIMEOUT \
-  PRELOAD_TIMEOUT PRELOAD_BATCH; do
+for v in N_UNPIPELINED N_PIPELINED CLIENTS BLPOP_PAIRS KEYSPACE READY_TIMEOUT TEST_TIMEOUT \
+  PRELOAD_TIMEOUT PRELOAD_BATCH MEMORY_TIMEOUT; do
   is_uint "${!v}" || die "$v must be a positive integer, got '${!v}'"
 done
 read -r -a SIZE_LIST <<<"$SIZES"
 read -r -a PIPELINE_LIST <<<"$PIPELINES"
 IFS=, read -r -a TEST_LIST <<<"$TESTS"
+[ "$TESTS" = none ] && TEST_LIST=()
 IFS=, read -r -a SIDE_REQ <<<"$SIDES"
 [ ${#SIZE_LIST[@]} -gt 0 ] || die "BENCH_SIZES is empty"
 [ ${#PIPELINE_LIST[@]} -gt 0 ] || die "BENCH_PIPELINES is empty"
-[ ${#TEST_LIST[@]} -gt 0 ] || die "BENCH_TESTS is empty"
+[ ${#TEST_LIST[@]} -gt 0 ] || [ "$TESTS" = none ] || die "BENCH_TESTS is empty (say none for no tests)"
+case $MEMORY in full | quick | off) ;; *) die "BENCH_MEMORY must be full, quick or off, got '$MEMORY'" ;; esac
 for v in "${SIZE_LIST[@]}" "${PIPELINE_LIST[@]}"; do
   is_uint "$v" || die "sizes and pipelines must be positive integers, got '$v'"
 done
 for t in "${TEST_LIST[@]}"; do
-  [[ $t =~ ^[a-z_]+$ ]] || die "bad test name '$t' in BENCH_TESTS"
+  [[ $t =~ ^[a-z_]+$ ]] || [[ $t =~ ^publish[1-9][0-9]*$ ]] || die "bad test name '$t' in BENCH_TESTS"
 done
 # Sides always run in this order, whatever order BENCH_SIDES lists them in.
 SIDE_LIST=()
@@ -125,10 +140,14 @@ for r in "${SIDE_REQ[@]}"; do
   case $r in single | aof | nopersist | cluster) ;; *) die "unknown side '$r' in BENCH_SIDES" ;; esac
 done
 [ ${#SIDE_LIST[@]} -gt 0 ] || die "BENCH_SIDES selects no side"
+[ ${#TEST_LIST[@]} -gt 0 ] || SIDE_LIST=() # no tests: start no server
 has_side() { local s; for s in "${SIDE_LIST[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
 is_parley_side() { [ "$1" = single ] || [ "$1" = cluster ]; }
-want_preload=0
-for t in "${TEST_LIST[@]}"; do [ "$t" = get ] && want_preload=1; done
+want_preload=0 want_tools=0
+for t in "${TEST_LIST[@]}"; do
+  [ "$t" = get ] && want_preload=1
+  [[ $t == blpop || $t == publish* ]] && want_tools=1
+done
 
 # ---- tools -----------------------------------------------------------------
 for tool in redis-server redis-cli redis-benchmark timeout; do
@@ -139,8 +158,15 @@ need_parley=0
 if [ "$dry_run" != 1 ]; then
   for s in "${SIDE_LIST[@]}"; do is_parley_side "$s" && need_parley=1; done
 fi
+[ "$MEMORY" != off ] && need_parley=1
 if [ "$need_parley" = 1 ] && [ ! -x "$PARLEY" ]; then
   die "$PARLEY does not exist; build it (make) or run 'bench/run.sh --dry-run-with-redis' to exercise the harness with redis-server only"
+fi
+# The blpop and publish tests' own clients (bench/*.c, hiredis); make knows
+# whether they are up to date.
+if [ "$want_tools" = 1 ]; then
+  make --no-print-directory -s -C "$REPO" bench-tools >&2 ||
+    die "could not build the benchmark clients (make bench-tools; they need libhiredis-dev)"
 fi
 bench_version=$(redis-benchmark --version 2>/dev/null || true)
 if ! [[ $bench_version =~ ([0-9]+)\.[0-9]+ ]] || [ "${BASH_REMATCH[1]}" -lt 7 ]; then
@@ -151,6 +177,7 @@ fi
 PIDS=()               # every server process this script started
 declare -A PID_NAME PID_LOG
 CHILD_PID=""          # the redis-benchmark / preload currently running
+AUX_PID=""            # the subscribers of a publish test, while it runs
 RUN_DIR=""
 created_tmp_base=0
 START_SECONDS=$SECONDS
@@ -161,17 +188,15 @@ alive() {
   [ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
 }
 
-cleanup() {
-  local rc=$? pid deadline left
-  trap - EXIT INT TERM HUP
-  if [ -n "$CHILD_PID" ]; then
-    kill -TERM "$CHILD_PID" 2>/dev/null || true
-  fi
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+# SIGTERM to the given processes, SIGKILL to those still running 10 s later.
+stop_pids() { # pid...
+  local pid deadline left
+  [ $# -gt 0 ] || return 0
+  for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
   deadline=$((SECONDS + 10))
   while :; do
     left=()
-    for pid in "${PIDS[@]}" $CHILD_PID; do alive "$pid" && left+=("$pid"); done
+    for pid in "$@"; do alive "$pid" && left+=("$pid"); done
     [ ${#left[@]} -eq 0 ] && break
     if [ $SECONDS -ge $deadline ]; then
       echo "bench/run.sh: SIGKILL to ${left[*]} (still running 10 s after SIGTERM)" >&2
@@ -180,7 +205,14 @@ cleanup() {
     fi
     sleep 0.1
   done
-  for pid in "${PIDS[@]}" $CHILD_PID; do wait "$pid" 2>/dev/null || true; done
+  for pid in "$@"; do wait "$pid" 2>/dev/null || true; done
+}
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM HUP
+  # shellcheck disable=SC2086 # an empty CHILD_PID or AUX_PID is no argument
+  stop_pids $CHILD_PID $AUX_PID "${PIDS[@]}"
   if [ -n "$RUN_DIR" ] && [ -d "$RUN_DIR" ]; then
     if [ "${BENCH_KEEP_TMP:-0}" = 1 ]; then
       echo "bench/run.sh: kept data directories in $RUN_DIR" >&2
@@ -203,7 +235,7 @@ OUT=$BENCH_DIR/out/run-$(date +%Y%m%d-%H%M%S)-$$
 mkdir -p "$OUT/raw" "$OUT/logs"
 ln -sfn "$(basename "$OUT")" "$BENCH_DIR/out/latest"
 : >"$OUT/meta.tsv"
-printf '# side\ttest\tsize\tpipeline\trequests\tstatus\tcsv\tseconds\n' >"$OUT/results.tsv"
+printf '# side\ttest\tsize\tpipeline\trequests\tstatus\tcsv\tseconds\tnote\n' >"$OUT/results.tsv"
 meta() { printf '%s\t%s\n' "$1" "$2" >>"$OUT/meta.tsv"; }
 
 log_tail() {
@@ -422,7 +454,11 @@ else
   meta parley "$PARLEY at commit $commit"
 fi
 meta benchmark_cmd "redis-benchmark -h 127.0.0.1 -p <port> -c $CLIENTS -n <N> -P <P> -d <size> -r $KEYSPACE -t <test> --csv"
-meta benchmark_note "-n: $N_UNPIPELINED at -P 1, $N_PIPELINED at larger -P; -P: ${PIPELINE_LIST[*]}; -d: ${SIZE_LIST[*]}; -t: ${TEST_LIST[*]} (one invocation per test)"
+meta benchmark_note "-n: $N_UNPIPELINED at -P 1, $N_PIPELINED at larger -P; -P: ${PIPELINE_LIST[*]}; -d: ${SIZE_LIST[*]}; tests: ${TEST_LIST[*]} (one invocation per test)"
+meta benchmark_note "SADD, ZADD, ZPOPMIN and SPOP send no -d value: they run once, at the first -d (value '-'); blpop and publish run at the first -d only"
+meta benchmark_note "before each RPOP/LPOP (ZPOPMIN, SPOP) test, mylist (myzset, myset) is refilled with -n + clients x -P elements, and afterwards found not empty: every pop popped something"
+meta benchmark_note "blpop: build/bench/blpop-latency --pairs $BLPOP_PAIRS --messages $N_UNPIPELINED --size <first -d>: consumers block in BLPOP, each woken by its own producer's LPUSH; rps = messages delivered per second, latency = from LPUSH sent to the BLPOP reply read"
+meta benchmark_note "publish<K>: K subscribers (build/bench/subscribers, connected to the benchmarked node) count what they get while redis-benchmark -c $CLIENTS -n <N> -P <P> publishes to one channel with a message of the first -d bytes; an end marker then closes the count"
 if [ "$want_preload" = 1 ]; then
   meta benchmark_note "before the tests of each value size, keys key:000000000000..key:$(printf '%012d' $((KEYSPACE - 1))) are written with values of that size (MSET, $PRELOAD_BATCH keys each), so every GET hits"
 fi
@@ -448,6 +484,9 @@ run_child() { # stdout-file stderr-file timeout command...
   return "$rc"
 }
 
+# shellcheck source=bench/messaging.sh
+. "$BENCH_DIR/messaging.sh"
+
 preload() { # side size
   local side=$1 size=$2 rc=0 t0=$SECONDS
   check_side_alive "$side"
@@ -463,7 +502,52 @@ preload() { # side size
   echo "  preload $side: $KEYSPACE keys x $size B in $((SECONDS - t0)) s"
 }
 
-total=$((${#SIZE_LIST[@]} * ${#PIPELINE_LIST[@]} * ${#TEST_LIST[@]} * ${#SIDE_LIST[@]}))
+# Whether a test runs at this (-d, -P), and the size and pipeline its results
+# are filed under (0: not applicable, '-' in the tables). Tests whose
+# requests carry no -d value run once, at the first -d; blpop and publish run
+# at the first -d only (their message has that many bytes), blpop also only
+# at the first -P (it is lock-step, nothing to pipeline).
+plan() { # test size pipeline; sets REC_SIZE REC_PIPELINE, returns 1 to skip
+  REC_SIZE=$2 REC_PIPELINE=$3
+  [ "$2" = "${SIZE_LIST[0]}" ] || case $1 in sadd | zadd | zpopmin | spop | blpop | publish*) return 1 ;; esac
+  case $1 in
+    sadd | zadd | zpopmin | spop) REC_SIZE=0 ;;
+    blpop)
+      [ "$3" = "${PIPELINE_LIST[0]}" ] || return 1
+      REC_PIPELINE=0
+      ;;
+  esac
+  return 0
+}
+
+# One test against one side; sets STATUS, RC, NOTE (bench/messaging.sh).
+run_test() { # side test size pipeline n base
+  local side=$1 test=$2 size=$3 pipeline=$4 n=$5 base=$6 popped=0
+  NOTE="" RC=0
+  case $test in
+    blpop) run_blpop "$side" "$size" "$n" "$base"; return ;;
+    publish*) run_publish "$side" "${test#publish}" "$size" "$pipeline" "$n" "$base"; return ;;
+  esac
+  if pop_target "$test" >/dev/null; then
+    fill_for_pop "$side" "$test" "$size" "$pipeline" "$n" "$base"
+    popped=1
+  fi
+  run_child "$OUT/raw/$base.csv" "$OUT/raw/$base.err" "$TEST_TIMEOUT" \
+    redis-benchmark -h 127.0.0.1 -p "${SIDE_PORT[$side]}" -c "$CLIENTS" -n "$n" \
+    -P "$pipeline" -d "$size" -r "$KEYSPACE" -t "$test" --csv || RC=$?
+  status_from "$RC" "$OUT/raw/$base.csv"
+  [ "$popped" = 1 ] && [ "$STATUS" = ok ] && check_after_pop "$side" "$test"
+  return 0
+}
+
+total=0
+for size in "${SIZE_LIST[@]}"; do
+  for pipeline in "${PIPELINE_LIST[@]}"; do
+    for test in "${TEST_LIST[@]}"; do
+      plan "$test" "$size" "$pipeline" && total=$((total + ${#SIDE_LIST[@]}))
+    done
+  done
+done
 count=0
 failures=0
 leader_changed=0
@@ -475,33 +559,26 @@ for size in "${SIZE_LIST[@]}"; do
   for pipeline in "${PIPELINE_LIST[@]}"; do
     if [ "$pipeline" -eq 1 ]; then n=$N_UNPIPELINED; else n=$N_PIPELINED; fi
     for test in "${TEST_LIST[@]}"; do
+      plan "$test" "$size" "$pipeline" || continue
+      [ "$test" = blpop ] && n_test=$N_UNPIPELINED || n_test=$n
       for side in "${SIDE_LIST[@]}"; do
         count=$((count + 1))
         check_side_alive "$side"
-        base=${side}_${test}_d${size}_P${pipeline}
-        t0=$SECONDS rc=0
-        run_child "$OUT/raw/$base.csv" "$OUT/raw/$base.err" "$TEST_TIMEOUT" \
-          redis-benchmark -h 127.0.0.1 -p "${SIDE_PORT[$side]}" -c "$CLIENTS" -n "$n" \
-          -P "$pipeline" -d "$size" -r "$KEYSPACE" -t "$test" --csv || rc=$?
+        base=${side}_${test}_d${REC_SIZE}_P${REC_PIPELINE}
+        t0=$SECONDS
+        run_test "$side" "$test" "$size" "$pipeline" "$n_test" "$base"
         secs=$((SECONDS - t0))
-        status=ok
-        if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
-          status=timeout
-        elif [ $rc -ne 0 ]; then
-          status=error
-        elif [ "$(grep -c . "$OUT/raw/$base.csv")" -ne 2 ]; then
-          status=no-output
-        fi
-        summary=$(sed -n '2p' "$OUT/raw/$base.csv" | awk -F'"' '{ printf "%s rps, p50 %s ms, p99 %s ms", $4, $10, $14 }')
-        if [ "$status" != ok ]; then
+        summary=$(sed -n '2p' "$OUT/raw/$base.csv" 2>/dev/null | awk -F'"' '{ printf "%s rps, p50 %s ms, p99 %s ms", $4, $10, $14 }')
+        if [ "$STATUS" != ok ]; then
           failures=$((failures + 1))
-          summary="FAILED ($status, rc $rc): $(grep -v 'Could not fetch server CONFIG' "$OUT/raw/$base.err" | tr '\n' ' ' | cut -c1-200 || true)"
+          summary="FAILED ($STATUS, rc $RC): $(grep -v 'Could not fetch server CONFIG' "$OUT/raw/$base.err" 2>/dev/null | tr '\n' ' ' | cut -c1-200 || true)"
         fi
-        printf '[%2d/%d] %-5s -d %-5s -P %-3s %-9s %s (%d s)\n' "$count" "$total" \
-          "$test" "$size" "$pipeline" "$side" "$summary" "$secs"
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$side" "$test" "$size" "$pipeline" \
-          "$n" "$status" "raw/$base.csv" "$secs" >>"$OUT/results.tsv"
-        [ "$status" = ok ] || check_side_alive "$side"
+        [ -n "$NOTE" ] && summary+="; $NOTE"
+        printf '[%2d/%d] %-9s -d %-5s -P %-3s %-9s %s (%d s)\n' "$count" "$total" \
+          "$test" "${REC_SIZE/#0/-}" "${REC_PIPELINE/#0/-}" "$side" "$summary" "$secs"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$side" "$test" "$REC_SIZE" "$REC_PIPELINE" \
+          "$n_test" "$STATUS" "raw/$base.csv" "$secs" "${NOTE//$'\t'/ }" >>"$OUT/results.tsv"
+        [ "$STATUS" = ok ] || check_side_alive "$side"
         if [ "$side" = cluster ] && [ "$(node_role "$LEADER_PORT")" != leader ]; then
           leader_changed=1
           echo "bench/run.sh: WARNING: port $LEADER_PORT is no longer the cluster leader" >&2
@@ -510,19 +587,42 @@ for size in "${SIZE_LIST[@]}"; do
     done
   done
 done
+tests_elapsed=$((SECONDS - START_SECONDS))
+
+# ---- memory ----------------------------------------------------------------
+# The memory scripts start servers of their own: stop the benchmark's first.
+stop_pids "${PIDS[@]}"
+PIDS=()
+memory_failed=0
+if [ "$MEMORY" != off ]; then
+  echo "bench/run.sh: memory per element ($MEMORY sizes; each script starts its own parley-server and redis-server)"
+  rc=0
+  run_child "$OUT/logs/memory.out" "$OUT/logs/memory.err" $((3 * MEMORY_TIMEOUT + 30)) \
+    env PYTHON="$PYTHON" BENCH_PARLEY="$PARLEY" BENCH_MEMORY_TIMEOUT="$MEMORY_TIMEOUT" \
+    "$BENCH_DIR/memory.sh" "$OUT" "$MEMORY" || rc=$?
+  cat "$OUT/logs/memory.out"
+  if [ $rc -ne 0 ]; then
+    memory_failed=1
+    cat "$OUT/logs/memory.err" >&2
+  fi
+elif [ "$dry_run" = 1 ]; then
+  meta note "DRY RUN: the memory scripts were not run (they measure parley-server itself)"
+fi
 
 elapsed=$((SECONDS - START_SECONDS))
 meta elapsed_s "$elapsed"
+meta tests_elapsed_s "$tests_elapsed"
 [ "$leader_changed" = 1 ] && meta note "WARNING: the benchmarked cluster node lost leadership during the run"
-[ "$failures" -gt 0 ] && meta note "$failures redis-benchmark invocation(s) failed; their cells say why"
+[ "$failures" -gt 0 ] && meta note "$failures test run(s) failed; their cells say why"
+[ "$memory_failed" = 1 ] && meta note "a memory script failed; see memory.tsv and memory/*.err"
 [ "$dry_run" = 1 ] && meta note "DRY RUN: 'single' was redis-server with appendfsync always; 'cluster' was a redis primary with two replicas, all appendfsync always"
 
 report_args=("$OUT")
 [ "$write_results" = 1 ] && report_args+=(--markdown "$RESULTS_FILE")
 "$PYTHON" "$BENCH_DIR/report.py" "${report_args[@]}" | tee "$OUT/report.txt"
 echo
-echo "bench/run.sh: $count redis-benchmark runs in ${elapsed} s on $(nproc) core(s) shared by client and servers; raw data in $OUT"
-if [ "$failures" -gt 0 ]; then
-  echo "bench/run.sh: $failures run(s) failed" >&2
+echo "bench/run.sh: $count test runs in ${tests_elapsed} s, ${elapsed} s in all, on $(nproc) core(s) shared by client and servers; raw data in $OUT"
+if [ "$failures" -gt 0 ] || [ "$memory_failed" = 1 ]; then
+  echo "bench/run.sh: $failures run(s) failed$([ "$memory_failed" = 1 ] && echo '; a memory script failed')" >&2
   exit 1
 fi

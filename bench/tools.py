@@ -11,6 +11,14 @@
       SET), pipelined. Every reply must be +OK. Then GETs the first and last
       key back and checks the value length, so the GET benchmark hits.
       Gives up after S seconds in total.
+
+  tools.py fill --port P --type list|zset|set --key K --count C [--size D]
+                [--batch B] [--deadline S]
+      Delete K, then give it exactly C elements, B per command, pipelined:
+      a list of D-byte values (RPUSH), a sorted set of members fill:<i>
+      scored i (ZADD), or a set of members fill:<i> (SADD). Checks the
+      length (LLEN/ZCARD/SCARD) afterwards. Run before a pop benchmark
+      (RPOP, LPOP, ZPOPMIN, SPOP) so that every pop finds an element.
 """
 import argparse
 import socket
@@ -127,6 +135,48 @@ def cmd_preload(args):
     return 0
 
 
+FILL_TYPES = {
+    # --type: the command adding a batch, the command counting, the elements of a batch
+    "list": ("RPUSH", "LLEN", lambda start, stop, value: [value] * (stop - start)),
+    "zset": ("ZADD", "ZCARD",
+             lambda start, stop, value: [x for i in range(start, stop) for x in (str(i), "fill:%d" % i)]),
+    "set": ("SADD", "SCARD", lambda start, stop, value: ["fill:%d" % i for i in range(start, stop)]),
+}
+
+
+def cmd_fill(args):
+    deadline = time.monotonic() + args.deadline
+    add, count, elements = FILL_TYPES[args.type]
+    value = b"x" * args.size
+    conn = Conn(args.host, args.port, deadline)
+    conn.send(encode("DEL", args.key))
+    conn.reply()
+    pending = 0
+
+    def expect_int():
+        r = conn.reply()
+        if not isinstance(r, int):
+            raise RuntimeError("%s: expected an integer reply, got %r" % (add, r))
+
+    for start in range(0, args.count, args.batch):
+        stop = min(start + args.batch, args.count)
+        conn.send(encode(add, args.key, *elements(start, stop, value)))
+        pending += 1
+        if pending >= args.window:
+            expect_int()
+            pending -= 1
+    while pending:
+        expect_int()
+        pending -= 1
+    conn.send(encode(count, args.key))
+    got = conn.reply()
+    if got != args.count:
+        raise RuntimeError("%s %s after filling returned %r, expected %d"
+                           % (count, args.key, got, args.count))
+    print("filled %s %s with %d elements" % (args.type, args.key, args.count))
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -144,6 +194,18 @@ def main():
                    help="commands in flight before reading a reply")
     p.add_argument("--deadline", type=float, default=180.0)
     p.set_defaults(func=cmd_preload)
+    p = sub.add_parser("fill")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--type", choices=sorted(FILL_TYPES), required=True)
+    p.add_argument("--key", required=True)
+    p.add_argument("--count", type=int, required=True)
+    p.add_argument("--size", type=int, default=3, help="bytes per list value")
+    p.add_argument("--batch", type=int, default=100)
+    p.add_argument("--window", type=int, default=16,
+                   help="commands in flight before reading a reply")
+    p.add_argument("--deadline", type=float, default=180.0)
+    p.set_defaults(func=cmd_fill)
     args = ap.parse_args()
     try:
         return args.func(args)
