@@ -2,6 +2,7 @@
 # `make bench` install what is missing first (scripts/deps.sh).
 # Sources are discovered: every src/*/*.c is part of libparley except
 # src/server/main.c; every tests/unit/test_*.c is one cmocka test binary.
+# `make examples` builds the client examples (examples/, hiredis).
 
 CC      ?= cc
 PKGS    := raft libuv libxxhash zlib lua5.1 libcrypto
@@ -23,7 +24,7 @@ SAN_OBJ  := $(LIB_SRC:src/%.c=build/san/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/unit/%)
 SAN_UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/san/unit/%)
 
-.PHONY: all deps run test unit unit-san integration integration-san bench install clean
+.PHONY: all deps run test unit unit-san integration integration-san bench examples install clean
 all: build/parley-server
 
 deps:
@@ -53,6 +54,15 @@ build/san/unit/%: tests/unit/%.c build/san/libparley.a
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -Itests/unit $< build/san/libparley.a $(LIBS) -lcmocka -o $@
 
+# Client examples: plain hiredis programs, nothing of libparley.
+EXAMPLE_SRC := $(wildcard examples/*.c)
+EXAMPLE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g -O2 $(WARN) $(shell pkg-config --cflags hiredis 2>/dev/null)
+EXAMPLE_LIBS := $(shell pkg-config --libs hiredis 2>/dev/null || echo -lhiredis) -lpthread -lm
+examples: build/examples/request_reply
+build/examples/request_reply: $(EXAMPLE_SRC) $(wildcard examples/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(EXAMPLE_CFLAGS) $(EXAMPLE_SRC) $(EXAMPLE_LIBS) -o $@
+
 run: deps
 	@$(MAKE) --no-print-directory all
 	./build/parley-server $(ARGS)
@@ -62,11 +72,11 @@ unit: $(UNIT_BIN)
 unit-san: $(SAN_UNIT_BIN)
 	@for t in $(SAN_UNIT_BIN); do echo "== $$t (asan+ubsan)"; \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 $$t || exit 1; done
-integration: build/parley-server
+integration: build/parley-server build/examples/request_reply
 	$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
 # The same suite against the AddressSanitizer/UBSan server: a memory error or
 # a leak at a clean exit makes the server exit non-zero, which tests notice.
-integration-san: build/san/parley-server
+integration-san: build/san/parley-server build/examples/request_reply
 	PARLEY_SERVER=build/san/parley-server ASAN_OPTIONS=detect_leaks=1 \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
 
@@ -75,7 +85,7 @@ test: deps
 	@$(MAKE) --no-print-directory integration integration-san
 
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all examples
 	bench/run.sh $(BENCH_ARGS)
 
 install: build/parley-server
