@@ -19,10 +19,11 @@
  * Delivery is at least once:
  * - the work is done twice when a server dies after working and before
  *   its EXEC commits (the request is then served again);
- * - a request is queued twice when a caller's LPUSH fails on the
- *   connection after it was committed (the caller cannot know, and pushes
- *   again), and `recover` run on a server that is still alive lets two
- *   servers answer it. Callers take the first reply; the second expires.
+ * - a request is queued twice when a caller's connection fails (its LPUSH
+ *   may have been executed; its BLPOP may have taken the reply on a node
+ *   that died before answering, so the caller queues the request again),
+ *   and `recover` run on a server that is still alive lets two servers
+ *   answer it. Callers take the first reply; the second expires.
  * On Parley nothing acknowledged is lost across a crash or a failover: an
  * LPUSH that answered is in the Raft log on a quorum of disks. */
 #include <assert.h>
@@ -161,68 +162,65 @@ enum rr_call_result rr_call(struct rr_conn *conn, const struct rr_call_options *
                                    payload_len, &request_len);
     if (request == NULL) return RR_CALL_FAILED;
 
-    /* 1. Queue the request. If the connection fails we cannot know whether
-     * the LPUSH was executed; pushing again may queue it twice, and then it
-     * is answered twice (we take the first reply, the second expires). */
+    /* Queue the request, then wait for its reply; after any failure (a
+     * connection lost, a failover's error reply) queue it again and wait
+     * again, on whichever node answers:
+     * - a failed LPUSH may or may not have been executed;
+     * - a BLPOP whose node died may have taken the reply from the list (its
+     *   pop committed in the log) without delivering it to us.
+     * Either way the request may be queued twice and answered twice: we
+     * take the first reply, and the other expires uncollected. */
     const char *push_argv[] = {"LPUSH", options->queue, request};
     const size_t push_len[] = {5, strlen(options->queue), request_len};
     const struct rr_cmd push = cmd_of(3, push_argv, push_len);
+    bool queued = false;
     for (;;) {
         int64_t left_ms = deadline_ms - rr_mono_ms();
         if (left_ms <= 0) goto out;
-        redisReply *r = rr_conn_command(conn, left_ms, &push);
-        if (r && r->type == REDIS_REPLY_INTEGER) {
-            freeReplyObject(r);
-            rr_conn_succeeded(conn);
-            break;
-        }
-        if (r && !rr_reply_is_transient(r)) {
-            log_error_reply(conn->who, "LPUSH", r);
-            freeReplyObject(r);
-            result = RR_CALL_FAILED;
-            goto out;
-        }
-        if (r) freeReplyObject(r);
-        rr_conn_failed(conn, deadline_ms);
-    }
-
-    /* 2. Wait for the reply. The reply list outlives a connection failure,
-     * so after one we simply wait again, on whichever node answers. */
-    for (;;) {
-        int64_t left_ms = deadline_ms - rr_mono_ms();
-        if (left_ms <= 0) goto out;
-        char timeout_s[32];
-        snprintf(timeout_s, sizeof timeout_s, "%.3f", (double)left_ms / 1000.0);
-        const char *wait_argv[] = {"BLPOP", reply_key, timeout_s};
-        const struct rr_cmd wait = cmd_of(3, wait_argv, NULL);
-        redisReply *r = rr_conn_command(conn, left_ms + BLOCK_MARGIN_MS, &wait);
-        if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-            r->element[1]->type == REDIS_REPLY_STRING) {
-            *reply_len = r->element[1]->len;
-            *reply = malloc(*reply_len + 1);
-            if (*reply) {
-                memcpy(*reply, r->element[1]->str, *reply_len);
-                (*reply)[*reply_len] = '\0';
-                result = RR_CALL_OK;
-            } else {
-                result = RR_CALL_FAILED;
+        redisReply *r;
+        if (!queued) {
+            r = rr_conn_command(conn, left_ms, &push);
+            if (r && r->type == REDIS_REPLY_INTEGER) {
+                freeReplyObject(r);
+                rr_conn_succeeded(conn);
+                queued = true;
+                continue;
             }
-            freeReplyObject(r);
-            rr_conn_succeeded(conn);
-            goto out;
-        }
-        if (r && r->type == REDIS_REPLY_NIL) { /* BLPOP's own timeout */
-            freeReplyObject(r);
-            rr_conn_succeeded(conn);
-            goto out;
+        } else {
+            char timeout_s[32];
+            snprintf(timeout_s, sizeof timeout_s, "%.3f", (double)left_ms / 1000.0);
+            const char *wait_argv[] = {"BLPOP", reply_key, timeout_s};
+            const struct rr_cmd wait = cmd_of(3, wait_argv, NULL);
+            r = rr_conn_command(conn, left_ms + BLOCK_MARGIN_MS, &wait);
+            if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+                r->element[1]->type == REDIS_REPLY_STRING) {
+                *reply_len = r->element[1]->len;
+                *reply = malloc(*reply_len + 1);
+                if (*reply) {
+                    memcpy(*reply, r->element[1]->str, *reply_len);
+                    (*reply)[*reply_len] = '\0';
+                    result = RR_CALL_OK;
+                } else {
+                    result = RR_CALL_FAILED;
+                }
+                freeReplyObject(r);
+                rr_conn_succeeded(conn);
+                goto out;
+            }
+            if (r && r->type == REDIS_REPLY_NIL) { /* BLPOP's own timeout */
+                freeReplyObject(r);
+                rr_conn_succeeded(conn);
+                goto out;
+            }
         }
         if (r && !rr_reply_is_transient(r)) {
-            log_error_reply(conn->who, "BLPOP", r);
+            log_error_reply(conn->who, queued ? "BLPOP" : "LPUSH", r);
             freeReplyObject(r);
             result = RR_CALL_FAILED;
             goto out;
         }
         if (r) freeReplyObject(r);
+        queued = false;
         rr_conn_failed(conn, deadline_ms);
     }
 out:
