@@ -2,6 +2,7 @@
 # `make bench` install what is missing first (scripts/deps.sh).
 # Sources are discovered: every src/*/*.c is part of libparley except
 # src/server/main.c; every tests/unit/test_*.c is one cmocka test binary.
+# `make examples` builds the client examples (examples/, hiredis).
 
 CC      ?= cc
 PKGS    := raft libuv libxxhash zlib lua5.1 libcrypto
@@ -23,7 +24,7 @@ SAN_OBJ  := $(LIB_SRC:src/%.c=build/san/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/unit/%)
 SAN_UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/san/unit/%)
 
-.PHONY: all deps run test unit unit-san integration integration-san bench bench-tools install clean
+.PHONY: all deps run test unit unit-san integration integration-san bench bench-tools examples install clean
 all: build/parley-server
 
 deps:
@@ -53,6 +54,17 @@ build/san/unit/%: tests/unit/%.c build/san/libparley.a
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_CFLAGS) -Itests/unit $< build/san/libparley.a $(LIBS) -lcmocka -o $@
 
+# Client programs (examples, benchmark clients): plain hiredis, nothing of libparley.
+HIREDIS_CFLAGS := $(shell pkg-config --cflags hiredis 2>/dev/null)
+HIREDIS_LIBS   := $(shell pkg-config --libs hiredis 2>/dev/null || echo -lhiredis)
+EXAMPLE_SRC := $(wildcard examples/*.c)
+EXAMPLE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g -O2 $(WARN) $(HIREDIS_CFLAGS)
+EXAMPLE_LIBS := $(HIREDIS_LIBS) -lpthread -lm
+examples: build/examples/request_reply
+build/examples/request_reply: $(EXAMPLE_SRC) $(wildcard examples/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(EXAMPLE_CFLAGS) $(EXAMPLE_SRC) $(EXAMPLE_LIBS) -o $@
+
 run: deps
 	@$(MAKE) --no-print-directory all
 	./build/parley-server $(ARGS)
@@ -62,11 +74,11 @@ unit: $(UNIT_BIN)
 unit-san: $(SAN_UNIT_BIN)
 	@for t in $(SAN_UNIT_BIN); do echo "== $$t (asan+ubsan)"; \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 $$t || exit 1; done
-integration: build/parley-server
+integration: build/parley-server build/examples/request_reply
 	$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
 # The same suite against the AddressSanitizer/UBSan server: a memory error or
 # a leak at a clean exit makes the server exit non-zero, which tests notice.
-integration-san: build/san/parley-server
+integration-san: build/san/parley-server build/examples/request_reply
 	PARLEY_SERVER=build/san/parley-server ASAN_OPTIONS=detect_leaks=1 \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
 
@@ -76,8 +88,6 @@ test: deps
 
 # The benchmark's own clients (hiredis): BLPOP latency and counting subscribers.
 BENCH_TOOLS := build/bench/blpop-latency build/bench/subscribers
-HIREDIS_CFLAGS := $(shell pkg-config --cflags hiredis 2>/dev/null)
-HIREDIS_LIBS   := $(shell pkg-config --libs hiredis 2>/dev/null || echo -lhiredis)
 bench-tools: $(BENCH_TOOLS)
 build/bench/blpop-latency: bench/blpop_latency.c
 	@mkdir -p $(dir $@)
@@ -87,7 +97,7 @@ build/bench/subscribers: bench/subscribers.c
 	$(CC) -std=gnu11 -O2 -g $(WARN) $(HIREDIS_CFLAGS) $< $(HIREDIS_LIBS) -o $@
 
 bench: deps
-	@$(MAKE) --no-print-directory all bench-tools
+	@$(MAKE) --no-print-directory all bench-tools examples
 	bench/run.sh $(BENCH_ARGS)
 
 install: build/parley-server
