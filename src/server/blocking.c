@@ -13,9 +13,11 @@
  * Timeouts are this node's. A client that disconnects stops waiting; if a
  * retry of its was already on its way and took an element, the element is
  * pushed back where it came from (on_orphan_reply): no element leaves a
- * list without being delivered to a connected client. A waiter on a node
- * that dies dies with it and takes nothing. After a leader change waiters
- * keep waiting: their retries go to the new leader like any batch. */
+ * list without being delivered to a connected client. After a leader
+ * change waiters keep waiting: their retries go to the new leader like any
+ * batch. Not covered: a node that dies while a waiter's retry is in the
+ * log; the retry can still commit, and the element leaves with a reply no
+ * one sends (README, "Blocking pops"). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -99,7 +99,7 @@ class Node:
             self.wait_listening()
         return self
 
-    def wait_listening(self, timeout=10):
+    def wait_listening(self, timeout=30):
         def up():
             if self.proc.poll() is not None:
                 raise AssertionError(f"node {self.node_id} exited with {self.proc.returncode}:\n"
