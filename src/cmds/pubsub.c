@@ -151,20 +151,30 @@ static void cmd_spublish(struct cmd_ctx *c)
                               "smessage", NULL, 0));
 }
 
+static int by_name(const void *a, const void *b)
+{
+    const struct dict_entry *x = *(struct dict_entry *const *)a, *y = *(struct dict_entry *const *)b;
+    int cmp = memcmp(x->key, y->key, x->klen < y->klen ? x->klen : y->klen);
+    return cmp ? cmp : (x->klen > y->klen) - (x->klen < y->klen);
+}
+
+/* PUBSUB CHANNELS and SHARDCHANNELS, sorted: the reply must not depend on
+ * a node's hash table (a script may read it and write what it read). */
 static void list_names(struct cmd_ctx *c, int kind)
 {
     const struct resp_arg *pattern = c->argc > 2 ? &c->argv[2] : NULL;
-    size_t h = resp_defer_len(&c->out);
-    long long n = 0;
+    struct dict *names = &c->store->pubsub.names[kind];
+    struct dict_entry **found = xmalloc((dict_size(names) + 1) * sizeof *found);
+    size_t n = 0;
     struct dict_iter it;
-    dict_iter_init(&it, &c->store->pubsub.names[kind]);
+    dict_iter_init(&it, names);
     struct dict_entry *e;
-    while ((e = dict_iter_next(&it)) != NULL) {
-        if (pattern && !glob_match(pattern->ptr, pattern->len, e->key, e->klen, false)) continue;
-        resp_bulk(&c->out, e->key, e->klen);
-        n++;
-    }
-    resp_set_deferred_len(&c->out, h, '*', n);
+    while ((e = dict_iter_next(&it)) != NULL)
+        if (!pattern || glob_match(pattern->ptr, pattern->len, e->key, e->klen, false)) found[n++] = e;
+    qsort(found, n, sizeof *found, by_name);
+    resp_array(&c->out, (long long)n);
+    for (size_t i = 0; i < n; i++) resp_bulk(&c->out, found[i]->key, found[i]->klen);
+    free(found);
 }
 
 static void numsub(struct cmd_ctx *c, int kind)

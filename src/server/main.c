@@ -192,11 +192,12 @@ int main(int argc, char **argv)
 
     uint64_t seed[2];
     if (getrandom(seed, sizeof seed, 0) != sizeof seed) seed[0] = seed[1] = (uint64_t)clock_mono_us();
-    /* The keyspace's hash seed is the same on every member (derived from
-     * the cluster's membership): hash tables then bucket keys alike on all
-     * nodes, so a SCAN cursor from one node is valid on another (a reply may
-     * come from either) and no replica's layout is special. */
-    hash_seed_init(hash_bytes_fixed(s.cfg.cluster, strlen(s.cfg.cluster), 0x7061726c6579ull));
+    /* The hash tables' seed is this process's own secret, so that no
+     * client can choose keys that collide. Nothing a client sees depends on
+     * it: replies list keys, members and fields in replicated orders (see
+     * store/dset.h), and SCAN cursors are positions in those orders, valid
+     * on every node. */
+    hash_seed_init(seed[0]);
     s.rng = seed[1];
     /* run_id: 160 random bits of its own, so INFO reveals nothing of the
      * hash seed or the PRNG state. */

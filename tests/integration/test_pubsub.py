@@ -220,3 +220,26 @@ def test_a_slow_subscriber_is_disconnected_and_stalls_no_one(make_node):
     assert r.ping()
     slow.close()
     fast.close()
+
+
+def test_channel_lists_are_the_same_on_every_node(cluster):
+    """PUBSUB CHANNELS answers in one order everywhere: a script that writes
+    what it read leaves identical replicas (every node has its own hash seed)."""
+    leader = cluster.leader()
+    subscribers = []
+    names = [f"chan:{i}" for i in range(200)]
+    for k, node in enumerate(cluster.nodes):
+        ps = node.client().pubsub()
+        ps.subscribe(*names[k::3])
+        subscribers.append(ps)
+    c = leader.client()
+    wait_until(lambda: len(c.pubsub_channels("chan:*")) == len(names), 10,
+               message="every subscription to be registered")
+    for node in cluster.nodes:
+        assert node.client().pubsub_channels("chan:*") == sorted(names)
+    c.eval("redis.call('rpush', KEYS[1], unpack(redis.call('pubsub', 'channels', 'chan:*')))",
+           1, "channels-read-by-a-script")
+    assert c.lrange("channels-read-by-a-script", 0, -1) == sorted(names)
+    cluster.wait_converged()
+    for ps in subscribers:
+        ps.close()
