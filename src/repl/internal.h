@@ -5,6 +5,7 @@
  *              re-sending after a leader change, timeouts, read lease
  *   apply.c    the state machine: apply, snapshot, restore, dedup table
  *   link.c     the follower's connection to the leader (PARLEY.FWD)
+ *   transport.c libraft's TCP transport with TCP_NODELAY
  *   entry.c    the bytes of a log entry
  *
  * Nothing outside repl/ includes this file. */
@@ -59,6 +60,17 @@ struct proposal {
 /* The follower's link to the leader's client port. */
 struct link;
 
+/* transport.c: raft_uv_tcp (inner) behind an interface (outer) that sets
+ * TCP_NODELAY on every connection it hands to libraft. */
+struct nodelay_transport {
+    struct raft_uv_transport outer; /* what raft_uv_init is given */
+    struct raft_uv_transport inner;
+    raft_uv_accept_cb accept_cb;
+    raft_uv_transport_close_cb close_cb;
+};
+int transport_init(struct nodelay_transport *n, uv_loop_t *loop);
+void transport_close(struct nodelay_transport *n);
+
 struct repl {
     uv_loop_t *loop;
     struct store *store;
@@ -69,7 +81,7 @@ struct repl {
     /* libraft */
     struct raft raft;
     struct raft_io io;
-    struct raft_uv_transport transport;
+    struct nodelay_transport transport;
     struct raft_fsm fsm;
     struct raft_tracer tracer;
     int lock_fd;                 /* flock on <dir>/parley.lock */
