@@ -6,6 +6,8 @@
  *   apply.c    the state machine: apply, snapshot, restore, dedup table
  *   link.c     the follower's connection to the leader (PARLEY.FWD)
  *   transport.c libraft's TCP transport with TCP_NODELAY
+ *   members.c  membership changes (RAFT NODE ADD)
+ *   join.c     a node started with `join` asking to be added
  *   entry.c    the bytes of a log entry
  *
  * Nothing outside repl/ includes this file. */
@@ -136,6 +138,13 @@ struct repl {
     struct link *link;
     int64_t link_retry_at_us;
 
+    /* Joining (join.c) */
+    struct join *join;           /* the attempt in flight, if any */
+    bool join_done;
+    int64_t join_retry_at_us;
+    char join_target[256];       /* where the next attempt goes */
+    char join_last_error[256];
+
     /* Counters */
     uint64_t entries_proposed, batches_proposed, commands_applied;
     uint64_t batches_forwarded, duplicates_skipped;
@@ -174,6 +183,12 @@ void link_update(struct repl *r);      /* follow the announced leader */
 void link_send_queued(struct repl *r); /* forward QUEUED batches */
 void link_flush(struct repl *r);       /* end of tick: write what was sent */
 void link_close(struct repl *r);
+/* "host:port" (numeric; "[v6]:port" too) into a socket address. */
+int addr_resolve(const char *addr, struct sockaddr_storage *ss);
+
+/* join.c */
+void join_tick(struct repl *r);
+void join_close(struct repl *r);
 
 /* Internal commands of repl/ (never accepted from clients):
  *   __leader <node id> <term> <client address> <election timeout ms>

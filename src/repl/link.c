@@ -297,18 +297,22 @@ static void on_connected(uv_connect_t *req, int status)
     link_flush(l->r);
 }
 
-static int split_addr(const char *addr, char *host, size_t hostlen, int *port)
+int addr_resolve(const char *addr, struct sockaddr_storage *ss)
 {
     const char *colon = strrchr(addr, ':');
-    if (colon == NULL || (size_t)(colon - addr) >= hostlen) return -1;
+    char host[256];
+    if (colon == NULL || (size_t)(colon - addr) >= sizeof host) return -1;
     memcpy(host, addr, (size_t)(colon - addr));
     host[colon - addr] = '\0';
     if (host[0] == '[') { /* [v6]:port */
         memmove(host, host + 1, strlen(host));
         host[strlen(host) - 1] = '\0';
     }
-    *port = atoi(colon + 1);
-    return *port > 0 ? 0 : -1;
+    int port = atoi(colon + 1);
+    if (port <= 0 || port > 65535) return -1;
+    memset(ss, 0, sizeof *ss);
+    return strchr(host, ':') ? uv_ip6_addr(host, port, (struct sockaddr_in6 *)ss)
+                             : uv_ip4_addr(host, port, (struct sockaddr_in *)ss);
 }
 
 void link_update(struct repl *r)
@@ -318,13 +322,8 @@ void link_update(struct repl *r)
     if (r->link || node == 0 || node == r->cfg.node_id) return;
     if (clock_mono_us() < r->link_retry_at_us) return;
     const char *addr = repl_member_client_addr(r, node);
-    char host[256];
-    int port;
     struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof ss);
-    if (addr == NULL || split_addr(addr, host, sizeof host, &port) != 0 ||
-        (strchr(host, ':') ? uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss)
-                           : uv_ip4_addr(host, port, (struct sockaddr_in *)&ss)) != 0) {
+    if (addr == NULL || addr_resolve(addr, &ss) != 0) {
         r->link_retry_at_us = clock_mono_us() + RECONNECT_DELAY_US;
         return;
     }

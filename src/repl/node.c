@@ -3,7 +3,9 @@
  * One struct raft per process, on libraft's libuv disk and TCP backends, in
  * the data directory. A new directory is bootstrapped with the `cluster`
  * configuration (every initial member bootstraps the same one, so they all
- * begin with the same first entry); an existing one is loaded as is.
+ * begin with the same first entry), unless the node was started with `join`:
+ * then it starts empty and waits to be added (join.c). An existing
+ * directory is loaded as is.
  *
  * Timeouts: pre-vote is on (a node that was cut off cannot disrupt a
  * healthy leader when it returns), the election timeout defaults to 300 ms
@@ -160,8 +162,9 @@ int node_start(struct repl *r, char *err, size_t errlen)
 {
     struct raft_configuration conf;
     raft_configuration_init(&conf);
-    int rv = parse_cluster(r->cluster, &conf, err, errlen);
-    if (rv == 0) rv = check_membership(r, &conf, err, errlen);
+    bool joining = r->cfg.join && r->cfg.join[0];
+    int rv = joining ? 0 : parse_cluster(r->cluster, &conf, err, errlen);
+    if (rv == 0 && !joining) rv = check_membership(r, &conf, err, errlen);
     if (rv == 0) rv = make_dir(r->dir, err, errlen);
     if (rv == 0) rv = lock_dir(r, err, errlen);
     if (rv == 0) rv = check_bindable(r->raft_addr, err, errlen);
@@ -204,7 +207,9 @@ int node_start(struct repl *r, char *err, size_t errlen)
     raft_set_snapshot_threshold(&r->raft, r->cfg.snapshot_threshold);
     raft_set_snapshot_trailing(&r->raft, r->cfg.snapshot_trailing);
 
-    rv = raft_bootstrap(&r->raft, &conf);
+    /* A joining node starts with no configuration of its own: it becomes a
+     * member when the leader adds it (join.c) and sends it the log. */
+    rv = joining ? RAFT_CANTBOOTSTRAP : raft_bootstrap(&r->raft, &conf);
     if (rv == 0) {
         log_info("Bootstrapped a new Raft log in %s: cluster %s", r->dir, r->cluster);
     } else if (rv != RAFT_CANTBOOTSTRAP) {

@@ -27,6 +27,7 @@ static void on_housekeeping(uv_timer_t *t)
     struct repl *r = t->data;
     propose_housekeeping(r);
     propose_expire_cycle(r);
+    join_tick(r);
     store_housekeeping(r->store);
 }
 
@@ -89,6 +90,7 @@ void repl_stop(struct repl *r, void (*cb)(void *arg), void *arg)
     propose_fail_all(r, bye);
     foreign_fail_all(r, bye);
     link_close(r);
+    join_close(r);
     r->closing_handles = 1;
     uv_close((uv_handle_t *)&r->timer, on_handle_closed);
     node_close(r);

@@ -49,6 +49,7 @@ struct repl_config {
     uint64_t node_id;
     const char *raft_addr;       /* host:port of this node's Raft transport */
     const char *cluster;         /* "1@host:port,2@host:port,..." */
+    const char *join;            /* a member's client address: join, don't bootstrap */
     const char *dir;             /* data directory (libraft's files) */
     const char *announce_addr;   /* host:port clients and peers use for this node */
     unsigned election_timeout_ms;
@@ -136,5 +137,9 @@ void repl_get_info(struct repl *r, struct repl_info *info);
 void repl_members(struct repl *r, struct buf *out);
 /* The leader's client address (host:port) if known, else NULL. */
 const char *repl_leader_client_addr(struct repl *r);
+
+/* RAFT NODE ADD: makes node id at raft address addr a voter (leader only);
+ * the reply ("+OK" or an error) goes to slot when the change committed. */
+void repl_add_voter(struct repl *r, struct reply_slot *slot, uint64_t id, const char *addr);
 
 #endif

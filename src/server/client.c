@@ -117,6 +117,13 @@ struct resp_out client_reply(struct client *c)
     return o;
 }
 
+struct reply_slot *client_slot_own(struct client *c)
+{
+    if (c->tail == NULL || c->tail->pending > 0 || c->tail->reply.len > 0)
+        append_slot(c, slot_get(c->srv, c));
+    return c->tail;
+}
+
 struct reply_slot *client_slot_for_submit(struct client *c)
 {
     if (c->tail == NULL) append_slot(c, slot_get(c->srv, c));

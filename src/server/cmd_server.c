@@ -535,6 +535,49 @@ static void raft_digest(struct client *c, const struct cmd_def *cmd, int argc,
     resp_bulk(&o, hex, 16);
 }
 
+static bool parse_u64(const struct resp_arg *a, uint64_t *v)
+{
+    char tmp[24];
+    if (a->len == 0 || a->len >= sizeof tmp) return false;
+    memcpy(tmp, a->ptr, a->len);
+    tmp[a->len] = '\0';
+    char *end;
+    *v = strtoull(tmp, &end, 10);
+    return *end == '\0' && tmp[0] != '-';
+}
+
+/* RAFT NODE ADD <id> <raft host:port>: makes a node a voting member
+ * (leader only). The client waits, reading nothing more, until the change
+ * has committed (repl/members.c). */
+static void raft_node(struct client *c, const struct cmd_def *cmd, int argc,
+                      const struct resp_arg *argv)
+{
+    struct resp_out o;
+    uint64_t id;
+    if (!arg_is(&argv[2], "add") || argc != 5) {
+        o = client_reply(c);
+        resp_error(&o, "ERR syntax: RAFT NODE ADD <id> <raft host:port>");
+        return;
+    }
+    if (!parse_u64(&argv[3], &id) || id == 0) {
+        o = client_reply(c);
+        resp_error(&o, "ERR node id must be a positive integer");
+        return;
+    }
+    char addr[256];
+    if (argv[4].len == 0 || argv[4].len >= sizeof addr || !memchr(argv[4].ptr, ':', argv[4].len)) {
+        o = client_reply(c);
+        resp_error(&o, "ERR address must be host:port");
+        return;
+    }
+    memcpy(addr, argv[4].ptr, argv[4].len);
+    addr[argv[4].len] = '\0';
+    struct reply_slot *slot = client_slot_own(c);
+    c->blocking_slot = slot;
+    net_conn_hold(c->conn);
+    repl_add_voter(c->srv->repl, slot, id, addr);
+}
+
 static void raft_help(struct client *c, const struct cmd_def *cmd, int argc,
                       const struct resp_arg *argv)
 {
@@ -546,22 +589,15 @@ static void raft_help(struct client *c, const struct cmd_def *cmd, int argc,
         "DIGEST",
         "    This node's applied index and a digest of its own keyspace; equal on replicas",
         "    that applied the same log.",
+        "NODE ADD <id> <raft host:port>",
+        "    Makes the node a voting member (on the leader; answers once committed). A node",
+        "    started with --join <member's client host:port> sends this itself.",
         "HELP",
         "    Prints this help.",
     };
     reply_lines(c, lines, sizeof lines / sizeof *lines);
 }
 
-static bool parse_u64(const struct resp_arg *a, uint64_t *v)
-{
-    char tmp[24];
-    if (a->len == 0 || a->len >= sizeof tmp) return false;
-    memcpy(tmp, a->ptr, a->len);
-    tmp[a->len] = '\0';
-    char *end;
-    *v = strtoull(tmp, &end, 10);
-    return *end == '\0' && tmp[0] != '-';
-}
 
 /* Every command of a forwarded body must be one a client could send
  * directly (no connection commands, no internal ones), one the server sends
@@ -627,6 +663,7 @@ local_fn *server_local_handler(const char *name)
         {"shutdown", cmd_shutdown},
         {"raft|info", raft_info},
         {"raft|help", raft_help},
+        {"raft|node", raft_node},
         {"raft|digest", raft_digest},
         {"parley.fwd", parley_fwd},
     };

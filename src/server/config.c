@@ -32,6 +32,7 @@ static const struct directive table[] = {
     {"node-id", K_INT, OFF(node_id), false, "1", 1, BIG},
     {"raft-addr", K_STRING, OFF(raft_addr), false, "", 0, 0},
     {"cluster", K_STRING, OFF(cluster), false, "", 0, 0},
+    {"join", K_STRING, OFF(join), false, "", 0, 0},
     {"announce-addr", K_STRING, OFF(announce_addr), false, "", 0, 0},
     {"logfile", K_STRING, OFF(logfile), false, "", 0, 0},
     {"loglevel", K_STRING, OFF(loglevel), true, "notice", 0, 0},
@@ -272,7 +273,7 @@ void config_finish(struct config *c)
         snprintf(tmp, sizeof tmp, "127.0.0.1:%lld", c->port + 10000 <= 65535 ? c->port + 10000 : c->port - 10000);
         c->raft_addr = xstrdup(tmp);
     }
-    if (c->cluster[0] == '\0') {
+    if (c->cluster[0] == '\0' && c->join[0] == '\0') {
         free(c->cluster);
         char tmp[320];
         snprintf(tmp, sizeof tmp, "%lld@%s", c->node_id, c->raft_addr);

@@ -22,6 +22,7 @@ struct config {
     long long node_id;
     char *raft_addr;
     char *cluster;
+    char *join;
     char *announce_addr;
     char *logfile;
     char *loglevel;

@@ -158,7 +158,11 @@ static void usage(void)
            "A three-node cluster on one machine (run each line in its own terminal):\n"
            "  parley-server --port 7001 --dir n1 --node-id 1 --raft-addr 127.0.0.1:17001 \\\n"
            "    --cluster 1@127.0.0.1:17001,2@127.0.0.1:17002,3@127.0.0.1:17003\n"
-           "  (the same with 7002/n2/2/17002 and 7003/n3/3/17003)\n");
+           "  (the same with 7002/n2/2/17002 and 7003/n3/3/17003)\n"
+           "Or start one node, and have others join it (it adds them as voters):\n"
+           "  parley-server --port 7001 --dir n1 --node-id 1 --raft-addr 127.0.0.1:17001\n"
+           "  parley-server --port 7002 --dir n2 --node-id 2 --raft-addr 127.0.0.1:17002 \\\n"
+           "    --join 127.0.0.1:7001\n");
 }
 
 int main(int argc, char **argv)
@@ -176,6 +180,11 @@ int main(int argc, char **argv)
     struct buf err = BUF_INIT;
     if (config_load(&s.cfg, argc, argv, &err) != 0) {
         fprintf(stderr, "%.*s\n", (int)err.len, err.data);
+        return 1;
+    }
+    if (s.cfg.cluster[0] && s.cfg.join[0]) {
+        fprintf(stderr, "Give either 'cluster' (the members of a new cluster) or 'join' (a "
+                        "member of a running one), not both\n");
         return 1;
     }
     config_finish(&s.cfg);
@@ -218,6 +227,7 @@ int main(int argc, char **argv)
         .node_id = (uint64_t)s.cfg.node_id,
         .raft_addr = s.cfg.raft_addr,
         .cluster = s.cfg.cluster,
+        .join = s.cfg.join,
         .dir = s.cfg.dir,
         .announce_addr = s.cfg.announce_addr,
         .election_timeout_ms = (unsigned)s.cfg.raft_election_timeout_ms,

@@ -94,6 +94,9 @@ void client_free(struct client *c);
 struct resp_out client_reply(struct client *c);
 /* A slot for a command submitted to repl. */
 struct reply_slot *client_slot_for_submit(struct client *c);
+/* A slot no earlier command writes into (for a reply that may come at any
+ * time; the caller holds the client until it does). */
+struct reply_slot *client_slot_own(struct client *c);
 bool client_has_pending(const struct client *c);
 /* Stops reading and closes the connection after the queued replies. */
 void client_quit(struct client *c);
