@@ -261,6 +261,15 @@ def read_memory(out_dir):
     return out
 
 
+def read_reqrep(out_dir):
+    """The request/reply table bench/reqrep.sh wrote, or None."""
+    path = os.path.join(out_dir, "reqrep-report.txt")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return f.read().strip("\n") or None
+
+
 def md_table(rows):
     out = ["| " + " | ".join(HEADER) + " |",
            "|" + "|".join([":---"] + ["---:"] * (len(HEADER) - 1)) + "|"]
@@ -324,6 +333,11 @@ def main():
         print("== delivery checks (both sides of every table) ==")
         for c in check_lines:
             print("   " + c)
+    reqrep = read_reqrep(args.out_dir)
+    if reqrep:
+        print()
+        print("== request/reply round trips (bench/reqrep.sh) ==")
+        print("\n".join("   " + line for line in reqrep.splitlines()))
     if memory:
         print()
         print("== memory: bytes per element, parley next to redis-server ==")
@@ -382,6 +396,11 @@ def main():
             md.append("")
         if check_lines:
             md += ["### Delivery checks", ""] + ["- " + c for c in check_lines] + [""]
+        if reqrep:
+            md += ["## Request/reply round trips", "",
+                   "`bench/reqrep.sh`: the pattern of `examples/request_reply` (caller LPUSH, "
+                   "server BLMOVE and MULTI/EXEC, caller BLPOP), see the README.", "",
+                   "```", reqrep, "```", ""]
         if memory:
             md += ["## Memory per element", "",
                    "Each script starts its own durable parley node and redis-server without "

@@ -163,34 +163,37 @@ field() { # line name -> value, empty if absent
 ratio() { # a b -> a/b with two decimals, "-" if either is missing or zero
   awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0 || a == "nan") print "-"; else printf "%.2f", a / b }'
 }
-echo
-echo "Request/reply round trip, ms: caller LPUSH -> server BLMOVE, MULTI/EXEC -> caller BLPOP ($SERVERS servers)"
-printf '%-8s %-26s %7s %9s %9s %9s\n' callers side calls calls/s p50 p99
-for callers in 1 50; do
-  for side in "${SIDES[@]}"; do
-    line=${RESULT[$side,$callers]}
-    if [[ $line == FAILED* ]]; then
-      printf '%-8s %-26s %s\n' "$callers" "${LABEL[$side]}" FAILED
-    else
-      printf '%-8s %-26s %7s %9s %9s %9s\n' "$callers" "${LABEL[$side]}" "$(field "$line" ok)" \
-        "$(field "$line" calls_per_s)" "$(field "$line" p50_ms)" "$(field "$line" p99_ms)"
-    fi
-  done
-done
-if [ -n "${PORT[aof]:-}" ]; then
+report() { # the tables, printed and (with --out) kept for RESULTS.md
   echo
-  echo "parley/redis: p50 and p99 below 1 = parley faster; calls/s above 1 = parley faster"
-  printf '%-8s %-26s %6s %6s %8s\n' callers side p50 p99 calls/s
+  echo "Request/reply round trip, ms: caller LPUSH -> server BLMOVE, MULTI/EXEC -> caller BLPOP ($SERVERS servers)"
+  printf '%-8s %-26s %7s %9s %9s %9s\n' callers side calls calls/s p50 p99
   for callers in 1 50; do
-    redis=${RESULT[aof,$callers]}
-    for side in single cluster; do
-      [ -n "${PORT[$side]:-}" ] || continue
-      mine=${RESULT[$side,$callers]}
-      printf '%-8s %-26s %6s %6s %8s\n' "$callers" "${LABEL[$side]}" \
-        "$(ratio "$(field "$mine" p50_ms)" "$(field "$redis" p50_ms)")" \
-        "$(ratio "$(field "$mine" p99_ms)" "$(field "$redis" p99_ms)")" \
-        "$(ratio "$(field "$mine" calls_per_s)" "$(field "$redis" calls_per_s)")"
+    for side in "${SIDES[@]}"; do
+      line=${RESULT[$side,$callers]}
+      if [[ $line == FAILED* ]]; then
+        printf '%-8s %-26s %s\n' "$callers" "${LABEL[$side]}" FAILED
+      else
+        printf '%-8s %-26s %7s %9s %9s %9s\n' "$callers" "${LABEL[$side]}" "$(field "$line" ok)" \
+          "$(field "$line" calls_per_s)" "$(field "$line" p50_ms)" "$(field "$line" p99_ms)"
+      fi
     done
   done
-fi
+  if [ -n "${PORT[aof]:-}" ]; then
+    echo
+    echo "parley/redis: p50 and p99 below 1 = parley faster; calls/s above 1 = parley faster"
+    printf '%-8s %-26s %6s %6s %8s\n' callers side p50 p99 calls/s
+    for callers in 1 50; do
+      redis=${RESULT[aof,$callers]}
+      for side in single cluster; do
+        [ -n "${PORT[$side]:-}" ] || continue
+        mine=${RESULT[$side,$callers]}
+        printf '%-8s %-26s %6s %6s %8s\n' "$callers" "${LABEL[$side]}" \
+          "$(ratio "$(field "$mine" p50_ms)" "$(field "$redis" p50_ms)")" \
+          "$(ratio "$(field "$mine" p99_ms)" "$(field "$redis" p99_ms)")" \
+          "$(ratio "$(field "$mine" calls_per_s)" "$(field "$redis" calls_per_s)")"
+      done
+    done
+  fi
+}
+if [ -n "$out" ]; then report | tee "$out/reqrep-report.txt"; else report; fi
 [ "$failures" -eq 0 ] || die "$failures run(s) failed"

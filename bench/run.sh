@@ -589,6 +589,10 @@ for size in "${SIZE_LIST[@]}"; do
 done
 tests_elapsed=$((SECONDS - START_SECONDS))
 
+# ---- request/reply -----------------------------------------------------------
+# On the servers above, before they are stopped (bench/reqrep.sh).
+BENCH_QUICK=$quick BENCH_DRY_RUN=$dry_run "$BENCH_DIR/reqrep.sh" --out "$OUT" --ports "single=${SIDE_PORT[single]:-},aof=${SIDE_PORT[aof]:-},cluster=${SIDE_PORT[cluster]:-}" || failures=$((failures + 1))
+
 # ---- memory ----------------------------------------------------------------
 # The memory scripts start servers of their own: stop the benchmark's first.
 stop_pids "${PIDS[@]}"
@@ -620,7 +624,6 @@ meta tests_elapsed_s "$tests_elapsed"
 report_args=("$OUT")
 [ "$write_results" = 1 ] && report_args+=(--markdown "$RESULTS_FILE")
 "$PYTHON" "$BENCH_DIR/report.py" "${report_args[@]}" | tee "$OUT/report.txt"
-BENCH_QUICK=$quick BENCH_DRY_RUN=$dry_run "$BENCH_DIR/reqrep.sh" --out "$OUT" --ports "single=${SIDE_PORT[single]:-},aof=${SIDE_PORT[aof]:-},cluster=${SIDE_PORT[cluster]:-}" || failures=$((failures + 1))
 echo
 echo "bench/run.sh: $count test runs in ${tests_elapsed} s, ${elapsed} s in all, on $(nproc) core(s) shared by client and servers; raw data in $OUT"
 if [ "$failures" -gt 0 ] || [ "$memory_failed" = 1 ]; then
