@@ -107,4 +107,4 @@ install: build/parley-server
 clean:
 	rm -rf build
 
--include $(REL_OBJ:.o=.d) $(SAN_OBJ:.o=.d) build/obj/server/main.d
+-include $(REL_OBJ:.o=.d) $(SAN_OBJ:.o=.d) build/obj/server/main.d build/san/obj/server/main.d
