@@ -96,15 +96,44 @@ static const struct cmd_def config_subs[] = {
     END,
 };
 
+static const struct cmd_def sentinel_subs[] = {
+#define SENTINEL_ROW(n, ar, sum) \
+    ROW("sentinel|" n, ar, L | A | LS, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL, \
+        "sentinel", "parley-0.1", sum, "O(N) where N is the number of members")
+    SENTINEL_ROW("get-master-addr-by-name", 3, "Returns the current Raft leader's client address."),
+    SENTINEL_ROW("masters", 2, "Returns the one master: the current Raft leader."),
+    SENTINEL_ROW("master", 3, "Returns the state of the master (the Raft leader)."),
+    SENTINEL_ROW("replicas", 3, "Returns the members other than the leader."),
+    SENTINEL_ROW("slaves", 3, "Returns the members other than the leader."),
+    SENTINEL_ROW("sentinels", 3, "Returns the other members, which answer SENTINEL queries too."),
+    SENTINEL_ROW("myid", 2, "Returns this node's id as a Sentinel run id."),
+    SENTINEL_ROW("ckquorum", 3, "Says whether a Raft leader is elected."),
+    SENTINEL_ROW("failover", 3, "Refused: Raft elects the leader (use RAFT TRANSFER)."),
+    SENTINEL_ROW("monitor", 6, "Refused: the master is the Raft leader."),
+    SENTINEL_ROW("remove", 3, "Refused: the master is the Raft leader."),
+    SENTINEL_ROW("set", -5, "Refused: the master is the Raft leader."),
+    SENTINEL_ROW("reset", 3, "Refused: the master is the Raft leader."),
+    SENTINEL_ROW("help", 2, "Returns helpful text about the different subcommands."),
+#undef SENTINEL_ROW
+    END,
+};
+
 static const struct cmd_def raft_subs[] = {
     ROW("raft|info", 2, L, 0, 0, 0, ACL_ADMIN | ACL_SLOW, NULL, "cluster", "parley-0.1",
         "Returns this node's view of the Raft cluster.", "O(N) where N is the number of members"),
     ROW("raft|digest", 2, L, 0, 0, 0, ACL_ADMIN | ACL_SLOW, NULL, "cluster", "parley-0.1",
         "Returns this node's applied index and a digest of its own keyspace (not a linearizable read).",
         "O(N) where N is the number of keys"),
-    ROW("raft|node", -3, L | A, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL, "cluster",
-        "parley-0.1", "Changes the cluster's membership: RAFT NODE ADD <id> <raft host:port>.",
+    ROW("raft|members", 2, L, 0, 0, 0, ACL_ADMIN | ACL_SLOW, NULL, "cluster", "parley-0.1",
+        "Returns the members of the Raft cluster and their roles.",
+        "O(N) where N is the number of members"),
+    ROW("raft|node", -4, L | A, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL, "cluster",
+        "parley-0.1",
+        "Changes the cluster's membership: RAFT NODE ADD <id> <raft host:port> [VOTER|OBSERVER], "
+        "PROMOTE <id>, REMOVE <id>.",
         "O(1)"),
+    ROW("raft|transfer", -2, L | A, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL,
+        "cluster", "parley-0.1", "Hands leadership to another voter.", "O(1)"),
     ROW("raft|help", 2, L, 0, 0, 0, ACL_SLOW, NULL, "cluster", "parley-0.1",
         "Returns helpful text about the different subcommands.", "O(1)"),
     END,
@@ -245,6 +274,9 @@ static const struct cmd_def table[] = {
         "Return the current server time", "O(1)"),
     PARENT("raft", -2, L, ACL_SLOW, "cluster", "parley-0.1",
            "A container for Raft cluster commands (Parley).", raft_subs),
+    PARENT("sentinel", -2, L, ACL_SLOW, "sentinel", "2.8.4",
+           "Leader discovery for Sentinel-aware clients: the master is the Raft leader.",
+           sentinel_subs),
     ROW("parley.fwd", 5, L | A, 0, 0, 0, ACL_ADMIN | ACL_SLOW, NULL, "cluster", "parley-0.1",
         "Proposes a batch a follower forwards to the leader (internal to Parley).", "O(N)"),
     PARENT("debug", -2, A | NLS, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, "server", "1.0.0",

@@ -6,8 +6,9 @@
  *   apply.c    the state machine: apply, snapshot, restore, dedup table
  *   link.c     the follower's connection to the leader (PARLEY.FWD)
  *   transport.c libraft's TCP transport with TCP_NODELAY
- *   members.c  membership changes (RAFT NODE ADD)
+ *   members.c  membership changes and leadership transfer (RAFT NODE, RAFT TRANSFER)
  *   join.c     a node started with `join` asking to be added
+ *   ask.c      one command sent to another node's client port
  *   entry.c    the bytes of a log entry
  *
  * Nothing outside repl/ includes this file. */
@@ -90,6 +91,9 @@ struct repl {
     bool raft_started;
     bool stopping;
     void (*stop_cb)(void *);
+    struct raft_transfer stop_transfer; /* a leader shutting down hands over */
+    bool stop_transferring;
+    int64_t stop_deadline_us;
     void *stop_arg;
     int closing_handles;
     uv_timer_t timer;            /* housekeeping: timeouts, expiry, lease */
@@ -139,11 +143,13 @@ struct repl {
     int64_t link_retry_at_us;
 
     /* Joining (join.c) */
-    struct join *join;           /* the attempt in flight, if any */
+    struct ask *join;            /* the attempt in flight, if any */
     bool join_done;
     int64_t join_retry_at_us;
-    char join_target[256];       /* where the next attempt goes */
     char join_last_error[256];
+
+    /* Membership requests in progress (members.c) */
+    struct member_req *member_reqs;
 
     /* Counters */
     uint64_t entries_proposed, batches_proposed, commands_applied;
@@ -185,6 +191,19 @@ void link_flush(struct repl *r);       /* end of tick: write what was sent */
 void link_close(struct repl *r);
 /* "host:port" (numeric; "[v6]:port" too) into a socket address. */
 int addr_resolve(const char *addr, struct sockaddr_storage *ss);
+
+/* ask.c: one command to another node's client port; cb gets the first
+ * reply line (no CRLF), or an "-ERR ..." of ours; never before ask_start
+ * returns, never after ask_cancel. */
+struct ask;
+typedef void ask_cb(void *arg, const char *line, size_t len);
+struct ask *ask_start(struct repl *r, const char *addr, int argc, const char *const *argv,
+                      unsigned timeout_ms, ask_cb *cb, void *arg);
+void ask_cancel(struct ask *a);
+
+/* members.c */
+void members_tick(struct repl *r);   /* housekeeping: deadlines */
+void members_close(struct repl *r);
 
 /* join.c */
 void join_tick(struct repl *r);

@@ -22,13 +22,21 @@ static uint64_t random_nonzero(void)
     return v;
 }
 
+static void stop_now(struct repl *r);
+
 static void on_housekeeping(uv_timer_t *t)
 {
     struct repl *r = t->data;
     propose_housekeeping(r);
     propose_expire_cycle(r);
     join_tick(r);
+    members_tick(r);
     store_housekeeping(r->store);
+    if (r->stop_transferring && clock_mono_us() > r->stop_deadline_us) {
+        log_warn("Leadership was not handed over in time; shutting down anyway");
+        r->stop_transferring = false;
+        stop_now(r);
+    }
 }
 
 struct repl *repl_start(uv_loop_t *loop, struct store *store, const struct repl_config *cfg,
@@ -80,20 +88,55 @@ static void on_handle_closed(uv_handle_t *h)
     if (--r->closing_handles == 0 && r->stop_cb) r->stop_cb(r->stop_arg);
 }
 
-void repl_stop(struct repl *r, void (*cb)(void *arg), void *arg)
+static void stop_now(struct repl *r)
 {
-    r->stopping = true;
-    r->stop_cb = cb;
-    r->stop_arg = arg;
     const char *bye = "-ERR server is shutting down; the command may or may not have been "
                       "executed\r\n";
     propose_fail_all(r, bye);
     foreign_fail_all(r, bye);
     link_close(r);
     join_close(r);
+    members_close(r);
     r->closing_handles = 1;
     uv_close((uv_handle_t *)&r->timer, on_handle_closed);
     node_close(r);
+}
+
+static void on_stop_transfer(struct raft_transfer *req)
+{
+    struct repl *r = req->data;
+    if (!r->stop_transferring) return; /* gave up waiting: already stopping */
+    r->stop_transferring = false;
+    raft_id leader = 0;
+    const char *addr;
+    raft_leader(&r->raft, &leader, &addr);
+    if (leader != 0 && leader != r->cfg.node_id)
+        log_info("Leadership handed over to node %" PRIu64 " before shutting down",
+                 (uint64_t)leader);
+    else
+        log_warn("Could not hand leadership over before shutting down");
+    stop_now(r);
+}
+
+/* A leader with another voter hands leadership over first (libraft calls
+ * back within an election timeout, done or not), so the cluster does not
+ * wait out an election timeout to notice it is gone. */
+void repl_stop(struct repl *r, void (*cb)(void *arg), void *arg)
+{
+    r->stopping = true;
+    r->stop_cb = cb;
+    r->stop_arg = arg;
+    if (node_is_leader(r) && r->raft.configuration.n > 1) {
+        r->stop_transfer.data = r;
+        r->stop_transferring = true;
+        r->stop_deadline_us = clock_mono_us() + 2000 * (int64_t)r->cfg.election_timeout_ms;
+        if (raft_transfer(&r->raft, &r->stop_transfer, 0, on_stop_transfer) == 0) {
+            log_info("Handing leadership over before shutting down");
+            return;
+        }
+        r->stop_transferring = false;
+    }
+    stop_now(r);
 }
 
 uint64_t repl_origin(struct repl *r)
@@ -161,14 +204,25 @@ const char *repl_leader_client_addr(struct repl *r)
     return id ? repl_member_client_addr(r, id) : NULL;
 }
 
-void repl_members(struct repl *r, struct buf *out)
+size_t repl_members(struct repl *r, struct repl_member *out, size_t max)
 {
-    if (!r->raft_started) return;
+    if (!r->raft_started) return 0;
     const struct raft_configuration *c = &r->raft.configuration;
-    for (unsigned i = 0; i < c->n; i++) {
+    raft_id leader = 0;
+    const char *leader_addr;
+    raft_leader(&r->raft, &leader, &leader_addr);
+    size_t n = 0;
+    for (unsigned i = 0; i < c->n && n < max; i++, n++) {
         const struct raft_server *s = &c->servers[i];
         const char *client = repl_member_client_addr(r, s->id);
-        buf_printf(out, "%llu@%s:%s:%s\n", (unsigned long long)s->id, s->address,
-                   raft_role_name(s->role), client ? client : "");
+        out[n].id = s->id;
+        out[n].raft_addr = s->address;
+        out[n].role = s->role == RAFT_VOTER     ? "voter"
+                      : s->role == RAFT_STANDBY ? "observer"
+                                                : "spare";
+        out[n].client_addr = client ? client : "";
+        out[n].leader = s->id == leader;
+        out[n].self = s->id == r->cfg.node_id;
     }
+    return n;
 }

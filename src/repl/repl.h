@@ -133,13 +133,33 @@ struct repl_info {
     int64_t lease_remaining_ms;
 };
 void repl_get_info(struct repl *r, struct repl_info *info);
-/* Appends "id@raft_addr:role:client_addr" lines, one per member. */
-void repl_members(struct repl *r, struct buf *out);
+/* The current configuration, at most max members; strings stay valid until
+ * the loop runs again. */
+struct repl_member {
+    uint64_t id;
+    const char *raft_addr;
+    const char *role;        /* "voter", "observer", "spare" */
+    const char *client_addr; /* "" until the member has registered it */
+    bool leader, self;
+};
+#define REPL_MEMBERS_MAX 64
+size_t repl_members(struct repl *r, struct repl_member *out, size_t max);
 /* The leader's client address (host:port) if known, else NULL. */
 const char *repl_leader_client_addr(struct repl *r);
 
-/* RAFT NODE ADD: makes node id at raft address addr a voter (leader only);
- * the reply ("+OK" or an error) goes to slot when the change committed. */
-void repl_add_voter(struct repl *r, struct reply_slot *slot, uint64_t id, const char *addr);
+/* Membership and leadership (RAFT NODE ..., RAFT TRANSFER), on any node: a
+ * follower passes the command on to the leader. The one-line reply ("+OK"
+ * or an error) goes to slot once the change has committed. */
+enum repl_member_op { REPL_NODE_ADD, REPL_NODE_PROMOTE, REPL_NODE_REMOVE, REPL_TRANSFER };
+struct repl_member_change {
+    enum repl_member_op op;
+    uint64_t id;          /* TRANSFER: 0 lets libraft choose */
+    const char *addr;     /* ADD: the node's raft host:port */
+    bool observer;        /* ADD: a non-voting member that receives the log */
+    bool role_given;      /* ADD: VOTER or OBSERVER was said; if not, any
+                             current member is answered OK as it is */
+};
+void repl_change_members(struct repl *r, struct reply_slot *slot,
+                         const struct repl_member_change *change);
 
 #endif

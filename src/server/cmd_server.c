@@ -1,6 +1,6 @@
 /* server/cmd_server.c — commands about the server: INFO, COMMAND (from the
- * command table), CONFIG, TIME, RAFT (cluster view) and PARLEY.FWD (the
- * leader's side of a follower's forwarded batch). */
+ * command table), CONFIG, TIME and PARLEY.FWD (the leader's side of a
+ * follower's forwarded batch). RAFT is in cmd_raft.c. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -341,7 +341,7 @@ static void command_docs(struct client *c, const struct cmd_def *cmd, int argc,
     resp_set_deferred_len(&o, h, '%', n);
 }
 
-static void reply_lines(struct client *c, const char **lines, size_t n)
+void reply_lines(struct client *c, const char **lines, size_t n)
 {
     struct resp_out o = client_reply(c);
     resp_array(&o, (long long)n);
@@ -488,52 +488,8 @@ static void cmd_time(struct client *c, const struct cmd_def *cmd, int argc,
 }
 
 /* --------------------------------------------------------------------
- * RAFT and PARLEY.FWD
+ * PARLEY.FWD
  * ------------------------------------------------------------------ */
-
-static void raft_info(struct client *c, const struct cmd_def *cmd, int argc,
-                      const struct resp_arg *argv)
-{
-    struct repl_info ri;
-    repl_get_info(c->srv->repl, &ri);
-    struct buf text = BUF_INIT;
-    buf_printf(&text,
-               "node_id:%" PRIu64 "\r\nrole:%s\r\nterm:%" PRIu64 "\r\nleader_id:%" PRIu64 "\r\n"
-               "leader_addr:%s\r\ncommit_index:%" PRIu64 "\r\napplied_index:%" PRIu64 "\r\n"
-               "last_index:%" PRIu64 "\r\nread_lease:%s\r\n",
-               ri.node_id, ri.role, ri.term, ri.leader_id, ri.leader_addr, ri.commit_index,
-               ri.applied_index, ri.last_index, ri.lease_valid ? "valid" : "none");
-    struct buf members = BUF_INIT;
-    repl_members(c->srv->repl, &members);
-    int n = 0;
-    for (size_t off = 0; off < members.len;) {
-        char *nl = memchr(members.data + off, '\n', members.len - off);
-        size_t len = (size_t)(nl - (members.data + off));
-        /* "id@raft:role:client" */
-        buf_printf(&text, "member%d:%.*s\r\n", n++, (int)len, members.data + off);
-        off += len + 1;
-    }
-    buf_printf(&text, "members:%d\r\n", n);
-    buf_free(&members);
-    struct resp_out o = client_reply(c);
-    resp_verbatim(&o, text.data, text.len);
-    buf_free(&text);
-}
-
-/* This node's own state, not the leader's: [applied index, digest]. Two
- * replicas with equal answers hold the same data. */
-static void raft_digest(struct client *c, const struct cmd_def *cmd, int argc,
-                        const struct resp_arg *argv)
-{
-    struct repl_info ri;
-    repl_get_info(c->srv->repl, &ri);
-    char hex[17];
-    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)store_digest(c->srv->store));
-    struct resp_out o = client_reply(c);
-    resp_array(&o, 2);
-    resp_int(&o, (long long)ri.applied_index);
-    resp_bulk(&o, hex, 16);
-}
 
 static bool parse_u64(const struct resp_arg *a, uint64_t *v)
 {
@@ -545,59 +501,6 @@ static bool parse_u64(const struct resp_arg *a, uint64_t *v)
     *v = strtoull(tmp, &end, 10);
     return *end == '\0' && tmp[0] != '-';
 }
-
-/* RAFT NODE ADD <id> <raft host:port>: makes a node a voting member
- * (leader only). The client waits, reading nothing more, until the change
- * has committed (repl/members.c). */
-static void raft_node(struct client *c, const struct cmd_def *cmd, int argc,
-                      const struct resp_arg *argv)
-{
-    struct resp_out o;
-    uint64_t id;
-    if (!arg_is(&argv[2], "add") || argc != 5) {
-        o = client_reply(c);
-        resp_error(&o, "ERR syntax: RAFT NODE ADD <id> <raft host:port>");
-        return;
-    }
-    if (!parse_u64(&argv[3], &id) || id == 0) {
-        o = client_reply(c);
-        resp_error(&o, "ERR node id must be a positive integer");
-        return;
-    }
-    char addr[256];
-    if (argv[4].len == 0 || argv[4].len >= sizeof addr || !memchr(argv[4].ptr, ':', argv[4].len)) {
-        o = client_reply(c);
-        resp_error(&o, "ERR address must be host:port");
-        return;
-    }
-    memcpy(addr, argv[4].ptr, argv[4].len);
-    addr[argv[4].len] = '\0';
-    struct reply_slot *slot = client_slot_own(c);
-    c->blocking_slot = slot;
-    net_conn_hold(c->conn);
-    repl_add_voter(c->srv->repl, slot, id, addr);
-}
-
-static void raft_help(struct client *c, const struct cmd_def *cmd, int argc,
-                      const struct resp_arg *argv)
-{
-    static const char *lines[] = {
-        "RAFT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "INFO",
-        "    This node's id, role, term, leader, commit and applied index, and the members",
-        "    (member<n>:<id>@<raft address>:<role>:<client address>).",
-        "DIGEST",
-        "    This node's applied index and a digest of its own keyspace; equal on replicas",
-        "    that applied the same log.",
-        "NODE ADD <id> <raft host:port>",
-        "    Makes the node a voting member (on the leader; answers once committed). A node",
-        "    started with --join <member's client host:port> sends this itself.",
-        "HELP",
-        "    Prints this help.",
-    };
-    reply_lines(c, lines, sizeof lines / sizeof *lines);
-}
-
 
 /* Every command of a forwarded body must be one a client could send
  * directly (no connection commands, no internal ones), one the server sends
@@ -661,10 +564,6 @@ local_fn *server_local_handler(const char *name)
         {"config|help", config_help},
         {"time", cmd_time},
         {"shutdown", cmd_shutdown},
-        {"raft|info", raft_info},
-        {"raft|help", raft_help},
-        {"raft|node", raft_node},
-        {"raft|digest", raft_digest},
         {"parley.fwd", parley_fwd},
     };
     for (size_t i = 0; i < sizeof handlers / sizeof *handlers; i++)

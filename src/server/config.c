@@ -34,6 +34,7 @@ static const struct directive table[] = {
     {"cluster", K_STRING, OFF(cluster), false, "", 0, 0},
     {"join", K_STRING, OFF(join), false, "", 0, 0},
     {"announce-addr", K_STRING, OFF(announce_addr), false, "", 0, 0},
+    {"sentinel-master-name", K_STRING, OFF(sentinel_master_name), false, "mymaster", 0, 0},
     {"logfile", K_STRING, OFF(logfile), false, "", 0, 0},
     {"loglevel", K_STRING, OFF(loglevel), true, "notice", 0, 0},
     {"maxclients", K_INT, OFF(maxclients), true, "10000", 1, 1000000},

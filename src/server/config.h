@@ -24,6 +24,7 @@ struct config {
     char *cluster;
     char *join;
     char *announce_addr;
+    char *sentinel_master_name; /* the master SENTINEL queries name */
     char *logfile;
     char *loglevel;
     long long maxclients;

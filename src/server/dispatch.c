@@ -118,6 +118,8 @@ bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg 
         local_fn *fn = local_handler(cmd->name);
         if (fn == NULL) fn = multi_local_handler(cmd->name);
         if (fn == NULL) fn = pubsub_local_handler(cmd->name);
+        if (fn == NULL) fn = raft_local_handler(cmd->name);
+        if (fn == NULL) fn = sentinel_local_handler(cmd->name);
         if (fn == NULL) {
             struct resp_out o = client_reply(c);
             dispatch_unknown_command(&o, argc, argv);

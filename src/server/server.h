@@ -140,6 +140,10 @@ typedef void local_fn(struct client *c, const struct cmd_def *cmd, int argc,
 local_fn *local_handler(const char *name);
 local_fn *multi_local_handler(const char *name);
 local_fn *pubsub_local_handler(const char *name);
+local_fn *raft_local_handler(const char *name);     /* cmd_raft.c */
+local_fn *sentinel_local_handler(const char *name); /* cmd_sentinel.c */
+/* An array of simple strings (HELP replies). */
+void reply_lines(struct client *c, const char **lines, size_t n);
 
 /* main.c */
 void cmd_shutdown(struct client *c, const struct cmd_def *cmd, int argc,

@@ -71,8 +71,9 @@ def test_raft_node_add_errors(tmp_path, first):
     assert err(x, "RAFT", "NODE", "ADD", "0", "127.0.0.1:1") == \
         "ERR node id must be a positive integer"
     assert err(x, "RAFT", "NODE", "ADD", "2", "nowhere") == "ERR address must be host:port"
-    assert err(x, "RAFT", "NODE", "REMOVE", "2") == \
-        "ERR syntax: RAFT NODE ADD <id> <raft host:port>"
+    assert err(x, "RAFT", "NODE", "JOIN", "2") == (
+        "ERR syntax: RAFT NODE ADD <id> <raft host:port> [VOTER|OBSERVER] | "
+        "RAFT NODE PROMOTE <id> | RAFT NODE REMOVE <id>")
     assert err(x, "RAFT", "NODE", "ADD", "1", "127.0.0.1:1") == \
         f"ERR that node id is already a member at {first.raft_addr}"
     assert err(x, "RAFT", "NODE", "ADD", "7", first.raft_addr) == \

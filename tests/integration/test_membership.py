@@ -1,0 +1,120 @@
+"""Membership and leadership from redis-cli: RAFT MEMBERS, RAFT TRANSFER,
+RAFT NODE ADD ... OBSERVER, RAFT NODE PROMOTE, RAFT NODE REMOVE (of a
+follower and of the leader itself), each sent to any node; and a leader
+that is shut down hands leadership over before it exits."""
+
+from conftest import Node, wait_until, wait_writable
+from exact import err, exact_client
+
+
+def members(node):
+    """{id: {field: value}} from RAFT MEMBERS."""
+    out = {}
+    for row in node.client(socket_timeout=5).execute_command("RAFT", "MEMBERS"):
+        d = dict(zip(row[0::2], row[1::2]))
+        out[int(d["id"])] = d
+    return out
+
+
+def leader_id(node):
+    return int(node.raft_info()["leader_id"])
+
+
+def by_id(cluster, node_id):
+    return [n for n in cluster.nodes if n.node_id == node_id][0]
+
+
+def test_members_and_transfer_from_a_follower(make_cluster):
+    c = make_cluster().start()
+    leader = c.leader()
+    follower = c.followers()[0]
+    m = members(follower)
+    assert sorted(m) == [1, 2, 3]
+    assert [i for i, d in m.items() if d["leader"] == 1] == [leader.node_id]
+    assert all(d["role"] == "voter" for d in m.values())
+    assert m[leader.node_id]["client-addr"] == f"127.0.0.1:{leader.port}"
+    assert m[leader.node_id]["raft-addr"] == leader.raft_addr
+    # Ask a follower to hand leadership to the third node: relayed to the
+    # leader, answered once the third node leads.
+    third = [n for n in c.nodes if n not in (leader, follower)][0]
+    assert follower.client().execute_command("RAFT", "TRANSFER", third.node_id) == "OK"
+    assert third.is_leader()
+    # Without an id libraft picks a voter.
+    assert third.client().execute_command("RAFT", "TRANSFER") == "OK"
+    new = c.wait_leader()
+    assert new is not third
+    x = exact_client(new)
+    assert err(x, "RAFT", "TRANSFER", "9") == "ERR node 9 is not a voting member"
+    assert err(x, "RAFT", "TRANSFER", "x") == "ERR node id must be a positive integer"
+    new.client().set("still", "writable")
+    assert third.client().get("still") == "writable"
+
+
+def test_remove_a_follower_then_the_leader(make_cluster):
+    c = make_cluster().start()
+    leader = c.leader()
+    f1, f2 = c.followers()
+    # Sent to the follower that is being removed: relayed to the leader.
+    assert f1.client().execute_command("RAFT", "NODE", "REMOVE", f1.node_id) == "OK"
+    wait_until(lambda: sorted(members(leader)) == sorted([leader.node_id, f2.node_id]), 10,
+               message="the removed follower to leave the configuration")
+    leader.client().set("after-remove", "1")
+    assert f2.client().get("after-remove") == "1"
+    x = exact_client(leader)
+    assert err(x, "RAFT", "NODE", "REMOVE", str(f1.node_id)) == \
+        f"ERR node {f1.node_id} is not a member"
+    # Removing the leader hands leadership to the other member first.
+    assert leader.client().execute_command("RAFT", "NODE", "REMOVE", leader.node_id) == "OK"
+    wait_until(lambda: f2.is_leader(), 10, message="the remaining node to lead")
+    assert sorted(members(f2)) == [f2.node_id]
+    # The remaining one-voter cluster takes writes and kept the data.
+    f2.client().set("alone", "yes")
+    assert f2.client().get("after-remove") == "1"
+    assert "Leadership handed over to node" in leader.log_text()
+
+
+def test_observer_receives_the_log_never_leads_and_can_be_promoted(make_cluster, tmp_path):
+    c = make_cluster().start()
+    follower = c.followers()[0]
+    for i in range(50):
+        c.nodes[0].client().set(f"k{i}", i)
+    obs = Node(str(tmp_path), node_id=4, extra=["--join", f"127.0.0.1:{follower.port}"])
+    # Added as an observer first; started with --join, it is then answered
+    # OK as it is (no promotion).
+    assert follower.client().execute_command(
+        "RAFT", "NODE", "ADD", 4, obs.raft_addr, "OBSERVER") == "OK"
+    obs.start()
+    try:
+        wait_until(lambda: "is a member of the cluster" in obs.log_text(), 20,
+                   message="the observer's join to be answered")
+        wait_until(lambda: obs.client().get("k49") == "49", 20,
+                   message="the observer to receive the log")
+        assert members(follower)[4]["role"] == "observer"
+        # Three voters: killing the leader leaves a majority; the observer
+        # never becomes leader.
+        old = c.leader()
+        old.kill()
+        new = c.wait_leader(15, exclude=[old])
+        assert new.node_id != 4 and not obs.is_leader()
+        new.client().set("after-failover", "1")
+        wait_until(lambda: obs.client().get("after-failover") == "1", 15,
+                   message="the observer to follow the new leader")
+        x = exact_client(new)
+        assert err(x, "RAFT", "NODE", "ADD", "4", obs.raft_addr, "VOTERS") == (
+            "ERR syntax: RAFT NODE ADD <id> <raft host:port> [VOTER|OBSERVER] | "
+            "RAFT NODE PROMOTE <id> | RAFT NODE REMOVE <id>")
+        assert x.execute_command("RAFT", "NODE", "PROMOTE", "4") == "OK"
+        assert members(new)[4]["role"] == "voter"
+    finally:
+        obs.kill()
+
+
+def test_shutdown_of_the_leader_hands_leadership_over(make_cluster):
+    c = make_cluster().start()
+    leader = c.leader()
+    c.nodes[0].client().set("before", "1")
+    assert leader.stop() == 0
+    assert "Leadership handed over to node" in leader.log_text()
+    new = c.wait_leader(10, exclude=[leader])
+    assert new.client().get("before") == "1"
+    wait_writable(new)
