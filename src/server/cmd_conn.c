@@ -70,10 +70,22 @@ static void cmd_select(struct client *c, const struct cmd_def *cmd, int argc,
 
 static void reset_client(struct client *c)
 {
+    c->readonly = false;
     c->db = 0;
     c->proto = 2;
     free(c->name);
     c->name = NULL;
+}
+
+/* READONLY: this connection's reads are answered from this node's own
+ * data even when it is not the leader (an observer or a follower): fast
+ * and possibly stale, as reads from a Redis replica. READWRITE ends it. */
+static void cmd_readonly(struct client *c, const struct cmd_def *cmd, int argc,
+                         const struct resp_arg *argv)
+{
+    c->readonly = arg_is(&argv[0], "readonly");
+    struct resp_out o = client_reply(c);
+    resp_ok(&o);
 }
 
 static void cmd_reset(struct client *c, const struct cmd_def *cmd, int argc,
@@ -428,6 +440,7 @@ local_fn *local_handler(const char *name)
         {"ping", cmd_ping},           {"echo", cmd_echo},
         {"quit", cmd_quit},           {"select", cmd_select},
         {"reset", cmd_reset},         {"hello", cmd_hello},
+        {"readonly", cmd_readonly},   {"readwrite", cmd_readonly},
         {"client|id", client_id},     {"client|setname", client_setname},
         {"client|getname", client_getname}, {"client|setinfo", client_setinfo},
         {"client|list", client_list}, {"client|info", client_info},

@@ -128,7 +128,8 @@ bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg 
         fn(c, cmd, argc, argv);
         return !net_conn_closing(conn) && !net_conn_paused(conn);
     }
-    if (!(cmd->flags & CMD_WRITE) && !client_has_pending(c) && repl_can_read_locally(s->repl)) {
+    if (!(cmd->flags & CMD_WRITE) && !client_has_pending(c) &&
+        ((c->readonly && !(cmd->flags & CMD_BLOCKING)) || repl_can_read_locally(s->repl))) {
         run_now(c, cmd, argc, argv, repl_read_time_ms(s->repl));
         return true;
     }

@@ -41,6 +41,7 @@ struct client {
     struct reply_slot *head, *tail;
     bool waiting_repl; /* paused until repl's in-flight bytes drop */
     bool quit;         /* close once every queued reply is written */
+    bool readonly;     /* READONLY: reads served from this node, maybe stale */
     struct multi_state *multi; /* MULTI/WATCH state, NULL when unused */
     struct reply_slot *blocking_slot; /* paused until this blocking command answers */
     long long subscriptions;   /* channels+patterns+shard channels, as applied */

@@ -118,3 +118,35 @@ def test_shutdown_of_the_leader_hands_leadership_over(make_cluster):
     new = c.wait_leader(10, exclude=[leader])
     assert new.client().get("before") == "1"
     wait_writable(new)
+
+
+def test_readonly_reads_on_an_observer_come_from_its_own_data(make_cluster, tmp_path):
+    c = make_cluster().start()
+    obs = Node(str(tmp_path), node_id=4,
+               extra=["--join", f"127.0.0.1:{c.nodes[0].port}", "--request-timeout-ms", "1000"])
+    assert c.nodes[0].client().execute_command(
+        "RAFT", "NODE", "ADD", 4, obs.raft_addr, "OBSERVER") == "OK"
+    obs.start()
+    try:
+        c.nodes[1].client().set("k", "v1")
+        ro = obs.client(socket_timeout=5)
+        assert ro.execute_command("READONLY") is True
+        wait_until(lambda: ro.get("k") == "v1", 15, message="the observer to apply the write")
+        # With every voter gone there is no leader: a READONLY client is
+        # still answered from the observer's data (RESET or READWRITE ends
+        # that); any other is not.
+        for n in c.nodes:
+            n.kill()
+        assert ro.get("k") == "v1"
+        assert ro.exists("k") == 1
+        x = exact_client(obs)
+        nobody = "CLUSTERDOWN no Raft leader could be reached; the command was not executed"
+        assert err(x, "GET", "k") == nobody
+        assert x.execute_command("READONLY") == "OK"
+        assert x.execute_command("GET", "k") == "v1"
+        # A write from a READONLY client is still a write: it needs a leader.
+        assert err(x, "SET", "k", "v2") == nobody
+        assert x.execute_command("READWRITE") == "OK"
+        assert err(x, "GET", "k") == nobody
+    finally:
+        obs.kill()
