@@ -88,3 +88,32 @@ def test_cluster_and_join_together_are_refused(tmp_path):
     n.start(wait=False)
     assert n.proc.wait(10) != 0
     assert "not both" in n.log_text()
+
+
+def test_a_node_joining_after_compaction_gets_a_snapshot(tmp_path):
+    snap = ["--raft-snapshot-threshold", "64", "--raft-snapshot-trailing", "16"]
+    first = Node(str(tmp_path), node_id=1, extra=snap).start()
+    joiner = None
+    try:
+        wait_writable(first)
+        c = first.client()
+        for i in range(500):
+            c.rpush("list", i)
+            c.set(f"k{i}", i)
+        # The log before the snapshot is gone: the joiner can only start
+        # from the snapshot, then the log after it.
+        joiner = start_joiner(str(tmp_path), 2, first, extra=snap)
+        wait_until(lambda: len(voters(first)) == 2, 30, message="node 2 to become a voter")
+        c.set("after-join", "1")
+        ro = joiner.client()
+        ro.execute_command("READONLY")
+        wait_until(lambda: ro.get("after-join") == "1", 20, message="node 2 to catch up")
+        assert ro.lrange("list", 0, -1) == [str(i) for i in range(500)]
+        assert ro.get("k499") == "499"
+        assert first.client().execute_command("RAFT", "DIGEST")[1] == \
+            joiner.client().execute_command("RAFT", "DIGEST")[1]
+        assert "snapshot" in joiner.log_text().lower()
+    finally:
+        first.kill()
+        if joiner:
+            joiner.kill()
