@@ -93,6 +93,7 @@ struct repl {
     void (*stop_cb)(void *);
     struct raft_transfer stop_transfer; /* a leader shutting down hands over */
     bool stop_transferring;
+    int stop_transfer_attempts;
     int64_t stop_deadline_us;
     void *stop_arg;
     int closing_handles;

@@ -102,14 +102,19 @@ static void stop_now(struct repl *r)
     node_close(r);
 }
 
+#define STOP_TRANSFER_ATTEMPTS 3
+
 static void on_stop_transfer(struct raft_transfer *req)
 {
     struct repl *r = req->data;
     if (!r->stop_transferring) return; /* gave up waiting: already stopping */
-    r->stop_transferring = false;
     raft_id leader = 0;
     const char *addr;
     raft_leader(&r->raft, &leader, &addr);
+    if (leader == r->cfg.node_id && ++r->stop_transfer_attempts < STOP_TRANSFER_ATTEMPTS &&
+        raft_transfer(&r->raft, &r->stop_transfer, 0, on_stop_transfer) == 0)
+        return; /* the chosen voter did not take over in time (behind?): again */
+    r->stop_transferring = false;
     if (leader != 0 && leader != r->cfg.node_id)
         log_info("Leadership handed over to node %" PRIu64 " before shutting down",
                  (uint64_t)leader);
@@ -119,8 +124,8 @@ static void on_stop_transfer(struct raft_transfer *req)
 }
 
 /* A leader with another voter hands leadership over first (libraft calls
- * back within an election timeout, done or not), so the cluster does not
- * wait out an election timeout to notice it is gone. */
+ * back within an election timeout, done or not; we try a few times), so
+ * the cluster does not wait out an election timeout to notice it is gone. */
 void repl_stop(struct repl *r, void (*cb)(void *arg), void *arg)
 {
     r->stopping = true;
@@ -129,7 +134,8 @@ void repl_stop(struct repl *r, void (*cb)(void *arg), void *arg)
     if (node_is_leader(r) && r->raft.configuration.n > 1) {
         r->stop_transfer.data = r;
         r->stop_transferring = true;
-        r->stop_deadline_us = clock_mono_us() + 2000 * (int64_t)r->cfg.election_timeout_ms;
+        r->stop_deadline_us = clock_mono_us() + (STOP_TRANSFER_ATTEMPTS + 1) * 1000 *
+                                                    (int64_t)r->cfg.election_timeout_ms;
         if (raft_transfer(&r->raft, &r->stop_transfer, 0, on_stop_transfer) == 0) {
             log_info("Handing leadership over before shutting down");
             return;

@@ -8,9 +8,10 @@
  * pending reply (net_flush): one Raft entry and one write(2) per client per
  * iteration, however many commands arrived.
  *
- * SIGINT/SIGTERM: pending commands are answered (with an error when their
- * outcome is not known), connections are flushed and closed, Raft is closed,
- * and the process exits 0. */
+ * SIGINT/SIGTERM: new connections are refused; a leader hands leadership
+ * over; pending commands are answered (with an error when their outcome is
+ * not known), connections are flushed and closed, Raft is closed, and the
+ * process exits 0. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,25 +103,30 @@ void server_apply_runtime_config(struct server *s)
 
 static void on_closed(uv_handle_t *h) { (void)h; }
 
+/* Raft is closed and every command it held has been answered (or failed):
+ * send those replies, then close the clients and the loop. */
 static void on_repl_stopped(void *arg)
 {
     struct server *s = arg;
-    log_info("Raft closed. Parley is now ready to exit, bye bye...");
-    uv_stop(s->loop);
-}
-
-static void shutdown_server(struct server *s, const char *why)
-{
-    if (s->shutting_down) return;
-    s->shutting_down = true;
-    log_info("%s: shutting down", why);
-    repl_stop(s->repl, on_repl_stopped, s);
     net_flush(s->net);
     net_close_all(s->net);
     uv_close((uv_handle_t *)&s->cron, on_closed);
     uv_close((uv_handle_t *)&s->block_timer, on_closed);
     uv_close((uv_handle_t *)&s->sigint, on_closed);
     uv_close((uv_handle_t *)&s->sigterm, on_closed);
+    log_info("Raft closed. Parley is now ready to exit, bye bye...");
+    uv_stop(s->loop);
+}
+
+/* No new connections from now on; a leader first hands leadership over
+ * (repl_stop), while clients already connected stay open to hear the
+ * answers to what they sent. */
+static void shutdown_server(struct server *s, const char *why)
+{
+    if (s->shutting_down) return;
+    s->shutting_down = true;
+    log_info("%s: shutting down", why);
+    repl_stop(s->repl, on_repl_stopped, s);
 }
 
 /* SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: every write is already on
