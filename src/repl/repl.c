@@ -221,6 +221,7 @@ size_t repl_members(struct repl *r, struct repl_member *out, size_t max)
     for (unsigned i = 0; i < c->n && n < max; i++, n++) {
         const struct raft_server *s = &c->servers[i];
         const char *client = repl_member_client_addr(r, s->id);
+        if (client == NULL && s->id == r->cfg.node_id) client = r->announce_addr;
         out[n].id = s->id;
         out[n].raft_addr = s->address;
         out[n].role = s->role == RAFT_VOTER     ? "voter"

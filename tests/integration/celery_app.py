@@ -9,6 +9,9 @@ from celery import Celery
 URL = os.environ.get("PARLEY_URL", "redis://127.0.0.1:6379/0")
 
 app = Celery("parley_test", broker=URL, backend=URL)
+# "sentinel://host:port;sentinel://host:port;...": find the leader through
+# the SENTINEL queries every Parley node answers.
+SENTINEL = {"master_name": "mymaster"} if URL.startswith("sentinel://") else {}
 app.conf.update(
     task_routes={
         "celery_app.add": {"queue": "math.add"},
@@ -17,8 +20,8 @@ app.conf.update(
     task_acks_late=True,
     worker_prefetch_multiplier=1,
     result_expires=3600,
-    broker_transport_options={"visibility_timeout": 30},
-    result_backend_transport_options={"visibility_timeout": 30},
+    broker_transport_options={"visibility_timeout": 30, **SENTINEL},
+    result_backend_transport_options={"visibility_timeout": 30, **SENTINEL},
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
     task_send_sent_event=True,

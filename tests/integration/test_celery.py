@@ -148,3 +148,28 @@ def test_500_tasks_across_a_leader_kill(make_cluster, tmp_path):
         assert values == [2 * i for i in range(500)]
     finally:
         stop_worker(proc, log)
+
+
+def test_sentinel_transport_follows_the_leader(make_cluster, tmp_path):
+    """Broker and result backend given as sentinel:// URLs of the three
+    nodes: Celery asks them for the master (the Raft leader), and after the
+    leader is killed finds the new one."""
+    cluster = make_cluster().start()
+    leader = cluster.leader()
+    for n in cluster.nodes:
+        wait_until(lambda: n.client().sentinel_get_master_addr_by_name("mymaster") ==
+                   ("127.0.0.1", leader.port), 10, message="every node to name the leader")
+    url = ";".join(f"sentinel://127.0.0.1:{n.port}" for n in cluster.nodes)
+    mod = celery_app(url)
+    proc, log = start_worker(url, str(tmp_path / "worker.log"))
+    try:
+        wait_until(lambda: mod.app.control.ping(timeout=1.0), 60, interval=0.5,
+                   message="the Celery worker to answer a ping")
+        assert [mod.add.apply_async((i, i)).get(timeout=30) for i in range(5)] == \
+            [0, 2, 4, 6, 8]
+        leader.kill()
+        cluster.wait_leader(15, exclude=[leader])
+        results = [mod.add.apply_async((i, 1)) for i in range(20)]
+        assert [r.get(timeout=120) for r in results] == [i + 1 for i in range(20)]
+    finally:
+        stop_worker(proc, log)
