@@ -198,7 +198,7 @@ static void cmd_xgroup_help(struct cmd_ctx *c)
         "SETID <key> <groupname> <id|$> [ENTRIESREAD entries_read]",
         "    Set the current group ID and entries_read counter.",
         "HELP",
-        "    Print this help.",
+        "    Prints this help.",
         NULL,
     };
     reply_help(c, lines);
@@ -413,6 +413,8 @@ static void cmd_xclaim(struct cmd_ctx *c)
         bool fresh = false;
         if (force && nack == NULL) {
             nack = xcalloc(1, sizeof *nack);
+            nack->delivery_time = now;
+            nack->delivery_count = 1;
             idmap_insert(&g->pel, &id, nack);
             fresh = true;
         }
@@ -566,14 +568,14 @@ static void xinfo_stream(struct cmd_ctx *c, const struct stream *s)
     const struct resp_arg *argv = c->argv + 3;
     if (argc) {
         if (!arg_is(&argv[0], "full")) {
-            cmd_reply_syntax_error(c);
+            reply_subcommand_syntax(c, "XINFO");
             return;
         }
         if (argc == 3 && arg_is(&argv[1], "count")) {
             if (!arg_get_ll_or_reply(c, &argv[2], &count)) return;
             if (count < 0) count = 10;
         } else if (argc != 1) {
-            cmd_reply_syntax_error(c);
+            reply_subcommand_syntax(c, "XINFO");
             return;
         }
         full = true;
@@ -743,7 +745,7 @@ static void cmd_xinfo_help(struct cmd_ctx *c)
         "STREAM <key> [FULL [COUNT <count>]",
         "    Show information about the stream.",
         "HELP",
-        "    Print this help.",
+        "    Prints this help.",
         NULL,
     };
     reply_help(c, lines);
