@@ -1,0 +1,82 @@
+"""RQ (Debian's python3-rq 1.13) on Parley, unchanged: it sees
+redis_version 7.0.15, so it keeps job results in streams (XADD with
+MAXLEN, XREVRANGE). Jobs are enqueued, a real `rq worker --burst` process
+runs them, results are read back from their streams, and a failing job
+lands in the failed job registry with its traceback; the same with the
+worker connected to a follower of a three-node cluster."""
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+rq = pytest.importorskip("rq")
+
+from conftest import wait_writable  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def run_worker(port, queues=("default",), timeout=120):
+    """Runs `rq worker --burst` until the queues are empty; returns its output."""
+    exe = shutil.which("rq")
+    cmd = [exe] if exe else [sys.executable, "-c", "from rq.cli import main; main()"]
+    env = dict(os.environ, PYTHONPATH=HERE + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run(cmd + ["worker", "--burst", "--url", f"redis://127.0.0.1:{port}/0"] + list(queues),
+                          cwd=HERE, env=env, capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout + proc.stderr
+
+
+def check_jobs(node, worker_node):
+    from rq import Queue
+    from rq.job import JobStatus
+    from rq.registry import FailedJobRegistry
+    from rq.results import Result
+    import redis
+    import rq_jobs
+
+    conn = redis.Redis(port=node.port)
+    q = Queue("default", connection=conn)
+    jobs = [q.enqueue(rq_jobs.add, i, i * 10) for i in range(10)]
+    shout = q.enqueue(rq_jobs.shout, "hello")
+    bad = q.enqueue(rq_jobs.fail, "boom")
+    assert len(q) == 12
+    run_worker(worker_node.port)
+    assert len(q) == 0
+    for i, job in enumerate(jobs):
+        job.refresh()
+        assert job.get_status() == JobStatus.FINISHED
+        assert job.result == i * 11
+        latest = job.latest_result()
+        assert latest.type == Result.Type.SUCCESSFUL and latest.return_value == i * 11
+        # The result is an entry in the job's own stream.
+        assert conn.type(f"rq:results:{job.id}") == b"stream"
+        assert conn.xlen(f"rq:results:{job.id}") == 1
+    shout.refresh()
+    assert shout.return_value() == "HELLO"
+    bad.refresh()
+    assert bad.get_status() == JobStatus.FAILED
+    assert bad.id in FailedJobRegistry(queue=q).get_job_ids()
+    failed = bad.latest_result()
+    assert failed.type == Result.Type.FAILED and "ValueError: boom" in failed.exc_string
+    # Requeued and failed again: two results in the stream, newest first.
+    FailedJobRegistry(queue=q).requeue(bad.id)
+    run_worker(worker_node.port)
+    results = bad.results()
+    assert len(results) == 2 and all(r.type == Result.Type.FAILED for r in results)
+    assert results[0].created_at >= results[1].created_at
+
+
+def test_rq_on_a_single_node(server):
+    server.client().flushall()
+    check_jobs(server, server)
+
+
+def test_rq_with_the_worker_on_a_follower(cluster):
+    leader = cluster.leader()
+    follower = cluster.followers()[0]
+    wait_writable(follower)
+    check_jobs(leader, follower)
+    cluster.wait_converged()
