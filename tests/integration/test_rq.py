@@ -18,12 +18,13 @@ from conftest import wait_writable  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def run_worker(port, queues=("default",), timeout=120):
+def run_worker(port, queues=("default",), timeout=120, extra=()):
     """Runs `rq worker --burst` until the queues are empty; returns its output."""
     exe = shutil.which("rq")
     cmd = [exe] if exe else [sys.executable, "-c", "from rq.cli import main; main()"]
     env = dict(os.environ, PYTHONPATH=HERE + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.run(cmd + ["worker", "--burst", "--url", f"redis://127.0.0.1:{port}/0"] + list(queues),
+    proc = subprocess.run(cmd + ["worker", "--burst", "--url", f"redis://127.0.0.1:{port}/0"] + list(extra) +
+                          list(queues),
                           cwd=HERE, env=env, capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout + proc.stderr
@@ -72,6 +73,28 @@ def check_jobs(node, worker_node):
 def test_rq_on_a_single_node(server):
     server.client().flushall()
     check_jobs(server, server)
+
+
+def test_rq_scheduled_jobs(server):
+    from datetime import datetime, timedelta, timezone
+
+    from rq import Queue
+    from rq.registry import ScheduledJobRegistry
+    import redis
+    import rq_jobs
+
+    server.client().flushall()
+    conn = redis.Redis(port=server.port)
+    q = Queue("default", connection=conn)
+    due = q.enqueue_at(datetime.now(timezone.utc) - timedelta(seconds=1), rq_jobs.add, 20, 22)
+    later = q.enqueue_in(timedelta(hours=1), rq_jobs.add, 1, 1)
+    registry = ScheduledJobRegistry(queue=q)
+    assert set(registry.get_job_ids()) == {due.id, later.id}
+    run_worker(server.port, extra=["--with-scheduler"])
+    due.refresh()
+    assert due.return_value() == 42
+    assert registry.get_job_ids() == [later.id]
+    assert later.get_status() == "scheduled"
 
 
 def test_rq_with_the_worker_on_a_follower(cluster):
