@@ -10,6 +10,7 @@
 #include "base/mem.h"
 
 #define FLAG_DELETED 1
+#define FLAG_SAMEFIELDS 2 /* only values: the fields are the block's first entry's */
 
 /* ---------------------------------------------------------------------
  * Varints (LEB128) in blocks
@@ -57,10 +58,24 @@ static bool varint_get(const unsigned char **p, const unsigned char *end, uint64
 struct raw_entry {
     uint8_t flags;
     struct stream_id id;
-    uint64_t n_strs;
-    const unsigned char *body; /* the strings */
+    uint64_t n_strs;           /* fields and values */
+    const unsigned char *body; /* the strings (only values if SAMEFIELDS) */
     uint32_t next;             /* offset of the following entry */
 };
+
+/* The header of the block's first entry: its number of strings and where
+ * they start (the master fields of SAMEFIELDS entries). */
+static bool master_of(const struct stream_block *b, uint64_t *n_strs, const unsigned char **body)
+{
+    const unsigned char *p = b->data, *end = b->data + b->len;
+    uint64_t dms, seq;
+    if (b->len == 0 || (p[0] & FLAG_SAMEFIELDS)) return false;
+    p++;
+    if (!varint_get(&p, end, &dms) || !varint_get(&p, end, &seq) || !varint_get(&p, end, n_strs))
+        return false;
+    *body = p;
+    return true;
+}
 
 /* Parses the entry at off; false if the bytes are malformed (only
  * snapshots can hold such bytes). */
@@ -69,15 +84,21 @@ static bool entry_at(const struct stream_block *b, uint32_t off, struct raw_entr
     const unsigned char *p = b->data + off, *end = b->data + b->len;
     if (p >= end) return false;
     e->flags = *p++;
-    uint64_t dms, seq;
-    if (!varint_get(&p, end, &dms) || !varint_get(&p, end, &seq) ||
-        !varint_get(&p, end, &e->n_strs))
-        return false;
+    uint64_t dms, seq, stored;
+    if (!varint_get(&p, end, &dms) || !varint_get(&p, end, &seq)) return false;
+    if (e->flags & FLAG_SAMEFIELDS) {
+        const unsigned char *mbody;
+        if (off == 0 || !master_of(b, &e->n_strs, &mbody)) return false;
+        stored = e->n_strs / 2;
+    } else {
+        if (!varint_get(&p, end, &e->n_strs)) return false;
+        stored = e->n_strs;
+    }
     if (dms > UINT64_MAX - b->first.ms) return false;
     e->id.ms = b->first.ms + dms;
     e->id.seq = seq;
     e->body = p;
-    for (uint64_t i = 0; i < e->n_strs; i++) {
+    for (uint64_t i = 0; i < stored; i++) {
         uint64_t len;
         if (!varint_get(&p, end, &len) || len > (uint64_t)(end - p)) return false;
         p += len;
@@ -86,14 +107,27 @@ static bool entry_at(const struct stream_block *b, uint32_t off, struct raw_entr
     return true;
 }
 
-bool stream_entry_next_str(struct stream_entry *e, const char **p, size_t *len)
+/* Reads one string at *q and moves past it. */
+static bool str_get(const unsigned char **q, const unsigned char *end, const char **p, size_t *len)
 {
     uint64_t l;
-    if (e->p >= e->end || !varint_get(&e->p, e->end, &l)) return false;
-    *p = (const char *)e->p;
+    if (*q >= end || !varint_get(q, end, &l) || l > (uint64_t)(end - *q)) return false;
+    *p = (const char *)*q;
     *len = (size_t)l;
-    e->p += l;
+    *q += l;
     return true;
+}
+
+bool stream_entry_next_str(struct stream_entry *e, const char **p, size_t *len)
+{
+    if (!e->same) return str_get(&e->p, e->end, p, len);
+    /* Fields from the block's first entry (skipping its values), values
+     * from this one. */
+    e->field_turn = !e->field_turn;
+    if (!e->field_turn) return str_get(&e->p, e->end, p, len);
+    const char *skip;
+    size_t skip_len;
+    return str_get(&e->mp, e->mend, p, len) && str_get(&e->mp, e->mend, &skip, &skip_len);
 }
 
 static void block_free(struct stream_block *b)
@@ -152,6 +186,23 @@ struct sobj *stream_new(void)
     return sobj_new(OBJ_STREAM, ENC_STREAM, xcalloc(1, sizeof(struct stream)));
 }
 
+/* Whether an entry's fields are the block's first entry's, in the same
+ * order (Redis's "same fields as the master entry"): then only its values
+ * are stored. */
+static bool same_fields(const struct stream_block *b, size_t n, const struct stream_str *strs)
+{
+    uint64_t mn;
+    const unsigned char *mp, *end = b->data + b->len;
+    if (!master_of(b, &mn, &mp) || mn != n) return false;
+    for (size_t i = 0; i < n; i++) {
+        const char *p;
+        size_t len;
+        if (!str_get(&mp, end, &p, &len)) return false;
+        if (i % 2 == 0 && (len != strs[i].len || memcmp(p, strs[i].p, len) != 0)) return false;
+    }
+    return true;
+}
+
 void stream_append(struct stream *s, const struct stream_id *id, size_t n,
                    const struct stream_str *strs)
 {
@@ -161,6 +212,7 @@ void stream_append(struct stream *s, const struct stream_id *id, size_t n,
     for (size_t i = 0; i < n; i++) need += varint_len(strs[i].len) + strs[i].len;
     if (b && (b->n_entries >= STREAM_BLOCK_MAX_ENTRIES || b->len + need > STREAM_BLOCK_MAX_BYTES))
         b = NULL;
+    bool same = b && same_fields(b, n, strs);
     if (b == NULL) {
         b = xcalloc(1, sizeof *b);
         b->first = *id;
@@ -179,11 +231,12 @@ void stream_append(struct stream *s, const struct stream_id *id, size_t n,
         b->cap = (uint32_t)cap;
     }
     unsigned char *p = b->data + b->len;
-    *p++ = 0;
+    *p++ = same ? FLAG_SAMEFIELDS : 0;
     p = varint_put(p, id->ms - b->first.ms);
     p = varint_put(p, id->seq);
-    p = varint_put(p, n);
+    if (!same) p = varint_put(p, n);
     for (size_t i = 0; i < n; i++) {
+        if (same && i % 2 == 0) continue; /* the block's first entry has the fields */
         p = varint_put(p, strs[i].len);
         if (strs[i].len) memcpy(p, strs[i].p, strs[i].len);
         p += strs[i].len;
@@ -368,6 +421,14 @@ bool stream_it_next(struct stream_it *it, struct stream_entry *out)
         out->n_strs = e.n_strs;
         out->p = e.body;
         out->end = b->data + e.next;
+        out->same = (e.flags & FLAG_SAMEFIELDS) != 0;
+        out->field_turn = false;
+        if (out->same) {
+            struct raw_entry m;
+            entry_at(b, 0, &m);
+            out->mp = m.body;
+            out->mend = b->data + m.next;
+        }
         return true;
     }
     return false;
@@ -713,7 +774,8 @@ static bool block_valid(const struct stream_block *b, struct stream_id *prev, bo
     struct raw_entry e;
     uint32_t off = 0, n = 0, live = 0;
     while (off < b->len) {
-        if (!entry_at(b, off, &e) || (e.flags & ~FLAG_DELETED) || e.n_strs == 0 || e.n_strs % 2)
+        if (!entry_at(b, off, &e) || (e.flags & ~(FLAG_DELETED | FLAG_SAMEFIELDS)) || e.n_strs == 0 ||
+            e.n_strs % 2)
             return false;
         if (n == 0 && stream_id_cmp(&e.id, &b->first) != 0) return false;
         if (*any && stream_id_cmp(&e.id, prev) <= 0) return false;

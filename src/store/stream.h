@@ -10,8 +10,13 @@
  * at the front, and a seek is a binary search over the blocks' first IDs.
  * An entry in a block is
  *
- *   u8 flags (1: deleted)  varint ms - block's first ms  varint seq
- *   varint n_strings  (varint length, bytes) per field and per value
+ *   u8 flags (1: deleted, 2: same fields)  varint ms - block's first ms
+ *   varint seq  varint n_strings  (varint length, bytes) per field and value
+ *
+ * An entry whose fields are those of the block's first entry, in the same
+ * order (the usual case: producers send the same fields every time), has
+ * flag 2 and stores neither its count nor its fields, only its values, as
+ * Redis's SAMEFIELDS entries. The first entry of a block never has it.
  *
  * XDEL marks an entry deleted; a block whose entries are all deleted is
  * freed. Snapshots write the blocks as they are, so a restored replica
@@ -119,6 +124,8 @@ struct stream_entry {
     struct stream_id id;
     uint64_t n_strs; /* fields and values: twice the pairs */
     const unsigned char *p, *end;
+    bool same, field_turn;           /* fields from the block's first entry */
+    const unsigned char *mp, *mend;
 };
 bool stream_entry_next_str(struct stream_entry *e, const char **p, size_t *len);
 

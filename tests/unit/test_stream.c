@@ -109,6 +109,53 @@ static void test_append_blocks_and_iterate(void **state)
     sobj_free(o);
 }
 
+/* Entries with the block's first fields store only their values; others
+ * keep theirs; both read back the same. */
+static void test_same_fields_compression(void **state)
+{
+    (void)state;
+    struct sobj *o = stream_new();
+    struct stream *s = stream_of(o);
+    const char *fields[][4] = {{"a", "b", "c", "d"}, {"a", "b", "c", "d"}, {"a", "x", "z", "d"},
+                               {"a", "b", NULL, NULL}, {"a", "b", "c", "d"}};
+    char vals[5][2][16];
+    for (int i = 0; i < 5; i++) {
+        size_t n = fields[i][2] ? 4 : 2;
+        for (size_t j = 0; j < n / 2; j++) snprintf(vals[i][j], sizeof vals[i][j], "v%d.%zu", i, j);
+        /* Fields a and c (the table's even columns) with their values. */
+        struct stream_str pairs[4] = {{fields[i][0], 1}, {vals[i][0], strlen(vals[i][0])}};
+        if (n == 4) {
+            pairs[2] = (struct stream_str){fields[i][2], 1};
+            pairs[3] = (struct stream_str){vals[i][1], strlen(vals[i][1])};
+        }
+        struct stream_id id = ID((uint64_t)i + 1, 0);
+        stream_append(s, &id, n, pairs);
+    }
+    assert_int_equal(s->blocks[0]->data[0] & 2, 0);
+    struct stream_it it;
+    struct stream_entry e;
+    stream_it_start(&it, s, NULL, NULL, true);
+    int i = 4;
+    while (stream_it_next(&it, &e)) {
+        const char *p;
+        size_t len;
+        size_t n = fields[i][2] ? 4 : 2;
+        assert_int_equal(e.n_strs, n);
+        for (size_t j = 0; j < n / 2; j++) {
+            assert_true(stream_entry_next_str(&e, &p, &len));
+            assert_int_equal(len, 1);
+            assert_memory_equal(p, fields[i][2 * j], 1);
+            assert_true(stream_entry_next_str(&e, &p, &len));
+            assert_int_equal(len, strlen(vals[i][j]));
+            assert_memory_equal(p, vals[i][j], len);
+        }
+        assert_false(stream_entry_next_str(&e, &p, &len));
+        i--;
+    }
+    assert_int_equal(i, -1);
+    sobj_free(o);
+}
+
 static void test_delete(void **state)
 {
     (void)state;
@@ -369,6 +416,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_append_blocks_and_iterate),
+        cmocka_unit_test(test_same_fields_compression),
         cmocka_unit_test(test_delete),
         cmocka_unit_test(test_trim),
         cmocka_unit_test(test_groups_consumers_pel),
