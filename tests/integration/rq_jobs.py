@@ -11,3 +11,10 @@ def shout(text):
 
 def fail(why):
     raise ValueError(why)
+
+
+def add_slowly(a, b):
+    """Takes a little while, so that a test can kill a node mid-run."""
+    import time
+    time.sleep(0.02)
+    return a + b

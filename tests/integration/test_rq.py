@@ -13,7 +13,7 @@ import pytest
 
 rq = pytest.importorskip("rq")
 
-from conftest import wait_writable  # noqa: E402
+from conftest import wait_until, wait_writable  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -103,3 +103,43 @@ def test_rq_with_the_worker_on_a_follower(cluster):
     wait_writable(follower)
     check_jobs(leader, follower)
     cluster.wait_converged()
+
+
+def test_rq_across_a_leader_kill(make_cluster):
+    """200 jobs, a burst worker on a follower, the leader SIGKILLed while it
+    works: the worker carries on (its node forwards to the new leader) and
+    every job finishes with its result."""
+    from rq import Queue
+    from rq.job import Job, JobStatus
+    import redis
+    import rq_jobs
+
+    c = make_cluster().start()
+    leader = c.leader()
+    follower = c.followers()[0]
+    conn = redis.Redis(port=follower.port)
+    q = Queue("default", connection=conn)
+    ids = [q.enqueue(rq_jobs.add_slowly, i, 1).id for i in range(200)]
+    exe = shutil.which("rq")
+    cmd = [exe] if exe else [sys.executable, "-c", "from rq.cli import main; main()"]
+    env = dict(os.environ, PYTHONPATH=HERE + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    worker = subprocess.Popen(cmd + ["worker", "--burst", "--url", f"redis://127.0.0.1:{follower.port}/0",
+                                     "default"], cwd=HERE, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_until(lambda: len(q) <= 150, 60, message="the worker to get going")
+        left_at_kill = len(q)
+        leader.kill()
+        out, _ = worker.communicate(timeout=180)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert worker.returncode == 0, out
+    assert left_at_kill > 0  # the kill did happen mid-run
+    c.wait_leader(timeout=15, exclude=(leader,))
+    for i, job_id in enumerate(ids):
+        job = Job.fetch(job_id, connection=conn)
+        assert job.get_status() == JobStatus.FINISHED, (job_id, job.get_status())
+        assert job.return_value() == i + 1
+    leader.start()
+    c.wait_converged(timeout=30)
