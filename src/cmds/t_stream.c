@@ -317,17 +317,19 @@ static void cmd_xadd(struct cmd_ctx *c)
     struct stream *s = stream_of(o);
     struct stream_id id;
     const char *err = NULL;
+    static const char *const too_small =
+        "ERR The ID specified in XADD is equal or smaller than the target stream top item";
     if (s->last_id.ms == UINT64_MAX && s->last_id.seq == UINT64_MAX) {
         err = "ERR The stream has exhausted the last possible ID, unable to add more items";
+    } else if (a.id_given && !a.seq_given && s->last_id.ms == a.id.ms) {
+        /* <ms>-* with the last ID's ms: the next sequence, if any is left. */
+        id = s->last_id;
+        if (id.seq == UINT64_MAX) err = too_small;
+        else id.seq++;
     } else if (a.id_given) {
         id = a.id;
-        if (!a.seq_given && s->last_id.ms == a.id.ms) {
-            if (s->last_id.seq == UINT64_MAX) err = "too small";
-            id = s->last_id;
-            id.seq++;
-        }
     } else {
-        /* Redis's streamNextID with the entry's clock. */
+        /* Redis's streamNextID, with the entry's clock for mstime(). */
         uint64_t now = c->now_ms > 0 ? (uint64_t)c->now_ms : 0;
         if (now > s->last_id.ms) {
             id = (struct stream_id){now, 0};
@@ -336,10 +338,10 @@ static void cmd_xadd(struct cmd_ctx *c)
             xid_incr(&id);
         }
     }
-    if (err == NULL && stream_id_cmp(&id, &s->last_id) <= 0) err = "too small";
+    if (err == NULL && stream_id_cmp(&id, &s->last_id) <= 0) err = too_small;
     if (err) {
         if (created) sobj_free(o);
-        resp_error(&c->out, err[0] == 't' ? "ERR The ID specified in XADD is equal or smaller than the target stream top item" : err);
+        resp_error(&c->out, err);
         return;
     }
     size_t n = (size_t)(c->argc - field_pos);
