@@ -52,6 +52,65 @@ static bool varint_get(const unsigned char **p, const unsigned char *end, uint64
 }
 
 /* ---------------------------------------------------------------------
+ * Redis's listpack sizes
+ *
+ * Blocks end where Redis's listpacks would: a new one starts when the
+ * tail's listpack, as Redis would have encoded it, plus the new entry's
+ * strings reaches stream-node-max-bytes (Redis 7.0's streamAppendItem).
+ * In Redis's listpack even a block's first entry is stored without its
+ * fields (they are the master entry's).
+ * So `~` trimming, which drops whole blocks, removes what Redis removes.
+ * These functions give the listpack bytes (element header, data, backlen)
+ * of what Redis stores.
+ * ------------------------------------------------------------------- */
+
+static size_t lp_backlen(size_t l)
+{
+    return l < 128 ? 1 : l < 16384 ? 2 : l < 2097152 ? 3 : l < 268435456 ? 4 : 5;
+}
+
+static size_t lp_int(int64_t v)
+{
+    size_t enc = v >= 0 && v <= 127                   ? 1
+                 : v >= -4096 && v <= 4095             ? 2
+                 : v >= -32768 && v <= 32767           ? 3
+                 : v >= -8388608 && v <= 8388607       ? 4
+                 : v >= INT32_MIN && v <= INT32_MAX    ? 5
+                                                       : 9;
+    return enc + lp_backlen(enc);
+}
+
+static size_t lp_str(const char *p, size_t len)
+{
+    long long v;
+    if (len <= 20 && str_to_ll(p, len, &v)) return lp_int(v);
+    size_t enc = len < 64 ? 1 + len : len < 4096 ? 2 + len : 5 + len;
+    return enc + lp_backlen(enc);
+}
+
+/* A new listpack: header and end byte, then the master entry (count,
+ * deleted, number of fields, the fields, a zero). */
+static size_t lp_master_bytes(size_t n, const struct stream_str *strs)
+{
+    size_t bytes = 7 + lp_int(1) + lp_int(0) + lp_int((int64_t)(n / 2)) + lp_int(0);
+    for (size_t i = 0; i < n; i += 2) bytes += lp_str(strs[i].p, strs[i].len);
+    return bytes;
+}
+
+/* One entry: flags, ms and seq deltas, [number of fields], [fields and]
+ * values, and the count of its elements. */
+static size_t lp_entry_bytes(const struct stream_id *master, const struct stream_id *id, size_t n,
+                             const struct stream_str *strs, bool same)
+{
+    size_t pairs = n / 2;
+    size_t bytes = lp_int(same ? 2 : 0) + lp_int((int64_t)(id->ms - master->ms)) +
+                   lp_int((int64_t)(id->seq - master->seq));
+    if (!same) bytes += lp_int((int64_t)pairs);
+    for (size_t i = same ? 1 : 0; i < n; i += same ? 2 : 1) bytes += lp_str(strs[i].p, strs[i].len);
+    return bytes + lp_int((int64_t)(pairs + 3 + (same ? 0 : pairs + 1)));
+}
+
+/* ---------------------------------------------------------------------
  * Entries inside a block
  * ------------------------------------------------------------------- */
 
@@ -128,6 +187,44 @@ bool stream_entry_next_str(struct stream_entry *e, const char **p, size_t *len)
     const char *skip;
     size_t skip_len;
     return str_get(&e->mp, e->mend, p, len) && str_get(&e->mp, e->mend, &skip, &skip_len);
+}
+
+/* The entry e of block b as callers read it (its strings in order). */
+static void entry_view(const struct stream_block *b, const struct raw_entry *e,
+                       struct stream_entry *out)
+{
+    out->id = e->id;
+    out->n_strs = e->n_strs;
+    out->p = e->body;
+    out->end = b->data + e->next;
+    out->same = (e->flags & FLAG_SAMEFIELDS) != 0;
+    out->field_turn = false;
+    if (out->same) {
+        struct raw_entry m;
+        entry_at(b, 0, &m);
+        out->mp = m.body;
+        out->mend = b->data + m.next;
+    }
+}
+
+/* What the entry at e adds to Redis's listpack (the master entry too, for
+ * the block's first entry): lp_master_bytes and lp_entry_bytes from the
+ * stored entry. */
+static size_t stored_lp_bytes(const struct stream_block *b, const struct raw_entry *e, bool first)
+{
+    struct stream_entry x;
+    entry_view(b, e, &x);
+    bool same = x.same || first;
+    size_t pairs = (size_t)(e->n_strs / 2);
+    size_t bytes = lp_int(same ? 2 : 0) + lp_int((int64_t)(e->id.ms - b->first.ms)) +
+                   lp_int((int64_t)(e->id.seq - b->first.seq)) + lp_int((int64_t)(pairs + 3 + (same ? 0 : pairs + 1)));
+    if (!same) bytes += lp_int((int64_t)pairs);
+    if (first) bytes += 7 + lp_int(1) + lp_int(0) + lp_int((int64_t)pairs) + lp_int(0);
+    const char *p;
+    size_t len;
+    for (uint64_t i = 0; stream_entry_next_str(&x, &p, &len); i++)
+        if (!same || i % 2 == 1 || first) bytes += lp_str(p, len); /* first: the master's fields */
+    return bytes;
 }
 
 static void block_free(struct stream_block *b)
@@ -208,14 +305,18 @@ void stream_append(struct stream *s, const struct stream_id *id, size_t n,
 {
     assert(stream_id_cmp(id, &s->last_id) > 0);
     struct stream_block *b = s->n_blocks ? s->blocks[s->n_blocks - 1] : NULL;
-    size_t need = 1 + varint_len(UINT64_MAX) + varint_len(id->seq) + varint_len(n);
-    for (size_t i = 0; i < n; i++) need += varint_len(strs[i].len) + strs[i].len;
-    if (b && (b->n_entries >= STREAM_BLOCK_MAX_ENTRIES || b->len + need > STREAM_BLOCK_MAX_BYTES))
+    size_t need = 1 + varint_len(UINT64_MAX) + varint_len(id->seq) + varint_len(n), strings = 0;
+    for (size_t i = 0; i < n; i++) {
+        need += varint_len(strs[i].len) + strs[i].len;
+        strings += strs[i].len;
+    }
+    if (b && (b->n_entries >= STREAM_BLOCK_MAX_ENTRIES || b->lp_bytes + strings >= STREAM_BLOCK_MAX_BYTES))
         b = NULL;
     bool same = b && same_fields(b, n, strs);
     if (b == NULL) {
         b = xcalloc(1, sizeof *b);
         b->first = *id;
+        b->lp_bytes = lp_master_bytes(n, strs);
         if (s->n_blocks == s->cap_blocks) {
             s->cap_blocks = s->cap_blocks ? s->cap_blocks * 2 : 4;
             s->blocks = xrealloc(s->blocks, s->cap_blocks * sizeof *s->blocks);
@@ -225,8 +326,6 @@ void stream_append(struct stream *s, const struct stream_id *id, size_t n,
     if (b->len + need > b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 256;
         while (cap < b->len + need) cap *= 2;
-        if (b->len + need <= STREAM_BLOCK_MAX_BYTES && cap > STREAM_BLOCK_MAX_BYTES)
-            cap = STREAM_BLOCK_MAX_BYTES;
         b->data = xrealloc(b->data, cap);
         b->cap = (uint32_t)cap;
     }
@@ -242,6 +341,7 @@ void stream_append(struct stream *s, const struct stream_id *id, size_t n,
         p += strs[i].len;
     }
     b->len = (uint32_t)(p - b->data);
+    b->lp_bytes += lp_entry_bytes(&b->first, id, n, strs, same || b->n_entries == 0);
     b->last = *id;
     b->n_entries++;
     b->n_live++;
@@ -417,18 +517,7 @@ bool stream_it_next(struct stream_it *it, struct stream_entry *out)
                 return false;
             }
         }
-        out->id = e.id;
-        out->n_strs = e.n_strs;
-        out->p = e.body;
-        out->end = b->data + e.next;
-        out->same = (e.flags & FLAG_SAMEFIELDS) != 0;
-        out->field_turn = false;
-        if (out->same) {
-            struct raw_entry m;
-            entry_at(b, 0, &m);
-            out->mp = m.body;
-            out->mend = b->data + m.next;
-        }
+        entry_view(b, &e, out);
         return true;
     }
     return false;
@@ -769,7 +858,7 @@ static void stream_encode(const struct sobj *o, struct buf *out)
 
 /* A block from a snapshot must be one the log could have built: entries
  * that parse, increasing IDs within first..last, the counts it claims. */
-static bool block_valid(const struct stream_block *b, struct stream_id *prev, bool *any)
+static bool block_valid(struct stream_block *b, struct stream_id *prev, bool *any)
 {
     struct raw_entry e;
     uint32_t off = 0, n = 0, live = 0;
@@ -781,6 +870,7 @@ static bool block_valid(const struct stream_block *b, struct stream_id *prev, bo
         if (*any && stream_id_cmp(&e.id, prev) <= 0) return false;
         *prev = e.id;
         *any = true;
+        b->lp_bytes += stored_lp_bytes(b, &e, n == 0);
         n++;
         if (!(e.flags & FLAG_DELETED)) live++;
         off = e.next;

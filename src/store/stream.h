@@ -2,10 +2,11 @@
  * ID and field/value pairs, plus its consumer groups.
  *
  * Entries are packed into blocks of at most STREAM_BLOCK_MAX_ENTRIES
- * entries (live or deleted) and about STREAM_BLOCK_MAX_BYTES bytes, as
- * Redis packs them into listpacks (stream-node-max-entries 100,
- * stream-node-max-bytes 4096), so that approximate trimming (`~`), which
- * only drops whole blocks, removes what Redis would. The blocks are kept
+ * entries (live or deleted) ending where Redis's listpacks would end
+ * (stream-node-max-entries 100, stream-node-max-bytes 4096, counted in
+ * Redis's listpack encoding: stream.c keeps that count per block), so that
+ * approximate trimming (`~`), which only drops whole blocks, removes what
+ * Redis would. The blocks are kept
  * in a sorted array: IDs only grow, so appending is at the end, trimming
  * at the front, and a seek is a binary search over the blocks' first IDs.
  * An entry in a block is
@@ -51,6 +52,7 @@ struct stream_block {
     struct stream_id first; /* the first entry's ID (live or deleted) */
     struct stream_id last;  /* the last entry's ID (live or deleted) */
     uint32_t len, cap;      /* bytes used and allocated in data */
+    size_t lp_bytes;        /* what Redis's listpack of these entries takes */
     uint16_t n_entries;     /* live and deleted */
     uint16_t n_live;
     unsigned char *data;

@@ -285,6 +285,28 @@ SETID = [
 ]
 
 
+def node_scenario():
+    """Entries of many sizes and shapes (same and different fields, numbers,
+    a sequence below the block's first), then `~` trims: the blocks must
+    end where Redis's listpacks end for the trims to remove the same."""
+    cmds = []
+    for size in (30, 60, 100, 200, 500, 1000, 5000):
+        key = f"n{size}"
+        for i in range(1, 121):
+            if i % 17 == 0:
+                cmds.append(("XADD", key, f"{i}-0", "other", "x" * (size // 2), "n", str(i * 1000)))
+            else:
+                cmds.append(("XADD", key, f"{i}-{i % 3}", "field", "v" * size, "f2", str(i)))
+        cmds += [("XINFO", "STREAM", key), ("XTRIM", key, "MAXLEN", "~", "50"), ("XLEN", key),
+                 ("XADD", key, "MAXLEN", "~", "10", "500-1", "a", "b"), ("XLEN", key),
+                 ("XTRIM", key, "MINID", "~", "115"), ("XLEN", key), ("XINFO", "STREAM", key)]
+    return cmds
+
+
+def test_blocks_end_where_redis_listpacks_end(server, ref):
+    same_as_redis(server, ref, node_scenario())
+
+
 def test_xsetid_like_redis(server, ref):
     same_as_redis(server, ref, SETID)
 
