@@ -310,8 +310,12 @@ void stream_append(struct stream *s, const struct stream_id *id, size_t n,
         need += varint_len(strs[i].len) + strs[i].len;
         strings += strs[i].len;
     }
-    if (b && (b->n_entries >= STREAM_BLOCK_MAX_ENTRIES || b->lp_bytes + strings >= STREAM_BLOCK_MAX_BYTES))
+    if (b && (b->n_entries >= STREAM_BLOCK_MAX_ENTRIES || b->lp_bytes + strings >= STREAM_BLOCK_MAX_BYTES)) {
+        /* The tail is full for good: give back what its buffer has spare. */
+        b->data = xrealloc(b->data, b->len);
+        b->cap = b->len;
         b = NULL;
+    }
     bool same = b && same_fields(b, n, strs);
     if (b == NULL) {
         b = xcalloc(1, sizeof *b);
