@@ -198,6 +198,10 @@ struct add_trim_args {
     struct stream_id id;
 };
 
+/* Redis's STREAM_LISTPACK_MAX_SIZE: the most bytes of fields and values
+ * one entry may have. */
+#define STREAM_MAX_ENTRY_BYTES (1u << 30)
+
 /* Stream-node-max-entries 100 times 100: Redis's default LIMIT for `~`. */
 #define TRIM_DEFAULT_LIMIT 10000
 
@@ -298,6 +302,12 @@ static void cmd_xadd(struct cmd_ctx *c)
     int field_pos = idpos + 1;
     if (c->argc - field_pos < 2 || (c->argc - field_pos) % 2 == 1) {
         cmd_reply_arity(&c->out, c->cmd);
+        return;
+    }
+    size_t total = 0;
+    for (int i = field_pos; i < c->argc; i++) total += c->argv[i].len;
+    if (total > STREAM_MAX_ENTRY_BYTES) {
+        resp_error(&c->out, "ERR Elements are too large to be stored");
         return;
     }
     if (a.id_given && a.seq_given && stream_id_is_zero(&a.id)) {

@@ -478,8 +478,9 @@ static void cmd_xautoclaim(struct cmd_ctx *c)
     }
     struct stream *s = stream_of(o);
     long long attempts = count * 10, now = c->now_ms;
-    struct stream_id *deleted = xmalloc((size_t)count * sizeof *deleted);
-    size_t n_deleted = 0, n = 0;
+    /* Grown as needed: COUNT may be huge, the PEL is what bounds it. */
+    struct stream_id *deleted = NULL;
+    size_t n_deleted = 0, cap_deleted = 0, n = 0;
     struct stream_consumer *k = NULL;
     bool changed = false;
     resp_array(&c->out, 3);
@@ -495,6 +496,10 @@ static void cmd_xautoclaim(struct cmd_ctx *c)
         struct stream_nack *nack = node->val;
         if (!stream_entry_exists(s, &id)) {
             stream_pel_remove(g, &id);
+            if (n_deleted == cap_deleted) {
+                cap_deleted = cap_deleted ? cap_deleted * 2 : 16;
+                deleted = xrealloc(deleted, cap_deleted * sizeof *deleted);
+            }
             deleted[n_deleted++] = id;
             changed = true;
             count--;
