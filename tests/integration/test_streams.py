@@ -743,3 +743,14 @@ def test_resp3_replies_like_redis(server, ref):
         assert out.endswith(b"$3\r\nEND\r\n"), out[-200:]
         return out[out.index(b"+OK\r\n"):]  # from FLUSHALL's reply on: HELLO's differs
     assert replies(server.port) == replies(ref.port)
+
+
+def test_xautoclaim_with_an_enormous_count(server, r):
+    """COUNT sizes no allocation (it once crashed every replica applying it)."""
+    r.xadd("s", {"a": 1}, id="1-1")
+    r.xgroup_create("s", "g", id="0")
+    r.xreadgroup("g", "c", {"s": ">"})
+    r.xdel("s", "1-1")
+    got = r.execute_command("XAUTOCLAIM", "s", "g", "c2", "0", "0", "COUNT", str(10 ** 14))
+    assert got == ["0-0", [], ["1-1"]]
+    assert r.ping()
