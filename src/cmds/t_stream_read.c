@@ -10,12 +10,15 @@
  * serves entries records them in the group's PEL from the log, on every
  * node, like the first attempt would have.
  *
- * One difference from a pop: XREAD's `$` means "the last ID when the
- * command ran", so a retry must not resolve it again. When XREAD blocks
- * with `$`, it leaves a wait note instead of an empty reply: a NUL byte,
- * then the command as a RESP array with each `$` replaced by the ID it
- * stood for. The replication layer hands the note's command to the
- * waiting node (repl.h, on_blocked), which retries that instead.
+ * Two differences from a pop. XREAD's `$` means "the last ID when the
+ * command ran", so a retry must not resolve it again; and a retried
+ * XREADGROUP whose stream or group has gone must answer what Redis answers
+ * a client it unblocks for that reason, not what a new XREADGROUP gets. So
+ * when XREAD blocks with `$`, or XREADGROUP blocks, it leaves a wait note
+ * instead of an empty reply: a NUL byte, then the command to retry with as
+ * a RESP array, each `$` replaced by the ID it stood for and XREADGROUP
+ * renamed __xreadgroup_retry. The replication layer hands the note's
+ * command to the waiting node (repl.h, on_blocked), which retries that.
  *
  * Inside MULTI (c->no_block) BLOCK is ignored, as in Redis; inside a
  * script BLOCK is refused with Redis's error. */
@@ -25,6 +28,9 @@
 
 #include "base/mem.h"
 #include "cmds/stream.h"
+
+/* What a blocked XREADGROUP is retried as (its wait note names it). */
+#define RETRY_CMD "__xreadgroup_retry"
 
 static bool is_str(const struct resp_arg *a, const char *s)
 {
@@ -96,20 +102,25 @@ static size_t reply_group_new(struct cmd_ctx *c, struct stream *s, struct stream
     return n;
 }
 
-/* The wait note (see the top of this file). */
+/* The wait note (see the top of this file): the command with `$` resolved
+ * and, for XREADGROUP, named RETRY_CMD. */
 static void write_note(struct cmd_ctx *c, int streams_arg, int streams_count,
-                       const struct stream_id *ids)
+                       const struct stream_id *ids, bool xreadgroup)
 {
     resp_raw(&c->out, "", 1);
     resp_array(&c->out, c->argc);
     for (int i = 0; i < c->argc; i++) {
         int id_idx = i - streams_arg - streams_count;
-        if (id_idx >= 0 && is_str(&c->argv[i], "$")) reply_xid(c, &ids[id_idx]);
+        if (i == 0 && xreadgroup) resp_bulk_str(&c->out, RETRY_CMD);
+        else if (id_idx >= 0 && is_str(&c->argv[i], "$")) reply_xid(c, &ids[id_idx]);
         else resp_bulk(&c->out, c->argv[i].ptr, c->argv[i].len);
     }
 }
 
-static void xread_generic(struct cmd_ctx *c, bool xreadgroup)
+/* retry: this is a blocked XREADGROUP trying again (RETRY_CMD): a stream
+ * or group that has gone since it started waiting is answered as Redis
+ * answers the clients it unblocks for that reason. */
+static void xread_generic(struct cmd_ctx *c, bool xreadgroup, bool retry)
 {
     long long timeout = -1, count = 0;
     int streams_arg = 0, streams_count = 0;
@@ -176,6 +187,14 @@ static void xread_generic(struct cmd_ctx *c, bool xreadgroup)
         struct sobj *o = stream_lookup(c, key, &wrong);
         if (wrong) goto done;
         if (groupname) {
+            if (retry && o == NULL) {
+                resp_error(&c->out, "UNBLOCKED the stream key no longer exists");
+                goto done;
+            }
+            if (retry && stream_cg_find(stream_of(o), groupname->ptr, groupname->len) == NULL) {
+                resp_error(&c->out, "NOGROUP the consumer group this client was blocked on no longer exists");
+                goto done;
+            }
             if (o == NULL ||
                 (groups[i] = stream_cg_find(stream_of(o), groupname->ptr, groupname->len)) == NULL) {
                 resp_errorf(&c->out,
@@ -250,7 +269,7 @@ static void xread_generic(struct cmd_ctx *c, bool xreadgroup)
     }
     if (timeout != -1 && !c->no_block) {
         c->blocked = true;
-        if (dollar) write_note(c, streams_arg, streams_count, ids);
+        if (dollar || (xreadgroup && !retry)) write_note(c, streams_arg, streams_count, ids, xreadgroup);
         goto done;
     }
     resp_null_array(&c->out);
@@ -259,8 +278,9 @@ done:
     free(groups);
 }
 
-static void cmd_xread(struct cmd_ctx *c) { xread_generic(c, false); }
-static void cmd_xreadgroup(struct cmd_ctx *c) { xread_generic(c, true); }
+static void cmd_xread(struct cmd_ctx *c) { xread_generic(c, false, false); }
+static void cmd_xreadgroup(struct cmd_ctx *c) { xread_generic(c, true, false); }
+static void cmd_xreadgroup_retry(struct cmd_ctx *c) { xread_generic(c, true, true); }
 
 bool stream_read_may_block(int argc, const struct resp_arg *argv)
 {
@@ -282,5 +302,9 @@ const struct cmd_def cmd_rows_stream_read[] = {
      "Return new entries from a stream using a consumer group, or access the history of the pending entries for a given consumer. Can block.",
      "For each stream mentioned: O(M) with M being the number of elements returned. If M is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time in order to serve the N clients blocked on the stream getting new data.",
      NULL},
+    /* A blocked XREADGROUP trying again: internal, sent for its client. */
+    {RETRY_CMD, -7, CMD_WRITE | CMD_BLOCKING | CMD_INTERNAL | CMD_FOR_CLIENT, 0, 0, 0, 0,
+     cmd_xreadgroup_retry, "stream", "parley-0.1",
+     "XREADGROUP retried for a client that waits (internal to Parley).", "As XREADGROUP.", NULL},
     {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL},
 };

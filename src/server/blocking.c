@@ -94,7 +94,7 @@ static bool shape(int argc, const struct resp_arg *argv, int *first, int *n, int
 {
     const struct resp_arg *name = &argv[0];
     *ms_units = false;
-    if (is(name, "xread") || is(name, "xreadgroup")) {
+    if (is(name, "xread") || is(name, "xreadgroup") || is(name, "__xreadgroup_retry")) {
         *ms_units = true;
         return stream_shape(argc, argv, first, n, timeout);
     } else if (is(name, "blpop") || is(name, "brpop") || is(name, "bzpopmin") || is(name, "bzpopmax")) {

@@ -627,13 +627,24 @@ def test_xreadgroup_block_zero_waits_until_served(server, r):
     assert box["value"] == [["q", [(i, {"x": "1"})]]]
 
 
-def test_xreadgroup_with_the_group_destroyed_while_blocked(server, r):
+def test_xreadgroup_with_the_group_or_stream_gone_while_blocked(server, r):
+    # Redis 7.0's texts for the clients it unblocks for these reasons.
+    x = exact_client(server)
     r.xgroup_create("q", "g", id="$", mkstream=True)
-    t, box = bg(server.client().xreadgroup, "g", "c", {"q": ">"}, block=10000)
+    t, box = bg(x.execute_command, "XREADGROUP", "GROUP", "g", "c", "BLOCK", "10000", "STREAMS", "q", ">")
     wait_until(lambda: blocked(server) == 1, 10, message="the consumer to block")
     r.xgroup_destroy("q", "g")
     t.join(10)
-    assert "NOGROUP" in str(box["error"])
+    assert str(box["error"]) == "NOGROUP the consumer group this client was blocked on no longer exists"
+    r.xgroup_create("q", "g", id="$")
+    t, box = bg(x.execute_command, "XREADGROUP", "GROUP", "g", "c", "BLOCK", "10000", "STREAMS", "q", ">")
+    wait_until(lambda: blocked(server) == 1, 10, message="the consumer to block")
+    r.delete("q")
+    t.join(10)
+    assert str(box["error"]) == "UNBLOCKED the stream key no longer exists"
+    # The internal retry command is not a client's.
+    assert err(x, "__xreadgroup_retry", "GROUP", "g", "c", "STREAMS", "q", ">").startswith(
+        "ERR unknown command '__xreadgroup_retry'")
 
 
 def test_multi_and_scripts(server, r):

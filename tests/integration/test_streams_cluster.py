@@ -99,3 +99,18 @@ def test_group_state_survives_a_leader_kill(make_cluster):
     assert [i for i, _ in got[0][1]] == ids[15:] + [after]
     leader.start()
     c.wait_converged(timeout=30)
+
+
+def test_blocked_xreadgroup_on_a_follower_sees_its_group_go(cluster):
+    from exact import exact_client
+    follower = cluster.followers()[0]
+    lc = cluster.leader().client()
+    lc.xgroup_create("c:gone", "g", id="$", mkstream=True)
+    x = exact_client(follower)
+    t, box = bg(x.execute_command, "XREADGROUP", "GROUP", "g", "c", "BLOCK", "15000", "STREAMS", "c:gone", ">")
+    wait_until(lambda: blocked(follower) == 1, 10, message="the consumer to block on the follower")
+    lc.xgroup_createconsumer("c:gone", "g", "other")  # wakes it; nothing for it: it waits again
+    lc.xgroup_destroy("c:gone", "g")
+    t.join(15)
+    assert str(box["error"]) == "NOGROUP the consumer group this client was blocked on no longer exists"
+    cluster.wait_converged()
