@@ -44,4 +44,10 @@ struct sobj *stream_lookup(struct cmd_ctx *c, const struct resp_arg *key, bool *
 struct stream_consumer *consumer_get(struct cmd_ctx *c, struct stream_cg *g,
                                      const struct resp_arg *name);
 
+/* "ERR unknown subcommand or wrong number of arguments for '<argv[1]>'.
+ * Try <parent> HELP." (Redis's addReplySubcommandSyntaxError). */
+void reply_subcommand_syntax(struct cmd_ctx *c, const char *parent);
+/* A HELP reply: the NULL-terminated lines as simple strings. */
+void reply_help_lines(struct cmd_ctx *c, const char *const *lines);
+
 #endif

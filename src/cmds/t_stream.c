@@ -181,6 +181,20 @@ struct stream_consumer *consumer_get(struct cmd_ctx *c, struct stream_cg *g,
     return k;
 }
 
+void reply_subcommand_syntax(struct cmd_ctx *c, const char *parent)
+{
+    resp_errorf(&c->out, "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try %s HELP.",
+                (int)c->argv[1].len, c->argv[1].ptr, parent);
+}
+
+void reply_help_lines(struct cmd_ctx *c, const char *const *lines)
+{
+    size_t n = 0;
+    while (lines[n]) n++;
+    resp_array(&c->out, (long long)n);
+    for (size_t i = 0; i < n; i++) resp_simple(&c->out, lines[i]);
+}
+
 /* ---------------------------------------------------------------------
  * XADD and XTRIM options (Redis's streamParseAddOrTrimArgsOrReply)
  * ------------------------------------------------------------------- */
