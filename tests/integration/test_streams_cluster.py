@@ -114,3 +114,28 @@ def test_blocked_xreadgroup_on_a_follower_sees_its_group_go(cluster):
     t.join(15)
     assert str(box["error"]) == "NOGROUP the consumer group this client was blocked on no longer exists"
     cluster.wait_converged()
+
+
+def test_blocked_readers_keep_waiting_across_a_leader_kill(make_cluster):
+    c = make_cluster().start()
+    leader = c.leader()
+    follower = c.followers()[0]
+    lc = leader.client()
+    lc.xgroup_create("q", "g", id="$", mkstream=True)
+    lc.xadd("r", {"old": 1})
+    t1, box1 = bg(follower.client().xreadgroup, "g", "w", {"q": ">"}, block=0)
+    t2, box2 = bg(follower.client().xread, {"r": "$"}, block=0)
+    wait_until(lambda: blocked(follower) == 2, 10, message="both readers to block on the follower")
+    leader.kill()
+    c.wait_leader(timeout=15, exclude=(leader,))
+    wait_writable(follower, timeout=15)
+    fc = follower.client()
+    job = fc.xadd("q", {"job": 1})
+    new = fc.xadd("r", {"new": 1})
+    t1.join(15)
+    t2.join(15)
+    assert box1 == {"value": [["q", [(job, {"job": "1"})]]]}
+    assert box2 == {"value": [["r", [(new, {"new": "1"})]]]}
+    assert [r["consumer"] for r in fc.xpending_range("q", "g", "-", "+", 10)] == ["w"]
+    leader.start()
+    c.wait_converged(timeout=30)
