@@ -87,6 +87,7 @@ struct cmd_ctx {
     bool apply;        /* running from the log: may evict expired keys */
     uint64_t origin;   /* the process that sent the command (apply only) */
     bool no_block;     /* inside MULTI or a script: blocking commands don't */
+    bool in_script;    /* inside a script (XREAD BLOCK is refused there) */
     bool blocked;      /* out: a blocking command found nothing and wrote
                           no reply; its client waits (server/blocking.c) */
     long long max_bulk_len; /* proto-max-bulk-len, the largest string */
@@ -105,6 +106,13 @@ bool cmd_arity_ok(const struct cmd_def *cmd, int argc);
 /* Iteration over the top-level table (for COMMAND). */
 const struct cmd_def *cmd_table_at(size_t i);
 size_t cmd_table_size(void);
+
+/* Whether this call of a CMD_BLOCKING command may wait: XREAD and
+ * XREADGROUP only with BLOCK, the others always. A command that may wait
+ * goes through the log, even when it is a read. */
+bool cmd_may_block(const struct cmd_def *cmd, int argc, const struct resp_arg *argv);
+/* t_stream_read.c: XREAD/XREADGROUP arguments name BLOCK before STREAMS. */
+bool stream_read_may_block(int argc, const struct resp_arg *argv);
 
 /* Runs cmd->exec with the arguments in c (c->cmd is set by the caller). */
 void cmd_exec(struct cmd_ctx *c);

@@ -94,6 +94,14 @@ bool cmd_arity_ok(const struct cmd_def *cmd, int argc)
     return cmd->arity > 0 ? argc == cmd->arity : argc >= -cmd->arity;
 }
 
+bool cmd_may_block(const struct cmd_def *cmd, int argc, const struct resp_arg *argv)
+{
+    if (!(cmd->flags & CMD_BLOCKING)) return false;
+    if (strcmp(cmd->name, "xread") == 0 || strcmp(cmd->name, "xreadgroup") == 0)
+        return stream_read_may_block(argc, argv);
+    return true;
+}
+
 void cmd_exec(struct cmd_ctx *c)
 {
     c->cmd->exec(c);

@@ -246,6 +246,7 @@ static int redis_call_generic(lua_State *L, bool raise)
     } else {
         struct cmd_ctx sub = *c;
         sub.no_block = true; /* blocking commands answer nil in scripts */
+        sub.in_script = true;
         sub.out.buf = &reply;
         sub.out.proto = 2;
         sub.argc = argc;

@@ -332,6 +332,10 @@ extern const struct cmd_def cmd_rows_blocking[];
 extern const struct cmd_def cmd_rows_function[]; /* function.c */
 extern const struct cmd_def cmd_rows_hash[];
 extern const struct cmd_def cmd_rows_set[];
+extern const struct cmd_def cmd_rows_stream[];       /* t_stream.c */
+extern const struct cmd_def cmd_rows_stream_read[];  /* t_stream_read.c */
+extern const struct cmd_def cmd_rows_stream_group[]; /* t_stream_group.c */
+extern const struct cmd_def cmd_rows_stream_info[];  /* t_stream_info.c */
 
 static const struct cmd_def *const families[] = {
     table,
@@ -345,6 +349,10 @@ static const struct cmd_def *const families[] = {
     cmd_rows_function,
     cmd_rows_hash,
     cmd_rows_set,
+    cmd_rows_stream,
+    cmd_rows_stream_read,
+    cmd_rows_stream_group,
+    cmd_rows_stream_info,
 };
 #define N_FAMILIES (sizeof families / sizeof *families)
 

@@ -268,9 +268,15 @@ static void apply_batch(struct repl *r, const struct entry_header *h, const stru
             buf_free(&slot->reply);
         }
         if (slot && blocked) {
-            /* The slot keeps counting the command: the server holds it. */
+            /* The slot keeps counting the command: the server holds it,
+             * with the command of its wait note if it left one (note.c). */
+            struct resp_arg *note_argv = NULL;
+            int note_argc = note_parse(dest->data + before, dest->len - before, &note_argv);
             if (r->hooks.on_blocked)
-                r->hooks.on_blocked(r->hooks.ctx, slot, ec.db, ec.proto, ec.argc, r->argv);
+                r->hooks.on_blocked(r->hooks.ctx, slot, ec.db, ec.proto, note_argc ? note_argc : ec.argc,
+                                    note_argc ? note_argv : r->argv);
+            free(note_argv);
+            dest->len = before;
         } else if (slot) {
             slot->pending--;
             if (slot->pending == 0 && slot->on_ready) slot->on_ready(slot);

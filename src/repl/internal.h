@@ -10,6 +10,7 @@
  *   join.c     a node started with `join` asking to be added
  *   ask.c      one command sent to another node's client port
  *   entry.c    the bytes of a log entry
+ *   note.c     the wait note a blocked command may leave instead of a reply
  *
  * Nothing outside repl/ includes this file. */
 #ifndef PARLEY_REPL_INTERNAL_H
@@ -170,6 +171,12 @@ void propose_remove(struct repl *r, struct batch *b);
 void propose_fail_all(struct repl *r, const char *error);
 void batch_free(struct batch *b);
 void slot_answer(struct reply_slot *slot, const char *raw, size_t len);
+
+/* note.c: a blocked command's wait note (a NUL, then the command to retry
+ * with as a RESP array). note_parse returns its argc with *argv (to free;
+ * pointers into p), or 0 when p is not a well-formed note. */
+bool note_is(const char *p, size_t len);
+int note_parse(const char *p, size_t len, struct resp_arg **argv);
 void propose_housekeeping(struct repl *r);
 void propose_requeue_sent(struct repl *r);
 void propose_expire_cycle(struct repl *r);

@@ -176,6 +176,13 @@ static long handle_reply(struct link *l, const char *p, size_t len)
             if (b->slots[i] && blen == 0 && rc > 0 && r->hooks.on_blocked) {
                 /* An empty reply: the command blocked; the server waits. */
                 r->hooks.on_blocked(r->hooks.ctx, b->slots[i], ec.db, ec.proto, ec.argc, r->argv);
+            } else if (b->slots[i] && rc > 0 && note_is(p + at, (size_t)blen) && r->hooks.on_blocked) {
+                /* Blocked with a wait note: wait with the note's command. */
+                struct resp_arg *note_argv = NULL;
+                int note_argc = note_parse(p + at, (size_t)blen, &note_argv);
+                r->hooks.on_blocked(r->hooks.ctx, b->slots[i], ec.db, ec.proto,
+                                    note_argc ? note_argc : ec.argc, note_argc ? note_argv : r->argv);
+                free(note_argv);
             } else if (b->slots[i]) {
                 slot_answer(b->slots[i], p + at, (size_t)blen);
             }

@@ -71,7 +71,9 @@ struct repl_hooks {
     /* In-flight bytes fell below the bound: paused clients may resume. */
     void (*on_unblocked)(void *ctx);
     /* A blocking command of this node found nothing when applied: slot
-     * keeps its pending count; the command is argv (valid during the call). */
+     * keeps its pending count; the command is argv (valid during the call):
+     * the one submitted, or the one its wait note asks to retry with
+     * (repl/note.c: XREAD with `$`). */
     void (*on_blocked)(void *ctx, struct reply_slot *slot, int db, int proto, int argc,
                        const struct resp_arg *argv);
     /* A command whose client has gone away was applied with this reply

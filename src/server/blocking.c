@@ -1,6 +1,6 @@
 /* server/blocking.c — clients waiting in a blocking command.
  *
- * A blocking command (BLPOP...) goes through the log like any write. When
+ * A blocking command (BLPOP..., XREAD/XREADGROUP with BLOCK) goes through the log like any write. When
  * it finds nothing, repl hands its reply slot here (on_blocked) and the
  * client waits, paused, on this node; nothing about the wait is
  * replicated. Every change applied to a key on this node is reported
@@ -65,12 +65,39 @@ void blocking_init(struct server *s)
 
 static bool is(const struct resp_arg *a, const char *name) { return arg_is(a, name); }
 
+/* XREAD/XREADGROUP: the keys are the first half of what follows STREAMS,
+ * the timeout is BLOCK's argument (milliseconds). */
+static bool stream_shape(int argc, const struct resp_arg *argv, int *first, int *n, int *timeout)
+{
+    *timeout = -1;
+    for (int i = 1; i < argc; i++) {
+        if (is(&argv[i], "block") && i + 1 < argc) {
+            *timeout = ++i;
+        } else if (is(&argv[i], "count") && i + 1 < argc) {
+            i++;
+        } else if (is(&argv[i], "group") && i + 2 < argc) {
+            i += 2;
+        } else if (is(&argv[i], "streams")) {
+            *first = i + 1;
+            *n = (argc - i - 1) / 2;
+            return *timeout > 0 && *n > 0;
+        }
+    }
+    return false;
+}
+
 /* Fills keys (start, count) and the timeout argument of a blocking
- * command; false if it is not one. */
-static bool shape(int argc, const struct resp_arg *argv, int *first, int *n, int *timeout)
+ * command; false if it is not one. *ms_units: the timeout is in
+ * milliseconds (XREAD's BLOCK), not seconds. */
+static bool shape(int argc, const struct resp_arg *argv, int *first, int *n, int *timeout,
+                  bool *ms_units)
 {
     const struct resp_arg *name = &argv[0];
-    if (is(name, "blpop") || is(name, "brpop") || is(name, "bzpopmin") || is(name, "bzpopmax")) {
+    *ms_units = false;
+    if (is(name, "xread") || is(name, "xreadgroup") || is(name, "__xreadgroup_retry")) {
+        *ms_units = true;
+        return stream_shape(argc, argv, first, n, timeout);
+    } else if (is(name, "blpop") || is(name, "brpop") || is(name, "bzpopmin") || is(name, "bzpopmax")) {
         *first = 1;
         *n = argc - 2;
         *timeout = argc - 1;
@@ -146,7 +173,8 @@ static struct waiter *new_waiter(struct server *s, struct client *c, struct repl
                                  int db, int proto, int argc, const struct resp_arg *argv)
 {
     int first, n, t;
-    if (!shape(argc, argv, &first, &n, &t)) return NULL;
+    bool ms_units;
+    if (!shape(argc, argv, &first, &n, &t, &ms_units)) return NULL;
     struct waiter *w = xcalloc(1, sizeof *w);
     w->c = c;
     w->slot = slot;
@@ -166,7 +194,7 @@ static struct waiter *new_waiter(struct server *s, struct client *c, struct repl
     }
     long double secs = 0;
     if (arg_to_ld(&argv[t], &secs) && secs > 0)
-        w->deadline_ms = clock_mono_us() / 1000 + (int64_t)ceill(secs * 1000.0L);
+        w->deadline_ms = clock_mono_us() / 1000 + (int64_t)ceill(ms_units ? secs : secs * 1000.0L);
     struct buf k = BUF_INIT;
     for (int i = first; i < first + n; i++) {
         key_of(&k, db, argv[i].ptr, argv[i].len);

@@ -128,13 +128,14 @@ bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg 
         fn(c, cmd, argc, argv);
         return !net_conn_closing(conn) && !net_conn_paused(conn);
     }
-    if (!(cmd->flags & CMD_WRITE) && !client_has_pending(c) &&
-        ((c->readonly && !(cmd->flags & CMD_BLOCKING)) || repl_can_read_locally(s->repl))) {
+    bool may_block = cmd_may_block(cmd, argc, argv);
+    if (!(cmd->flags & CMD_WRITE) && !may_block && !client_has_pending(c) &&
+        (c->readonly || repl_can_read_locally(s->repl))) {
         run_now(c, cmd, argc, argv, repl_read_time_ms(s->repl));
         return true;
     }
     struct reply_slot *slot = client_slot_for_submit(c);
-    if (cmd->flags & CMD_BLOCKING) {
+    if (may_block) {
         /* Redis reads nothing more from a blocked client: pause until this
          * command is answered (at once if something was there to pop). */
         repl_submit(s->repl, slot, c->db, c->proto, argc, argv);

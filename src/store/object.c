@@ -11,6 +11,7 @@
 #include "store/hash.h"
 #include "store/list.h"
 #include "store/set.h"
+#include "store/stream.h"
 #include "store/zset.h"
 
 bool str_to_ll(const char *p, size_t len, long long *v)
@@ -98,6 +99,7 @@ static const struct sobj_ops *types[8] = {
     [OBJ_SET] = &set_ops,
     [OBJ_ZSET] = &zset_type_ops,
     [OBJ_HASH] = &hash_ops,
+    [OBJ_STREAM] = &stream_type_ops,
 };
 
 const struct sobj_ops *sobj_type_of(int type)

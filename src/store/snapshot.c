@@ -9,8 +9,9 @@
 #define MAGIC "PARLEYS1"
 /* Format 2 writes a skiplist sorted set in its member order (zset.h),
  * which format 1 readers refuse as unsorted; format 1 (sorted) still
- * decodes. */
-#define FORMAT 2
+ * decodes. Format 3 may hold streams (stream.h), which format 2 readers
+ * do not know; formats 1 and 2 still decode. */
+#define FORMAT 3
 #define FORMAT_OLDEST 1
 #define OP_SCRIPTS 0xFB
 #define OP_PUBSUB 0xFC

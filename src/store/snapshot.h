@@ -2,7 +2,7 @@
  *
  * The encoding is what Raft snapshots hold:
  *
- *   "PARLEYS1"  u32 format (2; format 1 is still read)  u32 aux_len  aux bytes
+ *   "PARLEYS1"  u32 format (3; formats 1 and 2 are still read)  u32 aux_len  aux bytes
  *   per non-empty database: 0xFE  u32 db  u64 key count
  *       per key, in the database's key order (keyspace.h), which decoding
  *       rebuilds by appending them in turn:
@@ -16,7 +16,9 @@
  * the u64 value; the collection types encode their own (object.h's
  * sobj_ops), in their replicated member order. Format 2 differs from 1 only
  * there: a skiplist sorted set is written in its member order (zset.h)
- * rather than sorted, which format 1 readers would refuse. `aux` is opaque bytes of the caller (the replication layer
+ * rather than sorted, which format 1 readers would refuse. Format 3 adds
+ * streams (type 6, stream.h: their blocks as they are, and their consumer
+ * groups). `aux` is opaque bytes of the caller (the replication layer
  * keeps its own state there) covered by the same checksum. Integers are
  * little endian. Decoding checks the checksum before anything else and
  * bounds-checks every read, so a corrupt or truncated snapshot is reported,

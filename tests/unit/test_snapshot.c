@@ -565,8 +565,8 @@ static void test_crafted_bad(void **state)
     assert_non_null(strstr(expect_fail(b.data, b.len), "trailing"));
 
     /* Format versions other than 1 (still read: the crafted snapshots
-     * here are format 1) and 2 (what is written now). */
-    const uint32_t bad_formats[] = {0, 3, UINT32_MAX};
+     * here are format 1), 2 (still read) and 3 (what is written now). */
+    const uint32_t bad_formats[] = {0, 4, UINT32_MAX};
     for (size_t i = 0; i < 3; i++) {
         hdr(&b, bad_formats[i], NULL, 0);
         seal(&b, true);
