@@ -14,7 +14,10 @@
  * last entry time, the dedup table, the members' client addresses and
  * election timeouts, and the
  * last leader announcement) in the keyspace snapshot's aux section, all
- * under one checksum. */
+ * under one checksum.
+ *
+ * repl_fsm_new() (fsm.h) gives the same state machine without a node, for
+ * the deterministic simulation (tests/unit/test_sim.c). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +26,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "cmds/cmd.h"
+#include "repl/fsm.h"
 #include "repl/internal.h"
 #include "store/snapshot.h"
 
@@ -482,4 +486,34 @@ void fsm_close(struct repl *r)
     r->argv = NULL;
     buf_free(&r->scratch);
     buf_free(&r->fwd_reply);
+}
+
+/* --------------------------------------------------------------------
+ * The state machine alone (fsm.h)
+ * ------------------------------------------------------------------ */
+
+struct repl *repl_fsm_new(struct store *store, uint64_t node_id, uint64_t origin)
+{
+    struct repl *r = xcalloc(1, sizeof *r);
+    r->store = store;
+    r->cfg.node_id = node_id;
+    r->origin = origin;
+    fsm_init(r);
+    return r;
+}
+
+struct raft_fsm *repl_fsm_raft(struct repl *r)
+{
+    return &r->fsm;
+}
+
+uint64_t repl_fsm_duplicates_skipped(struct repl *r)
+{
+    return r->duplicates_skipped;
+}
+
+void repl_fsm_free(struct repl *r)
+{
+    fsm_close(r);
+    free(r);
 }
