@@ -14,7 +14,10 @@
  * last entry time, the dedup table, the members' client addresses and
  * election timeouts, and the
  * last leader announcement) in the keyspace snapshot's aux section, all
- * under one checksum. */
+ * under one checksum.
+ *
+ * repl_fsm_new() (fsm.h) gives the same state machine without a node, for
+ * the deterministic simulation (tests/unit/test_sim.c). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +26,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "cmds/cmd.h"
+#include "repl/fsm.h"
 #include "repl/internal.h"
 #include "store/snapshot.h"
 
@@ -418,7 +422,7 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsign
     (*bufs)[0].len = len;
     *n_bufs = 1;
     log_msg(LOG_VERBOSE, "Snapshot taken at index %llu (%zu bytes)",
-            (unsigned long long)raft_last_applied(&r->raft), len);
+            (unsigned long long)raft_last_applied(r->raft), len);
     return 0;
 }
 
@@ -488,4 +492,56 @@ void fsm_close(struct repl *r)
     r->argv = NULL;
     buf_free(&r->scratch);
     buf_free(&r->fwd_reply);
+}
+
+/* --------------------------------------------------------------------
+ * The state machine alone (fsm.h)
+ * ------------------------------------------------------------------ */
+
+struct repl *repl_fsm_new(struct store *store, uint64_t node_id, uint64_t origin)
+{
+    struct repl *r = xcalloc(1, sizeof *r);
+    r->raft = &r->raft_storage; /* never started: read as "no progress" */
+    r->store = store;
+    r->cfg.node_id = node_id;
+    r->origin = origin;
+    r->seed_rng = origin;
+    r->expire_rng = origin;
+    r->last_state = RAFT_UNAVAILABLE;
+    fsm_init(r);
+    return r;
+}
+
+void repl_fsm_attach(struct repl *r, struct raft *raft, const struct repl_config *cfg)
+{
+    uint64_t node_id = r->cfg.node_id;
+    r->raft = raft;
+    r->cfg = *cfg;
+    r->cfg.node_id = node_id;
+    free(r->announce_addr);
+    r->announce_addr = xstrdup(cfg->announce_addr ? cfg->announce_addr : "");
+    r->cfg.announce_addr = r->announce_addr;
+    r->raft_started = true;
+}
+
+struct raft_fsm *repl_fsm_raft(struct repl *r)
+{
+    return &r->fsm;
+}
+
+uint64_t repl_fsm_duplicates_skipped(struct repl *r)
+{
+    return r->duplicates_skipped;
+}
+
+void repl_fsm_free(struct repl *r)
+{
+    const char *gone = "-ERR the simulated node is gone\r\n";
+    r->stopping = true;
+    propose_fail_all(r, gone);
+    foreign_fail_all(r, gone);
+    buf_free(&r->foreign_bodies);
+    fsm_close(r);
+    free(r->announce_addr);
+    free(r);
 }

@@ -83,7 +83,8 @@ struct repl {
     char *dir, *raft_addr, *cluster, *announce_addr;
 
     /* libraft */
-    struct raft raft;
+    struct raft *raft;           /* &raft_storage, or a test fixture's */
+    struct raft raft_storage;
     struct raft_io io;
     struct nodelay_transport transport;
     struct raft_fsm fsm;

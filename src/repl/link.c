@@ -324,6 +324,7 @@ int addr_resolve(const char *addr, struct sockaddr_storage *ss)
 
 void link_update(struct repl *r)
 {
+    if (r->loop == NULL) return; /* no event loop (repl/fsm.h): nothing to connect */
     uint64_t node = r->announced_node, term = r->announced_term;
     if (r->link && (r->link->node != node || r->link->term != term)) link_drop(r, "new leader");
     if (r->link || node == 0 || node == r->cfg.node_id) return;

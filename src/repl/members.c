@@ -181,7 +181,7 @@ static void on_assigned(struct raft_change *req, int status)
 
 static void assign(struct member_req *m, int role)
 {
-    int rv = raft_assign(&m->r->raft, &m->change, m->ch.id, role, on_assigned);
+    int rv = raft_assign(m->r->raft, &m->change, m->ch.id, role, on_assigned);
     if (rv != 0) answer(m, "-ERR cannot change the node's role: %s\r\n", change_error(rv));
     else m->in_libraft = true;
 }
@@ -199,7 +199,7 @@ static void on_added(struct raft_change *req, int status)
 
 static const struct raft_server *find_member(struct repl *r, uint64_t id)
 {
-    const struct raft_configuration *conf = &r->raft.configuration;
+    const struct raft_configuration *conf = &r->raft->configuration;
     for (unsigned i = 0; i < conf->n; i++)
         if (conf->servers[i].id == id) return &conf->servers[i];
     return NULL;
@@ -209,7 +209,7 @@ static void add(struct member_req *m)
 {
     struct repl *r = m->r;
     int role = m->ch.observer ? RAFT_STANDBY : RAFT_VOTER;
-    const struct raft_configuration *conf = &r->raft.configuration;
+    const struct raft_configuration *conf = &r->raft->configuration;
     for (unsigned i = 0; i < conf->n; i++) {
         const struct raft_server *s = &conf->servers[i];
         if (s->id == m->ch.id && strcmp(s->address, m->addr) != 0) {
@@ -230,7 +230,7 @@ static void add(struct member_req *m)
         assign(m, role);
     } else {
         log_info("Adding node %" PRIu64 " at %s as %s", m->ch.id, m->addr, role_word(role));
-        int rv = raft_add(&r->raft, &m->change, m->ch.id, m->addr, on_added);
+        int rv = raft_add(r->raft, &m->change, m->ch.id, m->addr, on_added);
         if (rv != 0) answer(m, "-ERR cannot add the node: %s\r\n", change_error(rv));
         else m->in_libraft = true;
     }
@@ -262,7 +262,7 @@ static void remove_member(struct member_req *m)
         transfer_then(m);
         return;
     }
-    int rv = raft_remove(&r->raft, &m->change, m->ch.id, on_removed);
+    int rv = raft_remove(r->raft, &m->change, m->ch.id, on_removed);
     if (rv != 0) answer(m, "-ERR cannot remove the node: %s\r\n", change_error(rv));
     else m->in_libraft = true;
 }
@@ -280,7 +280,7 @@ static void on_transferred(struct raft_transfer *req)
     }
     raft_id leader = 0;
     const char *addr;
-    raft_leader(&r->raft, &leader, &addr);
+    raft_leader(r->raft, &leader, &addr);
     bool moved = leader != 0 && leader != r->cfg.node_id &&
                  (m->ch.op != REPL_TRANSFER || m->ch.id == 0 || leader == m->ch.id);
     if (!moved) {
@@ -307,7 +307,7 @@ static void transfer_then(struct member_req *m)
     }
     m->transfer.data = m;
     m->transfer_deadline_us = clock_mono_us() + 2000 * (int64_t)r->cfg.election_timeout_ms + 1000000;
-    int rv = raft_transfer(&r->raft, &m->transfer, target, on_transferred);
+    int rv = raft_transfer(r->raft, &m->transfer, target, on_transferred);
     if (rv == RAFT_NOTFOUND) answer(m, "-ERR there is no other voter to hand leadership to\r\n");
     else if (rv != 0) answer(m, "-ERR cannot transfer leadership: %s\r\n", change_error(rv));
     else m->in_libraft = true;

@@ -194,31 +194,31 @@ int node_start(struct repl *r, char *err, size_t errlen)
     raft_uv_set_connect_retry_delay(&r->io, 100);
 
     fsm_init(r);
-    rv = raft_init(&r->raft, &r->io, &r->fsm, r->cfg.node_id, r->raft_addr);
+    rv = raft_init(r->raft, &r->io, &r->fsm, r->cfg.node_id, r->raft_addr);
     if (rv != 0) {
-        snprintf(err, errlen, "raft init: %s", raft_errmsg(&r->raft));
+        snprintf(err, errlen, "raft init: %s", raft_errmsg(r->raft));
         goto err_after_io;
     }
-    r->raft.data = r;
-    r->raft.tracer = &r->tracer;
-    raft_set_election_timeout(&r->raft, r->cfg.election_timeout_ms);
-    raft_set_heartbeat_timeout(&r->raft, r->cfg.heartbeat_ms);
-    raft_set_pre_vote(&r->raft, true);
-    raft_set_snapshot_threshold(&r->raft, r->cfg.snapshot_threshold);
-    raft_set_snapshot_trailing(&r->raft, r->cfg.snapshot_trailing);
+    r->raft->data = r;
+    r->raft->tracer = &r->tracer;
+    raft_set_election_timeout(r->raft, r->cfg.election_timeout_ms);
+    raft_set_heartbeat_timeout(r->raft, r->cfg.heartbeat_ms);
+    raft_set_pre_vote(r->raft, true);
+    raft_set_snapshot_threshold(r->raft, r->cfg.snapshot_threshold);
+    raft_set_snapshot_trailing(r->raft, r->cfg.snapshot_trailing);
 
     /* A joining node starts with no configuration of its own: it becomes a
      * member when the leader adds it (join.c) and sends it the log. */
-    rv = joining ? RAFT_CANTBOOTSTRAP : raft_bootstrap(&r->raft, &conf);
+    rv = joining ? RAFT_CANTBOOTSTRAP : raft_bootstrap(r->raft, &conf);
     if (rv == 0) {
         log_info("Bootstrapped a new Raft log in %s: cluster %s", r->dir, r->cluster);
     } else if (rv != RAFT_CANTBOOTSTRAP) {
-        snprintf(err, errlen, "raft bootstrap: %s", raft_errmsg(&r->raft));
+        snprintf(err, errlen, "raft bootstrap: %s", raft_errmsg(r->raft));
         goto err_after_raft;
     }
-    rv = raft_start(&r->raft);
+    rv = raft_start(r->raft);
     if (rv != 0) {
-        const char *why = raft_errmsg(&r->raft);
+        const char *why = raft_errmsg(r->raft);
         snprintf(err, errlen, "cannot start Raft in %s: %s%s%s", r->dir, why, why[0] ? ": " : "",
                  raft_strerror(rv));
         goto err_after_raft;
@@ -243,7 +243,7 @@ err_after_conf:
 
 bool node_is_leader(struct repl *r)
 {
-    return r->raft_started && raft_state(&r->raft) == RAFT_LEADER;
+    return r->raft_started && raft_state(r->raft) == RAFT_LEADER;
 }
 
 static void on_raft_closed(struct raft *raft)
@@ -259,5 +259,5 @@ void node_close(struct repl *r)
 {
     if (!r->raft_started) return;
     r->closing_handles++;
-    raft_close(&r->raft, on_raft_closed);
+    raft_close(r->raft, on_raft_closed);
 }

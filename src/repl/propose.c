@@ -140,7 +140,7 @@ static void batch_fail(struct batch *b, const char *error)
 
 void propose_on_applied_own(struct repl *r, struct batch *b)
 {
-    if (b->state == BATCH_SENT && b->sent_term == raft_current_term(&r->raft) &&
+    if (b->state == BATCH_SENT && b->sent_term == raft_current_term(r->raft) &&
         node_is_leader(r)) {
         int64_t until = b->proposed_us + r->lease_window_us;
         if (r->lease_window_us > 0 && until > r->lease_until_us) r->lease_until_us = until;
@@ -247,12 +247,12 @@ static int propose_entry(struct repl *r, struct buf *entry)
     struct raft_buffer rb;
     rb.base = entry->data;
     rb.len = entry->len;
-    int rv = raft_apply(&r->raft, &p->req, &rb, 1, on_applied);
+    int rv = raft_apply(r->raft, &p->req, &rb, 1, on_applied);
     if (rv != 0) {
         /* libraft may already have taken the buffer on some failure paths
          * (after appending it to its in-memory log): leak it rather than
          * risk a double free. Failures here mean leadership was lost. */
-        log_msg(LOG_VERBOSE, "raft_apply: %s (%s)", raft_strerror(rv), raft_errmsg(&r->raft));
+        log_msg(LOG_VERBOSE, "raft_apply: %s (%s)", raft_strerror(rv), raft_errmsg(r->raft));
         free(p);
         buf_init(entry);
         return rv;
@@ -286,7 +286,7 @@ static bool anything_queued(struct repl *r)
 static void propose_queued(struct repl *r)
 {
     if (!anything_queued(r)) return;
-    uint64_t term = raft_current_term(&r->raft);
+    uint64_t term = raft_current_term(r->raft);
     int64_t now = clock_mono_us();
     struct buf entry;
     start_entry(r, &entry);
@@ -374,7 +374,7 @@ static void propose_member(struct repl *r)
  * while some voter has not registered its timeout yet. */
 static int64_t lease_window_us(struct repl *r)
 {
-    const struct raft_configuration *c = &r->raft.configuration;
+    const struct raft_configuration *c = &r->raft->configuration;
     unsigned smallest = 0;
     for (unsigned i = 0; i < c->n; i++) {
         if (c->servers[i].role != RAFT_VOTER) continue;
@@ -389,7 +389,7 @@ static int64_t lease_window_us(struct repl *r)
 
 static bool single_voter(struct repl *r)
 {
-    const struct raft_configuration *c = &r->raft.configuration;
+    const struct raft_configuration *c = &r->raft->configuration;
     unsigned voters = 0;
     bool me = false;
     for (unsigned i = 0; i < c->n; i++) {
@@ -403,9 +403,9 @@ static bool single_voter(struct repl *r)
 bool repl_can_read_locally(struct repl *r)
 {
     if (!r->cfg.lease_reads || !node_is_leader(r)) return false;
-    uint64_t term = raft_current_term(&r->raft);
-    if (r->ready_term != term || raft_transferee(&r->raft) != 0) return false;
-    if (raft_last_applied(&r->raft) < raft_commit_index(&r->raft)) return false;
+    uint64_t term = raft_current_term(r->raft);
+    if (r->ready_term != term || raft_transferee(r->raft) != 0) return false;
+    if (raft_last_applied(r->raft) < raft_commit_index(r->raft)) return false;
     if (single_voter(r)) return true;
     int64_t now = clock_mono_us();
     if (now >= r->lease_until_us) return false;
@@ -437,8 +437,8 @@ void propose_tick(struct repl *r)
 {
     seal_current(r);
     if (!r->raft_started || r->stopping) return;
-    int state = raft_state(&r->raft);
-    uint64_t term = raft_current_term(&r->raft);
+    int state = raft_state(r->raft);
+    uint64_t term = raft_current_term(r->raft);
     if (r->last_state == RAFT_LEADER && (state != RAFT_LEADER || term != r->last_term))
         on_lost_leadership(r);
     if (state == RAFT_LEADER && (r->last_state != RAFT_LEADER || term != r->last_term)) {
@@ -506,7 +506,7 @@ static void collect_expired(void *ctx, struct dict_entry *e)
 void propose_expire_cycle(struct repl *r)
 {
     if (!node_is_leader(r) || r->expiry_in_flight ||
-        r->ready_term != raft_current_term(&r->raft))
+        r->ready_term != raft_current_term(r->raft))
         return;
     int64_t now = repl_read_time_ms(r);
     struct batch *b = NULL;

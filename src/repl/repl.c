@@ -43,6 +43,7 @@ struct repl *repl_start(uv_loop_t *loop, struct store *store, const struct repl_
                         const struct repl_hooks *hooks, char *err, size_t errlen)
 {
     struct repl *r = xcalloc(1, sizeof *r);
+    r->raft = &r->raft_storage;
     r->loop = loop;
     r->store = store;
     r->cfg = *cfg;
@@ -110,9 +111,9 @@ static void on_stop_transfer(struct raft_transfer *req)
     if (!r->stop_transferring) return; /* gave up waiting: already stopping */
     raft_id leader = 0;
     const char *addr;
-    raft_leader(&r->raft, &leader, &addr);
+    raft_leader(r->raft, &leader, &addr);
     if (leader == r->cfg.node_id && ++r->stop_transfer_attempts < STOP_TRANSFER_ATTEMPTS &&
-        raft_transfer(&r->raft, &r->stop_transfer, 0, on_stop_transfer) == 0)
+        raft_transfer(r->raft, &r->stop_transfer, 0, on_stop_transfer) == 0)
         return; /* the chosen voter did not take over in time (behind?): again */
     r->stop_transferring = false;
     if (leader != 0 && leader != r->cfg.node_id)
@@ -131,12 +132,12 @@ void repl_stop(struct repl *r, void (*cb)(void *arg), void *arg)
     r->stopping = true;
     r->stop_cb = cb;
     r->stop_arg = arg;
-    if (node_is_leader(r) && r->raft.configuration.n > 1) {
+    if (node_is_leader(r) && r->raft->configuration.n > 1) {
         r->stop_transfer.data = r;
         r->stop_transferring = true;
         r->stop_deadline_us = clock_mono_us() + (STOP_TRANSFER_ATTEMPTS + 1) * 1000 *
                                                     (int64_t)r->cfg.election_timeout_ms;
-        if (raft_transfer(&r->raft, &r->stop_transfer, 0, on_stop_transfer) == 0) {
+        if (raft_transfer(r->raft, &r->stop_transfer, 0, on_stop_transfer) == 0) {
             log_info("Handing leadership over before shutting down");
             return;
         }
@@ -172,20 +173,20 @@ void repl_get_info(struct repl *r, struct repl_info *info)
     info->node_id = r->cfg.node_id;
     info->role = "unavailable";
     if (r->raft_started) {
-        switch (raft_state(&r->raft)) {
+        switch (raft_state(r->raft)) {
         case RAFT_LEADER: info->role = "leader"; break;
         case RAFT_FOLLOWER: info->role = "follower"; break;
         case RAFT_CANDIDATE: info->role = "candidate"; break;
         default: break;
         }
-        info->term = raft_current_term(&r->raft);
+        info->term = raft_current_term(r->raft);
         const char *addr;
         raft_id id;
-        raft_leader(&r->raft, &id, &addr);
+        raft_leader(r->raft, &id, &addr);
         info->leader_id = id;
-        info->commit_index = raft_commit_index(&r->raft);
-        info->applied_index = raft_last_applied(&r->raft);
-        info->last_index = raft_last_index(&r->raft);
+        info->commit_index = raft_commit_index(r->raft);
+        info->applied_index = raft_last_applied(r->raft);
+        info->last_index = raft_last_index(r->raft);
     }
     const char *la = info->leader_id ? repl_member_client_addr(r, info->leader_id) : NULL;
     info->leader_addr = la ? la : "";
@@ -206,17 +207,17 @@ const char *repl_leader_client_addr(struct repl *r)
     if (!r->raft_started) return NULL;
     const char *addr;
     raft_id id;
-    raft_leader(&r->raft, &id, &addr);
+    raft_leader(r->raft, &id, &addr);
     return id ? repl_member_client_addr(r, id) : NULL;
 }
 
 size_t repl_members(struct repl *r, struct repl_member *out, size_t max)
 {
     if (!r->raft_started) return 0;
-    const struct raft_configuration *c = &r->raft.configuration;
+    const struct raft_configuration *c = &r->raft->configuration;
     raft_id leader = 0;
     const char *leader_addr;
-    raft_leader(&r->raft, &leader, &leader_addr);
+    raft_leader(r->raft, &leader, &leader_addr);
     size_t n = 0;
     for (unsigned i = 0; i < c->n && n < max; i++, n++) {
         const struct raft_server *s = &c->servers[i];
