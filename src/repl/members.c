@@ -36,6 +36,9 @@
 #include "base/mem.h"
 #include "repl/internal.h"
 
+/* libraft gives a transfer one election timeout; a target that is behind
+ * under load may need another. */
+#define TRANSFER_ATTEMPTS 3
 /* Passing a command on to the leader: an add may wait for a snapshot. */
 #define RELAY_ANSWER_MS 30000
 
@@ -49,6 +52,7 @@ struct member_req {
     struct ask *ask;                /* relaying to the leader */
     bool in_libraft;                /* a libraft callback is pending */
     int64_t transfer_deadline_us;   /* answer by then even if libraft has not */
+    int transfer_attempts;
     struct member_req *next;        /* r->member_reqs */
 };
 
@@ -283,6 +287,12 @@ static void on_transferred(struct raft_transfer *req)
     raft_leader(r->raft, &leader, &addr);
     bool moved = leader != 0 && leader != r->cfg.node_id &&
                  (m->ch.op != REPL_TRANSFER || m->ch.id == 0 || leader == m->ch.id);
+    if (!moved && leader == r->cfg.node_id && ++m->transfer_attempts < TRANSFER_ATTEMPTS &&
+        raft_transfer(r->raft, &m->transfer, m->ch.op == REPL_TRANSFER ? m->ch.id : 0,
+                      on_transferred) == 0) {
+        m->in_libraft = true; /* the target was not caught up in time: again */
+        return;
+    }
     if (!moved) {
         answer(m, "-ERR leadership transfer did not complete in time, try again\r\n");
         return;
@@ -306,7 +316,8 @@ static void transfer_then(struct member_req *m)
         return;
     }
     m->transfer.data = m;
-    m->transfer_deadline_us = clock_mono_us() + 2000 * (int64_t)r->cfg.election_timeout_ms + 1000000;
+    m->transfer_deadline_us = clock_mono_us() + 1000000 +
+                              (TRANSFER_ATTEMPTS + 1) * 1000 * (int64_t)r->cfg.election_timeout_ms;
     int rv = raft_transfer(r->raft, &m->transfer, target, on_transferred);
     if (rv == RAFT_NOTFOUND) answer(m, "-ERR there is no other voter to hand leadership to\r\n");
     else if (rv != 0) answer(m, "-ERR cannot transfer leadership: %s\r\n", change_error(rv));
