@@ -11,13 +11,29 @@ the log; the reading is taken once used_memory stops moving. The first
 burst of writes a node takes grows some of its own buffers once (about
 250 KB here, measured: it stays after the stream is deleted, and later
 bursts do not add to it), so each test sends one such burst to a scratch
-stream, deleted, before its first reading."""
+stream, deleted, before its first reading.
+
+Under AddressSanitizer (PARLEY_SERVER=build/san/...) malloc's statistics,
+which used_memory reports, stay at zero: the workloads still run (a trim of
+every entry is worth running under the sanitizer), and the test is then
+reported as skipped for its memory figures."""
 import pytest
 
 from conftest import wait_until, wait_writable
 
 ENTRIES = 100_000
 SNAPSHOT_ARGS = ["--raft-snapshot-threshold", "64", "--raft-snapshot-trailing", "16"]
+
+
+def memory_measured(node):
+    """Whether used_memory means anything: not under AddressSanitizer."""
+    with open(f"/proc/{node.proc.pid}/maps") as f:
+        return "libasan" not in f.read()
+
+
+def skip_unmeasured(node):
+    if not memory_measured(node):
+        pytest.skip("used_memory is 0 under AddressSanitizer; the workload ran, unmeasured")
 
 
 def used_memory(c):
@@ -68,7 +84,7 @@ def test_xtrim_maxlen_frees_the_entries(node, approximate):
     before = settled_memory(c)
     add_entries(c, "s", ENTRIES)
     grown = settled_memory(c) - before
-    assert grown > ENTRIES * 20, grown  # the entries are really held
+    assert grown > ENTRIES * 20 or not memory_measured(node), grown  # the entries are held
 
     # With `~` Redis trims at most 10,000 entries unless told LIMIT 0.
     limit = 0 if approximate else None
@@ -77,6 +93,7 @@ def test_xtrim_maxlen_frees_the_entries(node, approximate):
     left = settled_memory(c) - before
     print(f"\n{ENTRIES} entries: +{grown} bytes ({grown / ENTRIES:.1f} per entry); "
           f"after XTRIM MAXLEN {'~ ' if approximate else ''}0: {left:+d} bytes")
+    skip_unmeasured(node)
     assert left < grown * 0.05, (grown, left)
 
 
@@ -89,5 +106,6 @@ def test_capped_stream_stays_small(node):
     assert c.xlen("capped") < 1200
     capped = settled_memory(c) - before - small
     print(f"\n1000 entries: +{small} bytes; {ENTRIES} through MAXLEN ~ 1000: +{capped} bytes")
+    skip_unmeasured(node)
     # What stays is about as much as a stream of 1000 entries holds.
     assert capped < 2 * small + 64 * 1024, (small, capped)
