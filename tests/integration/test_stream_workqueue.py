@@ -107,7 +107,6 @@ def test_every_message_processed_across_two_leader_kills(make_cluster):
     deadline = time.monotonic() + DEADLINE_S
     cluster.leader().client().xgroup_create(STREAM, GROUP, id="0", mkstream=True)
     led = Ledger()
-    producers_done = threading.Event()
     stop = threading.Event()
     errors = []
 
@@ -208,7 +207,6 @@ def test_every_message_processed_across_two_leader_kills(make_cluster):
 
         for t in producers:
             t.join(max(1, deadline - time.monotonic()))
-        producers_done.set()
         leader_client = cluster.leader().client(socket_timeout=5)
 
         def drained():  # everything added was processed and acknowledged
