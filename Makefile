@@ -86,8 +86,10 @@ test: deps
 	@$(MAKE) --no-print-directory all unit unit-san
 	@$(MAKE) --no-print-directory integration integration-san
 
-# The benchmark's own clients (hiredis): BLPOP latency and counting subscribers.
-BENCH_TOOLS := build/bench/blpop-latency build/bench/subscribers
+# The benchmark's own clients (hiredis): BLPOP latency, counting subscribers,
+# XREADGROUP latency and XREADGROUP + XACK consumer throughput.
+BENCH_TOOLS := build/bench/blpop-latency build/bench/subscribers \
+	build/bench/xreadgroup-latency build/bench/xreadgroup-consume
 bench-tools: $(BENCH_TOOLS)
 build/bench/blpop-latency: bench/blpop_latency.c
 	@mkdir -p $(dir $@)
@@ -95,6 +97,12 @@ build/bench/blpop-latency: bench/blpop_latency.c
 build/bench/subscribers: bench/subscribers.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -g $(WARN) $(HIREDIS_CFLAGS) $< $(HIREDIS_LIBS) -o $@
+build/bench/xreadgroup-latency: bench/xreadgroup_latency.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g $(WARN) $(HIREDIS_CFLAGS) $< $(HIREDIS_LIBS) -o $@
+build/bench/xreadgroup-consume: bench/xreadgroup_consume.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g $(WARN) $(HIREDIS_CFLAGS) $< $(HIREDIS_LIBS) -lpthread -o $@
 
 bench: deps
 	@$(MAKE) --no-print-directory all bench-tools examples

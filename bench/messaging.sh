@@ -6,7 +6,10 @@
 #     before it and check afterwards that it was never empty;
 #   blpop: build/bench/blpop-latency (bench/blpop_latency.c);
 #   publish<K>: K subscribers (build/bench/subscribers, bench/subscribers.c),
-#     redis-benchmark PUBLISH, an end marker, and a count of what arrived.
+#     redis-benchmark PUBLISH, an end marker, and a count of what arrived;
+#   xadd: redis-benchmark XADD bench:xadd * f <value>, then XLEN checked;
+#   xreadgroup: build/bench/xreadgroup-consume (bench/xreadgroup_consume.c);
+#   xreadgroup_wake: build/bench/xreadgroup-latency (bench/xreadgroup_latency.c).
 #
 # Uses run.sh's globals and helpers (SIDE_PORT, OUT, CLIENTS, PYTHON,
 # TEST_TIMEOUT, READY_TIMEOUT, cli, run_child, AUX_PID). Each run_* function
@@ -138,4 +141,55 @@ stop_aux() {
   kill -TERM "$AUX_PID" 2>/dev/null || true
   wait "$AUX_PID" 2>/dev/null || true
   AUX_PID=""
+}
+
+# ---- streams -------------------------------------------------------------
+XWAKE_TOOL=$REPO/build/bench/xreadgroup-latency
+XCONSUME_TOOL=$REPO/build/bench/xreadgroup-consume
+XADD_KEY=bench:xadd
+
+# XADD with an automatic ID: redis-benchmark's custom-command mode, every
+# request adding one entry (one field, the first -d bytes) to one stream.
+run_xadd() { # side size pipeline n base
+  local side=$1 size=$2 pipeline=$3 n=$4 base=$5 port=${SIDE_PORT[$1]} len
+  RC=0
+  cli "$port" del "$XADD_KEY" >/dev/null
+  run_child "$OUT/raw/$base.csv" "$OUT/raw/$base.err" "$TEST_TIMEOUT" \
+    redis-benchmark -h 127.0.0.1 -p "$port" -c "$CLIENTS" -n "$n" -P "$pipeline" --csv \
+    xadd "$XADD_KEY" '*' f "$(publish_payload "$size")" || RC=$?
+  status_from "$RC" "$OUT/raw/$base.csv"
+  len=$(cli "$port" xlen "$XADD_KEY")
+  if [ "$STATUS" = ok ] && { ! [[ $len =~ ^[0-9]+$ ]] || [ "$len" -lt "$n" ]; }; then
+    STATUS=lost
+    NOTE="XLEN $XADD_KEY said '$len' after $n XADDs"
+  else
+    NOTE="XLEN $XADD_KEY is $len after $n XADDs"
+  fi
+  cli "$port" del "$XADD_KEY" >/dev/null
+}
+
+# XREADGROUP COUNT 100 + XACK: bench/xreadgroup_consume.c drains a stream of
+# n entries with XCONSUMERS consumers.
+run_xconsume() { # side size n base
+  local side=$1 size=$2 n=$3 base=$4
+  RC=0
+  run_child "$OUT/raw/$base.csv" "$OUT/raw/$base.err" $((TEST_TIMEOUT + 10)) \
+    "$XCONSUME_TOOL" --port "${SIDE_PORT[$side]}" --consumers "$XCONSUMERS" --entries "$n" \
+    --count 100 --size "$size" --deadline "$TEST_TIMEOUT" || RC=$?
+  status_from "$RC" "$OUT/raw/$base.csv"
+  [ "$RC" -eq 2 ] && STATUS=timeout
+  NOTE=$(tail -n 1 "$OUT/raw/$base.err" | sed 's/^xreadgroup-consume: //')
+}
+
+# XREADGROUP woken by XADD: bench/xreadgroup_latency.c, lock-step pairs as
+# in the blpop test.
+run_xwake() { # side size n base
+  local side=$1 size=$2 n=$3 base=$4
+  RC=0
+  run_child "$OUT/raw/$base.csv" "$OUT/raw/$base.err" $((TEST_TIMEOUT + 10)) \
+    "$XWAKE_TOOL" --port "${SIDE_PORT[$side]}" --pairs "$BLPOP_PAIRS" --messages "$n" \
+    --size "$size" --deadline "$TEST_TIMEOUT" || RC=$?
+  status_from "$RC" "$OUT/raw/$base.csv"
+  [ "$RC" -eq 2 ] && STATUS=timeout
+  NOTE=$(tail -n 1 "$OUT/raw/$base.err" | sed 's/^xreadgroup-latency: //')
 }

@@ -9,7 +9,8 @@ pipeline, requests, status, csv file, seconds and a note on what was
 checked; size or pipeline 0 means "does not apply"), meta.tsv (key<TAB>value
 lines describing the machine and the flags) and, when the memory scripts ran,
 memory.tsv and memory/<script>.txt. Every CSV is redis-benchmark --csv
-output, or the same columns written by bench/blpop_latency.c. Prints
+output, or the same columns written by bench/blpop_latency.c,
+bench/xreadgroup_consume.c or bench/xreadgroup_latency.c. Prints
 plain-text tables on stdout; with --markdown also writes them, with the
 machine description, as a Markdown file.
 """
@@ -37,11 +38,15 @@ GROUPS = [
     ("lists, hashes, sets, sorted sets",
      {"lpush", "rpush", "lpop", "rpop", "hset", "sadd", "spop", "zadd", "zpopmin",
       "lrange", "lrange_100", "lrange_300", "lrange_500", "lrange_600"}),
-    ("messaging", {"blpop"}),  # and every publish<K>
+    ("messaging", {"blpop", "xadd", "xreadgroup", "xreadgroup_wake"}),  # and every publish<K>
 ]
 MESSAGING_NOTE = ("messaging: BLPOP woken by LPUSH: rps = messages delivered per second, "
                   "latency = from the LPUSH sent to the blocked client's reply read; "
-                  "PUBLISH: the publisher's requests per second and reply latency")
+                  "PUBLISH: the publisher's requests per second and reply latency; "
+                  "XADD *: one entry per request; XREADGROUP COUNT 100 + XACK: rps = entries "
+                  "read and acknowledged per second, latency = one read-and-ack round; "
+                  "XREADGROUP woken by XADD: rps = entries delivered per second, latency = from "
+                  "the XADD sent to the blocked consumer's reply read")
 
 
 def group_of(test):
@@ -59,6 +64,8 @@ def label(test, csv_name):
     if test.startswith("publish"):
         k = int(test[len("publish"):])
         return "PUBLISH, %d subscriber%s" % (k, "" if k == 1 else "s")
+    if test == "xadd":
+        return "XADD * (one field)"
     return csv_name
 
 
@@ -230,6 +237,11 @@ def checks(notes):
         kind = ("pops found an element" if test in ("rpop", "lpop", "zpopmin", "spop")
                 else "every message reached every subscriber" if test.startswith("publish")
                 else "BLPOP delivered every message once, in order" if test == "blpop"
+                else "XADD: XLEN counted every entry" if test == "xadd"
+                else "XREADGROUP + XACK read every entry once, nothing left pending"
+                if test == "xreadgroup"
+                else "XREADGROUP woken by XADD got every entry once, in order"
+                if test == "xreadgroup_wake"
                 else test)
         if status == "ok":
             passed[kind] = passed.get(kind, 0) + 1

@@ -7,9 +7,10 @@
 #   nopersist  redis-server --save '' --appendonly no
 #   cluster    three parley-server nodes (benchmarked through the leader)
 # runs the same tests against each — redis-benchmark on strings, lists, hashes,
-# sets and sorted sets; BLPOP woken by LPUSH; PUBLISH to 1 and 50 subscribers
-# (bench/messaging.sh) — then the memory scripts (bench/memory.sh), and prints
-# one table per comparison (bench/report.py). See bench/README.md.
+# sets and sorted sets; BLPOP woken by LPUSH; PUBLISH to 1 and 50 subscribers;
+# XADD, XREADGROUP + XACK, XREADGROUP woken by XADD (bench/messaging.sh) —
+# then the memory scripts (bench/memory.sh), and prints one table per
+# comparison (bench/report.py). See bench/README.md.
 #
 # Usage: bench/run.sh [--write-results] [--dry-run-with-redis] [--quick] [--help]
 # Every option has an environment twin; see usage() below.
@@ -37,11 +38,15 @@ Environment overrides:
   BENCH_N_UNPIPELINED    requests per test at -P 1   (default 20000, quick 2000)
   BENCH_N_PIPELINED      requests per test at -P >1  (default 50000, quick 10000)
   BENCH_TESTS            comma list of tests (default below; "none" runs only the memory part):
-                         redis-benchmark -t names, blpop, publish<K> (K subscribers)
+                         redis-benchmark -t names, blpop, publish<K> (K subscribers),
+                         xadd, xreadgroup, xreadgroup_wake
   BENCH_SIZES            value sizes for -d          (default "3 1024")
   BENCH_PIPELINES        values for -P               (default "1 16")
   BENCH_CLIENTS          -c                          (default 50)
-  BENCH_BLPOP_PAIRS      consumer/producer pairs of the blpop test (default BENCH_CLIENTS / 2)
+  BENCH_BLPOP_PAIRS      consumer/producer pairs of the blpop and xreadgroup_wake tests
+                         (default BENCH_CLIENTS / 2)
+  BENCH_XREADGROUP_ENTRIES  entries the xreadgroup test drains (default 200000, quick 20000)
+  BENCH_XREADGROUP_CONSUMERS  its consumers (default 4)
   BENCH_MEMORY           full, quick or off: the memory scripts' sizes (default full,
                          quick with --quick, off in the dry run)
   BENCH_MEMORY_TIMEOUT   seconds one memory script may take (600)
@@ -57,7 +62,8 @@ Environment overrides:
   BENCH_PRELOAD_TIMEOUT  seconds one preload may take (180)
   BENCH_PRELOAD_BATCH    keys per MSET while preloading, 1 = plain SET (100)
 
-Default tests: set,get,incr,mset,lpush,rpop,lpop,hset,sadd,zadd,zpopmin,blpop,publish1,publish50
+Default tests: set,get,incr,mset,lpush,rpop,lpop,hset,sadd,zadd,zpopmin,blpop,publish1,publish50,
+               xadd,xreadgroup,xreadgroup_wake
 
 Raw CSVs, server logs and the exact commands of each run are kept in
 bench/out/run-<time>/ (bench/out/latest points at the last one; not tracked by git).
@@ -79,17 +85,19 @@ while [ $# -gt 0 ]; do
 done
 
 if [ "$quick" = 1 ]; then
-  def_n1=2000 def_n16=10000 def_keyspace=10000
+  def_n1=2000 def_n16=10000 def_keyspace=10000 def_xentries=20000
 else
-  def_n1=20000 def_n16=50000 def_keyspace=100000
+  def_n1=20000 def_n16=50000 def_keyspace=100000 def_xentries=200000
 fi
 N_UNPIPELINED=${BENCH_N_UNPIPELINED:-${BENCH_N:-$def_n1}}
 N_PIPELINED=${BENCH_N_PIPELINED:-${BENCH_N:-$def_n16}}
-TESTS=${BENCH_TESTS:-set,get,incr,mset,lpush,rpop,lpop,hset,sadd,zadd,zpopmin,blpop,publish1,publish50}
+TESTS=${BENCH_TESTS:-set,get,incr,mset,lpush,rpop,lpop,hset,sadd,zadd,zpopmin,blpop,publish1,publish50,xadd,xreadgroup,xreadgroup_wake}
 SIZES=${BENCH_SIZES:-3 1024}
 PIPELINES=${BENCH_PIPELINES:-1 16}
 CLIENTS=${BENCH_CLIENTS:-50}
 BLPOP_PAIRS=${BENCH_BLPOP_PAIRS:-$(((CLIENTS + 1) / 2))}
+XENTRIES=${BENCH_XREADGROUP_ENTRIES:-$def_xentries}
+XCONSUMERS=${BENCH_XREADGROUP_CONSUMERS:-4}
 if [ "$dry_run" = 1 ]; then def_memory=off; elif [ "$quick" = 1 ]; then def_memory=quick; else def_memory=full; fi
 MEMORY=${BENCH_MEMORY:-$def_memory}
 MEMORY_TIMEOUT=${BENCH_MEMORY_TIMEOUT:-600}
@@ -112,7 +120,7 @@ die() { echo "bench/run.sh: $*" >&2; exit 1; }
 
 # ---- validate the configuration -------------------------------------------
 is_uint() { [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -gt 0 ]; }
-for v in N_UNPIPELINED N_PIPELINED CLIENTS BLPOP_PAIRS KEYSPACE READY_TIMEOUT TEST_TIMEOUT \
+for v in N_UNPIPELINED N_PIPELINED CLIENTS BLPOP_PAIRS XENTRIES XCONSUMERS KEYSPACE READY_TIMEOUT TEST_TIMEOUT \
   PRELOAD_TIMEOUT PRELOAD_BATCH MEMORY_TIMEOUT; do
   is_uint "${!v}" || die "$v must be a positive integer, got '${!v}'"
 done
@@ -146,7 +154,7 @@ is_parley_side() { [ "$1" = single ] || [ "$1" = cluster ]; }
 want_preload=0 want_tools=0
 for t in "${TEST_LIST[@]}"; do
   [ "$t" = get ] && want_preload=1
-  [[ $t == blpop || $t == publish* ]] && want_tools=1
+  [[ $t == blpop || $t == publish* || $t == xreadgroup* ]] && want_tools=1
 done
 
 # ---- tools -----------------------------------------------------------------
@@ -458,6 +466,9 @@ meta benchmark_note "-n: $N_UNPIPELINED at -P 1, $N_PIPELINED at larger -P; -P: 
 meta benchmark_note "SADD, ZADD, ZPOPMIN and SPOP send no -d value: they run once, at the first -d (value '-'); blpop and publish run at the first -d only"
 meta benchmark_note "before each RPOP/LPOP (ZPOPMIN, SPOP) test, mylist (myzset, myset) is refilled with -n + clients x -P elements, and afterwards found not empty: every pop popped something"
 meta benchmark_note "blpop: build/bench/blpop-latency --pairs $BLPOP_PAIRS --messages $N_UNPIPELINED --size <first -d>: consumers block in BLPOP, each woken by its own producer's LPUSH; rps = messages delivered per second, latency = from LPUSH sent to the BLPOP reply read"
+meta benchmark_note "xadd: redis-benchmark -c $CLIENTS -n <N> -P <P> --csv xadd bench:xadd '*' f <first -d bytes>: one entry per request, one stream"
+meta benchmark_note "xreadgroup: build/bench/xreadgroup-consume --consumers $XCONSUMERS --entries $XENTRIES --count 100 --size <first -d>: a stream of that many entries (added untimed) drained by consumers that each repeat XREADGROUP COUNT 100 and XACK of what they read; rps = entries read and acknowledged per second, latency = one XREADGROUP + XACK round"
+meta benchmark_note "xreadgroup_wake: build/bench/xreadgroup-latency --pairs $BLPOP_PAIRS --messages $N_UNPIPELINED --size <first -d>: consumers block in XREADGROUP ... BLOCK, each woken by its own producer's XADD; rps = entries delivered per second, latency = from XADD sent to the XREADGROUP reply read"
 meta benchmark_note "publish<K>: K subscribers (build/bench/subscribers, connected to the benchmarked node) count what they get while redis-benchmark -c $CLIENTS -n <N> -P <P> publishes to one channel with a message of the first -d bytes; an end marker then closes the count"
 if [ "$want_preload" = 1 ]; then
   meta benchmark_note "before the tests of each value size, keys key:000000000000..key:$(printf '%012d' $((KEYSPACE - 1))) are written with values of that size (MSET, $PRELOAD_BATCH keys each), so every GET hits"
@@ -504,15 +515,16 @@ preload() { # side size
 
 # Whether a test runs at this (-d, -P), and the size and pipeline its results
 # are filed under (0: not applicable, '-' in the tables). Tests whose
-# requests carry no -d value run once, at the first -d; blpop and publish run
-# at the first -d only (their message has that many bytes), blpop also only
-# at the first -P (it is lock-step, nothing to pipeline).
+# requests carry no -d value run once, at the first -d; blpop, publish and
+# the stream tests run at the first -d only (their message has that many
+# bytes); blpop, xreadgroup and xreadgroup_wake also only at the first -P
+# (lock step, or their own batching: nothing to pipeline).
 plan() { # test size pipeline; sets REC_SIZE REC_PIPELINE, returns 1 to skip
   REC_SIZE=$2 REC_PIPELINE=$3
-  [ "$2" = "${SIZE_LIST[0]}" ] || case $1 in sadd | zadd | zpopmin | spop | blpop | publish*) return 1 ;; esac
+  [ "$2" = "${SIZE_LIST[0]}" ] || case $1 in sadd | zadd | zpopmin | spop | blpop | publish* | x*) return 1 ;; esac
   case $1 in
     sadd | zadd | zpopmin | spop) REC_SIZE=0 ;;
-    blpop)
+    blpop | xreadgroup | xreadgroup_wake)
       [ "$3" = "${PIPELINE_LIST[0]}" ] || return 1
       REC_PIPELINE=0
       ;;
@@ -527,6 +539,9 @@ run_test() { # side test size pipeline n base
   case $test in
     blpop) run_blpop "$side" "$size" "$n" "$base"; return ;;
     publish*) run_publish "$side" "${test#publish}" "$size" "$pipeline" "$n" "$base"; return ;;
+    xadd) run_xadd "$side" "$size" "$pipeline" "$n" "$base"; return ;;
+    xreadgroup) run_xconsume "$side" "$size" "$n" "$base"; return ;;
+    xreadgroup_wake) run_xwake "$side" "$size" "$n" "$base"; return ;;
   esac
   if pop_target "$test" >/dev/null; then
     fill_for_pop "$side" "$test" "$size" "$pipeline" "$n" "$base"
@@ -560,7 +575,11 @@ for size in "${SIZE_LIST[@]}"; do
     if [ "$pipeline" -eq 1 ]; then n=$N_UNPIPELINED; else n=$N_PIPELINED; fi
     for test in "${TEST_LIST[@]}"; do
       plan "$test" "$size" "$pipeline" || continue
-      [ "$test" = blpop ] && n_test=$N_UNPIPELINED || n_test=$n
+      case $test in
+        blpop | xreadgroup_wake) n_test=$N_UNPIPELINED ;;
+        xreadgroup) n_test=$XENTRIES ;;
+        *) n_test=$n ;;
+      esac
       for side in "${SIDE_LIST[@]}"; do
         count=$((count + 1))
         check_side_alive "$side"
