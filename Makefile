@@ -88,16 +88,19 @@ test: deps
 	@$(MAKE) --no-print-directory chaos-short
 
 # The fault-injection suite (chaos/, needs root for network namespaces): the
-# checker's own tests, then a three-node cluster through leader kills,
+# checker's own tests, a self-test (a client writes without recording it: the
+# checker must notice), then a three-node cluster through leader kills,
 # leader partitions and leader pauses (about a minute). `make chaos` is the
 # long form (3 and 5 nodes, every fault class, about 9 minutes), which
 # rewrites chaos/RESULTS.md.
 chaos-checker:
 	$(PYTHON) -m pytest -q -p no:cacheprovider chaos/test_checker.py
 chaos-short: build/parley-server chaos-checker
+	$(PYTHON) chaos/run.py selftest
 	$(PYTHON) chaos/run.py short $(CHAOS_ARGS)
 chaos: deps
 	@$(MAKE) --no-print-directory all chaos-checker
+	$(PYTHON) chaos/run.py selftest
 	$(PYTHON) chaos/run.py long $(CHAOS_ARGS)
 
 # The benchmark's own clients (hiredis): BLPOP latency and counting subscribers.

@@ -121,18 +121,24 @@ class Cluster:
         return [n for n in self.nodes if n.alive() and not n.paused]
 
     def leader(self):
-        """The node that says it leads with the highest term, or None. (A
-        leader cut off from the others believes it leads until its term is
-        superseded; the highest term is the real one.)"""
-        best, best_term = None, -1
+        """The node that says it leads with the highest term, provided a
+        majority of the members name it as leader in that term; else None.
+        (A leader cut off from the others believes it leads until it hears
+        of a higher term.)"""
+        infos = {}
         for n in self.live():
             try:
-                info = n.raft_info()
+                infos[n] = n.raft_info()
             except Exception:
                 continue
-            if info.get("role") == "leader" and int(info.get("term", 0)) > best_term:
-                best, best_term = n, int(info["term"])
-        return best
+        leaders = [n for n, i in infos.items() if i.get("role") == "leader"]
+        if not leaders:
+            return None
+        best = max(leaders, key=lambda n: int(infos[n].get("term", 0)))
+        term = infos[best].get("term")
+        agree = sum(1 for i in infos.values()
+                    if i.get("term") == term and i.get("leader_id") == str(best.node_id))
+        return best if agree > len(self.nodes) // 2 else None
 
     def wait_leader(self, timeout=15):
         deadline = time.monotonic() + timeout

@@ -2,7 +2,9 @@
 a while, then heals it, and says when it started and when it was healed.
 
 Every fault is a function fault(cluster, hold_s, rng) -> dict with at least
-"name", "start_ns", "heal_ns" and "detail". They run on the main thread (the
+"name", "start_ns", "heal_ns" and "detail"; "leader_lost" marks the faults
+that take the leader away while a quorum remains (from "lost_ns", or the
+start, to the first acknowledged write is a failover time). They run on the main thread (the
 one that starts server processes). A fault that cannot run on this cluster
 returns {"skipped": reason}.
 """
@@ -26,6 +28,11 @@ def _leader(cluster):
 
 def _followers(cluster, leader):
     return [n for n in cluster.nodes if n is not leader and n.alive()]
+
+
+def _quorum_left(cluster, down):
+    """Whether a majority is left with `down` nodes out of the game."""
+    return len(cluster.nodes) - down > len(cluster.nodes) // 2
 
 
 def _hold(seconds):
@@ -128,13 +135,14 @@ def kill_leader_while_split(cluster, hold_s, rng):
     cluster.net.partition([{f.slot}, others])
     start = _now()
     _hold(hold_s / 2)
+    lost = _now()
     leader.kill()
     _hold(hold_s / 2)
     heal = _now()
     cluster.net.heal()
     leader.start()
     return {"name": "isolate-follower+kill-leader", "start_ns": start, "heal_ns": heal,
-            "leader_lost": True,
+            "lost_ns": lost, "leader_lost": _quorum_left(cluster, 2),
             "detail": f"node {f.node_id} cut off, then node {leader.node_id} (leader) killed; "
                       f"{hold_s:.1f}s in all"}
 
@@ -151,7 +159,7 @@ def pause_leader_kill_follower(cluster, hold_s, rng):
     leader.resume()
     f.start()
     return {"name": "pause-leader+kill-follower", "start_ns": start, "heal_ns": heal,
-            "leader_lost": True,
+            "leader_lost": _quorum_left(cluster, 2),
             "detail": f"node {leader.node_id} (leader) paused and node {f.node_id} killed "
                       f"for {hold_s:.1f}s"}
 

@@ -53,8 +53,13 @@ def _pid_alive(pid):
     return True
 
 
-def remove_stale():
-    """Removes namespaces and bridges left by suite runs whose process is gone."""
+def remove_stale(tmp_dir="/tmp"):
+    """Removes namespaces, bridges and temporary directories left by suite
+    runs whose process is gone (killed with SIGKILL: nothing else leaves them)."""
+    for name in os.listdir(tmp_dir):
+        m = re.match(r"parley-chaos-(\d+)-", name)
+        if m and not _pid_alive(int(m.group(1))):
+            shutil.rmtree(os.path.join(tmp_dir, name), ignore_errors=True)
     for line in run("ip", "netns", "list", check=False).splitlines():
         m = re.match(r"chaos(\d+)n\d+\b", line)
         if m and not _pid_alive(int(m.group(1))):

@@ -5,7 +5,13 @@
                                   3 nodes, about a minute and a half
     chaos/run.py long             3 nodes, then 5 nodes, every fault class,
                                   about 9 minutes; writes chaos/RESULTS.md
+    chaos/run.py only F1,F2 [--nodes N]
+                                  just these faults (names as in faults.ALL), once
+                                  each: to reproduce one class of fault
     chaos/run.py check FILE       re-checks a history saved by a failed run
+    chaos/run.py selftest         a run with a client that writes without
+                                  recording it: passes only if the checker
+                                  reports anomalies in registers and lists
 
 Needs root (network namespaces). Starts build/parley-server (or
 $PARLEY_SERVER), one process per namespace, runs register, list-append and
@@ -49,7 +55,8 @@ class Run:
     """One cluster, its clients and its faults; everything it creates is
     released by close()."""
 
-    def __init__(self, nodes, seed, base_dir):
+    def __init__(self, nodes, seed, base_dir, rogue=False):
+        self.rogue = rogue
         self.seed = seed
         self.rng = random.Random(seed)
         self.network = net.Network(range(1, nodes + 1))
@@ -71,7 +78,8 @@ class Run:
         accounts = {f"bank:{i}": self.state.bank_initial
                     for i in range(self.state.bank_accounts)}
         leader.command("MSET", *[x for kv in accounts.items() for x in kv], timeout=10)
-        self.clients = workloads.start_clients([n.ip for n in self.cluster.nodes], self.state)
+        self.clients = workloads.start_clients([n.ip for n in self.cluster.nodes], self.state,
+                                               rogue=self.rogue)
 
     def inject(self, fault, hold_s):
         result = fault(self.cluster, hold_s, self.rng)
@@ -129,7 +137,7 @@ class Run:
                "faults": report.fault_figures(self.faults, history), "check": check,
                "anomalies": check["anomalies"] + self.problems,
                "check_seconds": time.monotonic() - t}
-        if res["anomalies"]:
+        if res["anomalies"] and not self.rogue:
             self.save(history, final_lists, total, res)
         return res
 
@@ -195,29 +203,28 @@ def short_schedule(run):
 
 
 def long_schedule(run, seconds):
-    """Random faults until `seconds` have passed: leader faults most often,
-    a follower kill held long enough to measure throughput now and then."""
+    """Every fault class once (a follower kill first, held long enough to
+    measure throughput), then random faults until `seconds` have passed,
+    leader faults most often."""
     weighted = ([faults.kill_leader] * 4 + [faults.isolate_leader] * 2 + [faults.pause_leader] * 2
                 + [faults.kill_follower, faults.pause_follower, faults.split, faults.bridge,
                    faults.kill_leader_while_split, faults.pause_leader_kill_follower,
                    faults.remove_and_readd, faults.wipe_and_rejoin])
+    first_pass = [f for f in faults.ALL if f is not faults.kill_follower]
+    run.rng.shuffle(first_pass)
+    first_pass.insert(0, faults.kill_follower)
     end = time.monotonic() + seconds
     quiet(4)
-    first = True
     while time.monotonic() < end:
-        if first:
-            run.inject(faults.kill_follower, 8.0)
-            first = False
-        else:
-            fault = run.rng.choice(weighted)
-            hold = 8.0 if fault is faults.kill_follower else run.rng.uniform(1.5, 5.0)
-            run.inject(fault, hold)
+        fault = first_pass.pop(0) if first_pass else run.rng.choice(weighted)
+        hold = 8.0 if fault is faults.kill_follower else run.rng.uniform(1.5, 5.0)
+        run.inject(fault, hold)
         quiet(4)
 
 
-def one_run(nodes, seed, schedule, keep):
+def one_run(nodes, seed, schedule, keep, rogue=False):
     base = tempfile.mkdtemp(prefix=f"parley-chaos-{os.getpid()}-")
-    run = Run(nodes, seed, base)
+    run = Run(nodes, seed, base, rogue)
     try:
         run.start()
         schedule(run)
@@ -239,8 +246,10 @@ def on_signal(signum, frame):
 def main():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("form", choices=["short", "long", "check"])
-    p.add_argument("file", nargs="?", help="history to check (check)")
+    p.add_argument("form", choices=["short", "long", "only", "check", "selftest"])
+    p.add_argument("file", nargs="?", help="history to check (check); faults (only)")
+    p.add_argument("--nodes", type=int, default=3, help="cluster size (only)")
+    p.add_argument("--hold", type=float, default=3.0, help="seconds each fault lasts (only)")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--seconds", type=float, default=None,
                    help="long form: seconds of faults per cluster size (default 180 and 240)")
@@ -264,11 +273,30 @@ def main():
         return 1
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
-    net.remove_stale()
+    signal.signal(signal.SIGINT, on_signal)
+    net.remove_stale(tempfile.gettempdir())
     seed = a.seed if a.seed is not None else random.randrange(1 << 30)
     results = []
     if a.form == "short":
         results.append(one_run(3, seed, short_schedule, a.keep))
+    elif a.form == "selftest":
+        def schedule(run):
+            quiet(3)
+            run.inject(faults.kill_leader, 2.0)
+            quiet(4)
+        res = one_run(3, seed, schedule, a.keep, rogue=True)
+        caught = {w for w in ("register", "list") if any(x.startswith(w) for x in res["anomalies"])}
+        say(f"self-test: the checker caught the unrecorded writes in: {sorted(caught) or 'nothing'}")
+        return 0 if caught == {"register", "list"} else 1
+    elif a.form == "only":
+        chosen = [getattr(faults, name.replace("-", "_")) for name in a.file.split(",")]
+
+        def schedule(run):
+            quiet(3)
+            for fault in chosen:
+                run.inject(fault, a.hold)
+                quiet(3)
+        results.append(one_run(a.nodes, seed, schedule, a.keep))
     else:
         plan = [(3, a.seconds or 180), (5, a.seconds or 240)]
         for i, (nodes, seconds) in enumerate(plan):

@@ -264,6 +264,53 @@ class BankClient(Client):
             self.record("read", None, None, [_int(x) for x in reply], t0, t1, "ok")
 
 
+class ProbeClient(Client):
+    """Writes its own key through one node, over and over, with a short
+    timeout: when a write is first acknowledged after a fault tells how long
+    the cluster was unavailable to a client of that node, whatever the
+    workload clients are stuck on. Its operations are not checked."""
+
+    workload = "probe"
+
+    def __init__(self, index, ips, run, timeout):
+        super().__init__(index, ips, run, timeout)
+        self.home = index
+
+    def switch_node(self):
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+    def one_op(self):
+        k = f"probe:{self.index}"
+        t0 = time.monotonic_ns()
+        (reply,) = self.connection().call(("SET", k, t0))
+        if not isinstance(reply, redis.ResponseError):
+            self.record("write", k, t0, None, t0, time.monotonic_ns(), "ok")
+        time.sleep(0.01)
+
+
+class RogueClient(Client):
+    """For the suite's self-test only: writes that are not recorded (a SET of
+    a register key, an RPUSH to a list) every second. A checker that does
+    its job must report them."""
+
+    workload = "rogue"
+
+    def one_op(self):
+        rs = self.run_state
+        if time.monotonic() - rs.started < 2:
+            time.sleep(0.1)
+            return
+        epoch = int((time.monotonic() - rs.started) / rs.register_epoch_s)
+        self.connection().call(("SET", f"reg:{epoch}:0", -1))
+        epoch = int((time.monotonic() - rs.started) / rs.list_epoch_s)
+        k = f"list:{epoch}:0"
+        rs.list_keys_used.add(k)
+        self.connection().call(("RPUSH", k, "rogue"))
+        time.sleep(1.0)
+
+
 class RunState:
     """What the clients share: when the run started, the stop flag, the
     workload's shape."""
@@ -279,10 +326,11 @@ class RunState:
         self.bank_accounts, self.bank_initial = 8, 100
 
 
-def start_clients(ips, run, registers=4, lists=2, banks=2, timeout=5.0):
-    clients = ([RegisterClient(i, ips, run, timeout) for i in range(registers)]
+def start_clients(ips, run, registers=4, lists=2, banks=2, timeout=5.0, rogue=False):
+    clients = ([RogueClient(0, ips, run, timeout)] if rogue else []) + ([RegisterClient(i, ips, run, timeout) for i in range(registers)]
                + [ListClient(i, ips, run, timeout) for i in range(lists)]
-               + [BankClient(i, ips, run, timeout) for i in range(banks)])
+               + [BankClient(i, ips, run, timeout) for i in range(banks)]
+               + [ProbeClient(i, ips, run, 1.0) for i in range(len(ips))])
     for c in clients:
         c.start()
     return clients
