@@ -175,7 +175,7 @@ def node_remove_supported(cluster):
         leader.command("RAFT", "NODE", "REMOVE", "999999")
     except Exception as e:
         text = str(e).lower()
-        if "syntax" in text or "unknown" in text or "wrong number" in text:
+        if "syntax" in text or "unknown subcommand" in text or "wrong number" in text:
             return str(e)
         return None
     return None

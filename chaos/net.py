@@ -6,8 +6,10 @@ bridge in the root namespace. Nodes have 10.A.B.<id> addresses on a /24
 nobody else on the machine uses; the root namespace has 10.A.B.254 on the
 bridge, so the suite's clients reach every node directly. A partition drops,
 inside the namespaces, every packet between two nodes (iptables DROP on
-INPUT and OUTPUT, or, without iptables, blackhole routes both ways); clients
-keep reaching every node, including one cut off from its peers.
+INPUT and OUTPUT; without a working iptables, or with CHAOS_NO_IPTABLES=1,
+blackhole routes both ways, which fail a sender at once instead of leaving
+its packets unanswered); clients keep reaching every node, including one cut
+off from its peers.
 
 Names carry the suite's PID (chaos<pid>n<id> for namespaces, chb<pid> for
 the bridge) so concurrent runs never collide, and leftovers of a run that
@@ -103,7 +105,8 @@ class Network:
         self.host_ip = f"{base}.254"
         self.bridge = f"chb{self.pid}"
         self.cut = set()  # frozensets {a, b} currently partitioned
-        self.use_iptables = shutil.which("iptables") is not None
+        self.use_iptables = (shutil.which("iptables") is not None
+                             and not os.environ.get("CHAOS_NO_IPTABLES"))
         self.created = False
 
     def ns(self, i):
@@ -124,6 +127,10 @@ class Network:
             run("ip", "link", "set", host, "up")
             run("ip", "netns", "exec", ns, "ip", "addr", "add", f"{self.ip[i]}/24", "dev", inner)
             run("ip", "netns", "exec", ns, "ip", "link", "set", inner, "up")
+        if self.use_iptables:
+            probe = ["ip", "netns", "exec", self.ns(self.node_ids[0]), "iptables", "-w", "-L", "-n"]
+            self.use_iptables = subprocess.run(probe, stdout=subprocess.DEVNULL,
+                                               stderr=subprocess.DEVNULL).returncode == 0
 
     def _drop(self, a, b, add):
         """Drops (add) or lets through again every packet between nodes a and b."""

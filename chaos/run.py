@@ -43,7 +43,10 @@ import report  # noqa: E402
 import workloads  # noqa: E402
 from cluster import SERVER, Cluster  # noqa: E402
 
-SERVER_FLAGS = ["--request-timeout-ms", "3000", "--loglevel", "verbose"]
+# Small snapshot settings: snapshots are taken every few seconds and a node
+# that was down comes back through a snapshot install, under the same faults.
+SERVER_FLAGS = ["--request-timeout-ms", "3000",
+                "--raft-snapshot-threshold", "512", "--raft-snapshot-trailing", "256"]
 KEEP_DIR = os.path.join(os.path.dirname(HERE), "build", "chaos")
 
 
@@ -82,7 +85,19 @@ class Run:
                                                rogue=self.rogue)
 
     def inject(self, fault, hold_s):
-        result = fault(self.cluster, hold_s, self.rng)
+        try:
+            result = fault(self.cluster, hold_s, self.rng)
+        except Exception as e:
+            # No leader to aim at, a membership command refused...: a
+            # problem of the run; heal what the fault may have left broken.
+            self.problems.append(f"{fault.__name__} failed: {e!r}")
+            say(f"{fault.__name__} FAILED: {e!r}")
+            self.network.heal()
+            for n in self.cluster.nodes:
+                n.resume()
+                if not n.alive():
+                    n.start()
+            return
         if "skipped" in result:
             if not any(f.get("fault") == fault.__name__ for f in self.faults):
                 say(f"skipped {fault.__name__}: {result['skipped']}")
