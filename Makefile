@@ -90,7 +90,8 @@ test: deps
 # The fault-injection suite (chaos/, needs root for network namespaces): the
 # checker's own tests, a self-test (a client writes without recording it: the
 # checker must notice), then a three-node cluster through leader kills,
-# leader partitions and leader pauses (about a minute). `make chaos` is the
+# leader partitions and leader pauses, a follower kill, a split and a bridge
+# node (about a minute and a half). `make chaos` is the
 # long form (3 and 5 nodes, every fault class, about 9 minutes), which
 # rewrites chaos/RESULTS.md.
 chaos-checker:

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Parley's fault-injection suite: a real cluster, real faults, a checker.
 
-    chaos/run.py short            leader SIGKILL, leader isolated, leader paused;
-                                  3 nodes, about a minute and a half
+    chaos/run.py short            leader SIGKILL, leader isolated, leader paused
+                                  (twice each), a follower kill, a split, a bridge
+                                  node; 3 nodes, about a minute
     chaos/run.py long             3 nodes, then 5 nodes, every fault class,
                                   about 9 minutes; writes chaos/RESULTS.md
     chaos/run.py only F1,F2 [--nodes N]
@@ -208,11 +209,15 @@ def quiet(seconds):
 
 
 def short_schedule(run):
-    """Each of the three faults twice, with different hold times."""
+    """The leader killed, cut off and paused, twice each with different hold
+    times; then a follower down long enough to come back by snapshot, a
+    minority/majority split and a bridge node."""
     quiet(3)
     for fault, hold in ((faults.kill_leader, 3.0), (faults.isolate_leader, 4.0),
                         (faults.pause_leader, 2.5), (faults.kill_leader, 1.0),
-                        (faults.isolate_leader, 2.0), (faults.pause_leader, 1.5)):
+                        (faults.isolate_leader, 2.0), (faults.pause_leader, 1.5),
+                        (faults.kill_follower, 4.0), (faults.split, 3.0),
+                        (faults.bridge, 3.0)):
         run.inject(fault, hold)
         quiet(3)
 
