@@ -4,7 +4,8 @@ a while, then heals it, and says when it started and when it was healed.
 Every fault is a function fault(cluster, hold_s, rng) -> dict with at least
 "name", "start_ns", "heal_ns" and "detail"; "leader_lost" marks the faults
 that take the leader away while a quorum remains (from "lost_ns", or the
-start, to the first acknowledged write is a failover time). They run on the main thread (the
+start, to the first acknowledged write is a failover time); "no_quorum"
+marks the combined faults that leave no majority of healthy nodes. They run on the main thread (the
 one that starts server processes). A fault that cannot run on this cluster
 returns {"skipped": reason}.
 """
@@ -143,6 +144,7 @@ def kill_leader_while_split(cluster, hold_s, rng):
     leader.start()
     return {"name": "isolate-follower+kill-leader", "start_ns": start, "heal_ns": heal,
             "lost_ns": lost, "leader_lost": _quorum_left(cluster, 2),
+            "no_quorum": not _quorum_left(cluster, 2),
             "detail": f"node {f.node_id} cut off, then node {leader.node_id} (leader) killed; "
                       f"{hold_s:.1f}s in all"}
 
@@ -159,7 +161,7 @@ def pause_leader_kill_follower(cluster, hold_s, rng):
     leader.resume()
     f.start()
     return {"name": "pause-leader+kill-follower", "start_ns": start, "heal_ns": heal,
-            "leader_lost": _quorum_left(cluster, 2),
+            "leader_lost": _quorum_left(cluster, 2), "no_quorum": not _quorum_left(cluster, 2),
             "detail": f"node {leader.node_id} (leader) paused and node {f.node_id} killed "
                       f"for {hold_s:.1f}s"}
 
