@@ -44,6 +44,7 @@ class Node:
         self.cluster_spec = None
         self.proc = None
         self.paused = False
+        self.killed = False       # stopped on purpose (fault or shutdown)
 
     def args(self):
         a = [SERVER, "--bind", self.ip, "--port", str(CLIENT_PORT), "--dir", self.dir,
@@ -59,11 +60,19 @@ class Node:
                                          stdin=subprocess.DEVNULL, start_new_session=True,
                                          preexec_fn=_die_with_parent)
         self.paused = False
+        self.killed = False
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
+    def exited_unexpectedly(self):
+        """The exit code if the server died without being told to, else None."""
+        if self.proc is None or self.killed:
+            return None
+        return self.proc.poll()
+
     def kill(self):
+        self.killed = True
         if self.alive():
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(10)
@@ -186,6 +195,7 @@ class Cluster:
         for n in self.nodes:
             n.resume()
             if n.alive():
+                n.killed = True
                 n.proc.send_signal(signal.SIGTERM)
         for n in self.nodes:
             if n.proc is None:

@@ -144,6 +144,7 @@ def markdown(results, command, when):
         counts, total = res["counts"], res["total"]
         out += [f"## {res['nodes']} nodes, {res['seconds']:.0f} s of faults (seed {res['seed']})",
                 "",
+                f"Server flags: `{' '.join(res.get('flags', []))}`.", "",
                 f"**Anomalies: {len(res['anomalies'])}.** Replicas converged at the end: "
                 f"{'yes' if res['converged'] else 'no'}. Checker: {res['check']['register_keys']} "
                 f"register keys (linearizability), {res['check']['list_keys']} lists, the bank "
@@ -191,6 +192,7 @@ def markdown(results, command, when):
                 out.append(f"| {f['detail']} | {_r(f['rate_before'])} | {_r(f['rate_during'])} "
                            f"| {_r(f['rate_after'])} |")
         if res["anomalies"]:
-            out += ["", "Anomalies:", ""] + [f"- {a}" for a in res["anomalies"][:50]]
+            out += ["", "Anomalies (and problems of the run: crashes, faults not recovered "
+                    "from):", ""] + [f"- {a.splitlines()[0]}" for a in res["anomalies"][:50]]
         out.append("")
     return "\n".join(out)
