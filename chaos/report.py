@@ -127,7 +127,8 @@ def text_summary(res):
     if res["check"]["inconclusive"]:
         lines.append(f"INCONCLUSIVE register keys (search budget spent): "
                      f"{res['check']['inconclusive']}")
-    lines.append(f"anomalies: {len(res['anomalies'])}")
+    lines.append(f"anomalies: {len(res['anomalies'])} ({len(res['check']['anomalies'])} in the "
+                 f"history, the rest problems of the run)")
     for a in res["anomalies"][:30]:
         lines.append(f"  ANOMALY {a}")
     return "\n".join(lines)
@@ -145,7 +146,10 @@ def markdown(results, command, when):
         out += [f"## {res['nodes']} nodes, {res['seconds']:.0f} s of faults (seed {res['seed']})",
                 "",
                 f"Server flags: `{' '.join(res.get('flags', []))}`.", "",
-                f"**Anomalies: {len(res['anomalies'])}.** Replicas converged at the end: "
+                f"**History anomalies: {len(res['check']['anomalies'])}. Problems of the run "
+                f"(crashes, faults not recovered from): "
+                f"{len(res['anomalies']) - len(res['check']['anomalies'])}.** "
+                f"Replicas converged at the end: "
                 f"{'yes' if res['converged'] else 'no'}. Checker: {res['check']['register_keys']} "
                 f"register keys (linearizability), {res['check']['list_keys']} lists, the bank "
                 f"total; inconclusive keys: {len(res['check']['inconclusive'])}.", "",
@@ -179,9 +183,10 @@ def markdown(results, command, when):
         slow = slow_with_quorum(res["faults"])
         if slow:
             out += ["", "Faults that left a majority of healthy nodes but kept writes waiting "
-                    "more than 2 s. A liveness figure, not an anomaly: in the cases looked at, "
-                    "nodes cut off by an earlier partition were still candidates 4-6 s after "
-                    "the heal, so the cluster had one failure less to spare:", ""]
+                    "more than 2 s. A liveness figure, not an anomaly: a node that crashed "
+                    "(see the anomalies below) or one that had not rejoined since an earlier "
+                    "partition (see the README's findings) leaves the cluster one failure "
+                    "less to spare:", ""]
             out += [f"- {f['name']}: {f['detail']}: {f['unavailable_s']:.2f} s" for f in slow]
         rates = [f for f in res["faults"] if f.get("rate_during") is not None]
         if rates:
