@@ -4,8 +4,9 @@
     chaos/run.py short            leader SIGKILL, leader isolated, leader paused
                                   (twice each), a follower kill, a split, a bridge
                                   node; 3 nodes, about a minute
-    chaos/run.py long             3 nodes, then 5 nodes, every fault class,
-                                  about 9 minutes; writes chaos/RESULTS.md
+    chaos/run.py long             3 nodes, then 5 nodes, every fault class, small
+                                  snapshot settings, about 9 minutes; writes
+                                  chaos/RESULTS.md (--sizes 3 for one size only)
     chaos/run.py only F1,F2 [--nodes N]
                                   just these faults (names as in faults.ALL), once
                                   each: to reproduce one class of fault
@@ -18,8 +19,8 @@ Needs root (network namespaces). Starts build/parley-server (or
 $PARLEY_SERVER), one process per namespace, runs register, list-append and
 bank clients against every node while faults come and go, then heals
 everything, reads the final state, and checks the history (checker.py).
-Exits 1 on any anomaly, on replicas that do not converge, or when the
-cluster does not recover from a fault; 0 otherwise (also when it cannot run
+Exits 1 on any anomaly, on replicas that do not converge, on a server that
+exits on its own, or when the cluster does not recover from a fault; 0 otherwise (also when it cannot run
 here, saying why). Everything it creates (namespaces, bridge, processes,
 temporary directory) is removed on the way out, also on Ctrl-C or SIGTERM.
 """
