@@ -184,9 +184,8 @@ def markdown(results, command, when):
         if slow:
             out += ["", "Faults that left a majority of healthy nodes but kept writes waiting "
                     "more than 2 s. A liveness figure, not an anomaly: a node that crashed "
-                    "(see the anomalies below) or one that had not rejoined since an earlier "
-                    "partition (see the README's findings) leaves the cluster one failure "
-                    "less to spare:", ""]
+                    "(see the anomalies below) or one that had not caught up since an earlier "
+                    "fault leaves the cluster one failure less to spare:", ""]
             out += [f"- {f['name']}: {f['detail']}: {f['unavailable_s']:.2f} s" for f in slow]
         rates = [f for f in res["faults"] if f.get("rate_during") is not None]
         if rates:
