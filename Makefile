@@ -24,7 +24,7 @@ SAN_OBJ  := $(LIB_SRC:src/%.c=build/san/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/unit/%)
 SAN_UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/san/unit/%)
 
-.PHONY: all deps run test unit unit-san integration integration-san bench bench-tools examples install clean
+.PHONY: all deps run test unit unit-san integration integration-san chaos chaos-short chaos-checker bench bench-tools examples install clean
 all: build/parley-server
 
 deps:
@@ -85,6 +85,24 @@ integration-san: build/san/parley-server build/examples/request_reply
 test: deps
 	@$(MAKE) --no-print-directory all unit unit-san
 	@$(MAKE) --no-print-directory integration integration-san
+	@$(MAKE) --no-print-directory chaos-short
+
+# The fault-injection suite (chaos/, needs root for network namespaces): the
+# checker's own tests, a self-test (a client writes without recording it: the
+# checker must notice), then a three-node cluster through leader kills,
+# leader partitions and leader pauses, a follower kill, a split and a bridge
+# node (about a minute and a half). `make chaos` is the
+# long form (3 and 5 nodes, every fault class, about 9 minutes), which
+# rewrites chaos/RESULTS.md.
+chaos-checker:
+	$(PYTHON) -m pytest -q -p no:cacheprovider chaos/test_checker.py
+chaos-short: build/parley-server chaos-checker
+	$(PYTHON) chaos/run.py selftest
+	$(PYTHON) chaos/run.py short $(CHAOS_ARGS)
+chaos: deps
+	@$(MAKE) --no-print-directory all chaos-checker
+	$(PYTHON) chaos/run.py selftest
+	$(PYTHON) chaos/run.py long $(CHAOS_ARGS)
 
 # The benchmark's own clients (hiredis): BLPOP latency, counting subscribers,
 # XREADGROUP latency and XREADGROUP + XACK consumer throughput.
