@@ -9,6 +9,7 @@
  *   members.c  membership changes and leadership transfer (RAFT NODE, RAFT TRANSFER)
  *   join.c     a node started with `join` asking to be added
  *   ask.c      one command sent to another node's client port
+ *   snapguard.c holds a leader's snapshot while our own is being written
  *   entry.c    the bytes of a log entry
  *   note.c     the wait note a blocked command may leave instead of a reply
  *
@@ -151,6 +152,16 @@ struct repl {
     int64_t join_retry_at_us;
     char join_last_error[256];
 
+    /* snapguard.c: an InstallSnapshot held while our own snapshot is written */
+    struct {
+        int (*start)(struct raft_io *, unsigned, raft_io_tick_cb, raft_io_recv_cb);
+        raft_io_tick_cb tick;
+        raft_io_recv_cb recv;
+        struct raft_message held;
+        char held_address[256];
+        bool holding;
+    } guard;
+
     /* Membership requests in progress (members.c) */
     struct member_req *member_reqs;
 
@@ -209,6 +220,11 @@ typedef void ask_cb(void *arg, const char *line, size_t len);
 struct ask *ask_start(struct repl *r, const char *addr, int argc, const char *const *argv,
                       unsigned timeout_ms, ask_cb *cb, void *arg);
 void ask_cancel(struct ask *a);
+
+/* snapguard.c: works around libraft 0.22.1's crash when a snapshot
+ * arrives while this node writes its own (install after raft_init). */
+void snapguard_install(struct repl *r);
+void snapguard_close(struct repl *r);
 
 /* members.c */
 void members_tick(struct repl *r);   /* housekeeping: deadlines */

@@ -201,6 +201,7 @@ int node_start(struct repl *r, char *err, size_t errlen)
     }
     r->raft->data = r;
     r->raft->tracer = &r->tracer;
+    snapguard_install(r);
     raft_set_election_timeout(r->raft, r->cfg.election_timeout_ms);
     raft_set_heartbeat_timeout(r->raft, r->cfg.heartbeat_ms);
     raft_set_pre_vote(r->raft, true);
@@ -249,6 +250,7 @@ bool node_is_leader(struct repl *r)
 static void on_raft_closed(struct raft *raft)
 {
     struct repl *r = raft->data;
+    snapguard_close(r);
     raft_uv_close(&r->io);
     transport_close(&r->transport);
     r->raft_started = false;
