@@ -10,6 +10,7 @@
  *   join.c     a node started with `join` asking to be added
  *   ask.c      one command sent to another node's client port
  *   snapguard.c holds a leader's snapshot while our own is being written
+ *   confguard.c repairs a configuration libraft leaves marked uncommitted
  *   entry.c    the bytes of a log entry
  *   note.c     the wait note a blocked command may leave instead of a reply
  *
@@ -168,6 +169,7 @@ struct repl {
     /* Counters */
     uint64_t entries_proposed, batches_proposed, commands_applied;
     uint64_t batches_forwarded, duplicates_skipped;
+    uint64_t config_repairs;     /* confguard.c */
 };
 
 /* node.c */
@@ -225,6 +227,10 @@ void ask_cancel(struct ask *a);
  * arrives while this node writes its own (install after raft_init). */
 void snapguard_install(struct repl *r);
 void snapguard_close(struct repl *r);
+
+/* confguard.c: works around a libraft 0.22.1 configuration index left
+ * uncommitted (housekeeping, outside libraft calls). */
+void confguard_tick(struct repl *r);
 
 /* members.c */
 void members_tick(struct repl *r);   /* housekeeping: deadlines */

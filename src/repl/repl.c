@@ -31,6 +31,7 @@ static void on_housekeeping(uv_timer_t *t)
     propose_expire_cycle(r);
     join_tick(r);
     members_tick(r);
+    confguard_tick(r);
     store_housekeeping(r->store);
     if (r->stop_transferring && clock_mono_us() > r->stop_deadline_us) {
         log_warn("Leadership was not handed over in time; shutting down anyway");
@@ -195,6 +196,11 @@ void repl_get_info(struct repl *r, struct repl_info *info)
     info->commands_applied = r->commands_applied;
     info->batches_forwarded = r->batches_forwarded;
     info->duplicates_skipped = r->duplicates_skipped;
+    info->config_repairs = r->config_repairs;
+    if (r->raft_started) {
+        info->config_committed_index = r->raft->configuration_committed_index;
+        info->config_uncommitted_index = r->raft->configuration_uncommitted_index;
+    }
     info->inflight_bytes = r->inflight_bytes;
     info->pending_batches = r->n_pending;
     int64_t now = clock_mono_us();

@@ -130,6 +130,7 @@ struct repl_info {
     uint64_t commit_index, applied_index, last_index, snapshot_index;
     uint64_t entries_proposed, batches_proposed, commands_applied;
     uint64_t batches_forwarded, duplicates_skipped;
+    uint64_t config_committed_index, config_uncommitted_index, config_repairs;
     size_t inflight_bytes, pending_batches;
     bool lease_valid;
     int64_t lease_remaining_ms;

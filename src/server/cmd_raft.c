@@ -28,9 +28,12 @@ static void raft_info(struct client *c, const struct cmd_def *cmd, int argc,
     buf_printf(&text,
                "node_id:%" PRIu64 "\r\nrole:%s\r\nterm:%" PRIu64 "\r\nleader_id:%" PRIu64 "\r\n"
                "leader_addr:%s\r\ncommit_index:%" PRIu64 "\r\napplied_index:%" PRIu64 "\r\n"
-               "last_index:%" PRIu64 "\r\nread_lease:%s\r\n",
+               "last_index:%" PRIu64 "\r\nread_lease:%s\r\n"
+               "config_committed_index:%" PRIu64 "\r\nconfig_uncommitted_index:%" PRIu64 "\r\n"
+               "config_repairs:%" PRIu64 "\r\n",
                ri.node_id, ri.role, ri.term, ri.leader_id, ri.leader_addr, ri.commit_index,
-               ri.applied_index, ri.last_index, ri.lease_valid ? "valid" : "none");
+               ri.applied_index, ri.last_index, ri.lease_valid ? "valid" : "none",
+               ri.config_committed_index, ri.config_uncommitted_index, ri.config_repairs);
     struct repl_member m[REPL_MEMBERS_MAX];
     size_t n = repl_members(c->srv->repl, m, REPL_MEMBERS_MAX);
     for (size_t i = 0; i < n; i++)
