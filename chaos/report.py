@@ -94,6 +94,15 @@ def _r(x):
     return "—" if x is None else f"{x:,.0f}/s"
 
 
+def _problem(text):
+    """A list item: the first line, and what follows it (a server's last
+    log lines, the membership at the time) as an indented code block."""
+    first, *rest = text.splitlines()
+    if not rest:
+        return f"- {first}"
+    return "\n".join([f"- {first}", "", "  ```"] + [f"  {line}" for line in rest] + ["  ```"])
+
+
 def text_summary(res):
     lines = [f"== chaos: {res['nodes']} nodes, {res['seconds']:.0f} s, seed {res['seed']}"]
     counts, total = res["counts"], res["total"]
@@ -197,6 +206,6 @@ def markdown(results, command, when):
                            f"| {_r(f['rate_after'])} |")
         if res["anomalies"]:
             out += ["", "Anomalies (and problems of the run: crashes, faults not recovered "
-                    "from):", ""] + [f"- {a.splitlines()[0]}" for a in res["anomalies"][:50]]
+                    "from):", ""] + [_problem(a) for a in res["anomalies"][:50]]
         out.append("")
     return "\n".join(out)

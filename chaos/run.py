@@ -43,7 +43,7 @@ import faults  # noqa: E402
 import net  # noqa: E402
 import report  # noqa: E402
 import workloads  # noqa: E402
-from cluster import SERVER, Cluster  # noqa: E402
+from cluster import RAFT_PORT, SERVER, Cluster  # noqa: E402
 
 SERVER_FLAGS = ["--request-timeout-ms", "3000"]
 # The long form also runs with small snapshot settings: a snapshot every half
@@ -101,6 +101,38 @@ class Run:
                 say(f"NODE {n.node_id} EXITED ON ITS OWN with code {code}; restarting it")
                 n.start()
 
+    def membership(self):
+        """What each live node says of the members and the leader, and its
+        last log lines: what a failed fault leaves to read."""
+        out = []
+        for n in self.cluster.live():
+            try:
+                info = n.raft_info()
+                members = " ".join(v for k, v in sorted(info.items()) if k.startswith("member")
+                                   and k != "members")
+                out.append(f"node {n.node_id}: {info.get('role')} term {info.get('term')} "
+                           f"leader {info.get('leader_id')}; members {members}")
+            except Exception as e:
+                out.append(f"node {n.node_id}: RAFT INFO failed: {e!r}")
+            out += [f"  | {line}" for line in n.log_tail(6).splitlines()]
+        return "\n".join(out)
+
+    def readd_missing(self):
+        """A membership fault that failed half-way may leave a node out of
+        the configuration: it is added back, so the run goes on whole."""
+        try:
+            leader = self.cluster.wait_leader(15)
+            info = leader.raft_info() if leader else {}
+            ids = {v.split("@", 1)[0] for k, v in info.items()
+                   if k.startswith("member") and k != "members"}
+            for n in self.cluster.nodes:
+                if ids and str(n.node_id) not in ids:
+                    say(f"  adding node {n.node_id} back")
+                    leader.command("RAFT", "NODE", "ADD", str(n.node_id),
+                                   f"{n.ip}:{RAFT_PORT}", timeout=15)
+        except Exception as e:
+            self.problems.append(f"adding removed nodes back failed: {e!r}")
+
     def inject(self, fault, hold_s):
         self.check_crashes()
         try:
@@ -108,7 +140,7 @@ class Run:
         except Exception as e:
             # No leader to aim at, a membership command refused...: a
             # problem of the run; heal what the fault may have left broken.
-            self.problems.append(f"{fault.__name__} failed: {e!r}")
+            self.problems.append(f"{fault.__name__} failed: {e!r}\n" + self.membership())
             say(f"{fault.__name__} FAILED: {e!r}")
             self.check_crashes()
             self.network.heal()
@@ -116,6 +148,7 @@ class Run:
                 n.resume()
                 if not n.alive():
                     n.start()
+            self.readd_missing()
             return
         if "skipped" in result:
             if not any(f.get("fault") == fault.__name__ for f in self.faults):
