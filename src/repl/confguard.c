@@ -1,22 +1,25 @@
-/* repl/confguard.c — repairs a configuration that libraft 0.22.1 leaves
- * marked "uncommitted" after it has been committed and applied.
+/* repl/confguard.c — repairs the configuration index that libraft 0.22.1
+ * leaves "uncommitted" on a follower.
  *
- * libraft refuses every membership change (RAFT_CANTCHANGE, "a membership
- * change is already in progress") while `configuration_uncommitted_index`
- * is set, and clears it only when the legacy layer applies that entry and
- * steps the RAFT_CONFIGURATION event it queued. Some paths set the index
- * for an entry that will never be applied again: a restart whose snapshot
- * already covers the entry but carries an older configuration (the
- * snapshot was taken between the entry's apply and its configuration
- * event), so the log's copy is taken as uncommitted. The fault suite saw a
- * new leader answer CANTCHANGE for every change, for as long as it led.
+ * A follower that appends a batch of entries records a RAFT_CHANGE among
+ * them as uncommitted under the index of the batch's first entry, not its
+ * own (replication.c, `membershipUncommittedChange(r, index, entry)`; the
+ * leader's path passes `index + i`). When the entry is applied, its index
+ * does not match, so `configuration_uncommitted_index` is never cleared
+ * and `configuration_committed` never updated. Such a node, once leader,
+ * refuses every membership change (RAFT_CANTCHANGE, "a membership change
+ * is already in progress"), and the snapshots it takes carry the older
+ * committed configuration. The fault suite found it after removals and
+ * re-adds.
  *
- * Between two libraft calls, an uncommitted index at or below the applied
- * index can only be that stuck state (a live one is cleared inside the same
- * call that applies it). The entry is committed, and `configuration` is its
- * content (libraft keeps them equal while the index is set), so we do what
- * libraft's own apply does: record it as the committed configuration. Run
- * from the housekeeping timer, outside any libraft call. */
+ * The recorded index is a lower bound of the real entry's, and the entry
+ * was in the log when we first saw the index set, so once everything that
+ * was then in the log is applied (same term, same index still set), the
+ * entry is committed and applied and the flag is stale. `configuration` is
+ * that entry's content (libraft keeps them equal while the flag is set),
+ * so we do what libraft's own apply would have done: record it as the
+ * committed configuration. Runs from the housekeeping timer, outside any
+ * libraft call. */
 #include <inttypes.h>
 
 #include "base/log.h"
@@ -26,8 +29,19 @@ void confguard_tick(struct repl *r)
 {
     struct raft *raft = r->raft;
     if (!r->raft_started) return;
-    raft_index stuck = raft->configuration_uncommitted_index;
-    if (stuck == 0 || stuck > raft_last_applied(raft) || stuck > raft_commit_index(raft)) return;
+    raft_index flagged = raft->configuration_uncommitted_index;
+    raft_term term = raft_current_term(raft);
+    if (flagged == 0) {
+        r->conf_seen.index = 0;
+        return;
+    }
+    if (r->conf_seen.index != flagged || r->conf_seen.term != term) {
+        r->conf_seen.index = flagged; /* first sight: the entry is at or before last */
+        r->conf_seen.term = term;
+        r->conf_seen.last = raft_last_index(raft);
+        return;
+    }
+    if (raft_last_applied(raft) < r->conf_seen.last) return;
 
     struct raft_configuration copy;
     raft_configuration_init(&copy);
@@ -38,12 +52,13 @@ void confguard_tick(struct repl *r)
             return; /* out of memory: try again on the next tick */
         }
     }
-    log_warn("libraft left the configuration of entry %" PRIu64 " marked uncommitted after "
-             "applying it (applied %" PRIu64 "); recording it as committed",
-             (uint64_t)stuck, (uint64_t)raft_last_applied(raft));
+    log_warn("libraft left a configuration marked uncommitted (index %" PRIu64
+             ") after applying it (applied %" PRIu64 "); recording it as committed",
+             (uint64_t)flagged, (uint64_t)raft_last_applied(raft));
     raft_configuration_close(&raft->configuration_committed);
     raft->configuration_committed = copy;
-    raft->configuration_committed_index = stuck;
+    raft->configuration_committed_index = flagged;
     raft->configuration_uncommitted_index = 0;
+    r->conf_seen.index = 0;
     r->config_repairs++;
 }

@@ -10,7 +10,7 @@
  *   join.c     a node started with `join` asking to be added
  *   ask.c      one command sent to another node's client port
  *   snapguard.c holds a leader's snapshot while our own is being written
- *   confguard.c repairs a configuration libraft leaves marked uncommitted
+ *   confguard.c repairs the uncommitted configuration index libraft leaves
  *   entry.c    the bytes of a log entry
  *   note.c     the wait note a blocked command may leave instead of a reply
  *
@@ -163,6 +163,12 @@ struct repl {
         bool holding;
     } guard;
 
+    /* confguard.c: when the uncommitted configuration index was first seen */
+    struct {
+        raft_index index, last;
+        raft_term term;
+    } conf_seen;
+
     /* Membership requests in progress (members.c) */
     struct member_req *member_reqs;
 
@@ -228,8 +234,8 @@ void ask_cancel(struct ask *a);
 void snapguard_install(struct repl *r);
 void snapguard_close(struct repl *r);
 
-/* confguard.c: works around a libraft 0.22.1 configuration index left
- * uncommitted (housekeeping, outside libraft calls). */
+/* confguard.c: works around the configuration index libraft 0.22.1 leaves
+ * uncommitted on followers (housekeeping, outside libraft calls). */
 void confguard_tick(struct repl *r);
 
 /* members.c */

@@ -191,3 +191,34 @@ def test_readonly_reads_on_an_observer_come_from_its_own_data(make_cluster, tmp_
         assert err(x, "GET", "k") == nobody
     finally:
         obs.kill()
+
+
+
+def test_a_follower_that_missed_a_change_can_lead_the_next(make_cluster):
+    """libraft 0.22.1 records a configuration entry that reaches a follower
+    inside a batch of entries under the batch's first index, and never
+    clears it: that follower, once leader, answered every membership change
+    with "a membership change is already in progress" (found by the fault
+    suite). Parley repairs the stale flag (repl/confguard.c). A follower is
+    down while a member is added, so it gets the change in the middle of
+    the entries it missed; then it leads and removes that member."""
+    c = make_cluster().start()
+    leader = c.leader()
+    lagging, other = c.followers()
+    w = leader.client()
+    lagging.kill()
+    for i in range(200):
+        w.set(f"before:{i}", i)
+    # A fourth member that never starts: an observer needs no catch-up.
+    assert w.execute_command("RAFT", "NODE", "ADD", 4, "127.0.0.1:1", "OBSERVER") == "OK"
+    for i in range(200):
+        w.set(f"after:{i}", i)
+    lagging.start()
+    wait_until(lambda: lagging.client().get("after:199") == "199", 15,
+               message="the restarted follower to catch up")
+    x = lagging.client(socket_timeout=30)
+    assert x.execute_command("RAFT", "TRANSFER", lagging.node_id) == "OK"
+    assert lagging.is_leader()
+    assert x.execute_command("RAFT", "NODE", "REMOVE", 4) == "OK"
+    assert sorted(members(other)) == sorted(n.node_id for n in c.nodes)
+    assert lagging.raft_info()["config_uncommitted_index"] == "0"
