@@ -23,6 +23,11 @@
  *   TRANSFER [id]        raft_transfer; id 0 lets libraft pick the most
  *                        up-to-date voter.
  *
+ * libraft refuses a change while another is in progress (RAFT_CANTCHANGE);
+ * such a step is tried again on the housekeeping ticks for a few seconds
+ * (a new leader's inherited configuration, or one repl/confguard.c is
+ * about to repair, clears within them) before the error is answered.
+ *
  * Each request answers its reply slot exactly once: when the change has
  * committed, with the step that failed, or with an error at shutdown. */
 #include <inttypes.h>
@@ -41,6 +46,8 @@
 #define TRANSFER_ATTEMPTS 3
 /* Passing a command on to the leader: an add may wait for a snapshot. */
 #define RELAY_ANSWER_MS 30000
+/* How long a step refused with RAFT_CANTCHANGE is tried again. */
+#define CANTCHANGE_RETRY_MS 5000
 
 struct member_req {
     struct repl_member_change ch;
@@ -53,6 +60,8 @@ struct member_req {
     bool in_libraft;                /* a libraft callback is pending */
     int64_t transfer_deadline_us;   /* answer by then even if libraft has not */
     int transfer_attempts;
+    void (*retry)(struct member_req *); /* a refused step, tried again on a tick */
+    int64_t retry_until_us;
     struct member_req *next;        /* r->member_reqs */
 };
 
@@ -183,11 +192,30 @@ static void on_assigned(struct raft_change *req, int status)
     answer(m, "+OK\r\n");
 }
 
-static void assign(struct member_req *m, int role)
+/* Whether a step refused with rv is to be tried again later (it is then
+ * left waiting for members_tick). */
+static bool retry_later(struct member_req *m, int rv, void (*step)(struct member_req *))
 {
-    int rv = raft_assign(m->r->raft, &m->change, m->ch.id, role, on_assigned);
-    if (rv != 0) answer(m, "-ERR cannot change the node's role: %s\r\n", change_error(rv));
-    else m->in_libraft = true;
+    if (rv != RAFT_CANTCHANGE) return false;
+    int64_t now = clock_mono_us();
+    if (m->retry_until_us == 0) m->retry_until_us = now + CANTCHANGE_RETRY_MS * 1000LL;
+    if (now >= m->retry_until_us) return false;
+    m->retry = step;
+    return true;
+}
+
+/* The role an ADD or PROMOTE gives the node. */
+static int target_role(const struct member_req *m)
+{
+    return m->ch.op == REPL_NODE_ADD && m->ch.observer ? RAFT_STANDBY : RAFT_VOTER;
+}
+
+static void assign(struct member_req *m)
+{
+    int rv = raft_assign(m->r->raft, &m->change, m->ch.id, target_role(m), on_assigned);
+    if (rv == 0) m->in_libraft = true;
+    else if (!retry_later(m, rv, assign))
+        answer(m, "-ERR cannot change the node's role: %s\r\n", change_error(rv));
 }
 
 static void on_added(struct raft_change *req, int status)
@@ -198,7 +226,7 @@ static void on_added(struct raft_change *req, int status)
         answer(m, "-ERR cannot add the node: %s\r\n", change_error(status));
         return;
     }
-    assign(m, m->ch.observer ? RAFT_STANDBY : RAFT_VOTER);
+    assign(m);
 }
 
 static const struct raft_server *find_member(struct repl *r, uint64_t id)
@@ -212,7 +240,7 @@ static const struct raft_server *find_member(struct repl *r, uint64_t id)
 static void add(struct member_req *m)
 {
     struct repl *r = m->r;
-    int role = m->ch.observer ? RAFT_STANDBY : RAFT_VOTER;
+    int role = target_role(m);
     const struct raft_configuration *conf = &r->raft->configuration;
     for (unsigned i = 0; i < conf->n; i++) {
         const struct raft_server *s = &conf->servers[i];
@@ -231,12 +259,15 @@ static void add(struct member_req *m)
     } else if (s && s->role == RAFT_VOTER) {
         answer(m, "-ERR node %" PRIu64 " is already a voter\r\n", m->ch.id);
     } else if (s) {
-        assign(m, role);
+        assign(m);
     } else {
-        log_info("Adding node %" PRIu64 " at %s as %s", m->ch.id, m->addr, role_word(role));
         int rv = raft_add(r->raft, &m->change, m->ch.id, m->addr, on_added);
-        if (rv != 0) answer(m, "-ERR cannot add the node: %s\r\n", change_error(rv));
-        else m->in_libraft = true;
+        if (rv == 0) {
+            log_info("Adding node %" PRIu64 " at %s as %s", m->ch.id, m->addr, role_word(role));
+            m->in_libraft = true;
+        } else if (!retry_later(m, rv, add)) {
+            answer(m, "-ERR cannot add the node: %s\r\n", change_error(rv));
+        }
     }
 }
 
@@ -267,8 +298,9 @@ static void remove_member(struct member_req *m)
         return;
     }
     int rv = raft_remove(r->raft, &m->change, m->ch.id, on_removed);
-    if (rv != 0) answer(m, "-ERR cannot remove the node: %s\r\n", change_error(rv));
-    else m->in_libraft = true;
+    if (rv == 0) m->in_libraft = true;
+    else if (!retry_later(m, rv, remove_member))
+        answer(m, "-ERR cannot remove the node: %s\r\n", change_error(rv));
 }
 
 /* After a transfer: answer TRANSFER, or pass a removal of ourselves on to
@@ -324,6 +356,29 @@ static void transfer_then(struct member_req *m)
     else m->in_libraft = true;
 }
 
+static void promote(struct member_req *m)
+{
+    const struct raft_server *s = find_member(m->r, m->ch.id);
+    if (s == NULL) answer(m, "-ERR node %" PRIu64 " is not a member\r\n", m->ch.id);
+    else if (s->role == RAFT_VOTER) answer(m, "+OK\r\n");
+    else assign(m);
+}
+
+/* Carries the request out here if we lead, else passes it on. */
+static void dispatch(struct member_req *m)
+{
+    if (!node_is_leader(m->r)) {
+        relay(m);
+        return;
+    }
+    switch (m->ch.op) {
+    case REPL_NODE_ADD: add(m); break;
+    case REPL_NODE_PROMOTE: promote(m); break;
+    case REPL_NODE_REMOVE: remove_member(m); break;
+    case REPL_TRANSFER: transfer_then(m); break;
+    }
+}
+
 void repl_change_members(struct repl *r, struct reply_slot *slot,
                          const struct repl_member_change *ch)
 {
@@ -341,22 +396,7 @@ void repl_change_members(struct repl *r, struct reply_slot *slot,
         answer(m, "-ERR server is shutting down\r\n");
         return;
     }
-    if (!node_is_leader(r)) {
-        relay(m);
-        return;
-    }
-    switch (ch->op) {
-    case REPL_NODE_ADD: add(m); break;
-    case REPL_NODE_PROMOTE: {
-        const struct raft_server *s = find_member(r, ch->id);
-        if (s == NULL) answer(m, "-ERR node %" PRIu64 " is not a member\r\n", ch->id);
-        else if (s->role == RAFT_VOTER) answer(m, "+OK\r\n");
-        else assign(m, RAFT_VOTER);
-        break;
-    }
-    case REPL_NODE_REMOVE: remove_member(m); break;
-    case REPL_TRANSFER: transfer_then(m); break;
-    }
+    dispatch(m);
 }
 
 /* libraft promises a transfer's callback within an election timeout, but
@@ -366,9 +406,24 @@ void repl_change_members(struct repl *r, struct reply_slot *slot,
 void members_tick(struct repl *r)
 {
     int64_t now = clock_mono_us();
-    for (struct member_req *m = r->member_reqs; m; m = m->next)
+    struct member_req *m = r->member_reqs, *next;
+    for (; m; m = next) {
+        next = m->next; /* a retried step may answer and free m */
         if (m->in_libraft && m->transfer_deadline_us && now > m->transfer_deadline_us)
             answer_early(m, "-ERR leadership transfer did not complete in time, try again\r\n");
+        if (m->retry == NULL) continue;
+        void (*step)(struct member_req *) = m->retry;
+        m->retry = NULL;
+        if (r->stopping)
+            answer(m, "-ERR server is shutting down\r\n");
+        else if (!node_is_leader(r) && step == assign) /* the node was added, not assigned */
+            answer(m, "-ERR cannot change the node's role: %s\r\n",
+                   change_error(RAFT_LEADERSHIPLOST));
+        else if (!node_is_leader(r))
+            relay(m);
+        else
+            step(m);
+    }
 }
 
 /* Shutdown: relays are cancelled and answered now; requests inside
@@ -383,6 +438,8 @@ void members_close(struct repl *r)
             m->ask = NULL;
             answer(m, "-ERR server is shutting down; the change may or may not have been "
                       "made\r\n");
+        } else if (m->retry) {
+            answer(m, "-ERR server is shutting down\r\n");
         }
     }
 }
