@@ -161,6 +161,18 @@ def test_shutdown_of_the_leader_hands_leadership_over(make_cluster):
     assert [k for k, v in zip(acked, got) if v is None] == []
 
 
+
+def test_shutdown_command_on_the_leader_hands_leadership_over(make_cluster):
+    c = make_cluster().start()
+    leader = c.leader()
+    leader.client().set("before", "1")
+    leader.client().shutdown()  # answered by the connection closing, as in Redis
+    assert leader.proc.wait(15) == 0
+    assert "Leadership handed over to node" in leader.log_text()
+    new = c.wait_leader(10, exclude=[leader])
+    new.client().set("after", "2")
+    assert new.client().mget("before", "after") == ["1", "2"]
+
 def test_readonly_reads_on_an_observer_come_from_its_own_data(make_cluster, tmp_path):
     c = make_cluster().start()
     obs = Node(str(tmp_path), node_id=4,
