@@ -31,6 +31,12 @@ def parse_info(text):
                 if ":" in line and not line.startswith("#"))
 
 
+def member_lines(info):
+    """The members in a parsed RAFT INFO, one "id@raft-addr:role:client-addr"
+    each."""
+    return [v for k, v in info.items() if k.startswith("member") and k != "members"]
+
+
 class Node:
     def __init__(self, slot, net, base_dir, extra):
         self.slot = slot          # index in the network (its address's last byte)

@@ -43,7 +43,7 @@ import faults  # noqa: E402
 import net  # noqa: E402
 import report  # noqa: E402
 import workloads  # noqa: E402
-from cluster import RAFT_PORT, SERVER, Cluster  # noqa: E402
+from cluster import RAFT_PORT, SERVER, Cluster, member_lines  # noqa: E402
 
 SERVER_FLAGS = ["--request-timeout-ms", "3000"]
 # The long form also runs with small snapshot settings: a snapshot every half
@@ -108,8 +108,7 @@ class Run:
         for n in self.cluster.live():
             try:
                 info = n.raft_info()
-                members = " ".join(v for k, v in sorted(info.items()) if k.startswith("member")
-                                   and k != "members")
+                members = " ".join(member_lines(info))
                 out.append(f"node {n.node_id}: {info.get('role')} term {info.get('term')} "
                            f"leader {info.get('leader_id')}; members {members}")
             except Exception as e:
@@ -123,8 +122,7 @@ class Run:
         try:
             leader = self.cluster.wait_leader(15)
             info = leader.raft_info() if leader else {}
-            ids = {v.split("@", 1)[0] for k, v in info.items()
-                   if k.startswith("member") and k != "members"}
+            ids = {line.split("@", 1)[0] for line in member_lines(info)}
             for n in self.cluster.nodes:
                 if ids and str(n.node_id) not in ids:
                     say(f"  adding node {n.node_id} back")

@@ -416,13 +416,13 @@ void members_tick(struct repl *r)
         m->retry = NULL;
         if (r->stopping)
             answer(m, "-ERR server is shutting down\r\n");
-        else if (!node_is_leader(r) && step == assign) /* the node was added, not assigned */
+        else if (step != assign) /* add or remove: from the start, here or on the leader */
+            dispatch(m);
+        else if (node_is_leader(r))
+            assign(m);
+        else /* the node was added, not assigned */
             answer(m, "-ERR cannot change the node's role: %s\r\n",
                    change_error(RAFT_LEADERSHIPLOST));
-        else if (!node_is_leader(r))
-            relay(m);
-        else
-            step(m);
     }
 }
 
