@@ -232,5 +232,8 @@ def test_a_follower_that_missed_a_change_can_lead_the_next(make_cluster):
     assert x.execute_command("RAFT", "TRANSFER", lagging.node_id) == "OK"
     assert lagging.is_leader()
     assert x.execute_command("RAFT", "NODE", "REMOVE", 4) == "OK"
-    assert sorted(members(other)) == sorted(n.node_id for n in c.nodes)
+    voters = sorted(n.node_id for n in c.nodes)
+    assert sorted(members(lagging)) == voters
+    wait_until(lambda: sorted(members(other)) == voters, 10,
+               message="the other follower to apply the removal")
     assert lagging.raft_info()["config_uncommitted_index"] == "0"
