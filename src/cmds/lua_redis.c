@@ -321,11 +321,10 @@ static int lua_log(lua_State *L)
     }
     line[used] = '\0';
     sandbox_charge(L, used / BYTES_PER_UNIT);
+    log_msg((enum log_level)level, "%s%s", line, cut ? "..." : "");
     if (++rl.log_lines == LOG_LINES_MAX)
-        log_msg((enum log_level)level, "%s%s (redis.log: further lines of this script are dropped)",
-                line, cut ? "..." : "");
-    else
-        log_msg((enum log_level)level, "%s%s", line, cut ? "..." : "");
+        log_msg((enum log_level)level, "redis.log: the script wrote %d lines; further lines of this "
+                "run are dropped", LOG_LINES_MAX);
     return 0;
 }
 

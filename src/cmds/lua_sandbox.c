@@ -76,7 +76,7 @@ static struct {
     size_t unseen_size;
     size_t bucket[64];
     void **set;
-    size_t set_cap, set_n;
+    size_t set_cap, set_n, set_used;
 } sb;
 
 /* --------------------------------------------------------------------
@@ -94,26 +94,45 @@ static size_t ptr_hash(const void *p)
 
 #define TOMBSTONE ((void *)1)
 
+/* Open addressing; removed entries leave tombstones, counted in set_used
+ * with the live ones, and set_used stays at most half the capacity, so
+ * every probe ends at an empty slot. */
+static void set_rehash(size_t cap)
+{
+    void **old = sb.set;
+    size_t old_cap = sb.set_cap;
+    sb.set = xcalloc(cap, sizeof *sb.set);
+    sb.set_cap = cap;
+    sb.set_n = sb.set_used = 0;
+    for (size_t i = 0; i < old_cap; i++) {
+        if (old[i] == NULL || old[i] == TOMBSTONE) continue;
+        size_t j = ptr_hash(old[i]) & (cap - 1);
+        while (sb.set[j]) j = (j + 1) & (cap - 1);
+        sb.set[j] = old[i];
+        sb.set_n++;
+        sb.set_used++;
+    }
+    free(old);
+}
+
 static bool set_insert(void *p)
 {
-    if ((sb.set_n + 1) * 2 > sb.set_cap) {
-        size_t old_cap = sb.set_cap;
-        void **old = sb.set;
-        sb.set_cap = old_cap ? old_cap * 2 : 64;
-        sb.set = xcalloc(sb.set_cap, sizeof *sb.set);
-        sb.set_n = 0;
-        for (size_t i = 0; i < old_cap; i++)
-            if (old[i] && old[i] != TOMBSTONE) set_insert(old[i]);
-        free(old);
+    if ((sb.set_used + 1) * 2 > sb.set_cap) {
+        size_t cap = 64;
+        while (cap < (sb.set_n + 1) * 4) cap *= 2;
+        set_rehash(cap);
     }
-    size_t mask = sb.set_cap - 1;
+    size_t mask = sb.set_cap - 1, grave = SIZE_MAX;
     for (size_t i = ptr_hash(p) & mask;; i = (i + 1) & mask) {
-        if (sb.set[i] == NULL || sb.set[i] == TOMBSTONE) {
+        if (sb.set[i] == p) return false;
+        if (sb.set[i] == TOMBSTONE && grave == SIZE_MAX) grave = i;
+        if (sb.set[i] == NULL) {
+            if (grave != SIZE_MAX) i = grave;
+            else sb.set_used++;
             sb.set[i] = p;
             sb.set_n++;
             return true;
         }
-        if (sb.set[i] == p) return false;
     }
 }
 
@@ -124,7 +143,7 @@ static bool set_remove(void *p)
     for (size_t i = ptr_hash(p) & mask; sb.set[i] != NULL; i = (i + 1) & mask) {
         if (sb.set[i] == p) {
             sb.set[i] = TOMBSTONE;
-            sb.set_n--; /* tombstones are cleared when the set is reset */
+            sb.set_n--;
             return true;
         }
     }
@@ -785,7 +804,7 @@ static void reset_run(void)
     sb.unseen = NULL;
     memset(sb.bucket, 0, sizeof sb.bucket);
     if (sb.set_cap) memset(sb.set, 0, sb.set_cap * sizeof *sb.set);
-    sb.set_n = 0;
+    sb.set_n = sb.set_used = 0;
 }
 
 static int on_panic(lua_State *L)
