@@ -103,7 +103,7 @@ static enum memlimit_verdict script_verdict(struct store *s, const struct cmd_de
 }
 
 /* How many bytes the command may add beyond what the key holds now. */
-static long long growth(struct store *s, const struct memlimit_state *st, int db,
+static long long growth(struct store *s, struct memlimit_state *st, int db,
                         const struct cmd_def *d, int argc, const struct resp_arg *argv)
 {
     long long asked = asked_length(d, argc, argv);
@@ -113,14 +113,28 @@ static long long growth(struct store *s, const struct memlimit_state *st, int db
     return asked > have ? asked - have : 0;
 }
 
-static enum memlimit_verdict one(struct store *s, const struct memlimit_state *st, int db,
+/* What a write stores, roughly: its arguments and a key's overhead. */
+static long long stored_bytes(int argc, const struct resp_arg *argv)
+{
+    long long n = 96;
+    for (int i = 1; i < argc; i++) n += (long long)argv[i].len;
+    return n;
+}
+
+static enum memlimit_verdict one(struct store *s, struct memlimit_state *st, int db,
                                  int argc, const struct resp_arg *argv, bool *script)
 {
     bool is_sub;
     const struct cmd_def *d = resolve(argc, argv, &is_sub);
     if (d == NULL || d->exec == NULL || !cmd_arity_ok(d, argc)) return MEMLIMIT_RUN;
     if (st->room >= 0 && growth(s, st, db, d, argc, argv) > st->room) return MEMLIMIT_REFUSE;
-    if (!st->deny_oom) return MEMLIMIT_RUN;
+    if (!st->deny_oom) {
+        if ((d->flags & CMD_DENYOOM) && st->budget >= 0) {
+            st->budget -= stored_bytes(argc, argv);
+            if (st->budget < 0) st->deny_oom = true; /* from the next command on */
+        }
+        return MEMLIMIT_RUN;
+    }
     if (d->flags & CMD_DENYOOM) return MEMLIMIT_REFUSE;
     if (runs_script(d, is_sub)) {
         enum memlimit_verdict v = script_verdict(s, d, argc, argv);
@@ -133,7 +147,7 @@ static enum memlimit_verdict one(struct store *s, const struct memlimit_state *s
 /* __exec <client> <watched> <n keys> (<db> <key>)* <n cmds> (<db> <argc> <arg>*)*
  * (cmds/multi.c): as Redis's EXEC, refused whole when one of its commands
  * would be; guarded when one runs a script. */
-static enum memlimit_verdict transaction(struct store *s, const struct memlimit_state *st,
+static enum memlimit_verdict transaction(struct store *s, struct memlimit_state *st,
                                          int argc, const struct resp_arg *argv)
 {
     long long nkeys, ncmds, db, n;
@@ -156,11 +170,11 @@ static enum memlimit_verdict transaction(struct store *s, const struct memlimit_
     return script ? MEMLIMIT_GUARD : MEMLIMIT_RUN;
 }
 
-enum memlimit_verdict memlimit_verdict(struct store *s, const struct memlimit_state *st, int db,
+enum memlimit_verdict memlimit_verdict(struct store *s, struct memlimit_state *st, int db,
                                        int argc, const struct resp_arg *argv, const char **error)
 {
     *error = OOM_ERROR;
-    if (argc < 1 || (!st->deny_oom && st->room < 0)) return MEMLIMIT_RUN;
+    if (argc < 1 || (!st->deny_oom && st->room < 0 && st->budget < 0)) return MEMLIMIT_RUN;
     if (argv[0].len == 6 && memcmp(argv[0].ptr, "__exec", 6) == 0) {
         *error = EXEC_OOM_ERROR;
         return transaction(s, st, argc, argv);

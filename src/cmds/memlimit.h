@@ -40,11 +40,17 @@
 const char *memlimit_precheck(const struct cmd_def *cmd, int argc, const struct resp_arg *argv,
                               long long max_string);
 
-/* The leader's view of memory when it proposes. */
+/* The leader's view of memory when it proposes, updated as it walks the
+ * commands of a tick. */
 struct memlimit_state {
     bool deny_oom;         /* used > maxmemory and nothing can be evicted */
     long long room;        /* bytes a command may still add (client-named
                               growth); -1 when there is no maxmemory */
+    long long budget;      /* under noeviction: bytes deny-oom commands may
+                              add (what each stores, estimated) before the
+                              limit is reached within this tick, after which
+                              deny_oom is set, as Redis refuses the commands
+                              after the one that crossed it; -1: none */
     int64_t now_ms;
 };
 
@@ -56,7 +62,7 @@ enum memlimit_verdict {
 
 /* The leader's decision for one command of a batch (in database db).
  * Cheap when the state asks for nothing: callers skip the walk then. */
-enum memlimit_verdict memlimit_verdict(struct store *s, const struct memlimit_state *st, int db,
+enum memlimit_verdict memlimit_verdict(struct store *s, struct memlimit_state *st, int db,
                                        int argc, const struct resp_arg *argv, const char **error);
 
 /* cmd_exec's side of __oomguard: false (after answering Redis's OOM error)

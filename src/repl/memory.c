@@ -133,16 +133,25 @@ static bool evict(struct repl *r, size_t excess)
 void memory_tick(struct repl *r)
 {
     struct repl_memory *m = &r->mem;
-    m->gate = (struct memlimit_state){.deny_oom = false, .room = -1, .now_ms = 0};
+    m->gate = (struct memlimit_state){.deny_oom = false, .room = -1, .budget = -1, .now_ms = 0};
     if (m->maxmemory <= 0 || !r->raft_started || r->stopping || !node_is_leader(r) ||
         r->ready_term != raft_current_term(r->raft))
         return;
-    size_t used = mem_used_bytes(), max = (size_t)m->maxmemory;
-    bool over = used > max;
+    long long used = (long long)mem_used_bytes(), max = m->maxmemory;
     m->gate.now_ms = repl_read_time_ms(r);
-    m->gate.room = m->policy != EVICT_NOEVICTION ? m->maxmemory : over ? 0 : (long long)(max - used);
-    if (!over || m->evict_in_flight) return;
-    if (m->policy == EVICT_NOEVICTION || !evict(r, used - max)) {
+    if (m->policy == EVICT_NOEVICTION) {
+        /* Entries proposed and not yet applied will store about their own
+         * size: what is left of the room is for this tick's writes. */
+        long long left = max - used - (long long)r->inflight_bytes;
+        m->gate.room = m->gate.budget = left > 0 ? left : 0;
+        m->gate.deny_oom = used > max || left < 0;
+        return;
+    }
+    /* An eviction policy makes room: a string may grow up to maxmemory. */
+    m->gate.room = max;
+    if (used <= max || m->evict_in_flight) return;
+    if (!evict(r, (size_t)(used - max))) {
+        /* Nothing can be evicted: as noeviction. */
         m->gate.deny_oom = true;
         m->gate.room = 0;
     }
@@ -151,7 +160,7 @@ void memory_tick(struct repl *r)
 bool memory_gate(struct repl *r, const char *body, size_t len, struct buf *out)
 {
     struct repl_memory *m = &r->mem;
-    if (!m->gate.deny_oom && m->gate.room < 0) return false;
+    if (!m->gate.deny_oom && m->gate.room < 0 && m->gate.budget < 0) return false;
     struct command_reader cr;
     struct entry_command ec;
     int need = 0, rc;
