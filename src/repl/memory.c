@@ -160,7 +160,8 @@ void memory_tick(struct repl *r)
 bool memory_gate(struct repl *r, const char *body, size_t len, struct buf *out)
 {
     struct repl_memory *m = &r->mem;
-    if (!m->gate.deny_oom && m->gate.room < 0 && m->gate.budget < 0) return false;
+    if (m->maxmemory <= 0 || (!m->gate.deny_oom && m->gate.room < 0 && m->gate.budget < 0))
+        return false;
     struct command_reader cr;
     struct entry_command ec;
     int need = 0, rc;
