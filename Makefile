@@ -12,7 +12,11 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g -Isrc $(WARN) $(PKG_CFLAGS)
 RELEASE_CFLAGS := $(BASE_CFLAGS) -O2
 SAN_CFLAGS := $(BASE_CFLAGS) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
-LIBS    := $(PKG_LIBS) -lm
+# src/base/mem.c counts every allocation of Parley's own code (used_memory,
+# maxmemory): the link routes src/'s malloc, calloc, realloc and free
+# through its wrappers. Every binary that links libparley needs these.
+MEM_WRAP := -Wl,--wrap=malloc -Wl,--wrap=calloc -Wl,--wrap=realloc -Wl,--wrap=free
+LIBS    := $(PKG_LIBS) -lm $(MEM_WRAP)
 PREFIX  ?= /usr/local
 PYTHON  := /usr/bin/python3
 

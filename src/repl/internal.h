@@ -13,6 +13,7 @@
  *   confguard.c repairs the uncommitted configuration index libraft leaves
  *   entry.c    the bytes of a log entry
  *   note.c     the wait note a blocked command may leave instead of a reply
+ *   memory.c   maxmemory at the leader: evictions, refusals before proposing
  *
  * Nothing outside repl/ includes this file. */
 #ifndef PARLEY_REPL_INTERNAL_H
@@ -24,9 +25,11 @@
 #include <stdint.h>
 
 #include "base/buf.h"
+#include "cmds/memlimit.h"
 #include "repl/entry.h"
 #include "repl/repl.h"
 #include "store/dict.h"
+#include "store/evict.h"
 
 /* A batch of commands collected by this node's proposer. */
 enum batch_state {
@@ -65,6 +68,22 @@ struct proposal {
 
 /* The follower's link to the leader's client port. */
 struct link;
+
+/* memory.c: maxmemory, decided by the leader. */
+struct repl_memory {
+    long long maxmemory;           /* bytes; 0: no limit */
+    enum evict_policy policy;
+    int samples;                   /* maxmemory-samples */
+    struct memlimit_state gate;    /* what the last measurement decided */
+    bool evict_in_flight;          /* one eviction batch at a time */
+    uint64_t evict_seq;
+    struct evict_pool pool;
+    struct resp_arg *argv;         /* scratch for walking batch bodies */
+    int argv_cap;
+    /* The state machine's snapshot callbacks, wrapped (memory.c). */
+    int (*snapshot)(struct raft_fsm *, struct raft_buffer *[], unsigned *);
+    int (*snapshot_finalize)(struct raft_fsm *, struct raft_buffer *[], unsigned *);
+};
 
 /* transport.c: raft_uv_tcp (inner) behind an interface (outer) that sets
  * TCP_NODELAY on every connection it hands to libraft. */
@@ -172,6 +191,8 @@ struct repl {
     /* Membership requests in progress (members.c) */
     struct member_req *member_reqs;
 
+    struct repl_memory mem;      /* memory.c */
+
     /* Counters */
     uint64_t entries_proposed, batches_proposed, commands_applied;
     uint64_t batches_forwarded, duplicates_skipped;
@@ -200,6 +221,23 @@ int note_parse(const char *p, size_t len, struct resp_arg **argv);
 void propose_housekeeping(struct repl *r);
 void propose_requeue_sent(struct repl *r);
 void propose_expire_cycle(struct repl *r);
+
+/* propose.c: an internal batch (no clients), and putting it in the queue
+ * ahead of the batch this tick is still collecting. */
+struct batch *propose_internal_batch(void);
+void propose_internal_add(struct batch *b, int db, int argc, const struct resp_arg *argv);
+void propose_seal_first(struct repl *r, struct batch *b);
+
+/* memory.c. memory_tick (leader, each tick and housekeeping): measures
+ * used memory against maxmemory, proposes evictions ahead of the tick's
+ * writes, and decides what memory_gate refuses. memory_gate rewrites a
+ * batch body about to be proposed (ours or a follower's) into *out and
+ * returns true when some command is refused or guarded (memlimit.h). */
+void memory_install(struct repl *r);
+void memory_tick(struct repl *r);
+bool memory_gate(struct repl *r, const char *body, size_t len, struct buf *out);
+void memory_batch_gone(struct repl *r, uint64_t seq);
+void memory_close(struct repl *r);
 
 /* apply.c */
 void fsm_init(struct repl *r);

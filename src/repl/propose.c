@@ -28,6 +28,7 @@
  * margin covers clock-rate drift and the delay between a message's arrival
  * and libraft timestamping it. */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,6 +103,23 @@ static void seal_current(struct repl *r)
     r->current = NULL;
 }
 
+struct batch *propose_internal_batch(void)
+{
+    return batch_new(true);
+}
+
+void propose_internal_add(struct batch *b, int db, int argc, const struct resp_arg *argv)
+{
+    batch_add(b, NULL, db, 2, argc, argv);
+}
+
+/* The batch still collecting this tick's commands takes its sequence number
+ * when it is sealed, so b, sealed now, reaches the log before it. */
+void propose_seal_first(struct repl *r, struct batch *b)
+{
+    seal(r, b);
+}
+
 struct batch *propose_find_pending(struct repl *r, uint64_t seq)
 {
     for (struct batch *b = r->pending_head; b; b = b->next) {
@@ -121,6 +139,7 @@ void propose_remove(struct repl *r, struct batch *b)
     r->n_pending--;
     r->pending_size -= b->body.len;
     if (b->seq == r->expiry_seq) r->expiry_in_flight = false;
+    memory_batch_gone(r, b->seq);
     batch_free(b);
     if (r->blocked && r->pending_size < r->cfg.max_inflight_bytes / 2) {
         r->blocked = false;
@@ -207,7 +226,13 @@ void repl_submit_forwarded(struct repl *r, struct reply_slot *slot, uint64_t ori
     if (r->foreign_tail) r->foreign_tail->next = f;
     else r->foreign_head = f;
     r->foreign_tail = f;
+    struct buf gated = BUF_INIT;
+    if (memory_gate(r, body, len, &gated)) {
+        body = gated.data;
+        len = gated.len;
+    }
     entry_write_batch(&r->foreign_bodies, origin, seq, n_commands, body, len);
+    buf_free(&gated);
     r->foreign_count++;
     r->batches_forwarded++;
 }
@@ -247,6 +272,9 @@ static int propose_entry(struct repl *r, struct buf *entry)
     struct raft_buffer rb;
     rb.base = entry->data;
     rb.len = entry->len;
+    /* libraft frees the entry: it leaves Parley's memory count now (the
+     * log is not data, and maxmemory counts data; base/mem.h). */
+    mem_disown(rb.base);
     int rv = raft_apply(r->raft, &p->req, &rb, 1, on_applied);
     if (rv != 0) {
         /* libraft may already have taken the buffer on some failure paths
@@ -265,10 +293,13 @@ static int propose_entry(struct repl *r, struct buf *entry)
 
 static void start_entry(struct repl *r, struct buf *entry)
 {
+    /* The longest string commands of this entry may make, on every node:
+     * proto-max-bulk-len, but no more than this machine could hold. */
+    long long physical = mem_physical_bytes() > LLONG_MAX ? LLONG_MAX : (long long)mem_physical_bytes();
     struct entry_header h = {
         .time_ms = entry_time(r),
         .seed = dict_rand64(&r->seed_rng),
-        .max_bulk_len = r->cfg.max_bulk_len,
+        .max_bulk_len = r->cfg.max_bulk_len < physical ? r->cfg.max_bulk_len : physical,
     };
     buf_init(entry);
     entry_write_header(entry, &h);
@@ -295,6 +326,12 @@ static void propose_queued(struct repl *r)
     for (struct batch *b = r->pending_head; b; b = b->next) {
         if (b->state != BATCH_QUEUED) continue;
         if (r->inflight_bytes + entry.len > r->cfg.max_inflight_bytes && r->inflight_bytes) break;
+        struct buf gated = BUF_INIT;
+        if (memory_gate(r, b->body.data, b->body.len, &gated)) {
+            r->pending_size = r->pending_size - b->body.len + gated.len;
+            buf_free(&b->body);
+            b->body = gated;
+        }
         entry_write_batch(&entry, r->origin, b->seq, b->n, b->body.data, b->body.len);
         b->state = BATCH_SENT;
         b->sent_term = term;
@@ -435,6 +472,7 @@ static void on_lost_leadership(struct repl *r)
 
 void propose_tick(struct repl *r)
 {
+    memory_tick(r); /* evictions go ahead of the writes of this tick */
     seal_current(r);
     if (!r->raft_started || r->stopping) return;
     int state = raft_state(r->raft);

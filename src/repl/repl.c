@@ -29,6 +29,7 @@ static void on_housekeeping(uv_timer_t *t)
     struct repl *r = t->data;
     propose_housekeeping(r);
     propose_expire_cycle(r);
+    memory_tick(r);
     join_tick(r);
     members_tick(r);
     confguard_tick(r);
@@ -160,6 +161,7 @@ void repl_set_max_bulk_len(struct repl *r, long long max_bulk_len)
 void repl_free(struct repl *r)
 {
     fsm_close(r);
+    memory_close(r);
     buf_free(&r->foreign_bodies);
     free(r->dir);
     free(r->raft_addr);

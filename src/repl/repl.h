@@ -26,6 +26,7 @@
 
 #include "base/buf.h"
 #include "resp/parse.h"
+#include "store/evict.h"
 #include "store/keyspace.h"
 
 /* Where the replies of one or more commands of one client go. Owned by
@@ -115,6 +116,9 @@ int64_t repl_read_time_ms(struct repl *r);
 /* proto-max-bulk-len changed (CONFIG SET): entries proposed from now on
  * carry the new limit. */
 void repl_set_max_bulk_len(struct repl *r, long long max_bulk_len);
+/* maxmemory (bytes, 0: none), maxmemory-policy and maxmemory-samples: what
+ * this node decides with when it leads (repl/memory.c). */
+void repl_set_memory(struct repl *r, long long maxmemory, enum evict_policy policy, int samples);
 /* This process's identity in the log (the origin of its batches). */
 uint64_t repl_origin(struct repl *r);
 /* Frees what repl_stop left, after its callback ran. */

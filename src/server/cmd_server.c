@@ -82,17 +82,23 @@ void server_info(struct server *s, int nsections, const struct resp_arg *section
                    (unsigned long long)s->n_clients, s->cfg.maxclients, s->n_waiters, s->n_waiters);
     }
     if (want(nsections, sections, "memory", true)) {
-        size_t used = mem_used_bytes();
+        /* This node's own figures (base/mem.h); maxmemory is decided by the
+         * leader with its own (repl/memory.c). */
+        size_t used = mem_used_bytes(), rss = mem_rss_bytes();
         if (used > s->stats.peak_memory) s->stats.peak_memory = used;
-        char h[32], hp[32];
+        char h[32], hp[32], hrss[32], hmax[32];
         human_bytes(h, sizeof h, (double)used);
         human_bytes(hp, sizeof hp, (double)s->stats.peak_memory);
+        human_bytes(hrss, sizeof hrss, (double)rss);
+        human_bytes(hmax, sizeof hmax, (double)s->cfg.maxmemory);
         SECTION("Memory");
         buf_printf(out,
-                   "used_memory:%zu\r\nused_memory_human:%s\r\nused_memory_peak:%llu\r\n"
-                   "used_memory_peak_human:%s\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\n"
-                   "maxmemory_policy:noeviction\r\nmem_allocator:libc\r\n",
-                   used, h, (unsigned long long)s->stats.peak_memory, hp);
+                   "used_memory:%zu\r\nused_memory_human:%s\r\nused_memory_rss:%zu\r\n"
+                   "used_memory_rss_human:%s\r\nused_memory_peak:%llu\r\n"
+                   "used_memory_peak_human:%s\r\nmaxmemory:%lld\r\nmaxmemory_human:%s\r\n"
+                   "maxmemory_policy:%s\r\nmem_allocator:libc\r\n",
+                   used, h, rss, hrss, (unsigned long long)s->stats.peak_memory, hp,
+                   s->cfg.maxmemory, hmax, evict_policy_name(s->cfg.maxmemory_policy));
     }
     if (want(nsections, sections, "persistence", true)) {
         SECTION("Persistence");
@@ -108,12 +114,13 @@ void server_info(struct server *s, int nsections, const struct resp_arg *section
                    "total_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
                    "instantaneous_ops_per_sec:%llu\r\ntotal_net_input_bytes:%llu\r\n"
                    "total_net_output_bytes:%llu\r\nrejected_connections:%llu\r\n"
-                   "expired_keys:%llu\r\nevicted_keys:0\r\n",
+                   "expired_keys:%llu\r\nevicted_keys:%llu\r\n",
                    (unsigned long long)ns->connections_received,
                    (unsigned long long)s->stats.commands, (unsigned long long)ops,
                    (unsigned long long)ns->net_input_bytes, (unsigned long long)ns->net_output_bytes,
                    (unsigned long long)ns->rejected_connections,
-                   (unsigned long long)s->store->expired_keys);
+                   (unsigned long long)s->store->expired_keys,
+                   (unsigned long long)s->store->evicted_keys);
     }
     if (want(nsections, sections, "replication", true)) {
         SECTION("Replication");
@@ -456,6 +463,7 @@ static void config_resetstat(struct client *c, const struct cmd_def *cmd, int ar
                              const struct resp_arg *argv)
 {
     c->srv->stats.commands = 0;
+    c->srv->store->evicted_keys = 0;
     struct resp_out o = client_reply(c);
     resp_ok(&o);
 }

@@ -99,6 +99,9 @@ void server_apply_runtime_config(struct server *s)
     struct net_limits l = limits_of(&s->cfg);
     net_update_limits(s->net, &l);
     repl_set_max_bulk_len(s->repl, s->cfg.proto_max_bulk_len);
+    repl_set_memory(s->repl, s->cfg.maxmemory, (enum evict_policy)s->cfg.maxmemory_policy,
+                    (int)s->cfg.maxmemory_samples);
+    evict_configure((int)s->cfg.lfu_log_factor, (int)s->cfg.lfu_decay_time);
 }
 
 static void on_closed(uv_handle_t *h) { (void)h; }
@@ -272,6 +275,7 @@ int main(int argc, char **argv)
     };
     struct net_limits limits = limits_of(&s.cfg);
     s.net = net_new(s.loop, &handlers, &limits);
+    server_apply_runtime_config(&s);
     if (net_listen(s.net, s.cfg.bind, (int)s.cfg.port, why, sizeof why) != 0) {
         log_warn("Fatal: %s", why);
         return 1;

@@ -7,6 +7,7 @@
 
 #include "base/hash.h"
 #include "base/mem.h"
+#include "store/evict.h"
 
 static void free_entry_value(struct dict_entry *e)
 {
@@ -82,7 +83,11 @@ struct dict_entry *store_lookup(struct store *s, int db, const char *key, size_t
 {
     assert(db >= 0 && db < STORE_DBS);
     struct dict_entry *e = dset_find(&s->db[db].keys, key, klen);
-    if (e == NULL || !store_is_expired(s, db, e, now_ms)) return e;
+    if (e == NULL) return NULL;
+    if (!store_is_expired(s, db, e, now_ms)) {
+        evict_touch(store_value(e));
+        return e;
+    }
     if (evict && store_delete(s, db, key, klen)) s->expired_keys++;
     return NULL;
 }
@@ -95,7 +100,9 @@ struct dict_entry *store_set(struct store *s, int db, const char *key, size_t kl
     struct dict_entry *e = dset_upsert(&d->keys, key, klen, &created);
     if (created) {
         e->aux = NOT_EXPIRING;
+        evict_stamp(val, NULL);
     } else {
+        evict_stamp(val, e->v.ptr);
         sobj_free(e->v.ptr);
         if (!keep_ttl) forget_entry(d, e);
     }
@@ -106,6 +113,7 @@ struct dict_entry *store_set(struct store *s, int db, const char *key, size_t kl
 
 void store_replace_value(struct store *s, int db, struct dict_entry *e, struct sobj *val)
 {
+    evict_stamp(val, e->v.ptr);
     sobj_free(e->v.ptr);
     e->v.ptr = val;
     store_touch(s, db, e->key, e->klen);

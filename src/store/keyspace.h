@@ -59,6 +59,7 @@ typedef void store_touch_fn(void *arg, int db, const char *key, size_t klen);
 struct store {
     struct store_db db[STORE_DBS];
     uint64_t expired_keys; /* deleted on access because their TTL passed */
+    uint64_t evicted_keys; /* deleted to make room under maxmemory (__evict) */
     store_touch_fn *on_touch;
     void *touch_arg;
     struct store_watch watch; /* replicated state of WATCH (watch.h) */
