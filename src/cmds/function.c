@@ -39,6 +39,7 @@ struct fn_info {
     char *desc;       /* NULL if none */
     struct buf flags; /* the flag names, each followed by a NUL */
     bool no_writes;
+    bool allow_oom;
 };
 
 static struct dict functions;   /* name -> struct fn_info */
@@ -139,7 +140,7 @@ static int lua_register_function(lua_State *L)
         return load_error(L, false, "Function names can only contain letters, numbers, or "
                           "underscores(_) and must be at least one character long");
     if (!lua_isfunction(L, cb_idx)) return load_error(L, false, "callback must be a function");
-    bool no_writes = false;
+    bool no_writes = false, allow_oom = false;
     struct buf flags = BUF_INIT;
     if (flags_idx) {
         for (int i = 1;; i++) {
@@ -156,6 +157,7 @@ static int lua_register_function(lua_State *L)
                 return load_error(L, false, "unknown flag given");
             }
             if (!strcmp(*k, "no-writes")) no_writes = true;
+            if (!strcmp(*k, "allow-oom")) allow_oom = true;
             buf_append(&flags, *k, strlen(*k) + 1);
             lua_pop(L, 1);
         }
@@ -181,6 +183,7 @@ static int lua_register_function(lua_State *L)
         f->desc = desc ? xstrdup(desc) : NULL;
         f->flags = flags;
         f->no_writes = no_writes;
+        f->allow_oom = allow_oom;
         e->v.ptr = f;
     } else {
         buf_free(&flags);
@@ -407,6 +410,7 @@ static void copy_functions(struct dict *dst, struct dict *src)
         g->desc = f->desc ? xstrdup(f->desc) : NULL;
         buf_append(&g->flags, f->flags.data, f->flags.len);
         g->no_writes = f->no_writes;
+        g->allow_oom = f->allow_oom;
         bool created;
         dict_upsert(dst, e->key, e->klen, &created)->v.ptr = g;
     }
@@ -776,6 +780,18 @@ static void cmd_function_help(struct cmd_ctx *c)
     for (size_t i = 0; i < n; i++) resp_simple(&c->out, lines[i]);
 }
 
+int function_allows_oom(struct store *s, const char *name, size_t len)
+{
+    struct buf scratch = BUF_INIT;
+    struct cmd_ctx c = {.store = s, .out = {&scratch, 2}};
+    sync_functions(&c);
+    buf_free(&scratch);
+    struct dict_entry *e = dict_find(function_table(), name, len);
+    if (e == NULL) return -1;
+    const struct fn_info *f = e->v.ptr;
+    return f->no_writes || f->allow_oom;
+}
+
 static void fcall_generic(struct cmd_ctx *c, bool read_only)
 {
     sync_functions(c);
@@ -801,6 +817,8 @@ static void fcall_generic(struct cmd_ctx *c, bool read_only)
         resp_error(&c->out, "ERR Can not execute a script with write flag using *_ro command.");
         return;
     }
+    /* Redis runs a function flagged no-writes or allow-oom over maxmemory. */
+    if (f->no_writes || f->allow_oom) c->oom_guard = NULL;
     const struct script_body *b = le->v.ptr;
     struct library_run run = {
         .lib = f->lib,

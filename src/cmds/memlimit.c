@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <string.h>
 
+#include "cmds/script.h"
 #include "store/scripts.h"
 
 #define EXEC_OOM_ERROR "EXECABORT Transaction discarded because of: " OOM_ERROR
@@ -76,15 +77,19 @@ static bool runs_script(const struct cmd_def *d, bool is_sub)
 
 /* A script over maxmemory, as Redis 7.0 treats it: one whose shebang
  * flags say no-writes or allow-oom runs; one with a shebang and neither
- * flag is refused at once; one without a shebang (and every function,
- * whose flags live in the Lua engine) runs with the guard, so its first
- * deny-oom command fails. Where the script is depends on the command:
- * EVAL carries it, EVALSHA names it in the replicated cache. */
+ * flag is refused at once; one without a shebang runs with the guard, so
+ * its first deny-oom command fails. Where the script is depends on the
+ * command: EVAL carries it, EVALSHA names it in the replicated cache.
+ * A function is a script with a shebang: its registered flags decide. */
 static enum memlimit_verdict script_verdict(struct store *s, const struct cmd_def *d, int argc,
                                             const struct resp_arg *argv)
 {
     const char *body = NULL;
     size_t len = 0;
+    if (strcmp(d->name, "fcall") == 0 && argc >= 2) {
+        int allowed = function_allows_oom(s, argv[1].ptr, argv[1].len);
+        return allowed == 0 ? MEMLIMIT_REFUSE : MEMLIMIT_RUN;
+    }
     if (strcmp(d->name, "eval") == 0 && argc >= 2) {
         body = argv[1].ptr;
         len = argv[1].len;

@@ -22,6 +22,7 @@
 
 #include <lua.h>
 
+#include "base/mem.h"
 #include "cmds/cmd.h"
 #include "cmds/lua_sandbox.h"
 #include "cmds/script.h"
@@ -60,14 +61,85 @@ static void run(struct cmd_ctx *c, const char sha[41], const struct buf *bytecod
     sandbox_exec(&r);
 }
 
-/* The bytecode of a script body, or NULL after replying its error. */
+/* Redis 7's shebang, "#!lua [flags=<flag>,...]" on a script's first line:
+ * parsed as Redis parses it; false after replying its error. */
+static bool parse_shebang(struct cmd_ctx *c, const char *body, size_t len, bool *present,
+                          bool *no_writes)
+{
+    *present = *no_writes = false;
+    if (len < 2 || body[0] != '#' || body[1] != '!') return true;
+    *present = true;
+    const char *eol = memchr(body, '\n', len);
+    const char *p = body, *end = eol ? eol : body + len;
+    bool first = true;
+    while (p < end) {
+        while (p < end && *p == ' ') p++;
+        const char *tok = p;
+        while (p < end && *p != ' ') p++;
+        int n = (int)(p - tok);
+        if (n == 0) break;
+        if (first) {
+            first = false;
+            if (n != 5 || memcmp(tok, "#!lua", 5) != 0) {
+                resp_errorf(&c->out, "ERR Unexpected engine in script shebang: %.*s", n, tok);
+                return false;
+            }
+            continue;
+        }
+        if (n < 6 || memcmp(tok, "flags=", 6) != 0) {
+            resp_errorf(&c->out, "ERR Unknown lua shebang option: %.*s", n, tok);
+            return false;
+        }
+        for (const char *f = tok + 6; f < p;) {
+            const char *comma = memchr(f, ',', (size_t)(p - f));
+            const char *fend = comma ? comma : p;
+            int fl = (int)(fend - f);
+            static const char *const known[] = {"no-writes", "allow-oom", "allow-stale",
+                                                "no-cluster", "allow-cross-slot-keys", NULL};
+            const char *const *k = known;
+            while (*k && !((int)strlen(*k) == fl && memcmp(*k, f, (size_t)fl) == 0)) k++;
+            if (*k == NULL) {
+                resp_errorf(&c->out, "ERR Unexpected flag in script shebang: %.*s", fl, f);
+                return false;
+            }
+            if (k == known) *no_writes = true;
+            f = comma ? comma + 1 : p;
+        }
+    }
+    return true;
+}
+
+/* The bytecode of a script body, or NULL after replying its error. A
+ * shebang line is compiled as a comment, so lines count as Redis's do. */
 static const struct buf *compiled(struct cmd_ctx *c, const char sha[41], const char *body,
-                                  size_t len)
+                                  size_t len, bool shebang)
 {
     char err[512];
-    const struct buf *bytecode = sandbox_compiled(sha, body, len, "@user_script", err, sizeof err);
+    char *copy = NULL;
+    if (shebang) {
+        copy = xmalloc(len);
+        memcpy(copy, body, len);
+        copy[0] = copy[1] = '-';
+    }
+    const struct buf *bytecode =
+        sandbox_compiled(sha, copy ? copy : body, len, "@user_script", err, sizeof err);
+    free(copy);
     if (bytecode == NULL) resp_errorf(&c->out, "ERR Error compiling script (new function): %s", err);
     return bytecode;
+}
+
+/* Compiles a body after checking its shebang; NULL after replying. */
+static const struct buf *prepare(struct cmd_ctx *c, const char sha[41], const char *body,
+                                 size_t len, bool *read_only)
+{
+    bool shebang, no_writes;
+    if (!parse_shebang(c, body, len, &shebang, &no_writes)) return NULL;
+    if (shebang && *read_only && !no_writes) {
+        resp_error(&c->out, "ERR Can not execute a script with write flag using *_ro command.");
+        return NULL;
+    }
+    if (no_writes) *read_only = true;
+    return compiled(c, sha, body, len, shebang);
 }
 
 /* --------------------------------------------------------------------
@@ -96,7 +168,7 @@ static void eval_generic(struct cmd_ctx *c, bool read_only)
     const struct resp_arg *body = &c->argv[1];
     char sha[41];
     script_sha1_hex(body->ptr, body->len, sha);
-    const struct buf *bytecode = compiled(c, sha, body->ptr, body->len);
+    const struct buf *bytecode = prepare(c, sha, body->ptr, body->len, &read_only);
     if (bytecode == NULL) return;
     /* EVAL caches the script on every node (EVAL_RO is not logged). */
     if (c->apply) scripts_add(&c->store->scripts, sha, body->ptr, body->len);
@@ -119,7 +191,7 @@ static void evalsha_generic(struct cmd_ctx *c, bool read_only)
         resp_error(&c->out, "NOSCRIPT No matching script. Please use EVAL.");
         return;
     }
-    const struct buf *bytecode = compiled(c, sha, b->text, b->len);
+    const struct buf *bytecode = prepare(c, sha, b->text, b->len, &read_only);
     if (bytecode == NULL) return;
     run(c, sha, bytecode, nkeys, read_only);
 }
@@ -134,7 +206,8 @@ static void cmd_script_load(struct cmd_ctx *c)
     const struct resp_arg *body = &c->argv[2];
     char sha[41];
     script_sha1_hex(body->ptr, body->len, sha);
-    if (compiled(c, sha, body->ptr, body->len) == NULL) return;
+    bool read_only = false;
+    if (prepare(c, sha, body->ptr, body->len, &read_only) == NULL) return;
     scripts_add(&c->store->scripts, sha, body->ptr, body->len);
     resp_bulk(&c->out, sha, 40);
 }

@@ -154,8 +154,21 @@ OVER_LIMIT_COMMANDS = [
     ("EVAL", "redis.call('get', 'kept') return redis.call('set', 'x', '1')", "0"),
     ("EVAL", "return redis.pcall('set', 'x', '1')", "0"),
     ("EVAL", "redis.call('del', 'gone') return redis.call('set', 'x', '1')", "0"),
+    ("FCALL", "f_plain", "0"),
+    ("FCALL", "f_oom", "0"),
+    ("FCALL", "f_ro", "0"),
+    ("FCALL_RO", "f_ro", "0"),
     ("DEL", "kept"),
 ]
+
+# Functions with each flag that matters over the limit.
+OVER_LIMIT_LIBRARY = """#!lua name=overlimit
+redis.register_function('f_plain', function() return redis.call('set', 'x', '1') end)
+redis.register_function{function_name='f_oom', flags={'allow-oom'},
+  callback=function() return redis.call('set', 'x', '2') end}
+redis.register_function{function_name='f_ro', flags={'no-writes'},
+  callback=function() return redis.call('get', 'kept') end}
+"""
 
 
 def test_over_the_limit_replies_match_redis(r, node, redis_ref):
@@ -167,6 +180,7 @@ def test_over_the_limit_replies_match_redis(r, node, redis_ref):
         c.flushall()
         c.execute_command("CONFIG", "SET", "maxmemory", "0")
         c.execute_command("SET", "kept", "v")
+        c.execute_command("FUNCTION", "LOAD", "REPLACE", OVER_LIMIT_LIBRARY)
         c.execute_command("CONFIG", "SET", "maxmemory", "1")
         out = []
         for cmd in OVER_LIMIT_COMMANDS:
