@@ -281,7 +281,7 @@ static const struct cmd_def table[] = {
     PARENT("sentinel", -2, L, ACL_SLOW, "sentinel", "2.8.4",
            "Leader discovery for Sentinel-aware clients: the master is the Raft leader.",
            sentinel_subs),
-    ROW("parley.fwd", 5, L | A, 0, 0, 0, ACL_ADMIN | ACL_SLOW, NULL, "cluster", "parley-0.1",
+    ROW("parley.fwd", -5, L | A, 0, 0, 0, ACL_ADMIN | ACL_SLOW, NULL, "cluster", "parley-0.1",
         "Proposes a batch a follower forwards to the leader (internal to Parley).", "O(N)"),
     PARENT("debug", -2, A | NLS, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, "server", "1.0.0",
            "A container for debugging commands", debug_subs),

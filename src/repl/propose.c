@@ -170,18 +170,53 @@ void propose_requeue_sent(struct repl *r)
  * Submission
  * ------------------------------------------------------------------ */
 
+/* The answer to a command that entry_command_bytes() cannot carry. */
+#define TOO_LARGE "ERR command too large for the Raft log (over 4 GB once encoded)"
+static const char too_large_reply[] = "-" TOO_LARGE "\r\n";
+
+const char *repl_refuse(int argc, const struct resp_arg *argv)
+{
+    return entry_command_bytes(argc, argv) ? NULL : TOO_LARGE;
+}
+
+/* Adds a command to this tick's batch. A batch holding commands already is
+ * sealed first if this one would take it over max_entry_bytes, so a batch
+ * is a single command or at most max_entry_bytes (what a follower forwards
+ * stays within what the leader reads in one piece). Returns false, adding
+ * nothing, when the command cannot be encoded at all: callers ask
+ * repl_refuse() first and answer in their client's order; this is the last
+ * line, so that nothing unencodable ever reaches a batch. */
+static bool add_command(struct repl *r, struct reply_slot *slot, int db, int proto, int argc,
+                        const struct resp_arg *argv)
+{
+    size_t bytes = entry_command_bytes(argc, argv);
+    if (bytes == 0) {
+        log_warn("Refused a command of %d arguments that no log entry can carry", argc);
+        return false;
+    }
+    if (r->current && r->current->n > 0 && r->current->body.len + bytes > r->cfg.max_entry_bytes)
+        seal_current(r);
+    if (r->current == NULL) r->current = batch_new(false);
+    batch_add_slot(r->current, slot, db, proto, argc, argv);
+    return true;
+}
+
 void repl_resubmit(struct repl *r, struct reply_slot *slot, int db, int proto, int argc,
                    const struct resp_arg *argv)
 {
-    if (r->current == NULL) r->current = batch_new(false);
-    batch_add_slot(r->current, slot, db, proto, argc, argv);
+    /* The slot counts the command already. */
+    if (!add_command(r, slot, db, proto, argc, argv))
+        slot_answer(slot, too_large_reply, sizeof too_large_reply - 1);
 }
 
 bool repl_submit(struct repl *r, struct reply_slot *slot, int db, int proto, int argc,
                  const struct resp_arg *argv)
 {
-    if (r->current == NULL) r->current = batch_new(false);
-    batch_add(r->current, slot, db, proto, argc, argv);
+    if (slot) slot->pending++;
+    if (!add_command(r, slot, db, proto, argc, argv)) {
+        slot_answer(slot, too_large_reply, sizeof too_large_reply - 1);
+        return true;
+    }
     if (r->current->body.len >= r->cfg.max_entry_bytes) seal_current(r);
     if (r->pending_size + (r->current ? r->current->body.len : 0) > r->cfg.max_inflight_bytes) {
         r->blocked = true;
@@ -282,7 +317,15 @@ static bool anything_queued(struct repl *r)
     return false;
 }
 
-/* Builds entries from the queued batches and the forwarded ones. */
+/* Whether a batch of body_len bytes still fits the entry being built. */
+static bool entry_has_room(const struct buf *entry, size_t body_len)
+{
+    return entry->len + ENTRY_BATCH_HEADER_BYTES + body_len <= ENTRY_BYTES_MAX;
+}
+
+/* Builds entries from the queued batches and the forwarded ones: an entry
+ * is proposed once it reaches max_entry_bytes, or before a batch that would
+ * take it past what libraft can store (ENTRY_BYTES_MAX). */
 static void propose_queued(struct repl *r)
 {
     if (!anything_queued(r)) return;
@@ -295,6 +338,11 @@ static void propose_queued(struct repl *r)
     for (struct batch *b = r->pending_head; b; b = b->next) {
         if (b->state != BATCH_QUEUED) continue;
         if (r->inflight_bytes + entry.len > r->cfg.max_inflight_bytes && r->inflight_bytes) break;
+        if (entry.len > empty_len && !entry_has_room(&entry, b->body.len)) {
+            if (propose_entry(r, &entry) != 0) goto failed;
+            start_entry(r, &entry);
+            sent_from = NULL;
+        }
         entry_write_batch(&entry, r->origin, b->seq, b->n, b->body.data, b->body.len);
         b->state = BATCH_SENT;
         b->sent_term = term;
@@ -308,7 +356,18 @@ static void propose_queued(struct repl *r)
         }
     }
     if (r->foreign_count) {
-        buf_append(&entry, r->foreign_bodies.data, r->foreign_bodies.len);
+        /* Checked when they arrived (PARLEY.FWD): well-formed batches. */
+        struct entry_reader fr = {(const unsigned char *)r->foreign_bodies.data,
+                                  (const unsigned char *)r->foreign_bodies.data +
+                                      r->foreign_bodies.len};
+        struct entry_batch fb;
+        while (entry_next_batch(&fr, &fb) == 1) {
+            if (entry.len > empty_len && !entry_has_room(&entry, fb.body_len)) {
+                if (propose_entry(r, &entry) != 0) goto failed;
+                start_entry(r, &entry);
+            }
+            entry_write_batch(&entry, fb.origin, fb.seq, fb.n_commands, fb.body, fb.body_len);
+        }
         buf_clear(&r->foreign_bodies);
         r->foreign_count = 0;
     }

@@ -93,9 +93,14 @@ struct repl *repl_start(uv_loop_t *loop, struct store *store,
  * what is pending, closes Raft; cb runs when every handle is closed. */
 void repl_stop(struct repl *r, void (*cb)(void *arg), void *arg);
 
+/* NULL if the command can be submitted; otherwise the error to answer it
+ * with (Raft entries have a size limit, entry.h). Ask before taking a reply
+ * slot, so the error keeps its place among the client's replies. */
+const char *repl_refuse(int argc, const struct resp_arg *argv);
 /* Submits one command for the log; its reply goes to slot. Returns false
  * when the proposer is over its in-flight bound: the caller should stop
- * reading from this client until on_unblocked. */
+ * reading from this client until on_unblocked. A command repl_refuse()
+ * refuses is answered with that error at once instead. */
 bool repl_submit(struct repl *r, struct reply_slot *slot, int db, int proto, int argc,
                  const struct resp_arg *argv);
 /* Submits a blocked command again for a slot that still counts it. */

@@ -530,19 +530,36 @@ static bool forwardable(const char *body, size_t len)
     return ok;
 }
 
+/* PARLEY.FWD <origin> <seq> <n> <body part>...: the body comes in parts
+ * (repl/link.c sends at most 1 MB each, the least proto-max-bulk-len), so
+ * a batch holding a command as large as this node accepts from a client
+ * is never refused for the size of the bulk string carrying it. */
 static void parley_fwd(struct client *c, const struct cmd_def *cmd, int argc,
                        const struct resp_arg *argv)
 {
+    struct resp_arg body = argv[4];
+    struct buf joined = BUF_INIT;
+    size_t total = 0;
+    for (int i = 4; i < argc; i++) total += argv[i].len;
+    if (argc > 5 && total <= ENTRY_BATCH_BODY_MAX) {
+        buf_reserve(&joined, total + 1);
+        for (int i = 4; i < argc; i++) buf_append(&joined, argv[i].ptr, argv[i].len);
+        body.ptr = joined.data;
+        body.len = joined.len;
+    }
     uint64_t origin, seq, n;
     if (!parse_u64(&argv[1], &origin) || !parse_u64(&argv[2], &seq) || !parse_u64(&argv[3], &n) ||
-        n > UINT32_MAX || !entry_body_valid(argv[4].ptr, argv[4].len, (uint32_t)n, STORE_DBS) ||
-        !forwardable(argv[4].ptr, argv[4].len)) {
+        n > UINT32_MAX || total > ENTRY_BATCH_BODY_MAX ||
+        !entry_body_valid(body.ptr, body.len, (uint32_t)n, STORE_DBS) ||
+        !forwardable(body.ptr, body.len)) {
         struct resp_out o = client_reply(c);
         resp_error(&o, "ERR malformed forwarded batch");
+        buf_free(&joined);
         return;
     }
     struct reply_slot *slot = client_slot_for_submit(c);
-    repl_submit_forwarded(c->srv->repl, slot, origin, seq, (uint32_t)n, argv[4].ptr, argv[4].len);
+    repl_submit_forwarded(c->srv->repl, slot, origin, seq, (uint32_t)n, body.ptr, body.len);
+    buf_free(&joined);
 }
 
 local_fn *server_local_handler(const char *name)
