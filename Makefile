@@ -11,7 +11,10 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g -Isrc $(WARN) $(PKG_CFLAGS)
 RELEASE_CFLAGS := $(BASE_CFLAGS) -O2
-SAN_CFLAGS := $(BASE_CFLAGS) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+# The sanitizer build also has the test hooks (src/cmds/testhooks.c): commands
+# that make a node misbehave on purpose, for the tests of divergence checks and
+# poisoned entries (`make integration-san` runs them; the release run skips them).
+SAN_CFLAGS := $(BASE_CFLAGS) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined -DPARLEY_TEST_HOOKS
 LIBS    := $(PKG_LIBS) -lm
 PREFIX  ?= /usr/local
 PYTHON  := /usr/bin/python3

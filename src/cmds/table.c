@@ -336,6 +336,9 @@ extern const struct cmd_def cmd_rows_stream[];       /* t_stream.c */
 extern const struct cmd_def cmd_rows_stream_read[];  /* t_stream_read.c */
 extern const struct cmd_def cmd_rows_stream_group[]; /* t_stream_group.c */
 extern const struct cmd_def cmd_rows_stream_info[];  /* t_stream_info.c */
+#ifdef PARLEY_TEST_HOOKS
+extern const struct cmd_def cmd_rows_testhooks[]; /* testhooks.c, test builds only */
+#endif
 
 static const struct cmd_def *const families[] = {
     table,
@@ -353,6 +356,9 @@ static const struct cmd_def *const families[] = {
     cmd_rows_stream_read,
     cmd_rows_stream_group,
     cmd_rows_stream_info,
+#ifdef PARLEY_TEST_HOOKS
+    cmd_rows_testhooks,
+#endif
 };
 #define N_FAMILIES (sizeof families / sizeof *families)
 
