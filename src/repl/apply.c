@@ -108,7 +108,7 @@ unsigned repl_member_election_timeout(struct repl *r, uint64_t node)
     return e ? (unsigned)e->aux : 0;
 }
 
-static uint64_t arg_u64(const struct resp_arg *a)
+uint64_t repl_arg_u64(const struct resp_arg *a)
 {
     char tmp[32];
     snprintf(tmp, sizeof tmp, "%.*s", (int)(a->len < 30 ? a->len : 30), a->ptr);
@@ -153,8 +153,8 @@ static void apply_announce(struct repl *r, const struct entry_batch *b, int argc
                            const struct resp_arg *argv)
 {
     if (argc != 5) return;
-    uint64_t node = arg_u64(&argv[1]), term = arg_u64(&argv[2]);
-    set_member(r, node, argv[3].ptr, argv[3].len, arg_u64(&argv[4]));
+    uint64_t node = repl_arg_u64(&argv[1]), term = repl_arg_u64(&argv[2]);
+    set_member(r, node, argv[3].ptr, argv[3].len, repl_arg_u64(&argv[4]));
     pubsub_set_node_origin(&r->store->pubsub, node, b->origin);
     if (term < r->announced_term) return;
     r->announced_node = node;
@@ -170,9 +170,9 @@ static void apply_member(struct repl *r, const struct entry_batch *b, int argc,
                          const struct resp_arg *argv)
 {
     if (argc != 4) return;
-    set_member(r, arg_u64(&argv[1]), argv[2].ptr, argv[2].len, arg_u64(&argv[3]));
+    set_member(r, repl_arg_u64(&argv[1]), argv[2].ptr, argv[2].len, repl_arg_u64(&argv[3]));
     /* The node's previous process is gone: so are its subscriptions. */
-    pubsub_set_node_origin(&r->store->pubsub, arg_u64(&argv[1]), b->origin);
+    pubsub_set_node_origin(&r->store->pubsub, repl_arg_u64(&argv[1]), b->origin);
 }
 
 static bool is_word(const struct resp_arg *a, const char *word)
@@ -255,6 +255,9 @@ static void apply_batch(struct repl *r, const struct entry_header *h, const stru
         } else if (is_word(&r->argv[0], MEMBER_CMD)) {
             apply_member(r, b, ec.argc, r->argv);
             buf_append_str(dest, "+OK\r\n");
+        } else if (is_word(&r->argv[0], DIVERGENCE_CHECK_CMD)) {
+            divergence_apply(r, b, ec.argc, r->argv);
+            buf_append_str(dest, "+OK\r\n");
         } else {
             blocked = exec_command(r, h, b->origin, *index, &ec, r->argv, dest);
         }
@@ -303,8 +306,12 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
     *result = NULL;
     struct entry_reader er;
     struct entry_header h;
+    /* libraft applies entries in order and sets last_applied after each. */
+    r->applying_index = r->raft_started ? raft_last_applied(r->raft) + 1 : 0;
     if (!entry_read_header(&er, buf->base, buf->len, &h)) {
-        log_warn("Skipping a log entry that is not a Parley entry (%zu bytes)", buf->len);
+        log_warn("Skipping a log entry that is not a Parley entry (%zu bytes) at index %" PRIu64,
+                 buf->len, r->applying_index);
+        r->applying_index = 0;
         return 0;
     }
     int64_t previous_time_ms = r->apply_time_ms;
@@ -316,6 +323,7 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
     while ((rc = entry_next_batch(&er, &b)) == 1) apply_batch(r, &h, &b, &index);
     if (rc < 0) log_warn("Malformed log entry tail ignored");
     dedup_sweep(r, previous_time_ms);
+    r->applying_index = 0;
     return 0;
 }
 
@@ -466,6 +474,7 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
     r->store->on_subscriptions = tmp.on_subscriptions;
     r->store->pubsub_arg = tmp.pubsub_arg;
     store_free(fresh);
+    divergence_forget(r);
     raft_free(buf->base);
     log_info("Loaded a snapshot of %zu bytes", buf->len);
     return 0;

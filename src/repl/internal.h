@@ -13,6 +13,7 @@
  *   confguard.c repairs the uncommitted configuration index libraft leaves
  *   entry.c    the bytes of a log entry
  *   note.c     the wait note a blocked command may leave instead of a reply
+ *   divergence.c the periodic check that every replica holds the leader's data
  *
  * Nothing outside repl/ includes this file. */
 #ifndef PARLEY_REPL_INTERNAL_H
@@ -172,6 +173,23 @@ struct repl {
     /* Membership requests in progress (members.c) */
     struct member_req *member_reqs;
 
+    /* The log index of the entry being applied (apply.c), 0 outside apply. */
+    uint64_t applying_index;
+
+    /* divergence.c: this node's digest at the last check it applied, and
+     * what the checks found. */
+    struct {
+        bool have;                   /* digest and slice below are valid */
+        uint64_t origin, seq;        /* the check's batch: unique in the log */
+        uint64_t index;              /* its log index */
+        uint64_t digest;             /* of the slice it named */
+        int next_db;                 /* where the next slice starts */
+        uint64_t next_index;
+        uint64_t proposed_seq;       /* our check in flight (0: none) */
+        int64_t proposed_us;         /* when we last proposed one */
+        uint64_t passed, failed, last_failed_index;
+    } div;
+
     /* Counters */
     uint64_t entries_proposed, batches_proposed, commands_applied;
     uint64_t batches_forwarded, duplicates_skipped;
@@ -191,17 +209,22 @@ void propose_remove(struct repl *r, struct batch *b);
 void propose_fail_all(struct repl *r, const char *error);
 void batch_free(struct batch *b);
 void slot_answer(struct reply_slot *slot, const char *raw, size_t len);
+void propose_housekeeping(struct repl *r);
+void propose_requeue_sent(struct repl *r);
+void propose_expire_cycle(struct repl *r);
+/* Seals a batch of its own holding one internal command of repl/ (no
+ * client waits for it); returns the batch's seq. */
+uint64_t propose_internal(struct repl *r, int argc, const struct resp_arg *argv);
 
 /* note.c: a blocked command's wait note (a NUL, then the command to retry
  * with as a RESP array). note_parse returns its argc with *argv (to free;
  * pointers into p), or 0 when p is not a well-formed note. */
 bool note_is(const char *p, size_t len);
 int note_parse(const char *p, size_t len, struct resp_arg **argv);
-void propose_housekeeping(struct repl *r);
-void propose_requeue_sent(struct repl *r);
-void propose_expire_cycle(struct repl *r);
 
 /* apply.c */
+/* A decimal argument of an internal command (0 if it is not one). */
+uint64_t repl_arg_u64(const struct resp_arg *a);
 void fsm_init(struct repl *r);
 void fsm_close(struct repl *r);
 struct foreign *foreign_take(struct repl *r, uint64_t origin, uint64_t seq);
@@ -246,6 +269,14 @@ void members_close(struct repl *r);
 void join_tick(struct repl *r);
 void join_close(struct repl *r);
 
+/* divergence.c: the leader proposes a check every
+ * divergence-check-interval-ms (housekeeping); apply runs each one. */
+void divergence_tick(struct repl *r);
+void divergence_apply(struct repl *r, const struct entry_batch *b, int argc,
+                      const struct resp_arg *argv);
+/* A snapshot replaced the state: no digest of ours to compare any more. */
+void divergence_forget(struct repl *r);
+
 /* Internal commands of repl/ (never accepted from clients):
  *   __leader <node id> <term> <client address> <election timeout ms>
  *     the first batch of every term, proposed by its leader;
@@ -253,5 +284,9 @@ void join_close(struct repl *r);
  *     every node registers itself once per leader. */
 #define ANNOUNCE_CMD "__leader"
 #define MEMBER_CMD "__member"
+/*   __check <leader id> <previous check's origin> <its seq> <leader's digest
+ *           there> <slice db> <slice index> <slice keys>
+ *     a divergence check (divergence.c), proposed by the leader. */
+#define DIVERGENCE_CHECK_CMD "__check"
 
 #endif

@@ -386,6 +386,15 @@ failed:
     r->foreign_count = 0;
 }
 
+uint64_t propose_internal(struct repl *r, int argc, const struct resp_arg *argv)
+{
+    seal_current(r);
+    struct batch *b = batch_new(true);
+    batch_add(b, NULL, 0, 2, argc, argv);
+    seal(r, b);
+    return b->seq;
+}
+
 /* The first batch of every term we lead: tells every replica where this
  * leader's clients connect, and marks the point after which we may serve
  * reads (everything committed before it has been applied). */
@@ -402,10 +411,7 @@ static void propose_announce(struct repl *r, uint64_t term)
         {r->announce_addr, strlen(r->announce_addr)},
         {et, strlen(et)},
     };
-    seal_current(r);
-    struct batch *b = batch_new(true);
-    batch_add(b, NULL, 0, 2, 5, argv);
-    seal(r, b);
+    propose_internal(r, 5, argv);
 }
 
 /* A follower registers its client address and election timeout with each
@@ -422,10 +428,7 @@ static void propose_member(struct repl *r)
         {r->announce_addr, strlen(r->announce_addr)},
         {et, strlen(et)},
     };
-    seal_current(r);
-    struct batch *b = batch_new(true);
-    batch_add(b, NULL, 0, 2, 4, argv);
-    seal(r, b);
+    propose_internal(r, 4, argv);
     r->member_sent_term = r->announced_term;
 }
 

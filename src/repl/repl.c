@@ -32,6 +32,7 @@ static void on_housekeeping(uv_timer_t *t)
     join_tick(r);
     members_tick(r);
     confguard_tick(r);
+    divergence_tick(r);
     store_housekeeping(r->store);
     if (r->stop_transferring && clock_mono_us() > r->stop_deadline_us) {
         log_warn("Leadership was not handed over in time; shutting down anyway");
@@ -206,6 +207,9 @@ void repl_get_info(struct repl *r, struct repl_info *info)
     int64_t now = clock_mono_us();
     info->lease_valid = repl_can_read_locally(r);
     info->lease_remaining_ms = r->lease_until_us > now ? (r->lease_until_us - now) / 1000 : 0;
+    info->divergence_checks_passed = r->div.passed;
+    info->divergence_checks_failed = r->div.failed;
+    info->divergence_last_failed_index = r->div.last_failed_index;
 }
 
 const char *repl_leader_client_addr(struct repl *r)

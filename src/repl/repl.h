@@ -61,6 +61,7 @@ struct repl_config {
     size_t max_entry_bytes;      /* split a tick's entry above this */
     long long max_bulk_len;      /* proto-max-bulk-len, carried in entries */
     bool lease_reads;            /* false: every read goes through the log */
+    unsigned divergence_check_interval_ms; /* leader's checks (0: none) */
 };
 
 struct repl;
@@ -120,6 +121,8 @@ int64_t repl_read_time_ms(struct repl *r);
 /* proto-max-bulk-len changed (CONFIG SET): entries proposed from now on
  * carry the new limit. */
 void repl_set_max_bulk_len(struct repl *r, long long max_bulk_len);
+/* divergence-check-interval-ms changed (CONFIG SET); 0 stops the checks. */
+void repl_set_divergence_check_interval(struct repl *r, unsigned interval_ms);
 /* This process's identity in the log (the origin of its batches). */
 uint64_t repl_origin(struct repl *r);
 /* Frees what repl_stop left, after its callback ran. */
@@ -139,6 +142,10 @@ struct repl_info {
     size_t inflight_bytes, pending_batches;
     bool lease_valid;
     int64_t lease_remaining_ms;
+    /* Divergence checks this node compared (divergence.c): equal digests,
+     * differing ones, and the log index of the last that differed. */
+    uint64_t divergence_checks_passed, divergence_checks_failed;
+    uint64_t divergence_last_failed_index;
 };
 void repl_get_info(struct repl *r, struct repl_info *info);
 /* The current configuration, at most max members; strings stay valid until

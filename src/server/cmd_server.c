@@ -136,6 +136,12 @@ void server_info(struct server *s, int nsections, const struct resp_arg *section
                    ri.applied_index, ri.last_index, ri.entries_proposed, ri.batches_proposed,
                    ri.batches_forwarded, ri.commands_applied, ri.duplicates_skipped,
                    ri.pending_batches, ri.inflight_bytes, ri.lease_valid ? "valid" : "none");
+        buf_printf(out,
+                   "raft_divergence_checks_passed:%" PRIu64 "\r\n"
+                   "raft_divergence_checks_failed:%" PRIu64 "\r\n"
+                   "raft_divergence_last_failed_index:%" PRIu64 "\r\n",
+                   ri.divergence_checks_passed, ri.divergence_checks_failed,
+                   ri.divergence_last_failed_index);
     }
     if (want(nsections, sections, "keyspace", true)) {
         SECTION("Keyspace");

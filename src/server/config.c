@@ -53,6 +53,9 @@ static const struct directive table[] = {
     {"raft-max-entry-bytes", K_MEMORY, OFF(raft_max_entry_bytes), false, "1mb", 4096, BIG},
     {"request-timeout-ms", K_INT, OFF(request_timeout_ms), false, "10000", 100, 86400000},
     {"lease-reads", K_BOOL, OFF(lease_reads), false, "yes", 0, 0},
+    /* How often the leader checks that every replica holds its data (0: never). */
+    {"divergence-check-interval-ms", K_INT, OFF(divergence_check_interval_ms), true, "10000", 0,
+     86400000},
 };
 #define N_DIRECTIVES (sizeof table / sizeof *table)
 

@@ -41,6 +41,7 @@ struct config {
     long long raft_max_entry_bytes;
     long long request_timeout_ms;
     bool lease_reads;
+    long long divergence_check_interval_ms;
 };
 
 /* Fills defaults, then applies the file (if argv[1] is not a flag), then

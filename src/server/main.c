@@ -99,6 +99,7 @@ void server_apply_runtime_config(struct server *s)
     struct net_limits l = limits_of(&s->cfg);
     net_update_limits(s->net, &l);
     repl_set_max_bulk_len(s->repl, s->cfg.proto_max_bulk_len);
+    repl_set_divergence_check_interval(s->repl, (unsigned)s->cfg.divergence_check_interval_ms);
 }
 
 static void on_closed(uv_handle_t *h) { (void)h; }
@@ -245,6 +246,7 @@ int main(int argc, char **argv)
         .max_entry_bytes = (size_t)s.cfg.raft_max_entry_bytes,
         .max_bulk_len = s.cfg.proto_max_bulk_len,
         .lease_reads = s.cfg.lease_reads,
+        .divergence_check_interval_ms = (unsigned)s.cfg.divergence_check_interval_ms,
     };
     struct repl_hooks hooks = {
         .ctx = &s,
