@@ -45,10 +45,11 @@ build/libparley.a: $(REL_OBJ)
 build/san/libparley.a: $(SAN_OBJ)
 	@rm -f $@; ar rcs $@ $^
 
+# -rdynamic: the crash report's backtrace (repl/poison.c) names our functions.
 build/parley-server: build/obj/server/main.o build/libparley.a
-	$(CC) $(RELEASE_CFLAGS) $^ $(LIBS) -o $@
+	$(CC) $(RELEASE_CFLAGS) -rdynamic $^ $(LIBS) -o $@
 build/san/parley-server: build/san/obj/server/main.o build/san/libparley.a
-	$(CC) $(SAN_CFLAGS) $^ $(LIBS) -o $@
+	$(CC) $(SAN_CFLAGS) -rdynamic $^ $(LIBS) -o $@
 
 build/unit/%: tests/unit/%.c build/libparley.a
 	@mkdir -p $(dir $@)

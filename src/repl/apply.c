@@ -249,18 +249,29 @@ static void apply_batch(struct repl *r, const struct entry_header *h, const stru
         buf_clear(&r->scratch);
         size_t before = dest->len;
         bool blocked = false;
+        /* For the fatal-signal report (poison.c): pointers, no formatting. */
+        apply_record.command = (uint32_t)*index;
+        apply_record.argv = r->argv;
+        apply_record.argc = ec.argc;
         if (is_word(&r->argv[0], ANNOUNCE_CMD)) {
             apply_announce(r, b, ec.argc, r->argv);
             buf_append_str(dest, "+OK\r\n");
         } else if (is_word(&r->argv[0], MEMBER_CMD)) {
             apply_member(r, b, ec.argc, r->argv);
             buf_append_str(dest, "+OK\r\n");
+        } else if (poison_skips_entry(r)) {
+            /* Everything else of the entry this node was told to skip. */
+            poison_skip_command(r, (uint32_t)*index, ec.argc, r->argv, dest);
         } else if (is_word(&r->argv[0], DIVERGENCE_CHECK_CMD)) {
             divergence_apply(r, b, ec.argc, r->argv);
+            buf_append_str(dest, "+OK\r\n");
+        } else if (is_word(&r->argv[0], SKIPPED_CMD)) {
+            poison_apply_skipped(r, ec.argc, r->argv);
             buf_append_str(dest, "+OK\r\n");
         } else {
             blocked = exec_command(r, h, b->origin, *index, &ec, r->argv, dest);
         }
+        apply_record.argc = 0;
         if (fo) {
             /* An empty element tells the follower its command blocked. */
             buf_printf(&r->fwd_reply, "$%zu\r\n", r->scratch.len);
@@ -306,12 +317,16 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
     *result = NULL;
     struct entry_reader er;
     struct entry_header h;
-    /* libraft applies entries in order and sets last_applied after each. */
-    r->applying_index = r->raft_started ? raft_last_applied(r->raft) + 1 : 0;
+    /* libraft applies entries in order and sets last_applied after each
+     * (also from inside raft_start, replaying the log of a single voter).
+     * A state machine without a node (fsm.h) has no raft of its own. */
+    bool have_raft = r->loop != NULL || r->raft_started;
+    r->applying_index = have_raft ? raft_last_applied(r->raft) + 1 : 0;
+    apply_record.index = r->applying_index;
     if (!entry_read_header(&er, buf->base, buf->len, &h)) {
         log_warn("Skipping a log entry that is not a Parley entry (%zu bytes) at index %" PRIu64,
                  buf->len, r->applying_index);
-        r->applying_index = 0;
+        r->applying_index = apply_record.index = 0;
         return 0;
     }
     int64_t previous_time_ms = r->apply_time_ms;
@@ -323,7 +338,7 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
     while ((rc = entry_next_batch(&er, &b)) == 1) apply_batch(r, &h, &b, &index);
     if (rc < 0) log_warn("Malformed log entry tail ignored");
     dedup_sweep(r, previous_time_ms);
-    r->applying_index = 0;
+    r->applying_index = apply_record.index = 0;
     return 0;
 }
 
@@ -331,7 +346,8 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
  * Snapshots
  * ------------------------------------------------------------------ */
 
-#define AUX_VERSION 2
+/* 3 adds the apply-skip-entry records (poison.c); 2 is read as none. */
+#define AUX_VERSION 3
 
 static void encode_aux(struct repl *r, struct buf *aux)
 {
@@ -360,6 +376,7 @@ static void encode_aux(struct repl *r, struct buf *aux)
         buf_append_str(aux, addr);
         buf_append_u64(aux, (uint64_t)e->aux);
     }
+    poison_encode(r, aux);
 }
 
 static int decode_aux(struct repl *r, const char *p, size_t len)
@@ -368,7 +385,7 @@ static int decode_aux(struct repl *r, const char *p, size_t len)
     reader_init(&rd, p, len);
     uint32_t version;
     uint64_t time, node, term, n;
-    if (reader_u32(&rd, &version) || version != AUX_VERSION || reader_u64(&rd, &time) ||
+    if (reader_u32(&rd, &version) || version < 2 || version > AUX_VERSION || reader_u64(&rd, &time) ||
         reader_u64(&rd, &node) || reader_u64(&rd, &term) || reader_u64(&rd, &n))
         return -1;
     struct dict dedup, members;
@@ -398,7 +415,12 @@ static int decode_aux(struct repl *r, const char *p, size_t len)
         ((char *)e->v.ptr)[alen] = '\0';
         e->aux = (int64_t)timeout_ms;
     }
+    struct skip_record skipped[SKIPPED_MAX];
+    unsigned n_skipped = 0;
+    if (version >= 3 && poison_decode(&rd, skipped, &n_skipped) != 0) goto fail;
     if (reader_left(&rd) != 0) goto fail;
+    memcpy(r->skipped, skipped, n_skipped * sizeof *skipped);
+    r->n_skipped = n_skipped;
     dict_clear(&r->dedup);
     dict_clear(&r->members);
     r->dedup = dedup;

@@ -14,6 +14,7 @@
  *   entry.c    the bytes of a log entry
  *   note.c     the wait note a blocked command may leave instead of a reply
  *   divergence.c the periodic check that every replica holds the leader's data
+ *   poison.c   surviving a poisoned entry: the crash report, apply-skip-entry
  *
  * Nothing outside repl/ includes this file. */
 #ifndef PARLEY_REPL_INTERNAL_H
@@ -28,6 +29,13 @@
 #include "repl/entry.h"
 #include "repl/repl.h"
 #include "store/dict.h"
+
+/* poison.c: a node that skips an entry (apply-skip-entry), as the log
+ * recorded it; replicated, kept in snapshots. */
+struct skip_record {
+    uint64_t node, index;
+};
+#define SKIPPED_MAX 64
 
 /* A batch of commands collected by this node's proposer. */
 enum batch_state {
@@ -190,6 +198,13 @@ struct repl {
         uint64_t passed, failed, last_failed_index;
     } div;
 
+    /* poison.c: who skips which entry (replicated), our own record in
+     * flight, and RAFT INFO's text of the table. */
+    struct skip_record skipped[SKIPPED_MAX];
+    unsigned n_skipped;
+    uint64_t skip_seq;
+    char skipped_text[SKIPPED_MAX * 44];
+
     /* Counters */
     uint64_t entries_proposed, batches_proposed, commands_applied;
     uint64_t batches_forwarded, duplicates_skipped;
@@ -277,6 +292,28 @@ void divergence_apply(struct repl *r, const struct entry_batch *b, int argc,
 /* A snapshot replaced the state: no digest of ours to compare any more. */
 void divergence_forget(struct repl *r);
 
+/* poison.c: what apply is running, for the fatal-signal report: set per
+ * command (pointers and numbers only), read by the signal handler. */
+struct apply_record {
+    volatile uint64_t index;            /* the entry's log index; 0: none */
+    volatile uint32_t command;          /* the command's position in it, from 1 */
+    volatile int argc;
+    const struct resp_arg *volatile argv;
+};
+extern struct apply_record apply_record;
+/* apply-skip-entry: whether the entry being applied is the one to skip;
+ * a skipped command is logged and answered with an error in dest. */
+bool poison_skips_entry(struct repl *r);
+void poison_skip_command(struct repl *r, uint32_t command, int argc, const struct resp_arg *argv,
+                         struct buf *dest);
+void poison_tick(struct repl *r); /* housekeeping: record our skip in the log */
+void poison_apply_skipped(struct repl *r, int argc, const struct resp_arg *argv);
+/* The skip table in the snapshot's aux section. */
+void poison_encode(struct repl *r, struct buf *aux);
+int poison_decode(struct reader *rd, struct skip_record *out, unsigned *n);
+/* "node@index,..." (valid until the next call). */
+const char *poison_skipped_text(struct repl *r);
+
 /* Internal commands of repl/ (never accepted from clients):
  *   __leader <node id> <term> <client address> <election timeout ms>
  *     the first batch of every term, proposed by its leader;
@@ -288,5 +325,8 @@ void divergence_forget(struct repl *r);
  *           there> <slice db> <slice index> <slice keys>
  *     a divergence check (divergence.c), proposed by the leader. */
 #define DIVERGENCE_CHECK_CMD "__check"
+/*   __skipped <node id> <index>
+ *     that node skips the commands of that entry (poison.c). */
+#define SKIPPED_CMD "__skipped"
 
 #endif

@@ -62,6 +62,7 @@ struct repl_config {
     long long max_bulk_len;      /* proto-max-bulk-len, carried in entries */
     bool lease_reads;            /* false: every read goes through the log */
     unsigned divergence_check_interval_ms; /* leader's checks (0: none) */
+    uint64_t apply_skip_index;   /* apply-skip-entry: skip that entry (0: none) */
 };
 
 struct repl;
@@ -128,6 +129,15 @@ uint64_t repl_origin(struct repl *r);
 /* Frees what repl_stop left, after its callback ran. */
 void repl_free(struct repl *r);
 
+/* Installs the fatal-signal handler (SIGSEGV, SIGBUS, SIGFPE, SIGILL,
+ * SIGABRT) that logs the log entry and command being applied, if any, and
+ * a backtrace, then dies of the signal (repl/poison.c). Once, at start-up,
+ * after the log file is set. */
+void repl_crash_report_install(void);
+/* Internal commands a follower may forward for itself (its registration
+ * with the leader, its apply-skip-entry record): PARLEY.FWD accepts them. */
+bool repl_internal_forwardable(const char *name, size_t len);
+
 /* Introspection for INFO and RAFT INFO. */
 struct repl_info {
     uint64_t node_id;
@@ -146,6 +156,9 @@ struct repl_info {
      * differing ones, and the log index of the last that differed. */
     uint64_t divergence_checks_passed, divergence_checks_failed;
     uint64_t divergence_last_failed_index;
+    /* Nodes that skip an entry (apply-skip-entry), as the log recorded
+     * them: "node@index,..." or "". */
+    const char *apply_skipped;
 };
 void repl_get_info(struct repl *r, struct repl_info *info);
 /* The current configuration, at most max members; strings stay valid until

@@ -40,6 +40,7 @@ static void raft_info(struct client *c, const struct cmd_def *cmd, int argc,
                "\r\ndivergence_last_failed_index:%" PRIu64 "\r\n",
                ri.divergence_checks_passed, ri.divergence_checks_failed,
                ri.divergence_last_failed_index);
+    buf_printf(&text, "apply_skipped:%s\r\n", ri.apply_skipped);
     struct repl_member m[REPL_MEMBERS_MAX];
     size_t n = repl_members(c->srv->repl, m, REPL_MEMBERS_MAX);
     for (size_t i = 0; i < n; i++)
@@ -178,7 +179,8 @@ static void raft_help(struct client *c, const struct cmd_def *cmd, int argc,
         "RAFT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "INFO",
         "    This node's id, role, term, leader, commit and applied index, what its",
-        "    divergence checks found, and the members",
+        "    divergence checks found, the entries nodes skip (apply_skipped:",
+        "    <node>@<index>,...), and the members",
         "    (member<n>:<id>@<raft address>:<role>:<client address>).",
         "MEMBERS",
         "    The members: id, raft-addr, client-addr, role (voter, observer, spare), leader.",

@@ -510,8 +510,8 @@ static bool parse_u64(const struct resp_arg *a, uint64_t *v)
 
 /* Every command of a forwarded body must be one a client could send
  * directly (no connection commands, no internal ones), one the server sends
- * on a client's behalf (__exec, __watch), or a follower's registration
- * (__member). */
+ * on a client's behalf (__exec, __watch), or one a follower sends for
+ * itself (repl_internal_forwardable: __member, __skipped). */
 static bool forwardable(const char *body, size_t len)
 {
     struct command_reader cr;
@@ -527,7 +527,7 @@ static bool forwardable(const char *body, size_t len)
             need = 0;
             continue;
         }
-        if (rc > 0 && argv[0].len == 8 && memcmp(argv[0].ptr, "__member", 8) == 0) continue;
+        if (rc > 0 && repl_internal_forwardable(argv[0].ptr, argv[0].len)) continue;
         const struct cmd_def *d = rc > 0 ? cmd_lookup(argv[0].ptr, argv[0].len, true) : NULL;
         ok = d != NULL && !(d->flags & CMD_LOCAL) &&
              (!(d->flags & CMD_INTERNAL) || (d->flags & CMD_FOR_CLIENT));

@@ -56,6 +56,9 @@ static const struct directive table[] = {
     /* How often the leader checks that every replica holds its data (0: never). */
     {"divergence-check-interval-ms", K_INT, OFF(divergence_check_interval_ms), true, "10000", 0,
      86400000},
+    /* Get past a poisoned log entry: this node does not run that entry's
+     * commands (0: none). Every node must be given the same. */
+    {"apply-skip-entry", K_INT, OFF(apply_skip_entry), false, "0", 0, BIG},
 };
 #define N_DIRECTIVES (sizeof table / sizeof *table)
 

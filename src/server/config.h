@@ -42,6 +42,7 @@ struct config {
     long long request_timeout_ms;
     bool lease_reads;
     long long divergence_check_interval_ms;
+    long long apply_skip_entry;
 };
 
 /* Fills defaults, then applies the file (if argv[1] is not a flag), then

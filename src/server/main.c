@@ -205,6 +205,8 @@ int main(int argc, char **argv)
         return 1;
     }
     log_set_level((enum log_level)level);
+    /* A crash names the log entry and command being applied (repl/poison.c). */
+    repl_crash_report_install();
 
     uint64_t seed[2];
     if (getrandom(seed, sizeof seed, 0) != sizeof seed) seed[0] = seed[1] = (uint64_t)clock_mono_us();
@@ -247,6 +249,7 @@ int main(int argc, char **argv)
         .max_bulk_len = s.cfg.proto_max_bulk_len,
         .lease_reads = s.cfg.lease_reads,
         .divergence_check_interval_ms = (unsigned)s.cfg.divergence_check_interval_ms,
+        .apply_skip_index = (uint64_t)s.cfg.apply_skip_entry,
     };
     struct repl_hooks hooks = {
         .ctx = &s,
