@@ -1,20 +1,51 @@
 /* repl/apply.c — the replicated state machine.
  *
- * apply() runs every committed entry on every node, in log order, through
- * the same cmds/ functions: the entry carries the leader's time and seed,
- * so every replica computes the same keyspace and the same replies. Each
- * batch is first checked against the dedup table (origin -> highest seq
- * applied): a proposer that re-sends a batch after a leader change cannot
- * get it applied twice. The node that collected a batch (origin == ours)
- * writes each reply into the waiting client's slot; a leader writes the
- * replies of a batch a follower forwarded into that follower's PARLEY.FWD
- * reply; everyone else discards them.
+ * APPLY IS TOTAL. Every command in the Raft log runs on every node, here,
+ * through the same cmds/ functions the leader uses. A node that fails on
+ * an entry (crashes, hangs, runs out of memory) fails on it again after
+ * every restart, because the entry stays in the log, and so does every
+ * other replica: one bad entry stops the whole cluster for good. A command
+ * that answers differently on another node silently splits the replicas.
+ * So every entry must apply on every node without crashing, without
+ * hanging, without allocating beyond a bound it carries, and with the same
+ * result everywhere. For anyone adding a command this means:
+ *
+ *   - Refuse before proposing what could fail. Whatever depends on this
+ *     node (memory, configuration, the clock, a limit) is decided by the
+ *     node that receives the command, with Redis's error text, before it
+ *     reaches the log; the log holds only commands that can apply.
+ *   - What apply itself needs to know travels in the entry: the leader's
+ *     time and seed (ctx->now_ms, ctx->rng), proto-max-bulk-len, the
+ *     script budget (entry.h). Apply never reads its own clock, RNG, hash
+ *     seed, pointer values, configuration or an unordered table's order.
+ *   - Errors are replies, never aborts: a bad argument, a wrong type, a
+ *     size over the carried limit is answered with an error on every node
+ *     alike. Every loop is bounded by what the entry carries; every
+ *     allocation is checked against a carried limit before it is made.
+ *   - A read-only command run here changes nothing on any node.
+ *   - Test it on three nodes and compare RAFT DIGEST at the same index.
+ *
+ * What breaks the rule anyway is caught, not prevented: the divergence
+ * checks compare every replica's data with the leader's (divergence.c);
+ * a crash in apply names the entry and command and apply-skip-entry gets
+ * the cluster past it (poison.c); and the invariants below are CHECKed in
+ * every build (base/check.h): slots' pending counts, the dedup table's
+ * order and bound, applied <= committed, argv capacity.
+ *
+ * The state machine. apply() runs every committed entry, in log order: the
+ * entry carries the leader's time and seed, so every replica computes the
+ * same keyspace and the same replies. Each batch is first checked against
+ * the dedup table (origin -> highest seq applied): a proposer that re-sends
+ * a batch after a leader change cannot get it applied twice. The node that
+ * collected a batch (origin == ours) writes each reply into the waiting
+ * client's slot; a leader writes the replies of a batch a follower
+ * forwarded into that follower's PARLEY.FWD reply; everyone else discards
+ * them.
  *
  * Snapshots hold the keyspace plus this layer's own replicated state (the
  * last entry time, the dedup table, the members' client addresses and
- * election timeouts, and the
- * last leader announcement) in the keyspace snapshot's aux section, all
- * under one checksum.
+ * election timeouts, the last leader announcement, and who skips which
+ * entry) in the keyspace snapshot's aux section, all under one checksum.
  *
  * repl_fsm_new() (fsm.h) gives the same state machine without a node, for
  * the deterministic simulation (tests/unit/test_sim.c). */
@@ -23,6 +54,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/check.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "cmds/cmd.h"
@@ -33,6 +65,10 @@
 /* Origins not seen for this long are dropped from the dedup table: no
  * proposer re-sends a batch that old (request-timeout-ms is far lower). */
 #define DEDUP_FORGET_MS (3600 * 1000)
+/* At most REPL_DEDUP_MAX origins (fsm.h): one per proposer process (node
+ * restarts, and whatever PARLEY.FWD names); past it the one seen longest
+ * ago goes. */
+#define DEDUP_MAX REPL_DEDUP_MAX
 
 /* --------------------------------------------------------------------
  * Dedup table and members (replicated state)
@@ -44,14 +80,41 @@ static void free_member(struct dict_entry *e)
     e->v.ptr = NULL;
 }
 
-/* Returns true if (origin, seq) was applied before; records it otherwise. */
+/* Drops the origin seen longest ago (the smallest origin among equals):
+ * the same choice on every replica, whose tables are the same. O(n), and
+ * only when the table is full. */
+static void dedup_evict_oldest(struct repl *r, uint64_t keep)
+{
+    struct dict_iter it;
+    dict_iter_init(&it, &r->dedup);
+    struct dict_entry *e, *oldest = NULL;
+    uint64_t oldest_origin = 0;
+    while ((e = dict_iter_next(&it)) != NULL) {
+        uint64_t origin;
+        memcpy(&origin, e->key, sizeof origin);
+        if (origin == keep) continue;
+        if (oldest == NULL || e->aux < oldest->aux ||
+            (e->aux == oldest->aux && origin < oldest_origin)) {
+            oldest = e;
+            oldest_origin = origin;
+        }
+    }
+    CHECK(oldest != NULL);
+    dict_delete(&r->dedup, &oldest_origin, sizeof oldest_origin);
+}
+
+/* Returns true if (origin, seq) was applied before; records it otherwise:
+ * an origin's recorded sequence number only grows. */
 static bool dedup_seen(struct repl *r, uint64_t origin, uint64_t seq)
 {
     bool created;
     struct dict_entry *e = dict_upsert(&r->dedup, &origin, sizeof origin, &created);
     if (!created && seq <= (uint64_t)e->v.i) return true;
+    CHECK(created || seq > (uint64_t)e->v.i);
     e->v.i = (int64_t)seq;
     e->aux = r->apply_time_ms;
+    if (created && dict_size(&r->dedup) > DEDUP_MAX) dedup_evict_oldest(r, origin);
+    CHECK(dict_size(&r->dedup) <= DEDUP_MAX);
     return false;
 }
 
@@ -215,6 +278,8 @@ static void apply_batch(struct repl *r, const struct entry_header *h, const stru
 {
     bool mine = b->origin == r->origin;
     struct batch *own = mine ? propose_find_pending(r, b->seq) : NULL;
+    /* Our own batch: its body is the one we encoded. */
+    CHECK(own == NULL || own->n == b->n_commands);
     struct foreign *fo = mine ? NULL : foreign_take(r, b->origin, b->seq);
     if (dedup_seen(r, b->origin, b->seq)) {
         r->duplicates_skipped++;
@@ -225,6 +290,9 @@ static void apply_batch(struct repl *r, const struct entry_header *h, const stru
         }
         return;
     }
+    /* Our batches reach the log in seq order (propose.c); one still pending
+     * below this one could only be skipped as a duplicate from now on. */
+    if (mine) propose_overtaken(r, b->seq);
     struct command_reader cr;
     command_reader_init(&cr, b->body, b->body_len);
     struct entry_command ec;
@@ -237,12 +305,15 @@ static void apply_batch(struct repl *r, const struct entry_header *h, const stru
     for (;;) {
         rc = command_next(&cr, &ec, r->argv, r->argv_cap, &need);
         if (rc < 0 && need > r->argv_cap) {
+            /* Bounded: need is at most a quarter of the body (entry.h). */
+            CHECK((size_t)need <= b->body_len / 4);
             r->argv_cap = need;
             r->argv = xrealloc(r->argv, (size_t)need * sizeof *r->argv);
             need = 0;
             continue;
         }
         if (rc <= 0) break;
+        CHECK(ec.argc > 0 && ec.argc <= r->argv_cap);
         (*index)++;
         struct reply_slot *slot = own && i < own->n ? own->slots[i] : NULL;
         struct buf *dest = slot && !slot->overflowed ? &slot->reply : &r->scratch;
@@ -296,6 +367,7 @@ static void apply_batch(struct repl *r, const struct entry_header *h, const stru
             free(note_argv);
             dest->len = before;
         } else if (slot) {
+            CHECK(slot->pending > 0);
             slot->pending--;
             if (slot->pending == 0 && slot->on_ready) slot->on_ready(slot);
         }
@@ -322,6 +394,8 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
      * A state machine without a node (fsm.h) has no raft of its own. */
     bool have_raft = r->loop != NULL || r->raft_started;
     r->applying_index = have_raft ? raft_last_applied(r->raft) + 1 : 0;
+    /* Only committed entries are applied. */
+    CHECK(!have_raft || r->applying_index <= raft_commit_index(r->raft));
     apply_record.index = r->applying_index;
     if (!entry_read_header(&er, buf->base, buf->len, &h)) {
         log_warn("Skipping a log entry that is not a Parley entry (%zu bytes) at index %" PRIu64,

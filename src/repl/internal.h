@@ -222,6 +222,9 @@ void propose_on_applied_own(struct repl *r, struct batch *b);
 struct batch *propose_find_pending(struct repl *r, uint64_t seq);
 void propose_remove(struct repl *r, struct batch *b);
 void propose_fail_all(struct repl *r, const char *error);
+/* Our batch `seq` was applied: any of ours still pending below it can never
+ * be (apply would skip it as a duplicate), so its commands are failed now. */
+void propose_overtaken(struct repl *r, uint64_t seq);
 void batch_free(struct batch *b);
 void slot_answer(struct reply_slot *slot, const char *raw, size_t len);
 void propose_housekeeping(struct repl *r);

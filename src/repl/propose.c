@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/check.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -47,6 +48,7 @@
 void slot_answer(struct reply_slot *slot, const char *raw, size_t len)
 {
     if (slot == NULL) return;
+    CHECK(slot->pending > 0); /* one answer per command submitted */
     buf_append(&slot->reply, raw, len);
     if (--slot->pending == 0 && slot->on_ready) slot->on_ready(slot);
 }
@@ -88,6 +90,8 @@ static void seal(struct repl *r, struct batch *b)
 {
     b->seq = ++r->next_seq;
     b->state = BATCH_QUEUED;
+    /* The pending list is in seq order: re-sending depends on it. */
+    CHECK(r->pending_tail == NULL || r->pending_tail->seq < b->seq);
     if (r->pending_tail) r->pending_tail->next = b;
     else r->pending_head = b;
     r->pending_tail = b;
@@ -118,6 +122,7 @@ void propose_remove(struct repl *r, struct batch *b)
     if (prev) prev->next = b->next;
     else r->pending_head = b->next;
     if (r->pending_tail == b) r->pending_tail = prev;
+    CHECK(r->n_pending > 0 && r->pending_size >= b->body.len);
     r->n_pending--;
     r->pending_size -= b->body.len;
     if (b->seq == r->expiry_seq) r->expiry_in_flight = false;
@@ -147,6 +152,19 @@ void propose_on_applied_own(struct repl *r, struct batch *b)
     }
     batch_fail(b, "-ERR internal error: command lost in a malformed batch\r\n");
     propose_remove(r, b);
+}
+
+void propose_overtaken(struct repl *r, uint64_t seq)
+{
+    while (r->pending_head && r->pending_head->seq < seq) {
+        struct batch *b = r->pending_head;
+        log_warn("Batch %" PRIu64 " of this node was overtaken in the log by batch %" PRIu64
+                 "; its %" PRIu32 " commands were not executed",
+                 b->seq, seq, b->n);
+        batch_fail(b, "-ERR the command was not executed (a later batch of this node reached the "
+                      "Raft log first); send it again\r\n");
+        propose_remove(r, b);
+    }
 }
 
 void propose_fail_all(struct repl *r, const char *error)
@@ -257,6 +275,7 @@ static void on_applied(struct raft_apply *req, int status, void *result)
     (void)result;
     struct proposal *p = req->data;
     struct repl *r = p->r;
+    CHECK(r->inflight_bytes >= p->bytes);
     r->inflight_bytes -= p->bytes;
     if (status != 0 && !r->stopping)
         log_msg(LOG_VERBOSE, "Entry not applied as leader: %s", raft_strerror(status));
@@ -279,6 +298,7 @@ static int propose_entry(struct repl *r, struct buf *entry)
     p->bytes = entry->len;
     p->req.data = p;
     entry_finish(entry);
+    CHECK(entry->len <= ENTRY_BYTES_MAX); /* libraft's 32-bit entry length */
     struct raft_buffer rb;
     rb.base = entry->data;
     rb.len = entry->len;
