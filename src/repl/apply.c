@@ -358,14 +358,18 @@ static void apply_batch(struct repl *r, const struct entry_header *h, const stru
         }
         if (slot && blocked) {
             /* The slot keeps counting the command: the server holds it,
-             * with the command of its wait note if it left one (note.c). */
+             * with the command of its wait note if it left one (note.c).
+             * The note is no reply: it is cut off before the server sees
+             * the slot, which it may answer (a waiter that timed out) or
+             * let go (its client left) from inside on_blocked; the note's
+             * bytes stay where they are for the call. */
             struct resp_arg *note_argv = NULL;
             int note_argc = note_parse(dest->data + before, dest->len - before, &note_argv);
+            dest->len = before;
             if (r->hooks.on_blocked)
                 r->hooks.on_blocked(r->hooks.ctx, slot, ec.db, ec.proto, note_argc ? note_argc : ec.argc,
                                     note_argc ? note_argv : r->argv);
             free(note_argv);
-            dest->len = before;
         } else if (slot) {
             CHECK(slot->pending > 0);
             slot->pending--;
