@@ -281,7 +281,7 @@ static const struct cmd_def table[] = {
     PARENT("sentinel", -2, L, ACL_SLOW, "sentinel", "2.8.4",
            "Leader discovery for Sentinel-aware clients: the master is the Raft leader.",
            sentinel_subs),
-    ROW("parley.fwd", 5, L | A, 0, 0, 0, ACL_ADMIN | ACL_SLOW, NULL, "cluster", "parley-0.1",
+    ROW("parley.fwd", -5, L | A, 0, 0, 0, ACL_ADMIN | ACL_SLOW, NULL, "cluster", "parley-0.1",
         "Proposes a batch a follower forwards to the leader (internal to Parley).", "O(N)"),
     PARENT("debug", -2, A | NLS, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, "server", "1.0.0",
            "A container for debugging commands", debug_subs),
@@ -339,6 +339,9 @@ extern const struct cmd_def cmd_rows_stream_read[];  /* t_stream_read.c */
 extern const struct cmd_def cmd_rows_stream_group[]; /* t_stream_group.c */
 extern const struct cmd_def cmd_rows_stream_info[];  /* t_stream_info.c */
 extern const struct cmd_def cmd_rows_memlimit[];     /* memlimit.c */
+#ifdef PARLEY_TEST_HOOKS
+extern const struct cmd_def cmd_rows_testhooks[]; /* testhooks.c, test builds only */
+#endif
 
 static const struct cmd_def *const families[] = {
     table,
@@ -357,6 +360,9 @@ static const struct cmd_def *const families[] = {
     cmd_rows_stream_group,
     cmd_rows_stream_info,
     cmd_rows_memlimit,
+#ifdef PARLEY_TEST_HOOKS
+    cmd_rows_testhooks,
+#endif
 };
 #define N_FAMILIES (sizeof families / sizeof *families)
 

@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/check.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -48,6 +49,7 @@
 void slot_answer(struct reply_slot *slot, const char *raw, size_t len)
 {
     if (slot == NULL) return;
+    CHECK(slot->pending > 0); /* one answer per command submitted */
     buf_append(&slot->reply, raw, len);
     if (--slot->pending == 0 && slot->on_ready) slot->on_ready(slot);
 }
@@ -89,6 +91,8 @@ static void seal(struct repl *r, struct batch *b)
 {
     b->seq = ++r->next_seq;
     b->state = BATCH_QUEUED;
+    /* The pending list is in seq order: re-sending depends on it. */
+    CHECK(r->pending_tail == NULL || r->pending_tail->seq < b->seq);
     if (r->pending_tail) r->pending_tail->next = b;
     else r->pending_head = b;
     r->pending_tail = b;
@@ -136,6 +140,7 @@ void propose_remove(struct repl *r, struct batch *b)
     if (prev) prev->next = b->next;
     else r->pending_head = b->next;
     if (r->pending_tail == b) r->pending_tail = prev;
+    CHECK(r->n_pending > 0 && r->pending_size >= b->body.len);
     r->n_pending--;
     r->pending_size -= b->body.len;
     if (b->seq == r->expiry_seq) r->expiry_in_flight = false;
@@ -168,6 +173,19 @@ void propose_on_applied_own(struct repl *r, struct batch *b)
     propose_remove(r, b);
 }
 
+void propose_overtaken(struct repl *r, uint64_t seq)
+{
+    while (r->pending_head && r->pending_head->seq < seq) {
+        struct batch *b = r->pending_head;
+        log_warn("Batch %" PRIu64 " of this node was overtaken in the log by batch %" PRIu64
+                 "; its %" PRIu32 " commands were not executed",
+                 b->seq, seq, b->n);
+        batch_fail(b, "-ERR the command was not executed (a later batch of this node reached the "
+                      "Raft log first); send it again\r\n");
+        propose_remove(r, b);
+    }
+}
+
 void propose_fail_all(struct repl *r, const char *error)
 {
     seal_current(r);
@@ -189,18 +207,53 @@ void propose_requeue_sent(struct repl *r)
  * Submission
  * ------------------------------------------------------------------ */
 
+/* The answer to a command that entry_command_bytes() cannot carry. */
+#define TOO_LARGE "ERR command too large for the Raft log (over 4 GB once encoded)"
+static const char too_large_reply[] = "-" TOO_LARGE "\r\n";
+
+const char *repl_refuse(int argc, const struct resp_arg *argv)
+{
+    return entry_command_bytes(argc, argv) ? NULL : TOO_LARGE;
+}
+
+/* Adds a command to this tick's batch. A batch holding commands already is
+ * sealed first if this one would take it over max_entry_bytes, so a batch
+ * is a single command or at most max_entry_bytes (what a follower forwards
+ * stays within what the leader reads in one piece). Returns false, adding
+ * nothing, when the command cannot be encoded at all: callers ask
+ * repl_refuse() first and answer in their client's order; this is the last
+ * line, so that nothing unencodable ever reaches a batch. */
+static bool add_command(struct repl *r, struct reply_slot *slot, int db, int proto, int argc,
+                        const struct resp_arg *argv)
+{
+    size_t bytes = entry_command_bytes(argc, argv);
+    if (bytes == 0) {
+        log_warn("Refused a command of %d arguments that no log entry can carry", argc);
+        return false;
+    }
+    if (r->current && r->current->n > 0 && r->current->body.len + bytes > r->cfg.max_entry_bytes)
+        seal_current(r);
+    if (r->current == NULL) r->current = batch_new(false);
+    batch_add_slot(r->current, slot, db, proto, argc, argv);
+    return true;
+}
+
 void repl_resubmit(struct repl *r, struct reply_slot *slot, int db, int proto, int argc,
                    const struct resp_arg *argv)
 {
-    if (r->current == NULL) r->current = batch_new(false);
-    batch_add_slot(r->current, slot, db, proto, argc, argv);
+    /* The slot counts the command already. */
+    if (!add_command(r, slot, db, proto, argc, argv))
+        slot_answer(slot, too_large_reply, sizeof too_large_reply - 1);
 }
 
 bool repl_submit(struct repl *r, struct reply_slot *slot, int db, int proto, int argc,
                  const struct resp_arg *argv)
 {
-    if (r->current == NULL) r->current = batch_new(false);
-    batch_add(r->current, slot, db, proto, argc, argv);
+    if (slot) slot->pending++;
+    if (!add_command(r, slot, db, proto, argc, argv)) {
+        slot_answer(slot, too_large_reply, sizeof too_large_reply - 1);
+        return true;
+    }
     if (r->current->body.len >= r->cfg.max_entry_bytes) seal_current(r);
     if (r->pending_size + (r->current ? r->current->body.len : 0) > r->cfg.max_inflight_bytes) {
         r->blocked = true;
@@ -247,6 +300,7 @@ static void on_applied(struct raft_apply *req, int status, void *result)
     (void)result;
     struct proposal *p = req->data;
     struct repl *r = p->r;
+    CHECK(r->inflight_bytes >= p->bytes);
     r->inflight_bytes -= p->bytes;
     if (status != 0 && !r->stopping)
         log_msg(LOG_VERBOSE, "Entry not applied as leader: %s", raft_strerror(status));
@@ -269,6 +323,7 @@ static int propose_entry(struct repl *r, struct buf *entry)
     p->bytes = entry->len;
     p->req.data = p;
     entry_finish(entry);
+    CHECK(entry->len <= ENTRY_BYTES_MAX); /* libraft's 32-bit entry length */
     struct raft_buffer rb;
     rb.base = entry->data;
     rb.len = entry->len;
@@ -313,7 +368,15 @@ static bool anything_queued(struct repl *r)
     return false;
 }
 
-/* Builds entries from the queued batches and the forwarded ones. */
+/* Whether a batch of body_len bytes still fits the entry being built. */
+static bool entry_has_room(const struct buf *entry, size_t body_len)
+{
+    return entry->len + ENTRY_BATCH_HEADER_BYTES + body_len <= ENTRY_BYTES_MAX;
+}
+
+/* Builds entries from the queued batches and the forwarded ones: an entry
+ * is proposed once it reaches max_entry_bytes, or before a batch that would
+ * take it past what libraft can store (ENTRY_BYTES_MAX). */
 static void propose_queued(struct repl *r)
 {
     if (!anything_queued(r)) return;
@@ -332,6 +395,11 @@ static void propose_queued(struct repl *r)
             buf_free(&b->body);
             b->body = gated;
         }
+        if (entry.len > empty_len && !entry_has_room(&entry, b->body.len)) {
+            if (propose_entry(r, &entry) != 0) goto failed;
+            start_entry(r, &entry);
+            sent_from = NULL;
+        }
         entry_write_batch(&entry, r->origin, b->seq, b->n, b->body.data, b->body.len);
         b->state = BATCH_SENT;
         b->sent_term = term;
@@ -345,7 +413,18 @@ static void propose_queued(struct repl *r)
         }
     }
     if (r->foreign_count) {
-        buf_append(&entry, r->foreign_bodies.data, r->foreign_bodies.len);
+        /* Checked when they arrived (PARLEY.FWD): well-formed batches. */
+        struct entry_reader fr = {(const unsigned char *)r->foreign_bodies.data,
+                                  (const unsigned char *)r->foreign_bodies.data +
+                                      r->foreign_bodies.len};
+        struct entry_batch fb;
+        while (entry_next_batch(&fr, &fb) == 1) {
+            if (entry.len > empty_len && !entry_has_room(&entry, fb.body_len)) {
+                if (propose_entry(r, &entry) != 0) goto failed;
+                start_entry(r, &entry);
+            }
+            entry_write_batch(&entry, fb.origin, fb.seq, fb.n_commands, fb.body, fb.body_len);
+        }
         buf_clear(&r->foreign_bodies);
         r->foreign_count = 0;
     }
@@ -364,6 +443,15 @@ failed:
     r->foreign_count = 0;
 }
 
+uint64_t propose_internal(struct repl *r, int argc, const struct resp_arg *argv)
+{
+    seal_current(r);
+    struct batch *b = batch_new(true);
+    batch_add(b, NULL, 0, 2, argc, argv);
+    seal(r, b);
+    return b->seq;
+}
+
 /* The first batch of every term we lead: tells every replica where this
  * leader's clients connect, and marks the point after which we may serve
  * reads (everything committed before it has been applied). */
@@ -380,10 +468,7 @@ static void propose_announce(struct repl *r, uint64_t term)
         {r->announce_addr, strlen(r->announce_addr)},
         {et, strlen(et)},
     };
-    seal_current(r);
-    struct batch *b = batch_new(true);
-    batch_add(b, NULL, 0, 2, 5, argv);
-    seal(r, b);
+    propose_internal(r, 5, argv);
 }
 
 /* A follower registers its client address and election timeout with each
@@ -400,10 +485,7 @@ static void propose_member(struct repl *r)
         {r->announce_addr, strlen(r->announce_addr)},
         {et, strlen(et)},
     };
-    seal_current(r);
-    struct batch *b = batch_new(true);
-    batch_add(b, NULL, 0, 2, 4, argv);
-    seal(r, b);
+    propose_internal(r, 4, argv);
     r->member_sent_term = r->announced_term;
 }
 

@@ -9,6 +9,7 @@
  * opens a session recorded on every node; EXEC then carries the watched keys
  * and runs only if none changed since (store/watch.h). */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -242,7 +243,10 @@ static void cmd_exec_tx(struct client *c, const struct cmd_def *cmd, int argc,
     }
 #undef PUT_NUM
     c->db = m->db;
-    repl_submit(c->srv->repl, client_slot_for_submit(c), c->db, c->proto, (int)a, args);
+    /* A transaction larger than a log entry can carry is refused whole. */
+    const char *too_large = a > INT_MAX ? repl_refuse(0, args) : repl_refuse((int)a, args);
+    if (too_large) reply_error(c, too_large);
+    else repl_submit(c->srv->repl, client_slot_for_submit(c), c->db, c->proto, (int)a, args);
     free(args);
     free(num_off);
     buf_free(&nums);

@@ -59,6 +59,12 @@ static const struct directive table[] = {
     {"maxmemory-samples", K_INT, OFF(maxmemory_samples), true, "5", 1, 0x7fffffff},
     {"lfu-log-factor", K_INT, OFF(lfu_log_factor), true, "10", 0, 0x7fffffff},
     {"lfu-decay-time", K_INT, OFF(lfu_decay_time), true, "1", 0, 0x7fffffff},
+    /* How often the leader checks that every replica holds its data (0: never). */
+    {"divergence-check-interval-ms", K_INT, OFF(divergence_check_interval_ms), true, "10000", 0,
+     86400000},
+    /* Get past a poisoned log entry: this node does not run that entry's
+     * commands (0: none). Every node must be given the same. */
+    {"apply-skip-entry", K_INT, OFF(apply_skip_entry), false, "0", 0, BIG},
 };
 #define N_DIRECTIVES (sizeof table / sizeof *table)
 

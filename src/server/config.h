@@ -47,6 +47,8 @@ struct config {
     long long maxmemory_samples;
     long long lfu_log_factor;
     long long lfu_decay_time;     /* minutes */
+    long long divergence_check_interval_ms;
+    long long apply_skip_entry;
 };
 
 /* Fills defaults, then applies the file (if argv[1] is not a flag), then

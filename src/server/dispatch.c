@@ -154,6 +154,12 @@ bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg 
         run_now(c, cmd, argc, argv, repl_read_time_ms(s->repl));
         return true;
     }
+    const char *refused = repl_refuse(argc, argv);
+    if (refused) {
+        struct resp_out o = client_reply(c);
+        resp_error(&o, refused);
+        return true;
+    }
     struct reply_slot *slot = client_slot_for_submit(c);
     if (may_block) {
         /* Redis reads nothing more from a blocked client: pause until this

@@ -236,21 +236,42 @@ static uint64_t value_digest(const struct sobj *o)
  * keys exchange values or TTLs unnoticed), chained in the key order: that
  * order is replicated state (KEYS, SCAN and RANDOMKEY answer in it), so
  * replicas whose orders drifted apart must not look equal. */
-uint64_t store_digest(struct store *s)
+static uint64_t digest_chain(uint64_t digest, struct store *s, int db, const struct dict_entry *e)
 {
-    uint64_t digest = 0;
-    for (int db = 0; db < STORE_DBS; db++) {
-        for (uint64_t i = 0; i < store_db_size(s, db); i++) {
-            const struct dict_entry *e = store_key_at(s, db, i);
-            uint64_t parts[4] = {digest, hash_bytes_fixed(e->key, e->klen, (uint64_t)db),
-                                 value_digest(e->v.ptr), (uint64_t)store_expire_of(s, db, e)};
-            unsigned char bytes[sizeof parts];
-            for (size_t j = 0; j < sizeof bytes; j++)
-                bytes[j] = (unsigned char)(parts[j / 8] >> (8 * (j % 8)));
-            digest = hash_bytes_fixed(bytes, sizeof bytes, 0);
+    uint64_t parts[4] = {digest, hash_bytes_fixed(e->key, e->klen, (uint64_t)db),
+                         value_digest(e->v.ptr), (uint64_t)store_expire_of(s, db, e)};
+    unsigned char bytes[sizeof parts];
+    for (size_t j = 0; j < sizeof bytes; j++)
+        bytes[j] = (unsigned char)(parts[j / 8] >> (8 * (j % 8)));
+    return hash_bytes_fixed(bytes, sizeof bytes, 0);
+}
+
+uint64_t store_digest_slice(struct store *s, int *db, uint64_t *index, uint64_t max_keys)
+{
+    uint64_t digest = 0, done = 0;
+    int d = *db < 0 ? 0 : *db;
+    uint64_t i = *index;
+    for (; d < STORE_DBS; d++, i = 0) {
+        for (; i < store_db_size(s, d); i++) {
+            if (done == max_keys) {
+                *db = d;
+                *index = i;
+                return digest;
+            }
+            digest = digest_chain(digest, s, d, store_key_at(s, d, i));
+            done++;
         }
     }
+    *db = 0;
+    *index = 0;
     return digest;
+}
+
+uint64_t store_digest(struct store *s)
+{
+    int db = 0;
+    uint64_t index = 0;
+    return store_digest_slice(s, &db, &index, UINT64_MAX);
 }
 
 size_t store_memory(struct store *s)
