@@ -154,10 +154,10 @@ bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg 
         run_now(c, cmd, argc, argv, repl_read_time_ms(s->repl));
         return true;
     }
-    const char *refused = repl_refuse(argc, argv);
-    if (refused) {
+    const char *unencodable = repl_refuse(argc, argv);
+    if (unencodable) {
         struct resp_out o = client_reply(c);
-        resp_error(&o, refused);
+        resp_error(&o, unencodable);
         return true;
     }
     struct reply_slot *slot = client_slot_for_submit(c);
