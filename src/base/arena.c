@@ -27,6 +27,7 @@ struct arena {
     char *base;         /* 4 GiB aligned */
     size_t reserve;     /* usable bytes from base */
     size_t limit;       /* cap on live bytes */
+    size_t max_limit;   /* the limit it was made with */
     size_t bump;        /* offset of the first byte never handed out */
     size_t touched;     /* highest bump since the last reset that gave pages back */
     size_t live;
@@ -56,7 +57,7 @@ struct arena *arena_new(size_t limit_bytes)
 {
     assert(limit_bytes > 0 && limit_bytes < (1ull << 40));
     struct arena *a = xcalloc(1, sizeof *a);
-    a->limit = limit_bytes;
+    a->limit = a->max_limit = limit_bytes;
     a->reserve = 4 * limit_bytes + (64u << 20);
     a->map_len = a->reserve + ALIGN_BYTES;
     void *m = mmap(NULL, a->map_len, PROT_READ | PROT_WRITE,
@@ -180,6 +181,12 @@ void arena_restore(struct arena *a, const struct arena_image *image)
 void arena_image_free(struct arena_image *image)
 {
     free(image);
+}
+
+void arena_set_limit(struct arena *a, size_t limit_bytes)
+{
+    assert(limit_bytes <= a->max_limit);
+    a->limit = limit_bytes;
 }
 
 size_t arena_live_bytes(const struct arena *a)

@@ -44,6 +44,9 @@ struct arena_image *arena_save(const struct arena *a);
 void arena_restore(struct arena *a, const struct arena_image *image);
 void arena_image_free(struct arena_image *image);
 
+/* Changes the cap on live bytes, at most the limit it was made with. */
+void arena_set_limit(struct arena *a, size_t limit_bytes);
+
 /* Bytes in live blocks (class sizes), and the size of the largest. */
 size_t arena_live_bytes(const struct arena *a);
 size_t arena_largest_live(const struct arena *a);

@@ -95,6 +95,8 @@ struct cmd_ctx {
     bool blocked;      /* out: a blocking command found nothing and wrote
                           no reply; its client waits (server/blocking.c) */
     long long max_bulk_len; /* proto-max-bulk-len, the largest string */
+    uint64_t script_budget; /* a Lua run's limits (lua_sandbox.h); 0: defaults */
+    uint64_t script_memory;
     /* Set (by __oomguard, memlimit.c) when the leader found memory over
      * maxmemory as it proposed a script: the script's first deny-oom
      * command is refused, as Redis refuses it (NULL otherwise). */

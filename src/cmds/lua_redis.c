@@ -421,8 +421,8 @@ static void write_value(struct reply_writer *w, int idx, int depth)
     lua_State *L = w->L;
     struct resp_out *o = w->o;
     sandbox_charge(L, UNITS_PER_ELEMENT);
-    if (o->buf->len - w->start > SANDBOX_MEMORY_BYTES)
-        luaL_error(L, "the script's reply is larger than %d MB", (int)(SANDBOX_MEMORY_BYTES >> 20));
+    if (o->buf->len - w->start > sandbox_memory())
+        luaL_error(L, "the script's reply is larger than %d MB", (int)(sandbox_memory() >> 20));
     if (depth > MAX_REPLY_DEPTH) {
         resp_null(o);
         return;

@@ -67,6 +67,8 @@ static struct {
     lua_State *pristine_L;
     const struct sandbox_run *run;
     uint64_t spent;
+    uint64_t budget;     /* this run's: the entry's, or SANDBOX_BUDGET */
+    uint64_t memory;     /* this run's cap in bytes */
     bool killed;
     bool out_of_memory; /* a memory error ended the script (sandbox_call) */
     bool in_setup;
@@ -204,7 +206,7 @@ static int raise_kill(lua_State *L)
 void sandbox_charge(lua_State *L, uint64_t units)
 {
     sb.spent += units;
-    if (sb.spent > SANDBOX_BUDGET) sb.killed = true;
+    if (sb.spent > sb.budget) sb.killed = true;
     if (sb.killed) raise_kill(L);
 }
 
@@ -215,7 +217,7 @@ static void hook(lua_State *L, lua_Debug *ar)
     uint64_t weight = 1 + longest_string() / WEIGHT_BYTES;
     sandbox_charge(L, (uint64_t)lua_gethookcount(L) * weight);
     /* Fire again before the rest of the budget can be overspent by much. */
-    uint64_t next = (SANDBOX_BUDGET - sb.spent) / weight / 2;
+    uint64_t next = (sb.budget - sb.spent) / weight / 2;
     if (next > HOOK_MAX) next = HOOK_MAX;
     if (next < 1) next = 1;
     if ((int)next != lua_gethookcount(L)) lua_sethook(L, hook, LUA_MASKCOUNT, (int)next);
@@ -230,7 +232,7 @@ static void *sandbox_alloc(void *ud, void *ptr, size_t old_size, size_t new_size
         if (sb.killed) return NULL;
         if (!sb.in_setup) {
             sb.spent += (new_size - old_size) / BYTES_PER_UNIT;
-            if (sb.spent > SANDBOX_BUDGET) {
+            if (sb.spent > sb.budget) {
                 sb.killed = true; /* the next hook or wrapper raises it */
                 return NULL;
             }
@@ -787,7 +789,7 @@ static int compile_protected(lua_State *L)
 static void ensure_arena(void)
 {
     if (sb.arena) return;
-    sb.arena = arena_new(SANDBOX_MEMORY_BYTES + SETUP_BYTES);
+    sb.arena = arena_new(SANDBOX_MEMORY_MAX + SETUP_BYTES);
     if (sb.arena == NULL) {
         log_warn("Cannot reserve address space for the Lua sandbox");
         abort();
@@ -818,6 +820,7 @@ bool sandbox_compile(const char *code, size_t len, const char *chunk_name, struc
 {
     assert(sb.run == NULL);
     ensure_arena();
+    arena_set_limit(sb.arena, SANDBOX_MEMORY_BYTES + SETUP_BYTES);
     sb.in_setup = true;
     struct compile_job j = {code, len, chunk_name, bytecode, err, errlen, false};
     lua_State *L = lua_newstate(sandbox_alloc, NULL);
@@ -947,6 +950,16 @@ const struct sandbox_run *sandbox_current(void)
     return sb.run;
 }
 
+uint64_t sandbox_budget(void)
+{
+    return sb.budget;
+}
+
+uint64_t sandbox_memory(void)
+{
+    return sb.memory;
+}
+
 /* --------------------------------------------------------------------
  * A run
  * ------------------------------------------------------------------ */
@@ -995,15 +1008,19 @@ bool sandbox_exec(const struct sandbox_run *run)
     ensure_arena();
     ensure_pristine();
     sb.run = run;
+    sb.budget = run->ctx->script_budget ? run->ctx->script_budget : SANDBOX_BUDGET;
+    sb.memory = run->ctx->script_memory ? run->ctx->script_memory : SANDBOX_MEMORY_BYTES;
+    if (sb.memory > SANDBOX_MEMORY_MAX) sb.memory = SANDBOX_MEMORY_MAX;
     struct resp_out *o = &run->ctx->out;
     size_t before = o->buf->len;
     arena_restore(sb.arena, sb.pristine);
+    arena_set_limit(sb.arena, sb.memory + SETUP_BYTES);
     lua_State *L = sb.pristine_L;
     int rc = lua_cpcall(L, run_protected, (void *)run);
     bool ok = rc == 0 && !sb.killed;
     if (!ok) {
         o->buf->len = before;
-        unsigned long long budget = SANDBOX_BUDGET, mb = SANDBOX_MEMORY_BYTES >> 20;
+        unsigned long long budget = sb.budget, mb = sb.memory >> 20;
         if (sb.killed && run->loading)
             resp_errorf(o, "ERR Error registering functions: FUNCTION LOAD timeout: the library's "
                         "code spent its work budget (about %llu Lua instructions)", budget);

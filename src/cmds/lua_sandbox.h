@@ -19,7 +19,10 @@
  *     setmetatable... included), no bytecode (load and loadstring refuse
  *     binary chunks the way Redis does), no file or OS access.
  *
- * Limits are compile-time constants: they must be the same on every node. */
+ * The limits must be the same on every node: the leader writes its build's
+ * (below) into each log entry, and a run applied from the log uses the
+ * entry's (cmd_ctx script_budget and script_memory), so a node of another
+ * build stops a script at the same point. */
 #ifndef PARLEY_CMDS_LUA_SANDBOX_H
 #define PARLEY_CMDS_LUA_SANDBOX_H
 
@@ -37,6 +40,8 @@ struct lua_State;
  * script on its event loop, and a leader silent for longer than the
  * election timeout (300 ms) is replaced. */
 #define SANDBOX_BUDGET 25000000ull
+/* The most memory an entry may give a run (the arena reserves 4x this). */
+#define SANDBOX_MEMORY_MAX (1ull << 30)
 
 /* What runs inside a fresh state, in protected mode: it may raise Lua
  * errors. It writes the command's reply into the ctx's output. */
@@ -99,8 +104,11 @@ void sandbox_charge(struct lua_State *L, uint64_t units);
  * read-only protection: for building tables during set-up. */
 void sandbox_set_global(struct lua_State *L, const char *name);
 
-/* The run in progress, for the redis.* library (lua_redis.c). */
+/* The run in progress, for the redis.* library (lua_redis.c), and its
+ * limits (work units, bytes). */
 const struct sandbox_run *sandbox_current(void);
+uint64_t sandbox_budget(void);
+uint64_t sandbox_memory(void);
 
 /* Installed by lua_redis.c and lua_strlib.c into the pristine state;
  * lua_redis_start readies the redis library for one run. */

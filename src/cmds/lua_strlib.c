@@ -532,7 +532,7 @@ static int charged(lua_State *L)
             if (lua_type(L, i) == LUA_TSTRING) units += 1 + (double)lua_objlen(L, i) / BYTES_PER_UNIT;
         break;
     }
-    sandbox_charge(L, units > (double)SANDBOX_BUDGET ? SANDBOX_BUDGET + 1 : (uint64_t)units);
+    sandbox_charge(L, units > (double)sandbox_budget() ? sandbox_budget() + 1 : (uint64_t)units);
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_insert(L, 1);
     lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);

@@ -256,6 +256,8 @@ static bool exec_command(struct repl *r, const struct entry_header *h, uint64_t 
         .apply = true,
         .origin = origin,
         .max_bulk_len = h->max_bulk_len,
+        .script_budget = h->script_budget,
+        .script_memory = h->script_memory,
         .out = {dest, ec->proto == 3 ? 3 : 2},
         .argc = ec->argc,
         .argv = argv,

@@ -23,6 +23,8 @@ void entry_write_header(struct buf *out, const struct entry_header *h)
     buf_append_u64(out, (uint64_t)h->time_ms);
     buf_append_u64(out, h->seed);
     buf_append_u64(out, (uint64_t)h->max_bulk_len);
+    buf_append_u64(out, h->script_budget);
+    buf_append_u64(out, h->script_memory);
 }
 
 size_t entry_command_bytes(int argc, const struct resp_arg *argv)
@@ -77,13 +79,15 @@ bool entry_read_header(struct entry_reader *r, const void *data, size_t len,
                        struct entry_header *h)
 {
     const unsigned char *p = data;
-    if (len < ENTRY_HEADER_BYTES || p[0] != ENTRY_VERSION || p[1] > 7 ||
-        len - ENTRY_HEADER_BYTES < p[1])
+    size_t header = len > 0 && p[0] == 1 ? ENTRY_V1_HEADER_BYTES : ENTRY_HEADER_BYTES;
+    if (len < header || (p[0] != 1 && p[0] != ENTRY_VERSION) || p[1] > 7 || len - header < p[1])
         return false;
     h->time_ms = (int64_t)get64(p + 4);
     h->seed = get64(p + 12);
     h->max_bulk_len = (int64_t)get64(p + 20);
-    r->p = p + ENTRY_HEADER_BYTES;
+    h->script_budget = header == ENTRY_HEADER_BYTES ? get64(p + 28) : 0;
+    h->script_memory = header == ENTRY_HEADER_BYTES ? get64(p + 36) : 0;
+    r->p = p + header;
     r->end = p + len - p[1];
     return true;
 }

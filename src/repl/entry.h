@@ -4,12 +4,17 @@
  * event-loop tick holding every batch of commands that tick produced:
  *
  *   header:  u8 version  u8 padding  u8 reserved[2]  u64 time_ms  u64 seed  u64 max_bulk_len
+ *            u64 script_budget  u64 script_memory            (version 2 on)
  *   batches: u64 origin  u64 seq  u32 n_commands  u32 n_bytes  commands...
  *   command: u8 db  u8 proto  u16 reserved  u32 argc  (u32 len, bytes) * argc
  *
  * time_ms and seed are the leader's clock and randomness for the whole entry
  * (apply never reads its own); max_bulk_len is the leader's
- * proto-max-bulk-len, so string size limits are the same on every replica.
+ * proto-max-bulk-len, so string size limits are the same on every replica;
+ * script_budget and script_memory are the limits of a Lua run (work units
+ * and bytes, cmds/lua_sandbox.h) the leader's build sets, so a node of
+ * another build stops a script at the same point. Version 1 entries (older
+ * builds) have neither: 0 stands for this build's defaults.
  * A batch comes from one proposer: `origin` names the node process that
  * collected it (its clients are waiting for the replies) and `seq` numbers
  * its batches, so apply can skip a batch it has already applied when a
@@ -37,8 +42,9 @@
 #include "base/buf.h"
 #include "resp/parse.h"
 
-#define ENTRY_VERSION 1
-#define ENTRY_HEADER_BYTES 28
+#define ENTRY_VERSION 2
+#define ENTRY_HEADER_BYTES 44
+#define ENTRY_V1_HEADER_BYTES 28
 #define ENTRY_BATCH_HEADER_BYTES 24
 #define ENTRY_COMMAND_HEADER_BYTES 8
 /* The largest multiple of 8 that fits libraft's 32-bit entry length. */
@@ -49,6 +55,8 @@ struct entry_header {
     int64_t time_ms;
     uint64_t seed;
     int64_t max_bulk_len;
+    uint64_t script_budget; /* 0: the defaults */
+    uint64_t script_memory;
 };
 
 void entry_write_header(struct buf *out, const struct entry_header *h);

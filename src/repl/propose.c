@@ -37,6 +37,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "cmds/lua_sandbox.h"
 #include "repl/internal.h"
 
 #define EXPIRE_SAMPLE_KEYS 20
@@ -355,6 +356,8 @@ static void start_entry(struct repl *r, struct buf *entry)
         .time_ms = entry_time(r),
         .seed = dict_rand64(&r->seed_rng),
         .max_bulk_len = r->cfg.max_bulk_len < physical ? r->cfg.max_bulk_len : physical,
+        .script_budget = SANDBOX_BUDGET,
+        .script_memory = SANDBOX_MEMORY_BYTES,
     };
     buf_init(entry);
     entry_write_header(entry, &h);

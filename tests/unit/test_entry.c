@@ -81,7 +81,7 @@ static void test_truncations_are_rejected(void **state)
     (void)state;
     struct buf body = make_body();
     struct buf e = BUF_INIT;
-    struct entry_header h = {1, 2, 3};
+    struct entry_header h = {1, 2, 3, 4, 5};
     entry_write_header(&e, &h);
     entry_write_batch(&e, 1, 1, 2, body.data, body.len);
     /* Every prefix that cuts into the batch is malformed, never a crash. */
@@ -122,6 +122,32 @@ static void test_bad_headers(void **state)
     bytes[1] = 7;
     assert_false(entry_read_header(&r, bytes, ENTRY_HEADER_BYTES + 6, &got));
     assert_true(entry_read_header(&r, bytes, ENTRY_HEADER_BYTES + 8, &got));
+}
+
+/* The script limits travel in the header; an entry of version 1 (written
+ * by an older build) has none and still reads, with 0 for "the defaults". */
+static void test_script_limits_and_version_1(void **state)
+{
+    (void)state;
+    struct buf e = BUF_INIT;
+    struct entry_header h = {.time_ms = 10, .seed = 11, .max_bulk_len = 12,
+                             .script_budget = 13, .script_memory = 14};
+    entry_write_header(&e, &h);
+    struct entry_reader r;
+    struct entry_header got;
+    assert_true(entry_read_header(&r, e.data, e.len, &got));
+    assert_int_equal(got.script_budget, 13);
+    assert_int_equal(got.script_memory, 14);
+    struct entry_batch b;
+    assert_int_equal(entry_next_batch(&r, &b), 0);
+    unsigned char v1[ENTRY_V1_HEADER_BYTES] = {1};
+    v1[4] = 10;
+    assert_true(entry_read_header(&r, v1, sizeof v1, &got));
+    assert_int_equal(got.time_ms, 10);
+    assert_int_equal(got.script_budget, 0);
+    assert_int_equal(got.script_memory, 0);
+    assert_false(entry_read_header(&r, v1, sizeof v1 - 1, &got));
+    buf_free(&e);
 }
 
 /* Any number of arguments the bytes allow: a million and more (Redis
@@ -205,6 +231,7 @@ int main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_truncations_are_rejected),
         cmocka_unit_test(test_bad_headers),
+        cmocka_unit_test(test_script_limits_and_version_1),
         cmocka_unit_test(test_many_arguments),
         cmocka_unit_test(test_impossible_count),
         cmocka_unit_test(test_command_bytes_limits),

@@ -94,6 +94,8 @@ static void test_arena_image(void **state)
 
 static struct store *store;
 
+static uint64_t entry_budget, entry_memory; /* what the log entry carries (0: defaults) */
+
 static char *eval(const char *script, int nargs, const char **args)
 {
     struct resp_arg argv[8];
@@ -109,6 +111,8 @@ static char *eval(const char *script, int nargs, const char **args)
         .rng = 42,
         .apply = true,
         .max_bulk_len = 512 << 20,
+        .script_budget = entry_budget,
+        .script_memory = entry_memory,
         .out = {&out, 2},
         .argc = argc,
         .argv = argv,
@@ -209,6 +213,30 @@ static void test_eval_is_the_same_from_run_to_run(void **state)
     free(first);
 }
 
+/* The limits a run uses are the log entry's, not this build's. */
+static void test_limits_come_from_the_entry(void **state)
+{
+    (void)state;
+    const char *loop = "local n = 0 for i = 1, 200000 do n = n + 1 end return n";
+    char *r = eval(loop, 0, NULL);
+    assert_string_equal(r, ":200000\r\n");
+    free(r);
+    entry_budget = 100000;
+    r = eval(loop, 0, NULL);
+    assert_non_null(strstr(r, "BUSY script stopped"));
+    assert_non_null(strstr(r, "about 100000 Lua"));
+    free(r);
+    entry_budget = 0;
+    entry_memory = 4 << 20;
+    r = eval("return #string.rep('x', 8000000)", 0, NULL);
+    assert_non_null(strstr(r, "not enough memory (the Lua memory limit is 4 MB)"));
+    free(r);
+    entry_memory = 0;
+    r = eval("return #string.rep('x', 8000000)", 0, NULL);
+    assert_string_equal(r, ":8000000\r\n");
+    free(r);
+}
+
 int main(void)
 {
     store = store_new();
@@ -218,6 +246,7 @@ int main(void)
         cmocka_unit_test(test_arena_image),
         cmocka_unit_test(test_patterns_match_stock_lua),
         cmocka_unit_test(test_eval_is_the_same_from_run_to_run),
+        cmocka_unit_test(test_limits_come_from_the_entry),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     store_free(store);
