@@ -24,7 +24,8 @@
 #include "cmds/lua_sandbox.h"
 #include "cmds/script.h"
 
-#define MAX_REPLY_DEPTH 100
+#define MAX_REPLY_DEPTH 100      /* redis.call replies pushed into Lua */
+#define MAX_SCRIPT_REPLY_DEPTH 4000 /* a script's reply: deeper is Redis's stack-limit error */
 #define BYTES_PER_UNIT 64
 #define UNITS_PER_ELEMENT 8
 #define LOG_LINE_MAX 4096  /* redis.log: longer messages are cut */
@@ -397,6 +398,7 @@ struct reply_writer {
     lua_State *L;
     struct resp_out *o;
     size_t start;
+    bool too_deep;
 };
 
 /* A string's text on one line, for status and error replies. */
@@ -423,11 +425,11 @@ static void write_value(struct reply_writer *w, int idx, int depth)
     sandbox_charge(L, UNITS_PER_ELEMENT);
     if (o->buf->len - w->start > sandbox_memory())
         luaL_error(L, "the script's reply is larger than %d MB", (int)(sandbox_memory() >> 20));
-    if (depth > MAX_REPLY_DEPTH) {
-        resp_null(o);
+    if (w->too_deep) return;
+    if (depth > MAX_SCRIPT_REPLY_DEPTH || !lua_checkstack(L, 4)) {
+        w->too_deep = true;
         return;
     }
-    luaL_checkstack(L, 4, "reply nested too deeply");
     switch (lua_type(L, idx)) {
     case LUA_TSTRING: {
         size_t len;
@@ -488,6 +490,11 @@ static void write_value(struct reply_writer *w, int idx, int depth)
 void sandbox_reply(lua_State *L, int idx)
 {
     const struct sandbox_run *run = sandbox_current();
-    struct reply_writer w = {L, &run->ctx->out, run->ctx->out.buf->len};
+    struct reply_writer w = {L, &run->ctx->out, run->ctx->out.buf->len, false};
     write_value(&w, idx < 0 ? lua_gettop(L) + idx + 1 : idx, 0);
+    if (w.too_deep) {
+        /* As Redis 7.0: the whole reply becomes the error. */
+        w.o->buf->len = w.start;
+        resp_error(w.o, "ERR reached lua stack limit");
+    }
 }

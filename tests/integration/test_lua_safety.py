@@ -115,8 +115,15 @@ def test_function_load_of_an_endless_library_fails_and_changes_nothing(x):
 
 
 def test_a_reply_that_references_itself_is_stopped(x):
-    assert busy(err(x, "EVAL", "local t = {} t[1] = t t[2] = t return t", 0))
-    # Deep nesting without a cycle is cut at Redis's depth, not an error.
+    # A table that contains itself is too deep, as Redis 7.0 says...
+    assert err(x, "EVAL", "local t = {} t[1] = t t[2] = t return t", 0) == \
+        "ERR reached lua stack limit"
+    assert err(x, "EVAL", "local t = {} t[1] = t return t", 0) == "ERR reached lua stack limit"
+    # ...and a shallow one that names a table a billion times costs its
+    # elements: the budget stops it.
+    assert busy(err(x, "EVAL", "local a = {} for i = 1, 1000 do a[i] = 'x' end "
+                               "local b = {} for i = 1, 1000 do b[i] = a end "
+                               "local c = {} for i = 1, 1000 do c[i] = b end return c", 0))
     deep = x.execute_command("EVAL", "local t = {} local c = t for i = 1, 50 do "
                                      "c[1] = {} c = c[1] end return t", 0)
     depth = 0
