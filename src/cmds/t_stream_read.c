@@ -243,12 +243,15 @@ static void xread_generic(struct cmd_ctx *c, bool xreadgroup, bool retry)
                     gt = groups[i]->last_id;
                 }
             }
-            k = consumer_get(c, groups[i], consumername);
         } else if (s->length) {
             struct stream_id maxid = stream_last_valid_id(s);
             if (stream_id_cmp(&maxid, &gt) > 0) serve = true;
         }
         if (!serve) continue;
+        /* As in Redis, the consumer is created (and its seen time set) only
+         * when it is served: a read that finds nothing, or blocks, leaves
+         * the group as it was. */
+        if (groups[i]) k = consumer_get(c, groups[i], consumername);
         if (served++ == 0) h = resp_defer_len(&c->out);
         struct stream_id start = gt;
         xid_incr(&start);

@@ -28,3 +28,19 @@ def test_xtrim_checks_its_options_before_the_key(server):
         (0, ("XTRIM", "x2", "MINID", "abc"), b"+QUEUED\r\n"),
         (0, ("EXEC",), b"*1\r\n-ERR Invalid stream ID specified as stream command argument\r\n"),
     ])
+
+
+def test_xreadgroup_that_finds_nothing_creates_no_consumer(server):
+    """XREADGROUP with `>` on a stream with nothing new answers nil and
+    leaves the group without a consumer; reading the history (an ID) is
+    served, even when empty, and creates it (seed 10)."""
+    replay(server.port, resp=2, steps=[
+        (0, ("XGROUP", "CREATE", "x1", "g2", "1-1", "MKSTREAM"), b"+OK\r\n"),
+        (0, ("XREADGROUP", "GROUP", "g2", "c2", "NOACK", "STREAMS", "x1", ">"), b"*-1\r\n"),
+        (0, ("XREADGROUP", "GROUP", "g2", "c2", "BLOCK", "10", "STREAMS", "x1", ">"), b"*-1\r\n"),
+        (0, ("XINFO", "CONSUMERS", "x1", "g2"), b"*0\r\n"),
+        (0, ("XREADGROUP", "GROUP", "g2", "c3", "STREAMS", "x1", "0"), b"*1\r\n*2\r\n$2\r\nx1\r\n*0\r\n"),
+        (0, ("XINFO", "GROUPS", "x1"),
+         b"*1\r\n*12\r\n$4\r\nname\r\n$2\r\ng2\r\n$9\r\nconsumers\r\n:1\r\n$7\r\npending\r\n:0\r\n"
+         b"$17\r\nlast-delivered-id\r\n$3\r\n1-1\r\n$12\r\nentries-read\r\n$-1\r\n$3\r\nlag\r\n:0\r\n"),
+    ])
