@@ -118,11 +118,6 @@ static bool shape(int argc, const struct resp_arg *argv, int *first, int *n, int
     return true;
 }
 
-static bool null_bulk_on_timeout(const struct resp_arg *name)
-{
-    return is(name, "blmove") || is(name, "brpoplpush");
-}
-
 /* --------------------------------------------------------------------
  * Waiters
  * ------------------------------------------------------------------ */
@@ -225,8 +220,9 @@ static void time_out(struct server *s, struct waiter *w)
     struct reply_slot *slot = w->slot;
     struct buf reply = BUF_INIT;
     struct resp_out o = {&reply, w->proto};
-    if (null_bulk_on_timeout(&w->argv[0])) resp_null(&o);
-    else resp_null_array(&o);
+    /* Redis 7.0 answers every timed-out list, sorted set and stream wait
+     * with a null array, BLMOVE and BRPOPLPUSH included (RESP2 `*-1`). */
+    resp_null_array(&o);
     unlink_waiter(s, w);
     free_waiter(w);
     buf_append(&slot->reply, reply.data, reply.len);

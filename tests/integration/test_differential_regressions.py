@@ -8,7 +8,12 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fuzz"))
 
+from conftest import parse_info, resp_encode, wait_until  # noqa: E402
 from differential import replay  # noqa: E402
+
+
+def blocked_clients(conn):
+    return int(parse_info(conn.call("INFO", "clients").decode())["blocked_clients"])
 
 
 def test_xtrim_checks_its_options_before_the_key(server):
@@ -43,4 +48,22 @@ def test_xreadgroup_that_finds_nothing_creates_no_consumer(server):
         (0, ("XINFO", "GROUPS", "x1"),
          b"*1\r\n*12\r\n$4\r\nname\r\n$2\r\ng2\r\n$9\r\nconsumers\r\n:1\r\n$7\r\npending\r\n:0\r\n"
          b"$17\r\nlast-delivered-id\r\n$3\r\n1-1\r\n$12\r\nentries-read\r\n$-1\r\n$3\r\nlag\r\n:0\r\n"),
+    ])
+
+
+def test_blmove_and_brpoplpush_time_out_with_a_null_array(server):
+    """Redis 7.0 answers a timed-out BLMOVE or BRPOPLPUSH like every other
+    timed-out blocking command: a null array (`*-1` in RESP2), not a null
+    bulk string; inside MULTI, where they cannot block, a null bulk (seeds
+    5, 7)."""
+    replay(server.port, resp=2, steps=[
+        (0, ("BLMOVE", "l1", "l1", "LEFT", "RIGHT", "0.01"), b"*-1\r\n"),
+        (0, ("BRPOPLPUSH", "l1", "l1", "0.001"), b"*-1\r\n"),
+        (0, ("MULTI",), b"+OK\r\n"),
+        (0, ("BLMOVE", "l1", "l2", "LEFT", "RIGHT", "0.01"), b"+QUEUED\r\n"),
+        (0, ("BRPOPLPUSH", "l1", "l2", "0.01"), b"+QUEUED\r\n"),
+        (0, ("EXEC",), b"*2\r\n$-1\r\n$-1\r\n"),
+    ])
+    replay(server.port, resp=3, steps=[
+        (0, ("BLMOVE", "l1", "l1", "LEFT", "RIGHT", "0.01"), b"_\r\n"),
     ])
