@@ -79,8 +79,9 @@ static void cmd_blmpop(struct cmd_ctx *c)
 {
     long long ms, numkeys, count;
     bool left;
-    if (!blocking_parse_timeout(c, &c->argv[1], &ms)) return;
+    /* Redis parses numkeys, the end and COUNT before the timeout. */
     if (!list_parse_mpop(c, 2, &numkeys, &left, &count)) return;
+    if (!blocking_parse_timeout(c, &c->argv[1], &ms)) return;
     if (list_mpop_reply(c, &c->argv[3], numkeys, left, count)) return;
     nothing(c, true);
 }
@@ -103,8 +104,8 @@ static void cmd_bzmpop(struct cmd_ctx *c)
 {
     long long ms, numkeys, count;
     bool max;
-    if (!blocking_parse_timeout(c, &c->argv[1], &ms)) return;
     if (!zset_parse_mpop(c, 2, &numkeys, &max, &count)) return;
+    if (!blocking_parse_timeout(c, &c->argv[1], &ms)) return;
     if (zset_pop_first(c, &c->argv[3], numkeys, max, count, ZPOP_KEY_NESTED)) return;
     nothing(c, true);
 }

@@ -67,3 +67,17 @@ def test_blmove_and_brpoplpush_time_out_with_a_null_array(server):
     replay(server.port, resp=3, steps=[
         (0, ("BLMOVE", "l1", "l1", "LEFT", "RIGHT", "0.01"), b"_\r\n"),
     ])
+
+
+def test_blmpop_and_bzmpop_check_their_arguments_before_the_timeout(server):
+    """BLMPOP and BZMPOP parse numkeys, the end and COUNT before the timeout
+    (seeds 86, 132, 276)."""
+    replay(server.port, resp=2, steps=[
+        (0, ("BZMPOP", "-1", "abc", "z2", "MIDDLE"), b"-ERR numkeys should be greater than 0\r\n"),
+        (0, ("BLMPOP", "STREAMS", "abc", "2", "l1", "l1", "RIGHT"),
+         b"-ERR numkeys should be greater than 0\r\n"),
+        (0, ("BZMPOP", "-1", "3", "l2", "z1", "z2", "MIDDLE", "COUNT", "2"), b"-ERR syntax error\r\n"),
+        (0, ("BLMPOP", "abc", "1", "l1", "LEFT", "COUNT", "0"),
+         b"-ERR count should be greater than 0\r\n"),
+        (0, ("BLMPOP", "abc", "1", "l1", "LEFT"), b"-ERR timeout is not a float or out of range\r\n"),
+    ])
