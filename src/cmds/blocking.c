@@ -16,7 +16,11 @@
 #include "cmds/list.h"
 #include "cmds/zset.h"
 
-/* Redis's getTimeoutFromObjectOrReply (seconds, decimals allowed). */
+/* Redis's getTimeoutFromObjectOrReply (seconds, decimals allowed). Redis
+ * 7.0 converts the milliseconds to a long long without a range check, so a
+ * timeout too large for one (inf, 1e17) comes out negative and is refused
+ * as negative; we give the same answer. A large timeout that fits waits
+ * for ever (server/blocking.c). */
 bool blocking_parse_timeout(struct cmd_ctx *c, const struct resp_arg *a, long long *ms)
 {
     long double t;
@@ -24,16 +28,12 @@ bool blocking_parse_timeout(struct cmd_ctx *c, const struct resp_arg *a, long lo
         resp_error(&c->out, "ERR timeout is not a float or out of range");
         return false;
     }
-    t *= 1000.0L;
-    if (t > 9223372036854775807.0L) {
-        resp_error(&c->out, "ERR timeout is out of range");
-        return false;
-    }
-    *ms = (long long)ceill(t);
-    if (*ms < 0) {
+    t = ceill(t * 1000.0L);
+    if (t < 0 || !(t < 9223372036854775807.0L)) {
         resp_error(&c->out, "ERR timeout is negative");
         return false;
     }
+    *ms = (long long)t;
     return true;
 }
 

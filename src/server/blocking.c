@@ -187,9 +187,13 @@ static struct waiter *new_waiter(struct server *s, struct client *c, struct repl
         w->argv[i].len = argv[i].len;
         off += argv[i].len;
     }
+    /* A timeout so large that the deadline would not fit waits for ever
+     * (0), as in Redis; apply has refused what it must refuse. */
     long double secs = 0;
-    if (arg_to_ld(&argv[t], &secs) && secs > 0)
-        w->deadline_ms = clock_mono_us() / 1000 + (int64_t)ceill(ms_units ? secs : secs * 1000.0L);
+    if (arg_to_ld(&argv[t], &secs) && secs > 0) {
+        long double deadline = (long double)(clock_mono_us() / 1000) + ceill(ms_units ? secs : secs * 1000.0L);
+        if (deadline < 9223372036854775807.0L) w->deadline_ms = (int64_t)deadline;
+    }
     struct buf k = BUF_INIT;
     for (int i = first; i < first + n; i++) {
         key_of(&k, db, argv[i].ptr, argv[i].len);

@@ -81,3 +81,30 @@ def test_blmpop_and_bzmpop_check_their_arguments_before_the_timeout(server):
          b"-ERR count should be greater than 0\r\n"),
         (0, ("BLMPOP", "abc", "1", "l1", "LEFT"), b"-ERR timeout is not a float or out of range\r\n"),
     ])
+
+
+def test_timeouts_too_large_for_milliseconds_are_negative_as_in_redis_7_0(server):
+    """Redis 7.0.15 turns the timeout's milliseconds into a long long
+    without a range check: inf or 1e17 seconds come out negative and are
+    refused with "timeout is negative" (seed 182)."""
+    replay(server.port, resp=2, steps=[
+        (0, ("BZPOPMAX", "s2", "inf"), b"-ERR timeout is negative\r\n"),
+        (0, ("BLPOP", "l1", "1e17"), b"-ERR timeout is negative\r\n"),
+        (0, ("BLMOVE", "l1", "l2", "LEFT", "LEFT", "-0.9"), b"-ERR timeout is negative\r\n"),
+    ])
+
+
+def test_a_timeout_that_fits_but_whose_deadline_does_not_waits(server):
+    """A timeout of 9223372036854775 s (or a BLOCK of 2^63-1 ms) fits in
+    milliseconds but not added to the clock: Redis waits, Parley answered
+    nil at once. The waiter must still be there for the push."""
+    from rawresp import RawConn
+    for blocking, push, want in (
+            (("BLPOP", "big", "9223372036854775"), ("RPUSH", "big", "v"), [b"big", b"v"]),
+            (("XREAD", "BLOCK", "9223372036854775807", "STREAMS", "bigs", "$"),
+             ("XADD", "bigs", "5-1", "f", "v"), [[b"bigs", [[b"5-1", [b"f", b"v"]]]]])):
+        with RawConn(server.port) as waiter, RawConn(server.port) as pusher:
+            waiter.send(resp_encode(*blocking))
+            wait_until(lambda: blocked_clients(pusher) == 1, message="the client to block")
+            pusher.call(*push)
+            assert waiter.read() == want
