@@ -13,6 +13,9 @@
  *       runs the queued commands in order and answers their replies as one
  *       array; if watched and a watched key changed since the session
  *       opened, runs nothing and answers a null array, as Redis does.
+ *   __ok, __reply simple|bulk|error <text>
+ *       only inside __exec: what a connection command queued in MULTI
+ *       answers there (SELECT, UNWATCH, PING, ECHO)
  *
  * Commands inside a transaction run through the same table and exec
  * functions as anywhere else. */
@@ -48,6 +51,28 @@ static void cmd_internal_ok(struct cmd_ctx *c)
     resp_ok(&c->out);
 }
 
+/* PING, ECHO and a SELECT that fails, inside MULTI: what they answer
+ * depends on their arguments alone, so the server queues their reply,
+ * which EXEC gives in its place:
+ *   __reply simple|bulk|error <text> */
+static void cmd_internal_reply(struct cmd_ctx *c)
+{
+    const struct resp_arg *text = &c->argv[2];
+    if (arg_is(&c->argv[1], "bulk")) {
+        resp_bulk(&c->out, text->ptr, text->len);
+    } else if (arg_is(&c->argv[1], "error")) {
+        resp_errorf(&c->out, "%.*s", (int)text->len, text->ptr);
+    } else if (arg_is(&c->argv[1], "simple") && text->len < 64 && !memchr(text->ptr, '\r', text->len) &&
+               !memchr(text->ptr, '\n', text->len)) {
+        char line[64];
+        memcpy(line, text->ptr, text->len);
+        line[text->len] = '\0';
+        resp_simple(&c->out, line);
+    } else {
+        resp_error(&c->out, "ERR malformed __reply");
+    }
+}
+
 /* Runs one queued command with its own database; replies like a client. */
 static void run_queued(struct cmd_ctx *c, int db, int argc, const struct resp_arg *argv)
 {
@@ -56,8 +81,9 @@ static void run_queued(struct cmd_ctx *c, int db, int argc, const struct resp_ar
     sub.db = db;
     sub.argc = argc;
     sub.argv = argv;
-    bool is_ok = argv[0].len == 4 && memcmp(argv[0].ptr, "__ok", 4) == 0;
-    const struct cmd_def *d = cmd_lookup(argv[0].ptr, argv[0].len, is_ok);
+    bool internal = (argv[0].len == 4 && memcmp(argv[0].ptr, "__ok", 4) == 0) ||
+                    (argv[0].len == 7 && memcmp(argv[0].ptr, "__reply", 7) == 0);
+    const struct cmd_def *d = cmd_lookup(argv[0].ptr, argv[0].len, internal);
     if (d && (d->flags & CMD_CONTAINER) && argc >= 2) d = cmd_lookup_sub(d, argv[1].ptr, argv[1].len);
     if (d == NULL || d->exec == NULL || !cmd_arity_ok(d, argc)) {
         resp_error(&sub.out, "ERR command cannot run inside a transaction");
@@ -134,7 +160,8 @@ const struct cmd_def cmd_rows_multi[] = {
     LOCAL("unwatch", 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE,
           "Forgets about watched keys of a transaction.", "O(1)"),
     ROW("__watch", 3, 0, cmd_internal_watch, "Opens a WATCH session (sent by the server for WATCH)."),
-    ROW("__ok", 1, 0, cmd_internal_ok, "Answers OK (SELECT inside a transaction)."),
+    ROW("__ok", 1, 0, cmd_internal_ok, "Answers OK (SELECT and UNWATCH inside a transaction)."),
+    ROW("__reply", 3, 0, cmd_internal_reply, "Answers its argument (PING, ECHO, a failed SELECT inside a transaction)."),
     ROW("__exec", -5, 0, cmd_internal_exec, "Runs a transaction (sent by the server for EXEC)."),
     {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL},
 };

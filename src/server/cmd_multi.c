@@ -102,6 +102,19 @@ static void reply_error(struct client *c, const char *text)
     resp_error(&o, text);
 }
 
+/* Queues what a connection command answers inside EXEC: OK (kind NULL),
+ * or `__reply kind text`. */
+static void queue_reply(struct multi_state *m, const char *kind, const char *text)
+{
+    if (kind == NULL) {
+        struct resp_arg ok = {"__ok", 4};
+        add_cmd(m, m->db, 1, &ok);
+        return;
+    }
+    struct resp_arg r[3] = {{"__reply", 7}, {kind, strlen(kind)}, {text, strlen(text)}};
+    add_cmd(m, m->db, 3, r);
+}
+
 bool multi_queue(struct client *c, const struct cmd_def *cmd, int argc, const struct resp_arg *argv)
 {
     struct multi_state *m = c->multi;
@@ -110,17 +123,29 @@ bool multi_queue(struct client *c, const struct cmd_def *cmd, int argc, const st
     if (!strcmp(name, "exec") || !strcmp(name, "discard") || !strcmp(name, "multi") ||
         !strcmp(name, "watch") || !strcmp(name, "quit") || !strcmp(name, "reset"))
         return false;
+    /* Connection commands Redis queues like any other: SELECT switches the
+     * database of the commands queued after it; each answers inside EXEC
+     * what it would answer there (cmds/multi.c: __ok, __reply). */
     if (!strcmp(name, "select")) {
         long long db;
         if (!arg_to_ll(&argv[1], &db) || db < 0 || db >= STORE_DBS) {
-            reply_error(c, arg_to_ll(&argv[1], &db) ? "ERR DB index is out of range"
-                                                    : "ERR value is not an integer or out of range");
-            m->dirty = true;
-            return true;
+            queue_reply(m, "error", arg_to_ll(&argv[1], &db) ? "ERR DB index is out of range"
+                                                             : "ERR value is not an integer or out of range");
+        } else {
+            m->db = (int)db;
+            queue_reply(m, NULL, NULL);
         }
-        m->db = (int)db;
-        struct resp_arg ok = {"__ok", 4};
-        add_cmd(m, m->db, 1, &ok);
+    } else if (!strcmp(name, "unwatch")) {
+        queue_reply(m, NULL, NULL);
+    } else if (!strcmp(name, "ping") && argc > 2) {
+        queue_reply(m, "error", "ERR wrong number of arguments for 'ping' command");
+    } else if (!strcmp(name, "ping") || !strcmp(name, "echo")) {
+        if (argc == 1) {
+            queue_reply(m, "simple", "PONG");
+        } else {
+            struct resp_arg r[3] = {{"__reply", 7}, {"bulk", 4}, argv[1]};
+            add_cmd(m, m->db, 3, r);
+        }
     } else if (cmd->exec == NULL || (cmd->flags & CMD_INTERNAL)) {
         struct resp_out o = client_reply(c);
         resp_errorf(&o, "ERR '%s' cannot run inside a transaction in Parley", name);

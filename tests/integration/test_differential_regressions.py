@@ -108,3 +108,35 @@ def test_a_timeout_that_fits_but_whose_deadline_does_not_waits(server):
             wait_until(lambda: blocked_clients(pusher) == 1, message="the client to block")
             pusher.call(*push)
             assert waiter.read() == want
+
+
+def test_ping_echo_unwatch_and_select_are_queued_inside_multi(server):
+    """Redis queues PING, ECHO, UNWATCH and SELECT inside MULTI and gives
+    their replies in EXEC's array, a SELECT with a bad index included (an
+    error in the array, not EXECABORT); Parley refused the first three and
+    aborted the transaction on the last (seeds 25, 52, 105, 109)."""
+    replay(server.port, resp=2, steps=[
+        (0, ("MULTI",), b"+OK\r\n"),
+        (0, ("PING",), b"+QUEUED\r\n"),
+        (0, ("PING", "-3"), b"+QUEUED\r\n"),
+        (0, ("PING", "a", "b"), b"+QUEUED\r\n"),
+        (0, ("ECHO", "10"), b"+QUEUED\r\n"),
+        (0, ("unwatch",), b"+QUEUED\r\n"),
+        (0, ("SELECT", "abc"), b"+QUEUED\r\n"),
+        (0, ("SELECT", "16"), b"+QUEUED\r\n"),
+        (0, ("SELECT", "1"), b"+QUEUED\r\n"),
+        (0, ("SET", "s1", "in-db-1"), b"+QUEUED\r\n"),
+        (0, ("EXEC",),
+         b"*9\r\n+PONG\r\n$2\r\n-3\r\n-ERR wrong number of arguments for 'ping' command\r\n$2\r\n10\r\n"
+         b"+OK\r\n-ERR value is not an integer or out of range\r\n-ERR DB index is out of range\r\n"
+         b"+OK\r\n+OK\r\n"),
+        (0, ("GET", "s1"), b"$7\r\nin-db-1\r\n"),
+        (0, ("SELECT", "0"), b"+OK\r\n"),
+        (0, ("GET", "s1"), b"$-1\r\n"),
+    ])
+    replay(server.port, resp=3, steps=[
+        (0, ("MULTI",), b"+OK\r\n"),
+        (0, ("PING",), b"+QUEUED\r\n"),
+        (0, ("ECHO", ""), b"+QUEUED\r\n"),
+        (0, ("EXEC",), b"*2\r\n+PONG\r\n$0\r\n\r\n"),
+    ])
