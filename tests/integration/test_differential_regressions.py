@@ -140,3 +140,20 @@ def test_ping_echo_unwatch_and_select_are_queued_inside_multi(server):
         (0, ("ECHO", ""), b"+QUEUED\r\n"),
         (0, ("EXEC",), b"*2\r\n+PONG\r\n$0\r\n\r\n"),
     ])
+
+
+def test_reset_discards_a_transaction_and_its_watch(server):
+    """RESET inside MULTI ends the transaction (seed 379), and forgets the
+    keys WATCHed before it."""
+    replay(server.port, resp=2, steps=[
+        (0, ("MULTI",), b"+OK\r\n"),
+        (0, ("RESET",), b"+RESET\r\n"),
+        (0, ("OBJECT", "ENCODING", "t2"), b"$-1\r\n"),
+        (0, ("EXEC",), b"-ERR EXEC without MULTI\r\n"),
+        (0, ("WATCH", "s1"), b"+OK\r\n"),
+        (0, ("RESET",), b"+RESET\r\n"),
+        (1, ("SET", "s1", "changed"), b"+OK\r\n"),
+        (0, ("MULTI",), b"+OK\r\n"),
+        (0, ("GET", "s1"), b"+QUEUED\r\n"),
+        (0, ("EXEC",), b"*1\r\n$7\r\nchanged\r\n"),
+    ])
