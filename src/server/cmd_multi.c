@@ -266,8 +266,19 @@ static void cmd_exec_tx(struct client *c, const struct cmd_def *cmd, int argc,
         }
     }
 #undef PUT_NUM
-    c->db = m->db;
-    repl_submit(c->srv->repl, client_slot_for_submit(c), c->db, c->proto, (int)a, args);
+    struct reply_slot *slot = client_slot_for_submit(c);
+    repl_submit(c->srv->repl, slot, c->db, c->proto, (int)a, args);
+    if (m->db != c->db && m->n_watched == 0) {
+        c->db = m->db;
+    } else if (m->db != c->db) {
+        /* A WATCH may still abort the transaction, and then its SELECTs
+         * never ran: read nothing more from this client until EXEC is
+         * answered, and switch only if it ran (client.c). */
+        c->exec_slot = slot;
+        c->exec_db = m->db;
+        c->blocking_slot = slot;
+        net_conn_hold(c->conn);
+    }
     free(args);
     free(num_off);
     buf_free(&nums);

@@ -44,6 +44,8 @@ struct client {
     bool readonly;     /* READONLY: reads served from this node, maybe stale */
     struct multi_state *multi; /* MULTI/WATCH state, NULL when unused */
     struct reply_slot *blocking_slot; /* paused until this blocking command answers */
+    struct reply_slot *exec_slot;     /* an EXEC whose SELECTs apply only if it runs */
+    int exec_db;                      /* ... the database they leave */
     long long subscriptions;   /* channels+patterns+shard channels, as applied */
     bool pubsub_mode;          /* subscribed: local_subs non-empty */
     struct dict *local_subs;   /* kind byte + name, as this client asked so far */

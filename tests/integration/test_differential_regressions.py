@@ -157,3 +157,22 @@ def test_reset_discards_a_transaction_and_its_watch(server):
         (0, ("GET", "s1"), b"+QUEUED\r\n"),
         (0, ("EXEC",), b"*1\r\n$7\r\nchanged\r\n"),
     ])
+
+
+def test_select_inside_a_transaction_that_watch_aborts_does_not_switch(server):
+    """A SELECT queued in a transaction that a WATCH aborts never ran: the
+    client stays in its database (seed 245). One that ran switches it."""
+    replay(server.port, resp=2, steps=[
+        (0, ("RPUSH", "l1", "3"), b":1\r\n"),
+        (0, ("WATCH", "z2"), b"+OK\r\n"),
+        (0, ("ZADD", "z2", "1", "e"), b":1\r\n"),
+        (0, ("MULTI",), b"+OK\r\n"),
+        (0, ("SELECT", "1"), b"+QUEUED\r\n"),
+        (0, ("EXEC",), b"*-1\r\n"),
+        (0, ("PTTL", "l1"), b":-1\r\n"),
+        (0, ("WATCH", "z2"), b"+OK\r\n"),
+        (0, ("MULTI",), b"+OK\r\n"),
+        (0, ("SELECT", "1"), b"+QUEUED\r\n"),
+        (0, ("EXEC",), b"*1\r\n+OK\r\n"),
+        (0, ("PTTL", "l1"), b":-2\r\n"),
+    ])
