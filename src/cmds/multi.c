@@ -4,10 +4,11 @@
  * EXEC as one internal command, so a transaction is one step of the log:
  * every node runs all of it, between two other commands, or none of it.
  *
- *   __watch <client id> <fresh 0|1>
+ *   __watch <client id> <fresh 0|1> (<db> <key>)*
  *       opens the WATCH session of (sending process, client) (watch.h);
  *       fresh: the first WATCH since the last EXEC/DISCARD/UNWATCH, which
- *       starts a new observation point
+ *       starts a new observation point; a later one carries the keys
+ *       watched before it, and starts a new point if none has changed
  *   __exec <client id> <watched 0|1> <n keys> (<db> <key>)* <n cmds>
  *          (<db> <argc> <arg>*)*
  *       runs the queued commands in order and answers their replies as one
@@ -36,11 +37,26 @@ static bool arg_u64(const struct resp_arg *a, uint64_t *v)
 static void cmd_internal_watch(struct cmd_ctx *c)
 {
     uint64_t client, fresh;
-    if (!arg_u64(&c->argv[1], &client) || !arg_u64(&c->argv[2], &fresh)) {
+    if (!arg_u64(&c->argv[1], &client) || !arg_u64(&c->argv[2], &fresh) || (c->argc - 3) % 2) {
         resp_error(&c->out, "ERR malformed __watch");
         return;
     }
-    watch_begin(&c->store->watch, c->origin, client, fresh != 0, c->now_ms);
+    size_t n = (size_t)(c->argc - 3) / 2;
+    struct watch_key *earlier = n ? calloc(n, sizeof *earlier) : NULL;
+    if (n && earlier == NULL) abort();
+    for (size_t k = 0; k < n; k++) {
+        uint64_t db;
+        if (!arg_u64(&c->argv[3 + 2 * k], &db) || db >= STORE_DBS) {
+            free(earlier);
+            resp_error(&c->out, "ERR malformed __watch");
+            return;
+        }
+        earlier[k].db = (int)db;
+        earlier[k].key = c->argv[4 + 2 * k].ptr;
+        earlier[k].klen = c->argv[4 + 2 * k].len;
+    }
+    watch_begin(&c->store->watch, c->origin, client, fresh != 0, earlier, n, c->now_ms);
+    free(earlier);
     resp_ok(&c->out);
 }
 
@@ -159,7 +175,7 @@ const struct cmd_def cmd_rows_multi[] = {
           "Monitors changes to keys to determine the execution of a transaction.", "O(1) for every key."),
     LOCAL("unwatch", 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE,
           "Forgets about watched keys of a transaction.", "O(1)"),
-    ROW("__watch", 3, 0, cmd_internal_watch, "Opens a WATCH session (sent by the server for WATCH)."),
+    ROW("__watch", -3, 0, cmd_internal_watch, "Opens a WATCH session (sent by the server for WATCH)."),
     ROW("__ok", 1, 0, cmd_internal_ok, "Answers OK (SELECT and UNWATCH inside a transaction)."),
     ROW("__reply", 3, 0, cmd_internal_reply, "Answers its argument (PING, ECHO, a failed SELECT inside a transaction)."),
     ROW("__exec", -5, 0, cmd_internal_exec, "Runs a transaction (sent by the server for EXEC)."),

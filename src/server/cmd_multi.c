@@ -294,18 +294,38 @@ static void cmd_watch(struct client *c, const struct cmd_def *cmd, int argc,
         reply_error(c, "ERR WATCH inside MULTI is not allowed");
         return;
     }
-    /* The first WATCH of a transaction starts a new observation point. */
+    /* The first WATCH of a transaction starts a new observation point; a
+     * later one carries the keys watched before it (cmds/multi.c). */
     const char *fresh = m->n_watched == 0 ? "1" : "0";
+    size_t n_args = 3 + 2 * m->n_watched;
+    struct resp_arg *w = xmalloc(n_args * sizeof *w);
+    char (*dbs)[4] = xmalloc((m->n_watched ? m->n_watched : 1) * sizeof *dbs);
+    char id[24];
+    int n = snprintf(id, sizeof id, "%" PRIu64, c->id);
+    w[0] = (struct resp_arg){"__watch", 7};
+    w[1] = (struct resp_arg){id, (size_t)n};
+    w[2] = (struct resp_arg){fresh, 1};
+    struct reader rd;
+    reader_init(&rd, m->watched.data, m->watched.len);
+    for (size_t i = 0; i < m->n_watched; i++) {
+        uint8_t db;
+        uint32_t len;
+        const char *key;
+        reader_u8(&rd, &db);
+        reader_u32(&rd, &len);
+        reader_bytes(&rd, len, &key);
+        w[3 + 2 * i] = (struct resp_arg){dbs[i], (size_t)snprintf(dbs[i], sizeof dbs[i], "%d", (int)db)};
+        w[4 + 2 * i] = (struct resp_arg){key, len};
+    }
+    repl_submit(c->srv->repl, client_slot_for_submit(c), c->db, c->proto, (int)n_args, w);
+    free(dbs);
+    free(w);
     for (int i = 1; i < argc; i++) {
         buf_append_u8(&m->watched, (uint8_t)c->db);
         buf_append_u32(&m->watched, (uint32_t)argv[i].len);
         buf_append(&m->watched, argv[i].ptr, argv[i].len);
         m->n_watched++;
     }
-    char id[24];
-    int n = snprintf(id, sizeof id, "%" PRIu64, c->id);
-    struct resp_arg w[3] = {{"__watch", 7}, {id, (size_t)n}, {fresh, 1}};
-    repl_submit(c->srv->repl, client_slot_for_submit(c), c->db, c->proto, 3, w);
 }
 
 static void cmd_unwatch(struct client *c, const struct cmd_def *cmd, int argc,

@@ -35,17 +35,19 @@ void watch_clear(struct store_watch *w);
 static inline bool watch_active(const struct store_watch *w) { return dict_size(&w->sessions) > 0; }
 /* A key changed (key NULL: the whole database). */
 void watch_touch(struct store_watch *w, int db, const char *key, size_t klen);
-/* Opens the session of (origin, client). A fresh WATCH (the first of a
- * transaction) observes from now; a later one keeps the earlier point. */
-void watch_begin(struct store_watch *w, uint64_t origin, uint64_t client, bool fresh,
-                 int64_t now_ms);
-/* Closes the session and says whether none of the keys changed since it
- * opened. keys: n (db, key) pairs. A missing session answers false. */
 struct watch_key {
     int db;
     const char *key;
     size_t klen;
 };
+/* Opens the session of (origin, client). A fresh WATCH (the first of a
+ * transaction) observes from now; a later one keeps the earlier point,
+ * unless none of the keys watched earlier (n_earlier of them, given) has
+ * changed since it: then it observes from now. */
+void watch_begin(struct store_watch *w, uint64_t origin, uint64_t client, bool fresh,
+                 const struct watch_key *earlier, size_t n_earlier, int64_t now_ms);
+/* Closes the session and says whether none of the keys changed since it
+ * opened. keys: n (db, key) pairs. A missing session answers false. */
 bool watch_check_and_end(struct store_watch *w, uint64_t origin, uint64_t client,
                          const struct watch_key *keys, size_t n);
 /* Drops sessions past their expiry (deterministic: log time). */

@@ -176,3 +176,32 @@ def test_select_inside_a_transaction_that_watch_aborts_does_not_switch(server):
         (0, ("EXEC",), b"*1\r\n+OK\r\n"),
         (0, ("PTTL", "l1"), b":-2\r\n"),
     ])
+
+
+def test_a_later_watch_counts_changes_from_its_own_point(server):
+    """Redis watches each key from the WATCH that names it: a change made
+    to a key before it is WATCHed does not abort the transaction, even when
+    an earlier WATCH of another key is still open (seed 343); a change to
+    the earlier key still does."""
+    replay(server.port, resp=2, steps=[
+        (0, ("WATCH", "x1"), b"+OK\r\n"),
+        (0, ("SET", "z1", "1"), b"+OK\r\n"),
+        (0, ("WATCH", "z1"), b"+OK\r\n"),
+        (0, ("MULTI",), b"+OK\r\n"),
+        (0, ("EXEC",), b"*0\r\n"),
+        (0, ("WATCH", "x1"), b"+OK\r\n"),
+        (1, ("SET", "x1", "1"), b"+OK\r\n"),
+        (0, ("WATCH", "z1"), b"+OK\r\n"),
+        (0, ("MULTI",), b"+OK\r\n"),
+        (0, ("EXEC",), b"*-1\r\n"),
+        (0, ("WATCH", "x1"), b"+OK\r\n"),
+        (0, ("WATCH", "z1"), b"+OK\r\n"),
+        (1, ("SET", "z1", "2"), b"+OK\r\n"),
+        (0, ("MULTI",), b"+OK\r\n"),
+        (0, ("EXEC",), b"*-1\r\n"),
+        (0, ("WATCH", "x1", "z1"), b"+OK\r\n"),
+        (1, ("FLUSHDB",), b"+OK\r\n"),
+        (0, ("WATCH", "s1"), b"+OK\r\n"),
+        (0, ("MULTI",), b"+OK\r\n"),
+        (0, ("EXEC",), b"*-1\r\n"),
+    ])
