@@ -525,7 +525,8 @@ static void cmd_xsetid(struct cmd_ctx *c)
     s->last_id = id;
     if (entries_added != -1) s->entries_added = (uint64_t)entries_added;
     if (!stream_id_is_zero(&max_xdel)) s->max_deleted_id = max_xdel;
-    store_touch(c->store, c->db, c->argv[1].ptr, c->argv[1].len);
+    /* Redis 7.0's XSETID does not signal the key as modified (WATCH). */
+    store_touch_unwatched(c->store, c->db, c->argv[1].ptr, c->argv[1].len);
     resp_ok(&c->out);
 }
 

@@ -18,9 +18,11 @@ static void reply_nogroup(struct cmd_ctx *c, const struct resp_arg *key, const s
                 (int)group->len, group->ptr);
 }
 
+/* Consumer-group changes wake blocked readers but, as in Redis 7.0, do not
+ * abort a transaction that WATCHes the stream (creating the stream does). */
 static void touch(struct cmd_ctx *c, const struct resp_arg *key)
 {
-    store_touch(c->store, c->db, key->ptr, key->len);
+    store_touch_unwatched(c->store, c->db, key->ptr, key->len);
 }
 
 

@@ -259,7 +259,7 @@ static void xread_generic(struct cmd_ctx *c, bool xreadgroup, bool retry)
             reply_consumer_pel(c, s, k, &start, (size_t)count);
         } else if (groups[i]) {
             if (reply_group_new(c, s, groups[i], k, &start, (size_t)count, noack))
-                store_touch(c->store, c->db, key->ptr, key->len);
+                store_touch_unwatched(c->store, c->db, key->ptr, key->len); /* as in Redis 7.0 */
         } else {
             reply_range(c, s, &start, NULL, (size_t)count, false);
         }

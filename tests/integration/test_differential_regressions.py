@@ -205,3 +205,39 @@ def test_a_later_watch_counts_changes_from_its_own_point(server):
         (0, ("MULTI",), b"+OK\r\n"),
         (0, ("EXEC",), b"*-1\r\n"),
     ])
+
+
+def test_consumer_group_changes_do_not_abort_a_watch(server):
+    """Redis 7.0 does not count consumer-group changes (XGROUP, XREADGROUP,
+    XACK, XCLAIM, XAUTOCLAIM) nor XSETID as modifying the stream for
+    WATCH: the transaction runs (seed 141). Creating the stream with
+    MKSTREAM, like any new key, aborts it."""
+    steps = [
+        (0, ("XADD", "x2", "1-1", "a", "1"), b"$3\r\n1-1\r\n"),
+        (0, ("XADD", "x2", "2-1", "a", "2"), b"$3\r\n2-1\r\n"),
+    ]
+    for cmd, reply in (
+            (("XGROUP", "CREATE", "x2", "g1", "0"), b"+OK\r\n"),
+            (("XREADGROUP", "GROUP", "g1", "c1", "COUNT", "1", "STREAMS", "x2", ">"),
+             b"*1\r\n*2\r\n$2\r\nx2\r\n*1\r\n*2\r\n$3\r\n1-1\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n"),
+            (("XCLAIM", "x2", "g1", "c2", "0", "1-1", "JUSTID"), b"*1\r\n$3\r\n1-1\r\n"),
+            (("XAUTOCLAIM", "x2", "g1", "c1", "0", "0", "JUSTID"), b"*3\r\n$3\r\n0-0\r\n*1\r\n$3\r\n1-1\r\n*0\r\n"),
+            (("XACK", "x2", "g1", "1-1"), b":1\r\n"),
+            (("XGROUP", "SETID", "x2", "g1", "0"), b"+OK\r\n"),
+            (("XGROUP", "CREATECONSUMER", "x2", "g1", "c3"), b":1\r\n"),
+            (("XGROUP", "DELCONSUMER", "x2", "g1", "c3"), b":0\r\n"),
+            (("XSETID", "x2", "5-0"), b"+OK\r\n"),
+            (("XGROUP", "DESTROY", "x2", "g1"), b":1\r\n")):
+        steps += [
+            (0, ("WATCH", "x2"), b"+OK\r\n"),
+            (1, cmd, reply),
+            (0, ("MULTI",), b"+OK\r\n"),
+            (0, ("EXEC",), b"*0\r\n"),
+        ]
+    steps += [
+        (0, ("WATCH", "x3"), b"+OK\r\n"),
+        (1, ("XGROUP", "CREATE", "x3", "g1", "$", "MKSTREAM"), b"+OK\r\n"),
+        (0, ("MULTI",), b"+OK\r\n"),
+        (0, ("EXEC",), b"*-1\r\n"),
+    ]
+    replay(server.port, resp=2, steps=steps)
