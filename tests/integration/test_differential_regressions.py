@@ -241,3 +241,20 @@ def test_consumer_group_changes_do_not_abort_a_watch(server):
         (0, ("EXEC",), b"*-1\r\n"),
     ]
     replay(server.port, resp=2, steps=steps)
+
+
+def test_xgroup_setid_reads_entriesread_before_counting_arguments(server):
+    """XGROUP SETID checks ENTRIESREAD's value before it counts the
+    arguments (seed 171)."""
+    replay(server.port, resp=2, steps=[
+        (0, ("XGROUP", "CREATE", "x1", "g2", "0", "MKSTREAM"), b"+OK\r\n"),
+        (0, ("XGROUP", "SETID", "x1", "g2", "$", "ENTRIESREAD", "*", "0"),
+         b"-ERR value is not an integer or out of range\r\n"),
+        (0, ("XGROUP", "SETID", "x1", "g2", "$", "ENTRIESREAD", "-5", "foo"),
+         b"-ERR value for ENTRIESREAD must be positive or -1\r\n"),
+        (0, ("XGROUP", "SETID", "x1", "g2", "$", "ENTRIESREAD", "1", "foo"),
+         b"-ERR unknown subcommand or wrong number of arguments for 'SETID'. Try XGROUP HELP.\r\n"),
+        (0, ("XGROUP", "SETID", "nokey", "g2", "$", "ENTRIESREAD", "1", "foo"),
+         b"-ERR unknown subcommand or wrong number of arguments for 'SETID'. Try XGROUP HELP.\r\n"),
+        (0, ("XGROUP", "SETID", "x1", "g2", "$", "ENTRIESREAD", "3"), b"+OK\r\n"),
+    ])
