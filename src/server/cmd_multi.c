@@ -96,6 +96,15 @@ void multi_flag_error(struct client *c)
     if (c->multi && c->multi->active) c->multi->dirty = true;
 }
 
+bool multi_refuse_exec(struct client *c, const struct cmd_def *cmd)
+{
+    if (strcmp(cmd->name, "exec") != 0) return false;
+    multi_free(c);
+    struct resp_out o = client_reply(c);
+    resp_error(&o, "EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command");
+    return true;
+}
+
 static void reply_error(struct client *c, const char *text)
 {
     struct resp_out o = client_reply(c);

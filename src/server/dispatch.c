@@ -91,6 +91,7 @@ bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg 
         return true;
     }
     if (!cmd_arity_ok(cmd, argc)) {
+        if (multi_refuse_exec(c, cmd)) return true;
         struct resp_out o = client_reply(c);
         cmd_reply_arity(&o, cmd);
         multi_flag_error(c);

@@ -258,3 +258,22 @@ def test_xgroup_setid_reads_entriesread_before_counting_arguments(server):
          b"-ERR unknown subcommand or wrong number of arguments for 'SETID'. Try XGROUP HELP.\r\n"),
         (0, ("XGROUP", "SETID", "x1", "g2", "$", "ENTRIESREAD", "3"), b"+OK\r\n"),
     ])
+
+
+def test_exec_with_arguments_aborts_the_transaction(server):
+    """An EXEC with arguments is answered EXECABORT, inside MULTI or not,
+    and discards the transaction and the WATCHed keys (seed 155)."""
+    replay(server.port, resp=2, steps=[
+        (0, ("EXEC", "LIMIT"),
+         b"-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command\r\n"),
+        (0, ("WATCH", "s1"), b"+OK\r\n"),
+        (1, ("SET", "s1", "2"), b"+OK\r\n"),
+        (0, ("MULTI",), b"+OK\r\n"),
+        (0, ("SET", "s1", "3"), b"+QUEUED\r\n"),
+        (0, ("EXEC", "1"),
+         b"-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command\r\n"),
+        (0, ("EXEC",), b"-ERR EXEC without MULTI\r\n"),
+        (0, ("MULTI",), b"+OK\r\n"),
+        (0, ("GET", "s1"), b"+QUEUED\r\n"),
+        (0, ("EXEC",), b"*1\r\n$1\r\n2\r\n"),
+    ])
