@@ -27,7 +27,8 @@ struct store_watch {
     uint64_t counter;       /* bumped by every change while sessions are open */
     struct dict sessions;   /* origin(8) client(8) -> v.i counter at WATCH, aux expiry */
     struct dict changed;    /* db(1) key -> v.i counter of the last change */
-    uint64_t flushed[16];   /* per database: counter of the last FLUSHDB/SWAPDB */
+    uint64_t flushed[16];   /* per database: counter of the last flush or swap too large
+                               to record key by key (keyspace.c) */
 };
 
 void watch_init(struct store_watch *w);

@@ -277,3 +277,33 @@ def test_exec_with_arguments_aborts_the_transaction(server):
         (0, ("GET", "s1"), b"+QUEUED\r\n"),
         (0, ("EXEC",), b"*1\r\n$1\r\n2\r\n"),
     ])
+
+
+def test_flushdb_and_swapdb_abort_a_watch_only_on_keys_that_existed(server):
+    """For WATCH, Redis counts FLUSHDB, FLUSHALL and SWAPDB as changes of
+    the keys the databases held: a transaction watching keys that did not
+    exist still runs (seed 663); one watching a key that existed, on either
+    side of a SWAPDB, aborts."""
+    replay(server.port, resp=2, steps=[
+        (0, ("WATCH", "z1", "h1"), b"+OK\r\n"),
+        (0, ("FLUSHDB",), b"+OK\r\n"),
+        (0, ("MULTI",), b"+OK\r\n"),
+        (0, ("EXEC",), b"*0\r\n"),
+        (0, ("SET", "s1", "1"), b"+OK\r\n"),
+        (0, ("WATCH", "s1"), b"+OK\r\n"),
+        (1, ("FLUSHALL",), b"+OK\r\n"),
+        (0, ("MULTI",), b"+OK\r\n"),
+        (0, ("EXEC",), b"*-1\r\n"),
+        (0, ("WATCH", "s2"), b"+OK\r\n"),
+        (1, ("SWAPDB", "0", "1"), b"+OK\r\n"),
+        (0, ("MULTI",), b"+OK\r\n"),
+        (0, ("EXEC",), b"*0\r\n"),
+        (1, ("SELECT", "1"), b"+OK\r\n"),
+        (1, ("SET", "s2", "in-db-1"), b"+OK\r\n"),
+        (0, ("WATCH", "s2"), b"+OK\r\n"),
+        (1, ("SWAPDB", "0", "1"), b"+OK\r\n"),
+        (0, ("MULTI",), b"+OK\r\n"),
+        (0, ("GET", "s2"), b"+QUEUED\r\n"),
+        (0, ("EXEC",), b"*-1\r\n"),
+        (0, ("GET", "s2"), b"$7\r\nin-db-1\r\n"),
+    ])
