@@ -61,7 +61,10 @@ DOCUMENTED = {
               "different members, redis-server's set is made equal to Parley's. Not "
               "sent inside MULTI.",
     "ttl": "TTL, PTTL, EXPIRETIME and PEXPIRETIME depend on each server's clock: "
-           "equal within 2 s (2000 ms); -1 and -2 exactly.",
+           "equal within 2 s (2000 ms); -1 and -2 exactly. EXPIRE and PEXPIRE with GT "
+           "or LT compare a new relative expiry with the key's: when the two are within "
+           "2 s of each other (the same TTL set twice, a millisecond apart or not), "
+           "either answer (0 or 1) is right; inside MULTI any 0/1 is accepted.",
     "stream-time": "Idle times, delivery and seen times in XPENDING and XINFO depend "
                    "on each server's clock: equal within 2 s.",
     "stream-auto-id": "IDs made by XADD * come from each server's clock: each of "
@@ -801,6 +804,12 @@ def blocks_for_ever(args):
         return False
 
 
+def is_relative_gt_lt(args):
+    """EXPIRE or PEXPIRE with GT or LT: compares now + TTL with the key's expiry."""
+    return upper(args, 0) in ("EXPIRE", "PEXPIRE") and len(args) > 3 and \
+        any(a.upper() in ("GT", "LT") for a in args[3:])
+
+
 def is_lex_range(args):
     name = upper(args, 0)
     if name in ("ZRANGEBYLEX", "ZREVRANGEBYLEX", "ZLEXCOUNT", "ZREMRANGEBYLEX"):
@@ -897,7 +906,11 @@ class Session:
         if is_lex_range(args) and (client in self.in_multi or self.lex_unspecified(client, args)):
             why("lex-mixed-scores")
             return False
-        pre = self.pre_state(client, args) if is_random(args) and self.live else None
+        pre = None
+        if self.live and is_random(args):
+            pre = self.pre_state(client, args)
+        elif self.live and is_relative_gt_lt(args) and client not in self.in_multi:
+            pre = self.theirs.call(client, "PEXPIRETIME", args[1])
         payload = resp_encode(*args)
         try:
             self.ours.send(client, payload)
@@ -993,6 +1006,16 @@ class Session:
             if not self.live or in_exec:
                 return None
             return self.compare_random(client, args, ours, theirs, pre)
+        if is_relative_gt_lt(args) and {ours, theirs} == {0, 1}:
+            why("ttl")
+            if in_exec:
+                return None
+            if isinstance(pre, int) and pre >= 0:
+                unit = 1000 if name == "EXPIRE" else 1
+                new = time.time() * 1000 + int(args[2]) * unit
+                if abs(pre - new) <= 2000:
+                    return None
+            return "differs (GT/LT with expiries further apart than the clock tolerance)"
         if name in TTL_TOLERANCE:
             why("ttl")
             if isinstance(ours, int) and isinstance(theirs, int) and ours >= 0 and theirs >= 0 \
