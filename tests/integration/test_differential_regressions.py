@@ -307,3 +307,22 @@ def test_flushdb_and_swapdb_abort_a_watch_only_on_keys_that_existed(server):
         (0, ("EXEC",), b"*-1\r\n"),
         (0, ("GET", "s2"), b"$7\r\nin-db-1\r\n"),
     ])
+
+
+def test_getex_persist_on_a_key_without_ttl_does_not_abort_a_watch(server):
+    """GETEX PERSIST changes a key only if it had a TTL: Redis signals the
+    key as modified only then, so a transaction watching it still runs
+    (seed 102103). Removing a TTL does abort it."""
+    replay(server.port, resp=2, steps=[
+        (0, ("MSET", "s2", "1"), b"+OK\r\n"),
+        (0, ("WATCH", "s2"), b"+OK\r\n"),
+        (0, ("GETEX", "s2", "PERSIST"), b"$1\r\n1\r\n"),
+        (0, ("MULTI",), b"+OK\r\n"),
+        (0, ("EXEC",), b"*0\r\n"),
+        (0, ("EXPIRE", "s2", "100000"), b":1\r\n"),
+        (0, ("WATCH", "s2"), b"+OK\r\n"),
+        (1, ("GETEX", "s2", "PERSIST"), b"$1\r\n1\r\n"),
+        (0, ("MULTI",), b"+OK\r\n"),
+        (0, ("EXEC",), b"*-1\r\n"),
+        (0, ("TTL", "s2"), b":-1\r\n"),
+    ])
