@@ -943,7 +943,8 @@ class Session:
         if name == "MULTI" and reply == "OK":
             self.in_multi.add(client)
             self.queued[client] = []
-        elif name in ("EXEC", "DISCARD", "RESET"):
+        elif name in ("EXEC", "DISCARD", "RESET") and (not isinstance(reply, Err) or reply.startswith("EXECABORT")):
+            # (one refused for its arity leaves the transaction open, but EXECABORT ends it)
             self.in_multi.discard(client)
             self.queued[client] = []
         elif client in self.in_multi and reply == "QUEUED":
