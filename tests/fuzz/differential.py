@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -1432,7 +1433,16 @@ def main():
             resp, nclients, steps = generate(seed, steps_lo, steps_hi, opts.resp3_share)
             if opts.verbose:
                 print(f"seed {seed}: RESP{resp}, {nclients} client(s), {len(steps)} steps")
-            session, diff = execute(servers, resp, nclients, steps, opts.verbose)
+            try:
+                session, diff = execute(servers, resp, nclients, steps, opts.verbose)
+            except Exception:
+                # A bug of this program, not a difference: say so, go on if asked.
+                totals["fuzzer errors"] += 1
+                print(f"\nseed {seed}: the fuzzer itself failed:\n{traceback.format_exc()}")
+                servers.healthy()
+                if not opts.keep_going:
+                    break
+                continue
             ran += 1
             totals.update(session.stats)
             note = servers.healthy()
@@ -1463,10 +1473,12 @@ def main():
           f"({totals['exact']} identical, {totals['normalised']} equal after a documented "
           f"normalisation), {totals['differences']} difference(s)"
           + (f" with {len(found)} distinct signature(s): {sorted(found)}" if found else ""))
+    if totals["fuzzer errors"]:
+        print(f"differential: the fuzzer failed on {totals['fuzzer errors']} seed(s)")
     if code != 0:
         print(f"differential: parley-server exited with {code} at the end")
         return 1
-    return 1 if totals["differences"] else 0
+    return 1 if totals["differences"] or totals["fuzzer errors"] else 0
 
 
 if __name__ == "__main__":
