@@ -134,7 +134,18 @@ static void cmd_internal_exec(struct cmd_ctx *c)
         keys[k].klen = a[i + 1].len;
         i += 2;
     }
+    /* As in Redis 7.0, a watched key that was alive at WATCH and whose
+     * time has passed by now is a change, deleted or not yet. */
+    bool expired_since = false;
+    int64_t start_ms;
+    if (watched && watch_session_start(&c->store->watch, c->origin, client, &start_ms)) {
+        for (uint64_t k = 0; k < nkeys && !expired_since; k++) {
+            struct dict_entry *e = store_lookup(c->store, keys[k].db, keys[k].key, keys[k].klen, start_ms, false);
+            expired_since = e && store_is_expired(c->store, keys[k].db, e, c->now_ms);
+        }
+    }
     bool clean = !watched || watch_check_and_end(&c->store->watch, c->origin, client, keys, nkeys);
+    clean = clean && !expired_since;
     free(keys);
     if (i >= c->argc || !arg_u64(&a[i++], &ncmds)) goto malformed;
     if (!clean) {

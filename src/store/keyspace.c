@@ -66,13 +66,20 @@ static void forget_entry(struct store_db *d, struct dict_entry *e)
     if (e->aux != NOT_EXPIRING) expiring_remove(d, e);
 }
 
-bool store_delete(struct store *s, int db, const char *key, size_t klen)
+/* Takes key out of the database, expiry index included. */
+static bool remove_key(struct store *s, int db, const char *key, size_t klen)
 {
     struct store_db *d = &s->db[db];
     struct dict_entry *e = dset_unlink(&d->keys, key, klen);
     if (e == NULL) return false;
     forget_entry(d, e);
     dict_entry_free(&d->keys.d, e);
+    return true;
+}
+
+bool store_delete(struct store *s, int db, const char *key, size_t klen)
+{
+    if (!remove_key(s, db, key, klen)) return false;
     store_touch(s, db, key, klen);
     return true;
 }
@@ -83,7 +90,18 @@ struct dict_entry *store_lookup(struct store *s, int db, const char *key, size_t
     assert(db >= 0 && db < STORE_DBS);
     struct dict_entry *e = dset_find(&s->db[db].keys, key, klen);
     if (e == NULL || !store_is_expired(s, db, e, now_ms)) return e;
-    if (evict && store_delete(s, db, key, klen)) s->expired_keys++;
+    if (evict) {
+        /* As in Redis 7.0, deleting a key whose time has passed changes it
+         * for WATCH only if a transaction watched it while it was alive: one
+         * that began watching once the key had expired saw it as gone. */
+        int64_t expired_at = store_expire_of(s, db, e);
+        remove_key(s, db, key, klen);
+        if (watch_active(&s->watch) && watch_any_began_before(&s->watch, expired_at))
+            store_touch(s, db, key, klen);
+        else
+            store_touch_unwatched(s, db, key, klen);
+        s->expired_keys++;
+    }
     return NULL;
 }
 

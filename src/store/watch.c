@@ -78,9 +78,32 @@ void watch_begin(struct store_watch *w, uint64_t origin, uint64_t client, bool f
      * (an earlier key unchanged until now changes after the point exactly
      * when it changes after now). When one has changed, the transaction is
      * doomed either way and the point stays. */
-    if (created || fresh || (n_earlier && unchanged_since(w, (uint64_t)e->v.i, earlier, n_earlier)))
+    /* The session lasts WATCH_SESSION_MS from its point, so the point's log
+     * time is aux - WATCH_SESSION_MS (watch_session_start). */
+    if (created || fresh || (n_earlier && unchanged_since(w, (uint64_t)e->v.i, earlier, n_earlier))) {
         e->v.i = (int64_t)w->counter;
-    e->aux = now_ms + WATCH_SESSION_MS;
+        e->aux = now_ms + WATCH_SESSION_MS;
+    }
+}
+
+bool watch_session_start(struct store_watch *w, uint64_t origin, uint64_t client, int64_t *start_ms)
+{
+    unsigned char k[16];
+    session_key(k, origin, client);
+    struct dict_entry *s = dict_find(&w->sessions, k, sizeof k);
+    if (s == NULL) return false;
+    *start_ms = s->aux - WATCH_SESSION_MS;
+    return true;
+}
+
+bool watch_any_began_before(struct store_watch *w, int64_t when_ms)
+{
+    struct dict_iter it;
+    dict_iter_init(&it, &w->sessions);
+    struct dict_entry *e;
+    while ((e = dict_iter_next(&it)) != NULL)
+        if (e->aux - WATCH_SESSION_MS < when_ms) return true;
+    return false;
 }
 
 bool watch_check_and_end(struct store_watch *w, uint64_t origin, uint64_t client,

@@ -47,6 +47,10 @@ struct watch_key {
  * changed since it: then it observes from now. */
 void watch_begin(struct store_watch *w, uint64_t origin, uint64_t client, bool fresh,
                  const struct watch_key *earlier, size_t n_earlier, int64_t now_ms);
+/* The log time of the session's point (false: no such session). */
+bool watch_session_start(struct store_watch *w, uint64_t origin, uint64_t client, int64_t *start_ms);
+/* Whether an open session's point is older than when_ms. */
+bool watch_any_began_before(struct store_watch *w, int64_t when_ms);
 /* Closes the session and says whether none of the keys changed since it
  * opened. keys: n (db, key) pairs. A missing session answers false. */
 bool watch_check_and_end(struct store_watch *w, uint64_t origin, uint64_t client,

@@ -326,3 +326,24 @@ def test_getex_persist_on_a_key_without_ttl_does_not_abort_a_watch(server):
         (0, ("EXEC",), b"*-1\r\n"),
         (0, ("TTL", "s2"), b":-1\r\n"),
     ])
+
+
+def test_watch_of_a_key_whose_time_had_passed(server):
+    """Redis 7.0: deleting a key that had already expired when it was
+    WATCHed is no change (the transaction saw it as gone), while a key that
+    expires after its WATCH aborts the transaction, deleted or not (seed
+    236860)."""
+    replay(server.port, resp=2, steps=[
+        (0, ("SET", "s2", "1e3", "EXAT", "1"), b"+OK\r\n"),
+        (0, ("WATCH", "s2"), b"+OK\r\n"),
+        (1, ("DEL", "s2"), b":0\r\n"),
+        (0, ("MULTI",), b"+OK\r\n"),
+        (0, ("EXEC",), b"*0\r\n"),
+    ])
+    from rawresp import RawConn
+    with RawConn(server.port) as c, RawConn(server.port) as other:
+        c.call("SET", "s3", "v", "PX", "200")
+        assert c.call("WATCH", "s3") == "OK"
+        wait_until(lambda: other.call("PTTL", "s3") == -2, message="s3 to expire")
+        assert c.call("MULTI") == "OK"
+        assert c.call("EXEC") is None
