@@ -84,9 +84,10 @@ DOCUMENTED = {
                         "answer depends on its random node levels. Not sent when the key is a "
                         "skiplist whose scores differ, nor inside MULTI (compact listpack sets "
                         "are compared: there Redis scans in order).",
-    "refcount": "OBJECT REFCOUNT: Redis answers 2147483647 for small integers it "
-                "shares between keys; Parley shares no objects and answers 1. Not "
-                "compared when both are a refcount (either 1 or 2147483647).",
+    "refcount": "OBJECT REFCOUNT is Redis's memory bookkeeping (2147483647 for the "
+                "small integers it shares, 2 while a transaction's arguments hold the "
+                "value); Parley shares no objects and answers 1. Both must answer a "
+                "positive integer.",
     "hello": "A HELLO that succeeds describes the server (name, version, id): only its "
              "reply's shape is compared; its errors are compared exactly.",
     # Left out of the generator, or not sent:
@@ -1046,7 +1047,7 @@ class Session:
             return "differs (also after waiting for the expiry cycles)"
         if name == "OBJECT" and upper(args, 1) == "REFCOUNT":
             why("refcount")
-            if ours in (1, 2147483647) and theirs in (1, 2147483647):
+            if isinstance(ours, int) and isinstance(theirs, int) and ours > 0 and theirs > 0:
                 return None
         return "differs"
 
