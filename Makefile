@@ -11,8 +11,15 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g -Isrc $(WARN) $(PKG_CFLAGS)
 RELEASE_CFLAGS := $(BASE_CFLAGS) -O2
-SAN_CFLAGS := $(BASE_CFLAGS) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
-LIBS    := $(PKG_LIBS) -lm
+# The sanitizer build also has the test hooks (src/cmds/testhooks.c): commands
+# that make a node misbehave on purpose, for the tests of divergence checks and
+# poisoned entries (`make integration-san` runs them; the release run skips them).
+SAN_CFLAGS := $(BASE_CFLAGS) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined -DPARLEY_TEST_HOOKS
+# src/base/mem.c counts every allocation of Parley's own code (used_memory,
+# maxmemory): the link routes src/'s malloc, calloc, realloc and free
+# through its wrappers. Every binary that links libparley needs these.
+MEM_WRAP := -Wl,--wrap=malloc -Wl,--wrap=calloc -Wl,--wrap=realloc -Wl,--wrap=free
+LIBS    := $(PKG_LIBS) -lm $(MEM_WRAP)
 PREFIX  ?= /usr/local
 PYTHON  := /usr/bin/python3
 
@@ -42,10 +49,11 @@ build/libparley.a: $(REL_OBJ)
 build/san/libparley.a: $(SAN_OBJ)
 	@rm -f $@; ar rcs $@ $^
 
+# -rdynamic: the crash report's backtrace (repl/poison.c) names our functions.
 build/parley-server: build/obj/server/main.o build/libparley.a
-	$(CC) $(RELEASE_CFLAGS) $^ $(LIBS) -o $@
+	$(CC) $(RELEASE_CFLAGS) -rdynamic $^ $(LIBS) -o $@
 build/san/parley-server: build/san/obj/server/main.o build/san/libparley.a
-	$(CC) $(SAN_CFLAGS) $^ $(LIBS) -o $@
+	$(CC) $(SAN_CFLAGS) -rdynamic $^ $(LIBS) -o $@
 
 build/unit/%: tests/unit/%.c build/libparley.a
 	@mkdir -p $(dir $@)

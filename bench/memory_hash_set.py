@@ -16,9 +16,10 @@ directory, loads the same workloads into both and prints INFO memory
 
 Each workload starts from FLUSHALL; memory is read once it has settled.
 Parley runs with a small Raft snapshot threshold so that the log entries
-that carried the data are compacted away and not counted as data. Its
-used_memory is glibc's in-use bytes (mallinfo2), Redis's is jemalloc's:
-the allocators round differently, so small differences mean little.
+that carried the data are compacted away. Its used_memory counts the usable
+size of every allocation Parley's code makes (glibc's malloc; the Raft log is
+not counted), Redis's is jemalloc's: the allocators round differently, so
+small differences mean little.
 
 Usage: bench/memory_hash_set.py [--parley build/parley-server]
                                 [--redis redis-server] [--scale 1.0]

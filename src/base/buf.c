@@ -12,12 +12,16 @@ void buf_init(struct buf *b)
 {
     b->data = NULL;
     b->len = b->cap = 0;
+    b->limit = 0;
+    b->over = false;
 }
 
 void buf_free(struct buf *b)
 {
+    size_t limit = b->limit;
     free(b->data);
     buf_init(b);
+    b->limit = limit;
 }
 
 char *buf_reserve(struct buf *b, size_t extra)

@@ -6,6 +6,7 @@
 #ifndef PARLEY_BASE_BUF_H
 #define PARLEY_BASE_BUF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -13,9 +14,17 @@ struct buf {
     char *data;
     size_t len;
     size_t cap;
+    /* A bound the owner sets on replies (0: none). The reply writer
+     * (resp/write.h) never grows the buffer past `limit` bytes: a reply
+     * that would is not written and `over` is set, and the owner drops the
+     * client, as Redis drops one over client-output-buffer-limit, but
+     * before the bytes are copied rather than after. Plain appends ignore
+     * it. buf_clear and buf_free clear `over` and keep `limit`. */
+    size_t limit;
+    bool over;
 };
 
-#define BUF_INIT {NULL, 0, 0}
+#define BUF_INIT {NULL, 0, 0, 0, false}
 
 void buf_init(struct buf *b);
 void buf_free(struct buf *b);
@@ -29,7 +38,11 @@ void buf_append_u8(struct buf *b, uint8_t v);
 void buf_append_u32(struct buf *b, uint32_t v); /* little endian */
 void buf_append_u64(struct buf *b, uint64_t v); /* little endian */
 /* Forget the content, keep the memory. */
-static inline void buf_clear(struct buf *b) { b->len = 0; }
+static inline void buf_clear(struct buf *b)
+{
+    b->len = 0;
+    b->over = false;
+}
 /* Drop the first n bytes. */
 void buf_consume(struct buf *b, size_t n);
 /* Hand the memory to the caller; the buffer is left empty. */

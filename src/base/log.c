@@ -10,6 +10,7 @@
 
 static enum log_level min_level = LOG_NOTICE;
 static FILE *out;
+static volatile int out_fd = 2;
 
 static const char *names[] = {"debug", "verbose", "notice", "warning"};
 
@@ -21,8 +22,11 @@ int log_set_file(const char *path)
     if (f == NULL) return -1;
     if (out != NULL && out != stderr) fclose(out);
     out = f;
+    out_fd = fileno(f);
     return 0;
 }
+
+int log_fd(void) { return out_fd; }
 
 int log_level_parse(const char *name)
 {

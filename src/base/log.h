@@ -16,6 +16,9 @@ void log_msg(enum log_level level, const char *fmt, ...)
 /* Parses "debug", "verbose", "notice", "warning"; -1 if unknown. */
 int log_level_parse(const char *name);
 const char *log_level_name(enum log_level level);
+/* The log's file descriptor, for a fatal-signal handler that may only
+ * write(2) (repl/poison.c). */
+int log_fd(void);
 
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_NOTICE, __VA_ARGS__)

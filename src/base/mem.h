@@ -2,7 +2,8 @@
  *
  * Parley treats running out of memory as fatal, as Redis does: every caller
  * would otherwise need an error path that cannot be tested. These wrappers
- * print what failed and abort. Everything in src/ allocates through them. */
+ * print what failed and abort. Everything in src/ allocates through them,
+ * and everything src/ allocates, through them or not, is counted. */
 #ifndef PARLEY_BASE_MEM_H
 #define PARLEY_BASE_MEM_H
 
@@ -13,7 +14,22 @@ void *xcalloc(size_t count, size_t size);
 void *xrealloc(void *ptr, size_t size);
 char *xstrdup(const char *s);
 void *xmemdup(const void *p, size_t size);
-/* Bytes currently allocated by this process (malloc's own accounting). */
+/* realloc that may fail: NULL (and ptr untouched) when size cannot be had.
+ * Only for growth a command can refuse with an error instead of aborting. */
+void *mem_try_realloc(void *ptr, size_t size);
+/* Bytes Parley's own code has allocated and not freed (see mem.c: the
+ * link counts every malloc and free of src/, not those libraries make for
+ * themselves): Redis's used_memory. */
 size_t mem_used_bytes(void);
+/* A buffer handed to a library that will free it itself (a log entry given
+ * to libraft) leaves the count; mem_own puts back one taken from it before
+ * Parley frees it after all. */
+void mem_disown(void *ptr);
+void mem_own(void *ptr);
+/* The machine's physical memory in bytes (sysconf), read once: no value
+ * larger than this can ever be held, whatever the configuration allows. */
+size_t mem_physical_bytes(void);
+/* The process's resident set (/proc/self/statm), 0 if unknown. */
+size_t mem_rss_bytes(void);
 
 #endif

@@ -110,24 +110,24 @@ static void cmd_bzmpop(struct cmd_ctx *c)
     nothing(c, true);
 }
 
-#define ROW(n, ar, f, l, s, acl, ex, since, sum, cx)                                             \
-    {n, ar, CMD_WRITE | CMD_BLOCKING, f, l, s, ACL_WRITE | ACL_LIST | ACL_SLOW | ACL_BLOCKING | (acl), \
-     ex, "list", since, sum, cx, NULL}
+#define ROW(n, ar, fl, f, l, s, acl, ex, since, sum, cx)                                        \
+    {n, ar, CMD_WRITE | CMD_BLOCKING | (fl), f, l, s,                                          \
+     ACL_WRITE | ACL_LIST | ACL_SLOW | ACL_BLOCKING | (acl), ex, "list", since, sum, cx, NULL}
 
 const struct cmd_def cmd_rows_blocking[] = {
-    ROW("blpop", -3, 1, -2, 1, 0, cmd_blpop, "2.0.0",
+    ROW("blpop", -3, 0, 1, -2, 1, 0, cmd_blpop, "2.0.0",
         "Remove and get the first element in a list, or block until one is available",
         "O(N) where N is the number of provided keys."),
-    ROW("brpop", -3, 1, -2, 1, 0, cmd_brpop, "2.0.0",
+    ROW("brpop", -3, 0, 1, -2, 1, 0, cmd_brpop, "2.0.0",
         "Remove and get the last element in a list, or block until one is available",
         "O(N) where N is the number of provided keys."),
-    ROW("blmove", 6, 1, 2, 1, 0, cmd_blmove, "6.2.0",
+    ROW("blmove", 6, CMD_DENYOOM, 1, 2, 1, 0, cmd_blmove, "6.2.0",
         "Pop an element from a list, push it to another list and return it; or block until one is available",
         "O(1)"),
-    ROW("brpoplpush", 4, 1, 2, 1, 0, cmd_brpoplpush, "2.2.0",
+    ROW("brpoplpush", 4, CMD_DENYOOM, 1, 2, 1, 0, cmd_brpoplpush, "2.2.0",
         "Pop an element from a list, push it to another list and return it; or block until one is available",
         "O(1)"),
-    ROW("blmpop", -5, 0, 0, 0, 0, cmd_blmpop, "7.0.0",
+    ROW("blmpop", -5, 0, 0, 0, 0, 0, cmd_blmpop, "7.0.0",
         "Pop elements from a list, or block until one is available",
         "O(N+M) where N is the number of provided keys and M is the number of elements returned."),
     {"bzpopmin", -3, CMD_WRITE | CMD_BLOCKING | CMD_FAST, 1, -2, 1,

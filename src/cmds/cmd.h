@@ -41,6 +41,9 @@ enum cmd_flag {
                                   (__exec, __watch): a follower may forward it */
     CMD_ALLOW_BUSY = 1u << 15, /* Redis runs it while a script is busy (COMMAND INFO only) */
     CMD_BLOCKING = 1u << 16,   /* may block its client (BLPOP...) */
+    CMD_GROWS_TO_ARG = 1u << 17, /* makes a string as long as the offset argv[2]
+                                    plus the length of argv[3] (SETRANGE):
+                                    checked before it is proposed (memlimit.h) */
 };
 
 enum acl_category {
@@ -67,6 +70,7 @@ enum acl_category {
 
 struct cmd_ctx;
 typedef void cmd_exec_fn(struct cmd_ctx *c);
+struct cmd_oom_guard;
 
 struct cmd_def {
     const char *name;  /* lower case; "client|setname" style for subcommands */
@@ -91,6 +95,12 @@ struct cmd_ctx {
     bool blocked;      /* out: a blocking command found nothing and wrote
                           no reply; its client waits (server/blocking.c) */
     long long max_bulk_len; /* proto-max-bulk-len, the largest string */
+    uint64_t script_budget; /* a Lua run's limits (lua_sandbox.h); 0: defaults */
+    uint64_t script_memory;
+    /* Set (by __oomguard, memlimit.c) when the leader found memory over
+     * maxmemory as it proposed a script: the script's first deny-oom
+     * command is refused, as Redis refuses it (NULL otherwise). */
+    struct cmd_oom_guard *oom_guard;
     struct resp_out out;
     int argc;
     const struct resp_arg *argv;
@@ -114,7 +124,8 @@ bool cmd_may_block(const struct cmd_def *cmd, int argc, const struct resp_arg *a
 /* t_stream_read.c: XREAD/XREADGROUP arguments name BLOCK before STREAMS. */
 bool stream_read_may_block(int argc, const struct resp_arg *argv);
 
-/* Runs cmd->exec with the arguments in c (c->cmd is set by the caller). */
+/* Runs cmd->exec with the arguments in c (c->cmd is set by the caller),
+ * with the keyspace's access clock at c->now_ms. */
 void cmd_exec(struct cmd_ctx *c);
 
 /* Reply helpers with Redis's exact texts. */
@@ -165,8 +176,12 @@ size_t format_long_double(char *out, size_t cap, long double v);
  * out. Uniform; O(k) time and memory when k is small next to n. */
 void sample_distinct(uint64_t *rng, uint64_t n, uint64_t k, uint64_t *out);
 
+/* The longest string a command may make: proto-max-bulk-len (carried in
+ * the log entry), but never more than this machine's physical memory. */
+long long cmd_max_string_len(const struct cmd_ctx *c);
+
 /* Parley's bound on the negative COUNT of SRANDMEMBER, HRANDFIELD and
- * ZRANDMEMBER (Redis has none): at most proto-max-bulk-len / 8 repeated
+ * ZRANDMEMBER (Redis has none): at most cmd_max_string_len / 8 repeated
  * elements. A read that goes through the log builds its reply on every
  * node, so an absurd count would exhaust every replica's memory, and again
  * at each replay. Replies "ERR value is out of range" and returns false

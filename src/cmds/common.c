@@ -1,11 +1,13 @@
 /* cmds/common.c — helpers every command family shares: argument parsing
  * (numbers, SCAN cursors and options), the window and cursor reply of a
  * SCAN that walks a replicated order by index, Redis's standard error replies,
- * typed key lookup, cmd_exec, Redis's long double formatting, and the
+ * typed key lookup, cmd_exec, the longest string a command may make,
+ * Redis's long double formatting, and the
  * sampling that the random-member commands use. */
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,8 @@
 
 #include "base/mem.h"
 #include "cmds/cmd.h"
+#include "cmds/memlimit.h"
+#include "store/evict.h"
 
 bool arg_is(const struct resp_arg *a, const char *word)
 {
@@ -104,6 +108,8 @@ bool cmd_may_block(const struct cmd_def *cmd, int argc, const struct resp_arg *a
 
 void cmd_exec(struct cmd_ctx *c)
 {
+    evict_set_clock(c->now_ms);
+    if (c->in_script && c->oom_guard && !oom_guard_allows(c)) return;
     c->cmd->exec(c);
 }
 
@@ -221,9 +227,15 @@ void sample_distinct(uint64_t *rng, uint64_t n, uint64_t k, uint64_t *out)
     dict_clear(&chosen);
 }
 
+long long cmd_max_string_len(const struct cmd_ctx *c)
+{
+    long long physical = (long long)(mem_physical_bytes() > LLONG_MAX ? LLONG_MAX : mem_physical_bytes());
+    return c->max_bulk_len < physical ? c->max_bulk_len : physical;
+}
+
 bool random_count_ok(struct cmd_ctx *c, long long count)
 {
-    if (count >= 0 || -(count + 1) < c->max_bulk_len / 8) return true;
+    if (count >= 0 || -(count + 1) < cmd_max_string_len(c) / 8) return true;
     resp_error(&c->out, "ERR value is out of range");
     return false;
 }

@@ -51,6 +51,7 @@ void cmd_expiretime(struct cmd_ctx *c);
 void cmd_pexpiretime(struct cmd_ctx *c);
 void cmd_persist(struct cmd_ctx *c);
 void cmd_internal_expire(struct cmd_ctx *c);
+void cmd_internal_evict(struct cmd_ctx *c);
 void cmd_object_encoding(struct cmd_ctx *c);
 void cmd_object_refcount(struct cmd_ctx *c);
 void cmd_object_help(struct cmd_ctx *c);

@@ -2,16 +2,19 @@
  * DUMP, RESTORE, STATS, KILL, HELP; FCALL and FCALL_RO.
  *
  * Library code ("#!lua name=<lib>" then Lua) is replicated state
- * (store/scripts.h): FUNCTION LOAD is applied from the log on every node,
- * which runs the code in a small loading environment where
- * redis.register_function collects the library's functions. Each node keeps
- * what that produced (the callbacks, in the Lua registry) and rebuilds it
- * from the replicated libraries whenever they changed under it (a snapshot
- * restored, a restart), so FCALL finds on every node what was loaded.
+ * (store/scripts.h): FUNCTION LOAD is applied from the log on every node.
+ * Loading runs the code in a sandbox (cmds/lua_sandbox.h) in a small
+ * environment where redis.register_function records the library's
+ * functions; what it records (each function's library, flags and
+ * description) is this process's own table, rebuilt from the replicated
+ * libraries whenever they changed under it (a snapshot restored, a
+ * restart). Sandboxes do not outlive a run, so FCALL runs the library's
+ * code again in a fresh one and then calls the function: every call starts
+ * from the same state on every node, and nothing a function does (to its
+ * library's locals, say) is seen by the next call.
  *
- * Functions run through the same engine as EVAL (script.c), with keys and
- * args as their two parameters. The DUMP payload is Parley's own format
- * ("PRLYFN1", then the libraries' code), opaque to clients as Redis's is. */
+ * The DUMP payload is Parley's own format ("PRLYFN1", then the libraries'
+ * code), opaque to clients as Redis's is. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,42 +22,47 @@
 
 #include <lauxlib.h>
 #include <lua.h>
-#include <lualib.h>
 
 #include "base/hash.h"
 #include "base/mem.h"
 #include "cmds/cmd.h"
+#include "cmds/lua_sandbox.h"
 #include "cmds/script.h"
 
-#define FN_TABLE "parley_functions"     /* function name -> callback */
-#define FN_META "parley_function_meta"  /* function name -> {lib, desc, flags} */
 #define PAYLOAD_MAGIC "PRLYFN1"
 #define MAX_NAME 127 /* library and function names */
+#define REG_CALLBACKS "parley.callbacks" /* function name -> callback, in a run */
 
-static uint64_t loaded_version; /* the libraries version the registry reflects */
-
-/* --------------------------------------------------------------------
- * Loading a library
- * ------------------------------------------------------------------ */
-
-struct loading {
-    char lib[MAX_NAME + 1];
-    int registered;
-    char error[256];
+/* What a library registered, per function (this process's table). */
+struct fn_info {
+    char *lib;
+    char *desc;       /* NULL if none */
+    struct buf flags; /* the flag names, each followed by a NUL */
+    bool no_writes;
+    bool allow_oom;
 };
 
-static struct loading *current_load;
+static struct dict functions;   /* name -> struct fn_info */
+static bool functions_ready;
+static uint64_t loaded_version; /* the libraries version `functions` reflects */
 
-/* Fails FUNCTION LOAD with msg, reported as Redis does: "ERR Error
- * registering functions: ERR <msg>" unless final (then "ERR <msg>"). */
-static int load_error(lua_State *L, bool final, const char *fmt, const char *arg)
+static void free_info(struct dict_entry *e)
 {
-    char msg[200];
-    snprintf(msg, sizeof msg, fmt, arg);
-    snprintf(current_load->error, sizeof current_load->error, "%s%s",
-             final ? "ERR " : "ERR Error registering functions: ERR ", msg);
-    lua_pushstring(L, msg);
-    return lua_error(L);
+    struct fn_info *f = e->v.ptr;
+    if (f == NULL) return;
+    free(f->lib);
+    free(f->desc);
+    buf_free(&f->flags);
+    free(f);
+}
+
+static struct dict *function_table(void)
+{
+    if (!functions_ready) {
+        dict_init(&functions, free_info);
+        functions_ready = true;
+    }
+    return &functions;
 }
 
 static bool valid_name(const char *p, size_t len)
@@ -65,12 +73,48 @@ static bool valid_name(const char *p, size_t len)
     return true;
 }
 
+/* --------------------------------------------------------------------
+ * Running a library's code
+ * ------------------------------------------------------------------ */
+
+struct library_run {
+    const char *lib;
+    const struct buf *bytecode;
+    bool loading;           /* its code is running: register_function works */
+    bool read_only;         /* FCALL_RO, or a no-writes function */
+    /* FUNCTION LOAD: names taken by other libraries, and what this one
+     * registers (NULL for FCALL). */
+    struct dict *taken;
+    struct dict *registered;
+    int n_registered;
+    char error[256];        /* the load error, as Redis words it */
+    /* FCALL: the function to call and its arguments. */
+    const char *call;
+    const struct resp_arg *keys, *args;
+    int nkeys, nargs;
+};
+
+static struct library_run *current_library;
+
+/* Fails the load with msg, reported as Redis does: "ERR Error registering
+ * functions: ERR <msg>" unless final (then "ERR <msg>"). */
+static int load_error(lua_State *L, bool final, const char *msg)
+{
+    snprintf(current_library->error, sizeof current_library->error, "%s%s",
+             final ? "ERR " : "ERR Error registering functions: ERR ", msg);
+    lua_pushstring(L, msg);
+    return lua_error(L);
+}
+
+static const char *const known_flags[] = {"no-writes", "allow-oom", "allow-stale", "no-cluster",
+                                          "allow-cross-slot-keys", NULL};
+
 /* redis.register_function(name, callback) or
  * redis.register_function{function_name=, callback=, flags=, description=} */
 static int lua_register_function(lua_State *L)
 {
-    struct loading *ld = current_load;
-    if (ld == NULL)
+    struct library_run *run = current_library;
+    if (run == NULL || !run->loading)
         return luaL_error(L, "redis.register_function can only be called on FUNCTION LOAD command");
     const char *name = NULL, *desc = NULL;
     size_t nlen = 0;
@@ -88,30 +132,16 @@ static int lua_register_function(lua_State *L)
         name = lua_tolstring(L, 1, &nlen);
         cb_idx = 2;
     } else {
-        return load_error(L, false, "%swrong number of arguments to redis.register_function", "");
+        return load_error(L, false, "wrong number of arguments to redis.register_function");
     }
     if (name != NULL && nlen > MAX_NAME)
-        return load_error(L, false, "Function names are limited to %s characters", "127");
+        return load_error(L, false, "Function names are limited to 127 characters");
     if (name == NULL || !valid_name(name, nlen))
-        return load_error(L, false, "%sFunction names can only contain letters, numbers, or "
-                          "underscores(_) and must be at least one character long", "");
-    if (!lua_isfunction(L, cb_idx)) return load_error(L, false, "%scallback must be a function", "");
-    lua_getfield(L, LUA_REGISTRYINDEX, FN_META);
-    lua_getfield(L, -1, name);
-    bool exists = !lua_isnil(L, -1);
-    lua_pop(L, 2);
-    if (exists) return load_error(L, true, "Function %s already exists", name);
-    /* Metadata: library, description, flags. */
-    lua_getfield(L, LUA_REGISTRYINDEX, FN_META);
-    lua_newtable(L);
-    lua_pushstring(L, ld->lib);
-    lua_setfield(L, -2, "lib");
-    if (desc) {
-        lua_pushstring(L, desc);
-        lua_setfield(L, -2, "desc");
-    }
-    lua_newtable(L);
-    int nflags = 0;
+        return load_error(L, false, "Function names can only contain letters, numbers, or "
+                          "underscores(_) and must be at least one character long");
+    if (!lua_isfunction(L, cb_idx)) return load_error(L, false, "callback must be a function");
+    bool no_writes = false, allow_oom = false;
+    struct buf flags = BUF_INIT;
     if (flags_idx) {
         for (int i = 1;; i++) {
             lua_rawgeti(L, flags_idx, i);
@@ -120,21 +150,49 @@ static int lua_register_function(lua_State *L)
                 break;
             }
             const char *f = lua_tostring(L, -1);
-            if (f == NULL || (strcmp(f, "no-writes") && strcmp(f, "allow-oom") &&
-                              strcmp(f, "allow-stale") && strcmp(f, "no-cluster") &&
-                              strcmp(f, "allow-cross-slot-keys")))
-                return load_error(L, false, "%sunknown flag given", "");
-            lua_rawseti(L, -2, ++nflags);
+            const char *const *k = known_flags;
+            while (*k && (f == NULL || strcmp(f, *k))) k++;
+            if (*k == NULL) {
+                buf_free(&flags);
+                return load_error(L, false, "unknown flag given");
+            }
+            if (!strcmp(*k, "no-writes")) no_writes = true;
+            if (!strcmp(*k, "allow-oom")) allow_oom = true;
+            buf_append(&flags, *k, strlen(*k) + 1);
+            lua_pop(L, 1);
         }
     }
-    lua_setfield(L, -2, "flags");
-    lua_setfield(L, -2, name);
+    /* The callback, for this run. */
+    lua_getfield(L, LUA_REGISTRYINDEX, REG_CALLBACKS);
+    lua_pushlstring(L, name, nlen);
+    lua_rawget(L, -2);
+    bool again = !lua_isnil(L, -1);
     lua_pop(L, 1);
-    lua_getfield(L, LUA_REGISTRYINDEX, FN_TABLE);
+    if (run->registered) {
+        struct dict_entry *other = dict_find(run->taken, name, nlen);
+        if (again || other) {
+            buf_free(&flags);
+            char msg[200];
+            snprintf(msg, sizeof msg, "Function %.*s already exists", (int)nlen, name);
+            return load_error(L, true, msg);
+        }
+        bool created;
+        struct dict_entry *e = dict_upsert(run->registered, name, nlen, &created);
+        struct fn_info *f = xcalloc(1, sizeof *f);
+        f->lib = xstrdup(run->lib);
+        f->desc = desc ? xstrdup(desc) : NULL;
+        f->flags = flags;
+        f->no_writes = no_writes;
+        f->allow_oom = allow_oom;
+        e->v.ptr = f;
+    } else {
+        buf_free(&flags);
+    }
+    lua_pushlstring(L, name, nlen);
     lua_pushvalue(L, cb_idx);
-    lua_setfield(L, -2, name);
+    lua_rawset(L, -3);
     lua_pop(L, 1);
-    ld->registered++;
+    run->n_registered++;
     return 0;
 }
 
@@ -162,21 +220,22 @@ static const char *const env_code =
     "    return v\n"
     "  end,\n"
     "  __newindex = function() error('Attempt to modify a readonly table', 2) end,\n"
+    "  __metatable = false,\n"
     "})\n";
 
 static int lua_loading(lua_State *L)
 {
-    lua_pushboolean(L, current_load != NULL);
+    lua_pushboolean(L, current_library && current_library->loading);
     return 1;
 }
 
-/* Pushes the library environment (made on first use, kept in the registry). */
+/* env_code, compiled once (outside any run). */
+static struct buf env_bytecode;
+
+/* Pushes a new library environment. */
 static void push_library_env(lua_State *L)
 {
-    lua_getfield(L, LUA_REGISTRYINDEX, "parley_library_env");
-    if (!lua_isnil(L, -1)) return;
-    lua_pop(L, 1);
-    if (luaL_loadstring(L, env_code) != 0) abort();
+    sandbox_load(L, &env_bytecode, "=function-env");
     lua_pushvalue(L, LUA_GLOBALSINDEX);
     lua_pushcfunction(L, lua_loading);
     lua_newtable(L); /* redis, while loading */
@@ -190,36 +249,85 @@ static void push_library_env(lua_State *L)
         lua_setfield(L, -3, *c);
     }
     lua_pop(L, 1);
-    if (lua_pcall(L, 3, 1, 0) != 0) abort();
-    lua_pushvalue(L, -1);
-    lua_setfield(L, LUA_REGISTRYINDEX, "parley_library_env");
+    lua_call(L, 3, 1);
 }
 
-/* Drops every function of lib from the registry. */
-static void unregister_library(lua_State *L, const char *lib)
+/* The body of a run: the library's code, then (FCALL) the function. The
+ * header line is compiled as a comment, so that error lines count from it
+ * as Redis's do. */
+static void library_body(lua_State *L, void *arg)
 {
-    lua_getfield(L, LUA_REGISTRYINDEX, FN_META);
-    struct buf names = BUF_INIT;
-    lua_pushnil(L);
-    while (lua_next(L, -2)) {
-        lua_getfield(L, -1, "lib");
-        if (strcmp(lua_tostring(L, -1), lib) == 0) {
-            buf_append_str(&names, lua_tostring(L, -3));
-            buf_append(&names, "", 1);
-        }
-        lua_pop(L, 2);
+    struct library_run *run = arg;
+    current_library = run;
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, REG_CALLBACKS);
+    push_library_env(L);
+    sandbox_load(L, run->bytecode, "@user_function");
+    lua_insert(L, -2);
+    lua_setfenv(L, -2);
+    run->loading = true;
+    int rc = sandbox_pcall(L, 0, 0);
+    run->loading = false;
+    if (rc != 0) {
+        if (run->error[0] == '\0')
+            snprintf(run->error, sizeof run->error, "ERR Error registering functions: ERR %s",
+                     lua_tostring(L, -1) ? lua_tostring(L, -1) : "unknown error");
+        lua_pop(L, 1);
+        return;
     }
-    lua_pop(L, 1);
-    for (size_t off = 0; off < names.len; off += strlen(names.data + off) + 1) {
-        lua_getfield(L, LUA_REGISTRYINDEX, FN_META);
-        lua_pushnil(L);
-        lua_setfield(L, -2, names.data + off);
-        lua_getfield(L, LUA_REGISTRYINDEX, FN_TABLE);
-        lua_pushnil(L);
-        lua_setfield(L, -2, names.data + off);
-        lua_pop(L, 2);
+    if (run->n_registered == 0) {
+        snprintf(run->error, sizeof run->error, "ERR No functions registered");
+        return;
     }
-    buf_free(&names);
+    if (run->call == NULL) return;
+    lua_getfield(L, LUA_REGISTRYINDEX, REG_CALLBACKS);
+    lua_getfield(L, -1, run->call);
+    lua_remove(L, -2);
+    sandbox_push_strings(L, run->keys, run->nkeys);
+    sandbox_push_strings(L, run->args, run->nargs);
+    if (sandbox_call(L, 2)) sandbox_reply(L, -1);
+}
+
+/* Runs a library in a sandbox for c. For FUNCTION LOAD (run->registered
+ * set) the reply is left to the caller; returns false with the error in
+ * run->error or (when the sandbox failed) already replied to c. */
+static bool run_library(struct cmd_ctx *c, struct library_run *run, const char *code, size_t len,
+                        bool *replied)
+{
+    /* The header line becomes a comment. */
+    char key[64], sha[41];
+    script_sha1_hex(code, len, sha);
+    snprintf(key, sizeof key, "fn:%s", sha);
+    if (env_bytecode.len == 0) {
+        char env_err[256];
+        if (!sandbox_compile(env_code, strlen(env_code), "=function-env", &env_bytecode, env_err,
+                             sizeof env_err))
+            abort(); /* our own code */
+    }
+    char *copy = xmalloc(len);
+    memcpy(copy, code, len);
+    copy[0] = copy[1] = '-';
+    char err[200];
+    run->bytecode = sandbox_compiled(key, copy, len, "@user_function", err, sizeof err);
+    free(copy);
+    *replied = false;
+    if (run->bytecode == NULL) {
+        snprintf(run->error, sizeof run->error, "ERR Error compiling function: %s", err);
+        return false;
+    }
+    struct sandbox_run sr = {
+        .ctx = c,
+        .label = run->call ? run->call : run->lib,
+        .source = "@user_function",
+        .read_only = run->read_only,
+        .loading = run->call == NULL,
+        .body = library_body,
+        .arg = run,
+    };
+    bool ok = sandbox_exec(&sr);
+    current_library = NULL;
+    if (!ok) *replied = true;
+    return ok && run->error[0] == '\0';
 }
 
 /* Parses "#!lua name=<lib>" at the head of code. */
@@ -263,83 +371,108 @@ static bool parse_header(const char *code, size_t len, char *lib, size_t libcap,
     return true;
 }
 
-/* Runs a library's code in the library environment, registering its
- * functions under lib. The header line is compiled as a comment, so that
- * error lines count from it as Redis's do. */
-static bool run_library(lua_State *L, const char *lib, const char *code, size_t len, char *err,
-                        size_t errlen)
+
+/* --------------------------------------------------------------------
+ * This process's function table
+ * ------------------------------------------------------------------ */
+
+static void drop_library(struct dict *into, const char *lib)
 {
-    struct loading ld = {0};
-    snprintf(ld.lib, sizeof ld.lib, "%s", lib);
-    current_load = &ld;
-    char *copy = xmalloc(len);
-    memcpy(copy, code, len);
-    copy[0] = copy[1] = '-';
-    bool ok = false;
-    if (luaL_loadbuffer(L, copy, len, "@user_function") != 0) {
-        snprintf(err, errlen, "ERR Error compiling function: %s", lua_tostring(L, -1));
-        lua_pop(L, 1);
-    } else {
-        push_library_env(L);
-        lua_setfenv(L, -2);
-        if (lua_pcall(L, 0, 0, 0) != 0) {
-            if (ld.error[0]) snprintf(err, errlen, "%s", ld.error);
-            else snprintf(err, errlen, "ERR Error registering functions: ERR %s", lua_tostring(L, -1));
-            lua_pop(L, 1);
-        } else if (ld.registered == 0) {
-            snprintf(err, errlen, "ERR No functions registered");
-        } else {
-            ok = true;
+    struct buf names = BUF_INIT;
+    struct dict_iter it;
+    dict_iter_init(&it, into);
+    struct dict_entry *e;
+    while ((e = dict_iter_next(&it)) != NULL) {
+        const struct fn_info *f = e->v.ptr;
+        if (strcmp(f->lib, lib) == 0) {
+            buf_append_u32(&names, e->klen);
+            buf_append(&names, e->key, e->klen);
         }
     }
-    free(copy);
-    current_load = NULL;
-    if (!ok) unregister_library(L, lib);
+    struct reader r;
+    reader_init(&r, names.data, names.len);
+    uint32_t len;
+    const char *name;
+    while (!reader_u32(&r, &len) && !reader_bytes(&r, len, &name)) dict_delete(into, name, len);
+    buf_free(&names);
+}
+
+static void copy_functions(struct dict *dst, struct dict *src)
+{
+    dict_init(dst, free_info);
+    struct dict_iter it;
+    dict_iter_init(&it, src);
+    struct dict_entry *e;
+    while ((e = dict_iter_next(&it)) != NULL) {
+        const struct fn_info *f = e->v.ptr;
+        struct fn_info *g = xcalloc(1, sizeof *g);
+        g->lib = xstrdup(f->lib);
+        g->desc = f->desc ? xstrdup(f->desc) : NULL;
+        buf_append(&g->flags, f->flags.data, f->flags.len);
+        g->no_writes = f->no_writes;
+        g->allow_oom = f->allow_oom;
+        bool created;
+        dict_upsert(dst, e->key, e->klen, &created)->v.ptr = g;
+    }
+}
+
+/* Runs library lib's code and puts its functions into `into`, in place of
+ * the ones lib had there; other libraries' names are taken. False with
+ * the error in err, or with *replied when the sandbox answered c. */
+static bool load_into(struct cmd_ctx *c, struct dict *into, const char *lib, const char *code,
+                      size_t len, char *err, size_t errlen, bool *replied)
+{
+    drop_library(into, lib);
+    struct dict registered;
+    dict_init(&registered, free_info);
+    struct library_run run = {.lib = lib, .taken = into, .registered = &registered};
+    bool ok = run_library(c, &run, code, len, replied);
+    if (ok) {
+        struct dict_iter it;
+        dict_iter_init(&it, &registered);
+        struct dict_entry *e;
+        while ((e = dict_iter_next(&it)) != NULL) {
+            bool created;
+            dict_upsert(into, e->key, e->klen, &created)->v.ptr = e->v.ptr;
+            e->v.ptr = NULL;
+        }
+    } else {
+        snprintf(err, errlen, "%s", run.error);
+    }
+    dict_clear(&registered);
     return ok;
 }
 
-/* Loads a library's code into the registry; on failure leaves the
- * registry as it was (a replaced library's previous code loaded again)
- * and writes Redis's error. */
-static bool load_library(const char *code, size_t len, bool replace, struct store *store,
-                         char *lib, size_t libcap, char *err, size_t errlen)
+static void replace_functions(struct dict *next)
 {
-    lua_State *L = script_lua();
-    if (!parse_header(code, len, lib, libcap, err, errlen)) return false;
-    struct dict_entry *e = dict_find(&store->scripts.libraries, lib, strlen(lib));
-    if (e && !replace) {
-        snprintf(err, errlen, "ERR Library '%s' already exists", lib);
-        return false;
-    }
-    unregister_library(L, lib);
-    if (run_library(L, lib, code, len, err, errlen)) return true;
-    if (e) {
-        const struct script_body *old = e->v.ptr;
-        char e2[256];
-        run_library(L, lib, old->text, old->len, e2, sizeof e2);
-    }
-    return false;
+    struct dict *f = function_table();
+    dict_clear(f);
+    *f = *next;
 }
 
-/* Makes the registry reflect the replicated libraries. */
-static void sync_registry(struct store *store)
+/* Makes the function table reflect the replicated libraries. */
+static void sync_functions(struct cmd_ctx *c)
 {
-    if (loaded_version == store->scripts.version) return;
-    lua_State *L = script_lua();
-    lua_newtable(L);
-    lua_setfield(L, LUA_REGISTRYINDEX, FN_TABLE);
-    lua_newtable(L);
-    lua_setfield(L, LUA_REGISTRYINDEX, FN_META);
+    struct dict *f = function_table();
+    if (loaded_version == c->store->scripts.version) return;
+    struct buf scratch = BUF_INIT;
+    struct cmd_ctx quiet = *c;
+    quiet.out.buf = &scratch;
+    struct dict next;
+    dict_init(&next, free_info);
     struct dict_iter it;
-    dict_iter_init(&it, &store->scripts.libraries);
+    dict_iter_init(&it, &c->store->scripts.libraries);
     struct dict_entry *e;
-    /* Each library is in the dict already: load with replace. */
     while ((e = dict_iter_next(&it)) != NULL) {
         const struct script_body *b = e->v.ptr;
-        char lib[MAX_NAME + 1], err[256];
-        load_library(b->text, b->len, true, store, lib, sizeof lib, err, sizeof err);
+        char err[256];
+        bool replied;
+        load_into(&quiet, &next, e->key, b->text, b->len, err, sizeof err, &replied);
     }
-    loaded_version = store->scripts.version;
+    buf_free(&scratch);
+    (void)f;
+    replace_functions(&next);
+    loaded_version = c->store->scripts.version;
 }
 
 /* --------------------------------------------------------------------
@@ -348,7 +481,7 @@ static void sync_registry(struct store *store)
 
 static void cmd_function_load(struct cmd_ctx *c)
 {
-    sync_registry(c->store);
+    sync_functions(c);
     bool replace = false;
     int code_idx = 2;
     if (c->argc == 4) {
@@ -364,11 +497,23 @@ static void cmd_function_load(struct cmd_ctx *c)
     }
     const struct resp_arg *code = &c->argv[code_idx];
     char lib[MAX_NAME + 1], err[512];
-    if (!load_library(code->ptr, code->len, replace, c->store, lib, sizeof lib, err, sizeof err)) {
-        loaded_version = c->store->scripts.version;
+    if (!parse_header(code->ptr, code->len, lib, sizeof lib, err, sizeof err)) {
         resp_error(&c->out, err);
         return;
     }
+    if (!replace && dict_find(&c->store->scripts.libraries, lib, strlen(lib))) {
+        resp_errorf(&c->out, "ERR Library '%s' already exists", lib);
+        return;
+    }
+    struct dict next;
+    copy_functions(&next, function_table());
+    bool replied;
+    if (!load_into(c, &next, lib, code->ptr, code->len, err, sizeof err, &replied)) {
+        dict_clear(&next);
+        if (!replied) resp_error(&c->out, err);
+        return;
+    }
+    replace_functions(&next);
     scripts_set_library(&c->store->scripts, lib, strlen(lib), code->ptr, code->len);
     loaded_version = c->store->scripts.version;
     resp_bulk_str(&c->out, lib);
@@ -376,7 +521,7 @@ static void cmd_function_load(struct cmd_ctx *c)
 
 static void cmd_function_delete(struct cmd_ctx *c)
 {
-    sync_registry(c->store);
+    sync_functions(c);
     const struct resp_arg *name = &c->argv[2];
     if (!scripts_delete_library(&c->store->scripts, name->ptr, name->len)) {
         resp_error(&c->out, "ERR Library not found");
@@ -384,7 +529,7 @@ static void cmd_function_delete(struct cmd_ctx *c)
     }
     char lib[MAX_NAME + 1];
     snprintf(lib, sizeof lib, "%.*s", (int)(name->len < MAX_NAME ? name->len : MAX_NAME), name->ptr);
-    unregister_library(script_lua(), lib);
+    drop_library(function_table(), lib);
     loaded_version = c->store->scripts.version;
     resp_ok(&c->out);
 }
@@ -396,58 +541,42 @@ static void cmd_function_flush(struct cmd_ctx *c)
         return;
     }
     scripts_clear_libraries(&c->store->scripts);
-    sync_registry(c->store);
+    dict_clear(function_table());
+    loaded_version = c->store->scripts.version;
     resp_ok(&c->out);
 }
 
 /* The functions of lib, for FUNCTION LIST: [name, n, description, d, flags, [..]] each. */
 static void list_functions(struct cmd_ctx *c, const char *lib)
 {
-    lua_State *L = script_lua();
     size_t h = resp_defer_len(&c->out);
     long long n = 0;
-    lua_getfield(L, LUA_REGISTRYINDEX, FN_META);
-    lua_pushnil(L);
-    while (lua_next(L, -2)) {
-        lua_getfield(L, -1, "lib");
-        bool mine = strcmp(lua_tostring(L, -1), lib) == 0;
-        lua_pop(L, 1);
-        if (mine) {
-            resp_map(&c->out, 3);
-            resp_bulk_str(&c->out, "name");
-            resp_bulk_str(&c->out, lua_tostring(L, -2));
-            resp_bulk_str(&c->out, "description");
-            lua_getfield(L, -1, "desc");
-            if (lua_isstring(L, -1)) resp_bulk_str(&c->out, lua_tostring(L, -1));
-            else resp_null(&c->out);
-            lua_pop(L, 1);
-            resp_bulk_str(&c->out, "flags");
-            lua_getfield(L, -1, "flags");
-            size_t fh = resp_defer_len(&c->out);
-            long long nf = 0;
-            for (int i = 1;; i++) {
-                lua_rawgeti(L, -1, i);
-                if (lua_isnil(L, -1)) {
-                    lua_pop(L, 1);
-                    break;
-                }
-                resp_bulk_str(&c->out, lua_tostring(L, -1));
-                lua_pop(L, 1);
-                nf++;
-            }
-            resp_set_deferred_len(&c->out, fh, '~', nf);
-            lua_pop(L, 1);
-            n++;
-        }
-        lua_pop(L, 1);
+    struct dict_iter it;
+    dict_iter_init(&it, function_table());
+    struct dict_entry *e;
+    while ((e = dict_iter_next(&it)) != NULL) {
+        const struct fn_info *f = e->v.ptr;
+        if (strcmp(f->lib, lib) != 0) continue;
+        resp_map(&c->out, 3);
+        resp_bulk_str(&c->out, "name");
+        resp_bulk(&c->out, e->key, e->klen);
+        resp_bulk_str(&c->out, "description");
+        if (f->desc) resp_bulk_str(&c->out, f->desc);
+        else resp_null(&c->out);
+        resp_bulk_str(&c->out, "flags");
+        size_t fh = resp_defer_len(&c->out);
+        long long nf = 0;
+        for (size_t off = 0; off < f->flags.len; off += strlen(f->flags.data + off) + 1, nf++)
+            resp_bulk_str(&c->out, f->flags.data + off);
+        resp_set_deferred_len(&c->out, fh, '~', nf);
+        n++;
     }
-    lua_pop(L, 1);
     resp_set_deferred_len(&c->out, h, '*', n);
 }
 
 static void cmd_function_list(struct cmd_ctx *c)
 {
-    sync_registry(c->store);
+    sync_functions(c);
     bool with_code = false;
     const struct resp_arg *pattern = NULL;
     for (int j = 2; j < c->argc; j++) {
@@ -502,38 +631,9 @@ static void cmd_function_dump(struct cmd_ctx *c)
     buf_free(&p);
 }
 
-/* Every library as (u32 name length, name, u32 code length, code). */
-static void save_libraries(struct scripts *s, struct buf *out)
-{
-    struct dict_iter it;
-    dict_iter_init(&it, &s->libraries);
-    struct dict_entry *e;
-    while ((e = dict_iter_next(&it)) != NULL) {
-        const struct script_body *b = e->v.ptr;
-        buf_append_u32(out, (uint32_t)e->klen);
-        buf_append(out, e->key, e->klen);
-        buf_append_u32(out, (uint32_t)b->len);
-        buf_append(out, b->text, b->len);
-    }
-}
-
-/* Puts back what save_libraries kept; the registry is rebuilt from it. */
-static void restore_libraries(struct scripts *s, const struct buf *saved)
-{
-    scripts_clear_libraries(s);
-    struct reader r;
-    reader_init(&r, saved->data, saved->len);
-    uint32_t nlen, clen;
-    const char *name, *code;
-    while (reader_left(&r) > 0 && !reader_u32(&r, &nlen) && !reader_bytes(&r, nlen, &name) &&
-           !reader_u32(&r, &clen) && !reader_bytes(&r, clen, &code))
-        scripts_set_library(s, name, nlen, code, clen);
-    loaded_version = 0;
-}
-
 static void cmd_function_restore(struct cmd_ctx *c)
 {
-    sync_registry(c->store);
+    sync_functions(c);
     enum { APPEND, REPLACE, FLUSH } policy = APPEND;
     if (c->argc == 4) {
         if (arg_is(&c->argv[3], "append")) policy = APPEND;
@@ -573,29 +673,36 @@ static void cmd_function_restore(struct cmd_ctx *c)
         }
     }
     if (reader_left(&check) != 0) goto bad;
-    /* A library can still fail as it runs: keep the current ones to put
-     * back, so that a failed RESTORE changes nothing. */
-    struct buf saved = BUF_INIT;
-    save_libraries(&c->store->scripts, &saved);
-    if (policy == FLUSH) {
-        scripts_clear_libraries(&c->store->scripts);
-        sync_registry(c->store);
+    /* Run every library into a new table; change nothing unless all load. */
+    struct dict next;
+    if (policy == FLUSH) dict_init(&next, free_info);
+    else copy_functions(&next, function_table());
+    struct reader load = rd;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t len;
+        const char *code;
+        char lib[MAX_NAME + 1], err[256];
+        reader_u32(&load, &len);
+        reader_bytes(&load, len, &code);
+        parse_header(code, len, lib, sizeof lib, err, sizeof err);
+        bool replied;
+        if (!load_into(c, &next, lib, code, len, err, sizeof err, &replied)) {
+            dict_clear(&next);
+            if (!replied) resp_error(&c->out, err);
+            return;
+        }
     }
+    if (policy == FLUSH) scripts_clear_libraries(&c->store->scripts);
     for (uint32_t i = 0; i < n; i++) {
         uint32_t len;
         const char *code;
         char lib[MAX_NAME + 1], err[256];
         reader_u32(&rd, &len);
         reader_bytes(&rd, len, &code);
-        if (!load_library(code, len, true, c->store, lib, sizeof lib, err, sizeof err)) {
-            restore_libraries(&c->store->scripts, &saved);
-            buf_free(&saved);
-            resp_error(&c->out, err);
-            return;
-        }
+        parse_header(code, len, lib, sizeof lib, err, sizeof err);
         scripts_set_library(&c->store->scripts, lib, strlen(lib), code, len);
     }
-    buf_free(&saved);
+    replace_functions(&next);
     loaded_version = c->store->scripts.version;
     resp_ok(&c->out);
     return;
@@ -605,16 +712,7 @@ bad:
 
 static void cmd_function_stats(struct cmd_ctx *c)
 {
-    sync_registry(c->store);
-    lua_State *L = script_lua();
-    long long functions = 0;
-    lua_getfield(L, LUA_REGISTRYINDEX, FN_META);
-    lua_pushnil(L);
-    while (lua_next(L, -2)) {
-        functions++;
-        lua_pop(L, 1);
-    }
-    lua_pop(L, 1);
+    sync_functions(c);
     resp_map(&c->out, 2);
     resp_bulk_str(&c->out, "running_script");
     resp_null(&c->out);
@@ -625,7 +723,7 @@ static void cmd_function_stats(struct cmd_ctx *c)
     resp_bulk_str(&c->out, "libraries_count");
     resp_int(&c->out, (long long)dict_size(&c->store->scripts.libraries));
     resp_bulk_str(&c->out, "functions_count");
-    resp_int(&c->out, functions);
+    resp_int(&c->out, (long long)dict_size(function_table()));
 }
 
 static void cmd_function_kill(struct cmd_ctx *c)
@@ -682,9 +780,21 @@ static void cmd_function_help(struct cmd_ctx *c)
     for (size_t i = 0; i < n; i++) resp_simple(&c->out, lines[i]);
 }
 
+int function_allows_oom(struct store *s, const char *name, size_t len)
+{
+    struct buf scratch = BUF_INIT;
+    struct cmd_ctx c = {.store = s, .out = {&scratch, 2}};
+    sync_functions(&c);
+    buf_free(&scratch);
+    struct dict_entry *e = dict_find(function_table(), name, len);
+    if (e == NULL) return -1;
+    const struct fn_info *f = e->v.ptr;
+    return f->no_writes || f->allow_oom;
+}
+
 static void fcall_generic(struct cmd_ctx *c, bool read_only)
 {
-    sync_registry(c->store);
+    sync_functions(c);
     long long nkeys;
     if (!arg_get_ll_or_reply(c, &c->argv[2], &nkeys)) return;
     if (nkeys < 0) {
@@ -695,38 +805,32 @@ static void fcall_generic(struct cmd_ctx *c, bool read_only)
         resp_error(&c->out, "ERR Number of keys can't be greater than number of args");
         return;
     }
-    char name[MAX_NAME + 1];
-    snprintf(name, sizeof name, "%.*s", (int)(c->argv[1].len < MAX_NAME ? c->argv[1].len : MAX_NAME),
-             c->argv[1].ptr);
-    lua_State *L = script_lua();
-    lua_getfield(L, LUA_REGISTRYINDEX, FN_META);
-    lua_getfield(L, -1, name);
-    bool found = !lua_isnil(L, -1) && strlen(name) == c->argv[1].len;
-    bool no_writes = false;
-    if (found) {
-        lua_getfield(L, -1, "flags");
-        for (int i = 1;; i++) {
-            lua_rawgeti(L, -1, i);
-            if (lua_isnil(L, -1)) {
-                lua_pop(L, 1);
-                break;
-            }
-            if (strcmp(lua_tostring(L, -1), "no-writes") == 0) no_writes = true;
-            lua_pop(L, 1);
-        }
-        lua_pop(L, 1);
-    }
-    lua_pop(L, 2);
-    if (!found) {
+    const struct resp_arg *name = &c->argv[1];
+    struct dict_entry *e = dict_find(function_table(), name->ptr, name->len);
+    const struct fn_info *f = e ? e->v.ptr : NULL;
+    struct dict_entry *le = f ? dict_find(&c->store->scripts.libraries, f->lib, strlen(f->lib)) : NULL;
+    if (le == NULL) {
         resp_error(&c->out, "ERR Function not found");
         return;
     }
-    if (read_only && !no_writes) {
+    if (read_only && !f->no_writes) {
         resp_error(&c->out, "ERR Can not execute a script with write flag using *_ro command.");
         return;
     }
-    script_run(c, name, "@user_function", FN_TABLE, name, &c->argv[3], (int)nkeys,
-               &c->argv[3 + nkeys], c->argc - 3 - (int)nkeys, read_only || no_writes, true);
+    /* Redis runs a function flagged no-writes or allow-oom over maxmemory. */
+    if (f->no_writes || f->allow_oom) c->oom_guard = NULL;
+    const struct script_body *b = le->v.ptr;
+    struct library_run run = {
+        .lib = f->lib,
+        .read_only = read_only || f->no_writes,
+        .call = e->key,
+        .keys = &c->argv[3],
+        .nkeys = (int)nkeys,
+        .args = &c->argv[3 + nkeys],
+        .nargs = c->argc - 3 - (int)nkeys,
+    };
+    bool replied;
+    if (!run_library(c, &run, b->text, b->len, &replied) && !replied) resp_error(&c->out, run.error);
 }
 
 static void cmd_fcall(struct cmd_ctx *c) { fcall_generic(c, false); }

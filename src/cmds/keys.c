@@ -356,6 +356,17 @@ void cmd_internal_expire(struct cmd_ctx *c)
     resp_ok(&c->out);
 }
 
+/* Proposed by the leader to make room under maxmemory (repl/memory.c):
+ * deletes the keys it chose, whatever they hold by now, as Redis deletes
+ * its victims. Every replica deletes the same keys at the same point of the
+ * log, and counts them in evicted_keys. */
+void cmd_internal_evict(struct cmd_ctx *c)
+{
+    for (int j = 1; j < c->argc; j++)
+        if (store_delete(c->store, c->db, c->argv[j].ptr, c->argv[j].len)) c->store->evicted_keys++;
+    resp_ok(&c->out);
+}
+
 /* ---------------------------------------------------------------------
  * OBJECT and databases
  * ------------------------------------------------------------------- */

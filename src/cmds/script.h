@@ -1,28 +1,18 @@
-/* cmds/script.h — what the Lua engine (script.c) offers other command
- * families (FUNCTION, later). */
+/* cmds/script.h — what the scripting commands share with other command
+ * families (FUNCTION). The engine itself is cmds/lua_sandbox.h. */
 #ifndef PARLEY_CMDS_SCRIPT_H
 #define PARLEY_CMDS_SCRIPT_H
 
 #include <stddef.h>
 
-#include <stdbool.h>
-
-#include "cmds/cmd.h"
-
-struct lua_State;
+struct store;
 
 /* SHA-1 of text as 40 lower-case hex digits and a NUL. */
 void script_sha1_hex(const char *text, size_t len, char out[41]);
 
-/* The process's Lua engine (created on first use). */
-struct lua_State *script_lua(void);
-
-/* Runs the Lua function stored in the registry table `table` under
- * `name`, with keys and args as globals KEYS/ARGV (scripts) or as its two
- * parameters (functions), and writes its reply. Errors name it by label
- * and position in source ("@user_script" or "@user_function"). */
-void script_run(struct cmd_ctx *c, const char *label, const char *source, const char *table,
-                const char *name, const struct resp_arg *keys, int nkeys,
-                const struct resp_arg *args, int nargs, bool read_only, bool as_params);
+/* For the maxmemory gate (memlimit.c): 1 if the function's flags let it
+ * run over the limit (no-writes or allow-oom), 0 if they do not, -1 if
+ * there is no such function. */
+int function_allows_oom(struct store *s, const char *name, size_t len);
 
 #endif

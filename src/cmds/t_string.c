@@ -8,6 +8,7 @@
 
 #include "cmds/cmd.h"
 #include "cmds/exec.h"
+#include "cmds/memlimit.h"
 
 /* ---------------------------------------------------------------------
  * Helpers
@@ -29,14 +30,28 @@ static struct dict_entry *lookup_string(struct cmd_ctx *c, const struct resp_arg
 }
 
 /* Redis's checkStringLength: size + append must fit in proto-max-bulk-len
- * (both are >= 0; the sum is never computed, so it cannot overflow). */
+ * (both are >= 0; the sum is never computed, so it cannot overflow), and,
+ * Parley's addition, in this machine's memory (cmd_max_string_len): the
+ * limit travels in the log entry, so every replica answers alike. */
 static bool check_length(struct cmd_ctx *c, long long size, long long append)
 {
-    if (size > c->max_bulk_len || append > c->max_bulk_len - size) {
-        resp_error(&c->out, "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+    long long max = cmd_max_string_len(c);
+    if (size > max || append > max - size) {
+        resp_error(&c->out, STRING_TOO_LONG_ERROR);
         return false;
     }
     return true;
+}
+
+/* The string grown to len bytes, or NULL after answering the OOM error when
+ * even a length under the limits cannot be allocated here (an entry from an
+ * older build without the memory limit, or a replica with less memory than
+ * its leader): never an abort that every restart would repeat. */
+static char *grow_or_reply(struct cmd_ctx *c, struct sobj *o, size_t len)
+{
+    char *p = sobj_string_grow(o, len);
+    if (p == NULL) resp_error(&c->out, OOM_ERROR);
+    return p;
 }
 
 static void reply_invalid_expire(struct cmd_ctx *c)
@@ -350,7 +365,8 @@ void cmd_append(struct cmd_ctx *c)
     struct sobj *o = store_value(e);
     size_t old = sobj_strlen(o);
     if (!check_length(c, (long long)old, (long long)val->len)) return;
-    char *p = sobj_string_grow(o, old + val->len);
+    char *p = grow_or_reply(c, o, old + val->len);
+    if (p == NULL) return;
     memcpy(p + old, val->ptr, val->len);
     store_touch(c->store, c->db, key->ptr, key->len);
     resp_int(&c->out, (long long)(old + val->len));
@@ -411,7 +427,12 @@ void cmd_setrange(struct cmd_ctx *c)
             return;
         }
         if (!check_length(c, offset, (long long)val->len)) return;
-        e = store_set(c->store, c->db, key->ptr, key->len, sobj_string_raw("", 0), false);
+        struct sobj *fresh = sobj_string_raw("", 0);
+        if (grow_or_reply(c, fresh, (size_t)offset + val->len) == NULL) {
+            sobj_free(fresh);
+            return;
+        }
+        e = store_set(c->store, c->db, key->ptr, key->len, fresh, false);
     } else {
         size_t old = sobj_strlen(store_value(e));
         if (val->len == 0) {
@@ -423,7 +444,8 @@ void cmd_setrange(struct cmd_ctx *c)
     struct sobj *o = store_value(e);
     size_t need = (size_t)offset + val->len;
     size_t cur = sobj_strlen(o);
-    char *p = sobj_string_grow(o, need > cur ? need : cur);
+    char *p = grow_or_reply(c, o, need > cur ? need : cur);
+    if (p == NULL) return;
     memcpy(p + offset, val->ptr, val->len);
     store_touch(c->store, c->db, key->ptr, key->len);
     resp_int(&c->out, (long long)o->s.len);

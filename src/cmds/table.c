@@ -187,7 +187,7 @@ static const struct cmd_def table[] = {
         "Get a substring of the string stored at a key", "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings."),
     ROW("substr", 4, R, 1, 1, 1, S_RD | ACL_SLOW, cmd_substr, "string", "1.0.0",
         "Get a substring of the string stored at a key", "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings."),
-    ROW("setrange", 4, W | DOOM, 1, 1, 1, S_WR | ACL_SLOW, cmd_setrange, "string", "2.2.0",
+    ROW("setrange", 4, W | DOOM | CMD_GROWS_TO_ARG, 1, 1, 1, S_WR | ACL_SLOW, cmd_setrange, "string", "2.2.0",
         "Overwrite part of a string at key starting at the specified offset", "O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument."),
 
     /* Keys */
@@ -281,7 +281,7 @@ static const struct cmd_def table[] = {
     PARENT("sentinel", -2, L, ACL_SLOW, "sentinel", "2.8.4",
            "Leader discovery for Sentinel-aware clients: the master is the Raft leader.",
            sentinel_subs),
-    ROW("parley.fwd", 5, L | A, 0, 0, 0, ACL_ADMIN | ACL_SLOW, NULL, "cluster", "parley-0.1",
+    ROW("parley.fwd", -5, L | A, 0, 0, 0, ACL_ADMIN | ACL_SLOW, NULL, "cluster", "parley-0.1",
         "Proposes a batch a follower forwards to the leader (internal to Parley).", "O(N)"),
     PARENT("debug", -2, A | NLS, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, "server", "1.0.0",
            "A container for debugging commands", debug_subs),
@@ -292,6 +292,8 @@ static const struct cmd_def table[] = {
 static const struct cmd_def internal[] = {
     ROW("__expire", -2, W | CMD_INTERNAL, 1, -1, 1, K_WR, cmd_internal_expire, "internal", "parley-0.1",
         "Deletes the given keys if they are expired at the entry's time.", "O(N)"),
+    ROW("__evict", -2, W | CMD_INTERNAL, 1, -1, 1, K_WR, cmd_internal_evict, "internal", "parley-0.1",
+        "Deletes the given keys, chosen by the leader to make room under maxmemory.", "O(N)"),
     END,
 };
 
@@ -336,6 +338,10 @@ extern const struct cmd_def cmd_rows_stream[];       /* t_stream.c */
 extern const struct cmd_def cmd_rows_stream_read[];  /* t_stream_read.c */
 extern const struct cmd_def cmd_rows_stream_group[]; /* t_stream_group.c */
 extern const struct cmd_def cmd_rows_stream_info[];  /* t_stream_info.c */
+extern const struct cmd_def cmd_rows_memlimit[];     /* memlimit.c */
+#ifdef PARLEY_TEST_HOOKS
+extern const struct cmd_def cmd_rows_testhooks[]; /* testhooks.c, test builds only */
+#endif
 
 static const struct cmd_def *const families[] = {
     table,
@@ -353,6 +359,10 @@ static const struct cmd_def *const families[] = {
     cmd_rows_stream_read,
     cmd_rows_stream_group,
     cmd_rows_stream_info,
+    cmd_rows_memlimit,
+#ifdef PARLEY_TEST_HOOKS
+    cmd_rows_testhooks,
+#endif
 };
 #define N_FAMILIES (sizeof families / sizeof *families)
 

@@ -342,9 +342,18 @@ bool net_conn_closing(const struct net_conn *c) { return c->closing || c->close_
  * Output
  * ------------------------------------------------------------------ */
 
+static void class_limits(const struct net_conn *c, size_t *hard, size_t *soft, int *seconds);
+
+/* Replies are appended here. The buffer carries the room left under the
+ * connection's hard output limit (struct buf's `limit`): a reply that
+ * would not fit is never copied in, and output_ok closes the connection. */
 struct buf *net_conn_out(struct net_conn *c)
 {
     mark_dirty(c);
+    size_t hard = 0, soft;
+    int seconds;
+    if (!c->outgoing) class_limits(c, &hard, &soft, &seconds);
+    c->out.limit = hard == 0 ? 0 : hard > c->inflight.len ? hard - c->inflight.len : 1;
     return &c->out;
 }
 
@@ -403,7 +412,7 @@ static bool output_ok(struct net_conn *c)
     size_t pending = net_conn_output_len(c), hard, soft;
     int seconds;
     class_limits(c, &hard, &soft, &seconds);
-    if (hard && pending > hard) {
+    if (c->out.over || (hard && pending > hard)) {
         log_warn("Client %s closed for overcoming of output buffer limits.", c->peer);
         net_conn_close(c);
         return false;
@@ -435,7 +444,7 @@ static bool over_output_limits(struct net_conn *c)
     int seconds;
     if (c->outgoing) return false;
     class_limits(c, &hard, &soft, &seconds);
-    if (hard && pending > hard) return true;
+    if (c->out.over || (hard && pending > hard)) return true;
     if (soft && pending > soft) {
         int64_t now = (int64_t)uv_now(c->net->loop);
         if (c->soft_limit_since_ms == 0) c->soft_limit_since_ms = now;

@@ -1,20 +1,51 @@
 /* repl/apply.c — the replicated state machine.
  *
- * apply() runs every committed entry on every node, in log order, through
- * the same cmds/ functions: the entry carries the leader's time and seed,
- * so every replica computes the same keyspace and the same replies. Each
- * batch is first checked against the dedup table (origin -> highest seq
- * applied): a proposer that re-sends a batch after a leader change cannot
- * get it applied twice. The node that collected a batch (origin == ours)
- * writes each reply into the waiting client's slot; a leader writes the
- * replies of a batch a follower forwarded into that follower's PARLEY.FWD
- * reply; everyone else discards them.
+ * APPLY IS TOTAL. Every command in the Raft log runs on every node, here,
+ * through the same cmds/ functions the leader uses. A node that fails on
+ * an entry (crashes, hangs, runs out of memory) fails on it again after
+ * every restart, because the entry stays in the log, and so does every
+ * other replica: one bad entry stops the whole cluster for good. A command
+ * that answers differently on another node silently splits the replicas.
+ * So every entry must apply on every node without crashing, without
+ * hanging, without allocating beyond a bound it carries, and with the same
+ * result everywhere. For anyone adding a command this means:
+ *
+ *   - Refuse before proposing what could fail. Whatever depends on this
+ *     node (memory, configuration, the clock, a limit) is decided by the
+ *     node that receives the command, with Redis's error text, before it
+ *     reaches the log; the log holds only commands that can apply.
+ *   - What apply itself needs to know travels in the entry: the leader's
+ *     time and seed (ctx->now_ms, ctx->rng), proto-max-bulk-len, the
+ *     script budget (entry.h). Apply never reads its own clock, RNG, hash
+ *     seed, pointer values, configuration or an unordered table's order.
+ *   - Errors are replies, never aborts: a bad argument, a wrong type, a
+ *     size over the carried limit is answered with an error on every node
+ *     alike. Every loop is bounded by what the entry carries; every
+ *     allocation is checked against a carried limit before it is made.
+ *   - A read-only command run here changes nothing on any node.
+ *   - Test it on three nodes and compare RAFT DIGEST at the same index.
+ *
+ * What breaks the rule anyway is caught, not prevented: the divergence
+ * checks compare every replica's data with the leader's (divergence.c);
+ * a crash in apply names the entry and command and apply-skip-entry gets
+ * the cluster past it (poison.c); and the invariants below are CHECKed in
+ * every build (base/check.h): slots' pending counts, the dedup table's
+ * order and bound, applied <= committed, argv capacity.
+ *
+ * The state machine. apply() runs every committed entry, in log order: the
+ * entry carries the leader's time and seed, so every replica computes the
+ * same keyspace and the same replies. Each batch is first checked against
+ * the dedup table (origin -> highest seq applied): a proposer that re-sends
+ * a batch after a leader change cannot get it applied twice. The node that
+ * collected a batch (origin == ours) writes each reply into the waiting
+ * client's slot; a leader writes the replies of a batch a follower
+ * forwarded into that follower's PARLEY.FWD reply; everyone else discards
+ * them.
  *
  * Snapshots hold the keyspace plus this layer's own replicated state (the
  * last entry time, the dedup table, the members' client addresses and
- * election timeouts, and the
- * last leader announcement) in the keyspace snapshot's aux section, all
- * under one checksum.
+ * election timeouts, the last leader announcement, and who skips which
+ * entry) in the keyspace snapshot's aux section, all under one checksum.
  *
  * repl_fsm_new() (fsm.h) gives the same state machine without a node, for
  * the deterministic simulation (tests/unit/test_sim.c). */
@@ -23,6 +54,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/check.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "cmds/cmd.h"
@@ -33,6 +65,10 @@
 /* Origins not seen for this long are dropped from the dedup table: no
  * proposer re-sends a batch that old (request-timeout-ms is far lower). */
 #define DEDUP_FORGET_MS (3600 * 1000)
+/* At most REPL_DEDUP_MAX origins (fsm.h): one per proposer process (node
+ * restarts, and whatever PARLEY.FWD names); past it the one seen longest
+ * ago goes. */
+#define DEDUP_MAX REPL_DEDUP_MAX
 
 /* --------------------------------------------------------------------
  * Dedup table and members (replicated state)
@@ -44,14 +80,41 @@ static void free_member(struct dict_entry *e)
     e->v.ptr = NULL;
 }
 
-/* Returns true if (origin, seq) was applied before; records it otherwise. */
+/* Drops the origin seen longest ago (the smallest origin among equals):
+ * the same choice on every replica, whose tables are the same. O(n), and
+ * only when the table is full. */
+static void dedup_evict_oldest(struct repl *r, uint64_t keep)
+{
+    struct dict_iter it;
+    dict_iter_init(&it, &r->dedup);
+    struct dict_entry *e, *oldest = NULL;
+    uint64_t oldest_origin = 0;
+    while ((e = dict_iter_next(&it)) != NULL) {
+        uint64_t origin;
+        memcpy(&origin, e->key, sizeof origin);
+        if (origin == keep) continue;
+        if (oldest == NULL || e->aux < oldest->aux ||
+            (e->aux == oldest->aux && origin < oldest_origin)) {
+            oldest = e;
+            oldest_origin = origin;
+        }
+    }
+    CHECK(oldest != NULL);
+    dict_delete(&r->dedup, &oldest_origin, sizeof oldest_origin);
+}
+
+/* Returns true if (origin, seq) was applied before; records it otherwise:
+ * an origin's recorded sequence number only grows. */
 static bool dedup_seen(struct repl *r, uint64_t origin, uint64_t seq)
 {
     bool created;
     struct dict_entry *e = dict_upsert(&r->dedup, &origin, sizeof origin, &created);
     if (!created && seq <= (uint64_t)e->v.i) return true;
+    CHECK(created || seq > (uint64_t)e->v.i);
     e->v.i = (int64_t)seq;
     e->aux = r->apply_time_ms;
+    if (created && dict_size(&r->dedup) > DEDUP_MAX) dedup_evict_oldest(r, origin);
+    CHECK(dict_size(&r->dedup) <= DEDUP_MAX);
     return false;
 }
 
@@ -108,7 +171,7 @@ unsigned repl_member_election_timeout(struct repl *r, uint64_t node)
     return e ? (unsigned)e->aux : 0;
 }
 
-static uint64_t arg_u64(const struct resp_arg *a)
+uint64_t repl_arg_u64(const struct resp_arg *a)
 {
     char tmp[32];
     snprintf(tmp, sizeof tmp, "%.*s", (int)(a->len < 30 ? a->len : 30), a->ptr);
@@ -153,8 +216,8 @@ static void apply_announce(struct repl *r, const struct entry_batch *b, int argc
                            const struct resp_arg *argv)
 {
     if (argc != 5) return;
-    uint64_t node = arg_u64(&argv[1]), term = arg_u64(&argv[2]);
-    set_member(r, node, argv[3].ptr, argv[3].len, arg_u64(&argv[4]));
+    uint64_t node = repl_arg_u64(&argv[1]), term = repl_arg_u64(&argv[2]);
+    set_member(r, node, argv[3].ptr, argv[3].len, repl_arg_u64(&argv[4]));
     pubsub_set_node_origin(&r->store->pubsub, node, b->origin);
     if (term < r->announced_term) return;
     r->announced_node = node;
@@ -170,9 +233,9 @@ static void apply_member(struct repl *r, const struct entry_batch *b, int argc,
                          const struct resp_arg *argv)
 {
     if (argc != 4) return;
-    set_member(r, arg_u64(&argv[1]), argv[2].ptr, argv[2].len, arg_u64(&argv[3]));
+    set_member(r, repl_arg_u64(&argv[1]), argv[2].ptr, argv[2].len, repl_arg_u64(&argv[3]));
     /* The node's previous process is gone: so are its subscriptions. */
-    pubsub_set_node_origin(&r->store->pubsub, arg_u64(&argv[1]), b->origin);
+    pubsub_set_node_origin(&r->store->pubsub, repl_arg_u64(&argv[1]), b->origin);
 }
 
 static bool is_word(const struct resp_arg *a, const char *word)
@@ -193,6 +256,8 @@ static bool exec_command(struct repl *r, const struct entry_header *h, uint64_t 
         .apply = true,
         .origin = origin,
         .max_bulk_len = h->max_bulk_len,
+        .script_budget = h->script_budget,
+        .script_memory = h->script_memory,
         .out = {dest, ec->proto == 3 ? 3 : 2},
         .argc = ec->argc,
         .argv = argv,
@@ -215,6 +280,8 @@ static void apply_batch(struct repl *r, const struct entry_header *h, const stru
 {
     bool mine = b->origin == r->origin;
     struct batch *own = mine ? propose_find_pending(r, b->seq) : NULL;
+    /* Our own batch: its body is the one we encoded. */
+    CHECK(own == NULL || own->n == b->n_commands);
     struct foreign *fo = mine ? NULL : foreign_take(r, b->origin, b->seq);
     if (dedup_seen(r, b->origin, b->seq)) {
         r->duplicates_skipped++;
@@ -225,6 +292,9 @@ static void apply_batch(struct repl *r, const struct entry_header *h, const stru
         }
         return;
     }
+    /* Our batches reach the log in seq order (propose.c); one still pending
+     * below this one could only be skipped as a duplicate from now on. */
+    if (mine) propose_overtaken(r, b->seq);
     struct command_reader cr;
     command_reader_init(&cr, b->body, b->body_len);
     struct entry_command ec;
@@ -237,27 +307,44 @@ static void apply_batch(struct repl *r, const struct entry_header *h, const stru
     for (;;) {
         rc = command_next(&cr, &ec, r->argv, r->argv_cap, &need);
         if (rc < 0 && need > r->argv_cap) {
+            /* Bounded: need is at most a quarter of the body (entry.h). */
+            CHECK((size_t)need <= b->body_len / 4);
             r->argv_cap = need;
             r->argv = xrealloc(r->argv, (size_t)need * sizeof *r->argv);
             need = 0;
             continue;
         }
         if (rc <= 0) break;
+        CHECK(ec.argc > 0 && ec.argc <= r->argv_cap);
         (*index)++;
         struct reply_slot *slot = own && i < own->n ? own->slots[i] : NULL;
         struct buf *dest = slot && !slot->overflowed ? &slot->reply : &r->scratch;
         buf_clear(&r->scratch);
         size_t before = dest->len;
         bool blocked = false;
+        /* For the fatal-signal report (poison.c): pointers, no formatting. */
+        apply_record.command = (uint32_t)*index;
+        apply_record.argv = r->argv;
+        apply_record.argc = ec.argc;
         if (is_word(&r->argv[0], ANNOUNCE_CMD)) {
             apply_announce(r, b, ec.argc, r->argv);
             buf_append_str(dest, "+OK\r\n");
         } else if (is_word(&r->argv[0], MEMBER_CMD)) {
             apply_member(r, b, ec.argc, r->argv);
             buf_append_str(dest, "+OK\r\n");
+        } else if (poison_skips_entry(r)) {
+            /* Everything else of the entry this node was told to skip. */
+            poison_skip_command(r, (uint32_t)*index, ec.argc, r->argv, dest);
+        } else if (is_word(&r->argv[0], DIVERGENCE_CHECK_CMD)) {
+            divergence_apply(r, b, ec.argc, r->argv);
+            buf_append_str(dest, "+OK\r\n");
+        } else if (is_word(&r->argv[0], SKIPPED_CMD)) {
+            poison_apply_skipped(r, ec.argc, r->argv);
+            buf_append_str(dest, "+OK\r\n");
         } else {
             blocked = exec_command(r, h, b->origin, *index, &ec, r->argv, dest);
         }
+        apply_record.argc = 0;
         if (fo) {
             /* An empty element tells the follower its command blocked. */
             buf_printf(&r->fwd_reply, "$%zu\r\n", r->scratch.len);
@@ -273,15 +360,20 @@ static void apply_batch(struct repl *r, const struct entry_header *h, const stru
         }
         if (slot && blocked) {
             /* The slot keeps counting the command: the server holds it,
-             * with the command of its wait note if it left one (note.c). */
+             * with the command of its wait note if it left one (note.c).
+             * The note is no reply: it is cut off before the server sees
+             * the slot, which it may answer (a waiter that timed out) or
+             * let go (its client left) from inside on_blocked; the note's
+             * bytes stay where they are for the call. */
             struct resp_arg *note_argv = NULL;
             int note_argc = note_parse(dest->data + before, dest->len - before, &note_argv);
+            dest->len = before;
             if (r->hooks.on_blocked)
                 r->hooks.on_blocked(r->hooks.ctx, slot, ec.db, ec.proto, note_argc ? note_argc : ec.argc,
                                     note_argc ? note_argv : r->argv);
             free(note_argv);
-            dest->len = before;
         } else if (slot) {
+            CHECK(slot->pending > 0);
             slot->pending--;
             if (slot->pending == 0 && slot->on_ready) slot->on_ready(slot);
         }
@@ -303,8 +395,18 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
     *result = NULL;
     struct entry_reader er;
     struct entry_header h;
+    /* libraft applies entries in order and sets last_applied after each
+     * (also from inside raft_start, replaying the log of a single voter).
+     * A state machine without a node (fsm.h) has no raft of its own. */
+    bool have_raft = r->loop != NULL || r->raft_started;
+    r->applying_index = have_raft ? raft_last_applied(r->raft) + 1 : 0;
+    /* Only committed entries are applied. */
+    CHECK(!have_raft || r->applying_index <= raft_commit_index(r->raft));
+    apply_record.index = r->applying_index;
     if (!entry_read_header(&er, buf->base, buf->len, &h)) {
-        log_warn("Skipping a log entry that is not a Parley entry (%zu bytes)", buf->len);
+        log_warn("Skipping a log entry that is not a Parley entry (%zu bytes) at index %" PRIu64,
+                 buf->len, r->applying_index);
+        r->applying_index = apply_record.index = 0;
         return 0;
     }
     int64_t previous_time_ms = r->apply_time_ms;
@@ -316,6 +418,7 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
     while ((rc = entry_next_batch(&er, &b)) == 1) apply_batch(r, &h, &b, &index);
     if (rc < 0) log_warn("Malformed log entry tail ignored");
     dedup_sweep(r, previous_time_ms);
+    r->applying_index = apply_record.index = 0;
     return 0;
 }
 
@@ -323,7 +426,8 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
  * Snapshots
  * ------------------------------------------------------------------ */
 
-#define AUX_VERSION 2
+/* 3 adds the apply-skip-entry records (poison.c); 2 is read as none. */
+#define AUX_VERSION 3
 
 static void encode_aux(struct repl *r, struct buf *aux)
 {
@@ -352,6 +456,7 @@ static void encode_aux(struct repl *r, struct buf *aux)
         buf_append_str(aux, addr);
         buf_append_u64(aux, (uint64_t)e->aux);
     }
+    poison_encode(r, aux);
 }
 
 static int decode_aux(struct repl *r, const char *p, size_t len)
@@ -360,7 +465,7 @@ static int decode_aux(struct repl *r, const char *p, size_t len)
     reader_init(&rd, p, len);
     uint32_t version;
     uint64_t time, node, term, n;
-    if (reader_u32(&rd, &version) || version != AUX_VERSION || reader_u64(&rd, &time) ||
+    if (reader_u32(&rd, &version) || version < 2 || version > AUX_VERSION || reader_u64(&rd, &time) ||
         reader_u64(&rd, &node) || reader_u64(&rd, &term) || reader_u64(&rd, &n))
         return -1;
     struct dict dedup, members;
@@ -390,7 +495,12 @@ static int decode_aux(struct repl *r, const char *p, size_t len)
         ((char *)e->v.ptr)[alen] = '\0';
         e->aux = (int64_t)timeout_ms;
     }
+    struct skip_record skipped[SKIPPED_MAX];
+    unsigned n_skipped = 0;
+    if (version >= 3 && poison_decode(&rd, skipped, &n_skipped) != 0) goto fail;
     if (reader_left(&rd) != 0) goto fail;
+    memcpy(r->skipped, skipped, n_skipped * sizeof *skipped);
+    r->n_skipped = n_skipped;
     dict_clear(&r->dedup);
     dict_clear(&r->members);
     r->dedup = dedup;
@@ -466,6 +576,7 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
     r->store->on_subscriptions = tmp.on_subscriptions;
     r->store->pubsub_arg = tmp.pubsub_arg;
     store_free(fresh);
+    divergence_forget(r);
     raft_free(buf->base);
     log_info("Loaded a snapshot of %zu bytes", buf->len);
     return 0;

@@ -4,18 +4,34 @@
  * event-loop tick holding every batch of commands that tick produced:
  *
  *   header:  u8 version  u8 padding  u8 reserved[2]  u64 time_ms  u64 seed  u64 max_bulk_len
+ *            u64 script_budget  u64 script_memory            (version 2 on)
  *   batches: u64 origin  u64 seq  u32 n_commands  u32 n_bytes  commands...
  *   command: u8 db  u8 proto  u16 reserved  u32 argc  (u32 len, bytes) * argc
  *
  * time_ms and seed are the leader's clock and randomness for the whole entry
  * (apply never reads its own); max_bulk_len is the leader's
- * proto-max-bulk-len, so string size limits are the same on every replica.
+ * proto-max-bulk-len, so string size limits are the same on every replica;
+ * script_budget and script_memory are the limits of a Lua run (work units
+ * and bytes, cmds/lua_sandbox.h) the leader's build sets, so a node of
+ * another build stops a script at the same point. Version 1 entries (older
+ * builds) have neither: 0 stands for this build's defaults.
  * A batch comes from one proposer: `origin` names the node process that
  * collected it (its clients are waiting for the replies) and `seq` numbers
  * its batches, so apply can skip a batch it has already applied when a
  * proposer re-sends one after a leader change. All integers little endian.
  * libraft wants entry lengths in multiples of 8: entry_finish pads with
- * zeros and records how many in the header. */
+ * zeros and records how many in the header.
+ *
+ * Size limits. libraft stores an entry's length in 32 bits, so an entry is
+ * at most ENTRY_BYTES_MAX bytes, and a batch body (one u32 length) at most
+ * ENTRY_BATCH_BODY_MAX, which is also the largest command: one that alone
+ * fills a batch in an entry of its own. There is no other limit: a command
+ * may have as many arguments as its bytes allow (each takes at least the 4
+ * bytes of its length), so anything the RESP parser accepts that fits in
+ * those bytes can be written and read back. The proposer asks
+ * entry_command_bytes() before it encodes anything: a command that does
+ * not fit is refused with an error then, never written into a batch that
+ * apply would have to call malformed. */
 #ifndef PARLEY_REPL_ENTRY_H
 #define PARLEY_REPL_ENTRY_H
 
@@ -26,19 +42,29 @@
 #include "base/buf.h"
 #include "resp/parse.h"
 
-#define ENTRY_VERSION 1
-#define ENTRY_HEADER_BYTES 28
+#define ENTRY_VERSION 2
+#define ENTRY_HEADER_BYTES 44
+#define ENTRY_V1_HEADER_BYTES 28
 #define ENTRY_BATCH_HEADER_BYTES 24
-#define ENTRY_MAX_ARGS 1048576
+#define ENTRY_COMMAND_HEADER_BYTES 8
+/* The largest multiple of 8 that fits libraft's 32-bit entry length. */
+#define ENTRY_BYTES_MAX ((size_t)UINT32_MAX & ~(size_t)7)
+#define ENTRY_BATCH_BODY_MAX (ENTRY_BYTES_MAX - ENTRY_HEADER_BYTES - ENTRY_BATCH_HEADER_BYTES)
 
 struct entry_header {
     int64_t time_ms;
     uint64_t seed;
     int64_t max_bulk_len;
+    uint64_t script_budget; /* 0: the defaults */
+    uint64_t script_memory;
 };
 
 void entry_write_header(struct buf *out, const struct entry_header *h);
-/* Appends one command to a batch body. */
+/* The bytes entry_write_command appends for this command, or 0 when it
+ * cannot be carried at all (over ENTRY_BATCH_BODY_MAX, or no argument). */
+size_t entry_command_bytes(int argc, const struct resp_arg *argv);
+/* Appends one command to a batch body; it must be one that
+ * entry_command_bytes() accepts. */
 void entry_write_command(struct buf *body, int db, int proto, int argc,
                          const struct resp_arg *argv);
 void entry_write_batch(struct buf *out, uint64_t origin, uint64_t seq, uint32_t n_commands,
@@ -66,7 +92,9 @@ int entry_next_batch(struct entry_reader *r, struct entry_batch *b);
 
 /* Iterates the commands of a batch body. argv must hold `argv_cap` slots;
  * returns 1 with a command, 0 at the end, -1 if malformed or over argv_cap
- * (the caller grows argv and calls again; *need tells how many). */
+ * (the caller grows argv and calls again; *need tells how many). A command
+ * claiming more arguments than the rest of the body could hold is
+ * malformed, so *need never exceeds a quarter of the body's length. */
 struct command_reader {
     const unsigned char *p, *end;
 };

@@ -18,6 +18,9 @@
 
 struct repl;
 
+/* The dedup table holds at most this many origins (apply.c). */
+#define REPL_DEDUP_MAX 65536
+
 /* A state machine applying entries to `store` (which stays the caller's;
  * a restored snapshot is swapped into it) as node `node_id`, whose
  * proposer's batches carry `origin`. */

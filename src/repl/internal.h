@@ -13,6 +13,9 @@
  *   confguard.c repairs the uncommitted configuration index libraft leaves
  *   entry.c    the bytes of a log entry
  *   note.c     the wait note a blocked command may leave instead of a reply
+ *   memory.c   maxmemory at the leader: evictions, refusals before proposing
+ *   divergence.c the periodic check that every replica holds the leader's data
+ *   poison.c   surviving a poisoned entry: the crash report, apply-skip-entry
  *
  * Nothing outside repl/ includes this file. */
 #ifndef PARLEY_REPL_INTERNAL_H
@@ -24,9 +27,18 @@
 #include <stdint.h>
 
 #include "base/buf.h"
+#include "cmds/memlimit.h"
 #include "repl/entry.h"
 #include "repl/repl.h"
 #include "store/dict.h"
+#include "store/evict.h"
+
+/* poison.c: a node that skips an entry (apply-skip-entry), as the log
+ * recorded it; replicated, kept in snapshots. */
+struct skip_record {
+    uint64_t node, index;
+};
+#define SKIPPED_MAX 64
 
 /* A batch of commands collected by this node's proposer. */
 enum batch_state {
@@ -65,6 +77,22 @@ struct proposal {
 
 /* The follower's link to the leader's client port. */
 struct link;
+
+/* memory.c: maxmemory, decided by the leader. */
+struct repl_memory {
+    long long maxmemory;           /* bytes; 0: no limit */
+    enum evict_policy policy;
+    int samples;                   /* maxmemory-samples */
+    struct memlimit_state gate;    /* what the last measurement decided */
+    bool evict_in_flight;          /* one eviction batch at a time */
+    uint64_t evict_seq;
+    struct evict_pool pool;
+    struct resp_arg *argv;         /* scratch for walking batch bodies */
+    int argv_cap;
+    /* The state machine's snapshot callbacks, wrapped (memory.c). */
+    int (*snapshot)(struct raft_fsm *, struct raft_buffer *[], unsigned *);
+    int (*snapshot_finalize)(struct raft_fsm *, struct raft_buffer *[], unsigned *);
+};
 
 /* transport.c: raft_uv_tcp (inner) behind an interface (outer) that sets
  * TCP_NODELAY on every connection it hands to libraft. */
@@ -172,6 +200,31 @@ struct repl {
     /* Membership requests in progress (members.c) */
     struct member_req *member_reqs;
 
+    struct repl_memory mem;      /* memory.c */
+    /* The log index of the entry being applied (apply.c), 0 outside apply. */
+    uint64_t applying_index;
+
+    /* divergence.c: this node's digest at the last check it applied, and
+     * what the checks found. */
+    struct {
+        bool have;                   /* digest and slice below are valid */
+        uint64_t origin, seq;        /* the check's batch: unique in the log */
+        uint64_t index;              /* its log index */
+        uint64_t digest;             /* of the slice it named */
+        int next_db;                 /* where the next slice starts */
+        uint64_t next_index;
+        uint64_t proposed_seq;       /* our check in flight (0: none) */
+        int64_t proposed_us;         /* when we last proposed one */
+        uint64_t passed, failed, last_failed_index;
+    } div;
+
+    /* poison.c: who skips which entry (replicated), our own record in
+     * flight, and RAFT INFO's text of the table. */
+    struct skip_record skipped[SKIPPED_MAX];
+    unsigned n_skipped;
+    uint64_t skip_seq;
+    char skipped_text[SKIPPED_MAX * 44];
+
     /* Counters */
     uint64_t entries_proposed, batches_proposed, commands_applied;
     uint64_t batches_forwarded, duplicates_skipped;
@@ -189,19 +242,44 @@ void propose_on_applied_own(struct repl *r, struct batch *b);
 struct batch *propose_find_pending(struct repl *r, uint64_t seq);
 void propose_remove(struct repl *r, struct batch *b);
 void propose_fail_all(struct repl *r, const char *error);
+/* Our batch `seq` was applied: any of ours still pending below it can never
+ * be (apply would skip it as a duplicate), so its commands are failed now. */
+void propose_overtaken(struct repl *r, uint64_t seq);
 void batch_free(struct batch *b);
 void slot_answer(struct reply_slot *slot, const char *raw, size_t len);
+void propose_housekeeping(struct repl *r);
+void propose_requeue_sent(struct repl *r);
+void propose_expire_cycle(struct repl *r);
+/* Seals a batch of its own holding one internal command of repl/ (no
+ * client waits for it); returns the batch's seq. */
+uint64_t propose_internal(struct repl *r, int argc, const struct resp_arg *argv);
 
 /* note.c: a blocked command's wait note (a NUL, then the command to retry
  * with as a RESP array). note_parse returns its argc with *argv (to free;
  * pointers into p), or 0 when p is not a well-formed note. */
 bool note_is(const char *p, size_t len);
 int note_parse(const char *p, size_t len, struct resp_arg **argv);
-void propose_housekeeping(struct repl *r);
-void propose_requeue_sent(struct repl *r);
-void propose_expire_cycle(struct repl *r);
+
+/* propose.c: an internal batch (no clients), and putting it in the queue
+ * ahead of the batch this tick is still collecting. */
+struct batch *propose_internal_batch(void);
+void propose_internal_add(struct batch *b, int db, int argc, const struct resp_arg *argv);
+void propose_seal_first(struct repl *r, struct batch *b);
+
+/* memory.c. memory_tick (leader, each tick and housekeeping): measures
+ * used memory against maxmemory, proposes evictions ahead of the tick's
+ * writes, and decides what memory_gate refuses. memory_gate rewrites a
+ * batch body about to be proposed (ours or a follower's) into *out and
+ * returns true when some command is refused or guarded (memlimit.h). */
+void memory_install(struct repl *r);
+void memory_tick(struct repl *r);
+bool memory_gate(struct repl *r, const char *body, size_t len, struct buf *out);
+void memory_batch_gone(struct repl *r, uint64_t seq);
+void memory_close(struct repl *r);
 
 /* apply.c */
+/* A decimal argument of an internal command (0 if it is not one). */
+uint64_t repl_arg_u64(const struct resp_arg *a);
 void fsm_init(struct repl *r);
 void fsm_close(struct repl *r);
 struct foreign *foreign_take(struct repl *r, uint64_t origin, uint64_t seq);
@@ -246,6 +324,36 @@ void members_close(struct repl *r);
 void join_tick(struct repl *r);
 void join_close(struct repl *r);
 
+/* divergence.c: the leader proposes a check every
+ * divergence-check-interval-ms (housekeeping); apply runs each one. */
+void divergence_tick(struct repl *r);
+void divergence_apply(struct repl *r, const struct entry_batch *b, int argc,
+                      const struct resp_arg *argv);
+/* A snapshot replaced the state: no digest of ours to compare any more. */
+void divergence_forget(struct repl *r);
+
+/* poison.c: what apply is running, for the fatal-signal report: set per
+ * command (pointers and numbers only), read by the signal handler. */
+struct apply_record {
+    volatile uint64_t index;            /* the entry's log index; 0: none */
+    volatile uint32_t command;          /* the command's position in it, from 1 */
+    volatile int argc;
+    const struct resp_arg *volatile argv;
+};
+extern struct apply_record apply_record;
+/* apply-skip-entry: whether the entry being applied is the one to skip;
+ * a skipped command is logged and answered with an error in dest. */
+bool poison_skips_entry(struct repl *r);
+void poison_skip_command(struct repl *r, uint32_t command, int argc, const struct resp_arg *argv,
+                         struct buf *dest);
+void poison_tick(struct repl *r); /* housekeeping: record our skip in the log */
+void poison_apply_skipped(struct repl *r, int argc, const struct resp_arg *argv);
+/* The skip table in the snapshot's aux section. */
+void poison_encode(struct repl *r, struct buf *aux);
+int poison_decode(struct reader *rd, struct skip_record *out, unsigned *n);
+/* "node@index,..." (valid until the next call). */
+const char *poison_skipped_text(struct repl *r);
+
 /* Internal commands of repl/ (never accepted from clients):
  *   __leader <node id> <term> <client address> <election timeout ms>
  *     the first batch of every term, proposed by its leader;
@@ -253,5 +361,12 @@ void join_close(struct repl *r);
  *     every node registers itself once per leader. */
 #define ANNOUNCE_CMD "__leader"
 #define MEMBER_CMD "__member"
+/*   __check <leader id> <previous check's origin> <its seq> <leader's digest
+ *           there> <slice db> <slice index> <slice keys>
+ *     a divergence check (divergence.c), proposed by the leader. */
+#define DIVERGENCE_CHECK_CMD "__check"
+/*   __skipped <node id> <index>
+ *     that node skips the commands of that entry (poison.c). */
+#define SKIPPED_CMD "__skipped"
 
 #endif

@@ -25,6 +25,11 @@
 
 #define RECONNECT_DELAY_US (100 * 1000)
 #define READ_CHUNK 16384
+/* A forwarded body travels in bulk strings of at most this many bytes: the
+ * least proto-max-bulk-len any node may have. */
+#define FWD_PART_BYTES (1024 * 1024)
+/* One uv_buf_t of a write holds at most this much (its length is unsigned). */
+#define WRITE_PIECE_BYTES (1024u * 1024 * 1024)
 
 struct link {
     struct repl *r;
@@ -247,9 +252,18 @@ void link_flush(struct repl *r)
     l->inflight = l->out;
     l->out = tmp;
     l->out.len = 0;
-    uv_buf_t b = uv_buf_init(l->inflight.data, (unsigned)l->inflight.len);
+    /* In pieces: a tick's batches may together pass 4 GB. */
+    size_t n = (l->inflight.len + WRITE_PIECE_BYTES - 1) / WRITE_PIECE_BYTES;
+    uv_buf_t *pieces = xmalloc(n * sizeof *pieces);
+    for (size_t i = 0; i < n; i++) {
+        size_t off = i * WRITE_PIECE_BYTES, left = l->inflight.len - off;
+        pieces[i] = uv_buf_init(l->inflight.data + off,
+                                (unsigned)(left < WRITE_PIECE_BYTES ? left : WRITE_PIECE_BYTES));
+    }
     l->write_req.data = l;
-    if (uv_write(&l->write_req, (uv_stream_t *)&l->tcp, &b, 1, on_written) != 0) {
+    int rv = uv_write(&l->write_req, (uv_stream_t *)&l->tcp, pieces, (unsigned)n, on_written);
+    free(pieces); /* uv_write copies the array */
+    if (rv != 0) {
         link_drop(r, "write failed");
         return;
     }
@@ -274,9 +288,14 @@ void link_send_queued(struct repl *r)
         len[0] = snprintf(num[0], sizeof num[0], "%" PRIu64, r->origin);
         len[1] = snprintf(num[1], sizeof num[1], "%" PRIu64, b->seq);
         len[2] = snprintf(num[2], sizeof num[2], "%u", b->n);
-        buf_append_str(&l->out, "*5\r\n$10\r\nPARLEY.FWD\r\n");
+        /* The body in parts the leader reads whatever its proto-max-bulk-len. */
+        size_t parts = b->body.len ? (b->body.len + FWD_PART_BYTES - 1) / FWD_PART_BYTES : 1;
+        buf_printf(&l->out, "*%zu\r\n$10\r\nPARLEY.FWD\r\n", 4 + parts);
         for (int i = 0; i < 3; i++) append_bulk(&l->out, num[i], (size_t)len[i]);
-        append_bulk(&l->out, b->body.data, b->body.len);
+        for (size_t off = 0, i = 0; i < parts; i++, off += FWD_PART_BYTES) {
+            size_t part = b->body.len - off < FWD_PART_BYTES ? b->body.len - off : FWD_PART_BYTES;
+            append_bulk(&l->out, b->body.data + off, part);
+        }
         b->state = BATCH_SENT;
         b->sent_term = l->term;
         fifo_push(l, b->seq);

@@ -28,13 +28,16 @@
  * margin covers clock-rate drift and the delay between a message's arrival
  * and libraft timestamping it. */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/check.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "cmds/lua_sandbox.h"
 #include "repl/internal.h"
 
 #define EXPIRE_SAMPLE_KEYS 20
@@ -47,6 +50,7 @@
 void slot_answer(struct reply_slot *slot, const char *raw, size_t len)
 {
     if (slot == NULL) return;
+    CHECK(slot->pending > 0); /* one answer per command submitted */
     buf_append(&slot->reply, raw, len);
     if (--slot->pending == 0 && slot->on_ready) slot->on_ready(slot);
 }
@@ -88,6 +92,8 @@ static void seal(struct repl *r, struct batch *b)
 {
     b->seq = ++r->next_seq;
     b->state = BATCH_QUEUED;
+    /* The pending list is in seq order: re-sending depends on it. */
+    CHECK(r->pending_tail == NULL || r->pending_tail->seq < b->seq);
     if (r->pending_tail) r->pending_tail->next = b;
     else r->pending_head = b;
     r->pending_tail = b;
@@ -100,6 +106,23 @@ static void seal_current(struct repl *r)
     if (r->current == NULL) return;
     seal(r, r->current);
     r->current = NULL;
+}
+
+struct batch *propose_internal_batch(void)
+{
+    return batch_new(true);
+}
+
+void propose_internal_add(struct batch *b, int db, int argc, const struct resp_arg *argv)
+{
+    batch_add(b, NULL, db, 2, argc, argv);
+}
+
+/* The batch still collecting this tick's commands takes its sequence number
+ * when it is sealed, so b, sealed now, reaches the log before it. */
+void propose_seal_first(struct repl *r, struct batch *b)
+{
+    seal(r, b);
 }
 
 struct batch *propose_find_pending(struct repl *r, uint64_t seq)
@@ -118,9 +141,11 @@ void propose_remove(struct repl *r, struct batch *b)
     if (prev) prev->next = b->next;
     else r->pending_head = b->next;
     if (r->pending_tail == b) r->pending_tail = prev;
+    CHECK(r->n_pending > 0 && r->pending_size >= b->body.len);
     r->n_pending--;
     r->pending_size -= b->body.len;
     if (b->seq == r->expiry_seq) r->expiry_in_flight = false;
+    memory_batch_gone(r, b->seq);
     batch_free(b);
     if (r->blocked && r->pending_size < r->cfg.max_inflight_bytes / 2) {
         r->blocked = false;
@@ -149,6 +174,19 @@ void propose_on_applied_own(struct repl *r, struct batch *b)
     propose_remove(r, b);
 }
 
+void propose_overtaken(struct repl *r, uint64_t seq)
+{
+    while (r->pending_head && r->pending_head->seq < seq) {
+        struct batch *b = r->pending_head;
+        log_warn("Batch %" PRIu64 " of this node was overtaken in the log by batch %" PRIu64
+                 "; its %" PRIu32 " commands were not executed",
+                 b->seq, seq, b->n);
+        batch_fail(b, "-ERR the command was not executed (a later batch of this node reached the "
+                      "Raft log first); send it again\r\n");
+        propose_remove(r, b);
+    }
+}
+
 void propose_fail_all(struct repl *r, const char *error)
 {
     seal_current(r);
@@ -170,18 +208,53 @@ void propose_requeue_sent(struct repl *r)
  * Submission
  * ------------------------------------------------------------------ */
 
+/* The answer to a command that entry_command_bytes() cannot carry. */
+#define TOO_LARGE "ERR command too large for the Raft log (over 4 GB once encoded)"
+static const char too_large_reply[] = "-" TOO_LARGE "\r\n";
+
+const char *repl_refuse(int argc, const struct resp_arg *argv)
+{
+    return entry_command_bytes(argc, argv) ? NULL : TOO_LARGE;
+}
+
+/* Adds a command to this tick's batch. A batch holding commands already is
+ * sealed first if this one would take it over max_entry_bytes, so a batch
+ * is a single command or at most max_entry_bytes (what a follower forwards
+ * stays within what the leader reads in one piece). Returns false, adding
+ * nothing, when the command cannot be encoded at all: callers ask
+ * repl_refuse() first and answer in their client's order; this is the last
+ * line, so that nothing unencodable ever reaches a batch. */
+static bool add_command(struct repl *r, struct reply_slot *slot, int db, int proto, int argc,
+                        const struct resp_arg *argv)
+{
+    size_t bytes = entry_command_bytes(argc, argv);
+    if (bytes == 0) {
+        log_warn("Refused a command of %d arguments that no log entry can carry", argc);
+        return false;
+    }
+    if (r->current && r->current->n > 0 && r->current->body.len + bytes > r->cfg.max_entry_bytes)
+        seal_current(r);
+    if (r->current == NULL) r->current = batch_new(false);
+    batch_add_slot(r->current, slot, db, proto, argc, argv);
+    return true;
+}
+
 void repl_resubmit(struct repl *r, struct reply_slot *slot, int db, int proto, int argc,
                    const struct resp_arg *argv)
 {
-    if (r->current == NULL) r->current = batch_new(false);
-    batch_add_slot(r->current, slot, db, proto, argc, argv);
+    /* The slot counts the command already. */
+    if (!add_command(r, slot, db, proto, argc, argv))
+        slot_answer(slot, too_large_reply, sizeof too_large_reply - 1);
 }
 
 bool repl_submit(struct repl *r, struct reply_slot *slot, int db, int proto, int argc,
                  const struct resp_arg *argv)
 {
-    if (r->current == NULL) r->current = batch_new(false);
-    batch_add(r->current, slot, db, proto, argc, argv);
+    if (slot) slot->pending++;
+    if (!add_command(r, slot, db, proto, argc, argv)) {
+        slot_answer(slot, too_large_reply, sizeof too_large_reply - 1);
+        return true;
+    }
     if (r->current->body.len >= r->cfg.max_entry_bytes) seal_current(r);
     if (r->pending_size + (r->current ? r->current->body.len : 0) > r->cfg.max_inflight_bytes) {
         r->blocked = true;
@@ -207,7 +280,13 @@ void repl_submit_forwarded(struct repl *r, struct reply_slot *slot, uint64_t ori
     if (r->foreign_tail) r->foreign_tail->next = f;
     else r->foreign_head = f;
     r->foreign_tail = f;
+    struct buf gated = BUF_INIT;
+    if (memory_gate(r, body, len, &gated)) {
+        body = gated.data;
+        len = gated.len;
+    }
     entry_write_batch(&r->foreign_bodies, origin, seq, n_commands, body, len);
+    buf_free(&gated);
     r->foreign_count++;
     r->batches_forwarded++;
 }
@@ -222,6 +301,7 @@ static void on_applied(struct raft_apply *req, int status, void *result)
     (void)result;
     struct proposal *p = req->data;
     struct repl *r = p->r;
+    CHECK(r->inflight_bytes >= p->bytes);
     r->inflight_bytes -= p->bytes;
     if (status != 0 && !r->stopping)
         log_msg(LOG_VERBOSE, "Entry not applied as leader: %s", raft_strerror(status));
@@ -244,9 +324,13 @@ static int propose_entry(struct repl *r, struct buf *entry)
     p->bytes = entry->len;
     p->req.data = p;
     entry_finish(entry);
+    CHECK(entry->len <= ENTRY_BYTES_MAX); /* libraft's 32-bit entry length */
     struct raft_buffer rb;
     rb.base = entry->data;
     rb.len = entry->len;
+    /* libraft frees the entry: it leaves Parley's memory count now (the
+     * log is not data, and maxmemory counts data; base/mem.h). */
+    mem_disown(rb.base);
     int rv = raft_apply(r->raft, &p->req, &rb, 1, on_applied);
     if (rv != 0) {
         /* libraft may already have taken the buffer on some failure paths
@@ -265,10 +349,15 @@ static int propose_entry(struct repl *r, struct buf *entry)
 
 static void start_entry(struct repl *r, struct buf *entry)
 {
+    /* The longest string commands of this entry may make, on every node:
+     * proto-max-bulk-len, but no more than this machine could hold. */
+    long long physical = mem_physical_bytes() > LLONG_MAX ? LLONG_MAX : (long long)mem_physical_bytes();
     struct entry_header h = {
         .time_ms = entry_time(r),
         .seed = dict_rand64(&r->seed_rng),
-        .max_bulk_len = r->cfg.max_bulk_len,
+        .max_bulk_len = r->cfg.max_bulk_len < physical ? r->cfg.max_bulk_len : physical,
+        .script_budget = SANDBOX_BUDGET,
+        .script_memory = SANDBOX_MEMORY_BYTES,
     };
     buf_init(entry);
     entry_write_header(entry, &h);
@@ -282,7 +371,15 @@ static bool anything_queued(struct repl *r)
     return false;
 }
 
-/* Builds entries from the queued batches and the forwarded ones. */
+/* Whether a batch of body_len bytes still fits the entry being built. */
+static bool entry_has_room(const struct buf *entry, size_t body_len)
+{
+    return entry->len + ENTRY_BATCH_HEADER_BYTES + body_len <= ENTRY_BYTES_MAX;
+}
+
+/* Builds entries from the queued batches and the forwarded ones: an entry
+ * is proposed once it reaches max_entry_bytes, or before a batch that would
+ * take it past what libraft can store (ENTRY_BYTES_MAX). */
 static void propose_queued(struct repl *r)
 {
     if (!anything_queued(r)) return;
@@ -295,6 +392,17 @@ static void propose_queued(struct repl *r)
     for (struct batch *b = r->pending_head; b; b = b->next) {
         if (b->state != BATCH_QUEUED) continue;
         if (r->inflight_bytes + entry.len > r->cfg.max_inflight_bytes && r->inflight_bytes) break;
+        struct buf gated = BUF_INIT;
+        if (memory_gate(r, b->body.data, b->body.len, &gated)) {
+            r->pending_size = r->pending_size - b->body.len + gated.len;
+            buf_free(&b->body);
+            b->body = gated;
+        }
+        if (entry.len > empty_len && !entry_has_room(&entry, b->body.len)) {
+            if (propose_entry(r, &entry) != 0) goto failed;
+            start_entry(r, &entry);
+            sent_from = NULL;
+        }
         entry_write_batch(&entry, r->origin, b->seq, b->n, b->body.data, b->body.len);
         b->state = BATCH_SENT;
         b->sent_term = term;
@@ -308,7 +416,18 @@ static void propose_queued(struct repl *r)
         }
     }
     if (r->foreign_count) {
-        buf_append(&entry, r->foreign_bodies.data, r->foreign_bodies.len);
+        /* Checked when they arrived (PARLEY.FWD): well-formed batches. */
+        struct entry_reader fr = {(const unsigned char *)r->foreign_bodies.data,
+                                  (const unsigned char *)r->foreign_bodies.data +
+                                      r->foreign_bodies.len};
+        struct entry_batch fb;
+        while (entry_next_batch(&fr, &fb) == 1) {
+            if (entry.len > empty_len && !entry_has_room(&entry, fb.body_len)) {
+                if (propose_entry(r, &entry) != 0) goto failed;
+                start_entry(r, &entry);
+            }
+            entry_write_batch(&entry, fb.origin, fb.seq, fb.n_commands, fb.body, fb.body_len);
+        }
         buf_clear(&r->foreign_bodies);
         r->foreign_count = 0;
     }
@@ -327,6 +446,15 @@ failed:
     r->foreign_count = 0;
 }
 
+uint64_t propose_internal(struct repl *r, int argc, const struct resp_arg *argv)
+{
+    seal_current(r);
+    struct batch *b = batch_new(true);
+    batch_add(b, NULL, 0, 2, argc, argv);
+    seal(r, b);
+    return b->seq;
+}
+
 /* The first batch of every term we lead: tells every replica where this
  * leader's clients connect, and marks the point after which we may serve
  * reads (everything committed before it has been applied). */
@@ -343,10 +471,7 @@ static void propose_announce(struct repl *r, uint64_t term)
         {r->announce_addr, strlen(r->announce_addr)},
         {et, strlen(et)},
     };
-    seal_current(r);
-    struct batch *b = batch_new(true);
-    batch_add(b, NULL, 0, 2, 5, argv);
-    seal(r, b);
+    propose_internal(r, 5, argv);
 }
 
 /* A follower registers its client address and election timeout with each
@@ -363,10 +488,7 @@ static void propose_member(struct repl *r)
         {r->announce_addr, strlen(r->announce_addr)},
         {et, strlen(et)},
     };
-    seal_current(r);
-    struct batch *b = batch_new(true);
-    batch_add(b, NULL, 0, 2, 4, argv);
-    seal(r, b);
+    propose_internal(r, 4, argv);
     r->member_sent_term = r->announced_term;
 }
 
@@ -435,6 +557,7 @@ static void on_lost_leadership(struct repl *r)
 
 void propose_tick(struct repl *r)
 {
+    memory_tick(r); /* evictions go ahead of the writes of this tick */
     seal_current(r);
     if (!r->raft_started || r->stopping) return;
     int state = raft_state(r->raft);

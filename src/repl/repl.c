@@ -29,9 +29,12 @@ static void on_housekeeping(uv_timer_t *t)
     struct repl *r = t->data;
     propose_housekeeping(r);
     propose_expire_cycle(r);
+    memory_tick(r);
     join_tick(r);
     members_tick(r);
     confguard_tick(r);
+    divergence_tick(r);
+    poison_tick(r);
     store_housekeeping(r->store);
     if (r->stop_transferring && clock_mono_us() > r->stop_deadline_us) {
         log_warn("Leadership was not handed over in time; shutting down anyway");
@@ -61,6 +64,11 @@ struct repl *repl_start(uv_loop_t *loop, struct store *store, const struct repl_
     r->expire_rng = random_nonzero();
     r->seed_rng = random_nonzero();
     r->last_state = RAFT_UNAVAILABLE;
+    if (cfg->apply_skip_index)
+        log_warn("apply-skip-entry %" PRIu64 ": this node will not run the commands of log entry "
+                 "%" PRIu64 "; every node must be given the same option (see 'Poisoned entries' "
+                 "in the README)",
+                 cfg->apply_skip_index, cfg->apply_skip_index);
     if (node_start(r, err, errlen) != 0) {
         fsm_close(r);
         free(r->dir);
@@ -160,6 +168,7 @@ void repl_set_max_bulk_len(struct repl *r, long long max_bulk_len)
 void repl_free(struct repl *r)
 {
     fsm_close(r);
+    memory_close(r);
     buf_free(&r->foreign_bodies);
     free(r->dir);
     free(r->raft_addr);
@@ -206,6 +215,16 @@ void repl_get_info(struct repl *r, struct repl_info *info)
     int64_t now = clock_mono_us();
     info->lease_valid = repl_can_read_locally(r);
     info->lease_remaining_ms = r->lease_until_us > now ? (r->lease_until_us - now) / 1000 : 0;
+    info->divergence_checks_passed = r->div.passed;
+    info->divergence_checks_failed = r->div.failed;
+    info->divergence_last_failed_index = r->div.last_failed_index;
+    info->apply_skipped = poison_skipped_text(r);
+}
+
+bool repl_internal_forwardable(const char *name, size_t len)
+{
+    return (len == strlen(MEMBER_CMD) && memcmp(name, MEMBER_CMD, len) == 0) ||
+           (len == strlen(SKIPPED_CMD) && memcmp(name, SKIPPED_CMD, len) == 0);
 }
 
 const char *repl_leader_client_addr(struct repl *r)

@@ -26,6 +26,7 @@
 
 #include "base/buf.h"
 #include "resp/parse.h"
+#include "store/evict.h"
 #include "store/keyspace.h"
 
 /* Where the replies of one or more commands of one client go. Owned by
@@ -61,6 +62,8 @@ struct repl_config {
     size_t max_entry_bytes;      /* split a tick's entry above this */
     long long max_bulk_len;      /* proto-max-bulk-len, carried in entries */
     bool lease_reads;            /* false: every read goes through the log */
+    unsigned divergence_check_interval_ms; /* leader's checks (0: none) */
+    uint64_t apply_skip_index;   /* apply-skip-entry: skip that entry (0: none) */
 };
 
 struct repl;
@@ -93,9 +96,14 @@ struct repl *repl_start(uv_loop_t *loop, struct store *store,
  * what is pending, closes Raft; cb runs when every handle is closed. */
 void repl_stop(struct repl *r, void (*cb)(void *arg), void *arg);
 
+/* NULL if the command can be submitted; otherwise the error to answer it
+ * with (Raft entries have a size limit, entry.h). Ask before taking a reply
+ * slot, so the error keeps its place among the client's replies. */
+const char *repl_refuse(int argc, const struct resp_arg *argv);
 /* Submits one command for the log; its reply goes to slot. Returns false
  * when the proposer is over its in-flight bound: the caller should stop
- * reading from this client until on_unblocked. */
+ * reading from this client until on_unblocked. A command repl_refuse()
+ * refuses is answered with that error at once instead. */
 bool repl_submit(struct repl *r, struct reply_slot *slot, int db, int proto, int argc,
                  const struct resp_arg *argv);
 /* Submits a blocked command again for a slot that still counts it. */
@@ -115,10 +123,24 @@ int64_t repl_read_time_ms(struct repl *r);
 /* proto-max-bulk-len changed (CONFIG SET): entries proposed from now on
  * carry the new limit. */
 void repl_set_max_bulk_len(struct repl *r, long long max_bulk_len);
+/* maxmemory (bytes, 0: none), maxmemory-policy and maxmemory-samples: what
+ * this node decides with when it leads (repl/memory.c). */
+void repl_set_memory(struct repl *r, long long maxmemory, enum evict_policy policy, int samples);
+/* divergence-check-interval-ms changed (CONFIG SET); 0 stops the checks. */
+void repl_set_divergence_check_interval(struct repl *r, unsigned interval_ms);
 /* This process's identity in the log (the origin of its batches). */
 uint64_t repl_origin(struct repl *r);
 /* Frees what repl_stop left, after its callback ran. */
 void repl_free(struct repl *r);
+
+/* Installs the fatal-signal handler (SIGSEGV, SIGBUS, SIGFPE, SIGILL,
+ * SIGABRT) that logs the log entry and command being applied, if any, and
+ * a backtrace, then dies of the signal (repl/poison.c). Once, at start-up,
+ * after the log file is set. */
+void repl_crash_report_install(void);
+/* Internal commands a follower may forward for itself (its registration
+ * with the leader, its apply-skip-entry record): PARLEY.FWD accepts them. */
+bool repl_internal_forwardable(const char *name, size_t len);
 
 /* Introspection for INFO and RAFT INFO. */
 struct repl_info {
@@ -134,6 +156,13 @@ struct repl_info {
     size_t inflight_bytes, pending_batches;
     bool lease_valid;
     int64_t lease_remaining_ms;
+    /* Divergence checks this node compared (divergence.c): equal digests,
+     * differing ones, and the log index of the last that differed. */
+    uint64_t divergence_checks_passed, divergence_checks_failed;
+    uint64_t divergence_last_failed_index;
+    /* Nodes that skip an entry (apply-skip-entry), as the log recorded
+     * them: "node@index,..." or "". */
+    const char *apply_skipped;
 };
 void repl_get_info(struct repl *r, struct repl_info *info);
 /* The current configuration, at most max members; strings stay valid until

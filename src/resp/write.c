@@ -7,11 +7,19 @@
  *
  * Deferred aggregate lengths reserve a fixed-size placeholder in the buffer;
  * when the count is known the real header is written at the start of the
- * placeholder and the body after it is moved down over the unused bytes. */
+ * placeholder and the body after it is moved down over the unused bytes.
+ *
+ * A buffer's owner may bound it (struct buf's `limit`: a client's output
+ * limit): each writer first checks that what it is about to add fits, and
+ * if not adds nothing and marks the buffer `over`; once over, nothing more
+ * is written to it. A reply that would take a client past its limit is
+ * therefore never built, however large the command meant it to be. */
 #include "resp/write.h"
 
 #include <assert.h>
 #include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -42,10 +50,23 @@ static void assert_out(const struct resp_out *o)
     assert(o->proto == 2 || o->proto == 3);
 }
 
+/* Whether n more bytes may be written (see the top of the file). */
+static bool fits(struct resp_out *o, size_t n)
+{
+    struct buf *b = o->buf;
+    if (b->over) return false;
+    if (b->limit && (b->len > b->limit || n > b->limit - b->len)) {
+        b->over = true;
+        return false;
+    }
+    return true;
+}
+
 void resp_raw(struct resp_out *o, const void *p, size_t len)
 {
     assert_out(o);
     assert(p != NULL || len == 0);
+    if (!fits(o, len)) return;
     buf_append(o->buf, p, len);
 }
 
@@ -54,6 +75,7 @@ void resp_simple(struct resp_out *o, const char *s)
     assert_out(o);
     assert(s != NULL);
     size_t len = strlen(s);
+    if (!fits(o, len + 3)) return;
     char *out = buf_reserve(o->buf, len + 3);
     out[0] = '+';
     memcpy(out + 1, s, len);
@@ -65,6 +87,7 @@ void resp_simple(struct resp_out *o, const char *s)
 void resp_ok(struct resp_out *o)
 {
     assert_out(o);
+    if (!fits(o, 5)) return;
     buf_append(o->buf, "+OK\r\n", 5);
 }
 
@@ -81,9 +104,10 @@ void resp_error(struct resp_out *o, const char *text)
     assert_out(o);
     assert(text != NULL);
     if (text[0] == '-') text++;
+    size_t len = strlen(text);
+    if (!fits(o, len + 7)) return;
     buf_append(o->buf, "-", 1);
     if (!has_error_code(text)) buf_append(o->buf, "ERR ", 4);
-    size_t len = strlen(text);
     char *out = buf_reserve(o->buf, len + 2);
     for (size_t i = 0; i < len; i++)
         out[i] = text[i] == '\r' || text[i] == '\n' ? ' ' : text[i];
@@ -117,6 +141,7 @@ void resp_errorf(struct resp_out *o, const char *fmt, ...)
 void resp_int(struct resp_out *o, long long v)
 {
     assert_out(o);
+    if (!fits(o, 24)) return;
     append_header(o, ':', v);
 }
 
@@ -125,6 +150,7 @@ void resp_bulk(struct resp_out *o, const void *p, size_t len)
     assert_out(o);
     assert(p != NULL || len == 0);
     assert(len <= LLONG_MAX);
+    if (len > SIZE_MAX - 26 || !fits(o, len + 26)) return;
     append_header(o, '$', (long long)len);
     char *out = buf_reserve(o->buf, len + 2);
     if (len) memcpy(out, p, len);
@@ -149,6 +175,7 @@ void resp_bulk_ll(struct resp_out *o, long long v)
 void resp_null(struct resp_out *o)
 {
     assert_out(o);
+    if (!fits(o, 5)) return;
     if (o->proto == 3)
         buf_append(o->buf, "_\r\n", 3);
     else
@@ -158,6 +185,7 @@ void resp_null(struct resp_out *o)
 void resp_null_array(struct resp_out *o)
 {
     assert_out(o);
+    if (!fits(o, 5)) return;
     if (o->proto == 3)
         buf_append(o->buf, "_\r\n", 3);
     else
@@ -192,6 +220,7 @@ static void append_aggregate(struct resp_out *o, char kind, long long n)
     char tmp[DEFER_HEADER_MAX + 2];
     size_t len;
     aggregate_header(tmp, &len, o->proto, kind, n);
+    if (!fits(o, len)) return;
     buf_append(o->buf, tmp, len);
 }
 
@@ -203,6 +232,7 @@ void resp_push(struct resp_out *o, long long n) { append_aggregate(o, '>', n); }
 void resp_bool(struct resp_out *o, int v)
 {
     assert_out(o);
+    if (!fits(o, 4)) return;
     if (o->proto == 3)
         buf_append(o->buf, v ? "#t\r\n" : "#f\r\n", 4);
     else
@@ -225,6 +255,7 @@ void resp_double(struct resp_out *o, double v)
         resp_bulk(o, text, (size_t)len);
         return;
     }
+    if (!fits(o, (size_t)len + 3)) return;
     buf_append(o->buf, ",", 1);
     buf_append(o->buf, text, (size_t)len);
     buf_append(o->buf, "\r\n", 2);
@@ -239,6 +270,7 @@ void resp_verbatim(struct resp_out *o, const char *text, size_t len)
         return;
     }
     assert(len <= LLONG_MAX - 4);
+    if (len > SIZE_MAX - 32 || !fits(o, len + 32)) return;
     append_header(o, '=', (long long)len + 4);
     buf_append(o->buf, "txt:", 4);
     buf_append(o->buf, text, len);
@@ -253,6 +285,7 @@ void resp_bignum(struct resp_out *o, const char *digits, size_t len)
         resp_bulk(o, digits, len);
         return;
     }
+    if (len > SIZE_MAX - 3 || !fits(o, len + 3)) return;
     buf_append(o->buf, "(", 1);
     buf_append(o->buf, digits, len);
     buf_append(o->buf, "\r\n", 2);
@@ -262,6 +295,7 @@ size_t resp_defer_len(struct resp_out *o)
 {
     assert_out(o);
     size_t handle = o->buf->len;
+    if (!fits(o, DEFER_HEADER_MAX)) return handle; /* filled by no one: the buffer is over */
     memset(buf_reserve(o->buf, DEFER_HEADER_MAX), DEFER_FILL, DEFER_HEADER_MAX);
     o->buf->len += DEFER_HEADER_MAX;
     return handle;
@@ -271,6 +305,7 @@ void resp_set_deferred_len(struct resp_out *o, size_t handle, char kind,
                            long long n)
 {
     assert_out(o);
+    if (o->buf->over) return; /* the reply was cut short: nothing to fill */
     assert(handle <= o->buf->len && o->buf->len - handle >= DEFER_HEADER_MAX);
     char *slot = o->buf->data + handle;
     /* Catches a handle that was already filled, or was moved by a deferred

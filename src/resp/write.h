@@ -15,7 +15,10 @@
  *   big number RESP3 "(n"      RESP2 bulk string
  *
  * Aggregates are written header first; when the count is not known in
- * advance use resp_defer_len / resp_set_deferred_len. */
+ * advance use resp_defer_len / resp_set_deferred_len.
+ *
+ * Every writer honours the buffer's `limit` (base/buf.h): what would not
+ * fit is not written, and the buffer is marked `over` for its owner. */
 #ifndef PARLEY_RESP_WRITE_H
 #define PARLEY_RESP_WRITE_H
 

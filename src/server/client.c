@@ -35,6 +35,7 @@ static struct reply_slot *slot_get(struct server *s, struct client *c)
     slot->overflowed = false;
     slot->waiter = NULL;
     slot->max_bytes = (size_t)s->cfg.output_hard;
+    slot->reply.limit = slot->max_bytes; /* no reply is built past it */
     slot->owner = c;
     slot->next = NULL;
     slot->on_ready = slot_ready;
@@ -59,6 +60,12 @@ static void drain(struct client *c)
 {
     while (c->head && c->head->pending == 0) {
         struct reply_slot *slot = c->head;
+        if (slot->reply.over) {
+            /* A reply was cut short at the client's output limit. */
+            log_warn("Client %s closed for overcoming of output buffer limits.", net_conn_peer(c->conn));
+            net_conn_close(c->conn);
+            return;
+        }
         c->head = slot->next;
         if (c->head == NULL) c->tail = NULL;
         if (slot->reply.len) net_conn_write(c->conn, slot->reply.data, slot->reply.len);
@@ -89,7 +96,7 @@ static void slot_ready(struct reply_slot *slot)
 {
     struct client *c = slot->owner;
     if (slot->waiter && c) blocking_slot_done(c->srv, slot);
-    if (c && slot->overflowed && !net_conn_closing(c->conn)) {
+    if (c && (slot->overflowed || slot->reply.over) && !net_conn_closing(c->conn)) {
         log_warn("Client %s closed for overcoming of output buffer limits.", net_conn_peer(c->conn));
         net_conn_close(c->conn);
         return;

@@ -9,6 +9,7 @@
  * opens a session recorded on every node; EXEC then carries the watched keys
  * and runs only if none changed since (store/watch.h). */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -275,18 +276,24 @@ static void cmd_exec_tx(struct client *c, const struct cmd_def *cmd, int argc,
         }
     }
 #undef PUT_NUM
-    struct reply_slot *slot = client_slot_for_submit(c);
-    repl_submit(c->srv->repl, slot, c->db, c->proto, (int)a, args);
-    if (m->db != c->db && m->n_watched == 0) {
-        c->db = m->db;
-    } else if (m->db != c->db) {
-        /* A WATCH may still abort the transaction, and then its SELECTs
-         * never ran: read nothing more from this client until EXEC is
-         * answered, and switch only if it ran (client.c). */
-        c->exec_slot = slot;
-        c->exec_db = m->db;
-        c->blocking_slot = slot;
-        net_conn_hold(c->conn);
+    /* A transaction larger than a log entry can carry is refused whole. */
+    const char *too_large = a > INT_MAX ? repl_refuse(0, args) : repl_refuse((int)a, args);
+    if (too_large) {
+        reply_error(c, too_large);
+    } else {
+        struct reply_slot *slot = client_slot_for_submit(c);
+        repl_submit(c->srv->repl, slot, c->db, c->proto, (int)a, args);
+        if (m->db != c->db && m->n_watched == 0) {
+            c->db = m->db;
+        } else if (m->db != c->db) {
+            /* A WATCH may still abort the transaction, and then its SELECTs
+             * never ran: read nothing more from this client until EXEC is
+             * answered, and switch only if it ran (client.c). */
+            c->exec_slot = slot;
+            c->exec_db = m->db;
+            c->blocking_slot = slot;
+            net_conn_hold(c->conn);
+        }
     }
     free(args);
     free(num_off);
@@ -326,6 +333,10 @@ static void cmd_watch(struct client *c, const struct cmd_def *cmd, int argc,
         w[3 + 2 * i] = (struct resp_arg){dbs[i], (size_t)snprintf(dbs[i], sizeof dbs[i], "%d", (int)db)};
         w[4 + 2 * i] = (struct resp_arg){key, len};
     }
+    /* Earlier keys too many for one log entry: sent without them, the
+     * session keeps its first point (a transaction may abort where Redis
+     * would run it, never the other way). */
+    if (n_args > INT_MAX || repl_refuse((int)n_args, w)) n_args = 3;
     repl_submit(c->srv->repl, client_slot_for_submit(c), c->db, c->proto, (int)n_args, w);
     free(dbs);
     free(w);

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "base/mem.h"
 #include "server/server.h"
 
@@ -33,12 +34,19 @@ static void on_message(void *arg, struct pubsub_id to, const char *type, const c
     if (to.origin != repl_origin(s->repl)) return;
     struct client *c = server_find_client(s, to.client);
     if (c == NULL || net_conn_closing(c->conn)) return;
+    /* The connection's buffer is bounded by its output limit (pubsub class
+     * while subscribed): a message that would take the subscriber past it
+     * is not copied, and the subscriber is dropped, as Redis drops it. */
     struct resp_out o = {net_conn_out(c->conn), c->proto};
     resp_push(&o, pattern ? 4 : 3);
     resp_bulk_str(&o, type);
     if (pattern) resp_bulk(&o, pattern, plen);
     resp_bulk(&o, channel, clen);
     resp_bulk(&o, message, mlen);
+    if (o.buf->over) {
+        log_warn("Client %s closed for overcoming of output buffer limits.", net_conn_peer(c->conn));
+        net_conn_close(c->conn);
+    }
 }
 
 static void on_subscriptions(void *arg, struct pubsub_id who, long long count)

@@ -1,6 +1,7 @@
 /* server/cmd_raft.c — the RAFT command: the cluster as redis-cli sees it.
  *
- *   RAFT INFO        this node's id, role, term, leader, indexes, members
+ *   RAFT INFO        this node's id, role, term, leader, indexes, divergence
+ *                    checks, members
  *   RAFT MEMBERS     the members, one array each
  *   RAFT DIGEST      this node's applied index and keyspace digest
  *   RAFT NODE ADD <id> <raft host:port> [VOTER|OBSERVER]
@@ -34,6 +35,12 @@ static void raft_info(struct client *c, const struct cmd_def *cmd, int argc,
                ri.node_id, ri.role, ri.term, ri.leader_id, ri.leader_addr, ri.commit_index,
                ri.applied_index, ri.last_index, ri.lease_valid ? "valid" : "none",
                ri.config_committed_index, ri.config_uncommitted_index, ri.config_repairs);
+    buf_printf(&text,
+               "divergence_checks_passed:%" PRIu64 "\r\ndivergence_checks_failed:%" PRIu64
+               "\r\ndivergence_last_failed_index:%" PRIu64 "\r\n",
+               ri.divergence_checks_passed, ri.divergence_checks_failed,
+               ri.divergence_last_failed_index);
+    buf_printf(&text, "apply_skipped:%s\r\n", ri.apply_skipped);
     struct repl_member m[REPL_MEMBERS_MAX];
     size_t n = repl_members(c->srv->repl, m, REPL_MEMBERS_MAX);
     for (size_t i = 0; i < n; i++)
@@ -171,7 +178,9 @@ static void raft_help(struct client *c, const struct cmd_def *cmd, int argc,
     static const char *lines[] = {
         "RAFT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "INFO",
-        "    This node's id, role, term, leader, commit and applied index, and the members",
+        "    This node's id, role, term, leader, commit and applied index, what its",
+        "    divergence checks found, the entries nodes skip (apply_skipped:",
+        "    <node>@<index>,...), and the members",
         "    (member<n>:<id>@<raft address>:<role>:<client address>).",
         "MEMBERS",
         "    The members: id, raft-addr, client-addr, role (voter, observer, spare), leader.",

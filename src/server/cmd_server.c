@@ -82,17 +82,23 @@ void server_info(struct server *s, int nsections, const struct resp_arg *section
                    (unsigned long long)s->n_clients, s->cfg.maxclients, s->n_waiters, s->n_waiters);
     }
     if (want(nsections, sections, "memory", true)) {
-        size_t used = mem_used_bytes();
+        /* This node's own figures (base/mem.h); maxmemory is decided by the
+         * leader with its own (repl/memory.c). */
+        size_t used = mem_used_bytes(), rss = mem_rss_bytes();
         if (used > s->stats.peak_memory) s->stats.peak_memory = used;
-        char h[32], hp[32];
+        char h[32], hp[32], hrss[32], hmax[32];
         human_bytes(h, sizeof h, (double)used);
         human_bytes(hp, sizeof hp, (double)s->stats.peak_memory);
+        human_bytes(hrss, sizeof hrss, (double)rss);
+        human_bytes(hmax, sizeof hmax, (double)s->cfg.maxmemory);
         SECTION("Memory");
         buf_printf(out,
-                   "used_memory:%zu\r\nused_memory_human:%s\r\nused_memory_peak:%llu\r\n"
-                   "used_memory_peak_human:%s\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\n"
-                   "maxmemory_policy:noeviction\r\nmem_allocator:libc\r\n",
-                   used, h, (unsigned long long)s->stats.peak_memory, hp);
+                   "used_memory:%zu\r\nused_memory_human:%s\r\nused_memory_rss:%zu\r\n"
+                   "used_memory_rss_human:%s\r\nused_memory_peak:%llu\r\n"
+                   "used_memory_peak_human:%s\r\nmaxmemory:%lld\r\nmaxmemory_human:%s\r\n"
+                   "maxmemory_policy:%s\r\nmem_allocator:libc\r\n",
+                   used, h, rss, hrss, (unsigned long long)s->stats.peak_memory, hp,
+                   s->cfg.maxmemory, hmax, evict_policy_name(s->cfg.maxmemory_policy));
     }
     if (want(nsections, sections, "persistence", true)) {
         SECTION("Persistence");
@@ -108,12 +114,13 @@ void server_info(struct server *s, int nsections, const struct resp_arg *section
                    "total_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
                    "instantaneous_ops_per_sec:%llu\r\ntotal_net_input_bytes:%llu\r\n"
                    "total_net_output_bytes:%llu\r\nrejected_connections:%llu\r\n"
-                   "expired_keys:%llu\r\nevicted_keys:0\r\n",
+                   "expired_keys:%llu\r\nevicted_keys:%llu\r\n",
                    (unsigned long long)ns->connections_received,
                    (unsigned long long)s->stats.commands, (unsigned long long)ops,
                    (unsigned long long)ns->net_input_bytes, (unsigned long long)ns->net_output_bytes,
                    (unsigned long long)ns->rejected_connections,
-                   (unsigned long long)s->store->expired_keys);
+                   (unsigned long long)s->store->expired_keys,
+                   (unsigned long long)s->store->evicted_keys);
     }
     if (want(nsections, sections, "replication", true)) {
         SECTION("Replication");
@@ -136,6 +143,12 @@ void server_info(struct server *s, int nsections, const struct resp_arg *section
                    ri.applied_index, ri.last_index, ri.entries_proposed, ri.batches_proposed,
                    ri.batches_forwarded, ri.commands_applied, ri.duplicates_skipped,
                    ri.pending_batches, ri.inflight_bytes, ri.lease_valid ? "valid" : "none");
+        buf_printf(out,
+                   "raft_divergence_checks_passed:%" PRIu64 "\r\n"
+                   "raft_divergence_checks_failed:%" PRIu64 "\r\n"
+                   "raft_divergence_last_failed_index:%" PRIu64 "\r\n",
+                   ri.divergence_checks_passed, ri.divergence_checks_failed,
+                   ri.divergence_last_failed_index);
     }
     if (want(nsections, sections, "keyspace", true)) {
         SECTION("Keyspace");
@@ -456,6 +469,7 @@ static void config_resetstat(struct client *c, const struct cmd_def *cmd, int ar
                              const struct resp_arg *argv)
 {
     c->srv->stats.commands = 0;
+    c->srv->store->evicted_keys = 0;
     struct resp_out o = client_reply(c);
     resp_ok(&o);
 }
@@ -504,8 +518,8 @@ static bool parse_u64(const struct resp_arg *a, uint64_t *v)
 
 /* Every command of a forwarded body must be one a client could send
  * directly (no connection commands, no internal ones), one the server sends
- * on a client's behalf (__exec, __watch), or a follower's registration
- * (__member). */
+ * on a client's behalf (__exec, __watch), or one a follower sends for
+ * itself (repl_internal_forwardable: __member, __skipped). */
 static bool forwardable(const char *body, size_t len)
 {
     struct command_reader cr;
@@ -521,7 +535,7 @@ static bool forwardable(const char *body, size_t len)
             need = 0;
             continue;
         }
-        if (rc > 0 && argv[0].len == 8 && memcmp(argv[0].ptr, "__member", 8) == 0) continue;
+        if (rc > 0 && repl_internal_forwardable(argv[0].ptr, argv[0].len)) continue;
         const struct cmd_def *d = rc > 0 ? cmd_lookup(argv[0].ptr, argv[0].len, true) : NULL;
         ok = d != NULL && !(d->flags & CMD_LOCAL) &&
              (!(d->flags & CMD_INTERNAL) || (d->flags & CMD_FOR_CLIENT));
@@ -530,19 +544,36 @@ static bool forwardable(const char *body, size_t len)
     return ok;
 }
 
+/* PARLEY.FWD <origin> <seq> <n> <body part>...: the body comes in parts
+ * (repl/link.c sends at most 1 MB each, the least proto-max-bulk-len), so
+ * a batch holding a command as large as this node accepts from a client
+ * is never refused for the size of the bulk string carrying it. */
 static void parley_fwd(struct client *c, const struct cmd_def *cmd, int argc,
                        const struct resp_arg *argv)
 {
+    struct resp_arg body = argv[4];
+    struct buf joined = BUF_INIT;
+    size_t total = 0;
+    for (int i = 4; i < argc; i++) total += argv[i].len;
+    if (argc > 5 && total <= ENTRY_BATCH_BODY_MAX) {
+        buf_reserve(&joined, total + 1);
+        for (int i = 4; i < argc; i++) buf_append(&joined, argv[i].ptr, argv[i].len);
+        body.ptr = joined.data;
+        body.len = joined.len;
+    }
     uint64_t origin, seq, n;
     if (!parse_u64(&argv[1], &origin) || !parse_u64(&argv[2], &seq) || !parse_u64(&argv[3], &n) ||
-        n > UINT32_MAX || !entry_body_valid(argv[4].ptr, argv[4].len, (uint32_t)n, STORE_DBS) ||
-        !forwardable(argv[4].ptr, argv[4].len)) {
+        n > UINT32_MAX || total > ENTRY_BATCH_BODY_MAX ||
+        !entry_body_valid(body.ptr, body.len, (uint32_t)n, STORE_DBS) ||
+        !forwardable(body.ptr, body.len)) {
         struct resp_out o = client_reply(c);
         resp_error(&o, "ERR malformed forwarded batch");
+        buf_free(&joined);
         return;
     }
     struct reply_slot *slot = client_slot_for_submit(c);
-    repl_submit_forwarded(c->srv->repl, slot, origin, seq, (uint32_t)n, argv[4].ptr, argv[4].len);
+    repl_submit_forwarded(c->srv->repl, slot, origin, seq, (uint32_t)n, body.ptr, body.len);
+    buf_free(&joined);
 }
 
 local_fn *server_local_handler(const char *name)

@@ -10,8 +10,9 @@
 
 #include "base/mem.h"
 #include "cmds/cmd.h"
+#include "store/evict.h"
 
-enum kind { K_STRING, K_INT, K_MEMORY, K_BOOL, K_OUTPUT_LIMIT };
+enum kind { K_STRING, K_INT, K_MEMORY, K_BOOL, K_OUTPUT_LIMIT, K_EVICT_POLICY };
 
 struct directive {
     const char *name;
@@ -53,6 +54,17 @@ static const struct directive table[] = {
     {"raft-max-entry-bytes", K_MEMORY, OFF(raft_max_entry_bytes), false, "1mb", 4096, BIG},
     {"request-timeout-ms", K_INT, OFF(request_timeout_ms), false, "10000", 100, 86400000},
     {"lease-reads", K_BOOL, OFF(lease_reads), false, "yes", 0, 0},
+    {"maxmemory", K_MEMORY, OFF(maxmemory), true, "0", 0, BIG},
+    {"maxmemory-policy", K_EVICT_POLICY, OFF(maxmemory_policy), true, "noeviction", 0, 0},
+    {"maxmemory-samples", K_INT, OFF(maxmemory_samples), true, "5", 1, 0x7fffffff},
+    {"lfu-log-factor", K_INT, OFF(lfu_log_factor), true, "10", 0, 0x7fffffff},
+    {"lfu-decay-time", K_INT, OFF(lfu_decay_time), true, "1", 0, 0x7fffffff},
+    /* How often the leader checks that every replica holds its data (0: never). */
+    {"divergence-check-interval-ms", K_INT, OFF(divergence_check_interval_ms), true, "10000", 0,
+     86400000},
+    /* Get past a poisoned log entry: this node does not run that entry's
+     * commands (0: none). Every node must be given the same. */
+    {"apply-skip-entry", K_INT, OFF(apply_skip_entry), false, "0", 0, BIG},
 };
 #define N_DIRECTIVES (sizeof table / sizeof *table)
 
@@ -153,6 +165,14 @@ static const char *apply(struct config *c, const struct directive *d, int argc, 
         if (!strcasecmp(v, "yes")) *(bool *)field = true;
         else if (!strcasecmp(v, "no")) *(bool *)field = false;
         else return "argument must be 'yes' or 'no'";
+        return NULL;
+    case K_EVICT_POLICY:
+        n = evict_policy_parse(v);
+        if (n < 0)
+            return "argument(s) must be one of the following: volatile-lru, volatile-lfu, "
+                   "volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, "
+                   "noeviction";
+        *(int *)field = (int)n;
         return NULL;
     default:
         return "unsupported";
@@ -313,6 +333,7 @@ static void format_value(struct config *c, const struct directive *d, char *out,
     case K_INT:
     case K_MEMORY: snprintf(out, len, "%lld", *(long long *)field); break;
     case K_BOOL: snprintf(out, len, "%s", *(bool *)field ? "yes" : "no"); break;
+    case K_EVICT_POLICY: snprintf(out, len, "%s", evict_policy_name(*(int *)field)); break;
     case K_OUTPUT_LIMIT:
         snprintf(out, len, "normal %lld %lld %lld replica 0 0 0 pubsub %lld %lld %lld",
                  c->output_hard, c->output_soft, c->output_soft_seconds, c->pubsub_hard,

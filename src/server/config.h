@@ -41,6 +41,14 @@ struct config {
     long long raft_max_entry_bytes;
     long long request_timeout_ms;
     bool lease_reads;
+    /* Memory (repl/memory.c decides with them when this node leads). */
+    long long maxmemory;          /* bytes, 0: no limit */
+    int maxmemory_policy;         /* enum evict_policy */
+    long long maxmemory_samples;
+    long long lfu_log_factor;
+    long long lfu_decay_time;     /* minutes */
+    long long divergence_check_interval_ms;
+    long long apply_skip_entry;
 };
 
 /* Fills defaults, then applies the file (if argv[1] is not a flag), then

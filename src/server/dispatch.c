@@ -8,12 +8,15 @@
  *     would overtake that command;
  *   - everything else (writes, and reads that cannot be served locally)
  *     goes to repl, which answers through the client's reply slot once the
- *     command's log entry is applied. */
+ *     command's log entry is applied; what could not be applied anywhere
+ *     (a string longer than any node may make) is refused first. */
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "base/clock.h"
+#include "base/mem.h"
+#include "cmds/memlimit.h"
 #include "server/server.h"
 
 void dispatch_unknown_command(struct resp_out *o, int argc, const struct resp_arg *argv)
@@ -54,6 +57,15 @@ static const struct cmd_def *resolve(struct client *c, const struct cmd_def *cmd
         return NULL;
     }
     return sub;
+}
+
+/* The longest string a command may make: proto-max-bulk-len, at most the
+ * machine's memory (the leader writes the same into each log entry). */
+static long long max_string_len(const struct server *s)
+{
+    size_t physical = mem_physical_bytes();
+    return (unsigned long long)s->cfg.proto_max_bulk_len < physical ? s->cfg.proto_max_bulk_len
+                                                                    : (long long)physical;
 }
 
 static void run_now(struct client *c, const struct cmd_def *cmd, int argc,
@@ -129,10 +141,24 @@ bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg 
         fn(c, cmd, argc, argv);
         return !net_conn_closing(conn) && !net_conn_paused(conn);
     }
+    /* What no node could do is refused here, before it is proposed
+     * (cmds/memlimit.h): apply must never fail on it. */
+    const char *refused = memlimit_precheck(cmd, argc, argv, max_string_len(s));
+    if (refused) {
+        struct resp_out o = client_reply(c);
+        resp_error(&o, refused);
+        return true;
+    }
     bool may_block = cmd_may_block(cmd, argc, argv);
     if (!(cmd->flags & CMD_WRITE) && !may_block && !client_has_pending(c) &&
         (c->readonly || repl_can_read_locally(s->repl))) {
         run_now(c, cmd, argc, argv, repl_read_time_ms(s->repl));
+        return true;
+    }
+    const char *unencodable = repl_refuse(argc, argv);
+    if (unencodable) {
+        struct resp_out o = client_reply(c);
+        resp_error(&o, unencodable);
         return true;
     }
     struct reply_slot *slot = client_slot_for_submit(c);

@@ -99,6 +99,10 @@ void server_apply_runtime_config(struct server *s)
     struct net_limits l = limits_of(&s->cfg);
     net_update_limits(s->net, &l);
     repl_set_max_bulk_len(s->repl, s->cfg.proto_max_bulk_len);
+    repl_set_memory(s->repl, s->cfg.maxmemory, (enum evict_policy)s->cfg.maxmemory_policy,
+                    (int)s->cfg.maxmemory_samples);
+    evict_configure((int)s->cfg.lfu_log_factor, (int)s->cfg.lfu_decay_time);
+    repl_set_divergence_check_interval(s->repl, (unsigned)s->cfg.divergence_check_interval_ms);
 }
 
 static void on_closed(uv_handle_t *h) { (void)h; }
@@ -204,6 +208,8 @@ int main(int argc, char **argv)
         return 1;
     }
     log_set_level((enum log_level)level);
+    /* A crash names the log entry and command being applied (repl/poison.c). */
+    repl_crash_report_install();
 
     uint64_t seed[2];
     if (getrandom(seed, sizeof seed, 0) != sizeof seed) seed[0] = seed[1] = (uint64_t)clock_mono_us();
@@ -245,6 +251,8 @@ int main(int argc, char **argv)
         .max_entry_bytes = (size_t)s.cfg.raft_max_entry_bytes,
         .max_bulk_len = s.cfg.proto_max_bulk_len,
         .lease_reads = s.cfg.lease_reads,
+        .divergence_check_interval_ms = (unsigned)s.cfg.divergence_check_interval_ms,
+        .apply_skip_index = (uint64_t)s.cfg.apply_skip_entry,
     };
     struct repl_hooks hooks = {
         .ctx = &s,
@@ -272,6 +280,7 @@ int main(int argc, char **argv)
     };
     struct net_limits limits = limits_of(&s.cfg);
     s.net = net_new(s.loop, &handlers, &limits);
+    server_apply_runtime_config(&s);
     if (net_listen(s.net, s.cfg.bind, (int)s.cfg.port, why, sizeof why) != 0) {
         log_warn("Fatal: %s", why);
         return 1;

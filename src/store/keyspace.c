@@ -7,6 +7,7 @@
 
 #include "base/hash.h"
 #include "base/mem.h"
+#include "store/evict.h"
 
 static void free_entry_value(struct dict_entry *e)
 {
@@ -89,7 +90,11 @@ struct dict_entry *store_lookup(struct store *s, int db, const char *key, size_t
 {
     assert(db >= 0 && db < STORE_DBS);
     struct dict_entry *e = dset_find(&s->db[db].keys, key, klen);
-    if (e == NULL || !store_is_expired(s, db, e, now_ms)) return e;
+    if (e == NULL) return NULL;
+    if (!store_is_expired(s, db, e, now_ms)) {
+        evict_touch(store_value(e));
+        return e;
+    }
     if (evict) {
         /* As in Redis 7.0, deleting a key whose time has passed changes it
          * for WATCH only if a transaction watched it while it was alive: one
@@ -113,7 +118,9 @@ struct dict_entry *store_set(struct store *s, int db, const char *key, size_t kl
     struct dict_entry *e = dset_upsert(&d->keys, key, klen, &created);
     if (created) {
         e->aux = NOT_EXPIRING;
+        evict_stamp(val, NULL);
     } else {
+        evict_stamp(val, e->v.ptr);
         sobj_free(e->v.ptr);
         if (!keep_ttl) forget_entry(d, e);
     }
@@ -124,6 +131,7 @@ struct dict_entry *store_set(struct store *s, int db, const char *key, size_t kl
 
 void store_replace_value(struct store *s, int db, struct dict_entry *e, struct sobj *val)
 {
+    evict_stamp(val, e->v.ptr);
     sobj_free(e->v.ptr);
     e->v.ptr = val;
     store_touch(s, db, e->key, e->klen);
@@ -275,21 +283,42 @@ static uint64_t value_digest(const struct sobj *o)
  * keys exchange values or TTLs unnoticed), chained in the key order: that
  * order is replicated state (KEYS, SCAN and RANDOMKEY answer in it), so
  * replicas whose orders drifted apart must not look equal. */
-uint64_t store_digest(struct store *s)
+static uint64_t digest_chain(uint64_t digest, struct store *s, int db, const struct dict_entry *e)
 {
-    uint64_t digest = 0;
-    for (int db = 0; db < STORE_DBS; db++) {
-        for (uint64_t i = 0; i < store_db_size(s, db); i++) {
-            const struct dict_entry *e = store_key_at(s, db, i);
-            uint64_t parts[4] = {digest, hash_bytes_fixed(e->key, e->klen, (uint64_t)db),
-                                 value_digest(e->v.ptr), (uint64_t)store_expire_of(s, db, e)};
-            unsigned char bytes[sizeof parts];
-            for (size_t j = 0; j < sizeof bytes; j++)
-                bytes[j] = (unsigned char)(parts[j / 8] >> (8 * (j % 8)));
-            digest = hash_bytes_fixed(bytes, sizeof bytes, 0);
+    uint64_t parts[4] = {digest, hash_bytes_fixed(e->key, e->klen, (uint64_t)db),
+                         value_digest(e->v.ptr), (uint64_t)store_expire_of(s, db, e)};
+    unsigned char bytes[sizeof parts];
+    for (size_t j = 0; j < sizeof bytes; j++)
+        bytes[j] = (unsigned char)(parts[j / 8] >> (8 * (j % 8)));
+    return hash_bytes_fixed(bytes, sizeof bytes, 0);
+}
+
+uint64_t store_digest_slice(struct store *s, int *db, uint64_t *index, uint64_t max_keys)
+{
+    uint64_t digest = 0, done = 0;
+    int d = *db < 0 ? 0 : *db;
+    uint64_t i = *index;
+    for (; d < STORE_DBS; d++, i = 0) {
+        for (; i < store_db_size(s, d); i++) {
+            if (done == max_keys) {
+                *db = d;
+                *index = i;
+                return digest;
+            }
+            digest = digest_chain(digest, s, d, store_key_at(s, d, i));
+            done++;
         }
     }
+    *db = 0;
+    *index = 0;
     return digest;
+}
+
+uint64_t store_digest(struct store *s)
+{
+    int db = 0;
+    uint64_t index = 0;
+    return store_digest_slice(s, &db, &index, UINT64_MAX);
 }
 
 size_t store_memory(struct store *s)

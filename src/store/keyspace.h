@@ -59,6 +59,7 @@ typedef void store_touch_fn(void *arg, int db, const char *key, size_t klen);
 struct store {
     struct store_db db[STORE_DBS];
     uint64_t expired_keys; /* deleted on access because their TTL passed */
+    uint64_t evicted_keys; /* deleted to make room under maxmemory (__evict) */
     store_touch_fn *on_touch;
     void *touch_arg;
     struct store_watch watch; /* replicated state of WATCH (watch.h) */
@@ -159,6 +160,12 @@ void store_housekeeping(struct store *s);
  * types, encodings, expiries): equal on replicas that applied the same
  * log. */
 uint64_t store_digest(struct store *s);
+/* The digest of a slice of the keyspace: at most max_keys keys in the
+ * replicated order, from key *index of database *db on, on into the next
+ * databases. Sets (*db, *index) to where the next slice starts, (0, 0)
+ * after the last key of the last database. store_digest() is the slice
+ * from (0, 0) that takes every key. Costs the slice's keys and values. */
+uint64_t store_digest_slice(struct store *s, int *db, uint64_t *index, uint64_t max_keys);
 /* Approximate bytes used by keys and values. */
 size_t store_memory(struct store *s);
 

@@ -3,6 +3,7 @@
 
 #include <assert.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,11 +46,20 @@ bool str_to_ll(const char *p, size_t len, long long *v)
     return true;
 }
 
+/* The header fields every new object starts with. */
+static void init_header(struct sobj *o, enum sobj_type type, enum sobj_encoding encoding)
+{
+    o->type = (uint8_t)type;
+    o->encoding = (uint8_t)encoding;
+    o->lfu_count = SOBJ_LFU_INIT;
+    o->spare = 0;
+    o->access_ms = 0;
+}
+
 struct sobj *sobj_string_int(int64_t v)
 {
     struct sobj *o = xmalloc(sizeof *o);
-    o->type = OBJ_STRING;
-    o->encoding = ENC_INT;
+    init_header(o, OBJ_STRING, ENC_INT);
     o->i = v;
     return o;
 }
@@ -57,8 +67,7 @@ struct sobj *sobj_string_int(int64_t v)
 static struct sobj *embstr(const char *p, size_t len)
 {
     struct sobj *o = xmalloc(sizeof *o + len + 1);
-    o->type = OBJ_STRING;
-    o->encoding = ENC_EMBSTR;
+    init_header(o, OBJ_STRING, ENC_EMBSTR);
     o->s.p = (char *)(o + 1);
     o->s.len = o->s.cap = len;
     if (len) memcpy(o->s.p, p, len);
@@ -69,8 +78,7 @@ static struct sobj *embstr(const char *p, size_t len)
 struct sobj *sobj_string_raw(const char *p, size_t len)
 {
     struct sobj *o = xmalloc(sizeof *o);
-    o->type = OBJ_STRING;
-    o->encoding = ENC_RAW;
+    init_header(o, OBJ_STRING, ENC_RAW);
     o->s.p = xmalloc(len + 1);
     o->s.len = o->s.cap = len;
     if (len) memcpy(o->s.p, p, len);
@@ -110,8 +118,7 @@ const struct sobj_ops *sobj_type_of(int type)
 struct sobj *sobj_new(enum sobj_type type, enum sobj_encoding encoding, void *ptr)
 {
     struct sobj *o = xmalloc(sizeof *o);
-    o->type = (uint8_t)type;
-    o->encoding = (uint8_t)encoding;
+    init_header(o, type, encoding);
     o->ptr = ptr;
     return o;
 }
@@ -169,20 +176,27 @@ bool sobj_get_ll(const struct sobj *o, long long *v)
 char *sobj_string_grow(struct sobj *o, size_t len)
 {
     assert(o->type == OBJ_STRING);
-    if (o->encoding != ENC_RAW) {
-        char tmp[SOBJ_INT_BUF];
-        size_t old;
-        const char *p = sobj_str(o, tmp, &old);
-        char *copy = xmalloc(old + 1);
-        memcpy(copy, p, old);
-        o->encoding = ENC_RAW;
-        o->s.p = copy;
-        o->s.len = o->s.cap = old;
-    }
-    if (len > o->s.cap) {
-        /* Grow greedily, as sds does, so repeated APPENDs are amortised. */
+    if (len > SIZE_MAX / 2) return NULL;
+    bool raw = o->encoding == ENC_RAW;
+    size_t cur = sobj_strlen(o);
+    if (len < cur) len = cur;
+    if (!raw || len > o->s.cap) {
+        /* Grow greedily, as sds does, so repeated APPENDs are amortised;
+         * only by what was asked when the greedy size cannot be had. */
         size_t cap = len < (1u << 20) ? len * 2 : len + (1u << 20);
-        o->s.p = xrealloc(o->s.p, cap + 1);
+        char *old_p = raw ? o->s.p : NULL;
+        char *p = mem_try_realloc(old_p, cap + 1);
+        if (p == NULL && cap > len) p = mem_try_realloc(old_p, (cap = len) + 1);
+        if (p == NULL) return NULL;
+        if (!raw) {
+            char tmp[SOBJ_INT_BUF];
+            size_t old;
+            const char *src = sobj_str(o, tmp, &old);
+            memcpy(p, src, old);
+            o->encoding = ENC_RAW;
+            o->s.len = old;
+        }
+        o->s.p = p;
         o->s.cap = cap;
     }
     if (len > o->s.len) {

@@ -60,6 +60,9 @@ struct sobj_ops {
 const struct sobj_ops *sobj_type_of(int type);
 
 #define SOBJ_EMBSTR_MAX 44
+/* A new value's LFU counter (Redis's LFU_INIT_VAL): new keys are not
+ * evicted before they had a chance to be used. */
+#define SOBJ_LFU_INIT 5
 #define SOBJ_INT_MAX_CHARS 20
 /* Room for any 64-bit integer in decimal, sign and NUL included. */
 #define SOBJ_INT_BUF 24
@@ -67,6 +70,13 @@ const struct sobj_ops *sobj_type_of(int type);
 struct sobj {
     uint8_t type;
     uint8_t encoding;
+    /* How this node has been using the value, for maxmemory's LRU and LFU
+     * policies (store/evict.h), in what would otherwise be padding. Never
+     * replicated, digested or snapshotted: only the leader's view decides
+     * what is evicted, and its decision travels in the log. */
+    uint8_t lfu_count;  /* Redis's logarithmic access counter */
+    uint8_t spare;
+    uint32_t access_ms; /* last access: the access clock in ms, mod 2^32 */
     union {
         int64_t i; /* strings: ENC_INT */
         struct {   /* ENC_RAW, ENC_EMBSTR */
@@ -98,7 +108,9 @@ size_t sobj_strlen(const struct sobj *o);
 /* The string as a 64-bit integer (Redis's strict string2ll rules). */
 bool sobj_get_ll(const struct sobj *o, long long *v);
 /* Makes a string raw and able to hold `len` bytes, zero-filling any growth;
- * returns a pointer to its bytes. Used by APPEND and SETRANGE. */
+ * returns a pointer to its bytes. Used by APPEND and SETRANGE, which check
+ * `len` against their limits first: NULL (the string unchanged) when the
+ * memory cannot be had anyway, which they answer as an error. */
 char *sobj_string_grow(struct sobj *o, size_t len);
 
 const char *sobj_type_name(const struct sobj *o);     /* "string", ... */

@@ -11,6 +11,7 @@ Fixtures:
   r3        the same client speaking RESP3 is not available in redis-py 4.3,
             so RESP3 is tested with raw sockets (see raw_command)
   cluster   a three-node cluster, shared by a test module
+  redis_ref a redis-server 7.0 to compare replies with (skips if missing)
   make_node / make_cluster  factories for tests that kill and restart nodes
 """
 import os
@@ -239,6 +240,25 @@ def r(server):
     client.flushall()
     yield client
     client.close()
+
+
+@pytest.fixture(scope="module")
+def redis_ref(tmp_path_factory):
+    """A redis-server (7.0) to compare replies with; its `port`. Skips the
+    test when redis-server is not installed."""
+    path = shutil.which("redis-server")
+    if path is None:
+        pytest.skip("redis-server is not installed")
+    d = str(tmp_path_factory.mktemp("redis-ref"))
+    port = free_port()
+    proc = subprocess.Popen([path, "--port", str(port), "--save", "", "--appendonly", "no",
+                             "--dir", d, "--bind", "127.0.0.1"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = redis.Redis(port=port)
+    wait_until(lambda: client.ping(), 10, message="redis-server to start")
+    yield type("RedisRef", (), {"port": port})
+    proc.kill()
+    proc.wait(10)
 
 
 @pytest.fixture(scope="module")

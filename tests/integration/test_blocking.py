@@ -131,6 +131,21 @@ def test_a_waiter_that_disconnects_takes_nothing(server, r):
     assert r.lrange("gone", 0, -1) == ["kept"]
 
 
+def test_clients_that_leave_before_their_blocking_pop_applies(server, r):
+    """Each client hangs up right after its BLPOP, before the entry holding
+    it is applied: the node lets the reply slot go while applying and must
+    not touch it afterwards (the AddressSanitizer build caught a write into
+    the freed slot, which killed the node)."""
+    for i in range(20):
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as s:
+            s.sendall(resp_encode("BLPOP", "left:early", "0"))
+    assert r.set("after", "1") is True  # applied after every BLPOP above
+    wait_until(lambda: blocked(server) == 0, 10, message="no waiter left behind")
+    r.rpush("left:early", "kept")
+    assert r.lrange("left:early", 0, -1) == ["kept"]
+    assert server.alive()
+
+
 def test_hang_up_racing_a_push_loses_no_element(server, r):
     """The push and the hang-up arrive together. Each element ends up either
     received by the client (it was served before the hang-up reached the

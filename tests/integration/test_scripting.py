@@ -85,6 +85,28 @@ def test_globals_cannot_be_read_unset_or_written(x):
     assert err(x, "EVAL", "return os", 0).startswith("ERR user_script:1: Script attempted")
 
 
+def test_shebang_flags_as_redis_7(x):
+    # Texts as redis-server 7.0.15 answers them.
+    assert err(x, "EVAL", "#!lua flags=no-writes\nreturn redis.call('set','a','b')", 0) == \
+        "ERR Write commands are not allowed from read-only scripts. script: " \
+        "6acb400a50fe96e33eca4e0af6e9dcfb21193726, on @user_script:2."
+    assert err(x, "EVAL", "#!js\nreturn 1", 0) == "ERR Unexpected engine in script shebang: #!js"
+    assert err(x, "EVAL", "#!luax\nreturn 1", 0) == "ERR Unexpected engine in script shebang: #!luax"
+    assert err(x, "EVAL", "#!lua flags=bogus\nreturn 1", 0) == \
+        "ERR Unexpected flag in script shebang: bogus"
+    assert err(x, "EVAL", "#!lua foo=bar\nreturn 1", 0) == "ERR Unknown lua shebang option: foo=bar"
+    assert err(x, "EVAL", "#!lua\nerror('x')", 0) == \
+        "ERR user_script:2: x script: f0363b84b71234131413165ce8dee0dbb5f9ce96, on @user_script:2."
+    assert err(x, "EVAL_RO", "#!lua\nreturn 1", 0) == \
+        "ERR Can not execute a script with write flag using *_ro command."
+    assert x.execute_command("EVAL_RO", "#!lua flags=no-writes\nreturn 1", 0) == 1
+    assert x.execute_command("EVAL", "#!lua  flags=no-writes,allow-oom\nreturn 2", 0) == 2
+    assert x.execute_command("EVAL", "#!lua flags=\nreturn 3", 0) == 3
+    assert x.execute_command("EVAL", "#!lua\nreturn redis.call('set','a','b')", 0) == "OK"
+    assert err(x, "SCRIPT", "LOAD", "#!lua flags=bogus\nreturn 1") == \
+        "ERR Unexpected flag in script shebang: bogus"
+
+
 def test_script_cache_load_exists_flush(x):
     sha = x.execute_command("SCRIPT", "LOAD", "return 'hi'")
     assert sha == "2f31ba2bb6d6a0f42cc159d2e2dad55440778de3"

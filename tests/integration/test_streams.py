@@ -9,15 +9,13 @@ The differential scenarios use explicit IDs, so both servers must answer
 identically; the few values that depend on each server's clock or internals
 (idle times, delivery and seen times, radix-tree-nodes) are masked."""
 import os
-import shutil
-import subprocess
 import threading
 import time
 
 import pytest
 import redis
 
-from conftest import Node, free_port, raw_command, resp_encode, wait_until, wait_writable
+from conftest import Node, raw_command, resp_encode, wait_until, wait_writable
 from exact import err, exact_client
 
 
@@ -26,25 +24,8 @@ from exact import err, exact_client
 # ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def ref(tmp_path_factory):
-    path = shutil.which("redis-server")
-    if path is None:
-        pytest.skip("redis-server is not installed")
-    d = str(tmp_path_factory.mktemp("redis-ref"))
-    port = free_port()
-    proc = subprocess.Popen([path, "--port", str(port), "--save", "", "--appendonly", "no",
-                             "--dir", d, "--bind", "127.0.0.1"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    class Ref:
-        pass
-    node = Ref()
-    node.port = port
-    client = redis.Redis(port=port)
-    wait_until(lambda: client.ping(), 10, message="redis-server to start")
-    yield node
-    proc.kill()
-    proc.wait(10)
+def ref(redis_ref):
+    return redis_ref
 
 
 MASK_AFTER = {"idle", "radix-tree-nodes", "seen-time"}

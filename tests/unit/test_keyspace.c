@@ -920,6 +920,61 @@ static void test_digest(void **state)
     store_free(b);
 }
 
+/* Slices (the divergence checks' digests): walking on from where the last
+ * one ended covers every key once across databases, then wraps to (0, 0);
+ * a slice that reaches every key is store_digest(); a change shows only in
+ * the slice that holds the changed key. */
+static void test_digest_slices(void **state)
+{
+    (void)state;
+    const uint32_t n = 1000; /* in databases 0, 5 and 10 */
+    uint32_t *order = xmalloc(n * sizeof *order);
+    for (uint32_t i = 0; i < n; i++) order[i] = i;
+    struct store *a = built(order, n), *b = built(order, n);
+    int db = 0;
+    uint64_t index = 0;
+    assert_int_equal(store_digest_slice(a, &db, &index, UINT64_MAX), store_digest(a));
+    assert_true(db == 0 && index == 0);
+
+    uint64_t digests[8], covered = 0;
+    int slices = 0;
+    do {
+        int db_before = db;
+        uint64_t index_before = index;
+        digests[slices++] = store_digest_slice(a, &db, &index, 150);
+        assert_true(slices < 8);
+        covered += db == 0 && index == 0 ? 0 : 150;
+        assert_true(db > db_before || (db == db_before && index > index_before) ||
+                    (db == 0 && index == 0));
+    } while (!(db == 0 && index == 0));
+    assert_int_equal(slices, 7);          /* 334 + 333 + 333 keys, 150 a slice */
+    assert_int_equal(covered, 6 * 150);   /* the last one ends at the wrap */
+
+    /* Key #200 of database 5 (id 601) changes in b: only the slice holding
+     * it differs (database 0 has 334 keys: slices 0-2 end at db 5 #116). */
+    struct dict_entry *e = store_key_at(b, 5, 200);
+    store_replace_value(b, 5, e, sobj_string(S("changed")));
+    db = 0;
+    index = 0;
+    for (int i = 0; i < slices; i++) {
+        uint64_t d = store_digest_slice(b, &db, &index, 150);
+        if (i == 3) assert_true(d != digests[i]);
+        else assert_int_equal(d, digests[i]);
+    }
+    /* An empty slice, and one that starts past the end. */
+    db = 5;
+    index = 3;
+    assert_int_equal(store_digest_slice(a, &db, &index, 0), 0);
+    assert_true(db == 5 && index == 3);
+    db = 15;
+    index = 7;
+    assert_int_equal(store_digest_slice(a, &db, &index, 10), 0);
+    assert_true(db == 0 && index == 0);
+    free(order);
+    store_free(a);
+    store_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -935,6 +990,7 @@ int main(void)
         cmocka_unit_test(test_sample_expired),
         cmocka_unit_test(test_random_and_housekeeping),
         cmocka_unit_test(test_digest),
+        cmocka_unit_test(test_digest_slices),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

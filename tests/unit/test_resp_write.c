@@ -435,6 +435,42 @@ static void test_ll_to_str(void **state)
     }
 }
 
+/* A bounded buffer: what would take it past its limit is never written,
+ * the buffer is marked over, and nothing is written after that. */
+static void test_limit(void **state)
+{
+    struct fixture *f = *state;
+    f->buf.limit = 32;
+    resp_bulk(&f->out2, "hello", 5);
+    assert_int_equal(f->buf.len, 11);
+    assert_false(f->buf.over);
+    char big[100];
+    memset(big, 'x', sizeof big);
+    resp_bulk(&f->out2, big, sizeof big);
+    assert_true(f->buf.over);
+    assert_int_equal(f->buf.len, 11); /* not a byte of it */
+    resp_ok(&f->out2);
+    resp_int(&f->out3, 1);
+    assert_int_equal(f->buf.len, 11); /* over: nothing more */
+    buf_clear(&f->buf);
+    assert_false(f->buf.over);
+    assert_int_equal(f->buf.limit, 32);
+
+    /* A deferred aggregate whose elements do not fit is left unfilled. */
+    size_t h = resp_defer_len(&f->out2);
+    for (int i = 0; i < 10; i++) resp_bulk(&f->out2, "abc", 3);
+    assert_true(f->buf.over);
+    resp_set_deferred_len(&f->out2, h, '*', 10);
+    assert_true(f->buf.len <= 32);
+    buf_free(&f->buf);
+    assert_false(f->buf.over);
+    assert_int_equal(f->buf.limit, 32);
+    f->buf.limit = 0;
+    resp_bulk(&f->out2, big, sizeof big); /* no limit: all of it */
+    assert_int_equal(f->buf.len, 108);
+    buf_clear(&f->buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -458,6 +494,7 @@ int main(void)
         T(test_deferred_kinds),
         T(test_deferred_nested),
         T(test_ll_to_str),
+        T(test_limit),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,116 @@
+"""Commands with over a million arguments, and batches larger than one bulk
+string: Redis 7.0 accepts a multibulk of up to INT_MAX arguments from an
+authenticated client, so `DEL` with 1,100,000 keys must delete them. Each
+such command is encoded into the Raft log and applied like any other, on a
+single node and through a follower, which forwards its batches to the
+leader in parts no larger than the smallest proto-max-bulk-len. Commands of
+other clients (and of the same client) around the big one are answered as
+usual: nothing is lost with it."""
+import threading
+
+import pytest
+
+from conftest import resp_encode, wait_writable
+from rawresp import RawConn
+
+N = 1_100_000
+
+
+def names(prefix, n):
+    return [f"{prefix}{i}" for i in range(n)]
+
+
+class Incrementer:
+    """Another client INCRs a counter, every few milliseconds, while the big
+    commands run: its commands share ticks (and entries) with theirs."""
+
+    def __init__(self, node):
+        self.client = node.client(socket_timeout=30)
+        self.done = threading.Event()
+        self.acknowledged = 0
+        self.errors = []
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        while not self.done.wait(0.002):  # paced: the big commands' client needs the GIL
+            try:
+                self.client.incr("other:counter")
+                self.acknowledged += 1
+            except Exception as e:  # reported by __exit__
+                self.errors.append(repr(e))
+                return
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.done.set()
+        self.thread.join(60)
+        assert not self.errors, self.errors
+        assert self.acknowledged > 0
+        assert int(self.client.get("other:counter")) == self.acknowledged
+        self.client.close()
+
+
+def check_big_commands(node):
+    """DEL, MSET and EXISTS with 1,100,000 arguments each (MSET sets 1000
+    keys 550 times over: the argument count is what is tested)."""
+    r = node.client(socket_timeout=60)
+    keys = names("big:", N)
+    with Incrementer(node):
+        r.mset({k: "1" for k in keys[:1000]})
+        assert r.execute_command("DEL", *keys) == 1000
+        args = []
+        for i in range(N // 2):
+            args += [keys[i % 1000], str(i)]
+        assert r.execute_command("MSET", *args) is True
+        assert r.execute_command("EXISTS", *keys) == 1000
+        assert r.get(keys[0]) == str(N // 2 - 1000) and r.get(keys[999]) == str(N // 2 - 1)
+    r.close()
+
+
+def test_million_argument_commands_on_a_single_node(server, r):
+    check_big_commands(server)
+
+
+def test_commands_around_a_big_one_in_the_same_write_are_answered(server, r):
+    keys = names("p:", N)
+    payload = b"".join([resp_encode("SET", "before", "1"), resp_encode("DEL", *keys),
+                        resp_encode("SET", "after", "2"), resp_encode("GET", "after"),
+                        resp_encode("EXISTS", *keys)])
+    with RawConn(server.port, timeout=60) as c:
+        c.send(payload)
+        assert [c.read() for _ in range(5)] == ["OK", 0, "OK", b"2", 0]
+    assert r.get("before") == "1"
+
+
+@pytest.fixture(scope="module")
+def small_bulk_cluster(tmp_path_factory):
+    """Three nodes whose proto-max-bulk-len is Redis's least (1 MB): a
+    forwarded batch holding a 1 MB value is more than 1 MB."""
+    from conftest import Cluster
+    c = Cluster(str(tmp_path_factory.mktemp("bigcmd")),
+                extra=["--proto-max-bulk-len", "1mb"]).start()
+    yield c
+    c.stop()
+
+
+def test_million_argument_commands_through_a_follower(small_bulk_cluster):
+    follower = small_bulk_cluster.followers()[0]
+    wait_writable(follower)
+    check_big_commands(follower)
+    small_bulk_cluster.wait_converged()
+
+
+def test_forwarded_batches_larger_than_proto_max_bulk_len(small_bulk_cluster):
+    cluster = small_bulk_cluster
+    follower = cluster.followers()[0]
+    r = follower.client(socket_timeout=30)
+    value = "x" * (1024 * 1024)  # the largest bulk string these nodes accept
+    assert r.set("big:one", value) is True
+    assert r.mset({"big:a": value, "big:b": value[:-1] + "y"}) is True
+    leader = cluster.leader().client(socket_timeout=30)
+    assert leader.strlen("big:one") == len(value)
+    assert leader.get("big:b") == value[:-1] + "y"
+    cluster.wait_converged()

@@ -1,0 +1,129 @@
+/* Unit tests for repl/apply.c through the state machine alone (repl/fsm.h):
+ * entries built with repl/entry.c and applied as libraft would apply them.
+ * The dedup table stays bounded, dropping the origin seen longest ago; a
+ * batch of this node's proposer overtaken in the log by a later one is
+ * answered at once (it could only be skipped as a duplicate from then on);
+ * a command with more than a million arguments applies. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "repl/entry.h"
+#include "repl/fsm.h"
+#include "repl/repl.h"
+#include "store/keyspace.h"
+
+#define OURS 7
+
+/* Applies one entry holding one batch of one command. */
+static void apply_one(struct repl *r, int64_t time_ms, uint64_t origin, uint64_t seq, int argc,
+                      const struct resp_arg *argv)
+{
+    struct buf body = BUF_INIT, e = BUF_INIT;
+    entry_write_command(&body, 0, 2, argc, argv);
+    struct entry_header h = {.time_ms = time_ms, .seed = 1, .max_bulk_len = 512ll << 20};
+    entry_write_header(&e, &h);
+    entry_write_batch(&e, origin, seq, 1, body.data, body.len);
+    entry_finish(&e);
+    struct raft_buffer rb = {e.data, e.len};
+    void *result;
+    struct raft_fsm *fsm = repl_fsm_raft(r);
+    assert_int_equal(fsm->apply(fsm, &rb, &result), 0);
+    buf_free(&e);
+    buf_free(&body);
+}
+
+static long long counter(struct store *s)
+{
+    struct dict_entry *e = store_lookup(s, 0, "c", 1, 0, false);
+    if (e == NULL) return 0;
+    char tmp[SOBJ_INT_BUF];
+    size_t len;
+    const char *p = sobj_str(store_value(e), tmp, &len);
+    return strtoll(p, NULL, 10);
+}
+
+static void test_dedup_table_is_bounded(void **state)
+{
+    (void)state;
+    struct store *s = store_new();
+    struct repl *r = repl_fsm_new(s, 1, OURS);
+    struct resp_arg incr[2] = {{"INCR", 4}, {"c", 1}};
+    const uint64_t origins = REPL_DEDUP_MAX + 100;
+    /* Origin i last seen at time i: origins 1..100 are the oldest. */
+    for (uint64_t i = 1; i <= origins; i++) apply_one(r, (int64_t)i, 1000 + i, 1, 2, incr);
+    assert_int_equal(counter(s), (long long)origins);
+    /* A re-sent batch of a recent origin is still recognised... */
+    apply_one(r, (int64_t)origins, 1000 + origins, 1, 2, incr);
+    assert_int_equal(repl_fsm_duplicates_skipped(r), 1);
+    /* ...one of an origin dropped for room is not (the table forgot it). */
+    apply_one(r, (int64_t)origins, 1000 + 1, 1, 2, incr);
+    assert_int_equal(repl_fsm_duplicates_skipped(r), 1);
+    assert_int_equal(counter(s), (long long)origins + 1);
+    repl_fsm_free(r);
+    store_free(s);
+}
+
+static void test_overtaken_batch_is_answered(void **state)
+{
+    (void)state;
+    struct store *s = store_new();
+    struct repl *r = repl_fsm_new(s, 1, OURS);
+    struct reply_slot first = {0}, second = {0};
+    struct resp_arg set_a[3] = {{"SET", 3}, {"a", 1}, {"1", 1}};
+    struct resp_arg set_b[3] = {{"SET", 3}, {"b", 1}, {"2", 1}};
+    /* No max_entry_bytes (0): each command is a batch of its own, seq 1 and 2. */
+    repl_submit(r, &first, 0, 2, 3, set_a);
+    repl_submit(r, &second, 0, 2, 3, set_b);
+    repl_flush(r); /* seals; no raft attached: nothing is sent */
+    assert_int_equal(first.pending, 1);
+    assert_int_equal(second.pending, 1);
+    /* Batch 2 reaches the log first: batch 1 could never apply any more. */
+    apply_one(r, 1, OURS, 2, 3, set_b);
+    assert_int_equal(second.pending, 0);
+    assert_int_equal(second.reply.len, 5);
+    assert_memory_equal(second.reply.data, "+OK\r\n", 5);
+    assert_int_equal(first.pending, 0);
+    assert_non_null(strstr(first.reply.data, "was not executed"));
+    /* ...and indeed it is skipped when it comes. */
+    apply_one(r, 2, OURS, 1, 3, set_a);
+    assert_int_equal(repl_fsm_duplicates_skipped(r), 1);
+    assert_null(store_lookup(s, 0, "a", 1, 0, false));
+    buf_free(&first.reply);
+    buf_free(&second.reply);
+    repl_fsm_free(r);
+    store_free(s);
+}
+
+static void test_million_arguments_apply(void **state)
+{
+    (void)state;
+    struct store *s = store_new();
+    struct repl *r = repl_fsm_new(s, 1, OURS);
+    struct resp_arg set[3] = {{"SET", 3}, {"k1", 2}, {"v", 1}};
+    apply_one(r, 1, 99, 1, 3, set);
+    int argc = 1100001;
+    struct resp_arg *argv = malloc((size_t)argc * sizeof *argv);
+    argv[0] = (struct resp_arg){"DEL", 3};
+    for (int i = 1; i < argc; i++) argv[i] = (struct resp_arg){i % 2 ? "k1" : "k2", 2};
+    apply_one(r, 2, 99, 2, argc, argv);
+    assert_null(store_lookup(s, 0, "k1", 2, 0, false));
+    free(argv);
+    repl_fsm_free(r);
+    store_free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dedup_table_is_bounded),
+        cmocka_unit_test(test_overtaken_batch_is_answered),
+        cmocka_unit_test(test_million_arguments_apply),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
