@@ -347,3 +347,19 @@ def test_watch_of_a_key_whose_time_had_passed(server):
         wait_until(lambda: other.call("PTTL", "s3") == -2, message="s3 to expire")
         assert c.call("MULTI") == "OK"
         assert c.call("EXEC") is None
+
+
+def test_setrange_past_the_largest_string_on_another_type_is_wrongtype(server):
+    """Redis checks the key's type before the length: SETRANGE past
+    proto-max-bulk-len on a hash answers WRONGTYPE; on a missing key or a
+    string, the length error (seed 24)."""
+    replay(server.port, resp=2, steps=[
+        (0, ("HINCRBY", "s2", "a", "10"), b":10\r\n"),
+        (0, ("setrange", "s2", "536870912", "-0"),
+         b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"),
+        (0, ("SETRANGE", "s3", "536870912", "x"),
+         b"-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n"),
+        (0, ("SET", "s4", "v"), b"+OK\r\n"),
+        (0, ("SETRANGE", "s4", "536870912", "x"),
+         b"-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n"),
+    ])
