@@ -1478,6 +1478,9 @@ def main():
                 last_report = now
                 print(f"[{now - started:.0f}s] {ran} seeds, {totals['commands']} commands compared")
                 sys.stdout.flush()
+    except (KeyboardInterrupt, SystemExit):
+        print("differential: interrupted")
+        totals["interrupted"] += 1
     finally:
         code = servers.stop()
         shutil.rmtree(workdir, ignore_errors=True)
@@ -1491,7 +1494,7 @@ def main():
     if code != 0:
         print(f"differential: parley-server exited with {code} at the end")
         return 1
-    return 1 if totals["differences"] or totals["fuzzer errors"] else 0
+    return 1 if totals["differences"] or totals["fuzzer errors"] or totals["interrupted"] else 0
 
 
 if __name__ == "__main__":
