@@ -70,7 +70,8 @@ DOCUMENTED = {
                    "on each server's clock: equal within 2 s.",
     "stream-auto-id": "IDs made by XADD * come from each server's clock: each of "
                       "Parley's is mapped to redis-server's, made by the same command, "
-                      "and replaced by it in every later reply.",
+                      "and replaced by it in every later reply (by any of them when Parley "
+                      "made the same ID in two streams and redis-server two different ones).",
     "radix-tree-nodes": "XINFO STREAM's radix-tree-nodes is an estimate in Parley "
                         "(README, Streams): not compared.",
     "expiry-cycle": "DBSIZE counts a key whose expiry time has passed (SET ... PXAT 1) "
@@ -650,9 +651,28 @@ class Approx:
 MASKED = "<masked>"
 
 
+class OneOf:
+    """A Parley stream ID that stands for one of several of redis-server's
+    (the same ID made in two streams, where redis-server made two)."""
+
+    def __init__(self, ids):
+        self.ids = frozenset(ids)
+
+    def __eq__(self, other):
+        if isinstance(other, tuple) and len(other) == 2 and other[0] == "bulk":
+            return other[1] in self.ids
+        return isinstance(other, OneOf) and other.ids == self.ids
+
+    def __hash__(self):
+        return hash(self.ids)
+
+    def __repr__(self):
+        return f"one of {sorted(self.ids)}"
+
+
 def canon(v):
     """A comparable form of a parsed reply that keeps every RESP type."""
-    if isinstance(v, (Approx, str)) and not isinstance(v, (Simple, Err)):
+    if isinstance(v, (Approx, OneOf, str)) and not isinstance(v, (Simple, Err)):
         return v
     if isinstance(v, Err):
         return ("err", str(v))
@@ -888,7 +908,7 @@ class Session:
 
     def __init__(self, ours, theirs, live=True):
         self.ours, self.theirs, self.live = ours, theirs, live
-        self.ids = {}                          # Parley's XADD * ID -> redis-server's
+        self.ids = {}                          # Parley's XADD * ID -> redis-server's (a set)
         self.queued = collections.defaultdict(list)
         self.in_multi = set()
         self.stats = collections.Counter()
@@ -969,7 +989,11 @@ class Session:
         if not self.ids:
             return v
         if isinstance(v, bytes) and not isinstance(v, Verbatim):
-            return self.ids.get(bytes(v), v)
+            ids = self.ids.get(bytes(v))
+            if ids is None:
+                return v
+            self.translated = True
+            return next(iter(ids)) if len(ids) == 1 else OneOf(ids)
         if isinstance(v, dict):
             return {self.translate(k): self.translate(x) for k, x in v.items()}
         if isinstance(v, list):
@@ -979,11 +1003,14 @@ class Session:
     def compare(self, client, args, ours, theirs, pre, in_exec):
         """None when the replies count as the same, else what differs."""
         if is_auto_xadd(args) and type(ours) is bytes and type(theirs) is bytes:
-            self.ids[ours] = theirs            # why("stream-auto-id")
+            # why("stream-auto-id"). Two streams may get the same ID from
+            # Parley and different ones from redis-server: then either.
+            self.ids.setdefault(bytes(ours), set()).add(bytes(theirs))
             return None
+        self.translated = False
         translated = self.translate(ours)
         if canon(translated) == canon(theirs):
-            if in_exec or canon(translated) != canon(ours):
+            if in_exec or self.translated:
                 return None                    # equal once the IDs are translated
             return "differs: same value, other encoding on the wire"
         ours = translated
@@ -1221,26 +1248,48 @@ class Servers:
         self.start_parley()
         self.start_redis()
 
+    # A free port can be taken by someone else before a server binds it:
+    # each start is tried again on new ports.
+    START_ATTEMPTS = 3
+
     def start_parley(self):
-        self.generation += 1
-        base = os.path.join(self.workdir, f"parley{self.generation}")
-        os.makedirs(base)
-        self.node = Node(base).start()
-        wait_writable(self.node)
+        for attempt in range(self.START_ATTEMPTS):
+            self.generation += 1
+            base = os.path.join(self.workdir, f"parley{self.generation}")
+            os.makedirs(base)
+            self.node = Node(base)
+            try:
+                self.node.start()
+                wait_writable(self.node)
+                return
+            except AssertionError:
+                self.node.kill()
+                if attempt + 1 == self.START_ATTEMPTS:
+                    raise
 
     def start_redis(self):
-        self.redis_port = free_port()
-        d = os.path.join(self.workdir, f"redis{self.generation}")
-        os.makedirs(d, exist_ok=True)
-        self.redis = subprocess.Popen(
-            [self.redis_path, "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", d, "--hz", "100"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for attempt in range(self.START_ATTEMPTS):
+            self.redis_port = free_port()
+            d = os.path.join(self.workdir, f"redis{self.generation}-{attempt}")
+            os.makedirs(d, exist_ok=True)
+            self.redis = subprocess.Popen(
+                [self.redis_path, "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "",
+                 "--appendonly", "no", "--dir", d, "--hz", "100"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-        def up():
-            with RawConn(self.redis_port, timeout=1) as c:
-                return c.call("PING") == "PONG"
-        wait_until(up, 10, message="redis-server to start")
+            def up():
+                if self.redis.poll() is not None:
+                    raise AssertionError("redis-server exited")
+                with RawConn(self.redis_port, timeout=1) as c:
+                    return c.call("PING") == "PONG"
+            try:
+                wait_until(up, 10, message="redis-server to start")
+                return
+            except AssertionError:
+                self.redis.kill()
+                self.redis.wait(10)
+                if attempt + 1 == self.START_ATTEMPTS:
+                    raise
 
     def healthy(self):
         """Restarts a server that died or hangs; returns what happened to Parley."""
