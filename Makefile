@@ -93,6 +93,7 @@ integration-san: build/san/parley-server build/examples/request_reply
 test: deps
 	@$(MAKE) --no-print-directory all unit unit-san
 	@$(MAKE) --no-print-directory integration integration-san
+	@$(MAKE) --no-print-directory fuzz-diff-short
 	@$(MAKE) --no-print-directory chaos-short
 
 # The fault-injection suite (chaos/, needs root for network namespaces): the
@@ -111,6 +112,20 @@ chaos: deps
 	@$(MAKE) --no-print-directory all chaos-checker
 	$(PYTHON) chaos/run.py selftest
 	$(PYTHON) chaos/run.py long $(CHAOS_ARGS)
+
+# The differential fuzzer (tests/fuzz/differential.py): random command
+# sequences sent to a parley-server and a redis-server side by side, every
+# reply compared. `make fuzz-diff` runs seeds from a random start for
+# FUZZ_DIFF_SECONDS (FUZZ_DIFF_ARGS="--start 1" for fixed ones), going on
+# after a difference; `fuzz-diff-short` (part of `make test`) runs 250 fixed
+# seeds, at most 30 s, and fails on any difference.
+.PHONY: fuzz-diff fuzz-diff-short
+FUZZ_DIFF_SECONDS ?= 600
+fuzz-diff: deps
+	@$(MAKE) --no-print-directory all
+	nice -n 10 $(PYTHON) tests/fuzz/differential.py --seconds $(FUZZ_DIFF_SECONDS) --keep-going $(FUZZ_DIFF_ARGS)
+fuzz-diff-short: build/parley-server
+	$(PYTHON) tests/fuzz/differential.py --seeds 1-250 --max-seconds 30
 
 # The benchmark's own clients (hiredis): BLPOP latency, counting subscribers,
 # XREADGROUP latency and XREADGROUP + XACK consumer throughput.

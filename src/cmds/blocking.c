@@ -16,7 +16,11 @@
 #include "cmds/list.h"
 #include "cmds/zset.h"
 
-/* Redis's getTimeoutFromObjectOrReply (seconds, decimals allowed). */
+/* Redis's getTimeoutFromObjectOrReply (seconds, decimals allowed). Redis
+ * 7.0 converts the milliseconds to a long long without a range check, so a
+ * timeout too large for one (inf, 1e17) comes out negative and is refused
+ * as negative; we give the same answer. A large timeout that fits waits
+ * for ever (server/blocking.c). */
 bool blocking_parse_timeout(struct cmd_ctx *c, const struct resp_arg *a, long long *ms)
 {
     long double t;
@@ -24,16 +28,12 @@ bool blocking_parse_timeout(struct cmd_ctx *c, const struct resp_arg *a, long lo
         resp_error(&c->out, "ERR timeout is not a float or out of range");
         return false;
     }
-    t *= 1000.0L;
-    if (t > 9223372036854775807.0L) {
-        resp_error(&c->out, "ERR timeout is out of range");
-        return false;
-    }
-    *ms = (long long)ceill(t);
-    if (*ms < 0) {
+    t = ceill(t * 1000.0L);
+    if (t < 0 || !(t < 9223372036854775807.0L)) {
         resp_error(&c->out, "ERR timeout is negative");
         return false;
     }
+    *ms = (long long)t;
     return true;
 }
 
@@ -79,8 +79,9 @@ static void cmd_blmpop(struct cmd_ctx *c)
 {
     long long ms, numkeys, count;
     bool left;
-    if (!blocking_parse_timeout(c, &c->argv[1], &ms)) return;
+    /* Redis parses numkeys, the end and COUNT before the timeout. */
     if (!list_parse_mpop(c, 2, &numkeys, &left, &count)) return;
+    if (!blocking_parse_timeout(c, &c->argv[1], &ms)) return;
     if (list_mpop_reply(c, &c->argv[3], numkeys, left, count)) return;
     nothing(c, true);
 }
@@ -103,8 +104,8 @@ static void cmd_bzmpop(struct cmd_ctx *c)
 {
     long long ms, numkeys, count;
     bool max;
-    if (!blocking_parse_timeout(c, &c->argv[1], &ms)) return;
     if (!zset_parse_mpop(c, 2, &numkeys, &max, &count)) return;
+    if (!blocking_parse_timeout(c, &c->argv[1], &ms)) return;
     if (zset_pop_first(c, &c->argv[3], numkeys, max, count, ZPOP_KEY_NESTED)) return;
     nothing(c, true);
 }

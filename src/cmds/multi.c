@@ -4,15 +4,19 @@
  * EXEC as one internal command, so a transaction is one step of the log:
  * every node runs all of it, between two other commands, or none of it.
  *
- *   __watch <client id> <fresh 0|1>
+ *   __watch <client id> <fresh 0|1> (<db> <key>)*
  *       opens the WATCH session of (sending process, client) (watch.h);
  *       fresh: the first WATCH since the last EXEC/DISCARD/UNWATCH, which
- *       starts a new observation point
+ *       starts a new observation point; a later one carries the keys
+ *       watched before it, and starts a new point if none has changed
  *   __exec <client id> <watched 0|1> <n keys> (<db> <key>)* <n cmds>
  *          (<db> <argc> <arg>*)*
  *       runs the queued commands in order and answers their replies as one
  *       array; if watched and a watched key changed since the session
  *       opened, runs nothing and answers a null array, as Redis does.
+ *   __ok, __reply simple|bulk|error <text>
+ *       only inside __exec: what a connection command queued in MULTI
+ *       answers there (SELECT, UNWATCH, PING, ECHO)
  *
  * Commands inside a transaction run through the same table and exec
  * functions as anywhere else. */
@@ -33,11 +37,26 @@ static bool arg_u64(const struct resp_arg *a, uint64_t *v)
 static void cmd_internal_watch(struct cmd_ctx *c)
 {
     uint64_t client, fresh;
-    if (!arg_u64(&c->argv[1], &client) || !arg_u64(&c->argv[2], &fresh)) {
+    if (!arg_u64(&c->argv[1], &client) || !arg_u64(&c->argv[2], &fresh) || (c->argc - 3) % 2) {
         resp_error(&c->out, "ERR malformed __watch");
         return;
     }
-    watch_begin(&c->store->watch, c->origin, client, fresh != 0, c->now_ms);
+    size_t n = (size_t)(c->argc - 3) / 2;
+    struct watch_key *earlier = n ? calloc(n, sizeof *earlier) : NULL;
+    if (n && earlier == NULL) abort();
+    for (size_t k = 0; k < n; k++) {
+        uint64_t db;
+        if (!arg_u64(&c->argv[3 + 2 * k], &db) || db >= STORE_DBS) {
+            free(earlier);
+            resp_error(&c->out, "ERR malformed __watch");
+            return;
+        }
+        earlier[k].db = (int)db;
+        earlier[k].key = c->argv[4 + 2 * k].ptr;
+        earlier[k].klen = c->argv[4 + 2 * k].len;
+    }
+    watch_begin(&c->store->watch, c->origin, client, fresh != 0, earlier, n, c->now_ms);
+    free(earlier);
     resp_ok(&c->out);
 }
 
@@ -48,6 +67,28 @@ static void cmd_internal_ok(struct cmd_ctx *c)
     resp_ok(&c->out);
 }
 
+/* PING, ECHO and a SELECT that fails, inside MULTI: what they answer
+ * depends on their arguments alone, so the server queues their reply,
+ * which EXEC gives in its place:
+ *   __reply simple|bulk|error <text> */
+static void cmd_internal_reply(struct cmd_ctx *c)
+{
+    const struct resp_arg *text = &c->argv[2];
+    if (arg_is(&c->argv[1], "bulk")) {
+        resp_bulk(&c->out, text->ptr, text->len);
+    } else if (arg_is(&c->argv[1], "error")) {
+        resp_errorf(&c->out, "%.*s", (int)text->len, text->ptr);
+    } else if (arg_is(&c->argv[1], "simple") && text->len < 64 && !memchr(text->ptr, '\r', text->len) &&
+               !memchr(text->ptr, '\n', text->len)) {
+        char line[64];
+        memcpy(line, text->ptr, text->len);
+        line[text->len] = '\0';
+        resp_simple(&c->out, line);
+    } else {
+        resp_error(&c->out, "ERR malformed __reply");
+    }
+}
+
 /* Runs one queued command with its own database; replies like a client. */
 static void run_queued(struct cmd_ctx *c, int db, int argc, const struct resp_arg *argv)
 {
@@ -56,8 +97,9 @@ static void run_queued(struct cmd_ctx *c, int db, int argc, const struct resp_ar
     sub.db = db;
     sub.argc = argc;
     sub.argv = argv;
-    bool is_ok = argv[0].len == 4 && memcmp(argv[0].ptr, "__ok", 4) == 0;
-    const struct cmd_def *d = cmd_lookup(argv[0].ptr, argv[0].len, is_ok);
+    bool internal = (argv[0].len == 4 && memcmp(argv[0].ptr, "__ok", 4) == 0) ||
+                    (argv[0].len == 7 && memcmp(argv[0].ptr, "__reply", 7) == 0);
+    const struct cmd_def *d = cmd_lookup(argv[0].ptr, argv[0].len, internal);
     if (d && (d->flags & CMD_CONTAINER) && argc >= 2) d = cmd_lookup_sub(d, argv[1].ptr, argv[1].len);
     if (d == NULL || d->exec == NULL || !cmd_arity_ok(d, argc)) {
         resp_error(&sub.out, "ERR command cannot run inside a transaction");
@@ -92,7 +134,18 @@ static void cmd_internal_exec(struct cmd_ctx *c)
         keys[k].klen = a[i + 1].len;
         i += 2;
     }
+    /* As in Redis 7.0, a watched key that was alive at WATCH and whose
+     * time has passed by now is a change, deleted or not yet. */
+    bool expired_since = false;
+    int64_t start_ms;
+    if (watched && watch_session_start(&c->store->watch, c->origin, client, &start_ms)) {
+        for (uint64_t k = 0; k < nkeys && !expired_since; k++) {
+            struct dict_entry *e = store_lookup(c->store, keys[k].db, keys[k].key, keys[k].klen, start_ms, false);
+            expired_since = e && store_is_expired(c->store, keys[k].db, e, c->now_ms);
+        }
+    }
     bool clean = !watched || watch_check_and_end(&c->store->watch, c->origin, client, keys, nkeys);
+    clean = clean && !expired_since;
     free(keys);
     if (i >= c->argc || !arg_u64(&a[i++], &ncmds)) goto malformed;
     if (!clean) {
@@ -133,8 +186,9 @@ const struct cmd_def cmd_rows_multi[] = {
           "Monitors changes to keys to determine the execution of a transaction.", "O(1) for every key."),
     LOCAL("unwatch", 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE,
           "Forgets about watched keys of a transaction.", "O(1)"),
-    ROW("__watch", 3, 0, cmd_internal_watch, "Opens a WATCH session (sent by the server for WATCH)."),
-    ROW("__ok", 1, 0, cmd_internal_ok, "Answers OK (SELECT inside a transaction)."),
+    ROW("__watch", -3, 0, cmd_internal_watch, "Opens a WATCH session (sent by the server for WATCH)."),
+    ROW("__ok", 1, 0, cmd_internal_ok, "Answers OK (SELECT and UNWATCH inside a transaction)."),
+    ROW("__reply", 3, 0, cmd_internal_reply, "Answers its argument (PING, ECHO, a failed SELECT inside a transaction)."),
     ROW("__exec", -5, 0, cmd_internal_exec, "Runs a transaction (sent by the server for EXEC)."),
     {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL},
 };

@@ -459,8 +459,12 @@ static void cmd_xdel(struct cmd_ctx *c)
     resp_int(&c->out, deleted);
 }
 
+/* Redis parses the options before it looks at the key: a bad option is an
+ * error even for a missing key or one of another type. */
 static void cmd_xtrim(struct cmd_ctx *c)
 {
+    struct add_trim_args a;
+    if (parse_add_trim(c, &a, false) < 0) return;
     bool wrong;
     struct sobj *o = stream_lookup(c, &c->argv[1], &wrong);
     if (wrong) return;
@@ -468,8 +472,6 @@ static void cmd_xtrim(struct cmd_ctx *c)
         resp_int(&c->out, 0);
         return;
     }
-    struct add_trim_args a;
-    if (parse_add_trim(c, &a, false) < 0) return;
     uint64_t removed = apply_trim(stream_of(o), &a);
     if (removed) store_touch(c->store, c->db, c->argv[1].ptr, c->argv[1].len);
     resp_int(&c->out, (long long)removed);
@@ -523,7 +525,8 @@ static void cmd_xsetid(struct cmd_ctx *c)
     s->last_id = id;
     if (entries_added != -1) s->entries_added = (uint64_t)entries_added;
     if (!stream_id_is_zero(&max_xdel)) s->max_deleted_id = max_xdel;
-    store_touch(c->store, c->db, c->argv[1].ptr, c->argv[1].len);
+    /* Redis 7.0's XSETID does not signal the key as modified (WATCH). */
+    store_touch_unwatched(c->store, c->db, c->argv[1].ptr, c->argv[1].len);
     resp_ok(&c->out);
 }
 

@@ -18,9 +18,11 @@ static void reply_nogroup(struct cmd_ctx *c, const struct resp_arg *key, const s
                 (int)group->len, group->ptr);
 }
 
+/* Consumer-group changes wake blocked readers but, as in Redis 7.0, do not
+ * abort a transaction that WATCHes the stream (creating the stream does). */
 static void touch(struct cmd_ctx *c, const struct resp_arg *key)
 {
-    store_touch(c->store, c->db, key->ptr, key->len);
+    store_touch_unwatched(c->store, c->db, key->ptr, key->len);
 }
 
 
@@ -70,13 +72,10 @@ static bool xgroup_prepare(struct cmd_ctx *c, struct xgroup_args *a, bool create
             }
         }
     } else if (setid) {
-        if (c->argc == 7) {
-            if (!arg_is(&c->argv[5], "entriesread")) {
-                reply_subcommand_syntax(c, "XGROUP");
-                return false;
-            }
-            if (!parse_entries_read(c, &c->argv[6], &a->entries_read)) return false;
-        } else if (c->argc != 5) {
+        /* Redis reads ENTRIESREAD's value before it counts the arguments. */
+        bool entries_read = c->argc >= 7 && arg_is(&c->argv[5], "entriesread");
+        if (entries_read && !parse_entries_read(c, &c->argv[6], &a->entries_read)) return false;
+        if (c->argc != 5 && !(c->argc == 7 && entries_read)) {
             reply_subcommand_syntax(c, "XGROUP");
             return false;
         }

@@ -48,10 +48,8 @@ static bool parse_block_ms(struct cmd_ctx *c, const struct resp_arg *a, long lon
         resp_error(&c->out, "ERR timeout is negative");
         return false;
     }
-    if (*ms > 0 && *ms > LLONG_MAX - c->now_ms) {
-        resp_error(&c->out, "ERR timeout is out of range");
-        return false;
-    }
+    /* Redis 7.0 has no upper bound here: a BLOCK too large for a
+     * deadline waits for ever (server/blocking.c). */
     return true;
 }
 
@@ -243,12 +241,15 @@ static void xread_generic(struct cmd_ctx *c, bool xreadgroup, bool retry)
                     gt = groups[i]->last_id;
                 }
             }
-            k = consumer_get(c, groups[i], consumername);
         } else if (s->length) {
             struct stream_id maxid = stream_last_valid_id(s);
             if (stream_id_cmp(&maxid, &gt) > 0) serve = true;
         }
         if (!serve) continue;
+        /* As in Redis, the consumer is created (and its seen time set) only
+         * when it is served: a read that finds nothing, or blocks, leaves
+         * the group as it was. */
+        if (groups[i]) k = consumer_get(c, groups[i], consumername);
         if (served++ == 0) h = resp_defer_len(&c->out);
         struct stream_id start = gt;
         xid_incr(&start);
@@ -258,7 +259,7 @@ static void xread_generic(struct cmd_ctx *c, bool xreadgroup, bool retry)
             reply_consumer_pel(c, s, k, &start, (size_t)count);
         } else if (groups[i]) {
             if (reply_group_new(c, s, groups[i], k, &start, (size_t)count, noack))
-                store_touch(c->store, c->db, key->ptr, key->len);
+                store_touch_unwatched(c->store, c->db, key->ptr, key->len); /* as in Redis 7.0 */
         } else {
             reply_range(c, s, &start, NULL, (size_t)count, false);
         }

@@ -235,7 +235,8 @@ void cmd_getex(struct cmd_ctx *c)
         store_delete(c->store, c->db, c->argv[1].ptr, c->argv[1].len);
     } else if (expire_arg) {
         store_set_expire(c->store, c->db, e, when);
-    } else if (flags & OPT_PERSIST) {
+    } else if ((flags & OPT_PERSIST) && store_expire_of(c->store, c->db, e) != STORE_NO_EXPIRE) {
+        /* Only a TTL removed is a change (WATCH), as in Redis. */
         store_set_expire(c->store, c->db, e, STORE_NO_EXPIRE);
     }
 }

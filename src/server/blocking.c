@@ -118,11 +118,6 @@ static bool shape(int argc, const struct resp_arg *argv, int *first, int *n, int
     return true;
 }
 
-static bool null_bulk_on_timeout(const struct resp_arg *name)
-{
-    return is(name, "blmove") || is(name, "brpoplpush");
-}
-
 /* --------------------------------------------------------------------
  * Waiters
  * ------------------------------------------------------------------ */
@@ -192,9 +187,13 @@ static struct waiter *new_waiter(struct server *s, struct client *c, struct repl
         w->argv[i].len = argv[i].len;
         off += argv[i].len;
     }
+    /* A timeout so large that the deadline would not fit waits for ever
+     * (0), as in Redis; apply has refused what it must refuse. */
     long double secs = 0;
-    if (arg_to_ld(&argv[t], &secs) && secs > 0)
-        w->deadline_ms = clock_mono_us() / 1000 + (int64_t)ceill(ms_units ? secs : secs * 1000.0L);
+    if (arg_to_ld(&argv[t], &secs) && secs > 0) {
+        long double deadline = (long double)(clock_mono_us() / 1000) + ceill(ms_units ? secs : secs * 1000.0L);
+        if (deadline < 9223372036854775807.0L) w->deadline_ms = (int64_t)deadline;
+    }
     struct buf k = BUF_INIT;
     for (int i = first; i < first + n; i++) {
         key_of(&k, db, argv[i].ptr, argv[i].len);
@@ -225,8 +224,9 @@ static void time_out(struct server *s, struct waiter *w)
     struct reply_slot *slot = w->slot;
     struct buf reply = BUF_INIT;
     struct resp_out o = {&reply, w->proto};
-    if (null_bulk_on_timeout(&w->argv[0])) resp_null(&o);
-    else resp_null_array(&o);
+    /* Redis 7.0 answers every timed-out list, sorted set and stream wait
+     * with a null array, BLMOVE and BRPOPLPUSH included (RESP2 `*-1`). */
+    resp_null_array(&o);
     unlink_waiter(s, w);
     free_waiter(w);
     buf_append(&slot->reply, reply.data, reply.len);

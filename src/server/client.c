@@ -69,6 +69,12 @@ static void drain(struct client *c)
         c->head = slot->next;
         if (c->head == NULL) c->tail = NULL;
         if (slot->reply.len) net_conn_write(c->conn, slot->reply.data, slot->reply.len);
+        if (slot == c->exec_slot) {
+            /* EXEC answered: an array (not a null one) means it ran. */
+            const char *r = slot->reply.data;
+            if (slot->reply.len > 3 && r[0] == '*' && memcmp(r, "*-1", 3) != 0) c->db = c->exec_db;
+            c->exec_slot = NULL;
+        }
         if (slot == c->blocking_slot) {
             /* Its blocking command answered: read the client's next ones. */
             c->blocking_slot = NULL;

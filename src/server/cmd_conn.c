@@ -70,6 +70,7 @@ static void cmd_select(struct client *c, const struct cmd_def *cmd, int argc,
 
 static void reset_client(struct client *c)
 {
+    multi_free(c); /* RESET discards a transaction and forgets WATCHed keys */
     c->readonly = false;
     c->db = 0;
     c->proto = 2;

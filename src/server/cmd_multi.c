@@ -97,10 +97,32 @@ void multi_flag_error(struct client *c)
     if (c->multi && c->multi->active) c->multi->dirty = true;
 }
 
+bool multi_refuse_exec(struct client *c, const struct cmd_def *cmd)
+{
+    if (strcmp(cmd->name, "exec") != 0) return false;
+    multi_free(c);
+    struct resp_out o = client_reply(c);
+    resp_error(&o, "EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command");
+    return true;
+}
+
 static void reply_error(struct client *c, const char *text)
 {
     struct resp_out o = client_reply(c);
     resp_error(&o, text);
+}
+
+/* Queues what a connection command answers inside EXEC: OK (kind NULL),
+ * or `__reply kind text`. */
+static void queue_reply(struct multi_state *m, const char *kind, const char *text)
+{
+    if (kind == NULL) {
+        struct resp_arg ok = {"__ok", 4};
+        add_cmd(m, m->db, 1, &ok);
+        return;
+    }
+    struct resp_arg r[3] = {{"__reply", 7}, {kind, strlen(kind)}, {text, strlen(text)}};
+    add_cmd(m, m->db, 3, r);
 }
 
 bool multi_queue(struct client *c, const struct cmd_def *cmd, int argc, const struct resp_arg *argv)
@@ -111,17 +133,29 @@ bool multi_queue(struct client *c, const struct cmd_def *cmd, int argc, const st
     if (!strcmp(name, "exec") || !strcmp(name, "discard") || !strcmp(name, "multi") ||
         !strcmp(name, "watch") || !strcmp(name, "quit") || !strcmp(name, "reset"))
         return false;
+    /* Connection commands Redis queues like any other: SELECT switches the
+     * database of the commands queued after it; each answers inside EXEC
+     * what it would answer there (cmds/multi.c: __ok, __reply). */
     if (!strcmp(name, "select")) {
         long long db;
         if (!arg_to_ll(&argv[1], &db) || db < 0 || db >= STORE_DBS) {
-            reply_error(c, arg_to_ll(&argv[1], &db) ? "ERR DB index is out of range"
-                                                    : "ERR value is not an integer or out of range");
-            m->dirty = true;
-            return true;
+            queue_reply(m, "error", arg_to_ll(&argv[1], &db) ? "ERR DB index is out of range"
+                                                             : "ERR value is not an integer or out of range");
+        } else {
+            m->db = (int)db;
+            queue_reply(m, NULL, NULL);
         }
-        m->db = (int)db;
-        struct resp_arg ok = {"__ok", 4};
-        add_cmd(m, m->db, 1, &ok);
+    } else if (!strcmp(name, "unwatch")) {
+        queue_reply(m, NULL, NULL);
+    } else if (!strcmp(name, "ping") && argc > 2) {
+        queue_reply(m, "error", "ERR wrong number of arguments for 'ping' command");
+    } else if (!strcmp(name, "ping") || !strcmp(name, "echo")) {
+        if (argc == 1) {
+            queue_reply(m, "simple", "PONG");
+        } else {
+            struct resp_arg r[3] = {{"__reply", 7}, {"bulk", 4}, argv[1]};
+            add_cmd(m, m->db, 3, r);
+        }
     } else if (cmd->exec == NULL || (cmd->flags & CMD_INTERNAL)) {
         struct resp_out o = client_reply(c);
         resp_errorf(&o, "ERR '%s' cannot run inside a transaction in Parley", name);
@@ -242,11 +276,25 @@ static void cmd_exec_tx(struct client *c, const struct cmd_def *cmd, int argc,
         }
     }
 #undef PUT_NUM
-    c->db = m->db;
     /* A transaction larger than a log entry can carry is refused whole. */
     const char *too_large = a > INT_MAX ? repl_refuse(0, args) : repl_refuse((int)a, args);
-    if (too_large) reply_error(c, too_large);
-    else repl_submit(c->srv->repl, client_slot_for_submit(c), c->db, c->proto, (int)a, args);
+    if (too_large) {
+        reply_error(c, too_large);
+    } else {
+        struct reply_slot *slot = client_slot_for_submit(c);
+        repl_submit(c->srv->repl, slot, c->db, c->proto, (int)a, args);
+        if (m->db != c->db && m->n_watched == 0) {
+            c->db = m->db;
+        } else if (m->db != c->db) {
+            /* A WATCH may still abort the transaction, and then its SELECTs
+             * never ran: read nothing more from this client until EXEC is
+             * answered, and switch only if it ran (client.c). */
+            c->exec_slot = slot;
+            c->exec_db = m->db;
+            c->blocking_slot = slot;
+            net_conn_hold(c->conn);
+        }
+    }
     free(args);
     free(num_off);
     buf_free(&nums);
@@ -262,18 +310,42 @@ static void cmd_watch(struct client *c, const struct cmd_def *cmd, int argc,
         reply_error(c, "ERR WATCH inside MULTI is not allowed");
         return;
     }
-    /* The first WATCH of a transaction starts a new observation point. */
+    /* The first WATCH of a transaction starts a new observation point; a
+     * later one carries the keys watched before it (cmds/multi.c). */
     const char *fresh = m->n_watched == 0 ? "1" : "0";
+    size_t n_args = 3 + 2 * m->n_watched;
+    struct resp_arg *w = xmalloc(n_args * sizeof *w);
+    char (*dbs)[4] = xmalloc((m->n_watched ? m->n_watched : 1) * sizeof *dbs);
+    char id[24];
+    int n = snprintf(id, sizeof id, "%" PRIu64, c->id);
+    w[0] = (struct resp_arg){"__watch", 7};
+    w[1] = (struct resp_arg){id, (size_t)n};
+    w[2] = (struct resp_arg){fresh, 1};
+    struct reader rd;
+    reader_init(&rd, m->watched.data, m->watched.len);
+    for (size_t i = 0; i < m->n_watched; i++) {
+        uint8_t db;
+        uint32_t len;
+        const char *key;
+        reader_u8(&rd, &db);
+        reader_u32(&rd, &len);
+        reader_bytes(&rd, len, &key);
+        w[3 + 2 * i] = (struct resp_arg){dbs[i], (size_t)snprintf(dbs[i], sizeof dbs[i], "%d", (int)db)};
+        w[4 + 2 * i] = (struct resp_arg){key, len};
+    }
+    /* Earlier keys too many for one log entry: sent without them, the
+     * session keeps its first point (a transaction may abort where Redis
+     * would run it, never the other way). */
+    if (n_args > INT_MAX || repl_refuse((int)n_args, w)) n_args = 3;
+    repl_submit(c->srv->repl, client_slot_for_submit(c), c->db, c->proto, (int)n_args, w);
+    free(dbs);
+    free(w);
     for (int i = 1; i < argc; i++) {
         buf_append_u8(&m->watched, (uint8_t)c->db);
         buf_append_u32(&m->watched, (uint32_t)argv[i].len);
         buf_append(&m->watched, argv[i].ptr, argv[i].len);
         m->n_watched++;
     }
-    char id[24];
-    int n = snprintf(id, sizeof id, "%" PRIu64, c->id);
-    struct resp_arg w[3] = {{"__watch", 7}, {id, (size_t)n}, {fresh, 1}};
-    repl_submit(c->srv->repl, client_slot_for_submit(c), c->db, c->proto, 3, w);
 }
 
 static void cmd_unwatch(struct client *c, const struct cmd_def *cmd, int argc,

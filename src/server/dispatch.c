@@ -68,6 +68,13 @@ static long long max_string_len(const struct server *s)
                                                                     : (long long)physical;
 }
 
+/* Whether key holds something other than a string in this node's data. */
+static bool holds_another_type(struct server *s, int db, const struct resp_arg *key)
+{
+    struct dict_entry *e = store_lookup(s->store, db, key->ptr, key->len, clock_wall_ms(), false);
+    return e != NULL && store_value(e)->type != OBJ_STRING;
+}
+
 static void run_now(struct client *c, const struct cmd_def *cmd, int argc,
                     const struct resp_arg *argv, int64_t now_ms)
 {
@@ -103,6 +110,7 @@ bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg 
         return true;
     }
     if (!cmd_arity_ok(cmd, argc)) {
+        if (multi_refuse_exec(c, cmd)) return true;
         struct resp_out o = client_reply(c);
         cmd_reply_arity(&o, cmd);
         multi_flag_error(c);
@@ -143,6 +151,11 @@ bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg 
     /* What no node could do is refused here, before it is proposed
      * (cmds/memlimit.h): apply must never fail on it. */
     const char *refused = memlimit_precheck(cmd, argc, argv, max_string_len(s));
+    if (refused && holds_another_type(s, c->db, &argv[1])) {
+        /* Redis answers WRONGTYPE before it looks at the length: let apply
+         * answer (it refuses the length too, should the key change). */
+        refused = NULL;
+    }
     if (refused) {
         struct resp_out o = client_reply(c);
         resp_error(&o, refused);

@@ -44,6 +44,8 @@ struct client {
     bool readonly;     /* READONLY: reads served from this node, maybe stale */
     struct multi_state *multi; /* MULTI/WATCH state, NULL when unused */
     struct reply_slot *blocking_slot; /* paused until this blocking command answers */
+    struct reply_slot *exec_slot;     /* an EXEC whose SELECTs apply only if it runs */
+    int exec_db;                      /* ... the database they leave */
     long long subscriptions;   /* channels+patterns+shard channels, as applied */
     bool pubsub_mode;          /* subscribed: local_subs non-empty */
     struct dict *local_subs;   /* kind byte + name, as this client asked so far */
@@ -109,6 +111,10 @@ void server_resume_waiting(void *ctx);
 bool multi_queue(struct client *c, const struct cmd_def *cmd, int argc, const struct resp_arg *argv);
 /* A command was refused while queueing: EXEC will answer EXECABORT. */
 void multi_flag_error(struct client *c);
+/* An EXEC with the wrong number of arguments: answers EXECABORT and
+ * discards the transaction and the WATCHed keys, as Redis does; false for
+ * any other command. */
+bool multi_refuse_exec(struct client *c, const struct cmd_def *cmd);
 void multi_free(struct client *c);
 
 /* cmd_pubsub.c: delivery of applied PUBLISHes to this node's clients,

@@ -67,13 +67,20 @@ static void forget_entry(struct store_db *d, struct dict_entry *e)
     if (e->aux != NOT_EXPIRING) expiring_remove(d, e);
 }
 
-bool store_delete(struct store *s, int db, const char *key, size_t klen)
+/* Takes key out of the database, expiry index included. */
+static bool remove_key(struct store *s, int db, const char *key, size_t klen)
 {
     struct store_db *d = &s->db[db];
     struct dict_entry *e = dset_unlink(&d->keys, key, klen);
     if (e == NULL) return false;
     forget_entry(d, e);
     dict_entry_free(&d->keys.d, e);
+    return true;
+}
+
+bool store_delete(struct store *s, int db, const char *key, size_t klen)
+{
+    if (!remove_key(s, db, key, klen)) return false;
     store_touch(s, db, key, klen);
     return true;
 }
@@ -88,7 +95,18 @@ struct dict_entry *store_lookup(struct store *s, int db, const char *key, size_t
         evict_touch(store_value(e));
         return e;
     }
-    if (evict && store_delete(s, db, key, klen)) s->expired_keys++;
+    if (evict) {
+        /* As in Redis 7.0, deleting a key whose time has passed changes it
+         * for WATCH only if a transaction watched it while it was alive: one
+         * that began watching once the key had expired saw it as gone. */
+        int64_t expired_at = store_expire_of(s, db, e);
+        remove_key(s, db, key, klen);
+        if (watch_active(&s->watch) && watch_any_began_before(&s->watch, expired_at))
+            store_touch(s, db, key, klen);
+        else
+            store_touch_unwatched(s, db, key, klen);
+        s->expired_keys++;
+    }
     return NULL;
 }
 
@@ -146,14 +164,38 @@ struct dict_entry *store_move(struct store *s, int db, const char *key, size_t k
     return e;
 }
 
+/* For WATCH, Redis counts FLUSHDB, FLUSHALL and SWAPDB as changes of the
+ * keys the database held (touchAllWatchedKeysInDb), not of every name: a
+ * watched key that did not exist is left alone. So while a transaction
+ * watches, each key of `from` is recorded as changed in database `db`.
+ * Above WATCH_FLUSH_KEYS_MAX keys the whole database is recorded instead
+ * (a watched key that did not exist then aborts too), so that a flush
+ * costs no more memory than that. */
+#define WATCH_FLUSH_KEYS_MAX 100000
+
+static void watch_touch_db_keys(struct store *s, int db, int from)
+{
+    if (!watch_active(&s->watch)) return;
+    const struct dset *keys = &s->db[from].keys;
+    if (dset_size(keys) > WATCH_FLUSH_KEYS_MAX) {
+        watch_touch(&s->watch, db, NULL, 0);
+        return;
+    }
+    for (size_t i = 0; i < dset_size(keys); i++) {
+        const struct dict_entry *e = dset_at(keys, i);
+        watch_touch(&s->watch, db, e->key, e->klen);
+    }
+}
+
 void store_flush_db(struct store *s, int db)
 {
     struct store_db *d = &s->db[db];
+    watch_touch_db_keys(s, db, db);
     dset_clear(&d->keys);
     free(d->expiring);
     d->expiring = NULL;
     d->n_expiring = d->cap_expiring = 0;
-    store_touch(s, db, NULL, 0);
+    store_touch_unwatched(s, db, NULL, 0);
 }
 
 void store_flush_all(struct store *s)
@@ -165,11 +207,16 @@ void store_flush_all(struct store *s)
  * two are exchanged whole, orders and expiring arrays included. */
 void store_swap_db(struct store *s, int a, int b)
 {
+    /* A watched key changes if it existed on either side. */
+    watch_touch_db_keys(s, a, a);
+    watch_touch_db_keys(s, a, b);
+    watch_touch_db_keys(s, b, a);
+    watch_touch_db_keys(s, b, b);
     struct store_db tmp = s->db[a];
     s->db[a] = s->db[b];
     s->db[b] = tmp;
-    store_touch(s, a, NULL, 0);
-    store_touch(s, b, NULL, 0);
+    store_touch_unwatched(s, a, NULL, 0);
+    store_touch_unwatched(s, b, NULL, 0);
 }
 
 struct dict_entry *store_random(struct store *s, int db, uint64_t *rng)

@@ -145,6 +145,14 @@ static inline void store_touch(struct store *s, int db, const char *key, size_t 
     if (s->on_touch) s->on_touch(s->touch_arg, db, key, klen);
 }
 
+/* A change Redis 7.0 does not count as a modification of the key for
+ * WATCH (a stream's consumer groups, XSETID): wakes the clients blocked on
+ * the key, leaves transactions watching it alone. */
+static inline void store_touch_unwatched(struct store *s, int db, const char *key, size_t klen)
+{
+    if (s->on_touch) s->on_touch(s->touch_arg, db, key, klen);
+}
+
 /* Periodic housekeeping (table shrinking); never changes logical state. */
 void store_housekeeping(struct store *s);
 

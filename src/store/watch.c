@@ -43,28 +43,10 @@ void watch_touch(struct store_watch *w, int db, const char *key, size_t klen)
     buf_free(&k);
 }
 
-void watch_begin(struct store_watch *w, uint64_t origin, uint64_t client, bool fresh,
-                 int64_t now_ms)
+/* Whether none of the keys changed after the counter was at `since`. */
+static bool unchanged_since(struct store_watch *w, uint64_t since, const struct watch_key *keys,
+                            size_t n)
 {
-    unsigned char k[16];
-    session_key(k, origin, client);
-    bool created;
-    struct dict_entry *e = dict_upsert(&w->sessions, k, sizeof k, &created);
-    /* A second WATCH keeps the first point: the transaction must fail if a
-     * key watched earlier changed since then. */
-    if (created || fresh) e->v.i = (int64_t)w->counter;
-    e->aux = now_ms + WATCH_SESSION_MS;
-}
-
-bool watch_check_and_end(struct store_watch *w, uint64_t origin, uint64_t client,
-                         const struct watch_key *keys, size_t n)
-{
-    unsigned char k[16];
-    session_key(k, origin, client);
-    struct dict_entry *s = dict_find(&w->sessions, k, sizeof k);
-    if (s == NULL) return false;
-    uint64_t since = (uint64_t)s->v.i;
-    dict_delete(&w->sessions, k, sizeof k);
     bool clean = true;
     for (size_t i = 0; i < n && clean; i++) {
         if (w->flushed[keys[i].db] > since) {
@@ -78,6 +60,62 @@ bool watch_check_and_end(struct store_watch *w, uint64_t origin, uint64_t client
         if (c && (uint64_t)c->v.i > since) clean = false;
         buf_free(&kb);
     }
+    return clean;
+}
+
+void watch_begin(struct store_watch *w, uint64_t origin, uint64_t client, bool fresh,
+                 const struct watch_key *earlier, size_t n_earlier, int64_t now_ms)
+{
+    unsigned char k[16];
+    session_key(k, origin, client);
+    bool created;
+    struct dict_entry *e = dict_upsert(&w->sessions, k, sizeof k, &created);
+    /* A later WATCH keeps the first point: the transaction must fail if a
+     * key watched earlier changed since then. But Redis watches each key
+     * from its own WATCH, so a change made before this WATCH to a key it
+     * adds must not count: when none of the earlier keys has changed since
+     * the point, moving the point to now decides every key as Redis would
+     * (an earlier key unchanged until now changes after the point exactly
+     * when it changes after now). When one has changed, the transaction is
+     * doomed either way and the point stays. */
+    /* The session lasts WATCH_SESSION_MS from its point, so the point's log
+     * time is aux - WATCH_SESSION_MS (watch_session_start). */
+    if (created || fresh || (n_earlier && unchanged_since(w, (uint64_t)e->v.i, earlier, n_earlier))) {
+        e->v.i = (int64_t)w->counter;
+        e->aux = now_ms + WATCH_SESSION_MS;
+    }
+}
+
+bool watch_session_start(struct store_watch *w, uint64_t origin, uint64_t client, int64_t *start_ms)
+{
+    unsigned char k[16];
+    session_key(k, origin, client);
+    struct dict_entry *s = dict_find(&w->sessions, k, sizeof k);
+    if (s == NULL) return false;
+    *start_ms = s->aux - WATCH_SESSION_MS;
+    return true;
+}
+
+bool watch_any_began_before(struct store_watch *w, int64_t when_ms)
+{
+    struct dict_iter it;
+    dict_iter_init(&it, &w->sessions);
+    struct dict_entry *e;
+    while ((e = dict_iter_next(&it)) != NULL)
+        if (e->aux - WATCH_SESSION_MS < when_ms) return true;
+    return false;
+}
+
+bool watch_check_and_end(struct store_watch *w, uint64_t origin, uint64_t client,
+                         const struct watch_key *keys, size_t n)
+{
+    unsigned char k[16];
+    session_key(k, origin, client);
+    struct dict_entry *s = dict_find(&w->sessions, k, sizeof k);
+    if (s == NULL) return false;
+    uint64_t since = (uint64_t)s->v.i;
+    dict_delete(&w->sessions, k, sizeof k);
+    bool clean = unchanged_since(w, since, keys, n);
     if (!watch_active(w)) dict_clear(&w->changed);
     return clean;
 }

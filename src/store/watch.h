@@ -27,7 +27,8 @@ struct store_watch {
     uint64_t counter;       /* bumped by every change while sessions are open */
     struct dict sessions;   /* origin(8) client(8) -> v.i counter at WATCH, aux expiry */
     struct dict changed;    /* db(1) key -> v.i counter of the last change */
-    uint64_t flushed[16];   /* per database: counter of the last FLUSHDB/SWAPDB */
+    uint64_t flushed[16];   /* per database: counter of the last flush or swap too large
+                               to record key by key (keyspace.c) */
 };
 
 void watch_init(struct store_watch *w);
@@ -35,17 +36,23 @@ void watch_clear(struct store_watch *w);
 static inline bool watch_active(const struct store_watch *w) { return dict_size(&w->sessions) > 0; }
 /* A key changed (key NULL: the whole database). */
 void watch_touch(struct store_watch *w, int db, const char *key, size_t klen);
-/* Opens the session of (origin, client). A fresh WATCH (the first of a
- * transaction) observes from now; a later one keeps the earlier point. */
-void watch_begin(struct store_watch *w, uint64_t origin, uint64_t client, bool fresh,
-                 int64_t now_ms);
-/* Closes the session and says whether none of the keys changed since it
- * opened. keys: n (db, key) pairs. A missing session answers false. */
 struct watch_key {
     int db;
     const char *key;
     size_t klen;
 };
+/* Opens the session of (origin, client). A fresh WATCH (the first of a
+ * transaction) observes from now; a later one keeps the earlier point,
+ * unless none of the keys watched earlier (n_earlier of them, given) has
+ * changed since it: then it observes from now. */
+void watch_begin(struct store_watch *w, uint64_t origin, uint64_t client, bool fresh,
+                 const struct watch_key *earlier, size_t n_earlier, int64_t now_ms);
+/* The log time of the session's point (false: no such session). */
+bool watch_session_start(struct store_watch *w, uint64_t origin, uint64_t client, int64_t *start_ms);
+/* Whether an open session's point is older than when_ms. */
+bool watch_any_began_before(struct store_watch *w, int64_t when_ms);
+/* Closes the session and says whether none of the keys changed since it
+ * opened. keys: n (db, key) pairs. A missing session answers false. */
 bool watch_check_and_end(struct store_watch *w, uint64_t origin, uint64_t client,
                          const struct watch_key *keys, size_t n);
 /* Drops sessions past their expiry (deterministic: log time). */

@@ -13,7 +13,9 @@
  * RANDOMKEY answer in it): a new key is appended, a deleted key's place
  * taken by the last one, nothing else moves a key (overwrites, TTL changes,
  * in-place edits), store_move appends at the destination, swap and flush
- * take orders along; the same changes give the same order under another
+ * take orders along; for WATCH a flush or swap changes only the keys the
+ * databases held (up to 100,000 keys; above, the whole database); the
+ * same changes give the same order under another
  * hash seed; store_random picks by index. store_digest must not depend on
  * table history or hash seed, and must change when one value, TTL,
  * encoding, database or the key order differs, or when two keys exchange
@@ -443,6 +445,42 @@ static void test_swap_db(void **state)
     assert_int_equal(store_db_size(s, 12), 1);
     store_swap_db(s, 4, 4);
     check_index(s);
+    store_free(s);
+}
+
+/* For WATCH a flush changes the keys the database held, not every name;
+ * above 100,000 keys the whole database counts as changed. */
+static bool watch_survives_flush(uint32_t keys_in_db)
+{
+    struct store *s = store_new();
+    for (uint32_t i = 0; i < keys_in_db; i++) set_id(s, 3, i, STORE_NO_EXPIRE);
+    watch_begin(&s->watch, 7, 1, true, NULL, 0, 0);
+    store_flush_db(s, 3);
+    struct watch_key absent = {3, S("never-there")};
+    bool clean = watch_check_and_end(&s->watch, 7, 1, &absent, 1);
+    store_free(s);
+    return clean;
+}
+
+static void test_flush_changes_only_existing_keys_for_watch(void **state)
+{
+    (void)state;
+    assert_true(watch_survives_flush(10));
+    assert_true(watch_survives_flush(100000));
+    assert_false(watch_survives_flush(100001));
+
+    struct store *s = store_new();
+    set_id(s, 3, 1, STORE_NO_EXPIRE);
+    char k[32];
+    size_t kl = key_of(1, k);
+    struct watch_key present = {3, k, kl};
+    watch_begin(&s->watch, 7, 1, true, NULL, 0, 0);
+    store_swap_db(s, 3, 4);
+    assert_false(watch_check_and_end(&s->watch, 7, 1, &present, 1));
+    present.db = 4;
+    watch_begin(&s->watch, 7, 1, true, NULL, 0, 0);
+    store_swap_db(s, 3, 4);
+    assert_false(watch_check_and_end(&s->watch, 7, 1, &present, 1));
     store_free(s);
 }
 
@@ -946,6 +984,7 @@ int main(void)
         cmocka_unit_test(test_expire_index_counts),
         cmocka_unit_test(test_move),
         cmocka_unit_test(test_swap_db),
+        cmocka_unit_test(test_flush_changes_only_existing_keys_for_watch),
         cmocka_unit_test(test_key_order),
         cmocka_unit_test(test_key_order_independent_of_hash_seed),
         cmocka_unit_test(test_sample_expired),
