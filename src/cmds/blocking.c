@@ -29,11 +29,14 @@ bool blocking_parse_timeout(struct cmd_ctx *c, const struct resp_arg *a, long lo
         resp_error(&c->out, "ERR timeout is out of range");
         return false;
     }
-    *ms = (long long)ceill(t);
-    if (*ms < 0) {
+    /* Checked before the conversion, which is undefined below LLONG_MIN
+     * (Redis converts first); ceill(-0.1) is -0, not negative, as there. */
+    long double rounded = ceill(t);
+    if (rounded < 0) {
         resp_error(&c->out, "ERR timeout is negative");
         return false;
     }
+    *ms = (long long)rounded;
     return true;
 }
 
