@@ -334,6 +334,8 @@ const struct fuzz_command fuzz_commands[] = {
     {"__watch", ""}, {"__ok", ""}, {"@exec", ""},
     /* the fuzzer's snapshot round trip */
     {"@snapshot", ""},
+    /* a blocked XREADGROUP's retry (also run from its wait note) */
+    {"__xreadgroup_retry", "GROUP COUNT BLOCK NOACK STREAMS >"},
 };
 const size_t fuzz_n_commands = sizeof fuzz_commands / sizeof fuzz_commands[0];
 

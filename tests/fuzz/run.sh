@@ -31,7 +31,7 @@ mkdir -p "$build/artifacts" "$build/logs"
 options() {
   local max_len=4096 malloc_mb=512
   case $1 in
-    resp | entry | apply) max_len=20000 ;;
+    apply) max_len=20000 ;;
     snapshot) max_len=65536; malloc_mb=128 ;;
   esac
   local dict=()
