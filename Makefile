@@ -92,6 +92,7 @@ integration-san: build/san/parley-server build/examples/request_reply
 
 test: deps
 	@$(MAKE) --no-print-directory all unit unit-san
+	@$(MAKE) --no-print-directory fuzz-short
 	@$(MAKE) --no-print-directory integration integration-san
 	@$(MAKE) --no-print-directory fuzz-diff-short
 	@$(MAKE) --no-print-directory chaos-short
@@ -155,5 +156,47 @@ install: build/parley-server
 
 clean:
 	rm -rf build
+
+# Fuzzing (tests/fuzz/README.md): clang's libFuzzer with ASan and UBSan, one
+# binary per tests/fuzz/fuzz_<target>.c, against libparley built again with
+# clang in build/fuzz/. `make fuzz` runs every target for FUZZ_SECONDS
+# (300) each, one after the other under nice, and prints executions per
+# target; `make fuzz-short` (part of `make test`) replays each target's
+# corpus (tests/fuzz/corpus/<target>/) and fuzzes on for a few seconds,
+# failing on any crash; `make fuzz-merge` minimizes what `make fuzz` found
+# into that corpus; `make fuzz-seeds` writes the seeds again (seeds.c).
+FUZZ_CC := clang
+FUZZ_TARGETS := resp entry apply snapshot cmds
+FUZZ_SECONDS ?= 300
+FUZZ_SHORT_SECONDS ?= 9
+FUZZ_CFLAGS := $(BASE_CFLAGS) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=undefined
+FUZZ_OBJ := $(LIB_SRC:src/%.c=build/fuzz/obj/%.o)
+FUZZ_BIN := $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
+FUZZ_UTIL := tests/fuzz/fuzz_util.c tests/fuzz/fuzz.h
+
+.PHONY: fuzz fuzz-short fuzz-merge fuzz-seeds fuzz-build
+build/fuzz/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	@echo "CC (fuzz) $<"; $(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+build/fuzz/libparley.a: $(FUZZ_OBJ)
+	@rm -f $@; ar rcs $@ $^
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_UTIL) build/fuzz/libparley.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Itests/fuzz $< tests/fuzz/fuzz_util.c \
+	  build/fuzz/libparley.a $(LIBS) -o $@
+build/fuzz/seeds: tests/fuzz/seeds.c $(FUZZ_UTIL) build/libparley.a
+	$(CC) $(RELEASE_CFLAGS) -Itests/fuzz $< tests/fuzz/fuzz_util.c build/libparley.a $(LIBS) -o $@
+fuzz-build: $(FUZZ_BIN)
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-build
+	tests/fuzz/run.sh long $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+fuzz-short: $(FUZZ_BIN)
+	tests/fuzz/run.sh short $(FUZZ_SHORT_SECONDS) $(FUZZ_TARGETS)
+fuzz-merge: $(FUZZ_BIN)
+	tests/fuzz/run.sh merge 0 $(FUZZ_TARGETS)
+fuzz-seeds: build/fuzz/seeds
+	mkdir -p tests/fuzz/corpus && build/fuzz/seeds tests/fuzz/corpus
+
+-include $(FUZZ_OBJ:.o=.d)
 
 -include $(REL_OBJ:.o=.d) $(SAN_OBJ:.o=.d) build/obj/server/main.d build/san/obj/server/main.d

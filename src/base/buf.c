@@ -107,7 +107,8 @@ char *buf_detach(struct buf *b, size_t *len)
 void reader_init(struct reader *r, const void *p, size_t len)
 {
     r->p = p;
-    r->end = r->p + len;
+    /* p may be NULL when len is 0 (an empty buf), and NULL + 0 is undefined. */
+    r->end = len ? r->p + len : r->p;
     r->failed = 0;
 }
 

@@ -292,7 +292,7 @@ bool lp_valid(const unsigned char *lp, size_t bytes)
     size_t pos = LP_HEADER;
     while (pos < bytes) {
         /* Bounds-checked decode of one entry. */
-        uint64_t tag = 0, v;
+        uint64_t tag = 0;
         size_t n = 0;
         int shift = 0;
         for (;;) {
@@ -304,12 +304,11 @@ bool lp_valid(const unsigned char *lp, size_t bytes)
         }
         if (tag & 1) {
             if (tag != 1) return false; /* the writer's integer tag is exactly 1 */
+            /* Skip the value's varint. */
             shift = 0;
-            v = 0;
             for (;;) {
                 if (pos + n >= bytes || shift > 63) return false;
                 unsigned char b = lp[pos + n++];
-                v |= (uint64_t)(b & 0x7f) << shift;
                 if (!(b & 0x80)) break;
                 shift += 7;
             }
