@@ -166,7 +166,7 @@ clean:
 # failing on any crash; `make fuzz-merge` minimizes what `make fuzz` found
 # into that corpus; `make fuzz-seeds` writes the seeds again (seeds.c).
 FUZZ_CC := clang
-FUZZ_TARGETS := resp entry apply snapshot cmds
+FUZZ_TARGETS := resp entry apply snapshot cmds lua
 FUZZ_SECONDS ?= 300
 FUZZ_SHORT_SECONDS ?= 9
 FUZZ_CFLAGS := $(BASE_CFLAGS) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \

@@ -1009,6 +1009,7 @@ bool sandbox_exec(const struct sandbox_run *run)
     ensure_pristine();
     sb.run = run;
     sb.budget = run->ctx->script_budget ? run->ctx->script_budget : SANDBOX_BUDGET;
+    if (sb.budget > SANDBOX_BUDGET_MAX) sb.budget = SANDBOX_BUDGET_MAX;
     sb.memory = run->ctx->script_memory ? run->ctx->script_memory : SANDBOX_MEMORY_BYTES;
     if (sb.memory > SANDBOX_MEMORY_MAX) sb.memory = SANDBOX_MEMORY_MAX;
     struct resp_out *o = &run->ctx->out;

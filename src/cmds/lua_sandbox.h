@@ -40,6 +40,8 @@ struct lua_State;
  * script on its event loop, and a leader silent for longer than the
  * election timeout (300 ms) is replaced. */
 #define SANDBOX_BUDGET 25000000ull
+/* The most work an entry may give a run (about 6 s), whatever it says. */
+#define SANDBOX_BUDGET_MAX 1000000000ull
 /* The most memory an entry may give a run (the arena reserves 4x this). */
 #define SANDBOX_MEMORY_MAX (1ull << 30)
 

@@ -43,10 +43,6 @@ const char *fuzz_reply_problem(const char *reply, size_t len, int proto, bool se
  * checked only when those sections are empty. */
 bool fuzz_snapshot_canonical(struct store *s);
 
-/* Scripting commands, left out of every target while the Lua engine is
- * rewritten (src/cmds/script.c, function.c). */
-bool fuzz_is_script_command(const char *name, size_t len);
-
 /* One command as the apply loop runs it (repl/apply.c exec_command): the
  * row found by name, internal commands included, a container's
  * subcommand, the arity checked. */

@@ -23,7 +23,7 @@
  * the same digest and as many bytes, the same bytes where the snapshot is
  * canonical (fuzz.h); at the end A and B have one digest.
  * @exec wraps the commands after it into one __exec transaction, as the
- * server sends EXEC. Scripting commands are left out (fuzz.h). */
+ * server sends EXEC. Scripts have their own target (fuzz_lua.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

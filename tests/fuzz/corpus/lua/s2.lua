@@ -1,0 +1,1 @@
+local t = {} for i = 1, 10 do t[{}] = i end local o = {} for k, v in pairs(t) do o[#o+1] = v end return o

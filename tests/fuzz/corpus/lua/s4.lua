@@ -1,0 +1,1 @@
+local s = string.rep('a', 100) return {s:find('(a+)(.-)$'), s:gsub('a', '%0b', 3)}

@@ -1,0 +1,1 @@
+return tostring({}) .. collectgarbage('count')

@@ -1,0 +1,1 @@
+redis.call('rpush', 'list', ARGV[1]) return redis.call('lrange', 'list', 0, -1)
