@@ -38,14 +38,16 @@ static bool walk_body(const struct entry_batch *b, const char *entry, size_t ent
         struct entry_command ec;
         rc = command_next(&cr, &ec, argv, cap, &need);
         if (rc < 0 && need > cap) {
-            FUZZ_CHECK(need <= ENTRY_MAX_ARGS, "command_next asks for %d arguments", need);
+            /* Each argument takes at least its 4-byte length. */
+            FUZZ_CHECK((size_t)need <= b->body_len / 4, "command_next asks for %d arguments", need);
             cap = need;
             argv = xrealloc(argv, (size_t)cap * sizeof *argv);
             need = 0;
             continue;
         }
         if (rc <= 0) break;
-        FUZZ_CHECK(ec.argc >= 1 && ec.argc <= ENTRY_MAX_ARGS && ec.argc <= cap, "argc %d", ec.argc);
+        FUZZ_CHECK(ec.argc >= 1 && (size_t)ec.argc <= b->body_len / 4 && ec.argc <= cap, "argc %d",
+                   ec.argc);
         for (int i = 0; i < ec.argc; i++)
             FUZZ_CHECK(argv[i].ptr >= b->body && argv[i].ptr + argv[i].len <= b->body + b->body_len,
                        "argument %d of command %u is outside its batch", i, n);
@@ -66,15 +68,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct entry_reader r;
     struct entry_header h;
     bool header_ok = entry_read_header(&r, entry, size, &h);
-    bool layout_ok = size >= ENTRY_HEADER_BYTES && data[0] == ENTRY_VERSION && data[1] <= 7 &&
-                     size - ENTRY_HEADER_BYTES >= data[1];
+    /* Version 1 (older builds) has a shorter header, without script limits. */
+    size_t header_bytes = size && data[0] == 1 ? ENTRY_V1_HEADER_BYTES : ENTRY_HEADER_BYTES;
+    bool layout_ok = size >= header_bytes && (data[0] == 1 || data[0] == ENTRY_VERSION) &&
+                     data[1] <= 7 && size - header_bytes >= data[1];
     FUZZ_CHECK(header_ok == layout_ok, "header %s, layout %s", header_ok ? "read" : "refused",
                layout_ok ? "fine" : "wrong");
     if (!header_ok) {
         free(entry);
         return 0;
     }
-    const char *first = entry + ENTRY_HEADER_BYTES, *end = entry + size - data[1];
+    const char *first = entry + header_bytes, *end = entry + size - data[1];
     FUZZ_CHECK((const char *)r.p == first && (const char *)r.end == end, "reader bounds");
 
     char *norm = xmemdup(entry, size);
@@ -98,7 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     FUZZ_CHECK(rc == 0 || rc == -1, "entry_next_batch returned %d", rc);
-    if (rc == 0 && all_valid) {
+    if (rc == 0 && all_valid && data[0] == ENTRY_VERSION) {
         size_t core = (size_t)(end - entry);
         FUZZ_CHECK(again.len == core && memcmp(again.data + 4, norm + 4, core - 4) == 0,
                    "a valid entry re-encodes to other bytes");
