@@ -378,3 +378,20 @@ def test_celery_with_rediss_url(tls_server, certs, tmp_path):
         assert out.stdout.strip() == "5 20", out.stderr + worker_log
     finally:
         stop_worker(worker, log)
+
+
+def test_hiredict_client(tls_server, certs, tmp_path):
+    """A C client of the hiredis family: libhiredict's
+    redictInitiateSSLWithContext (hiredis's redisInitiateSSLWithContext;
+    bookworm's libhiredis 0.14 has no SSL)."""
+    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "hiredict_ssl"],
+                           capture_output=True, text=True)
+    if flags.returncode != 0:
+        pytest.skip("libhiredict-dev (bookworm-backports) is not installed")
+    binary = str(tmp_path / "hiredict_tls")
+    subprocess.run(["cc", "-std=gnu11", "-Wall", "-Werror", os.path.join(HERE, "hiredict_tls.c"),
+                    "-o", binary, *flags.stdout.split()], check=True)
+    out = subprocess.run([binary, str(tls_server.tls_port), certs.path("ca.crt")],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:2] == ["over tls", "100"]
