@@ -395,3 +395,59 @@ def test_hiredict_client(tls_server, certs, tmp_path):
                          capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split("\n")[:2] == ["over tls", "100"]
+
+
+def tls_socket(node, certs):
+    ctx = ssl.create_default_context(cafile=certs.path("ca.crt"))
+    raw = socket.create_connection(("127.0.0.1", node.tls_port), timeout=20)
+    return ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+
+
+def read_until_closed(s):
+    data = b""
+    while True:
+        try:
+            chunk = s.recv(65536)
+        except (ConnectionResetError, ssl.SSLError):
+            return data
+        if not chunk:
+            return data
+        data += chunk
+
+
+def test_limits_count_plaintext_over_tls(make_tls_node, certs):
+    """client-query-buffer-limit and client-output-buffer-limit hold for a
+    TLS client as for any other."""
+    node = make_tls_node().start()
+    r = node.client()
+    assert r.config_set("client-query-buffer-limit", "1mb")
+    assert r.config_set("client-output-buffer-limit", "normal 1mb 0 0")
+    # A query that grows past the limit: closed without a reply.
+    s = tls_socket(node, certs)
+    try:
+        s.sendall(b"*3\r\n$3\r\nSET\r\n$1\r\nq\r\n$3000000\r\n")
+        s.sendall(b"x" * 2000000)
+    except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+        pass
+    assert read_until_closed(s) == b""
+    s.close()
+    assert r.exists("q") == 0
+    assert "reached max query buffer length" in node.log_text()
+    # 5000 replies of 100 KB against a 1 MB output limit, never read.
+    big = "b" * 100000
+    r.set("big", big)
+    s = tls_socket(node, certs)
+    s.sendall(b"*2\r\n$6\r\nCLIENT\r\n$2\r\nID\r\n")
+    reply = s.recv(100)
+    bad_id = int(reply[1:].split(b"\r\n")[0])
+    try:
+        s.sendall(b"*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n" * 5000)
+    except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+        pass  # closed before it had sent everything
+
+    def ids():
+        return {int(c["id"]) for c in r.client_list()}
+    wait_until(lambda: bad_id not in ids(), 30, message="the client that does not read to be closed")
+    s.close()
+    assert "output buffer limits" in node.log_text()
+    assert r.get("big") == big
