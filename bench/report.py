@@ -273,9 +273,9 @@ def read_memory(out_dir):
     return out
 
 
-def read_reqrep(out_dir):
-    """The request/reply table bench/reqrep.sh wrote, or None."""
-    path = os.path.join(out_dir, "reqrep-report.txt")
+def read_reqrep(out_dir, name="reqrep"):
+    """The table bench/<name>.sh wrote (reqrep, secure), or None."""
+    path = os.path.join(out_dir, name + "-report.txt")
     if not os.path.exists(path):
         return None
     with open(path) as f:
@@ -350,6 +350,11 @@ def main():
         print()
         print("== request/reply round trips (bench/reqrep.sh) ==")
         print("\n".join("   " + line for line in reqrep.splitlines()))
+    secure = read_reqrep(args.out_dir, "secure")
+    if secure:
+        print()
+        print("== TLS and password (bench/secure.sh) ==")
+        print("\n".join("   " + line for line in secure.splitlines()))
     if memory:
         print()
         print("== memory: bytes per element, parley next to redis-server ==")
@@ -413,6 +418,11 @@ def main():
                    "`bench/reqrep.sh`: the pattern of `examples/request_reply` (caller LPUSH, "
                    "server BLMOVE and MULTI/EXEC, caller BLPOP), see the README.", "",
                    "```", reqrep, "```", ""]
+        if secure:
+            md += ["## TLS and password", "",
+                   "`bench/secure.sh`: redis-benchmark in clear, over TLS and with a password, "
+                   "on parley and on redis-server (appendfsync always).", "",
+                   "```", secure, "```", ""]
         if memory:
             md += ["## Memory per element", "",
                    "Each script starts its own durable parley node and redis-server without "

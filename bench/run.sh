@@ -47,6 +47,7 @@ Environment overrides:
                          (default BENCH_CLIENTS / 2)
   BENCH_XREADGROUP_ENTRIES  entries the xreadgroup test drains (default 200000, quick 20000)
   BENCH_XREADGROUP_CONSUMERS  its consumers (default 4)
+  BENCH_SECURE           0: skip bench/secure.sh (TLS and password rows; skipped in the dry run)
   BENCH_MEMORY           full, quick or off: the memory scripts' sizes (default full,
                          quick with --quick, off in the dry run)
   BENCH_MEMORY_TIMEOUT   seconds one memory script may take (600)
@@ -612,10 +613,17 @@ tests_elapsed=$((SECONDS - START_SECONDS))
 # On the servers above, before they are stopped (bench/reqrep.sh).
 BENCH_QUICK=$quick BENCH_DRY_RUN=$dry_run "$BENCH_DIR/reqrep.sh" --out "$OUT" --ports "single=${SIDE_PORT[single]:-},aof=${SIDE_PORT[aof]:-},cluster=${SIDE_PORT[cluster]:-}" || failures=$((failures + 1))
 
-# ---- memory ----------------------------------------------------------------
-# The memory scripts start servers of their own: stop the benchmark's first.
+# ---- TLS and password --------------------------------------------------------
+# bench/secure.sh, like the memory scripts, starts servers of its own: stop
+# the benchmark's first.
 stop_pids "${PIDS[@]}"
 PIDS=()
+if [ "$dry_run" != 1 ] && [ "${BENCH_SECURE:-1}" = 1 ]; then
+  BENCH_QUICK=$quick BENCH_CLIENTS=$CLIENTS BENCH_SIZES="${SIZE_LIST[0]}" BENCH_PARLEY="$PARLEY" \
+    "$BENCH_DIR/secure.sh" --out "$OUT" || failures=$((failures + 1))
+fi
+
+# ---- memory ----------------------------------------------------------------
 memory_failed=0
 if [ "$MEMORY" != off ]; then
   echo "bench/run.sh: memory per element ($MEMORY sizes; each script starts its own parley-server and redis-server)"

@@ -2,16 +2,18 @@
 # scripts/deps.sh — installs what Parley needs to build, test and benchmark on
 # Debian 12, and nothing when it is all there already. Idempotent; runs as
 # root or through sudo. libraft must be >= 0.22, which Debian ships only in
-# the bookworm-backports suite: this script enables that suite on the same
-# archive mirror the machine already uses (read from its apt sources).
+# the bookworm-backports suite (as it does libhiredict-dev): this script
+# enables that suite on the same archive mirror the machine already uses
+# (read from its apt sources).
 set -euo pipefail
 
 packages=(
   build-essential pkg-config
   libuv1-dev libssl-dev libhiredis-dev libcmocka-dev libxxhash-dev zlib1g-dev liblua5.1-0-dev
   redis-server redis-tools
-  python3-pytest python3-redis python3-celery python3-rq iproute2 iptables
+  python3-pytest python3-redis python3-celery python3-rq iproute2 iptables openssl
   clang libclang-rt-14-dev
+  libhiredict-dev
 )
 raft_min=0.22
 
@@ -49,10 +51,15 @@ archive_uri() {
   done
 }
 
-if [ $raft_ok -eq 0 ] && ! apt-cache policy 2>/dev/null | grep -q "${codename}-backports"; then
+# libhiredict-dev (a hiredis with TLS, for the TLS tests' C client) is also
+# only in backports.
+want_backports=0
+[ $raft_ok -eq 1 ] || want_backports=1
+if printf '%s\n' "${missing[@]:-}" | grep -qx libhiredict-dev; then want_backports=1; fi
+if [ $want_backports -eq 1 ] && ! apt-cache policy 2>/dev/null | grep -q "${codename}-backports"; then
   uri=$(archive_uri | grep -v -e security -e '^$' | grep -i debian | head -n 1)
   [ -n "$uri" ] || { echo "deps.sh: no Debian archive found in the apt sources" >&2; exit 1; }
-  echo "deps.sh: enabling ${codename}-backports from $uri (for libraft >= $raft_min)"
+  echo "deps.sh: enabling ${codename}-backports from $uri (for libraft >= $raft_min, libhiredict-dev)"
   echo "deb $uri ${codename}-backports main" | $SUDO tee "$backports_list" >/dev/null
 fi
 

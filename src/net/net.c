@@ -6,7 +6,16 @@
  * non-blocking write of `out`; only what the socket does not take goes to
  * uv_write, so the common case is one write(2) per connection per tick and
  * no copy. Connections with output wait on a "dirty" list, so a flush costs
- * nothing for idle connections. */
+ * nothing for idle connections.
+ *
+ * A TLS connection reads ciphertext into the net's one read buffer, feeds
+ * it to its engine and drains the plaintext into `in` at once, so the
+ * parser and the query-buffer limit see only plaintext. On output, replies
+ * still go to `out`; while nothing is being written, the flush encrypts
+ * all of `out` into `cipher` (the engine holds at most one chunk of it),
+ * and `cipher` goes through the same try-write-then-uv_write path as `out`
+ * does for a plaintext connection. Handshake records land in `cipher`
+ * whenever the engine makes them. */
 #include "net/net.h"
 
 #include <assert.h>
@@ -14,11 +23,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/check.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/tls.h"
 
 #define READ_CHUNK (16 * 1024)
 #define OUT_SHRINK_BYTES (1024 * 1024)
+/* How often handshake deadlines are looked at. */
+#define HANDSHAKE_SWEEP_MS 50
 
 struct net_conn {
     struct net *net;
@@ -30,6 +43,10 @@ struct net_conn {
     struct buf out;
     struct buf inflight;
     struct resp_parser parser;
+    struct tls_conn *tls;     /* NULL: plaintext */
+    struct buf cipher;        /* TLS: ciphertext waiting to be written */
+    int64_t handshake_deadline_ms;
+    bool handshaking;         /* TLS, counted in net->handshaking */
     void *data;
     bool outgoing;
     bool pubsub;      /* held to the pubsub output limits */
@@ -54,6 +71,7 @@ struct net_conn {
 struct listener {
     uv_tcp_t tcp;
     struct net *net;
+    bool tls;
     struct listener *next;
 };
 
@@ -68,6 +86,10 @@ struct net {
     uv_idle_t wake;   /* active while `resumed` is not empty */
     bool closed;      /* net_close_all was called */
     struct net_stats stats;
+    struct tls_ctx *tls;          /* for connections accepted on TLS listeners */
+    uv_timer_t handshake_timer;   /* runs while `handshaking` > 0 */
+    size_t handshaking;
+    char tls_read[READ_CHUNK];    /* every TLS read lands here, then in the engine */
 };
 
 static void start_reading(struct net_conn *c);
@@ -87,6 +109,9 @@ struct net *net_new(uv_loop_t *loop, const struct net_handlers *handlers,
      * iteration rather than at the next unrelated event. */
     uv_idle_init(loop, &n->wake);
     uv_unref((uv_handle_t *)&n->wake);
+    uv_timer_init(loop, &n->handshake_timer);
+    n->handshake_timer.data = n;
+    uv_unref((uv_handle_t *)&n->handshake_timer);
     return n;
 }
 
@@ -164,6 +189,8 @@ static void on_closed(uv_handle_t *h)
     buf_free(&c->in);
     buf_free(&c->out);
     buf_free(&c->inflight);
+    buf_free(&c->cipher);
+    tls_conn_free(c->tls);
     resp_parser_free(&c->parser);
     free(c);
 }
@@ -171,10 +198,19 @@ static void on_closed(uv_handle_t *h)
 /* The owner hears of the close at once, not when libuv's close completes:
  * from now on nothing may be delivered to this connection as if its client
  * were still there (a blocked client's element must not vanish into it). */
+static void handshake_over(struct net_conn *c)
+{
+    if (!c->handshaking) return;
+    c->handshaking = false;
+    c->net->handshaking--;
+    if (c->net->handshaking == 0) uv_timer_stop(&c->net->handshake_timer);
+}
+
 void net_conn_close(struct net_conn *c)
 {
     if (c->closing) return;
     c->closing = true;
+    handshake_over(c);
     if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
     c->reading = false;
     uv_close((uv_handle_t *)&c->tcp, on_closed);
@@ -208,6 +244,11 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
 {
     (void)suggested;
     struct net_conn *c = h->data;
+    if (c->tls) {
+        /* libuv calls on_read right after, before any other allocation. */
+        *out = uv_buf_init(c->net->tls_read, sizeof c->net->tls_read);
+        return;
+    }
     size_t want = READ_CHUNK;
     size_t needed = resp_parser_wanted(&c->parser);
     size_t have = c->in.len - c->in_off;
@@ -276,22 +317,90 @@ static void process_input(struct net_conn *c)
     if (c->out.len) mark_dirty(c);
 }
 
+static bool encrypt_output(struct net_conn *c);
+
+/* The peer hung up (or half-closed): hand it what is already waiting for
+ * it, best effort, before closing. */
+static void last_words(struct net_conn *c)
+{
+    if (c->writing) return;
+    struct buf *src = &c->out;
+    if (c->tls) {
+        if (!encrypt_output(c)) return;
+        src = &c->cipher;
+    }
+    if (src->len == 0) return;
+    uv_buf_t out = uv_buf_init(src->data, (unsigned)src->len);
+    uv_try_write((uv_stream_t *)&c->tcp, &out, 1);
+}
+
+/* Moves the engine's ciphertext (handshake records, alerts, encrypted
+ * replies) to `cipher`, to be written in order. */
+static void take_cipher(struct net_conn *c)
+{
+    size_t pending = tls_conn_pending(c->tls);
+    if (pending == 0) return;
+    char *dst = buf_reserve(&c->cipher, pending);
+    c->cipher.len += tls_conn_take(c->tls, dst, pending);
+    mark_dirty(c);
+}
+
+static void tls_failed(struct net_conn *c, const char *what)
+{
+    log_msg(LOG_VERBOSE, "Error %s a client connection: %s (addr=%s laddr=%s)",
+            c->handshaking ? "accepting" : "reading from", what, c->peer, c->local);
+    /* The engine's alert, if it made one, tells the client why. */
+    take_cipher(c);
+    if (!c->writing && c->cipher.len) {
+        uv_buf_t out = uv_buf_init(c->cipher.data, (unsigned)c->cipher.len);
+        uv_try_write((uv_stream_t *)&c->tcp, &out, 1);
+    }
+    net_conn_close(c);
+}
+
+/* Feeds what was read to the engine and drains its plaintext into `in`.
+ * False: the connection was closed. */
+static bool tls_input(struct net_conn *c, const char *data, size_t len)
+{
+    tls_conn_feed(c->tls, data, len);
+    for (;;) {
+        char *dst = buf_reserve(&c->in, READ_CHUNK);
+        ssize_t n = tls_conn_read(c->tls, dst, c->in.cap - c->in.len);
+        if (n == 0) break;
+        if (n == TLS_CLOSED) {
+            last_words(c);
+            net_conn_close(c);
+            return false;
+        }
+        if (n < 0) {
+            tls_failed(c, tls_conn_error(c->tls));
+            return false;
+        }
+        c->in.len += (size_t)n;
+        c->net->stats.net_input_bytes += (uint64_t)n;
+    }
+    if (c->handshaking && tls_conn_established(c->tls)) {
+        handshake_over(c);
+        if (c->out.len) mark_dirty(c);
+    }
+    take_cipher(c);
+    return true;
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 {
-    (void)b;
     struct net_conn *c = s->data;
     if (nread < 0) {
-        /* The peer hung up (or half-closed): hand it what is already
-         * waiting for it, best effort, before closing. */
-        if (nread == UV_EOF && !c->writing && c->out.len) {
-            uv_buf_t out = uv_buf_init(c->out.data, (unsigned)c->out.len);
-            uv_try_write((uv_stream_t *)&c->tcp, &out, 1);
-        }
+        if (nread == UV_EOF) last_words(c);
         net_conn_close(c);
         return;
     }
-    c->in.len += (size_t)nread;
-    c->net->stats.net_input_bytes += (uint64_t)nread;
+    if (c->tls) {
+        if (!tls_input(c, b->base, (size_t)nread)) return;
+    } else {
+        c->in.len += (size_t)nread;
+        c->net->stats.net_input_bytes += (uint64_t)nread;
+    }
     if (!c->outgoing && c->in.len - c->in_off > c->net->limits.query_buffer_max) {
         log_warn("Closing client %s that reached max query buffer length (%zu bytes)", c->peer,
                  c->in.len - c->in_off);
@@ -362,7 +471,10 @@ void net_conn_write(struct net_conn *c, const void *p, size_t len)
     buf_append(net_conn_out(c), p, len);
 }
 
-size_t net_conn_output_len(const struct net_conn *c) { return c->out.len + c->inflight.len; }
+size_t net_conn_output_len(const struct net_conn *c)
+{
+    return c->out.len + c->inflight.len + c->cipher.len;
+}
 
 static void mark_dirty(struct net_conn *c)
 {
@@ -434,7 +546,7 @@ static void on_written(uv_write_t *req, int status)
         net_conn_close(c);
         return;
     }
-    if (c->out.len || c->close_after_flush) mark_dirty(c);
+    if (c->out.len || c->cipher.len || c->close_after_flush) mark_dirty(c);
     maybe_unthrottle(c);
 }
 
@@ -455,6 +567,67 @@ static bool over_output_limits(struct net_conn *c)
     return false;
 }
 
+/* TLS: encrypts all of `out` into `cipher` once the handshake is done and
+ * nothing is being written (so at most one batch is in flight and one
+ * waits, as for plaintext). False: the connection was closed. */
+static bool encrypt_output(struct net_conn *c)
+{
+    size_t done = 0;
+    if (!c->writing && tls_conn_established(c->tls)) {
+        while (done < c->out.len) {
+            ssize_t n = tls_conn_write(c->tls, c->out.data + done, c->out.len - done);
+            if (n <= 0) {
+                tls_failed(c, n < 0 ? tls_conn_error(c->tls) : "the engine took nothing");
+                return false;
+            }
+            done += (size_t)n;
+            take_cipher(c);
+        }
+        c->net->stats.net_output_bytes += done;
+        if (done == c->out.len) {
+            c->out.len = 0;
+            if (c->out.cap > OUT_SHRINK_BYTES) buf_free(&c->out);
+        }
+    }
+    take_cipher(c);
+    return true;
+}
+
+/* Writes `src` (`out`, or `cipher` for TLS): directly what the socket
+ * takes, the rest through uv_write from `inflight`, new bytes going to a
+ * fresh `src`. False: the connection was closed. */
+static bool write_out(struct net_conn *c, struct buf *src, bool count)
+{
+    if (c->writing || src->len == 0) return true;
+    uv_buf_t b = uv_buf_init(src->data, (unsigned)src->len);
+    int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+    if (n == UV_EAGAIN) n = 0;
+    if (n < 0) {
+        net_conn_close(c);
+        return false;
+    }
+    if (count) c->net->stats.net_output_bytes += (uint64_t)n;
+    if ((size_t)n == src->len) {
+        src->len = 0;
+        if (src->cap > OUT_SHRINK_BYTES) buf_free(src);
+        return true;
+    }
+    struct buf tmp = c->inflight;
+    c->inflight = *src;
+    *src = tmp;
+    src->len = 0;
+    buf_consume(&c->inflight, (size_t)n);
+    if (count) c->net->stats.net_output_bytes += c->inflight.len;
+    b = uv_buf_init(c->inflight.data, (unsigned)c->inflight.len);
+    c->write_req.data = c;
+    if (uv_write(&c->write_req, (uv_stream_t *)&c->tcp, &b, 1, on_written) < 0) {
+        net_conn_close(c);
+        return false;
+    }
+    c->writing = true;
+    return true;
+}
+
 static void flush_conn(struct net_conn *c)
 {
     if (c->closing) return;
@@ -463,36 +636,15 @@ static void flush_conn(struct net_conn *c)
         net_conn_close(c);
         return;
     }
-    if (!c->writing && c->out.len) {
-        uv_buf_t b = uv_buf_init(c->out.data, (unsigned)c->out.len);
-        int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
-        if (n == UV_EAGAIN) n = 0;
-        if (n < 0) {
-            net_conn_close(c);
-            return;
-        }
-        c->net->stats.net_output_bytes += (uint64_t)n;
-        if ((size_t)n == c->out.len) {
-            c->out.len = 0;
-            if (c->out.cap > OUT_SHRINK_BYTES) buf_free(&c->out);
-        } else {
-            /* Hand the rest to libuv; new replies go to a fresh `out`. */
-            struct buf tmp = c->inflight;
-            c->inflight = c->out;
-            c->out = tmp;
-            c->out.len = 0;
-            buf_consume(&c->inflight, (size_t)n);
-            c->net->stats.net_output_bytes += c->inflight.len;
-            b = uv_buf_init(c->inflight.data, (unsigned)c->inflight.len);
-            c->write_req.data = c;
-            if (uv_write(&c->write_req, (uv_stream_t *)&c->tcp, &b, 1, on_written) < 0) {
-                net_conn_close(c);
-                return;
-            }
-            c->writing = true;
-        }
+    if (c->tls) {
+        if (!encrypt_output(c) || !write_out(c, &c->cipher, false)) return;
+    } else if (!write_out(c, &c->out, true)) {
+        return;
     }
-    if (!c->writing && c->out.len == 0 && c->close_after_flush) {
+    /* A TLS client still in its handshake cannot be told anything: it is
+     * dropped (reading stopped with close_after_flush). */
+    if (c->close_after_flush &&
+        ((!c->writing && net_conn_output_len(c) == 0) || (c->tls && !tls_conn_established(c->tls)))) {
         net_conn_close(c);
         return;
     }
@@ -530,6 +682,21 @@ void net_flush(struct net *n)
  * Listening and connecting
  * ------------------------------------------------------------------ */
 
+/* Drops TLS clients whose handshake is past its deadline. */
+static void on_handshake_sweep(uv_timer_t *t)
+{
+    struct net *n = t->data;
+    int64_t now = (int64_t)uv_now(n->loop);
+    for (struct net_conn *c = n->conns, *next; c && n->handshaking; c = next) {
+        next = c->next;
+        if (c->handshaking && !c->closing && now >= c->handshake_deadline_ms) {
+            log_msg(LOG_VERBOSE, "Closing client %s: TLS handshake not done after %lld ms",
+                    c->peer, (long long)n->limits.tls_handshake_timeout_ms);
+            net_conn_close(c);
+        }
+    }
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
     struct listener *l = server->data;
@@ -543,6 +710,15 @@ static void on_connection(uv_stream_t *server, int status)
     uv_tcp_nodelay(&c->tcp, 1);
     uv_tcp_keepalive(&c->tcp, 1, 300);
     fill_names(c);
+    if (l->tls) {
+        CHECK(n->tls != NULL); /* net_listen refuses a TLS listener without one */
+        c->tls = tls_conn_new(n->tls);
+        c->handshaking = true;
+        c->handshake_deadline_ms = (int64_t)uv_now(n->loop) + n->limits.tls_handshake_timeout_ms;
+        if (n->handshaking++ == 0)
+            uv_timer_start(&n->handshake_timer, on_handshake_sweep, HANDSHAKE_SWEEP_MS,
+                           HANDSHAKE_SWEEP_MS);
+    }
     if (n->h.on_accept) n->h.on_accept(n->h.ctx, c);
     if (c->rejected) return;
     n->stats.connections_received++;
@@ -556,8 +732,17 @@ static int parse_ip(const char *host, int port, struct sockaddr_storage *ss)
     return uv_ip4_addr(host, port, (struct sockaddr_in *)ss);
 }
 
-int net_listen(struct net *n, const char *bind, int port, char *err, size_t errlen)
+int net_tls_reload(struct net *n, const struct tls_settings *s, char *err, size_t errlen)
 {
+    return tls_ctx_reload(&n->tls, s, TLS_ROLE_SERVER, err, errlen);
+}
+
+int net_listen(struct net *n, const char *bind, int port, bool tls, char *err, size_t errlen)
+{
+    if (tls && n->tls == NULL) {
+        snprintf(err, errlen, "No TLS context for the TLS listener on port %d", port);
+        return UV_EINVAL;
+    }
     char *copy = xstrdup(bind);
     int rv = 0;
     for (char *save = NULL, *host = strtok_r(copy, " ", &save); host; host = strtok_r(NULL, " ", &save)) {
@@ -568,6 +753,7 @@ int net_listen(struct net *n, const char *bind, int port, char *err, size_t errl
         if (rv == 0) {
             struct listener *l = xcalloc(1, sizeof *l);
             l->net = n;
+            l->tls = tls;
             uv_tcp_init(n->loop, &l->tcp);
             l->tcp.data = l;
             rv = uv_tcp_bind(&l->tcp, (struct sockaddr *)&ss, strchr(host, ':') ? UV_TCP_IPV6ONLY : 0);
@@ -584,8 +770,8 @@ int net_listen(struct net *n, const char *bind, int port, char *err, size_t errl
             continue;
         }
         if (rv != 0) {
-            snprintf(err, errlen, "Could not create server TCP listening socket %s:%d: %s", host,
-                     port, uv_strerror(rv));
+            snprintf(err, errlen, "Could not create server %s listening socket %s:%d: %s",
+                     tls ? "TLS" : "TCP", host, port, uv_strerror(rv));
             break;
         }
     }
@@ -637,11 +823,13 @@ void net_close_all(struct net *n)
     for (struct net_conn *c = n->conns; c; c = c->next) net_conn_close(c);
     n->closed = true;
     uv_close((uv_handle_t *)&n->wake, NULL);
+    uv_close((uv_handle_t *)&n->handshake_timer, NULL);
 }
 
 void net_free(struct net *n)
 {
     assert(n->conns == NULL);
+    tls_ctx_free(n->tls);
     free(n);
 }
 
@@ -656,6 +844,7 @@ const char *net_conn_local(const struct net_conn *c) { return c->local; }
 size_t net_conn_query_len(const struct net_conn *c) { return c->in.len - c->in_off; }
 size_t net_conn_query_cap(const struct net_conn *c) { return c->in.cap; }
 struct resp_parser *net_conn_parser(struct net_conn *c) { return &c->parser; }
+bool net_conn_is_tls(const struct net_conn *c) { return c->tls != NULL; }
 
 int net_conn_fd(const struct net_conn *c)
 {

@@ -12,7 +12,15 @@
  * resumed; it is closed at once (net_conn_close) or after its pending output
  * is written (net_conn_close_after_flush). The owner learns of every close
  * through on_close, exactly once, as soon as the close begins, and must not
- * touch the connection after. */
+ * touch the connection after.
+ *
+ * TLS: a listener opened with net_listen(..., tls = true) wraps each
+ * connection it accepts in a base/tls.h engine made from the context of
+ * net_tls_reload. Everything above is the same for such a connection (the
+ * owner sees plaintext commands and writes plaintext replies, and the
+ * query-buffer and output limits count plaintext); a connection that fails
+ * its handshake, or has not finished it within tls_handshake_timeout_ms, is
+ * closed. */
 #ifndef PARLEY_NET_NET_H
 #define PARLEY_NET_NET_H
 
@@ -57,14 +65,22 @@ struct net_limits {
     size_t pubsub_soft_max;       /* connections marked with net_conn_set_pubsub */
     int pubsub_soft_seconds;
     size_t output_pause_bytes;    /* stop reading a client while this much is unsent */
+    int64_t tls_handshake_timeout_ms; /* drop a TLS client whose handshake takes longer */
 };
 
 struct net;
 struct net *net_new(uv_loop_t *loop, const struct net_handlers *handlers,
                     const struct net_limits *limits);
-/* Listens on each space-separated address of `bind` (IPv4 or IPv6) at port.
+/* Listens on each space-separated address of `bind` (IPv4 or IPv6) at port,
+ * speaking TLS if `tls` (net_tls_reload must have succeeded first).
  * Returns 0, or a negative libuv error with a message in err. */
-int net_listen(struct net *n, const char *bind, int port, char *err, size_t errlen);
+int net_listen(struct net *n, const char *bind, int port, bool tls, char *err, size_t errlen);
+/* Builds the TLS server context from s; on success connections accepted
+ * from now on use it (those already open keep theirs) and 0 is returned;
+ * on failure the context in use is kept, and -1 comes with Redis's reason
+ * in err. */
+struct tls_settings;
+int net_tls_reload(struct net *n, const struct tls_settings *s, char *err, size_t errlen);
 /* Opens an outgoing connection; on_connect reports the result. */
 struct net_conn *net_connect(struct net *n, const char *host, int port, void *data);
 /* Stops listening and closes every connection. */
@@ -103,6 +119,8 @@ int net_conn_fd(const struct net_conn *c);
 size_t net_conn_query_len(const struct net_conn *c);
 size_t net_conn_query_cap(const struct net_conn *c);
 size_t net_conn_output_len(const struct net_conn *c); /* unsent bytes */
+/* The connection came through a TLS listener. */
+bool net_conn_is_tls(const struct net_conn *c);
 /* Parser limits apply per connection (inline/multibulk caps). */
 struct resp_parser *net_conn_parser(struct net_conn *c);
 

@@ -9,10 +9,11 @@
 #include <strings.h>
 
 #include "base/mem.h"
+#include "base/tls.h"
 #include "cmds/cmd.h"
 #include "store/evict.h"
 
-enum kind { K_STRING, K_INT, K_MEMORY, K_BOOL, K_OUTPUT_LIMIT, K_EVICT_POLICY };
+enum kind { K_STRING, K_INT, K_MEMORY, K_BOOL, K_OUTPUT_LIMIT, K_EVICT_POLICY, K_TLS_AUTH };
 
 struct directive {
     const char *name;
@@ -28,7 +29,7 @@ struct directive {
 
 static const struct directive table[] = {
     {"bind", K_STRING, OFF(bind), false, "127.0.0.1", 0, 0},
-    {"port", K_INT, OFF(port), false, "6379", 1, 65535},
+    {"port", K_INT, OFF(port), false, "6379", 0, 65535}, /* 0: TLS only (tls-port) */
     {"dir", K_STRING, OFF(dir), false, "./parley-data", 0, 0},
     {"node-id", K_INT, OFF(node_id), false, "1", 1, BIG},
     {"raft-addr", K_STRING, OFF(raft_addr), false, "", 0, 0},
@@ -65,6 +66,24 @@ static const struct directive table[] = {
     /* Get past a poisoned log entry: this node does not run that entry's
      * commands (0: none). Every node must be given the same. */
     {"apply-skip-entry", K_INT, OFF(apply_skip_entry), false, "0", 0, BIG},
+    /* TLS for clients (Redis 7.0's names). Changing any of them at run time
+     * builds a new context: new connections use it, a bad file is refused
+     * and the old context kept. */
+    {"tls-port", K_INT, OFF(tls_port), false, "0", 0, 65535},
+    {"tls-cert-file", K_STRING, OFF(tls_cert_file), true, "", 0, 0},
+    {"tls-key-file", K_STRING, OFF(tls_key_file), true, "", 0, 0},
+    {"tls-key-file-pass", K_STRING, OFF(tls_key_file_pass), true, "", 0, 0},
+    {"tls-ca-cert-file", K_STRING, OFF(tls_ca_cert_file), true, "", 0, 0},
+    {"tls-ca-cert-dir", K_STRING, OFF(tls_ca_cert_dir), true, "", 0, 0},
+    {"tls-auth-clients", K_TLS_AUTH, OFF(tls_auth_clients), true, "yes", 0, 0},
+    {"tls-protocols", K_STRING, OFF(tls_protocols), true, "", 0, 0},
+    {"tls-ciphers", K_STRING, OFF(tls_ciphers), true, "", 0, 0},
+    {"tls-ciphersuites", K_STRING, OFF(tls_ciphersuites), true, "", 0, 0},
+    {"tls-prefer-server-ciphers", K_BOOL, OFF(tls_prefer_server_ciphers), true, "no", 0, 0},
+    /* Parley's own: a TLS client that has not finished its handshake by
+     * then is dropped. */
+    {"tls-handshake-timeout-ms", K_INT, OFF(tls_handshake_timeout_ms), true, "10000", 10,
+     3600000},
 };
 #define N_DIRECTIVES (sizeof table / sizeof *table)
 
@@ -172,6 +191,11 @@ static const char *apply(struct config *c, const struct directive *d, int argc, 
             return "argument(s) must be one of the following: volatile-lru, volatile-lfu, "
                    "volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, "
                    "noeviction";
+        *(int *)field = (int)n;
+        return NULL;
+    case K_TLS_AUTH:
+        n = tls_auth_parse(v);
+        if (n < 0) return "argument(s) must be one of the following: no, yes, optional";
         *(int *)field = (int)n;
         return NULL;
     default:
@@ -286,12 +310,15 @@ int config_load(struct config *c, int argc, char **argv, struct buf *err)
     return 0;
 }
 
+long long config_client_port(const struct config *c) { return c->port ? c->port : c->tls_port; }
+
 void config_finish(struct config *c)
 {
+    long long port = config_client_port(c);
     if (c->raft_addr[0] == '\0') {
         free(c->raft_addr);
         char tmp[64];
-        snprintf(tmp, sizeof tmp, "127.0.0.1:%lld", c->port + 10000 <= 65535 ? c->port + 10000 : c->port - 10000);
+        snprintf(tmp, sizeof tmp, "127.0.0.1:%lld", port + 10000 <= 65535 ? port + 10000 : port - 10000);
         c->raft_addr = xstrdup(tmp);
     }
     if (c->cluster[0] == '\0' && c->join[0] == '\0') {
@@ -312,7 +339,7 @@ void config_finish(struct config *c)
             if (colon) *colon = '\0';
         }
         char tmp[320];
-        snprintf(tmp, sizeof tmp, strchr(host, ':') ? "[%s]:%lld" : "%s:%lld", host, c->port);
+        snprintf(tmp, sizeof tmp, strchr(host, ':') ? "[%s]:%lld" : "%s:%lld", host, port);
         free(c->announce_addr);
         c->announce_addr = xstrdup(tmp);
     }
@@ -334,6 +361,7 @@ static void format_value(struct config *c, const struct directive *d, char *out,
     case K_MEMORY: snprintf(out, len, "%lld", *(long long *)field); break;
     case K_BOOL: snprintf(out, len, "%s", *(bool *)field ? "yes" : "no"); break;
     case K_EVICT_POLICY: snprintf(out, len, "%s", evict_policy_name(*(int *)field)); break;
+    case K_TLS_AUTH: snprintf(out, len, "%s", tls_auth_name((enum tls_auth) * (int *)field)); break;
     case K_OUTPUT_LIMIT:
         snprintf(out, len, "normal %lld %lld %lld replica 0 0 0 pubsub %lld %lld %lld",
                  c->output_hard, c->output_soft, c->output_soft_seconds, c->pubsub_hard,
@@ -375,13 +403,22 @@ static const char *set_value(struct config *c, const struct directive *d, const 
 {
     char copy[1024];
     snprintf(copy, sizeof copy, "%s", value);
+    /* A string is one argument, spaces and all ("TLSv1.2 TLSv1.3"). */
+    if (d->kind == K_STRING) {
+        char *whole = copy;
+        return apply(c, d, 1, &whole);
+    }
     char *words[64];
     int n = split_words(copy, words, 64);
     return apply(c, d, n, words);
 }
 
+/* The tls-* directives take effect through the TLS reload (apply_tls). */
+static bool is_tls(const struct directive *d) { return strncmp(d->name, "tls-", 4) == 0; }
+
 int config_set(struct config *c, int n, const char *const *names, const char *const *values,
-               const char **bad, char *err, size_t errlen)
+               const char **bad, char *err, size_t errlen, config_apply_fn *apply_tls,
+               void *apply_ctx)
 {
     const struct directive **ds = xcalloc((size_t)n, sizeof *ds);
     int rv = 0;
@@ -428,7 +465,33 @@ int config_set(struct config *c, int n, const char *const *names, const char *co
         rv = -1;
         break;
     }
+    /* The TLS directives take effect together, once: a certificate and its
+     * key change in one CONFIG SET. */
+    const struct directive *tls = NULL;
+    for (int i = 0; i < n && rv == 0 && tls == NULL; i++)
+        if (is_tls(ds[i])) tls = ds[i];
+    if (tls && apply_tls && apply_tls(apply_ctx, err, errlen) != 0) {
+        *bad = tls->name;
+        for (int j = n - 1; j >= 0; j--) set_value(c, ds[j], old[j]);
+        rv = -1;
+    }
     free(old);
     free(ds);
     return rv;
+}
+
+void config_tls_settings(const struct config *c, struct tls_settings *out)
+{
+    *out = (struct tls_settings){
+        .cert_file = c->tls_cert_file,
+        .key_file = c->tls_key_file,
+        .key_file_pass = c->tls_key_file_pass,
+        .ca_cert_file = c->tls_ca_cert_file,
+        .ca_cert_dir = c->tls_ca_cert_dir,
+        .protocols = c->tls_protocols,
+        .ciphers = c->tls_ciphers,
+        .ciphersuites = c->tls_ciphersuites,
+        .prefer_server_ciphers = c->tls_prefer_server_ciphers,
+        .auth_peers = (enum tls_auth)c->tls_auth_clients,
+    };
 }

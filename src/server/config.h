@@ -49,6 +49,19 @@ struct config {
     long long lfu_decay_time;     /* minutes */
     long long divergence_check_interval_ms;
     long long apply_skip_entry;
+    /* TLS for clients, Redis's directives (base/tls.h builds the context). */
+    long long tls_port;           /* 0: no TLS listener */
+    char *tls_cert_file;
+    char *tls_key_file;
+    char *tls_key_file_pass;
+    char *tls_ca_cert_file;
+    char *tls_ca_cert_dir;
+    char *tls_protocols;
+    char *tls_ciphers;
+    char *tls_ciphersuites;
+    bool tls_prefer_server_ciphers;
+    int tls_auth_clients;         /* enum tls_auth */
+    long long tls_handshake_timeout_ms;
 };
 
 /* Fills defaults, then applies the file (if argv[1] is not a flag), then
@@ -58,19 +71,32 @@ int config_load(struct config *c, int argc, char **argv, struct buf *err);
 /* Derived defaults that depend on other values (raft-addr, cluster,
  * announce-addr); call after config_load. */
 void config_finish(struct config *c);
+/* The port clients are told to use: `port`, or `tls-port` when port is 0
+ * (TLS only). It also derives the default raft-addr and announce-addr. */
+long long config_client_port(const struct config *c);
 void config_free(struct config *c);
 
 /* CONFIG GET: appends name/value pairs of directives matching the glob. */
 typedef void config_pair_fn(void *ctx, const char *name, const char *value);
 void config_get(struct config *c, const char *pattern, size_t plen, config_pair_fn *fn, void *ctx);
+/* Makes the TLS directives take effect (reloads the certificates): 0, or
+ * non-zero with a reason in err. */
+typedef int config_apply_fn(void *ctx, char *err, size_t errlen);
 /* CONFIG SET of n directives at once, as Redis 7.0 does it: all names are
  * checked first (unknown, immutable, named twice), then the values are set
  * in order, and if one is refused the ones already set are restored, so the
- * command changes everything or nothing. Returns 0; -2 with *bad = an
- * unknown name; or -1 with *bad = the name to blame and a Redis-style reason
- * in err (the part after "possibly related to argument 'x') - "). */
+ * command changes everything or nothing. When a tls-* directive is among
+ * them, apply_tls runs once after all are set; if it fails, every value is
+ * restored too (and apply_tls is not run again: the old context was kept).
+ * Returns 0; -2 with *bad = an unknown name; or -1 with *bad = the name to
+ * blame and a Redis-style reason in err (the part after "possibly related
+ * to argument 'x') - "). */
 int config_set(struct config *c, int n, const char *const *names, const char *const *values,
-               const char **bad, char *err, size_t errlen);
+               const char **bad, char *err, size_t errlen, config_apply_fn *apply_tls,
+               void *apply_ctx);
+/* The TLS directives as base/tls.h takes them (pointers into c). */
+struct tls_settings;
+void config_tls_settings(const struct config *c, struct tls_settings *out);
 /* Parses Redis memory units: 1k=1000, 1kb=1024, m, mb, g, gb. */
 bool config_parse_memory(const char *s, long long *out);
 

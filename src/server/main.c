@@ -23,6 +23,7 @@
 #include "base/hash.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/tls.h"
 #include "server/server.h"
 
 static void on_tick(uv_prepare_t *h)
@@ -88,6 +89,7 @@ static struct net_limits limits_of(const struct config *cfg)
         .pubsub_soft_max = (size_t)cfg->pubsub_soft,
         .pubsub_soft_seconds = (int)cfg->pubsub_soft_seconds,
         .output_pause_bytes = (size_t)cfg->client_reply_pause_bytes,
+        .tls_handshake_timeout_ms = cfg->tls_handshake_timeout_ms,
     };
     return l;
 }
@@ -103,6 +105,27 @@ void server_apply_runtime_config(struct server *s)
                     (int)s->cfg.maxmemory_samples);
     evict_configure((int)s->cfg.lfu_log_factor, (int)s->cfg.lfu_decay_time);
     repl_set_divergence_check_interval(s->repl, (unsigned)s->cfg.divergence_check_interval_ms);
+}
+
+/* The TLS directives take effect (CONFIG SET tls-*): a new context for new
+ * connections, or, if a file is bad, the old one kept and the CONFIG SET
+ * refused with Redis's text. Without a tls-port they are only stored, as
+ * in Redis. */
+int server_reload_tls(void *ctx, char *err, size_t errlen)
+{
+    struct server *s = ctx;
+    if (s->cfg.tls_port == 0) return 0;
+    struct tls_settings ts;
+    config_tls_settings(&s->cfg, &ts);
+    char why[512];
+    if (net_tls_reload(s->net, &ts, why, sizeof why) != 0) {
+        log_warn("%s", why);
+        log_warn("Failed applying new TLS configuration. Restoring previous settings.");
+        snprintf(err, errlen, "Unable to update TLS configuration. Check server logs.");
+        return -1;
+    }
+    log_info("TLS configuration reloaded: new connections use it");
+    return 0;
 }
 
 static void on_closed(uv_handle_t *h) { (void)h; }
@@ -197,6 +220,10 @@ int main(int argc, char **argv)
                         "member of a running one), not both\n");
         return 1;
     }
+    if (s.cfg.port == 0 && s.cfg.tls_port == 0) {
+        fprintf(stderr, "Configured to not listen anywhere, exiting.\n");
+        return 1;
+    }
     config_finish(&s.cfg);
     if (s.cfg.logfile[0] && log_set_file(s.cfg.logfile) != 0) {
         fprintf(stderr, "Can't open the log file %s\n", s.cfg.logfile);
@@ -281,7 +308,18 @@ int main(int argc, char **argv)
     struct net_limits limits = limits_of(&s.cfg);
     s.net = net_new(s.loop, &handlers, &limits);
     server_apply_runtime_config(&s);
-    if (net_listen(s.net, s.cfg.bind, (int)s.cfg.port, why, sizeof why) != 0) {
+    if (s.cfg.tls_port) {
+        struct tls_settings ts;
+        config_tls_settings(&s.cfg, &ts);
+        if (net_tls_reload(s.net, &ts, why, sizeof why) != 0) {
+            log_warn("%s", why);
+            log_warn("Failed to configure TLS. Check logs for more info.");
+            return 1;
+        }
+    }
+    if ((s.cfg.port && net_listen(s.net, s.cfg.bind, (int)s.cfg.port, false, why, sizeof why) != 0) ||
+        (s.cfg.tls_port &&
+         net_listen(s.net, s.cfg.bind, (int)s.cfg.tls_port, true, why, sizeof why) != 0)) {
         log_warn("Fatal: %s", why);
         return 1;
     }
@@ -302,8 +340,12 @@ int main(int argc, char **argv)
     s.sigint.data = s.sigterm.data = &s;
     uv_signal_start(&s.sigint, on_signal, SIGINT);
     uv_signal_start(&s.sigterm, on_signal, SIGTERM);
-    log_info("Ready to accept connections tcp on %s port %lld (node %lld, raft %s, announced as %s)",
-             s.cfg.bind, s.cfg.port, s.cfg.node_id, s.cfg.raft_addr, s.cfg.announce_addr);
+    if (s.cfg.port)
+        log_info("Ready to accept connections tcp on %s port %lld", s.cfg.bind, s.cfg.port);
+    if (s.cfg.tls_port)
+        log_info("Ready to accept connections tls on %s port %lld", s.cfg.bind, s.cfg.tls_port);
+    log_info("Node %lld, raft %s, announced as %s", s.cfg.node_id, s.cfg.raft_addr,
+             s.cfg.announce_addr);
 
     uv_run(s.loop, UV_RUN_DEFAULT);
 

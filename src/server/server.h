@@ -156,6 +156,8 @@ void reply_lines(struct client *c, const char **lines, size_t n);
 void cmd_shutdown(struct client *c, const struct cmd_def *cmd, int argc,
                   const struct resp_arg *argv);
 void server_apply_runtime_config(struct server *s);
+/* config_apply_fn for the TLS directives (ctx: the server). */
+int server_reload_tls(void *ctx, char *err, size_t errlen);
 /* INFO's text for the sections named (none: the default ones). */
 void server_info(struct server *s, int nsections, const struct resp_arg *sections,
                  struct buf *out);
