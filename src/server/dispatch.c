@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/check.h"
 #include "base/clock.h"
+#include "base/log.h"
 #include "base/mem.h"
 #include "cmds/memlimit.h"
 #include "server/server.h"
@@ -94,6 +96,19 @@ static void run_now(struct client *c, const struct cmd_def *cmd, int argc,
     cmd_exec(&ctx);
 }
 
+void dispatch_init(void)
+{
+    conn_bind_handlers();
+    server_bind_handlers();
+    multi_bind_handlers();
+    pubsub_bind_handlers();
+    raft_bind_handlers();
+    sentinel_bind_handlers();
+    const char *unbound = cmd_unbound_local();
+    if (unbound) log_warn("command '%s' has no handler", unbound);
+    CHECK(unbound == NULL);
+}
+
 bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg *argv)
 {
     (void)ctx;
@@ -135,16 +150,8 @@ bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg 
             run_now(c, cmd, argc, argv, clock_wall_ms());
             return true;
         }
-        local_fn *fn = local_handler(cmd->name);
-        if (fn == NULL) fn = multi_local_handler(cmd->name);
-        if (fn == NULL) fn = pubsub_local_handler(cmd->name);
-        if (fn == NULL) fn = raft_local_handler(cmd->name);
-        if (fn == NULL) fn = sentinel_local_handler(cmd->name);
-        if (fn == NULL) {
-            struct resp_out o = client_reply(c);
-            dispatch_unknown_command(&o, argc, argv);
-            return true;
-        }
+        cmd_local_fn *fn = cmd_local_handler(cmd);
+        CHECK(fn != NULL); /* main.c checks at start-up that every row has one */
         fn(c, cmd, argc, argv);
         return !net_conn_closing(conn) && !net_conn_paused(conn);
     }

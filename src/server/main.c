@@ -260,6 +260,7 @@ int main(int argc, char **argv)
         .on_blocked = blocking_on_blocked,
         .on_orphan_reply = blocking_on_orphan_reply,
     };
+    dispatch_init();
     blocking_init(&s);
     s.store->on_touch = blocking_on_touch;
     s.store->touch_arg = &s;

@@ -116,6 +116,13 @@ void multi_flag_error(struct client *c);
  * any other command. */
 bool multi_refuse_exec(struct client *c, const struct cmd_def *cmd);
 void multi_free(struct client *c);
+/* For the CMD_TX_REPLY handlers (SELECT, UNWATCH, PING, ECHO): whether
+ * the client is queueing a transaction, and what the command answers
+ * inside EXEC: OK (kind NULL), or kind simple|bulk|error with text. */
+bool multi_queueing(const struct client *c);
+void multi_queue_reply(struct client *c, const char *kind, const char *text, size_t len);
+/* SELECT inside MULTI: the commands queued after it run in db. */
+void multi_queue_select(struct client *c, int db);
 
 /* cmd_pubsub.c: delivery of applied PUBLISHes to this node's clients,
  * RESP2 subscribed mode, unsubscribing clients that go away. */
@@ -137,18 +144,22 @@ void blocking_timeouts(struct server *s);
 void blocking_slot_done(struct server *s, struct reply_slot *slot);
 void blocking_client_gone(struct client *c);
 
-/* dispatch.c */
+/* dispatch.c. dispatch_init binds every local handler to its row (once,
+ * at start-up). */
+void dispatch_init(void);
 bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg *argv);
 void dispatch_unknown_command(struct resp_out *o, int argc, const struct resp_arg *argv);
 
-/* Local command handlers (cmd_conn.c, cmd_server.c). */
-typedef void local_fn(struct client *c, const struct cmd_def *cmd, int argc,
-                      const struct resp_arg *argv);
-local_fn *local_handler(const char *name);
-local_fn *multi_local_handler(const char *name);
-local_fn *pubsub_local_handler(const char *name);
-local_fn *raft_local_handler(const char *name);     /* cmd_raft.c */
-local_fn *sentinel_local_handler(const char *name); /* cmd_sentinel.c */
+/* Local command handlers: each file binds its handlers to their rows of
+ * the command table at start-up (cmd_bind_local); dispatch calls the
+ * row's handler. */
+typedef cmd_local_fn local_fn;
+void conn_bind_handlers(void);     /* cmd_conn.c */
+void server_bind_handlers(void);   /* cmd_server.c */
+void multi_bind_handlers(void);    /* cmd_multi.c */
+void pubsub_bind_handlers(void);   /* cmd_pubsub.c */
+void raft_bind_handlers(void);     /* cmd_raft.c */
+void sentinel_bind_handlers(void); /* cmd_sentinel.c */
 /* An array of simple strings (HELP replies). */
 void reply_lines(struct client *c, const char **lines, size_t n);
 
