@@ -128,6 +128,10 @@ struct cmd_ctx {
      * maxmemory as it proposed a script: the script's first deny-oom
      * command is refused, as Redis refuses it (NULL otherwise). */
     struct cmd_oom_guard *oom_guard;
+    /* The user whose permissions redis.call checks (__asuser, acl.h);
+     * NULL: no checks. */
+    const char *acl_user;
+    size_t acl_user_len;
     struct resp_out out;
     int argc;
     const struct resp_arg *argv;

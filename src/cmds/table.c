@@ -283,7 +283,9 @@ static const struct cmd_def table[] = {
     PARENT("sentinel", -2, L | A, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, "sentinel", "2.8.4",
            "Leader discovery for Sentinel-aware clients: the master is the Raft leader.",
            sentinel_subs),
-    ROW("parley.fwd", -5, L | A, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL, "cluster", "parley-0.1",
+    /* CMD_NO_AUTH until peers authenticate (issue 11's peer part): the
+     * forwarding link of a follower logs in as nobody. */
+    ROW("parley.fwd", -5, L | A | CMD_NO_AUTH, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL, "cluster", "parley-0.1",
         "Proposes a batch a follower forwards to the leader (internal to Parley).", "O(N)"),
     PARENT("debug", -2, A | NLS, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, "server", "1.0.0",
            "A container for debugging commands", debug_subs),
@@ -359,6 +361,7 @@ extern const struct cmd_def cmd_rows_stream_read[];  /* t_stream_read.c */
 extern const struct cmd_def cmd_rows_stream_group[]; /* t_stream_group.c */
 extern const struct cmd_def cmd_rows_stream_info[];  /* t_stream_info.c */
 extern const struct cmd_def cmd_rows_memlimit[];     /* memlimit.c */
+extern const struct cmd_def cmd_rows_acl[];          /* acl.c */
 #ifdef PARLEY_TEST_HOOKS
 extern const struct cmd_def cmd_rows_testhooks[]; /* testhooks.c, test builds only */
 #endif
@@ -380,6 +383,7 @@ static const struct cmd_def *const families[] = {
     cmd_rows_stream_group,
     cmd_rows_stream_info,
     cmd_rows_memlimit,
+    cmd_rows_acl,
 #ifdef PARLEY_TEST_HOOKS
     cmd_rows_testhooks,
 #endif

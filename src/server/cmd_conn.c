@@ -167,18 +167,17 @@ static void cmd_hello(struct client *c, const struct cmd_def *cmd, int argc,
         proto = (int)v;
         j = 2;
     }
-    const struct resp_arg *setname = NULL;
+    const struct resp_arg *setname = NULL, *auth_user = NULL;
     for (; j < argc; j++) {
         int more = argc - j - 1;
         if (arg_is(&argv[j], "auth") && more >= 2) {
-            /* The only user is "default" (case-sensitive, as ACL user
-             * names are), and it has no password: any password works. */
-            const struct resp_arg *user = &argv[j + 1];
-            if (user->len != 7 || memcmp(user->ptr, "default", 7) != 0) {
+            const struct resp_arg *user = &argv[j + 1], *pass = &argv[j + 2];
+            if (!acl_login_ok(c->srv, user->ptr, user->len, pass->ptr, pass->len)) {
                 struct resp_out o = client_reply(c);
                 resp_error(&o, "WRONGPASS invalid username-password pair or user is disabled.");
                 return;
             }
+            auth_user = user;
             j += 2;
         } else if (arg_is(&argv[j], "setname") && more >= 1) {
             setname = &argv[++j];
@@ -194,6 +193,16 @@ static void cmd_hello(struct client *c, const struct cmd_def *cmd, int argc,
                         argv[j].ptr);
             return;
         }
+    }
+    if (auth_user) {
+        client_login(c, auth_user->ptr, auth_user->len);
+    } else if (!c->authenticated) {
+        struct resp_out o = client_reply(c);
+        resp_error(&o, "NOAUTH HELLO must be called with the client already authenticated, "
+                       "otherwise the HELLO AUTH <user> <pass> option can be used to "
+                       "authenticate the client and select the RESP protocol version at the "
+                       "same time");
+        return;
     }
     if (setname) {
         free(c->name);

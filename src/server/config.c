@@ -65,6 +65,11 @@ static const struct directive table[] = {
     /* Get past a poisoned log entry: this node does not run that entry's
      * commands (0: none). Every node must be given the same. */
     {"apply-skip-entry", K_INT, OFF(apply_skip_entry), false, "0", 0, BIG},
+    /* Authentication (server/cmd_acl.c). */
+    {"requirepass", K_STRING, OFF(requirepass), true, "", 0, 0},
+    {"protected-mode", K_BOOL, OFF(protected_mode), true, "yes", 0, 0},
+    {"aclfile", K_STRING, OFF(aclfile), false, "", 0, 0},
+    {"acllog-max-len", K_INT, OFF(acllog_max_len), true, "128", 0, 0x7fffffff},
 };
 #define N_DIRECTIVES (sizeof table / sizeof *table)
 

@@ -49,6 +49,10 @@ struct config {
     long long lfu_decay_time;     /* minutes */
     long long divergence_check_interval_ms;
     long long apply_skip_entry;
+    char *requirepass;   /* the default user's password on this node ("": none) */
+    bool protected_mode; /* no password for default: loopback clients only */
+    char *aclfile;       /* what ACL LOAD reads and ACL SAVE writes */
+    long long acllog_max_len;
 };
 
 /* Fills defaults, then applies the file (if argv[1] is not a flag), then

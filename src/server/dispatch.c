@@ -12,6 +12,7 @@
  *     (a string longer than any node may make) is refused first. */
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/check.h"
@@ -104,6 +105,7 @@ void dispatch_init(void)
     pubsub_bind_handlers();
     raft_bind_handlers();
     sentinel_bind_handlers();
+    acl_bind_handlers();
     const char *unbound = cmd_unbound_local();
     if (unbound) log_warn("command '%s' has no handler", unbound);
     CHECK(unbound == NULL);
@@ -140,6 +142,10 @@ bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg 
     if (!cmd_arity_ok(cmd, argc)) {
         struct resp_out o = client_reply(c);
         cmd_reply_arity(&o, cmd);
+        multi_flag_error(c);
+        return true;
+    }
+    if (acl_refuse(c, cmd, argc, argv)) {
         multi_flag_error(c);
         return true;
     }
@@ -181,15 +187,23 @@ bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg 
         return true;
     }
     struct reply_slot *slot = client_slot_for_submit(c);
+    struct resp_arg *wrapped = acl_wrap_script(c, cmd, argc, argv);
+    if (wrapped) { /* runs with its user's permissions (cmd_acl.c) */
+        argv = wrapped;
+        argc += 2;
+    }
     if (may_block) {
         /* Redis reads nothing more from a blocked client: pause until this
          * command is answered (at once if something was there to pop). */
         repl_submit(s->repl, slot, c->db, c->proto, argc, argv);
+        free(wrapped);
         c->blocking_slot = slot;
         net_conn_hold(conn);
         return true;
     }
-    if (!repl_submit(s->repl, slot, c->db, c->proto, argc, argv)) {
+    bool taken = repl_submit(s->repl, slot, c->db, c->proto, argc, argv);
+    free(wrapped);
+    if (!taken) {
         c->waiting_repl = true;
         c->waiting_next = s->waiting;
         s->waiting = c;

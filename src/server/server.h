@@ -51,6 +51,8 @@ struct client {
     struct dict *local_subs;   /* kind byte + name, as this client asked so far */
     struct client *prev, *next;
     struct client *waiting_next;
+    char *user;         /* the ACL user it is logged in as ("default" at first) */
+    bool authenticated; /* false until AUTH/HELLO AUTH, if the user needs a password */
 };
 
 struct server_stats {
@@ -88,6 +90,7 @@ struct server {
     struct waiter *waiters;
     size_t n_waiters;
     uv_timer_t block_timer;
+    struct acl_log *acl_log; /* ACL LOG entries, this node's (cmd_acl.c) */
 };
 
 /* client.c */
@@ -143,6 +146,26 @@ void blocking_tick(struct server *s);
 void blocking_timeouts(struct server *s);
 void blocking_slot_done(struct server *s, struct reply_slot *slot);
 void blocking_client_gone(struct client *c);
+
+/* cmd_acl.c: AUTH and ACL. acl_refuse answers NOAUTH or NOPERM (and logs
+ * the refusal) and returns true for a command this client may not run;
+ * acl_protected_refuse refuses a connection protected-mode does not
+ * serve; client_login sets the user of a connection. */
+void acl_bind_handlers(void);
+void acl_init_server(struct server *s);
+bool acl_refuse(struct client *c, const struct cmd_def *cmd, int argc, const struct resp_arg *argv);
+bool acl_protected_refuse(struct server *s, struct net_conn *conn);
+void acl_client_new(struct client *c);
+void acl_free_server(struct server *s);
+/* Whether user/pass log in here: the replicated users, and for "default"
+ * this node's requirepass when it is set. */
+bool acl_login_ok(struct server *s, const char *user, size_t ulen, const char *pass, size_t plen);
+void client_login(struct client *c, const char *user, size_t ulen);
+/* A script command the client's user sends goes in the log as
+ * __asuser <user> ... when the user is restricted (NULL otherwise; the
+ * caller frees the array). */
+struct resp_arg *acl_wrap_script(struct client *c, const struct cmd_def *cmd, int argc,
+                                 const struct resp_arg *argv);
 
 /* dispatch.c. dispatch_init binds every local handler to its row (once,
  * at start-up). */
