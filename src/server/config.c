@@ -378,6 +378,10 @@ void config_get(struct config *c, const char *pattern, size_t plen, config_pair_
 /* Applies one value to a known, mutable directive. */
 static const char *set_value(struct config *c, const struct directive *d, const char *value)
 {
+    if (d->kind == K_STRING) { /* the whole value, even empty or with spaces */
+        char *whole = (char *)value;
+        return apply(c, d, 1, &whole);
+    }
     char copy[1024];
     snprintf(copy, sizeof copy, "%s", value);
     char *words[64];

@@ -31,8 +31,10 @@ def available():
 
 class NsNode(Node):
     def __init__(self, base_dir, node_id, net, cluster_spec, extra):
+        # Clients and peers reach it from other addresses than loopback:
+        # protected mode (on by default, no password here) would refuse them.
         super().__init__(base_dir, node_id, port=6379, raft_port=7000, cluster=cluster_spec,
-                         extra=extra)
+                         extra=["--protected-mode", "no", *extra])
         self.net = net
         self.ns = f"{net.tag}n{node_id}"
         self.raft_ip = f"10.{net.octet}.1.{node_id}"
