@@ -416,6 +416,14 @@ bool acl_password_ok(struct store *s, const char *user, size_t ulen, const char 
     return false;
 }
 
+bool acl_user_has_hash(struct store *s, const char *user, size_t ulen, const char *hex)
+{
+    const struct acl_user *u = user_of(s, user, ulen);
+    for (size_t i = 0; u && i < u->n_hashes; i++)
+        if (memcmp(u->hashes[i], hex, 64) == 0) return true;
+    return false;
+}
+
 bool acl_user_on(struct store *s, const char *user, size_t ulen)
 {
     const struct acl_user *u = user_of(s, user, ulen);

@@ -39,6 +39,8 @@ enum acl_verdict acl_check(struct store *s, const char *user, size_t ulen,
  * (or it has nopass). */
 bool acl_password_ok(struct store *s, const char *user, size_t ulen, const char *pass,
                      size_t plen);
+/* Whether the user exists and has a password of this SHA-256 (hex). */
+bool acl_user_has_hash(struct store *s, const char *user, size_t ulen, const char *hex);
 /* Whether the user exists and is on. */
 bool acl_user_on(struct store *s, const char *user, size_t ulen);
 /* Whether the user exists, is on and has nopass (a new connection is

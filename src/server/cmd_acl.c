@@ -203,7 +203,7 @@ struct resp_arg *acl_wrap_script(struct client *c, const struct cmd_def *cmd, in
     if (!(cmd->acl & ACL_SCRIPTING) || cmd->exec == NULL || (cmd->flags & CMD_CONTAINER) ||
         acl_user_unrestricted(c->srv->store, c->user, strlen(c->user)))
         return NULL;
-    if (cmd->name[0] != 'e' && cmd->name[0] != 'f') return NULL; /* EVAL*, FCALL*: not SCRIPT|... */
+    if (strchr(cmd->name, '|')) return NULL; /* EVAL*, FCALL*: not SCRIPT|..., FUNCTION|... */
     struct resp_arg *w = xmalloc((size_t)(argc + 2) * sizeof *w);
     w[0].ptr = "__asuser";
     w[0].len = 8;
@@ -298,7 +298,7 @@ static void acl_cat(struct client *c, const struct cmd_def *cmd, int argc,
     long long n = 0;
     for (size_t i = 0; i < cmd_count_all(); i++) {
         const struct cmd_def *d = cmd_by_id(i);
-        if ((d->flags & (CMD_INTERNAL | CMD_CONTAINER)) || !(d->acl & bit)) continue;
+        if ((d->flags & CMD_INTERNAL) || !(d->acl & bit)) continue;
         resp_bulk_str(&o, d->name);
         n++;
     }
@@ -401,6 +401,22 @@ static void acl_setuser(struct client *c, const struct cmd_def *cmd, int argc,
         reply_err(c, err);
         buf_free(&items);
         return;
+    }
+    /* <pass names the password, which the log never holds: a password
+     * this node's copy of the user lacks is refused here with Redis's
+     * text (apply refuses it too, naming the hash, should it differ). */
+    for (int i = 3; i < argc; i++) {
+        if (argv[i].len == 0 || argv[i].ptr[0] != '<') continue;
+        char hex[65];
+        acl_sha256_hex(argv[i].ptr + 1, argv[i].len - 1, hex);
+        if (!acl_user_has_hash(c->srv->store, argv[2].ptr, argv[2].len, hex)) {
+            struct resp_out o = client_reply(c);
+            resp_errorf(&o, "ERR Error in ACL SETUSER modifier '%.*s': The password you are "
+                            "trying to remove from the user does not exist",
+                        (int)argv[i].len, argv[i].ptr);
+            buf_free(&items);
+            return;
+        }
     }
     int n = 2;
     struct resp_arg *args = xmalloc(2 * sizeof *args);
