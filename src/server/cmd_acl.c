@@ -220,7 +220,7 @@ static void on_user_change(void *arg, const char *name, size_t nlen, bool delete
     if (!deleted) return;
     for (struct client *c = s->clients; c; c = c->next)
         if (strlen(c->user) == nlen && memcmp(c->user, name, nlen) == 0 && !net_conn_closing(c->conn))
-            net_conn_close(c->conn);
+            net_conn_close_after_flush(c->conn); /* not now: this runs inside apply */
 }
 
 void acl_init_server(struct server *s)
@@ -537,20 +537,21 @@ static void acl_save(struct client *c, const struct cmd_def *cmd, int argc,
         }
         buf_append(&text, "\n", 1);
     }
-    struct buf tmp = BUF_INIT;
-    buf_printf(&tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp.data, "w");
+    size_t tlen = strlen(path) + 5;
+    char *tmp = xmalloc(tlen);
+    snprintf(tmp, tlen, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
     bool ok = f && fwrite(text.data ? text.data : "", 1, text.len, f) == text.len;
     if (f && fclose(f) != 0) ok = false;
-    if (ok && rename(tmp.data, path) != 0) ok = false;
+    if (ok && rename(tmp, path) != 0) ok = false;
     if (ok) {
         struct resp_out o = client_reply(c);
         resp_ok(&o);
     } else {
-        remove(tmp.data);
+        remove(tmp);
         reply_err(c, "ERR There was an error trying to save the ACLs. Please check the server logs for more information");
     }
-    buf_free(&tmp);
+    free(tmp);
     buf_free(&text);
 }
 
