@@ -74,14 +74,6 @@ static struct acl_user *user_new(void)
     return u;
 }
 
-static char *dup_mem(const char *p, size_t len)
-{
-    char *d = xmalloc(len + 1);
-    memcpy(d, p, len);
-    d[len] = '\0';
-    return d;
-}
-
 static void add_pattern(struct pattern **v, size_t *n, const char *p, size_t len, int perm)
 {
     for (size_t i = 0; i < *n; i++)
@@ -90,7 +82,7 @@ static void add_pattern(struct pattern **v, size_t *n, const char *p, size_t len
             return;
         }
     *v = xrealloc(*v, (*n + 1) * sizeof **v);
-    (*v)[*n].p = dup_mem(p, len);
+    (*v)[*n].p = xstrndup(p, len);
     (*v)[*n].len = len;
     (*v)[*n].perm = perm;
     (*n)++;
@@ -265,7 +257,7 @@ static const char *apply_rule(struct acl_user *u, const char *p, size_t len)
         } else if (rule_command(p + 1, len - 1) == NULL) {
             return "Unknown command or category name in ACL";
         }
-        char *text = dup_mem(p, len);
+        char *text = xstrndup(p, len);
         for (size_t i = 0; i < len; i++) text[i] = (char)tolower((unsigned char)text[i]);
         /* A rule on a command replaces an earlier one on the same command. */
         if (text[1] != '@') {
@@ -387,7 +379,7 @@ static struct acl_user *user_of(struct store *s, const char *name, size_t nlen)
     user_free(cache[slot].u);
     free(cache[slot].name);
     cache[slot].u = compile(rec->rules, rec->rlen);
-    cache[slot].name = dup_mem(name, nlen);
+    cache[slot].name = xstrndup(name, nlen);
     cache[slot].nlen = nlen;
     cache[slot].version = s->users.version;
     return cache[slot].u;

@@ -429,12 +429,16 @@ static void acl_setuser(struct client *c, const struct cmd_def *cmd, int argc,
     buf_free(&items);
 }
 
-static void reply_no_aclfile(struct client *c)
+/* The aclfile's path, or NULL after replying Redis's error. */
+static const char *aclfile_or_reply(struct client *c)
 {
+    const char *path = c->srv->cfg.aclfile;
+    if (path && path[0]) return path;
     reply_err(c, "ERR This Redis instance is not configured to use an ACL file. You may want to "
                  "specify users via the ACL SETUSER command and then issue a CONFIG REWRITE "
                  "(assuming you have a Redis configuration file set) in order to store users in "
                  "the Redis configuration.");
+    return NULL;
 }
 
 /* ACL LOAD: this node reads the file and checks every line; what it
@@ -442,11 +446,8 @@ static void reply_no_aclfile(struct client *c)
 static void acl_load(struct client *c, const struct cmd_def *cmd, int argc,
                      const struct resp_arg *argv)
 {
-    const char *path = c->srv->cfg.aclfile;
-    if (path == NULL || path[0] == '\0') {
-        reply_no_aclfile(c);
-        return;
-    }
+    const char *path = aclfile_or_reply(c);
+    if (path == NULL) return;
     FILE *f = fopen(path, "r");
     if (f == NULL) {
         struct resp_out o = client_reply(c);
@@ -502,14 +503,7 @@ static void acl_load(struct client *c, const struct cmd_def *cmd, int argc,
     struct resp_arg *args = xmalloc(sizeof *args);
     args[0].ptr = "__aclload";
     args[0].len = 9;
-    const char *p = all.data, *end = all.data + all.len, *item;
-    size_t len;
-    while (p && acl_rules_next(&p, end, &item, &len)) {
-        args = xrealloc(args, (size_t)(n + 1) * sizeof *args);
-        args[n].ptr = item;
-        args[n].len = len;
-        n++;
-    }
+    items_to_args(&all, &args, &n);
     submit(c, n, args);
     free(args);
     buf_free(&all);
@@ -519,11 +513,8 @@ static void acl_load(struct client *c, const struct cmd_def *cmd, int argc,
 static void acl_save(struct client *c, const struct cmd_def *cmd, int argc,
                      const struct resp_arg *argv)
 {
-    const char *path = c->srv->cfg.aclfile;
-    if (path == NULL || path[0] == '\0') {
-        reply_no_aclfile(c);
-        return;
-    }
+    const char *path = aclfile_or_reply(c);
+    if (path == NULL) return;
     struct buf text = BUF_INIT;
     const struct acl_users *u = &c->srv->store->users;
     for (size_t i = 0; i < u->n; i++) {

@@ -44,14 +44,6 @@ static size_t position(const struct acl_users *u, const char *name, size_t nlen,
     return lo;
 }
 
-static char *dup_bytes(const char *p, size_t len)
-{
-    char *d = xmalloc(len + 1);
-    memcpy(d, p, len);
-    d[len] = '\0';
-    return d;
-}
-
 void acl_users_init(struct acl_users *u)
 {
     memset(u, 0, sizeof *u);
@@ -90,10 +82,10 @@ void acl_users_set(struct acl_users *u, const char *name, size_t nlen, const cha
         }
         memmove(&u->v[i + 1], &u->v[i], (u->n - i) * sizeof *u->v);
         u->n++;
-        u->v[i].name = dup_bytes(name, nlen);
+        u->v[i].name = xstrndup(name, nlen);
         u->v[i].nlen = nlen;
     }
-    u->v[i].rules = dup_bytes(rules, rlen);
+    u->v[i].rules = xstrndup(rules, rlen);
     u->v[i].rlen = rlen;
     u->version = ++versions;
 }
