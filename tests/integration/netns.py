@@ -31,10 +31,8 @@ def available():
 
 class NsNode(Node):
     def __init__(self, base_dir, node_id, net, cluster_spec, extra):
-        # Clients and peers reach it from other addresses than loopback:
-        # protected mode (on by default, no password here) would refuse them.
         super().__init__(base_dir, node_id, port=6379, raft_port=7000, cluster=cluster_spec,
-                         extra=["--protected-mode", "no", *extra])
+                         extra=extra)
         self.net = net
         self.ns = f"{net.tag}n{node_id}"
         self.raft_ip = f"10.{net.octet}.1.{node_id}"
@@ -45,8 +43,11 @@ class NsNode(Node):
         return f"{self.raft_ip}:7000"
 
     def args(self):
+        # Clients and peers reach it from other addresses than loopback:
+        # protected mode (on by default, no password here) would refuse them.
         return (["ip", "netns", "exec", self.ns] + super().args()
-                + ["--bind", self.client_ip, "--announce-addr", f"{self.client_ip}:6379"])
+                + ["--bind", self.client_ip, "--announce-addr", f"{self.client_ip}:6379",
+                   "--protected-mode", "no"])
 
     def client(self, **kw):
         c = super().client(**kw)
