@@ -98,7 +98,8 @@ static void run_queued(struct cmd_ctx *c, int db, int argc, const struct resp_ar
     sub.argc = argc;
     sub.argv = argv;
     bool internal = (argv[0].len == 4 && memcmp(argv[0].ptr, "__ok", 4) == 0) ||
-                    (argv[0].len == 7 && memcmp(argv[0].ptr, "__reply", 7) == 0);
+                    (argv[0].len == 7 && memcmp(argv[0].ptr, "__reply", 7) == 0) ||
+                    (argv[0].len == 8 && memcmp(argv[0].ptr, "__asuser", 8) == 0);
     const struct cmd_def *d = cmd_lookup(argv[0].ptr, argv[0].len, internal);
     if (d && (d->flags & CMD_CONTAINER) && argc >= 2) d = cmd_lookup_sub(d, argv[1].ptr, argv[1].len);
     if (d == NULL || d->exec == NULL || !cmd_arity_ok(d, argc)) {

@@ -159,7 +159,11 @@ bool multi_queue(struct client *c, const struct cmd_def *cmd, int argc, const st
         m->dirty = true;
         return true;
     } else {
-        add_cmd(m, m->db, argc, argv);
+        /* A restricted user's script runs with its permissions (cmd_acl.c). */
+        struct resp_arg *wrapped = acl_wrap_script(c, cmd, argc, argv);
+        if (wrapped) add_cmd(m, m->db, argc + 2, wrapped);
+        else add_cmd(m, m->db, argc, argv);
+        free(wrapped);
     }
     struct resp_out o = client_reply(c);
     resp_simple(&o, "QUEUED");

@@ -150,7 +150,7 @@ def test_cat_matches_redis(server, redis_ref):
 
 def test_scripts_run_with_callers_permissions(server, acl):
     acl.execute_command("ACL", "SETUSER", "bob", "on", ">pw", "~mine*", "+@scripting", "+get",
-                        "+set")
+                        "+set", "+@transaction")
     c = login(server, "bob", "pw")
     assert c.call("EVAL", "return redis.call('set', KEYS[1], 'v')", "1", "mine1") == "OK"
     err = c.call("EVAL", "return redis.call('set', 'theirs', 'v')", "0")
@@ -160,6 +160,10 @@ def test_scripts_run_with_callers_permissions(server, acl):
     assert c.call("FUNCTION", "LOAD", "#!lua name=lib\nredis.register_function('f', "
                   "function(k) return redis.call('get', 'theirs') end)") == b"lib"
     assert "can't access at least one of the keys" in c.call("FCALL", "f", "0")
+    # Inside a transaction too.
+    assert c.call("MULTI") == "OK"
+    assert c.call("EVAL", "return redis.call('set', 'theirs', 'v')", "0") == "QUEUED"
+    assert "can't access at least one of the keys" in c.call("EXEC")[0]
     c.close()
     assert acl.get("theirs") is None and acl.get("mine1") == "v"
     acl.execute_command("FUNCTION", "FLUSH")
