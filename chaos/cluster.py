@@ -55,7 +55,9 @@ class Node:
     def args(self):
         a = [SERVER, "--bind", self.ip, "--port", str(CLIENT_PORT), "--dir", self.dir,
              "--node-id", str(self.node_id), "--raft-addr", f"{self.ip}:{RAFT_PORT}",
-             "--announce-addr", f"{self.ip}:{CLIENT_PORT}"]
+             "--announce-addr", f"{self.ip}:{CLIENT_PORT}",
+             # clients and peers come from other namespaces: not loopback
+             "--protected-mode", "no"]
         a += ["--join", self.join] if self.join else ["--cluster", self.cluster_spec]
         return ["ip", "netns", "exec", self.net.ns(self.slot)] + a + self.extra
 

@@ -40,6 +40,14 @@ char *xstrdup(const char *s)
     return xmemdup(s, strlen(s) + 1);
 }
 
+char *xstrndup(const char *p, size_t len)
+{
+    char *d = xmalloc(len + 1);
+    memcpy(d, p, len);
+    d[len] = '\0';
+    return d;
+}
+
 void *xmemdup(const void *p, size_t size)
 {
     void *copy = xmalloc(size);

@@ -14,6 +14,8 @@ void *xcalloc(size_t count, size_t size);
 void *xrealloc(void *ptr, size_t size);
 char *xstrdup(const char *s);
 void *xmemdup(const void *p, size_t size);
+/* A copy of len bytes with a NUL after them. */
+char *xstrndup(const char *p, size_t len);
 /* realloc that may fail: NULL (and ptr untouched) when size cannot be had.
  * Only for growth a command can refuse with an error instead of aborting. */
 void *mem_try_realloc(void *ptr, size_t size);

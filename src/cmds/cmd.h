@@ -11,7 +11,9 @@
  * never from a clock or rand(). It never sees a socket or Raft.
  *
  * Connection and server commands (PING, CLIENT, INFO, ...) have no `exec`:
- * they are flagged CMD_LOCAL and server/ runs them. */
+ * they are flagged CMD_LOCAL and server/ runs them: at start-up server/
+ * binds a handler to each of their rows (cmd_bind_local), and dispatch
+ * calls the row's handler. Nothing routes on a command's name. */
 #ifndef PARLEY_CMDS_CMD_H
 #define PARLEY_CMDS_CMD_H
 
@@ -44,6 +46,13 @@ enum cmd_flag {
     CMD_GROWS_TO_ARG = 1u << 17, /* makes a string as long as the offset argv[2]
                                     plus the length of argv[3] (SETRANGE):
                                     checked before it is proposed (memlimit.h) */
+    CMD_TX_CONTROL = 1u << 18, /* runs at once inside MULTI, never queued
+                                  (MULTI, EXEC, DISCARD, WATCH, QUIT, RESET) */
+    CMD_TX_REPLY = 1u << 19,   /* a local command Redis queues inside MULTI; its
+                                  handler queues what it answers in EXEC
+                                  (SELECT, UNWATCH, PING, ECHO) */
+    CMD_SUBSCRIBED = 1u << 20, /* allowed in RESP2 subscribed mode
+                                  ((P|S)(UN)SUBSCRIBE, PING, QUIT, RESET) */
 };
 
 enum acl_category {
@@ -66,11 +75,29 @@ enum acl_category {
     ACL_BLOCKING = 1u << 16,
     ACL_TRANSACTION = 1u << 17,
     ACL_STREAM = 1u << 18,
+    ACL_BITMAP = 1u << 19,      /* no commands of Parley's yet */
+    ACL_HYPERLOGLOG = 1u << 20, /* no commands of Parley's yet */
+    ACL_GEO = 1u << 21,         /* no commands of Parley's yet */
 };
+/* The categories' names without '@', in the order Redis's ACL CAT lists
+ * them; NULL-name terminated. */
+struct acl_category_name {
+    uint32_t bit;
+    const char *name;
+};
+extern const struct acl_category_name acl_category_names[];
+/* The bit of the category named (without '@', any case), 0 if none. */
+uint32_t acl_category_bit(const char *name, size_t len);
 
 struct cmd_ctx;
 typedef void cmd_exec_fn(struct cmd_ctx *c);
 struct cmd_oom_guard;
+struct cmd_def;
+/* A CMD_LOCAL command's handler in server/ (struct client is server/'s,
+ * opaque here). */
+struct client;
+typedef void cmd_local_fn(struct client *c, const struct cmd_def *cmd, int argc,
+                          const struct resp_arg *argv);
 
 struct cmd_def {
     const char *name;  /* lower case; "client|setname" style for subcommands */
@@ -101,6 +128,10 @@ struct cmd_ctx {
      * maxmemory as it proposed a script: the script's first deny-oom
      * command is refused, as Redis refuses it (NULL otherwise). */
     struct cmd_oom_guard *oom_guard;
+    /* The user whose permissions redis.call checks (__asuser, acl.h);
+     * NULL: no checks. */
+    const char *acl_user;
+    size_t acl_user_len;
     struct resp_out out;
     int argc;
     const struct resp_arg *argv;
@@ -116,6 +147,20 @@ bool cmd_arity_ok(const struct cmd_def *cmd, int argc);
 /* Iteration over the top-level table (for COMMAND). */
 const struct cmd_def *cmd_table_at(size_t i);
 size_t cmd_table_size(void);
+
+/* Every row, subcommands included, has a dense id in [0, cmd_count_all())
+ * (ACL users keep one bit per id). */
+size_t cmd_count_all(void);
+size_t cmd_id(const struct cmd_def *cmd);
+const struct cmd_def *cmd_by_id(size_t id);
+/* Binds server/'s handler to the CMD_LOCAL row named "name" or
+ * "parent|sub" (asserts the row exists, has no exec and is not bound
+ * yet); cmd_local_handler gives it back (NULL when unbound).
+ * cmd_unbound_local names a CMD_LOCAL row without exec nor handler, or is
+ * NULL: server/ checks at start-up that it bound them all. */
+void cmd_bind_local(const char *name, cmd_local_fn *fn);
+cmd_local_fn *cmd_local_handler(const struct cmd_def *cmd);
+const char *cmd_unbound_local(void);
 
 /* Whether this call of a CMD_BLOCKING command may wait: XREAD and
  * XREADGROUP only with BLOCK, the others always. A command that may wait

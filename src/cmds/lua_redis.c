@@ -21,6 +21,7 @@
 
 #include "base/log.h"
 #include "base/mem.h"
+#include "cmds/acl.h"
 #include "cmds/lua_sandbox.h"
 #include "cmds/script.h"
 
@@ -221,6 +222,21 @@ static const char *run_command(lua_State *L, int argc)
         return "ERR This Redis command is not allowed from script";
     if (run->read_only && (d->flags & CMD_WRITE))
         return "ERR Write commands are not allowed from read-only scripts.";
+    if (c->acl_user) {
+        /* The caller's permissions, as the replicated users are at this
+         * log index: the same answer on every node. */
+        int bad;
+        switch (acl_check(c->store, c->acl_user, c->acl_user_len, d, argc, rl.argv, &bad)) {
+        case ACL_ALLOWED:
+            break;
+        case ACL_DENIED_KEY:
+            return "ERR The user executing the script can't access at least one of the keys mentioned in the command";
+        case ACL_DENIED_CHANNEL:
+            return "ERR The user executing the script can't publish to the channel mentioned in the command";
+        default:
+            return "ERR The user executing the script can't run this command or subcommand";
+        }
+    }
     buf_clear(&rl.reply);
     if (is_time) {
         /* The entry's time, not this node's clock. */

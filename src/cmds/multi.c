@@ -98,7 +98,8 @@ static void run_queued(struct cmd_ctx *c, int db, int argc, const struct resp_ar
     sub.argc = argc;
     sub.argv = argv;
     bool internal = (argv[0].len == 4 && memcmp(argv[0].ptr, "__ok", 4) == 0) ||
-                    (argv[0].len == 7 && memcmp(argv[0].ptr, "__reply", 7) == 0);
+                    (argv[0].len == 7 && memcmp(argv[0].ptr, "__reply", 7) == 0) ||
+                    (argv[0].len == 8 && memcmp(argv[0].ptr, "__asuser", 8) == 0);
     const struct cmd_def *d = cmd_lookup(argv[0].ptr, argv[0].len, internal);
     if (d && (d->flags & CMD_CONTAINER) && argc >= 2) d = cmd_lookup_sub(d, argv[1].ptr, argv[1].len);
     if (d == NULL || d->exec == NULL || !cmd_arity_ok(d, argc)) {
@@ -173,18 +174,18 @@ malformed:
     {n, ar, (fl) | CMD_INTERNAL | CMD_FOR_CLIENT | CMD_WRITE, 0, 0, 0, 0, exec, "transactions", \
      "parley-0.1", sum, "O(N)", NULL}
 
-#define LOCAL(n, ar, fl, sum, cx) \
-    {n, ar, CMD_LOCAL | CMD_FAST | (fl), 0, 0, 0, 0, NULL, "transactions", "", sum, cx, NULL}
+#define LOCAL(n, ar, fl, acl, sum, cx) \
+    {n, ar, CMD_LOCAL | (fl), 0, 0, 0, ACL_TRANSACTION | (acl), NULL, "transactions", "", sum, cx, NULL}
 
 const struct cmd_def cmd_rows_multi[] = {
-    LOCAL("multi", 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, "Starts a transaction.", "O(1)"),
-    LOCAL("exec", 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE,
+    LOCAL("multi", 1, CMD_TX_CONTROL | CMD_FAST | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, ACL_FAST, "Starts a transaction.", "O(1)"),
+    LOCAL("exec", 1, CMD_TX_CONTROL | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, ACL_SLOW,
           "Executes all commands in a transaction.", "Depends on commands in the transaction"),
-    LOCAL("discard", 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, "Discards a transaction.",
+    LOCAL("discard", 1, CMD_TX_CONTROL | CMD_FAST | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, ACL_FAST, "Discards a transaction.",
           "O(N), when N is the number of queued commands"),
-    LOCAL("watch", -2, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE,
+    LOCAL("watch", -2, CMD_TX_CONTROL | CMD_FAST | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, ACL_FAST,
           "Monitors changes to keys to determine the execution of a transaction.", "O(1) for every key."),
-    LOCAL("unwatch", 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE,
+    LOCAL("unwatch", 1, CMD_TX_REPLY | CMD_FAST | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, ACL_FAST,
           "Forgets about watched keys of a transaction.", "O(1)"),
     ROW("__watch", -3, 0, cmd_internal_watch, "Opens a WATCH session (sent by the server for WATCH)."),
     ROW("__ok", 1, 0, cmd_internal_ok, "Answers OK (SELECT and UNWATCH inside a transaction)."),

@@ -245,7 +245,7 @@ static const struct cmd_def pubsub_subs[] = {
 };
 
 #define LOCAL(n, ar, sum, cx)                                                                 \
-    {n, ar, CMD_LOCAL | CMD_PUBSUB | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, PS, NULL, \
+    {n, ar, CMD_LOCAL | CMD_SUBSCRIBED | CMD_PUBSUB | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, PS, NULL, \
      "pubsub", "2.0.0", sum, cx, NULL}
 
 const struct cmd_def cmd_rows_pubsub[] = {

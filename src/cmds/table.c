@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/check.h"
 #include "base/hash.h"
 #include "cmds/cmd.h"
 #include "cmds/exec.h"
@@ -45,7 +46,7 @@ static const struct cmd_def object_subs[] = {
         "Inspect the internal encoding of a Redis object", "O(1)"),
     ROW("object|refcount", 3, R, 2, 2, 1, K_RD | ACL_SLOW, cmd_object_refcount, "generic", "2.2.3",
         "Get the number of references to the value of the key", "O(1)"),
-    ROW("object|help", 2, L, 0, 0, 0, K_RD | ACL_SLOW, cmd_object_help, "generic", "6.2.0",
+    ROW("object|help", 2, L, 0, 0, 0, ACL_KEYSPACE | ACL_SLOW, cmd_object_help, "generic", "6.2.0",
         "Show helpful text about the different subcommands", "O(1)"),
     END,
 };
@@ -113,18 +114,19 @@ static const struct cmd_def sentinel_subs[] = {
     SENTINEL_ROW("remove", 3, "Refused: the master is the Raft leader."),
     SENTINEL_ROW("set", -5, "Refused: the master is the Raft leader."),
     SENTINEL_ROW("reset", 3, "Refused: the master is the Raft leader."),
-    SENTINEL_ROW("help", 2, "Returns helpful text about the different subcommands."),
 #undef SENTINEL_ROW
+    ROW("sentinel|help", 2, L | LS, 0, 0, 0, ACL_SLOW, NULL, "sentinel", "parley-0.1",
+        "Returns helpful text about the different subcommands.", "O(1)"),
     END,
 };
 
 static const struct cmd_def raft_subs[] = {
-    ROW("raft|info", 2, L, 0, 0, 0, ACL_ADMIN | ACL_SLOW, NULL, "cluster", "parley-0.1",
+    ROW("raft|info", 2, L, 0, 0, 0, ACL_SLOW, NULL, "cluster", "parley-0.1",
         "Returns this node's view of the Raft cluster.", "O(N) where N is the number of members"),
-    ROW("raft|digest", 2, L, 0, 0, 0, ACL_ADMIN | ACL_SLOW, NULL, "cluster", "parley-0.1",
+    ROW("raft|digest", 2, L, 0, 0, 0, ACL_SLOW, NULL, "cluster", "parley-0.1",
         "Returns this node's applied index and a digest of its own keyspace (not a linearizable read).",
         "O(N) where N is the number of keys"),
-    ROW("raft|members", 2, L, 0, 0, 0, ACL_ADMIN | ACL_SLOW, NULL, "cluster", "parley-0.1",
+    ROW("raft|members", 2, L, 0, 0, 0, ACL_SLOW, NULL, "cluster", "parley-0.1",
         "Returns the members of the Raft cluster and their roles.",
         "O(N) where N is the number of members"),
     ROW("raft|node", -4, L | A, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL, "cluster",
@@ -245,21 +247,21 @@ static const struct cmd_def table[] = {
         "Swaps two Redis databases", "O(N) where N is the count of clients watching or blocking on keys from both databases."),
 
     /* Connection and server: run by server/ */
-    ROW("ping", -1, L | F, 0, 0, 0, ACL_CONNECTION | ACL_FAST, NULL, "connection", "1.0.0",
+    ROW("ping", -1, L | F | CMD_TX_REPLY | CMD_SUBSCRIBED, 0, 0, 0, ACL_CONNECTION | ACL_FAST, NULL, "connection", "1.0.0",
         "Ping the server", "O(1)"),
-    ROW("echo", 2, L | F | LS, 0, 0, 0, ACL_CONNECTION | ACL_FAST, NULL, "connection", "1.0.0",
+    ROW("echo", 2, L | F | LS | CMD_TX_REPLY, 0, 0, 0, ACL_CONNECTION | ACL_FAST, NULL, "connection", "1.0.0",
         "Echo the given string", "O(1)"),
     ROW("hello", -1, L | F | CMD_NO_AUTH | NLS | CMD_ALLOW_BUSY, 0, 0, 0, ACL_CONNECTION | ACL_FAST, NULL, "connection", "6.0.0",
         "Handshake with Redis", "O(1)"),
-    ROW("quit", -1, L | F | CMD_NO_AUTH | NLS | CMD_ALLOW_BUSY, 0, 0, 0, ACL_CONNECTION | ACL_FAST, NULL, "connection", "1.0.0",
+    ROW("quit", -1, L | F | CMD_TX_CONTROL | CMD_SUBSCRIBED | CMD_NO_AUTH | NLS | CMD_ALLOW_BUSY, 0, 0, 0, ACL_CONNECTION | ACL_FAST, NULL, "connection", "1.0.0",
         "Close the connection", "O(1)"),
-    ROW("reset", 1, L | F | CMD_NO_AUTH | NLS | CMD_ALLOW_BUSY, 0, 0, 0, ACL_CONNECTION | ACL_FAST, NULL, "connection", "6.2.0",
+    ROW("reset", 1, L | F | CMD_TX_CONTROL | CMD_SUBSCRIBED | CMD_NO_AUTH | NLS | CMD_ALLOW_BUSY, 0, 0, 0, ACL_CONNECTION | ACL_FAST, NULL, "connection", "6.2.0",
         "Reset the connection", "O(1)"),
-    ROW("readonly", 1, L | F | LS, 0, 0, 0, ACL_KEYSPACE | ACL_FAST, NULL, "cluster", "3.0.0",
+    ROW("readonly", 1, L | F | LS, 0, 0, 0, ACL_CONNECTION | ACL_FAST, NULL, "cluster", "3.0.0",
         "Enables read queries for a connection to a cluster replica node", "O(1)"),
-    ROW("readwrite", 1, L | F | LS, 0, 0, 0, ACL_KEYSPACE | ACL_FAST, NULL, "cluster", "3.0.0",
+    ROW("readwrite", 1, L | F | LS, 0, 0, 0, ACL_CONNECTION | ACL_FAST, NULL, "cluster", "3.0.0",
         "Disables read queries for a connection to a cluster replica node", "O(1)"),
-    ROW("select", 2, L | F | LS, 0, 0, 0, ACL_CONNECTION | ACL_FAST, NULL, "connection", "1.0.0",
+    ROW("select", 2, L | F | LS | CMD_TX_REPLY, 0, 0, 0, ACL_CONNECTION | ACL_FAST, NULL, "connection", "1.0.0",
         "Change the selected database for the current connection", "O(1)"),
     PARENT("client", -2, L, ACL_SLOW, "connection", "2.4.0",
            "A container for client connection commands", client_subs),
@@ -278,10 +280,12 @@ static const struct cmd_def table[] = {
         "Return the current server time", "O(1)"),
     PARENT("raft", -2, L, ACL_SLOW, "cluster", "parley-0.1",
            "A container for Raft cluster commands (Parley).", raft_subs),
-    PARENT("sentinel", -2, L, ACL_SLOW, "sentinel", "2.8.4",
+    PARENT("sentinel", -2, L | A, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, "sentinel", "2.8.4",
            "Leader discovery for Sentinel-aware clients: the master is the Raft leader.",
            sentinel_subs),
-    ROW("parley.fwd", -5, L | A, 0, 0, 0, ACL_ADMIN | ACL_SLOW, NULL, "cluster", "parley-0.1",
+    /* CMD_NO_AUTH until peers authenticate (issue 11's peer part): the
+     * forwarding link of a follower logs in as nobody. */
+    ROW("parley.fwd", -5, L | A | CMD_NO_AUTH, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL, "cluster", "parley-0.1",
         "Proposes a batch a follower forwards to the leader (internal to Parley).", "O(N)"),
     PARENT("debug", -2, A | NLS, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, "server", "1.0.0",
            "A container for debugging commands", debug_subs),
@@ -296,6 +300,24 @@ static const struct cmd_def internal[] = {
         "Deletes the given keys, chosen by the leader to make room under maxmemory.", "O(N)"),
     END,
 };
+
+const struct acl_category_name acl_category_names[] = {
+    {ACL_KEYSPACE, "keyspace"},   {ACL_READ, "read"},       {ACL_WRITE, "write"},
+    {ACL_SET, "set"},             {ACL_SORTEDSET, "sortedset"}, {ACL_LIST, "list"},
+    {ACL_HASH, "hash"},           {ACL_STRING, "string"},   {ACL_BITMAP, "bitmap"},
+    {ACL_HYPERLOGLOG, "hyperloglog"}, {ACL_GEO, "geo"},     {ACL_STREAM, "stream"},
+    {ACL_PUBSUB, "pubsub"},       {ACL_ADMIN, "admin"},     {ACL_FAST, "fast"},
+    {ACL_SLOW, "slow"},           {ACL_BLOCKING, "blocking"}, {ACL_DANGEROUS, "dangerous"},
+    {ACL_CONNECTION, "connection"}, {ACL_TRANSACTION, "transaction"},
+    {ACL_SCRIPTING, "scripting"}, {0, NULL},
+};
+
+uint32_t acl_category_bit(const char *name, size_t len)
+{
+    for (const struct acl_category_name *a = acl_category_names; a->name; a++)
+        if (strlen(a->name) == len && strncasecmp(a->name, name, len) == 0) return a->bit;
+    return 0;
+}
 
 /* ---------------------------------------------------------------------
  * Lookup
@@ -339,6 +361,7 @@ extern const struct cmd_def cmd_rows_stream_read[];  /* t_stream_read.c */
 extern const struct cmd_def cmd_rows_stream_group[]; /* t_stream_group.c */
 extern const struct cmd_def cmd_rows_stream_info[];  /* t_stream_info.c */
 extern const struct cmd_def cmd_rows_memlimit[];     /* memlimit.c */
+extern const struct cmd_def cmd_rows_acl[];          /* acl.c */
 #ifdef PARLEY_TEST_HOOKS
 extern const struct cmd_def cmd_rows_testhooks[]; /* testhooks.c, test builds only */
 #endif
@@ -360,6 +383,7 @@ static const struct cmd_def *const families[] = {
     cmd_rows_stream_group,
     cmd_rows_stream_info,
     cmd_rows_memlimit,
+    cmd_rows_acl,
 #ifdef PARLEY_TEST_HOOKS
     cmd_rows_testhooks,
 #endif
@@ -370,11 +394,49 @@ static const struct cmd_def *const families[] = {
 static const struct cmd_def *visible[INDEX_SLOTS];
 static size_t n_visible;
 
+/* Every row, subcommands included, by id; and the ids by row address
+ * (open addressing on the pointer). */
+#define ROWS_MAX 1024
+#define ROW_SLOTS 2048 /* power of two, > 2x ROWS_MAX */
+static const struct cmd_def *rows_by_id[ROWS_MAX];
+static cmd_local_fn *local_by_id[ROWS_MAX];
+static size_t n_rows;
+static struct {
+    const struct cmd_def *def;
+    size_t id;
+} row_slots[ROW_SLOTS];
+
+static uint64_t ptr_hash(const struct cmd_def *d)
+{
+    uintptr_t p = (uintptr_t)d;
+    return hash_bytes_fixed(&p, sizeof p, 0);
+}
+
+static void row_add(const struct cmd_def *d)
+{
+    assert(n_rows < ROWS_MAX);
+    size_t id = n_rows++;
+    rows_by_id[id] = d;
+    uint64_t h = ptr_hash(d);
+    for (size_t i = 0; i < ROW_SLOTS; i++) {
+        size_t slot = (h + i) & (ROW_SLOTS - 1);
+        assert(row_slots[slot].def != d);
+        if (row_slots[slot].def == NULL) {
+            row_slots[slot].def = d;
+            row_slots[slot].id = id;
+            return;
+        }
+    }
+    assert(!"command row index full");
+}
+
 static void index_build(void)
 {
     for (size_t f = 0; f < N_FAMILIES; f++) {
         for (const struct cmd_def *d = families[f]; d->name; d++) {
             index_add(d);
+            row_add(d);
+            for (const struct cmd_def *sub = d->subcommands; sub && sub->name; sub++) row_add(sub);
             if (!(d->flags & CMD_INTERNAL)) {
                 assert(n_visible < INDEX_SLOTS);
                 visible[n_visible++] = d;
@@ -382,6 +444,58 @@ static void index_build(void)
         }
     }
     index_built = true;
+}
+
+size_t cmd_count_all(void)
+{
+    if (!index_built) index_build();
+    return n_rows;
+}
+
+size_t cmd_id(const struct cmd_def *cmd)
+{
+    if (!index_built) index_build();
+    uint64_t h = ptr_hash(cmd);
+    for (size_t i = 0; i < ROW_SLOTS; i++) {
+        size_t slot = (h + i) & (ROW_SLOTS - 1);
+        if (row_slots[slot].def == cmd) return row_slots[slot].id;
+        CHECK(row_slots[slot].def != NULL);
+    }
+    CHECK(!"row not in the command table");
+    return 0;
+}
+
+const struct cmd_def *cmd_by_id(size_t id)
+{
+    if (!index_built) index_build();
+    return id < n_rows ? rows_by_id[id] : NULL;
+}
+
+void cmd_bind_local(const char *name, cmd_local_fn *fn)
+{
+    const char *bar = strchr(name, '|');
+    const struct cmd_def *d = cmd_lookup(name, bar ? (size_t)(bar - name) : strlen(name), false);
+    if (d && bar) d = cmd_lookup_sub(d, bar + 1, strlen(bar + 1));
+    CHECK(d != NULL && (d->flags & CMD_LOCAL) && d->exec == NULL && fn != NULL);
+    size_t id = cmd_id(d);
+    CHECK(local_by_id[id] == NULL);
+    local_by_id[id] = fn;
+}
+
+cmd_local_fn *cmd_local_handler(const struct cmd_def *cmd)
+{
+    return local_by_id[cmd_id(cmd)];
+}
+
+const char *cmd_unbound_local(void)
+{
+    for (size_t id = 0; id < cmd_count_all(); id++) {
+        const struct cmd_def *d = rows_by_id[id];
+        if ((d->flags & CMD_LOCAL) && !(d->flags & CMD_CONTAINER) && d->exec == NULL &&
+            local_by_id[id] == NULL)
+            return d->name;
+    }
+    return NULL;
 }
 
 const struct cmd_def *cmd_lookup(const char *name, size_t len, bool allow_internal)

@@ -163,6 +163,7 @@ struct client *client_new(struct server *s, struct net_conn *conn)
     s->n_clients++;
     bool created;
     dict_upsert(&s->clients_by_id, &c->id, sizeof c->id, &created)->v.ptr = c;
+    acl_client_new(c);
     return c;
 }
 
@@ -193,6 +194,7 @@ void client_free(struct client *c)
     free(c->name);
     free(c->lib_name);
     free(c->lib_ver);
+    free(c->user);
     free(c);
 }
 
@@ -216,11 +218,11 @@ void client_line(struct client *c, struct buf *out)
     buf_printf(out,
                "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=N db=%d sub=0 "
                "psub=0 ssub=0 multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu "
-               "rbp=0 obl=%zu oll=0 omem=%zu tot-mem=%zu events=r cmd=%s user=default redir=-1 "
+               "rbp=0 obl=%zu oll=0 omem=%zu tot-mem=%zu events=r cmd=%s user=%s redir=-1 "
                "resp=%d lib-name=%s lib-ver=%s\n",
                (unsigned long long)c->id, net_conn_peer(c->conn), net_conn_local(c->conn),
                net_conn_fd(c->conn), c->name ? c->name : "",
                (long long)((now - c->created_ms) / 1000), (long long)((now - c->last_ms) / 1000),
-               c->db, qbuf, qcap - qbuf, obl, obl, obl, qcap + obl, c->last_cmd, c->proto,
+               c->db, qbuf, qcap - qbuf, obl, obl, obl, qcap + obl, c->last_cmd, c->user, c->proto,
                c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");
 }

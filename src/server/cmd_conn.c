@@ -13,9 +13,28 @@
 static void cmd_ping(struct client *c, const struct cmd_def *cmd, int argc,
                      const struct resp_arg *argv)
 {
+    if (multi_queueing(c)) { /* answered inside EXEC */
+        if (argc > 2) {
+            const char *e = "ERR wrong number of arguments for 'ping' command";
+            multi_queue_reply(c, "error", e, strlen(e));
+        } else if (argc == 2) {
+            multi_queue_reply(c, "bulk", argv[1].ptr, argv[1].len);
+        } else {
+            multi_queue_reply(c, "simple", "PONG", 4);
+        }
+        return;
+    }
     struct resp_out o = client_reply(c);
     if (argc > 2) {
         cmd_reply_arity(&o, cmd);
+        return;
+    }
+    if (c->pubsub_mode && c->proto == 2) {
+        /* RESP2 subscribed mode: PING answers ["pong", <arg>] */
+        resp_array(&o, 2);
+        resp_bulk_str(&o, "pong");
+        if (argc > 1) resp_bulk(&o, argv[1].ptr, argv[1].len);
+        else resp_bulk(&o, "", 0);
         return;
     }
     if (argc == 2) resp_bulk(&o, argv[1].ptr, argv[1].len);
@@ -25,6 +44,10 @@ static void cmd_ping(struct client *c, const struct cmd_def *cmd, int argc,
 static void cmd_echo(struct client *c, const struct cmd_def *cmd, int argc,
                      const struct resp_arg *argv)
 {
+    if (multi_queueing(c)) {
+        multi_queue_reply(c, "bulk", argv[1].ptr, argv[1].len);
+        return;
+    }
     struct resp_out o = client_reply(c);
     resp_bulk(&o, argv[1].ptr, argv[1].len);
 }
@@ -62,6 +85,15 @@ static void cmd_select(struct client *c, const struct cmd_def *cmd, int argc,
                        const struct resp_arg *argv)
 {
     int db;
+    if (multi_queueing(c)) { /* the commands queued after it run in db */
+        long long v;
+        const char *e = NULL;
+        if (!arg_to_ll(&argv[1], &v)) e = "ERR value is not an integer or out of range";
+        else if (v < 0 || v >= STORE_DBS) e = "ERR DB index is out of range";
+        if (e) multi_queue_reply(c, "error", e, strlen(e));
+        else multi_queue_select(c, (int)v);
+        return;
+    }
     if (!parse_db(c, &argv[1], &db)) return;
     c->db = db;
     struct resp_out o = client_reply(c);
@@ -71,6 +103,7 @@ static void cmd_select(struct client *c, const struct cmd_def *cmd, int argc,
 static void reset_client(struct client *c)
 {
     multi_free(c); /* RESET discards a transaction and forgets WATCHed keys */
+    pubsub_client_gone(c); /* ... and unsubscribes from every channel and pattern */
     c->readonly = false;
     c->db = 0;
     c->proto = 2;
@@ -134,18 +167,17 @@ static void cmd_hello(struct client *c, const struct cmd_def *cmd, int argc,
         proto = (int)v;
         j = 2;
     }
-    const struct resp_arg *setname = NULL;
+    const struct resp_arg *setname = NULL, *auth_user = NULL;
     for (; j < argc; j++) {
         int more = argc - j - 1;
         if (arg_is(&argv[j], "auth") && more >= 2) {
-            /* The only user is "default" (case-sensitive, as ACL user
-             * names are), and it has no password: any password works. */
-            const struct resp_arg *user = &argv[j + 1];
-            if (user->len != 7 || memcmp(user->ptr, "default", 7) != 0) {
+            const struct resp_arg *user = &argv[j + 1], *pass = &argv[j + 2];
+            if (!acl_login_ok(c->srv, user->ptr, user->len, pass->ptr, pass->len)) {
                 struct resp_out o = client_reply(c);
                 resp_error(&o, "WRONGPASS invalid username-password pair or user is disabled.");
                 return;
             }
+            auth_user = user;
             j += 2;
         } else if (arg_is(&argv[j], "setname") && more >= 1) {
             setname = &argv[++j];
@@ -161,6 +193,16 @@ static void cmd_hello(struct client *c, const struct cmd_def *cmd, int argc,
                         argv[j].ptr);
             return;
         }
+    }
+    if (auth_user) {
+        client_login(c, auth_user->ptr, auth_user->len);
+    } else if (!c->authenticated) {
+        struct resp_out o = client_reply(c);
+        resp_error(&o, "NOAUTH HELLO must be called with the client already authenticated, "
+                       "otherwise the HELLO AUTH <user> <pass> option can be used to "
+                       "authenticate the client and select the RESP protocol version at the "
+                       "same time");
+        return;
     }
     if (setname) {
         free(c->name);
@@ -427,27 +469,25 @@ static void client_help(struct client *c, const struct cmd_def *cmd, int argc,
 }
 
 /* --------------------------------------------------------------------
- * Handler table (shared with cmd_server.c through local_handler)
+ * The handlers of this file's rows of the command table
  * ------------------------------------------------------------------ */
 
-local_fn *server_local_handler(const char *name);
-
-local_fn *local_handler(const char *name)
+void conn_bind_handlers(void)
 {
-    static const struct {
-        const char *name;
-        local_fn *fn;
-    } handlers[] = {
-        {"ping", cmd_ping},           {"echo", cmd_echo},
-        {"quit", cmd_quit},           {"select", cmd_select},
-        {"reset", cmd_reset},         {"hello", cmd_hello},
-        {"readonly", cmd_readonly},   {"readwrite", cmd_readonly},
-        {"client|id", client_id},     {"client|setname", client_setname},
-        {"client|getname", client_getname}, {"client|setinfo", client_setinfo},
-        {"client|list", client_list}, {"client|info", client_info},
-        {"client|kill", client_kill}, {"client|help", client_help},
-    };
-    for (size_t i = 0; i < sizeof handlers / sizeof *handlers; i++)
-        if (strcmp(handlers[i].name, name) == 0) return handlers[i].fn;
-    return server_local_handler(name);
+    cmd_bind_local("ping", cmd_ping);
+    cmd_bind_local("echo", cmd_echo);
+    cmd_bind_local("quit", cmd_quit);
+    cmd_bind_local("select", cmd_select);
+    cmd_bind_local("reset", cmd_reset);
+    cmd_bind_local("hello", cmd_hello);
+    cmd_bind_local("readonly", cmd_readonly);
+    cmd_bind_local("readwrite", cmd_readonly);
+    cmd_bind_local("client|id", client_id);
+    cmd_bind_local("client|setname", client_setname);
+    cmd_bind_local("client|getname", client_getname);
+    cmd_bind_local("client|setinfo", client_setinfo);
+    cmd_bind_local("client|list", client_list);
+    cmd_bind_local("client|info", client_info);
+    cmd_bind_local("client|kill", client_kill);
+    cmd_bind_local("client|help", client_help);
 }

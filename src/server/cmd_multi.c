@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/check.h"
 #include "base/mem.h"
 #include "server/server.h"
 
@@ -97,9 +98,12 @@ void multi_flag_error(struct client *c)
     if (c->multi && c->multi->active) c->multi->dirty = true;
 }
 
+static void cmd_exec_tx(struct client *c, const struct cmd_def *cmd, int argc,
+                        const struct resp_arg *argv);
+
 bool multi_refuse_exec(struct client *c, const struct cmd_def *cmd)
 {
-    if (strcmp(cmd->name, "exec") != 0) return false;
+    if (cmd_local_handler(cmd) != cmd_exec_tx) return false;
     multi_free(c);
     struct resp_out o = client_reply(c);
     resp_error(&o, "EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command");
@@ -112,57 +116,54 @@ static void reply_error(struct client *c, const char *text)
     resp_error(&o, text);
 }
 
-/* Queues what a connection command answers inside EXEC: OK (kind NULL),
- * or `__reply kind text`. */
-static void queue_reply(struct multi_state *m, const char *kind, const char *text)
+bool multi_queueing(const struct client *c)
 {
+    return c->multi != NULL && c->multi->active;
+}
+
+void multi_queue_reply(struct client *c, const char *kind, const char *text, size_t len)
+{
+    CHECK(multi_queueing(c));
+    struct multi_state *m = c->multi;
     if (kind == NULL) {
         struct resp_arg ok = {"__ok", 4};
         add_cmd(m, m->db, 1, &ok);
         return;
     }
-    struct resp_arg r[3] = {{"__reply", 7}, {kind, strlen(kind)}, {text, strlen(text)}};
+    struct resp_arg r[3] = {{"__reply", 7}, {kind, strlen(kind)}, {text, len}};
     add_cmd(m, m->db, 3, r);
+}
+
+void multi_queue_select(struct client *c, int db)
+{
+    CHECK(multi_queueing(c) && db >= 0 && db < STORE_DBS);
+    c->multi->db = db;
+    multi_queue_reply(c, NULL, NULL, 0);
 }
 
 bool multi_queue(struct client *c, const struct cmd_def *cmd, int argc, const struct resp_arg *argv)
 {
     struct multi_state *m = c->multi;
     if (m == NULL || !m->active) return false;
-    const char *name = cmd->name;
-    if (!strcmp(name, "exec") || !strcmp(name, "discard") || !strcmp(name, "multi") ||
-        !strcmp(name, "watch") || !strcmp(name, "quit") || !strcmp(name, "reset"))
-        return false;
-    /* Connection commands Redis queues like any other: SELECT switches the
-     * database of the commands queued after it; each answers inside EXEC
-     * what it would answer there (cmds/multi.c: __ok, __reply). */
-    if (!strcmp(name, "select")) {
-        long long db;
-        if (!arg_to_ll(&argv[1], &db) || db < 0 || db >= STORE_DBS) {
-            queue_reply(m, "error", arg_to_ll(&argv[1], &db) ? "ERR DB index is out of range"
-                                                             : "ERR value is not an integer or out of range");
-        } else {
-            m->db = (int)db;
-            queue_reply(m, NULL, NULL);
-        }
-    } else if (!strcmp(name, "unwatch")) {
-        queue_reply(m, NULL, NULL);
-    } else if (!strcmp(name, "ping") && argc > 2) {
-        queue_reply(m, "error", "ERR wrong number of arguments for 'ping' command");
-    } else if (!strcmp(name, "ping") || !strcmp(name, "echo")) {
-        if (argc == 1) {
-            queue_reply(m, "simple", "PONG");
-        } else {
-            struct resp_arg r[3] = {{"__reply", 7}, {"bulk", 4}, argv[1]};
-            add_cmd(m, m->db, 3, r);
-        }
+    if (cmd->flags & CMD_TX_CONTROL) return false;
+    if (cmd->flags & CMD_TX_REPLY) {
+        /* Connection commands Redis queues like any other (SELECT, PING,
+         * ...): their handler sees the client queueing and queues what it
+         * answers inside EXEC (cmds/multi.c: __ok, __reply). */
+        cmd_local_fn *fn = cmd_local_handler(cmd);
+        CHECK(fn != NULL);
+        fn(c, cmd, argc, argv);
     } else if (cmd->exec == NULL || (cmd->flags & CMD_INTERNAL)) {
         struct resp_out o = client_reply(c);
-        resp_errorf(&o, "ERR '%s' cannot run inside a transaction in Parley", name);
+        resp_errorf(&o, "ERR '%s' cannot run inside a transaction in Parley", cmd->name);
         m->dirty = true;
         return true;
     } else {
-        add_cmd(m, m->db, argc, argv);
+        /* A restricted user's script runs with its permissions (cmd_acl.c). */
+        struct resp_arg *wrapped = acl_wrap_script(c, cmd, argc, argv);
+        if (wrapped) add_cmd(m, m->db, argc + 2, wrapped);
+        else add_cmd(m, m->db, argc, argv);
+        free(wrapped);
     }
     struct resp_out o = client_reply(c);
     resp_simple(&o, "QUEUED");
@@ -351,21 +352,20 @@ static void cmd_watch(struct client *c, const struct cmd_def *cmd, int argc,
 static void cmd_unwatch(struct client *c, const struct cmd_def *cmd, int argc,
                         const struct resp_arg *argv)
 {
+    if (multi_queueing(c)) { /* answers OK inside EXEC; the WATCH stands */
+        multi_queue_reply(c, NULL, NULL, 0);
+        return;
+    }
     if (c->multi) reset_watch(c->multi);
     struct resp_out o = client_reply(c);
     resp_ok(&o);
 }
 
-local_fn *multi_local_handler(const char *name)
+void multi_bind_handlers(void)
 {
-    static const struct {
-        const char *name;
-        local_fn *fn;
-    } handlers[] = {
-        {"multi", cmd_multi}, {"exec", cmd_exec_tx},       {"discard", cmd_discard},
-        {"watch", cmd_watch}, {"unwatch", cmd_unwatch},
-    };
-    for (size_t i = 0; i < sizeof handlers / sizeof *handlers; i++)
-        if (strcmp(handlers[i].name, name) == 0) return handlers[i].fn;
-    return NULL;
+    cmd_bind_local("multi", cmd_multi);
+    cmd_bind_local("exec", cmd_exec_tx);
+    cmd_bind_local("discard", cmd_discard);
+    cmd_bind_local("watch", cmd_watch);
+    cmd_bind_local("unwatch", cmd_unwatch);
 }

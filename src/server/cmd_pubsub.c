@@ -160,19 +160,14 @@ HANDLER(cmd_punsubscribe, unsubscribe, "p")
 HANDLER(cmd_sunsubscribe, unsubscribe, "s")
 #undef HANDLER
 
-local_fn *pubsub_local_handler(const char *name)
+void pubsub_bind_handlers(void)
 {
-    static const struct {
-        const char *name;
-        local_fn *fn;
-    } handlers[] = {
-        {"subscribe", cmd_subscribe},     {"psubscribe", cmd_psubscribe},
-        {"ssubscribe", cmd_ssubscribe},   {"unsubscribe", cmd_unsubscribe},
-        {"punsubscribe", cmd_punsubscribe}, {"sunsubscribe", cmd_sunsubscribe},
-    };
-    for (size_t i = 0; i < sizeof handlers / sizeof *handlers; i++)
-        if (strcmp(handlers[i].name, name) == 0) return handlers[i].fn;
-    return NULL;
+    cmd_bind_local("subscribe", cmd_subscribe);
+    cmd_bind_local("psubscribe", cmd_psubscribe);
+    cmd_bind_local("ssubscribe", cmd_ssubscribe);
+    cmd_bind_local("unsubscribe", cmd_unsubscribe);
+    cmd_bind_local("punsubscribe", cmd_punsubscribe);
+    cmd_bind_local("sunsubscribe", cmd_sunsubscribe);
 }
 
 /* RESP2 subscribed mode (Redis's processCommand): true if the command was
@@ -181,22 +176,10 @@ bool pubsub_refuse(struct client *c, const struct cmd_def *cmd, int argc,
                    const struct resp_arg *argv)
 {
     if (!c->pubsub_mode || c->proto != 2) return false;
-    const char *n = cmd->name;
-    if (!strcmp(n, "ping")) {
-        struct resp_out o = client_reply(c);
-        resp_array(&o, 2);
-        resp_bulk_str(&o, "pong");
-        if (argc > 1) resp_bulk(&o, argv[1].ptr, argv[1].len);
-        else resp_bulk(&o, "", 0);
-        return true;
-    }
-    if (!strcmp(n, "subscribe") || !strcmp(n, "ssubscribe") || !strcmp(n, "psubscribe") ||
-        !strcmp(n, "unsubscribe") || !strcmp(n, "sunsubscribe") || !strcmp(n, "punsubscribe") ||
-        !strcmp(n, "quit") || !strcmp(n, "reset"))
-        return false;
+    if (cmd->flags & CMD_SUBSCRIBED) return false;
     struct resp_out o = client_reply(c);
     resp_errorf(&o, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
-                    "QUIT / RESET are allowed in this context", n);
+                    "QUIT / RESET are allowed in this context", cmd->name);
     return true;
 }
 

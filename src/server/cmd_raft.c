@@ -203,17 +203,12 @@ static void raft_help(struct client *c, const struct cmd_def *cmd, int argc,
     reply_lines(c, lines, sizeof lines / sizeof *lines);
 }
 
-local_fn *raft_local_handler(const char *name)
+void raft_bind_handlers(void)
 {
-    static const struct {
-        const char *name;
-        local_fn *fn;
-    } handlers[] = {
-        {"raft|info", raft_info},         {"raft|members", raft_members},
-        {"raft|digest", raft_digest},     {"raft|node", raft_node},
-        {"raft|transfer", raft_transfer}, {"raft|help", raft_help},
-    };
-    for (size_t i = 0; i < sizeof handlers / sizeof *handlers; i++)
-        if (strcmp(handlers[i].name, name) == 0) return handlers[i].fn;
-    return NULL;
+    cmd_bind_local("raft|info", raft_info);
+    cmd_bind_local("raft|members", raft_members);
+    cmd_bind_local("raft|digest", raft_digest);
+    cmd_bind_local("raft|node", raft_node);
+    cmd_bind_local("raft|transfer", raft_transfer);
+    cmd_bind_local("raft|help", raft_help);
 }

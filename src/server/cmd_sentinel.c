@@ -280,28 +280,20 @@ static void sentinel_help(struct client *c, const struct cmd_def *cmd, int argc,
     reply_lines(c, lines, sizeof lines / sizeof *lines);
 }
 
-local_fn *sentinel_local_handler(const char *name)
+void sentinel_bind_handlers(void)
 {
-    static const struct {
-        const char *name;
-        local_fn *fn;
-    } handlers[] = {
-        {"sentinel|get-master-addr-by-name", sentinel_get_master_addr},
-        {"sentinel|masters", sentinel_masters},
-        {"sentinel|master", sentinel_master},
-        {"sentinel|replicas", sentinel_replicas},
-        {"sentinel|slaves", sentinel_replicas},
-        {"sentinel|sentinels", sentinel_sentinels},
-        {"sentinel|myid", sentinel_myid},
-        {"sentinel|ckquorum", sentinel_ckquorum},
-        {"sentinel|failover", sentinel_refused},
-        {"sentinel|monitor", sentinel_refused},
-        {"sentinel|remove", sentinel_refused},
-        {"sentinel|set", sentinel_refused},
-        {"sentinel|reset", sentinel_refused},
-        {"sentinel|help", sentinel_help},
-    };
-    for (size_t i = 0; i < sizeof handlers / sizeof *handlers; i++)
-        if (strcmp(handlers[i].name, name) == 0) return handlers[i].fn;
-    return NULL;
+    cmd_bind_local("sentinel|get-master-addr-by-name", sentinel_get_master_addr);
+    cmd_bind_local("sentinel|masters", sentinel_masters);
+    cmd_bind_local("sentinel|master", sentinel_master);
+    cmd_bind_local("sentinel|replicas", sentinel_replicas);
+    cmd_bind_local("sentinel|slaves", sentinel_replicas);
+    cmd_bind_local("sentinel|sentinels", sentinel_sentinels);
+    cmd_bind_local("sentinel|myid", sentinel_myid);
+    cmd_bind_local("sentinel|ckquorum", sentinel_ckquorum);
+    cmd_bind_local("sentinel|failover", sentinel_refused);
+    cmd_bind_local("sentinel|monitor", sentinel_refused);
+    cmd_bind_local("sentinel|remove", sentinel_refused);
+    cmd_bind_local("sentinel|set", sentinel_refused);
+    cmd_bind_local("sentinel|reset", sentinel_refused);
+    cmd_bind_local("sentinel|help", sentinel_help);
 }

@@ -186,14 +186,6 @@ static const struct {
     {CMD_ADMIN, "admin"},     {CMD_PUBSUB, "pubsub"},     {CMD_NOSCRIPT, "noscript"},
     {CMD_LOADING, "loading"}, {CMD_STALE, "stale"},       {CMD_FAST, "fast"},
     {CMD_NO_AUTH, "no_auth"}, {CMD_ALLOW_BUSY, "allow_busy"},
-}, acl_names[] = {
-    {ACL_KEYSPACE, "@keyspace"}, {ACL_READ, "@read"},       {ACL_WRITE, "@write"},
-    {ACL_SET, "@set"},           {ACL_SORTEDSET, "@sortedset"}, {ACL_LIST, "@list"},
-    {ACL_HASH, "@hash"},         {ACL_STRING, "@string"},   {ACL_STREAM, "@stream"},
-    {ACL_PUBSUB, "@pubsub"},     {ACL_ADMIN, "@admin"},     {ACL_FAST, "@fast"},
-    {ACL_SLOW, "@slow"},         {ACL_BLOCKING, "@blocking"}, {ACL_DANGEROUS, "@dangerous"},
-    {ACL_CONNECTION, "@connection"}, {ACL_TRANSACTION, "@transaction"},
-    {ACL_SCRIPTING, "@scripting"},
 };
 
 static void command_info_one(struct resp_out *o, const struct cmd_def *d)
@@ -214,9 +206,11 @@ static void command_info_one(struct resp_out *o, const struct cmd_def *d)
     resp_int(o, d->key_step);
     h = resp_defer_len(o);
     n = 0;
-    for (size_t i = 0; i < sizeof acl_names / sizeof *acl_names; i++)
-        if (d->acl & acl_names[i].bit) {
-            resp_simple(o, acl_names[i].name);
+    for (const struct acl_category_name *a = acl_category_names; a->name; a++)
+        if (d->acl & a->bit) {
+            char at[32];
+            snprintf(at, sizeof at, "@%s", a->name);
+            resp_simple(o, at);
             n++;
         }
     resp_set_deferred_len(o, h, '~', n);
@@ -296,17 +290,15 @@ static void command_list(struct client *c, const struct cmd_def *cmd, int argc,
     struct resp_out o = client_reply(c);
     size_t h = resp_defer_len(&o);
     long long count = 0;
-    for (size_t i = 0; i < cmd_table_size(); i++) {
-        const struct cmd_def *d = cmd_table_at(i);
+    /* Every command and subcommand, as Redis 7.0 lists them. */
+    for (size_t i = 0; i < cmd_count_all(); i++) {
+        const struct cmd_def *d = cmd_by_id(i);
+        if (d->flags & CMD_INTERNAL) continue;
         if (argc == 5 && arg_is(&argv[3], "module")) break;
         if (pattern && !glob_match(pattern->ptr, pattern->len, d->name, strlen(d->name), true)) continue;
         if (aclcat) {
-            bool ok = false;
-            for (size_t a = 0; a < sizeof acl_names / sizeof *acl_names; a++)
-                if ((d->acl & acl_names[a].bit) && strlen(acl_names[a].name) - 1 == aclcat->len &&
-                    !strncasecmp(acl_names[a].name + 1, aclcat->ptr, aclcat->len))
-                    ok = true;
-            if (!ok) continue;
+            uint32_t bit = acl_category_bit(aclcat->ptr, aclcat->len);
+            if (!(d->acl & bit)) continue;
         }
         resp_bulk_str(&o, d->name);
         count++;
@@ -577,28 +569,20 @@ static void parley_fwd(struct client *c, const struct cmd_def *cmd, int argc,
     buf_free(&joined);
 }
 
-local_fn *server_local_handler(const char *name)
+void server_bind_handlers(void)
 {
-    static const struct {
-        const char *name;
-        local_fn *fn;
-    } handlers[] = {
-        {"info", cmd_info},
-        {"command", cmd_command_entry},
-        {"command|count", command_count},
-        {"command|list", command_list},
-        {"command|info", command_info},
-        {"command|docs", command_docs},
-        {"command|help", command_help},
-        {"config|get", config_get_cmd},
-        {"config|set", config_set_cmd},
-        {"config|resetstat", config_resetstat},
-        {"config|help", config_help},
-        {"time", cmd_time},
-        {"shutdown", cmd_shutdown},
-        {"parley.fwd", parley_fwd},
-    };
-    for (size_t i = 0; i < sizeof handlers / sizeof *handlers; i++)
-        if (strcmp(handlers[i].name, name) == 0) return handlers[i].fn;
-    return NULL;
+    cmd_bind_local("info", cmd_info);
+    cmd_bind_local("command", cmd_command_entry);
+    cmd_bind_local("command|count", command_count);
+    cmd_bind_local("command|list", command_list);
+    cmd_bind_local("command|info", command_info);
+    cmd_bind_local("command|docs", command_docs);
+    cmd_bind_local("command|help", command_help);
+    cmd_bind_local("config|get", config_get_cmd);
+    cmd_bind_local("config|set", config_set_cmd);
+    cmd_bind_local("config|resetstat", config_resetstat);
+    cmd_bind_local("config|help", config_help);
+    cmd_bind_local("time", cmd_time);
+    cmd_bind_local("shutdown", cmd_shutdown);
+    cmd_bind_local("parley.fwd", parley_fwd);
 }

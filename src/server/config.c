@@ -84,6 +84,11 @@ static const struct directive table[] = {
      * then is dropped. */
     {"tls-handshake-timeout-ms", K_INT, OFF(tls_handshake_timeout_ms), true, "10000", 10,
      3600000},
+    /* Authentication (server/cmd_acl.c). */
+    {"requirepass", K_STRING, OFF(requirepass), true, "", 0, 0},
+    {"protected-mode", K_BOOL, OFF(protected_mode), true, "yes", 0, 0},
+    {"aclfile", K_STRING, OFF(aclfile), false, "", 0, 0},
+    {"acllog-max-len", K_INT, OFF(acllog_max_len), true, "128", 0, 0x7fffffff},
 };
 #define N_DIRECTIVES (sizeof table / sizeof *table)
 
@@ -401,13 +406,13 @@ void config_get(struct config *c, const char *pattern, size_t plen, config_pair_
 /* Applies one value to a known, mutable directive. */
 static const char *set_value(struct config *c, const struct directive *d, const char *value)
 {
-    char copy[1024];
-    snprintf(copy, sizeof copy, "%s", value);
-    /* A string is one argument, spaces and all ("TLSv1.2 TLSv1.3"). */
+    /* A string is one argument, spaces and all ("TLSv1.2 TLSv1.3"), even empty. */
     if (d->kind == K_STRING) {
-        char *whole = copy;
+        char *whole = (char *)value;
         return apply(c, d, 1, &whole);
     }
+    char copy[1024];
+    snprintf(copy, sizeof copy, "%s", value);
     char *words[64];
     int n = split_words(copy, words, 64);
     return apply(c, d, n, words);

@@ -62,6 +62,10 @@ struct config {
     bool tls_prefer_server_ciphers;
     int tls_auth_clients;         /* enum tls_auth */
     long long tls_handshake_timeout_ms;
+    char *requirepass;   /* the default user's password on this node ("": none) */
+    bool protected_mode; /* no password for default: loopback clients only */
+    char *aclfile;       /* what ACL LOAD reads and ACL SAVE writes */
+    long long acllog_max_len;
 };
 
 /* Fills defaults, then applies the file (if argv[1] is not a flag), then

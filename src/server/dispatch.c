@@ -12,9 +12,12 @@
  *     (a string longer than any node may make) is refused first. */
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "base/check.h"
 #include "base/clock.h"
+#include "base/log.h"
 #include "base/mem.h"
 #include "cmds/memlimit.h"
 #include "server/server.h"
@@ -94,6 +97,20 @@ static void run_now(struct client *c, const struct cmd_def *cmd, int argc,
     cmd_exec(&ctx);
 }
 
+void dispatch_init(void)
+{
+    conn_bind_handlers();
+    server_bind_handlers();
+    multi_bind_handlers();
+    pubsub_bind_handlers();
+    raft_bind_handlers();
+    sentinel_bind_handlers();
+    acl_bind_handlers();
+    const char *unbound = cmd_unbound_local();
+    if (unbound) log_warn("command '%s' has no handler", unbound);
+    CHECK(unbound == NULL);
+}
+
 bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg *argv)
 {
     (void)ctx;
@@ -128,6 +145,10 @@ bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg 
         multi_flag_error(c);
         return true;
     }
+    if (acl_refuse(c, cmd, argc, argv)) {
+        multi_flag_error(c);
+        return true;
+    }
     if (pubsub_refuse(c, cmd, argc, argv)) return true;
     if (multi_queue(c, cmd, argc, argv)) return true;
     if (cmd->flags & CMD_LOCAL) {
@@ -135,16 +156,8 @@ bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg 
             run_now(c, cmd, argc, argv, clock_wall_ms());
             return true;
         }
-        local_fn *fn = local_handler(cmd->name);
-        if (fn == NULL) fn = multi_local_handler(cmd->name);
-        if (fn == NULL) fn = pubsub_local_handler(cmd->name);
-        if (fn == NULL) fn = raft_local_handler(cmd->name);
-        if (fn == NULL) fn = sentinel_local_handler(cmd->name);
-        if (fn == NULL) {
-            struct resp_out o = client_reply(c);
-            dispatch_unknown_command(&o, argc, argv);
-            return true;
-        }
+        cmd_local_fn *fn = cmd_local_handler(cmd);
+        CHECK(fn != NULL); /* main.c checks at start-up that every row has one */
         fn(c, cmd, argc, argv);
         return !net_conn_closing(conn) && !net_conn_paused(conn);
     }
@@ -174,15 +187,23 @@ bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg 
         return true;
     }
     struct reply_slot *slot = client_slot_for_submit(c);
+    struct resp_arg *wrapped = acl_wrap_script(c, cmd, argc, argv);
+    if (wrapped) { /* runs with its user's permissions (cmd_acl.c) */
+        argv = wrapped;
+        argc += 2;
+    }
     if (may_block) {
         /* Redis reads nothing more from a blocked client: pause until this
          * command is answered (at once if something was there to pop). */
         repl_submit(s->repl, slot, c->db, c->proto, argc, argv);
+        free(wrapped);
         c->blocking_slot = slot;
         net_conn_hold(conn);
         return true;
     }
-    if (!repl_submit(s->repl, slot, c->db, c->proto, argc, argv)) {
+    bool taken = repl_submit(s->repl, slot, c->db, c->proto, argc, argv);
+    free(wrapped);
+    if (!taken) {
         c->waiting_repl = true;
         c->waiting_next = s->waiting;
         s->waiting = c;

@@ -56,6 +56,7 @@ static void on_accept(void *ctx, struct net_conn *conn)
         net_conn_reject(conn, "-ERR max number of clients reached\r\n");
         return;
     }
+    if (acl_protected_refuse(s, conn)) return;
     net_conn_set_data(conn, client_new(s, conn));
 }
 
@@ -287,7 +288,9 @@ int main(int argc, char **argv)
         .on_blocked = blocking_on_blocked,
         .on_orphan_reply = blocking_on_orphan_reply,
     };
+    dispatch_init();
     blocking_init(&s);
+    acl_init_server(&s);
     s.store->on_touch = blocking_on_touch;
     s.store->touch_arg = &s;
     char why[512];
@@ -354,6 +357,7 @@ int main(int argc, char **argv)
     uv_run(s.loop, UV_RUN_DEFAULT);
     repl_free(s.repl);
     net_free(s.net);
+    acl_free_server(&s);
     store_free(s.store);
     dict_clear(&s.clients_by_id);
     dict_clear(&s.blocked_keys);

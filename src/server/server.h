@@ -51,6 +51,8 @@ struct client {
     struct dict *local_subs;   /* kind byte + name, as this client asked so far */
     struct client *prev, *next;
     struct client *waiting_next;
+    char *user;         /* the ACL user it is logged in as ("default" at first) */
+    bool authenticated; /* false until AUTH/HELLO AUTH, if the user needs a password */
 };
 
 struct server_stats {
@@ -88,6 +90,7 @@ struct server {
     struct waiter *waiters;
     size_t n_waiters;
     uv_timer_t block_timer;
+    struct acl_log *acl_log; /* ACL LOG entries, this node's (cmd_acl.c) */
 };
 
 /* client.c */
@@ -116,6 +119,13 @@ void multi_flag_error(struct client *c);
  * any other command. */
 bool multi_refuse_exec(struct client *c, const struct cmd_def *cmd);
 void multi_free(struct client *c);
+/* For the CMD_TX_REPLY handlers (SELECT, UNWATCH, PING, ECHO): whether
+ * the client is queueing a transaction, and what the command answers
+ * inside EXEC: OK (kind NULL), or kind simple|bulk|error with text. */
+bool multi_queueing(const struct client *c);
+void multi_queue_reply(struct client *c, const char *kind, const char *text, size_t len);
+/* SELECT inside MULTI: the commands queued after it run in db. */
+void multi_queue_select(struct client *c, int db);
 
 /* cmd_pubsub.c: delivery of applied PUBLISHes to this node's clients,
  * RESP2 subscribed mode, unsubscribing clients that go away. */
@@ -137,18 +147,42 @@ void blocking_timeouts(struct server *s);
 void blocking_slot_done(struct server *s, struct reply_slot *slot);
 void blocking_client_gone(struct client *c);
 
-/* dispatch.c */
+/* cmd_acl.c: AUTH and ACL. acl_refuse answers NOAUTH or NOPERM (and logs
+ * the refusal) and returns true for a command this client may not run;
+ * acl_protected_refuse refuses a connection protected-mode does not
+ * serve; client_login sets the user of a connection. */
+void acl_bind_handlers(void);
+void acl_init_server(struct server *s);
+bool acl_refuse(struct client *c, const struct cmd_def *cmd, int argc, const struct resp_arg *argv);
+bool acl_protected_refuse(struct server *s, struct net_conn *conn);
+void acl_client_new(struct client *c);
+void acl_free_server(struct server *s);
+/* Whether user/pass log in here: the replicated users, and for "default"
+ * this node's requirepass when it is set. */
+bool acl_login_ok(struct server *s, const char *user, size_t ulen, const char *pass, size_t plen);
+void client_login(struct client *c, const char *user, size_t ulen);
+/* A script command the client's user sends goes in the log as
+ * __asuser <user> ... when the user is restricted (NULL otherwise; the
+ * caller frees the array). */
+struct resp_arg *acl_wrap_script(struct client *c, const struct cmd_def *cmd, int argc,
+                                 const struct resp_arg *argv);
+
+/* dispatch.c. dispatch_init binds every local handler to its row (once,
+ * at start-up). */
+void dispatch_init(void);
 bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg *argv);
 void dispatch_unknown_command(struct resp_out *o, int argc, const struct resp_arg *argv);
 
-/* Local command handlers (cmd_conn.c, cmd_server.c). */
-typedef void local_fn(struct client *c, const struct cmd_def *cmd, int argc,
-                      const struct resp_arg *argv);
-local_fn *local_handler(const char *name);
-local_fn *multi_local_handler(const char *name);
-local_fn *pubsub_local_handler(const char *name);
-local_fn *raft_local_handler(const char *name);     /* cmd_raft.c */
-local_fn *sentinel_local_handler(const char *name); /* cmd_sentinel.c */
+/* Local command handlers: each file binds its handlers to their rows of
+ * the command table at start-up (cmd_bind_local); dispatch calls the
+ * row's handler. */
+typedef cmd_local_fn local_fn;
+void conn_bind_handlers(void);     /* cmd_conn.c */
+void server_bind_handlers(void);   /* cmd_server.c */
+void multi_bind_handlers(void);    /* cmd_multi.c */
+void pubsub_bind_handlers(void);   /* cmd_pubsub.c */
+void raft_bind_handlers(void);     /* cmd_raft.c */
+void sentinel_bind_handlers(void); /* cmd_sentinel.c */
 /* An array of simple strings (HELP replies). */
 void reply_lines(struct client *c, const char **lines, size_t n);
 

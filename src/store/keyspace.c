@@ -25,6 +25,7 @@ struct store *store_new(void)
     watch_init(&s->watch);
     pubsub_init(&s->pubsub);
     scripts_init(&s->scripts);
+    acl_users_init(&s->users);
     return s;
 }
 
@@ -38,6 +39,7 @@ void store_free(struct store *s)
     watch_clear(&s->watch);
     pubsub_clear(&s->pubsub);
     scripts_clear(&s->scripts);
+    acl_users_free(&s->users);
     free(s);
 }
 
@@ -298,6 +300,8 @@ uint64_t store_digest_slice(struct store *s, int *db, uint64_t *index, uint64_t 
     uint64_t digest = 0, done = 0;
     int d = *db < 0 ? 0 : *db;
     uint64_t i = *index;
+    /* The ACL users are part of the first slice (a whole digest too). */
+    if (d == 0 && i == 0) digest = acl_users_digest(&s->users);
     for (; d < STORE_DBS; d++, i = 0) {
         for (; i < store_db_size(s, d); i++) {
             if (done == max_keys) {

@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/acl.h"
 #include "store/dict.h"
 #include "store/dset.h"
 #include "store/object.h"
@@ -65,6 +66,11 @@ struct store {
     struct store_watch watch; /* replicated state of WATCH (watch.h) */
     struct pubsub pubsub;     /* replicated subscriptions (pubsub.h) */
     struct scripts scripts;   /* replicated script cache (scripts.h) */
+    struct acl_users users;   /* replicated ACL users (acl.h) */
+    /* Where an applied change of a user is reported (the server
+     * disconnects or re-checks its clients); not replicated state. */
+    void (*on_user_change)(void *arg, const char *name, size_t nlen, bool deleted);
+    void *user_change_arg;
     /* Where applied PUBLISHes and subscription changes are reported (the
      * server delivers to its own clients); not replicated state. */
     void (*on_message)(void *arg, struct pubsub_id to, const char *type, const char *pattern,

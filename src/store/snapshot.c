@@ -11,8 +11,9 @@
  * which format 1 readers refuse as unsorted; format 1 (sorted) still
  * decodes. Format 3 may hold streams (stream.h), which format 2 readers
  * do not know; formats 1 and 2 still decode. */
-#define FORMAT 3
+#define FORMAT 4
 #define FORMAT_OLDEST 1
+#define OP_ACL 0xFA
 #define OP_SCRIPTS 0xFB
 #define OP_PUBSUB 0xFC
 #define OP_WATCH 0xFD
@@ -65,6 +66,10 @@ void store_snapshot_encode(struct store *s, const void *aux, size_t aux_len, str
     if (!scripts_empty(&s->scripts)) {
         buf_append_u8(out, OP_SCRIPTS);
         scripts_encode(&s->scripts, out);
+    }
+    if (!acl_users_initial(&s->users)) {
+        buf_append_u8(out, OP_ACL);
+        acl_users_encode(&s->users, out);
     }
     if (!pubsub_empty(&s->pubsub)) {
         buf_append_u8(out, OP_PUBSUB);
@@ -137,6 +142,11 @@ struct store *store_snapshot_decode(const void *data, size_t len, const char **a
         if (op == OP_SCRIPTS) {
             if (scripts_decode(&s->scripts, &r) != 0)
                 return fail(s, err, errlen, "snapshot has a malformed script cache");
+            continue;
+        }
+        if (op == OP_ACL && format >= 4) {
+            if (acl_users_decode(&s->users, &r) != 0)
+                return fail(s, err, errlen, "snapshot has a malformed ACL users section");
             continue;
         }
         if (op == OP_PUBSUB) {

@@ -43,8 +43,11 @@ class NsNode(Node):
         return f"{self.raft_ip}:7000"
 
     def args(self):
+        # Clients and peers reach it from other addresses than loopback:
+        # protected mode (on by default, no password here) would refuse them.
         return (["ip", "netns", "exec", self.ns] + super().args()
-                + ["--bind", self.client_ip, "--announce-addr", f"{self.client_ip}:6379"])
+                + ["--bind", self.client_ip, "--announce-addr", f"{self.client_ip}:6379",
+                   "--protected-mode", "no"])
 
     def client(self, **kw):
         c = super().client(**kw)

@@ -173,3 +173,20 @@ def test_sentinel_transport_follows_the_leader(make_cluster, tmp_path):
         assert [r.get(timeout=120) for r in results] == [i + 1 for i in range(20)]
     finally:
         stop_worker(proc, log)
+
+
+def test_tasks_with_a_password(make_node, tmp_path):
+    """Broker and result backend behind requirepass: redis://:password@host."""
+    node = make_node(extra=["--requirepass", "celerypw"]).start(wait=False)
+    wait_until(lambda: node.client(password="celerypw", socket_timeout=1).set("__ready", "1"), 30,
+               message="the node with a password")
+    url = f"redis://:celerypw@127.0.0.1:{node.port}/0"
+    mod = celery_app(url)
+    proc, log = start_worker(url, str(tmp_path / "worker.log"))
+    try:
+        wait_until(lambda: mod.app.control.ping(timeout=1.0), 60, interval=0.5,
+                   message="the Celery worker to answer a ping")
+        assert mod.add.apply_async((2, 3)).get(timeout=30) == 5
+        assert mod.multiply.delay(6, 7).get(timeout=30) == 42
+    finally:
+        stop_worker(proc, log)

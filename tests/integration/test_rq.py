@@ -18,12 +18,13 @@ from conftest import wait_until, wait_writable  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def run_worker(port, queues=("default",), timeout=120, extra=()):
+def run_worker(port, queues=("default",), timeout=120, extra=(), url=None):
     """Runs `rq worker --burst` until the queues are empty; returns its output."""
+    url = url or f"redis://127.0.0.1:{port}/0"
     exe = shutil.which("rq")
     cmd = [exe] if exe else [sys.executable, "-c", "from rq.cli import main; main()"]
     env = dict(os.environ, PYTHONPATH=HERE + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.run(cmd + ["worker", "--burst", "--url", f"redis://127.0.0.1:{port}/0"] + list(extra) +
+    proc = subprocess.run(cmd + ["worker", "--burst", "--url", url] + list(extra) +
                           list(queues),
                           cwd=HERE, env=env, capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -68,6 +69,27 @@ def check_jobs(node, worker_node):
     results = bad.results()
     assert len(results) == 2 and all(r.type == Result.Type.FAILED for r in results)
     assert results[0].created_at >= results[1].created_at
+
+
+def test_rq_with_a_password(make_node):
+    """A worker given redis://user:password@host, as a team with ACL users
+    would run it."""
+    from rq import Queue
+    import redis
+    import rq_jobs
+
+    node = make_node(extra=["--requirepass", "adminpw"]).start(wait=False)
+    admin = node.client(password="adminpw", socket_timeout=2)
+    wait_until(lambda: admin.set("__ready", "1"), 30, message="the node with a password")
+    admin.execute_command("ACL", "SETUSER", "worker", "on", ">rqpw", "~*", "&*", "+@all",
+                          "-@dangerous", "+info", "+client")
+    conn = redis.Redis(port=node.port, username="worker", password="rqpw")
+    q = Queue("default", connection=conn)
+    jobs = [q.enqueue(rq_jobs.add, i, 1) for i in range(5)]
+    run_worker(node.port, url=f"redis://worker:rqpw@127.0.0.1:{node.port}/0")
+    for i, job in enumerate(jobs):
+        job.refresh()
+        assert job.return_value() == i + 1
 
 
 def test_rq_on_a_single_node(server):

@@ -434,6 +434,38 @@ static void test_crafted_valid(void **state)
     buf_free(&b);
 }
 
+/* ACL users are in the snapshot (format 4), and only when they are more
+ * than a fresh default user; a truncated section is refused. */
+static void test_acl_users_round_trip(void **state)
+{
+    (void)state;
+    struct store *s = store_new();
+    struct buf fresh = BUF_INIT;
+    store_snapshot_encode(s, NULL, 0, &fresh);
+    acl_users_set(&s->users, S("bob"), S("\x02\0\0\0on"));
+    struct buf snap = BUF_INIT;
+    store_snapshot_encode(s, NULL, 0, &snap);
+    assert_true(snap.len > fresh.len);
+    char err[256];
+    struct store *t = decode_copy(snap.data, snap.len, NULL, err, sizeof err);
+    assert_non_null(t);
+    const struct acl_user_rec *bob = acl_users_find(&t->users, S("bob"));
+    assert_non_null(bob);
+    assert_int_equal(bob->rlen, 6);
+    assert_non_null(acl_users_find(&t->users, S("default")));
+    assert_int_equal(acl_users_digest(&t->users), acl_users_digest(&s->users));
+    assert_int_equal(store_digest(t), store_digest(s));
+    store_free(t);
+    t = NULL;
+    /* The users are part of the digest. */
+    uint64_t with_bob = store_digest(s);
+    assert_true(acl_users_delete(&s->users, S("bob")));
+    assert_true(store_digest(s) != with_bob);
+    store_free(s);
+    buf_free(&snap);
+    buf_free(&fresh);
+}
+
 static void test_crafted_bad(void **state)
 {
     (void)state;
@@ -565,8 +597,8 @@ static void test_crafted_bad(void **state)
     assert_non_null(strstr(expect_fail(b.data, b.len), "trailing"));
 
     /* Format versions other than 1 (still read: the crafted snapshots
-     * here are format 1), 2 (still read) and 3 (what is written now). */
-    const uint32_t bad_formats[] = {0, 4, UINT32_MAX};
+     * here are format 1), 2 and 3 (still read) and 4 (what is written now). */
+    const uint32_t bad_formats[] = {0, 5, UINT32_MAX};
     for (size_t i = 0; i < 3; i++) {
         hdr(&b, bad_formats[i], NULL, 0);
         seal(&b, true);
@@ -601,6 +633,7 @@ int main(void)
         cmocka_unit_test(test_small_error_buffer),
         cmocka_unit_test(test_crafted_valid),
         cmocka_unit_test(test_crafted_bad),
+        cmocka_unit_test(test_acl_users_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

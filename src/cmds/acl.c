@@ -1,0 +1,896 @@
+/* cmds/acl.c — ACL users' rules, permission checks, and the ACL commands
+ * that run on the store (see acl.h):
+ *
+ *   __aclsetuser <name> <rule>...   ACL SETUSER, passwords already hashed
+ *   ACL DELUSER <name>...           as Redis
+ *   __aclload (<name> <items>)*     ACL LOAD: the aclfile's users, read and
+ *                                   checked by the node that received it
+ *   ACL GETUSER / LIST / USERS / DRYRUN   reads of the replicated users
+ *   __asuser <user> <command>...    runs a script command with its
+ *                                   caller's permissions (redis.call
+ *                                   checks them against the users as they
+ *                                   are at that log index)
+ *
+ * Server commands (AUTH, ACL WHOAMI / CAT / GENPASS / LOG / SAVE / LOAD's
+ * file reading) are server/cmd_acl.c's. */
+#include "cmds/acl.h"
+
+#include <ctype.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/check.h"
+#include "base/mem.h"
+#include "cmds/exec.h"
+
+/* ------------------------------------------------------------------
+ * A user, compiled from its blob
+ * ---------------------------------------------------------------- */
+
+enum { PERM_R = 1, PERM_W = 2 };
+
+struct pattern {
+    char *p;
+    size_t len;
+    int perm; /* PERM_R | PERM_W for keys */
+};
+
+struct rule {
+    char *text;
+    size_t len;
+};
+
+struct acl_user {
+    bool on, nopass, allcommands, allkeys, allchannels;
+    char (*hashes)[65];
+    size_t n_hashes;
+    struct pattern *keys, *chans;
+    size_t n_keys, n_chans;
+    struct rule *rules; /* command rules after +@all / -@all */
+    size_t n_rules;
+    uint64_t *bits;     /* by cmd_id */
+};
+
+static void user_free(struct acl_user *u)
+{
+    if (u == NULL) return;
+    free(u->hashes);
+    for (size_t i = 0; i < u->n_keys; i++) free(u->keys[i].p);
+    for (size_t i = 0; i < u->n_chans; i++) free(u->chans[i].p);
+    for (size_t i = 0; i < u->n_rules; i++) free(u->rules[i].text);
+    free(u->keys);
+    free(u->chans);
+    free(u->rules);
+    free(u->bits);
+    free(u);
+}
+
+static struct acl_user *user_new(void)
+{
+    struct acl_user *u = xcalloc(1, sizeof *u);
+    u->bits = xcalloc((cmd_count_all() + 63) / 64, sizeof *u->bits);
+    return u;
+}
+
+static void add_pattern(struct pattern **v, size_t *n, const char *p, size_t len, int perm)
+{
+    for (size_t i = 0; i < *n; i++)
+        if ((*v)[i].len == len && memcmp((*v)[i].p, p, len) == 0) {
+            (*v)[i].perm |= perm;
+            return;
+        }
+    *v = xrealloc(*v, (*n + 1) * sizeof **v);
+    (*v)[*n].p = xstrndup(p, len);
+    (*v)[*n].len = len;
+    (*v)[*n].perm = perm;
+    (*n)++;
+}
+
+static void clear_patterns(struct pattern **v, size_t *n)
+{
+    for (size_t i = 0; i < *n; i++) free((*v)[i].p);
+    free(*v);
+    *v = NULL;
+    *n = 0;
+}
+
+static void clear_rules(struct acl_user *u)
+{
+    for (size_t i = 0; i < u->n_rules; i++) free(u->rules[i].text);
+    free(u->rules);
+    u->rules = NULL;
+    u->n_rules = 0;
+}
+
+void acl_sha256_hex(const char *p, size_t len, char out[65])
+{
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)p, len, md);
+    for (int i = 0; i < SHA256_DIGEST_LENGTH; i++) snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+static bool valid_hash(const char *p, size_t len)
+{
+    if (len != 64) return false;
+    for (size_t i = 0; i < len; i++)
+        if (!isdigit((unsigned char)p[i]) && !(p[i] >= 'a' && p[i] <= 'f')) return false;
+    return true;
+}
+
+static bool eq_word(const char *p, size_t len, const char *word)
+{
+    return strlen(word) == len && strncasecmp(p, word, len) == 0;
+}
+
+/* The row a command rule names ("get", "client", "client|kill"), NULL if
+ * none. */
+static const struct cmd_def *rule_command(const char *p, size_t len)
+{
+    const char *bar = memchr(p, '|', len);
+    const struct cmd_def *d = cmd_lookup(p, bar ? (size_t)(bar - p) : len, false);
+    if (d == NULL || bar == NULL) return d;
+    if (d->subcommands == NULL) return NULL; /* Parley allows no first-arg rules */
+    return cmd_lookup_sub(d, bar + 1, len - (size_t)(bar - p) - 1);
+}
+
+static void set_bit(struct acl_user *u, const struct cmd_def *d, bool allow)
+{
+    size_t id = cmd_id(d);
+    if (allow) u->bits[id / 64] |= 1ull << (id % 64);
+    else u->bits[id / 64] &= ~(1ull << (id % 64));
+}
+
+static bool has_bit(const struct acl_user *u, const struct cmd_def *d)
+{
+    size_t id = cmd_id(d);
+    return (u->bits[id / 64] >> (id % 64)) & 1;
+}
+
+/* Applies a command rule (+x / -x) to the bits. */
+static void apply_command_rule(struct acl_user *u, const char *p, size_t len)
+{
+    bool allow = p[0] == '+';
+    if (len >= 2 && p[1] == '@') {
+        uint32_t cat = acl_category_bit(p + 2, len - 2);
+        for (size_t id = 0; id < cmd_count_all(); id++) {
+            const struct cmd_def *d = cmd_by_id(id);
+            if (d->acl & cat) set_bit(u, d, allow);
+        }
+        return;
+    }
+    const struct cmd_def *d = rule_command(p + 1, len - 1);
+    CHECK(d != NULL); /* checked when the rule was taken */
+    set_bit(u, d, allow);
+    if (d->subcommands && !memchr(p, '|', len))
+        for (const struct cmd_def *s = d->subcommands; s->name; s++) set_bit(u, s, allow);
+}
+
+static void compute_bits(struct acl_user *u)
+{
+    size_t words = (cmd_count_all() + 63) / 64;
+    memset(u->bits, u->allcommands ? 0xff : 0, words * sizeof *u->bits);
+    for (size_t i = 0; i < u->n_rules; i++) apply_command_rule(u, u->rules[i].text, u->rules[i].len);
+}
+
+/* Applies one rule as ACL SETUSER takes it; NULL or Redis's reason. */
+static const char *apply_rule(struct acl_user *u, const char *p, size_t len)
+{
+    if (len == 0) return "Syntax error";
+    if (eq_word(p, len, "on")) u->on = true;
+    else if (eq_word(p, len, "off")) u->on = false;
+    else if (eq_word(p, len, "nopass")) {
+        u->nopass = true;
+        free(u->hashes);
+        u->hashes = NULL;
+        u->n_hashes = 0;
+    } else if (eq_word(p, len, "resetpass")) {
+        u->nopass = false;
+        free(u->hashes);
+        u->hashes = NULL;
+        u->n_hashes = 0;
+    } else if (p[0] == '>' || p[0] == '#' || p[0] == '<' || p[0] == '!') {
+        char hex[65];
+        if (p[0] == '>' || p[0] == '<') {
+            acl_sha256_hex(p + 1, len - 1, hex);
+        } else {
+            if (!valid_hash(p + 1, len - 1))
+                return "The password hash must be exactly 64 characters and contain only lowercase hexadecimal characters";
+            memcpy(hex, p + 1, 64);
+            hex[64] = '\0';
+        }
+        size_t at = u->n_hashes;
+        for (size_t i = 0; i < u->n_hashes; i++)
+            if (memcmp(u->hashes[i], hex, 64) == 0) at = i;
+        if (p[0] == '>' || p[0] == '#') {
+            if (at == u->n_hashes) {
+                u->hashes = xrealloc(u->hashes, (u->n_hashes + 1) * sizeof *u->hashes);
+                memcpy(u->hashes[u->n_hashes++], hex, 65);
+            }
+            u->nopass = false;
+        } else {
+            if (at == u->n_hashes) return "The password you are trying to remove from the user does not exist";
+            memmove(&u->hashes[at], &u->hashes[at + 1], (u->n_hashes - at - 1) * sizeof *u->hashes);
+            u->n_hashes--;
+        }
+    } else if (eq_word(p, len, "allkeys") || (len == 2 && p[0] == '~' && p[1] == '*')) {
+        clear_patterns(&u->keys, &u->n_keys);
+        u->allkeys = true;
+    } else if (eq_word(p, len, "resetkeys")) {
+        clear_patterns(&u->keys, &u->n_keys);
+        u->allkeys = false;
+    } else if (p[0] == '~' || p[0] == '%') {
+        int perm = PERM_R | PERM_W;
+        size_t skip = 1;
+        if (p[0] == '%') {
+            perm = 0;
+            for (skip = 1; skip < len && p[skip] != '~'; skip++) {
+                if (toupper((unsigned char)p[skip]) == 'R') perm |= PERM_R;
+                else if (toupper((unsigned char)p[skip]) == 'W') perm |= PERM_W;
+                else return "Syntax error";
+            }
+            if (skip == len || perm == 0) return "Syntax error";
+            skip++;
+        }
+        if (u->allkeys)
+            return "Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid and does not have any effect. Try 'resetkeys' to start with an empty list of patterns";
+        add_pattern(&u->keys, &u->n_keys, p + skip, len - skip, perm);
+    } else if (eq_word(p, len, "allchannels") || (len == 2 && p[0] == '&' && p[1] == '*')) {
+        clear_patterns(&u->chans, &u->n_chans);
+        u->allchannels = true;
+    } else if (eq_word(p, len, "resetchannels")) {
+        clear_patterns(&u->chans, &u->n_chans);
+        u->allchannels = false;
+    } else if (p[0] == '&') {
+        if (u->allchannels)
+            return "Adding a pattern after the * pattern (or the 'allchannels' flag) is not valid and does not have any effect. Try 'resetchannels' to start with an empty list of channels";
+        add_pattern(&u->chans, &u->n_chans, p + 1, len - 1, PERM_R | PERM_W);
+    } else if (eq_word(p, len, "allcommands") || eq_word(p, len, "+@all") ||
+               eq_word(p, len, "nocommands") || eq_word(p, len, "-@all")) {
+        clear_rules(u);
+        u->allcommands = p[0] == 'a' || p[0] == 'A' || p[0] == '+';
+        compute_bits(u);
+    } else if (p[0] == '+' || p[0] == '-') {
+        if (len >= 2 && p[1] == '@') {
+            if (acl_category_bit(p + 2, len - 2) == 0) return "Unknown command or category name in ACL";
+        } else if (rule_command(p + 1, len - 1) == NULL) {
+            return "Unknown command or category name in ACL";
+        }
+        char *text = xstrndup(p, len);
+        for (size_t i = 0; i < len; i++) text[i] = (char)tolower((unsigned char)text[i]);
+        /* A rule on a command replaces an earlier one on the same command. */
+        if (text[1] != '@') {
+            size_t w = 0;
+            for (size_t i = 0; i < u->n_rules; i++) {
+                if (u->rules[i].len == len && memcmp(u->rules[i].text + 1, text + 1, len - 1) == 0) {
+                    free(u->rules[i].text);
+                    continue;
+                }
+                u->rules[w++] = u->rules[i];
+            }
+            u->n_rules = w;
+        }
+        u->rules = xrealloc(u->rules, (u->n_rules + 1) * sizeof *u->rules);
+        u->rules[u->n_rules].text = text;
+        u->rules[u->n_rules].len = len;
+        u->n_rules++;
+        apply_command_rule(u, text, len);
+    } else if (eq_word(p, len, "reset")) {
+        u->on = u->nopass = u->allkeys = u->allchannels = u->allcommands = false;
+        free(u->hashes);
+        u->hashes = NULL;
+        u->n_hashes = 0;
+        clear_patterns(&u->keys, &u->n_keys);
+        clear_patterns(&u->chans, &u->n_chans);
+        clear_rules(u);
+        compute_bits(u);
+    } else if (eq_word(p, len, "sanitize-payload") || eq_word(p, len, "skip-sanitize-payload") ||
+               eq_word(p, len, "clearselectors")) {
+        /* accepted; Parley has no RESTORE payloads nor selectors */
+    } else {
+        return "Syntax error";
+    }
+    return NULL;
+}
+
+bool acl_rules_next(const char **p, const char *end, const char **item, size_t *len)
+{
+    if (*p == end || end - *p < 4) return false;
+    const unsigned char *q = (const unsigned char *)*p;
+    uint32_t n = (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24;
+    if ((size_t)(end - *p - 4) < n) return false;
+    *item = *p + 4;
+    *len = n;
+    *p += 4 + n;
+    return true;
+}
+
+static void put_item(struct buf *out, const char *p, size_t len)
+{
+    buf_append_u32(out, (uint32_t)len);
+    buf_append(out, p, len);
+}
+
+static void put_itemf(struct buf *out, const char *prefix, const char *p, size_t len)
+{
+    size_t pl = strlen(prefix);
+    buf_append_u32(out, (uint32_t)(pl + len));
+    buf_append(out, prefix, pl);
+    buf_append(out, p, len);
+}
+
+/* The user's blob: its description, one rule per item (acl.h). */
+static void describe(const struct acl_user *u, struct buf *out)
+{
+    put_item(out, u->on ? "on" : "off", u->on ? 2 : 3);
+    if (u->nopass) put_item(out, "nopass", 6);
+    for (size_t i = 0; i < u->n_hashes; i++) put_itemf(out, "#", u->hashes[i], 64);
+    if (u->allkeys) put_item(out, "~*", 2);
+    for (size_t i = 0; i < u->n_keys; i++) {
+        const struct pattern *k = &u->keys[i];
+        const char *prefix = k->perm == (PERM_R | PERM_W) ? "~" : k->perm == PERM_R ? "%R~" : "%W~";
+        put_itemf(out, prefix, k->p, k->len);
+    }
+    if (u->allchannels) put_item(out, "&*", 2);
+    else put_item(out, "resetchannels", 13);
+    for (size_t i = 0; i < u->n_chans; i++) put_itemf(out, "&", u->chans[i].p, u->chans[i].len);
+    put_item(out, u->allcommands ? "+@all" : "-@all", 5);
+    for (size_t i = 0; i < u->n_rules; i++) put_item(out, u->rules[i].text, u->rules[i].len);
+}
+
+/* A user from its blob (NULL blob: a new user, as Redis 7.0 makes one with
+ * acl-pubsub-default resetchannels). */
+static struct acl_user *compile(const char *blob, size_t len)
+{
+    struct acl_user *u = user_new();
+    const char *p = blob, *end = blob + len, *item;
+    size_t n;
+    while (blob && acl_rules_next(&p, end, &item, &n)) {
+        const char *why = apply_rule(u, item, n);
+        CHECK(why == NULL); /* a stored description is always valid */
+    }
+    return u;
+}
+
+/* ------------------------------------------------------------------
+ * The cache of compiled users
+ * ---------------------------------------------------------------- */
+
+#define CACHE_SLOTS 64
+
+static struct {
+    uint64_t version;
+    char *name;
+    size_t nlen;
+    struct acl_user *u;
+} cache[CACHE_SLOTS];
+
+static size_t hash_name(const char *p, size_t len);
+
+static struct acl_user *user_of(struct store *s, const char *name, size_t nlen)
+{
+    const struct acl_user_rec *rec = acl_users_find(&s->users, name, nlen);
+    if (rec == NULL) return NULL;
+    size_t slot = hash_name(name, nlen) % CACHE_SLOTS;
+    if (cache[slot].u && cache[slot].version == s->users.version && cache[slot].nlen == nlen &&
+        memcmp(cache[slot].name, name, nlen) == 0)
+        return cache[slot].u;
+    user_free(cache[slot].u);
+    free(cache[slot].name);
+    cache[slot].u = compile(rec->rules, rec->rlen);
+    cache[slot].name = xstrndup(name, nlen);
+    cache[slot].nlen = nlen;
+    cache[slot].version = s->users.version;
+    return cache[slot].u;
+}
+
+static size_t hash_name(const char *p, size_t len)
+{
+    size_t h = 5381;
+    for (size_t i = 0; i < len; i++) h = h * 33 + (unsigned char)p[i];
+    return h;
+}
+
+/* ------------------------------------------------------------------
+ * Checks
+ * ---------------------------------------------------------------- */
+
+bool acl_password_ok(struct store *s, const char *user, size_t ulen, const char *pass, size_t plen)
+{
+    const struct acl_user *u = user_of(s, user, ulen);
+    if (u == NULL || !u->on) return false;
+    if (u->nopass) return true;
+    char hex[65];
+    acl_sha256_hex(pass, plen, hex);
+    for (size_t i = 0; i < u->n_hashes; i++)
+        if (memcmp(u->hashes[i], hex, 64) == 0) return true;
+    return false;
+}
+
+bool acl_user_has_hash(struct store *s, const char *user, size_t ulen, const char *hex)
+{
+    const struct acl_user *u = user_of(s, user, ulen);
+    for (size_t i = 0; u && i < u->n_hashes; i++)
+        if (memcmp(u->hashes[i], hex, 64) == 0) return true;
+    return false;
+}
+
+bool acl_user_on(struct store *s, const char *user, size_t ulen)
+{
+    const struct acl_user *u = user_of(s, user, ulen);
+    return u && u->on;
+}
+
+bool acl_user_nopass(struct store *s, const char *user, size_t ulen)
+{
+    const struct acl_user *u = user_of(s, user, ulen);
+    return u && u->on && u->nopass;
+}
+
+bool acl_user_unrestricted(struct store *s, const char *user, size_t ulen)
+{
+    const struct acl_user *u = user_of(s, user, ulen);
+    return u && u->allcommands && u->n_rules == 0 && u->allkeys && u->allchannels;
+}
+
+static bool key_ok(const struct acl_user *u, const struct resp_arg *key, int perm)
+{
+    if (u->allkeys) return true;
+    for (size_t i = 0; i < u->n_keys; i++)
+        if ((u->keys[i].perm & perm) == perm &&
+            glob_match(u->keys[i].p, u->keys[i].len, key->ptr, key->len, false))
+            return true;
+    return false;
+}
+
+/* A channel (glob-matched against the user's patterns) or, for
+ * PSUBSCRIBE, a pattern (which must be one of the user's, literally). */
+static bool channel_ok(const struct acl_user *u, const char *name, size_t len, bool is_pattern)
+{
+    if (u->allchannels) return true;
+    for (size_t i = 0; i < u->n_chans; i++) {
+        const struct pattern *c = &u->chans[i];
+        if (is_pattern ? (c->len == len && memcmp(c->p, name, len) == 0)
+                       : glob_match(c->p, c->len, name, len, false))
+            return true;
+    }
+    return false;
+}
+
+bool acl_channel_ok(struct store *s, const char *user, size_t ulen, char kind, const char *name,
+                    size_t nlen)
+{
+    const struct acl_user *u = user_of(s, user, ulen);
+    return u && channel_ok(u, name, nlen, kind == 'p');
+}
+
+/* The argument index where a command's numkeys is, for the commands whose
+ * keys are not at fixed positions (Redis's "movablekeys"), or 0. */
+static int numkeys_at(const struct cmd_def *d, int *first_key_out)
+{
+    static const struct {
+        const char *name;
+        int numkeys, before; /* keys follow numkeys; `before` keys precede it */
+    } movable[] = {
+        {"eval", 2, 0},        {"evalsha", 2, 0},     {"eval_ro", 2, 0},  {"evalsha_ro", 2, 0},
+        {"fcall", 2, 0},       {"fcall_ro", 2, 0},    {"zunionstore", 2, 1},
+        {"zinterstore", 2, 1}, {"zdiffstore", 2, 1},  {"zunion", 1, 0},   {"zinter", 1, 0},
+        {"zdiff", 1, 0},       {"zintercard", 1, 0},  {"sintercard", 1, 0}, {"lmpop", 1, 0},
+        {"zmpop", 1, 0},       {"blmpop", 2, 0},      {"bzmpop", 2, 0},
+    };
+    for (size_t i = 0; i < sizeof movable / sizeof *movable; i++)
+        if (strcmp(movable[i].name, d->name) == 0) {
+            *first_key_out = movable[i].before;
+            return movable[i].numkeys;
+        }
+    return 0;
+}
+
+static bool is_stream_read(const struct cmd_def *d)
+{
+    return strcmp(d->name, "xread") == 0 || strcmp(d->name, "xreadgroup") == 0;
+}
+
+/* Calls fn for every key argument; stops at the first it refuses and
+ * returns that index, or -1. */
+static int first_bad_key(const struct acl_user *u, const struct cmd_def *d, int argc,
+                         const struct resp_arg *argv)
+{
+    int perm = (d->flags & CMD_WRITE) ? PERM_W : PERM_R;
+    if (u->allkeys) return -1;
+    int before = 0;
+    int nk_at = numkeys_at(d, &before);
+    if (nk_at) {
+        if (before && argc > before && !key_ok(u, &argv[before], PERM_W)) return before;
+        long long nk;
+        if (argc <= nk_at || !arg_to_ll(&argv[nk_at], &nk) || nk < 0) return -1; /* the command answers */
+        for (long long k = 0; k < nk && nk_at + 1 + k < argc; k++)
+            if (!key_ok(u, &argv[nk_at + 1 + k], perm)) return (int)(nk_at + 1 + k);
+        return -1;
+    }
+    if (is_stream_read(d)) {
+        for (int i = 1; i < argc; i++)
+            if (arg_is(&argv[i], "streams")) {
+                int n = (argc - i - 1) / 2;
+                for (int k = 0; k < n; k++)
+                    if (!key_ok(u, &argv[i + 1 + k], PERM_R)) return i + 1 + k;
+                break;
+            }
+        return -1;
+    }
+    if (d->first_key <= 0) return -1;
+    int last = d->last_key < 0 ? argc + d->last_key : d->last_key;
+    for (int i = d->first_key; i <= last && i < argc; i += d->key_step > 0 ? d->key_step : 1)
+        if (!key_ok(u, &argv[i], perm)) return i;
+    return -1;
+}
+
+/* The channels a command names: PUBLISH/SPUBLISH argv[1], (S|P)SUBSCRIBE
+ * all of theirs. -1 or the index refused. */
+static int first_bad_channel(const struct acl_user *u, const struct cmd_def *d, int argc,
+                             const struct resp_arg *argv)
+{
+    if (u->allchannels || !(d->flags & CMD_PUBSUB)) return -1;
+    bool publish = d->flags & CMD_WRITE;
+    if (!publish && !(d->flags & CMD_LOCAL)) return -1; /* PUBSUB CHANNELS etc. */
+    bool pattern = strcmp(d->name, "psubscribe") == 0;
+    if (strstr(d->name, "unsubscribe")) return -1;
+    int last = publish ? (argc > 1 ? 1 : 0) : argc - 1;
+    for (int i = 1; i <= last; i++)
+        if (!channel_ok(u, argv[i].ptr, argv[i].len, pattern)) return i;
+    return -1;
+}
+
+enum acl_verdict acl_check(struct store *s, const char *user, size_t ulen,
+                           const struct cmd_def *cmd, int argc, const struct resp_arg *argv,
+                           int *bad_arg)
+{
+    const struct acl_user *u = user_of(s, user, ulen);
+    *bad_arg = 0;
+    if (u == NULL) return ACL_DENIED_USER;
+    if (!has_bit(u, cmd)) return ACL_DENIED_CMD;
+    int bad = first_bad_key(u, cmd, argc, argv);
+    if (bad >= 0) {
+        *bad_arg = bad;
+        return ACL_DENIED_KEY;
+    }
+    bad = first_bad_channel(u, cmd, argc, argv);
+    if (bad >= 0) {
+        *bad_arg = bad;
+        return ACL_DENIED_CHANNEL;
+    }
+    return ACL_ALLOWED;
+}
+
+/* ------------------------------------------------------------------
+ * Rules before they are proposed
+ * ---------------------------------------------------------------- */
+
+bool acl_hash_passwords(int n, const struct resp_arg *rules, struct buf *out, char *err,
+                        size_t errlen)
+{
+    /* Each rule must be one a user could take: try them on a scratch
+     * user that has no patterns (so only state-free errors show). */
+    struct acl_user *scratch = user_new();
+    for (int i = 0; i < n; i++) {
+        const struct resp_arg *r = &rules[i];
+        const char *why = NULL;
+        if (r->len && (r->ptr[0] == '<' || r->ptr[0] == '!')) {
+            if (r->ptr[0] == '!' && !valid_hash(r->ptr + 1, r->len - 1))
+                why = "The password hash must be exactly 64 characters and contain only lowercase hexadecimal characters";
+        } else if (!(r->len && (r->ptr[0] == '~' || r->ptr[0] == '%' || r->ptr[0] == '&'))) {
+            why = apply_rule(scratch, r->ptr, r->len);
+        } else if (r->ptr[0] == '%') {
+            struct acl_user *fresh = user_new();
+            why = apply_rule(fresh, r->ptr, r->len);
+            user_free(fresh);
+        }
+        if (why) {
+            snprintf(err, errlen, "ERR Error in ACL SETUSER modifier '%.*s': %s", (int)r->len, r->ptr,
+                     why);
+            user_free(scratch);
+            return false;
+        }
+        if (r->len && (r->ptr[0] == '>' || r->ptr[0] == '<')) {
+            char hex[65];
+            acl_sha256_hex(r->ptr + 1, r->len - 1, hex);
+            put_itemf(out, r->ptr[0] == '>' ? "#" : "!", hex, 64);
+        } else {
+            put_item(out, r->ptr, r->len);
+        }
+    }
+    user_free(scratch);
+    return true;
+}
+
+/* ------------------------------------------------------------------
+ * Commands on the store
+ * ---------------------------------------------------------------- */
+
+/* Applies rules (items, or resp arguments) to a user (NULL: a new one):
+ * the new blob in out, or false with Redis's error in err. */
+static bool setuser(struct store *s, const struct resp_arg *name, int n, const struct resp_arg *args,
+                    const char *items, size_t items_len, struct buf *out, char *err, size_t errlen)
+{
+    const struct acl_user_rec *rec = s ? acl_users_find(&s->users, name->ptr, name->len) : NULL;
+    struct acl_user *u = compile(rec ? rec->rules : NULL, rec ? rec->rlen : 0);
+    const char *p = items, *end = items + items_len, *item;
+    size_t len;
+    for (int i = 0;; i++) {
+        if (args) {
+            if (i == n) break;
+            item = args[i].ptr;
+            len = args[i].len;
+        } else if (!acl_rules_next(&p, end, &item, &len)) {
+            break;
+        }
+        const char *why = apply_rule(u, item, len);
+        if (why) {
+            snprintf(err, errlen, "ERR Error in ACL SETUSER modifier '%.*s': %s", (int)len, item, why);
+            user_free(u);
+            return false;
+        }
+    }
+    describe(u, out);
+    user_free(u);
+    return true;
+}
+
+static void user_changed(struct store *s, const char *name, size_t nlen, bool deleted)
+{
+    if (s->on_user_change) s->on_user_change(s->user_change_arg, name, nlen, deleted);
+}
+
+/* __aclsetuser <name> <rule>... */
+static void cmd_internal_setuser(struct cmd_ctx *c)
+{
+    struct buf blob = BUF_INIT;
+    char err[512];
+    if (!setuser(c->store, &c->argv[1], c->argc - 2, c->argv + 2, NULL, 0, &blob, err, sizeof err)) {
+        resp_error(&c->out, err);
+        buf_free(&blob);
+        return;
+    }
+    acl_users_set(&c->store->users, c->argv[1].ptr, c->argv[1].len, blob.data ? blob.data : "",
+                  blob.len);
+    buf_free(&blob);
+    user_changed(c->store, c->argv[1].ptr, c->argv[1].len, false);
+    resp_ok(&c->out);
+}
+
+static void cmd_acl_deluser(struct cmd_ctx *c)
+{
+    for (int i = 2; i < c->argc; i++)
+        if (c->argv[i].len == 7 && memcmp(c->argv[i].ptr, "default", 7) == 0) {
+            resp_error(&c->out, "ERR The 'default' user cannot be removed");
+            return;
+        }
+    long long n = 0;
+    for (int i = 2; i < c->argc; i++)
+        if (acl_users_delete(&c->store->users, c->argv[i].ptr, c->argv[i].len)) {
+            n++;
+            user_changed(c->store, c->argv[i].ptr, c->argv[i].len, true);
+        }
+    resp_int(&c->out, n);
+}
+
+/* __aclload (<name> <items>)*: every user of the file, checked before it
+ * was proposed; replaces all users (a file without "default" gives the
+ * default user of a fresh store). All or nothing. */
+static void cmd_internal_aclload(struct cmd_ctx *c)
+{
+    if ((c->argc - 1) % 2) {
+        resp_error(&c->out, "ERR malformed __aclload");
+        return;
+    }
+    struct acl_users next;
+    acl_users_init(&next);
+    char err[512];
+    for (int i = 1; i < c->argc; i += 2) {
+        struct buf blob = BUF_INIT;
+        if (!setuser(NULL, &c->argv[i], 0, NULL, c->argv[i + 1].ptr, c->argv[i + 1].len, &blob, err,
+                     sizeof err)) {
+            buf_free(&blob);
+            acl_users_free(&next);
+            resp_error(&c->out, err);
+            return;
+        }
+        acl_users_set(&next, c->argv[i].ptr, c->argv[i].len, blob.data ? blob.data : "", blob.len);
+        buf_free(&blob);
+    }
+    struct acl_users old = c->store->users;
+    c->store->users = next; /* its version is new (acl.h) */
+    for (size_t i = 0; i < old.n; i++) {
+        bool gone = acl_users_find(&c->store->users, old.v[i].name, old.v[i].nlen) == NULL;
+        user_changed(c->store, old.v[i].name, old.v[i].nlen, gone);
+    }
+    acl_users_free(&old);
+    resp_ok(&c->out);
+}
+
+/* One user's rules as ACL LIST writes them: items joined by spaces. */
+static void append_description(struct buf *out, const struct acl_user_rec *rec)
+{
+    const char *p = rec->rules, *end = rec->rules + rec->rlen, *item;
+    size_t len;
+    while (acl_rules_next(&p, end, &item, &len)) {
+        buf_append(out, " ", 1);
+        buf_append(out, item, len);
+    }
+}
+
+static void cmd_acl_list(struct cmd_ctx *c)
+{
+    const struct acl_users *u = &c->store->users;
+    resp_array(&c->out, (long long)u->n);
+    for (size_t i = 0; i < u->n; i++) {
+        struct buf line = BUF_INIT;
+        buf_append(&line, "user ", 5);
+        buf_append(&line, u->v[i].name, u->v[i].nlen);
+        append_description(&line, &u->v[i]);
+        resp_bulk(&c->out, line.data, line.len);
+        buf_free(&line);
+    }
+}
+
+static void cmd_acl_users(struct cmd_ctx *c)
+{
+    const struct acl_users *u = &c->store->users;
+    resp_array(&c->out, (long long)u->n);
+    for (size_t i = 0; i < u->n; i++) resp_bulk(&c->out, u->v[i].name, u->v[i].nlen);
+}
+
+static void cmd_acl_getuser(struct cmd_ctx *c)
+{
+    const struct acl_user_rec *rec = acl_users_find(&c->store->users, c->argv[2].ptr, c->argv[2].len);
+    if (rec == NULL) {
+        resp_null(&c->out);
+        return;
+    }
+    struct acl_user *u = compile(rec->rules, rec->rlen);
+    resp_map(&c->out, 6);
+    resp_bulk_str(&c->out, "flags");
+    resp_array(&c->out, 1 + (u->nopass ? 1 : 0));
+    resp_bulk_str(&c->out, u->on ? "on" : "off");
+    if (u->nopass) resp_bulk_str(&c->out, "nopass");
+    resp_bulk_str(&c->out, "passwords");
+    resp_array(&c->out, (long long)u->n_hashes);
+    for (size_t i = 0; i < u->n_hashes; i++) resp_bulk(&c->out, u->hashes[i], 64);
+    struct buf text = BUF_INIT;
+    buf_append_str(&text, u->allcommands ? "+@all" : "-@all");
+    for (size_t i = 0; i < u->n_rules; i++) {
+        buf_append(&text, " ", 1);
+        buf_append(&text, u->rules[i].text, u->rules[i].len);
+    }
+    resp_bulk_str(&c->out, "commands");
+    resp_bulk(&c->out, text.data, text.len);
+    buf_clear(&text);
+    if (u->allkeys) buf_append_str(&text, "~*");
+    for (size_t i = 0; i < u->n_keys; i++) {
+        const struct pattern *k = &u->keys[i];
+        if (text.len) buf_append(&text, " ", 1);
+        buf_append_str(&text, k->perm == (PERM_R | PERM_W) ? "~" : k->perm == PERM_R ? "%R~" : "%W~");
+        buf_append(&text, k->p, k->len);
+    }
+    resp_bulk_str(&c->out, "keys");
+    resp_bulk(&c->out, text.data ? text.data : "", text.len);
+    buf_clear(&text);
+    if (u->allchannels) buf_append_str(&text, "&*");
+    for (size_t i = 0; i < u->n_chans; i++) {
+        if (text.len) buf_append(&text, " ", 1);
+        buf_append(&text, "&", 1);
+        buf_append(&text, u->chans[i].p, u->chans[i].len);
+    }
+    resp_bulk_str(&c->out, "channels");
+    resp_bulk(&c->out, text.data ? text.data : "", text.len);
+    resp_bulk_str(&c->out, "selectors");
+    resp_array(&c->out, 0);
+    buf_free(&text);
+    user_free(u);
+}
+
+static void cmd_acl_dryrun(struct cmd_ctx *c)
+{
+    const struct acl_user_rec *rec = acl_users_find(&c->store->users, c->argv[2].ptr, c->argv[2].len);
+    if (rec == NULL) {
+        resp_errorf(&c->out, "ERR User '%.*s' not found", (int)c->argv[2].len, c->argv[2].ptr);
+        return;
+    }
+    int argc = c->argc - 3;
+    const struct resp_arg *argv = c->argv + 3;
+    const struct cmd_def *d = cmd_lookup(argv[0].ptr, argv[0].len, false);
+    if (d && (d->flags & CMD_CONTAINER) && argc >= 2) d = cmd_lookup_sub(d, argv[1].ptr, argv[1].len);
+    if (d == NULL) {
+        resp_errorf(&c->out, "ERR Command '%.*s' not found", (int)argv[0].len, argv[0].ptr);
+        return;
+    }
+    if (!cmd_arity_ok(d, argc)) {
+        resp_errorf(&c->out, "ERR wrong number of arguments for '%s' command", d->name);
+        return;
+    }
+    int bad;
+    enum acl_verdict v = acl_check(c->store, c->argv[2].ptr, c->argv[2].len, d, argc, argv, &bad);
+    if (v == ACL_ALLOWED) {
+        resp_ok(&c->out);
+    } else if (v == ACL_DENIED_CMD) {
+        struct buf t = BUF_INIT;
+        buf_printf(&t, "This user has no permissions to run the '%s' command", d->name);
+        resp_bulk(&c->out, t.data, t.len);
+        buf_free(&t);
+    } else {
+        struct buf t = BUF_INIT;
+        buf_printf(&t, "This user has no permissions to access the '%.*s' %s", (int)argv[bad].len,
+                   argv[bad].ptr, v == ACL_DENIED_KEY ? "key" : "channel");
+        resp_bulk(&c->out, t.data, t.len);
+        buf_free(&t);
+    }
+}
+
+/* __asuser <user> <command> <args>...: runs the command (a script) with
+ * the user's permissions checked by every redis.call. */
+static void cmd_internal_asuser(struct cmd_ctx *c)
+{
+    const struct cmd_def *d = cmd_lookup(c->argv[2].ptr, c->argv[2].len, false);
+    if (d == NULL || d->exec == NULL || !cmd_arity_ok(d, c->argc - 2)) {
+        resp_error(&c->out, "ERR malformed __asuser");
+        return;
+    }
+    struct cmd_ctx sub = *c;
+    sub.acl_user = c->argv[1].ptr;
+    sub.acl_user_len = c->argv[1].len;
+    sub.argc = c->argc - 2;
+    sub.argv = c->argv + 2;
+    sub.cmd = d;
+    cmd_exec(&sub);
+    c->rng = sub.rng;
+    c->blocked = sub.blocked;
+}
+
+#define ADMIN_FLAGS (CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE)
+#define ADMIN_ACL (ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS)
+#define SUB(n, ar, fl, acl, ex, sum, cx) {n, ar, fl, 0, 0, 0, acl, ex, "server", "6.0.0", sum, cx, NULL}
+
+static const struct cmd_def acl_subs[] = {
+    SUB("acl|cat", -2, CMD_LOCAL | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, ACL_SLOW, NULL,
+        "List the ACL categories or the commands inside a category", "O(1) since the categories and commands are a fixed set."),
+    SUB("acl|deluser", -3, CMD_WRITE | ADMIN_FLAGS, ADMIN_ACL, cmd_acl_deluser,
+        "Remove the specified ACL users and the associated rules", "O(1) amortized time considering the typical user."),
+    {"acl|dryrun", -4, CMD_READONLY | ADMIN_FLAGS, 0, 0, 0, ADMIN_ACL, cmd_acl_dryrun, "server", "7.0.0",
+     "Returns whether the user can execute the given command without executing the command.", "O(1).", NULL},
+    SUB("acl|genpass", -2, CMD_LOCAL | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, ACL_SLOW, NULL,
+        "Generate a pseudorandom secure password to use for ACL users", "O(1)"),
+    SUB("acl|getuser", 3, CMD_READONLY | ADMIN_FLAGS, ADMIN_ACL, cmd_acl_getuser,
+        "Get the rules for a specific ACL user", "O(N). Where N is the number of password, command and pattern rules that the user has."),
+    SUB("acl|list", 2, CMD_READONLY | ADMIN_FLAGS, ADMIN_ACL, cmd_acl_list,
+        "List the current ACL rules in ACL config file format", "O(N). Where N is the number of configured users."),
+    SUB("acl|load", 2, CMD_LOCAL | ADMIN_FLAGS, ADMIN_ACL, NULL,
+        "Reload the ACLs from the configured ACL file", "O(N). Where N is the number of configured users."),
+    SUB("acl|log", -2, CMD_LOCAL | ADMIN_FLAGS, ADMIN_ACL, NULL,
+        "List latest events denied because of ACLs in place", "O(N) with N being the number of entries shown."),
+    SUB("acl|save", 2, CMD_LOCAL | ADMIN_FLAGS, ADMIN_ACL, NULL,
+        "Save the current ACL rules in the configured ACL file", "O(N). Where N is the number of configured users."),
+    SUB("acl|setuser", -3, CMD_LOCAL | ADMIN_FLAGS, ADMIN_ACL, NULL,
+        "Modify or create the rules for a specific ACL user", "O(N). Where N is the number of rules provided."),
+    SUB("acl|users", 2, CMD_READONLY | ADMIN_FLAGS, ADMIN_ACL, cmd_acl_users,
+        "List the username of all the configured ACL rules", "O(N). Where N is the number of configured users."),
+    SUB("acl|whoami", 2, CMD_LOCAL | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, ACL_SLOW, NULL,
+        "Return the name of the user associated to the current connection", "O(1)"),
+    SUB("acl|help", 2, CMD_LOCAL | CMD_LOADING | CMD_STALE, ACL_SLOW, NULL,
+        "Show helpful text about the different subcommands", "O(1)"),
+    {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL},
+};
+
+#define INTERNAL(n, ar, ex, sum) \
+    {n, ar, CMD_INTERNAL | CMD_FOR_CLIENT | CMD_WRITE, 0, 0, 0, 0, ex, "internal", "parley-0.1", sum, "O(N)", NULL}
+
+const struct cmd_def cmd_rows_acl[] = {
+    {"acl", -2, CMD_CONTAINER, 0, 0, 0, ACL_SLOW, NULL, "server", "6.0.0",
+     "A container for Access List Control commands", "Depends on subcommand.", acl_subs},
+    {"auth", -2, CMD_LOCAL | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH | CMD_ALLOW_BUSY,
+     0, 0, 0, ACL_FAST | ACL_CONNECTION, NULL, "connection", "1.0.0", "Authenticate to the server", "O(N) where N is the number of passwords defined for the user", NULL},
+    INTERNAL("__aclsetuser", -2, cmd_internal_setuser, "ACL SETUSER, its passwords hashed (sent by the server)."),
+    INTERNAL("__aclload", -1, cmd_internal_aclload, "ACL LOAD: the users of the aclfile (sent by the server)."),
+    INTERNAL("__asuser", -3, cmd_internal_asuser, "Runs a script with its caller's permissions (sent by the server)."),
+    {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL},
+};

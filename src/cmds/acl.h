@@ -1,0 +1,71 @@
+/* cmds/acl.h — ACL users' rules and permission checks, as Redis 7.0 has
+ * them.
+ *
+ * The users are replicated state (store/acl.h keeps each one's rules as
+ * a blob); this module says what is in the blob and what a user may do.
+ * A blob is the user's description as ACL LIST gives it, one rule per
+ * item (u32 length + bytes): on|off, nopass, #<sha256> per password, key
+ * patterns (~p, %R~p, %W~p), channel patterns (&p, or resetchannels),
+ * then +@all or -@all and the command rules in the order given (a rule
+ * on a command replaces an earlier one on the same command). Passwords
+ * are hashed before they are proposed (acl_hash_passwords), so the log
+ * never holds one in clear.
+ *
+ * Everything here depends only on the store's users and its arguments,
+ * so a check made while applying (a script's redis.call) answers the same
+ * on every node. Compiled users are cached per process, by the users'
+ * version. */
+#ifndef PARLEY_CMDS_ACL_H
+#define PARLEY_CMDS_ACL_H
+
+#include "base/buf.h"
+#include "cmds/cmd.h"
+
+enum acl_verdict {
+    ACL_ALLOWED = 0,
+    ACL_DENIED_CMD,
+    ACL_DENIED_KEY,
+    ACL_DENIED_CHANNEL,
+    ACL_DENIED_USER, /* no such user (deleted meanwhile) */
+};
+
+/* Whether user (name, of this store) may run cmd (resolved: the
+ * subcommand's row for a container) with these arguments. On a key or
+ * channel denial, *bad_arg is the index of the argument refused. */
+enum acl_verdict acl_check(struct store *s, const char *user, size_t ulen,
+                           const struct cmd_def *cmd, int argc, const struct resp_arg *argv,
+                           int *bad_arg);
+/* Whether the user exists, is on, and password is one of its passwords
+ * (or it has nopass). */
+bool acl_password_ok(struct store *s, const char *user, size_t ulen, const char *pass,
+                     size_t plen);
+/* Whether the user exists and has a password of this SHA-256 (hex). */
+bool acl_user_has_hash(struct store *s, const char *user, size_t ulen, const char *hex);
+/* Whether the user exists and is on. */
+bool acl_user_on(struct store *s, const char *user, size_t ulen);
+/* Whether the user exists, is on and has nopass (a new connection is
+ * logged in as "default" when it has). */
+bool acl_user_nopass(struct store *s, const char *user, size_t ulen);
+/* Whether the user may run everything on every key and channel (then a
+ * script needs no checks while it runs). */
+bool acl_user_unrestricted(struct store *s, const char *user, size_t ulen);
+/* Whether the user may still use each of these channels (kind 'c'
+ * channel, 'p' pattern, 's' shard channel), for the re-check of a
+ * subscribed client after its user changed. */
+bool acl_channel_ok(struct store *s, const char *user, size_t ulen, char kind, const char *name,
+                    size_t nlen);
+
+/* ACL SETUSER's rules checked before they are proposed: replies Redis's
+ * error and returns false for a rule no user could take; otherwise
+ * returns the rules with >pass and <pass turned into #hash and !hash, in
+ * out (argument bytes, u32 length + bytes each, as acl_rules_next reads
+ * them). */
+bool acl_hash_passwords(int n, const struct resp_arg *rules, struct buf *out, char *err,
+                        size_t errlen);
+/* The next item of such a list (u32 length + bytes); false at the end. */
+bool acl_rules_next(const char **p, const char *end, const char **item, size_t *len);
+
+/* SHA-256 of p as 64 lower-case hex digits and a NUL. */
+void acl_sha256_hex(const char *p, size_t len, char out[65]);
+
+#endif
