@@ -44,6 +44,10 @@ enum cmd_flag {
     CMD_GROWS_TO_ARG = 1u << 17, /* makes a string as long as the offset argv[2]
                                     plus the length of argv[3] (SETRANGE):
                                     checked before it is proposed (memlimit.h) */
+    CMD_NODE = 1u << 18,       /* spoken between nodes (PARLEY.PEER, PARLEY.FWD):
+                                  outside ACL, no rule grants or denies it */
+    CMD_PEER_ONLY = 1u << 19,  /* runs only on a connection that proved it is
+                                  a cluster node (server/cmd_peer.c) */
 };
 
 enum acl_category {

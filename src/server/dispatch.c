@@ -109,6 +109,14 @@ bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg 
         multi_flag_error(c);
         return true;
     }
+    if ((cmd->flags & CMD_PEER_ONLY) && !c->peer) {
+        /* Node-to-node: no client may send it, whatever its ACL. */
+        struct resp_out o = client_reply(c);
+        resp_error(&o, PEER_ONLY_ERROR);
+        c->last_cmd = cmd->name;
+        multi_flag_error(c);
+        return true;
+    }
     if (!cmd_arity_ok(cmd, argc)) {
         if (multi_refuse_exec(c, cmd)) return true;
         struct resp_out o = client_reply(c);
@@ -140,6 +148,7 @@ bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg 
         if (fn == NULL) fn = pubsub_local_handler(cmd->name);
         if (fn == NULL) fn = raft_local_handler(cmd->name);
         if (fn == NULL) fn = sentinel_local_handler(cmd->name);
+        if (fn == NULL) fn = peer_local_handler(cmd->name);
         if (fn == NULL) {
             struct resp_out o = client_reply(c);
             dispatch_unknown_command(&o, argc, argv);
