@@ -12,6 +12,9 @@ import subprocess
 
 from conftest import Node, SERVER, wait_until
 
+# Every node of a namespaced cluster is given it (peers are not on loopback).
+CLUSTER_SECRET = "netns-test-cluster-secret"
+
 
 def run(*args):
     subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -43,8 +46,10 @@ class NsNode(Node):
         return f"{self.raft_ip}:7000"
 
     def args(self):
+        # Not loopback: the nodes must share a cluster secret.
         return (["ip", "netns", "exec", self.ns] + super().args()
-                + ["--bind", self.client_ip, "--announce-addr", f"{self.client_ip}:6379"])
+                + ["--bind", self.client_ip, "--announce-addr", f"{self.client_ip}:6379",
+                   "--cluster-secret", CLUSTER_SECRET])
 
     def client(self, **kw):
         c = super().client(**kw)
