@@ -53,17 +53,6 @@ static void refuse(struct client *c, const char *error, const char *why)
     client_quit(c);
 }
 
-static bool parse_id(const struct resp_arg *a, uint64_t *v)
-{
-    char tmp[24];
-    if (a->len == 0 || a->len >= sizeof tmp) return false;
-    memcpy(tmp, a->ptr, a->len);
-    tmp[a->len] = '\0';
-    char *end;
-    *v = strtoull(tmp, &end, 10);
-    return *end == '\0' && tmp[0] >= '1' && tmp[0] <= '9';
-}
-
 static void peer_hello_cmd(struct client *c, const struct cmd_def *cmd, int argc,
                            const struct resp_arg *argv)
 {
@@ -75,12 +64,14 @@ static void peer_hello_cmd(struct client *c, const struct cmd_def *cmd, int argc
         return;
     }
     struct peer_hello h = {0};
-    if (!parse_id(&argv[2], &h.connector_id) ||
+    long long id;
+    if (!arg_to_ll(&argv[2], &id) || id <= 0 ||
         !peerauth_unhex(argv[3].ptr, argv[3].len, h.connector_nonce, PEERAUTH_NONCE_BYTES)) {
         struct resp_out o = client_reply(c);
         resp_error(&o, "ERR malformed PARLEY.PEER HELLO");
         return;
     }
+    h.connector_id = (uint64_t)id;
     peerauth_nonce(h.acceptor_nonce);
     c->peer_hello = xmemdup(&h, sizeof h);
     struct peerauth_transcript t;
