@@ -12,7 +12,10 @@
  * A peer that fails, or says nothing for HANDSHAKE_TIMEOUT_MS, is
  * disconnected and logged (at most a line a second); at most
  * MAX_INCOMING_HANDSHAKES accepted connections wait for their proof at
- * once, later ones are closed at once. TLS between nodes would replace the
+ * once, later ones are closed at once. An outgoing attempt (lookup, TCP
+ * connect and handshake) gets the same bound, so a peer behind a partition
+ * costs a retry every few seconds instead of TCP's minutes of SYN
+ * retransmissions. TLS between nodes would replace the
  * proof by a certificate check at the same point, before the stream is
  * handed over.
  *
@@ -206,6 +209,11 @@ static bool request_done(struct handshake *h)
 static void on_timeout(uv_timer_t *timer)
 {
     struct handshake *h = timer->data;
+    if (h->stage == HS_RESOLVING || h->stage == HS_CONNECTING) {
+        /* Unreachable (down, or cut off): not a refusal; libraft tries again. */
+        fail(h, RAFT_NOCONNECTION);
+        return;
+    }
     char why[64];
     snprintf(why, sizeof why, "no handshake within %d ms", HANDSHAKE_TIMEOUT_MS);
     refuse(h, why);
