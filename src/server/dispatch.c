@@ -1,6 +1,8 @@
 /* server/dispatch.c — where each parsed command goes.
  *
- * Look the command up in the table, check its arity, then:
+ * Look the command up in the table (a node-to-node command, CMD_PEER_ONLY,
+ * is refused unless the connection proved it is a peer's: cmd_peer.c),
+ * check its arity, then:
  *   - connection and server commands (CMD_LOCAL) run here, now;
  *   - reads run now on the local keyspace when repl says this node may
  *     serve them linearizably (leader holding the read lease) and the
