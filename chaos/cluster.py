@@ -17,6 +17,8 @@ import redis
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SERVER = os.environ.get("PARLEY_SERVER", os.path.join(ROOT, "build", "parley-server"))
+# Every node is given it: the nodes talk over non-loopback addresses.
+CLUSTER_SECRET = "chaos-suite-cluster-secret"
 CLIENT_PORT, RAFT_PORT = 6379, 7000
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -56,8 +58,9 @@ class Node:
         a = [SERVER, "--bind", self.ip, "--port", str(CLIENT_PORT), "--dir", self.dir,
              "--node-id", str(self.node_id), "--raft-addr", f"{self.ip}:{RAFT_PORT}",
              "--announce-addr", f"{self.ip}:{CLIENT_PORT}",
-             # clients and peers come from other namespaces: not loopback
-             "--protected-mode", "no"]
+             # clients and peers come from other namespaces: not loopback, so
+             # no protected mode, and the nodes must share a cluster secret
+             "--protected-mode", "no", "--cluster-secret", CLUSTER_SECRET]
         a += ["--join", self.join] if self.join else ["--cluster", self.cluster_spec]
         return ["ip", "netns", "exec", self.net.ns(self.slot)] + a + self.extra
 

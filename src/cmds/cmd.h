@@ -53,6 +53,10 @@ enum cmd_flag {
                                   (SELECT, UNWATCH, PING, ECHO) */
     CMD_SUBSCRIBED = 1u << 20, /* allowed in RESP2 subscribed mode
                                   ((P|S)(UN)SUBSCRIBE, PING, QUIT, RESET) */
+    CMD_NODE = 1u << 21,       /* spoken between nodes (PARLEY.PEER, PARLEY.FWD):
+                                  outside ACL, no rule grants or denies it */
+    CMD_PEER_ONLY = 1u << 22,  /* runs only on a connection that proved it is
+                                  a cluster node (server/cmd_peer.c) */
 };
 
 enum acl_category {

@@ -51,6 +51,15 @@ static const struct cmd_def object_subs[] = {
     END,
 };
 
+/* Node-to-node (server/cmd_peer.c): outside ACL, no categories. */
+static const struct cmd_def parley_peer_subs[] = {
+    ROW("parley.peer|hello", 4, L | CMD_NODE | CMD_NO_AUTH | NLS, 0, 0, 0, 0, NULL, "cluster",
+        "parley-0.1", "Starts the peer handshake: the caller's node id and nonce.", "O(1)"),
+    ROW("parley.peer|prove", 3, L | CMD_NODE | CMD_NO_AUTH | NLS, 0, 0, 0, 0, NULL, "cluster",
+        "parley-0.1", "Ends the peer handshake with the caller's proof.", "O(1)"),
+    END,
+};
+
 static const struct cmd_def client_subs[] = {
     ROW("client|id", 2, L | NLS, 0, 0, 0, ACL_CONNECTION | ACL_SLOW, NULL, "connection", "5.0.0",
         "Returns the client ID for the current connection", "O(1)"),
@@ -283,10 +292,12 @@ static const struct cmd_def table[] = {
     PARENT("sentinel", -2, L | A, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, "sentinel", "2.8.4",
            "Leader discovery for Sentinel-aware clients: the master is the Raft leader.",
            sentinel_subs),
-    /* CMD_NO_AUTH until peers authenticate (issue 11's peer part): the
-     * forwarding link of a follower logs in as nobody. */
-    ROW("parley.fwd", -5, L | A | CMD_NO_AUTH, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL, "cluster", "parley-0.1",
-        "Proposes a batch a follower forwards to the leader (internal to Parley).", "O(N)"),
+    ROW("parley.fwd", -5, L | A | CMD_NODE | CMD_PEER_ONLY, 0, 0, 0, 0, NULL, "cluster",
+        "parley-0.1",
+        "Proposes a batch a follower forwards to the leader (cluster peers only).", "O(N)"),
+    PARENT("parley.peer", -2, L | CMD_NODE | CMD_NO_AUTH | NLS, 0, "cluster", "parley-0.1",
+           "Proves that a connection comes from a node of the cluster (cluster-secret).",
+           parley_peer_subs),
     PARENT("debug", -2, A | NLS, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, "server", "1.0.0",
            "A container for debugging commands", debug_subs),
     END,

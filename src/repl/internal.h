@@ -5,7 +5,7 @@
  *              re-sending after a leader change, timeouts, read lease
  *   apply.c    the state machine: apply, snapshot, restore, dedup table
  *   link.c     the follower's connection to the leader (PARLEY.FWD)
- *   transport.c libraft's TCP transport with TCP_NODELAY
+ *   transport.c libraft's TCP transport: the cluster handshake, TCP_NODELAY
  *   members.c  membership changes and leadership transfer (RAFT NODE, RAFT TRANSFER)
  *   join.c     a node started with `join` asking to be added
  *   ask.c      one command sent to another node's client port
@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "base/buf.h"
+#include "base/peerauth.h"
 #include "cmds/memlimit.h"
 #include "repl/entry.h"
 #include "repl/repl.h"
@@ -94,16 +95,24 @@ struct repl_memory {
     int (*snapshot_finalize)(struct raft_fsm *, struct raft_buffer *[], unsigned *);
 };
 
-/* transport.c: raft_uv_tcp (inner) behind an interface (outer) that sets
- * TCP_NODELAY on every connection it hands to libraft. */
-struct nodelay_transport {
+/* transport.c: libraft's transport, TCP with the cluster handshake
+ * (base/peerauth.h) in front of every connection. */
+struct handshake;
+struct peer_transport {
     struct raft_uv_transport outer; /* what raft_uv_init is given */
-    struct raft_uv_transport inner;
+    uv_loop_t *loop;
+    const char *secret;             /* cluster-secret; "" when none */
+    raft_id id;
+    char address[PEERAUTH_ADDR_MAX + 1];
+    uv_tcp_t listener;
+    bool listener_open, closing;
     raft_uv_accept_cb accept_cb;
     raft_uv_transport_close_cb close_cb;
+    struct handshake *handshakes;   /* connections not yet libraft's */
+    unsigned n_incoming;            /* ... of them accepted ones */
 };
-int transport_init(struct nodelay_transport *n, uv_loop_t *loop);
-void transport_close(struct nodelay_transport *n);
+int transport_init(struct peer_transport *t, uv_loop_t *loop, const char *secret);
+void transport_close(struct peer_transport *t);
 
 struct repl {
     uv_loop_t *loop;
@@ -116,7 +125,7 @@ struct repl {
     struct raft *raft;           /* &raft_storage, or a test fixture's */
     struct raft raft_storage;
     struct raft_io io;
-    struct nodelay_transport transport;
+    struct peer_transport transport;
     struct raft_fsm fsm;
     struct raft_tracer tracer;
     int lock_fd;                 /* flock on <dir>/parley.lock */

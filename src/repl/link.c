@@ -12,6 +12,13 @@
  * dedup table skips what had in fact been applied. A batch that was applied
  * but whose reply was lost is answered by this node's own apply of it.
  *
+ * Before any batch, the link proves to the leader that it comes from a
+ * node of the cluster, and the leader proves the same back (PARLEY.PEER
+ * HELLO and PROVE, server/cmd_peer.c; the proofs are base/peerauth.h's):
+ * the leader runs PARLEY.FWD only on a connection that did. A handshake
+ * that fails, or is not over within HANDSHAKE_TIMEOUT_US of connecting,
+ * ends the link like any other doubt.
+ *
  * The link uses libuv directly (net/ is a higher layer than repl/). */
 #include <inttypes.h>
 #include <stdio.h>
@@ -24,6 +31,7 @@
 #include "repl/internal.h"
 
 #define RECONNECT_DELAY_US (100 * 1000)
+#define HANDSHAKE_TIMEOUT_US (3000 * 1000)
 #define READ_CHUNK 16384
 /* A forwarded body travels in bulk strings of at most this many bytes: the
  * least proto-max-bulk-len any node may have. */
@@ -31,13 +39,25 @@
 /* One uv_buf_t of a write holds at most this much (its length is unsigned). */
 #define WRITE_PIECE_BYTES (1024u * 1024 * 1024)
 
+enum link_stage {
+    LINK_CONNECTING,
+    LINK_HELLO_SENT,  /* PARLEY.PEER HELLO: awaiting the leader's nonce and proof */
+    LINK_PROOF_SENT,  /* PARLEY.PEER PROVE: awaiting +OK */
+    LINK_READY,       /* a peer's connection: batches may go */
+};
+
 struct link {
     struct repl *r;
     uv_tcp_t tcp;
     uv_connect_t connect_req;
     uv_write_t write_req;
     uint64_t node, term;
-    bool connected, writing, closing;
+    bool connected, writing, closing; /* connected: LINK_READY */
+    enum link_stage stage;
+    int64_t handshake_deadline_us;
+    struct peerauth_transcript tr;
+    uv_write_t handshake_req;
+    struct buf handshake_out;
     struct buf out, inflight, in;
     uint64_t *fifo; /* seqs awaiting a reply, oldest first */
     size_t fifo_head, fifo_len, fifo_cap;
@@ -49,6 +69,7 @@ static void on_link_closed(uv_handle_t *h)
     buf_free(&l->out);
     buf_free(&l->inflight);
     buf_free(&l->in);
+    buf_free(&l->handshake_out);
     free(l->fifo);
     free(l);
 }
@@ -199,6 +220,121 @@ static long handle_reply(struct link *l, const char *p, size_t len)
     return (long)off;
 }
 
+/* --------------------------------------------------------------------
+ * The peer handshake
+ * ------------------------------------------------------------------ */
+
+static struct peerauth_limiter refused_log;
+
+static const char *secret_of(const struct repl *r)
+{
+    return r->cfg.cluster_secret ? r->cfg.cluster_secret : "";
+}
+
+static void on_handshake_written(uv_write_t *req, int status)
+{
+    struct link *l = req->data;
+    if (l->closing) return;
+    if (status < 0) link_drop(l->r, uv_strerror(status));
+}
+
+/* Sends "PARLEY.PEER <word> <args>..." (bulk strings). */
+static void handshake_send(struct link *l, int argc, const char *const *argv)
+{
+    struct buf *out = &l->handshake_out;
+    out->len = 0;
+    buf_printf(out, "*%d\r\n$11\r\nPARLEY.PEER\r\n", argc + 1);
+    for (int i = 0; i < argc; i++) buf_printf(out, "$%zu\r\n%s\r\n", strlen(argv[i]), argv[i]);
+    uv_buf_t b = uv_buf_init(out->data, (unsigned)out->len);
+    l->handshake_req.data = l;
+    if (uv_write(&l->handshake_req, (uv_stream_t *)&l->tcp, &b, 1, on_handshake_written) != 0)
+        link_drop(l->r, "write failed");
+}
+
+static void handshake_refused(struct link *l, const char *why, int why_len)
+{
+    peerauth_log_refused(&refused_log, "Forwarding link to leader %" PRIu64 " refused: %.*s",
+                         l->node, why_len, why);
+}
+
+/* One bulk string at p: its bytes in *s, *n; returns the bytes it takes,
+ * 0 if incomplete, -1 if it is not one. */
+static long bulk_at(const char *p, size_t len, const char **s, long long *n)
+{
+    long eol = find_crlf(p, len);
+    if (eol < 0) return 0;
+    if (p[0] != '$' || !parse_len(p + 1, eol - 1, n) || *n < 0 || *n > 1024) return -1;
+    if (len < (size_t)eol + 2 + (size_t)*n + 2) return 0;
+    *s = p + eol + 2;
+    return eol + 2 + (long)*n + 2;
+}
+
+static void link_ready(struct link *l);
+
+/* The leader's answer to HELLO or PROVE at p; returns the bytes used, 0 if
+ * incomplete, -1 when the link must end (done here). */
+static long handshake_reply(struct link *l, const char *p, size_t len)
+{
+    long eol = find_crlf(p, len);
+    if (eol < 0) return 0;
+    if (p[0] == '-') {
+        handshake_refused(l, p + 1, (int)eol - 1);
+        link_drop(l->r, NULL);
+        return -1;
+    }
+    if (l->stage == LINK_PROOF_SENT) {
+        if (eol != 3 || memcmp(p, "+OK", 3) != 0) {
+            link_drop(l->r, "unexpected reply to PARLEY.PEER PROVE");
+            return -1;
+        }
+        link_ready(l);
+        return eol + 2;
+    }
+    /* HELLO's answer: [nonce, node id, proof]. */
+    long long count;
+    if (p[0] != '*' || !parse_len(p + 1, eol - 1, &count) || count != 3) {
+        link_drop(l->r, "unexpected reply to PARLEY.PEER HELLO");
+        return -1;
+    }
+    size_t off = (size_t)eol + 2;
+    const char *word[3];
+    long long word_len[3];
+    for (int i = 0; i < 3; i++) {
+        long used = bulk_at(p + off, len - off, &word[i], &word_len[i]);
+        if (used == 0) return 0;
+        if (used < 0) {
+            link_drop(l->r, "unexpected reply to PARLEY.PEER HELLO");
+            return -1;
+        }
+        off += (size_t)used;
+    }
+    char id[24];
+    snprintf(id, sizeof id, "%" PRIu64, l->node);
+    uint8_t mac[PEERAUTH_MAC_BYTES];
+    l->tr.acceptor_id = l->node;
+    if (!peerauth_unhex(word[0], (size_t)word_len[0], l->tr.acceptor_nonce, PEERAUTH_NONCE_BYTES) ||
+        !peerauth_unhex(word[2], (size_t)word_len[2], mac, PEERAUTH_MAC_BYTES) ||
+        !peerauth_mac_ok(secret_of(l->r), PEERAUTH_LINK_ACCEPTOR, &l->tr, mac)) {
+        const char *why = "the leader does not know our cluster secret";
+        handshake_refused(l, why, (int)strlen(why));
+        link_drop(l->r, NULL);
+        return -1;
+    }
+    if ((size_t)word_len[1] != strlen(id) || memcmp(word[1], id, strlen(id)) != 0) {
+        const char *why = "another node answers at the leader's address";
+        handshake_refused(l, why, (int)strlen(why));
+        link_drop(l->r, NULL);
+        return -1;
+    }
+    peerauth_mac(secret_of(l->r), PEERAUTH_LINK_CONNECTOR, &l->tr, mac);
+    char mac_hex[2 * PEERAUTH_MAC_BYTES + 1];
+    peerauth_hex(mac, PEERAUTH_MAC_BYTES, mac_hex);
+    const char *argv[] = {"PROVE", mac_hex};
+    l->stage = LINK_PROOF_SENT;
+    handshake_send(l, 2, argv);
+    return l->closing ? -1 : (long)off;
+}
+
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
 {
     (void)suggested;
@@ -220,6 +356,13 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
     l->in.len += (size_t)nread;
     size_t used = 0;
     while (used < l->in.len && !l->closing) {
+        if (l->stage != LINK_READY) {
+            long n = handshake_reply(l, l->in.data + used, l->in.len - used);
+            if (n < 0) return; /* dropped */
+            if (n == 0) break;
+            used += (size_t)n;
+            continue;
+        }
         long n = handle_reply(l, l->in.data + used, l->in.len - used);
         if (n < 0) {
             link_drop(r, "unexpected reply");
@@ -315,9 +458,25 @@ static void on_connected(uv_connect_t *req, int status)
         link_drop(l->r, uv_strerror(status));
         return;
     }
-    l->connected = true;
     uv_tcp_nodelay(&l->tcp, 1);
     uv_read_start((uv_stream_t *)&l->tcp, on_alloc, on_read);
+    struct repl *r = l->r;
+    memset(&l->tr, 0, sizeof l->tr);
+    peerauth_nonce(l->tr.connector_nonce);
+    l->tr.connector_id = r->cfg.node_id;
+    char id[24], nonce_hex[2 * PEERAUTH_NONCE_BYTES + 1];
+    snprintf(id, sizeof id, "%" PRIu64, r->cfg.node_id);
+    peerauth_hex(l->tr.connector_nonce, PEERAUTH_NONCE_BYTES, nonce_hex);
+    const char *argv[] = {"HELLO", id, nonce_hex};
+    l->stage = LINK_HELLO_SENT;
+    handshake_send(l, 3, argv);
+}
+
+/* The leader took our proof: this connection may forward. */
+static void link_ready(struct link *l)
+{
+    l->stage = LINK_READY;
+    l->connected = true;
     log_msg(LOG_VERBOSE, "Forwarding to leader %" PRIu64 " (term %" PRIu64 ")", l->node, l->term);
     link_send_queued(l->r);
     link_flush(l->r);
@@ -346,6 +505,11 @@ void link_update(struct repl *r)
     if (r->loop == NULL) return; /* no event loop (repl/fsm.h): nothing to connect */
     uint64_t node = r->announced_node, term = r->announced_term;
     if (r->link && (r->link->node != node || r->link->term != term)) link_drop(r, "new leader");
+    if (r->link && r->link->stage != LINK_READY && clock_mono_us() > r->link->handshake_deadline_us) {
+        const char *why = "no answer to the peer handshake in time";
+        handshake_refused(r->link, why, (int)strlen(why));
+        link_drop(r, NULL);
+    }
     if (r->link || node == 0 || node == r->cfg.node_id) return;
     if (clock_mono_us() < r->link_retry_at_us) return;
     const char *addr = repl_member_client_addr(r, node);
@@ -358,6 +522,8 @@ void link_update(struct repl *r)
     l->r = r;
     l->node = node;
     l->term = term;
+    l->stage = LINK_CONNECTING;
+    l->handshake_deadline_us = clock_mono_us() + HANDSHAKE_TIMEOUT_US;
     uv_tcp_init(r->loop, &l->tcp);
     l->tcp.data = l;
     l->connect_req.data = l;

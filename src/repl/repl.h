@@ -53,6 +53,7 @@ struct repl_config {
     const char *join;            /* a member's client address: join, don't bootstrap */
     const char *dir;             /* data directory (libraft's files) */
     const char *announce_addr;   /* host:port clients and peers use for this node */
+    const char *cluster_secret;  /* peers prove they know it (base/peerauth.h); "" none */
     unsigned election_timeout_ms;
     unsigned heartbeat_ms;
     unsigned snapshot_threshold;

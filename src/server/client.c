@@ -191,6 +191,7 @@ void client_free(struct client *c)
     if (c->next) c->next->prev = c->prev;
     s->n_clients--;
     multi_free(c);
+    peer_forget(c);
     free(c->name);
     free(c->lib_name);
     free(c->lib_ver);

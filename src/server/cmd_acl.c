@@ -171,6 +171,9 @@ void acl_free_server(struct server *s)
 bool acl_refuse(struct client *c, const struct cmd_def *cmd, int argc, const struct resp_arg *argv)
 {
     if (cmd->flags & CMD_NO_AUTH) return false;
+    /* A connection that proved the cluster secret is a node of this
+     * cluster, which holds every right a user could be given. */
+    if (c->peer) return false;
     if (!c->authenticated) {
         struct resp_out o = client_reply(c);
         resp_error(&o, "NOAUTH Authentication required.");

@@ -9,11 +9,13 @@
 #include <strings.h>
 
 #include "base/mem.h"
+#include "base/peerauth.h"
 #include "base/tls.h"
 #include "cmds/cmd.h"
 #include "store/evict.h"
 
-enum kind { K_STRING, K_INT, K_MEMORY, K_BOOL, K_OUTPUT_LIMIT, K_EVICT_POLICY, K_TLS_AUTH };
+/* K_SECRET: a string that CONFIG GET and error messages never show. */
+enum kind { K_STRING, K_SECRET, K_INT, K_MEMORY, K_BOOL, K_OUTPUT_LIMIT, K_EVICT_POLICY, K_TLS_AUTH };
 
 struct directive {
     const char *name;
@@ -36,6 +38,8 @@ static const struct directive table[] = {
     {"cluster", K_STRING, OFF(cluster), false, "", 0, 0},
     {"join", K_STRING, OFF(join), false, "", 0, 0},
     {"announce-addr", K_STRING, OFF(announce_addr), false, "", 0, 0},
+    /* What peers prove they know (base/peerauth.h); none: loopback peers only. */
+    {"cluster-secret", K_SECRET, OFF(cluster_secret), false, "", 0, 0},
     {"sentinel-master-name", K_STRING, OFF(sentinel_master_name), false, "mymaster", 0, 0},
     {"logfile", K_STRING, OFF(logfile), false, "", 0, 0},
     {"loglevel", K_STRING, OFF(loglevel), true, "notice", 0, 0},
@@ -171,6 +175,10 @@ static const char *apply(struct config *c, const struct directive *d, int argc, 
     const char *v = argv[0];
     long long n;
     switch (d->kind) {
+    case K_SECRET:
+        if (v[0] && strlen(v) < PEERAUTH_SECRET_MIN)
+            return "cluster-secret must be at least 16 characters (openssl rand -hex 32 makes one)";
+        /* fall through */
     case K_STRING:
         free(*(char **)field);
         *(char **)field = xstrdup(v);
@@ -247,7 +255,7 @@ static int load_words(struct config *c, int argc, char **argv, int line, const c
     }
     const char *why = apply(c, d, argc - 1, argv + 1);
     if (why) {
-        fatal(err, line, text, why);
+        fatal(err, line, d->kind == K_SECRET ? "cluster-secret (not shown)" : text, why);
         return -1;
     }
     return 0;
@@ -284,7 +292,7 @@ int config_load(struct config *c, int argc, char **argv, struct buf *err)
         snprintf(def, sizeof def, "%s", table[i].def);
         char *words[8];
         int n = split_words(def, words, 8);
-        if (table[i].kind == K_STRING && n == 0) {
+        if ((table[i].kind == K_STRING || table[i].kind == K_SECRET) && n == 0) {
             *(char **)((char *)c + table[i].offset) = xstrdup("");
             continue;
         }
@@ -311,6 +319,11 @@ int config_load(struct config *c, int argc, char **argv, struct buf *err)
         int rv = load_words(c, n, words, 0, text.data, err);
         buf_free(&text);
         if (rv != 0) return -1;
+        /* A secret given as a flag is visible in ps to every local user:
+         * blank it out of the process's arguments once it is read. */
+        const struct directive *d = find(words[0]);
+        if (d && d->kind == K_SECRET)
+            for (int w = 1; w < n; w++) memset(words[w], '*', strlen(words[w]));
     }
     return 0;
 }
@@ -353,7 +366,8 @@ void config_finish(struct config *c)
 void config_free(struct config *c)
 {
     for (size_t i = 0; i < N_DIRECTIVES; i++)
-        if (table[i].kind == K_STRING) free(*(char **)((char *)c + table[i].offset));
+        if (table[i].kind == K_STRING || table[i].kind == K_SECRET)
+            free(*(char **)((char *)c + table[i].offset));
     free(c->config_file);
 }
 
@@ -362,6 +376,7 @@ static void format_value(struct config *c, const struct directive *d, char *out,
     void *field = (char *)c + d->offset;
     switch (d->kind) {
     case K_STRING: snprintf(out, len, "%s", *(char **)field); break;
+    case K_SECRET: snprintf(out, len, "%s", (*(char **)field)[0] ? "(hidden)" : ""); break;
     case K_INT:
     case K_MEMORY: snprintf(out, len, "%lld", *(long long *)field); break;
     case K_BOOL: snprintf(out, len, "%s", *(bool *)field ? "yes" : "no"); break;
@@ -499,4 +514,55 @@ void config_tls_settings(const struct config *c, struct tls_settings *out)
         .prefer_server_ciphers = c->tls_prefer_server_ciphers,
         .auth_peers = (enum tls_auth)c->tls_auth_clients,
     };
+}
+
+/* The first non-loopback address among cluster's "id@host:port,...". */
+static bool cluster_names_remote(const char *cluster, char *addr, size_t len, int *members)
+{
+    *members = 0;
+    bool found = false;
+    const char *p = cluster;
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        char item[PEERAUTH_ADDR_MAX + 32];
+        snprintf(item, sizeof item, "%.*s", (int)n, p);
+        char *at = strchr(item, '@');
+        if (item[0]) (*members)++;
+        if (at && !found && !peerauth_is_loopback(at + 1)) {
+            snprintf(addr, len, "%s", at + 1);
+            found = true;
+        }
+        p += n;
+        if (*p == ',') p++;
+    }
+    return found;
+}
+
+int config_check_peers(const struct config *c, char *err, size_t errlen)
+{
+    if (c->cluster_secret[0]) return 0;
+    char remote[PEERAUTH_ADDR_MAX + 32] = "";
+    const char *what = NULL;
+    int members = 0;
+    bool cluster_remote = cluster_names_remote(c->cluster, remote, sizeof remote, &members);
+    bool has_peers = members > 1 || c->join[0];
+    if (!peerauth_is_loopback(c->raft_addr)) {
+        what = "raft-addr";
+        snprintf(remote, sizeof remote, "%s", c->raft_addr);
+    } else if (cluster_remote) {
+        what = "a member in 'cluster'";
+    } else if (c->join[0] && !peerauth_is_loopback(c->join)) {
+        what = "join";
+        snprintf(remote, sizeof remote, "%s", c->join);
+    } else if (has_peers && !peerauth_is_loopback(c->announce_addr)) {
+        what = "announce-addr";
+        snprintf(remote, sizeof remote, "%s", c->announce_addr);
+    }
+    if (what == NULL) return 0;
+    snprintf(err, errlen,
+             "%s is %s, not a loopback address, and no cluster-secret is set. Without one, "
+             "nodes accept peers only from loopback addresses; give every node the same "
+             "cluster-secret (at least 16 characters: openssl rand -hex 32)",
+             what, remote);
+    return -1;
 }

@@ -24,6 +24,7 @@ struct config {
     char *cluster;
     char *join;
     char *announce_addr;
+    char *cluster_secret;       /* peers prove they know it; "" none (loopback peers only) */
     char *sentinel_master_name; /* the master SENTINEL queries name */
     char *logfile;
     char *loglevel;
@@ -79,6 +80,11 @@ void config_finish(struct config *c);
  * (TLS only). It also derives the default raft-addr and announce-addr. */
 long long config_client_port(const struct config *c);
 void config_free(struct config *c);
+/* With no cluster-secret, peers are accepted from loopback addresses only:
+ * a configuration that names another address for this node or a peer
+ * (raft-addr, cluster, join, or announce-addr when there are peers) could
+ * never work, and would invite one. Returns -1 with the reason then. */
+int config_check_peers(const struct config *c, char *err, size_t errlen);
 
 /* CONFIG GET: appends name/value pairs of directives matching the glob. */
 typedef void config_pair_fn(void *ctx, const char *name, const char *value);

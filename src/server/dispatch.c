@@ -1,6 +1,8 @@
 /* server/dispatch.c — where each parsed command goes.
  *
- * Look the command up in the table, check its arity, then:
+ * Look the command up in the table (a node-to-node command, CMD_PEER_ONLY,
+ * is refused unless the connection proved it is a peer's: cmd_peer.c),
+ * check its arity, then:
  *   - connection and server commands (CMD_LOCAL) run here, now;
  *   - reads run now on the local keyspace when repl says this node may
  *     serve them linearizably (leader holding the read lease) and the
@@ -105,6 +107,7 @@ void dispatch_init(void)
     pubsub_bind_handlers();
     raft_bind_handlers();
     sentinel_bind_handlers();
+    peer_bind_handlers();
     acl_bind_handlers();
     const char *unbound = cmd_unbound_local();
     if (unbound) log_warn("command '%s' has no handler", unbound);
@@ -123,6 +126,14 @@ bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg 
         struct resp_out o = client_reply(c);
         dispatch_unknown_command(&o, argc, argv);
         c->last_cmd = "NULL";
+        multi_flag_error(c);
+        return true;
+    }
+    if ((cmd->flags & CMD_PEER_ONLY) && !c->peer) {
+        /* Node-to-node: no client may send it, whatever its ACL. */
+        struct resp_out o = client_reply(c);
+        resp_error(&o, PEER_ONLY_ERROR);
+        c->last_cmd = cmd->name;
         multi_flag_error(c);
         return true;
     }

@@ -226,6 +226,11 @@ int main(int argc, char **argv)
         return 1;
     }
     config_finish(&s.cfg);
+    char peers_err[512];
+    if (config_check_peers(&s.cfg, peers_err, sizeof peers_err) != 0) {
+        fprintf(stderr, "Fatal: %s\n", peers_err);
+        return 1;
+    }
     if (s.cfg.logfile[0] && log_set_file(s.cfg.logfile) != 0) {
         fprintf(stderr, "Can't open the log file %s\n", s.cfg.logfile);
         return 1;
@@ -270,6 +275,7 @@ int main(int argc, char **argv)
         .join = s.cfg.join,
         .dir = s.cfg.dir,
         .announce_addr = s.cfg.announce_addr,
+        .cluster_secret = s.cfg.cluster_secret,
         .election_timeout_ms = (unsigned)s.cfg.raft_election_timeout_ms,
         .heartbeat_ms = (unsigned)s.cfg.raft_heartbeat_ms,
         .snapshot_threshold = (unsigned)s.cfg.raft_snapshot_threshold,

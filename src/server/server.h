@@ -42,6 +42,8 @@ struct client {
     bool waiting_repl; /* paused until repl's in-flight bytes drop */
     bool quit;         /* close once every queued reply is written */
     bool readonly;     /* READONLY: reads served from this node, maybe stale */
+    bool peer;         /* a cluster node proved itself (PARLEY.PEER, cmd_peer.c) */
+    struct peer_hello *peer_hello; /* PARLEY.PEER HELLO answered, PROVE awaited */
     struct multi_state *multi; /* MULTI/WATCH state, NULL when unused */
     struct reply_slot *blocking_slot; /* paused until this blocking command answers */
     struct reply_slot *exec_slot;     /* an EXEC whose SELECTs apply only if it runs */
@@ -183,6 +185,12 @@ void multi_bind_handlers(void);    /* cmd_multi.c */
 void pubsub_bind_handlers(void);   /* cmd_pubsub.c */
 void raft_bind_handlers(void);     /* cmd_raft.c */
 void sentinel_bind_handlers(void); /* cmd_sentinel.c */
+void peer_bind_handlers(void);     /* cmd_peer.c */
+/* cmd_peer.c: drops what a connection proved of being a peer, or was
+ * proving (a client going away, a new HELLO). */
+void peer_forget(struct client *c);
+/* What a CMD_PEER_ONLY command answers on a connection that is not a peer's. */
+#define PEER_ONLY_ERROR "NOPERM this command is only for cluster peers"
 /* An array of simple strings (HELP replies). */
 void reply_lines(struct client *c, const char **lines, size_t n);
 

@@ -12,6 +12,9 @@ import subprocess
 
 from conftest import Node, SERVER, wait_until
 
+# Every node of a namespaced cluster is given it (peers are not on loopback).
+CLUSTER_SECRET = "netns-test-cluster-secret"
+
 
 def run(*args):
     subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -44,10 +47,11 @@ class NsNode(Node):
 
     def args(self):
         # Clients and peers reach it from other addresses than loopback:
-        # protected mode (on by default, no password here) would refuse them.
+        # protected mode (on by default, no password here) would refuse them,
+        # and the nodes must share a cluster secret.
         return (["ip", "netns", "exec", self.ns] + super().args()
                 + ["--bind", self.client_ip, "--announce-addr", f"{self.client_ip}:6379",
-                   "--protected-mode", "no"])
+                   "--protected-mode", "no", "--cluster-secret", CLUSTER_SECRET])
 
     def client(self, **kw):
         c = super().client(**kw)

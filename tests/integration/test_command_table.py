@@ -44,16 +44,19 @@ def test_categories_are_redis_categories(server, redis_ref):
 def test_parley_commands_categories(server):
     ours = categories_by_name(server.port)
     admin = ["@admin", "@slow", "@dangerous"]
-    for name in ("raft|node", "raft|transfer", "parley.fwd", "sentinel",
+    for name in ("raft|node", "raft|transfer", "sentinel",
                  "sentinel|get-master-addr-by-name", "sentinel|failover", "debug|digest"):
         assert ours[name][1] == admin, name
         assert "admin" in ours[name][0] or name == "debug|digest", name
     for name in ("raft|info", "raft|members", "raft|digest", "raft|help", "sentinel|help"):
         assert ours[name][1] == ["@slow"], name
+    # Node-to-node commands are outside ACL: no category, no rule reaches them.
+    for name in ("parley.fwd", "parley.peer", "parley.peer|hello", "parley.peer|prove"):
+        assert ours[name][1] == [], name
     with RawConn(server.port) as c:
         # Subcommands are listed too, as Redis 7.0 lists them.
         assert set(c.call("COMMAND", "LIST", "FILTERBY", "ACLCAT", "dangerous")) >= {
-            b"raft|node", b"raft|transfer", b"sentinel", b"parley.fwd", b"flushall", b"debug"}
+            b"raft|node", b"raft|transfer", b"sentinel", b"flushall", b"debug"}
         assert b"raft|info" not in c.call("COMMAND", "LIST", "FILTERBY", "ACLCAT", "dangerous")
         assert b"client|kill" in c.call("COMMAND", "LIST", "FILTERBY", "PATTERN", "client*")
 
