@@ -827,11 +827,13 @@ static void cmd_acl_dryrun(struct cmd_ctx *c)
     }
 }
 
-/* __asuser <user> <command> <args>...: runs the command (a script) with
- * the user's permissions checked by every redis.call. */
+/* __asuser <user> <command> <args>...: runs the command (a script, or a
+ * transaction: __exec) with the user's permissions checked by every
+ * redis.call and every queued command. */
 static void cmd_internal_asuser(struct cmd_ctx *c)
 {
-    const struct cmd_def *d = cmd_lookup(c->argv[2].ptr, c->argv[2].len, false);
+    const struct cmd_def *d = cmd_lookup(c->argv[2].ptr, c->argv[2].len, true);
+    if (d && (d->flags & CMD_INTERNAL) && !(d->flags & CMD_FOR_CLIENT)) d = NULL;
     if (d == NULL || d->exec == NULL || !cmd_arity_ok(d, c->argc - 2)) {
         resp_error(&c->out, "ERR malformed __asuser");
         return;
@@ -870,7 +872,7 @@ static const struct cmd_def acl_subs[] = {
         "List latest events denied because of ACLs in place", "O(N) with N being the number of entries shown."),
     SUB("acl|save", 2, CMD_LOCAL | ADMIN_FLAGS, ADMIN_ACL, NULL,
         "Save the current ACL rules in the configured ACL file", "O(N). Where N is the number of configured users."),
-    SUB("acl|setuser", -3, CMD_LOCAL | ADMIN_FLAGS, ADMIN_ACL, NULL,
+    SUB("acl|setuser", -3, CMD_LOCAL | CMD_TX_REPLY | ADMIN_FLAGS, ADMIN_ACL, NULL,
         "Modify or create the rules for a specific ACL user", "O(N). Where N is the number of rules provided."),
     SUB("acl|users", 2, CMD_READONLY | ADMIN_FLAGS, ADMIN_ACL, cmd_acl_users,
         "List the username of all the configured ACL rules", "O(N). Where N is the number of configured users."),
@@ -880,6 +882,55 @@ static const struct cmd_def acl_subs[] = {
         "Show helpful text about the different subcommands", "O(1)"),
     {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL},
 };
+
+/* The row whose permission a queued command needs: a script wrapped in
+ * __asuser is its own command; __aclsetuser is ACL SETUSER; the other
+ * internal rows of a transaction (__ok, __reply) need none (NULL). */
+static const struct cmd_def *checked_row(const struct cmd_def *d, int *argc,
+                                         const struct resp_arg **argv)
+{
+    if (d->exec == cmd_internal_asuser) {
+        const struct cmd_def *inner = cmd_lookup((*argv)[2].ptr, (*argv)[2].len, false);
+        *argc -= 2;
+        *argv += 2;
+        return inner;
+    }
+    if (d->exec == cmd_internal_setuser) {
+        for (const struct cmd_def *s = acl_subs; s->name; s++)
+            if (s->flags & CMD_TX_REPLY) return s; /* acl|setuser, the one queued this way */
+        return NULL;
+    }
+    return (d->flags & CMD_INTERNAL) ? NULL : d;
+}
+
+bool acl_exec_refuse(struct cmd_ctx *c, uint64_t client, const struct cmd_def *d, int argc,
+                     const struct resp_arg *argv)
+{
+    if (c->acl_user == NULL) return false;
+    const struct cmd_def *row = checked_row(d, &argc, &argv);
+    if (row == NULL) return false;
+    int bad;
+    enum acl_verdict v = acl_check(c->store, c->acl_user, c->acl_user_len, row, argc, argv, &bad);
+    if (v == ACL_ALLOWED) return false;
+    static const char *const reasons[] = {
+        [ACL_DENIED_CMD] = "no permission to execute the command or subcommand",
+        [ACL_DENIED_KEY] = "no permission to touch the specified keys",
+        [ACL_DENIED_CHANNEL] = "no permission to access one of the channels used as arguments",
+        [ACL_DENIED_USER] = "no permission",
+    };
+    resp_errorf(&c->out,
+                "NOPERM ACLs rules changed between the moment the transaction was accumulated "
+                "and the EXEC call. This command is no longer allowed for the following reason: %s",
+                reasons[v]);
+    if (c->store->on_acl_denied && v != ACL_DENIED_USER) {
+        const char *why = v == ACL_DENIED_KEY ? "key" : v == ACL_DENIED_CHANNEL ? "channel" : "command";
+        const char *obj = v == ACL_DENIED_CMD ? row->name : argv[bad].ptr;
+        size_t olen = v == ACL_DENIED_CMD ? strlen(row->name) : argv[bad].len;
+        c->store->on_acl_denied(c->store->user_change_arg, c->origin, client, c->acl_user,
+                                c->acl_user_len, why, obj, olen);
+    }
+    return true;
+}
 
 #define INTERNAL(n, ar, ex, sum) \
     {n, ar, CMD_INTERNAL | CMD_FOR_CLIENT | CMD_WRITE, 0, 0, 0, 0, ex, "internal", "parley-0.1", sum, "O(N)", NULL}

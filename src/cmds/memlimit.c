@@ -180,6 +180,12 @@ enum memlimit_verdict memlimit_verdict(struct store *s, struct memlimit_state *s
 {
     *error = OOM_ERROR;
     if (argc < 1 || (!st->deny_oom && st->room < 0 && st->budget < 0)) return MEMLIMIT_RUN;
+    /* __asuser <user> <command>...: a restricted user's script, or any
+     * user's transaction (cmds/acl.c): judged as the command it runs. */
+    if (argc >= 3 && argv[0].len == 8 && memcmp(argv[0].ptr, "__asuser", 8) == 0) {
+        argc -= 2;
+        argv += 2;
+    }
     if (argv[0].len == 6 && memcmp(argv[0].ptr, "__exec", 6) == 0) {
         *error = EXEC_OOM_ERROR;
         return transaction(s, st, argc, argv);

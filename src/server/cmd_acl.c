@@ -102,8 +102,8 @@ struct acl_log {
     long long n;
 };
 
-static void log_refusal(struct client *c, const char *reason, const char *object, size_t olen,
-                        const char *username)
+static void log_refusal(struct client *c, const char *reason, const char *context,
+                        const char *object, size_t olen, const char *username)
 {
     struct server *s = c->srv;
     if (s->acl_log == NULL) s->acl_log = xcalloc(1, sizeof *s->acl_log);
@@ -113,7 +113,7 @@ static void log_refusal(struct client *c, const char *reason, const char *object
     snprintf(obj, sizeof obj, "%.*s", (int)(olen > 127 ? 127 : olen), object);
     /* The same refusal within a minute counts in its entry (Redis's rule). */
     for (struct acl_log_entry *e = l->head; e; e = e->next)
-        if (!strcmp(e->reason, reason) && !strcmp(e->object, obj) &&
+        if (!strcmp(e->reason, reason) && !strcmp(e->context, context) && !strcmp(e->object, obj) &&
             !strcmp(e->username, username) && now - e->updated_ms < 60000) {
             e->count++;
             e->updated_ms = now;
@@ -121,7 +121,7 @@ static void log_refusal(struct client *c, const char *reason, const char *object
         }
     struct acl_log_entry *e = xcalloc(1, sizeof *e);
     snprintf(e->reason, sizeof e->reason, "%s", reason);
-    snprintf(e->context, sizeof e->context, "%s", "toplevel");
+    snprintf(e->context, sizeof e->context, "%s", context);
     snprintf(e->object, sizeof e->object, "%s", obj);
     snprintf(e->username, sizeof e->username, "%s", username);
     struct buf info = BUF_INIT;
@@ -182,15 +182,15 @@ bool acl_refuse(struct client *c, const struct cmd_def *cmd, int argc, const str
     struct resp_out o = client_reply(c);
     switch (v) {
     case ACL_DENIED_KEY:
-        log_refusal(c, "key", argv[bad].ptr, argv[bad].len, c->user);
+        log_refusal(c, "key", "toplevel", argv[bad].ptr, argv[bad].len, c->user);
         resp_error(&o, "NOPERM this user has no permissions to access one of the keys used as arguments");
         break;
     case ACL_DENIED_CHANNEL:
-        log_refusal(c, "channel", argv[bad].ptr, argv[bad].len, c->user);
+        log_refusal(c, "channel", "toplevel", argv[bad].ptr, argv[bad].len, c->user);
         resp_error(&o, "NOPERM this user has no permissions to access one of the channels used as arguments");
         break;
     default:
-        log_refusal(c, "command", cmd->name, strlen(cmd->name), c->user);
+        log_refusal(c, "command", "toplevel", cmd->name, strlen(cmd->name), c->user);
         resp_errorf(&o, "NOPERM this user has no permissions to run the '%s' command", cmd->name);
         break;
     }
@@ -223,8 +223,23 @@ static void on_user_change(void *arg, const char *name, size_t nlen, bool delete
             net_conn_close_after_flush(c->conn); /* not now: this runs inside apply */
 }
 
+/* A command of a transaction refused when its EXEC applied: the node
+ * whose client sent it logs it (context "multi"), as Redis does. */
+static void on_acl_denied(void *arg, uint64_t origin, uint64_t client, const char *user,
+                          size_t ulen, const char *reason, const char *object, size_t olen)
+{
+    struct server *s = arg;
+    if (s->repl == NULL || origin != repl_origin(s->repl)) return;
+    struct client *c = server_find_client(s, client);
+    if (c == NULL) return;
+    char uname[128];
+    snprintf(uname, sizeof uname, "%.*s", (int)(ulen > 127 ? 127 : ulen), user);
+    log_refusal(c, reason, "multi", object, olen, uname);
+}
+
 void acl_init_server(struct server *s)
 {
+    s->store->on_acl_denied = on_acl_denied;
     s->store->on_user_change = on_user_change;
     s->store->user_change_arg = s;
 }
@@ -257,7 +272,7 @@ static void cmd_auth(struct client *c, const struct cmd_def *cmd, int argc,
     if (!acl_login_ok(c->srv, name, nlen, pass->ptr, pass->len)) {
         char uname[128];
         snprintf(uname, sizeof uname, "%.*s", (int)(nlen > 127 ? 127 : nlen), name);
-        log_refusal(c, "auth", "AUTH", 4, uname);
+        log_refusal(c, "auth", "toplevel", "AUTH", 4, uname);
         reply_err(c, "WRONGPASS invalid username-password pair or user is disabled.");
         return;
     }
@@ -392,13 +407,17 @@ static void items_to_args(const struct buf *items, struct resp_arg **args, int *
     }
 }
 
+/* ACL SETUSER: the rules checked and the passwords hashed here, then
+ * __aclsetuser through the log. Inside MULTI (Redis queues it like any
+ * command) __aclsetuser is queued, or the error it would answer in EXEC. */
 static void acl_setuser(struct client *c, const struct cmd_def *cmd, int argc,
                         const struct resp_arg *argv)
 {
     struct buf items = BUF_INIT;
     char err[512];
     if (!acl_hash_passwords(argc - 3, argv + 3, &items, err, sizeof err)) {
-        reply_err(c, err);
+        if (multi_queueing(c)) multi_queue_reply(c, "error", err, strlen(err));
+        else reply_err(c, err);
         buf_free(&items);
         return;
     }
@@ -409,7 +428,7 @@ static void acl_setuser(struct client *c, const struct cmd_def *cmd, int argc,
         if (argv[i].len == 0 || argv[i].ptr[0] != '<') continue;
         char hex[65];
         acl_sha256_hex(argv[i].ptr + 1, argv[i].len - 1, hex);
-        if (!acl_user_has_hash(c->srv->store, argv[2].ptr, argv[2].len, hex)) {
+        if (!multi_queueing(c) && !acl_user_has_hash(c->srv->store, argv[2].ptr, argv[2].len, hex)) {
             struct resp_out o = client_reply(c);
             resp_errorf(&o, "ERR Error in ACL SETUSER modifier '%.*s': The password you are "
                             "trying to remove from the user does not exist",
@@ -424,7 +443,8 @@ static void acl_setuser(struct client *c, const struct cmd_def *cmd, int argc,
     args[0].len = 12;
     args[1] = argv[2];
     items_to_args(&items, &args, &n);
-    submit(c, n, args);
+    if (multi_queueing(c)) multi_queue_internal(c, n, args);
+    else submit(c, n, args);
     free(args);
     buf_free(&items);
 }

@@ -124,6 +124,9 @@ void multi_free(struct client *c);
  * inside EXEC: OK (kind NULL), or kind simple|bulk|error with text. */
 bool multi_queueing(const struct client *c);
 void multi_queue_reply(struct client *c, const char *kind, const char *text, size_t len);
+/* A command queued as is (ACL SETUSER queues __aclsetuser, its
+ * passwords hashed); the caller answers QUEUED. */
+void multi_queue_internal(struct client *c, int argc, const struct resp_arg *argv);
 /* SELECT inside MULTI: the commands queued after it run in db. */
 void multi_queue_select(struct client *c, int db);
 

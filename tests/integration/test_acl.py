@@ -273,3 +273,75 @@ def test_three_nodes(make_cluster):
             return str(e).startswith("WRONGPASS")
         return False
     wait_until(refused, 10, message="the deleted user refused on another node")
+
+
+CHANGED = ("NOPERM ACLs rules changed between the moment the transaction was accumulated and "
+           "the EXEC call. This command is no longer allowed for the following reason: ")
+
+
+def test_exec_rechecks_rules_changed_since_multi(server, acl):
+    """As redis-server 7.0.15: EXEC checks each queued command again; the
+    ones the user lost answer NOPERM in their place, the others run."""
+    acl.execute_command("ACL", "SETUSER", "tx", "on", ">pw", "~*", "&*", "+@all")
+    with login(server, "tx", "pw") as c:
+        assert c.call("MULTI") == "OK"
+        assert c.call("SET", "txk", "v") == "QUEUED"
+        assert c.call("GET", "txk") == "QUEUED"
+        assert c.call("PUBLISH", "ch", "x") == "QUEUED"
+        assert c.call("GET", "zz") == "QUEUED"
+        acl.execute_command("ACL", "SETUSER", "tx", "-get", "resetchannels", "resetkeys", "~txk")
+        assert c.call("EXEC") == [
+            "OK", CHANGED + "no permission to execute the command or subcommand",
+            CHANGED + "no permission to access one of the channels used as arguments",
+            CHANGED + "no permission to execute the command or subcommand"]
+        assert acl.get("txk") == "v"
+        acl.execute_command("ACL", "SETUSER", "tx", "+get", "resetkeys", "~*")
+        assert c.call("MULTI") == "OK"
+        assert c.call("GET", "zz") == "QUEUED"
+        assert c.call("SET", "txk", "w") == "QUEUED"
+        acl.execute_command("ACL", "SETUSER", "tx", "resetkeys", "~zz")
+        assert c.call("EXEC") == [None, CHANGED + "no permission to touch the specified keys"]
+    assert acl.get("txk") == "v"
+    entries = acl.execute_command("ACL", "LOG", "4")
+    multi = [dict(zip(e[::2], e[1::2])) for e in entries]
+    multi = [(e["reason"], e["object"]) for e in multi if e["context"] == "multi"]
+    assert ("key", "txk") in multi and ("command", "get") in multi and ("channel", "ch") in multi
+
+
+def test_exec_checks_a_restricted_default_user(server, acl):
+    """An unrestricted user's transaction is checked too: a user that
+    loses a right inside its own transaction (ACL SETUSER queued before)."""
+    acl.execute_command("ACL", "SETUSER", "self", "on", ">pw", "~*", "&*", "+@all")
+    with login(server, "self", "pw") as c:
+        assert c.call("MULTI") == "OK"
+        assert c.call("SET", "selfk", "1") == "QUEUED"
+        assert c.call("ACL", "SETUSER", "self", "-set") == "QUEUED"
+        assert c.call("SET", "selfk", "2") == "QUEUED"
+        assert c.call("EXEC") == ["OK", "OK", CHANGED + "no permission to execute the command or subcommand"]
+    assert acl.get("selfk") == "1"
+
+
+def test_setuser_and_deluser_inside_multi(server, acl):
+    """ACL SETUSER and DELUSER are queued like any command (Redis allows
+    them) and apply atomically with the rest of the transaction; a bad rule
+    answers its error in EXEC, where Redis answers it."""
+    c = acl.pipeline(transaction=True)
+    c.execute_command("ACL", "SETUSER", "txu", "on", ">secret", "~t:*", "+set")
+    c.set("t:1", "x")
+    c.execute_command("ACL", "SETUSER", "old", "on", ">o")
+    out = c.execute()
+    assert out == ["OK", True, "OK"]
+    user = server.client(username="txu", password="secret")
+    assert user.set("t:2", "y")
+    with pytest.raises(redis.ResponseError, match="no permissions"):
+        user.get("t:2")
+    # The log holds the password hashed, as for ACL SETUSER outside MULTI.
+    assert acl.execute_command("ACL", "LIST")[2].startswith(
+        "user txu on #2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b ")
+    with RawConn(server.port) as raw:
+        assert raw.call("MULTI") == "OK"
+        assert raw.call("ACL", "DELUSER", "old") == "QUEUED"
+        assert raw.call("ACL", "SETUSER", "txu", "bogus") == "QUEUED"
+        assert raw.call("INCR", "t:n") == "QUEUED"
+        assert raw.call("EXEC") == [1, setuser_error("bogus", "Syntax error"), 1]
+    assert acl.execute_command("ACL", "USERS") == ["default", "txu"]
