@@ -345,3 +345,69 @@ def test_setuser_and_deluser_inside_multi(server, acl):
         assert raw.call("INCR", "t:n") == "QUEUED"
         assert raw.call("EXEC") == [1, setuser_error("bogus", "Syntax error"), 1]
     assert acl.execute_command("ACL", "USERS") == ["default", "txu"]
+
+
+def test_aclfile_read_at_startup(tmp_path, make_node):
+    """A node started with an aclfile enforces its users from the first
+    connection, and they go through the log: ACL LIST shows them, and
+    they stay after a restart without the file."""
+    path = tmp_path / "start.acl"
+    path.write_text("user alice on >a1 ~a:* +@all\nuser default on >dpw ~* &* +@all\n")
+    node = make_node(extra=["--aclfile", str(path)]).start(wait=False)
+    wait_until(lambda: node.client(password="dpw", socket_timeout=1).ping(), 30,
+               message="the node with its aclfile")
+    with RawConn(node.port) as c:
+        assert c.call("GET", "k") == "NOAUTH Authentication required."
+    alice = node.client(username="alice", password="a1")
+    wait_until(lambda: alice.set("a:1", "x"), 10, message="a write as alice")
+    with pytest.raises(redis.ResponseError, match="no permissions"):
+        alice.get("b")
+    admin = node.client(password="dpw")
+    assert [u.split(" #")[0] for u in admin.execute_command("ACL", "LIST")] == [
+        "user alice on", "user default on"]
+    assert node.stop() == 0
+    node.extra = []
+    node.start(wait=False)
+    wait_until(lambda: node.client(username="alice", password="a1", socket_timeout=1).get("a:1"),
+               30, message="the users from the log after a restart without the file")
+
+
+@pytest.mark.parametrize("text,why", [
+    ("user alice on >pw ~* +@all\nuser bob on bogus\n", "{path}:2: Syntax error. "),
+    ("junk line\n", "{path}:1 should start with user keyword followed by the username. "),
+    (None, "Error loading ACLs, opening file '{path}': No such file or directory"),
+])
+def test_bad_aclfile_refuses_to_start(tmp_path, make_node, text, why):
+    """As redis-server 7.0.15: a malformed (or missing) aclfile stops the
+    start with "Aborting Redis startup because of ACL errors: ..."."""
+    path = tmp_path / "bad.acl"
+    if text is not None:
+        path.write_text(text)
+    node = make_node(extra=["--aclfile", str(path)]).start(wait=False)
+    assert node.proc.wait(timeout=30) != 0
+    assert ("Aborting Redis startup because of ACL errors: " + why.format(path=path)) in node.log_text()
+
+
+def test_acl_load_errors_as_redis(tmp_path, make_node):
+    path = tmp_path / "users.acl"
+    path.write_text("user alice on >a1 ~* +@all\n")
+    node = make_node(extra=["--aclfile", str(path)]).start()
+    wait_writable(node)
+    path.write_text("user x on >a ~*\nnot a user\nuser y on +nosuch\n")
+    with RawConn(node.port) as c:
+        assert c.call("ACL", "LOAD") == (
+            f"ERR {path}:2 should start with user keyword followed by the username. "
+            f"{path}:3: Unknown command or category name in ACL. "
+            "WARNING: ACL errors detected, no change to the previously active ACL rules was performed")
+    assert node.client().execute_command("ACL", "USERS") == ["alice", "default"]
+
+
+def test_aclfile_at_startup_three_nodes(tmp_path, make_cluster):
+    """Every node holds the users of the file once one proposed them."""
+    path = tmp_path / "cluster.acl"
+    path.write_text("user ops on >opspw ~* &* +@all\nuser default on nopass ~* &* +@all\n")
+    cluster = make_cluster(3, extra=["--aclfile", str(path)]).start()
+    for n in cluster.nodes:
+        c = n.client(username="ops", password="opspw", socket_timeout=2)
+        wait_until(lambda: c.ping(), 15, message="the aclfile's user on every node")
+    cluster.wait_converged()
