@@ -234,14 +234,34 @@ struct resp_arg *acl_wrap_script(struct client *c, const struct cmd_def *cmd, in
     return w;
 }
 
-/* A user deleted: its clients are disconnected, as Redis does. */
+/* Whether the client's user may still use every channel, pattern and
+ * shard channel the client is subscribed to. */
+static bool subscriptions_allowed(struct server *s, struct client *c)
+{
+    if (c->local_subs == NULL) return true;
+    struct dict_iter it;
+    dict_iter_init(&it, c->local_subs);
+    struct dict_entry *e;
+    size_t ulen = strlen(c->user);
+    while ((e = dict_iter_next(&it)) != NULL) /* kind byte ('c', 'p', 's') + name */
+        if (!acl_channel_ok(s->store, c->user, ulen, e->key[0], e->key + 1, e->klen - 1))
+            return false;
+    return true;
+}
+
+/* A user changed (applied from the log): its clients are disconnected
+ * when it was deleted (as Redis does), set off, or when a client is
+ * subscribed to a channel the user may no longer use (as Redis 7.0 does
+ * after ACL SETUSER ... resetchannels). */
 static void on_user_change(void *arg, const char *name, size_t nlen, bool deleted)
 {
     struct server *s = arg;
-    if (!deleted) return;
-    for (struct client *c = s->clients; c; c = c->next)
-        if (strlen(c->user) == nlen && memcmp(c->user, name, nlen) == 0 && !net_conn_closing(c->conn))
+    for (struct client *c = s->clients; c; c = c->next) {
+        if (strlen(c->user) != nlen || memcmp(c->user, name, nlen) != 0 || net_conn_closing(c->conn))
+            continue;
+        if (deleted || !acl_user_on(s->store, name, nlen) || !subscriptions_allowed(s, c))
             net_conn_close_after_flush(c->conn); /* not now: this runs inside apply */
+    }
 }
 
 /* A command of a transaction refused when its EXEC applied: the node

@@ -411,3 +411,37 @@ def test_aclfile_at_startup_three_nodes(tmp_path, make_cluster):
         c = n.client(username="ops", password="opspw", socket_timeout=2)
         wait_until(lambda: c.ping(), 15, message="the aclfile's user on every node")
     cluster.wait_converged()
+
+
+def test_subscriber_losing_its_channel_is_disconnected(server, acl):
+    """As redis-server 7.0.15 after ACL SETUSER ... resetchannels: a client
+    subscribed to a channel its user may no longer use is disconnected;
+    one whose channels (or literal patterns) are still allowed stays."""
+    acl.execute_command("ACL", "SETUSER", "sub", "on", ">pw", "~*", "&*", "+@all")
+    keeps, loses, pattern = (login(server, "sub", "pw") for _ in range(3))
+    assert keeps.call("SUBSCRIBE", "a")[0] == b"subscribe"
+    assert loses.call("SUBSCRIBE", "b")[0] == b"subscribe"
+    assert pattern.call("PSUBSCRIBE", "p*")[0] == b"psubscribe"
+    acl.execute_command("ACL", "SETUSER", "sub", "resetchannels", "&a", "&p*")
+    with pytest.raises((Closed, OSError)):
+        loses.call("PING")
+    assert keeps.call("PING") == [b"pong", b""]
+    assert pattern.call("PING") == [b"pong", b""]
+    assert acl.publish("a", "still here") >= 1
+    keeps.close()
+    pattern.close()
+
+
+def test_user_set_off_is_disconnected(server, acl):
+    """The clients of a user set off are disconnected (redis-server 7.0.15
+    keeps them; the issue asks for this) and it can no longer log in."""
+    acl.execute_command("ACL", "SETUSER", "offu", "on", ">pw", "~*", "+@all")
+    c = login(server, "offu", "pw")
+    other = login(server, "offu", "pw")
+    assert c.call("PING") == "PONG"
+    acl.execute_command("ACL", "SETUSER", "offu", "off")
+    for conn in (c, other):
+        with pytest.raises((Closed, OSError)):
+            conn.call("PING")
+    with pytest.raises(redis.ResponseError, match="^WRONGPASS"):
+        server.client(username="offu", password="pw").ping()
