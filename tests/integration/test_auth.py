@@ -150,6 +150,8 @@ def test_requirepass_is_the_replicated_default_password(make_cluster):
         assert c.call("AUTH", "clusterpw") == "OK"
         assert c.call("CONFIG", "GET", "requirepass") == [b"requirepass", b""]
     admin = one.client(password="clusterpw")
+    # A follower may answer before it applied the change itself.
+    wait_until(lambda: admin.ping(), 10, message="the password on the node that set it")
     assert admin.config_get("requirepass") == {"requirepass": "clusterpw"}
     getuser = admin.execute_command("ACL", "GETUSER", "default")
     fields = dict(zip(getuser[::2], getuser[1::2]))
