@@ -9,7 +9,10 @@
  *   __asuser <user> <command>...    runs a script command with its
  *                                   caller's permissions (redis.call
  *                                   checks them against the users as they
- *                                   are at that log index)
+ *                                   are at that log index), or a
+ *                                   transaction (__exec) whose queued
+ *                                   commands are checked as EXEC runs
+ *                                   (acl_exec_refuse)
  *
  * Server commands (AUTH, ACL WHOAMI / CAT / GENPASS / LOG / SAVE / LOAD's
  * file reading) are server/cmd_acl.c's. */

@@ -1,8 +1,11 @@
 /* server/cmd_acl.c — who a connection is, and what it may run.
  *
  * AUTH and HELLO AUTH log a connection in as a user of the replicated
- * ACL table (cmds/acl.h); for "default", this node's requirepass, when
- * set, is the password. Dispatch asks acl_refuse before a command is
+ * ACL table (cmds/acl.h); requirepass is the default user's password,
+ * changed through the log like any ACL change (at start-up, as the
+ * aclfile's users are: see "Users given at start-up"). A user's change
+ * disconnects the clients it no longer allows (deleted, off, or a
+ * channel a subscriber uses). Dispatch asks acl_refuse before a command is
  * queued or proposed: NOAUTH for a connection not logged in, NOPERM for a
  * command, key or channel its user may not use (each refusal goes to this
  * node's ACL LOG). Scripts of a restricted user go in the log wrapped in
@@ -12,7 +15,8 @@
  *
  * The ACL commands that are not replicated run here: WHOAMI, CAT,
  * GENPASS, LOG, SAVE, and the parts of SETUSER and LOAD that come before
- * proposing (checking the rules, hashing passwords, reading the file). */
+ * proposing (checking the rules, hashing passwords, reading the file);
+ * SETUSER inside MULTI queues what it would propose. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
