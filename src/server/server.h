@@ -93,6 +93,7 @@ struct server {
     size_t n_waiters;
     uv_timer_t block_timer;
     struct acl_log *acl_log; /* ACL LOG entries, this node's (cmd_acl.c) */
+    struct acl_startup *acl_startup; /* users given at start-up, until applied */
 };
 
 /* client.c */
@@ -126,6 +127,9 @@ void multi_free(struct client *c);
  * inside EXEC: OK (kind NULL), or kind simple|bulk|error with text. */
 bool multi_queueing(const struct client *c);
 void multi_queue_reply(struct client *c, const char *kind, const char *text, size_t len);
+/* A command queued as is (ACL SETUSER queues __aclsetuser, its
+ * passwords hashed); the caller answers QUEUED. */
+void multi_queue_internal(struct client *c, int argc, const struct resp_arg *argv);
 /* SELECT inside MULTI: the commands queued after it run in db. */
 void multi_queue_select(struct client *c, int db);
 
@@ -159,8 +163,18 @@ bool acl_refuse(struct client *c, const struct cmd_def *cmd, int argc, const str
 bool acl_protected_refuse(struct server *s, struct net_conn *conn);
 void acl_client_new(struct client *c);
 void acl_free_server(struct server *s);
-/* Whether user/pass log in here: the replicated users, and for "default"
- * this node's requirepass when it is set. */
+/* The users the configuration gives (aclfile, or requirepass) become a
+ * logged change: acl_startup_prepare reads and checks them before Raft
+ * starts (-1 and Redis's reason in err for a bad aclfile: the node must
+ * not start); acl_startup_begin proposes them once Raft runs, again
+ * until they apply; acl_close_handles at shutdown. */
+int acl_startup_prepare(struct server *s, char *err, size_t errlen);
+void acl_startup_begin(struct server *s);
+void acl_close_handles(struct server *s);
+/* CONFIG SET requirepass took effect in the configuration: propose the
+ * default user's new password; its reply answers the CONFIG SET. */
+void acl_requirepass_changed(struct client *c);
+/* Whether user/pass log in here (the users this node enforces). */
 bool acl_login_ok(struct server *s, const char *user, size_t ulen, const char *pass, size_t plen);
 void client_login(struct client *c, const char *user, size_t ulen);
 /* A script command the client's user sends goes in the log as
