@@ -129,6 +129,10 @@ struct repl {
     struct raft_fsm fsm;
     struct raft_tracer tracer;
     int lock_fd;                 /* flock on <dir>/parley.lock */
+    /* The election timeout libraft runs with: the configured one, or the
+     * larger one this node registered before a restart until the configured
+     * one is registered (node.c, election_timeout_load). */
+    unsigned election_timeout_now_ms;
     bool raft_started;
     bool stopping;
     void (*stop_cb)(void *);
@@ -244,6 +248,9 @@ struct repl {
 int node_start(struct repl *r, char *err, size_t errlen);
 void node_close(struct repl *r);
 bool node_is_leader(struct repl *r);
+/* This node's own registration of `election_timeout_ms` was applied: once
+ * it is the configured timeout, libraft may run with it (see node.c). */
+void node_election_timeout_registered(struct repl *r, unsigned election_timeout_ms);
 
 /* propose.c */
 void propose_tick(struct repl *r);
