@@ -1,0 +1,153 @@
+"""Passwords and peers together: a cluster whose nodes all have requirepass
+(and an ACL user) still forwards writes from followers, takes a node that
+joins with --join, relays RAFT NODE sent to a follower to the leader and
+survives the leader's death. The nodes reach each other's client ports as
+peers (PARLEY.PEER: the cluster secret, here the empty one of a cluster on
+loopback), so no node needs another's password; clients still need theirs
+on every node, and a user's rights are checked on the node it talks to,
+before anything is relayed."""
+import pytest
+import redis
+
+from conftest import Cluster, Node, free_port, parse_info, wait_until, wait_writable
+from exact import err
+
+PASSWORD = "cluster-auth-pw"
+WRONGPASS = "WRONGPASS invalid username-password pair or user is disabled."
+NOAUTH = "NOAUTH Authentication required."
+
+
+class AuthNode(Node):
+    """A node whose test client logs in (the fixtures' helpers use client())."""
+
+    def client(self, **kw):
+        kw.setdefault("password", PASSWORD)
+        return super().client(**kw)
+
+
+class AuthCluster(Cluster):
+    def __init__(self, base_dir, size=3, extra=()):
+        super().__init__(base_dir, size, extra)
+        for n in self.nodes:
+            n.__class__ = AuthNode
+
+
+def exact(node, **kw):
+    """A client that keeps error texts whole (see exact.py) and logs in."""
+    from exact import FullErrorParser
+    kw.setdefault("password", PASSWORD)
+    pool = redis.ConnectionPool(host="127.0.0.1", port=node.port, decode_responses=True,
+                                socket_timeout=15, parser_class=FullErrorParser, **kw)
+    c = redis.Redis(connection_pool=pool)
+    c.response_callbacks.clear()
+    return c
+
+
+def members(node):
+    out = {}
+    for row in node.client(socket_timeout=5).execute_command("RAFT", "MEMBERS"):
+        d = dict(zip(row[0::2], row[1::2]))
+        out[int(d["id"])] = d["role"]
+    return out
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    base = str(tmp_path_factory.mktemp("cluster-auth"))
+    c = AuthCluster(base, extra=["--requirepass", PASSWORD]).start()
+    c.base = base
+    c.extra_nodes = []
+    yield c
+    for n in c.extra_nodes:
+        n.kill()
+    c.stop()
+
+
+def test_writes_through_a_follower(cluster):
+    follower = cluster.followers()[0]
+    assert follower.client().set("via-follower", "1") is True
+    assert cluster.leader().client().get("via-follower") == "1"
+    assert follower.client().incr("counter") == 1
+
+
+def test_every_node_wants_the_password(cluster):
+    for n in cluster.nodes:
+        with pytest.raises((redis.AuthenticationError, redis.ResponseError), match="WRONGPASS"):
+            n.client(password="not-it").ping()
+        x = exact(n, password=None)
+        assert err(x, "AUTH", "not-it") == WRONGPASS
+        assert err(x, "SET", "k", "v") == NOAUTH
+        assert err(x, "RAFT", "NODE", "REMOVE", "2") == NOAUTH
+    assert set(members(cluster.nodes[0])) == {1, 2, 3}
+
+
+def test_user_without_admin_cannot_change_membership_through_a_follower(cluster):
+    leader = cluster.leader()
+    assert leader.client().execute_command(
+        "ACL", "SETUSER", "app", "on", ">app-pw", "~*", "&*", "+@all", "-@admin") == "OK"
+    follower = cluster.followers()[0]
+    # The user is replicated: it logs in on the follower once applied there.
+    wait_until(lambda: follower.client(username="app", password="app-pw").ping(),
+               message="user app on the follower")
+    app = exact(follower, username="app", password="app-pw")
+    assert app.execute_command("SET", "app-key", "x") == "OK"
+    assert err(app, "RAFT", "NODE", "ADD", "9", "127.0.0.1:1", "OBSERVER").startswith("NOPERM")
+    assert err(app, "RAFT", "NODE", "REMOVE", str(leader.node_id)).startswith("NOPERM")
+    # Refused where the client is connected, before anything was relayed:
+    # this node's ACL LOG has it, and the membership is unchanged.
+    log = follower.client().execute_command("ACL", "LOG")
+    assert any(dict(zip(e[0::2], e[1::2])).get("username") == "app" for e in log)
+    assert set(members(leader)) == {1, 2, 3}
+    # A wrong password for the user is refused on every node.
+    for n in cluster.nodes:
+        x = exact(n, password=None)
+        assert err(x, "AUTH", "app", "wrong") == WRONGPASS
+
+
+def test_join_and_raft_node_through_a_follower(cluster):
+    follower = cluster.followers()[0]
+    cluster.leader().client().set("before-join", "1")
+    # Node 4 joins through a follower with --join: its request to be added
+    # is an ask from a node that is not yet a member, relayed to the leader.
+    joiner = AuthNode(cluster.base, node_id=4, extra=[
+        "--requirepass", PASSWORD, "--join", f"127.0.0.1:{follower.port}"])
+    cluster.extra_nodes.append(joiner)
+    joiner.start()
+    wait_until(lambda: members(cluster.leader()).get(4) == "voter", 30,
+               message="node 4 to join as a voter")
+    wait_until(lambda: joiner.client().get("before-join") == "1", 20,
+               message="node 4 to have the data")
+    assert "is a member of the cluster" in joiner.log_text()
+    # RAFT NODE ADD and REMOVE sent to a follower are relayed to the leader.
+    observer = AuthNode(cluster.base, node_id=5, extra=[
+        "--requirepass", PASSWORD, "--join", f"127.0.0.1:{follower.port}"])
+    cluster.extra_nodes.append(observer)
+    assert follower.client().execute_command(
+        "RAFT", "NODE", "ADD", 5, observer.raft_addr, "OBSERVER") == "OK"
+    observer.start()
+    wait_until(lambda: observer.client().get("before-join") == "1", 20,
+               message="the observer to receive the log")
+    assert members(follower)[5] == "observer"
+    assert follower.client().execute_command("RAFT", "NODE", "REMOVE", 5) == "OK"
+    assert follower.client().execute_command("RAFT", "NODE", "REMOVE", 4) == "OK"
+    wait_until(lambda: set(members(follower)) == {1, 2, 3}, 20,
+               message="nodes 4 and 5 to be removed")
+    observer.kill()
+    joiner.kill()
+
+
+def test_leader_kill(cluster):
+    leader = cluster.leader()
+    leader.kill()
+    new_leader = cluster.wait_leader(exclude=(leader,), timeout=20)
+    survivor = next(n for n in cluster.nodes if n not in (leader, new_leader))
+    wait_writable(survivor, timeout=20)
+    assert survivor.client().set("after-kill", "2") is True
+    assert new_leader.client().get("after-kill") == "2"
+    leader.start()
+    c = leader.client()
+    c.execute_command("READONLY")
+    wait_until(lambda: c.get("after-kill") == "2", 20, message="the old leader to catch up")
+    # And it forwards again as a follower.
+    assert leader.client().set("via-old-leader", "3") is True
+    assert new_leader.client().get("via-old-leader") == "3"
