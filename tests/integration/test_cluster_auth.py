@@ -5,11 +5,18 @@ survives the leader's death. The nodes reach each other's client ports as
 peers (PARLEY.PEER: the cluster secret, here the empty one of a cluster on
 loopback), so no node needs another's password; clients still need theirs
 on every node, and a user's rights are checked on the node it talks to,
-before anything is relayed."""
+before anything is relayed.
+
+Across hosts (network namespaces), protected mode stays on: other nodes
+prove the cluster secret and are served, ordinary clients from another
+host are still DENIED."""
+import socket
+
 import pytest
 import redis
 
-from conftest import Cluster, Node, free_port, parse_info, wait_until, wait_writable
+import netns
+from conftest import Cluster, Node, wait_until, wait_writable
 from exact import err
 
 PASSWORD = "cluster-auth-pw"
@@ -151,3 +158,55 @@ def test_leader_kill(cluster):
     # And it forwards again as a follower.
     assert leader.client().set("via-old-leader", "3") is True
     assert new_leader.client().get("via-old-leader") == "3"
+
+
+# --- across hosts, protected mode on -------------------------------------------------
+
+def denied_from_afar(node):
+    """What an ordinary client from another host is answered: everything
+    until the node closes the connection."""
+    with socket.create_connection((node.client_ip, 6379), timeout=10) as sock:
+        sock.sendall(b"*1\r\n$4\r\nPING\r\n")
+        got = b""
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return got
+            got += chunk
+
+
+def voter_count(node):
+    return sum(1 for k, v in node.raft_info().items()
+               if k.startswith("member") and ":voter:" in v)
+
+
+@pytest.mark.skipif(not netns.available(), reason="needs root and network namespaces")
+def test_protected_mode_serves_peers_not_remote_clients(tmp_path):
+    cluster = netns.NsCluster(str(tmp_path), size=4, members=3, protected_mode=True)
+    try:
+        cluster.start()
+        leader = cluster.wait_leader(15)
+        f1, f2 = [n for n in cluster.nodes[:3] if n is not leader]
+        # A follower forwards its (loopback) client's writes to the leader
+        # over the client network: the leader serves the peer.
+        wait_until(lambda: f1.cli("SET", "via-follower", "1") == "OK", 15,
+                   message="a write through a follower")
+        assert leader.cli("GET", "via-follower") == "1"
+        # A node that is not yet a member joins through a follower, which
+        # relays RAFT NODE ADD to the leader: both are peer connections.
+        joiner = cluster.nodes[3]
+        joiner.extra += ["--join", f1.client_addr]
+        joiner.start()
+        wait_until(lambda: voter_count(leader) == 4, 30, message="node 4 to join as a voter")
+        wait_until(lambda: joiner.cli("GET", "via-follower") == "1", 20,
+                   message="node 4 to have the data")
+        # RAFT NODE sent to a follower is relayed to the leader.
+        assert f2.cli("RAFT", "NODE", "REMOVE", 4) == "OK"
+        wait_until(lambda: voter_count(leader) == 3, 20, message="node 4 to be removed")
+        # An ordinary client from another host is still refused, on every node.
+        for n in cluster.nodes[:3]:
+            assert denied_from_afar(n).startswith(
+                b"-DENIED Redis is running in protected mode because protected mode is "
+                b"enabled and no password is set for the default user.")
+    finally:
+        cluster.destroy()
