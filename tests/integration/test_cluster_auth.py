@@ -10,6 +10,7 @@ before anything is relayed.
 Across hosts (network namespaces), protected mode stays on: other nodes
 prove the cluster secret and are served, ordinary clients from another
 host are still DENIED."""
+import os
 import socket
 
 import pytest
@@ -18,10 +19,13 @@ import redis
 import netns
 from conftest import Cluster, Node, wait_until, wait_writable
 from exact import err
+from test_peer_auth import mac, raw, read_reply
 
 PASSWORD = "cluster-auth-pw"
 WRONGPASS = "WRONGPASS invalid username-password pair or user is disabled."
 NOAUTH = "NOAUTH Authentication required."
+DENIED = (b"-DENIED Redis is running in protected mode because protected mode is enabled and "
+          b"no password is set for the default user.")
 
 
 class AuthNode(Node):
@@ -205,8 +209,32 @@ def test_protected_mode_serves_peers_not_remote_clients(tmp_path):
         wait_until(lambda: voter_count(leader) == 3, 20, message="node 4 to be removed")
         # An ordinary client from another host is still refused, on every node.
         for n in cluster.nodes[:3]:
-            assert denied_from_afar(n).startswith(
-                b"-DENIED Redis is running in protected mode because protected mode is "
-                b"enabled and no password is set for the default user.")
+            assert denied_from_afar(n).startswith(DENIED)
+        # From another host: a peer's proof with the wrong secret is refused
+        # and the connection closed; a HELLO alone does not let a client in;
+        # the right proof does.
+        for secret, after in (("not-the-cluster-secret", "PROVE"), (None, "PING"),
+                              (netns.CLUSTER_SECRET, "PROVE")):
+            with socket.create_connection((leader.client_ip, 6379), timeout=10) as sock:
+                f = sock.makefile("rb")
+                nonce = os.urandom(32)
+                raw(sock, "PARLEY.PEER", "HELLO", 77, nonce.hex())
+                acceptor_nonce, node_id, _ = read_reply(f)
+                assert int(node_id) == leader.node_id
+                if after == "PING":
+                    raw(sock, "PING")
+                    assert read_reply(f).startswith(DENIED)
+                    assert f.readline() == b""
+                    continue
+                proof = mac(secret, "parley link connector v1", nonce,
+                            bytes.fromhex(acceptor_nonce.decode()), 77, leader.node_id)
+                raw(sock, "PARLEY.PEER", "PROVE", proof.hex())
+                if secret == netns.CLUSTER_SECRET:
+                    assert read_reply(f) == b"+OK"
+                    raw(sock, "PING")
+                    assert read_reply(f) == b"+PONG"
+                else:
+                    assert read_reply(f) == b"-NOPERM cluster peer authentication failed"
+                    assert f.readline() == b""
     finally:
         cluster.destroy()
