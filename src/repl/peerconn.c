@@ -130,6 +130,8 @@ void peerconn_deadline(struct peerconn *pc, unsigned timeout_ms, const char *why
  * Writing
  * ------------------------------------------------------------------ */
 
+static void write_out(struct peerconn *pc);
+
 static void on_written(uv_write_t *req, int status)
 {
     struct peerconn *pc = req->data;
@@ -140,7 +142,7 @@ static void on_written(uv_write_t *req, int status)
         fail(pc, uv_strerror(status));
         return;
     }
-    if (pc->stage == PEERCONN_READY) peerconn_flush(pc);
+    write_out(pc); /* what was appended while this write was under way */
 }
 
 /* Writes what is in out, whatever the stage. */
