@@ -73,34 +73,62 @@ void client_login(struct client *c, const char *user, size_t ulen)
     c->authenticated = true;
 }
 
+/* Protected mode: while "default" needs no password, only loopback
+ * clients are served. */
+static bool protected_from(struct server *s, const char *peer)
+{
+    if (!s->cfg.protected_mode || !default_nopass(s)) return false;
+    return !(strncmp(peer, "127.", 4) == 0 || strncmp(peer, "[::1]", 5) == 0 ||
+             strncmp(peer, "::1", 3) == 0 || strncmp(peer, "/", 1) == 0);
+}
+
+static const char protected_denied[] =
+    "-DENIED Redis is running in protected mode because protected mode is enabled and no "
+    "password is set for the default user. In this mode connections are only accepted from "
+    "the loopback interface. If you want to connect from external computers to Redis you may "
+    "adopt one of the following solutions: 1) Just disable protected mode sending the command "
+    "'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from "
+    "the same host the server is running, however MAKE SURE Redis is not publicly accessible "
+    "from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) "
+    "Alternatively you can just disable the protected mode by editing the Redis configuration "
+    "file, and setting the protected mode option to 'no', and then restarting the server. 3) "
+    "If you started the server manually just for testing, restart it with the "
+    "'--protected-mode no' option. 4) Setup a an authentication password for the default "
+    "user. NOTE: You only need to do one of the above things in order for the server to start "
+    "accepting connections from the outside.\r\n";
+
+bool acl_protected_refuse(struct server *s, struct net_conn *conn)
+{
+    if (!protected_from(s, net_conn_peer(conn))) return false;
+    /* With a cluster secret another node may connect from afar: it gets
+     * to prove itself before the refusal (acl_protected_deny). */
+    if (s->cfg.cluster_secret && s->cfg.cluster_secret[0]) return false;
+    net_conn_reject(conn, protected_denied);
+    return true;
+}
+
+bool acl_protected_deny(struct client *c, const struct cmd_def *cmd)
+{
+    /* PARLEY.PEER (a node's handshake) is the one row that is spoken
+     * between nodes and needs no login; a failed proof closes the
+     * connection (cmd_peer.c). */
+    const unsigned handshake = CMD_NODE | CMD_NO_AUTH;
+    if (c->peer || (cmd && (cmd->flags & handshake) == handshake)) return false;
+    if (!protected_from(c->srv, net_conn_peer(c->conn))) { /* a password was set since */
+        c->protected_deferred = false;
+        return false;
+    }
+    struct resp_out o = client_reply(c);
+    resp_raw(&o, protected_denied, sizeof protected_denied - 1);
+    client_quit(c);
+    return true;
+}
+
 void acl_client_new(struct client *c)
 {
     client_login(c, "default", 7);
     c->authenticated = default_nopass(c->srv);
-}
-
-bool acl_protected_refuse(struct server *s, struct net_conn *conn)
-{
-    if (!s->cfg.protected_mode || !default_nopass(s)) return false;
-    const char *peer = net_conn_peer(conn);
-    if (strncmp(peer, "127.", 4) == 0 || strncmp(peer, "[::1]", 5) == 0 ||
-        strncmp(peer, "::1", 3) == 0 || strncmp(peer, "/", 1) == 0)
-        return false;
-    net_conn_reject(conn,
-        "-DENIED Redis is running in protected mode because protected mode is enabled and no "
-        "password is set for the default user. In this mode connections are only accepted from "
-        "the loopback interface. If you want to connect from external computers to Redis you may "
-        "adopt one of the following solutions: 1) Just disable protected mode sending the command "
-        "'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from "
-        "the same host the server is running, however MAKE SURE Redis is not publicly accessible "
-        "from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) "
-        "Alternatively you can just disable the protected mode by editing the Redis configuration "
-        "file, and setting the protected mode option to 'no', and then restarting the server. 3) "
-        "If you started the server manually just for testing, restart it with the "
-        "'--protected-mode no' option. 4) Setup a an authentication password for the default "
-        "user. NOTE: You only need to do one of the above things in order for the server to start "
-        "accepting connections from the outside.\r\n");
-    return true;
+    c->protected_deferred = protected_from(c->srv, net_conn_peer(c->conn));
 }
 
 /* ------------------------------------------------------------------

@@ -44,6 +44,7 @@ struct client {
     bool readonly;     /* READONLY: reads served from this node, maybe stale */
     bool peer;         /* a cluster node proved itself (PARLEY.PEER, cmd_peer.c) */
     struct peer_hello *peer_hello; /* PARLEY.PEER HELLO answered, PROVE awaited */
+    bool protected_deferred; /* protected mode refuses this host, unless it proves itself a peer */
     struct multi_state *multi; /* MULTI/WATCH state, NULL when unused */
     struct reply_slot *blocking_slot; /* paused until this blocking command answers */
     struct reply_slot *exec_slot;     /* an EXEC whose SELECTs apply only if it runs */
@@ -156,11 +157,17 @@ void blocking_client_gone(struct client *c);
 /* cmd_acl.c: AUTH and ACL. acl_refuse answers NOAUTH or NOPERM (and logs
  * the refusal) and returns true for a command this client may not run;
  * acl_protected_refuse refuses a connection protected-mode does not
- * serve; client_login sets the user of a connection. */
+ * serve; with a cluster-secret set the refusal waits for the first
+ * command, so that another node may prove itself first
+ * (acl_protected_deny, from dispatch); client_login sets the user of a
+ * connection. */
 void acl_bind_handlers(void);
 void acl_init_server(struct server *s);
 bool acl_refuse(struct client *c, const struct cmd_def *cmd, int argc, const struct resp_arg *argv);
 bool acl_protected_refuse(struct server *s, struct net_conn *conn);
+/* For a protected_deferred client about to run cmd (NULL: unknown):
+ * answers DENIED and closes unless cmd is the peer handshake. */
+bool acl_protected_deny(struct client *c, const struct cmd_def *cmd);
 void acl_client_new(struct client *c);
 void acl_free_server(struct server *s);
 /* The users the configuration gives (aclfile, or requirepass) become a
