@@ -16,6 +16,7 @@
  *   memory.c   maxmemory at the leader: evictions, refusals before proposing
  *   divergence.c the periodic check that every replica holds the leader's data
  *   poison.c   surviving a poisoned entry: the crash report, apply-skip-entry
+ *   expire.c   the leader's active expiry: finding expired keys, proposing their deletion
  *
  * Nothing outside repl/ includes this file. */
 #ifndef PARLEY_REPL_INTERNAL_H
@@ -31,6 +32,7 @@
 #include "repl/entry.h"
 #include "repl/repl.h"
 #include "store/dict.h"
+#include "store/keyspace.h"
 #include "store/evict.h"
 
 /* poison.c: a node that skips an entry (apply-skip-entry), as the log
@@ -94,6 +96,20 @@ struct repl_memory {
     int (*snapshot_finalize)(struct raft_fsm *, struct raft_buffer *[], unsigned *);
 };
 
+/* expire.c: the leader's active expiry cycle (Redis's activeExpireCycle). */
+struct repl_expire {
+    bool in_flight;              /* one deletion batch at a time */
+    uint64_t seq;                /* its seq */
+    int next_db;                 /* where the next cycle starts */
+    size_t cursor[STORE_DBS];    /* each database's walk (store_scan_expired) */
+    bool more_left;              /* the last cycle stopped before it was done */
+    int64_t last_fast_start_us;  /* monotonic */
+    /* INFO stats, this node's own (as in Redis) */
+    double stale_perc;           /* running estimate of the expired share */
+    uint64_t time_cap_reached;   /* cycles stopped by their time budget */
+    uint64_t cpu_us;             /* time spent in cycles */
+};
+
 /* transport.c: raft_uv_tcp (inner) behind an interface (outer) that sets
  * TCP_NODELAY on every connection it hands to libraft. */
 struct nodelay_transport {
@@ -146,8 +162,6 @@ struct repl {
     bool blocked;                /* told a client to pause */
     int last_state;              /* raft state seen at the last tick */
     uint64_t last_term;
-    bool expiry_in_flight;
-    uint64_t expiry_seq;
     int64_t time_floor_ms;       /* entry times never go backwards */
     uint64_t expire_rng;
     uint64_t seed_rng;           /* the seeds entries carry */
@@ -201,6 +215,7 @@ struct repl {
     struct member_req *member_reqs;
 
     struct repl_memory mem;      /* memory.c */
+    struct repl_expire expire;   /* expire.c */
     /* The log index of the entry being applied (apply.c), 0 outside apply. */
     uint64_t applying_index;
 
@@ -249,7 +264,6 @@ void batch_free(struct batch *b);
 void slot_answer(struct reply_slot *slot, const char *raw, size_t len);
 void propose_housekeeping(struct repl *r);
 void propose_requeue_sent(struct repl *r);
-void propose_expire_cycle(struct repl *r);
 /* Seals a batch of its own holding one internal command of repl/ (no
  * client waits for it); returns the batch's seq. */
 uint64_t propose_internal(struct repl *r, int argc, const struct resp_arg *argv);
@@ -276,6 +290,13 @@ void memory_tick(struct repl *r);
 bool memory_gate(struct repl *r, const char *body, size_t len, struct buf *out);
 void memory_batch_gone(struct repl *r, uint64_t seq);
 void memory_close(struct repl *r);
+
+/* expire.c. expire_slow_cycle runs every housekeeping period (100 ms),
+ * expire_fast_cycle at the end of every tick; both do something only on a
+ * leader that is ready, with no deletion batch of theirs in flight. */
+void expire_slow_cycle(struct repl *r);
+void expire_fast_cycle(struct repl *r);
+void expire_batch_gone(struct repl *r, uint64_t seq);
 
 /* apply.c */
 /* A decimal argument of an internal command (0 if it is not one). */

@@ -28,7 +28,7 @@ static void on_housekeeping(uv_timer_t *t)
 {
     struct repl *r = t->data;
     propose_housekeeping(r);
-    propose_expire_cycle(r);
+    expire_slow_cycle(r);
     memory_tick(r);
     join_tick(r);
     members_tick(r);
@@ -219,6 +219,9 @@ void repl_get_info(struct repl *r, struct repl_info *info)
     info->divergence_checks_failed = r->div.failed;
     info->divergence_last_failed_index = r->div.last_failed_index;
     info->apply_skipped = poison_skipped_text(r);
+    info->expired_stale_perc = r->expire.stale_perc;
+    info->expired_time_cap_reached_count = r->expire.time_cap_reached;
+    info->expire_cycle_cpu_ms = r->expire.cpu_us / 1000;
 }
 
 bool repl_internal_forwardable(const char *name, size_t len)

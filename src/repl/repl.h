@@ -163,6 +163,13 @@ struct repl_info {
     /* Nodes that skip an entry (apply-skip-entry), as the log recorded
      * them: "node@index,..." or "". */
     const char *apply_skipped;
+    /* This node's active expiry cycle (expire.c; only a leader's runs), as
+     * Redis's INFO stats shows its own: the running estimate of the share
+     * of expired keys among those checked, the cycles stopped by their time
+     * budget, and the time spent in cycles. */
+    double expired_stale_perc;
+    uint64_t expired_time_cap_reached_count;
+    uint64_t expire_cycle_cpu_ms;
 };
 void repl_get_info(struct repl *r, struct repl_info *info);
 /* The current configuration, at most max members; strings stay valid until
