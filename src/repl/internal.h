@@ -17,6 +17,7 @@
  *   divergence.c the periodic check that every replica holds the leader's data
  *   poison.c   surviving a poisoned entry: the crash report, apply-skip-entry
  *   expire.c   the leader's active expiry: finding expired keys, proposing their deletion
+ *   logbound.c the Raft log bounded in bytes: snapshots by bytes, trailing window
  *
  * Nothing outside repl/ includes this file. */
 #ifndef PARLEY_REPL_INTERNAL_H
@@ -108,6 +109,27 @@ struct repl_expire {
     double stale_perc;           /* running estimate of the expired share */
     uint64_t time_cap_reached;   /* cycles stopped by their time budget */
     uint64_t cpu_us;             /* time spent in cycles */
+};
+
+/* logbound.c: bytes of the command entries this node has applied and still
+ * holds in its log, to snapshot and compact by bytes. */
+struct logbound_entry {
+    uint64_t index;
+    size_t bytes;
+};
+struct repl_logbound {
+    struct logbound_entry *ring; /* applied entries still in the log, oldest first */
+    size_t head, n, cap;
+    size_t bytes;                /* sum of the ring's bytes */
+    size_t since_snapshot_bytes; /* applied since the last snapshot */
+    bool triggered;              /* snapshot threshold lowered to take one now */
+    uint64_t snapshots_by_bytes; /* snapshots the byte bound started */
+    uint64_t drop_through;       /* what the snapshot being written leaves out */
+    /* The state machine's callbacks, wrapped (logbound.c). */
+    int (*apply)(struct raft_fsm *, const struct raft_buffer *, void **);
+    int (*snapshot)(struct raft_fsm *, struct raft_buffer *[], unsigned *);
+    int (*restore)(struct raft_fsm *, struct raft_buffer *);
+    int (*snapshot_finalize)(struct raft_fsm *, struct raft_buffer *[], unsigned *);
 };
 
 /* transport.c: raft_uv_tcp (inner) behind an interface (outer) that sets
@@ -216,6 +238,7 @@ struct repl {
 
     struct repl_memory mem;      /* memory.c */
     struct repl_expire expire;   /* expire.c */
+    struct repl_logbound logbound; /* logbound.c */
     /* The log index of the entry being applied (apply.c), 0 outside apply. */
     uint64_t applying_index;
 
@@ -297,6 +320,13 @@ void memory_close(struct repl *r);
 void expire_slow_cycle(struct repl *r);
 void expire_fast_cycle(struct repl *r);
 void expire_batch_gone(struct repl *r, uint64_t seq);
+
+/* logbound.c: wraps the state machine's apply, snapshot and restore (before
+ * raft_init); logbound_close frees what it holds. */
+void logbound_install(struct repl *r);
+void logbound_close(struct repl *r);
+/* Bytes and number of the applied command entries still in the log. */
+size_t logbound_bytes(struct repl *r, size_t *entries);
 
 /* apply.c */
 /* A decimal argument of an internal command (0 if it is not one). */

@@ -99,6 +99,15 @@ void server_info(struct server *s, int nsections, const struct resp_arg *section
                    "maxmemory_policy:%s\r\nmem_allocator:libc\r\n",
                    used, h, rss, hrss, (unsigned long long)s->stats.peak_memory, hp,
                    s->cfg.maxmemory, hmax, evict_policy_name(s->cfg.maxmemory_policy));
+        /* The Raft log's share, outside used_memory (repl/logbound.c). */
+        struct repl_info ri;
+        repl_get_info(s->repl, &ri);
+        char hlog[32];
+        human_bytes(hlog, sizeof hlog, (double)ri.log_bytes);
+        buf_printf(out,
+                   "raft_log_bytes:%zu\r\nraft_log_bytes_human:%s\r\nraft_log_entries:%zu\r\n"
+                   "raft_log_max_bytes:%zu\r\nraft_log_trailing_bytes:%zu\r\n",
+                   ri.log_bytes, hlog, ri.log_entries, ri.log_max_bytes, ri.log_trailing_bytes);
     }
     if (want(nsections, sections, "persistence", true)) {
         SECTION("Persistence");
@@ -152,9 +161,10 @@ void server_info(struct server *s, int nsections, const struct resp_arg *section
         buf_printf(out,
                    "raft_divergence_checks_passed:%" PRIu64 "\r\n"
                    "raft_divergence_checks_failed:%" PRIu64 "\r\n"
-                   "raft_divergence_last_failed_index:%" PRIu64 "\r\n",
+                   "raft_divergence_last_failed_index:%" PRIu64 "\r\n"
+                   "raft_snapshots_by_bytes:%" PRIu64 "\r\n",
                    ri.divergence_checks_passed, ri.divergence_checks_failed,
-                   ri.divergence_last_failed_index);
+                   ri.divergence_last_failed_index, ri.snapshots_by_bytes);
     }
     if (want(nsections, sections, "keyspace", true)) {
         SECTION("Keyspace");
