@@ -42,13 +42,24 @@
 #include "base/mem.h"
 #include "repl/internal.h"
 
+/* The record is the log's bookkeeping, not data: like the log (and as the
+ * entries handed to libraft), it stays out of used_memory, which maxmemory
+ * compares with (base/mem.h). */
+static void ring_free(struct logbound_entry *ring)
+{
+    if (ring == NULL) return;
+    mem_own(ring);
+    free(ring);
+}
+
 static void ring_push(struct repl_logbound *lb, uint64_t index, size_t bytes)
 {
     if (lb->n == lb->cap) {
         size_t cap = lb->cap ? lb->cap * 2 : 1024;
         struct logbound_entry *ring = xmalloc(cap * sizeof *ring);
+        mem_disown(ring);
         for (size_t i = 0; i < lb->n; i++) ring[i] = lb->ring[(lb->head + i) % lb->cap];
-        free(lb->ring);
+        ring_free(lb->ring);
         lb->ring = ring;
         lb->cap = cap;
         lb->head = 0;
@@ -183,7 +194,7 @@ void logbound_install(struct repl *r)
 
 void logbound_close(struct repl *r)
 {
-    free(r->logbound.ring);
+    ring_free(r->logbound.ring);
     r->logbound.ring = NULL;
     r->logbound.n = r->logbound.cap = r->logbound.head = 0;
 }
