@@ -380,6 +380,53 @@ def test_celery_with_rediss_url(tls_server, certs, tmp_path):
         stop_worker(worker, log)
 
 
+def test_celery_and_rq_with_a_password_over_tls(make_tls_node, certs, tmp_path):
+    """What a team puts in its settings: rediss://:password@host for Celery
+    (the default user's password) and rediss://user:password@host for an RQ
+    worker (an ACL user), both verifying the server's certificate."""
+    pytest.importorskip("rq")
+    from rq import Queue
+    import rq_jobs
+    from test_rq import run_worker
+
+    node = make_tls_node(extra=["--requirepass", "celerypw"])
+    node.start(wait=False)
+    admin = node.client(password="celerypw")
+    wait_until(lambda: admin.set("__ready", "1"), 30, message="the TLS node with a password")
+    # Without the password, or with a wrong one, nothing is served.
+    with pytest.raises(redis.AuthenticationError, match="Authentication required"):
+        node.client().get("__ready")
+    with pytest.raises(redis.ResponseError, match="^WRONGPASS"):
+        node.client(password="wrong").get("__ready")
+    admin.execute_command("ACL", "SETUSER", "worker", "on", ">rqpw", "~*", "&*", "+@all",
+                          "-@dangerous", "+info", "+client")
+    tls_query = f"ssl_cert_reqs=required&ssl_ca_certs={certs.path('ca.crt')}"
+    # Celery, broker and result backend.
+    url = f"rediss://:celerypw@127.0.0.1:{node.tls_port}/0?{tls_query}"
+    env = dict(os.environ, PARLEY_URL=url, PYTHONPATH=HERE)
+    log_path = str(tmp_path / "worker.log")
+    worker, log = start_worker(url, log_path)
+    try:
+        code = ("import celery_app as m\n"
+                "print(m.add.delay(20, 3).get(timeout=60))\n")
+        out = subprocess.run(["/usr/bin/python3", "-c", code], cwd=HERE, env=env,
+                             capture_output=True, text=True, timeout=120)
+        with open(log_path, "rb") as f:
+            worker_log = f.read().decode(errors="replace")
+        assert out.stdout.strip() == "23", out.stderr + worker_log
+    finally:
+        stop_worker(worker, log)
+    # RQ, as the ACL user.
+    conn = redis.Redis(host="127.0.0.1", port=node.tls_port, username="worker", password="rqpw",
+                       ssl=True, ssl_ca_certs=certs.path("ca.crt"), ssl_cert_reqs="required")
+    q = Queue("default", connection=conn)
+    jobs = [q.enqueue(rq_jobs.add, i, 2) for i in range(5)]
+    run_worker(node.tls_port, url=f"rediss://worker:rqpw@127.0.0.1:{node.tls_port}/0?{tls_query}")
+    for i, job in enumerate(jobs):
+        job.refresh()
+        assert job.return_value() == i + 2
+
+
 def test_hiredict_client(tls_server, certs, tmp_path):
     """A C client of the hiredis family: libhiredict's
     redictInitiateSSLWithContext (hiredis's redisInitiateSSLWithContext;
