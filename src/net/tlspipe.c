@@ -71,6 +71,8 @@ void tlspipe_close(struct tlspipe *p)
     uv_close((uv_handle_t *)&p->inner, on_handle_closed);
 }
 
+size_t tlspipe_queued(const struct tlspipe *p) { return p->to_inner + p->to_tcp; }
+
 void tlspipe_quiet(struct tlspipe *p) { p->hooks.on_fail = NULL; }
 
 static void fail(struct tlspipe *p, const char *why)

@@ -30,6 +30,9 @@ struct tls_ctx;
 struct tlspipe;
 
 #define TLSPIPE_QUEUE_MAX (256 * 1024)
+/* The most one write adds to a queue: one read's plaintext, or the
+ * ciphertext of one read's plaintext (records add their headers and tags). */
+#define TLSPIPE_CHUNK_MAX (64 * 1024 + 4096)
 
 struct tlspipe_hooks {
     void *data;
@@ -50,6 +53,9 @@ struct tlspipe_hooks {
  * nor plain was touched, and both stay the caller's). */
 struct tlspipe *tlspipe_new(uv_loop_t *loop, uv_tcp_t *tcp, struct tls_ctx *ctx, uv_pipe_t *plain,
                             const struct tlspipe_hooks *hooks, int *status);
+/* Bytes written and not yet confirmed, both directions together: at most
+ * 2 * (TLSPIPE_QUEUE_MAX + TLSPIPE_CHUNK_MAX). */
+size_t tlspipe_queued(const struct tlspipe *p);
 /* Stops reporting failures (the owner no longer listens for them). */
 void tlspipe_quiet(struct tlspipe *p);
 /* Closes the TCP stream and the pipe's end at once (the plaintext end is

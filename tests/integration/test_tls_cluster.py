@@ -51,12 +51,12 @@ def certs(tmp_path_factory):
     return ClusterCerts(str(tmp_path_factory.mktemp("cluster-certs")))
 
 
-def tls_cluster(base, certs, size=3, per_node=None):
+def tls_cluster(base, certs, size=3, per_node=None, extra=()):
     """A cluster whose Raft transport is TLS; per_node maps a node id to the
     certificate it starts with (default: node)."""
     c = Cluster(base, size, extra=QUIET)
     for n in c.nodes:
-        n.extra = QUIET + certs.args((per_node or {}).get(n.node_id, "node"))
+        n.extra = QUIET + list(extra) + certs.args((per_node or {}).get(n.node_id, "node"))
     return c
 
 
@@ -103,10 +103,18 @@ def test_writes_through_a_follower_and_a_leader_kill(cluster):
     for i in range(200):
         assert c.set(f"k{i}", i) is True
     assert c.incr("counter") == 1
+    # Big entries and a pipeline: more than the TLS pipes queue at once.
+    big = os.urandom(6 * 1024 * 1024).hex()[:6 * 1024 * 1024]
+    assert c.set("big", big) is True
+    p = c.pipeline(transaction=False)
+    for i in range(3000):
+        p.set(f"p{i}", "x" * 200)
+    assert all(p.execute())
     for n in cluster.nodes:
         r = n.client()
         r.execute_command("READONLY")
-        wait_until(lambda: r.get("k199") == "199", message=f"k199 on node {n.node_id}")
+        wait_until(lambda: r.get("p2999") == "x" * 200, message=f"p2999 on node {n.node_id}")
+        assert r.strlen("big") == len(big)
     leader.kill()
     new_leader = cluster.wait_leader(15, exclude=(leader,))
     other = next(n for n in cluster.nodes if n not in (leader, new_leader))
@@ -178,19 +186,28 @@ def voters(node):
     return sorted(v for k, v in info.items() if k.startswith("member") and ":voter:" in v)
 
 
+SNAPSHOTS = ["--raft-snapshot-threshold", "64", "--raft-snapshot-trailing", "0"]
+
+
 def test_join_with_a_good_certificate(tmp_path, certs):
-    c = tls_cluster(str(tmp_path), certs).start()
+    """The joiner is sent a snapshot (the log before it was compacted),
+    over TLS."""
+    c = tls_cluster(str(tmp_path), certs, extra=SNAPSHOTS).start()
     joiner = None
     try:
         leader = c.leader()
-        leader.client().set("before-join", "1")
+        r = leader.client()
+        for i in range(300):
+            r.set(f"before:{i}", i)
+        r.set("before-join", "1")
         joiner = Node(str(tmp_path), node_id=4,
-                      extra=QUIET + certs.args("node-b") +
+                      extra=QUIET + SNAPSHOTS + certs.args("node-b") +
                       ["--join", f"127.0.0.1:{leader.port}"]).start()
         wait_until(lambda: len(voters(leader)) == 4, 30, message="node 4 to become a voter")
         r = joiner.client()
         r.execute_command("READONLY")
         wait_until(lambda: r.get("before-join") == "1", 20, message="node 4 to have the data")
+        assert "Loaded a snapshot" in joiner.log_text()  # InstallSnapshot came over TLS
         assert joiner.client().set("via-joiner", "yes") is True
         c.nodes.append(joiner)
         c.wait_converged(20)
