@@ -84,8 +84,8 @@ void config_finish(struct config *c);
  * (TLS only). It also derives the default raft-addr and announce-addr. */
 long long config_client_port(const struct config *c);
 void config_free(struct config *c);
-/* With no cluster-secret and no tls-cluster, peers are accepted from
- * loopback addresses only:
+/* With no cluster-secret, peers are accepted from loopback addresses only
+ * (tls-cluster lifts that on the Raft port, not on the forwarding link):
  * a configuration that names another address for this node or a peer
  * (raft-addr, cluster, join, or announce-addr when there are peers) could
  * never work, and would invite one. Returns -1 with the reason then. */

@@ -217,6 +217,38 @@ def test_join_with_a_good_certificate(tmp_path, certs):
         c.stop()
 
 
+def test_join_with_a_wrong_certificate_gets_nothing(tmp_path, certs):
+    """RAFT NODE ADD is a client command (an administrator's, governed by
+    requirepass and ACL), so the joiner's ask is carried out; but the
+    leader cannot replicate to a node whose certificate its CA did not
+    sign: it never becomes a voter, never receives an entry, and the
+    cluster goes on without it."""
+    c = tls_cluster(str(tmp_path), certs).start()
+    rogue = None
+    try:
+        leader = c.leader()
+        leader.client().set("secret-data", "1")
+        rogue = Node(str(tmp_path), node_id=4,
+                     extra=QUIET + certs.args("outsider") +
+                     ["--join", f"127.0.0.1:{leader.port}"]).start()
+        wait_until(lambda: any("TLS: " in l for l in refused_lines(rogue)), 15,
+                   message="the rogue refusing the leader's connections")
+        wait_until(lambda: any("Raft connection to node 4" in l and "TLS: " in l
+                               for l in leader.log_text().splitlines()), 15,
+                   message="the leader refusing the rogue's certificate")
+        info = rogue.raft_info()
+        assert info["term"] == "0" and info["commit_index"] == "0"
+        r = rogue.client()
+        r.execute_command("READONLY")
+        assert r.get("secret-data") is None
+        assert not any(v.startswith("4@") for v in voters(leader))
+        assert_serves_writes(c, "after-rogue-joiner")
+    finally:
+        if rogue:
+            rogue.kill()
+        c.stop()
+
+
 def test_a_node_with_a_wrong_certificate_gets_nothing_until_reloaded(tmp_path, certs):
     """Node 3 starts with a certificate the cluster's CA did not sign: the
     other two elect a leader and commit without it, and it receives no
