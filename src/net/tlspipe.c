@@ -140,14 +140,16 @@ static void flush_tls(struct tlspipe *p)
 static void pump_in(struct tlspipe *p)
 {
     while (!p->closing && p->to_inner < TLSPIPE_QUEUE_MAX) {
-        struct chunk *c = chunk_new(p, false, READ_BYTES);
-        ssize_t n = tls_conn_read(p->tls, c->data, READ_BYTES);
+        /* Into the read buffer (what a TCP read put there is fed already),
+         * then a chunk of the size read: the queue's count is its memory. */
+        ssize_t n = tls_conn_read(p->tls, p->buf, sizeof p->buf);
         if (n > 0) {
+            struct chunk *c = chunk_new(p, false, (size_t)n);
+            memcpy(c->data, p->buf, (size_t)n);
             c->len = (size_t)n;
             send_chunk(p, c);
             continue;
         }
-        free(c);
         flush_tls(p); /* what the read produced: handshake replies, alerts */
         if (n == TLS_FAILED) {
             fail(p, tls_conn_error(p->tls));
@@ -211,22 +213,25 @@ static void on_inner_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     start_reads(p);
 }
 
-/* Reads each source whose destination has room; stops the others. */
+/* Reads each source whose destination has room; stops the others. A
+ * stream that cannot be read any more (reset) ends the pipe. */
 static void start_reads(struct tlspipe *p)
 {
+    CHECK(!p->closing);
     bool want_tcp = p->to_inner < TLSPIPE_QUEUE_MAX;
+    bool want_inner = p->established && p->to_tcp < TLSPIPE_QUEUE_MAX;
+    int rv = 0;
     if (want_tcp != p->reading_tcp) {
-        if (want_tcp) CHECK(uv_read_start((uv_stream_t *)p->tcp, on_alloc, on_tcp_read) == 0);
+        if (want_tcp) rv = uv_read_start((uv_stream_t *)p->tcp, on_alloc, on_tcp_read);
         else uv_read_stop((uv_stream_t *)p->tcp);
         p->reading_tcp = want_tcp;
     }
-    bool want_inner = p->established && p->to_tcp < TLSPIPE_QUEUE_MAX;
-    if (want_inner != p->reading_inner) {
-        if (want_inner)
-            CHECK(uv_read_start((uv_stream_t *)&p->inner, on_alloc, on_inner_read) == 0);
+    if (rv == 0 && want_inner != p->reading_inner) {
+        if (want_inner) rv = uv_read_start((uv_stream_t *)&p->inner, on_alloc, on_inner_read);
         else uv_read_stop((uv_stream_t *)&p->inner);
         p->reading_inner = want_inner;
     }
+    if (rv != 0) tlspipe_close(p);
 }
 
 struct tlspipe *tlspipe_new(uv_loop_t *loop, uv_tcp_t *tcp, struct tls_ctx *ctx, uv_pipe_t *plain,
