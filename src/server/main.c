@@ -329,22 +329,23 @@ int main(int argc, char **argv)
         .on_blocked = blocking_on_blocked,
         .on_orphan_reply = blocking_on_orphan_reply,
     };
-    dispatch_init();
-    blocking_init(&s);
-    acl_init_server(&s);
-    s.store->on_touch = blocking_on_touch;
-    s.store->touch_arg = &s;
-    char why[512];
     if (s.cfg.tls_cluster) {
-        if (cluster_tls_new(&s.cfg, &s.cluster_tls_server, &s.cluster_tls_client, why,
-                            sizeof why) != 0) {
-            log_warn("%s", why);
+        char tls_why[512];
+        if (cluster_tls_new(&s.cfg, &s.cluster_tls_server, &s.cluster_tls_client, tls_why,
+                            sizeof tls_why) != 0) {
+            log_warn("%s", tls_why);
             log_warn("Failed to configure TLS. Check logs for more info.");
             return 1;
         }
         rc.tls_cluster_server = &s.cluster_tls_server;
         rc.tls_cluster_client = &s.cluster_tls_client;
     }
+    dispatch_init();
+    blocking_init(&s);
+    acl_init_server(&s);
+    s.store->on_touch = blocking_on_touch;
+    s.store->touch_arg = &s;
+    char why[512];
     s.repl = repl_start(s.loop, s.store, &rc, &hooks, why, sizeof why);
     if (s.repl == NULL) {
         log_warn("Fatal: %s", why);
