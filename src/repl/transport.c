@@ -24,11 +24,11 @@
  * plaintext end of a socketpair, which is what libraft is handed. With a
  * cluster-secret both checks hold; without one the certificate stands for
  * it, and peers need not be on loopback (server/config.c still asks for a
- * secret then, for the forwarding link, which is not on TLS yet). A TLS failure refuses the
- * connection like a wrong proof ("TLS: <OpenSSL's reason>"). The contexts
- * are read from their slots for each new connection, so a certificate
- * reload (CONFIG SET tls-cert-file) applies to the next ones; connections
- * already made keep theirs.
+ * secret then, for the forwarding link, which is not on TLS yet). A TLS
+ * failure refuses the connection like a wrong proof ("TLS: <OpenSSL's
+ * reason>"). The contexts are read from their slots for each new
+ * connection, so a certificate reload (CONFIG SET tls-cert-file) applies to
+ * the next ones; connections already made keep theirs.
  *
  * Every stream handed to libraft also gets TCP_NODELAY and
  * TCP_USER_TIMEOUT. Without the first, a leader's AppendEntries that

@@ -211,8 +211,9 @@ static void world_start(struct world *w, const char *client_cert)
 static void world_end(struct world *w)
 {
     /* Our plaintext ends are ours to close; the pipes close their side. */
-    if (!uv_is_closing((uv_handle_t *)&w->server.plain)) uv_close((uv_handle_t *)&w->server.plain, NULL);
-    if (!uv_is_closing((uv_handle_t *)&w->client.plain)) uv_close((uv_handle_t *)&w->client.plain, NULL);
+    uv_handle_t *ends[] = {(uv_handle_t *)&w->server.plain, (uv_handle_t *)&w->client.plain};
+    for (int i = 0; i < 2; i++)
+        if (!uv_is_closing(ends[i])) uv_close(ends[i], NULL);
     uv_close((uv_handle_t *)&w->listener, NULL);
     assert_true(run_until(w, both_closed));
     assert_int_equal(uv_run(&w->loop, UV_RUN_DEFAULT), 0);
