@@ -9,7 +9,10 @@
  *   __asuser <user> <command>...    runs a script command with its
  *                                   caller's permissions (redis.call
  *                                   checks them against the users as they
- *                                   are at that log index)
+ *                                   are at that log index), or a
+ *                                   transaction (__exec) whose queued
+ *                                   commands are checked as EXEC runs
+ *                                   (acl_exec_refuse)
  *
  * Server commands (AUTH, ACL WHOAMI / CAT / GENPASS / LOG / SAVE / LOAD's
  * file reading) are server/cmd_acl.c's. */
@@ -465,65 +468,27 @@ bool acl_channel_ok(struct store *s, const char *user, size_t ulen, char kind, c
     return u && channel_ok(u, name, nlen, kind == 'p');
 }
 
-/* The argument index where a command's numkeys is, for the commands whose
- * keys are not at fixed positions (Redis's "movablekeys"), or 0. */
-static int numkeys_at(const struct cmd_def *d, int *first_key_out)
+struct key_check {
+    const struct acl_user *u;
+    const struct resp_arg *argv;
+};
+
+static bool key_allowed(void *arg, int index, uint32_t access)
 {
-    static const struct {
-        const char *name;
-        int numkeys, before; /* keys follow numkeys; `before` keys precede it */
-    } movable[] = {
-        {"eval", 2, 0},        {"evalsha", 2, 0},     {"eval_ro", 2, 0},  {"evalsha_ro", 2, 0},
-        {"fcall", 2, 0},       {"fcall_ro", 2, 0},    {"zunionstore", 2, 1},
-        {"zinterstore", 2, 1}, {"zdiffstore", 2, 1},  {"zunion", 1, 0},   {"zinter", 1, 0},
-        {"zdiff", 1, 0},       {"zintercard", 1, 0},  {"sintercard", 1, 0}, {"lmpop", 1, 0},
-        {"zmpop", 1, 0},       {"blmpop", 2, 0},      {"bzmpop", 2, 0},
-    };
-    for (size_t i = 0; i < sizeof movable / sizeof *movable; i++)
-        if (strcmp(movable[i].name, d->name) == 0) {
-            *first_key_out = movable[i].before;
-            return movable[i].numkeys;
-        }
-    return 0;
+    const struct key_check *k = arg;
+    int perm = ((access & CMD_KEY_ACCESS) ? PERM_R : 0) | ((access & CMD_KEY_MODIFY) ? PERM_W : 0);
+    return key_ok(k->u, &k->argv[index], perm);
 }
 
-static bool is_stream_read(const struct cmd_def *d)
-{
-    return strcmp(d->name, "xread") == 0 || strcmp(d->name, "xreadgroup") == 0;
-}
-
-/* Calls fn for every key argument; stops at the first it refuses and
- * returns that index, or -1. */
+/* The first key argument the user may not use as the command uses it
+ * (the row's key specs: %R~ for a key it reads, %W~ for one it changes,
+ * any matching pattern for one it does neither to), or -1. */
 static int first_bad_key(const struct acl_user *u, const struct cmd_def *d, int argc,
                          const struct resp_arg *argv)
 {
-    int perm = (d->flags & CMD_WRITE) ? PERM_W : PERM_R;
     if (u->allkeys) return -1;
-    int before = 0;
-    int nk_at = numkeys_at(d, &before);
-    if (nk_at) {
-        if (before && argc > before && !key_ok(u, &argv[before], PERM_W)) return before;
-        long long nk;
-        if (argc <= nk_at || !arg_to_ll(&argv[nk_at], &nk) || nk < 0) return -1; /* the command answers */
-        for (long long k = 0; k < nk && nk_at + 1 + k < argc; k++)
-            if (!key_ok(u, &argv[nk_at + 1 + k], perm)) return (int)(nk_at + 1 + k);
-        return -1;
-    }
-    if (is_stream_read(d)) {
-        for (int i = 1; i < argc; i++)
-            if (arg_is(&argv[i], "streams")) {
-                int n = (argc - i - 1) / 2;
-                for (int k = 0; k < n; k++)
-                    if (!key_ok(u, &argv[i + 1 + k], PERM_R)) return i + 1 + k;
-                break;
-            }
-        return -1;
-    }
-    if (d->first_key <= 0) return -1;
-    int last = d->last_key < 0 ? argc + d->last_key : d->last_key;
-    for (int i = d->first_key; i <= last && i < argc; i += d->key_step > 0 ? d->key_step : 1)
-        if (!key_ok(u, &argv[i], perm)) return i;
-    return -1;
+    struct key_check k = {u, argv};
+    return cmd_keys_each(d, argc, argv, key_allowed, &k);
 }
 
 /* The channels a command names: PUBLISH/SPUBLISH argv[1], (S|P)SUBSCRIBE
@@ -827,11 +792,13 @@ static void cmd_acl_dryrun(struct cmd_ctx *c)
     }
 }
 
-/* __asuser <user> <command> <args>...: runs the command (a script) with
- * the user's permissions checked by every redis.call. */
+/* __asuser <user> <command> <args>...: runs the command (a script, or a
+ * transaction: __exec) with the user's permissions checked by every
+ * redis.call and every queued command. */
 static void cmd_internal_asuser(struct cmd_ctx *c)
 {
-    const struct cmd_def *d = cmd_lookup(c->argv[2].ptr, c->argv[2].len, false);
+    const struct cmd_def *d = cmd_lookup(c->argv[2].ptr, c->argv[2].len, true);
+    if (d && (d->flags & CMD_INTERNAL) && !(d->flags & CMD_FOR_CLIENT)) d = NULL;
     if (d == NULL || d->exec == NULL || !cmd_arity_ok(d, c->argc - 2)) {
         resp_error(&c->out, "ERR malformed __asuser");
         return;
@@ -849,7 +816,7 @@ static void cmd_internal_asuser(struct cmd_ctx *c)
 
 #define ADMIN_FLAGS (CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE)
 #define ADMIN_ACL (ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS)
-#define SUB(n, ar, fl, acl, ex, sum, cx) {n, ar, fl, 0, 0, 0, acl, ex, "server", "6.0.0", sum, cx, NULL}
+#define SUB(n, ar, fl, acl, ex, sum, cx) {n, ar, fl, 0, 0, 0, acl, ex, "server", "6.0.0", sum, cx, NULL, NULL}
 
 static const struct cmd_def acl_subs[] = {
     SUB("acl|cat", -2, CMD_LOCAL | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, ACL_SLOW, NULL,
@@ -857,7 +824,7 @@ static const struct cmd_def acl_subs[] = {
     SUB("acl|deluser", -3, CMD_WRITE | ADMIN_FLAGS, ADMIN_ACL, cmd_acl_deluser,
         "Remove the specified ACL users and the associated rules", "O(1) amortized time considering the typical user."),
     {"acl|dryrun", -4, CMD_READONLY | ADMIN_FLAGS, 0, 0, 0, ADMIN_ACL, cmd_acl_dryrun, "server", "7.0.0",
-     "Returns whether the user can execute the given command without executing the command.", "O(1).", NULL},
+     "Returns whether the user can execute the given command without executing the command.", "O(1).", NULL, NULL},
     SUB("acl|genpass", -2, CMD_LOCAL | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, ACL_SLOW, NULL,
         "Generate a pseudorandom secure password to use for ACL users", "O(1)"),
     SUB("acl|getuser", 3, CMD_READONLY | ADMIN_FLAGS, ADMIN_ACL, cmd_acl_getuser,
@@ -870,7 +837,7 @@ static const struct cmd_def acl_subs[] = {
         "List latest events denied because of ACLs in place", "O(N) with N being the number of entries shown."),
     SUB("acl|save", 2, CMD_LOCAL | ADMIN_FLAGS, ADMIN_ACL, NULL,
         "Save the current ACL rules in the configured ACL file", "O(N). Where N is the number of configured users."),
-    SUB("acl|setuser", -3, CMD_LOCAL | ADMIN_FLAGS, ADMIN_ACL, NULL,
+    SUB("acl|setuser", -3, CMD_LOCAL | CMD_TX_REPLY | ADMIN_FLAGS, ADMIN_ACL, NULL,
         "Modify or create the rules for a specific ACL user", "O(N). Where N is the number of rules provided."),
     SUB("acl|users", 2, CMD_READONLY | ADMIN_FLAGS, ADMIN_ACL, cmd_acl_users,
         "List the username of all the configured ACL rules", "O(N). Where N is the number of configured users."),
@@ -878,19 +845,68 @@ static const struct cmd_def acl_subs[] = {
         "Return the name of the user associated to the current connection", "O(1)"),
     SUB("acl|help", 2, CMD_LOCAL | CMD_LOADING | CMD_STALE, ACL_SLOW, NULL,
         "Show helpful text about the different subcommands", "O(1)"),
-    {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL},
+    {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
+/* The row whose permission a queued command needs: a script wrapped in
+ * __asuser is its own command; __aclsetuser is ACL SETUSER; the other
+ * internal rows of a transaction (__ok, __reply) need none (NULL). */
+static const struct cmd_def *checked_row(const struct cmd_def *d, int *argc,
+                                         const struct resp_arg **argv)
+{
+    if (d->exec == cmd_internal_asuser) {
+        const struct cmd_def *inner = cmd_lookup((*argv)[2].ptr, (*argv)[2].len, false);
+        *argc -= 2;
+        *argv += 2;
+        return inner;
+    }
+    if (d->exec == cmd_internal_setuser) {
+        for (const struct cmd_def *s = acl_subs; s->name; s++)
+            if (s->flags & CMD_TX_REPLY) return s; /* acl|setuser, the one queued this way */
+        return NULL;
+    }
+    return (d->flags & CMD_INTERNAL) ? NULL : d;
+}
+
+bool acl_exec_refuse(struct cmd_ctx *c, uint64_t client, const struct cmd_def *d, int argc,
+                     const struct resp_arg *argv)
+{
+    if (c->acl_user == NULL) return false;
+    const struct cmd_def *row = checked_row(d, &argc, &argv);
+    if (row == NULL) return false;
+    int bad;
+    enum acl_verdict v = acl_check(c->store, c->acl_user, c->acl_user_len, row, argc, argv, &bad);
+    if (v == ACL_ALLOWED) return false;
+    static const char *const reasons[] = {
+        [ACL_DENIED_CMD] = "no permission to execute the command or subcommand",
+        [ACL_DENIED_KEY] = "no permission to touch the specified keys",
+        [ACL_DENIED_CHANNEL] = "no permission to access one of the channels used as arguments",
+        [ACL_DENIED_USER] = "no permission",
+    };
+    resp_errorf(&c->out,
+                "NOPERM ACLs rules changed between the moment the transaction was accumulated "
+                "and the EXEC call. This command is no longer allowed for the following reason: %s",
+                reasons[v]);
+    if (c->store->on_acl_denied && v != ACL_DENIED_USER) {
+        const char *why = v == ACL_DENIED_KEY ? "key" : v == ACL_DENIED_CHANNEL ? "channel" : "command";
+        const char *obj = v == ACL_DENIED_CMD ? row->name : argv[bad].ptr;
+        size_t olen = v == ACL_DENIED_CMD ? strlen(row->name) : argv[bad].len;
+        c->store->on_acl_denied(c->store->user_change_arg, c->origin, client, c->acl_user,
+                                c->acl_user_len, why, obj, olen);
+    }
+    return true;
+}
+
 #define INTERNAL(n, ar, ex, sum) \
-    {n, ar, CMD_INTERNAL | CMD_FOR_CLIENT | CMD_WRITE, 0, 0, 0, 0, ex, "internal", "parley-0.1", sum, "O(N)", NULL}
+    {n, ar, CMD_INTERNAL | CMD_FOR_CLIENT | CMD_WRITE, 0, 0, 0, 0, ex, "internal", "parley-0.1", sum, "O(N)", NULL, NULL}
 
 const struct cmd_def cmd_rows_acl[] = {
     {"acl", -2, CMD_CONTAINER, 0, 0, 0, ACL_SLOW, NULL, "server", "6.0.0",
-     "A container for Access List Control commands", "Depends on subcommand.", acl_subs},
+     "A container for Access List Control commands", "Depends on subcommand.", acl_subs, NULL},
     {"auth", -2, CMD_LOCAL | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH | CMD_ALLOW_BUSY,
-     0, 0, 0, ACL_FAST | ACL_CONNECTION, NULL, "connection", "1.0.0", "Authenticate to the server", "O(N) where N is the number of passwords defined for the user", NULL},
+     0, 0, 0, ACL_FAST | ACL_CONNECTION, NULL, "connection", "1.0.0", "Authenticate to the server", "O(N) where N is the number of passwords defined for the user", NULL, NULL},
     INTERNAL("__aclsetuser", -2, cmd_internal_setuser, "ACL SETUSER, its passwords hashed (sent by the server)."),
     INTERNAL("__aclload", -1, cmd_internal_aclload, "ACL LOAD: the users of the aclfile (sent by the server)."),
     INTERNAL("__asuser", -3, cmd_internal_asuser, "Runs a script with its caller's permissions (sent by the server)."),
-    {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL},
+    {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };

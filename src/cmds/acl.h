@@ -55,6 +55,15 @@ bool acl_user_unrestricted(struct store *s, const char *user, size_t ulen);
 bool acl_channel_ok(struct store *s, const char *user, size_t ulen, char kind, const char *name,
                     size_t nlen);
 
+/* EXEC re-checks each queued command as Redis does, when the transaction
+ * runs with a user (__asuser <user> __exec ...: c->acl_user): false if
+ * the user may run it (or it needs no permission: __ok, __reply);
+ * otherwise writes Redis's NOPERM "ACLs rules changed ..." reply into
+ * c->out, reports the refusal to the store's on_acl_denied (client: the
+ * sender's client id, for its ACL LOG) and returns true. */
+bool acl_exec_refuse(struct cmd_ctx *c, uint64_t client, const struct cmd_def *d, int argc,
+                     const struct resp_arg *argv);
+
 /* ACL SETUSER's rules checked before they are proposed: replies Redis's
  * error and returns false for a rule no user could take; otherwise
  * returns the rules with >pass and <pass turned into #hash and !hash, in

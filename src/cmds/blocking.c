@@ -110,37 +110,37 @@ static void cmd_bzmpop(struct cmd_ctx *c)
     nothing(c, true);
 }
 
-#define ROW(n, ar, fl, f, l, s, acl, ex, since, sum, cx)                                        \
+#define ROW(n, ar, fl, f, l, s, acl, ex, since, sum, cx, ...)                                        \
     {n, ar, CMD_WRITE | CMD_BLOCKING | (fl), f, l, s,                                          \
-     ACL_WRITE | ACL_LIST | ACL_SLOW | ACL_BLOCKING | (acl), ex, "list", since, sum, cx, NULL}
+     ACL_WRITE | ACL_LIST | ACL_SLOW | ACL_BLOCKING | (acl), ex, "list", since, sum, cx, NULL, "" __VA_ARGS__}
 
 const struct cmd_def cmd_rows_blocking[] = {
-    ROW("blpop", -3, 0, 1, -2, 1, 0, cmd_blpop, "2.0.0",
+    ROW("blpop", -3, CMD_KEY_ACCESS | CMD_KEY_MODIFY | 0, 1, -2, 1, 0, cmd_blpop, "2.0.0",
         "Remove and get the first element in a list, or block until one is available",
         "O(N) where N is the number of provided keys."),
-    ROW("brpop", -3, 0, 1, -2, 1, 0, cmd_brpop, "2.0.0",
+    ROW("brpop", -3, CMD_KEY_ACCESS | CMD_KEY_MODIFY | 0, 1, -2, 1, 0, cmd_brpop, "2.0.0",
         "Remove and get the last element in a list, or block until one is available",
         "O(N) where N is the number of provided keys."),
     ROW("blmove", 6, CMD_DENYOOM, 1, 2, 1, 0, cmd_blmove, "6.2.0",
         "Pop an element from a list, push it to another list and return it; or block until one is available",
-        "O(1)"),
+        "O(1)", "RW 1, W 2"),
     ROW("brpoplpush", 4, CMD_DENYOOM, 1, 2, 1, 0, cmd_brpoplpush, "2.2.0",
         "Pop an element from a list, push it to another list and return it; or block until one is available",
-        "O(1)"),
+        "O(1)", "RW 1, W 2"),
     ROW("blmpop", -5, 0, 0, 0, 0, 0, cmd_blmpop, "7.0.0",
         "Pop elements from a list, or block until one is available",
-        "O(N+M) where N is the number of provided keys and M is the number of elements returned."),
-    {"bzpopmin", -3, CMD_WRITE | CMD_BLOCKING | CMD_FAST, 1, -2, 1,
+        "O(N+M) where N is the number of provided keys and M is the number of elements returned.", "RW #2"),
+    {"bzpopmin", -3, CMD_KEY_ACCESS | CMD_KEY_MODIFY | CMD_WRITE | CMD_BLOCKING | CMD_FAST, 1, -2, 1,
      ACL_WRITE | ACL_SORTEDSET | ACL_FAST | ACL_BLOCKING, cmd_bzpopmin, "sorted_set", "5.0.0",
      "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available",
-     "O(log(N)) with N being the number of elements in the sorted set.", NULL},
-    {"bzpopmax", -3, CMD_WRITE | CMD_BLOCKING | CMD_FAST, 1, -2, 1,
+     "O(log(N)) with N being the number of elements in the sorted set.", NULL, NULL},
+    {"bzpopmax", -3, CMD_KEY_ACCESS | CMD_KEY_MODIFY | CMD_WRITE | CMD_BLOCKING | CMD_FAST, 1, -2, 1,
      ACL_WRITE | ACL_SORTEDSET | ACL_FAST | ACL_BLOCKING, cmd_bzpopmax, "sorted_set", "5.0.0",
      "Remove and return the member with the highest score from one or more sorted sets, or block until one is available",
-     "O(log(N)) with N being the number of elements in the sorted set.", NULL},
+     "O(log(N)) with N being the number of elements in the sorted set.", NULL, NULL},
     {"bzmpop", -5, CMD_WRITE | CMD_BLOCKING, 0, 0, 0,
      ACL_WRITE | ACL_SORTEDSET | ACL_SLOW | ACL_BLOCKING, cmd_bzmpop, "sorted_set", "7.0.0",
      "Remove and return members with scores in a sorted set or block until one is available",
-     "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.", NULL},
-    {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL},
+     "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.", NULL, "RW #2"},
+    {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };

@@ -57,6 +57,14 @@ enum cmd_flag {
                                   outside ACL, no rule grants or denies it */
     CMD_PEER_ONLY = 1u << 22,  /* runs only on a connection that proved it is
                                   a cluster node (server/cmd_peer.c) */
+    /* What the command does to the keys at its legacy positions (first,
+     * last, step), as Redis 7's key-spec flags say it: ACCESS reads their
+     * values (%R~ needed), MODIFY inserts, updates or deletes (%W~
+     * needed); neither (EXISTS, TYPE, STRLEN...): any key pattern that
+     * matches will do. A row whose keys one range cannot describe gives
+     * them in `keys` instead (keyspec.c). */
+    CMD_KEY_ACCESS = 1u << 23,
+    CMD_KEY_MODIFY = 1u << 24,
 };
 
 enum acl_category {
@@ -112,6 +120,11 @@ struct cmd_def {
     cmd_exec_fn *exec;
     const char *group, *since, *summary, *complexity; /* COMMAND DOCS */
     const struct cmd_def *subcommands; /* NULL-name terminated */
+    /* Key specs, when the legacy positions and CMD_KEY_* flags cannot say
+     * where the keys are and what is done to each (LMOVE, EVAL's numkeys,
+     * XREAD's STREAMS, SET ... GET): keyspec.c gives the grammar. NULL or
+     * "": the legacy positions. */
+    const char *keys;
 };
 
 struct cmd_ctx {
@@ -165,6 +178,16 @@ const struct cmd_def *cmd_by_id(size_t id);
 void cmd_bind_local(const char *name, cmd_local_fn *fn);
 cmd_local_fn *cmd_local_handler(const struct cmd_def *cmd);
 const char *cmd_unbound_local(void);
+
+/* The keys of this call of cmd (resolved: a container's subcommand), from
+ * its row (keyspec.c): fn gets each key's index and what the command does
+ * to it (CMD_KEY_ACCESS | CMD_KEY_MODIFY, or 0); returns the index of the
+ * first key fn refused (returned false for), or -1. */
+typedef bool cmd_key_fn(void *arg, int index, uint32_t access);
+int cmd_keys_each(const struct cmd_def *cmd, int argc, const struct resp_arg *argv,
+                  cmd_key_fn *fn, void *arg);
+/* Whether a row's `keys` string parses (NULL and "" do). */
+bool cmd_keys_valid(const char *keys);
 
 /* Whether this call of a CMD_BLOCKING command may wait: XREAD and
  * XREADGROUP only with BLOCK, the others always. A command that may wait

@@ -180,6 +180,12 @@ enum memlimit_verdict memlimit_verdict(struct store *s, struct memlimit_state *s
 {
     *error = OOM_ERROR;
     if (argc < 1 || (!st->deny_oom && st->room < 0 && st->budget < 0)) return MEMLIMIT_RUN;
+    /* __asuser <user> <command>...: a restricted user's script, or any
+     * user's transaction (cmds/acl.c): judged as the command it runs. */
+    if (argc >= 3 && argv[0].len == 8 && memcmp(argv[0].ptr, "__asuser", 8) == 0) {
+        argc -= 2;
+        argv += 2;
+    }
     if (argv[0].len == 6 && memcmp(argv[0].ptr, "__exec", 6) == 0) {
         *error = EXEC_OOM_ERROR;
         return transaction(s, st, argc, argv);
@@ -231,9 +237,9 @@ static void cmd_internal_oomguard(struct cmd_ctx *c)
 const struct cmd_def cmd_rows_memlimit[] = {
     {REFUSE_CMD, 2, CMD_WRITE | CMD_INTERNAL, 0, 0, 0, 0, cmd_internal_refuse, "internal",
      "parley-0.1", "Answers an error the leader decided instead of proposing a command.", "O(1)",
-     NULL},
+     NULL, NULL},
     {OOM_GUARD_CMD, -2, CMD_WRITE | CMD_INTERNAL, 0, 0, 0, 0, cmd_internal_oomguard, "internal",
      "parley-0.1", "Runs a script whose first deny-oom command is refused (memory over maxmemory).",
-     "Depends on the command", NULL},
-    {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL},
+     "Depends on the command", NULL, NULL},
+    {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };

@@ -14,6 +14,9 @@
  *       runs the queued commands in order and answers their replies as one
  *       array; if watched and a watched key changed since the session
  *       opened, runs nothing and answers a null array, as Redis does.
+ *       The server sends it wrapped, __asuser <user> __exec ...: each
+ *       queued command is then checked against the user's rules as they
+ *       are when the transaction applies (acl_exec_refuse).
  *   __ok, __reply simple|bulk|error <text>
  *       only inside __exec: what a connection command queued in MULTI
  *       answers there (SELECT, UNWATCH, PING, ECHO)
@@ -24,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmds/acl.h"
 #include "cmds/cmd.h"
 
 static bool arg_u64(const struct resp_arg *a, uint64_t *v)
@@ -89,23 +93,29 @@ static void cmd_internal_reply(struct cmd_ctx *c)
     }
 }
 
-/* Runs one queued command with its own database; replies like a client. */
-static void run_queued(struct cmd_ctx *c, int db, int argc, const struct resp_arg *argv)
+/* Runs one queued command with its own database; replies like a client.
+ * A transaction sent with its user (__asuser <user> __exec ...) has each
+ * command checked against the user as it is now, as Redis checks them
+ * when EXEC runs: a command refused answers NOPERM in its place and the
+ * others run. */
+static void run_queued(struct cmd_ctx *c, uint64_t client, int db, int argc,
+                       const struct resp_arg *argv)
 {
     struct cmd_ctx sub = *c;
     sub.no_block = true; /* blocking commands answer nil inside MULTI */
     sub.db = db;
     sub.argc = argc;
     sub.argv = argv;
-    bool internal = (argv[0].len == 4 && memcmp(argv[0].ptr, "__ok", 4) == 0) ||
-                    (argv[0].len == 7 && memcmp(argv[0].ptr, "__reply", 7) == 0) ||
-                    (argv[0].len == 8 && memcmp(argv[0].ptr, "__asuser", 8) == 0);
-    const struct cmd_def *d = cmd_lookup(argv[0].ptr, argv[0].len, internal);
+    /* What the server queues: client commands, and the internal ones it
+     * sends on a client's behalf (__ok, __reply, __asuser, __aclsetuser). */
+    const struct cmd_def *d = cmd_lookup(argv[0].ptr, argv[0].len, true);
+    if (d && (d->flags & CMD_INTERNAL) && !(d->flags & CMD_FOR_CLIENT)) d = NULL;
     if (d && (d->flags & CMD_CONTAINER) && argc >= 2) d = cmd_lookup_sub(d, argv[1].ptr, argv[1].len);
     if (d == NULL || d->exec == NULL || !cmd_arity_ok(d, argc)) {
         resp_error(&sub.out, "ERR command cannot run inside a transaction");
         return;
     }
+    if (acl_exec_refuse(&sub, client, d, argc, argv)) return;
     sub.cmd = d;
     cmd_exec(&sub);
     c->rng = sub.rng;
@@ -162,7 +172,7 @@ static void cmd_internal_exec(struct cmd_ctx *c)
             resp_error(&c->out, "ERR malformed transaction");
             continue;
         }
-        run_queued(c, (int)db, (int)argc, &a[i + 2]);
+        run_queued(c, client, (int)db, (int)argc, &a[i + 2]);
         i += 2 + (int)argc;
     }
     return;
@@ -172,10 +182,10 @@ malformed:
 
 #define ROW(n, ar, fl, exec, sum)                                                          \
     {n, ar, (fl) | CMD_INTERNAL | CMD_FOR_CLIENT | CMD_WRITE, 0, 0, 0, 0, exec, "transactions", \
-     "parley-0.1", sum, "O(N)", NULL}
+     "parley-0.1", sum, "O(N)", NULL, NULL}
 
 #define LOCAL(n, ar, fl, acl, sum, cx) \
-    {n, ar, CMD_LOCAL | (fl), 0, 0, 0, ACL_TRANSACTION | (acl), NULL, "transactions", "", sum, cx, NULL}
+    {n, ar, CMD_LOCAL | (fl), 0, 0, 0, ACL_TRANSACTION | (acl), NULL, "transactions", "", sum, cx, NULL, NULL}
 
 const struct cmd_def cmd_rows_multi[] = {
     LOCAL("multi", 1, CMD_TX_CONTROL | CMD_FAST | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, ACL_FAST, "Starts a transaction.", "O(1)"),
@@ -191,5 +201,5 @@ const struct cmd_def cmd_rows_multi[] = {
     ROW("__ok", 1, 0, cmd_internal_ok, "Answers OK (SELECT and UNWATCH inside a transaction)."),
     ROW("__reply", 3, 0, cmd_internal_reply, "Answers its argument (PING, ECHO, a failed SELECT inside a transaction)."),
     ROW("__exec", -5, 0, cmd_internal_exec, "Runs a transaction (sent by the server for EXEC)."),
-    {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL},
+    {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };

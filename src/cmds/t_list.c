@@ -533,8 +533,8 @@ static void cmd_ltrim(struct cmd_ctx *c)
  * Command table rows (Redis 7.0's COMMAND INFO and COMMAND DOCS)
  * ------------------------------------------------------------------- */
 
-#define ROW(n, ar, fl, f, l, s, acl, ex, since, sum, cx) \
-    {n, ar, fl, f, l, s, acl, ex, "list", since, sum, cx, NULL}
+#define ROW(n, ar, fl, f, l, s, acl, ex, since, sum, cx, ...) \
+    {n, ar, fl, f, l, s, acl, ex, "list", since, sum, cx, NULL, "" __VA_ARGS__}
 #define L_RD (ACL_READ | ACL_LIST)
 #define L_WR (ACL_WRITE | ACL_LIST)
 #define W CMD_WRITE
@@ -544,49 +544,49 @@ static void cmd_ltrim(struct cmd_ctx *c)
 #define PUSH_CX "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments."
 
 const struct cmd_def cmd_rows_list[] = {
-    ROW("lpush", -3, W | DOOM | F, 1, 1, 1, L_WR | ACL_FAST, cmd_lpush, "1.0.0",
+    ROW("lpush", -3, CMD_KEY_MODIFY | W | DOOM | F, 1, 1, 1, L_WR | ACL_FAST, cmd_lpush, "1.0.0",
         "Prepend one or multiple elements to a list", PUSH_CX),
-    ROW("rpush", -3, W | DOOM | F, 1, 1, 1, L_WR | ACL_FAST, cmd_rpush, "1.0.0",
+    ROW("rpush", -3, CMD_KEY_MODIFY | W | DOOM | F, 1, 1, 1, L_WR | ACL_FAST, cmd_rpush, "1.0.0",
         "Append one or multiple elements to a list", PUSH_CX),
-    ROW("lpushx", -3, W | DOOM | F, 1, 1, 1, L_WR | ACL_FAST, cmd_lpushx, "2.2.0",
+    ROW("lpushx", -3, CMD_KEY_MODIFY | W | DOOM | F, 1, 1, 1, L_WR | ACL_FAST, cmd_lpushx, "2.2.0",
         "Prepend an element to a list, only if the list exists", PUSH_CX),
-    ROW("rpushx", -3, W | DOOM | F, 1, 1, 1, L_WR | ACL_FAST, cmd_rpushx, "2.2.0",
+    ROW("rpushx", -3, CMD_KEY_MODIFY | W | DOOM | F, 1, 1, 1, L_WR | ACL_FAST, cmd_rpushx, "2.2.0",
         "Append an element to a list, only if the list exists", PUSH_CX),
-    ROW("linsert", 5, W | DOOM, 1, 1, 1, L_WR | ACL_SLOW, cmd_linsert, "2.2.0",
+    ROW("linsert", 5, CMD_KEY_MODIFY | W | DOOM, 1, 1, 1, L_WR | ACL_SLOW, cmd_linsert, "2.2.0",
         "Insert an element before or after another element in a list",
         "O(N) where N is the number of elements to traverse before seeing the value pivot. This "
         "means that inserting somewhere on the left end on the list (head) can be considered O(1) "
         "and inserting somewhere on the right end (tail) is O(N)."),
-    ROW("lpop", -2, W | F, 1, 1, 1, L_WR | ACL_FAST, cmd_lpop, "1.0.0",
+    ROW("lpop", -2, CMD_KEY_ACCESS | CMD_KEY_MODIFY | W | F, 1, 1, 1, L_WR | ACL_FAST, cmd_lpop, "1.0.0",
         "Remove and get the first elements in a list", "O(N) where N is the number of elements returned"),
-    ROW("rpop", -2, W | F, 1, 1, 1, L_WR | ACL_FAST, cmd_rpop, "1.0.0",
+    ROW("rpop", -2, CMD_KEY_ACCESS | CMD_KEY_MODIFY | W | F, 1, 1, 1, L_WR | ACL_FAST, cmd_rpop, "1.0.0",
         "Remove and get the last elements in a list", "O(N) where N is the number of elements returned"),
     ROW("lmove", 5, W | DOOM, 1, 2, 1, L_WR | ACL_SLOW, cmd_lmove, "6.2.0",
-        "Pop an element from a list, push it to another list and return it", "O(1)"),
+        "Pop an element from a list, push it to another list and return it", "O(1)", "RW 1, W 2"),
     ROW("rpoplpush", 3, W | DOOM, 1, 2, 1, L_WR | ACL_SLOW, cmd_rpoplpush, "1.2.0",
-        "Remove the last element in a list, prepend it to another list and return it", "O(1)"),
+        "Remove the last element in a list, prepend it to another list and return it", "O(1)", "RW 1, W 2"),
     ROW("lmpop", -4, W, 0, 0, 0, L_WR | ACL_SLOW, cmd_lmpop, "7.0.0", "Pop elements from a list",
-        "O(N+M) where N is the number of provided keys and M is the number of elements returned."),
+        "O(N+M) where N is the number of provided keys and M is the number of elements returned.", "RW #1"),
     ROW("llen", 2, R | F, 1, 1, 1, L_RD | ACL_FAST, cmd_llen, "1.0.0", "Get the length of a list", "O(1)"),
-    ROW("lindex", 3, R, 1, 1, 1, L_RD | ACL_SLOW, cmd_lindex, "1.0.0",
+    ROW("lindex", 3, CMD_KEY_ACCESS | R, 1, 1, 1, L_RD | ACL_SLOW, cmd_lindex, "1.0.0",
         "Get an element from a list by its index",
         "O(N) where N is the number of elements to traverse to get to the element at index. This "
         "makes asking for the first or the last element of the list O(1)."),
-    ROW("lrange", 4, R, 1, 1, 1, L_RD | ACL_SLOW, cmd_lrange, "1.0.0", "Get a range of elements from a list",
+    ROW("lrange", 4, CMD_KEY_ACCESS | R, 1, 1, 1, L_RD | ACL_SLOW, cmd_lrange, "1.0.0", "Get a range of elements from a list",
         "O(S+N) where S is the distance of start offset from HEAD for small lists, from nearest end "
         "(HEAD or TAIL) for large lists; and N is the number of elements in the specified range."),
-    ROW("lpos", -3, R, 1, 1, 1, L_RD | ACL_SLOW, cmd_lpos, "6.0.6",
+    ROW("lpos", -3, CMD_KEY_ACCESS | R, 1, 1, 1, L_RD | ACL_SLOW, cmd_lpos, "6.0.6",
         "Return the index of matching elements on a list",
         "O(N) where N is the number of elements in the list, for the average case. When searching "
         "for elements near the head or the tail of the list, or when the MAXLEN option is provided, "
         "the command may run in constant time."),
-    ROW("lset", 4, W | DOOM, 1, 1, 1, L_WR | ACL_SLOW, cmd_lset, "1.0.0",
+    ROW("lset", 4, CMD_KEY_MODIFY | W | DOOM, 1, 1, 1, L_WR | ACL_SLOW, cmd_lset, "1.0.0",
         "Set the value of an element in a list by its index",
         "O(N) where N is the length of the list. Setting either the first or the last element of "
         "the list is O(1)."),
-    ROW("lrem", 4, W, 1, 1, 1, L_WR | ACL_SLOW, cmd_lrem, "1.0.0", "Remove elements from a list",
+    ROW("lrem", 4, CMD_KEY_MODIFY | W, 1, 1, 1, L_WR | ACL_SLOW, cmd_lrem, "1.0.0", "Remove elements from a list",
         "O(N+M) where N is the length of the list and M is the number of elements removed."),
-    ROW("ltrim", 4, W, 1, 1, 1, L_WR | ACL_SLOW, cmd_ltrim, "1.0.0", "Trim a list to the specified range",
+    ROW("ltrim", 4, CMD_KEY_MODIFY | W, 1, 1, 1, L_WR | ACL_SLOW, cmd_ltrim, "1.0.0", "Trim a list to the specified range",
         "O(N) where N is the number of elements to be removed by the operation."),
-    {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL},
+    {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };

@@ -570,51 +570,51 @@ static void cmd_sscan(struct cmd_ctx *c)
 #define DOOM CMD_DENYOOM
 #define S_RD (ACL_SET | ACL_READ)
 #define S_WR (ACL_SET | ACL_WRITE)
-#define ROW(n, ar, fl, f, l, s, acl, ex, since, sum, cx) \
-    {n, ar, fl, f, l, s, acl, ex, "set", since, sum, cx, NULL}
+#define ROW(n, ar, fl, f, l, s, acl, ex, since, sum, cx, ...) \
+    {n, ar, fl, f, l, s, acl, ex, "set", since, sum, cx, NULL, "" __VA_ARGS__}
 #define SCAN_CX "O(1) for every call. O(N) for a complete iteration, including enough command calls " \
     "for the cursor to return back to 0. N is the number of elements inside the collection.."
 #define ALL_CX "O(N) where N is the total number of elements in all given sets."
 #define INTER_CX "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets."
 
 const struct cmd_def cmd_rows_set[] = {
-    ROW("sadd", -3, W | DOOM | F, 1, 1, 1, S_WR | ACL_FAST, cmd_sadd, "1.0.0",
+    ROW("sadd", -3, CMD_KEY_MODIFY | W | DOOM | F, 1, 1, 1, S_WR | ACL_FAST, cmd_sadd, "1.0.0",
         "Add one or more members to a set",
         "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments."),
-    ROW("srem", -3, W | F, 1, 1, 1, S_WR | ACL_FAST, cmd_srem, "1.0.0",
+    ROW("srem", -3, CMD_KEY_MODIFY | W | F, 1, 1, 1, S_WR | ACL_FAST, cmd_srem, "1.0.0",
         "Remove one or more members from a set", "O(N) where N is the number of members to be removed."),
-    ROW("smembers", 2, R, 1, 1, 1, S_RD | ACL_SLOW, cmd_smembers, "1.0.0",
+    ROW("smembers", 2, CMD_KEY_ACCESS | R, 1, 1, 1, S_RD | ACL_SLOW, cmd_smembers, "1.0.0",
         "Get all the members in a set", "O(N) where N is the set cardinality."),
     ROW("sismember", 3, R | F, 1, 1, 1, S_RD | ACL_FAST, cmd_sismember, "1.0.0",
         "Determine if a given value is a member of a set", "O(1)"),
-    ROW("smismember", -3, R | F, 1, 1, 1, S_RD | ACL_FAST, cmd_smismember, "6.2.0",
+    ROW("smismember", -3, CMD_KEY_ACCESS | R | F, 1, 1, 1, S_RD | ACL_FAST, cmd_smismember, "6.2.0",
         "Returns the membership associated with the given elements for a set",
         "O(N) where N is the number of elements being checked for membership"),
     ROW("scard", 2, R | F, 1, 1, 1, S_RD | ACL_FAST, cmd_scard, "1.0.0",
         "Get the number of members in a set", "O(1)"),
-    ROW("spop", -2, W | F | CMD_RANDOM, 1, 1, 1, S_WR | ACL_FAST, cmd_spop, "1.0.0",
+    ROW("spop", -2, CMD_KEY_ACCESS | CMD_KEY_MODIFY | W | F | CMD_RANDOM, 1, 1, 1, S_WR | ACL_FAST, cmd_spop, "1.0.0",
         "Remove and return one or multiple random members from a set",
         "Without the count argument O(1), otherwise O(N) where N is the value of the passed count."),
-    ROW("srandmember", -2, R | CMD_RANDOM, 1, 1, 1, S_RD | ACL_SLOW, cmd_srandmember, "1.0.0",
+    ROW("srandmember", -2, CMD_KEY_ACCESS | R | CMD_RANDOM, 1, 1, 1, S_RD | ACL_SLOW, cmd_srandmember, "1.0.0",
         "Get one or multiple random members from a set",
         "Without the count argument O(1), otherwise O(N) where N is the absolute value of the passed count."),
     ROW("smove", 4, W | F, 1, 2, 1, S_WR | ACL_FAST, cmd_smove, "1.0.0",
-        "Move a member from one set to another", "O(1)"),
-    ROW("sinter", -2, R, 1, -1, 1, S_RD | ACL_SLOW, cmd_sinter, "1.0.0",
+        "Move a member from one set to another", "O(1)", "RW 1, W 2"),
+    ROW("sinter", -2, CMD_KEY_ACCESS | R, 1, -1, 1, S_RD | ACL_SLOW, cmd_sinter, "1.0.0",
         "Intersect multiple sets", INTER_CX),
-    ROW("sunion", -2, R, 1, -1, 1, S_RD | ACL_SLOW, cmd_sunion, "1.0.0",
+    ROW("sunion", -2, CMD_KEY_ACCESS | R, 1, -1, 1, S_RD | ACL_SLOW, cmd_sunion, "1.0.0",
         "Add multiple sets", ALL_CX),
-    ROW("sdiff", -2, R, 1, -1, 1, S_RD | ACL_SLOW, cmd_sdiff, "1.0.0",
+    ROW("sdiff", -2, CMD_KEY_ACCESS | R, 1, -1, 1, S_RD | ACL_SLOW, cmd_sdiff, "1.0.0",
         "Subtract multiple sets", ALL_CX),
     ROW("sinterstore", -3, W | DOOM, 1, -1, 1, S_WR | ACL_SLOW, cmd_sinterstore, "1.0.0",
-        "Intersect multiple sets and store the resulting set in a key", INTER_CX),
+        "Intersect multiple sets and store the resulting set in a key", INTER_CX, "W 1, R 2.."),
     ROW("sunionstore", -3, W | DOOM, 1, -1, 1, S_WR | ACL_SLOW, cmd_sunionstore, "1.0.0",
-        "Add multiple sets and store the resulting set in a key", ALL_CX),
+        "Add multiple sets and store the resulting set in a key", ALL_CX, "W 1, R 2.."),
     ROW("sdiffstore", -3, W | DOOM, 1, -1, 1, S_WR | ACL_SLOW, cmd_sdiffstore, "1.0.0",
-        "Subtract multiple sets and store the resulting set in a key", ALL_CX),
+        "Subtract multiple sets and store the resulting set in a key", ALL_CX, "W 1, R 2.."),
     ROW("sintercard", -3, R, 0, 0, 0, S_RD | ACL_SLOW, cmd_sintercard, "7.0.0",
-        "Intersect multiple sets and return the cardinality of the result", INTER_CX),
-    ROW("sscan", -3, R, 1, 1, 1, S_RD | ACL_SLOW, cmd_sscan, "2.8.0",
+        "Intersect multiple sets and return the cardinality of the result", INTER_CX, "R #1"),
+    ROW("sscan", -3, CMD_KEY_ACCESS | R, 1, 1, 1, S_RD | ACL_SLOW, cmd_sscan, "2.8.0",
         "Incrementally iterate Set elements", SCAN_CX),
-    {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL},
+    {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };

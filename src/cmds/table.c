@@ -35,11 +35,11 @@ extern const struct cmd_def cmd_rows_zset[]; /* t_zset.c */
 #define S_WR (ACL_STRING | ACL_WRITE)
 
 /* name, arity, flags, first, last, step, acl, exec, group, since, summary, complexity */
-#define ROW(n, ar, fl, f, l, s, acl, ex, g, since, sum, cx) \
-    {n, ar, fl, f, l, s, acl, ex, g, since, sum, cx, NULL}
+#define ROW(n, ar, fl, f, l, s, acl, ex, g, since, sum, cx, ...) \
+    {n, ar, fl, f, l, s, acl, ex, g, since, sum, cx, NULL, "" __VA_ARGS__}
 #define PARENT(n, ar, fl, acl, g, since, sum, subs) \
-    {n, ar, (fl) | CMD_CONTAINER, 0, 0, 0, acl, NULL, g, since, sum, "Depends on subcommand.", subs}
-#define END {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL}
+    {n, ar, (fl) | CMD_CONTAINER, 0, 0, 0, acl, NULL, g, since, sum, "Depends on subcommand.", subs, NULL}
+#define END {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
 
 static const struct cmd_def object_subs[] = {
     ROW("object|encoding", 3, R, 2, 2, 1, K_RD | ACL_SLOW, cmd_object_encoding, "generic", "2.2.3",
@@ -158,53 +158,53 @@ static const struct cmd_def debug_subs[] = {
 
 static const struct cmd_def table[] = {
     /* Strings */
-    ROW("get", 2, R | F, 1, 1, 1, S_RD | ACL_FAST, cmd_get, "string", "1.0.0",
+    ROW("get", 2, CMD_KEY_ACCESS | R | F, 1, 1, 1, S_RD | ACL_FAST, cmd_get, "string", "1.0.0",
         "Get the value of a key", "O(1)"),
     ROW("set", -3, W | DOOM, 1, 1, 1, S_WR | ACL_SLOW, cmd_set, "string", "1.0.0",
-        "Set the string value of a key", "O(1)"),
-    ROW("setnx", 3, W | DOOM | F, 1, 1, 1, S_WR | ACL_FAST, cmd_setnx, "string", "1.0.0",
+        "Set the string value of a key", "O(1)", "W 1, RW 1 ?GET"),
+    ROW("setnx", 3, CMD_KEY_MODIFY | W | DOOM | F, 1, 1, 1, S_WR | ACL_FAST, cmd_setnx, "string", "1.0.0",
         "Set the value of a key, only if the key does not exist", "O(1)"),
-    ROW("setex", 4, W | DOOM, 1, 1, 1, S_WR | ACL_SLOW, cmd_setex, "string", "2.0.0",
+    ROW("setex", 4, CMD_KEY_MODIFY | W | DOOM, 1, 1, 1, S_WR | ACL_SLOW, cmd_setex, "string", "2.0.0",
         "Set the value and expiration of a key", "O(1)"),
-    ROW("psetex", 4, W | DOOM, 1, 1, 1, S_WR | ACL_SLOW, cmd_psetex, "string", "2.6.0",
+    ROW("psetex", 4, CMD_KEY_MODIFY | W | DOOM, 1, 1, 1, S_WR | ACL_SLOW, cmd_psetex, "string", "2.6.0",
         "Set the value and expiration in milliseconds of a key", "O(1)"),
-    ROW("getset", 3, W | DOOM | F, 1, 1, 1, S_WR | ACL_FAST, cmd_getset, "string", "1.0.0",
+    ROW("getset", 3, CMD_KEY_ACCESS | CMD_KEY_MODIFY | W | DOOM | F, 1, 1, 1, S_WR | ACL_FAST, cmd_getset, "string", "1.0.0",
         "Set the string value of a key and return its old value", "O(1)"),
-    ROW("getdel", 2, W | F, 1, 1, 1, S_WR | ACL_FAST, cmd_getdel, "string", "6.2.0",
+    ROW("getdel", 2, CMD_KEY_ACCESS | CMD_KEY_MODIFY | W | F, 1, 1, 1, S_WR | ACL_FAST, cmd_getdel, "string", "6.2.0",
         "Get the value of a key and delete the key", "O(1)"),
-    ROW("getex", -2, W | F, 1, 1, 1, S_WR | ACL_FAST, cmd_getex, "string", "6.2.0",
+    ROW("getex", -2, CMD_KEY_ACCESS | CMD_KEY_MODIFY | W | F, 1, 1, 1, S_WR | ACL_FAST, cmd_getex, "string", "6.2.0",
         "Get the value of a key and optionally set its expiration", "O(1)"),
-    ROW("mget", -2, R | F, 1, -1, 1, S_RD | ACL_FAST, cmd_mget, "string", "1.0.0",
+    ROW("mget", -2, CMD_KEY_ACCESS | R | F, 1, -1, 1, S_RD | ACL_FAST, cmd_mget, "string", "1.0.0",
         "Get the values of all the given keys", "O(N) where N is the number of keys to retrieve."),
-    ROW("mset", -3, W | DOOM, 1, -1, 2, S_WR | ACL_SLOW, cmd_mset, "string", "1.0.1",
+    ROW("mset", -3, CMD_KEY_MODIFY | W | DOOM, 1, -1, 2, S_WR | ACL_SLOW, cmd_mset, "string", "1.0.1",
         "Set multiple keys to multiple values", "O(N) where N is the number of keys to set."),
-    ROW("msetnx", -3, W | DOOM, 1, -1, 2, S_WR | ACL_SLOW, cmd_msetnx, "string", "1.0.1",
+    ROW("msetnx", -3, CMD_KEY_MODIFY | W | DOOM, 1, -1, 2, S_WR | ACL_SLOW, cmd_msetnx, "string", "1.0.1",
         "Set multiple keys to multiple values, only if none of the keys exist", "O(N) where N is the number of keys to set."),
-    ROW("incr", 2, W | DOOM | F, 1, 1, 1, S_WR | ACL_FAST, cmd_incr, "string", "1.0.0",
+    ROW("incr", 2, CMD_KEY_ACCESS | CMD_KEY_MODIFY | W | DOOM | F, 1, 1, 1, S_WR | ACL_FAST, cmd_incr, "string", "1.0.0",
         "Increment the integer value of a key by one", "O(1)"),
-    ROW("decr", 2, W | DOOM | F, 1, 1, 1, S_WR | ACL_FAST, cmd_decr, "string", "1.0.0",
+    ROW("decr", 2, CMD_KEY_ACCESS | CMD_KEY_MODIFY | W | DOOM | F, 1, 1, 1, S_WR | ACL_FAST, cmd_decr, "string", "1.0.0",
         "Decrement the integer value of a key by one", "O(1)"),
-    ROW("incrby", 3, W | DOOM | F, 1, 1, 1, S_WR | ACL_FAST, cmd_incrby, "string", "1.0.0",
+    ROW("incrby", 3, CMD_KEY_ACCESS | CMD_KEY_MODIFY | W | DOOM | F, 1, 1, 1, S_WR | ACL_FAST, cmd_incrby, "string", "1.0.0",
         "Increment the integer value of a key by the given amount", "O(1)"),
-    ROW("decrby", 3, W | DOOM | F, 1, 1, 1, S_WR | ACL_FAST, cmd_decrby, "string", "1.0.0",
+    ROW("decrby", 3, CMD_KEY_ACCESS | CMD_KEY_MODIFY | W | DOOM | F, 1, 1, 1, S_WR | ACL_FAST, cmd_decrby, "string", "1.0.0",
         "Decrement the integer value of a key by the given number", "O(1)"),
-    ROW("incrbyfloat", 3, W | DOOM | F, 1, 1, 1, S_WR | ACL_FAST, cmd_incrbyfloat, "string", "2.6.0",
+    ROW("incrbyfloat", 3, CMD_KEY_ACCESS | CMD_KEY_MODIFY | W | DOOM | F, 1, 1, 1, S_WR | ACL_FAST, cmd_incrbyfloat, "string", "2.6.0",
         "Increment the float value of a key by the given amount", "O(1)"),
-    ROW("append", 3, W | DOOM | F, 1, 1, 1, S_WR | ACL_FAST, cmd_append, "string", "2.0.0",
+    ROW("append", 3, CMD_KEY_MODIFY | W | DOOM | F, 1, 1, 1, S_WR | ACL_FAST, cmd_append, "string", "2.0.0",
         "Append a value to a key", "O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by Redis will double the free space available on every reallocation."),
     ROW("strlen", 2, R | F, 1, 1, 1, S_RD | ACL_FAST, cmd_strlen, "string", "2.2.0",
         "Get the length of the value stored in a key", "O(1)"),
-    ROW("getrange", 4, R, 1, 1, 1, S_RD | ACL_SLOW, cmd_getrange, "string", "2.4.0",
+    ROW("getrange", 4, CMD_KEY_ACCESS | R, 1, 1, 1, S_RD | ACL_SLOW, cmd_getrange, "string", "2.4.0",
         "Get a substring of the string stored at a key", "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings."),
-    ROW("substr", 4, R, 1, 1, 1, S_RD | ACL_SLOW, cmd_substr, "string", "1.0.0",
+    ROW("substr", 4, CMD_KEY_ACCESS | R, 1, 1, 1, S_RD | ACL_SLOW, cmd_substr, "string", "1.0.0",
         "Get a substring of the string stored at a key", "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings."),
-    ROW("setrange", 4, W | DOOM | CMD_GROWS_TO_ARG, 1, 1, 1, S_WR | ACL_SLOW, cmd_setrange, "string", "2.2.0",
+    ROW("setrange", 4, CMD_KEY_MODIFY | W | DOOM | CMD_GROWS_TO_ARG, 1, 1, 1, S_WR | ACL_SLOW, cmd_setrange, "string", "2.2.0",
         "Overwrite part of a string at key starting at the specified offset", "O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument."),
 
     /* Keys */
-    ROW("del", -2, W, 1, -1, 1, K_WR | ACL_SLOW, cmd_del, "generic", "1.0.0",
+    ROW("del", -2, CMD_KEY_MODIFY | W, 1, -1, 1, K_WR | ACL_SLOW, cmd_del, "generic", "1.0.0",
         "Delete a key", "O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1)."),
-    ROW("unlink", -2, W | F, 1, -1, 1, K_WR | ACL_FAST, cmd_unlink, "generic", "4.0.0",
+    ROW("unlink", -2, CMD_KEY_MODIFY | W | F, 1, -1, 1, K_WR | ACL_FAST, cmd_unlink, "generic", "4.0.0",
         "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.", "O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of."),
     ROW("exists", -2, R | F, 1, -1, 1, K_RD | ACL_FAST, cmd_exists, "generic", "1.0.0",
         "Determine if a key exists", "O(N) where N is the number of keys to check."),
@@ -219,30 +219,30 @@ static const struct cmd_def table[] = {
     ROW("randomkey", 1, R | CMD_RANDOM, 0, 0, 0, K_RD | ACL_SLOW, cmd_randomkey, "generic", "1.0.0",
         "Return a random key from the keyspace", "O(1)"),
     ROW("rename", 3, W, 1, 2, 1, K_WR | ACL_SLOW, cmd_rename, "generic", "1.0.0",
-        "Rename a key", "O(1)"),
+        "Rename a key", "O(1)", "RW 1, W 2"),
     ROW("renamenx", 3, W | F, 1, 2, 1, K_WR | ACL_FAST, cmd_renamenx, "generic", "1.0.0",
-        "Rename a key, only if the new key does not exist", "O(1)"),
+        "Rename a key, only if the new key does not exist", "O(1)", "RW 1, W 2"),
     ROW("copy", -3, W | DOOM, 1, 2, 1, K_WR | ACL_SLOW, cmd_copy, "generic", "6.2.0",
-        "Copy a key", "O(N) worst case for collections, where N is the number of nested items. O(1) for string values."),
-    ROW("move", 3, W | F, 1, 1, 1, K_WR | ACL_FAST, cmd_move, "generic", "1.0.0",
+        "Copy a key", "O(N) worst case for collections, where N is the number of nested items. O(1) for string values.", "R 1, W 2"),
+    ROW("move", 3, CMD_KEY_ACCESS | CMD_KEY_MODIFY | W | F, 1, 1, 1, K_WR | ACL_FAST, cmd_move, "generic", "1.0.0",
         "Move a key to another database", "O(1)"),
-    ROW("expire", -3, W | F, 1, 1, 1, K_WR | ACL_FAST, cmd_expire, "generic", "1.0.0",
+    ROW("expire", -3, CMD_KEY_MODIFY | W | F, 1, 1, 1, K_WR | ACL_FAST, cmd_expire, "generic", "1.0.0",
         "Set a key's time to live in seconds", "O(1)"),
-    ROW("pexpire", -3, W | F, 1, 1, 1, K_WR | ACL_FAST, cmd_pexpire, "generic", "2.6.0",
+    ROW("pexpire", -3, CMD_KEY_MODIFY | W | F, 1, 1, 1, K_WR | ACL_FAST, cmd_pexpire, "generic", "2.6.0",
         "Set a key's time to live in milliseconds", "O(1)"),
-    ROW("expireat", -3, W | F, 1, 1, 1, K_WR | ACL_FAST, cmd_expireat, "generic", "1.2.0",
+    ROW("expireat", -3, CMD_KEY_MODIFY | W | F, 1, 1, 1, K_WR | ACL_FAST, cmd_expireat, "generic", "1.2.0",
         "Set the expiration for a key as a UNIX timestamp", "O(1)"),
-    ROW("pexpireat", -3, W | F, 1, 1, 1, K_WR | ACL_FAST, cmd_pexpireat, "generic", "2.6.0",
+    ROW("pexpireat", -3, CMD_KEY_MODIFY | W | F, 1, 1, 1, K_WR | ACL_FAST, cmd_pexpireat, "generic", "2.6.0",
         "Set the expiration for a key as a UNIX timestamp specified in milliseconds", "O(1)"),
-    ROW("ttl", 2, R | F, 1, 1, 1, K_RD | ACL_FAST, cmd_ttl, "generic", "1.0.0",
+    ROW("ttl", 2, CMD_KEY_ACCESS | R | F, 1, 1, 1, K_RD | ACL_FAST, cmd_ttl, "generic", "1.0.0",
         "Get the time to live for a key in seconds", "O(1)"),
-    ROW("pttl", 2, R | F, 1, 1, 1, K_RD | ACL_FAST, cmd_pttl, "generic", "2.6.0",
+    ROW("pttl", 2, CMD_KEY_ACCESS | R | F, 1, 1, 1, K_RD | ACL_FAST, cmd_pttl, "generic", "2.6.0",
         "Get the time to live for a key in milliseconds", "O(1)"),
-    ROW("expiretime", 2, R | F, 1, 1, 1, K_RD | ACL_FAST, cmd_expiretime, "generic", "7.0.0",
+    ROW("expiretime", 2, CMD_KEY_ACCESS | R | F, 1, 1, 1, K_RD | ACL_FAST, cmd_expiretime, "generic", "7.0.0",
         "Get the expiration Unix timestamp for a key", "O(1)"),
-    ROW("pexpiretime", 2, R | F, 1, 1, 1, K_RD | ACL_FAST, cmd_pexpiretime, "generic", "7.0.0",
+    ROW("pexpiretime", 2, CMD_KEY_ACCESS | R | F, 1, 1, 1, K_RD | ACL_FAST, cmd_pexpiretime, "generic", "7.0.0",
         "Get the expiration Unix timestamp for a key in milliseconds", "O(1)"),
-    ROW("persist", 2, W | F, 1, 1, 1, K_WR | ACL_FAST, cmd_persist, "generic", "2.2.0",
+    ROW("persist", 2, CMD_KEY_MODIFY | W | F, 1, 1, 1, K_WR | ACL_FAST, cmd_persist, "generic", "2.2.0",
         "Remove the expiration from a key", "O(1)"),
     PARENT("object", -2, 0, ACL_SLOW, "generic", "2.2.3",
            "A container for object introspection commands", object_subs),
@@ -277,7 +277,7 @@ static const struct cmd_def table[] = {
     /* COMMAND alone does something, so its complexity is its own. */
     {"command", -1, L | CMD_CONTAINER | LS, 0, 0, 0, ACL_SLOW | ACL_CONNECTION, NULL, "server", "2.8.13",
      "Get array of Redis command details", "O(N) where N is the total number of Redis commands",
-     command_subs},
+     command_subs, NULL},
     ROW("info", -1, L | LS, 0, 0, 0, ACL_SLOW | ACL_DANGEROUS, NULL, "server", "1.0.0",
         "Get information and statistics about the server", "O(1)"),
     PARENT("config", -2, L, ACL_SLOW, "server", "2.0.0",
@@ -426,6 +426,7 @@ static uint64_t ptr_hash(const struct cmd_def *d)
 static void row_add(const struct cmd_def *d)
 {
     assert(n_rows < ROWS_MAX);
+    CHECK(cmd_keys_valid(d->keys)); /* a row's key specs parse (keyspec.c) */
     size_t id = n_rows++;
     rows_by_id[id] = d;
     uint64_t h = ptr_hash(d);

@@ -150,6 +150,8 @@ static void set_member(struct repl *r, uint64_t node, const char *addr, size_t l
     copy[len] = '\0';
     e->v.ptr = copy;
     if (election_timeout_ms) e->aux = (int64_t)election_timeout_ms;
+    if (node == r->cfg.node_id && election_timeout_ms)
+        node_election_timeout_registered(r, (unsigned)election_timeout_ms);
 }
 
 static struct dict_entry *find_member(struct repl *r, uint64_t node)

@@ -3,137 +3,91 @@
  * Some cluster operations need a word with another member rather than the
  * log: a joining node asks a member to add it, and a membership command
  * sent to a follower is passed on to the leader. An ask is one short-lived
- * connection: connect, send one command, read the first line of the reply,
- * close. It ends within its deadline, and its callback runs exactly once
- * (unless it is cancelled): with the reply line ("+OK", "-ERR ...", ":1";
- * no CRLF), or with an "-ERR ..." line of our own saying why no reply came.
- * Only single-line replies are understood; that is all these commands send. */
+ * peer connection (peerconn.c: it proves the cluster secret first, so it
+ * is answered whatever requirepass, ACL users or protected mode the other
+ * node has): send one command, read the first line of its reply, close.
+ * It ends within its deadline, and its callback runs exactly once (unless
+ * it is cancelled): with the reply line ("+OK", "-ERR ...", ":1"; no
+ * CRLF), or with an "-ERR ..." line of our own saying why no reply came.
+ * Only single-line replies are understood; that is all these commands
+ * send. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/check.h"
+#include "base/clock.h"
 #include "base/mem.h"
 #include "repl/internal.h"
 
-#define ASK_REPLY_MAX 4096
+#define ASK_ARGS_MAX 8
 
 struct ask {
-    uv_tcp_t tcp;
-    uv_timer_t timer;
-    uv_connect_t connect_req;
-    uv_write_t write_req;
-    struct buf out, in;
+    struct peerconn *pc;
     ask_cb *cb;
     void *arg;
-    int open_handles;
-    bool done;
-    const char *early_error; /* failed before connecting: told from the timer */
+    int64_t deadline_us;
+    int argc;
+    char *argv[ASK_ARGS_MAX];
 };
 
-static void on_closed(uv_handle_t *h)
+static void ask_free(struct ask *a)
 {
-    struct ask *a = h->data;
-    if (--a->open_handles > 0) return;
-    buf_free(&a->out);
-    buf_free(&a->in);
+    for (int i = 0; i < a->argc; i++) free(a->argv[i]);
     free(a);
 }
 
-/* Calls back (once) and closes both handles. */
+/* Calls back once; the connection is closed (or closing) and a is freed. */
 static void finish(struct ask *a, const char *line, size_t len)
 {
-    if (a->done) return;
-    a->done = true;
-    if (a->cb) a->cb(a->arg, line, len);
-    uv_close((uv_handle_t *)&a->tcp, on_closed);
-    uv_close((uv_handle_t *)&a->timer, on_closed);
+    ask_cb *cb = a->cb;
+    void *arg = a->arg;
+    peerconn_close(a->pc);
+    ask_free(a);
+    cb(arg, line, len);
 }
 
-static void fail(struct ask *a, const char *why)
+static void on_fail(void *arg, const char *why)
 {
     char line[300];
     int n = snprintf(line, sizeof line, "-ERR %s", why);
-    finish(a, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+    finish(arg, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }
 
-static void on_timeout(uv_timer_t *t)
+static void on_ready(void *arg)
 {
-    struct ask *a = t->data;
-    fail(a, a->early_error ? a->early_error : "no answer in time");
+    struct ask *a = arg;
+    int64_t left_us = a->deadline_us - clock_mono_us();
+    peerconn_deadline(a->pc, left_us > 0 ? (unsigned)(left_us / 1000) : 0, "no answer in time");
+    peerconn_request(a->pc, a->argc, (const char *const *)a->argv);
+    peerconn_flush(a->pc);
 }
 
-static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
+static void on_reply(void *arg, const char *reply, size_t len)
 {
-    struct ask *a = h->data;
-    (void)hint;
-    buf_reserve(&a->in, 512);
-    b->base = a->in.data + a->in.len;
-    b->len = a->in.cap - a->in.len;
-}
-
-static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
-{
-    struct ask *a = s->data;
-    (void)b;
-    if (a->done) return;
-    if (n < 0) {
-        fail(a, n == UV_EOF ? "connection closed" : uv_strerror((int)n));
-        return;
-    }
-    a->in.len += (size_t)n;
-    char *eol = memchr(a->in.data, '\n', a->in.len);
-    if (eol) {
-        size_t len = (size_t)(eol - a->in.data);
-        if (len > 0 && a->in.data[len - 1] == '\r') len--;
-        finish(a, a->in.data, len);
-    } else if (a->in.len > ASK_REPLY_MAX) {
-        fail(a, "reply too long");
-    }
-}
-
-static void on_written(uv_write_t *req, int status)
-{
-    if (status < 0) fail(req->data, uv_strerror(status));
-}
-
-static void on_connected(uv_connect_t *req, int status)
-{
-    struct ask *a = req->data;
-    if (a->done) return;
-    if (status < 0) {
-        fail(a, uv_strerror(status));
-        return;
-    }
-    uv_buf_t b = uv_buf_init(a->out.data, (unsigned)a->out.len);
-    uv_read_start((uv_stream_t *)&a->tcp, on_alloc, on_read);
-    if (uv_write(&a->write_req, (uv_stream_t *)&a->tcp, &b, 1, on_written) != 0)
-        fail(a, "write failed");
+    /* The first line, without its CRLF (replies end with one). */
+    const char *eol = memchr(reply, '\r', len);
+    finish(arg, reply, eol ? (size_t)(eol - reply) : len);
 }
 
 struct ask *ask_start(struct repl *r, const char *addr, int argc, const char *const *argv,
                       unsigned timeout_ms, ask_cb *cb, void *arg)
 {
+    CHECK(argc > 0 && argc <= ASK_ARGS_MAX && cb != NULL);
     struct ask *a = xcalloc(1, sizeof *a);
     a->cb = cb;
     a->arg = arg;
-    buf_printf(&a->out, "*%d\r\n", argc);
-    for (int i = 0; i < argc; i++) buf_printf(&a->out, "$%zu\r\n%s\r\n", strlen(argv[i]), argv[i]);
-    uv_tcp_init(r->loop, &a->tcp);
-    uv_timer_init(r->loop, &a->timer);
-    a->tcp.data = a->timer.data = a->connect_req.data = a->write_req.data = a;
-    a->open_handles = 2;
-    struct sockaddr_storage ss;
-    if (addr_resolve(addr, &ss) != 0)
-        a->early_error = "not a numeric host:port";
-    else if (uv_tcp_connect(&a->connect_req, &a->tcp, (struct sockaddr *)&ss, on_connected) != 0)
-        a->early_error = "connect failed";
-    /* The callback never runs before ask_start returns. */
-    uv_timer_start(&a->timer, on_timeout, a->early_error ? 0 : timeout_ms, 0);
+    a->argc = argc;
+    for (int i = 0; i < argc; i++) a->argv[i] = xstrdup(argv[i]);
+    a->deadline_us = clock_mono_us() + (int64_t)timeout_ms * 1000;
+    struct peerconn_handlers h = {.arg = a, .on_ready = on_ready, .on_reply = on_reply,
+                                  .on_fail = on_fail};
+    a->pc = peerconn_open(r, addr, 0, timeout_ms, &h);
     return a;
 }
 
 void ask_cancel(struct ask *a)
 {
-    a->cb = NULL;
-    finish(a, NULL, 0);
+    peerconn_close(a->pc);
+    ask_free(a);
 }

@@ -4,6 +4,8 @@
  *   propose.c  the proposer: batches per tick, proposing or forwarding,
  *              re-sending after a leader change, timeouts, read lease
  *   apply.c    the state machine: apply, snapshot, restore, dedup table
+ *   peerconn.c a connection to another node's client port, authenticated
+ *              as a peer (PARLEY.PEER): what link.c and ask.c send over
  *   link.c     the follower's connection to the leader (PARLEY.FWD)
  *   transport.c libraft's TCP transport: the cluster handshake, TCP_NODELAY
  *   members.c  membership changes and leadership transfer (RAFT NODE, RAFT TRANSFER)
@@ -136,6 +138,10 @@ struct repl {
     struct raft_fsm fsm;
     struct raft_tracer tracer;
     int lock_fd;                 /* flock on <dir>/parley.lock */
+    /* The election timeout libraft runs with: the configured one, or the
+     * larger one this node registered before a restart until the configured
+     * one is registered (node.c, election_timeout_load). */
+    unsigned election_timeout_now_ms;
     bool raft_started;
     bool stopping;
     void (*stop_cb)(void *);
@@ -251,6 +257,9 @@ struct repl {
 int node_start(struct repl *r, char *err, size_t errlen);
 void node_close(struct repl *r);
 bool node_is_leader(struct repl *r);
+/* This node's own registration of `election_timeout_ms` was applied: once
+ * it is the configured timeout, libraft may run with it (see node.c). */
+void node_election_timeout_registered(struct repl *r, unsigned election_timeout_ms);
 
 /* propose.c */
 void propose_tick(struct repl *r);
@@ -306,17 +315,39 @@ void foreign_fail_all(struct repl *r, const char *error);
 const char *repl_member_client_addr(struct repl *r, uint64_t node);
 unsigned repl_member_election_timeout(struct repl *r, uint64_t node);
 
+/* peerconn.c: a connection to another node's client port that has
+ * proved it comes from a node of the cluster (see the file). Callbacks
+ * never run before peerconn_open returns, nor after peerconn_close; after
+ * on_fail the connection is gone. Requests go in only once it is ready. */
+struct peerconn;
+struct peerconn_handlers {
+    void *arg;
+    void (*on_ready)(void *arg);                               /* may be NULL */
+    void (*on_reply)(void *arg, const char *reply, size_t len); /* one whole reply */
+    void (*on_fail)(void *arg, const char *why);
+};
+/* expected_id: the node meant to answer (0: any node of the cluster). */
+struct peerconn *peerconn_open(struct repl *r, const char *addr, uint64_t expected_id,
+                               unsigned handshake_timeout_ms, const struct peerconn_handlers *h);
+bool peerconn_ready(const struct peerconn *pc);
+struct buf *peerconn_out(struct peerconn *pc); /* append requests (ready only) */
+void peerconn_request(struct peerconn *pc, int argc, const char *const *argv);
+void peerconn_flush(struct peerconn *pc);      /* write what was appended */
+/* Fails the connection with `why` unless closed within timeout_ms. */
+void peerconn_deadline(struct peerconn *pc, unsigned timeout_ms, const char *why);
+void peerconn_close(struct peerconn *pc);
+/* "host:port" (numeric; "[v6]:port" too) into a socket address. */
+int addr_resolve(const char *addr, struct sockaddr_storage *ss);
+
 /* link.c */
 void link_update(struct repl *r);      /* follow the announced leader */
 void link_send_queued(struct repl *r); /* forward QUEUED batches */
 void link_flush(struct repl *r);       /* end of tick: write what was sent */
 void link_close(struct repl *r);
-/* "host:port" (numeric; "[v6]:port" too) into a socket address. */
-int addr_resolve(const char *addr, struct sockaddr_storage *ss);
 
-/* ask.c: one command to another node's client port; cb gets the first
- * reply line (no CRLF), or an "-ERR ..." of ours; never before ask_start
- * returns, never after ask_cancel. */
+/* ask.c: one command to another node's client port, over a peer
+ * connection; cb gets the first reply line (no CRLF), or an "-ERR ..." of
+ * ours; never before ask_start returns, never after ask_cancel. */
 struct ask;
 typedef void ask_cb(void *arg, const char *line, size_t len);
 struct ask *ask_start(struct repl *r, const char *addr, int argc, const char *const *argv,

@@ -134,6 +134,71 @@ static int lock_dir(struct repl *r, char *err, size_t errlen)
     return 0;
 }
 
+/* The election timeout, kept safe across restarts.
+ *
+ * A leader's read lease lasts 0.8 x the smallest election timeout its
+ * voters registered in the log (propose.c): until then none of them votes
+ * for another candidate. A follower restarted with a shorter timeout than
+ * it registered would break that promise at once, before its new timeout is
+ * in the log: the leader, partitioned, would serve reads the new leader's
+ * writes have made stale. So every node keeps in <dir>/election-timeout the
+ * largest timeout it may have registered, runs libraft with the larger of
+ * that and its configured one, and lowers it to the configured one only
+ * once the log holds that registration (node_election_timeout_registered).
+ * A larger timeout than registered is always safe, so a raise takes effect
+ * at once. */
+static void election_timeout_path(const struct repl *r, char *path, size_t len)
+{
+    snprintf(path, len, "%s/election-timeout", r->dir);
+}
+
+/* Writes the value durably (temporary file, fsync, rename); false on error. */
+static bool election_timeout_store(struct repl *r, unsigned ms)
+{
+    char path[4096], tmp[4200];
+    election_timeout_path(r, path, sizeof path);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return false;
+    char text[32];
+    int n = snprintf(text, sizeof text, "%u\n", ms);
+    bool ok = write(fd, text, (size_t)n) == n && fsync(fd) == 0;
+    ok = close(fd) == 0 && ok;
+    if (ok) ok = rename(tmp, path) == 0;
+    if (!ok) log_warn("cannot write %s: %s", path, strerror(errno));
+    return ok;
+}
+
+static unsigned election_timeout_load(struct repl *r)
+{
+    unsigned configured = r->cfg.election_timeout_ms, kept = 0;
+    char path[4096];
+    election_timeout_path(r, path, sizeof path);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        if (fscanf(f, "%u", &kept) != 1) kept = 0;
+        fclose(f);
+    }
+    if (kept > configured) {
+        log_info("Election timeout %u ms until this node's %u ms is registered in the log "
+                   "(it registered %u ms before)", kept, configured, kept);
+        return kept;
+    }
+    if (kept != configured) election_timeout_store(r, configured);
+    return configured;
+}
+
+void node_election_timeout_registered(struct repl *r, unsigned election_timeout_ms)
+{
+    unsigned configured = r->cfg.election_timeout_ms;
+    if (election_timeout_ms != configured || r->election_timeout_now_ms <= configured) return;
+    /* Stored first: a crash in between leaves the larger value, still safe. */
+    if (!election_timeout_store(r, configured)) return;
+    r->election_timeout_now_ms = configured;
+    raft_set_election_timeout(r->raft, configured);
+    log_info("Election timeout %u ms, now that the log holds it", configured);
+}
+
 /* libraft reports a busy Raft port only as "I/O error": check first. */
 static int check_bindable(const char *addr, char *err, size_t errlen)
 {
@@ -204,7 +269,8 @@ int node_start(struct repl *r, char *err, size_t errlen)
     r->raft->data = r;
     r->raft->tracer = &r->tracer;
     snapguard_install(r);
-    raft_set_election_timeout(r->raft, r->cfg.election_timeout_ms);
+    r->election_timeout_now_ms = election_timeout_load(r);
+    raft_set_election_timeout(r->raft, r->election_timeout_now_ms);
     raft_set_heartbeat_timeout(r->raft, r->cfg.heartbeat_ms);
     raft_set_pre_vote(r->raft, true);
     raft_set_snapshot_threshold(r->raft, r->cfg.snapshot_threshold);

@@ -571,7 +571,15 @@ void propose_tick(struct repl *r)
     }
     r->last_state = state;
     r->last_term = term;
-    r->lease_window_us = lease_window_us(r);
+    int64_t window = lease_window_us(r);
+    if (window < r->lease_window_us) {
+        /* A voter registered a shorter election timeout: it may stand for
+         * election that much sooner, so a lease taken on the longer one
+         * ends no later than a lease taken now would. */
+        int64_t until = clock_mono_us() + window;
+        if (r->lease_until_us > until) r->lease_until_us = until;
+    }
+    r->lease_window_us = window;
     if (r->lease_window_us == 0) r->lease_until_us = 0;
     if (state != RAFT_LEADER && r->announced_node && r->announced_node != r->cfg.node_id &&
         r->member_sent_term != r->announced_term)

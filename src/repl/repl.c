@@ -215,6 +215,8 @@ void repl_get_info(struct repl *r, struct repl_info *info)
     int64_t now = clock_mono_us();
     info->lease_valid = repl_can_read_locally(r);
     info->lease_remaining_ms = r->lease_until_us > now ? (r->lease_until_us - now) / 1000 : 0;
+    info->lease_window_ms = r->lease_window_us / 1000;
+    info->election_timeout_ms = r->election_timeout_now_ms;
     info->divergence_checks_passed = r->div.passed;
     info->divergence_checks_failed = r->div.failed;
     info->divergence_last_failed_index = r->div.last_failed_index;

@@ -163,6 +163,8 @@ struct repl_info {
     size_t inflight_bytes, pending_batches;
     bool lease_valid;
     int64_t lease_remaining_ms;
+    int64_t lease_window_ms;          /* what a lease lasts now (0: no lease) */
+    unsigned election_timeout_ms;     /* the one libraft runs with (node.c) */
     /* Divergence checks this node compared (divergence.c): equal digests,
      * differing ones, and the log index of the last that differed. */
     uint64_t divergence_checks_passed, divergence_checks_failed;

@@ -1,8 +1,11 @@
 /* server/cmd_acl.c — who a connection is, and what it may run.
  *
  * AUTH and HELLO AUTH log a connection in as a user of the replicated
- * ACL table (cmds/acl.h); for "default", this node's requirepass, when
- * set, is the password. Dispatch asks acl_refuse before a command is
+ * ACL table (cmds/acl.h); requirepass is the default user's password,
+ * changed through the log like any ACL change (at start-up, as the
+ * aclfile's users are: see "Users given at start-up"). A user's change
+ * disconnects the clients it no longer allows (deleted, off, or a
+ * channel a subscriber uses). Dispatch asks acl_refuse before a command is
  * queued or proposed: NOAUTH for a connection not logged in, NOPERM for a
  * command, key or channel its user may not use (each refusal goes to this
  * node's ACL LOG). Scripts of a restricted user go in the log wrapped in
@@ -12,13 +15,16 @@
  *
  * The ACL commands that are not replicated run here: WHOAMI, CAT,
  * GENPASS, LOG, SAVE, and the parts of SETUSER and LOAD that come before
- * proposing (checking the rules, hashing passwords, reading the file). */
+ * proposing (checking the rules, hashing passwords, reading the file);
+ * SETUSER inside MULTI queues what it would propose. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/check.h"
 #include "base/clock.h"
+#include "base/log.h"
 #include "base/mem.h"
 #include "cmds/acl.h"
 #include "server/server.h"
@@ -27,24 +33,35 @@
  * Logging in
  * ---------------------------------------------------------------- */
 
-static bool is_default(const char *user, size_t ulen)
+struct acl_startup {
+    struct store *view;     /* the users as they will be; NULL once applied */
+    struct resp_arg *argv;  /* the change proposed (into items) */
+    int argc;
+    struct buf items;
+    struct reply_slot slot; /* where its reply comes */
+    uv_timer_t retry;
+    bool proposed;          /* a proposal is out */
+};
+
+/* The users this node enforces: the replicated ones, except while the
+ * users given at start-up (aclfile, requirepass) are on their way
+ * through the log: then the replicated ones with that change made
+ * (see "Users given at start-up" below), so that no client is served
+ * with less than the configuration asks for. */
+static struct store *users_of(struct server *s)
 {
-    return ulen == 7 && memcmp(user, "default", 7) == 0;
+    return s->acl_startup && s->acl_startup->view ? s->acl_startup->view : s->store;
 }
 
 bool acl_login_ok(struct server *s, const char *user, size_t ulen, const char *pass, size_t plen)
 {
-    const char *rp = s->cfg.requirepass;
-    if (is_default(user, ulen) && rp && rp[0])
-        return strlen(rp) == plen && memcmp(rp, pass, plen) == 0 && acl_user_on(s->store, user, ulen);
-    return acl_password_ok(s->store, user, ulen, pass, plen);
+    return acl_password_ok(users_of(s), user, ulen, pass, plen);
 }
 
 /* Whether "default" needs no password on this node. */
 static bool default_nopass(struct server *s)
 {
-    return !(s->cfg.requirepass && s->cfg.requirepass[0]) &&
-           acl_user_nopass(s->store, "default", 7);
+    return acl_user_nopass(users_of(s), "default", 7);
 }
 
 void client_login(struct client *c, const char *user, size_t ulen)
@@ -56,34 +73,62 @@ void client_login(struct client *c, const char *user, size_t ulen)
     c->authenticated = true;
 }
 
+/* Protected mode: while "default" needs no password, only loopback
+ * clients are served. */
+static bool protected_from(struct server *s, const char *peer)
+{
+    if (!s->cfg.protected_mode || !default_nopass(s)) return false;
+    return !(strncmp(peer, "127.", 4) == 0 || strncmp(peer, "[::1]", 5) == 0 ||
+             strncmp(peer, "::1", 3) == 0 || strncmp(peer, "/", 1) == 0);
+}
+
+static const char protected_denied[] =
+    "-DENIED Redis is running in protected mode because protected mode is enabled and no "
+    "password is set for the default user. In this mode connections are only accepted from "
+    "the loopback interface. If you want to connect from external computers to Redis you may "
+    "adopt one of the following solutions: 1) Just disable protected mode sending the command "
+    "'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from "
+    "the same host the server is running, however MAKE SURE Redis is not publicly accessible "
+    "from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) "
+    "Alternatively you can just disable the protected mode by editing the Redis configuration "
+    "file, and setting the protected mode option to 'no', and then restarting the server. 3) "
+    "If you started the server manually just for testing, restart it with the "
+    "'--protected-mode no' option. 4) Setup a an authentication password for the default "
+    "user. NOTE: You only need to do one of the above things in order for the server to start "
+    "accepting connections from the outside.\r\n";
+
+bool acl_protected_refuse(struct server *s, struct net_conn *conn)
+{
+    if (!protected_from(s, net_conn_peer(conn))) return false;
+    /* With a cluster secret another node may connect from afar: it gets
+     * to prove itself before the refusal (acl_protected_deny). */
+    if (s->cfg.cluster_secret && s->cfg.cluster_secret[0]) return false;
+    net_conn_reject(conn, protected_denied);
+    return true;
+}
+
+bool acl_protected_deny(struct client *c, const struct cmd_def *cmd)
+{
+    /* PARLEY.PEER (a node's handshake) is the one row that is spoken
+     * between nodes and needs no login; a failed proof closes the
+     * connection (cmd_peer.c). */
+    const unsigned handshake = CMD_NODE | CMD_NO_AUTH;
+    if (c->peer || (cmd && (cmd->flags & handshake) == handshake)) return false;
+    if (!protected_from(c->srv, net_conn_peer(c->conn))) { /* a password was set since */
+        c->protected_deferred = false;
+        return false;
+    }
+    struct resp_out o = client_reply(c);
+    resp_raw(&o, protected_denied, sizeof protected_denied - 1);
+    client_quit(c);
+    return true;
+}
+
 void acl_client_new(struct client *c)
 {
     client_login(c, "default", 7);
     c->authenticated = default_nopass(c->srv);
-}
-
-bool acl_protected_refuse(struct server *s, struct net_conn *conn)
-{
-    if (!s->cfg.protected_mode || !default_nopass(s)) return false;
-    const char *peer = net_conn_peer(conn);
-    if (strncmp(peer, "127.", 4) == 0 || strncmp(peer, "[::1]", 5) == 0 ||
-        strncmp(peer, "::1", 3) == 0 || strncmp(peer, "/", 1) == 0)
-        return false;
-    net_conn_reject(conn,
-        "-DENIED Redis is running in protected mode because protected mode is enabled and no "
-        "password is set for the default user. In this mode connections are only accepted from "
-        "the loopback interface. If you want to connect from external computers to Redis you may "
-        "adopt one of the following solutions: 1) Just disable protected mode sending the command "
-        "'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from "
-        "the same host the server is running, however MAKE SURE Redis is not publicly accessible "
-        "from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) "
-        "Alternatively you can just disable the protected mode by editing the Redis configuration "
-        "file, and setting the protected mode option to 'no', and then restarting the server. 3) "
-        "If you started the server manually just for testing, restart it with the "
-        "'--protected-mode no' option. 4) Setup a an authentication password for the default "
-        "user. NOTE: You only need to do one of the above things in order for the server to start "
-        "accepting connections from the outside.\r\n");
-    return true;
+    c->protected_deferred = protected_from(c->srv, net_conn_peer(c->conn));
 }
 
 /* ------------------------------------------------------------------
@@ -102,8 +147,8 @@ struct acl_log {
     long long n;
 };
 
-static void log_refusal(struct client *c, const char *reason, const char *object, size_t olen,
-                        const char *username)
+static void log_refusal(struct client *c, const char *reason, const char *context,
+                        const char *object, size_t olen, const char *username)
 {
     struct server *s = c->srv;
     if (s->acl_log == NULL) s->acl_log = xcalloc(1, sizeof *s->acl_log);
@@ -113,7 +158,7 @@ static void log_refusal(struct client *c, const char *reason, const char *object
     snprintf(obj, sizeof obj, "%.*s", (int)(olen > 127 ? 127 : olen), object);
     /* The same refusal within a minute counts in its entry (Redis's rule). */
     for (struct acl_log_entry *e = l->head; e; e = e->next)
-        if (!strcmp(e->reason, reason) && !strcmp(e->object, obj) &&
+        if (!strcmp(e->reason, reason) && !strcmp(e->context, context) && !strcmp(e->object, obj) &&
             !strcmp(e->username, username) && now - e->updated_ms < 60000) {
             e->count++;
             e->updated_ms = now;
@@ -121,7 +166,7 @@ static void log_refusal(struct client *c, const char *reason, const char *object
         }
     struct acl_log_entry *e = xcalloc(1, sizeof *e);
     snprintf(e->reason, sizeof e->reason, "%s", reason);
-    snprintf(e->context, sizeof e->context, "%s", "toplevel");
+    snprintf(e->context, sizeof e->context, "%s", context);
     snprintf(e->object, sizeof e->object, "%s", obj);
     snprintf(e->username, sizeof e->username, "%s", username);
     struct buf info = BUF_INIT;
@@ -162,6 +207,14 @@ void acl_free_server(struct server *s)
     log_reset(s);
     free(s->acl_log);
     s->acl_log = NULL;
+    struct acl_startup *st = s->acl_startup;
+    if (st == NULL) return;
+    if (st->view) store_free(st->view);
+    free(st->argv);
+    buf_free(&st->items);
+    buf_free(&st->slot.reply);
+    free(st);
+    s->acl_startup = NULL;
 }
 
 /* ------------------------------------------------------------------
@@ -180,20 +233,20 @@ bool acl_refuse(struct client *c, const struct cmd_def *cmd, int argc, const str
         return true;
     }
     int bad;
-    enum acl_verdict v = acl_check(c->srv->store, c->user, strlen(c->user), cmd, argc, argv, &bad);
+    enum acl_verdict v = acl_check(users_of(c->srv), c->user, strlen(c->user), cmd, argc, argv, &bad);
     if (v == ACL_ALLOWED) return false;
     struct resp_out o = client_reply(c);
     switch (v) {
     case ACL_DENIED_KEY:
-        log_refusal(c, "key", argv[bad].ptr, argv[bad].len, c->user);
+        log_refusal(c, "key", "toplevel", argv[bad].ptr, argv[bad].len, c->user);
         resp_error(&o, "NOPERM this user has no permissions to access one of the keys used as arguments");
         break;
     case ACL_DENIED_CHANNEL:
-        log_refusal(c, "channel", argv[bad].ptr, argv[bad].len, c->user);
+        log_refusal(c, "channel", "toplevel", argv[bad].ptr, argv[bad].len, c->user);
         resp_error(&o, "NOPERM this user has no permissions to access one of the channels used as arguments");
         break;
     default:
-        log_refusal(c, "command", cmd->name, strlen(cmd->name), c->user);
+        log_refusal(c, "command", "toplevel", cmd->name, strlen(cmd->name), c->user);
         resp_errorf(&o, "NOPERM this user has no permissions to run the '%s' command", cmd->name);
         break;
     }
@@ -216,18 +269,53 @@ struct resp_arg *acl_wrap_script(struct client *c, const struct cmd_def *cmd, in
     return w;
 }
 
-/* A user deleted: its clients are disconnected, as Redis does. */
+/* Whether the client's user may still use every channel, pattern and
+ * shard channel the client is subscribed to. */
+static bool subscriptions_allowed(struct server *s, struct client *c)
+{
+    if (c->local_subs == NULL) return true;
+    struct dict_iter it;
+    dict_iter_init(&it, c->local_subs);
+    struct dict_entry *e;
+    size_t ulen = strlen(c->user);
+    while ((e = dict_iter_next(&it)) != NULL) /* kind byte ('c', 'p', 's') + name */
+        if (!acl_channel_ok(s->store, c->user, ulen, e->key[0], e->key + 1, e->klen - 1))
+            return false;
+    return true;
+}
+
+/* A user changed (applied from the log): its clients are disconnected
+ * when it was deleted (as Redis does), set off, or when a client is
+ * subscribed to a channel the user may no longer use (as Redis 7.0 does
+ * after ACL SETUSER ... resetchannels). */
 static void on_user_change(void *arg, const char *name, size_t nlen, bool deleted)
 {
     struct server *s = arg;
-    if (!deleted) return;
-    for (struct client *c = s->clients; c; c = c->next)
-        if (strlen(c->user) == nlen && memcmp(c->user, name, nlen) == 0 && !net_conn_closing(c->conn))
+    for (struct client *c = s->clients; c; c = c->next) {
+        if (strlen(c->user) != nlen || memcmp(c->user, name, nlen) != 0 || net_conn_closing(c->conn))
+            continue;
+        if (deleted || !acl_user_on(s->store, name, nlen) || !subscriptions_allowed(s, c))
             net_conn_close_after_flush(c->conn); /* not now: this runs inside apply */
+    }
+}
+
+/* A command of a transaction refused when its EXEC applied: the node
+ * whose client sent it logs it (context "multi"), as Redis does. */
+static void on_acl_denied(void *arg, uint64_t origin, uint64_t client, const char *user,
+                          size_t ulen, const char *reason, const char *object, size_t olen)
+{
+    struct server *s = arg;
+    if (s->repl == NULL || origin != repl_origin(s->repl)) return;
+    struct client *c = server_find_client(s, client);
+    if (c == NULL) return;
+    char uname[128];
+    snprintf(uname, sizeof uname, "%.*s", (int)(ulen > 127 ? 127 : ulen), user);
+    log_refusal(c, reason, "multi", object, olen, uname);
 }
 
 void acl_init_server(struct server *s)
 {
+    s->store->on_acl_denied = on_acl_denied;
     s->store->on_user_change = on_user_change;
     s->store->user_change_arg = s;
 }
@@ -260,7 +348,7 @@ static void cmd_auth(struct client *c, const struct cmd_def *cmd, int argc,
     if (!acl_login_ok(c->srv, name, nlen, pass->ptr, pass->len)) {
         char uname[128];
         snprintf(uname, sizeof uname, "%.*s", (int)(nlen > 127 ? 127 : nlen), name);
-        log_refusal(c, "auth", "AUTH", 4, uname);
+        log_refusal(c, "auth", "toplevel", "AUTH", 4, uname);
         reply_err(c, "WRONGPASS invalid username-password pair or user is disabled.");
         return;
     }
@@ -395,13 +483,17 @@ static void items_to_args(const struct buf *items, struct resp_arg **args, int *
     }
 }
 
+/* ACL SETUSER: the rules checked and the passwords hashed here, then
+ * __aclsetuser through the log. Inside MULTI (Redis queues it like any
+ * command) __aclsetuser is queued, or the error it would answer in EXEC. */
 static void acl_setuser(struct client *c, const struct cmd_def *cmd, int argc,
                         const struct resp_arg *argv)
 {
     struct buf items = BUF_INIT;
     char err[512];
     if (!acl_hash_passwords(argc - 3, argv + 3, &items, err, sizeof err)) {
-        reply_err(c, err);
+        if (multi_queueing(c)) multi_queue_reply(c, "error", err, strlen(err));
+        else reply_err(c, err);
         buf_free(&items);
         return;
     }
@@ -412,7 +504,7 @@ static void acl_setuser(struct client *c, const struct cmd_def *cmd, int argc,
         if (argv[i].len == 0 || argv[i].ptr[0] != '<') continue;
         char hex[65];
         acl_sha256_hex(argv[i].ptr + 1, argv[i].len - 1, hex);
-        if (!acl_user_has_hash(c->srv->store, argv[2].ptr, argv[2].len, hex)) {
+        if (!multi_queueing(c) && !acl_user_has_hash(c->srv->store, argv[2].ptr, argv[2].len, hex)) {
             struct resp_out o = client_reply(c);
             resp_errorf(&o, "ERR Error in ACL SETUSER modifier '%.*s': The password you are "
                             "trying to remove from the user does not exist",
@@ -427,7 +519,8 @@ static void acl_setuser(struct client *c, const struct cmd_def *cmd, int argc,
     args[0].len = 12;
     args[1] = argv[2];
     items_to_args(&items, &args, &n);
-    submit(c, n, args);
+    if (multi_queueing(c)) multi_queue_internal(c, n, args);
+    else submit(c, n, args);
     free(args);
     buf_free(&items);
 }
@@ -444,23 +537,20 @@ static const char *aclfile_or_reply(struct client *c)
     return NULL;
 }
 
-/* ACL LOAD: this node reads the file and checks every line; what it
- * proposes is the users with their passwords hashed (__aclload). */
-static void acl_load(struct client *c, const struct cmd_def *cmd, int argc,
-                     const struct resp_arg *argv)
+/* Reads and checks the aclfile: the users as __aclload takes them (per
+ * user: u32 name length, name, u32 items length, items; passwords
+ * hashed), or false with Redis's error text in err (without "ERR "):
+ * every bad line is named, as Redis names them, and nothing changes. */
+static bool aclfile_read(const char *path, struct buf *all, char *err, size_t errlen)
 {
-    const char *path = aclfile_or_reply(c);
-    if (path == NULL) return;
     FILE *f = fopen(path, "r");
     if (f == NULL) {
-        struct resp_out o = client_reply(c);
-        resp_errorf(&o, "ERR Error loading ACLs, opening file '%s': %s", path, strerror(errno));
-        return;
+        snprintf(err, errlen, "Error loading ACLs, opening file '%s': %s", path, strerror(errno));
+        return false;
     }
-    struct buf all = BUF_INIT; /* per user: u32 name len, name, u32 items len, items */
+    struct buf errors = BUF_INIT;
     char line[65536];
     int lineno = 0;
-    char err[600] = "";
     while (fgets(line, sizeof line, f)) {
         lineno++;
         size_t len = strcspn(line, "\r\n");
@@ -479,34 +569,65 @@ static void acl_load(struct client *c, const struct cmd_def *cmd, int argc,
         }
         if (nw == 0 || words[0].ptr[0] == '#') continue;
         if (!arg_is(&words[0], "user") || nw < 2) {
-            snprintf(err, sizeof err, "/%s:%d: line should start with user keyword. ", path, lineno);
-            break;
+            buf_printf(&errors, "%s:%d should start with user keyword followed by the username. ",
+                       path, lineno);
+            continue;
         }
         struct buf items = BUF_INIT;
         char why[512];
         if (!acl_hash_passwords(nw - 2, words + 2, &items, why, sizeof why)) {
-            snprintf(err, sizeof err, "%s:%d: %s. ", path, lineno, why + 4);
+            /* Redis names the line and the reason, not the modifier. */
+            const char *reason = strstr(why, "': ");
+            buf_printf(&errors, "%s:%d: %s. ", path, lineno, reason ? reason + 3 : why);
             buf_free(&items);
-            break;
+            continue;
         }
-        buf_append_u32(&all, (uint32_t)words[1].len);
-        buf_append(&all, words[1].ptr, words[1].len);
-        buf_append_u32(&all, (uint32_t)items.len);
-        buf_append(&all, items.data ? items.data : "", items.len);
+        buf_append_u32(all, (uint32_t)words[1].len);
+        buf_append(all, words[1].ptr, words[1].len);
+        buf_append_u32(all, (uint32_t)items.len);
+        buf_append(all, items.data ? items.data : "", items.len);
         buf_free(&items);
     }
     fclose(f);
-    if (err[0]) {
-        struct resp_out o = client_reply(c);
-        resp_errorf(&o, "ERR Error loading ACLs, %s", err);
-        buf_free(&all);
-        return;
+    if (errors.len) {
+        snprintf(err, errlen, "%.*sWARNING: ACL errors detected, no change to the previously "
+                 "active ACL rules was performed", (int)errors.len, errors.data);
+        buf_free(&errors);
+        buf_clear(all);
+        return false;
     }
-    int n = 1;
+    return true;
+}
+
+/* The __aclload command of a file's users (aclfile_read); the caller
+ * frees the array (its arguments point into all). */
+static struct resp_arg *aclload_args(const struct buf *all, int *n)
+{
+    *n = 1;
     struct resp_arg *args = xmalloc(sizeof *args);
     args[0].ptr = "__aclload";
     args[0].len = 9;
-    items_to_args(&all, &args, &n);
+    items_to_args(all, &args, n);
+    return args;
+}
+
+/* ACL LOAD: this node reads the file and checks every line; what it
+ * proposes is the users with their passwords hashed (__aclload). */
+static void acl_load(struct client *c, const struct cmd_def *cmd, int argc,
+                     const struct resp_arg *argv)
+{
+    const char *path = aclfile_or_reply(c);
+    if (path == NULL) return;
+    struct buf all = BUF_INIT;
+    char err[4096];
+    if (!aclfile_read(path, &all, err, sizeof err)) {
+        struct resp_out o = client_reply(c);
+        resp_errorf(&o, "ERR %s", err);
+        buf_free(&all);
+        return;
+    }
+    int n;
+    struct resp_arg *args = aclload_args(&all, &n);
     submit(c, n, args);
     free(args);
     buf_free(&all);
@@ -584,6 +705,157 @@ static void acl_help(struct client *c, const struct cmd_def *cmd, int argc,
         "    Prints this help.",
     };
     reply_lines(c, lines, sizeof lines / sizeof *lines);
+}
+
+/* ------------------------------------------------------------------
+ * Users given at start-up: aclfile, requirepass
+ *
+ * Users are replicated state, so what a node's configuration says about
+ * them becomes a logged change. A node started with an aclfile reads and
+ * checks it before anything else (a bad file stops the start with
+ * Redis's message) and proposes its users as ACL LOAD does (__aclload);
+ * one started with requirepass, and no aclfile (Redis ignores
+ * requirepass then), proposes the default user's password as CONFIG SET
+ * requirepass does (__aclsetuser default resetpass #<sha256>, or nopass).
+ * It is proposed once a leader takes it, again after a failure, until it
+ * applies. Every node enforces what the log says, so two nodes never
+ * enforce different users; the last node started with a file sets the
+ * users of the whole cluster (its log says so). Until the change applies,
+ * this node enforces its replicated users with the change made (a
+ * private copy, `view`), never fewer restrictions than configured.
+ * ---------------------------------------------------------------- */
+
+/* __aclsetuser default resetpass #<sha256 of pass> (nopass for ""): the
+ * change requirepass makes, as Redis makes it (ACLUpdateDefaultUserPassword). */
+static struct resp_arg *requirepass_args(const char *pass, struct buf *items, int *n)
+{
+    buf_append_u32(items, 7);
+    buf_append(items, "default", 7);
+    buf_append_u32(items, 9);
+    buf_append(items, "resetpass", 9);
+    if (pass[0]) {
+        char hex[65];
+        acl_sha256_hex(pass, strlen(pass), hex);
+        buf_append_u32(items, 65);
+        buf_append(items, "#", 1);
+        buf_append(items, hex, 64);
+    } else {
+        buf_append_u32(items, 6);
+        buf_append(items, "nopass", 6);
+    }
+    *n = 1;
+    struct resp_arg *args = xmalloc(sizeof *args);
+    args[0].ptr = "__aclsetuser";
+    args[0].len = 12;
+    items_to_args(items, &args, n);
+    return args;
+}
+
+int acl_startup_prepare(struct server *s, char *err, size_t errlen)
+{
+    struct acl_startup *st = xcalloc(1, sizeof *st);
+    if (s->cfg.aclfile[0]) {
+        if (!aclfile_read(s->cfg.aclfile, &st->items, err, errlen)) {
+            buf_free(&st->items);
+            free(st);
+            return -1;
+        }
+        st->argv = aclload_args(&st->items, &st->argc);
+    } else if (s->cfg.requirepass[0]) {
+        st->argv = requirepass_args(s->cfg.requirepass, &st->items, &st->argc);
+    } else {
+        free(st);
+        return 0;
+    }
+    s->acl_startup = st;
+    return 0;
+}
+
+static void startup_propose(struct server *s);
+
+static void on_startup_retry(uv_timer_t *t)
+{
+    struct server *s = t->data;
+    if (!s->shutting_down) startup_propose(s);
+}
+
+static void on_startup_reply(struct reply_slot *slot)
+{
+    struct server *s = slot->owner;
+    struct acl_startup *st = s->acl_startup;
+    st->proposed = false;
+    const struct buf *r = &slot->reply;
+    if (r->len && r->data[0] == '+') {
+        log_info("The users of the %s are applied", s->cfg.aclfile[0] ? "aclfile" : "requirepass");
+        store_free(st->view);
+        st->view = NULL;
+        return;
+    }
+    log_warn("Proposing the users of the %s failed (%.*s); trying again",
+             s->cfg.aclfile[0] ? "aclfile" : "requirepass",
+             (int)(r->len > 2 ? r->len - 2 : 0), r->data ? r->data : "");
+    if (!s->shutting_down) uv_timer_start(&st->retry, on_startup_retry, 500, 0);
+}
+
+static void startup_propose(struct server *s)
+{
+    struct acl_startup *st = s->acl_startup;
+    buf_clear(&st->slot.reply);
+    st->slot.owner = s;
+    st->slot.on_ready = on_startup_reply;
+    st->proposed = true;
+    repl_submit(s->repl, &st->slot, 0, 2, st->argc, st->argv);
+}
+
+void acl_startup_begin(struct server *s)
+{
+    struct acl_startup *st = s->acl_startup;
+    if (st == NULL) return;
+    /* The view: the replicated users (from the snapshot and log read so
+     * far) with the change made, by the code that will apply it. */
+    st->view = store_new();
+    struct buf users = BUF_INIT;
+    acl_users_encode(&s->store->users, &users);
+    struct reader rd;
+    reader_init(&rd, users.data, users.len);
+    CHECK(acl_users_decode(&st->view->users, &rd) == 0);
+    buf_free(&users);
+    const struct cmd_def *d = cmd_lookup(st->argv[0].ptr, st->argv[0].len, true);
+    CHECK(d != NULL && d->exec != NULL);
+    struct buf out = BUF_INIT;
+    struct cmd_ctx ctx = {
+        .store = st->view,
+        .out = {&out, 2},
+        .argc = st->argc,
+        .argv = st->argv,
+        .cmd = d,
+    };
+    cmd_exec(&ctx);
+    CHECK(out.len && out.data[0] == '+'); /* checked when it was read */
+    buf_free(&out);
+    uv_timer_init(s->loop, &st->retry);
+    st->retry.data = s;
+    uv_unref((uv_handle_t *)&st->retry);
+    startup_propose(s);
+}
+
+void acl_close_handles(struct server *s)
+{
+    if (s->acl_startup == NULL) return;
+    uv_timer_stop(&s->acl_startup->retry);
+    uv_close((uv_handle_t *)&s->acl_startup->retry, NULL);
+}
+
+/* CONFIG SET requirepass: the default user's password changes through
+ * the log; the change's reply is the CONFIG SET's. */
+void acl_requirepass_changed(struct client *c)
+{
+    struct buf items = BUF_INIT;
+    int n;
+    struct resp_arg *args = requirepass_args(c->srv->cfg.requirepass, &items, &n);
+    submit(c, n, args);
+    free(args);
+    buf_free(&items);
 }
 
 void acl_bind_handlers(void)

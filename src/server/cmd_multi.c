@@ -5,7 +5,9 @@
  * to run inside a transaction) and queued on the client; a bad one makes
  * EXEC answer EXECABORT, as in Redis. EXEC sends the whole queue to repl as
  * one internal __exec command, so the transaction is a single step of the
- * log (cmds/multi.c runs it). WATCH sends __watch through the log, which
+ * log (cmds/multi.c runs it), wrapped in __asuser with the client's user so
+ * that each queued command is checked again when it runs, as Redis checks
+ * them at EXEC. WATCH sends __watch through the log, which
  * opens a session recorded on every node; EXEC then carries the watched keys
  * and runs only if none changed since (store/watch.h). */
 #include <inttypes.h>
@@ -134,6 +136,12 @@ void multi_queue_reply(struct client *c, const char *kind, const char *text, siz
     add_cmd(m, m->db, 3, r);
 }
 
+void multi_queue_internal(struct client *c, int argc, const struct resp_arg *argv)
+{
+    CHECK(multi_queueing(c) && argc > 0);
+    add_cmd(c->multi, c->multi->db, argc, argv);
+}
+
 void multi_queue_select(struct client *c, int db)
 {
     CHECK(multi_queueing(c) && db >= 0 && db < STORE_DBS);
@@ -216,7 +224,7 @@ static void cmd_exec_tx(struct client *c, const struct cmd_def *cmd, int argc,
     }
     /* Numbers first (their buffer must not move once pointed into). */
     struct buf nums = BUF_INIT;
-    size_t n_total = 5 + 2 * m->n_watched + 2 * m->n_cmds + m->n_args;
+    size_t n_total = 7 + 2 * m->n_watched + 2 * m->n_cmds + m->n_args;
     size_t *num_off = xmalloc((3 + 2 * m->n_watched + 1 + 2 * m->n_cmds) * 2 * sizeof *num_off);
     size_t k = 0;
 #define NUM(fmt, v)                                        \
@@ -249,6 +257,12 @@ static void cmd_exec_tx(struct client *c, const struct cmd_def *cmd, int argc,
     struct resp_arg *args = xmalloc(n_total * sizeof *args);
     size_t a = 0, num = 0;
 #define PUT_NUM() (args[a].ptr = nums.data + num_off[2 * num], args[a++].len = num_off[2 * num + 1], num++)
+    /* Run as the client's user: EXEC re-checks every queued command
+     * against the user's rules as they are when it applies (cmds/multi.c). */
+    args[a].ptr = "__asuser";
+    args[a++].len = 8;
+    args[a].ptr = c->user;
+    args[a++].len = strlen(c->user);
     args[a].ptr = "__exec";
     args[a++].len = 6;
     PUT_NUM();

@@ -14,6 +14,14 @@
  *   PARLEY.PEER PROVE <the connector's proof, 64 hex digits>
  *       → +OK, and the connection is a peer's
  *
+ * The connector is any node that knows the cluster secret, a member or
+ * not: repl/peerconn.c opens these connections for the forwarding link, for
+ * a node started with `join` asking to be added (not a member yet: the id
+ * it proves is the one in its HELLO) and for a RAFT command a follower
+ * passes on. A peer's connection holds every right (acl_refuse), and
+ * protected mode lets a connection from another host say PARLEY.PEER
+ * before it refuses it (acl_protected_deny).
+ *
  * The proofs are base/peerauth.h's for the link (the secret, both nonces,
  * both ids). Without a cluster secret only loopback connections may try.
  * A failed proof is answered with an error, logged (at most a line a

@@ -41,6 +41,8 @@ static void raft_info(struct client *c, const struct cmd_def *cmd, int argc,
                ri.divergence_checks_passed, ri.divergence_checks_failed,
                ri.divergence_last_failed_index);
     buf_printf(&text, "apply_skipped:%s\r\n", ri.apply_skipped);
+    buf_printf(&text, "read_lease_window_ms:%" PRId64 "\r\nelection_timeout_ms:%u\r\n",
+               ri.lease_window_ms, ri.election_timeout_ms);
     struct repl_member m[REPL_MEMBERS_MAX];
     size_t n = repl_members(c->srv->repl, m, REPL_MEMBERS_MAX);
     for (size_t i = 0; i < n; i++)

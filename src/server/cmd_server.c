@@ -455,7 +455,12 @@ static void config_set_cmd(struct client *c, const struct cmd_def *cmd, int argc
     free(values);
     if (rv != 0) return;
     server_apply_runtime_config(c->srv);
-    resp_ok(&o);
+    /* requirepass is the default user's password, replicated state: its
+     * change goes through the log and answers this CONFIG SET. */
+    bool requirepass = false;
+    for (int j = 2; j < argc; j += 2) requirepass |= arg_is(&argv[j], "requirepass");
+    if (requirepass) acl_requirepass_changed(c);
+    else resp_ok(&o);
 }
 
 static void config_resetstat(struct client *c, const struct cmd_def *cmd, int argc,

@@ -122,6 +122,7 @@ bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg 
     s->stats.commands++;
     c->last_ms = clock_wall_ms();
     const struct cmd_def *cmd = cmd_lookup(argv[0].ptr, argv[0].len, false);
+    if (c->protected_deferred && acl_protected_deny(c, cmd)) return false;
     if (cmd == NULL) {
         struct resp_out o = client_reply(c);
         dispatch_unknown_command(&o, argc, argv);

@@ -177,6 +177,7 @@ static void on_repl_stopped(void *arg)
     uv_close((uv_handle_t *)&s->block_timer, on_closed);
     uv_close((uv_handle_t *)&s->sigint, on_closed);
     uv_close((uv_handle_t *)&s->sigterm, on_closed);
+    acl_close_handles(s);
     log_info("Raft closed. Parley is now ready to exit, bye bye...");
     uv_stop(s->loop);
 }
@@ -345,7 +346,11 @@ int main(int argc, char **argv)
     acl_init_server(&s);
     s.store->on_touch = blocking_on_touch;
     s.store->touch_arg = &s;
-    char why[512];
+    char why[8192];
+    if (acl_startup_prepare(&s, why, sizeof why) != 0) {
+        log_warn("Aborting Redis startup because of ACL errors: %s", why);
+        return 1;
+    }
     s.repl = repl_start(s.loop, s.store, &rc, &hooks, why, sizeof why);
     if (s.repl == NULL) {
         log_warn("Fatal: %s", why);
@@ -353,6 +358,7 @@ int main(int argc, char **argv)
     }
 
     pubsub_init_server(&s);
+    acl_startup_begin(&s);
     struct net_handlers handlers = {
         .ctx = &s,
         .on_accept = on_accept,

@@ -44,6 +44,7 @@ struct client {
     bool readonly;     /* READONLY: reads served from this node, maybe stale */
     bool peer;         /* a cluster node proved itself (PARLEY.PEER, cmd_peer.c) */
     struct peer_hello *peer_hello; /* PARLEY.PEER HELLO answered, PROVE awaited */
+    bool protected_deferred; /* protected mode refuses this host, unless it proves itself a peer */
     struct multi_state *multi; /* MULTI/WATCH state, NULL when unused */
     struct reply_slot *blocking_slot; /* paused until this blocking command answers */
     struct reply_slot *exec_slot;     /* an EXEC whose SELECTs apply only if it runs */
@@ -96,6 +97,7 @@ struct server {
     size_t n_waiters;
     uv_timer_t block_timer;
     struct acl_log *acl_log; /* ACL LOG entries, this node's (cmd_acl.c) */
+    struct acl_startup *acl_startup; /* users given at start-up, until applied */
 };
 
 /* client.c */
@@ -129,6 +131,9 @@ void multi_free(struct client *c);
  * inside EXEC: OK (kind NULL), or kind simple|bulk|error with text. */
 bool multi_queueing(const struct client *c);
 void multi_queue_reply(struct client *c, const char *kind, const char *text, size_t len);
+/* A command queued as is (ACL SETUSER queues __aclsetuser, its
+ * passwords hashed); the caller answers QUEUED. */
+void multi_queue_internal(struct client *c, int argc, const struct resp_arg *argv);
 /* SELECT inside MULTI: the commands queued after it run in db. */
 void multi_queue_select(struct client *c, int db);
 
@@ -155,15 +160,31 @@ void blocking_client_gone(struct client *c);
 /* cmd_acl.c: AUTH and ACL. acl_refuse answers NOAUTH or NOPERM (and logs
  * the refusal) and returns true for a command this client may not run;
  * acl_protected_refuse refuses a connection protected-mode does not
- * serve; client_login sets the user of a connection. */
+ * serve; with a cluster-secret set the refusal waits for the first
+ * command, so that another node may prove itself first
+ * (acl_protected_deny, from dispatch); client_login sets the user of a
+ * connection. */
 void acl_bind_handlers(void);
 void acl_init_server(struct server *s);
 bool acl_refuse(struct client *c, const struct cmd_def *cmd, int argc, const struct resp_arg *argv);
 bool acl_protected_refuse(struct server *s, struct net_conn *conn);
+/* For a protected_deferred client about to run cmd (NULL: unknown):
+ * answers DENIED and closes unless cmd is the peer handshake. */
+bool acl_protected_deny(struct client *c, const struct cmd_def *cmd);
 void acl_client_new(struct client *c);
 void acl_free_server(struct server *s);
-/* Whether user/pass log in here: the replicated users, and for "default"
- * this node's requirepass when it is set. */
+/* The users the configuration gives (aclfile, or requirepass) become a
+ * logged change: acl_startup_prepare reads and checks them before Raft
+ * starts (-1 and Redis's reason in err for a bad aclfile: the node must
+ * not start); acl_startup_begin proposes them once Raft runs, again
+ * until they apply; acl_close_handles at shutdown. */
+int acl_startup_prepare(struct server *s, char *err, size_t errlen);
+void acl_startup_begin(struct server *s);
+void acl_close_handles(struct server *s);
+/* CONFIG SET requirepass took effect in the configuration: propose the
+ * default user's new password; its reply answers the CONFIG SET. */
+void acl_requirepass_changed(struct client *c);
+/* Whether user/pass log in here (the users this node enforces). */
 bool acl_login_ok(struct server *s, const char *user, size_t ulen, const char *pass, size_t plen);
 void client_login(struct client *c, const char *user, size_t ulen);
 /* A script command the client's user sends goes in the log as

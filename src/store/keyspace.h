@@ -70,6 +70,12 @@ struct store {
     /* Where an applied change of a user is reported (the server
      * disconnects or re-checks its clients); not replicated state. */
     void (*on_user_change)(void *arg, const char *name, size_t nlen, bool deleted);
+    /* A command queued in MULTI refused when its EXEC was applied (its
+     * user's rights changed since): the node that sent it (origin, the
+     * client's id) adds it to its ACL LOG; reason "command", "key" or
+     * "channel", object what was refused. Not replicated state. */
+    void (*on_acl_denied)(void *arg, uint64_t origin, uint64_t client, const char *user,
+                          size_t ulen, const char *reason, const char *object, size_t olen);
     void *user_change_arg;
     /* Where applied PUBLISHes and subscription changes are reported (the
      * server delivers to its own clients); not replicated state. */

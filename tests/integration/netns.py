@@ -10,7 +10,7 @@ situation in which a deposed leader could serve stale reads.
 import os
 import subprocess
 
-from conftest import Node, SERVER, wait_until
+from conftest import Node, SERVER, parse_info, wait_until
 
 # Every node of a namespaced cluster is given it (peers are not on loopback).
 CLUSTER_SECRET = "netns-test-cluster-secret"
@@ -33,30 +33,67 @@ def available():
 
 
 class NsNode(Node):
-    def __init__(self, base_dir, node_id, net, cluster_spec, extra):
+    def __init__(self, base_dir, node_id, net, cluster_spec, extra, protected_mode=False):
         super().__init__(base_dir, node_id, port=6379, raft_port=7000, cluster=cluster_spec,
                          extra=extra)
         self.net = net
         self.ns = f"{net.tag}n{node_id}"
         self.raft_ip = f"10.{net.octet}.1.{node_id}"
         self.client_ip = f"10.{net.octet}.2.{node_id}"
+        self.protected_mode = protected_mode
 
     @property
     def raft_addr(self):
         return f"{self.raft_ip}:7000"
 
+    @property
+    def client_addr(self):
+        return f"{self.client_ip}:6379"
+
     def args(self):
-        # Clients and peers reach it from other addresses than loopback:
-        # protected mode (on by default, no password here) would refuse them,
-        # and the nodes must share a cluster secret.
-        return (["ip", "netns", "exec", self.ns] + super().args()
-                + ["--bind", self.client_ip, "--announce-addr", f"{self.client_ip}:6379",
-                   "--protected-mode", "no", "--cluster-secret", CLUSTER_SECRET])
+        # Clients and peers reach it from other addresses than loopback, so
+        # the nodes share a cluster secret. Protected mode (on by default,
+        # no password here) refuses every client that is not on loopback;
+        # off unless the test asks for it, and then the node also listens
+        # on its own loopback, where cli() reaches it.
+        a = ["ip", "netns", "exec", self.ns] + super().args() + [
+            "--announce-addr", self.client_addr, "--cluster-secret", CLUSTER_SECRET]
+        if self.protected_mode:
+            return a + ["--bind", f"127.0.0.1 {self.client_ip}"]
+        return a + ["--bind", self.client_ip, "--protected-mode", "no"]
 
     def client(self, **kw):
+        assert not self.protected_mode, "a client from the host is refused: use cli()"
         c = super().client(**kw)
         c.connection_pool.connection_kwargs["host"] = self.client_ip
         return c
+
+    def cli(self, *words, timeout=15):
+        """redis-cli inside the node's namespace, on its loopback address:
+        the reply as redis-cli prints it (raw), without the last newline."""
+        out = subprocess.run(["ip", "netns", "exec", self.ns, "redis-cli", "-h", "127.0.0.1",
+                              "-p", "6379", *map(str, words)],
+                             capture_output=True, text=True, timeout=timeout, check=True)
+        return out.stdout.rstrip("\n")
+
+    def wait_listening(self, timeout=30):
+        if not self.protected_mode:
+            return super().wait_listening(timeout)
+
+        def up():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"node {self.node_id} exited with {self.proc.returncode}:\n"
+                                     + self.log_tail())
+            try:
+                return self.cli("PING", timeout=2) == "PONG"
+            except subprocess.SubprocessError:
+                return False
+        wait_until(up, timeout, message=f"node {self.node_id} to accept connections")
+
+    def raft_info(self):
+        if not self.protected_mode:
+            return super().raft_info()
+        return parse_info(self.cli("RAFT", "INFO", timeout=2))
 
 
 _clusters_made = 0
@@ -67,15 +104,20 @@ class NsCluster:
     are unique per cluster: a deleted namespace's interfaces disappear
     asynchronously, so a later cluster must not reuse them."""
 
-    def __init__(self, base_dir, size=3, extra=()):
+    def __init__(self, base_dir, size=3, extra=(), protected_mode=False, members=None):
+        """members: how many of the nodes form the cluster at start (the
+        others have a namespace but no --cluster, for a test to start with
+        --join); all of them by default."""
         global _clusters_made
         _clusters_made += 1
         self.tag = f"p{os.getpid() % 1000}x{_clusters_made % 100}"
         self.octet = 100 + (os.getpid() + _clusters_made) % 100
         self.base_dir = base_dir
         self.links = []
-        spec = ",".join(f"{i}@10.{self.octet}.1.{i}:7000" for i in range(1, size + 1))
-        self.nodes = [NsNode(base_dir, i, self, spec, extra) for i in range(1, size + 1)]
+        members = size if members is None else members
+        spec = ",".join(f"{i}@10.{self.octet}.1.{i}:7000" for i in range(1, members + 1))
+        self.nodes = [NsNode(base_dir, i, self, spec if i <= members else None, extra,
+                             protected_mode) for i in range(1, size + 1)]
         self._setup_network()
 
     def _setup_network(self):
@@ -104,9 +146,10 @@ class NsCluster:
         run("ip", "link", "set", f"{self.tag}r{node.node_id}h", "up")
 
     def start(self):
-        for n in self.nodes:
+        starting = [n for n in self.nodes if n.cluster]
+        for n in starting:
             n.start(wait=False)
-        for n in self.nodes:
+        for n in starting:
             n.wait_listening()
         return self
 

@@ -133,3 +133,47 @@ def test_protected_mode(make_node):
     redis.Redis(host=addr, port=node.port, password="pw").config_set("requirepass", "")
     local.config_set("protected-mode", "no")
     assert redis.Redis(host=addr, port=node.port).ping()
+
+
+def test_requirepass_is_the_replicated_default_password(make_cluster):
+    """CONFIG SET requirepass changes the default user's password through
+    the log: every node asks for it; CONFIG GET answers the node's own
+    setting, as redis-server does; ACL SETUSER sees the password."""
+    cluster = make_cluster(3).start()
+    one, two = cluster.nodes[0], cluster.nodes[1]
+    assert one.client().config_set("requirepass", "clusterpw")
+    def asks(reply):
+        with RawConn(two.port) as fresh:
+            return fresh.call("PING") == reply
+    wait_until(lambda: asks(NOAUTH), 10, message="the password on another node")
+    with RawConn(two.port) as c:
+        assert c.call("AUTH", "clusterpw") == "OK"
+        assert c.call("CONFIG", "GET", "requirepass") == [b"requirepass", b""]
+    admin = one.client(password="clusterpw")
+    # A follower may answer before it applied the change itself.
+    wait_until(lambda: admin.ping(), 10, message="the password on the node that set it")
+    assert admin.config_get("requirepass") == {"requirepass": "clusterpw"}
+    getuser = admin.execute_command("ACL", "GETUSER", "default")
+    fields = dict(zip(getuser[::2], getuser[1::2]))
+    assert fields["flags"] == ["on"]
+    assert fields["passwords"] == ["50d773bce9d298cf2d22cd779b3bc0271c949b996d7ed4e0167659f4e7f91464"]
+    assert admin.config_set("requirepass", "")
+    wait_until(lambda: asks("PONG"), 10, message="no password again")
+
+
+def test_requirepass_at_startup_goes_through_the_log(make_node):
+    node = make_node(extra=["--requirepass", "boot"]).start(wait=False)
+    wait_until(lambda: node.client(password="boot", socket_timeout=1).ping(), 30,
+               message="the node to accept connections")
+    admin = node.client(password="boot")
+    wait_until(lambda: admin.execute_command("ACL", "LIST")[0].startswith("user default on #"), 10,
+               message="the password in the replicated users")
+    assert admin.config_get("requirepass") == {"requirepass": "boot"}
+    # Restarted without requirepass: the log keeps the password.
+    assert node.stop() == 0
+    node.extra = []
+    node.start(wait=False)
+    wait_until(lambda: node.client(password="boot", socket_timeout=1).ping(), 30,
+               message="the password from the log")
+    with RawConn(node.port) as c:
+        assert c.call("PING") == NOAUTH

@@ -194,3 +194,35 @@ def test_without_a_quorum_writes_fail_after_the_request_timeout(make_cluster):
     wait_writable(survivor, 20)
     assert c.set("quorum-again", "y")
     cluster.wait_converged(20)
+
+
+def test_a_node_restarted_with_a_shorter_election_timeout_keeps_the_old_until_registered(make_cluster):
+    """Leaders lease reads on the election timeouts their voters registered
+    in the log. A node restarted with a shorter timeout must not act on it
+    (stand for election, grant votes sooner) before the log holds it: alone,
+    it cannot commit its new registration, so it keeps the old timeout."""
+    cluster = make_cluster(extra=["--raft-election-timeout-ms", "2000"]).start()
+    n1, n2, n3 = cluster.nodes
+    wait_until(lambda: all(n.raft_info().get("election_timeout_ms") == "2000" for n in cluster.nodes),
+               10, message="every node running with 2000 ms")
+    wait_until(lambda: all(n.raft_info().get("read_lease_window_ms") in ("1600", None)
+                           for n in cluster.nodes if n.is_leader()), 10,
+               message="the leader's lease window from the registered 2000 ms")
+    for n in cluster.nodes:
+        n.kill()
+    n2.extra = ["--raft-election-timeout-ms", "500"]
+    n2.start()
+    # No quorum: nothing of n2's can commit, so the 2000 ms stays in force.
+    assert n2.raft_info().get("election_timeout_ms") == "2000"
+    assert "Election timeout 2000 ms until this node's 500 ms is registered" in n2.log_text()
+    n1.start()
+    n3.start()
+    leader = cluster.wait_leader(20)
+    wait_until(lambda: n2.raft_info().get("election_timeout_ms") == "500", 20,
+               message="node 2's 500 ms registered and in force")
+    wait_until(lambda: leader.raft_info().get("read_lease_window_ms") == "400", 20,
+               message="the leader's lease window from node 2's 500 ms")
+    # And it stays so across another restart.
+    n2.kill()
+    n2.start()
+    assert n2.raft_info().get("election_timeout_ms") == "500"

@@ -77,6 +77,13 @@ def test_lease_is_bounded_by_the_fastest_voter_not_the_leader(ns_cluster):
         wait_until(lambda n=n: n.raft_info().get("leader_id") == "1", 10,
                    message=f"node {n.node_id} to follow node 1")
     assert n1.is_leader(), "leadership moved while the followers restarted"
+    # Restarted with a shorter timeout than they registered, the followers
+    # keep the longer one (a lease taken on it is still being honoured)
+    # until the log holds their new one; then node 1's leases shrink to
+    # 0.8 x 300 ms.
+    wait_until(lambda: all(n.raft_info().get("election_timeout_ms") == "300" for n in (n2, n3))
+               and n1.raft_info().get("read_lease_window_ms") == "240", 10,
+               message="the followers' 300 ms timeouts to be registered and in force")
     wait_until(lambda: n1.client(socket_timeout=2).set("register", "old"), 10,
                message="a write through node 1")
     # Once every voter has registered its timeout, a read through the log
