@@ -5,9 +5,9 @@ byte. A three-node cluster works over it: writes through a follower, a
 leader killed and restarted, a node joining with a good certificate. A
 rogue that speaks the node handshake in plaintext, one with no certificate
 and one with a certificate another CA signed are refused and change
-nothing (term, members, log); a node with a wrong certificate never
-receives the log, and catches up once `CONFIG SET tls-cert-file` gives it
-a good one. The certificates are made per run with the openssl CLI."""
+nothing (term, leader, members; every log entry committed); a node with a
+wrong certificate never receives the log, and catches up once `CONFIG SET
+tls-cert-file` gives it a good one. The certificates are made per run with the openssl CLI."""
 import os
 import shutil
 import socket
@@ -18,8 +18,8 @@ import pytest
 
 from conftest import SERVER, Cluster, Node, free_port, parse_info, wait_until, wait_writable
 from exact import err, exact_client
-from test_peer_auth import (CHALLENGE_BYTES, assert_serves_writes, heartbeat, hello_frame,
-                            read_until_closed, recv_exact, settled)
+from test_peer_auth import (CHALLENGE_BYTES, assert_serves_writes, assert_unchanged, heartbeat,
+                            hello_frame, read_until_closed, recv_exact, settled)
 from test_tls import make_ca, make_cert
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl CLI")
@@ -149,7 +149,7 @@ def test_rogues_are_refused_and_change_nothing(cluster, certs, rogue):
                     pass
                 _, closed = read_until_closed(s) if rogue == "plaintext" else (None, True)
                 assert closed
-    assert settled(cluster.nodes) == before
+    assert_unchanged(before, settled(cluster.nodes))
     # Refusals are logged at most once a second per node: some node said why.
     wait_until(lambda: any("TLS: " in l for n in (follower, leader) for l in refused_lines(n)),
                message="a TLS refusal in the log")
