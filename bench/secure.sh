@@ -9,9 +9,14 @@
 #   parley-pass parley-server --requirepass: skipped, with a message, while
 #               parley refuses the directive (AUTH is not merged yet)
 #   redis-pass  redis-server --requirepass, appendfsync always
+#   cluster, cluster-tls
+#               three parley-server nodes each, the second with
+#               `tls-cluster yes` (Raft between the nodes on TLS); both are
+#               benchmarked in clear through their leader
 # and runs the same redis-benchmark on each, in clear, over TLS
 # (`--tls --cacert`) and with `-a <password>`: SET and GET at -P 1 and -P 16.
-# Prints requests per second per side and the parley/redis ratios.
+# Prints requests per second per side and the parley/redis ratios, and the
+# three-node cluster's rate with TLS between nodes next to without.
 #
 # bench/run.sh calls it (--out DIR keeps the table for RESULTS.md); it also
 # runs alone. Every wait has a deadline; every server it started is stopped.
@@ -86,8 +91,8 @@ TLS_SERVER=(--tls-cert-file "$TMP/server.crt" --tls-key-file "$TMP/server.key"
 TLS_CLIENT=(--tls --cacert "$TMP/ca.crt")
 
 # ---- servers --------------------------------------------------------------------
-mapfile -t P < <("$PYTHON" "$BENCH_DIR/tools.py" ports 10)
-[ ${#P[@]} -eq 10 ] || die "could not find 10 free loopback ports"
+mapfile -t P < <("$PYTHON" "$BENCH_DIR/tools.py" ports 22)
+[ ${#P[@]} -eq 22 ] || die "could not find 22 free loopback ports"
 declare -A PORT TLS_PORT PID_OF
 start() { # name, then the command
   local name=$1
@@ -110,7 +115,38 @@ PORT[redis-pass]=${P[7]}
 start redis-pass redis-server --bind 127.0.0.1 --port "${P[7]}" --dir "$TMP/redis-pass" \
   --daemonize no --appendonly yes --appendfsync always --save '' --requirepass "$PASSWORD"
 
+# Two three-node clusters, the second with TLS between its nodes (the
+# same certificate for every node: the chain is what is checked).
+for side in cluster cluster-tls; do
+  if [ $side = cluster ]; then base=10 tls=(); else base=16 tls=(--tls-cluster yes "${TLS_SERVER[@]}"); fi
+  members=""
+  for i in 1 2 3; do members+="$i@127.0.0.1:${P[$((base + 2 * i - 1))]},"; done
+  for i in 1 2 3; do
+    mkdir -p "$TMP/$side/n$i"
+    start "$side-n$i" "$PARLEY" --port "${P[$((base + 2 * i - 2))]}" --dir "$TMP/$side/n$i" \
+      --node-id "$i" --raft-addr "127.0.0.1:${P[$((base + 2 * i - 1))]}" --cluster "${members%,}" \
+      "${tls[@]}"
+  done
+done
+
 cli() { timeout 3 redis-cli -h 127.0.0.1 "$@" 2>/dev/null | tr -d '\r' || true; }
+# A cluster's leader's client port, once one leads and takes a write.
+wait_leader() { # side, base port index
+  local side=$1 base=$2 deadline=$((SECONDS + READY_TIMEOUT)) i port
+  while [ $SECONDS -lt $deadline ]; do
+    for i in 1 2 3; do
+      port=${P[$((base + 2 * i - 2))]}
+      kill -0 "${PID_OF[$side-n$i]}" 2>/dev/null || die "$side node $i exited: $(tail -n 5 "$TMP/$side-n$i.log")"
+      if cli -p "$port" raft info | grep -qx 'role:leader' &&
+        [ "$(cli -p "$port" set __secure_ready 1)" = OK ]; then
+        PORT[$side]=$port
+        return 0
+      fi
+    done
+    sleep 0.1
+  done
+  die "$side: no leader took a write within ${READY_TIMEOUT}s"
+}
 # Until a SET answers OK, the server exits (false), or the deadline.
 wait_writable() { # name, then redis-cli connection arguments
   local name=$1 deadline=$((SECONDS + READY_TIMEOUT))
@@ -127,6 +163,8 @@ wait_writable redis -p "${PORT[redis]}" || die "redis-server exited: $(tail -n 5
 wait_writable redis -p "${TLS_PORT[redis]}" "${TLS_CLIENT[@]}" || die "redis over TLS failed"
 wait_writable redis-pass -p "${PORT[redis-pass]}" -a "$PASSWORD" --no-auth-warning ||
   die "redis-server --requirepass exited: $(tail -n 5 "$TMP/redis-pass.log")"
+wait_leader cluster 10
+wait_leader cluster-tls 16
 parley_pass=1
 if ! wait_writable parley-pass -p "${PORT[parley-pass]}" -a "$PASSWORD" --no-auth-warning; then
   parley_pass=0
@@ -173,6 +211,23 @@ for pipeline in "${PIPELINES[@]}"; do
   done
 done
 
+for pipeline in "${PIPELINES[@]}"; do
+  for test in "${TESTS[@]}"; do
+    for side in cluster cluster-tls; do
+      csv=$(timeout -k 5 "$TEST_TIMEOUT" redis-benchmark -h 127.0.0.1 -p "${PORT[$side]}" \
+        -c "$CLIENTS" -n "$N" -P "$pipeline" -d "$SIZE" -t "$test" --csv 2>"$TMP/bench.err") || true
+      rps=$(sed -n '2p' <<<"$csv" | awk -F'"' '{ print $4 }')
+      if [ -z "$rps" ]; then
+        failures=$((failures + 1))
+        rps=FAILED
+        echo "bench/secure.sh: $side $test -P $pipeline failed: $(tail -n 2 "$TMP/bench.err" | tr '\n' ' ')" >&2
+      fi
+      RPS[$side,$test,$pipeline]=$rps
+      printf '  %-8s -P %-3s %-11s %s rps\n' "$test" "$pipeline" "$side" "$rps"
+    done
+  done
+done
+
 # ---- report ---------------------------------------------------------------------
 ratio() { # a b -> a/b with two decimals, "-" unless both are numbers
   awk -v a="$1" -v b="$2" 'BEGIN { if (a !~ /^[0-9.]+$/ || b !~ /^[0-9.]+$/ || b + 0 == 0) print "-"; else printf "%.2f", a / b }'
@@ -195,6 +250,16 @@ report() {
     done
   done
   [ -z "${PASS_SKIPPED:-}" ] || echo "${PASS_SKIPPED}"
+  echo
+  echo "Three parley nodes, through the leader, in clear: Raft between the nodes on TCP (cluster)"
+  echo "and on TLS (cluster-tls, tls-cluster yes); ratio = cluster-tls/cluster"
+  printf '%-6s %-3s %10s %12s %7s\n' test P cluster cluster-tls ratio
+  for pipeline in "${PIPELINES[@]}"; do
+    for test in "${TESTS[@]}"; do
+      c=${RPS[cluster,$test,$pipeline]} t=${RPS[cluster-tls,$test,$pipeline]}
+      printf '%-6s %-3s %10s %12s %7s\n' "$test" "$pipeline" "$c" "$t" "$(ratio "$t" "$c")"
+    done
+  done
 }
 if [ -n "$out" ]; then mkdir -p "$out"; report | tee "$out/secure-report.txt"; else report; fi
 [ "$failures" -eq 0 ] || die "$failures run(s) failed"

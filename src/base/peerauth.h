@@ -20,13 +20,14 @@
  * Without a cluster secret the same exchange runs with an empty key, and
  * only loopback peers are accepted (the callers check the address): a
  * cluster on one machine needs no configuration, one across machines must
- * set `cluster-secret`.
+ * set `cluster-secret` (or, for the Raft port, `tls-cluster`, whose
+ * certificates authenticate the peer instead).
  *
  * What this does not do: encrypt or sign what follows the handshake. An
  * attacker who can rewrite traffic between two nodes can still take over an
- * authenticated connection; TLS between nodes (a later change) is the
- * answer to that, and slots in where the secret check is: a certificate
- * check is another way of authenticating the same peer.
+ * authenticated connection; `tls-cluster` is the answer to that on the Raft
+ * port: the same exchange then runs inside TLS with certificates checked
+ * both ways (repl/transport.c).
  *
  * Raft port frames (integers little endian, as libraft's own):
  *   hello      connector → acceptor  "PARLEYH1" nonce[32] id u64 addr_len u8 addr[255]

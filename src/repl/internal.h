@@ -8,6 +8,7 @@
  *              as a peer (PARLEY.PEER): what link.c and ask.c send over
  *   link.c     the follower's connection to the leader (PARLEY.FWD)
  *   transport.c libraft's TCP transport: the cluster handshake, TCP_NODELAY
+ *   tlspipe.c  TLS for the Raft transport (tls-cluster): a TLS stream offered to libraft as a pipe
  *   members.c  membership changes and leadership transfer (RAFT NODE, RAFT TRANSFER)
  *   join.c     a node started with `join` asking to be added
  *   ask.c      one command sent to another node's client port
@@ -138,6 +139,8 @@ struct repl_logbound {
 /* transport.c: libraft's transport, TCP with the cluster handshake
  * (base/peerauth.h) in front of every connection. */
 struct handshake;
+struct tls_pipe_entry;
+struct tls_ctx;
 struct peer_transport {
     struct raft_uv_transport outer; /* what raft_uv_init is given */
     uv_loop_t *loop;
@@ -150,8 +153,13 @@ struct peer_transport {
     raft_uv_transport_close_cb close_cb;
     struct handshake *handshakes;   /* connections not yet libraft's */
     unsigned n_incoming;            /* ... of them accepted ones */
+    /* tls-cluster: the slots of the contexts new connections use (a reload
+     * replaces what they hold); NULL without it. */
+    struct tls_ctx *const *tls_server, *const *tls_client;
+    struct tls_pipe_entry *pipes;   /* TLS pipes not yet closed */
 };
-int transport_init(struct peer_transport *t, uv_loop_t *loop, const char *secret);
+int transport_init(struct peer_transport *t, uv_loop_t *loop, const char *secret,
+                   struct tls_ctx *const *tls_server, struct tls_ctx *const *tls_client);
 void transport_close(struct peer_transport *t);
 
 struct repl {

@@ -235,7 +235,8 @@ int node_start(struct repl *r, char *err, size_t errlen)
     if (rv == 0) rv = check_bindable(r->raft_addr, err, errlen);
     if (rv != 0) goto err_after_conf;
 
-    rv = transport_init(&r->transport, r->loop, r->cfg.cluster_secret);
+    rv = transport_init(&r->transport, r->loop, r->cfg.cluster_secret, r->cfg.tls_cluster_server,
+                        r->cfg.tls_cluster_client);
     if (rv != 0) {
         snprintf(err, errlen, "raft transport: %s", raft_strerror(rv));
         goto err_after_conf;

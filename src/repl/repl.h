@@ -46,6 +46,7 @@ struct reply_slot {
     void *waiter;        /* the owner's: a blocked client's wait (server/) */
 };
 
+struct tls_ctx;
 struct repl_config {
     uint64_t node_id;
     const char *raft_addr;       /* host:port of this node's Raft transport */
@@ -54,6 +55,11 @@ struct repl_config {
     const char *dir;             /* data directory (libraft's files) */
     const char *announce_addr;   /* host:port clients and peers use for this node */
     const char *cluster_secret;  /* peers prove they know it (base/peerauth.h); "" none */
+    /* tls-cluster: slots holding the TLS contexts (base/tls.h) the Raft
+     * transport uses for connections it accepts and makes, both verifying
+     * the peer's certificate; what a slot holds when a connection starts is
+     * what it uses (server/ replaces it on a reload). NULL: plain TCP. */
+    struct tls_ctx *const *tls_cluster_server, *const *tls_cluster_client;
     unsigned election_timeout_ms;
     unsigned heartbeat_ms;
     unsigned snapshot_threshold;

@@ -15,9 +15,20 @@
  * once, later ones are closed at once. An outgoing attempt (lookup, TCP
  * connect and handshake) gets the same bound, so a peer behind a partition
  * costs a retry every few seconds instead of TCP's minutes of SYN
- * retransmissions. TLS between nodes would replace the
- * proof by a certificate check at the same point, before the stream is
- * handed over.
+ * retransmissions.
+ *
+ * With tls-cluster, each TCP stream is wrapped in a TLS session as soon as
+ * it is connected or accepted (repl/tlspipe.h): both sides must show a
+ * certificate the cluster's CA signed, and the handshake above (which also
+ * tells the acceptor the connector's id and address) runs inside TLS on the
+ * plaintext end of a socketpair, which is what libraft is handed. With a
+ * cluster-secret both checks hold; without one the certificate stands for
+ * it, and peers need not be on loopback (server/config.c still asks for a
+ * secret then, for the forwarding link, which is not on TLS yet). A TLS
+ * failure refuses the connection like a wrong proof ("TLS: <OpenSSL's
+ * reason>"). The contexts are read from their slots for each new
+ * connection, so a certificate reload (CONFIG SET tls-cert-file) applies to
+ * the next ones; connections already made keep theirs.
  *
  * Every stream handed to libraft also gets TCP_NODELAY and
  * TCP_USER_TIMEOUT. Without the first, a leader's AppendEntries that
@@ -42,6 +53,7 @@
 #include "base/check.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "repl/tlspipe.h"
 #include "repl/internal.h"
 
 /* Longer than any pause a live peer's kernel takes to acknowledge data. */
@@ -68,7 +80,11 @@ struct handshake {
     enum hs_stage stage;
     int status;          /* outgoing: what libraft's callback is told */
     int refs;            /* open handles and requests in flight */
-    uv_tcp_t *tcp;       /* NULL once handed to libraft */
+    /* What the handshake reads and writes and libraft is handed: the TCP
+     * stream, or with tls-cluster the plaintext end of a repl/tlspipe.h
+     * (which then owns the TCP stream). NULL once handed to libraft. */
+    uv_stream_t *stream;
+    struct tls_pipe_entry *pipe; /* with tls-cluster, until the handshake ends */
     uv_timer_t timer;
     uv_getaddrinfo_t resolve;
     uv_connect_t connect;
@@ -82,6 +98,15 @@ struct handshake {
     char peer[PEERAUTH_ADDR_MAX + 1];  /* for the log */
 };
 
+/* A TLS pipe of this transport: listed until it has closed, so that the
+ * transport's close waits for it. */
+struct tls_pipe_entry {
+    struct peer_transport *t;
+    struct tls_pipe_entry *prev, *next;
+    struct tlspipe *pipe;
+    struct handshake *h; /* told of a TLS failure while in its handshake */
+};
+
 static struct peerauth_limiter refused_log;
 
 static struct peer_transport *of(struct raft_uv_transport *t)
@@ -91,7 +116,8 @@ static struct peer_transport *of(struct raft_uv_transport *t)
 
 static void maybe_closed(struct peer_transport *t)
 {
-    if (t->closing && t->handshakes == NULL && !t->listener_open && t->close_cb) {
+    if (t->closing && t->handshakes == NULL && t->pipes == NULL && !t->listener_open &&
+        t->close_cb) {
         raft_uv_transport_close_cb cb = t->close_cb;
         t->close_cb = NULL;
         cb(&t->outer);
@@ -100,6 +126,7 @@ static void maybe_closed(struct peer_transport *t)
 
 static void tune(uv_tcp_t *tcp)
 {
+    CHECK(tcp->type == UV_TCP);
     uv_tcp_nodelay(tcp, 1);
     uv_os_fd_t fd;
     if (uv_fileno((uv_handle_t *)tcp, &fd) == 0) {
@@ -138,6 +165,15 @@ static void on_handle_closed(uv_handle_t *handle)
     unref(h);
 }
 
+/* The handshake no longer hears of its TLS pipe's failures. */
+static void detach_pipe(struct handshake *h)
+{
+    if (h->pipe == NULL) return;
+    tlspipe_quiet(h->pipe->pipe);
+    h->pipe->h = NULL;
+    h->pipe = NULL;
+}
+
 /* Ends a handshake that did not succeed: closes what is open; an outgoing
  * one's callback runs (with status) once everything is closed. */
 static void fail(struct handshake *h, int status)
@@ -147,8 +183,10 @@ static void fail(struct handshake *h, int status)
     h->stage = HS_DONE;
     h->status = status;
     if (resolving) uv_cancel((uv_req_t *)&h->resolve); /* its callback unrefs */
-    if (h->tcp) uv_close((uv_handle_t *)h->tcp, on_handle_closed);
-    h->tcp = NULL;
+    if (h->pipe) tlspipe_close(h->pipe->pipe); /* it may not be reading its end yet */
+    detach_pipe(h);
+    if (h->stream) uv_close((uv_handle_t *)h->stream, on_handle_closed);
+    h->stream = NULL;
     uv_close((uv_handle_t *)&h->timer, on_handle_closed);
 }
 
@@ -166,30 +204,31 @@ static void refuse(struct handshake *h, const char *why)
 static void hand_over(struct handshake *h)
 {
     struct peer_transport *t = h->t;
-    uv_tcp_t *tcp = h->tcp;
-    uv_read_stop((uv_stream_t *)tcp);
-    h->tcp = NULL;
+    uv_stream_t *stream = h->stream;
+    uv_read_stop(stream);
+    h->stream = NULL;
+    detach_pipe(h);
     CHECK(h->refs > 1); /* the stream's reference goes with it; the timer's stays */
     h->refs--;
     h->stage = HS_DONE;
     uv_close((uv_handle_t *)&h->timer, on_handle_closed);
-    tune(tcp);
-    tcp->data = NULL;
+    if (stream->type == UV_TCP) tune((uv_tcp_t *)stream); /* a TLS pipe's TCP was tuned */
+    stream->data = NULL;
     if (h->incoming) {
         /* libraft must not hear of a connection once it is closing us. */
         if (t->closing) {
-            uv_close((uv_handle_t *)tcp, (uv_close_cb)raft_free);
+            uv_close((uv_handle_t *)stream, (uv_close_cb)raft_free);
             return;
         }
         log_msg(LOG_VERBOSE, "Raft connection from node %" PRIu64 " (%s) authenticated",
                 h->tr.connector_id, h->peer);
-        t->accept_cb(&t->outer, h->tr.connector_id, h->tr.connector_addr, (uv_stream_t *)tcp);
+        t->accept_cb(&t->outer, h->tr.connector_id, h->tr.connector_addr, stream);
         return;
     }
     struct raft_uv_connect *req = h->req;
     raft_uv_connect_cb cb = h->cb;
     h->req = NULL; /* told now, not when the timer has closed */
-    cb(req, (uv_stream_t *)tcp, 0);
+    cb(req, stream, 0);
 }
 
 /* A callback of a request that held a reference: true (and h may be gone)
@@ -254,7 +293,7 @@ static void expect(struct handshake *h, size_t bytes)
     CHECK(bytes <= sizeof h->in);
     h->in_have = 0;
     h->in_want = bytes;
-    if (uv_read_start((uv_stream_t *)h->tcp, on_alloc, on_read) != 0) refuse(h, "cannot read");
+    if (uv_read_start(h->stream, on_alloc, on_read) != 0) refuse(h, "cannot read");
 }
 
 static void on_written(uv_write_t *req, int status)
@@ -272,7 +311,7 @@ static void send_frame(struct handshake *h, size_t bytes)
 {
     uv_buf_t b = uv_buf_init((char *)h->out, (unsigned)bytes);
     h->write.data = h;
-    if (uv_write(&h->write, (uv_stream_t *)h->tcp, &b, 1, on_written) != 0) {
+    if (uv_write(&h->write, h->stream, &b, 1, on_written) != 0) {
         refuse(h, "cannot write");
         return;
     }
@@ -329,10 +368,11 @@ static struct handshake *handshake_new(struct peer_transport *t, bool incoming)
     struct handshake *h = xcalloc(1, sizeof *h);
     h->t = t;
     h->incoming = incoming;
-    h->tcp = raft_malloc(sizeof *h->tcp);
-    CHECK(h->tcp != NULL);
-    uv_tcp_init(t->loop, h->tcp);
-    h->tcp->data = h;
+    uv_tcp_t *tcp = raft_malloc(sizeof *tcp);
+    CHECK(tcp != NULL);
+    uv_tcp_init(t->loop, tcp);
+    tcp->data = h;
+    h->stream = (uv_stream_t *)tcp;
     uv_timer_init(t->loop, &h->timer);
     h->timer.data = h;
     uv_timer_start(&h->timer, on_timeout, HANDSHAKE_TIMEOUT_MS, 0);
@@ -342,6 +382,69 @@ static struct handshake *handshake_new(struct peer_transport *t, bool incoming)
     t->handshakes = h;
     if (incoming) t->n_incoming++;
     return h;
+}
+
+/* --------------------------------------------------------------------
+ * TLS (tls-cluster)
+ * ------------------------------------------------------------------ */
+
+static void on_pipe_failed(void *data, const char *why)
+{
+    struct tls_pipe_entry *e = data;
+    if (e->h == NULL) return;
+    char text[320];
+    snprintf(text, sizeof text, "TLS: %s", why);
+    refuse(e->h, text);
+}
+
+static void on_pipe_closed(void *data)
+{
+    struct tls_pipe_entry *e = data;
+    struct peer_transport *t = e->t;
+    CHECK(e->h == NULL || e->h->pipe == e);
+    if (e->h) e->h->pipe = NULL;
+    if (e->prev) e->prev->next = e->next;
+    else t->pipes = e->next;
+    if (e->next) e->next->prev = e->prev;
+    free(e);
+    maybe_closed(t);
+}
+
+/* The TCP stream is connected: from now on it carries TLS (with ctx, which
+ * verifies the peer's certificate), and the handshake and libraft use the
+ * plaintext end of a pipe instead. False if that failed (h is refused). */
+static bool start_tls(struct handshake *h, struct tls_ctx *ctx)
+{
+    struct peer_transport *t = h->t;
+    CHECK(h->stream != NULL && h->stream->type == UV_TCP && h->pipe == NULL);
+    uv_tcp_t *tcp = (uv_tcp_t *)h->stream;
+    uv_pipe_t *plain = raft_malloc(sizeof *plain);
+    CHECK(plain != NULL);
+    struct tls_pipe_entry *e = xcalloc(1, sizeof *e);
+    e->t = t;
+    e->h = h;
+    struct tlspipe_hooks hooks = {
+        .data = e,
+        .on_fail = on_pipe_failed,
+        .on_closed = on_pipe_closed,
+        .free_tcp = (void (*)(uv_tcp_t *))raft_free,
+    };
+    tune(tcp);
+    int status = 0;
+    e->pipe = tlspipe_new(t->loop, tcp, ctx, plain, &hooks, &status);
+    if (e->pipe == NULL) {
+        free(e);
+        raft_free(plain);
+        refuse(h, uv_strerror(status));
+        return false;
+    }
+    e->next = t->pipes;
+    if (e->next) e->next->prev = e;
+    t->pipes = e;
+    h->pipe = e;
+    plain->data = h;
+    h->stream = (uv_stream_t *)plain;
+    return true;
 }
 
 /* --------------------------------------------------------------------
@@ -372,19 +475,21 @@ static void on_connection(uv_stream_t *listener, int status)
     struct peer_transport *t = listener->data;
     if (status != 0 || t->closing) return;
     struct handshake *h = handshake_new(t, true);
-    if (uv_accept(listener, (uv_stream_t *)h->tcp) != 0) {
+    if (uv_accept(listener, h->stream) != 0) {
         fail(h, RAFT_NOCONNECTION);
         return;
     }
-    format_peer(h->tcp, h->peer, sizeof h->peer);
+    format_peer((uv_tcp_t *)h->stream, h->peer, sizeof h->peer);
     if (t->n_incoming > MAX_INCOMING_HANDSHAKES) {
         refuse(h, "too many connections in their handshake");
         return;
     }
-    if (t->secret[0] == '\0' && !peerauth_is_loopback(h->peer)) {
+    /* A certificate the cluster's CA signed stands for the secret. */
+    if (t->secret[0] == '\0' && t->tls_server == NULL && !peerauth_is_loopback(h->peer)) {
         refuse(h, "not a loopback address, and no cluster-secret is set");
         return;
     }
+    if (t->tls_server && !start_tls(h, *t->tls_server)) return;
     h->stage = HS_WAIT_HELLO;
     expect(h, PEERAUTH_HELLO_BYTES);
 }
@@ -403,6 +508,7 @@ static void on_connected(uv_connect_t *req, int status)
         return;
     }
     struct peer_transport *t = h->t;
+    if (t->tls_client && !start_tls(h, *t->tls_client)) return;
     peerauth_nonce(h->tr.connector_nonce);
     h->tr.connector_id = t->id;
     snprintf(h->tr.connector_addr, sizeof h->tr.connector_addr, "%s", t->address);
@@ -426,7 +532,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     }
     h->stage = HS_CONNECTING;
     h->connect.data = h;
-    int rv = uv_tcp_connect(&h->connect, h->tcp, res->ai_addr, on_connected);
+    int rv = uv_tcp_connect(&h->connect, (uv_tcp_t *)h->stream, res->ai_addr, on_connected);
     uv_freeaddrinfo(res);
     if (rv != 0) {
         fail(h, RAFT_NOCONNECTION);
@@ -548,14 +654,20 @@ static void t_close(struct raft_uv_transport *transport, raft_uv_transport_close
     /* Each one's callback (RAFT_CANCELED for libraft's connects) runs when
      * its handles have closed; the last one fires cb. */
     for (struct handshake *h = t->handshakes; h; h = h->next) fail(h, RAFT_CANCELED);
+    /* Streams already libraft's: their TCP side closes, libraft's end reads EOF. */
+    for (struct tls_pipe_entry *e = t->pipes; e; e = e->next) tlspipe_close(e->pipe);
     maybe_closed(t);
 }
 
-int transport_init(struct peer_transport *t, uv_loop_t *loop, const char *secret)
+int transport_init(struct peer_transport *t, uv_loop_t *loop, const char *secret,
+                   struct tls_ctx *const *tls_server, struct tls_ctx *const *tls_client)
 {
     memset(t, 0, sizeof *t);
     t->loop = loop;
     t->secret = secret ? secret : "";
+    CHECK((tls_server == NULL) == (tls_client == NULL));
+    t->tls_server = tls_server;
+    t->tls_client = tls_client;
     t->outer.version = 1;
     t->outer.impl = t;
     t->outer.init = t_init;
@@ -568,5 +680,5 @@ int transport_init(struct peer_transport *t, uv_loop_t *loop, const char *secret
 void transport_close(struct peer_transport *t)
 {
     /* Everything was released before libraft's close callback ran. */
-    CHECK(t->handshakes == NULL && !t->listener_open);
+    CHECK(t->handshakes == NULL && t->pipes == NULL && !t->listener_open);
 }

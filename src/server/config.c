@@ -89,6 +89,13 @@ static const struct directive table[] = {
     {"tls-ciphers", K_STRING, OFF(tls_ciphers), true, "", 0, 0},
     {"tls-ciphersuites", K_STRING, OFF(tls_ciphersuites), true, "", 0, 0},
     {"tls-prefer-server-ciphers", K_BOOL, OFF(tls_prefer_server_ciphers), true, "no", 0, 0},
+    /* TLS between nodes (the Raft transport): both sides show a certificate
+     * the tls-ca-cert-file CA signed. The client-side certificate of
+     * outgoing connections, when it must differ from tls-cert-file. */
+    {"tls-cluster", K_BOOL, OFF(tls_cluster), false, "no", 0, 0},
+    {"tls-client-cert-file", K_STRING, OFF(tls_client_cert_file), true, "", 0, 0},
+    {"tls-client-key-file", K_STRING, OFF(tls_client_key_file), true, "", 0, 0},
+    {"tls-client-key-file-pass", K_STRING, OFF(tls_client_key_file_pass), true, "", 0, 0},
     /* Parley's own: a TLS client that has not finished its handshake by
      * then is dropped. */
     {"tls-handshake-timeout-ms", K_INT, OFF(tls_handshake_timeout_ms), true, "10000", 10,
@@ -521,6 +528,17 @@ void config_tls_settings(const struct config *c, struct tls_settings *out)
     };
 }
 
+void config_tls_cluster_settings(const struct config *c, bool client, struct tls_settings *out)
+{
+    config_tls_settings(c, out);
+    out->auth_peers = TLS_AUTH_YES; /* both sides, always */
+    if (client && c->tls_client_cert_file[0]) {
+        out->cert_file = c->tls_client_cert_file;
+        out->key_file = c->tls_client_key_file;
+        out->key_file_pass = c->tls_client_key_file_pass;
+    }
+}
+
 /* The first non-loopback address among cluster's "id@host:port,...". */
 static bool cluster_names_remote(const char *cluster, char *addr, size_t len, int *members)
 {
@@ -545,6 +563,9 @@ static bool cluster_names_remote(const char *cluster, char *addr, size_t len, in
 
 int config_check_peers(const struct config *c, char *err, size_t errlen)
 {
+    /* Even with tls-cluster: its certificates authenticate the Raft port,
+     * but the follower's forwarding link (the client port) still proves
+     * the secret, or comes from loopback. */
     if (c->cluster_secret[0]) return 0;
     char remote[PEERAUTH_ADDR_MAX + 32] = "";
     const char *what = NULL;

@@ -65,6 +65,10 @@ struct config {
     bool tls_prefer_server_ciphers;
     int tls_auth_clients;         /* enum tls_auth */
     long long tls_handshake_timeout_ms;
+    bool tls_cluster;             /* the Raft transport speaks TLS, certificates both ways */
+    char *tls_client_cert_file;   /* outgoing Raft connections' certificate ("": tls-cert-file) */
+    char *tls_client_key_file;
+    char *tls_client_key_file_pass;
     char *requirepass;   /* the default user's password on this node ("": none) */
     bool protected_mode; /* no password for default: loopback clients only */
     char *aclfile;       /* what ACL LOAD reads and ACL SAVE writes */
@@ -82,7 +86,8 @@ void config_finish(struct config *c);
  * (TLS only). It also derives the default raft-addr and announce-addr. */
 long long config_client_port(const struct config *c);
 void config_free(struct config *c);
-/* With no cluster-secret, peers are accepted from loopback addresses only:
+/* With no cluster-secret, peers are accepted from loopback addresses only
+ * (tls-cluster lifts that on the Raft port, not on the forwarding link):
  * a configuration that names another address for this node or a peer
  * (raft-addr, cluster, join, or announce-addr when there are peers) could
  * never work, and would invite one. Returns -1 with the reason then. */
@@ -109,6 +114,10 @@ int config_set(struct config *c, int n, const char *const *names, const char *co
 /* The TLS directives as base/tls.h takes them (pointers into c). */
 struct tls_settings;
 void config_tls_settings(const struct config *c, struct tls_settings *out);
+/* The settings of the contexts between nodes (tls-cluster): the server
+ * side (connections accepted) or the client side (connections made, with
+ * tls-client-cert-file if set); both require the peer's certificate. */
+void config_tls_cluster_settings(const struct config *c, bool client, struct tls_settings *out);
 /* Parses Redis memory units: 1k=1000, 1kb=1024, m, mb, g, gb. */
 bool config_parse_memory(const char *s, long long *out);
 

@@ -108,25 +108,60 @@ void server_apply_runtime_config(struct server *s)
     repl_set_divergence_check_interval(s->repl, (unsigned)s->cfg.divergence_check_interval_ms);
 }
 
-/* The TLS directives take effect (CONFIG SET tls-*): a new context for new
- * connections, or, if a file is bad, the old one kept and the CONFIG SET
- * refused with Redis's text. Without a tls-port they are only stored, as
- * in Redis. */
+/* With tls-cluster, the Raft transport's two contexts from the
+ * configuration: 0, or -1 with the reason in why (and nothing made). */
+static int cluster_tls_new(const struct config *cfg, struct tls_ctx **server,
+                           struct tls_ctx **client, char *why, size_t whylen)
+{
+    struct tls_settings ts;
+    config_tls_cluster_settings(cfg, false, &ts);
+    *server = tls_ctx_new(&ts, TLS_ROLE_SERVER, why, whylen);
+    if (*server == NULL) return -1;
+    config_tls_cluster_settings(cfg, true, &ts);
+    *client = tls_ctx_new(&ts, TLS_ROLE_CLIENT, why, whylen);
+    if (*client == NULL) {
+        tls_ctx_free(*server);
+        *server = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* The TLS directives take effect (CONFIG SET tls-*): new contexts for new
+ * connections (clients on tls-port, and with tls-cluster the Raft
+ * transport's), or, if a file is bad, the old ones kept and the CONFIG SET
+ * refused with Redis's text. Without a tls-port or tls-cluster they are
+ * only stored, as in Redis. */
 int server_reload_tls(void *ctx, char *err, size_t errlen)
 {
     struct server *s = ctx;
-    if (s->cfg.tls_port == 0) return 0;
-    struct tls_settings ts;
-    config_tls_settings(&s->cfg, &ts);
+    if (s->cfg.tls_port == 0 && !s->cfg.tls_cluster) return 0;
     char why[512];
-    if (net_tls_reload(s->net, &ts, why, sizeof why) != 0) {
-        log_warn("%s", why);
-        log_warn("Failed applying new TLS configuration. Restoring previous settings.");
-        snprintf(err, errlen, "Unable to update TLS configuration. Check server logs.");
-        return -1;
+    struct tls_ctx *server = NULL, *client = NULL;
+    if (s->cfg.tls_cluster && cluster_tls_new(&s->cfg, &server, &client, why, sizeof why) != 0)
+        goto refused;
+    if (s->cfg.tls_port) {
+        struct tls_settings ts;
+        config_tls_settings(&s->cfg, &ts);
+        if (net_tls_reload(s->net, &ts, why, sizeof why) != 0) {
+            tls_ctx_free(server);
+            tls_ctx_free(client);
+            goto refused;
+        }
+    }
+    if (s->cfg.tls_cluster) {
+        tls_ctx_free(s->cluster_tls_server);
+        tls_ctx_free(s->cluster_tls_client);
+        s->cluster_tls_server = server;
+        s->cluster_tls_client = client;
     }
     log_info("TLS configuration reloaded: new connections use it");
     return 0;
+refused:
+    log_warn("%s", why);
+    log_warn("Failed applying new TLS configuration. Restoring previous settings.");
+    snprintf(err, errlen, "Unable to update TLS configuration. Check server logs.");
+    return -1;
 }
 
 static void on_closed(uv_handle_t *h) { (void)h; }
@@ -297,6 +332,17 @@ int main(int argc, char **argv)
         .on_blocked = blocking_on_blocked,
         .on_orphan_reply = blocking_on_orphan_reply,
     };
+    if (s.cfg.tls_cluster) {
+        char tls_why[512];
+        if (cluster_tls_new(&s.cfg, &s.cluster_tls_server, &s.cluster_tls_client, tls_why,
+                            sizeof tls_why) != 0) {
+            log_warn("%s", tls_why);
+            log_warn("Failed to configure TLS. Check logs for more info.");
+            return 1;
+        }
+        rc.tls_cluster_server = &s.cluster_tls_server;
+        rc.tls_cluster_client = &s.cluster_tls_client;
+    }
     dispatch_init();
     blocking_init(&s);
     acl_init_server(&s);
@@ -370,6 +416,8 @@ int main(int argc, char **argv)
     uv_close((uv_handle_t *)&s.tick, on_closed);
     uv_run(s.loop, UV_RUN_DEFAULT);
     repl_free(s.repl);
+    tls_ctx_free(s.cluster_tls_server);
+    tls_ctx_free(s.cluster_tls_client);
     net_free(s.net);
     acl_free_server(&s);
     store_free(s.store);

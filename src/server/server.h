@@ -71,6 +71,9 @@ struct server {
     uv_loop_t *loop;
     struct store *store;
     struct net *net;
+    /* tls-cluster: the Raft transport's contexts (accepting, connecting);
+     * repl/ reads the slots for each new connection, a reload replaces them. */
+    struct tls_ctx *cluster_tls_server, *cluster_tls_client;
     struct repl *repl;
     uv_prepare_t tick;
     uv_timer_t cron;
