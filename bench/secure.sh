@@ -6,8 +6,8 @@
 #   parley      one durable parley-server node, serving `port` and `tls-port`
 #   redis       redis-server --appendonly yes --appendfsync always, on
 #               `port` and `--tls-port` (Debian's redis-server has TLS)
-#   parley-pass parley-server --requirepass: skipped, with a message, while
-#               parley refuses the directive (AUTH is not merged yet)
+#   parley-pass parley-server --requirepass (its rows say skipped, with the
+#               reason, if a build refuses the directive)
 #   redis-pass  redis-server --requirepass, appendfsync always
 #   cluster, cluster-tls
 #               three parley-server nodes each, the second with
