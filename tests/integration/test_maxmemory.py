@@ -454,12 +454,17 @@ def test_cluster_at_64mb_under_every_policy(make_cluster):
             for i in range(0, 12000):
                 p.expire(f"k{i}", 100000 + i)
             p.execute()
+        # INFO is this node's own state, and a node answers a write when the
+        # leader has applied it, maybe before it applied it itself (and lc
+        # may have become a follower): every node applies everything first.
+        cluster.wait_converged(20)
         keys, expires = keyspace(lc)
         replies = fill(lc if policy != "allkeys-random" else fc, 1500, prefix="n", start=new)
         new += 1500
         assert all(x is True for x in replies), (policy, [x for x in replies if x is not True][:1])
         now = lc.info("stats")["evicted_keys"]
         assert now > evicted, policy
+        cluster.wait_converged(20)
         after_keys, after_expires = keyspace(lc)
         if policy.startswith("volatile"):
             # Only keys with a TTL went; the new keys have none.
