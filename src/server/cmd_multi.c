@@ -70,6 +70,14 @@ void multi_free(struct client *c)
     c->multi = NULL;
 }
 
+/* The next watched key of m->watched (u8 db, u32 len, key). */
+static void watched_next(struct reader *rd, uint8_t *db, const char **key, uint32_t *len)
+{
+    reader_u8(rd, db);
+    reader_u32(rd, len);
+    reader_bytes(rd, *len, key);
+}
+
 static void add_arg(struct multi_state *m, const char *p, size_t len)
 {
     if (m->n_args == m->cap_args) {
@@ -243,9 +251,7 @@ static void cmd_exec_tx(struct client *c, const struct cmd_def *cmd, int argc,
         uint8_t db;
         uint32_t len;
         const char *key;
-        reader_u8(&rd, &db);
-        reader_u32(&rd, &len);
-        reader_bytes(&rd, len, &key);
+        watched_next(&rd, &db, &key, &len);
         NUM("%d", (int)db);
     }
     NUM("%zu", m->n_cmds);
@@ -273,9 +279,7 @@ static void cmd_exec_tx(struct client *c, const struct cmd_def *cmd, int argc,
         uint8_t db;
         uint32_t len;
         const char *key;
-        reader_u8(&rd, &db);
-        reader_u32(&rd, &len);
-        reader_bytes(&rd, len, &key);
+        watched_next(&rd, &db, &key, &len);
         PUT_NUM();
         args[a].ptr = key;
         args[a++].len = len;
@@ -342,9 +346,7 @@ static void cmd_watch(struct client *c, const struct cmd_def *cmd, int argc,
         uint8_t db;
         uint32_t len;
         const char *key;
-        reader_u8(&rd, &db);
-        reader_u32(&rd, &len);
-        reader_bytes(&rd, len, &key);
+        watched_next(&rd, &db, &key, &len);
         w[3 + 2 * i] = (struct resp_arg){dbs[i], (size_t)snprintf(dbs[i], sizeof dbs[i], "%d", (int)db)};
         w[4 + 2 * i] = (struct resp_arg){key, len};
     }
