@@ -56,15 +56,12 @@ fi
 # ---- servers: given, or our own --------------------------------------------
 PIDS=()
 TMP=""
+# shellcheck source=bench/lib.sh
+. "$BENCH_DIR/lib.sh"
 cleanup() {
-  local rc=$? pid i
+  local rc=$?
   trap - EXIT INT TERM
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
+  stop_pids "${PIDS[@]}"
   [ -n "$TMP" ] && rm -rf "$TMP"
   exit "$rc"
 }

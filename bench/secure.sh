@@ -62,15 +62,12 @@ done
 PIDS=()
 mkdir -p "$REPO/build/bench-tmp"
 TMP=$(mktemp -d "$REPO/build/bench-tmp/secure.XXXXXX")
+# shellcheck source=bench/lib.sh
+. "$BENCH_DIR/lib.sh"
 cleanup() {
-  local rc=$? pid i
+  local rc=$?
   trap - EXIT INT TERM
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
+  stop_pids "${PIDS[@]}"
   rm -rf "$TMP"
   exit "$rc"
 }
