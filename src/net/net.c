@@ -36,7 +36,6 @@
 struct net_conn {
     struct net *net;
     uv_tcp_t tcp;
-    uv_connect_t connect_req;
     uv_write_t write_req;
     struct buf in;
     size_t in_off;
@@ -48,7 +47,6 @@ struct net_conn {
     int64_t handshake_deadline_ms;
     bool handshaking;         /* TLS, counted in net->handshaking */
     void *data;
-    bool outgoing;
     bool pubsub;      /* held to the pubsub output limits */
     bool reading;
     bool writing;
@@ -277,12 +275,6 @@ static bool can_process(const struct net_conn *c)
 static void process_input(struct net_conn *c)
 {
     struct net *n = c->net;
-    if (n->h.on_data) {
-        size_t used = n->h.on_data(n->h.ctx, c, c->in.data + c->in_off, c->in.len - c->in_off);
-        c->in_off += used;
-        compact_input(c);
-        return;
-    }
     while (can_process(c) && c->in_off < c->in.len) {
         enum resp_status st =
             resp_parse(&c->parser, c->in.data + c->in_off, c->in.len - c->in_off);
@@ -401,7 +393,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
         c->in.len += (size_t)nread;
         c->net->stats.net_input_bytes += (uint64_t)nread;
     }
-    if (!c->outgoing && c->in.len - c->in_off > c->net->limits.query_buffer_max) {
+    if (c->in.len - c->in_off > c->net->limits.query_buffer_max) {
         log_warn("Closing client %s that reached max query buffer length (%zu bytes)", c->peer,
                  c->in.len - c->in_off);
         net_conn_close(c);
@@ -461,7 +453,7 @@ struct buf *net_conn_out(struct net_conn *c)
     mark_dirty(c);
     size_t hard = 0, soft;
     int seconds;
-    if (!c->outgoing) class_limits(c, &hard, &soft, &seconds);
+    class_limits(c, &hard, &soft, &seconds);
     c->out.limit = hard == 0 ? 0 : hard > c->inflight.len ? hard - c->inflight.len : 1;
     return &c->out;
 }
@@ -520,7 +512,6 @@ static bool output_ok(struct net_conn *c)
 {
     const struct net_limits *l = &c->net->limits;
     if (c->closing) return false;
-    if (c->outgoing) return true;
     size_t pending = net_conn_output_len(c), hard, soft;
     int seconds;
     class_limits(c, &hard, &soft, &seconds);
@@ -554,7 +545,6 @@ static bool over_output_limits(struct net_conn *c)
 {
     size_t pending = net_conn_output_len(c), hard, soft;
     int seconds;
-    if (c->outgoing) return false;
     class_limits(c, &hard, &soft, &seconds);
     if (c->out.over || (hard && pending > hard)) return true;
     if (soft && pending > soft) {
@@ -777,40 +767,6 @@ int net_listen(struct net *n, const char *bind, int port, bool tls, char *err, s
     }
     free(copy);
     return rv;
-}
-
-static void on_connected(uv_connect_t *req, int status)
-{
-    struct net_conn *c = req->data;
-    struct net *n = c->net;
-    if (c->closing) return;
-    if (status == 0) {
-        uv_tcp_nodelay(&c->tcp, 1);
-        fill_names(c);
-        start_reading(c);
-    }
-    if (n->h.on_connect) n->h.on_connect(n->h.ctx, c, status);
-    if (status != 0) net_conn_close(c);
-    else if (c->out.len) mark_dirty(c);
-}
-
-struct net_conn *net_connect(struct net *n, const char *host, int port, void *data)
-{
-    struct net_conn *c = conn_new(n);
-    c->outgoing = true;
-    c->data = data;
-    c->writing = true; /* hold output until connected */
-    struct sockaddr_storage ss;
-    int rv = parse_ip(host, port, &ss);
-    c->connect_req.data = c;
-    if (rv == 0) rv = uv_tcp_connect(&c->connect_req, &c->tcp, (struct sockaddr *)&ss, on_connected);
-    if (rv != 0) {
-        /* Report asynchronously through the same path as a failed connect. */
-        c->writing = false;
-        net_conn_close(c);
-        return c;
-    }
-    return c;
 }
 
 void net_close_all(struct net *n)

@@ -2,11 +2,11 @@
  *
  * net/ owns sockets and their buffers and knows nothing about commands:
  * server connections parse their input with the RESP parser and hand each
- * command to the `on_command` callback that server/ registered; outgoing
- * connections (a follower forwarding to its leader) hand raw bytes to
- * `on_data`. Replies are appended to a connection's output buffer at any
- * time and written once per event-loop tick by net_flush(), so a pipeline of
- * a hundred commands costs one write(2).
+ * command to the `on_command` callback that server/ registered (a node's
+ * own connections to other nodes are repl/'s: peerconn.c). Replies are
+ * appended to a connection's output buffer at any time and written once per
+ * event-loop tick by net_flush(), so a pipeline of a hundred commands costs
+ * one write(2).
  *
  * A connection can be paused (its input stays buffered and unparsed) and
  * resumed; it is closed at once (net_conn_close) or after its pending output
@@ -47,11 +47,6 @@ struct net_handlers {
      * closes (net_conn_close_after_flush). NULL: the error is written at
      * once and the connection closed after it. */
     void (*on_protocol_error)(void *ctx, struct net_conn *c, const char *error);
-    /* Raw input (outgoing connections); returns the bytes consumed. */
-    size_t (*on_data)(void *ctx, struct net_conn *c, const char *data, size_t len);
-    /* An outgoing connection completed (status 0) or failed (< 0, libuv
-     * error). After a failure on_close follows. */
-    void (*on_connect)(void *ctx, struct net_conn *c, int status);
     void (*on_close)(void *ctx, struct net_conn *c);
 };
 
@@ -81,8 +76,6 @@ int net_listen(struct net *n, const char *bind, int port, bool tls, char *err, s
  * in err. */
 struct tls_settings;
 int net_tls_reload(struct net *n, const struct tls_settings *s, char *err, size_t errlen);
-/* Opens an outgoing connection; on_connect reports the result. */
-struct net_conn *net_connect(struct net *n, const char *host, int port, void *data);
 /* Stops listening and closes every connection. */
 void net_close_all(struct net *n);
 void net_free(struct net *n);
