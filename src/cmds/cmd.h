@@ -65,6 +65,9 @@ enum cmd_flag {
      * them in `keys` instead (keyspec.c). */
     CMD_KEY_ACCESS = 1u << 23,
     CMD_KEY_MODIFY = 1u << 24,
+    CMD_NOT_QUEUED = 1u << 25, /* answers one reply per name, or none: never a
+                                  command of a transaction (__subscribe,
+                                  __unsubscribe) */
 };
 
 enum acl_category {

@@ -111,7 +111,9 @@ static void run_queued(struct cmd_ctx *c, uint64_t client, int db, int argc,
     const struct cmd_def *d = cmd_lookup(argv[0].ptr, argv[0].len, true);
     if (d && (d->flags & CMD_INTERNAL) && !(d->flags & CMD_FOR_CLIENT)) d = NULL;
     if (d && (d->flags & CMD_CONTAINER) && argc >= 2) d = cmd_lookup_sub(d, argv[1].ptr, argv[1].len);
-    if (d == NULL || d->exec == NULL || !cmd_arity_ok(d, argc)) {
+    /* EXEC answers one reply per command: a command that may answer
+     * several or none never runs here (the server refuses it in MULTI). */
+    if (d == NULL || d->exec == NULL || (d->flags & CMD_NOT_QUEUED) || !cmd_arity_ok(d, argc)) {
         resp_error(&sub.out, "ERR command cannot run inside a transaction");
         return;
     }

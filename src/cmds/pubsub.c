@@ -269,9 +269,9 @@ const struct cmd_def cmd_rows_pubsub[] = {
           "O(N) where N is the number of shard channels to subscribe to."),
     LOCAL("sunsubscribe", -1, "Stops listening to messages posted to shard channels.",
           "O(N) where N is the number of clients already subscribed to a shard channel."),
-    {"__subscribe", -4, CMD_INTERNAL | CMD_FOR_CLIENT | CMD_WRITE, 0, 0, 0, 0, cmd_internal_subscribe,
+    {"__subscribe", -4, CMD_INTERNAL | CMD_FOR_CLIENT | CMD_WRITE | CMD_NOT_QUEUED, 0, 0, 0, 0, cmd_internal_subscribe,
      "pubsub", "parley-0.1", "Subscribes a client (sent by the server for SUBSCRIBE and relatives).", "O(N)", NULL, NULL},
-    {"__unsubscribe", -3, CMD_INTERNAL | CMD_FOR_CLIENT | CMD_WRITE, 0, 0, 0, 0, cmd_internal_unsubscribe,
+    {"__unsubscribe", -3, CMD_INTERNAL | CMD_FOR_CLIENT | CMD_WRITE | CMD_NOT_QUEUED, 0, 0, 0, 0, cmd_internal_unsubscribe,
      "pubsub", "parley-0.1", "Unsubscribes a client (sent by the server).", "O(N)", NULL, NULL},
     END,
 };
