@@ -360,24 +360,31 @@ def test_three_node_cluster_serves_tls_clients(tmp_path, certs):
         c.stop()
 
 
+def celery_answers(url, tmp_path, code):
+    """What a Celery client running `code` prints (stripped), with a worker
+    on url for broker and result backend; the worker's log on failure."""
+    env = dict(os.environ, PARLEY_URL=url, PYTHONPATH=HERE)
+    log_path = str(tmp_path / "worker.log")
+    worker, log = start_worker(url, log_path)
+    try:
+        out = subprocess.run(["/usr/bin/python3", "-c", code], cwd=HERE, env=env,
+                             capture_output=True, text=True, timeout=120)
+        with open(log_path, "rb") as f:
+            worker_log = f.read().decode(errors="replace")
+        return out.stdout.strip(), out.stderr + worker_log
+    finally:
+        stop_worker(worker, log)
+
+
 def test_celery_with_rediss_url(tls_server, certs, tmp_path):
     """A Celery worker and its client, broker and result backend both on a
     rediss:// URL."""
     url = (f"rediss://127.0.0.1:{tls_server.tls_port}/0"
            f"?ssl_cert_reqs=required&ssl_ca_certs={certs.path('ca.crt')}")
-    env = dict(os.environ, PARLEY_URL=url, PYTHONPATH=HERE)
-    log_path = str(tmp_path / "worker.log")
-    worker, log = start_worker(url, log_path)
-    try:
-        code = ("import celery_app as m\n"
-                "print(m.add.delay(2, 3).get(timeout=60), m.multiply.delay(4, 5).get(timeout=60))\n")
-        out = subprocess.run(["/usr/bin/python3", "-c", code], cwd=HERE, env=env,
-                             capture_output=True, text=True, timeout=120)
-        with open(log_path, "rb") as f:
-            worker_log = f.read().decode(errors="replace")
-        assert out.stdout.strip() == "5 20", out.stderr + worker_log
-    finally:
-        stop_worker(worker, log)
+    printed, logs = celery_answers(url, tmp_path, (
+        "import celery_app as m\n"
+        "print(m.add.delay(2, 3).get(timeout=60), m.multiply.delay(4, 5).get(timeout=60))\n"))
+    assert printed == "5 20", logs
 
 
 def test_celery_and_rq_with_a_password_over_tls(make_tls_node, certs, tmp_path):
@@ -403,19 +410,10 @@ def test_celery_and_rq_with_a_password_over_tls(make_tls_node, certs, tmp_path):
     tls_query = f"ssl_cert_reqs=required&ssl_ca_certs={certs.path('ca.crt')}"
     # Celery, broker and result backend.
     url = f"rediss://:celerypw@127.0.0.1:{node.tls_port}/0?{tls_query}"
-    env = dict(os.environ, PARLEY_URL=url, PYTHONPATH=HERE)
-    log_path = str(tmp_path / "worker.log")
-    worker, log = start_worker(url, log_path)
-    try:
-        code = ("import celery_app as m\n"
-                "print(m.add.delay(20, 3).get(timeout=60))\n")
-        out = subprocess.run(["/usr/bin/python3", "-c", code], cwd=HERE, env=env,
-                             capture_output=True, text=True, timeout=120)
-        with open(log_path, "rb") as f:
-            worker_log = f.read().decode(errors="replace")
-        assert out.stdout.strip() == "23", out.stderr + worker_log
-    finally:
-        stop_worker(worker, log)
+    printed, logs = celery_answers(url, tmp_path, (
+        "import celery_app as m\n"
+        "print(m.add.delay(20, 3).get(timeout=60))\n"))
+    assert printed == "23", logs
     # RQ, as the ACL user.
     conn = redis.Redis(host="127.0.0.1", port=node.tls_port, username="worker", password="rqpw",
                        ssl=True, ssl_ca_certs=certs.path("ca.crt"), ssl_cert_reqs="required")
