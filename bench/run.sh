@@ -51,6 +51,9 @@ Environment overrides:
   BENCH_MEMORY           full, quick or off: the memory scripts' sizes (default full,
                          quick with --quick, off in the dry run)
   BENCH_MEMORY_TIMEOUT   seconds one memory script may take (600)
+  BENCH_EXPIRY           on or off: keys set with PX reclaimed, parley next to redis
+                         (bench/expiry.py; default on, off in the dry run)
+  BENCH_EXPIRY_KEYS      keys it sets with PX 1000 (default 1000000, quick 100000)
   BENCH_KEYSPACE         -r, also the preloaded keys (default 100000, quick 10000)
   BENCH_SIDES            comma list of single,aof,nopersist,cluster (default all)
   BENCH_PARLEY           parley-server binary        (default build/parley-server)
@@ -102,6 +105,10 @@ XCONSUMERS=${BENCH_XREADGROUP_CONSUMERS:-4}
 if [ "$dry_run" = 1 ]; then def_memory=off; elif [ "$quick" = 1 ]; then def_memory=quick; else def_memory=full; fi
 MEMORY=${BENCH_MEMORY:-$def_memory}
 MEMORY_TIMEOUT=${BENCH_MEMORY_TIMEOUT:-600}
+if [ "$dry_run" = 1 ]; then def_expiry=off; else def_expiry=on; fi
+EXPIRY=${BENCH_EXPIRY:-$def_expiry}
+if [ "$quick" = 1 ]; then def_expiry_keys=100000; else def_expiry_keys=1000000; fi
+EXPIRY_KEYS=${BENCH_EXPIRY_KEYS:-$def_expiry_keys}
 KEYSPACE=${BENCH_KEYSPACE:-$def_keyspace}
 SIDES=${BENCH_SIDES:-single,aof,nopersist,cluster}
 PARLEY=${BENCH_PARLEY:-$REPO/build/parley-server}
@@ -122,7 +129,7 @@ die() { echo "bench/run.sh: $*" >&2; exit 1; }
 # ---- validate the configuration -------------------------------------------
 is_uint() { [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -gt 0 ]; }
 for v in N_UNPIPELINED N_PIPELINED CLIENTS BLPOP_PAIRS XENTRIES XCONSUMERS KEYSPACE READY_TIMEOUT TEST_TIMEOUT \
-  PRELOAD_TIMEOUT PRELOAD_BATCH MEMORY_TIMEOUT; do
+  PRELOAD_TIMEOUT PRELOAD_BATCH MEMORY_TIMEOUT EXPIRY_KEYS; do
   is_uint "${!v}" || die "$v must be a positive integer, got '${!v}'"
 done
 read -r -a SIZE_LIST <<<"$SIZES"
@@ -134,6 +141,7 @@ IFS=, read -r -a SIDE_REQ <<<"$SIDES"
 [ ${#PIPELINE_LIST[@]} -gt 0 ] || die "BENCH_PIPELINES is empty"
 [ ${#TEST_LIST[@]} -gt 0 ] || [ "$TESTS" = none ] || die "BENCH_TESTS is empty (say none for no tests)"
 case $MEMORY in full | quick | off) ;; *) die "BENCH_MEMORY must be full, quick or off, got '$MEMORY'" ;; esac
+case $EXPIRY in on | off) ;; *) die "BENCH_EXPIRY must be on or off, got '$EXPIRY'" ;; esac
 for v in "${SIZE_LIST[@]}" "${PIPELINE_LIST[@]}"; do
   is_uint "$v" || die "sizes and pipelines must be positive integers, got '$v'"
 done
@@ -168,6 +176,7 @@ if [ "$dry_run" != 1 ]; then
   for s in "${SIDE_LIST[@]}"; do is_parley_side "$s" && need_parley=1; done
 fi
 [ "$MEMORY" != off ] && need_parley=1
+[ "$EXPIRY" = on ] && need_parley=1
 if [ "$need_parley" = 1 ] && [ ! -x "$PARLEY" ]; then
   die "$PARLEY does not exist; build it (make) or run 'bench/run.sh --dry-run-with-redis' to exercise the harness with redis-server only"
 fi
@@ -640,12 +649,29 @@ elif [ "$dry_run" = 1 ]; then
   meta note "DRY RUN: the memory scripts were not run (they measure parley-server itself)"
 fi
 
+# ---- expiry ----------------------------------------------------------------
+# Its own parley-server and redis-server too (bench/expiry.py).
+expiry_failed=0
+if [ "$EXPIRY" = on ]; then
+  echo "bench/run.sh: expiry ($EXPIRY_KEYS keys with PX 1000; its own parley-server and redis-server)"
+  rc=0
+  run_child "$OUT/expiry.txt" "$OUT/logs/expiry.err" $((MEMORY_TIMEOUT + 30)) \
+    "$PYTHON" "$BENCH_DIR/expiry.py" --parley "$PARLEY" --keys "$EXPIRY_KEYS" \
+    --deadline "$MEMORY_TIMEOUT" || rc=$?
+  cat "$OUT/expiry.txt"
+  if [ $rc -ne 0 ]; then
+    expiry_failed=1
+    cat "$OUT/logs/expiry.err" >&2
+  fi
+fi
+
 elapsed=$((SECONDS - START_SECONDS))
 meta elapsed_s "$elapsed"
 meta tests_elapsed_s "$tests_elapsed"
 [ "$leader_changed" = 1 ] && meta note "WARNING: the benchmarked cluster node lost leadership during the run"
 [ "$failures" -gt 0 ] && meta note "$failures test run(s) failed; their cells say why"
 [ "$memory_failed" = 1 ] && meta note "a memory script failed; see memory.tsv and memory/*.err"
+[ "$expiry_failed" = 1 ] && meta note "the expiry benchmark failed; see logs/expiry.err"
 [ "$dry_run" = 1 ] && meta note "DRY RUN: 'single' was redis-server with appendfsync always; 'cluster' was a redis primary with two replicas, all appendfsync always"
 
 report_args=("$OUT")
@@ -653,7 +679,7 @@ report_args=("$OUT")
 "$PYTHON" "$BENCH_DIR/report.py" "${report_args[@]}" | tee "$OUT/report.txt"
 echo
 echo "bench/run.sh: $count test runs in ${tests_elapsed} s, ${elapsed} s in all, on $(nproc) core(s) shared by client and servers; raw data in $OUT"
-if [ "$failures" -gt 0 ] || [ "$memory_failed" = 1 ]; then
-  echo "bench/run.sh: $failures run(s) failed$([ "$memory_failed" = 1 ] && echo '; a memory script failed')" >&2
+if [ "$failures" -gt 0 ] || [ "$memory_failed" = 1 ] || [ "$expiry_failed" = 1 ]; then
+  echo "bench/run.sh: $failures run(s) failed$([ "$memory_failed" = 1 ] && echo '; a memory script failed')$([ "$expiry_failed" = 1 ] && echo '; the expiry benchmark failed')" >&2
   exit 1
 fi

@@ -18,6 +18,8 @@
  *   memory.c   maxmemory at the leader: evictions, refusals before proposing
  *   divergence.c the periodic check that every replica holds the leader's data
  *   poison.c   surviving a poisoned entry: the crash report, apply-skip-entry
+ *   expire.c   the leader's active expiry: finding expired keys, proposing their deletion
+ *   logbound.c the Raft log bounded in bytes: snapshots by bytes, trailing window
  *
  * Nothing outside repl/ includes this file. */
 #ifndef PARLEY_REPL_INTERNAL_H
@@ -34,6 +36,7 @@
 #include "repl/entry.h"
 #include "repl/repl.h"
 #include "store/dict.h"
+#include "store/keyspace.h"
 #include "store/evict.h"
 
 /* poison.c: a node that skips an entry (apply-skip-entry), as the log
@@ -94,6 +97,41 @@ struct repl_memory {
     int argv_cap;
     /* The state machine's snapshot callbacks, wrapped (memory.c). */
     int (*snapshot)(struct raft_fsm *, struct raft_buffer *[], unsigned *);
+    int (*snapshot_finalize)(struct raft_fsm *, struct raft_buffer *[], unsigned *);
+};
+
+/* expire.c: the leader's active expiry cycle (Redis's activeExpireCycle). */
+struct repl_expire {
+    bool in_flight;              /* one deletion batch at a time */
+    uint64_t seq;                /* its seq */
+    int next_db;                 /* where the next cycle starts */
+    size_t cursor[STORE_DBS];    /* each database's walk (store_scan_expired) */
+    bool more_left;              /* the last cycle stopped before it was done */
+    int64_t last_fast_start_us;  /* monotonic */
+    /* INFO stats, this node's own (as in Redis) */
+    double stale_perc;           /* running estimate of the expired share */
+    uint64_t time_cap_reached;   /* cycles stopped by their time budget */
+    uint64_t cpu_us;             /* time spent in cycles */
+};
+
+/* logbound.c: bytes of the command entries this node has applied and still
+ * holds in its log, to snapshot and compact by bytes. */
+struct logbound_entry {
+    uint64_t index;
+    size_t bytes;
+};
+struct repl_logbound {
+    struct logbound_entry *ring; /* applied entries still in the log, oldest first */
+    size_t head, n, cap;
+    size_t bytes;                /* sum of the ring's bytes */
+    size_t since_snapshot_bytes; /* applied since the last snapshot */
+    bool triggered;              /* snapshot threshold lowered to take one now */
+    uint64_t snapshots_by_bytes; /* snapshots the byte bound started */
+    uint64_t drop_through;       /* what the snapshot being written leaves out */
+    /* The state machine's callbacks, wrapped (logbound.c). */
+    int (*apply)(struct raft_fsm *, const struct raft_buffer *, void **);
+    int (*snapshot)(struct raft_fsm *, struct raft_buffer *[], unsigned *);
+    int (*restore)(struct raft_fsm *, struct raft_buffer *);
     int (*snapshot_finalize)(struct raft_fsm *, struct raft_buffer *[], unsigned *);
 };
 
@@ -161,8 +199,6 @@ struct repl {
     bool blocked;                /* told a client to pause */
     int last_state;              /* raft state seen at the last tick */
     uint64_t last_term;
-    bool expiry_in_flight;
-    uint64_t expiry_seq;
     int64_t time_floor_ms;       /* entry times never go backwards */
     uint64_t expire_rng;
     uint64_t seed_rng;           /* the seeds entries carry */
@@ -216,6 +252,8 @@ struct repl {
     struct member_req *member_reqs;
 
     struct repl_memory mem;      /* memory.c */
+    struct repl_expire expire;   /* expire.c */
+    struct repl_logbound logbound; /* logbound.c */
     /* The log index of the entry being applied (apply.c), 0 outside apply. */
     uint64_t applying_index;
 
@@ -267,7 +305,6 @@ void batch_free(struct batch *b);
 void slot_answer(struct reply_slot *slot, const char *raw, size_t len);
 void propose_housekeeping(struct repl *r);
 void propose_requeue_sent(struct repl *r);
-void propose_expire_cycle(struct repl *r);
 /* Seals a batch of its own holding one internal command of repl/ (no
  * client waits for it); returns the batch's seq. */
 uint64_t propose_internal(struct repl *r, int argc, const struct resp_arg *argv);
@@ -294,6 +331,20 @@ void memory_tick(struct repl *r);
 bool memory_gate(struct repl *r, const char *body, size_t len, struct buf *out);
 void memory_batch_gone(struct repl *r, uint64_t seq);
 void memory_close(struct repl *r);
+
+/* expire.c. expire_slow_cycle runs every housekeeping period (100 ms),
+ * expire_fast_cycle at the end of every tick; both do something only on a
+ * leader that is ready, with no deletion batch of theirs in flight. */
+void expire_slow_cycle(struct repl *r);
+void expire_fast_cycle(struct repl *r);
+void expire_batch_gone(struct repl *r, uint64_t seq);
+
+/* logbound.c: wraps the state machine's apply, snapshot and restore (before
+ * raft_init); logbound_close frees what it holds. */
+void logbound_install(struct repl *r);
+void logbound_close(struct repl *r);
+/* Bytes and number of the applied command entries still in the log. */
+size_t logbound_bytes(struct repl *r, size_t *entries);
 
 /* apply.c */
 /* A decimal argument of an internal command (0 if it is not one). */

@@ -260,6 +260,7 @@ int node_start(struct repl *r, char *err, size_t errlen)
 
     fsm_init(r);
     memory_install(r);
+    logbound_install(r);
     rv = raft_init(r->raft, &r->io, &r->fsm, r->cfg.node_id, r->raft_addr);
     if (rv != 0) {
         snprintf(err, errlen, "raft init: %s", raft_errmsg(r->raft));

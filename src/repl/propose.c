@@ -40,9 +40,6 @@
 #include "cmds/lua_sandbox.h"
 #include "repl/internal.h"
 
-#define EXPIRE_SAMPLE_KEYS 20
-#define EXPIRE_MAX_KEYS_PER_CYCLE 1000
-
 /* --------------------------------------------------------------------
  * Batches and slots
  * ------------------------------------------------------------------ */
@@ -144,7 +141,7 @@ void propose_remove(struct repl *r, struct batch *b)
     CHECK(r->n_pending > 0 && r->pending_size >= b->body.len);
     r->n_pending--;
     r->pending_size -= b->body.len;
-    if (b->seq == r->expiry_seq) r->expiry_in_flight = false;
+    expire_batch_gone(r, b->seq);
     memory_batch_gone(r, b->seq);
     batch_free(b);
     if (r->blocked && r->pending_size < r->cfg.max_inflight_bytes / 2) {
@@ -558,6 +555,7 @@ static void on_lost_leadership(struct repl *r)
 void propose_tick(struct repl *r)
 {
     memory_tick(r); /* evictions go ahead of the writes of this tick */
+    expire_fast_cycle(r); /* and so do expired keys' deletions */
     seal_current(r);
     if (!r->raft_started || r->stopping) return;
     int state = raft_state(r->raft);
@@ -612,67 +610,5 @@ void propose_housekeeping(struct repl *r)
                           "may not have been executed\r\n");
         }
         propose_remove(r, b);
-    }
-}
-
-/* --------------------------------------------------------------------
- * Active expiry (leader)
- * ------------------------------------------------------------------ */
-
-struct expired_keys {
-    struct buf keys; /* u32 len + bytes, repeated */
-    int n;
-};
-
-static void collect_expired(void *ctx, struct dict_entry *e)
-{
-    struct expired_keys *x = ctx;
-    buf_append_u32(&x->keys, e->klen);
-    buf_append(&x->keys, e->key, e->klen);
-    x->n++;
-}
-
-/* Samples keys with a TTL, as Redis's active expire cycle does, and proposes
- * the deletion of those found expired. One proposal at a time. */
-void propose_expire_cycle(struct repl *r)
-{
-    if (!node_is_leader(r) || r->expiry_in_flight ||
-        r->ready_term != raft_current_term(r->raft))
-        return;
-    int64_t now = repl_read_time_ms(r);
-    struct batch *b = NULL;
-    for (int db = 0; db < STORE_DBS; db++) {
-        struct expired_keys x = {BUF_INIT, 0};
-        size_t found;
-        do {
-            found = store_sample_expired(r->store, db, now, EXPIRE_SAMPLE_KEYS, &r->expire_rng,
-                                         collect_expired, &x);
-        } while (found > EXPIRE_SAMPLE_KEYS / 4 && x.n < EXPIRE_MAX_KEYS_PER_CYCLE &&
-                 store_db_expiring(r->store, db) > EXPIRE_SAMPLE_KEYS);
-        if (x.n > 0) {
-            struct resp_arg *argv = xmalloc((size_t)(x.n + 1) * sizeof *argv);
-            argv[0].ptr = "__expire";
-            argv[0].len = 8;
-            struct reader rd;
-            reader_init(&rd, x.keys.data, x.keys.len);
-            int argc = 1;
-            /* Sampling may report a key twice; duplicates are harmless. */
-            for (int i = 0; i < x.n; i++) {
-                uint32_t len;
-                reader_u32(&rd, &len);
-                reader_bytes(&rd, len, &argv[argc].ptr);
-                argv[argc++].len = len;
-            }
-            if (b == NULL) b = batch_new(true);
-            batch_add(b, NULL, db, 2, argc, argv);
-            free(argv);
-        }
-        buf_free(&x.keys);
-    }
-    if (b) {
-        seal_current(r);
-        seal(r, b);
-        r->expiry_in_flight = true;
-        r->expiry_seq = b->seq;
     }
 }

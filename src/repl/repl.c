@@ -28,7 +28,7 @@ static void on_housekeeping(uv_timer_t *t)
 {
     struct repl *r = t->data;
     propose_housekeeping(r);
-    propose_expire_cycle(r);
+    expire_slow_cycle(r);
     memory_tick(r);
     join_tick(r);
     members_tick(r);
@@ -169,6 +169,7 @@ void repl_free(struct repl *r)
 {
     fsm_close(r);
     memory_close(r);
+    logbound_close(r);
     buf_free(&r->foreign_bodies);
     free(r->dir);
     free(r->raft_addr);
@@ -221,6 +222,17 @@ void repl_get_info(struct repl *r, struct repl_info *info)
     info->divergence_checks_failed = r->div.failed;
     info->divergence_last_failed_index = r->div.last_failed_index;
     info->apply_skipped = poison_skipped_text(r);
+    info->expired_stale_perc = r->expire.stale_perc;
+    info->expired_time_cap_reached_count = r->expire.time_cap_reached;
+    info->expire_cycle_cpu_ms = r->expire.cpu_us / 1000;
+    size_t applied_entries;
+    info->log_bytes = logbound_bytes(r, &applied_entries);
+    info->log_entries = applied_entries + (info->last_index > info->applied_index
+                                               ? info->last_index - info->applied_index
+                                               : 0);
+    info->log_max_bytes = r->cfg.log_max_bytes;
+    info->log_trailing_bytes = r->cfg.log_trailing_bytes;
+    info->snapshots_by_bytes = r->logbound.snapshots_by_bytes;
 }
 
 bool repl_internal_forwardable(const char *name, size_t len)

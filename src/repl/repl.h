@@ -58,6 +58,8 @@ struct repl_config {
     unsigned heartbeat_ms;
     unsigned snapshot_threshold;
     unsigned snapshot_trailing;
+    size_t log_max_bytes;        /* snapshot once this much was applied since the last (0: off) */
+    size_t log_trailing_bytes;   /* at most this much kept behind a snapshot */
     unsigned request_timeout_ms;
     size_t max_inflight_bytes;   /* proposed but not yet applied */
     size_t max_entry_bytes;      /* split a tick's entry above this */
@@ -166,6 +168,20 @@ struct repl_info {
     /* Nodes that skip an entry (apply-skip-entry), as the log recorded
      * them: "node@index,..." or "". */
     const char *apply_skipped;
+    /* This node's active expiry cycle (expire.c; only a leader's runs), as
+     * Redis's INFO stats shows its own: the running estimate of the share
+     * of expired keys among those checked, the cycles stopped by their time
+     * budget, and the time spent in cycles. */
+    double expired_stale_perc;
+    uint64_t expired_time_cap_reached_count;
+    uint64_t expire_cycle_cpu_ms;
+    /* The Raft log (logbound.c): bytes and entries it holds (the command
+     * entries this node applied and still keeps, plus those not applied
+     * yet, counted in entries only), its bounds, and the snapshots the
+     * byte bound started. */
+    size_t log_bytes, log_entries;
+    size_t log_max_bytes, log_trailing_bytes;
+    uint64_t snapshots_by_bytes;
 };
 void repl_get_info(struct repl *r, struct repl_info *info);
 /* The current configuration, at most max members; strings stay valid until

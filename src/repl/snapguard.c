@@ -12,11 +12,22 @@
  * dropped, the leader sends again) and delivered on the first tick or
  * receive after the own snapshot is written. libraft then never has an
  * install pending. The wrapper is installed on the io itself (its start
- * function), so libraft and raft_uv see no difference otherwise. */
+ * function), so libraft and raft_uv see no difference otherwise.
+ *
+ * The same wrapper plugs a leak of libraft 0.22.1: an InstallSnapshot that
+ * arrives while the follower is still installing an earlier one is ignored
+ * by recvInstallSnapshot ("the leader will eventually retry") without
+ * freeing its data and configuration; the leader sends one every heartbeat
+ * until the install is done, each the size of the snapshot. libraft still
+ * sees the message (it resets the election timer, learns the leader), and
+ * once it has ignored it the wrapper frees what it left. It is ignored
+ * exactly when libraft was installing and the message's term is not below
+ * ours (a lower term is refused, and freed, before that check). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/check.h"
 #include "base/log.h"
 #include "repl/internal.h"
 
@@ -32,13 +43,29 @@ static void free_install(struct raft_message *m)
     raft_free(m->install_snapshot.data.base);
 }
 
+/* Delivers an InstallSnapshot to libraft, freeing it afterwards if libraft
+ * ignored it because it is still installing another (see above). */
+static void deliver_install(struct raft_io *io, struct repl *r, struct raft_message *m)
+{
+    CHECK(m->type == RAFT_INSTALL_SNAPSHOT);
+    /* While closing, libraft frees every message itself. */
+    bool ignored = r->raft->snapshot.installing && !r->raft->legacy.closing &&
+                   m->install_snapshot.term >= raft_current_term(r->raft);
+    struct raft_message copy = *m;
+    r->guard.recv(io, m);
+    if (!ignored) return;
+    log_msg(LOG_VERBOSE, "Freed a snapshot of %zu bytes libraft ignored while installing another",
+            copy.install_snapshot.data.len);
+    free_install(&copy);
+}
+
 /* Hands the held install to libraft once its own snapshot is written. */
 static void release_held(struct raft_io *io, struct repl *r)
 {
     if (!r->guard.holding || r->raft->legacy.snapshot_taking) return;
     r->guard.holding = false;
     log_msg(LOG_VERBOSE, "Delivering the leader's snapshot held while ours was written");
-    r->guard.recv(io, &r->guard.held);
+    deliver_install(io, r, &r->guard.held);
 }
 
 static void guard_tick(struct raft_io *io)
@@ -62,7 +89,8 @@ static void guard_recv(struct raft_io *io, struct raft_message *m)
         r->guard.holding = true;
         return;
     }
-    r->guard.recv(io, m);
+    if (m->type == RAFT_INSTALL_SNAPSHOT) deliver_install(io, r, m);
+    else r->guard.recv(io, m);
 }
 
 static int guard_start(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick,

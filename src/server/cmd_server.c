@@ -99,6 +99,15 @@ void server_info(struct server *s, int nsections, const struct resp_arg *section
                    "maxmemory_policy:%s\r\nmem_allocator:libc\r\n",
                    used, h, rss, hrss, (unsigned long long)s->stats.peak_memory, hp,
                    s->cfg.maxmemory, hmax, evict_policy_name(s->cfg.maxmemory_policy));
+        /* The Raft log's share, outside used_memory (repl/logbound.c). */
+        struct repl_info ri;
+        repl_get_info(s->repl, &ri);
+        char hlog[32];
+        human_bytes(hlog, sizeof hlog, (double)ri.log_bytes);
+        buf_printf(out,
+                   "raft_log_bytes:%zu\r\nraft_log_bytes_human:%s\r\nraft_log_entries:%zu\r\n"
+                   "raft_log_max_bytes:%zu\r\nraft_log_trailing_bytes:%zu\r\n",
+                   ri.log_bytes, hlog, ri.log_entries, ri.log_max_bytes, ri.log_trailing_bytes);
     }
     if (want(nsections, sections, "persistence", true)) {
         SECTION("Persistence");
@@ -107,6 +116,8 @@ void server_info(struct server *s, int nsections, const struct resp_arg *section
     }
     if (want(nsections, sections, "stats", true)) {
         const struct net_stats *ns = net_get_stats(s->net);
+        struct repl_info ri;
+        repl_get_info(s->repl, &ri);
         uint64_t ops = 0;
         for (int i = 0; i < 10; i++) ops += s->stats.ops_window[i];
         SECTION("Stats");
@@ -114,12 +125,16 @@ void server_info(struct server *s, int nsections, const struct resp_arg *section
                    "total_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
                    "instantaneous_ops_per_sec:%llu\r\ntotal_net_input_bytes:%llu\r\n"
                    "total_net_output_bytes:%llu\r\nrejected_connections:%llu\r\n"
-                   "expired_keys:%llu\r\nevicted_keys:%llu\r\n",
+                   "expired_keys:%llu\r\nexpired_stale_perc:%.2f\r\n"
+                   "expired_time_cap_reached_count:%llu\r\nexpire_cycle_cpu_milliseconds:%llu\r\n"
+                   "evicted_keys:%llu\r\n",
                    (unsigned long long)ns->connections_received,
                    (unsigned long long)s->stats.commands, (unsigned long long)ops,
                    (unsigned long long)ns->net_input_bytes, (unsigned long long)ns->net_output_bytes,
                    (unsigned long long)ns->rejected_connections,
-                   (unsigned long long)s->store->expired_keys,
+                   (unsigned long long)s->store->expired_keys, ri.expired_stale_perc,
+                   (unsigned long long)ri.expired_time_cap_reached_count,
+                   (unsigned long long)ri.expire_cycle_cpu_ms,
                    (unsigned long long)s->store->evicted_keys);
     }
     if (want(nsections, sections, "replication", true)) {
@@ -146,9 +161,10 @@ void server_info(struct server *s, int nsections, const struct resp_arg *section
         buf_printf(out,
                    "raft_divergence_checks_passed:%" PRIu64 "\r\n"
                    "raft_divergence_checks_failed:%" PRIu64 "\r\n"
-                   "raft_divergence_last_failed_index:%" PRIu64 "\r\n",
+                   "raft_divergence_last_failed_index:%" PRIu64 "\r\n"
+                   "raft_snapshots_by_bytes:%" PRIu64 "\r\n",
                    ri.divergence_checks_passed, ri.divergence_checks_failed,
-                   ri.divergence_last_failed_index);
+                   ri.divergence_last_failed_index, ri.snapshots_by_bytes);
     }
     if (want(nsections, sections, "keyspace", true)) {
         SECTION("Keyspace");

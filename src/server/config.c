@@ -54,6 +54,11 @@ static const struct directive table[] = {
     {"raft-heartbeat-ms", K_INT, OFF(raft_heartbeat_ms), false, "10", 5, 100000},
     {"raft-snapshot-threshold", K_INT, OFF(raft_snapshot_threshold), false, "8192", 2, 1 << 30},
     {"raft-snapshot-trailing", K_INT, OFF(raft_snapshot_trailing), false, "16384", 0, 1 << 30},
+    /* The log in bytes (repl/logbound.c): a snapshot once this much was
+     * applied since the last (0: entries only), and at most this much kept
+     * behind it. */
+    {"raft-log-max-bytes", K_MEMORY, OFF(raft_log_max_bytes), false, "64mb", 0, BIG},
+    {"raft-log-trailing-bytes", K_MEMORY, OFF(raft_log_trailing_bytes), false, "16mb", 0, BIG},
     {"raft-max-inflight-bytes", K_MEMORY, OFF(raft_max_inflight_bytes), false, "64mb",
      1024 * 1024, BIG},
     {"raft-max-entry-bytes", K_MEMORY, OFF(raft_max_entry_bytes), false, "1mb", 4096, BIG},

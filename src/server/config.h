@@ -38,6 +38,8 @@ struct config {
     long long raft_heartbeat_ms;
     long long raft_snapshot_threshold;
     long long raft_snapshot_trailing;
+    long long raft_log_max_bytes;
+    long long raft_log_trailing_bytes;
     long long raft_max_inflight_bytes;
     long long raft_max_entry_bytes;
     long long request_timeout_ms;

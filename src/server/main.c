@@ -281,6 +281,8 @@ int main(int argc, char **argv)
         .heartbeat_ms = (unsigned)s.cfg.raft_heartbeat_ms,
         .snapshot_threshold = (unsigned)s.cfg.raft_snapshot_threshold,
         .snapshot_trailing = (unsigned)s.cfg.raft_snapshot_trailing,
+        .log_max_bytes = (size_t)s.cfg.raft_log_max_bytes,
+        .log_trailing_bytes = (size_t)s.cfg.raft_log_trailing_bytes,
         .request_timeout_ms = (unsigned)s.cfg.request_timeout_ms,
         .max_inflight_bytes = (size_t)s.cfg.raft_max_inflight_bytes,
         .max_entry_bytes = (size_t)s.cfg.raft_max_entry_bytes,

@@ -227,30 +227,25 @@ struct dict_entry *store_random(struct store *s, int db, uint64_t *rng)
     return n ? store_key_at(s, db, dict_rand64(rng) % n) : NULL;
 }
 
-size_t store_sample_expired(struct store *s, int db, int64_t now_ms, size_t max_samples,
-                            uint64_t *rng, void (*fn)(void *ctx, struct dict_entry *e),
-                            void *ctx)
+size_t store_scan_expired(struct store *s, int db, int64_t now_ms, size_t max_checks,
+                          size_t *cursor, size_t *checked,
+                          void (*fn)(void *ctx, struct dict_entry *e), void *ctx)
 {
     struct store_db *d = &s->db[db];
-    size_t expired = 0;
-    if (d->n_expiring == 0) return 0;
-    if (max_samples >= d->n_expiring) {
-        /* Few enough to check them all. */
-        for (size_t i = 0; i < d->n_expiring; i++) {
-            if (d->expiring[i].when_ms <= now_ms) {
-                fn(ctx, d->expiring[i].e);
-                expired++;
-            }
-        }
-        return expired;
-    }
-    for (size_t i = 0; i < max_samples; i++) {
-        const struct store_expiry *x = &d->expiring[dict_rand64(rng) % d->n_expiring];
+    size_t n = d->n_expiring, expired = 0, done = 0;
+    if (max_checks > n) max_checks = n;
+    size_t at = *cursor == 0 || *cursor > n ? n : *cursor;
+    while (done < max_checks) {
+        if (at == 0) at = n; /* wrap round to the top */
+        const struct store_expiry *x = &d->expiring[--at];
+        done++;
         if (x->when_ms <= now_ms) {
             fn(ctx, x->e);
             expired++;
         }
     }
+    *cursor = at;
+    *checked = done;
     return expired;
 }
 

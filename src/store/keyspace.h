@@ -11,10 +11,10 @@
  * node, may therefore write what KEYS returned.
  *
  * Every key with an expiry is also in a per-database array of (entry,
- * expiry) so the leader can sample them for active expiry in O(1); a key's
+ * expiry) so the leader can walk them for active expiry; a key's
  * index there is kept in its dict entry's `aux` (-1 without an expiry; its
  * `slot` is its index in the key order). That array's order is not
- * replicated: only the leader samples it, and it proposes what it found.
+ * replicated: only the leader walks it, and it proposes what it found.
  *
  * The keyspace never reads a clock: callers pass `now_ms`. Apply passes the
  * time carried in the log entry, so every replica decides "expired" the same
@@ -143,11 +143,19 @@ void store_swap_db(struct store *s, int a, int b);
  * at index dict_rand64(rng) % size, the same on every replica for the same
  * rng. */
 struct dict_entry *store_random(struct store *s, int db, uint64_t *rng);
-/* Up to max_samples random keys with an expiry; calls fn on those expired at
- * now_ms. Returns how many were expired. Does not delete anything. */
-size_t store_sample_expired(struct store *s, int db, int64_t now_ms, size_t max_samples,
-                            uint64_t *rng, void (*fn)(void *ctx, struct dict_entry *e),
-                            void *ctx);
+/* Active expiry's walk (only the leader's, repl/expire.c): checks up to
+ * max_checks keys with an expiry, never more than the database has, going
+ * down its expiring array from *cursor (from the top when *cursor is 0 or
+ * past the end; below 0 it wraps round to the top), and calls fn on each
+ * one expired at now_ms. Sets *cursor where the next call goes on and
+ * *checked to how many keys were checked; returns how many were expired.
+ * Deletes nothing. Downwards, because deleting a key moves the last one
+ * into its place: when the caller deletes what a walk from the top found,
+ * the keys it left close up above the cursor, and none it has not checked
+ * moves above it. */
+size_t store_scan_expired(struct store *s, int db, int64_t now_ms, size_t max_checks,
+                          size_t *cursor, size_t *checked,
+                          void (*fn)(void *ctx, struct dict_entry *e), void *ctx);
 
 /* Reports an in-place change of key's value (APPEND, LPUSH on an existing
  * list...): the mutators above report their own changes. */

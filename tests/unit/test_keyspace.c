@@ -7,9 +7,10 @@
  * added, changed, removed, key deleted, overwritten, moved with store_move,
  * flushed, databases swapped, housekeeping) store_db_expiring matches the
  * number of keys with a TTL, and the index holds exactly those entries with
- * their slot numbers right (check_index walks it). store_sample_expired is
- * checked to find every expired key of a small set, a sample of a large one,
- * and never an unexpired key. The replicated key order (KEYS, SCAN and
+ * their slot numbers right (check_index walks it). store_scan_expired is
+ * checked to find every expired key of a small set once per pass, to clear
+ * a large one's expired keys in one pass when each walk's finds are deleted
+ * before the next, and never to report an unexpired key. The replicated key order (KEYS, SCAN and
  * RANDOMKEY answer in it): a new key is appended, a deleted key's place
  * taken by the last one, nothing else moves a key (overwrites, TTL changes,
  * in-place edits), store_move appends at the destination, swap and flush
@@ -636,80 +637,87 @@ static void on_expired(void *ctx, struct dict_entry *e)
     c->calls++;
 }
 
-static void test_sample_expired(void **state)
+static void test_scan_expired(void **state)
 {
     (void)state;
     struct store *s = store_new();
-    uint64_t rng = 5;
     struct sample_ctx c = {s, 0, 0, 0, NULL};
-    assert_int_equal(store_sample_expired(s, 0, 1000, 20, &rng, on_expired, &c), 0);
+    size_t cursor = 0, checked = 99;
+    assert_int_equal(store_scan_expired(s, 0, 1000, 20, &cursor, &checked, on_expired, &c), 0);
+    assert_int_equal(checked, 0);
 
-    /* Small set (<= max_samples): every expired key, exactly. */
+    /* Small set: one call checks at most every key once, however many it
+     * is asked for, and reports exactly the expired ones. */
     bool reported[64] = {false};
     for (uint32_t i = 0; i < 15; i++) set_id(s, 0, i, 100 * (int64_t)i);
     set_id(s, 0, 20, STORE_NO_EXPIRE);
     set_id(s, 0, 21, STORE_NO_EXPIRE);
     c.now = 650; /* ids 0..6 expired (deadline <= now) */
     c.reported = reported;
-    assert_int_equal(store_sample_expired(s, 0, c.now, 20, &rng, on_expired, &c), 7);
+    assert_int_equal(store_scan_expired(s, 0, c.now, 1000, &cursor, &checked, on_expired, &c), 7);
+    assert_int_equal(checked, 15);
     assert_int_equal(c.calls, 7);
     for (uint32_t i = 0; i < 15; i++) assert_int_equal(reported[i], i <= 6);
-    /* max_samples == number of keys with TTL is still a full pass. */
+    /* Walks of 4 cover the 15 keys once in 4 calls (4+4+4+3 would be the
+     * next pass's start: it wraps round), each key reported once. */
     memset(reported, 0, sizeof reported);
     c.calls = 0;
     c.now = 1400;
-    assert_int_equal(store_sample_expired(s, 0, c.now, 15, &rng, on_expired, &c), 15);
+    size_t total = 0, all_checked = 0;
+    cursor = 0;
+    for (int call = 0; call < 3; call++) {
+        total += store_scan_expired(s, 0, c.now, 4, &cursor, &checked, on_expired, &c);
+        assert_int_equal(checked, 4);
+        all_checked += checked;
+    }
+    total += store_scan_expired(s, 0, c.now, 3, &cursor, &checked, on_expired, &c);
+    assert_int_equal(total, 15);
+    assert_int_equal(cursor, 0); /* the next call starts from the top */
     /* Nothing expired yet. */
+    c.reported = NULL;
     c.calls = 0;
     c.now = -5;
-    assert_int_equal(store_sample_expired(s, 0, c.now, 20, &rng, on_expired, &c), 0);
+    assert_int_equal(store_scan_expired(s, 0, c.now, 20, &cursor, &checked, on_expired, &c), 0);
     assert_int_equal(c.calls, 0);
-    /* Sampling deletes nothing. */
+    /* Walking deletes nothing. */
     assert_int_equal(store_db_size(s, 0), 17);
     assert_int_equal(store_db_expiring(s, 0), 15);
 
-    /* Large set: half expired; a sample reports only expired keys. */
+    /* Large set, every other key expired: deleting what each walk found
+     * before the next (as the leader's proposals do) clears every expired
+     * key in one pass over the array, and never touches an unexpired one. */
     c.db = 4;
-    c.reported = NULL;
     for (uint32_t i = 0; i < 10000; i++) set_id(s, 4, i, i % 2 ? 10 : 1000000);
     for (uint32_t i = 10000; i < 12000; i++) set_id(s, 4, i, STORE_NO_EXPIRE);
     c.now = 500;
-    size_t total = 0;
-    for (int round = 0; round < 100; round++) {
+    cursor = 0;
+    all_checked = 0;
+    int calls = 0;
+    while (store_db_expiring(s, 4) > 5000 && calls < 1000) {
+        struct dict_entry *victims[20];
+        size_t nv = 0;
         c.calls = 0;
-        size_t got = store_sample_expired(s, 4, c.now, 20, &rng, on_expired, &c);
-        assert_true(got <= 20);
+        size_t got = store_scan_expired(s, 4, c.now, 20, &cursor, &checked, on_expired, &c);
         assert_int_equal(got, c.calls);
-        total += got;
+        assert_true(got <= checked && checked == 20);
+        all_checked += checked;
+        /* Find them again to delete them: they are the expired entries
+         * just above the cursor. */
+        for (size_t i = cursor; i < s->db[4].n_expiring && nv < got; i++)
+            if (s->db[4].expiring[i].when_ms <= c.now) victims[nv++] = s->db[4].expiring[i].e;
+        assert_int_equal(nv, got);
+        for (size_t i = 0; i < nv; i++) store_delete(s, 4, victims[i]->key, victims[i]->klen);
+        calls++;
     }
-    /* Half of 2000 samples should hit; demand a loose lower bound. */
-    assert_true(total > 500 && total < 1500);
-    /* None expired: never reported. */
+    /* 5,000 expired keys among 10,000: one pass of checks, no more. */
+    assert_int_equal(store_db_expiring(s, 4), 5000);
+    assert_true(all_checked <= 10000);
+    for (size_t i = 0; i < s->db[4].n_expiring; i++)
+        assert_int_equal(s->db[4].expiring[i].when_ms, 1000000);
+    /* None expired now: never reported. */
     c.now = 9;
     for (int round = 0; round < 100; round++)
-        assert_int_equal(store_sample_expired(s, 4, c.now, 20, &rng, on_expired, &c), 0);
-    /* All expired: every sample is reported. */
-    c.now = 2000000;
-    c.calls = 0;
-    assert_int_equal(store_sample_expired(s, 4, c.now, 20, &rng, on_expired, &c), 20);
-
-    /* The caller deletes what was found; the index stays right. */
-    struct dict_entry *victims[20];
-    size_t nv = 0;
-    for (int round = 0; round < 50; round++) {
-        nv = 0;
-        for (size_t i = 0; i < 20; i++) {
-            struct dict_entry *e =
-                s->db[4].expiring[dict_rand64(&rng) % s->db[4].n_expiring].e;
-            if (store_is_expired(s, 4, e, 500)) victims[nv++] = e;
-        }
-        for (size_t i = 0; i < nv; i++) {
-            /* The same entry may have been drawn twice. */
-            bool dup = false;
-            for (size_t j = 0; j < i; j++) dup |= victims[j] == victims[i];
-            if (!dup) store_delete(s, 4, victims[i]->key, victims[i]->klen);
-        }
-    }
+        assert_int_equal(store_scan_expired(s, 4, c.now, 20, &cursor, &checked, on_expired, &c), 0);
     check_index(s);
     store_free(s);
 }
@@ -987,7 +995,7 @@ int main(void)
         cmocka_unit_test(test_flush_changes_only_existing_keys_for_watch),
         cmocka_unit_test(test_key_order),
         cmocka_unit_test(test_key_order_independent_of_hash_seed),
-        cmocka_unit_test(test_sample_expired),
+        cmocka_unit_test(test_scan_expired),
         cmocka_unit_test(test_random_and_housekeeping),
         cmocka_unit_test(test_digest),
         cmocka_unit_test(test_digest_slices),
