@@ -98,6 +98,8 @@ static const struct directive table[] = {
     {"protected-mode", K_BOOL, OFF(protected_mode), true, "yes", 0, 0},
     {"aclfile", K_STRING, OFF(aclfile), false, "", 0, 0},
     {"acllog-max-len", K_INT, OFF(acllog_max_len), true, "128", 0, 0x7fffffff},
+    /* server/latency.h: events at least this long are recorded (0: off). */
+    {"latency-monitor-threshold", K_INT, OFF(latency_monitor_threshold), true, "0", 0, BIG},
 };
 #define N_DIRECTIVES (sizeof table / sizeof *table)
 

@@ -29,6 +29,7 @@
 static void on_tick(uv_prepare_t *h)
 {
     struct server *s = h->data;
+    latency_loop_tick(s);
     net_run_resumed(s->net);
     blocking_tick(s);
     if (!s->shutting_down) repl_flush(s->repl);
@@ -264,6 +265,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < 40; i++) s.run_id[i] = "0123456789abcdef"[(id[i / 2] >> (i % 2 ? 0 : 4)) & 15];
     s.start_ms = clock_wall_ms();
     s.loop = uv_default_loop();
+    /* The loop's idle time, so latency.c can tell busy time from waiting. */
+    uv_loop_configure(s.loop, UV_METRICS_IDLE_TIME);
     s.store = store_new();
     dict_init(&s.clients_by_id, NULL);
     log_info("Parley %s (Redis %s protocol) starting, pid %d", PARLEY_VERSION,
@@ -364,6 +367,7 @@ int main(int argc, char **argv)
     log_info("Node %lld, raft %s, announced as %s", s.cfg.node_id, s.cfg.raft_addr,
              s.cfg.announce_addr);
 
+    latency_loop_start(&s);
     uv_run(s.loop, UV_RUN_DEFAULT);
 
     /* Let every closing handle finish, then release everything. */
