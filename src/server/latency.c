@@ -50,6 +50,11 @@ void latency_add(struct server *s, const char *event, int64_t latency_ms)
     if (e->count < LATENCY_SAMPLES) e->count++;
 }
 
+void latency_on_repl(void *ctx, const char *event, int64_t ms)
+{
+    latency_add(ctx, event, ms);
+}
+
 void latency_loop_start(struct server *s)
 {
     s->loop_tick_us = clock_mono_us();

@@ -39,6 +39,8 @@ void latency_add(struct server *s, const char *event, int64_t latency_ms);
 /* The loop's busy time, measured from one tick to the next (main.c). */
 void latency_loop_start(struct server *s);
 void latency_loop_tick(struct server *s);
+/* repl's hook (repl_hooks.on_latency); ctx is the server. */
+void latency_on_repl(void *ctx, const char *event, int64_t ms);
 void latency_bind_handlers(void);
 
 #endif

@@ -293,12 +293,14 @@ int main(int argc, char **argv)
         .lease_reads = s.cfg.lease_reads,
         .divergence_check_interval_ms = (unsigned)s.cfg.divergence_check_interval_ms,
         .apply_skip_index = (uint64_t)s.cfg.apply_skip_entry,
+        .snapshot_timeout_ms = (unsigned)s.cfg.raft_snapshot_timeout_ms,
     };
     struct repl_hooks hooks = {
         .ctx = &s,
         .on_unblocked = server_resume_waiting,
         .on_blocked = blocking_on_blocked,
         .on_orphan_reply = blocking_on_orphan_reply,
+        .on_latency = latency_on_repl,
     };
     dispatch_init();
     blocking_init(&s);
