@@ -48,7 +48,7 @@
 #include "repl/internal.h"
 #include "store/snapshot.h"
 
-#define READ_CHUNK (64 * 1024)
+#define READ_CHUNK (256 * 1024)
 #define POLL_MS 5
 
 struct snapfork_job {
@@ -59,8 +59,10 @@ struct snapfork_job {
     bool eof;                  /* the pipe is drained */
     int64_t deadline_us;       /* monotonic */
     int64_t started_us;
+    unsigned char header[8];   /* the length the child announces */
+    size_t header_len;
     char *data;                /* what the child wrote; left out of used_memory */
-    size_t len, cap;
+    size_t len, cap;           /* cap: the announced length, once read */
     /* The put libraft asked for, held until the bytes are all here. */
     bool put_held;
     struct raft_io *io;
@@ -74,21 +76,30 @@ struct snapfork_job {
     int handles_open;
 };
 
-/* The child: encode, write, exit. Nothing else. */
+static bool write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        p += n;
+        len -= (size_t)n;
+    }
+    return true;
+}
+
+/* The child: encode, write the length (u64, little endian) and the bytes,
+ * exit. Nothing else. The length first lets the parent read straight into
+ * one buffer of the right size: no growing copies on the loop. */
 static void child_run(struct repl *r, int fd, const struct buf *aux)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     struct buf out = BUF_INIT;
     store_snapshot_encode(r->store, aux->data, aux->len, &out);
-    const char *p = out.data;
-    size_t left = out.len;
-    while (left > 0) {
-        ssize_t n = write(fd, p, left);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) _exit(2);
-        p += n;
-        left -= (size_t)n;
-    }
+    unsigned char header[8];
+    for (int i = 0; i < 8; i++) header[i] = (unsigned char)((uint64_t)out.len >> (8 * i));
+    if (!write_all(fd, header, sizeof header) || !write_all(fd, out.data, out.len)) _exit(2);
     _exit(0);
 }
 
@@ -148,7 +159,8 @@ static void job_fail(struct snapfork_job *job, int status, const char *why)
 static void job_finish(struct snapfork_job *job)
 {
     struct repl *r = job->r;
-    if (!WIFEXITED(job->exit_status) || WEXITSTATUS(job->exit_status) != 0 || job->len == 0) {
+    if (!WIFEXITED(job->exit_status) || WEXITSTATUS(job->exit_status) != 0 || job->len == 0 ||
+        job->len != job->cap) {
         job_fail(job, RAFT_IOERR,
                  WIFSIGNALED(job->exit_status) ? "killed by a signal" : "it exited with an error");
         return;
@@ -187,17 +199,28 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
 {
     (void)suggested;
     struct snapfork_job *job = h->data;
-    if (job->cap - job->len < READ_CHUNK) {
-        size_t cap = job->cap ? job->cap * 2 : 4 * READ_CHUNK;
-        while (cap - job->len < READ_CHUNK) cap *= 2;
-        /* Left out of used_memory while it grows (see above). */
-        if (job->data) mem_own(job->data);
-        job->data = xrealloc(job->data, cap);
-        mem_disown(job->data);
-        job->cap = cap;
-        job->r->snapfork.buffer_bytes = cap;
+    if (job->header_len < sizeof job->header) {
+        *out = uv_buf_init((char *)job->header + job->header_len,
+                           (unsigned)(sizeof job->header - job->header_len));
+        return;
     }
-    *out = uv_buf_init(job->data + job->len, READ_CHUNK);
+    /* One more byte than announced: a child that writes more is caught. */
+    size_t room = job->cap + 1 - job->len;
+    *out = uv_buf_init(job->data + job->len, (unsigned)(room < READ_CHUNK ? room : READ_CHUNK));
+}
+
+/* The announced length is read: the buffer for the bytes, allocated once
+ * (left out of used_memory, see above). */
+static bool header_read(struct snapfork_job *job)
+{
+    uint64_t len = 0;
+    for (int i = 0; i < 8; i++) len |= (uint64_t)job->header[i] << (8 * i);
+    if (len == 0 || len > mem_physical_bytes()) return false;
+    job->cap = (size_t)len;
+    job->data = xmalloc(job->cap + 1);
+    mem_disown(job->data);
+    job->r->snapfork.buffer_bytes = job->cap + 1;
+    return true;
 }
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
@@ -205,7 +228,14 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
     (void)b;
     struct snapfork_job *job = s->data;
     if (n > 0) {
+        if (job->header_len < sizeof job->header) {
+            job->header_len += (size_t)n;
+            if (job->header_len == sizeof job->header && !header_read(job))
+                job_fail(job, RAFT_IOERR, "it announced an impossible length");
+            return;
+        }
         job->len += (size_t)n;
+        if (job->len > job->cap) job_fail(job, RAFT_IOERR, "it wrote more than it announced");
         return;
     }
     if (n == 0) return;
