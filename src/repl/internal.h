@@ -150,7 +150,8 @@ struct repl_snapfork {
                const struct raft_snapshot *, raft_io_snapshot_put_cb);
     void (*close)(struct raft_io *, raft_io_close_cb);
 };
-/* Replaces the state machine's snapshot callback with one that forks, and
+/* Replaces the state machine's snapshot callback with one that forks and
+ * its finalize with one that frees off the loop, and
  * wraps the io's snapshot_put and close; after fsm_init, before the
  * callbacks are wrapped (memory.c, logbound.c). */
 void snapfork_install(struct repl *r);

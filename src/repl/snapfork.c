@@ -29,6 +29,9 @@
  * buffer the child's bytes are read into is left out of used_memory, as the
  * buffer libraft writes always was (memory.c), and shown in INFO raft.
  *
+ * The buffer is freed by libuv's thread pool (lazy_finalize), not on the
+ * loop.
+ *
  * Closing Raft while a child runs kills it and completes the put as
  * cancelled before libraft's io closes (the io's close is wrapped too). */
 #include <errno.h>
@@ -340,6 +343,43 @@ static int fork_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsig
     return 0;
 }
 
+/* Freeing a snapshot's buffer (munmap of the encoded keyspace, tens of
+ * milliseconds for a few hundred megabytes, more under ASan) is done by
+ * libuv's thread pool, as Redis's lazyfree does, not on the loop. */
+struct lazy_free {
+    uv_work_t work;
+    struct raft_buffer *bufs;
+    unsigned n_bufs;
+};
+
+static void lazy_free_work(uv_work_t *w)
+{
+    struct lazy_free *lf = w->data;
+    for (unsigned i = 0; i < lf->n_bufs; i++) free(lf->bufs[i].base);
+    raft_free(lf->bufs);
+}
+
+static void lazy_free_done(uv_work_t *w, int status)
+{
+    (void)status;
+    free(w->data);
+}
+
+static int lazy_finalize(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
+{
+    struct repl *r = fsm->data;
+    if (*bufs != NULL) {
+        struct lazy_free *lf = xcalloc(1, sizeof *lf);
+        lf->bufs = *bufs;
+        lf->n_bufs = *n_bufs;
+        lf->work.data = lf;
+        CHECK(uv_queue_work(r->loop, &lf->work, lazy_free_work, lazy_free_done) == 0);
+    }
+    *bufs = NULL;
+    *n_bufs = 0;
+    return 0;
+}
+
 static int wrapped_put(struct raft_io *io, unsigned trailing, struct raft_io_snapshot_put *req,
                        const struct raft_snapshot *snapshot, raft_io_snapshot_put_cb cb)
 {
@@ -372,6 +412,7 @@ void snapfork_install(struct repl *r)
 {
     CHECK(r->snapfork.put == NULL); /* once */
     r->fsm.snapshot = fork_snapshot;
+    r->fsm.snapshot_finalize = lazy_finalize;
     r->snapfork.put = r->io.snapshot_put;
     r->snapfork.close = r->io.close;
     r->io.snapshot_put = wrapped_put;

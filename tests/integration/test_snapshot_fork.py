@@ -247,7 +247,9 @@ def test_cluster_keeps_its_leader_through_snapshots_and_a_follower_catches_up(tm
     extra = SNAP_ARGS + ["--raft-snapshot-trailing", "16", "--raft-log-trailing-bytes", "65536"]
     cl = Cluster(str(tmp_path), extra=extra).start()
     try:
-        load_keys(cl.leader().port, KEYS // 2)
+        # A small window: ticks of a few MSETs, so the load alone (slow
+        # under the sanitizers) does not hold a leader's loop for long.
+        load_keys(cl.leader().port, KEYS // 2, window=8)
         cl.wait_converged(60)
         leader = cl.leader()
         c = leader.client(socket_timeout=60)
@@ -263,7 +265,7 @@ def test_cluster_keeps_its_leader_through_snapshots_and_a_follower_catches_up(tm
 
         # A follower that missed more than the leader keeps behind its
         # snapshot catches up by receiving one.
-        follower = cl.followers()[0]
+        follower = next(n for n in cl.nodes if n is not leader)
         assert follower.stop() == 0
         before = follower.log_text().count("Loaded a snapshot")
         with WriteLoad(leader):
