@@ -98,6 +98,10 @@ static bool write_all(int fd, const void *data, size_t len)
 static void child_run(struct repl *r, int fd, const struct buf *aux)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    /* libuv's signal handlers would write into the parent's signal pipe: a
+     * SIGTERM or SIGINT sent to the process group must end the child only. */
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
     struct buf out = BUF_INIT;
     store_snapshot_encode(r->store, aux->data, aux->len, &out);
     unsigned char header[8];

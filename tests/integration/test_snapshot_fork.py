@@ -14,11 +14,13 @@ import signal
 import socket
 import threading
 
-from conftest import Cluster, Node, parse_info, wait_until, wait_writable
+from conftest import SERVER, Cluster, Node, wait_until, wait_writable
 
 # Enough keys that encoding them on the loop takes well over STALL_MS.
 KEYS = int(os.environ.get("PARLEY_SNAPSHOT_TEST_KEYS", "4000000"))
 STALL_MS = 100
+# build/san/parley-server (make integration-san): ASan and UBSan.
+SANITIZED = os.path.basename(os.path.dirname(SERVER)) == "san"
 # A snapshot every 64 entries: under write load, one every few ticks.
 SNAP_ARGS = ["--raft-snapshot-threshold", "64", "--divergence-check-interval-ms", "0"]
 
@@ -164,8 +166,17 @@ def test_snapshots_under_write_load_do_not_stall_the_loop(tmp_path):
         assert int(info["raft_snapshots_failed"]) == 0
         assert int(info["raft_snapshot_last_bytes"]) > KEYS * 10
         stalls = latency_latest(c)
-        # No event-loop iteration, command or fork took STALL_MS or more.
-        assert stalls == {}, f"stalls of {STALL_MS} ms or more were recorded: {stalls}"
+        # Neither the snapshot callback nor the fork held the loop for
+        # STALL_MS (encoding 4 million keys on it took 188 ms).
+        assert "snapshot" not in stalls and "fork" not in stalls, stalls
+        # Nor did any loop iteration. Under the sanitizers the write load
+        # alone makes iterations of 60-120 ms (20-40 ms in the release
+        # build, with snapshots or without: see README), so there the bound
+        # is what the old encoding far exceeded, not what Parley aims for.
+        loop_bound = STALL_MS * 3 if SANITIZED else STALL_MS
+        loop = stalls.get("event-loop", (0, 0, 0))[2]
+        assert loop < loop_bound, f"an event-loop stall of {loop} ms was recorded: {stalls}"
+        assert set(stalls) <= {"event-loop"}, stalls
     finally:
         assert node.stop() == 0
 
