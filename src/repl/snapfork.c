@@ -6,8 +6,8 @@
  * snapshot callback forks: the child holds the keyspace exactly as it is at
  * the snapshot's index (libraft records last_applied when it calls us),
  * copy-on-write, encodes it in today's format (store/snapshot.h) and writes
- * it into a pipe, then _exits. The parent only pays for copying its page
- * tables. The child runs nothing but the encoder and write(2): the process
+ * it into a pipe, then _exits. The parent pays for copying its page tables
+ * and, while the child runs, for copying each page it writes to. The child runs nothing but the encoder and write(2): the process
  * has libuv's and libraft's worker threads, whose locks a child must never
  * touch; it logs nothing, frees nothing and dies with its parent.
  *
@@ -22,8 +22,8 @@
  * snapshot, and snapguard.c holds the leader's installs until it is over.
  *
  * Bounded: one snapshot at a time; a child that dies (a signal, a non-zero
- * exit) or does not finish within raft-snapshot-timeout-ms (it is killed) makes the
- * snapshot fail: the put completes with an error, libraft gives the snapshot
+ * exit) or does not finish within raft-snapshot-timeout-ms (it is then
+ * killed) makes the snapshot fail: the put completes with an error, libraft gives the snapshot
  * up with its log untouched (takeSnapshotCb; its status assertion is not
  * compiled into Debian's 0.22.1) and takes one again at a later event. The
  * buffer the child's bytes are read into is left out of used_memory, as the
