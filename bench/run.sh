@@ -54,6 +54,10 @@ Environment overrides:
   BENCH_EXPIRY           on or off: keys set with PX reclaimed, parley next to redis
                          (bench/expiry.py; default on, off in the dry run)
   BENCH_EXPIRY_KEYS      keys it sets with PX 1000 (default 1000000, quick 100000)
+  BENCH_SNAPSHOT_STALL   on or off: the longest event-loop stall while a node with N keys
+                         snapshots under write load, parley next to redis's BGSAVE
+                         (bench/snapshot_stall.py; default on, off in the dry run)
+  BENCH_SNAPSHOT_KEYS    its N (default 10000000, quick 1000000)
   BENCH_KEYSPACE         -r, also the preloaded keys (default 100000, quick 10000)
   BENCH_SIDES            comma list of single,aof,nopersist,cluster (default all)
   BENCH_PARLEY           parley-server binary        (default build/parley-server)
@@ -109,6 +113,10 @@ if [ "$dry_run" = 1 ]; then def_expiry=off; else def_expiry=on; fi
 EXPIRY=${BENCH_EXPIRY:-$def_expiry}
 if [ "$quick" = 1 ]; then def_expiry_keys=100000; else def_expiry_keys=1000000; fi
 EXPIRY_KEYS=${BENCH_EXPIRY_KEYS:-$def_expiry_keys}
+if [ "$dry_run" = 1 ]; then def_snapstall=off; else def_snapstall=on; fi
+SNAPSHOT_STALL=${BENCH_SNAPSHOT_STALL:-$def_snapstall}
+if [ "$quick" = 1 ]; then def_snapshot_keys=1000000; else def_snapshot_keys=10000000; fi
+SNAPSHOT_KEYS=${BENCH_SNAPSHOT_KEYS:-$def_snapshot_keys}
 KEYSPACE=${BENCH_KEYSPACE:-$def_keyspace}
 SIDES=${BENCH_SIDES:-single,aof,nopersist,cluster}
 PARLEY=${BENCH_PARLEY:-$REPO/build/parley-server}
@@ -616,7 +624,23 @@ for size in "${SIZE_LIST[@]}"; do
     done
   done
 done
-tests_elapsed=$((SECONDS - START_SECONDS))
+tests_# ---- snapshot stall ---------------------------------------------------------
+# Its own parley-server and redis-server (bench/snapshot_stall.py).
+snapstall_failed=0
+if [ "$SNAPSHOT_STALL" = on ]; then
+  echo "bench/run.sh: snapshot stall ($SNAPSHOT_KEYS keys; its own parley-server and redis-server)"
+  rc=0
+  run_child "$OUT/snapshot_stall.txt" "$OUT/logs/snapshot_stall.err" $((MEMORY_TIMEOUT * 2 + 30)) \
+    "$PYTHON" "$BENCH_DIR/snapshot_stall.py" --parley "$PARLEY" --keys "$SNAPSHOT_KEYS" \
+    --deadline "$MEMORY_TIMEOUT" || rc=$?
+  cat "$OUT/snapshot_stall.txt"
+  if [ $rc -ne 0 ]; then
+    snapstall_failed=1
+    cat "$OUT/logs/snapshot_stall.err" >&2
+  fi
+fi
+
+elapsed=$((SECONDS - START_SECONDS))
 
 # ---- request/reply -----------------------------------------------------------
 # On the servers above, before they are stopped (bench/reqrep.sh).
@@ -672,6 +696,7 @@ meta tests_elapsed_s "$tests_elapsed"
 [ "$failures" -gt 0 ] && meta note "$failures test run(s) failed; their cells say why"
 [ "$memory_failed" = 1 ] && meta note "a memory script failed; see memory.tsv and memory/*.err"
 [ "$expiry_failed" = 1 ] && meta note "the expiry benchmark failed; see logs/expiry.err"
+[ "$snapstall_failed" = 1 ] && meta note "the snapshot stall benchmark failed; see logs/snapshot_stall.err"
 [ "$dry_run" = 1 ] && meta note "DRY RUN: 'single' was redis-server with appendfsync always; 'cluster' was a redis primary with two replicas, all appendfsync always"
 
 report_args=("$OUT")
@@ -679,7 +704,7 @@ report_args=("$OUT")
 "$PYTHON" "$BENCH_DIR/report.py" "${report_args[@]}" | tee "$OUT/report.txt"
 echo
 echo "bench/run.sh: $count test runs in ${tests_elapsed} s, ${elapsed} s in all, on $(nproc) core(s) shared by client and servers; raw data in $OUT"
-if [ "$failures" -gt 0 ] || [ "$memory_failed" = 1 ] || [ "$expiry_failed" = 1 ]; then
-  echo "bench/run.sh: $failures run(s) failed$([ "$memory_failed" = 1 ] && echo '; a memory script failed')$([ "$expiry_failed" = 1 ] && echo '; the expiry benchmark failed')" >&2
+if [ "$failures" -gt 0 ] || [ "$memory_failed" = 1 ] || [ "$expiry_failed" = 1 ] || [ "$snapstall_failed" = 1 ]; then
+  echo "bench/run.sh: $failures run(s) failed$([ "$memory_failed" = 1 ] && echo '; a memory script failed')$([ "$expiry_failed" = 1 ] && echo '; the expiry benchmark failed')$([ "$snapstall_failed" = 1 ] && echo '; the snapshot stall benchmark failed')" >&2
   exit 1
 fi

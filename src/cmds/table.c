@@ -106,6 +106,20 @@ static const struct cmd_def config_subs[] = {
     END,
 };
 
+static const struct cmd_def latency_subs[] = {
+    ROW("latency|latest", 2, L | A | NLS, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL, "server", "2.8.13",
+        "Return the latest latency samples for all events", "O(1)"),
+    ROW("latency|history", 3, L | A | NLS, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL, "server", "2.8.13",
+        "Return timestamp-latency samples for the event", "O(1)"),
+    ROW("latency|reset", -2, L | A | NLS, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL, "server", "2.8.13",
+        "Reset latency data for one or more events", "O(1)"),
+    ROW("latency|doctor", 2, L | A | NLS, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL, "server", "2.8.13",
+        "Return a human readable latency analysis report", "O(1)"),
+    ROW("latency|help", 2, L | LS, 0, 0, 0, ACL_SLOW, NULL, "server", "2.8.13",
+        "Show helpful text about the different subcommands", "O(1)"),
+    END,
+};
+
 static const struct cmd_def sentinel_subs[] = {
 #define SENTINEL_ROW(n, ar, sum) \
     ROW("sentinel|" n, ar, L | A | LS, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL, \
@@ -285,6 +299,8 @@ static const struct cmd_def table[] = {
     ROW("shutdown", -1, L | A | CMD_NO_AUTH | LS, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL,
         "server", "1.0.0", "Synchronously save the dataset to disk and then shut down the server",
         "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)"),
+    PARENT("latency", -2, L, ACL_SLOW, "server", "2.8.13",
+           "A container for latency diagnostics commands", latency_subs),
     ROW("time", 1, L | F | LS, 0, 0, 0, ACL_FAST, NULL, "server", "2.6.0",
         "Return the current server time", "O(1)"),
     PARENT("raft", -2, L, ACL_SLOW, "cluster", "parley-0.1",

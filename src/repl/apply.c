@@ -431,7 +431,7 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
 /* 3 adds the apply-skip-entry records (poison.c); 2 is read as none. */
 #define AUX_VERSION 3
 
-static void encode_aux(struct repl *r, struct buf *aux)
+void fsm_encode_aux(struct repl *r, struct buf *aux)
 {
     buf_append_u32(aux, AUX_VERSION);
     buf_append_u64(aux, (uint64_t)r->apply_time_ms);
@@ -517,11 +517,14 @@ fail:
     return -1;
 }
 
+/* The snapshot encoded on the loop: what libraft's in-memory fixture drives
+ * (fsm.h). The server takes its snapshots in a child instead (snapfork.c
+ * replaces this callback). */
 static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
 {
     struct repl *r = fsm->data;
     struct buf aux = BUF_INIT, out = BUF_INIT;
-    encode_aux(r, &aux);
+    fsm_encode_aux(r, &aux);
     store_snapshot_encode(r->store, aux.data, aux.len, &out);
     buf_free(&aux);
     *bufs = raft_malloc(sizeof **bufs);

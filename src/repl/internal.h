@@ -136,6 +136,28 @@ struct repl_logbound {
     int (*snapshot_finalize)(struct raft_fsm *, struct raft_buffer *[], unsigned *);
 };
 
+/* snapfork.c: the snapshot a child process writes, off the loop. */
+struct snapfork_job;
+struct repl_snapfork {
+    struct snapfork_job *job;    /* the one in progress, or NULL */
+    int child_pid;               /* its child while it runs, else 0 */
+    size_t buffer_bytes;         /* what its bytes are read into */
+    uint64_t started, taken, failed;
+    size_t last_bytes;
+    int64_t last_fork_us;
+    bool last_failed;            /* the latest snapshot was given up */
+    /* The io's calls, wrapped (snapfork.c). */
+    int (*put)(struct raft_io *, unsigned, struct raft_io_snapshot_put *,
+               const struct raft_snapshot *, raft_io_snapshot_put_cb);
+    void (*close)(struct raft_io *, raft_io_close_cb);
+};
+/* Replaces the state machine's snapshot callback with one that forks and
+ * its finalize with one that frees off the loop, and
+ * wraps the io's snapshot_put and close; after fsm_init, before the
+ * callbacks are wrapped (memory.c, logbound.c). */
+void snapfork_install(struct repl *r);
+bool snapfork_last_failed(const struct repl *r);
+
 /* transport.c: libraft's transport, TCP with the cluster handshake
  * (base/peerauth.h) in front of every connection. */
 struct handshake;
@@ -260,6 +282,7 @@ struct repl {
     struct member_req *member_reqs;
 
     struct repl_memory mem;      /* memory.c */
+    struct repl_snapfork snapfork; /* snapfork.c */
     struct repl_expire expire;   /* expire.c */
     struct repl_logbound logbound; /* logbound.c */
     /* The log index of the entry being applied (apply.c), 0 outside apply. */
@@ -358,6 +381,8 @@ size_t logbound_bytes(struct repl *r, size_t *entries);
 /* A decimal argument of an internal command (0 if it is not one). */
 uint64_t repl_arg_u64(const struct resp_arg *a);
 void fsm_init(struct repl *r);
+/* The replication state a snapshot carries next to the keyspace (apply.c). */
+void fsm_encode_aux(struct repl *r, struct buf *aux);
 void fsm_close(struct repl *r);
 struct foreign *foreign_take(struct repl *r, uint64_t origin, uint64_t seq);
 void foreign_fail_all(struct repl *r, const char *error);

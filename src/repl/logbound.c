@@ -160,7 +160,8 @@ static int wrapped_snapshot_finalize(struct raft_fsm *fsm, struct raft_buffer *b
 {
     struct repl *r = fsm->data;
     struct repl_logbound *lb = &r->logbound;
-    ring_drop_through(lb, lb->drop_through);
+    /* A snapshot given up (snapfork.c) leaves libraft's log as it was. */
+    if (!snapfork_last_failed(r)) ring_drop_through(lb, lb->drop_through);
     lb->drop_through = 0;
     return lb->snapshot_finalize(fsm, bufs, n_bufs);
 }

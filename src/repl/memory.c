@@ -31,7 +31,8 @@
  *
  * Also here: a snapshot's buffer, held while libraft writes it, is taken
  * off the count (mem_disown) and put back before it is freed, by wrapping
- * the state machine's snapshot callbacks. */
+ * the state machine's snapshot callbacks. (The server's snapshots return an
+ * empty buffer that snapfork.c fills, disowned, with the child's bytes.) */
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>

@@ -260,6 +260,7 @@ int node_start(struct repl *r, char *err, size_t errlen)
     raft_uv_set_connect_retry_delay(&r->io, 100);
 
     fsm_init(r);
+    snapfork_install(r);
     memory_install(r);
     logbound_install(r);
     rv = raft_init(r->raft, &r->io, &r->fsm, r->cfg.node_id, r->raft_addr);

@@ -233,6 +233,13 @@ void repl_get_info(struct repl *r, struct repl_info *info)
     info->log_max_bytes = r->cfg.log_max_bytes;
     info->log_trailing_bytes = r->cfg.log_trailing_bytes;
     info->snapshots_by_bytes = r->logbound.snapshots_by_bytes;
+    info->snapshot_child_pid = r->snapfork.child_pid;
+    info->snapshot_buffer_bytes = r->snapfork.buffer_bytes;
+    info->snapshots_started = r->snapfork.started;
+    info->snapshots_taken = r->snapfork.taken;
+    info->snapshots_failed = r->snapfork.failed;
+    info->snapshot_last_bytes = r->snapfork.last_bytes;
+    info->snapshot_last_fork_us = r->snapfork.last_fork_us;
 }
 
 bool repl_internal_forwardable(const char *name, size_t len)

@@ -73,6 +73,7 @@ struct repl_config {
     bool lease_reads;            /* false: every read goes through the log */
     unsigned divergence_check_interval_ms; /* leader's checks (0: none) */
     uint64_t apply_skip_index;   /* apply-skip-entry: skip that entry (0: none) */
+    unsigned snapshot_timeout_ms; /* a snapshot's child is killed after this */
 };
 
 struct repl;
@@ -92,6 +93,9 @@ struct repl_hooks {
      * (the server may undo what it took: an element popped for no one). */
     void (*on_orphan_reply)(void *ctx, int db, int argc, const struct resp_arg *argv,
                             const char *reply, size_t len);
+    /* Work on the loop that took `ms` (server/latency.h's events: "fork",
+     * "snapshot"). */
+    void (*on_latency)(void *ctx, const char *event, int64_t ms);
 };
 
 /* Opens the data directory, bootstraps it from `cluster` if it is new,
@@ -188,6 +192,12 @@ struct repl_info {
     size_t log_bytes, log_entries;
     size_t log_max_bytes, log_trailing_bytes;
     uint64_t snapshots_by_bytes;
+    /* Snapshots written by a child (snapfork.c). */
+    int snapshot_child_pid;      /* 0: none running */
+    size_t snapshot_buffer_bytes;
+    uint64_t snapshots_started, snapshots_taken, snapshots_failed;
+    size_t snapshot_last_bytes;
+    int64_t snapshot_last_fork_us;
 };
 void repl_get_info(struct repl *r, struct repl_info *info);
 /* The current configuration, at most max members; strings stay valid until

@@ -165,6 +165,14 @@ void server_info(struct server *s, int nsections, const struct resp_arg *section
                    "raft_snapshots_by_bytes:%" PRIu64 "\r\n",
                    ri.divergence_checks_passed, ri.divergence_checks_failed,
                    ri.divergence_last_failed_index, ri.snapshots_by_bytes);
+        buf_printf(out,
+                   "raft_snapshot_in_progress:%d\r\nraft_snapshot_child_pid:%d\r\n"
+                   "raft_snapshot_buffer_bytes:%zu\r\nraft_snapshots_started:%" PRIu64 "\r\n"
+                   "raft_snapshots_taken:%" PRIu64 "\r\nraft_snapshots_failed:%" PRIu64 "\r\n"
+                   "raft_snapshot_last_bytes:%zu\r\nraft_snapshot_last_fork_usec:%lld\r\n",
+                   ri.snapshot_child_pid != 0, ri.snapshot_child_pid, ri.snapshot_buffer_bytes,
+                   ri.snapshots_started, ri.snapshots_taken, ri.snapshots_failed,
+                   ri.snapshot_last_bytes, (long long)ri.snapshot_last_fork_us);
     }
     if (want(nsections, sections, "keyspace", true)) {
         SECTION("Keyspace");

@@ -57,6 +57,10 @@ static const struct directive table[] = {
     /* The log in bytes (repl/logbound.c): a snapshot once this much was
      * applied since the last (0: entries only), and at most this much kept
      * behind it. */
+    /* A snapshot's child (repl/snapfork.c) still writing after this is
+     * killed and the snapshot given up. */
+    {"raft-snapshot-timeout-ms", K_INT, OFF(raft_snapshot_timeout_ms), false, "600000", 100,
+     86400000},
     {"raft-log-max-bytes", K_MEMORY, OFF(raft_log_max_bytes), false, "64mb", 0, BIG},
     {"raft-log-trailing-bytes", K_MEMORY, OFF(raft_log_trailing_bytes), false, "16mb", 0, BIG},
     {"raft-max-inflight-bytes", K_MEMORY, OFF(raft_max_inflight_bytes), false, "64mb",
@@ -105,6 +109,8 @@ static const struct directive table[] = {
     {"protected-mode", K_BOOL, OFF(protected_mode), true, "yes", 0, 0},
     {"aclfile", K_STRING, OFF(aclfile), false, "", 0, 0},
     {"acllog-max-len", K_INT, OFF(acllog_max_len), true, "128", 0, 0x7fffffff},
+    /* server/latency.h: events at least this long are recorded (0: off). */
+    {"latency-monitor-threshold", K_INT, OFF(latency_monitor_threshold), true, "0", 0, BIG},
 };
 #define N_DIRECTIVES (sizeof table / sizeof *table)
 

@@ -73,6 +73,8 @@ struct config {
     bool protected_mode; /* no password for default: loopback clients only */
     char *aclfile;       /* what ACL LOAD reads and ACL SAVE writes */
     long long acllog_max_len;
+    long long raft_snapshot_timeout_ms;
+    long long latency_monitor_threshold; /* ms; 0: off (latency.h) */
 };
 
 /* Fills defaults, then applies the file (if argv[1] is not a flag), then

@@ -80,6 +80,13 @@ static bool holds_another_type(struct server *s, int db, const struct resp_arg *
     return e != NULL && store_value(e)->type != OBJ_STRING;
 }
 
+/* A command run on the loop here, as Redis's call() records it. */
+static void record_latency(struct server *s, const struct cmd_def *cmd, int64_t start_us)
+{
+    int64_t ms = (clock_mono_us() - start_us) / 1000;
+    latency_add(s, (cmd->flags & CMD_FAST) ? "fast-command" : "command", ms);
+}
+
 static void run_now(struct client *c, const struct cmd_def *cmd, int argc,
                     const struct resp_arg *argv, int64_t now_ms)
 {
@@ -103,6 +110,7 @@ void dispatch_init(void)
 {
     conn_bind_handlers();
     server_bind_handlers();
+    latency_bind_handlers();
     multi_bind_handlers();
     pubsub_bind_handlers();
     raft_bind_handlers();
@@ -164,13 +172,16 @@ bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg 
     if (pubsub_refuse(c, cmd, argc, argv)) return true;
     if (multi_queue(c, cmd, argc, argv)) return true;
     if (cmd->flags & CMD_LOCAL) {
+        int64_t start_us = clock_mono_us();
         if (cmd->exec) {
             run_now(c, cmd, argc, argv, clock_wall_ms());
+            record_latency(s, cmd, start_us);
             return true;
         }
         cmd_local_fn *fn = cmd_local_handler(cmd);
         CHECK(fn != NULL); /* main.c checks at start-up that every row has one */
         fn(c, cmd, argc, argv);
+        record_latency(s, cmd, start_us);
         return !net_conn_closing(conn) && !net_conn_paused(conn);
     }
     /* What no node could do is refused here, before it is proposed
@@ -189,7 +200,9 @@ bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg 
     bool may_block = cmd_may_block(cmd, argc, argv);
     if (!(cmd->flags & CMD_WRITE) && !may_block && !client_has_pending(c) &&
         (c->readonly || repl_can_read_locally(s->repl))) {
+        int64_t start_us = clock_mono_us();
         run_now(c, cmd, argc, argv, repl_read_time_ms(s->repl));
+        record_latency(s, cmd, start_us);
         return true;
     }
     const char *unencodable = repl_refuse(argc, argv);

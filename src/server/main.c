@@ -29,6 +29,7 @@
 static void on_tick(uv_prepare_t *h)
 {
     struct server *s = h->data;
+    latency_loop_tick(s);
     net_run_resumed(s->net);
     blocking_tick(s);
     if (!s->shutting_down) repl_flush(s->repl);
@@ -299,6 +300,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < 40; i++) s.run_id[i] = "0123456789abcdef"[(id[i / 2] >> (i % 2 ? 0 : 4)) & 15];
     s.start_ms = clock_wall_ms();
     s.loop = uv_default_loop();
+    /* The loop's idle time, so latency.c can tell busy time from waiting. */
+    uv_loop_configure(s.loop, UV_METRICS_IDLE_TIME);
     s.store = store_new();
     dict_init(&s.clients_by_id, NULL);
     log_info("Parley %s (Redis %s protocol) starting, pid %d", PARLEY_VERSION,
@@ -325,12 +328,14 @@ int main(int argc, char **argv)
         .lease_reads = s.cfg.lease_reads,
         .divergence_check_interval_ms = (unsigned)s.cfg.divergence_check_interval_ms,
         .apply_skip_index = (uint64_t)s.cfg.apply_skip_entry,
+        .snapshot_timeout_ms = (unsigned)s.cfg.raft_snapshot_timeout_ms,
     };
     struct repl_hooks hooks = {
         .ctx = &s,
         .on_unblocked = server_resume_waiting,
         .on_blocked = blocking_on_blocked,
         .on_orphan_reply = blocking_on_orphan_reply,
+        .on_latency = latency_on_repl,
     };
     if (s.cfg.tls_cluster) {
         char tls_why[512];
@@ -410,6 +415,7 @@ int main(int argc, char **argv)
     log_info("Node %lld, raft %s, announced as %s", s.cfg.node_id, s.cfg.raft_addr,
              s.cfg.announce_addr);
 
+    latency_loop_start(&s);
     uv_run(s.loop, UV_RUN_DEFAULT);
 
     /* Let every closing handle finish, then release everything. */

@@ -20,6 +20,7 @@
 #include "net/net.h"
 #include "repl/repl.h"
 #include "server/config.h"
+#include "server/latency.h"
 #include "store/keyspace.h"
 
 #define PARLEY_VERSION "0.1.0"
@@ -98,6 +99,11 @@ struct server {
     uv_timer_t block_timer;
     struct acl_log *acl_log; /* ACL LOG entries, this node's (cmd_acl.c) */
     struct acl_startup *acl_startup; /* users given at start-up, until applied */
+    /* The latency monitor (latency.c) and the loop's busy time. */
+    struct latency_monitor latency;
+    int64_t loop_tick_us;
+    uint64_t loop_idle_ns;
+    int64_t latency_loop_max_us; /* the longest busy iteration since start */
 };
 
 /* client.c */

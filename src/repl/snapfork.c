@@ -1,0 +1,429 @@
+/* repl/snapfork.c — snapshots written by a child process, off the loop.
+ *
+ * Encoding the keyspace on the event loop (store_snapshot_encode: tens of
+ * milliseconds per million keys) stalls client replies and Raft heartbeats
+ * for as long. Instead, as Redis's BGSAVE does, the state machine's
+ * snapshot callback forks: the child holds the keyspace exactly as it is at
+ * the snapshot's index (libraft records last_applied when it calls us),
+ * copy-on-write, encodes it in today's format (store/snapshot.h) and writes
+ * it into a pipe, then _exits. The parent pays for copying its page tables
+ * and, while the child runs, for copying each page it writes to. The child runs nothing but the encoder and write(2): the process
+ * has libuv's and libraft's worker threads, whose locks a child must never
+ * touch; it logs nothing, frees nothing and dies with its parent.
+ *
+ * libraft 0.22.1 calls `snapshot` and then, at once, `snapshot_async` (fsm
+ * version 3) on the loop, before it hands the buffers to the disk layer
+ * (legacyTakeSnapshot in legacy.c): version 3 buys nothing there. So the
+ * callback returns one empty buffer, and the io's snapshot_put is wrapped:
+ * called with that buffer, it waits (without blocking the loop) for the
+ * child's bytes, read from the pipe on the loop as they come, puts them in
+ * the buffer, and only then passes the put on to libraft's disk layer.
+ * libraft keeps `snapshot_taking` set meanwhile, so it starts no other
+ * snapshot, and snapguard.c holds the leader's installs until it is over.
+ *
+ * Bounded: one snapshot at a time; a child that dies (a signal, a non-zero
+ * exit) or does not finish within raft-snapshot-timeout-ms (it is then
+ * killed) makes the snapshot fail: the put completes with an error, libraft gives the snapshot
+ * up with its log untouched (takeSnapshotCb; its status assertion is not
+ * compiled into Debian's 0.22.1) and takes one again at a later event. The
+ * buffer the child's bytes are read into is left out of used_memory, as the
+ * buffer libraft writes always was (memory.c), and shown in INFO raft.
+ *
+ * The buffer is freed by libuv's thread pool (lazy_finalize), not on the
+ * loop.
+ *
+ * Closing Raft while a child runs kills it and completes the put as
+ * cancelled before libraft's io closes (the io's close is wrapped too). */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/check.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "repl/internal.h"
+#include "store/snapshot.h"
+
+#define READ_CHUNK (256 * 1024)
+#define POLL_MS 5
+
+struct snapfork_job {
+    struct repl *r;
+    pid_t pid;                 /* 0 once reaped */
+    pid_t child;               /* for the log */
+    int exit_status;           /* waitpid's */
+    bool eof;                  /* the pipe is drained */
+    int64_t deadline_us;       /* monotonic */
+    int64_t started_us;
+    unsigned char header[8];   /* the length the child announces */
+    size_t header_len;
+    char *data;                /* what the child wrote; left out of used_memory */
+    size_t len, cap;           /* cap: the announced length, once read */
+    /* The put libraft asked for, held until the bytes are all here. */
+    bool put_held;
+    struct raft_io *io;
+    unsigned trailing;
+    struct raft_io_snapshot_put *req;
+    const struct raft_snapshot *snapshot;
+    raft_io_snapshot_put_cb cb;
+    uv_pipe_t pipe;
+    uv_timer_t timer;
+    bool pipe_open;
+    int handles_open;
+};
+
+static bool write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        p += n;
+        len -= (size_t)n;
+    }
+    return true;
+}
+
+/* The child: encode, write the length (u64, little endian) and the bytes,
+ * exit. Nothing else. The length first lets the parent read straight into
+ * one buffer of the right size: no growing copies on the loop. */
+static void child_run(struct repl *r, int fd, const struct buf *aux)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    /* libuv's signal handlers would write into the parent's signal pipe: a
+     * SIGTERM or SIGINT sent to the process group must end the child only. */
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+    struct buf out = BUF_INIT;
+    store_snapshot_encode(r->store, aux->data, aux->len, &out);
+    unsigned char header[8];
+    for (int i = 0; i < 8; i++) header[i] = (unsigned char)((uint64_t)out.len >> (8 * i));
+    if (!write_all(fd, header, sizeof header) || !write_all(fd, out.data, out.len)) _exit(2);
+    _exit(0);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    struct snapfork_job *job = h->data;
+    if (--job->handles_open == 0) free(job);
+}
+
+/* Stops everything the job holds on the loop; it frees itself once its
+ * handles are closed. */
+static void job_release(struct snapfork_job *job)
+{
+    struct repl *r = job->r;
+    CHECK(r->snapfork.job == job);
+    r->snapfork.job = NULL;
+    r->snapfork.buffer_bytes = 0;
+    r->snapfork.child_pid = 0;
+    if (job->pid > 0) {
+        kill(job->pid, SIGKILL);
+        while (waitpid(job->pid, &job->exit_status, 0) < 0 && errno == EINTR) {
+        }
+        job->pid = 0;
+    }
+    if (job->data) {
+        mem_own(job->data);
+        free(job->data);
+        job->data = NULL;
+    }
+    if (job->pipe_open) {
+        job->pipe_open = false;
+        uv_close((uv_handle_t *)&job->pipe, on_handle_closed);
+    }
+    uv_timer_stop(&job->timer);
+    uv_close((uv_handle_t *)&job->timer, on_handle_closed);
+}
+
+/* The snapshot failed (or Raft is closing): libraft's put completes with
+ * `status`, which makes it give the snapshot up. */
+static void job_fail(struct snapfork_job *job, int status, const char *why)
+{
+    struct repl *r = job->r;
+    if (status != RAFT_CANCELED) {
+        log_warn("Snapshot child %d failed: %s; Raft will snapshot again later", (int)job->child,
+                 why);
+        r->snapfork.failed++;
+    }
+    r->snapfork.last_failed = true;
+    bool held = job->put_held;
+    struct raft_io_snapshot_put *req = job->req;
+    raft_io_snapshot_put_cb cb = job->cb;
+    job_release(job);
+    if (held) cb(req, status);
+}
+
+/* The child is reaped and the pipe drained: hand the bytes to the disk. */
+static void job_finish(struct snapfork_job *job)
+{
+    struct repl *r = job->r;
+    if (!WIFEXITED(job->exit_status) || WEXITSTATUS(job->exit_status) != 0 || job->len == 0 ||
+        job->len != job->cap) {
+        job_fail(job, RAFT_IOERR,
+                 WIFSIGNALED(job->exit_status) ? "killed by a signal" : "it exited with an error");
+        return;
+    }
+    struct raft_buffer *b = &job->snapshot->bufs[0];
+    CHECK(b->base == NULL && b->len == 0);
+    b->base = job->data; /* finalize frees it (memory.c owns it back first) */
+    b->len = job->len;
+    job->data = NULL;
+    r->snapfork.taken++;
+    r->snapfork.last_bytes = job->len;
+    r->snapfork.last_failed = false;
+    log_msg(LOG_VERBOSE, "Snapshot child %d wrote %zu bytes in %lld ms", (int)job->child, job->len,
+            (long long)((clock_mono_us() - job->started_us) / 1000));
+    struct raft_io *io = job->io;
+    unsigned trailing = job->trailing;
+    struct raft_io_snapshot_put *req = job->req;
+    const struct raft_snapshot *snapshot = job->snapshot;
+    raft_io_snapshot_put_cb cb = job->cb;
+    job_release(job);
+    int rv = r->snapfork.put(io, trailing, req, snapshot, cb);
+    if (rv != 0) {
+        log_warn("Writing the snapshot failed: %s", raft_strerror(rv));
+        r->snapfork.failed++;
+        r->snapfork.last_failed = true;
+        cb(req, rv);
+    }
+}
+
+static void try_finish(struct snapfork_job *job)
+{
+    if (job->eof && job->pid == 0 && job->put_held) job_finish(job);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
+{
+    (void)suggested;
+    struct snapfork_job *job = h->data;
+    if (job->header_len < sizeof job->header) {
+        *out = uv_buf_init((char *)job->header + job->header_len,
+                           (unsigned)(sizeof job->header - job->header_len));
+        return;
+    }
+    /* One more byte than announced: a child that writes more is caught. */
+    size_t room = job->cap + 1 - job->len;
+    *out = uv_buf_init(job->data + job->len, (unsigned)(room < READ_CHUNK ? room : READ_CHUNK));
+}
+
+/* The announced length is read: the buffer for the bytes, allocated once
+ * (left out of used_memory, see above). */
+static bool header_read(struct snapfork_job *job)
+{
+    uint64_t len = 0;
+    for (int i = 0; i < 8; i++) len |= (uint64_t)job->header[i] << (8 * i);
+    if (len == 0 || len > mem_physical_bytes()) return false;
+    job->cap = (size_t)len;
+    job->data = xmalloc(job->cap + 1);
+    mem_disown(job->data);
+    job->r->snapfork.buffer_bytes = job->cap + 1;
+    return true;
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+    (void)b;
+    struct snapfork_job *job = s->data;
+    if (n > 0) {
+        if (job->header_len < sizeof job->header) {
+            job->header_len += (size_t)n;
+            if (job->header_len == sizeof job->header && !header_read(job))
+                job_fail(job, RAFT_IOERR, "it announced an impossible length");
+            return;
+        }
+        job->len += (size_t)n;
+        if (job->len > job->cap) job_fail(job, RAFT_IOERR, "it wrote more than it announced");
+        return;
+    }
+    if (n == 0) return;
+    uv_read_stop(s);
+    job->pipe_open = false;
+    uv_close((uv_handle_t *)&job->pipe, on_handle_closed);
+    if (n != UV_EOF) {
+        job_fail(job, RAFT_IOERR, uv_strerror((int)n));
+        return;
+    }
+    job->eof = true; /* the child has closed its end: it exits, or has */
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    struct snapfork_job *job = t->data;
+    if (job->pid > 0) {
+        pid_t p = waitpid(job->pid, &job->exit_status, WNOHANG);
+        if (p == job->pid) {
+            job->pid = 0;
+            job->r->snapfork.child_pid = 0;
+        } else if (p < 0 && errno != EINTR) {
+            job_fail(job, RAFT_IOERR, strerror(errno));
+            return;
+        }
+    }
+    if (clock_mono_us() > job->deadline_us && !(job->eof && job->pid == 0)) {
+        job_fail(job, RAFT_IOERR, "it did not finish within raft-snapshot-timeout-ms");
+        return;
+    }
+    try_finish(job);
+}
+
+static int snapfork_start(struct repl *r, const struct buf *aux)
+{
+    CHECK(r->snapfork.job == NULL); /* libraft takes one snapshot at a time */
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        log_warn("Cannot snapshot: pipe: %s", strerror(errno));
+        return RAFT_IOERR;
+    }
+    int64_t fork_start_us = clock_mono_us();
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        child_run(r, fds[1], aux); /* never returns */
+    }
+    int64_t fork_us = clock_mono_us() - fork_start_us;
+    close(fds[1]);
+    if (pid < 0) {
+        log_warn("Cannot snapshot: fork: %s", strerror(errno));
+        close(fds[0]);
+        return RAFT_NOMEM;
+    }
+    r->snapfork.last_fork_us = fork_us;
+    if (r->hooks.on_latency) r->hooks.on_latency(r->hooks.ctx, "fork", fork_us / 1000);
+    struct snapfork_job *job = xcalloc(1, sizeof *job);
+    job->r = r;
+    job->pid = job->child = pid;
+    job->started_us = clock_mono_us();
+    job->deadline_us = job->started_us + (int64_t)r->cfg.snapshot_timeout_ms * 1000;
+    uv_pipe_init(r->loop, &job->pipe, 0);
+    job->pipe.data = job;
+    CHECK(uv_pipe_open(&job->pipe, fds[0]) == 0);
+    job->pipe_open = true;
+    uv_timer_init(r->loop, &job->timer);
+    job->timer.data = job;
+    job->handles_open = 2;
+    CHECK(uv_read_start((uv_stream_t *)&job->pipe, on_alloc, on_read) == 0);
+    uv_timer_start(&job->timer, on_timer, POLL_MS, POLL_MS);
+    r->snapfork.job = job;
+    r->snapfork.child_pid = pid;
+    r->snapfork.started++;
+    log_msg(LOG_VERBOSE, "Snapshot at index %llu: child %d forked in %lld us",
+            (unsigned long long)raft_last_applied(r->raft), (int)pid, (long long)fork_us);
+    return 0;
+}
+
+/* The state machine's snapshot callback: the replication state is encoded
+ * here, on the loop (it is small), the keyspace by the child. The one buffer
+ * returned stays empty until the child's bytes fill it (wrapped_put). */
+static int fork_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
+{
+    struct repl *r = fsm->data;
+    int64_t start_us = clock_mono_us();
+    *bufs = raft_malloc(sizeof **bufs);
+    if (*bufs == NULL) return RAFT_NOMEM;
+    struct buf aux = BUF_INIT;
+    fsm_encode_aux(r, &aux);
+    int rv = snapfork_start(r, &aux);
+    buf_free(&aux);
+    if (rv != 0) {
+        raft_free(*bufs);
+        *bufs = NULL;
+        return rv;
+    }
+    (*bufs)[0].base = NULL;
+    (*bufs)[0].len = 0;
+    *n_bufs = 1;
+    if (r->hooks.on_latency)
+        r->hooks.on_latency(r->hooks.ctx, "snapshot", (clock_mono_us() - start_us) / 1000);
+    return 0;
+}
+
+/* Freeing a snapshot's buffer (munmap of the encoded keyspace, tens of
+ * milliseconds for a few hundred megabytes, more under ASan) is done by
+ * libuv's thread pool, as Redis's lazyfree does, not on the loop. */
+struct lazy_free {
+    uv_work_t work;
+    struct raft_buffer *bufs;
+    unsigned n_bufs;
+};
+
+static void lazy_free_work(uv_work_t *w)
+{
+    struct lazy_free *lf = w->data;
+    for (unsigned i = 0; i < lf->n_bufs; i++) free(lf->bufs[i].base);
+    raft_free(lf->bufs);
+}
+
+static void lazy_free_done(uv_work_t *w, int status)
+{
+    (void)status;
+    free(w->data);
+}
+
+static int lazy_finalize(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
+{
+    struct repl *r = fsm->data;
+    if (*bufs != NULL) {
+        struct lazy_free *lf = xcalloc(1, sizeof *lf);
+        lf->bufs = *bufs;
+        lf->n_bufs = *n_bufs;
+        lf->work.data = lf;
+        CHECK(uv_queue_work(r->loop, &lf->work, lazy_free_work, lazy_free_done) == 0);
+    }
+    *bufs = NULL;
+    *n_bufs = 0;
+    return 0;
+}
+
+static int wrapped_put(struct raft_io *io, unsigned trailing, struct raft_io_snapshot_put *req,
+                       const struct raft_snapshot *snapshot, raft_io_snapshot_put_cb cb)
+{
+    struct raft *raft = io->data;
+    struct repl *r = raft->data;
+    struct snapfork_job *job = r->snapfork.job;
+    /* Ours: the empty buffer of the snapshot a child is writing. An install
+     * (the leader's data) goes straight through. */
+    if (job == NULL || job->put_held || snapshot->n_bufs != 1 || snapshot->bufs[0].base != NULL)
+        return r->snapfork.put(io, trailing, req, snapshot, cb);
+    job->put_held = true;
+    job->io = io;
+    job->trailing = trailing;
+    job->req = req;
+    job->snapshot = snapshot;
+    job->cb = cb;
+    try_finish(job); /* never finishes here: the loop has not run since the fork */
+    return 0;
+}
+
+static void wrapped_close(struct raft_io *io, raft_io_close_cb cb)
+{
+    struct raft *raft = io->data;
+    struct repl *r = raft->data;
+    if (r->snapfork.job) job_fail(r->snapfork.job, RAFT_CANCELED, "Raft is closing");
+    r->snapfork.close(io, cb);
+}
+
+void snapfork_install(struct repl *r)
+{
+    CHECK(r->snapfork.put == NULL); /* once */
+    r->fsm.snapshot = fork_snapshot;
+    r->fsm.snapshot_finalize = lazy_finalize;
+    r->snapfork.put = r->io.snapshot_put;
+    r->snapfork.close = r->io.close;
+    r->io.snapshot_put = wrapped_put;
+    r->io.close = wrapped_close;
+}
+
+bool snapfork_last_failed(const struct repl *r)
+{
+    return r->snapfork.last_failed;
+}

@@ -1,0 +1,288 @@
+"""Snapshots without a pause (repl/snapfork.c) and the latency monitor
+(server/latency.c).
+
+A snapshot used to be encoded on the event loop: with a few million keys
+the loop stopped for hundreds of milliseconds, replies and Raft heartbeats
+waited. Now a child process writes it. The loop's busy time per iteration is
+recorded by the latency monitor as "event-loop": these tests read it through
+LATENCY LATEST, as an operator would, rather than timing anything
+themselves. With the snapshot encoded on the loop (main's code), the stall
+test fails: LATENCY LATEST showed an event-loop stall of 188 ms with 4
+million keys on the development machine (106 ms with 2 million)."""
+import os
+import signal
+import socket
+import threading
+
+from conftest import SERVER, Cluster, Node, wait_until, wait_writable
+
+# Enough keys that encoding them on the loop takes well over STALL_MS.
+KEYS = int(os.environ.get("PARLEY_SNAPSHOT_TEST_KEYS", "4000000"))
+STALL_MS = 100
+# build/san/parley-server (make integration-san): ASan and UBSan.
+SANITIZED = os.path.basename(os.path.dirname(SERVER)) == "san"
+# A snapshot every 64 entries: under write load, one every few ticks.
+SNAP_ARGS = ["--raft-snapshot-threshold", "64", "--divergence-check-interval-ms", "0"]
+
+
+def load_keys(port, n, per_cmd=1000, window=64):
+    """MSET n keys k:0 .. k:n-1 through one raw pipelined connection,
+    `window` commands in flight at a time."""
+    s = socket.create_connection(("127.0.0.1", port))
+    s.settimeout(120)
+    try:
+        cmds = []
+        for start in range(0, n, per_cmd):
+            parts = [b"*%d\r\n$4\r\nMSET\r\n" % (2 * min(per_cmd, n - start) + 1)]
+            for i in range(start, min(start + per_cmd, n)):
+                k = b"k:%d" % i
+                parts.append(b"$%d\r\n%s\r\n$8\r\nvalue%03d\r\n" % (len(k), k, i % 1000))
+            cmds.append(b"".join(parts))
+        buf = b""
+        answered = 0
+        sent = 0
+        while answered < len(cmds):
+            while sent < len(cmds) and sent - answered < window:
+                s.sendall(cmds[sent])
+                sent += 1
+            data = s.recv(65536)
+            assert data, "the server closed the connection"
+            buf += data
+            while b"\r\n" in buf:
+                line, buf = buf.split(b"\r\n", 1)
+                assert line == b"+OK", line
+                answered += 1
+    finally:
+        s.close()
+
+
+def raft_info(client):
+    return client.info("raft")
+
+
+class WriteLoad:
+    """Pipelined SETs on a thread until stopped: what keeps snapshots
+    coming (every 64 entries) while the test watches."""
+
+    def __init__(self, node):
+        self.client = node.client(socket_timeout=60)
+        self.stop_flag = threading.Event()
+        self.error = None
+        self.writes = 0
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        try:
+            i = 0
+            while not self.stop_flag.is_set():
+                p = self.client.pipeline(transaction=False)
+                for _ in range(50):
+                    p.set(f"w:{i % 10000}", i)
+                    i += 1
+                p.execute()
+                self.writes += 50
+        except Exception as e:  # reported by stop()
+            self.error = e
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_flag.set()
+        self.thread.join(120)
+        assert not self.thread.is_alive(), "the write load did not stop"
+        assert self.error is None, f"a write failed: {self.error!r}"
+
+
+def wait_snapshots(client, count, baseline, timeout=120):
+    """Until `count` more snapshots than `baseline` were written."""
+    wait_until(lambda: int(raft_info(client)["raft_snapshots_taken"]) >= baseline + count,
+               timeout, interval=0.05, message=f"{count} snapshots")
+
+
+def wait_no_snapshot_running(client, timeout=60):
+    wait_until(lambda: raft_info(client)["raft_snapshot_in_progress"] == 0, timeout,
+               message="the snapshot in progress to end")
+
+
+def latency_latest(client):
+    return {e[0]: (int(e[1]), int(e[2]), int(e[3])) for e in client.execute_command("LATENCY", "LATEST")}
+
+
+def test_latency_commands_follow_redis(tmp_path):
+    node = Node(str(tmp_path)).start()
+    try:
+        c = node.client()
+        assert c.config_get("latency-monitor-threshold") == {"latency-monitor-threshold": "0"}
+        assert c.execute_command("LATENCY", "LATEST") == []
+        assert c.execute_command("LATENCY", "HISTORY", "command") == []
+        assert "disabled" in c.execute_command("LATENCY", "DOCTOR")
+        # A threshold of 1 ms: a KEYS over many keys is recorded as "command".
+        load_keys(node.port, 200_000)
+        c.config_set("latency-monitor-threshold", 1)
+        c.execute_command("LATENCY", "RESET")
+        c.keys("nomatch*")
+        latest = latency_latest(c)
+        assert "command" in latest, latest
+        _, latest_ms, max_ms = latest["command"]
+        assert 1 <= latest_ms <= max_ms
+        history = c.execute_command("LATENCY", "HISTORY", "command")
+        assert len(history) >= 1 and int(history[-1][1]) >= 1
+        assert "command" in c.execute_command("LATENCY", "DOCTOR")
+        assert c.execute_command("LATENCY", "RESET", "command", "nosuchevent") == 1
+        assert "command" not in latency_latest(c)
+        try:
+            c.execute_command("LATENCY", "NOSUCH")
+            raise AssertionError("LATENCY NOSUCH was accepted")
+        except Exception as e:
+            assert "unknown subcommand 'NOSUCH'. Try LATENCY HELP." in str(e)
+    finally:
+        assert node.stop() == 0
+
+
+def test_snapshots_under_write_load_do_not_stall_the_loop(tmp_path):
+    node = Node(str(tmp_path), extra=SNAP_ARGS).start()
+    try:
+        wait_writable(node)
+        c = node.client(socket_timeout=60)
+        load_keys(node.port, KEYS)
+        assert c.dbsize() >= KEYS
+        wait_no_snapshot_running(c)
+        c.config_set("latency-monitor-threshold", STALL_MS)
+        c.execute_command("LATENCY", "RESET")
+        before = int(raft_info(c)["raft_snapshots_taken"])
+        pings = 0
+        pinger = node.client(socket_timeout=60)
+        with WriteLoad(node):
+            def enough():
+                nonlocal pings
+                assert pinger.ping()
+                pings += 1
+                return int(raft_info(c)["raft_snapshots_taken"]) >= before + 3
+            wait_until(enough, 180, interval=0.01, message="3 snapshots under write load")
+        assert pings > 0
+        info = raft_info(c)
+        assert int(info["raft_snapshots_failed"]) == 0
+        assert int(info["raft_snapshot_last_bytes"]) > KEYS * 10
+        stalls = latency_latest(c)
+        # Neither the snapshot callback nor the fork held the loop for
+        # STALL_MS (encoding 4 million keys on it took 188 ms).
+        assert "snapshot" not in stalls and "fork" not in stalls, stalls
+        # Nor did any loop iteration. Under the sanitizers the write load
+        # alone makes iterations of 60-120 ms (20-40 ms in the release
+        # build, with snapshots or without: see README), so there the bound
+        # is what the old encoding far exceeded, not what Parley aims for.
+        loop_bound = STALL_MS * 3 if SANITIZED else STALL_MS
+        loop = stalls.get("event-loop", (0, 0, 0))[2]
+        assert loop < loop_bound, f"an event-loop stall of {loop} ms was recorded: {stalls}"
+        assert set(stalls) <= {"event-loop"}, stalls
+    finally:
+        assert node.stop() == 0
+
+
+def test_restart_loads_the_forked_snapshot(tmp_path):
+    node = Node(str(tmp_path), extra=SNAP_ARGS).start()
+    try:
+        wait_writable(node)
+        c = node.client(socket_timeout=60)
+        load_keys(node.port, 300_000)
+        before = int(raft_info(c)["raft_snapshots_taken"])
+        with WriteLoad(node):
+            wait_snapshots(c, 2, before)
+        wait_no_snapshot_running(c)
+        digest = c.execute_command("RAFT", "DIGEST")
+        keys_digest = c.execute_command("DEBUG", "DIGEST")
+        assert node.stop() == 0
+        node.start()
+        c = node.client(socket_timeout=60)
+        # The index moves on (a new leader's entries); the keyspace must not.
+        wait_until(lambda: c.execute_command("RAFT", "DIGEST")[1] == digest[1], 30,
+                   message="the restarted node to hold the same keyspace")
+        assert c.execute_command("DEBUG", "DIGEST") == keys_digest
+        assert "Loaded a snapshot" in node.log_text()
+    finally:
+        assert node.stop() == 0
+
+
+def test_a_killed_or_hung_child_fails_the_snapshot_cleanly(tmp_path):
+    # A child still writing after 1 s is killed (raft-snapshot-timeout-ms).
+    node = Node(str(tmp_path), extra=SNAP_ARGS + ["--raft-snapshot-timeout-ms", "1000"]).start()
+    try:
+        wait_writable(node)
+        c = node.client(socket_timeout=60)
+        load_keys(node.port, 1_000_000)
+        wait_no_snapshot_running(c)
+
+        def stop_a_child(sig):
+            """Sends sig to the next snapshot child seen; True once done."""
+            pid = int(raft_info(c)["raft_snapshot_child_pid"])
+            if pid == 0:
+                return False
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:  # it finished first: wait for the next
+                return False
+            return True
+
+        with WriteLoad(node):
+            # A hung child (stopped): killed at its deadline, the snapshot given up.
+            wait_until(lambda: stop_a_child(signal.SIGSTOP), 60, interval=0.002,
+                       message="a snapshot child to stop")
+            wait_until(lambda: int(raft_info(c)["raft_snapshots_failed"]) >= 1, 30,
+                       message="the hung child's snapshot to fail")
+            # A child killed outright.
+            failed = int(raft_info(c)["raft_snapshots_failed"])
+            def killed():
+                stop_a_child(signal.SIGKILL)
+                return int(raft_info(c)["raft_snapshots_failed"]) > failed
+            wait_until(killed, 60, interval=0.002, message="a killed child's snapshot to fail")
+            # The next snapshot succeeds.
+            taken = int(raft_info(c)["raft_snapshots_taken"])
+            wait_snapshots(c, 1, taken)
+        assert "Raft will snapshot again later" in node.log_text()
+        assert c.ping()
+        wait_no_snapshot_running(c)
+        digest = c.execute_command("RAFT", "DIGEST")
+        assert node.stop() == 0
+        node.start()
+        c = node.client(socket_timeout=60)
+        # The index moves on (a new leader's entries); the keyspace must not.
+        wait_until(lambda: c.execute_command("RAFT", "DIGEST")[1] == digest[1], 30,
+                   message="the restarted node to hold the same keyspace")
+    finally:
+        assert node.stop() == 0
+
+
+def test_cluster_keeps_its_leader_through_snapshots_and_a_follower_catches_up(tmp_path):
+    extra = SNAP_ARGS + ["--raft-snapshot-trailing", "16", "--raft-log-trailing-bytes", "65536"]
+    cl = Cluster(str(tmp_path), extra=extra).start()
+    try:
+        # A small window: ticks of a few MSETs, so the load alone (slow
+        # under the sanitizers) does not hold a leader's loop for long.
+        load_keys(cl.leader().port, KEYS // 2, window=8)
+        cl.wait_converged(60)
+        leader = cl.leader()
+        c = leader.client(socket_timeout=60)
+        term = int(leader.raft_info()["term"])
+        clients = {n.node_id: n.client(socket_timeout=60) for n in cl.nodes}
+        taken = {i: int(raft_info(x)["raft_snapshots_taken"]) for i, x in clients.items()}
+        with WriteLoad(leader):
+            for i, x in clients.items():
+                wait_snapshots(x, 3, taken[i])
+        assert cl.leader() is leader
+        assert int(leader.raft_info()["term"]) == term, "an election happened during snapshots"
+        cl.wait_converged(60)
+
+        # A follower that missed more than the leader keeps behind its
+        # snapshot catches up by receiving one.
+        follower = next(n for n in cl.nodes if n is not leader)
+        assert follower.stop() == 0
+        before = follower.log_text().count("Loaded a snapshot")
+        with WriteLoad(leader):
+            wait_snapshots(c, 2, int(raft_info(c)["raft_snapshots_taken"]))
+        follower.start()
+        cl.wait_converged(120)
+        assert follower.log_text().count("Loaded a snapshot") > before
+    finally:
+        cl.stop()
