@@ -624,7 +624,9 @@ for size in "${SIZE_LIST[@]}"; do
     done
   done
 done
-tests_# ---- snapshot stall ---------------------------------------------------------
+tests_elapsed=$((SECONDS - START_SECONDS))
+
+# ---- snapshot stall ---------------------------------------------------------
 # Its own parley-server and redis-server (bench/snapshot_stall.py).
 snapstall_failed=0
 if [ "$SNAPSHOT_STALL" = on ]; then
