@@ -376,6 +376,17 @@ def test_join_with_a_wrong_certificate_gets_nothing_and_blocks_nothing(tmp_path,
         c.stop()
 
 
+def start_led_by_1_or_2(c):
+    """Starts every node of c, whose node 3 the others cannot hear from;
+    returns the leader, one of nodes 1 and 2."""
+    for n in c.nodes:
+        n.start(wait=False)
+    for n in c.nodes:
+        n.wait_listening()
+    return wait_until(lambda: next((n for n in c.nodes[:2] if n.is_leader()), None), 15,
+                      message="a leader among nodes 1 and 2")
+
+
 def test_a_member_with_a_wrong_client_certificate_cannot_forward_or_relay(tmp_path, certs):
     """Node 3 shows a good certificate when other nodes connect to it, so it
     receives the log and learns the leader; but its own connections show a
@@ -387,14 +398,8 @@ def test_a_member_with_a_wrong_client_certificate_cannot_forward_or_relay(tmp_pa
     n3.extra += ["--tls-client-cert-file", certs.path("outsider.crt"),
                  "--tls-client-key-file", certs.path("outsider.key"),
                  "--request-timeout-ms", "2000"]
-    for n in c.nodes:
-        n.start(wait=False)
     try:
-        for n in c.nodes:
-            n.wait_listening()
-        n1, n2, _ = c.nodes
-        leader = wait_until(lambda: next((n for n in (n1, n2) if n.is_leader()), None), 15,
-                            message="a leader among nodes 1 and 2")
+        leader = start_led_by_1_or_2(c)
         leader.client().set("seen-by-3", "1")
         r3 = n3.client()
         r3.execute_command("READONLY")
@@ -422,14 +427,9 @@ def test_a_node_with_a_wrong_certificate_gets_nothing_until_reloaded(tmp_path, c
     transport's next connections use it and it catches up. A file that
     cannot be loaded is refused with Redis's text and changes nothing."""
     c = tls_cluster(str(tmp_path), certs, per_node={3: "outsider"})
-    for n in c.nodes:
-        n.start(wait=False)
     try:
-        for n in c.nodes:
-            n.wait_listening()
+        leader = start_led_by_1_or_2(c)
         n1, n2, n3 = c.nodes
-        leader = wait_until(lambda: next((n for n in (n1, n2) if n.is_leader()), None), 15,
-                            message="a leader among nodes 1 and 2")
         leader.client().set("written-without-3", "1")
         # Nodes 1 and 2 refuse node 3's certificate when it connects, and
         # do not trust the one it shows when they connect to it.
