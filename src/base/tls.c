@@ -53,7 +53,17 @@ int tls_auth_parse(const char *value)
 
 const char *tls_auth_name(enum tls_auth a)
 {
+    CHECK(a != TLS_AUTH_REQUEST); /* no directive's value */
     return a == TLS_AUTH_NO ? "no" : a == TLS_AUTH_YES ? "yes" : "optional";
+}
+
+/* TLS_AUTH_REQUEST: the verification goes on whatever it finds; its result
+ * stays in SSL_get_verify_result (tls_conn_peer_verified reads it). */
+static int verify_continue(int preverify_ok, X509_STORE_CTX *store)
+{
+    (void)preverify_ok;
+    (void)store;
+    return 1;
 }
 
 /* tls-protocols: a space-separated subset of TLSv1, TLSv1.1, TLSv1.2 and
@@ -188,9 +198,9 @@ struct tls_ctx *tls_ctx_new(const struct tls_settings *s, enum tls_role role, ch
     int verify = SSL_VERIFY_NONE;
     if (s->auth_peers == TLS_AUTH_YES)
         verify = SSL_VERIFY_PEER | (server ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0);
-    else if (s->auth_peers == TLS_AUTH_OPTIONAL)
+    else if (s->auth_peers == TLS_AUTH_OPTIONAL || s->auth_peers == TLS_AUTH_REQUEST)
         verify = SSL_VERIFY_PEER;
-    SSL_CTX_set_verify(ctx, verify, NULL);
+    SSL_CTX_set_verify(ctx, verify, s->auth_peers == TLS_AUTH_REQUEST ? verify_continue : NULL);
 
     struct tls_ctx *t = xcalloc(1, sizeof *t);
     t->ssl = ctx;

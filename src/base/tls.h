@@ -32,8 +32,13 @@
 
 /* Whether the peer must present a certificate signed by the CA
  * (tls-auth-clients: no, yes, optional). A client-role context verifies the
- * server's certificate unless this is TLS_AUTH_NO. */
-enum tls_auth { TLS_AUTH_NO = 0, TLS_AUTH_YES = 1, TLS_AUTH_OPTIONAL = 2 };
+ * server's certificate unless this is TLS_AUTH_NO. TLS_AUTH_REQUEST is no
+ * directive's value: a server asks for a certificate and verifies one that
+ * is shown, but neither its absence nor a failed verification ends the
+ * handshake; tls_conn_peer_verified tells the owner which it was (the
+ * client port of a tls-cluster node with tls-auth-clients no, where only
+ * a peer's connection needs a certificate). */
+enum tls_auth { TLS_AUTH_NO = 0, TLS_AUTH_YES = 1, TLS_AUTH_OPTIONAL = 2, TLS_AUTH_REQUEST = 3 };
 enum tls_role { TLS_ROLE_SERVER, TLS_ROLE_CLIENT };
 
 /* The directives, as text (NULL or "" = not set). */

@@ -801,6 +801,10 @@ size_t net_conn_query_len(const struct net_conn *c) { return c->in.len - c->in_o
 size_t net_conn_query_cap(const struct net_conn *c) { return c->in.cap; }
 struct resp_parser *net_conn_parser(struct net_conn *c) { return &c->parser; }
 bool net_conn_is_tls(const struct net_conn *c) { return c->tls != NULL; }
+bool net_conn_peer_verified(const struct net_conn *c)
+{
+    return c->tls != NULL && tls_conn_established(c->tls) && tls_conn_peer_verified(c->tls);
+}
 
 int net_conn_fd(const struct net_conn *c)
 {

@@ -114,6 +114,8 @@ size_t net_conn_query_cap(const struct net_conn *c);
 size_t net_conn_output_len(const struct net_conn *c); /* unsent bytes */
 /* The connection came through a TLS listener. */
 bool net_conn_is_tls(const struct net_conn *c);
+/* A TLS connection whose client showed a certificate the CA signed. */
+bool net_conn_peer_verified(const struct net_conn *c);
 /* Parser limits apply per connection (inline/multibulk caps). */
 struct resp_parser *net_conn_parser(struct net_conn *c);
 

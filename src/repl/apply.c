@@ -74,10 +74,40 @@
  * Dedup table and members (replicated state)
  * ------------------------------------------------------------------ */
 
+/* What a member registered: where its clients connect, and with
+ * tls-cluster where other nodes reach its tls-port ("" if it did not say). */
+struct member_addrs {
+    char *client, *tls;
+};
+
 static void free_member(struct dict_entry *e)
 {
-    free(e->v.ptr);
+    struct member_addrs *m = e->v.ptr;
+    if (m) {
+        free(m->client);
+        free(m->tls);
+        free(m);
+    }
     e->v.ptr = NULL;
+}
+
+static char *text_dup(const char *p, size_t len)
+{
+    char *copy = xmalloc(len + 1);
+    memcpy(copy, p, len);
+    copy[len] = '\0';
+    return copy;
+}
+
+/* Replaces the addresses of e (a members entry) with these. */
+static void member_store(struct dict_entry *e, const char *client, size_t client_len,
+                         const char *tls, size_t tls_len)
+{
+    free_member(e);
+    struct member_addrs *m = xmalloc(sizeof *m);
+    m->client = text_dup(client, client_len);
+    m->tls = text_dup(tls, tls_len);
+    e->v.ptr = m;
 }
 
 /* Drops the origin seen longest ago (the smallest origin among equals):
@@ -135,20 +165,19 @@ static void dedup_sweep(struct repl *r, int64_t previous_time_ms)
     buf_free(&doomed);
 }
 
-/* members: node id (decimal) -> client address; aux = its election timeout
- * in ms (0 while unknown), which bounds the read lease (propose.c). */
-static void set_member(struct repl *r, uint64_t node, const char *addr, size_t len,
-                       uint64_t election_timeout_ms)
+/* members: node id (decimal) -> struct member_addrs; aux = its election
+ * timeout in ms (0 while unknown), which bounds the read lease (propose.c).
+ * tls is NULL when the record carried no TLS address (entries written
+ * before tls-cluster reached the forwarding link, or without tls-cluster):
+ * the member then has none. */
+static void set_member(struct repl *r, uint64_t node, const struct resp_arg *client,
+                       const struct resp_arg *tls, uint64_t election_timeout_ms)
 {
     char key[24];
     int klen = snprintf(key, sizeof key, "%" PRIu64, node);
     bool created;
     struct dict_entry *e = dict_upsert(&r->members, key, (size_t)klen, &created);
-    free(e->v.ptr);
-    char *copy = xmalloc(len + 1);
-    memcpy(copy, addr, len);
-    copy[len] = '\0';
-    e->v.ptr = copy;
+    member_store(e, client->ptr, client->len, tls ? tls->ptr : "", tls ? tls->len : 0);
     if (election_timeout_ms) e->aux = (int64_t)election_timeout_ms;
     if (node == r->cfg.node_id && election_timeout_ms)
         node_election_timeout_registered(r, (unsigned)election_timeout_ms);
@@ -164,7 +193,13 @@ static struct dict_entry *find_member(struct repl *r, uint64_t node)
 const char *repl_member_client_addr(struct repl *r, uint64_t node)
 {
     struct dict_entry *e = find_member(r, node);
-    return e ? e->v.ptr : NULL;
+    return e ? ((struct member_addrs *)e->v.ptr)->client : NULL;
+}
+
+const char *repl_member_tls_addr(struct repl *r, uint64_t node)
+{
+    struct dict_entry *e = find_member(r, node);
+    return e ? ((struct member_addrs *)e->v.ptr)->tls : NULL;
 }
 
 unsigned repl_member_election_timeout(struct repl *r, uint64_t node)
@@ -213,13 +248,14 @@ void foreign_fail_all(struct repl *r, const char *error)
  * Apply
  * ------------------------------------------------------------------ */
 
-/* __leader <node id> <term> <client address> <election timeout ms> */
+/* __leader <node id> <term> <client address> <election timeout ms>
+ *          [<TLS client address>] */
 static void apply_announce(struct repl *r, const struct entry_batch *b, int argc,
                            const struct resp_arg *argv)
 {
-    if (argc != 5) return;
+    if (argc != 5 && argc != 6) return;
     uint64_t node = repl_arg_u64(&argv[1]), term = repl_arg_u64(&argv[2]);
-    set_member(r, node, argv[3].ptr, argv[3].len, repl_arg_u64(&argv[4]));
+    set_member(r, node, &argv[3], argc == 6 ? &argv[5] : NULL, repl_arg_u64(&argv[4]));
     pubsub_set_node_origin(&r->store->pubsub, node, b->origin);
     if (term < r->announced_term) return;
     r->announced_node = node;
@@ -229,13 +265,14 @@ static void apply_announce(struct repl *r, const struct entry_batch *b, int argc
             (int)argv[3].len, argv[3].ptr);
 }
 
-/* __member <node id> <client address> <election timeout ms>: every node
- * registers itself after each leader change. */
+/* __member <node id> <client address> <election timeout ms> [<TLS client
+ * address>]: every node registers itself after each leader change. */
 static void apply_member(struct repl *r, const struct entry_batch *b, int argc,
                          const struct resp_arg *argv)
 {
-    if (argc != 4) return;
-    set_member(r, repl_arg_u64(&argv[1]), argv[2].ptr, argv[2].len, repl_arg_u64(&argv[3]));
+    if (argc != 4 && argc != 5) return;
+    set_member(r, repl_arg_u64(&argv[1]), &argv[2], argc == 5 ? &argv[4] : NULL,
+               repl_arg_u64(&argv[3]));
     /* The node's previous process is gone: so are its subscriptions. */
     pubsub_set_node_origin(&r->store->pubsub, repl_arg_u64(&argv[1]), b->origin);
 }
@@ -428,8 +465,9 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
  * Snapshots
  * ------------------------------------------------------------------ */
 
-/* 3 adds the apply-skip-entry records (poison.c); 2 is read as none. */
-#define AUX_VERSION 3
+/* 3 adds the apply-skip-entry records (poison.c); 2 is read as none. 4
+ * adds each member's TLS client address; 2 and 3 are read as none. */
+#define AUX_VERSION 4
 
 void fsm_encode_aux(struct repl *r, struct buf *aux)
 {
@@ -451,12 +489,14 @@ void fsm_encode_aux(struct repl *r, struct buf *aux)
     buf_append_u64(aux, dict_size(&r->members));
     dict_iter_init(&it, &r->members);
     while ((e = dict_iter_next(&it)) != NULL) {
-        const char *addr = e->v.ptr;
+        const struct member_addrs *m = e->v.ptr;
         buf_append_u32(aux, e->klen);
         buf_append(aux, e->key, e->klen);
-        buf_append_u32(aux, (uint32_t)strlen(addr));
-        buf_append_str(aux, addr);
+        buf_append_u32(aux, (uint32_t)strlen(m->client));
+        buf_append_str(aux, m->client);
         buf_append_u64(aux, (uint64_t)e->aux);
+        buf_append_u32(aux, (uint32_t)strlen(m->tls));
+        buf_append_str(aux, m->tls);
     }
     poison_encode(r, aux);
 }
@@ -483,18 +523,16 @@ static int decode_aux(struct repl *r, const char *p, size_t len)
     }
     if (reader_u64(&rd, &n)) goto fail;
     for (uint64_t i = 0; i < n; i++) {
-        uint32_t klen, alen;
+        uint32_t klen, alen, tlen = 0;
         uint64_t timeout_ms;
-        const char *key, *addr;
+        const char *key, *addr, *tls = "";
         if (reader_u32(&rd, &klen) || reader_bytes(&rd, klen, &key) || reader_u32(&rd, &alen) ||
             reader_bytes(&rd, alen, &addr) || reader_u64(&rd, &timeout_ms))
             goto fail;
+        if (version >= 4 && (reader_u32(&rd, &tlen) || reader_bytes(&rd, tlen, &tls))) goto fail;
         bool created;
         struct dict_entry *e = dict_upsert(&members, key, klen, &created);
-        free(e->v.ptr);
-        e->v.ptr = xmalloc(alen + 1);
-        memcpy(e->v.ptr, addr, alen);
-        ((char *)e->v.ptr)[alen] = '\0';
+        member_store(e, addr, alen, tls, tlen);
         e->aux = (int64_t)timeout_ms;
     }
     struct skip_record skipped[SKIPPED_MAX];

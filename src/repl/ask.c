@@ -3,9 +3,11 @@
  * Some cluster operations need a word with another member rather than the
  * log: a joining node asks a member to add it, and a membership command
  * sent to a follower is passed on to the leader. An ask is one short-lived
- * peer connection (peerconn.c: it proves the cluster secret first, so it
- * is answered whatever requirepass, ACL users or protected mode the other
- * node has): send one command, read the first line of its reply, close.
+ * peer connection (peerconn.c: it proves the cluster secret first, over
+ * TLS with this node's certificate under tls-cluster, so it is answered
+ * whatever requirepass, ACL users or protected mode the other node has):
+ * send one command, read the first line of its reply, close. A relayed
+ * command names the leader it is meant for, and is answered by no other.
  * It ends within its deadline, and its callback runs exactly once (unless
  * it is cancelled): with the reply line ("+OK", "-ERR ...", ":1"; no
  * CRLF), or with an "-ERR ..." line of our own saying why no reply came.
@@ -70,8 +72,8 @@ static void on_reply(void *arg, const char *reply, size_t len)
     finish(arg, reply, eol ? (size_t)(eol - reply) : len);
 }
 
-struct ask *ask_start(struct repl *r, const char *addr, int argc, const char *const *argv,
-                      unsigned timeout_ms, ask_cb *cb, void *arg)
+struct ask *ask_start(struct repl *r, const char *addr, uint64_t expected_id, int argc,
+                      const char *const *argv, unsigned timeout_ms, ask_cb *cb, void *arg)
 {
     CHECK(argc > 0 && argc <= ASK_ARGS_MAX && cb != NULL);
     struct ask *a = xcalloc(1, sizeof *a);
@@ -82,7 +84,7 @@ struct ask *ask_start(struct repl *r, const char *addr, int argc, const char *co
     a->deadline_us = clock_mono_us() + (int64_t)timeout_ms * 1000;
     struct peerconn_handlers h = {.arg = a, .on_ready = on_ready, .on_reply = on_reply,
                                   .on_fail = on_fail};
-    a->pc = peerconn_open(r, addr, 0, timeout_ms, &h);
+    a->pc = peerconn_open(r, addr, expected_id, timeout_ms, &h);
     return a;
 }
 

@@ -390,10 +390,17 @@ void foreign_fail_all(struct repl *r, const char *error);
 /* apply.c: what a member registered: its client address (or NULL) and its
  * election timeout (0 while unknown). */
 const char *repl_member_client_addr(struct repl *r, uint64_t node);
+/* Its TLS client address (tls-port; "" if it registered none), or NULL. */
+const char *repl_member_tls_addr(struct repl *r, uint64_t node);
+/* Where this node reaches another's client port as a peer (peerconn.c):
+ * its TLS client address with tls-cluster, else its client address; NULL
+ * or "" while unknown. */
+const char *repl_member_peer_addr(struct repl *r, uint64_t node);
 unsigned repl_member_election_timeout(struct repl *r, uint64_t node);
 
-/* peerconn.c: a connection to another node's client port that has
- * proved it comes from a node of the cluster (see the file). Callbacks
+/* peerconn.c: a connection to another node's client port (with
+ * tls-cluster its tls-port, over TLS) that has proved it comes from a
+ * node of the cluster (see the file). Callbacks
  * never run before peerconn_open returns, nor after peerconn_close; after
  * on_fail the connection is gone. Requests go in only once it is ready. */
 struct peerconn;
@@ -423,12 +430,13 @@ void link_flush(struct repl *r);       /* end of tick: write what was sent */
 void link_close(struct repl *r);
 
 /* ask.c: one command to another node's client port, over a peer
- * connection; cb gets the first reply line (no CRLF), or an "-ERR ..." of
- * ours; never before ask_start returns, never after ask_cancel. */
+ * connection to the node expected_id (0: any node of the cluster); cb gets
+ * the first reply line (no CRLF), or an "-ERR ..." of ours; never before
+ * ask_start returns, never after ask_cancel. */
 struct ask;
 typedef void ask_cb(void *arg, const char *line, size_t len);
-struct ask *ask_start(struct repl *r, const char *addr, int argc, const char *const *argv,
-                      unsigned timeout_ms, ask_cb *cb, void *arg);
+struct ask *ask_start(struct repl *r, const char *addr, uint64_t expected_id, int argc,
+                      const char *const *argv, unsigned timeout_ms, ask_cb *cb, void *arg);
 void ask_cancel(struct ask *a);
 
 /* snapguard.c: works around libraft 0.22.1's crash when a snapshot
@@ -479,10 +487,15 @@ int poison_decode(struct reader *rd, struct skip_record *out, unsigned *n);
 const char *poison_skipped_text(struct repl *r);
 
 /* Internal commands of repl/ (never accepted from clients):
- *   __leader <node id> <term> <client address> <election timeout ms>
+ *   __leader <node id> <term> <client address> <election timeout ms> [<TLS
+ *            client address>]
  *     the first batch of every term, proposed by its leader;
- *   __member <node id> <client address> <election timeout ms>
- *     every node registers itself once per leader. */
+ *   __member <node id> <client address> <election timeout ms> [<TLS client
+ *            address>]
+ *     every node registers itself once per leader.
+ * The TLS client address (tls-cluster's tls-announce-addr) is sent only
+ * when there is one, so a cluster without tls-cluster writes the records
+ * older nodes read. */
 #define ANNOUNCE_CMD "__leader"
 #define MEMBER_CMD "__member"
 /*   __check <leader id> <previous check's origin> <its seq> <leader's digest

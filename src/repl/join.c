@@ -2,7 +2,8 @@
  *
  * The node starts without bootstrapping a cluster of its own and sends
  * `RAFT NODE ADD <its id> <its raft-addr>` to the client port it was given
- * (any member: a follower passes it on to the leader). It asks again every
+ * (any member: a follower passes it on to the leader; with tls-cluster,
+ * a member's tls-port, over TLS with this node's certificate). It asks again every
  * JOIN_RETRY_MS until it is answered OK; a node already in the
  * configuration is answered OK at once, so a restarted node asks again
  * harmlessly. Driven by the housekeeping timer; an attempt is one ask. */
@@ -46,7 +47,7 @@ void join_tick(struct repl *r)
     char id[24];
     snprintf(id, sizeof id, "%" PRIu64, r->cfg.node_id);
     const char *argv[] = {"RAFT", "NODE", "ADD", id, r->raft_addr};
-    r->join = ask_start(r, r->cfg.join, 5, argv, JOIN_ANSWER_MS, on_answer, r);
+    r->join = ask_start(r, r->cfg.join, 0, 5, argv, JOIN_ANSWER_MS, on_answer, r);
 }
 
 void join_close(struct repl *r)

@@ -14,7 +14,8 @@
  *
  * The link is a peer connection (peerconn.c): before any batch, it proves
  * to the leader that it comes from a node of the cluster and checks that
- * the leader proves the same back; the leader runs PARLEY.FWD only on a
+ * the leader proves the same back (with tls-cluster, on the leader's
+ * tls-port and over TLS, both sides showing certificates the CA signed); the leader runs PARLEY.FWD only on a
  * connection that did. A handshake that fails, or is not over in
  * HANDSHAKE_TIMEOUT_MS, ends the link like any other doubt. */
 #include <inttypes.h>
@@ -241,7 +242,7 @@ void link_update(struct repl *r)
     if (r->link && (r->link->node != node || r->link->term != term)) link_drop(r, "new leader");
     if (r->link || node == 0 || node == r->cfg.node_id) return;
     if (clock_mono_us() < r->link_retry_at_us) return;
-    const char *addr = repl_member_client_addr(r, node);
+    const char *addr = repl_member_peer_addr(r, node);
     if (addr == NULL || addr[0] == '\0') {
         r->link_retry_at_us = clock_mono_us() + RECONNECT_DELAY_US;
         return;

@@ -164,15 +164,20 @@ static void relay(struct member_req *m)
         answer(m, "-ERR server is shutting down\r\n");
         return;
     }
-    const char *leader = repl_leader_client_addr(m->r);
-    if (leader == NULL || leader[0] == '\0') {
+    raft_id leader = 0;
+    const char *leader_raft_addr;
+    if (m->r->raft_started) raft_leader(m->r->raft, &leader, &leader_raft_addr);
+    const char *addr = leader ? repl_member_peer_addr(m->r, leader) : NULL;
+    if (addr == NULL || addr[0] == '\0') {
         answer(m, "-ERR no leader is known right now, try again\r\n");
         return;
     }
     const char *words[6];
     char id[24];
     int n = command_words(m, words, id);
-    m->ask = ask_start(m->r, leader, n, words, RELAY_ANSWER_MS, on_relayed, m);
+    /* Only the leader we asked may answer: another node at that address
+     * (one that took it over, or a process posing as it) is refused. */
+    m->ask = ask_start(m->r, addr, leader, n, words, RELAY_ANSWER_MS, on_relayed, m);
 }
 
 /* ------------------------------------------------------------------

@@ -18,6 +18,15 @@
  * node (no requirepass, no ACL user, and protected mode does not apply),
  * and may send node-to-node commands such as PARLEY.FWD.
  *
+ * With tls-cluster the address is the other node's tls-port and the TCP
+ * stream carries TLS from the moment it connects (repl/tlspipe.h, as the
+ * Raft transport's do): this node shows its certificate (the cluster's
+ * client context: tls-client-cert-file, else tls-cert-file) and accepts
+ * the other node only if its certificate verifies against
+ * tls-ca-cert-file. The handshake above then runs inside TLS, on the
+ * plaintext end of the pipe; the acceptor takes PARLEY.PEER only on such
+ * a connection. A TLS failure fails the connection ("TLS: <reason>").
+ *
  * The owner hears of the connection through three callbacks, none of them
  * before peerconn_open returns and none after peerconn_close: on_ready once
  * the handshake is over, on_reply for each reply after it (whole RESP
@@ -35,6 +44,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "repl/internal.h"
+#include "repl/tlspipe.h"
 #include "resp/reply.h"
 
 #define READ_CHUNK 16384
@@ -53,6 +63,11 @@ enum peerconn_stage {
 struct peerconn {
     struct repl *r;
     uv_tcp_t tcp;
+    /* With tls-cluster, once connected: the pipe owns tcp, and plain (its
+     * plaintext end) is what is read and written. */
+    struct tlspipe *pipe;
+    uv_pipe_t plain;
+    uv_stream_t *stream; /* &tcp or &plain */
     uv_timer_t timer;
     uv_connect_t connect_req;
     uv_write_t write_req;
@@ -64,7 +79,7 @@ struct peerconn {
     struct buf out, inflight, in;
     bool writing;
     bool closed; /* no callback any more; handles closing */
-    int open_handles;
+    int open_handles; /* handles to close, and the TLS pipe until it has */
     const char *deadline_why;
 };
 
@@ -75,9 +90,8 @@ static const char *secret_of(const struct repl *r)
     return r->cfg.cluster_secret ? r->cfg.cluster_secret : "";
 }
 
-static void on_handle_closed(uv_handle_t *h)
+static void release(struct peerconn *pc)
 {
-    struct peerconn *pc = h->data;
     if (--pc->open_handles > 0) return;
     buf_free(&pc->out);
     buf_free(&pc->inflight);
@@ -85,12 +99,21 @@ static void on_handle_closed(uv_handle_t *h)
     free(pc);
 }
 
+static void on_handle_closed(uv_handle_t *h)
+{
+    release(h->data);
+}
+
 void peerconn_close(struct peerconn *pc)
 {
     if (pc->closed) return;
     pc->closed = true;
-    uv_close((uv_handle_t *)&pc->tcp, on_handle_closed);
+    uv_close((uv_handle_t *)pc->stream, on_handle_closed);
     uv_close((uv_handle_t *)&pc->timer, on_handle_closed);
+    if (pc->pipe) {
+        tlspipe_quiet(pc->pipe);
+        tlspipe_close(pc->pipe);
+    }
 }
 
 /* Ends the connection by itself: tells the owner, then closes. */
@@ -162,7 +185,7 @@ static void write_out(struct peerconn *pc)
                                 (unsigned)(left < WRITE_PIECE_BYTES ? left : WRITE_PIECE_BYTES));
     }
     pc->write_req.data = pc;
-    int rv = uv_write(&pc->write_req, (uv_stream_t *)&pc->tcp, pieces, (unsigned)n, on_written);
+    int rv = uv_write(&pc->write_req, pc->stream, pieces, (unsigned)n, on_written);
     free(pieces); /* uv_write copies the array */
     if (rv != 0) {
         fail(pc, "write failed");
@@ -331,6 +354,48 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
  * Connecting
  * ------------------------------------------------------------------ */
 
+/* --------------------------------------------------------------------
+ * TLS (tls-cluster)
+ * ------------------------------------------------------------------ */
+
+static void on_pipe_failed(void *data, const char *why)
+{
+    char text[320];
+    snprintf(text, sizeof text, "TLS: %s", why);
+    refused(data, text);
+}
+
+static void on_pipe_closed(void *data)
+{
+    struct peerconn *pc = data;
+    pc->pipe = NULL;
+    release(pc);
+}
+
+/* tcp is the pipe's, and released with pc. */
+static void keep_tcp(uv_tcp_t *tcp) { (void)tcp; }
+
+/* The TCP stream is connected: from now on it carries TLS, and the
+ * connection reads and writes the pipe's plaintext end. False if that
+ * failed (the connection has failed). */
+static bool start_tls(struct peerconn *pc, struct tls_ctx *ctx)
+{
+    CHECK(pc->pipe == NULL && pc->stream == (uv_stream_t *)&pc->tcp);
+    struct tlspipe_hooks hooks = {
+        .data = pc, .on_fail = on_pipe_failed, .on_closed = on_pipe_closed, .free_tcp = keep_tcp};
+    int status = 0;
+    pc->pipe = tlspipe_new(pc->r->loop, &pc->tcp, ctx, &pc->plain, &hooks, &status);
+    if (pc->pipe == NULL) {
+        fail(pc, uv_strerror(status));
+        return false;
+    }
+    /* tcp is closed by the pipe now (counted as the pipe); plain is ours. */
+    pc->plain.data = pc;
+    pc->stream = (uv_stream_t *)&pc->plain;
+    pc->open_handles++;
+    return true;
+}
+
 static void on_connected(uv_connect_t *req, int status)
 {
     struct peerconn *pc = req->data;
@@ -340,7 +405,9 @@ static void on_connected(uv_connect_t *req, int status)
         return;
     }
     uv_tcp_nodelay(&pc->tcp, 1);
-    uv_read_start((uv_stream_t *)&pc->tcp, on_alloc, on_read);
+    struct tls_ctx *const *tls = pc->r->cfg.tls_cluster_client;
+    if (tls && !start_tls(pc, *tls)) return;
+    uv_read_start(pc->stream, on_alloc, on_read);
     struct repl *r = pc->r;
     memset(&pc->tr, 0, sizeof pc->tr);
     peerauth_nonce(pc->tr.connector_nonce);
@@ -364,6 +431,7 @@ struct peerconn *peerconn_open(struct repl *r, const char *addr, uint64_t expect
     pc->stage = PEERCONN_CONNECTING;
     snprintf(pc->addr, sizeof pc->addr, "%s", addr);
     uv_tcp_init(r->loop, &pc->tcp);
+    pc->stream = (uv_stream_t *)&pc->tcp;
     uv_timer_init(r->loop, &pc->timer);
     pc->tcp.data = pc->timer.data = pc->connect_req.data = pc;
     pc->open_handles = 2;

@@ -461,14 +461,16 @@ static void propose_announce(struct repl *r, uint64_t term)
     snprintf(id, sizeof id, "%" PRIu64, r->cfg.node_id);
     snprintf(t, sizeof t, "%" PRIu64, term);
     snprintf(et, sizeof et, "%u", r->cfg.election_timeout_ms);
-    struct resp_arg argv[5] = {
+    const char *tls = r->cfg.tls_announce_addr ? r->cfg.tls_announce_addr : "";
+    struct resp_arg argv[6] = {
         {ANNOUNCE_CMD, strlen(ANNOUNCE_CMD)},
         {id, strlen(id)},
         {t, strlen(t)},
         {r->announce_addr, strlen(r->announce_addr)},
         {et, strlen(et)},
+        {tls, strlen(tls)},
     };
-    propose_internal(r, 5, argv);
+    propose_internal(r, tls[0] ? 6 : 5, argv);
 }
 
 /* A follower registers its client address and election timeout with each
@@ -479,13 +481,15 @@ static void propose_member(struct repl *r)
     char id[24], et[24];
     snprintf(id, sizeof id, "%" PRIu64, r->cfg.node_id);
     snprintf(et, sizeof et, "%u", r->cfg.election_timeout_ms);
-    struct resp_arg argv[4] = {
+    const char *tls = r->cfg.tls_announce_addr ? r->cfg.tls_announce_addr : "";
+    struct resp_arg argv[5] = {
         {MEMBER_CMD, strlen(MEMBER_CMD)},
         {id, strlen(id)},
         {r->announce_addr, strlen(r->announce_addr)},
         {et, strlen(et)},
+        {tls, strlen(tls)},
     };
-    propose_internal(r, 4, argv);
+    propose_internal(r, tls[0] ? 5 : 4, argv);
     r->member_sent_term = r->announced_term;
 }
 

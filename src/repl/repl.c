@@ -248,13 +248,10 @@ bool repl_internal_forwardable(const char *name, size_t len)
            (len == strlen(SKIPPED_CMD) && memcmp(name, SKIPPED_CMD, len) == 0);
 }
 
-const char *repl_leader_client_addr(struct repl *r)
+const char *repl_member_peer_addr(struct repl *r, uint64_t node)
 {
-    if (!r->raft_started) return NULL;
-    const char *addr;
-    raft_id id;
-    raft_leader(r->raft, &id, &addr);
-    return id ? repl_member_client_addr(r, id) : NULL;
+    return r->cfg.tls_cluster_client ? repl_member_tls_addr(r, node)
+                                     : repl_member_client_addr(r, node);
 }
 
 size_t repl_members(struct repl *r, struct repl_member *out, size_t max)
@@ -268,13 +265,18 @@ size_t repl_members(struct repl *r, struct repl_member *out, size_t max)
     for (unsigned i = 0; i < c->n && n < max; i++, n++) {
         const struct raft_server *s = &c->servers[i];
         const char *client = repl_member_client_addr(r, s->id);
-        if (client == NULL && s->id == r->cfg.node_id) client = r->announce_addr;
+        const char *tls = repl_member_tls_addr(r, s->id);
+        if (client == NULL && s->id == r->cfg.node_id) {
+            client = r->announce_addr;
+            tls = r->cfg.tls_announce_addr;
+        }
         out[n].id = s->id;
         out[n].raft_addr = s->address;
         out[n].role = s->role == RAFT_VOTER     ? "voter"
                       : s->role == RAFT_STANDBY ? "observer"
                                                 : "spare";
         out[n].client_addr = client ? client : "";
+        out[n].tls_client_addr = tls ? tls : "";
         out[n].leader = s->id == leader;
         out[n].self = s->id == r->cfg.node_id;
     }

@@ -55,6 +55,9 @@ struct repl_config {
     const char *dir;             /* data directory (libraft's files) */
     const char *announce_addr;   /* host:port clients and peers use for this node */
     const char *cluster_secret;  /* peers prove they know it (base/peerauth.h); "" none */
+    /* tls-cluster: host:port of this node's tls-port, where other nodes'
+     * peer connections (repl/peerconn.c) reach it; NULL or "" without. */
+    const char *tls_announce_addr;
     /* tls-cluster: slots holding the TLS contexts (base/tls.h) the Raft
      * transport uses for connections it accepts and makes, both verifying
      * the peer's certificate; what a slot holds when a connection starts is
@@ -207,12 +210,11 @@ struct repl_member {
     const char *raft_addr;
     const char *role;        /* "voter", "observer", "spare" */
     const char *client_addr; /* "" until the member has registered it */
+    const char *tls_client_addr; /* with tls-cluster; "" otherwise or until registered */
     bool leader, self;
 };
 #define REPL_MEMBERS_MAX 64
 size_t repl_members(struct repl *r, struct repl_member *out, size_t max);
-/* The leader's client address (host:port) if known, else NULL. */
-const char *repl_leader_client_addr(struct repl *r);
 
 /* Membership and leadership (RAFT NODE ..., RAFT TRANSFER), on any node: a
  * follower passes the command on to the leader. The one-line reply ("+OK"

@@ -23,8 +23,8 @@
  * tells the acceptor the connector's id and address) runs inside TLS on the
  * plaintext end of a socketpair, which is what libraft is handed. With a
  * cluster-secret both checks hold; without one the certificate stands for
- * it, and peers need not be on loopback (server/config.c still asks for a
- * secret then, for the forwarding link, which is not on TLS yet). A TLS
+ * it, and peers need not be on loopback (as on the client-port connections
+ * between nodes, repl/peerconn.c, also TLS under tls-cluster). A TLS
  * failure refuses the connection like a wrong proof ("TLS: <OpenSSL's
  * reason>"). The contexts are read from their slots for each new
  * connection, so a certificate reload (CONFIG SET tls-cert-file) applies to

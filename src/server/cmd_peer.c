@@ -24,6 +24,13 @@
  *
  * The proofs are base/peerauth.h's for the link (the secret, both nonces,
  * both ids). Without a cluster secret only loopback connections may try.
+ *
+ * On a tls-cluster node a peer connects to tls-port with its certificate
+ * (repl/peerconn.c), and HELLO is refused on any other connection: a
+ * plaintext one, or a TLS one whose client showed no certificate the
+ * tls-ca-cert-file CA signed (the TLS listener asks every client for one,
+ * server/config.c). The proofs still run inside TLS; with no secret set,
+ * the certificate stands for it and the peer need not be on loopback.
  * A failed proof is answered with an error, logged (at most a line a
  * second) and the connection is closed. */
 #include <inttypes.h>
@@ -66,7 +73,15 @@ static void peer_hello_cmd(struct client *c, const struct cmd_def *cmd, int argc
 {
     peer_forget(c);
     const char *secret = c->srv->cfg.cluster_secret;
-    if (secret[0] == '\0' && !peerauth_is_loopback(net_conn_peer(c->conn))) {
+    bool tls_cluster = c->srv->cfg.tls_cluster;
+    if (tls_cluster && !net_conn_peer_verified(c->conn)) {
+        refuse(c,
+               "NOPERM tls-cluster is on: peers must connect to tls-port with a certificate "
+               "the cluster's CA signed",
+               net_conn_is_tls(c->conn) ? "no certificate the CA signed" : "not TLS");
+        return;
+    }
+    if (secret[0] == '\0' && !tls_cluster && !peerauth_is_loopback(net_conn_peer(c->conn))) {
         refuse(c, "NOPERM no cluster-secret is set: only loopback peers are accepted",
                "not a loopback address, and no cluster-secret is set");
         return;

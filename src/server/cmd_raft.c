@@ -62,13 +62,15 @@ static void raft_members(struct client *c, const struct cmd_def *cmd, int argc,
     struct resp_out o = client_reply(c);
     resp_array(&o, (long long)n);
     for (size_t i = 0; i < n; i++) {
-        resp_array(&o, 10);
+        resp_array(&o, 12);
         resp_bulk_str(&o, "id");
         resp_int(&o, (long long)m[i].id);
         resp_bulk_str(&o, "raft-addr");
         resp_bulk_str(&o, m[i].raft_addr);
         resp_bulk_str(&o, "client-addr");
         resp_bulk_str(&o, m[i].client_addr);
+        resp_bulk_str(&o, "tls-client-addr");
+        resp_bulk_str(&o, m[i].tls_client_addr);
         resp_bulk_str(&o, "role");
         resp_bulk_str(&o, m[i].role);
         resp_bulk_str(&o, "leader");
@@ -185,7 +187,8 @@ static void raft_help(struct client *c, const struct cmd_def *cmd, int argc,
         "    <node>@<index>,...), and the members",
         "    (member<n>:<id>@<raft address>:<role>:<client address>).",
         "MEMBERS",
-        "    The members: id, raft-addr, client-addr, role (voter, observer, spare), leader.",
+        "    The members: id, raft-addr, client-addr, tls-client-addr (with tls-cluster), role",
+        "    (voter, observer, spare), leader.",
         "DIGEST",
         "    This node's applied index and a digest of its own keyspace; equal on replicas",
         "    that applied the same log.",

@@ -93,13 +93,16 @@ static const struct directive table[] = {
     {"tls-ciphers", K_STRING, OFF(tls_ciphers), true, "", 0, 0},
     {"tls-ciphersuites", K_STRING, OFF(tls_ciphersuites), true, "", 0, 0},
     {"tls-prefer-server-ciphers", K_BOOL, OFF(tls_prefer_server_ciphers), true, "no", 0, 0},
-    /* TLS between nodes (the Raft transport): both sides show a certificate
+    /* TLS between nodes (the Raft transport, and to tls-port the forwarding
+     * link, joins and relayed RAFT commands): both sides show a certificate
      * the tls-ca-cert-file CA signed. The client-side certificate of
      * outgoing connections, when it must differ from tls-cert-file. */
     {"tls-cluster", K_BOOL, OFF(tls_cluster), false, "no", 0, 0},
     {"tls-client-cert-file", K_STRING, OFF(tls_client_cert_file), true, "", 0, 0},
     {"tls-client-key-file", K_STRING, OFF(tls_client_key_file), true, "", 0, 0},
     {"tls-client-key-file-pass", K_STRING, OFF(tls_client_key_file_pass), true, "", 0, 0},
+    /* With tls-cluster, the tls-port address other nodes connect to. */
+    {"tls-announce-addr", K_STRING, OFF(tls_announce_addr), false, "", 0, 0},
     /* Parley's own: a TLS client that has not finished its handshake by
      * then is dropped. */
     {"tls-handshake-timeout-ms", K_INT, OFF(tls_handshake_timeout_ms), true, "10000", 10,
@@ -379,6 +382,18 @@ void config_finish(struct config *c)
         free(c->announce_addr);
         c->announce_addr = xstrdup(tmp);
     }
+    if (!c->tls_cluster) {
+        c->tls_announce_addr[0] = '\0';
+    } else if (c->tls_announce_addr[0] == '\0' && c->tls_port) {
+        char host[320];
+        snprintf(host, sizeof host, "%s", c->announce_addr);
+        char *colon = strrchr(host, ':');
+        if (colon) *colon = '\0';
+        char tmp[340];
+        snprintf(tmp, sizeof tmp, "%s:%lld", host, c->tls_port);
+        free(c->tls_announce_addr);
+        c->tls_announce_addr = xstrdup(tmp);
+    }
 }
 
 void config_free(struct config *c)
@@ -532,6 +547,9 @@ void config_tls_settings(const struct config *c, struct tls_settings *out)
         .prefer_server_ciphers = c->tls_prefer_server_ciphers,
         .auth_peers = (enum tls_auth)c->tls_auth_clients,
     };
+    /* Other nodes connect to tls-port with their certificate: ask every
+     * client for one, so cmd_peer.c can tell a node's connection. */
+    if (c->tls_cluster && out->auth_peers == TLS_AUTH_NO) out->auth_peers = TLS_AUTH_REQUEST;
 }
 
 void config_tls_cluster_settings(const struct config *c, bool client, struct tls_settings *out)
@@ -569,10 +587,10 @@ static bool cluster_names_remote(const char *cluster, char *addr, size_t len, in
 
 int config_check_peers(const struct config *c, char *err, size_t errlen)
 {
-    /* Even with tls-cluster: its certificates authenticate the Raft port,
-     * but the follower's forwarding link (the client port) still proves
-     * the secret, or comes from loopback. */
-    if (c->cluster_secret[0]) return 0;
+    /* With tls-cluster, a certificate the CA signed stands for the secret
+     * on every connection between nodes (the Raft port, and tls-port for
+     * the forwarding link, joins and relayed RAFT commands). */
+    if (c->cluster_secret[0] || c->tls_cluster) return 0;
     char remote[PEERAUTH_ADDR_MAX + 32] = "";
     const char *what = NULL;
     int members = 0;

@@ -69,6 +69,10 @@ struct config {
     char *tls_client_cert_file;   /* outgoing Raft connections' certificate ("": tls-cert-file) */
     char *tls_client_key_file;
     char *tls_client_key_file_pass;
+    /* With tls-cluster: where other nodes reach this node's tls-port (the
+     * forwarding link, joins, relayed RAFT commands); by default the host
+     * of announce-addr with tls-port. "" without tls-cluster. */
+    char *tls_announce_addr;
     char *requirepass;   /* the default user's password on this node ("": none) */
     bool protected_mode; /* no password for default: loopback clients only */
     char *aclfile;       /* what ACL LOAD reads and ACL SAVE writes */

@@ -262,6 +262,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "Configured to not listen anywhere, exiting.\n");
         return 1;
     }
+    if (s.cfg.tls_cluster && s.cfg.tls_port == 0) {
+        fprintf(stderr, "tls-cluster yes needs a tls-port: other nodes reach this one there "
+                        "over TLS (the forwarding link, joins and relayed RAFT commands)\n");
+        return 1;
+    }
     config_finish(&s.cfg);
     char peers_err[512];
     if (config_check_peers(&s.cfg, peers_err, sizeof peers_err) != 0) {
@@ -314,6 +319,7 @@ int main(int argc, char **argv)
         .join = s.cfg.join,
         .dir = s.cfg.dir,
         .announce_addr = s.cfg.announce_addr,
+        .tls_announce_addr = s.cfg.tls_announce_addr,
         .cluster_secret = s.cfg.cluster_secret,
         .election_timeout_ms = (unsigned)s.cfg.raft_election_timeout_ms,
         .heartbeat_ms = (unsigned)s.cfg.raft_heartbeat_ms,

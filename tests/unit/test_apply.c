@@ -3,7 +3,10 @@
  * The dedup table stays bounded, dropping the origin seen longest ago; a
  * batch of this node's proposer overtaken in the log by a later one is
  * answered at once (it could only be skipped as a duplicate from then on);
- * a command with more than a million arguments applies. */
+ * a command with more than a million arguments applies; the member records
+ * (__member, __leader) with and without a TLS client address apply, and
+ * the addresses survive a snapshot, one of aux version 3 (before TLS
+ * addresses) included. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,8 +18,10 @@
 
 #include "repl/entry.h"
 #include "repl/fsm.h"
+#include "repl/internal.h"
 #include "repl/repl.h"
 #include "store/keyspace.h"
+#include "store/snapshot.h"
 
 #define OURS 7
 
@@ -118,12 +123,84 @@ static void test_million_arguments_apply(void **state)
     store_free(s);
 }
 
+/* Restores r from a snapshot of an empty store with this aux section. */
+static void restore_aux(struct repl *r, const struct buf *aux)
+{
+    struct store *empty = store_new();
+    struct buf snap = BUF_INIT;
+    store_snapshot_encode(empty, aux->data, aux->len, &snap);
+    store_free(empty);
+    size_t len;
+    struct raft_buffer rb;
+    rb.base = buf_detach(&snap, &len);
+    rb.len = len;
+    struct raft_fsm *fsm = repl_fsm_raft(r);
+    assert_int_equal(fsm->restore(fsm, &rb), 0); /* takes rb.base */
+}
+
+static void test_member_addresses(void **state)
+{
+    (void)state;
+    struct store *s = store_new();
+    struct repl *r = repl_fsm_new(s, 1, OURS);
+    /* Written before tls-cluster reached the forwarding link: no TLS address. */
+    struct resp_arg old_member[4] = {{"__member", 8}, {"2", 1}, {"h:6380", 6}, {"1000", 4}};
+    apply_one(r, 1, 99, 1, 4, old_member);
+    assert_string_equal(repl_member_client_addr(r, 2), "h:6380");
+    assert_string_equal(repl_member_tls_addr(r, 2), "");
+    struct resp_arg member[5] = {
+        {"__member", 8}, {"2", 1}, {"h:6380", 6}, {"1000", 4}, {"h:16380", 7}};
+    apply_one(r, 2, 99, 2, 5, member);
+    assert_string_equal(repl_member_tls_addr(r, 2), "h:16380");
+    struct resp_arg leader[6] = {{"__leader", 8}, {"3", 1}, {"5", 1},
+                                 {"h:6381", 6}, {"1000", 4}, {"h:16381", 7}};
+    apply_one(r, 3, 99, 3, 6, leader);
+    assert_string_equal(repl_member_client_addr(r, 3), "h:6381");
+    assert_string_equal(repl_member_tls_addr(r, 3), "h:16381");
+    assert_null(repl_member_tls_addr(r, 4));
+
+    /* A snapshot keeps both addresses. */
+    struct buf aux = BUF_INIT;
+    fsm_encode_aux(r, &aux);
+    struct store *s2 = store_new();
+    struct repl *r2 = repl_fsm_new(s2, 1, OURS);
+    restore_aux(r2, &aux);
+    assert_string_equal(repl_member_client_addr(r2, 2), "h:6380");
+    assert_string_equal(repl_member_tls_addr(r2, 2), "h:16380");
+    assert_string_equal(repl_member_tls_addr(r2, 3), "h:16381");
+
+    /* Aux version 3 (no TLS addresses) still loads. */
+    buf_clear(&aux);
+    buf_append_u32(&aux, 3);
+    buf_append_u64(&aux, 1);           /* time */
+    buf_append_u64(&aux, 3);           /* announced node */
+    buf_append_u64(&aux, 5);           /* and term */
+    buf_append_u64(&aux, 0);           /* dedup origins */
+    buf_append_u64(&aux, 1);           /* members */
+    buf_append_u32(&aux, 1);
+    buf_append(&aux, "7", 1);
+    buf_append_u32(&aux, 6);
+    buf_append(&aux, "h:6387", 6);
+    buf_append_u64(&aux, 1000);
+    buf_append_u32(&aux, 0);           /* skipped entries */
+    restore_aux(r2, &aux);
+    assert_string_equal(repl_member_client_addr(r2, 7), "h:6387");
+    assert_string_equal(repl_member_tls_addr(r2, 7), "");
+    assert_null(repl_member_client_addr(r2, 2));
+    buf_free(&aux);
+    repl_fsm_free(r2);
+    store_free(s2);
+    repl_fsm_free(r);
+    store_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dedup_table_is_bounded),
         cmocka_unit_test(test_overtaken_batch_is_answered),
         cmocka_unit_test(test_million_arguments_apply),
+        cmocka_unit_test(test_member_addresses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

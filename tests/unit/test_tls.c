@@ -132,6 +132,27 @@ static void test_client_certificate_required(void **state)
     tls_ctx_free(sctx);
 }
 
+/* TLS_AUTH_REQUEST (the client port of a tls-cluster node with
+ * tls-auth-clients no): every client gets through the handshake, and only
+ * one whose certificate the CA signed counts as verified. */
+static void test_client_certificate_requested(void **state)
+{
+    (void)state;
+    struct tls_ctx *sctx = server_ctx(TLS_AUTH_REQUEST);
+    const char *clients[] = {NULL, "rogue", "client"};
+    for (int i = 0; i < 3; i++) {
+        struct tls_ctx *cctx = client_ctx(clients[i]);
+        struct tls_conn *server = tls_conn_new(sctx), *client = tls_conn_new(cctx);
+        assert_int_equal(handshake(client, server), 1);
+        assert_true(tls_conn_established(server));
+        assert_int_equal(tls_conn_peer_verified(server), i == 2);
+        tls_conn_free(client);
+        tls_conn_free(server);
+        tls_ctx_free(cctx);
+    }
+    tls_ctx_free(sctx);
+}
+
 static void test_garbage_instead_of_hello(void **state)
 {
     (void)state;
@@ -200,6 +221,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_handshake_and_data),
         cmocka_unit_test(test_client_certificate_required),
+        cmocka_unit_test(test_client_certificate_requested),
         cmocka_unit_test(test_garbage_instead_of_hello),
         cmocka_unit_test(test_settings_refused),
         cmocka_unit_test(test_reload),
