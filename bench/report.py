@@ -8,7 +8,8 @@ OUT_DIR holds results.tsv (one line per test run: side, test, size,
 pipeline, requests, status, csv file, seconds and a note on what was
 checked; size or pipeline 0 means "does not apply"), meta.tsv (key<TAB>value
 lines describing the machine and the flags) and, when the memory scripts ran,
-memory.tsv and memory/<script>.txt. Every CSV is redis-benchmark --csv
+memory.tsv and memory/<script>.txt, and the tables of OWN_BENCHES below
+(reqrep-report.txt, secure-report.txt, own/<name>.txt). Every CSV is redis-benchmark --csv
 output, or the same columns written by bench/blpop_latency.c,
 bench/xreadgroup_consume.c or bench/xreadgroup_latency.c. Prints
 plain-text tables on stdout; with --markdown also writes them, with the
@@ -273,13 +274,38 @@ def read_memory(out_dir):
     return out
 
 
-def read_reqrep(out_dir, name="reqrep"):
-    """The table bench/<name>.sh wrote (reqrep, secure), or None."""
-    path = os.path.join(out_dir, name + "-report.txt")
-    if not os.path.exists(path):
-        return None
-    with open(path) as f:
-        return f.read().strip("\n") or None
+# Tables that scripts other than redis-benchmark wrote, in the order they
+# are reported: (file under OUT_DIR, title, what it measures).
+OWN_BENCHES = [
+    ("reqrep-report.txt", "Request/reply round trips",
+     "`bench/reqrep.sh`: the pattern of `examples/request_reply` (caller LPUSH, server BLMOVE "
+     "and MULTI/EXEC, caller BLPOP) on the servers above after their tests, see the README."),
+    ("secure-report.txt", "TLS and password",
+     "`bench/secure.sh`: redis-benchmark in clear, over TLS and with a password, on parley "
+     "and on redis-server (appendfsync always)."),
+    ("own/expiry.txt", "Expiry",
+     "`bench/expiry.py`: keys set with `PX 1000` on a durable parley node and on redis-server; "
+     "how long until all are reclaimed, and the slowest PING meanwhile."),
+    ("own/snapshot_stall.txt", "Event-loop stall while snapshotting",
+     "`bench/snapshot_stall.py`: the longest event-loop stall (`LATENCY LATEST`) while a node "
+     "holding the keys snapshots under write load, next to redis-server's BGSAVE."),
+    ("own/sustained.txt", "Memory, disk and restart after sustained 1 KB writes",
+     "`bench/sustained.py`: used memory, RSS, data directory size and restart time after "
+     "sustained SETs of 1 KB, parley's durable node next to redis-server appendfsync always."),
+]
+
+
+def read_own(out_dir):
+    """[(title, description, text)] for the OWN_BENCHES that wrote a table."""
+    out = []
+    for name, title, what in OWN_BENCHES:
+        path = os.path.join(out_dir, name)
+        if os.path.exists(path):
+            with open(path) as f:
+                text = f.read().strip("\n")
+            if text:
+                out.append((title, what, text))
+    return out
 
 
 def md_table(rows):
@@ -345,16 +371,11 @@ def main():
         print("== delivery checks (both sides of every table) ==")
         for c in check_lines:
             print("   " + c)
-    reqrep = read_reqrep(args.out_dir)
-    if reqrep:
+    own = read_own(args.out_dir)
+    for title, _, text in own:
         print()
-        print("== request/reply round trips (bench/reqrep.sh) ==")
-        print("\n".join("   " + line for line in reqrep.splitlines()))
-    secure = read_reqrep(args.out_dir, "secure")
-    if secure:
-        print()
-        print("== TLS and password (bench/secure.sh) ==")
-        print("\n".join("   " + line for line in secure.splitlines()))
+        print("== %s ==" % title)
+        print("\n".join("   " + line for line in text.splitlines()))
     if memory:
         print()
         print("== memory: bytes per element, parley next to redis-server ==")
@@ -413,16 +434,8 @@ def main():
             md.append("")
         if check_lines:
             md += ["### Delivery checks", ""] + ["- " + c for c in check_lines] + [""]
-        if reqrep:
-            md += ["## Request/reply round trips", "",
-                   "`bench/reqrep.sh`: the pattern of `examples/request_reply` (caller LPUSH, "
-                   "server BLMOVE and MULTI/EXEC, caller BLPOP), see the README.", "",
-                   "```", reqrep, "```", ""]
-        if secure:
-            md += ["## TLS and password", "",
-                   "`bench/secure.sh`: redis-benchmark in clear, over TLS and with a password, "
-                   "on parley and on redis-server (appendfsync always).", "",
-                   "```", secure, "```", ""]
+        for title, what, text in own:
+            md += ["## %s" % title, "", what, "", "```", text, "```", ""]
         if memory:
             md += ["## Memory per element", "",
                    "Each script starts its own durable parley node and redis-server without "

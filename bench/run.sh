@@ -58,6 +58,11 @@ Environment overrides:
                          snapshots under write load, parley next to redis's BGSAVE
                          (bench/snapshot_stall.py; default on, off in the dry run)
   BENCH_SNAPSHOT_KEYS    its N (default 10000000, quick 1000000)
+  BENCH_SUSTAINED        on or off: used memory, RSS, disk and restart time after sustained
+                         1 KB SETs, parley next to redis appendfsync always
+                         (bench/sustained.py; default on, off in the dry run)
+  BENCH_SUSTAINED_SETS   its SETs (default 2600000, quick 260000)
+  BENCH_SUSTAINED_KEYS   the keys they go to (default 200000, quick 20000)
   BENCH_KEYSPACE         -r, also the preloaded keys (default 100000, quick 10000)
   BENCH_SIDES            comma list of single,aof,nopersist,cluster (default all)
   BENCH_PARLEY           parley-server binary        (default build/parley-server)
@@ -117,6 +122,11 @@ if [ "$dry_run" = 1 ]; then def_snapstall=off; else def_snapstall=on; fi
 SNAPSHOT_STALL=${BENCH_SNAPSHOT_STALL:-$def_snapstall}
 if [ "$quick" = 1 ]; then def_snapshot_keys=1000000; else def_snapshot_keys=10000000; fi
 SNAPSHOT_KEYS=${BENCH_SNAPSHOT_KEYS:-$def_snapshot_keys}
+if [ "$dry_run" = 1 ]; then def_sustained=off; else def_sustained=on; fi
+SUSTAINED=${BENCH_SUSTAINED:-$def_sustained}
+if [ "$quick" = 1 ]; then def_sets=260000 def_skeys=20000; else def_sets=2600000 def_skeys=200000; fi
+SUSTAINED_SETS=${BENCH_SUSTAINED_SETS:-$def_sets}
+SUSTAINED_KEYS=${BENCH_SUSTAINED_KEYS:-$def_skeys}
 KEYSPACE=${BENCH_KEYSPACE:-$def_keyspace}
 SIDES=${BENCH_SIDES:-single,aof,nopersist,cluster}
 PARLEY=${BENCH_PARLEY:-$REPO/build/parley-server}
@@ -137,7 +147,7 @@ die() { echo "bench/run.sh: $*" >&2; exit 1; }
 # ---- validate the configuration -------------------------------------------
 is_uint() { [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -gt 0 ]; }
 for v in N_UNPIPELINED N_PIPELINED CLIENTS BLPOP_PAIRS XENTRIES XCONSUMERS KEYSPACE READY_TIMEOUT TEST_TIMEOUT \
-  PRELOAD_TIMEOUT PRELOAD_BATCH MEMORY_TIMEOUT EXPIRY_KEYS; do
+  PRELOAD_TIMEOUT PRELOAD_BATCH MEMORY_TIMEOUT EXPIRY_KEYS SNAPSHOT_KEYS SUSTAINED_SETS SUSTAINED_KEYS; do
   is_uint "${!v}" || die "$v must be a positive integer, got '${!v}'"
 done
 read -r -a SIZE_LIST <<<"$SIZES"
@@ -149,7 +159,9 @@ IFS=, read -r -a SIDE_REQ <<<"$SIDES"
 [ ${#PIPELINE_LIST[@]} -gt 0 ] || die "BENCH_PIPELINES is empty"
 [ ${#TEST_LIST[@]} -gt 0 ] || [ "$TESTS" = none ] || die "BENCH_TESTS is empty (say none for no tests)"
 case $MEMORY in full | quick | off) ;; *) die "BENCH_MEMORY must be full, quick or off, got '$MEMORY'" ;; esac
-case $EXPIRY in on | off) ;; *) die "BENCH_EXPIRY must be on or off, got '$EXPIRY'" ;; esac
+for v in EXPIRY SNAPSHOT_STALL SUSTAINED; do
+  case ${!v} in on | off) ;; *) die "BENCH_$v must be on or off, got '${!v}'" ;; esac
+done
 for v in "${SIZE_LIST[@]}" "${PIPELINE_LIST[@]}"; do
   is_uint "$v" || die "sizes and pipelines must be positive integers, got '$v'"
 done
@@ -184,7 +196,7 @@ if [ "$dry_run" != 1 ]; then
   for s in "${SIDE_LIST[@]}"; do is_parley_side "$s" && need_parley=1; done
 fi
 [ "$MEMORY" != off ] && need_parley=1
-[ "$EXPIRY" = on ] && need_parley=1
+[ "$EXPIRY" = on ] || [ "$SNAPSHOT_STALL" = on ] || [ "$SUSTAINED" = on ] && need_parley=1
 if [ "$need_parley" = 1 ] && [ ! -x "$PARLEY" ]; then
   die "$PARLEY does not exist; build it (make) or run 'bench/run.sh --dry-run-with-redis' to exercise the harness with redis-server only"
 fi
@@ -626,22 +638,6 @@ for size in "${SIZE_LIST[@]}"; do
 done
 tests_elapsed=$((SECONDS - START_SECONDS))
 
-# ---- snapshot stall ---------------------------------------------------------
-# Its own parley-server and redis-server (bench/snapshot_stall.py).
-snapstall_failed=0
-if [ "$SNAPSHOT_STALL" = on ]; then
-  echo "bench/run.sh: snapshot stall ($SNAPSHOT_KEYS keys; its own parley-server and redis-server)"
-  rc=0
-  run_child "$OUT/snapshot_stall.txt" "$OUT/logs/snapshot_stall.err" $((MEMORY_TIMEOUT * 2 + 30)) \
-    "$PYTHON" "$BENCH_DIR/snapshot_stall.py" --parley "$PARLEY" --keys "$SNAPSHOT_KEYS" \
-    --deadline "$MEMORY_TIMEOUT" || rc=$?
-  cat "$OUT/snapshot_stall.txt"
-  if [ $rc -ne 0 ]; then
-    snapstall_failed=1
-    cat "$OUT/logs/snapshot_stall.err" >&2
-  fi
-fi
-
 elapsed=$((SECONDS - START_SECONDS))
 
 # ---- request/reply -----------------------------------------------------------
@@ -675,21 +671,33 @@ elif [ "$dry_run" = 1 ]; then
   meta note "DRY RUN: the memory scripts were not run (they measure parley-server itself)"
 fi
 
-# ---- expiry ----------------------------------------------------------------
-# Its own parley-server and redis-server too (bench/expiry.py).
-expiry_failed=0
-if [ "$EXPIRY" = on ]; then
-  echo "bench/run.sh: expiry ($EXPIRY_KEYS keys with PX 1000; its own parley-server and redis-server)"
-  rc=0
-  run_child "$OUT/expiry.txt" "$OUT/logs/expiry.err" $((MEMORY_TIMEOUT + 30)) \
-    "$PYTHON" "$BENCH_DIR/expiry.py" --parley "$PARLEY" --keys "$EXPIRY_KEYS" \
-    --deadline "$MEMORY_TIMEOUT" || rc=$?
-  cat "$OUT/expiry.txt"
+# ---- benchmarks with servers of their own -------------------------------------
+# Each script starts its own parley-server and redis-server, measures both
+# with the same load and prints one table into own/<name>.txt, which
+# report.py puts into the results (its OWN_BENCHES lists them).
+own_failed=()
+own_bench() { # name on|off timeout title command...
+  local name=$1 enabled=$2 limit=$3 title=$4 rc=0
+  shift 4
+  [ "$enabled" = on ] || return 0
+  echo "bench/run.sh: $title (its own parley-server and redis-server)"
+  mkdir -p "$OUT/own"
+  run_child "$OUT/own/$name.txt" "$OUT/logs/$name.err" "$limit" "$@" || rc=$?
+  cat "$OUT/own/$name.txt"
   if [ $rc -ne 0 ]; then
-    expiry_failed=1
-    cat "$OUT/logs/expiry.err" >&2
+    own_failed+=("$name")
+    cat "$OUT/logs/$name.err" >&2
+    meta note "the $name benchmark failed; see logs/$name.err"
   fi
-fi
+}
+own_bench expiry "$EXPIRY" $((MEMORY_TIMEOUT + 30)) "expiry ($EXPIRY_KEYS keys with PX 1000)" \
+  "$PYTHON" "$BENCH_DIR/expiry.py" --parley "$PARLEY" --keys "$EXPIRY_KEYS" --deadline "$MEMORY_TIMEOUT"
+own_bench snapshot_stall "$SNAPSHOT_STALL" $((MEMORY_TIMEOUT * 2 + 30)) "snapshot stall ($SNAPSHOT_KEYS keys)" \
+  "$PYTHON" "$BENCH_DIR/snapshot_stall.py" --parley "$PARLEY" --keys "$SNAPSHOT_KEYS" --deadline "$MEMORY_TIMEOUT"
+own_bench sustained "$SUSTAINED" $((MEMORY_TIMEOUT * 2 + 30)) \
+  "sustained writes ($SUSTAINED_SETS SETs of 1 KB over $SUSTAINED_KEYS keys)" \
+  "$PYTHON" "$BENCH_DIR/sustained.py" --parley "$PARLEY" --sets "$SUSTAINED_SETS" \
+  --keys "$SUSTAINED_KEYS" --deadline "$MEMORY_TIMEOUT"
 
 elapsed=$((SECONDS - START_SECONDS))
 meta elapsed_s "$elapsed"
@@ -697,8 +705,6 @@ meta tests_elapsed_s "$tests_elapsed"
 [ "$leader_changed" = 1 ] && meta note "WARNING: the benchmarked cluster node lost leadership during the run"
 [ "$failures" -gt 0 ] && meta note "$failures test run(s) failed; their cells say why"
 [ "$memory_failed" = 1 ] && meta note "a memory script failed; see memory.tsv and memory/*.err"
-[ "$expiry_failed" = 1 ] && meta note "the expiry benchmark failed; see logs/expiry.err"
-[ "$snapstall_failed" = 1 ] && meta note "the snapshot stall benchmark failed; see logs/snapshot_stall.err"
 [ "$dry_run" = 1 ] && meta note "DRY RUN: 'single' was redis-server with appendfsync always; 'cluster' was a redis primary with two replicas, all appendfsync always"
 
 report_args=("$OUT")
@@ -706,7 +712,7 @@ report_args=("$OUT")
 "$PYTHON" "$BENCH_DIR/report.py" "${report_args[@]}" | tee "$OUT/report.txt"
 echo
 echo "bench/run.sh: $count test runs in ${tests_elapsed} s, ${elapsed} s in all, on $(nproc) core(s) shared by client and servers; raw data in $OUT"
-if [ "$failures" -gt 0 ] || [ "$memory_failed" = 1 ] || [ "$expiry_failed" = 1 ] || [ "$snapstall_failed" = 1 ]; then
-  echo "bench/run.sh: $failures run(s) failed$([ "$memory_failed" = 1 ] && echo '; a memory script failed')$([ "$expiry_failed" = 1 ] && echo '; the expiry benchmark failed')$([ "$snapstall_failed" = 1 ] && echo '; the snapshot stall benchmark failed')" >&2
+if [ "$failures" -gt 0 ] || [ "$memory_failed" = 1 ] || [ ${#own_failed[@]} -gt 0 ]; then
+  echo "bench/run.sh: $failures run(s) failed$([ "$memory_failed" = 1 ] && echo '; a memory script failed')$([ ${#own_failed[@]} -gt 0 ] && echo "; benchmarks failed: ${own_failed[*]}")" >&2
   exit 1
 fi
