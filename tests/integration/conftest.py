@@ -13,6 +13,9 @@ Fixtures:
   cluster   a three-node cluster, shared by a test module
   redis_ref a redis-server 7.0 to compare replies with (skips if missing)
   make_node / make_cluster  factories for tests that kill and restart nodes
+
+Helpers: wait_until, wait_writable, raw_command, resp_encode, and load_keys
+(millions of keys quickly, through one raw pipelined connection).
 """
 import os
 import shutil
@@ -327,3 +330,34 @@ def resp_encode(*args):
             a = str(a).encode()
         out.append(b"$%d\r\n%s\r\n" % (len(a), a))
     return b"".join(out)
+
+
+def load_keys(port, n, per_cmd=1000, window=64):
+    """MSET n keys k:0 .. k:n-1 through one raw pipelined connection,
+    `window` commands in flight at a time."""
+    s = socket.create_connection(("127.0.0.1", port))
+    s.settimeout(120)
+    try:
+        cmds = []
+        for start in range(0, n, per_cmd):
+            parts = [b"*%d\r\n$4\r\nMSET\r\n" % (2 * min(per_cmd, n - start) + 1)]
+            for i in range(start, min(start + per_cmd, n)):
+                k = b"k:%d" % i
+                parts.append(b"$%d\r\n%s\r\n$8\r\nvalue%03d\r\n" % (len(k), k, i % 1000))
+            cmds.append(b"".join(parts))
+        buf = b""
+        answered = 0
+        sent = 0
+        while answered < len(cmds):
+            while sent < len(cmds) and sent - answered < window:
+                s.sendall(cmds[sent])
+                sent += 1
+            data = s.recv(65536)
+            assert data, "the server closed the connection"
+            buf += data
+            while b"\r\n" in buf:
+                line, buf = buf.split(b"\r\n", 1)
+                assert line == b"+OK", line
+                answered += 1
+    finally:
+        s.close()

@@ -11,10 +11,9 @@ test fails: LATENCY LATEST showed an event-loop stall of 188 ms with 4
 million keys on the development machine (106 ms with 2 million)."""
 import os
 import signal
-import socket
 import threading
 
-from conftest import SERVER, Cluster, Node, wait_until, wait_writable
+from conftest import SERVER, Cluster, Node, load_keys, wait_until, wait_writable
 
 # Enough keys that encoding them on the loop takes well over STALL_MS.
 KEYS = int(os.environ.get("PARLEY_SNAPSHOT_TEST_KEYS", "4000000"))
@@ -23,37 +22,6 @@ STALL_MS = 100
 SANITIZED = os.path.basename(os.path.dirname(SERVER)) == "san"
 # A snapshot every 64 entries: under write load, one every few ticks.
 SNAP_ARGS = ["--raft-snapshot-threshold", "64", "--divergence-check-interval-ms", "0"]
-
-
-def load_keys(port, n, per_cmd=1000, window=64):
-    """MSET n keys k:0 .. k:n-1 through one raw pipelined connection,
-    `window` commands in flight at a time."""
-    s = socket.create_connection(("127.0.0.1", port))
-    s.settimeout(120)
-    try:
-        cmds = []
-        for start in range(0, n, per_cmd):
-            parts = [b"*%d\r\n$4\r\nMSET\r\n" % (2 * min(per_cmd, n - start) + 1)]
-            for i in range(start, min(start + per_cmd, n)):
-                k = b"k:%d" % i
-                parts.append(b"$%d\r\n%s\r\n$8\r\nvalue%03d\r\n" % (len(k), k, i % 1000))
-            cmds.append(b"".join(parts))
-        buf = b""
-        answered = 0
-        sent = 0
-        while answered < len(cmds):
-            while sent < len(cmds) and sent - answered < window:
-                s.sendall(cmds[sent])
-                sent += 1
-            data = s.recv(65536)
-            assert data, "the server closed the connection"
-            buf += data
-            while b"\r\n" in buf:
-                line, buf = buf.split(b"\r\n", 1)
-                assert line == b"+OK", line
-                answered += 1
-    finally:
-        s.close()
 
 
 def raft_info(client):
