@@ -99,9 +99,14 @@ void lazyfree_reset_stats(void)
     __atomic_store_n(&freed_objects, 0, __ATOMIC_RELAXED);
 }
 
+/* Frees between two consolidations of the loop's arena (base/mem.h): a
+ * few thousand chunks, tens of microseconds under its lock. */
+#define CONSOLIDATE_EVERY_FREES 1024
+
 static void *thread_main(void *unused)
 {
     (void)unused;
+    mem_consolidate_every(CONSOLIDATE_EVERY_FREES);
     pthread_mutex_lock(&q.lock);
     for (;;) {
         while (q.head == NULL && !q.stop) pthread_cond_wait(&q.wake, &q.lock);
