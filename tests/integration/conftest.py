@@ -14,14 +14,17 @@ Fixtures:
   redis_ref a redis-server 7.0 to compare replies with (skips if missing)
   make_node / make_cluster  factories for tests that kill and restart nodes
 
-Helpers: wait_until, wait_writable, raw_command, resp_encode, and load_keys
-(millions of keys quickly, through one raw pipelined connection).
+Helpers: wait_until, wait_writable, raw_command, resp_encode, load_keys
+(millions of keys quickly, through one raw pipelined connection), and
+Repeat (a client's call made again and again on a thread while a test
+watches: a write load, a PING loop).
 """
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -361,3 +364,35 @@ def load_keys(port, n, per_cmd=1000, window=64):
                 answered += 1
     finally:
         s.close()
+
+
+class Repeat:
+    """Calls step() on a thread, again and again, from entering the with
+    block until leaving it; `calls` counts the calls that returned. Leaving
+    fails if the thread does not stop or a call raised."""
+
+    def __init__(self, step, what="a call"):
+        self.step = step
+        self.what = what
+        self.calls = 0
+        self.error = None
+        self.stop_flag = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        try:
+            while not self.stop_flag.is_set():
+                self.step()
+                self.calls += 1
+        except Exception as e:  # reported by __exit__
+            self.error = e
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_flag.set()
+        self.thread.join(120)
+        assert not self.thread.is_alive(), f"{self.what} did not return"
+        assert self.error is None, f"{self.what} failed: {self.error!r}"

@@ -9,11 +9,10 @@ gives their memory back. The stall is read from the latency monitor
 (LATENCY LATEST), as an operator would, not timed by the test; the memory
 from INFO (used_memory drops once lazyfree_pending_objects is 0)."""
 import os
-import threading
 
 import redis
 
-from conftest import SERVER, Cluster, Node, load_keys, wait_until, wait_writable
+from conftest import SERVER, Cluster, Node, Repeat, load_keys, wait_until, wait_writable
 
 SANITIZED = os.path.basename(os.path.dirname(SERVER)) == "san"
 # Enough keys that freeing them on the loop takes well over STALL_MS.
@@ -42,41 +41,15 @@ def latency_latest(c):
     return {e[0]: int(e[3]) for e in c.execute_command("LATENCY", "LATEST")}
 
 
+def assert_pong(client):
+    assert client.ping()
+
+
 def big_hash(c, key, fields=5000):
     """A hash table encoded hash: far above the effort threshold (64)."""
     for start in range(0, fields, 1000):
         c.hset(key, mapping={f"f{i}": f"v{i}" for i in range(start, min(fields, start + 1000))})
     assert c.object("encoding", key) == "hashtable"
-
-
-class Pinger:
-    """PINGs on its own connection until stopped, counting the answers."""
-
-    def __init__(self, node):
-        self.client = node.client(socket_timeout=30)
-        self.stop_flag = threading.Event()
-        self.pongs = 0
-        self.error = None
-        self.thread = threading.Thread(target=self.run, daemon=True)
-
-    def run(self):
-        try:
-            while not self.stop_flag.is_set():
-                assert self.client.ping()
-                self.pongs += 1
-        except Exception as e:  # reported by __exit__
-            self.error = e
-
-    def __enter__(self):
-        self.thread.start()
-        wait_until(lambda: self.pongs > 0 or self.error, 10, message="a first PONG")
-        return self
-
-    def __exit__(self, *exc):
-        self.stop_flag.set()
-        self.thread.join(60)
-        assert not self.thread.is_alive(), "PING stopped answering"
-        assert self.error is None, f"PING failed: {self.error!r}"
 
 
 def test_flushall_async_over_millions_of_keys_answers_at_once(tmp_path):
@@ -96,14 +69,16 @@ def test_flushall_async_over_millions_of_keys_answers_at_once(tmp_path):
                    message="the snapshot in progress to end")
         c.config_set("latency-monitor-threshold", STALL_MS)
         c.execute_command("LATENCY", "RESET")
-        with Pinger(node) as pinger:
+        pinger = node.client(socket_timeout=30)
+        with Repeat(lambda: assert_pong(pinger), "PING") as pings:
+            wait_until(lambda: pings.calls > 0, 10, message="a first PONG")
             assert c.flushall(asynchronous=True)
             # The keys are gone when it answers; the memory not yet.
             assert c.dbsize() == 0
             assert c.get("k:1") is None
-            pongs_at_flush = pinger.pongs
+            pongs_at_flush = pings.calls
             wait_drained(c)
-            wait_until(lambda: pinger.pongs > pongs_at_flush, 10, message="PONGs after the flush")
+            wait_until(lambda: pings.calls > pongs_at_flush, 10, message="PONGs after the flush")
         # No loop iteration or command held the loop for STALL_MS.
         stalls = latency_latest(c)
         assert not stalls, f"stalls of at least {STALL_MS} ms were recorded: {stalls}"

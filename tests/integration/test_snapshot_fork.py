@@ -9,11 +9,11 @@ LATENCY LATEST, as an operator would, rather than timing anything
 themselves. With the snapshot encoded on the loop (main's code), the stall
 test fails: LATENCY LATEST showed an event-loop stall of 188 ms with 4
 million keys on the development machine (106 ms with 2 million)."""
+import itertools
 import os
 import signal
-import threading
 
-from conftest import SERVER, Cluster, Node, load_keys, wait_until, wait_writable
+from conftest import SERVER, Cluster, Node, Repeat, load_keys, wait_until, wait_writable
 
 # Enough keys that encoding them on the loop takes well over STALL_MS.
 KEYS = int(os.environ.get("PARLEY_SNAPSHOT_TEST_KEYS", "4000000"))
@@ -28,39 +28,19 @@ def raft_info(client):
     return client.info("raft")
 
 
-class WriteLoad:
-    """Pipelined SETs on a thread until stopped: what keeps snapshots
-    coming (every 64 entries) while the test watches."""
+def WriteLoad(node):
+    """Pipelined SETs on a thread until the with block ends: what keeps
+    snapshots coming (every 64 entries) while the test watches."""
+    client = node.client(socket_timeout=60)
+    counter = itertools.count()
 
-    def __init__(self, node):
-        self.client = node.client(socket_timeout=60)
-        self.stop_flag = threading.Event()
-        self.error = None
-        self.writes = 0
-        self.thread = threading.Thread(target=self.run, daemon=True)
-
-    def run(self):
-        try:
-            i = 0
-            while not self.stop_flag.is_set():
-                p = self.client.pipeline(transaction=False)
-                for _ in range(50):
-                    p.set(f"w:{i % 10000}", i)
-                    i += 1
-                p.execute()
-                self.writes += 50
-        except Exception as e:  # reported by stop()
-            self.error = e
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop_flag.set()
-        self.thread.join(120)
-        assert not self.thread.is_alive(), "the write load did not stop"
-        assert self.error is None, f"a write failed: {self.error!r}"
+    def fifty_sets():
+        p = client.pipeline(transaction=False)
+        for _ in range(50):
+            i = next(counter)
+            p.set(f"w:{i % 10000}", i)
+        p.execute()
+    return Repeat(fifty_sets, "a write")
 
 
 def wait_snapshots(client, count, baseline, timeout=120):
