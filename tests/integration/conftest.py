@@ -367,13 +367,15 @@ def load_keys(port, n, per_cmd=1000, window=64):
 
 
 class Repeat:
-    """Calls step() on a thread, again and again, from entering the with
-    block until leaving it; `calls` counts the calls that returned. Leaving
-    fails if the thread does not stop or a call raised."""
+    """Calls step() on a thread, again and again (pause_s apart), from
+    entering the with block until leaving it; `calls` counts the calls that
+    returned. Leaving fails if the thread does not stop or a call raised
+    (the first error ends the calls)."""
 
-    def __init__(self, step, what="a call"):
+    def __init__(self, step, what="a call", pause_s=0.0):
         self.step = step
         self.what = what
+        self.pause_s = pause_s
         self.calls = 0
         self.error = None
         self.stop_flag = threading.Event()
@@ -384,6 +386,8 @@ class Repeat:
             while not self.stop_flag.is_set():
                 self.step()
                 self.calls += 1
+                if self.pause_s:
+                    self.stop_flag.wait(self.pause_s)
         except Exception as e:  # reported by __exit__
             self.error = e
 
