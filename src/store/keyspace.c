@@ -205,19 +205,22 @@ static void watch_touch_db_keys(struct store *s, int db, int from)
  * through free_entry_value, its values) to the heap and hands it to the
  * free thread whole, as Redis's emptyDbAsync hands over its dicts: the
  * database is empty at once, however many keys it held. */
+static void hand_over_keys(struct store_db *d)
+{
+    uint64_t keys = dset_size(&d->keys);
+    if (keys == 0) return;
+    struct dset *old = xmalloc(sizeof *old);
+    *old = d->keys;
+    dset_init(&d->keys, free_entry_value);
+    lazyfree_dset(old, keys);
+}
+
 void store_flush_db(struct store *s, int db, enum lazyfree_reason why)
 {
     struct store_db *d = &s->db[db];
     watch_touch_db_keys(s, db, db);
-    uint64_t keys = dset_size(&d->keys);
-    if (keys > 0 && lazyfree_wanted(why)) {
-        struct dset *old = xmalloc(sizeof *old);
-        *old = d->keys;
-        dset_init(&d->keys, free_entry_value);
-        lazyfree_dset(old, keys);
-    } else {
-        dset_clear(&d->keys);
-    }
+    if (lazyfree_wanted(why)) hand_over_keys(d);
+    dset_clear(&d->keys);
     free(d->expiring);
     d->expiring = NULL;
     d->n_expiring = d->cap_expiring = 0;
@@ -227,6 +230,13 @@ void store_flush_db(struct store *s, int db, enum lazyfree_reason why)
 void store_flush_all(struct store *s, enum lazyfree_reason why)
 {
     for (int i = 0; i < STORE_DBS; i++) store_flush_db(s, i, why);
+}
+
+void store_free_lazily(struct store *s)
+{
+    if (s == NULL) return;
+    for (int i = 0; i < STORE_DBS; i++) hand_over_keys(&s->db[i]);
+    store_free(s);
 }
 
 /* Nothing points at a struct store_db (entries hold indexes only), so the

@@ -89,6 +89,9 @@ struct store {
 
 struct store *store_new(void);
 void store_free(struct store *s);
+/* store_free, with the databases' keys and values freed by the free thread
+ * (lazyfree.h): a keyspace a snapshot replaced, let go of at once. */
+void store_free_lazily(struct store *s);
 
 static inline struct sobj *store_value(const struct dict_entry *e)
 {

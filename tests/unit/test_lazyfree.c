@@ -8,7 +8,8 @@
  * lazyfree_shutdown nothing is pending, lazyfreed counts it and
  * mem_used_bytes is back where it was; a lazy flush empties the database at
  * once (DBSIZE 0, the key order empty, new keys usable) and frees every key
- * on the thread; the keyspace's own deletions follow their reasons (DEL-like
+ * on the thread; store_free_lazily (a keyspace a snapshot replaced) frees
+ * every key there; the keyspace's own deletions follow their reasons (DEL-like
  * store_delete_for, an overwrite, an expired key met by a lookup); a thread
  * stopped by lazyfree_shutdown starts again for the next job. */
 #include <setjmp.h>
@@ -161,6 +162,21 @@ static void test_lazy_flush(void **state)
     assert_int_equal(mem_used_bytes(), before);
 }
 
+static void test_store_free_lazily(void **state)
+{
+    (void)state;
+    reset_directives();
+    size_t before = mem_used_bytes();
+    struct store *s = store_new();
+    fill(s, 0, 20000);
+    fill(s, 15, 100);
+    lazyfree_reset_stats();
+    store_free_lazily(s);
+    lazyfree_shutdown();
+    assert_int_equal(lazyfree_freed_objects(), 20100);
+    assert_int_equal(mem_used_bytes(), before);
+}
+
 static void test_keyspace_deletions_follow_their_reason(void **state)
 {
     (void)state;
@@ -206,6 +222,7 @@ int main(void)
         cmocka_unit_test(test_directives),
         cmocka_unit_test(test_big_value_freed_in_background),
         cmocka_unit_test(test_lazy_flush),
+        cmocka_unit_test(test_store_free_lazily),
         cmocka_unit_test(test_keyspace_deletions_follow_their_reason),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
