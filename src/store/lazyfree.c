@@ -2,9 +2,11 @@
  *
  * A queue of jobs (a function and what it frees) under one mutex, and one
  * thread that takes them off in order. The lock is held only to push and
- * to pop, never while freeing, so the loop that
- * pushes never waits for a free in progress. The counters are atomics the
- * loop reads for INFO without the lock. */
+ * to pop, never while freeing, so the loop that pushes never waits for a
+ * free in progress. The counters are atomics the loop reads for INFO
+ * without the lock. The queue has no bound of its own: what it holds was
+ * already allocated and counted in used_memory (maxmemory bounds it), and
+ * each job costs one small allocation. */
 #include "store/lazyfree.h"
 
 #include <assert.h>
