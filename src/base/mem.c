@@ -108,10 +108,26 @@ void *__wrap_realloc(void *ptr, size_t size)
     return p;
 }
 
+/* See mem_consolidate_every. */
+static __thread size_t consolidate_every, frees_since_consolidate;
+/* glibc's M_MXFAST default (malloc.c's DEFAULT_MXFAST): set again, it
+ * changes nothing, but mallopt consolidates the main arena first. */
+#define GLIBC_DEFAULT_MXFAST (64 * sizeof(size_t) / 4)
+
 void __wrap_free(void *ptr)
 {
     if (ptr) count(-(int64_t)malloc_usable_size(ptr));
     __real_free(ptr);
+    if (consolidate_every && ++frees_since_consolidate >= consolidate_every) {
+        frees_since_consolidate = 0;
+        mallopt(M_MXFAST, (int)GLIBC_DEFAULT_MXFAST);
+    }
+}
+
+void mem_consolidate_every(size_t frees)
+{
+    consolidate_every = frees;
+    frees_since_consolidate = 0;
 }
 
 void mem_disown(void *ptr)

@@ -28,6 +28,15 @@ size_t mem_used_bytes(void);
  * Parley frees it after all. */
 void mem_disown(void *ptr);
 void mem_own(void *ptr);
+/* For a thread that frees much of what another thread allocated (the free
+ * thread of store/lazyfree.c): glibc puts small chunks a thread frees into
+ * the fastbins of the arena they came from, the loop's main arena, and the
+ * loop's next large malloc consolidates them all at once under the arena's
+ * lock (600 ms for the 3 million keys of a FLUSHALL ASYNC). With this set,
+ * every `frees` frees of the calling thread consolidate the main arena
+ * themselves (mallopt does, holding the lock for those few chunks only).
+ * 0 turns it off. Per thread. */
+void mem_consolidate_every(size_t frees);
 /* The machine's physical memory in bytes (sysconf), read once: no value
  * larger than this can ever be held, whatever the configuration allows. */
 size_t mem_physical_bytes(void);

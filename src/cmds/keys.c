@@ -12,19 +12,22 @@
 #include "cmds/cmd.h"
 #include "cmds/exec.h"
 
-static void delete_generic(struct cmd_ctx *c)
+/* DEL and UNLINK answer and delete alike; they differ in how this node
+ * frees the values (store/lazyfree.h): UNLINK hands big ones to the free
+ * thread, DEL does when lazyfree-lazy-user-del is yes. */
+static void delete_generic(struct cmd_ctx *c, enum lazyfree_reason why)
 {
     long long deleted = 0;
     for (int j = 1; j < c->argc; j++) {
         if (ctx_lookup(c, &c->argv[j]) &&
-            store_delete(c->store, c->db, c->argv[j].ptr, c->argv[j].len))
+            store_delete_for(c->store, c->db, c->argv[j].ptr, c->argv[j].len, why))
             deleted++;
     }
     resp_int(&c->out, deleted);
 }
 
-void cmd_del(struct cmd_ctx *c) { delete_generic(c); }
-void cmd_unlink(struct cmd_ctx *c) { delete_generic(c); }
+void cmd_del(struct cmd_ctx *c) { delete_generic(c, LAZYFREE_USER_DEL); }
+void cmd_unlink(struct cmd_ctx *c) { delete_generic(c, LAZYFREE_ALWAYS); }
 
 static void count_existing(struct cmd_ctx *c)
 {
@@ -363,7 +366,8 @@ void cmd_internal_expire(struct cmd_ctx *c)
 void cmd_internal_evict(struct cmd_ctx *c)
 {
     for (int j = 1; j < c->argc; j++)
-        if (store_delete(c->store, c->db, c->argv[j].ptr, c->argv[j].len)) c->store->evicted_keys++;
+        if (store_delete_for(c->store, c->db, c->argv[j].ptr, c->argv[j].len, LAZYFREE_EVICTION))
+            c->store->evicted_keys++;
     resp_ok(&c->out);
 }
 
@@ -408,26 +412,38 @@ void cmd_dbsize(struct cmd_ctx *c)
     resp_int(&c->out, (long long)store_db_size(c->store, c->db));
 }
 
-static bool parse_flush_mode(struct cmd_ctx *c)
+/* FLUSHDB and FLUSHALL [ASYNC|SYNC]: without either, as this node's
+ * lazyfree-lazy-user-flush says. Whichever, the keys are gone when the
+ * command answers, on every node; only the freeing differs (lazyfree.h). */
+static bool parse_flush_mode(struct cmd_ctx *c, enum lazyfree_reason *why)
 {
+    *why = LAZYFREE_USER_FLUSH;
     if (c->argc == 1) return true;
-    if (c->argc == 2 && (arg_is(&c->argv[1], "sync") || arg_is(&c->argv[1], "async")))
+    if (c->argc == 2 && arg_is(&c->argv[1], "sync")) {
+        *why = LAZYFREE_NEVER;
         return true;
+    }
+    if (c->argc == 2 && arg_is(&c->argv[1], "async")) {
+        *why = LAZYFREE_ALWAYS;
+        return true;
+    }
     cmd_reply_syntax_error(c);
     return false;
 }
 
 void cmd_flushdb(struct cmd_ctx *c)
 {
-    if (!parse_flush_mode(c)) return;
-    store_flush_db(c->store, c->db);
+    enum lazyfree_reason why;
+    if (!parse_flush_mode(c, &why)) return;
+    store_flush_db(c->store, c->db, why);
     resp_ok(&c->out);
 }
 
 void cmd_flushall(struct cmd_ctx *c)
 {
-    if (!parse_flush_mode(c)) return;
-    store_flush_all(c->store);
+    enum lazyfree_reason why;
+    if (!parse_flush_mode(c, &why)) return;
+    store_flush_all(c->store, why);
     resp_ok(&c->out);
 }
 

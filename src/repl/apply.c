@@ -618,7 +618,7 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
     r->store->on_message = tmp.on_message;
     r->store->on_subscriptions = tmp.on_subscriptions;
     r->store->pubsub_arg = tmp.pubsub_arg;
-    store_free(fresh);
+    store_free_lazily(fresh); /* the keyspace replaced: its keys on the free thread */
     divergence_forget(r);
     raft_free(buf->base);
     log_info("Loaded a snapshot of %zu bytes", buf->len);

@@ -13,7 +13,11 @@
  *     `__evict <keys>` ahead of the writes of this tick: every replica
  *     deletes the same keys at the same log index. One eviction batch is
  *     in flight at a time; until it is applied, writes go on (Redis's
- *     EVICT_RUNNING).
+ *     EVICT_RUNNING). Under lazyfree-lazy-eviction a big victim's memory
+ *     comes back when the free thread gets to it (store/lazyfree.h), a
+ *     little after the batch is applied: eviction does not wait for it
+ *     and may take a few more victims meanwhile, as Redis's may. (Holding
+ *     batches back while frees were pending starved eviction.)
  *   - under noeviction, or when nothing can be evicted (volatile-* with no
  *     key that has a TTL), commands flagged deny-oom are refused: the batch
  *     being proposed carries `__refuse <OOM error>` in their place

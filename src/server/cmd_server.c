@@ -96,9 +96,11 @@ void server_info(struct server *s, int nsections, const struct resp_arg *section
                    "used_memory:%zu\r\nused_memory_human:%s\r\nused_memory_rss:%zu\r\n"
                    "used_memory_rss_human:%s\r\nused_memory_peak:%llu\r\n"
                    "used_memory_peak_human:%s\r\nmaxmemory:%lld\r\nmaxmemory_human:%s\r\n"
-                   "maxmemory_policy:%s\r\nmem_allocator:libc\r\n",
+                   "maxmemory_policy:%s\r\nmem_allocator:libc\r\n"
+                   "lazyfree_pending_objects:%llu\r\n",
                    used, h, rss, hrss, (unsigned long long)s->stats.peak_memory, hp,
-                   s->cfg.maxmemory, hmax, evict_policy_name(s->cfg.maxmemory_policy));
+                   s->cfg.maxmemory, hmax, evict_policy_name(s->cfg.maxmemory_policy),
+                   (unsigned long long)lazyfree_pending_objects());
         /* The Raft log's share, outside used_memory (repl/logbound.c). */
         struct repl_info ri;
         repl_get_info(s->repl, &ri);
@@ -127,7 +129,7 @@ void server_info(struct server *s, int nsections, const struct resp_arg *section
                    "total_net_output_bytes:%llu\r\nrejected_connections:%llu\r\n"
                    "expired_keys:%llu\r\nexpired_stale_perc:%.2f\r\n"
                    "expired_time_cap_reached_count:%llu\r\nexpire_cycle_cpu_milliseconds:%llu\r\n"
-                   "evicted_keys:%llu\r\n",
+                   "evicted_keys:%llu\r\nlazyfreed_objects:%llu\r\n",
                    (unsigned long long)ns->connections_received,
                    (unsigned long long)s->stats.commands, (unsigned long long)ops,
                    (unsigned long long)ns->net_input_bytes, (unsigned long long)ns->net_output_bytes,
@@ -135,7 +137,8 @@ void server_info(struct server *s, int nsections, const struct resp_arg *section
                    (unsigned long long)s->store->expired_keys, ri.expired_stale_perc,
                    (unsigned long long)ri.expired_time_cap_reached_count,
                    (unsigned long long)ri.expire_cycle_cpu_ms,
-                   (unsigned long long)s->store->evicted_keys);
+                   (unsigned long long)s->store->evicted_keys,
+                   (unsigned long long)lazyfree_freed_objects());
     }
     if (want(nsections, sections, "replication", true)) {
         SECTION("Replication");
@@ -492,6 +495,7 @@ static void config_resetstat(struct client *c, const struct cmd_def *cmd, int ar
 {
     c->srv->stats.commands = 0;
     c->srv->store->evicted_keys = 0;
+    lazyfree_reset_stats();
     struct resp_out o = client_reply(c);
     resp_ok(&o);
 }

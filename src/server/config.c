@@ -73,6 +73,13 @@ static const struct directive table[] = {
     {"maxmemory-samples", K_INT, OFF(maxmemory_samples), true, "5", 1, 0x7fffffff},
     {"lfu-log-factor", K_INT, OFF(lfu_log_factor), true, "10", 0, 0x7fffffff},
     {"lfu-decay-time", K_INT, OFF(lfu_decay_time), true, "1", 0, 0x7fffffff},
+    /* Which deletions this node frees on its background thread
+     * (store/lazyfree.h); node-local, they never change the data. */
+    {"lazyfree-lazy-eviction", K_BOOL, OFF(lazyfree_lazy_eviction), true, "no", 0, 0},
+    {"lazyfree-lazy-expire", K_BOOL, OFF(lazyfree_lazy_expire), true, "no", 0, 0},
+    {"lazyfree-lazy-server-del", K_BOOL, OFF(lazyfree_lazy_server_del), true, "no", 0, 0},
+    {"lazyfree-lazy-user-del", K_BOOL, OFF(lazyfree_lazy_user_del), true, "no", 0, 0},
+    {"lazyfree-lazy-user-flush", K_BOOL, OFF(lazyfree_lazy_user_flush), true, "no", 0, 0},
     /* How often the leader checks that every replica holds its data (0: never). */
     {"divergence-check-interval-ms", K_INT, OFF(divergence_check_interval_ms), true, "10000", 0,
      86400000},

@@ -50,6 +50,12 @@ struct config {
     long long maxmemory_samples;
     long long lfu_log_factor;
     long long lfu_decay_time;     /* minutes */
+    /* lazyfree-lazy-*: which deletions are freed in the background. */
+    bool lazyfree_lazy_eviction;
+    bool lazyfree_lazy_expire;
+    bool lazyfree_lazy_server_del;
+    bool lazyfree_lazy_user_del;
+    bool lazyfree_lazy_user_flush;
     long long divergence_check_interval_ms;
     long long apply_skip_entry;
     /* TLS for clients, Redis's directives (base/tls.h builds the context). */

@@ -106,6 +106,11 @@ void server_apply_runtime_config(struct server *s)
     repl_set_memory(s->repl, s->cfg.maxmemory, (enum evict_policy)s->cfg.maxmemory_policy,
                     (int)s->cfg.maxmemory_samples);
     evict_configure((int)s->cfg.lfu_log_factor, (int)s->cfg.lfu_decay_time);
+    lazyfree_configure(LAZYFREE_EVICTION, s->cfg.lazyfree_lazy_eviction);
+    lazyfree_configure(LAZYFREE_EXPIRE, s->cfg.lazyfree_lazy_expire);
+    lazyfree_configure(LAZYFREE_SERVER_DEL, s->cfg.lazyfree_lazy_server_del);
+    lazyfree_configure(LAZYFREE_USER_DEL, s->cfg.lazyfree_lazy_user_del);
+    lazyfree_configure(LAZYFREE_USER_FLUSH, s->cfg.lazyfree_lazy_user_flush);
     repl_set_divergence_check_interval(s->repl, (unsigned)s->cfg.divergence_check_interval_ms);
 }
 
@@ -433,6 +438,7 @@ int main(int argc, char **argv)
     net_free(s.net);
     acl_free_server(&s);
     store_free(s.store);
+    lazyfree_shutdown(); /* whatever is still queued is freed before exit */
     dict_clear(&s.clients_by_id);
     dict_clear(&s.blocked_keys);
     dict_clear(&s.ready_keys);

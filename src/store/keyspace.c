@@ -8,6 +8,7 @@
 #include "base/hash.h"
 #include "base/mem.h"
 #include "store/evict.h"
+#include "store/lazyfree.h"
 
 static void free_entry_value(struct dict_entry *e)
 {
@@ -69,22 +70,33 @@ static void forget_entry(struct store_db *d, struct dict_entry *e)
     if (e->aux != NOT_EXPIRING) expiring_remove(d, e);
 }
 
-/* Takes key out of the database, expiry index included. */
-static bool remove_key(struct store *s, int db, const char *key, size_t klen)
+/* Takes key out of the database, expiry index included; its value is
+ * freed as `why` says (lazyfree.h). */
+static bool remove_key(struct store *s, int db, const char *key, size_t klen,
+                       enum lazyfree_reason why)
 {
     struct store_db *d = &s->db[db];
     struct dict_entry *e = dset_unlink(&d->keys, key, klen);
     if (e == NULL) return false;
     forget_entry(d, e);
+    struct sobj *val = e->v.ptr;
+    e->v.ptr = NULL;
     dict_entry_free(&d->keys.d, e);
+    lazyfree_value(val, why);
+    return true;
+}
+
+bool store_delete_for(struct store *s, int db, const char *key, size_t klen,
+                      enum lazyfree_reason why)
+{
+    if (!remove_key(s, db, key, klen, why)) return false;
+    store_touch(s, db, key, klen);
     return true;
 }
 
 bool store_delete(struct store *s, int db, const char *key, size_t klen)
 {
-    if (!remove_key(s, db, key, klen)) return false;
-    store_touch(s, db, key, klen);
-    return true;
+    return store_delete_for(s, db, key, klen, LAZYFREE_SERVER_DEL);
 }
 
 struct dict_entry *store_lookup(struct store *s, int db, const char *key, size_t klen,
@@ -102,7 +114,7 @@ struct dict_entry *store_lookup(struct store *s, int db, const char *key, size_t
          * for WATCH only if a transaction watched it while it was alive: one
          * that began watching once the key had expired saw it as gone. */
         int64_t expired_at = store_expire_of(s, db, e);
-        remove_key(s, db, key, klen);
+        remove_key(s, db, key, klen, LAZYFREE_EXPIRE);
         if (watch_active(&s->watch) && watch_any_began_before(&s->watch, expired_at))
             store_touch(s, db, key, klen);
         else
@@ -123,7 +135,7 @@ struct dict_entry *store_set(struct store *s, int db, const char *key, size_t kl
         evict_stamp(val, NULL);
     } else {
         evict_stamp(val, e->v.ptr);
-        sobj_free(e->v.ptr);
+        lazyfree_value(e->v.ptr, LAZYFREE_SERVER_DEL);
         if (!keep_ttl) forget_entry(d, e);
     }
     e->v.ptr = val;
@@ -134,7 +146,7 @@ struct dict_entry *store_set(struct store *s, int db, const char *key, size_t kl
 void store_replace_value(struct store *s, int db, struct dict_entry *e, struct sobj *val)
 {
     evict_stamp(val, e->v.ptr);
-    sobj_free(e->v.ptr);
+    lazyfree_value(e->v.ptr, LAZYFREE_SERVER_DEL);
     e->v.ptr = val;
     store_touch(s, db, e->key, e->klen);
 }
@@ -189,10 +201,25 @@ static void watch_touch_db_keys(struct store *s, int db, int from)
     }
 }
 
-void store_flush_db(struct store *s, int db)
+/* A lazy flush moves the database's dset (its table, its key order and,
+ * through free_entry_value, its values) to the heap and hands it to the
+ * free thread whole, as Redis's emptyDbAsync hands over its dicts: the
+ * database is empty at once, however many keys it held. */
+static void hand_over_keys(struct store_db *d)
+{
+    uint64_t keys = dset_size(&d->keys);
+    if (keys == 0) return;
+    struct dset *old = xmalloc(sizeof *old);
+    *old = d->keys;
+    dset_init(&d->keys, free_entry_value);
+    lazyfree_dset(old, keys);
+}
+
+void store_flush_db(struct store *s, int db, enum lazyfree_reason why)
 {
     struct store_db *d = &s->db[db];
     watch_touch_db_keys(s, db, db);
+    if (lazyfree_wanted(why)) hand_over_keys(d);
     dset_clear(&d->keys);
     free(d->expiring);
     d->expiring = NULL;
@@ -200,9 +227,16 @@ void store_flush_db(struct store *s, int db)
     store_touch_unwatched(s, db, NULL, 0);
 }
 
-void store_flush_all(struct store *s)
+void store_flush_all(struct store *s, enum lazyfree_reason why)
 {
-    for (int i = 0; i < STORE_DBS; i++) store_flush_db(s, i);
+    for (int i = 0; i < STORE_DBS; i++) store_flush_db(s, i, why);
+}
+
+void store_free_lazily(struct store *s)
+{
+    if (s == NULL) return;
+    for (int i = 0; i < STORE_DBS; i++) hand_over_keys(&s->db[i]);
+    store_free(s);
 }
 
 /* Nothing points at a struct store_db (entries hold indexes only), so the

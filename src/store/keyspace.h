@@ -31,6 +31,7 @@
 #include "store/acl.h"
 #include "store/dict.h"
 #include "store/dset.h"
+#include "store/lazyfree.h"
 #include "store/object.h"
 #include "store/pubsub.h"
 #include "store/scripts.h"
@@ -88,6 +89,9 @@ struct store {
 
 struct store *store_new(void);
 void store_free(struct store *s);
+/* store_free, with the databases' keys and values freed by the free thread
+ * (lazyfree.h): a keyspace a snapshot replaced, let go of at once. */
+void store_free_lazily(struct store *s);
 
 static inline struct sobj *store_value(const struct dict_entry *e)
 {
@@ -106,13 +110,22 @@ static inline bool store_is_expired(const struct store *s, int db, const struct 
 
 struct dict_entry *store_lookup(struct store *s, int db, const char *key, size_t klen,
                                 int64_t now_ms, bool evict);
-/* Stores val under key (taking ownership), replacing any previous value.
+/* Values taken out of the keyspace are freed as lazyfree.h says: a value
+ * replaced or deleted by store_set, store_replace_value, store_move and
+ * store_delete as the server's own deletion (lazyfree-lazy-server-del), an
+ * expired key found by a lookup with evict=true as lazyfree-lazy-expire;
+ * store_delete_for names the reason. Either way the key is gone at once.
+ *
+ * Stores val under key (taking ownership), replacing any previous value.
  * The expiry is cleared unless keep_ttl. */
 struct dict_entry *store_set(struct store *s, int db, const char *key, size_t klen,
                              struct sobj *val, bool keep_ttl);
 /* Replaces the value of an existing entry, keeping its expiry. */
 void store_replace_value(struct store *s, int db, struct dict_entry *e, struct sobj *val);
 bool store_delete(struct store *s, int db, const char *key, size_t klen);
+/* DEL (LAZYFREE_USER_DEL), UNLINK (LAZYFREE_ALWAYS), eviction... */
+bool store_delete_for(struct store *s, int db, const char *key, size_t klen,
+                      enum lazyfree_reason why);
 /* when_ms == STORE_NO_EXPIRE removes the expiry. */
 void store_set_expire(struct store *s, int db, struct dict_entry *e, int64_t when_ms);
 /* Moves key (value and expiry) to dst_key in dst_db, replacing anything
@@ -134,8 +147,10 @@ static inline uint64_t store_db_expiring(const struct store *s, int db)
 {
     return s->db[db].n_expiring;
 }
-void store_flush_db(struct store *s, int db);
-void store_flush_all(struct store *s);
+/* Empties one database or all of them at once; their keys and values are
+ * freed by the free thread when `why` wants it lazy (lazyfree.h). */
+void store_flush_db(struct store *s, int db, enum lazyfree_reason why);
+void store_flush_all(struct store *s, enum lazyfree_reason why);
 /* Exchanges the contents of two databases (SWAPDB). */
 void store_swap_db(struct store *s, int a, int b);
 

@@ -13,12 +13,18 @@ Fixtures:
   cluster   a three-node cluster, shared by a test module
   redis_ref a redis-server 7.0 to compare replies with (skips if missing)
   make_node / make_cluster  factories for tests that kill and restart nodes
+
+Helpers: wait_until, wait_writable, raw_command, resp_encode, load_keys
+(millions of keys quickly, through one raw pipelined connection), and
+Repeat (a client's call made again and again on a thread while a test
+watches: a write load, a PING loop).
 """
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -327,3 +333,70 @@ def resp_encode(*args):
             a = str(a).encode()
         out.append(b"$%d\r\n%s\r\n" % (len(a), a))
     return b"".join(out)
+
+
+def load_keys(port, n, per_cmd=1000, window=64):
+    """MSET n keys k:0 .. k:n-1 through one raw pipelined connection,
+    `window` commands in flight at a time."""
+    s = socket.create_connection(("127.0.0.1", port))
+    s.settimeout(120)
+    try:
+        cmds = []
+        for start in range(0, n, per_cmd):
+            parts = [b"*%d\r\n$4\r\nMSET\r\n" % (2 * min(per_cmd, n - start) + 1)]
+            for i in range(start, min(start + per_cmd, n)):
+                k = b"k:%d" % i
+                parts.append(b"$%d\r\n%s\r\n$8\r\nvalue%03d\r\n" % (len(k), k, i % 1000))
+            cmds.append(b"".join(parts))
+        buf = b""
+        answered = 0
+        sent = 0
+        while answered < len(cmds):
+            while sent < len(cmds) and sent - answered < window:
+                s.sendall(cmds[sent])
+                sent += 1
+            data = s.recv(65536)
+            assert data, "the server closed the connection"
+            buf += data
+            while b"\r\n" in buf:
+                line, buf = buf.split(b"\r\n", 1)
+                assert line == b"+OK", line
+                answered += 1
+    finally:
+        s.close()
+
+
+class Repeat:
+    """Calls step() on a thread, again and again (pause_s apart), from
+    entering the with block until leaving it; `calls` counts the calls that
+    returned. Leaving fails if the thread does not stop or a call raised
+    (the first error ends the calls)."""
+
+    def __init__(self, step, what="a call", pause_s=0.0):
+        self.step = step
+        self.what = what
+        self.pause_s = pause_s
+        self.calls = 0
+        self.error = None
+        self.stop_flag = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        try:
+            while not self.stop_flag.is_set():
+                self.step()
+                self.calls += 1
+                if self.pause_s:
+                    self.stop_flag.wait(self.pause_s)
+        except Exception as e:  # reported by __exit__
+            self.error = e
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_flag.set()
+        self.thread.join(120)
+        assert not self.thread.is_alive(), f"{self.what} did not return"
+        assert self.error is None, f"{self.what} failed: {self.error!r}"

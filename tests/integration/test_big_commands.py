@@ -6,11 +6,10 @@ single node and through a follower, which forwards its batches to the
 leader in parts no larger than the smallest proto-max-bulk-len. Commands of
 other clients (and of the same client) around the big one are answered as
 usual: nothing is lost with it."""
-import threading
 
 import pytest
 
-from conftest import resp_encode, wait_writable
+from conftest import Repeat, resp_encode, wait_writable
 from rawresp import RawConn
 
 N = 1_100_000
@@ -20,36 +19,19 @@ def names(prefix, n):
     return [f"{prefix}{i}" for i in range(n)]
 
 
-class Incrementer:
+class Incrementer(Repeat):
     """Another client INCRs a counter, every few milliseconds, while the big
     commands run: its commands share ticks (and entries) with theirs."""
 
     def __init__(self, node):
         self.client = node.client(socket_timeout=30)
-        self.done = threading.Event()
-        self.acknowledged = 0
-        self.errors = []
-        self.thread = threading.Thread(target=self.run, daemon=True)
-
-    def run(self):
-        while not self.done.wait(0.002):  # paced: the big commands' client needs the GIL
-            try:
-                self.client.incr("other:counter")
-                self.acknowledged += 1
-            except Exception as e:  # reported by __exit__
-                self.errors.append(repr(e))
-                return
-
-    def __enter__(self):
-        self.thread.start()
-        return self
+        # Paced: the big commands' client needs the GIL.
+        super().__init__(lambda: self.client.incr("other:counter"), "an INCR", pause_s=0.002)
 
     def __exit__(self, *exc):
-        self.done.set()
-        self.thread.join(60)
-        assert not self.errors, self.errors
-        assert self.acknowledged > 0
-        assert int(self.client.get("other:counter")) == self.acknowledged
+        super().__exit__(*exc)
+        assert self.calls > 0
+        assert int(self.client.get("other:counter")) == self.calls
         self.client.close()
 
 

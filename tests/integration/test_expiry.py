@@ -14,9 +14,8 @@ moment were deleted. The old cycle needed at least 200 (1,000 keys each);
 the new one consults the clock only after 1,280 keys of one database, so
 each of its proposals holds at least that many while expired keys remain,
 and 200,000 keys take fewer than 160 proposals however slow the machine."""
-import threading
 
-from conftest import Cluster, Node, wait_until, wait_writable
+from conftest import Cluster, Node, Repeat, wait_until, wait_writable
 
 KEYS = 200_000
 OLD_KEYS_PER_CYCLE = 1000
@@ -42,35 +41,15 @@ def entries_proposed(client):
     return int(client.info("raft")["raft_entries_proposed"])
 
 
-class Pinger:
-    """PINGs the node over its own connection until stopped; every PING
-    must be answered (a connection timeout of 10 s counts as a failure)."""
+def Pinger(node):
+    """PINGs the node over its own connection, every 5 ms, until the with
+    block ends; every PING must be answered (a connection timeout of 10 s
+    counts as a failure)."""
+    client = node.client(socket_timeout=10)
 
-    def __init__(self, node):
-        self.client = node.client(socket_timeout=10)
-        self.answered = 0
-        self.error = None
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self.run, daemon=True)
-
-    def run(self):
-        while not self.stopping.is_set():
-            try:
-                assert self.client.ping()
-                self.answered += 1
-            except Exception as e:  # recorded, asserted by the test
-                self.error = e
-                return
-            self.stopping.wait(0.005)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stopping.set()
-        self.thread.join(15)
-        self.client.close()
+    def ping():
+        assert client.ping()
+    return Repeat(ping, "PING", pause_s=0.005)
 
 
 def test_mass_expiry_is_proposed_in_large_batches(tmp_path):
@@ -99,12 +78,11 @@ def test_mass_expiry_is_proposed_in_large_batches(tmp_path):
             # Reads treat them as gone at once...
             wait_until(lambda: c.get("k:0") is None and c.exists("k:199999") == 0, 10,
                        message="expired keys to read as absent")
-            answered_during = pinger.answered
+            answered_during = pinger.calls
             # ...and the cycle deletes them (the old one took ~20 s here).
             wait_until(lambda: c.dbsize() == 2000, 120, interval=0.05,
                        message="every expired key to be deleted")
-        assert pinger.error is None, f"a PING went unanswered: {pinger.error!r}"
-        assert pinger.answered > answered_during, "PING was not answered during the expiry"
+        assert pinger.calls > answered_during, "PING was not answered during the expiry"
         after = stats(c)
         assert int(after["expired_keys"]) - int(before["expired_keys"]) == KEYS
         proposals = entries_proposed(c) - e0 - 1  # less the script's own entry
@@ -135,7 +113,7 @@ def test_cluster_replicas_agree_after_mass_expiry(tmp_path):
         c5 = leader.client(socket_timeout=60, db=5)
         load(c5, per_db)
         e0 = entries_proposed(c)
-        with Pinger(leader) as pinger:
+        with Pinger(leader):
             assert c.eval(EXPIRE_ALL, 0, per_db) == 1
             assert c5.eval(EXPIRE_ALL, 0, per_db) == 1
 
@@ -149,7 +127,6 @@ def test_cluster_replicas_agree_after_mass_expiry(tmp_path):
                         return False
                 return True
             wait_until(emptied, 120, interval=0.05, message="every node to delete the keys")
-        assert pinger.error is None, f"a PING went unanswered: {pinger.error!r}"
         proposals = entries_proposed(c) - e0 - 2  # less the scripts' entries
         assert 0 < proposals < 2 * per_db // (2 * OLD_KEYS_PER_CYCLE), proposals
         cl.wait_converged(timeout=30)

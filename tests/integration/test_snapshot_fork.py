@@ -9,12 +9,11 @@ LATENCY LATEST, as an operator would, rather than timing anything
 themselves. With the snapshot encoded on the loop (main's code), the stall
 test fails: LATENCY LATEST showed an event-loop stall of 188 ms with 4
 million keys on the development machine (106 ms with 2 million)."""
+import itertools
 import os
 import signal
-import socket
-import threading
 
-from conftest import SERVER, Cluster, Node, wait_until, wait_writable
+from conftest import SERVER, Cluster, Node, Repeat, load_keys, wait_until, wait_writable
 
 # Enough keys that encoding them on the loop takes well over STALL_MS.
 KEYS = int(os.environ.get("PARLEY_SNAPSHOT_TEST_KEYS", "4000000"))
@@ -25,74 +24,23 @@ SANITIZED = os.path.basename(os.path.dirname(SERVER)) == "san"
 SNAP_ARGS = ["--raft-snapshot-threshold", "64", "--divergence-check-interval-ms", "0"]
 
 
-def load_keys(port, n, per_cmd=1000, window=64):
-    """MSET n keys k:0 .. k:n-1 through one raw pipelined connection,
-    `window` commands in flight at a time."""
-    s = socket.create_connection(("127.0.0.1", port))
-    s.settimeout(120)
-    try:
-        cmds = []
-        for start in range(0, n, per_cmd):
-            parts = [b"*%d\r\n$4\r\nMSET\r\n" % (2 * min(per_cmd, n - start) + 1)]
-            for i in range(start, min(start + per_cmd, n)):
-                k = b"k:%d" % i
-                parts.append(b"$%d\r\n%s\r\n$8\r\nvalue%03d\r\n" % (len(k), k, i % 1000))
-            cmds.append(b"".join(parts))
-        buf = b""
-        answered = 0
-        sent = 0
-        while answered < len(cmds):
-            while sent < len(cmds) and sent - answered < window:
-                s.sendall(cmds[sent])
-                sent += 1
-            data = s.recv(65536)
-            assert data, "the server closed the connection"
-            buf += data
-            while b"\r\n" in buf:
-                line, buf = buf.split(b"\r\n", 1)
-                assert line == b"+OK", line
-                answered += 1
-    finally:
-        s.close()
-
-
 def raft_info(client):
     return client.info("raft")
 
 
-class WriteLoad:
-    """Pipelined SETs on a thread until stopped: what keeps snapshots
-    coming (every 64 entries) while the test watches."""
+def WriteLoad(node):
+    """Pipelined SETs on a thread until the with block ends: what keeps
+    snapshots coming (every 64 entries) while the test watches."""
+    client = node.client(socket_timeout=60)
+    counter = itertools.count()
 
-    def __init__(self, node):
-        self.client = node.client(socket_timeout=60)
-        self.stop_flag = threading.Event()
-        self.error = None
-        self.writes = 0
-        self.thread = threading.Thread(target=self.run, daemon=True)
-
-    def run(self):
-        try:
-            i = 0
-            while not self.stop_flag.is_set():
-                p = self.client.pipeline(transaction=False)
-                for _ in range(50):
-                    p.set(f"w:{i % 10000}", i)
-                    i += 1
-                p.execute()
-                self.writes += 50
-        except Exception as e:  # reported by stop()
-            self.error = e
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop_flag.set()
-        self.thread.join(120)
-        assert not self.thread.is_alive(), "the write load did not stop"
-        assert self.error is None, f"a write failed: {self.error!r}"
+    def fifty_sets():
+        p = client.pipeline(transaction=False)
+        for _ in range(50):
+            i = next(counter)
+            p.set(f"w:{i % 10000}", i)
+        p.execute()
+    return Repeat(fifty_sets, "a write")
 
 
 def wait_snapshots(client, count, baseline, timeout=120):

@@ -314,7 +314,7 @@ static void test_expire_index_counts(void **state)
 
     /* Flush: everything goes, and the db works afterwards. */
     set_id(s, 2, 1, 10);
-    store_flush_db(s, 1);
+    store_flush_db(s, 1, LAZYFREE_NEVER);
     assert_int_equal(store_db_size(s, 1), 0);
     assert_int_equal(store_db_expiring(s, 1), 0);
     assert_int_equal(store_db_expiring(s, 2), 1);
@@ -322,7 +322,7 @@ static void test_expire_index_counts(void **state)
     set_id(s, 1, 6, 11);
     assert_int_equal(store_db_expiring(s, 1), 2);
     check_index(s);
-    store_flush_all(s);
+    store_flush_all(s, LAZYFREE_NEVER);
     for (int db = 0; db < STORE_DBS; db++) {
         assert_int_equal(store_db_size(s, db), 0);
         assert_int_equal(store_db_expiring(s, db), 0);
@@ -456,7 +456,7 @@ static bool watch_survives_flush(uint32_t keys_in_db)
     struct store *s = store_new();
     for (uint32_t i = 0; i < keys_in_db; i++) set_id(s, 3, i, STORE_NO_EXPIRE);
     watch_begin(&s->watch, 7, 1, true, NULL, 0, 0);
-    store_flush_db(s, 3);
+    store_flush_db(s, 3, LAZYFREE_NEVER);
     struct watch_key absent = {3, S("never-there")};
     bool clean = watch_check_and_end(&s->watch, 7, 1, &absent, 1);
     store_free(s);
@@ -549,7 +549,7 @@ static void test_key_order(void **state)
     store_swap_db(s, 0, 3);
     assert_order(s, 0, "x,c,");
     assert_order(s, 3, "d,");
-    store_flush_db(s, 0);
+    store_flush_db(s, 0, LAZYFREE_NEVER);
     assert_order(s, 0, "");
     set_str(s, 0, S("y"), S("1"));
     assert_order(s, 0, "y,");

@@ -225,7 +225,7 @@ static void test_roundtrip_empty(void **state)
     set_kv(s, 2, S("a"), sobj_string(S("1")), 10);
     set_kv(s, 9, S("b"), sobj_string(S("2")), STORE_NO_EXPIRE);
     assert_true(store_delete(s, 2, S("a")));
-    store_flush_db(s, 9);
+    store_flush_db(s, 9, LAZYFREE_NEVER);
     buf_clear(&out);
     store_snapshot_encode(s, NULL, 0, &out);
     assert_int_equal(out.len, 8 + 4 + 4 + 1 + 4);
