@@ -130,6 +130,11 @@ void mem_consolidate_every(size_t frees)
     frees_since_consolidate = 0;
 }
 
+void mem_release_free_pages(void)
+{
+    malloc_trim(0);
+}
+
 void mem_disown(void *ptr)
 {
     if (ptr) count(-(int64_t)malloc_usable_size(ptr));

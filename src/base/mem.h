@@ -37,6 +37,13 @@ void mem_own(void *ptr);
  * themselves (mallopt does, holding the lock for those few chunks only).
  * 0 turns it off. Per thread. */
 void mem_consolidate_every(size_t frees);
+/* Gives the free pages inside the heap back to the system (glibc's
+ * malloc_trim): freed chunks between live ones stay resident otherwise.
+ * Under sustained 1 KB writes a node's heap keeps the log entries libraft
+ * dropped at its last snapshot and the values overwritten since, and its
+ * RSS was 3x redis-server's for the same data. It holds the arena's lock
+ * while it walks it, so call it off the loop (store/lazyfree.c). */
+void mem_release_free_pages(void);
 /* The machine's physical memory in bytes (sysconf), read once: no value
  * larger than this can ever be held, whatever the configuration allows. */
 size_t mem_physical_bytes(void);

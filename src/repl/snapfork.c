@@ -49,6 +49,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "repl/internal.h"
+#include "store/lazyfree.h"
 #include "store/snapshot.h"
 
 #define READ_CHUNK (256 * 1024)
@@ -349,35 +350,30 @@ static int fork_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsig
 
 /* Freeing a snapshot's buffer (munmap of the encoded keyspace, tens of
  * milliseconds for a few hundred megabytes, more under ASan) is done by
- * libuv's thread pool, as Redis's lazyfree does, not on the loop. */
-struct lazy_free {
-    uv_work_t work;
+ * the free thread (store/lazyfree.c), as Redis's lazyfree does, not on the
+ * loop. By then libraft has dropped the log entries the snapshot covers:
+ * the same job gives the heap's free pages back (base/mem.h). */
+struct snapshot_bufs {
     struct raft_buffer *bufs;
     unsigned n_bufs;
 };
 
-static void lazy_free_work(uv_work_t *w)
+static void free_snapshot_bufs(void *arg)
 {
-    struct lazy_free *lf = w->data;
-    for (unsigned i = 0; i < lf->n_bufs; i++) free(lf->bufs[i].base);
-    raft_free(lf->bufs);
-}
-
-static void lazy_free_done(uv_work_t *w, int status)
-{
-    (void)status;
-    free(w->data);
+    struct snapshot_bufs *sb = arg;
+    for (unsigned i = 0; i < sb->n_bufs; i++) free(sb->bufs[i].base);
+    raft_free(sb->bufs);
+    free(sb);
+    mem_release_free_pages();
 }
 
 static int lazy_finalize(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
 {
-    struct repl *r = fsm->data;
+    (void)fsm;
     if (*bufs != NULL) {
-        struct lazy_free *lf = xcalloc(1, sizeof *lf);
-        lf->bufs = *bufs;
-        lf->n_bufs = *n_bufs;
-        lf->work.data = lf;
-        CHECK(uv_queue_work(r->loop, &lf->work, lazy_free_work, lazy_free_done) == 0);
+        struct snapshot_bufs *sb = xmalloc(sizeof *sb);
+        *sb = (struct snapshot_bufs){.bufs = *bufs, .n_bufs = *n_bufs};
+        lazyfree_call(free_snapshot_bufs, sb);
     }
     *bufs = NULL;
     *n_bufs = 0;

@@ -206,6 +206,11 @@ void lazyfree_dset(struct dset *s, uint64_t objects)
     submit(free_dset_job, s, objects);
 }
 
+void lazyfree_call(void (*fn)(void *arg), void *arg)
+{
+    submit(fn, arg, 0);
+}
+
 void lazyfree_shutdown(void)
 {
     if (in_child) return;

@@ -69,6 +69,11 @@ void lazyfree_value(struct sobj *o, enum lazyfree_reason why);
  * is what the pending and freed counts grow by (its keys). */
 void lazyfree_dset(struct dset *s, uint64_t objects);
 
+/* Runs fn(arg) on the thread (at once in a forked child, or if the thread
+ * cannot start): for memory that is not a value, such as a snapshot's
+ * buffer (repl/snapfork.c). */
+void lazyfree_call(void (*fn)(void *arg), void *arg);
+
 /* INFO: objects queued and not yet freed (lazyfree_pending_objects), and
  * freed by the thread since start or lazyfree_reset_stats (lazyfreed_objects). */
 uint64_t lazyfree_pending_objects(void);

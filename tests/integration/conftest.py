@@ -170,6 +170,14 @@ class Node:
         return "\n".join(self.log_text().splitlines()[-n:])
 
 
+def memory_measured(node):
+    """Whether the process's memory figures mean anything: not under
+    AddressSanitizer (PARLEY_SERVER=build/san/...), whose quarantine keeps
+    freed memory resident and whose allocator bypasses used_memory's count."""
+    with open(f"/proc/{node.proc.pid}/maps") as f:
+        return "libasan" not in f.read()
+
+
 def wait_writable(node, timeout=10):
     """Until a write through this node is acknowledged (a leader exists)."""
     c = node.client(socket_timeout=2)

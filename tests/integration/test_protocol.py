@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import resp_encode, wait_until, wait_writable
+from conftest import memory_measured, resp_encode, wait_until, wait_writable
 from rawresp import Closed, RawConn
 
 
@@ -24,13 +24,6 @@ def proc_status(node, field):
             if line.startswith(field + ":"):
                 return int(line.split()[1])
     raise AssertionError(f"{field} not in /proc status")
-
-
-def memory_checked(node):
-    """Whether memory peaks mean anything: not under AddressSanitizer, whose
-    quarantine keeps freed memory resident (PARLEY_SERVER=build/san/...)."""
-    with open(f"/proc/{node.proc.pid}/maps") as f:
-        return "libasan" not in f.read()
 
 
 def client_ids(r):
@@ -209,7 +202,7 @@ def test_declared_2gb_bulk_is_refused_without_allocating(fresh):
     with RawConn(fresh.port) as c:
         assert c.call("ECHO", b"y" * 1048576) == b"y" * 1048576
     # Nothing near 2 GB was ever mapped.
-    if memory_checked(fresh):
+    if memory_measured(fresh):
         assert proc_status(fresh, "VmPeak") - peak_before < 256 * 1024
     assert r.ping() and r.dbsize() <= 1
 
@@ -375,7 +368,7 @@ def test_output_buffer_hard_limit_disconnects_a_client_that_does_not_read(fresh)
         wait_until(lambda: bad_id not in client_ids(r), message="the non-reading client to be closed")
         # Disconnected as soon as it went over: the server did not build
         # hundreds of megabytes of replies first.
-        if memory_checked(fresh):
+        if memory_measured(fresh):
             assert proc_status(fresh, "VmHWM") - hwm_before < 100 * 1024
         with RawConn(fresh.port) as good:
             assert good.call("GET", "big") == big.encode()
@@ -399,7 +392,7 @@ def test_reads_behind_a_pending_write_respect_the_output_hard_limit(fresh):
         fresh.port, resp_encode("SET", "x", "1") + resp_encode("GET", "big") * 3000)
     try:
         wait_until(lambda: bad_id not in client_ids(r), message="the non-reading client to be closed")
-        if memory_checked(fresh):
+        if memory_measured(fresh):
             assert proc_status(fresh, "VmHWM") - hwm_before < 100 * 1024
         assert r.get("x") == "1"        # the write itself was applied
         assert r.get("big") == big
@@ -424,7 +417,7 @@ def test_a_client_that_does_not_read_is_paused_not_buffered(fresh):
             me = [c for c in r.client_list() if c["id"] == str(cid)][0]
             return int(me["omem"]) > 0 and int(me["qbuf"]) > 0
         wait_until(paused, message="the server to pause the client that does not read")
-        if memory_checked(fresh):
+        if memory_measured(fresh):
             assert proc_status(fresh, "VmHWM") - hwm_before < 64 * 1024
         assert r.ping()
         one = b"$50000\r\n" + value + b"\r\n"
@@ -437,7 +430,7 @@ def test_a_client_that_does_not_read_is_paused_not_buffered(fresh):
             got += len(chunk)
             tail = (tail + chunk)[-len(one):]
         assert got == expected_len and tail == one
-        if memory_checked(fresh):
+        if memory_measured(fresh):
             assert proc_status(fresh, "VmHWM") - hwm_before < 64 * 1024
     finally:
         s.close()

@@ -19,16 +19,10 @@ every entry is worth running under the sanitizer), and the test is then
 reported as skipped for its memory figures."""
 import pytest
 
-from conftest import wait_until, wait_writable
+from conftest import memory_measured, wait_until, wait_writable
 
 ENTRIES = 100_000
 SNAPSHOT_ARGS = ["--raft-snapshot-threshold", "64", "--raft-snapshot-trailing", "16"]
-
-
-def memory_measured(node):
-    """Whether used_memory means anything: not under AddressSanitizer."""
-    with open(f"/proc/{node.proc.pid}/maps") as f:
-        return "libasan" not in f.read()
 
 
 def skip_unmeasured(node):
