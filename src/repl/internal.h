@@ -136,6 +136,29 @@ struct repl_logbound {
     int (*snapshot_finalize)(struct raft_fsm *, struct raft_buffer *[], unsigned *);
 };
 
+/* snapprune.c: the older snapshots removed from the data directory. */
+struct repl_snapprune {
+    uv_work_t work;
+    bool running, again, closing;
+    unsigned removed_now;        /* by the last removal (its thread's) */
+    /* A put held while a removal runs. */
+    bool held;
+    struct raft_io *io;
+    unsigned trailing;
+    struct raft_io_snapshot_put *req;
+    const struct raft_snapshot *snapshot;
+    raft_io_snapshot_put_cb cb;
+    /* The calls it wraps. */
+    int (*put)(struct raft_io *, unsigned, struct raft_io_snapshot_put *,
+               const struct raft_snapshot *, raft_io_snapshot_put_cb);
+    void (*close)(struct raft_io *, raft_io_close_cb);
+    int (*finalize)(struct raft_fsm *, struct raft_buffer *[], unsigned *);
+    int (*restore)(struct raft_fsm *, struct raft_buffer *);
+};
+/* Wraps the io's snapshot_put and close and the state machine's finalize
+ * and restore; after the other wrappers (logbound_install). */
+void snapprune_install(struct repl *r);
+
 /* snapfork.c: the snapshot a child process writes, off the loop. */
 struct snapfork_job;
 struct repl_snapfork {
@@ -283,6 +306,7 @@ struct repl {
 
     struct repl_memory mem;      /* memory.c */
     struct repl_snapfork snapfork; /* snapfork.c */
+    struct repl_snapprune snapprune; /* snapprune.c */
     struct repl_expire expire;   /* expire.c */
     struct repl_logbound logbound; /* logbound.c */
     /* The log index of the entry being applied (apply.c), 0 outside apply. */

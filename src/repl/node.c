@@ -263,6 +263,7 @@ int node_start(struct repl *r, char *err, size_t errlen)
     snapfork_install(r);
     memory_install(r);
     logbound_install(r);
+    snapprune_install(r);
     rv = raft_init(r->raft, &r->io, &r->fsm, r->cfg.node_id, r->raft_addr);
     if (rv != 0) {
         snprintf(err, errlen, "raft init: %s", raft_errmsg(r->raft));

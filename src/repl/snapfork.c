@@ -29,7 +29,7 @@
  * buffer the child's bytes are read into is left out of used_memory, as the
  * buffer libraft writes always was (memory.c), and shown in INFO raft.
  *
- * The buffer is freed by libuv's thread pool (lazy_finalize), not on the
+ * The buffer is freed by the free thread (lazy_finalize), not on the
  * loop.
  *
  * Closing Raft while a child runs kills it and completes the put as

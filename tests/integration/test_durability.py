@@ -81,6 +81,34 @@ def test_restart_restores_snapshot_plus_log_exactly(make_node):
     assert 990 <= c.ttl("ttl") <= 1000
 
 
+def snapshot_metas(node):
+    return sorted(f for f in os.listdir(node.dir)
+                  if f.startswith("snapshot-") and f.endswith(".meta"))
+
+
+def test_one_snapshot_is_kept_on_disk_not_two(make_node):
+    """libraft keeps the newest two snapshots; the older is never read
+    again, so the data directory would hold the dataset twice. After each
+    snapshot only the newest stays, and a restart loads it."""
+    node = make_node(extra=SNAPSHOT_OFTEN).start()
+    wait_writable(node)
+    c = node.client()
+    for i in range(400):
+        c.set(f"k{i}", "v" * 100)
+    wait_until(lambda: c.info("raft")["raft_snapshots_taken"] >= 3, 20,
+               message="three snapshots")
+    wait_until(lambda: len(snapshot_metas(node)) == 1, 10,
+               message=f"one snapshot left in the directory, not {snapshot_metas(node)}")
+    meta = snapshot_metas(node)[0]
+    data = [f for f in os.listdir(node.dir) if f.startswith("snapshot-") and not f.endswith(".meta")]
+    assert data == [meta[:-len(".meta")]]
+    digest = c.execute_command("DEBUG", "DIGEST")
+    assert node.stop() == 0
+    node.start()
+    wait_writable(node)
+    assert node.client().execute_command("DEBUG", "DIGEST") == digest
+
+
 def newest(pattern):
     files = [f for f in glob.glob(pattern) if not f.endswith(".meta")]
     return max(files, key=os.path.getmtime)

@@ -107,6 +107,10 @@ def test_log_stays_within_its_byte_bound_and_restart_recovers(tmp_path):
         node.kill()
 
 
+def snapshot_files(node):
+    return sorted(f for f in os.listdir(node.dir) if f.startswith("snapshot-"))
+
+
 def test_cluster_with_small_bound_catches_a_follower_up_by_snapshot(tmp_path):
     cl = Cluster(str(tmp_path), 3, extra=BOUND_ARGS).start()
     try:
@@ -128,6 +132,9 @@ def test_cluster_with_small_bound_catches_a_follower_up_by_snapshot(tmp_path):
         loaded = behind.log_text()[log_before:].count("Loaded a snapshot")
         # Its own snapshot at start-up (if it had one), then the leader's.
         assert loaded >= (2 if had_snapshot else 1), behind.log_tail()
+        # Only the installed snapshot stays on its disk (snapprune.c).
+        wait_until(lambda: len(snapshot_files(behind)) == 2, 10,
+                   message=f"one snapshot on the follower's disk: {snapshot_files(behind)}")
         # Its own data (READONLY: served from its keyspace) has the last writes.
         rc = behind.client(decode_responses=False, socket_timeout=60)
         rc.execute_command("READONLY")
