@@ -497,21 +497,17 @@ static void acl_setuser(struct client *c, const struct cmd_def *cmd, int argc,
         buf_free(&items);
         return;
     }
-    /* <pass names the password, which the log never holds: a password
-     * this node's copy of the user lacks is refused here with Redis's
-     * text (apply refuses it too, naming the hash, should it differ). */
-    for (int i = 3; i < argc; i++) {
-        if (argv[i].len == 0 || argv[i].ptr[0] != '<') continue;
-        char hex[65];
-        acl_sha256_hex(argv[i].ptr + 1, argv[i].len - 1, hex);
-        if (!multi_queueing(c) && !acl_user_has_hash(c->srv->store, argv[2].ptr, argv[2].len, hex)) {
-            struct resp_out o = client_reply(c);
-            resp_errorf(&o, "ERR Error in ACL SETUSER modifier '%.*s': The password you are "
-                            "trying to remove from the user does not exist",
-                        (int)argv[i].len, argv[i].ptr);
-            buf_free(&items);
-            return;
-        }
+    /* A rule that depends on the user (<pass names a password, which the
+     * log never holds) is refused here with Redis's text, the rule as
+     * given named; apply refuses it too, against the user as it is then. */
+    const char *why;
+    int bad = multi_queueing(c) ? -1 : acl_setuser_check(c->srv->store, argv[2].ptr, argv[2].len, &items, &why);
+    if (bad >= 0) {
+        struct resp_out o = client_reply(c);
+        resp_errorf(&o, "ERR Error in ACL SETUSER modifier '%.*s': %s", (int)argv[3 + bad].len,
+                    argv[3 + bad].ptr, why);
+        buf_free(&items);
+        return;
     }
     int n = 2;
     struct resp_arg *args = xmalloc(2 * sizeof *args);
