@@ -928,7 +928,7 @@ static const struct cmd_def acl_subs[] = {
         "Get the rules for a specific ACL user", "O(N). Where N is the number of password, command and pattern rules that the user has."),
     SUB("acl|list", 2, CMD_READONLY | ADMIN_FLAGS, ADMIN_ACL, cmd_acl_list,
         "List the current ACL rules in ACL config file format", "O(N). Where N is the number of configured users."),
-    SUB("acl|load", 2, CMD_LOCAL | ADMIN_FLAGS, ADMIN_ACL, NULL,
+    SUB("acl|load", 2, CMD_LOCAL | CMD_TX_REPLY | ADMIN_FLAGS, ADMIN_ACL, NULL,
         "Reload the ACLs from the configured ACL file", "O(N). Where N is the number of configured users."),
     SUB("acl|log", -2, CMD_LOCAL | ADMIN_FLAGS, ADMIN_ACL, NULL,
         "List latest events denied because of ACLs in place", "O(N) with N being the number of entries shown."),
@@ -946,8 +946,18 @@ static const struct cmd_def acl_subs[] = {
 };
 
 /* The row whose permission a queued command needs: a script wrapped in
- * __asuser is its own command; __aclsetuser is ACL SETUSER; the other
- * internal rows of a transaction (__ok, __reply) need none (NULL). */
+ * __asuser is its own command; __aclsetuser is ACL SETUSER, __aclload
+ * ACL LOAD; the other internal rows of a transaction (__ok, __reply) need
+ * none (NULL). */
+/* The row of an ACL subcommand ("acl|load"). */
+static const struct cmd_def *acl_sub_row(const char *name)
+{
+    for (const struct cmd_def *s = acl_subs; s->name; s++)
+        if (strcmp(s->name, name) == 0) return s;
+    CHECK(!"no such ACL subcommand");
+    return NULL;
+}
+
 static const struct cmd_def *checked_row(const struct cmd_def *d, int *argc,
                                          const struct resp_arg **argv)
 {
@@ -957,11 +967,8 @@ static const struct cmd_def *checked_row(const struct cmd_def *d, int *argc,
         *argv += 2;
         return inner;
     }
-    if (d->exec == cmd_internal_setuser) {
-        for (const struct cmd_def *s = acl_subs; s->name; s++)
-            if (s->flags & CMD_TX_REPLY) return s; /* acl|setuser, the one queued this way */
-        return NULL;
-    }
+    if (d->exec == cmd_internal_setuser) return acl_sub_row("acl|setuser");
+    if (d->exec == cmd_internal_aclload) return acl_sub_row("acl|load");
     return (d->flags & CMD_INTERNAL) ? NULL : d;
 }
 

@@ -347,6 +347,58 @@ def test_setuser_and_deluser_inside_multi(server, acl):
     assert acl.execute_command("ACL", "USERS") == ["default", "txu"]
 
 
+def test_acl_load_inside_multi(tmp_path, make_node, server):
+    """As redis-server 7.0.15: ACL LOAD is queued (ACL has no no-multi
+    flag) and EXEC answers what it answers outside MULTI, in its place;
+    EXEC re-checks the caller may still run it. Parley reads the file when
+    the command is queued (Redis when EXEC runs it: the same answer unless
+    the file changes in between), so the log carries the users, never a
+    file to read."""
+    with RawConn(server.port) as c:  # no aclfile
+        assert c.call("MULTI") == "OK"
+        assert c.call("ACL", "LOAD") == "QUEUED"
+        assert c.call("EXEC") == [
+            "ERR This Redis instance is not configured to use an ACL file. You may want to "
+            "specify users via the ACL SETUSER command and then issue a CONFIG REWRITE "
+            "(assuming you have a Redis configuration file set) in order to store users in "
+            "the Redis configuration."]
+    path = tmp_path / "users.acl"
+    path.write_text("user default on nopass ~* &* +@all\nuser ops on >o ~* +@all\n")
+    node = make_node(extra=["--aclfile", str(path)]).start()
+    wait_writable(node)
+    path.write_text("user default on nopass ~* &* +@all\nuser ops on >o ~* +@all\n"
+                    "user bob on >b ~b:* +set\n")
+    with RawConn(node.port) as c:
+        assert c.call("MULTI") == "OK"
+        assert c.call("ACL", "LOAD") == "QUEUED"
+        assert c.call("SET", "k", "v") == "QUEUED"
+        assert c.call("EXEC") == ["OK", "OK"]
+        assert c.call("ACL", "USERS") == [b"bob", b"default", b"ops"]
+    assert node.client(username="bob", password="b").set("b:1", "x")
+    # A bad file: its error in EXEC, the other commands run, nothing changes.
+    path.write_text("user default on nopass ~* &* +@all\nuser dave on >d\nbadline\n")
+    with RawConn(node.port) as c:
+        assert c.call("MULTI") == "OK"
+        assert c.call("ACL", "LOAD") == "QUEUED"
+        assert c.call("INCR", "n") == "QUEUED"
+        assert c.call("EXEC") == [
+            f"ERR {path}:3 should start with user keyword followed by the username. "
+            "WARNING: ACL errors detected, no change to the previously active ACL rules was "
+            "performed", 1]
+        assert c.call("ACL", "USERS") == [b"bob", b"default", b"ops"]
+    # The caller lost the right to ACL LOAD between MULTI and EXEC.
+    path.write_text("user default on nopass ~* &* +@all\nuser ops on >o ~* +@all\n")
+    with login(node, "ops", "o") as ops, RawConn(node.port) as admin:
+        assert ops.call("MULTI") == "OK"
+        assert ops.call("ACL", "LOAD") == "QUEUED"
+        assert admin.call("ACL", "SETUSER", "ops", "-acl|load") == "OK"
+        assert ops.call("EXEC") == [
+            "NOPERM ACLs rules changed between the moment the transaction was accumulated "
+            "and the EXEC call. This command is no longer allowed for the following reason: "
+            "no permission to execute the command or subcommand"]
+        assert admin.call("ACL", "USERS") == [b"bob", b"default", b"ops"]
+
+
 def test_aclfile_read_at_startup(tmp_path, make_node):
     """A node started with an aclfile enforces its users from the first
     connection, and they go through the log: ACL LIST shows them, and
