@@ -570,17 +570,18 @@ static int first_bad_key(const struct acl_user *u, const struct cmd_def *d, int 
     return cmd_keys_each(d, argc, argv, key_allowed, &k);
 }
 
-/* The channels a command names: PUBLISH/SPUBLISH argv[1], (S|P)SUBSCRIBE
- * all of theirs. -1 or the index refused. */
+/* The channels the row says the command names (CMD_CHANNEL_*):
+ * PUBLISH/SPUBLISH argv[1], (S|P)SUBSCRIBE all of theirs. -1 or the index
+ * refused. */
 static int first_bad_channel(const struct acl_user *u, const struct cmd_def *d, int argc,
                              const struct resp_arg *argv)
 {
-    if (u->allchannels || !(d->flags & CMD_PUBSUB)) return -1;
-    bool publish = d->flags & CMD_WRITE;
-    if (!publish && !(d->flags & CMD_LOCAL)) return -1; /* PUBSUB CHANNELS etc. */
-    bool pattern = strcmp(d->name, "psubscribe") == 0;
-    if (strstr(d->name, "unsubscribe")) return -1;
-    int last = publish ? (argc > 1 ? 1 : 0) : argc - 1;
+    if (u->allchannels) return -1;
+    int last;
+    if (d->flags & CMD_CHANNEL_PUBLISH) last = argc > 1 ? 1 : 0;
+    else if (d->flags & CMD_CHANNEL_SUBSCRIBE) last = argc - 1;
+    else return -1;
+    bool pattern = d->flags & CMD_CHANNEL_PATTERN;
     for (int i = 1; i <= last; i++)
         if (!channel_ok(u, argv[i].ptr, argv[i].len, pattern)) return i;
     return -1;

@@ -660,3 +660,36 @@ def test_list_and_getuser_match_redis(server, acl, redis_ref):
                 getuser_fields(theirs, "default", known), rules
         for conn in (ours, theirs):
             assert b"user default on nopass ~* &* +@all" in conn.call("ACL", "LIST")
+
+
+CHANNEL_CALLS = [
+    ("PUBLISH", "a1", "m"), ("PUBLISH", "c", "m"), ("SPUBLISH", "c", "m"), ("SPUBLISH", "b", "m"),
+    ("SUBSCRIBE", "a1", "c"), ("SUBSCRIBE", "b", "a2"), ("SSUBSCRIBE", "c"),
+    ("PSUBSCRIBE", "a*"), ("PSUBSCRIBE", "a1"), ("PSUBSCRIBE", "b", "c*"),
+    ("UNSUBSCRIBE", "c"), ("PUNSUBSCRIBE", "c*"), ("SUNSUBSCRIBE", "c"),
+    ("PUBSUB", "CHANNELS", "c*"), ("PUBSUB", "NUMSUB", "c"), ("PUBSUB", "SHARDCHANNELS", "c"),
+    ("PUBSUB", "SHARDNUMSUB", "c"), ("PUBSUB", "NUMPAT"), ("EVAL", "return 1", "0", "c"),
+]
+
+
+def test_channel_permissions_match_redis(server, acl, redis_ref):
+    """The channels ACL checks come from the command table's rows
+    (CMD_CHANNEL_*), as Redis 7.0's from its channel specs: PUBLISH and
+    SPUBLISH their channel, (S)SUBSCRIBE each channel, PSUBSCRIBE each
+    pattern (literally); the unsubscribe commands, PUBSUB's subcommands and
+    EVAL none. Compared with redis-server 7.0.15 by ACL DRYRUN and by the
+    commands themselves."""
+    rules = ["reset", "on", ">pw", "resetchannels", "&a*", "&b", "+@all", "~*"]
+    with RawConn(server.port) as ours, RawConn(redis_ref.port) as theirs:
+        for conn in (ours, theirs):
+            assert conn.call("ACL", "SETUSER", "chan", *rules) == "OK"
+        for call in CHANNEL_CALLS:
+            assert ours.call("ACL", "DRYRUN", "chan", *call) == \
+                theirs.call("ACL", "DRYRUN", "chan", *call), call
+        script = ("EVAL", "return redis.call('publish', KEYS[1], 'm')", "1", "c")
+        for call in (("PUBLISH", "c", "m"), ("PUBLISH", "a1", "m"), ("PSUBSCRIBE", "a1"),
+                     ("PUBSUB", "NUMSUB", "c"), script):
+            with login(server, "chan", "pw") as mine, RawConn(redis_ref.port) as ref:
+                assert ref.call("AUTH", "chan", "pw") == "OK"
+                assert mine.call(*call) == ref.call(*call), call
+        theirs.call("ACL", "DELUSER", "chan")
