@@ -62,6 +62,9 @@ def test_setuser_errors(server, acl):
         ("foo", "Syntax error"),
         ("+nosuch", "Unknown command or category name in ACL"),
         ("-@nosuch", "Unknown command or category name in ACL"),
+        # Node-to-node commands are outside ACL: no rule names them.
+        ("+parley.fwd", "Unknown command or category name in ACL"),
+        ("-parley.peer", "Unknown command or category name in ACL"),
         ("#abc", "The password hash must be exactly 64 characters and contain only lowercase "
                  "hexadecimal characters"),
         ("<nothere", "The password you are trying to remove from the user does not exist"),
