@@ -40,20 +40,19 @@ struct pattern {
     int perm; /* PERM_R | PERM_W for keys */
 };
 
-struct rule {
-    char *text;
-    size_t len;
-};
+enum { SANITIZE = 1, SANITIZE_SKIP = 2 };
 
 struct acl_user {
-    bool on, nopass, allcommands, allkeys, allchannels;
+    bool on, nopass, allkeys, allchannels;
+    /* Redis's reserved "future commands" bit: set by +@all, cleared by
+     * -@all; ACL LIST starts from +@all when it is set. */
+    bool allcommands;
+    int sanitize; /* 0, SANITIZE or SANITIZE_SKIP: shown, else unused */
     char (*hashes)[65];
     size_t n_hashes;
     struct pattern *keys, *chans;
     size_t n_keys, n_chans;
-    struct rule *rules; /* command rules after +@all / -@all */
-    size_t n_rules;
-    uint64_t *bits;     /* by cmd_id */
+    uint64_t *bits; /* by cmd_id */
 };
 
 static void user_free(struct acl_user *u)
@@ -62,10 +61,8 @@ static void user_free(struct acl_user *u)
     free(u->hashes);
     for (size_t i = 0; i < u->n_keys; i++) free(u->keys[i].p);
     for (size_t i = 0; i < u->n_chans; i++) free(u->chans[i].p);
-    for (size_t i = 0; i < u->n_rules; i++) free(u->rules[i].text);
     free(u->keys);
     free(u->chans);
-    free(u->rules);
     free(u->bits);
     free(u);
 }
@@ -99,14 +96,6 @@ static void clear_patterns(struct pattern **v, size_t *n)
     *n = 0;
 }
 
-static void clear_rules(struct acl_user *u)
-{
-    for (size_t i = 0; i < u->n_rules; i++) free(u->rules[i].text);
-    free(u->rules);
-    u->rules = NULL;
-    u->n_rules = 0;
-}
-
 void acl_sha256_hex(const char *p, size_t len, char out[65])
 {
     unsigned char md[SHA256_DIGEST_LENGTH];
@@ -127,13 +116,21 @@ static bool eq_word(const char *p, size_t len, const char *word)
     return strlen(word) == len && strncasecmp(p, word, len) == 0;
 }
 
+/* Whether a rule can name the row: node-to-node and internal rows are
+ * outside ACL. */
+static bool nameable(const struct cmd_def *d)
+{
+    return !(d->flags & (CMD_INTERNAL | CMD_NODE));
+}
+
 /* The row a command rule names ("get", "client", "client|kill"), NULL if
  * none. */
 static const struct cmd_def *rule_command(const char *p, size_t len)
 {
     const char *bar = memchr(p, '|', len);
     const struct cmd_def *d = cmd_lookup(p, bar ? (size_t)(bar - p) : len, false);
-    if (d == NULL || bar == NULL) return d;
+    if (d == NULL || !nameable(d)) return NULL;
+    if (bar == NULL) return d;
     if (d->subcommands == NULL) return NULL; /* Parley allows no first-arg rules */
     return cmd_lookup_sub(d, bar + 1, len - (size_t)(bar - p) - 1);
 }
@@ -151,30 +148,46 @@ static bool has_bit(const struct acl_user *u, const struct cmd_def *d)
     return (u->bits[id / 64] >> (id % 64)) & 1;
 }
 
-/* Applies a command rule (+x / -x) to the bits. */
+/* Redis's ACLChangeSelectorPerm: a command's bit, and a container's
+ * subcommands' bits with it. */
+static void change_perm(struct acl_user *u, const struct cmd_def *d, bool allow)
+{
+    set_bit(u, d, allow);
+    if (d->subcommands)
+        for (const struct cmd_def *s = d->subcommands; s->name; s++) set_bit(u, s, allow);
+}
+
+/* +@cat / -@cat: every row of the category, a container's subcommands
+ * with it (as Redis 7.0: +@slow reaches CLIENT's fast subcommands). */
+static void apply_category(struct acl_user *u, uint32_t cat, bool allow)
+{
+    for (size_t i = 0; i < cmd_table_size(); i++) {
+        const struct cmd_def *d = cmd_table_at(i);
+        if (d->acl & cat) change_perm(u, d, allow);
+        if (d->subcommands)
+            for (const struct cmd_def *s = d->subcommands; s->name; s++)
+                if (s->acl & cat) change_perm(u, s, allow);
+    }
+}
+
+static void set_all_commands(struct acl_user *u, bool allow)
+{
+    memset(u->bits, allow ? 0xff : 0, (cmd_count_all() + 63) / 64 * sizeof *u->bits);
+    u->allcommands = allow;
+}
+
+/* Applies a command rule (+x / -x, checked) to the bits. */
 static void apply_command_rule(struct acl_user *u, const char *p, size_t len)
 {
     bool allow = p[0] == '+';
     if (len >= 2 && p[1] == '@') {
-        uint32_t cat = acl_category_bit(p + 2, len - 2);
-        for (size_t id = 0; id < cmd_count_all(); id++) {
-            const struct cmd_def *d = cmd_by_id(id);
-            if (d->acl & cat) set_bit(u, d, allow);
-        }
+        apply_category(u, acl_category_bit(p + 2, len - 2), allow);
         return;
     }
     const struct cmd_def *d = rule_command(p + 1, len - 1);
     CHECK(d != NULL); /* checked when the rule was taken */
-    set_bit(u, d, allow);
-    if (d->subcommands && !memchr(p, '|', len))
-        for (const struct cmd_def *s = d->subcommands; s->name; s++) set_bit(u, s, allow);
-}
-
-static void compute_bits(struct acl_user *u)
-{
-    size_t words = (cmd_count_all() + 63) / 64;
-    memset(u->bits, u->allcommands ? 0xff : 0, words * sizeof *u->bits);
-    for (size_t i = 0; i < u->n_rules; i++) apply_command_rule(u, u->rules[i].text, u->rules[i].len);
+    if (memchr(p, '|', len)) set_bit(u, d, allow);
+    else change_perm(u, d, allow);
 }
 
 /* Applies one rule as ACL SETUSER takes it; NULL or Redis's reason. */
@@ -251,34 +264,14 @@ static const char *apply_rule(struct acl_user *u, const char *p, size_t len)
         add_pattern(&u->chans, &u->n_chans, p + 1, len - 1, PERM_R | PERM_W);
     } else if (eq_word(p, len, "allcommands") || eq_word(p, len, "+@all") ||
                eq_word(p, len, "nocommands") || eq_word(p, len, "-@all")) {
-        clear_rules(u);
-        u->allcommands = p[0] == 'a' || p[0] == 'A' || p[0] == '+';
-        compute_bits(u);
+        set_all_commands(u, p[0] == 'a' || p[0] == 'A' || p[0] == '+');
     } else if (p[0] == '+' || p[0] == '-') {
         if (len >= 2 && p[1] == '@') {
             if (acl_category_bit(p + 2, len - 2) == 0) return "Unknown command or category name in ACL";
         } else if (rule_command(p + 1, len - 1) == NULL) {
             return "Unknown command or category name in ACL";
         }
-        char *text = xstrndup(p, len);
-        for (size_t i = 0; i < len; i++) text[i] = (char)tolower((unsigned char)text[i]);
-        /* A rule on a command replaces an earlier one on the same command. */
-        if (text[1] != '@') {
-            size_t w = 0;
-            for (size_t i = 0; i < u->n_rules; i++) {
-                if (u->rules[i].len == len && memcmp(u->rules[i].text + 1, text + 1, len - 1) == 0) {
-                    free(u->rules[i].text);
-                    continue;
-                }
-                u->rules[w++] = u->rules[i];
-            }
-            u->n_rules = w;
-        }
-        u->rules = xrealloc(u->rules, (u->n_rules + 1) * sizeof *u->rules);
-        u->rules[u->n_rules].text = text;
-        u->rules[u->n_rules].len = len;
-        u->n_rules++;
-        apply_command_rule(u, text, len);
+        apply_command_rule(u, p, len);
     } else if (eq_word(p, len, "reset")) {
         u->on = u->nopass = u->allkeys = u->allchannels = u->allcommands = false;
         free(u->hashes);
@@ -286,11 +279,14 @@ static const char *apply_rule(struct acl_user *u, const char *p, size_t len)
         u->n_hashes = 0;
         clear_patterns(&u->keys, &u->n_keys);
         clear_patterns(&u->chans, &u->n_chans);
-        clear_rules(u);
-        compute_bits(u);
-    } else if (eq_word(p, len, "sanitize-payload") || eq_word(p, len, "skip-sanitize-payload") ||
-               eq_word(p, len, "clearselectors")) {
-        /* accepted; Parley has no RESTORE payloads nor selectors */
+        set_all_commands(u, false);
+        u->sanitize = SANITIZE; /* as Redis's reset */
+    } else if (eq_word(p, len, "sanitize-payload")) {
+        u->sanitize = SANITIZE; /* shown as Redis shows it; Parley has no RESTORE */
+    } else if (eq_word(p, len, "skip-sanitize-payload")) {
+        u->sanitize = SANITIZE_SKIP;
+    } else if (eq_word(p, len, "clearselectors")) {
+        /* accepted; Parley has no selectors */
     } else {
         return "Syntax error";
     }
@@ -323,11 +319,86 @@ static void put_itemf(struct buf *out, const char *prefix, const char *p, size_t
     buf_append(out, p, len);
 }
 
-/* The user's blob: its description, one rule per item (acl.h). */
+/* Counts a category's rows (subcommands included, internal rows not:
+ * the rows apply_category reaches) the user may and may not run, as
+ * Redis's ACLCountCategoryBitsForCommands. */
+static void count_category(const struct acl_user *u, uint32_t cat, size_t *on, size_t *off)
+{
+    *on = *off = 0;
+    for (size_t i = 0; i < cmd_table_size(); i++) {
+        const struct cmd_def *d = cmd_table_at(i);
+        if (d->acl & cat) *(has_bit(u, d) ? on : off) += 1;
+        if (d->subcommands)
+            for (const struct cmd_def *s = d->subcommands; s->name; s++)
+                if (s->acl & cat) *(has_bit(u, s) ? on : off) += 1;
+    }
+}
+
+/* The user's command rules as Redis 7.0 describes them
+ * (ACLDescribeSelectorCommandRules): +@all or -@all, then the categories
+ * that best fit the commands, greedily (the one with the fewest
+ * differences, then the most in common, first in ACL CAT's order on a
+ * tie), then a rule per command (and subcommand) still different. Redis
+ * lists those single commands in its hash table's order, which changes
+ * with every process; Parley lists them in the table's. Applied in order
+ * to a new user, the rules give this user's bits exactly. */
+static void describe_commands(const struct acl_user *u, struct buf *out)
+{
+    bool additive = !u->allcommands;
+    struct acl_user *fake = user_new(), *temp = user_new();
+    set_all_commands(fake, !additive);
+    memcpy(temp->bits, u->bits, (cmd_count_all() + 63) / 64 * sizeof *u->bits);
+    put_item(out, additive ? "-@all" : "+@all", 5);
+    bool applied[32] = {false};
+    for (;;) {
+        int best = -1;
+        size_t mindiff = SIZE_MAX, maxsame = 0;
+        for (int j = 0; acl_category_names[j].name; j++) {
+            if (applied[j]) continue;
+            size_t on, off;
+            count_category(temp, acl_category_names[j].bit, &on, &off);
+            size_t diff = additive ? off : on, same = additive ? on : off;
+            if (same > diff && (diff < mindiff || (diff == mindiff && same > maxsame))) {
+                best = j;
+                mindiff = diff;
+                maxsame = same;
+            }
+        }
+        if (best < 0) break;
+        apply_category(fake, acl_category_names[best].bit, additive);
+        apply_category(temp, acl_category_names[best].bit, !additive);
+        put_itemf(out, additive ? "+@" : "-@", acl_category_names[best].name,
+                  strlen(acl_category_names[best].name));
+        applied[best] = true;
+    }
+    for (size_t i = 0; i < cmd_table_size(); i++) {
+        const struct cmd_def *d = cmd_table_at(i);
+        if (!nameable(d)) continue;
+        bool bit = has_bit(u, d);
+        if (bit != has_bit(fake, d)) {
+            put_itemf(out, bit ? "+" : "-", d->name, strlen(d->name));
+            change_perm(fake, d, bit);
+        }
+        if (d->subcommands)
+            for (const struct cmd_def *s = d->subcommands; s->name; s++) {
+                bit = has_bit(u, s);
+                if (bit == has_bit(fake, s)) continue;
+                put_itemf(out, bit ? "+" : "-", s->name, strlen(s->name));
+                set_bit(fake, s, bit);
+            }
+    }
+    user_free(fake);
+    user_free(temp);
+}
+
+/* The user's blob: its description as Redis 7.0's ACL LIST gives it, one
+ * rule per item (acl.h). */
 static void describe(const struct acl_user *u, struct buf *out)
 {
     put_item(out, u->on ? "on" : "off", u->on ? 2 : 3);
     if (u->nopass) put_item(out, "nopass", 6);
+    if (u->sanitize == SANITIZE_SKIP) put_item(out, "skip-sanitize-payload", 21);
+    if (u->sanitize == SANITIZE) put_item(out, "sanitize-payload", 16);
     for (size_t i = 0; i < u->n_hashes; i++) put_itemf(out, "#", u->hashes[i], 64);
     if (u->allkeys) put_item(out, "~*", 2);
     for (size_t i = 0; i < u->n_keys; i++) {
@@ -338,8 +409,7 @@ static void describe(const struct acl_user *u, struct buf *out)
     if (u->allchannels) put_item(out, "&*", 2);
     else put_item(out, "resetchannels", 13);
     for (size_t i = 0; i < u->n_chans; i++) put_itemf(out, "&", u->chans[i].p, u->chans[i].len);
-    put_item(out, u->allcommands ? "+@all" : "-@all", 5);
-    for (size_t i = 0; i < u->n_rules; i++) put_item(out, u->rules[i].text, u->rules[i].len);
+    describe_commands(u, out);
 }
 
 /* A user from its blob (NULL blob: a new user, as Redis 7.0 makes one with
@@ -440,7 +510,10 @@ bool acl_user_nopass(struct store *s, const char *user, size_t ulen)
 bool acl_user_unrestricted(struct store *s, const char *user, size_t ulen)
 {
     const struct acl_user *u = user_of(s, user, ulen);
-    return u && u->allcommands && u->n_rules == 0 && u->allkeys && u->allchannels;
+    if (u == NULL || !u->allkeys || !u->allchannels) return false;
+    for (size_t id = 0; id < cmd_count_all(); id++)
+        if (!has_bit(u, cmd_by_id(id))) return false;
+    return true;
 }
 
 static bool key_ok(const struct acl_user *u, const struct resp_arg *key, int perm)
@@ -497,17 +570,18 @@ static int first_bad_key(const struct acl_user *u, const struct cmd_def *d, int 
     return cmd_keys_each(d, argc, argv, key_allowed, &k);
 }
 
-/* The channels a command names: PUBLISH/SPUBLISH argv[1], (S|P)SUBSCRIBE
- * all of theirs. -1 or the index refused. */
+/* The channels the row says the command names (CMD_CHANNEL_*):
+ * PUBLISH/SPUBLISH argv[1], (S|P)SUBSCRIBE all of theirs. -1 or the index
+ * refused. */
 static int first_bad_channel(const struct acl_user *u, const struct cmd_def *d, int argc,
                              const struct resp_arg *argv)
 {
-    if (u->allchannels || !(d->flags & CMD_PUBSUB)) return -1;
-    bool publish = d->flags & CMD_WRITE;
-    if (!publish && !(d->flags & CMD_LOCAL)) return -1; /* PUBSUB CHANNELS etc. */
-    bool pattern = strcmp(d->name, "psubscribe") == 0;
-    if (strstr(d->name, "unsubscribe")) return -1;
-    int last = publish ? (argc > 1 ? 1 : 0) : argc - 1;
+    if (u->allchannels) return -1;
+    int last;
+    if (d->flags & CMD_CHANNEL_PUBLISH) last = argc > 1 ? 1 : 0;
+    else if (d->flags & CMD_CHANNEL_SUBSCRIBE) last = argc - 1;
+    else return -1;
+    bool pattern = d->flags & CMD_CHANNEL_PATTERN;
     for (int i = 1; i <= last; i++)
         if (!channel_ok(u, argv[i].ptr, argv[i].len, pattern)) return i;
     return -1;
@@ -611,6 +685,20 @@ static bool setuser(struct store *s, const struct resp_arg *name, int n, const s
 static void user_changed(struct store *s, const char *name, size_t nlen, bool deleted)
 {
     if (s->on_user_change) s->on_user_change(s->user_change_arg, name, nlen, deleted);
+}
+
+int acl_setuser_check(struct store *s, const char *name, size_t nlen, const struct buf *items,
+                      const char **why)
+{
+    const struct acl_user_rec *rec = acl_users_find(&s->users, name, nlen);
+    struct acl_user *u = compile(rec ? rec->rules : NULL, rec ? rec->rlen : 0);
+    const char *p = items->data, *end = items->data + items->len, *item;
+    size_t len;
+    int bad = -1;
+    for (int i = 0; p && bad < 0 && acl_rules_next(&p, end, &item, &len); i++)
+        if ((*why = apply_rule(u, item, len)) != NULL) bad = i;
+    user_free(u);
+    return bad;
 }
 
 /* __aclsetuser <name> <rule>... */
@@ -722,18 +810,22 @@ static void cmd_acl_getuser(struct cmd_ctx *c)
     struct acl_user *u = compile(rec->rules, rec->rlen);
     resp_map(&c->out, 6);
     resp_bulk_str(&c->out, "flags");
-    resp_array(&c->out, 1 + (u->nopass ? 1 : 0));
+    resp_array(&c->out, 1 + (u->nopass ? 1 : 0) + (u->sanitize ? 1 : 0));
     resp_bulk_str(&c->out, u->on ? "on" : "off");
     if (u->nopass) resp_bulk_str(&c->out, "nopass");
+    if (u->sanitize) resp_bulk_str(&c->out, u->sanitize == SANITIZE ? "sanitize-payload" : "skip-sanitize-payload");
     resp_bulk_str(&c->out, "passwords");
     resp_array(&c->out, (long long)u->n_hashes);
     for (size_t i = 0; i < u->n_hashes; i++) resp_bulk(&c->out, u->hashes[i], 64);
-    struct buf text = BUF_INIT;
-    buf_append_str(&text, u->allcommands ? "+@all" : "-@all");
-    for (size_t i = 0; i < u->n_rules; i++) {
-        buf_append(&text, " ", 1);
-        buf_append(&text, u->rules[i].text, u->rules[i].len);
+    struct buf rules = BUF_INIT, text = BUF_INIT;
+    describe_commands(u, &rules);
+    const char *p = rules.data, *end = rules.data + rules.len, *item;
+    size_t len;
+    while (acl_rules_next(&p, end, &item, &len)) {
+        if (text.len) buf_append(&text, " ", 1);
+        buf_append(&text, item, len);
     }
+    buf_free(&rules);
     resp_bulk_str(&c->out, "commands");
     resp_bulk(&c->out, text.data, text.len);
     buf_clear(&text);
@@ -837,7 +929,7 @@ static const struct cmd_def acl_subs[] = {
         "Get the rules for a specific ACL user", "O(N). Where N is the number of password, command and pattern rules that the user has."),
     SUB("acl|list", 2, CMD_READONLY | ADMIN_FLAGS, ADMIN_ACL, cmd_acl_list,
         "List the current ACL rules in ACL config file format", "O(N). Where N is the number of configured users."),
-    SUB("acl|load", 2, CMD_LOCAL | ADMIN_FLAGS, ADMIN_ACL, NULL,
+    SUB("acl|load", 2, CMD_LOCAL | CMD_TX_REPLY | ADMIN_FLAGS, ADMIN_ACL, NULL,
         "Reload the ACLs from the configured ACL file", "O(N). Where N is the number of configured users."),
     SUB("acl|log", -2, CMD_LOCAL | ADMIN_FLAGS, ADMIN_ACL, NULL,
         "List latest events denied because of ACLs in place", "O(N) with N being the number of entries shown."),
@@ -855,8 +947,18 @@ static const struct cmd_def acl_subs[] = {
 };
 
 /* The row whose permission a queued command needs: a script wrapped in
- * __asuser is its own command; __aclsetuser is ACL SETUSER; the other
- * internal rows of a transaction (__ok, __reply) need none (NULL). */
+ * __asuser is its own command; __aclsetuser is ACL SETUSER, __aclload
+ * ACL LOAD; the other internal rows of a transaction (__ok, __reply) need
+ * none (NULL). */
+/* The row of an ACL subcommand ("acl|load"). */
+static const struct cmd_def *acl_sub_row(const char *name)
+{
+    for (const struct cmd_def *s = acl_subs; s->name; s++)
+        if (strcmp(s->name, name) == 0) return s;
+    CHECK(!"no such ACL subcommand");
+    return NULL;
+}
+
 static const struct cmd_def *checked_row(const struct cmd_def *d, int *argc,
                                          const struct resp_arg **argv)
 {
@@ -866,11 +968,8 @@ static const struct cmd_def *checked_row(const struct cmd_def *d, int *argc,
         *argv += 2;
         return inner;
     }
-    if (d->exec == cmd_internal_setuser) {
-        for (const struct cmd_def *s = acl_subs; s->name; s++)
-            if (s->flags & CMD_TX_REPLY) return s; /* acl|setuser, the one queued this way */
-        return NULL;
-    }
+    if (d->exec == cmd_internal_setuser) return acl_sub_row("acl|setuser");
+    if (d->exec == cmd_internal_aclload) return acl_sub_row("acl|load");
     return (d->flags & CMD_INTERNAL) ? NULL : d;
 }
 

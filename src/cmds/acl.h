@@ -4,10 +4,12 @@
  * The users are replicated state (store/acl.h keeps each one's rules as
  * a blob); this module says what is in the blob and what a user may do.
  * A blob is the user's description as ACL LIST gives it, one rule per
- * item (u32 length + bytes): on|off, nopass, #<sha256> per password, key
+ * item (u32 length + bytes): on|off, nopass, [skip-]sanitize-payload, #<sha256> per password, key
  * patterns (~p, %R~p, %W~p), channel patterns (&p, or resetchannels),
- * then +@all or -@all and the command rules in the order given (a rule
- * on a command replaces an earlier one on the same command). Passwords
+ * then the command rules as Redis 7.0 writes them from the user's bits:
+ * +@all or -@all, the categories that fit best, then single commands
+ * (blobs of older builds hold the rules as given: they compile the same
+ * way). Passwords
  * are hashed before they are proposed (acl_hash_passwords), so the log
  * never holds one in clear.
  *
@@ -71,6 +73,13 @@ bool acl_exec_refuse(struct cmd_ctx *c, uint64_t client, const struct cmd_def *d
  * them). */
 bool acl_hash_passwords(int n, const struct resp_arg *rules, struct buf *out, char *err,
                         size_t errlen);
+/* Those rules (acl_hash_passwords's out) applied in turn to the user as
+ * this node has it now: -1 if they all apply, else the index of the
+ * first that does not and Redis's reason in *why (removing a password
+ * the user lacks, a key pattern after allkeys). Apply checks them again,
+ * against the user as it is then. */
+int acl_setuser_check(struct store *s, const char *name, size_t nlen, const struct buf *items,
+                      const char **why);
 /* The next item of such a list (u32 length + bytes); false at the end. */
 bool acl_rules_next(const char **p, const char *end, const char **item, size_t *len);
 

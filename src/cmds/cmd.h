@@ -68,6 +68,17 @@ enum cmd_flag {
     CMD_NOT_QUEUED = 1u << 25, /* answers one reply per name, or none: never a
                                   command of a transaction (__subscribe,
                                   __unsubscribe) */
+    /* The channels ACL checks, as Redis 7.0's channel specs name them
+     * (its CMD_CHANNEL_PUBLISH / SUBSCRIBE / PATTERN; the unsubscribe
+     * commands, PUBSUB's subcommands and scripts name none it checks). */
+    CMD_CHANNEL_PUBLISH = 1u << 26,   /* argv[1] is a channel it publishes to
+                                         (PUBLISH, SPUBLISH) */
+    CMD_CHANNEL_SUBSCRIBE = 1u << 27, /* every argument is a channel it
+                                         subscribes to (SUBSCRIBE, SSUBSCRIBE,
+                                         PSUBSCRIBE) */
+    CMD_CHANNEL_PATTERN = 1u << 28,   /* ... a pattern (PSUBSCRIBE): a user's
+                                         channel pattern must be the same,
+                                         literally */
 };
 
 enum acl_category {

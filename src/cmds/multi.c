@@ -107,7 +107,8 @@ static void run_queued(struct cmd_ctx *c, uint64_t client, int db, int argc,
     sub.argc = argc;
     sub.argv = argv;
     /* What the server queues: client commands, and the internal ones it
-     * sends on a client's behalf (__ok, __reply, __asuser, __aclsetuser). */
+     * sends on a client's behalf (__ok, __reply, __asuser, __aclsetuser,
+     * __aclload). */
     const struct cmd_def *d = cmd_lookup(argv[0].ptr, argv[0].len, true);
     if (d && (d->flags & CMD_INTERNAL) && !(d->flags & CMD_FOR_CLIENT)) d = NULL;
     if (d && (d->flags & CMD_CONTAINER) && argc >= 2) d = cmd_lookup_sub(d, argv[1].ptr, argv[1].len);

@@ -244,30 +244,30 @@ static const struct cmd_def pubsub_subs[] = {
     END,
 };
 
-#define LOCAL(n, ar, sum, cx)                                                                 \
-    {n, ar, CMD_LOCAL | CMD_SUBSCRIBED | CMD_PUBSUB | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, PS, NULL, \
+#define LOCAL(n, ar, ch, sum, cx)                                                             \
+    {n, ar, CMD_LOCAL | CMD_SUBSCRIBED | CMD_PUBSUB | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | (ch), 0, 0, 0, PS, NULL, \
      "pubsub", "2.0.0", sum, cx, NULL, NULL}
 
 const struct cmd_def cmd_rows_pubsub[] = {
-    {"publish", 3, CMD_WRITE | CMD_PUBSUB | CMD_LOADING | CMD_STALE | CMD_FAST, 0, 0, 0,
+    {"publish", 3, CMD_WRITE | CMD_PUBSUB | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_CHANNEL_PUBLISH, 0, 0, 0,
      ACL_PUBSUB | ACL_FAST, cmd_publish, "pubsub", "2.0.0", "Posts a message to a channel.",
      "O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client).", NULL, NULL},
-    {"spublish", 3, CMD_WRITE | CMD_PUBSUB | CMD_LOADING | CMD_STALE | CMD_FAST, 1, 1, 1,
+    {"spublish", 3, CMD_WRITE | CMD_PUBSUB | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_CHANNEL_PUBLISH, 1, 1, 1,
      ACL_PUBSUB | ACL_FAST, cmd_spublish, "pubsub", "7.0.0", "Post a message to a shard channel",
      "O(N) where N is the number of clients subscribed to the receiving shard channel.", NULL, NULL},
     {"pubsub", -2, CMD_CONTAINER, 0, 0, 0, ACL_SLOW, NULL, "pubsub", "2.8.0",
      "A container for Pub/Sub commands.", "Depends on subcommand.", pubsub_subs, NULL},
-    LOCAL("subscribe", -2, "Listens for messages published to channels.",
+    LOCAL("subscribe", -2, CMD_CHANNEL_SUBSCRIBE, "Listens for messages published to channels.",
           "O(N) where N is the number of channels to subscribe to."),
-    LOCAL("unsubscribe", -1, "Stops listening to messages posted to channels.",
+    LOCAL("unsubscribe", -1, 0, "Stops listening to messages posted to channels.",
           "O(N) where N is the number of clients already subscribed to a channel."),
-    LOCAL("psubscribe", -2, "Listens for messages published to channels that match one or more patterns.",
+    LOCAL("psubscribe", -2, CMD_CHANNEL_SUBSCRIBE | CMD_CHANNEL_PATTERN, "Listens for messages published to channels that match one or more patterns.",
           "O(N) where N is the number of patterns the client is already subscribed to."),
-    LOCAL("punsubscribe", -1, "Stops listening to messages published to channels that match one or more patterns.",
+    LOCAL("punsubscribe", -1, 0, "Stops listening to messages published to channels that match one or more patterns.",
           "O(N+M) where N is the number of patterns the client is already subscribed and M is the number of total patterns subscribed in the system (by any client)."),
-    LOCAL("ssubscribe", -2, "Listens for messages published to shard channels.",
+    LOCAL("ssubscribe", -2, CMD_CHANNEL_SUBSCRIBE, "Listens for messages published to shard channels.",
           "O(N) where N is the number of shard channels to subscribe to."),
-    LOCAL("sunsubscribe", -1, "Stops listening to messages posted to shard channels.",
+    LOCAL("sunsubscribe", -1, 0, "Stops listening to messages posted to shard channels.",
           "O(N) where N is the number of clients already subscribed to a shard channel."),
     {"__subscribe", -4, CMD_INTERNAL | CMD_FOR_CLIENT | CMD_WRITE | CMD_NOT_QUEUED, 0, 0, 0, 0, cmd_internal_subscribe,
      "pubsub", "parley-0.1", "Subscribes a client (sent by the server for SUBSCRIBE and relatives).", "O(N)", NULL, NULL},

@@ -497,21 +497,17 @@ static void acl_setuser(struct client *c, const struct cmd_def *cmd, int argc,
         buf_free(&items);
         return;
     }
-    /* <pass names the password, which the log never holds: a password
-     * this node's copy of the user lacks is refused here with Redis's
-     * text (apply refuses it too, naming the hash, should it differ). */
-    for (int i = 3; i < argc; i++) {
-        if (argv[i].len == 0 || argv[i].ptr[0] != '<') continue;
-        char hex[65];
-        acl_sha256_hex(argv[i].ptr + 1, argv[i].len - 1, hex);
-        if (!multi_queueing(c) && !acl_user_has_hash(c->srv->store, argv[2].ptr, argv[2].len, hex)) {
-            struct resp_out o = client_reply(c);
-            resp_errorf(&o, "ERR Error in ACL SETUSER modifier '%.*s': The password you are "
-                            "trying to remove from the user does not exist",
-                        (int)argv[i].len, argv[i].ptr);
-            buf_free(&items);
-            return;
-        }
+    /* A rule that depends on the user (<pass names a password, which the
+     * log never holds) is refused here with Redis's text, the rule as
+     * given named; apply refuses it too, against the user as it is then. */
+    const char *why;
+    int bad = multi_queueing(c) ? -1 : acl_setuser_check(c->srv->store, argv[2].ptr, argv[2].len, &items, &why);
+    if (bad >= 0) {
+        struct resp_out o = client_reply(c);
+        resp_errorf(&o, "ERR Error in ACL SETUSER modifier '%.*s': %s", (int)argv[3 + bad].len,
+                    argv[3 + bad].ptr, why);
+        buf_free(&items);
+        return;
     }
     int n = 2;
     struct resp_arg *args = xmalloc(2 * sizeof *args);
@@ -525,15 +521,17 @@ static void acl_setuser(struct client *c, const struct cmd_def *cmd, int argc,
     buf_free(&items);
 }
 
+#define NO_ACLFILE                                                                            \
+    "This Redis instance is not configured to use an ACL file. You may want to specify users " \
+    "via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis "  \
+    "configuration file set) in order to store users in the Redis configuration."
+
 /* The aclfile's path, or NULL after replying Redis's error. */
 static const char *aclfile_or_reply(struct client *c)
 {
     const char *path = c->srv->cfg.aclfile;
     if (path && path[0]) return path;
-    reply_err(c, "ERR This Redis instance is not configured to use an ACL file. You may want to "
-                 "specify users via the ACL SETUSER command and then issue a CONFIG REWRITE "
-                 "(assuming you have a Redis configuration file set) in order to store users in "
-                 "the Redis configuration.");
+    reply_err(c, "ERR " NO_ACLFILE);
     return NULL;
 }
 
@@ -612,23 +610,38 @@ static struct resp_arg *aclload_args(const struct buf *all, int *n)
 }
 
 /* ACL LOAD: this node reads the file and checks every line; what it
- * proposes is the users with their passwords hashed (__aclload). */
+ * proposes is the users with their passwords hashed (__aclload). Inside
+ * MULTI (Redis queues it: ACL has no no-multi flag) the file is read
+ * when the command is queued, as SETUSER hashes its passwords then, and
+ * __aclload is queued, or the error EXEC answers in its place: the file
+ * is never read in apply. */
 static void acl_load(struct client *c, const struct cmd_def *cmd, int argc,
                      const struct resp_arg *argv)
 {
-    const char *path = aclfile_or_reply(c);
-    if (path == NULL) return;
+    const char *path = c->srv->cfg.aclfile;
     struct buf all = BUF_INIT;
     char err[4096];
-    if (!aclfile_read(path, &all, err, sizeof err)) {
-        struct resp_out o = client_reply(c);
-        resp_errorf(&o, "ERR %s", err);
+    bool ok = false;
+    if (path == NULL || path[0] == '\0')
+        snprintf(err, sizeof err, "ERR %s", NO_ACLFILE);
+    else if (!aclfile_read(path, &all, err + 4, sizeof err - 4))
+        memcpy(err, "ERR ", 4);
+    else
+        ok = true;
+    if (!ok) {
+        if (multi_queueing(c)) {
+            multi_queue_reply(c, "error", err, strlen(err));
+        } else {
+            struct resp_out o = client_reply(c);
+            resp_error(&o, err);
+        }
         buf_free(&all);
         return;
     }
     int n;
     struct resp_arg *args = aclload_args(&all, &n);
-    submit(c, n, args);
+    if (multi_queueing(c)) multi_queue_internal(c, n, args);
+    else submit(c, n, args);
     free(args);
     buf_free(&all);
 }

@@ -62,6 +62,9 @@ def test_setuser_errors(server, acl):
         ("foo", "Syntax error"),
         ("+nosuch", "Unknown command or category name in ACL"),
         ("-@nosuch", "Unknown command or category name in ACL"),
+        # Node-to-node commands are outside ACL: no rule names them.
+        ("+parley.fwd", "Unknown command or category name in ACL"),
+        ("-parley.peer", "Unknown command or category name in ACL"),
         ("#abc", "The password hash must be exactly 64 characters and contain only lowercase "
                  "hexadecimal characters"),
         ("<nothere", "The password you are trying to remove from the user does not exist"),
@@ -347,6 +350,58 @@ def test_setuser_and_deluser_inside_multi(server, acl):
     assert acl.execute_command("ACL", "USERS") == ["default", "txu"]
 
 
+def test_acl_load_inside_multi(tmp_path, make_node, server):
+    """As redis-server 7.0.15: ACL LOAD is queued (ACL has no no-multi
+    flag) and EXEC answers what it answers outside MULTI, in its place;
+    EXEC re-checks the caller may still run it. Parley reads the file when
+    the command is queued (Redis when EXEC runs it: the same answer unless
+    the file changes in between), so the log carries the users, never a
+    file to read."""
+    with RawConn(server.port) as c:  # no aclfile
+        assert c.call("MULTI") == "OK"
+        assert c.call("ACL", "LOAD") == "QUEUED"
+        assert c.call("EXEC") == [
+            "ERR This Redis instance is not configured to use an ACL file. You may want to "
+            "specify users via the ACL SETUSER command and then issue a CONFIG REWRITE "
+            "(assuming you have a Redis configuration file set) in order to store users in "
+            "the Redis configuration."]
+    path = tmp_path / "users.acl"
+    path.write_text("user default on nopass ~* &* +@all\nuser ops on >o ~* +@all\n")
+    node = make_node(extra=["--aclfile", str(path)]).start()
+    wait_writable(node)
+    path.write_text("user default on nopass ~* &* +@all\nuser ops on >o ~* +@all\n"
+                    "user bob on >b ~b:* +set\n")
+    with RawConn(node.port) as c:
+        assert c.call("MULTI") == "OK"
+        assert c.call("ACL", "LOAD") == "QUEUED"
+        assert c.call("SET", "k", "v") == "QUEUED"
+        assert c.call("EXEC") == ["OK", "OK"]
+        assert c.call("ACL", "USERS") == [b"bob", b"default", b"ops"]
+    assert node.client(username="bob", password="b").set("b:1", "x")
+    # A bad file: its error in EXEC, the other commands run, nothing changes.
+    path.write_text("user default on nopass ~* &* +@all\nuser dave on >d\nbadline\n")
+    with RawConn(node.port) as c:
+        assert c.call("MULTI") == "OK"
+        assert c.call("ACL", "LOAD") == "QUEUED"
+        assert c.call("INCR", "n") == "QUEUED"
+        assert c.call("EXEC") == [
+            f"ERR {path}:3 should start with user keyword followed by the username. "
+            "WARNING: ACL errors detected, no change to the previously active ACL rules was "
+            "performed", 1]
+        assert c.call("ACL", "USERS") == [b"bob", b"default", b"ops"]
+    # The caller lost the right to ACL LOAD between MULTI and EXEC.
+    path.write_text("user default on nopass ~* &* +@all\nuser ops on >o ~* +@all\n")
+    with login(node, "ops", "o") as ops, RawConn(node.port) as admin:
+        assert ops.call("MULTI") == "OK"
+        assert ops.call("ACL", "LOAD") == "QUEUED"
+        assert admin.call("ACL", "SETUSER", "ops", "-acl|load") == "OK"
+        assert ops.call("EXEC") == [
+            "NOPERM ACLs rules changed between the moment the transaction was accumulated "
+            "and the EXEC call. This command is no longer allowed for the following reason: "
+            "no permission to execute the command or subcommand"]
+        assert admin.call("ACL", "USERS") == [b"bob", b"default", b"ops"]
+
+
 def test_aclfile_read_at_startup(tmp_path, make_node):
     """A node started with an aclfile enforces its users from the first
     connection, and they go through the log: ACL LIST shows them, and
@@ -487,3 +542,157 @@ def test_key_permissions_follow_key_specs(server, acl, redis_ref):
     finally:
         for name in users:
             ref.execute_command("ACL", "DELUSER", name)
+
+
+# ACL SETUSER sequences (one list of rules per call) run on Parley and on
+# redis-server 7.0.15; ACL LIST and ACL GETUSER must then agree.
+PW_C = "2e7d2c03a9507ae265ecf5b5356885a53393a2029d241394997265a1a25aefc6"  # sha256("c")
+SETUSER_SEQUENCES = [
+    [[]],
+    [["on"], ["off"], ["on"]],
+    [["nopass"]],
+    [["nopass", ">pw"]],
+    [[">pw", "nopass"]],
+    [[">a", ">b", "#" + PW_C, "<a"]],
+    [[">a", ">a", "#" + PW_C], ["<c"]],
+    [["on", ">a"], ["resetpass"]],
+    [["~foo*", "%R~ro*", "%W~wo*", "%R~foo*"]],
+    [["~a", "%W~a", "%R~b", "%RW~c", "%W~b"]],
+    [["~a", "allkeys"]],
+    [["allkeys", "resetkeys", "~b", "~b"]],
+    [["~*"]],
+    [["&news", "&sports", "&news"]],
+    [["&a", "allchannels"]],
+    [["allchannels", "resetchannels", "&b"]],
+    [["&*"]],
+    [["+@all"]],
+    [["+@all", "-@all"]],
+    [["allcommands"], ["nocommands"]],
+    [["-@all", "+@read", "-@read", "+@read"]],
+    [["+@read", "-get", "+@read"]],
+    [["+@all", "-@dangerous"]],
+    [["+@all", "-@dangerous", "+@admin"]],
+    [["+@hash", "+@list", "-@write"]],
+    [["+@all", "-@write", "-@admin"]],
+    [["+@slow"]],
+    [["+get", "-get"]],
+    [["+get", "+set", "+get"]],
+    [["+client|kill"]],
+    [["+client", "-client|kill"]],
+    [["+client|kill", "+client|list", "-client"]],
+    [["+client", "-client|kill", "+client|kill"]],
+    [["+@all", "-get", "-client|kill"]],
+    [["allcommands", "-config|set", "-config"], ["+config|get"]],
+    [["nocommands", "+config|get", "+config"]],
+    [["+acl", "-acl"]],
+    [["+@all", "-@dangerous", "+@read", "-@read", "+get", "-get", "+client",
+      "-client|kill", "+config|get"]],
+    [["on", ">x", "~a", "&c", "+get", "reset"]],
+    [["reset", "on", "nopass", "+@all", "~*", "&*"]],
+    [["+get", "+get", "~a", "~a", "&c", "&c", ">x", ">x", "on", "on"]],
+    [["sanitize-payload"]],
+    [["skip-sanitize-payload"], ["on"]],
+    [["on", "+@all"], ["-get"], ["+get"], ["~k1"], ["%R~k2"]],
+]
+
+
+def command_names(conn):
+    names = set()
+    for entry in conn.call("COMMAND"):
+        names.add(entry[0])
+        names.update(sub[0] for sub in entry[9])
+    return names
+
+
+def split_rules(text, known):
+    """A description's parts: the rules before the command rules, the
+    +@all/-@all and category rules in order, and the rules on single
+    commands as a set (redis-server lists those in its hash table's order,
+    different in every process), leaving out the commands only one of the
+    two servers has."""
+    words = text.split()
+    first = next((i for i, w in enumerate(words) if w in ("+@all", "-@all")), len(words))
+    cats = [w for w in words[first:] if w[1] == "@"]
+    single = {w for w in words[first:] if w[1] != "@" and w[1:].encode() in known}
+    return words[:first], cats, single
+
+
+def getuser_fields(conn, name, known):
+    reply = conn.call("ACL", "GETUSER", name)
+    fields = dict(zip(reply[::2], reply[1::2]))
+    return {
+        "flags": fields[b"flags"],
+        "passwords": fields[b"passwords"],
+        "commands": split_rules(fields[b"commands"].decode(), known),
+        "keys": fields[b"keys"],
+        "channels": fields[b"channels"],
+        "selectors": fields[b"selectors"],
+    }
+
+
+def acl_list_line(conn, name, known):
+    for line in conn.call("ACL", "LIST"):
+        if line.split()[1] == name.encode():
+            return split_rules(line.decode(), known)
+    raise AssertionError(f"no user {name}")
+
+
+def test_list_and_getuser_match_redis(server, acl, redis_ref):
+    """Selectors (rules in parentheses) are not compared: Parley has none,
+    and its GETUSER always answers an empty list, as Redis does for a user
+    without them. First-arg rules (+select|0) are not either: Parley
+    refuses them."""
+    with RawConn(server.port) as ours, RawConn(redis_ref.port) as theirs:
+        known = command_names(ours) & command_names(theirs)
+        for n, calls in enumerate(SETUSER_SEQUENCES):
+            name = f"diff{n}"
+            for rules in calls:
+                assert ours.call("ACL", "SETUSER", name, *rules) == \
+                    theirs.call("ACL", "SETUSER", name, *rules) == "OK", (name, rules)
+            assert acl_list_line(ours, name, known) == acl_list_line(theirs, name, known), calls
+            assert getuser_fields(ours, name, known) == getuser_fields(theirs, name, known), calls
+            theirs.call("ACL", "DELUSER", name)
+        # The default user (this test's connections), changed and set back.
+        for rules in (["-@write", "resetchannels", "&x"], ["-get", "+@write", ">pw"],
+                      ["allchannels", "+@all", "nopass"]):
+            assert ours.call("ACL", "SETUSER", "default", *rules) == \
+                theirs.call("ACL", "SETUSER", "default", *rules) == "OK"
+            assert acl_list_line(ours, "default", known) == \
+                acl_list_line(theirs, "default", known), rules
+            assert getuser_fields(ours, "default", known) == \
+                getuser_fields(theirs, "default", known), rules
+        for conn in (ours, theirs):
+            assert b"user default on nopass ~* &* +@all" in conn.call("ACL", "LIST")
+
+
+CHANNEL_CALLS = [
+    ("PUBLISH", "a1", "m"), ("PUBLISH", "c", "m"), ("SPUBLISH", "c", "m"), ("SPUBLISH", "b", "m"),
+    ("SUBSCRIBE", "a1", "c"), ("SUBSCRIBE", "b", "a2"), ("SSUBSCRIBE", "c"),
+    ("PSUBSCRIBE", "a*"), ("PSUBSCRIBE", "a1"), ("PSUBSCRIBE", "b", "c*"),
+    ("UNSUBSCRIBE", "c"), ("PUNSUBSCRIBE", "c*"), ("SUNSUBSCRIBE", "c"),
+    ("PUBSUB", "CHANNELS", "c*"), ("PUBSUB", "NUMSUB", "c"), ("PUBSUB", "SHARDCHANNELS", "c"),
+    ("PUBSUB", "SHARDNUMSUB", "c"), ("PUBSUB", "NUMPAT"), ("EVAL", "return 1", "0", "c"),
+]
+
+
+def test_channel_permissions_match_redis(server, acl, redis_ref):
+    """The channels ACL checks come from the command table's rows
+    (CMD_CHANNEL_*), as Redis 7.0's from its channel specs: PUBLISH and
+    SPUBLISH their channel, (S)SUBSCRIBE each channel, PSUBSCRIBE each
+    pattern (literally); the unsubscribe commands, PUBSUB's subcommands and
+    EVAL none. Compared with redis-server 7.0.15 by ACL DRYRUN and by the
+    commands themselves."""
+    rules = ["reset", "on", ">pw", "resetchannels", "&a*", "&b", "+@all", "~*"]
+    with RawConn(server.port) as ours, RawConn(redis_ref.port) as theirs:
+        for conn in (ours, theirs):
+            assert conn.call("ACL", "SETUSER", "chan", *rules) == "OK"
+        for call in CHANNEL_CALLS:
+            assert ours.call("ACL", "DRYRUN", "chan", *call) == \
+                theirs.call("ACL", "DRYRUN", "chan", *call), call
+        script = ("EVAL", "return redis.call('publish', KEYS[1], 'm')", "1", "c")
+        for call in (("PUBLISH", "c", "m"), ("PUBLISH", "a1", "m"), ("PSUBSCRIBE", "a1"),
+                     ("PUBSUB", "NUMSUB", "c"), script):
+            with login(server, "chan", "pw") as mine, RawConn(redis_ref.port) as ref:
+                assert ref.call("AUTH", "chan", "pw") == "OK"
+                assert mine.call(*call) == ref.call(*call), call
+        theirs.call("ACL", "DELUSER", "chan")
