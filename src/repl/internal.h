@@ -96,9 +96,6 @@ struct repl_memory {
     struct evict_pool pool;
     struct resp_arg *argv;         /* scratch for walking batch bodies */
     int argv_cap;
-    /* The state machine's snapshot callbacks, wrapped (memory.c). */
-    int (*snapshot)(struct raft_fsm *, struct raft_buffer *[], unsigned *);
-    int (*snapshot_finalize)(struct raft_fsm *, struct raft_buffer *[], unsigned *);
 };
 
 /* expire.c: the leader's active expiry cycle (Redis's activeExpireCycle). */
@@ -158,17 +155,20 @@ struct repl_snapprune {
 /* Wraps the io's snapshot_put and close and the state machine's finalize
  * and restore; after the other wrappers (logbound_install). */
 void snapprune_install(struct repl *r);
+/* Whether a removal is running on libuv's pool (no fork meanwhile). */
+bool snapprune_running(const struct repl *r);
 
 /* snapfork.c: the snapshot a child process writes, off the loop. */
 struct snapfork_job;
 struct repl_snapfork {
     struct snapfork_job *job;    /* the one in progress, or NULL */
     int child_pid;               /* its child while it runs, else 0 */
-    size_t buffer_bytes;         /* what its bytes are read into */
+    size_t buffer_bytes;         /* its bytes, mapped, while libraft writes them */
     uint64_t started, taken, failed;
     size_t last_bytes;
     int64_t last_fork_us;
     bool last_failed;            /* the latest snapshot was given up */
+    int64_t deferred_since_us;   /* the first snapshot put off (RAFT_BUSY), 0: none */
     /* The io's calls, wrapped (snapfork.c). */
     int (*put)(struct raft_io *, unsigned, struct raft_io_snapshot_put *,
                const struct raft_snapshot *, raft_io_snapshot_put_cb);
@@ -381,7 +381,6 @@ void propose_seal_first(struct repl *r, struct batch *b);
  * writes, and decides what memory_gate refuses. memory_gate rewrites a
  * batch body about to be proposed (ours or a follower's) into *out and
  * returns true when some command is refused or guarded (memlimit.h). */
-void memory_install(struct repl *r);
 void memory_tick(struct repl *r);
 bool memory_gate(struct repl *r, const char *body, size_t len, struct buf *out);
 void memory_batch_gone(struct repl *r, uint64_t seq);

@@ -31,8 +31,8 @@
  * most raft-max-inflight-bytes on a leader), one entry of overshoot, and
  * what is applied while a snapshot is being written (libraft takes no
  * other meanwhile; writing one costs about a second per 200 MB here). On
- * disk libraft removes only whole closed segments (8 MB here), and keeps
- * the two latest snapshots. Entries other than commands (configuration
+ * disk libraft removes only whole closed segments (8 MB here); of the two
+ * snapshots it keeps, snapprune.c removes the older. Entries other than commands (configuration
  * changes, barriers) are a few bytes and are not counted. */
 #include <inttypes.h>
 #include <stdlib.h>

@@ -32,11 +32,7 @@
  * A follower decides nothing: it forwards its batches, and the leader
  * gates them as it gates its own. The figure and the decision are the
  * leader's of the moment; replicas' figures (INFO) are their own.
- *
- * Also here: a snapshot's buffer, held while libraft writes it, is taken
- * off the count (mem_disown) and put back before it is freed, by wrapping
- * the state machine's snapshot callbacks. (The server's snapshots return an
- * empty buffer that snapfork.c fills, disowned, with the child's bytes.) */
+ */
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,30 +43,6 @@
 
 /* At most this many keys in one eviction batch: the next one continues. */
 #define EVICT_MAX_KEYS 4096
-
-static int wrapped_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
-{
-    struct repl *r = fsm->data;
-    int rv = r->mem.snapshot(fsm, bufs, n_bufs);
-    if (rv == 0)
-        for (unsigned i = 0; i < *n_bufs; i++) mem_disown((*bufs)[i].base);
-    return rv;
-}
-
-static int wrapped_finalize(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
-{
-    struct repl *r = fsm->data;
-    for (unsigned i = 0; i < *n_bufs; i++) mem_own((*bufs)[i].base);
-    return r->mem.snapshot_finalize(fsm, bufs, n_bufs);
-}
-
-void memory_install(struct repl *r)
-{
-    r->mem.snapshot = r->fsm.snapshot;
-    r->mem.snapshot_finalize = r->fsm.snapshot_finalize;
-    r->fsm.snapshot = wrapped_snapshot;
-    r->fsm.snapshot_finalize = wrapped_finalize;
-}
 
 void repl_set_memory(struct repl *r, long long maxmemory, enum evict_policy policy, int samples)
 {

@@ -261,7 +261,6 @@ int node_start(struct repl *r, char *err, size_t errlen)
 
     fsm_init(r);
     snapfork_install(r);
-    memory_install(r);
     logbound_install(r);
     snapprune_install(r);
     rv = raft_init(r->raft, &r->io, &r->fsm, r->cfg.node_id, r->raft_addr);

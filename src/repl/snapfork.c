@@ -6,40 +6,44 @@
  * snapshot callback forks: the child holds the keyspace exactly as it is at
  * the snapshot's index (libraft records last_applied when it calls us),
  * copy-on-write, encodes it in today's format (store/snapshot.h) and writes
- * it into a pipe, then _exits. The parent pays for copying its page tables
- * and, while the child runs, for copying each page it writes to. The child runs nothing but the encoder and write(2): the process
- * has libuv's and libraft's worker threads, whose locks a child must never
- * touch; it logs nothing, frees nothing and dies with its parent.
+ * it into a memory file (memfd) the parent made, then _exits. The parent
+ * pays for copying its page tables and, while the child runs, for copying
+ * each page it writes to. The child runs nothing but the encoder and
+ * write(2): the process has libuv's and libraft's worker threads, whose
+ * locks a child must never touch; it logs nothing, frees nothing and dies
+ * with its parent.
  *
  * libraft 0.22.1 calls `snapshot` and then, at once, `snapshot_async` (fsm
  * version 3) on the loop, before it hands the buffers to the disk layer
  * (legacyTakeSnapshot in legacy.c): version 3 buys nothing there. So the
  * callback returns one empty buffer, and the io's snapshot_put is wrapped:
- * called with that buffer, it waits (without blocking the loop) for the
- * child's bytes, read from the pipe on the loop as they come, puts them in
- * the buffer, and only then passes the put on to libraft's disk layer.
- * libraft keeps `snapshot_taking` set meanwhile, so it starts no other
- * snapshot, and snapguard.c holds the leader's installs until it is over.
+ * called with that buffer, it waits (without blocking the loop: a timer
+ * polls for the child's exit) until the child is done, maps the memory
+ * file read-only as the buffer, and only then passes the put on to
+ * libraft's disk layer. The loop never copies the snapshot's bytes (it
+ * read them from a pipe before: a tenth of its time under sustained 1 KB
+ * writes). libraft keeps `snapshot_taking` set meanwhile, so it starts no
+ * other snapshot, and snapguard.c holds the leader's installs until it is
+ * over.
  *
  * Bounded: one snapshot at a time; a child that dies (a signal, a non-zero
  * exit) or does not finish within raft-snapshot-timeout-ms (it is then
- * killed) makes the snapshot fail: the put completes with an error, libraft gives the snapshot
- * up with its log untouched (takeSnapshotCb; its status assertion is not
- * compiled into Debian's 0.22.1) and takes one again at a later event. The
- * buffer the child's bytes are read into is left out of used_memory, as the
- * buffer libraft writes always was (memory.c), and shown in INFO raft.
- *
- * The buffer is freed by the free thread (lazy_finalize), not on the
- * loop.
+ * killed) makes the snapshot fail: the put completes with an error, libraft
+ * gives the snapshot up with its log untouched (takeSnapshotCb; its status
+ * assertion is not compiled into Debian's 0.22.1) and takes one again at a
+ * later event. The mapping is not heap memory: it is not in used_memory,
+ * and INFO raft shows it while libraft writes it. It is unmapped by the
+ * free thread (lazy_finalize), not on the loop.
  *
  * Closing Raft while a child runs kills it and completes the put as
  * cancelled before libraft's io closes (the io's close is wrapped too). */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -49,10 +53,10 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "repl/internal.h"
+#include "store/evict.h"
 #include "store/lazyfree.h"
 #include "store/snapshot.h"
 
-#define READ_CHUNK (256 * 1024)
 #define POLL_MS 5
 
 struct snapfork_job {
@@ -60,24 +64,17 @@ struct snapfork_job {
     pid_t pid;                 /* 0 once reaped */
     pid_t child;               /* for the log */
     int exit_status;           /* waitpid's */
-    bool eof;                  /* the pipe is drained */
+    int memfd;                 /* what the child writes into */
     int64_t deadline_us;       /* monotonic */
     int64_t started_us;
-    unsigned char header[8];   /* the length the child announces */
-    size_t header_len;
-    char *data;                /* what the child wrote; left out of used_memory */
-    size_t len, cap;           /* cap: the announced length, once read */
-    /* The put libraft asked for, held until the bytes are all here. */
+    /* The put libraft asked for, held until the child is done. */
     bool put_held;
     struct raft_io *io;
     unsigned trailing;
     struct raft_io_snapshot_put *req;
     const struct raft_snapshot *snapshot;
     raft_io_snapshot_put_cb cb;
-    uv_pipe_t pipe;
     uv_timer_t timer;
-    bool pipe_open;
-    int handles_open;
 };
 
 static bool write_all(int fd, const void *data, size_t len)
@@ -93,9 +90,8 @@ static bool write_all(int fd, const void *data, size_t len)
     return true;
 }
 
-/* The child: encode, write the length (u64, little endian) and the bytes,
- * exit. Nothing else. The length first lets the parent read straight into
- * one buffer of the right size: no growing copies on the loop. */
+/* The child: encode, write the bytes into the memory file, exit. Nothing
+ * else. */
 static void child_run(struct repl *r, int fd, const struct buf *aux)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -105,44 +101,33 @@ static void child_run(struct repl *r, int fd, const struct buf *aux)
     signal(SIGINT, SIG_DFL);
     struct buf out = BUF_INIT;
     store_snapshot_encode(r->store, aux->data, aux->len, &out);
-    unsigned char header[8];
-    for (int i = 0; i < 8; i++) header[i] = (unsigned char)((uint64_t)out.len >> (8 * i));
-    if (!write_all(fd, header, sizeof header) || !write_all(fd, out.data, out.len)) _exit(2);
+    if (!write_all(fd, out.data, out.len)) _exit(2);
     _exit(0);
 }
 
-static void on_handle_closed(uv_handle_t *h)
+static void on_timer_closed(uv_handle_t *h)
 {
-    struct snapfork_job *job = h->data;
-    if (--job->handles_open == 0) free(job);
+    free(h->data);
 }
 
 /* Stops everything the job holds on the loop; it frees itself once its
- * handles are closed. */
+ * timer is closed. */
 static void job_release(struct snapfork_job *job)
 {
     struct repl *r = job->r;
     CHECK(r->snapfork.job == job);
     r->snapfork.job = NULL;
-    r->snapfork.buffer_bytes = 0;
     r->snapfork.child_pid = 0;
+    evict_pause_touches(false);
     if (job->pid > 0) {
         kill(job->pid, SIGKILL);
         while (waitpid(job->pid, &job->exit_status, 0) < 0 && errno == EINTR) {
         }
         job->pid = 0;
     }
-    if (job->data) {
-        mem_own(job->data);
-        free(job->data);
-        job->data = NULL;
-    }
-    if (job->pipe_open) {
-        job->pipe_open = false;
-        uv_close((uv_handle_t *)&job->pipe, on_handle_closed);
-    }
+    close(job->memfd);
     uv_timer_stop(&job->timer);
-    uv_close((uv_handle_t *)&job->timer, on_handle_closed);
+    uv_close((uv_handle_t *)&job->timer, on_timer_closed);
 }
 
 /* The snapshot failed (or Raft is closing): libraft's put completes with
@@ -163,25 +148,35 @@ static void job_fail(struct snapfork_job *job, int status, const char *why)
     if (held) cb(req, status);
 }
 
-/* The child is reaped and the pipe drained: hand the bytes to the disk. */
+/* The child is reaped: its bytes, mapped, go to the disk. */
 static void job_finish(struct snapfork_job *job)
 {
     struct repl *r = job->r;
-    if (!WIFEXITED(job->exit_status) || WEXITSTATUS(job->exit_status) != 0 || job->len == 0 ||
-        job->len != job->cap) {
+    if (!WIFEXITED(job->exit_status) || WEXITSTATUS(job->exit_status) != 0) {
         job_fail(job, RAFT_IOERR,
                  WIFSIGNALED(job->exit_status) ? "killed by a signal" : "it exited with an error");
         return;
     }
+    struct stat st;
+    if (fstat(job->memfd, &st) != 0 || st.st_size <= 0) {
+        job_fail(job, RAFT_IOERR, "it wrote nothing");
+        return;
+    }
+    size_t len = (size_t)st.st_size;
+    void *map = mmap(NULL, len, PROT_READ, MAP_SHARED, job->memfd, 0);
+    if (map == MAP_FAILED) {
+        job_fail(job, RAFT_NOMEM, strerror(errno));
+        return;
+    }
     struct raft_buffer *b = &job->snapshot->bufs[0];
     CHECK(b->base == NULL && b->len == 0);
-    b->base = job->data; /* finalize frees it (memory.c owns it back first) */
-    b->len = job->len;
-    job->data = NULL;
+    b->base = map; /* unmapped by lazy_finalize */
+    b->len = len;
     r->snapfork.taken++;
-    r->snapfork.last_bytes = job->len;
+    r->snapfork.last_bytes = len;
+    r->snapfork.buffer_bytes = len;
     r->snapfork.last_failed = false;
-    log_msg(LOG_VERBOSE, "Snapshot child %d wrote %zu bytes in %lld ms", (int)job->child, job->len,
+    log_msg(LOG_VERBOSE, "Snapshot child %d wrote %zu bytes in %lld ms", (int)job->child, len,
             (long long)((clock_mono_us() - job->started_us) / 1000));
     struct raft_io *io = job->io;
     unsigned trailing = job->trailing;
@@ -200,61 +195,7 @@ static void job_finish(struct snapfork_job *job)
 
 static void try_finish(struct snapfork_job *job)
 {
-    if (job->eof && job->pid == 0 && job->put_held) job_finish(job);
-}
-
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
-{
-    (void)suggested;
-    struct snapfork_job *job = h->data;
-    if (job->header_len < sizeof job->header) {
-        *out = uv_buf_init((char *)job->header + job->header_len,
-                           (unsigned)(sizeof job->header - job->header_len));
-        return;
-    }
-    /* One more byte than announced: a child that writes more is caught. */
-    size_t room = job->cap + 1 - job->len;
-    *out = uv_buf_init(job->data + job->len, (unsigned)(room < READ_CHUNK ? room : READ_CHUNK));
-}
-
-/* The announced length is read: the buffer for the bytes, allocated once
- * (left out of used_memory, see above). */
-static bool header_read(struct snapfork_job *job)
-{
-    uint64_t len = 0;
-    for (int i = 0; i < 8; i++) len |= (uint64_t)job->header[i] << (8 * i);
-    if (len == 0 || len > mem_physical_bytes()) return false;
-    job->cap = (size_t)len;
-    job->data = xmalloc(job->cap + 1);
-    mem_disown(job->data);
-    job->r->snapfork.buffer_bytes = job->cap + 1;
-    return true;
-}
-
-static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
-{
-    (void)b;
-    struct snapfork_job *job = s->data;
-    if (n > 0) {
-        if (job->header_len < sizeof job->header) {
-            job->header_len += (size_t)n;
-            if (job->header_len == sizeof job->header && !header_read(job))
-                job_fail(job, RAFT_IOERR, "it announced an impossible length");
-            return;
-        }
-        job->len += (size_t)n;
-        if (job->len > job->cap) job_fail(job, RAFT_IOERR, "it wrote more than it announced");
-        return;
-    }
-    if (n == 0) return;
-    uv_read_stop(s);
-    job->pipe_open = false;
-    uv_close((uv_handle_t *)&job->pipe, on_handle_closed);
-    if (n != UV_EOF) {
-        job_fail(job, RAFT_IOERR, uv_strerror((int)n));
-        return;
-    }
-    job->eof = true; /* the child has closed its end: it exits, or has */
+    if (job->pid == 0 && job->put_held) job_finish(job);
 }
 
 static void on_timer(uv_timer_t *t)
@@ -270,32 +211,44 @@ static void on_timer(uv_timer_t *t)
             return;
         }
     }
-    if (clock_mono_us() > job->deadline_us && !(job->eof && job->pid == 0)) {
+    if (job->pid > 0 && clock_mono_us() > job->deadline_us) {
         job_fail(job, RAFT_IOERR, "it did not finish within raft-snapshot-timeout-ms");
         return;
     }
     try_finish(job);
 }
 
+/* No fork while another thread of ours may be inside the allocator (the
+ * free thread, snapprune.c's removal on libuv's pool): the snapshot waits
+ * for libraft's next event (RAFT_BUSY), or, after DEFER_MAX_MS of that, for
+ * the free thread's current job. */
+#define DEFER_MAX_MS 1000
+
 static int snapfork_start(struct repl *r, const struct buf *aux)
 {
     CHECK(r->snapfork.job == NULL); /* libraft takes one snapshot at a time */
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) {
-        log_warn("Cannot snapshot: pipe: %s", strerror(errno));
+    int64_t now = clock_mono_us();
+    bool overdue = r->snapfork.deferred_since_us != 0 &&
+                   now - r->snapfork.deferred_since_us > DEFER_MAX_MS * 1000;
+    if (snapprune_running(r) || !lazyfree_pause(overdue)) {
+        if (r->snapfork.deferred_since_us == 0) r->snapfork.deferred_since_us = now;
+        return RAFT_BUSY;
+    }
+    r->snapfork.deferred_since_us = 0;
+    int memfd = memfd_create("parley-snapshot", MFD_CLOEXEC);
+    if (memfd < 0) {
+        lazyfree_resume();
+        log_warn("Cannot snapshot: memfd_create: %s", strerror(errno));
         return RAFT_IOERR;
     }
     int64_t fork_start_us = clock_mono_us();
     pid_t pid = fork();
-    if (pid == 0) {
-        close(fds[0]);
-        child_run(r, fds[1], aux); /* never returns */
-    }
+    if (pid == 0) child_run(r, memfd, aux); /* never returns */
+    lazyfree_resume();
     int64_t fork_us = clock_mono_us() - fork_start_us;
-    close(fds[1]);
     if (pid < 0) {
         log_warn("Cannot snapshot: fork: %s", strerror(errno));
-        close(fds[0]);
+        close(memfd);
         return RAFT_NOMEM;
     }
     r->snapfork.last_fork_us = fork_us;
@@ -303,20 +256,16 @@ static int snapfork_start(struct repl *r, const struct buf *aux)
     struct snapfork_job *job = xcalloc(1, sizeof *job);
     job->r = r;
     job->pid = job->child = pid;
+    job->memfd = memfd;
     job->started_us = clock_mono_us();
     job->deadline_us = job->started_us + (int64_t)r->cfg.snapshot_timeout_ms * 1000;
-    uv_pipe_init(r->loop, &job->pipe, 0);
-    job->pipe.data = job;
-    CHECK(uv_pipe_open(&job->pipe, fds[0]) == 0);
-    job->pipe_open = true;
     uv_timer_init(r->loop, &job->timer);
     job->timer.data = job;
-    job->handles_open = 2;
-    CHECK(uv_read_start((uv_stream_t *)&job->pipe, on_alloc, on_read) == 0);
     uv_timer_start(&job->timer, on_timer, POLL_MS, POLL_MS);
     r->snapfork.job = job;
     r->snapfork.child_pid = pid;
     r->snapfork.started++;
+    evict_pause_touches(true);
     log_msg(LOG_VERBOSE, "Snapshot at index %llu: child %d forked in %lld us",
             (unsigned long long)raft_last_applied(r->raft), (int)pid, (long long)fork_us);
     return 0;
@@ -348,10 +297,9 @@ static int fork_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsig
     return 0;
 }
 
-/* Freeing a snapshot's buffer (munmap of the encoded keyspace, tens of
- * milliseconds for a few hundred megabytes, more under ASan) is done by
- * the free thread (store/lazyfree.c), as Redis's lazyfree does, not on the
- * loop. By then libraft has dropped the log entries the snapshot covers:
+/* Unmapping a snapshot's buffer (the encoded keyspace: tens of
+ * milliseconds for a few hundred megabytes) is done by the free thread
+ * (store/lazyfree.c), as Redis's lazyfree does, not on the loop. By then libraft has dropped the log entries the snapshot covers:
  * the same job gives the heap's free pages back (base/mem.h). */
 struct snapshot_bufs {
     struct raft_buffer *bufs;
@@ -361,7 +309,8 @@ struct snapshot_bufs {
 static void free_snapshot_bufs(void *arg)
 {
     struct snapshot_bufs *sb = arg;
-    for (unsigned i = 0; i < sb->n_bufs; i++) free(sb->bufs[i].base);
+    for (unsigned i = 0; i < sb->n_bufs; i++)
+        if (sb->bufs[i].base) munmap(sb->bufs[i].base, sb->bufs[i].len);
     raft_free(sb->bufs);
     free(sb);
     mem_release_free_pages();
@@ -369,7 +318,8 @@ static void free_snapshot_bufs(void *arg)
 
 static int lazy_finalize(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
 {
-    (void)fsm;
+    struct repl *r = fsm->data;
+    r->snapfork.buffer_bytes = 0;
     if (*bufs != NULL) {
         struct snapshot_bufs *sb = xmalloc(sizeof *sb);
         *sb = (struct snapshot_bufs){.bufs = *bufs, .n_bufs = *n_bufs};

@@ -155,6 +155,11 @@ static void wrapped_close(struct raft_io *io, raft_io_close_cb cb)
     p->close(io, cb);
 }
 
+bool snapprune_running(const struct repl *r)
+{
+    return r->snapprune.running;
+}
+
 void snapprune_install(struct repl *r)
 {
     struct repl_snapprune *p = &r->snapprune;

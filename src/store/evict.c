@@ -44,7 +44,8 @@ static struct {
     int lfu_log_factor;
     int lfu_decay_min;
     uint64_t rng; /* the LFU counter's coin: local, like the records */
-} access = {0, 10, 1, 0x2545f4914f6cdd1dull};
+    bool paused;
+} access = {0, 10, 1, 0x2545f4914f6cdd1dull, false};
 
 void evict_configure(int lfu_log_factor, int lfu_decay_time_min)
 {
@@ -83,8 +84,14 @@ static unsigned lfu_increment(unsigned counter)
     return coin < p ? counter + 1 : counter;
 }
 
+void evict_pause_touches(bool paused)
+{
+    access.paused = paused;
+}
+
 void evict_touch(struct sobj *o)
 {
+    if (access.paused) return;
     o->lfu_count = (uint8_t)lfu_increment(evict_frequency(o));
     o->access_ms = access.clock_ms;
 }

@@ -51,8 +51,14 @@ const char *evict_policy_name(enum evict_policy p);
 void evict_configure(int lfu_log_factor, int lfu_decay_time_min);
 /* Sets the access clock (a time in milliseconds). */
 void evict_set_clock(int64_t now_ms);
-/* A lookup found o: stamp it and count the access. */
+/* A lookup found o: stamp it and count the access (not while touches are
+ * paused). */
 void evict_touch(struct sobj *o);
+/* While a snapshot's child process shares the keyspace's pages, a lookup
+ * writes nothing into the value it found, as Redis does not while it has a
+ * child: each such write would copy a page. The records are this process's
+ * own, never replicated. */
+void evict_pause_touches(bool paused);
 /* o is stored in place of `old` (NULL for a new key): stamp it; it keeps
  * old's counter, as Redis keeps it when a value is overwritten. */
 void evict_stamp(struct sobj *o, const struct sobj *old);

@@ -41,6 +41,10 @@ static struct {
     .wake = PTHREAD_COND_INITIALIZER,
 };
 
+/* Held by the thread while it runs a job (so while it may be inside the
+ * allocator), and by lazyfree_pause around a fork(). */
+static pthread_mutex_t busy = PTHREAD_MUTEX_INITIALIZER;
+
 /* Set in a forked child (which has no free thread, and whose copy of the
  * lock may be held by a thread that does not exist there): free at once. */
 static bool in_child;
@@ -118,15 +122,32 @@ static void *thread_main(void *unused)
         if (q.head == NULL) q.tail = NULL;
         pthread_mutex_unlock(&q.lock);
 
+        uint64_t objects = j->objects;
+        pthread_mutex_lock(&busy);
         j->fn(j->arg);
-        __atomic_fetch_add(&freed_objects, j->objects, __ATOMIC_RELAXED);
-        __atomic_fetch_sub(&pending_objects, j->objects, __ATOMIC_RELAXED);
         free(j);
+        pthread_mutex_unlock(&busy);
+        __atomic_fetch_add(&freed_objects, objects, __ATOMIC_RELAXED);
+        __atomic_fetch_sub(&pending_objects, objects, __ATOMIC_RELAXED);
 
         pthread_mutex_lock(&q.lock);
     }
     pthread_mutex_unlock(&q.lock);
     return NULL;
+}
+
+bool lazyfree_pause(bool wait)
+{
+    if (wait) {
+        pthread_mutex_lock(&busy);
+        return true;
+    }
+    return pthread_mutex_trylock(&busy) == 0;
+}
+
+void lazyfree_resume(void)
+{
+    pthread_mutex_unlock(&busy);
 }
 
 static void on_fork_child(void)

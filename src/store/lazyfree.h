@@ -74,6 +74,13 @@ void lazyfree_dset(struct dset *s, uint64_t objects);
  * buffer (repl/snapfork.c). */
 void lazyfree_call(void (*fn)(void *arg), void *arg);
 
+/* Keeps the thread out of the allocator until lazyfree_resume: for a
+ * fork(), whose child must not inherit an allocator lock that thread holds
+ * (under the sanitizers' allocator the child would wait for it forever;
+ * under glibc's, fork() itself waits, and malloc_trim holds it long).
+ * Without `wait`, false at once when the thread is running a job. */
+bool lazyfree_pause(bool wait);
+void lazyfree_resume(void);
 /* INFO: objects queued and not yet freed (lazyfree_pending_objects), and
  * freed by the thread since start or lazyfree_reset_stats (lazyfreed_objects). */
 uint64_t lazyfree_pending_objects(void);
