@@ -619,6 +619,11 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
     r->store->on_subscriptions = tmp.on_subscriptions;
     r->store->pubsub_arg = tmp.pubsub_arg;
     store_free_lazily(fresh); /* the keyspace replaced: its keys on the free thread */
+    /* Any key may have changed without an apply to say so: the clients
+     * blocked on this node try again, as after FLUSHALL. (A push that came
+     * inside the snapshot left its waiter waiting for its own timeout.) */
+    if (r->store->on_touch)
+        for (int db = 0; db < STORE_DBS; db++) r->store->on_touch(r->store->touch_arg, db, NULL, 0);
     divergence_forget(r);
     raft_free(buf->base);
     log_info("Loaded a snapshot of %zu bytes", buf->len);

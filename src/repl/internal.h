@@ -380,7 +380,8 @@ void propose_seal_first(struct repl *r, struct batch *b);
  * used memory against maxmemory, proposes evictions ahead of the tick's
  * writes, and decides what memory_gate refuses. memory_gate rewrites a
  * batch body about to be proposed (ours or a follower's) into *out and
- * returns true when some command is refused or guarded (memlimit.h). */
+ * returns true when some command is refused or guarded (memlimit.h); the
+ * batch itself keeps its body (it may be sent again, elsewhere). */
 void memory_tick(struct repl *r);
 bool memory_gate(struct repl *r, const char *body, size_t len, struct buf *out);
 void memory_batch_gone(struct repl *r, uint64_t seq);

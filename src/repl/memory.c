@@ -31,8 +31,10 @@
  *
  * A follower decides nothing: it forwards its batches, and the leader
  * gates them as it gates its own. The figure and the decision are the
- * leader's of the moment; replicas' figures (INFO) are their own.
- */
+ * leader's of the moment; replicas' figures (INFO) are their own. The
+ * decision goes into the entry being proposed, never into the batch: a
+ * batch sent again (its entry not committed before a leader change) still
+ * holds its clients' commands, and the leader that proposes it decides. */
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>

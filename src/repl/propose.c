@@ -389,18 +389,28 @@ static void propose_queued(struct repl *r)
     for (struct batch *b = r->pending_head; b; b = b->next) {
         if (b->state != BATCH_QUEUED) continue;
         if (r->inflight_bytes + entry.len > r->cfg.max_inflight_bytes && r->inflight_bytes) break;
+        /* The gate's verdict goes into the entry only: the batch keeps its
+         * clients' commands, so that if it is sent again (this entry not
+         * proposed, or not committed before a leader change) whoever
+         * proposes it then judges them, and a follower forwards nothing
+         * but what a client sent (PARLEY.FWD refuses internal commands). */
         struct buf gated = BUF_INIT;
-        if (memory_gate(r, b->body.data, b->body.len, &gated)) {
-            r->pending_size = r->pending_size - b->body.len + gated.len;
-            buf_free(&b->body);
-            b->body = gated;
+        const char *body = b->body.data;
+        size_t body_len = b->body.len;
+        if (memory_gate(r, body, body_len, &gated)) {
+            body = gated.data;
+            body_len = gated.len;
         }
-        if (entry.len > empty_len && !entry_has_room(&entry, b->body.len)) {
-            if (propose_entry(r, &entry) != 0) goto failed;
+        if (entry.len > empty_len && !entry_has_room(&entry, body_len)) {
+            if (propose_entry(r, &entry) != 0) {
+                buf_free(&gated);
+                goto failed;
+            }
             start_entry(r, &entry);
             sent_from = NULL;
         }
-        entry_write_batch(&entry, r->origin, b->seq, b->n, b->body.data, b->body.len);
+        entry_write_batch(&entry, r->origin, b->seq, b->n, body, body_len);
+        buf_free(&gated);
         b->state = BATCH_SENT;
         b->sent_term = term;
         b->proposed_us = now;

@@ -4,7 +4,8 @@
  * it finds nothing, repl hands its reply slot here (on_blocked) and the
  * client waits, paused, on this node; nothing about the wait is
  * replicated. Every change applied to a key on this node is reported
- * (store->on_touch); at the next tick the waiters of changed keys submit
+ * (store->on_touch; a snapshot installed from the leader reports every
+ * database, repl/apply.c); at the next tick the waiters of changed keys submit
  * their command again, in the order they started waiting, so the log
  * serves them first come, first served among this node's clients (waiters
  * on different nodes are served in the order their retries reach the

@@ -12,6 +12,7 @@
 #include "base/peerauth.h"
 #include "base/tls.h"
 #include "cmds/cmd.h"
+#include "repl/entry.h"
 #include "store/evict.h"
 
 /* K_SECRET: a string that CONFIG GET and error messages never show. */
@@ -65,7 +66,11 @@ static const struct directive table[] = {
     {"raft-log-trailing-bytes", K_MEMORY, OFF(raft_log_trailing_bytes), false, "16mb", 0, BIG},
     {"raft-max-inflight-bytes", K_MEMORY, OFF(raft_max_inflight_bytes), false, "64mb",
      1024 * 1024, BIG},
-    {"raft-max-entry-bytes", K_MEMORY, OFF(raft_max_entry_bytes), false, "1mb", 4096, BIG},
+    /* A batch holds up to this much (or one command): at most what one
+     * batch of a log entry can carry, which is also what a leader takes
+     * in a follower's PARLEY.FWD (repl/entry.h). */
+    {"raft-max-entry-bytes", K_MEMORY, OFF(raft_max_entry_bytes), false, "1mb", 4096,
+     (long long)ENTRY_BATCH_BODY_MAX},
     {"request-timeout-ms", K_INT, OFF(request_timeout_ms), false, "10000", 100, 86400000},
     {"lease-reads", K_BOOL, OFF(lease_reads), false, "yes", 0, 0},
     {"maxmemory", K_MEMORY, OFF(maxmemory), true, "0", 0, BIG},

@@ -96,3 +96,18 @@ def test_forwarded_batches_larger_than_proto_max_bulk_len(small_bulk_cluster):
     assert leader.strlen("big:one") == len(value)
     assert leader.get("big:b") == value[:-1] + "y"
     cluster.wait_converged()
+
+
+def test_raft_max_entry_bytes_is_at_most_what_a_batch_carries(make_node):
+    """A batch is up to raft-max-entry-bytes (or one command), and one batch
+    of a log entry carries at most 4294967220 bytes (a 32-bit length, in an
+    entry of at most 4 GB): a follower set higher could build batches its
+    leader refuses as a whole ("ERR malformed forwarded batch"), and a
+    leader would stop on them. The directive says so at start-up."""
+    node = make_node(extra=["--raft-max-entry-bytes", "5gb"]).start(wait=False)
+    assert node.proc.wait(timeout=30) != 0
+    assert ("'raft-max-entry-bytes 5gb'\nargument must be between 4096 and 4294967220 inclusive"
+            in node.log_text()), node.log_tail()
+    top = make_node(node_id=2, extra=["--raft-max-entry-bytes", "4294967220"]).start()
+    assert top.client().config_get("raft-max-entry-bytes") == {
+        "raft-max-entry-bytes": "4294967220"}

@@ -199,6 +199,37 @@ def test_waiters_keep_waiting_across_a_leader_kill(make_cluster):
     assert sorted(got) == ["one", "two"]
 
 
+def test_a_waiter_is_woken_when_its_push_arrives_in_a_snapshot(make_cluster):
+    """A follower that fell behind the leader's log is sent a snapshot
+    instead of the entries: a push to a key a client of that follower waits
+    on arrives inside it, not as an applied command. The client is served
+    all the same. (Before, nothing woke it: it waited for its own timeout,
+    and request/reply callers through a follower of a loaded cluster, whose
+    followers are sent snapshots, gave up: issue 12.)"""
+    import signal
+    cluster = make_cluster(extra=["--raft-snapshot-threshold", "32",
+                                  "--raft-snapshot-trailing", "8"]).start()
+    follower = cluster.followers()[0]
+    t, box = bg(follower.client(socket_timeout=60).blpop, ["in-snapshot"], 40)
+    wait_until(lambda: blocked(follower) == 1, 10, message="the client to block on the follower")
+    follower.proc.send_signal(signal.SIGSTOP)
+    try:
+        c = cluster.leader().client()
+        for i in range(400):  # the leader's log moves on past the follower
+            c.set(f"filler:{i}", i)
+        c.rpush("in-snapshot", "delivered")
+        for i in range(400):
+            c.set(f"filler:{i}", i)
+    finally:
+        follower.proc.send_signal(signal.SIGCONT)
+    wait_until(lambda: "Loaded a snapshot" in follower.log_text(), 30,
+               message="the follower to be sent a snapshot")
+    t.join(50)
+    assert box == {"value": ("in-snapshot", "delivered")}
+    assert blocked(follower) == 0
+    cluster.wait_converged(30)
+
+
 def test_sorted_set_blocking_pops(server, r):
     t1, b1 = bg(server.client().bzpopmin, ["z1", "z2"], 10)
     t2, b2 = bg(server.client().execute_command, "BZMPOP", "10", "1", "z3", "MAX", "COUNT", "2")

@@ -8,7 +8,9 @@ the log, so every replica deletes the same keys. A string longer than the
 machine could hold is refused before it is proposed, and a reply or a
 published message that would take a client past its output limit is never
 copied. Data is kept small (1 KB values) so the whole file stays quick."""
+import collections
 import socket
+import threading
 
 import pytest
 import redis
@@ -503,3 +505,56 @@ def test_cluster_at_64mb_under_every_policy(make_cluster):
                message="every node back to its data")
     assert cluster.leader().client().dbsize() == size
     cluster.stop()
+
+
+def test_refusals_keep_their_error_across_leader_changes(make_cluster):
+    """A leader over maxmemory proposes `__refuse <OOM error>` in place of a
+    refused write (memory_gate). While a RAFT TRANSFER is under way, libraft
+    takes no entry: the batches go back to the queue, and once the node is a
+    follower it forwards them to the new leader. They must still be the
+    clients' commands: a batch holding the old leader's `__refuse` was
+    refused whole by the new leader as "ERR malformed forwarded batch"
+    (PARLEY.FWD takes no internal command), which is what its clients got.
+    Writers on every node keep a pipeline of SETs going while leadership
+    moves eight times; every reply must be Redis's OOM error (or OK: a new
+    leader gates nothing until its first entry of the term is applied)."""
+    cluster = make_cluster().start()
+    for n in cluster.nodes:
+        n.client().config_set("maxmemory", "1")
+    stop = threading.Event()
+    replies = collections.Counter()
+    lock = threading.Lock()
+
+    def writer(node, t):
+        c = node.client(socket_timeout=30)
+        i = 0
+        while not stop.is_set():
+            p = c.pipeline(transaction=False)
+            for _ in range(32):
+                p.set(f"w{t}:{i}", "v")
+                i += 1
+            got = [str(x) if isinstance(x, Exception) else x
+                   for x in p.execute(raise_on_error=False)]
+            with lock:
+                replies.update(got)
+        c.close()
+
+    threads = [threading.Thread(target=writer, args=(n, t))
+               for t, n in enumerate(cluster.nodes * 2)]
+    for t in threads:
+        t.start()
+    try:
+        for _ in range(8):
+            before = sum(replies.values())
+            wait_until(lambda: sum(replies.values()) > before, 10, message="more replies")
+            leader = cluster.leader()
+            target = [n for n in cluster.nodes if n is not leader][0]
+            assert leader.client().execute_command("RAFT", "TRANSFER", target.node_id) == "OK"
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(60)
+    assert not any(t.is_alive() for t in threads), "a writer did not finish"
+    assert set(replies) <= {OOM, True}, replies
+    assert replies[OOM] > 0
+    cluster.wait_converged(20)

@@ -2,8 +2,10 @@
 servers: calls are answered; a reply nobody collects expires; a request
 whose caller stopped waiting is dropped; a server SIGKILLed while holding a
 request re-serves it when it restarts; `recover` hands a dead server's
-requests to another; and on a three-node cluster whose leader is killed
-mid-run, every call is answered.
+requests to another; on a three-node cluster whose leader is killed
+mid-run, every call is answered; and so it is on a three-node cluster
+loaded as `make bench` loads it, through a follower that falls behind and
+catches up from a snapshot.
 
 A request is held in flight deterministically with `serve --work-ms`: the
 server takes it (it shows up in processing:<name>) and then "works" for ten
@@ -257,6 +259,125 @@ def test_cluster_leader_killed_mid_run_every_call_answered(rr, make_cluster, ser
     # A caller whose LPUSH's connection failed pushed again: its second reply,
     # never collected, is left to expire, so every reply key left has a TTL.
     assert all(c.pttl(k) > 0 for k in c.keys("reply:*"))
+    for p in servers.procs:
+        servers.stop(p)
+    cluster.wait_converged(30)
+
+
+# ---- on a loaded 3-node cluster (issue 12) -----------------------------------
+# In one `make bench` run request/reply answered 0 of 2 calls in 20 s (1
+# caller) and 0 of 100 (50 callers) on the 3-node cluster that the other
+# benchmarks had loaded (bench/run.sh: redis-benchmark, 1 KB values, -P 16,
+# many keys), while it worked on fresh servers. Under that load the nodes
+# snapshot and truncate their logs again and again, and a follower that
+# falls behind is sent a snapshot instead of the entries it missed. Here the
+# cluster is loaded the same way, through the leader and through a follower,
+# with the log bounded small so that this happens within seconds.
+
+LOADED = ["--raft-snapshot-threshold", "64", "--raft-snapshot-trailing", "16",
+          "--raft-log-max-bytes", "2mb", "--raft-log-trailing-bytes", "1mb"]
+LOAD_KEYS = 5000
+LOAD_TESTS = "set,lpush,hset,sadd,zadd"
+
+
+_spawned = []
+
+
+@pytest.fixture
+def spawned():
+    """Kills what benchmark() and rr_bench() started and a failed test left."""
+    yield
+    while _spawned:
+        p = _spawned.pop()
+        if p.poll() is None:
+            p.kill()
+            p.wait(10)
+
+
+def spawn(args):
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _spawned.append(p)
+    return p
+
+
+def benchmark(node, n, tests=LOAD_TESTS):
+    """redis-benchmark as bench/run.sh runs it: 1 KB values, -P 16, -r keys."""
+    return spawn(
+        ["redis-benchmark", "-h", "127.0.0.1", "-p", str(node.port), "-c", "20", "-n", str(n),
+         "-P", "16", "-d", "1024", "-r", str(LOAD_KEYS), "-t", tests, "-q"])
+
+
+def finish_benchmark(proc, timeout=120):
+    rc, out, err = finish(proc, timeout)
+    assert rc == 0, (out[-2000:], err[-2000:])
+
+
+def rr_bench(rr, node, callers, requests, queue, servers=8):
+    """`request_reply bench` through one node: its callers (and, unless 0,
+    its server threads) all connect to that node."""
+    return spawn([rr, "bench", "-p", str(node.port), "--callers", str(callers),
+                  "--servers", str(servers), "--requests", str(requests), "--duration-s", "60",
+                  "--timeout-ms", "10000", "--queue", queue, "--label", queue])
+
+
+def every_call_answered(proc, requests):
+    """Waits for a bench run: every call answered, none failed, none timed
+    out (a call gives up after 10 s)."""
+    rc, out, err = finish(proc, 120)
+    fields = dict(kv.split("=", 1) for kv in out.split())
+    got = (fields.get("ok"), fields.get("failed"), fields.get("timeouts"))
+    assert got == (str(requests), "0", "0") and rc == 0, (out, err[-2000:])
+
+
+def snapshots_taken(node):
+    return int(node.client().info()["raft_snapshots_taken"])
+
+
+def snapshots_loaded(node):
+    return node.log_text().count("Loaded a snapshot")
+
+
+def test_loaded_cluster_answers_every_call(rr, make_cluster, servers, spawned):
+    cluster = make_cluster(extra=LOADED).start()
+    leader = cluster.leader()
+    follower = cluster.followers()[0]
+    for p in [benchmark(leader, 2000), benchmark(follower, 2000)]:
+        finish_benchmark(p)
+    for n in cluster.nodes:
+        assert snapshots_taken(n) >= 2, n.node_id
+
+    # One caller, then 50, through a follower and through the leader; 50
+    # through the follower again while writes load the cluster.
+    for node, name in [(follower, "follower"), (leader, "leader")]:
+        every_call_answered(rr_bench(rr, node, 1, 20, f"rr:{name}-1"), 20)
+        every_call_answered(rr_bench(rr, node, 50, 500, f"rr:{name}-50"), 500)
+    load = benchmark(leader, 3000, tests="set,lpush")
+    try:
+        every_call_answered(rr_bench(rr, follower, 50, 500, "rr:loaded"), 500)
+    finally:
+        finish_benchmark(load)
+
+    # 50 callers through the follower, the servers on the leader. In the
+    # middle the follower falls behind: it is stopped while the leader takes
+    # 20,000 writes (its log no longer holds what the follower misses), and
+    # catches up from a snapshot that holds replies its blocked callers wait
+    # for. (Before, nothing woke them: each gave up after 10 s.)
+    for i in range(4):
+        servers.start(nodes_arg(leader), f"s{i}", "--queue", "rr:lagging")
+    calls = rr_bench(rr, follower, 50, 1000, "rr:lagging", servers=0)
+    wait_until(lambda: sum(Servers.log(p).count("serving request") for p in servers.procs)
+               >= 200, 30, message="calls under way")
+    loaded = snapshots_loaded(follower)
+    follower.proc.send_signal(signal.SIGSTOP)
+    try:
+        finish_benchmark(benchmark(leader, 10000, tests="set,hset"))
+    finally:
+        follower.proc.send_signal(signal.SIGCONT)
+    wait_until(lambda: snapshots_loaded(follower) > loaded, 30,
+               message="the follower to be sent a snapshot")
+    every_call_answered(calls, 1000)
+    c = leader.client()
+    assert c.llen("rr:lagging") == 0
     for p in servers.procs:
         servers.stop(p)
     cluster.wait_converged(30)
