@@ -220,14 +220,30 @@ class Cluster:
         It walks the whole keyspace on the node's loop (0.8 s for 2 million
         keys under ASan, longer than the tests' election timeout), so it is
         asked only once the applied indexes (RAFT INFO, cheap) agree."""
+        seen, conns = {}, {}
+
+        def ask(n, *args):
+            # One connection per node for the whole wait: each poll is then
+            # a few round trips, quick next to the leader's lease renewals
+            # (an empty entry every ~120 ms while reads come), which a
+            # connection per call (a TLS handshake each) could not outpace.
+            if n.node_id not in conns:
+                conns[n.node_id] = n.client(socket_timeout=10)
+            return conns[n.node_id].execute_command(*args)
+
         def same():
             nodes = [n for n in self.nodes if n.alive()]
-            if len({n.raft_info()["applied_index"] for n in nodes}) != 1:
+            seen.clear()
+            seen.update({n.node_id: parse_info(ask(n, "RAFT", "INFO"))["applied_index"]
+                         for n in nodes})
+            if len(set(seen.values())) != 1:
                 return False
-            states = {tuple(n.client(socket_timeout=10).execute_command("RAFT", "DIGEST"))
-                      for n in nodes}
-            return len(states) == 1
-        wait_until(same, timeout, message="replicas to converge")
+            seen.update({n.node_id: tuple(ask(n, "RAFT", "DIGEST")) for n in nodes})
+            return len(set(seen.values())) == 1
+        try:
+            wait_until(same, timeout, message="replicas to converge")
+        except AssertionError as e:
+            raise AssertionError(f"{e}; last seen (node: applied index or digest): {seen}")
 
     def stop(self):
         """Stops every node; fails if one does not exit cleanly (under the
