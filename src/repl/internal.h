@@ -293,6 +293,15 @@ struct repl {
         struct raft_message held;
         char held_address[256];
         bool holding;
+        /* A leader's InstallSnapshot sends: one in flight at a time. */
+        int (*send)(struct raft_io *, struct raft_io_send *, const struct raft_message *,
+                    raft_io_send_cb);
+        int (*snapshot_get)(struct raft_io *, struct raft_io_snapshot_get *,
+                            raft_io_snapshot_get_cb);
+        bool install_busy;                /* a snapshot read or sent */
+        raft_io_snapshot_get_cb get_cb;
+        struct raft_io_send *install_req; /* the send in flight, or NULL */
+        raft_io_send_cb install_cb;
     } guard;
 
     /* confguard.c: when the uncommitted configuration index was first seen */
