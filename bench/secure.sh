@@ -88,8 +88,8 @@ TLS_SERVER=(--tls-cert-file "$TMP/server.crt" --tls-key-file "$TMP/server.key"
 TLS_CLIENT=(--tls --cacert "$TMP/ca.crt")
 
 # ---- servers --------------------------------------------------------------------
-mapfile -t P < <("$PYTHON" "$BENCH_DIR/tools.py" ports 22)
-[ ${#P[@]} -eq 22 ] || die "could not find 22 free loopback ports"
+mapfile -t P < <("$PYTHON" "$BENCH_DIR/tools.py" ports 25)
+[ ${#P[@]} -eq 25 ] || die "could not find 25 free loopback ports"
 declare -A PORT TLS_PORT PID_OF
 start() { # name, then the command
   local name=$1
@@ -115,10 +115,14 @@ start redis-pass redis-server --bind 127.0.0.1 --port "${P[7]}" --dir "$TMP/redi
 # Two three-node clusters, the second with TLS between its nodes (the
 # same certificate for every node: the chain is what is checked).
 for side in cluster cluster-tls; do
-  if [ $side = cluster ]; then base=10 tls=(); else base=16 tls=(--tls-cluster yes "${TLS_SERVER[@]}"); fi
+  if [ $side = cluster ]; then base=10; else base=16; fi
   members=""
   for i in 1 2 3; do members+="$i@127.0.0.1:${P[$((base + 2 * i - 1))]},"; done
   for i in 1 2 3; do
+    # Under tls-cluster the nodes also reach each other's tls-port (the
+    # forwarding link, joins, relayed RAFT commands).
+    if [ $side = cluster ]; then tls=()
+    else tls=(--tls-cluster yes --tls-port "${P[$((21 + i))]}" "${TLS_SERVER[@]}"); fi
     mkdir -p "$TMP/$side/n$i"
     start "$side-n$i" "$PARLEY" --port "${P[$((base + 2 * i - 2))]}" --dir "$TMP/$side/n$i" \
       --node-id "$i" --raft-addr "127.0.0.1:${P[$((base + 2 * i - 1))]}" --cluster "${members%,}" \

@@ -211,7 +211,11 @@ def main():
     print("parley/redis: " + ", ".join(
         f"{k} {ratio(k):.2f}x" for k in ("load", "used", "rss", "disk", "restart", "loaded")))
     print(f"parley disk / dataset: {p['disk'] / dataset:.2f}x")
-    if p["keys"] != r["keys"]:
+    # redis-benchmark draws its keys at random: over 2.6 million SETs about
+    # one key in 400,000 is never drawn, on either side. More than that
+    # means a side lost keys (each side's own restart already waits for its
+    # own count).
+    if abs(p["keys"] - r["keys"]) > args.keys // 10000 + 1:
         print(f"key counts differ: parley {p['keys']}, redis {r['keys']}", file=sys.stderr)
         return 1
     return 0
