@@ -26,6 +26,10 @@
 #ifndef PARLEY_REPL_INTERNAL_H
 #define PARLEY_REPL_INTERNAL_H
 
+/* What a command still waiting for the log is answered when the node stops. */
+#define SHUTDOWN_REPLY \
+    "-ERR server is shutting down; the command may or may not have been executed\r\n"
+
 #include <raft.h>
 #include <raft/uv.h>
 #include <stdbool.h>
@@ -228,6 +232,7 @@ struct repl {
     unsigned election_timeout_now_ms;
     bool raft_started;
     bool stopping;
+    bool proposals_closed;  /* stop_now ran: a command submitted now is answered at once */
     void (*stop_cb)(void *);
     struct raft_transfer stop_transfer; /* a leader shutting down hands over */
     bool stop_transferring;

@@ -240,6 +240,10 @@ void repl_resubmit(struct repl *r, struct reply_slot *slot, int db, int proto, i
                    const struct resp_arg *argv)
 {
     /* The slot counts the command already. */
+    if (r->proposals_closed) {
+        slot_answer(slot, SHUTDOWN_REPLY, sizeof SHUTDOWN_REPLY - 1);
+        return;
+    }
     if (!add_command(r, slot, db, proto, argc, argv))
         slot_answer(slot, too_large_reply, sizeof too_large_reply - 1);
 }
@@ -248,6 +252,12 @@ bool repl_submit(struct repl *r, struct reply_slot *slot, int db, int proto, int
                  const struct resp_arg *argv)
 {
     if (slot) slot->pending++;
+    /* A command read after the pending batches were failed on the way out
+     * would sit in a batch nothing proposes or frees. */
+    if (r->proposals_closed) {
+        slot_answer(slot, SHUTDOWN_REPLY, sizeof SHUTDOWN_REPLY - 1);
+        return true;
+    }
     if (!add_command(r, slot, db, proto, argc, argv)) {
         slot_answer(slot, too_large_reply, sizeof too_large_reply - 1);
         return true;

@@ -100,10 +100,9 @@ static void on_handle_closed(uv_handle_t *h)
 
 static void stop_now(struct repl *r)
 {
-    const char *bye = "-ERR server is shutting down; the command may or may not have been "
-                      "executed\r\n";
-    propose_fail_all(r, bye);
-    foreign_fail_all(r, bye);
+    propose_fail_all(r, SHUTDOWN_REPLY);
+    r->proposals_closed = true;
+    foreign_fail_all(r, SHUTDOWN_REPLY);
     link_close(r);
     join_close(r);
     members_close(r);
