@@ -159,6 +159,8 @@ struct repl_snapprune {
 /* Wraps the io's snapshot_put and close and the state machine's finalize
  * and restore; after the other wrappers (logbound_install). */
 void snapprune_install(struct repl *r);
+/* propose.c: whether the read lease holds now, renewing nothing. */
+bool repl_lease_valid(struct repl *r);
 /* Whether a removal is running on libuv's pool (no fork meanwhile). */
 bool snapprune_running(const struct repl *r);
 

@@ -543,7 +543,11 @@ static bool single_voter(struct repl *r)
     return voters == 1 && me;
 }
 
-bool repl_can_read_locally(struct repl *r)
+/* Whether the lease covers a read now; `renew`: a read is being served,
+ * so a lease past half its window is renewed (an empty batch). Reporting
+ * it (INFO, RAFT INFO) renews nothing: polling them put an entry in the
+ * log every ~120 ms, and replicas' applied indexes never stood still. */
+static bool lease_holds(struct repl *r, bool renew)
 {
     if (!r->cfg.lease_reads || !node_is_leader(r)) return false;
     uint64_t term = raft_current_term(r->raft);
@@ -552,8 +556,18 @@ bool repl_can_read_locally(struct repl *r)
     if (single_voter(r)) return true;
     int64_t now = clock_mono_us();
     if (now >= r->lease_until_us) return false;
-    if (r->lease_until_us - now < r->lease_window_us / 2) r->lease_wanted = true;
+    if (renew && r->lease_until_us - now < r->lease_window_us / 2) r->lease_wanted = true;
     return true;
+}
+
+bool repl_can_read_locally(struct repl *r)
+{
+    return lease_holds(r, true);
+}
+
+bool repl_lease_valid(struct repl *r)
+{
+    return lease_holds(r, false);
 }
 
 int64_t repl_read_time_ms(struct repl *r)

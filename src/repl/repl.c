@@ -213,7 +213,7 @@ void repl_get_info(struct repl *r, struct repl_info *info)
     info->inflight_bytes = r->inflight_bytes;
     info->pending_batches = r->n_pending;
     int64_t now = clock_mono_us();
-    info->lease_valid = repl_can_read_locally(r);
+    info->lease_valid = repl_lease_valid(r);
     info->lease_remaining_ms = r->lease_until_us > now ? (r->lease_until_us - now) / 1000 : 0;
     info->lease_window_ms = r->lease_window_us / 1000;
     info->election_timeout_ms = r->election_timeout_now_ms;
