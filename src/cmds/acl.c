@@ -946,10 +946,6 @@ static const struct cmd_def acl_subs[] = {
     {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
-/* The row whose permission a queued command needs: a script wrapped in
- * __asuser is its own command; __aclsetuser is ACL SETUSER, __aclload
- * ACL LOAD; the other internal rows of a transaction (__ok, __reply) need
- * none (NULL). */
 /* The row of an ACL subcommand ("acl|load"). */
 static const struct cmd_def *acl_sub_row(const char *name)
 {
@@ -958,6 +954,11 @@ static const struct cmd_def *acl_sub_row(const char *name)
     CHECK(!"no such ACL subcommand");
     return NULL;
 }
+
+/* The row whose permission a queued command needs: a script wrapped in
+ * __asuser is its own command; __aclsetuser is ACL SETUSER, __aclload
+ * ACL LOAD; the other internal rows of a transaction (__ok, __reply) need
+ * none (NULL). */
 
 static const struct cmd_def *checked_row(const struct cmd_def *d, int *argc,
                                          const struct resp_arg **argv)

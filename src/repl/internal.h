@@ -137,21 +137,54 @@ struct repl_logbound {
     int (*snapshot_finalize)(struct raft_fsm *, struct raft_buffer *[], unsigned *);
 };
 
-/* snapprune.c: the older snapshots removed from the data directory. */
-struct repl_snapprune {
-    uv_work_t work;
-    bool running, again, closing;
-    unsigned removed_now;        /* by the last removal (its thread's) */
-    /* A put held while a removal runs. */
+/* A snapshot put libraft asked for, held back until it may go on
+ * (snapfork.c: until the child's bytes are there; snapprune.c: until a
+ * removal of old snapshots is done). libraft has one put at a time. */
+typedef int snapshot_put_fn(struct raft_io *, unsigned, struct raft_io_snapshot_put *,
+                            const struct raft_snapshot *, raft_io_snapshot_put_cb);
+struct held_put {
     bool held;
     struct raft_io *io;
     unsigned trailing;
     struct raft_io_snapshot_put *req;
     const struct raft_snapshot *snapshot;
     raft_io_snapshot_put_cb cb;
+};
+
+static inline void held_put_take(struct held_put *h, struct raft_io *io, unsigned trailing,
+                                 struct raft_io_snapshot_put *req,
+                                 const struct raft_snapshot *snapshot, raft_io_snapshot_put_cb cb)
+{
+    *h = (struct held_put){true, io, trailing, req, snapshot, cb};
+}
+
+/* Passes the held put on to `put`; if put refuses it, its callback is
+ * answered with put's result, which is returned. */
+static inline int held_put_release(struct held_put *h, snapshot_put_fn *put)
+{
+    struct held_put p = *h;
+    h->held = false;
+    int rv = put(p.io, p.trailing, p.req, p.snapshot, p.cb);
+    if (rv != 0) p.cb(p.req, rv);
+    return rv;
+}
+
+/* Completes the held put, if any, with `status` (a failure). */
+static inline void held_put_cancel(struct held_put *h, int status)
+{
+    if (!h->held) return;
+    h->held = false;
+    h->cb(h->req, status);
+}
+
+/* snapprune.c: the older snapshots removed from the data directory. */
+struct repl_snapprune {
+    uv_work_t work;
+    bool running, again, closing;
+    unsigned removed_now;        /* by the last removal (its thread's) */
+    struct held_put held;        /* a put that arrived while a removal runs */
     /* The calls it wraps. */
-    int (*put)(struct raft_io *, unsigned, struct raft_io_snapshot_put *,
-               const struct raft_snapshot *, raft_io_snapshot_put_cb);
+    snapshot_put_fn *put;
     void (*close)(struct raft_io *, raft_io_close_cb);
     int (*finalize)(struct raft_fsm *, struct raft_buffer *[], unsigned *);
     int (*restore)(struct raft_fsm *, struct raft_buffer *);
@@ -176,8 +209,7 @@ struct repl_snapfork {
     bool last_failed;            /* the latest snapshot was given up */
     int64_t deferred_since_us;   /* the first snapshot put off (RAFT_BUSY), 0: none */
     /* The io's calls, wrapped (snapfork.c). */
-    int (*put)(struct raft_io *, unsigned, struct raft_io_snapshot_put *,
-               const struct raft_snapshot *, raft_io_snapshot_put_cb);
+    snapshot_put_fn *put;
     void (*close)(struct raft_io *, raft_io_close_cb);
 };
 /* Replaces the state machine's snapshot callback with one that forks and

@@ -67,13 +67,7 @@ struct snapfork_job {
     int memfd;                 /* what the child writes into */
     int64_t deadline_us;       /* monotonic */
     int64_t started_us;
-    /* The put libraft asked for, held until the child is done. */
-    bool put_held;
-    struct raft_io *io;
-    unsigned trailing;
-    struct raft_io_snapshot_put *req;
-    const struct raft_snapshot *snapshot;
-    raft_io_snapshot_put_cb cb;
+    struct held_put put;       /* libraft's, held until the child is done */
     uv_timer_t timer;
 };
 
@@ -141,11 +135,9 @@ static void job_fail(struct snapfork_job *job, int status, const char *why)
         r->snapfork.failed++;
     }
     r->snapfork.last_failed = true;
-    bool held = job->put_held;
-    struct raft_io_snapshot_put *req = job->req;
-    raft_io_snapshot_put_cb cb = job->cb;
+    struct held_put put = job->put;
     job_release(job);
-    if (held) cb(req, status);
+    held_put_cancel(&put, status);
 }
 
 /* The child is reaped: its bytes, mapped, go to the disk. */
@@ -168,7 +160,7 @@ static void job_finish(struct snapfork_job *job)
         job_fail(job, RAFT_NOMEM, strerror(errno));
         return;
     }
-    struct raft_buffer *b = &job->snapshot->bufs[0];
+    struct raft_buffer *b = &job->put.snapshot->bufs[0];
     CHECK(b->base == NULL && b->len == 0);
     b->base = map; /* unmapped by lazy_finalize */
     b->len = len;
@@ -178,24 +170,19 @@ static void job_finish(struct snapfork_job *job)
     r->snapfork.last_failed = false;
     log_msg(LOG_VERBOSE, "Snapshot child %d wrote %zu bytes in %lld ms", (int)job->child, len,
             (long long)((clock_mono_us() - job->started_us) / 1000));
-    struct raft_io *io = job->io;
-    unsigned trailing = job->trailing;
-    struct raft_io_snapshot_put *req = job->req;
-    const struct raft_snapshot *snapshot = job->snapshot;
-    raft_io_snapshot_put_cb cb = job->cb;
+    struct held_put put = job->put;
     job_release(job);
-    int rv = r->snapfork.put(io, trailing, req, snapshot, cb);
+    int rv = held_put_release(&put, r->snapfork.put);
     if (rv != 0) {
         log_warn("Writing the snapshot failed: %s", raft_strerror(rv));
         r->snapfork.failed++;
         r->snapfork.last_failed = true;
-        cb(req, rv);
     }
 }
 
 static void try_finish(struct snapfork_job *job)
 {
-    if (job->pid == 0 && job->put_held) job_finish(job);
+    if (job->pid == 0 && job->put.held) job_finish(job);
 }
 
 static void on_timer(uv_timer_t *t)
@@ -338,14 +325,9 @@ static int wrapped_put(struct raft_io *io, unsigned trailing, struct raft_io_sna
     struct snapfork_job *job = r->snapfork.job;
     /* Ours: the empty buffer of the snapshot a child is writing. An install
      * (the leader's data) goes straight through. */
-    if (job == NULL || job->put_held || snapshot->n_bufs != 1 || snapshot->bufs[0].base != NULL)
+    if (job == NULL || job->put.held || snapshot->n_bufs != 1 || snapshot->bufs[0].base != NULL)
         return r->snapfork.put(io, trailing, req, snapshot, cb);
-    job->put_held = true;
-    job->io = io;
-    job->trailing = trailing;
-    job->req = req;
-    job->snapshot = snapshot;
-    job->cb = cb;
+    held_put_take(&job->put, io, trailing, req, snapshot, cb);
     try_finish(job); /* never finishes here: the loop has not run since the fork */
     return 0;
 }

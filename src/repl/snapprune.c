@@ -101,10 +101,7 @@ static void prune_done(uv_work_t *w, int status)
         start(r);
         if (p->running) return;
     }
-    if (!p->held) return;
-    p->held = false;
-    int rv = p->put(p->io, p->trailing, p->req, p->snapshot, p->cb);
-    if (rv != 0) p->cb(p->req, rv);
+    if (p->held.held) held_put_release(&p->held, p->put);
 }
 
 static int wrapped_put(struct raft_io *io, unsigned trailing, struct raft_io_snapshot_put *req,
@@ -114,13 +111,8 @@ static int wrapped_put(struct raft_io *io, unsigned trailing, struct raft_io_sna
     struct repl *r = raft->data;
     struct repl_snapprune *p = &r->snapprune;
     if (!p->running) return p->put(io, trailing, req, snapshot, cb);
-    CHECK(!p->held); /* libraft has one put in flight at a time */
-    p->held = true;
-    p->io = io;
-    p->trailing = trailing;
-    p->req = req;
-    p->snapshot = snapshot;
-    p->cb = cb;
+    CHECK(!p->held.held); /* libraft has one put in flight at a time */
+    held_put_take(&p->held, io, trailing, req, snapshot, cb);
     return 0;
 }
 
@@ -148,10 +140,7 @@ static void wrapped_close(struct raft_io *io, raft_io_close_cb cb)
     struct repl *r = raft->data;
     struct repl_snapprune *p = &r->snapprune;
     p->closing = true;
-    if (p->held) {
-        p->held = false;
-        p->cb(p->req, RAFT_CANCELED);
-    }
+    held_put_cancel(&p->held, RAFT_CANCELED);
     p->close(io, cb);
 }
 
