@@ -20,6 +20,7 @@ Repeat (a client's call made again and again on a thread while a test
 watches: a write load, a PING loop).
 """
 import os
+import random
 import shutil
 import signal
 import socket
@@ -53,15 +54,34 @@ def wait_until(predicate, timeout=10.0, interval=0.02, message="condition"):
 _used_ports = set()
 
 
+def _listen_range():
+    """Ports below the kernel's ephemeral range: a port the kernel picked for
+    bind(0) can be handed out again as the source port of any client's
+    outgoing connection before the server binds it (a CI run lost a node that
+    way: connection refused for 30 s)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    return 10000, max(10001, min(low, 65536) - 1)
+
+
 def free_port():
-    """A free TCP port on 127.0.0.1 whose port+? neighbour we do not need."""
+    """A free TCP port on 127.0.0.1, not handed out before in this run."""
+    lo, hi = _listen_range()
+    rng = random.Random(os.getpid() ^ time.monotonic_ns())
     while True:
+        port = rng.randint(lo, hi)
+        if port in _used_ports:
+            continue
         with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port not in _used_ports and port < 55000:
-            _used_ports.add(port)
-            return port
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _used_ports.add(port)
+        return port
 
 
 def parse_info(text):
@@ -106,12 +126,16 @@ class Node:
             self.wait_listening()
         return self
 
-    def wait_listening(self, timeout=30):
+    def wait_listening(self, timeout=30, **client_kw):
+        """Until the node answers PING (client_kw: how to log in); if the
+        process exited, the timeout's message holds the end of its log."""
+        client_kw.setdefault("socket_timeout", 1)
+
         def up():
             if self.proc.poll() is not None:
                 raise AssertionError(f"node {self.node_id} exited with {self.proc.returncode}:\n"
                                      + self.log_tail())
-            return self.client(socket_timeout=1).ping()
+            return self.client(**client_kw).ping()
         wait_until(up, timeout, message=f"node {self.node_id} to accept connections")
 
     def client(self, **kw):

@@ -178,8 +178,9 @@ def test_sentinel_transport_follows_the_leader(make_cluster, tmp_path):
 def test_tasks_with_a_password(make_node, tmp_path):
     """Broker and result backend behind requirepass: redis://:password@host."""
     node = make_node(extra=["--requirepass", "celerypw"]).start(wait=False)
+    node.wait_listening(password="celerypw")
     wait_until(lambda: node.client(password="celerypw", socket_timeout=1).set("__ready", "1"), 30,
-               message="the node with a password")
+               message="the node with a password to take writes")
     url = f"redis://:celerypw@127.0.0.1:{node.port}/0"
     mod = celery_app(url)
     proc, log = start_worker(url, str(tmp_path / "worker.log"))
