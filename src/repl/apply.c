@@ -116,7 +116,7 @@ static void member_store(struct dict_entry *e, const char *client, size_t client
 static void dedup_evict_oldest(struct repl *r, uint64_t keep)
 {
     struct dict_iter it;
-    dict_iter_init(&it, &r->dedup);
+    dict_iter_init(&it, &r->machine.dedup);
     struct dict_entry *e, *oldest = NULL;
     uint64_t oldest_origin = 0;
     while ((e = dict_iter_next(&it)) != NULL) {
@@ -130,7 +130,7 @@ static void dedup_evict_oldest(struct repl *r, uint64_t keep)
         }
     }
     CHECK(oldest != NULL);
-    dict_delete(&r->dedup, &oldest_origin, sizeof oldest_origin);
+    dict_delete(&r->machine.dedup, &oldest_origin, sizeof oldest_origin);
 }
 
 /* Returns true if (origin, seq) was applied before; records it otherwise:
@@ -138,13 +138,13 @@ static void dedup_evict_oldest(struct repl *r, uint64_t keep)
 static bool dedup_seen(struct repl *r, uint64_t origin, uint64_t seq)
 {
     bool created;
-    struct dict_entry *e = dict_upsert(&r->dedup, &origin, sizeof origin, &created);
+    struct dict_entry *e = dict_upsert(&r->machine.dedup, &origin, sizeof origin, &created);
     if (!created && seq <= (uint64_t)e->v.i) return true;
     CHECK(created || seq > (uint64_t)e->v.i);
     e->v.i = (int64_t)seq;
-    e->aux = r->apply_time_ms;
-    if (created && dict_size(&r->dedup) > DEDUP_MAX) dedup_evict_oldest(r, origin);
-    CHECK(dict_size(&r->dedup) <= DEDUP_MAX);
+    e->aux = r->machine.apply_time_ms;
+    if (created && dict_size(&r->machine.dedup) > DEDUP_MAX) dedup_evict_oldest(r, origin);
+    CHECK(dict_size(&r->machine.dedup) <= DEDUP_MAX);
     return false;
 }
 
@@ -153,15 +153,15 @@ static bool dedup_seen(struct repl *r, uint64_t origin, uint64_t seq)
  * sweeps at the same entry and the tables stay identical. */
 static void dedup_sweep(struct repl *r, int64_t previous_time_ms)
 {
-    if (previous_time_ms / 60000 == r->apply_time_ms / 60000) return;
+    if (previous_time_ms / 60000 == r->machine.apply_time_ms / 60000) return;
     struct buf doomed = BUF_INIT;
     struct dict_iter it;
-    dict_iter_init(&it, &r->dedup);
+    dict_iter_init(&it, &r->machine.dedup);
     struct dict_entry *e;
     while ((e = dict_iter_next(&it)) != NULL)
-        if (r->apply_time_ms - e->aux > DEDUP_FORGET_MS) buf_append(&doomed, e->key, sizeof(uint64_t));
+        if (r->machine.apply_time_ms - e->aux > DEDUP_FORGET_MS) buf_append(&doomed, e->key, sizeof(uint64_t));
     for (size_t off = 0; off < doomed.len; off += sizeof(uint64_t))
-        dict_delete(&r->dedup, doomed.data + off, sizeof(uint64_t));
+        dict_delete(&r->machine.dedup, doomed.data + off, sizeof(uint64_t));
     buf_free(&doomed);
 }
 
@@ -176,7 +176,7 @@ static void set_member(struct repl *r, uint64_t node, const struct resp_arg *cli
     char key[24];
     int klen = snprintf(key, sizeof key, "%" PRIu64, node);
     bool created;
-    struct dict_entry *e = dict_upsert(&r->members, key, (size_t)klen, &created);
+    struct dict_entry *e = dict_upsert(&r->machine.members, key, (size_t)klen, &created);
     member_store(e, client->ptr, client->len, tls ? tls->ptr : "", tls ? tls->len : 0);
     if (election_timeout_ms) e->aux = (int64_t)election_timeout_ms;
     if (node == r->cfg.node_id && election_timeout_ms)
@@ -187,7 +187,7 @@ static struct dict_entry *find_member(struct repl *r, uint64_t node)
 {
     char key[24];
     int klen = snprintf(key, sizeof key, "%" PRIu64, node);
-    return dict_find(&r->members, key, (size_t)klen);
+    return dict_find(&r->machine.members, key, (size_t)klen);
 }
 
 const char *repl_member_client_addr(struct repl *r, uint64_t node)
@@ -221,12 +221,12 @@ uint64_t repl_arg_u64(const struct resp_arg *a)
 
 struct foreign *foreign_take(struct repl *r, uint64_t origin, uint64_t seq)
 {
-    struct foreign **p = &r->foreign_head, *prev = NULL;
+    struct foreign **p = &r->prop.foreign_head, *prev = NULL;
     for (; *p; prev = *p, p = &(*p)->next) {
         struct foreign *f = *p;
         if (f->origin == origin && f->seq == seq) {
             *p = f->next;
-            if (r->foreign_tail == f) r->foreign_tail = prev;
+            if (r->prop.foreign_tail == f) r->prop.foreign_tail = prev;
             return f;
         }
     }
@@ -235,13 +235,13 @@ struct foreign *foreign_take(struct repl *r, uint64_t origin, uint64_t seq)
 
 void foreign_fail_all(struct repl *r, const char *error)
 {
-    while (r->foreign_head) {
-        struct foreign *f = r->foreign_head;
-        r->foreign_head = f->next;
+    while (r->prop.foreign_head) {
+        struct foreign *f = r->prop.foreign_head;
+        r->prop.foreign_head = f->next;
         slot_answer(f->slot, error, strlen(error));
         free(f);
     }
-    r->foreign_tail = NULL;
+    r->prop.foreign_tail = NULL;
 }
 
 /* --------------------------------------------------------------------
@@ -257,10 +257,10 @@ static void apply_announce(struct repl *r, const struct entry_batch *b, int argc
     uint64_t node = repl_arg_u64(&argv[1]), term = repl_arg_u64(&argv[2]);
     set_member(r, node, &argv[3], argc == 6 ? &argv[5] : NULL, repl_arg_u64(&argv[4]));
     pubsub_set_node_origin(&r->store->pubsub, node, b->origin);
-    if (term < r->announced_term) return;
-    r->announced_node = node;
-    r->announced_term = term;
-    if (b->origin == r->origin && node == r->cfg.node_id) r->ready_term = term;
+    if (term < r->machine.announced_term) return;
+    r->machine.announced_node = node;
+    r->machine.announced_term = term;
+    if (b->origin == r->prop.origin && node == r->cfg.node_id) r->lease.ready_term = term;
     log_msg(LOG_VERBOSE, "Node %" PRIu64 " leads term %" PRIu64 " (clients at %.*s)", node, term,
             (int)argv[3].len, argv[3].ptr);
 }
@@ -290,7 +290,7 @@ static bool exec_command(struct repl *r, const struct entry_header *h, uint64_t 
     struct cmd_ctx c = {
         .store = r->store,
         .db = ec->db,
-        .now_ms = r->apply_time_ms,
+        .now_ms = r->machine.apply_time_ms,
         .rng = h->seed + index * 0x9e3779b97f4a7c15ull,
         .apply = true,
         .origin = origin,
@@ -310,20 +310,20 @@ static bool exec_command(struct repl *r, const struct entry_header *h, uint64_t 
     }
     c.cmd = d;
     cmd_exec(&c);
-    r->commands_applied++;
+    r->machine.commands_applied++;
     return c.blocked;
 }
 
 static void apply_batch(struct repl *r, const struct entry_header *h, const struct entry_batch *b,
                         uint64_t *index)
 {
-    bool mine = b->origin == r->origin;
+    bool mine = b->origin == r->prop.origin;
     struct batch *own = mine ? propose_find_pending(r, b->seq) : NULL;
     /* Our own batch: its body is the one we encoded. */
     CHECK(own == NULL || own->n == b->n_commands);
     struct foreign *fo = mine ? NULL : foreign_take(r, b->origin, b->seq);
     if (dedup_seen(r, b->origin, b->seq)) {
-        r->duplicates_skipped++;
+        r->machine.duplicates_skipped++;
         if (fo) {
             const char *dup = "-PARLEYDUP batch already applied\r\n";
             slot_answer(fo->slot, dup, strlen(dup));
@@ -340,58 +340,58 @@ static void apply_batch(struct repl *r, const struct entry_header *h, const stru
     int need = 0, rc;
     uint32_t i = 0;
     if (fo) {
-        buf_clear(&r->fwd_reply);
-        buf_printf(&r->fwd_reply, "*%u\r\n", b->n_commands);
+        buf_clear(&r->machine.fwd_reply);
+        buf_printf(&r->machine.fwd_reply, "*%u\r\n", b->n_commands);
     }
     for (;;) {
-        rc = command_next(&cr, &ec, r->argv, r->argv_cap, &need);
-        if (rc < 0 && need > r->argv_cap) {
+        rc = command_next(&cr, &ec, r->machine.argv, r->machine.argv_cap, &need);
+        if (rc < 0 && need > r->machine.argv_cap) {
             /* Bounded: need is at most a quarter of the body (entry.h). */
             CHECK((size_t)need <= b->body_len / 4);
-            r->argv_cap = need;
-            r->argv = xrealloc(r->argv, (size_t)need * sizeof *r->argv);
+            r->machine.argv_cap = need;
+            r->machine.argv = xrealloc(r->machine.argv, (size_t)need * sizeof *r->machine.argv);
             need = 0;
             continue;
         }
         if (rc <= 0) break;
-        CHECK(ec.argc > 0 && ec.argc <= r->argv_cap);
+        CHECK(ec.argc > 0 && ec.argc <= r->machine.argv_cap);
         (*index)++;
         struct reply_slot *slot = own && i < own->n ? own->slots[i] : NULL;
-        struct buf *dest = slot && !slot->overflowed ? &slot->reply : &r->scratch;
-        buf_clear(&r->scratch);
+        struct buf *dest = slot && !slot->overflowed ? &slot->reply : &r->machine.scratch;
+        buf_clear(&r->machine.scratch);
         size_t before = dest->len;
         bool blocked = false;
         /* For the fatal-signal report (poison.c): pointers, no formatting. */
         apply_record.command = (uint32_t)*index;
-        apply_record.argv = r->argv;
+        apply_record.argv = r->machine.argv;
         apply_record.argc = ec.argc;
-        if (is_word(&r->argv[0], ANNOUNCE_CMD)) {
-            apply_announce(r, b, ec.argc, r->argv);
+        if (is_word(&r->machine.argv[0], ANNOUNCE_CMD)) {
+            apply_announce(r, b, ec.argc, r->machine.argv);
             buf_append_str(dest, "+OK\r\n");
-        } else if (is_word(&r->argv[0], MEMBER_CMD)) {
-            apply_member(r, b, ec.argc, r->argv);
+        } else if (is_word(&r->machine.argv[0], MEMBER_CMD)) {
+            apply_member(r, b, ec.argc, r->machine.argv);
             buf_append_str(dest, "+OK\r\n");
         } else if (poison_skips_entry(r)) {
             /* Everything else of the entry this node was told to skip. */
-            poison_skip_command(r, (uint32_t)*index, ec.argc, r->argv, dest);
-        } else if (is_word(&r->argv[0], DIVERGENCE_CHECK_CMD)) {
-            divergence_apply(r, b, ec.argc, r->argv);
+            poison_skip_command(r, (uint32_t)*index, ec.argc, r->machine.argv, dest);
+        } else if (is_word(&r->machine.argv[0], DIVERGENCE_CHECK_CMD)) {
+            divergence_apply(r, b, ec.argc, r->machine.argv);
             buf_append_str(dest, "+OK\r\n");
-        } else if (is_word(&r->argv[0], SKIPPED_CMD)) {
-            poison_apply_skipped(r, ec.argc, r->argv);
+        } else if (is_word(&r->machine.argv[0], SKIPPED_CMD)) {
+            poison_apply_skipped(r, ec.argc, r->machine.argv);
             buf_append_str(dest, "+OK\r\n");
         } else {
-            blocked = exec_command(r, h, b->origin, *index, &ec, r->argv, dest);
+            blocked = exec_command(r, h, b->origin, *index, &ec, r->machine.argv, dest);
         }
         apply_record.argc = 0;
         if (fo) {
             /* An empty element tells the follower its command blocked. */
-            buf_printf(&r->fwd_reply, "$%zu\r\n", r->scratch.len);
-            buf_append(&r->fwd_reply, r->scratch.data, r->scratch.len);
-            buf_append_str(&r->fwd_reply, "\r\n");
+            buf_printf(&r->machine.fwd_reply, "$%zu\r\n", r->machine.scratch.len);
+            buf_append(&r->machine.fwd_reply, r->machine.scratch.data, r->machine.scratch.len);
+            buf_append_str(&r->machine.fwd_reply, "\r\n");
         }
         if (slot && slot->owner == NULL && !blocked && r->hooks.on_orphan_reply)
-            r->hooks.on_orphan_reply(r->hooks.ctx, ec.db, ec.argc, r->argv, dest->data + before,
+            r->hooks.on_orphan_reply(r->hooks.ctx, ec.db, ec.argc, r->machine.argv, dest->data + before,
                                      dest->len - before);
         if (slot && slot->max_bytes && slot->reply.len > slot->max_bytes) {
             slot->overflowed = true;
@@ -409,7 +409,7 @@ static void apply_batch(struct repl *r, const struct entry_header *h, const stru
             dest->len = before;
             if (r->hooks.on_blocked)
                 r->hooks.on_blocked(r->hooks.ctx, slot, ec.db, ec.proto, note_argc ? note_argc : ec.argc,
-                                    note_argc ? note_argv : r->argv);
+                                    note_argc ? note_argv : r->machine.argv);
             free(note_argv);
         } else if (slot) {
             CHECK(slot->pending > 0);
@@ -423,7 +423,7 @@ static void apply_batch(struct repl *r, const struct entry_header *h, const stru
                          b->origin, i);
     if (own) propose_on_applied_own(r, own);
     if (fo) {
-        slot_answer(fo->slot, r->fwd_reply.data, r->fwd_reply.len);
+        slot_answer(fo->slot, r->machine.fwd_reply.data, r->machine.fwd_reply.len);
         free(fo);
     }
 }
@@ -437,27 +437,27 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
     /* libraft applies entries in order and sets last_applied after each
      * (also from inside raft_start, replaying the log of a single voter).
      * A state machine without a node (fsm.h) has no raft of its own. */
-    bool have_raft = r->loop != NULL || r->raft_started;
-    r->applying_index = have_raft ? raft_last_applied(r->raft) + 1 : 0;
+    bool have_raft = r->loop != NULL || r->node.raft_started;
+    r->machine.applying_index = have_raft ? raft_last_applied(r->raft) + 1 : 0;
     /* Only committed entries are applied. */
-    CHECK(!have_raft || r->applying_index <= raft_commit_index(r->raft));
-    apply_record.index = r->applying_index;
+    CHECK(!have_raft || r->machine.applying_index <= raft_commit_index(r->raft));
+    apply_record.index = r->machine.applying_index;
     if (!entry_read_header(&er, buf->base, buf->len, &h)) {
         log_warn("Skipping a log entry that is not a Parley entry (%zu bytes) at index %" PRIu64,
-                 buf->len, r->applying_index);
-        r->applying_index = apply_record.index = 0;
+                 buf->len, r->machine.applying_index);
+        r->machine.applying_index = apply_record.index = 0;
         return 0;
     }
-    int64_t previous_time_ms = r->apply_time_ms;
-    if (h.time_ms > r->apply_time_ms) r->apply_time_ms = h.time_ms;
-    watch_expire(&r->store->watch, r->apply_time_ms);
+    int64_t previous_time_ms = r->machine.apply_time_ms;
+    if (h.time_ms > r->machine.apply_time_ms) r->machine.apply_time_ms = h.time_ms;
+    watch_expire(&r->store->watch, r->machine.apply_time_ms);
     struct entry_batch b;
     uint64_t index = 0;
     int rc;
     while ((rc = entry_next_batch(&er, &b)) == 1) apply_batch(r, &h, &b, &index);
     if (rc < 0) log_warn("Malformed log entry tail ignored");
     dedup_sweep(r, previous_time_ms);
-    r->applying_index = apply_record.index = 0;
+    r->machine.applying_index = apply_record.index = 0;
     return 0;
 }
 
@@ -472,12 +472,12 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
 void fsm_encode_aux(struct repl *r, struct buf *aux)
 {
     buf_append_u32(aux, AUX_VERSION);
-    buf_append_u64(aux, (uint64_t)r->apply_time_ms);
-    buf_append_u64(aux, r->announced_node);
-    buf_append_u64(aux, r->announced_term);
-    buf_append_u64(aux, dict_size(&r->dedup));
+    buf_append_u64(aux, (uint64_t)r->machine.apply_time_ms);
+    buf_append_u64(aux, r->machine.announced_node);
+    buf_append_u64(aux, r->machine.announced_term);
+    buf_append_u64(aux, dict_size(&r->machine.dedup));
     struct dict_iter it;
-    dict_iter_init(&it, &r->dedup);
+    dict_iter_init(&it, &r->machine.dedup);
     struct dict_entry *e;
     while ((e = dict_iter_next(&it)) != NULL) {
         uint64_t origin;
@@ -486,8 +486,8 @@ void fsm_encode_aux(struct repl *r, struct buf *aux)
         buf_append_u64(aux, (uint64_t)e->v.i);
         buf_append_u64(aux, (uint64_t)e->aux);
     }
-    buf_append_u64(aux, dict_size(&r->members));
-    dict_iter_init(&it, &r->members);
+    buf_append_u64(aux, dict_size(&r->machine.members));
+    dict_iter_init(&it, &r->machine.members);
     while ((e = dict_iter_next(&it)) != NULL) {
         const struct member_addrs *m = e->v.ptr;
         buf_append_u32(aux, e->klen);
@@ -539,15 +539,15 @@ static int decode_aux(struct repl *r, const char *p, size_t len)
     unsigned n_skipped = 0;
     if (version >= 3 && poison_decode(&rd, skipped, &n_skipped) != 0) goto fail;
     if (reader_left(&rd) != 0) goto fail;
-    memcpy(r->skipped, skipped, n_skipped * sizeof *skipped);
-    r->n_skipped = n_skipped;
-    dict_clear(&r->dedup);
-    dict_clear(&r->members);
-    r->dedup = dedup;
-    r->members = members;
-    r->apply_time_ms = (int64_t)time;
-    r->announced_node = node;
-    r->announced_term = term;
+    memcpy(r->machine.skipped, skipped, n_skipped * sizeof *skipped);
+    r->machine.n_skipped = n_skipped;
+    dict_clear(&r->machine.dedup);
+    dict_clear(&r->machine.members);
+    r->machine.dedup = dedup;
+    r->machine.members = members;
+    r->machine.apply_time_ms = (int64_t)time;
+    r->machine.announced_node = node;
+    r->machine.announced_term = term;
     return 0;
 fail:
     dict_clear(&dedup);
@@ -598,12 +598,12 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
     struct store *fresh = store_snapshot_decode(buf->base, buf->len, &aux, &aux_len, why, sizeof why);
     if (fresh == NULL) {
         log_warn("Refusing to load the Raft snapshot in %s: %s. The snapshot is corrupt; "
-                 "restore the data directory from a healthy replica.", r->dir, why);
+                 "restore the data directory from a healthy replica.", r->node.dir, why);
         return RAFT_CORRUPT;
     }
     if (decode_aux(r, aux, aux_len) != 0) {
         log_warn("Refusing to load the Raft snapshot in %s: its replication state is malformed",
-                 r->dir);
+                 r->node.dir);
         store_free(fresh);
         return RAFT_CORRUPT;
     }
@@ -632,25 +632,25 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 
 void fsm_init(struct repl *r)
 {
-    dict_init(&r->dedup, NULL);
-    dict_init(&r->members, free_member);
-    r->fsm.version = 2;
-    r->fsm.data = r;
-    r->fsm.apply = fsm_apply;
-    r->fsm.snapshot = fsm_snapshot;
-    r->fsm.restore = fsm_restore;
-    r->fsm.snapshot_finalize = fsm_snapshot_finalize;
-    r->fsm.snapshot_async = NULL;
+    dict_init(&r->machine.dedup, NULL);
+    dict_init(&r->machine.members, free_member);
+    r->machine.fsm.version = 2;
+    r->machine.fsm.data = r;
+    r->machine.fsm.apply = fsm_apply;
+    r->machine.fsm.snapshot = fsm_snapshot;
+    r->machine.fsm.restore = fsm_restore;
+    r->machine.fsm.snapshot_finalize = fsm_snapshot_finalize;
+    r->machine.fsm.snapshot_async = NULL;
 }
 
 void fsm_close(struct repl *r)
 {
-    dict_clear(&r->dedup);
-    dict_clear(&r->members);
-    free(r->argv);
-    r->argv = NULL;
-    buf_free(&r->scratch);
-    buf_free(&r->fwd_reply);
+    dict_clear(&r->machine.dedup);
+    dict_clear(&r->machine.members);
+    free(r->machine.argv);
+    r->machine.argv = NULL;
+    buf_free(&r->machine.scratch);
+    buf_free(&r->machine.fwd_reply);
 }
 
 /* --------------------------------------------------------------------
@@ -660,13 +660,13 @@ void fsm_close(struct repl *r)
 struct repl *repl_fsm_new(struct store *store, uint64_t node_id, uint64_t origin)
 {
     struct repl *r = xcalloc(1, sizeof *r);
-    r->raft = &r->raft_storage; /* never started: read as "no progress" */
+    r->raft = &r->node.raft_storage; /* never started: read as "no progress" */
     r->store = store;
     r->cfg.node_id = node_id;
-    r->origin = origin;
-    r->seed_rng = origin;
-    r->expire_rng = origin;
-    r->last_state = RAFT_UNAVAILABLE;
+    r->prop.origin = origin;
+    r->prop.seed_rng = origin;
+    r->machine.expire_rng = origin;
+    r->prop.last_state = RAFT_UNAVAILABLE;
     fsm_init(r);
     return r;
 }
@@ -677,30 +677,30 @@ void repl_fsm_attach(struct repl *r, struct raft *raft, const struct repl_config
     r->raft = raft;
     r->cfg = *cfg;
     r->cfg.node_id = node_id;
-    free(r->announce_addr);
-    r->announce_addr = xstrdup(cfg->announce_addr ? cfg->announce_addr : "");
-    r->cfg.announce_addr = r->announce_addr;
-    r->raft_started = true;
+    free(r->node.announce_addr);
+    r->node.announce_addr = xstrdup(cfg->announce_addr ? cfg->announce_addr : "");
+    r->cfg.announce_addr = r->node.announce_addr;
+    r->node.raft_started = true;
 }
 
 struct raft_fsm *repl_fsm_raft(struct repl *r)
 {
-    return &r->fsm;
+    return &r->machine.fsm;
 }
 
 uint64_t repl_fsm_duplicates_skipped(struct repl *r)
 {
-    return r->duplicates_skipped;
+    return r->machine.duplicates_skipped;
 }
 
 void repl_fsm_free(struct repl *r)
 {
     const char *gone = "-ERR the simulated node is gone\r\n";
-    r->stopping = true;
+    r->node.stopping = true;
     propose_fail_all(r, gone);
     foreign_fail_all(r, gone);
-    buf_free(&r->foreign_bodies);
+    buf_free(&r->prop.foreign_bodies);
     fsm_close(r);
-    free(r->announce_addr);
+    free(r->node.announce_addr);
     free(r);
 }

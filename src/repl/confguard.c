@@ -28,7 +28,7 @@
 void confguard_tick(struct repl *r)
 {
     struct raft *raft = r->raft;
-    if (!r->raft_started) return;
+    if (!r->node.raft_started) return;
     raft_index flagged = raft->configuration_uncommitted_index;
     raft_term term = raft_current_term(raft);
     if (flagged == 0) {

@@ -47,7 +47,7 @@
 void divergence_tick(struct repl *r)
 {
     unsigned interval_ms = r->cfg.divergence_check_interval_ms;
-    if (interval_ms == 0 || !node_is_leader(r) || r->ready_term != raft_current_term(r->raft))
+    if (interval_ms == 0 || !node_is_leader(r) || r->lease.ready_term != raft_current_term(r->raft))
         return;
     /* One check at a time: the next one carries this one's digest. */
     if (r->div.proposed_seq && propose_find_pending(r, r->div.proposed_seq)) return;
@@ -77,7 +77,7 @@ void divergence_apply(struct repl *r, const struct entry_batch *b, int argc,
 {
     if (argc != 8) {
         log_warn("Ignoring a divergence check of %d arguments at log index %" PRIu64, argc,
-                 r->applying_index);
+                 r->machine.applying_index);
         return;
     }
     uint64_t leader = repl_arg_u64(&argv[1]);
@@ -86,7 +86,7 @@ void divergence_apply(struct repl *r, const struct entry_batch *b, int argc,
     uint64_t db = repl_arg_u64(&argv[5]), index = repl_arg_u64(&argv[6]);
     uint64_t keys = repl_arg_u64(&argv[7]);
 
-    if (prev_seq != 0 && b->origin != r->origin && r->div.have && r->div.origin == prev_origin &&
+    if (prev_seq != 0 && b->origin != r->prop.origin && r->div.have && r->div.origin == prev_origin &&
         r->div.seq == prev_seq) {
         if (r->div.digest == prev_digest) {
             r->div.passed++;
@@ -107,7 +107,7 @@ void divergence_apply(struct repl *r, const struct entry_batch *b, int argc,
     r->div.have = true;
     r->div.origin = b->origin;
     r->div.seq = b->seq;
-    r->div.index = r->applying_index;
+    r->div.index = r->machine.applying_index;
     r->div.next_db = slice_db;
     r->div.next_index = slice_index;
 }

@@ -93,8 +93,8 @@ static void add_deletions(struct batch *b, int db, const struct found *f)
 
 static bool may_run(struct repl *r)
 {
-    return r->raft_started && !r->stopping && node_is_leader(r) && !r->expire.in_flight &&
-           r->ready_term == raft_current_term(r->raft);
+    return r->node.raft_started && !r->node.stopping && node_is_leader(r) && !r->expire.in_flight &&
+           r->lease.ready_term == raft_current_term(r->raft);
 }
 
 /* One cycle of at most budget_us: walks the databases from where the last

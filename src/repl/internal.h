@@ -1,4 +1,8 @@
-/* repl/internal.h — the state shared by the files of repl/.
+/* repl/internal.h — the state shared by the files of repl/: struct repl,
+ * made of parts that have their own headers (node.h: a node's life;
+ * propose.h: the proposer and the read lease; machine.h: the state
+ * machine's replicated state; transport.h: libraft's transport), and the
+ * smaller concerns, declared here.
  *
  *   node.c     libraft set-up: transport, disk, bootstrap, start and stop
  *   propose.c  the proposer: batches per tick, proposing or forwarding,
@@ -39,52 +43,14 @@
 #include "base/peerauth.h"
 #include "cmds/memlimit.h"
 #include "repl/entry.h"
+#include "repl/machine.h"
+#include "repl/node.h"
+#include "repl/propose.h"
 #include "repl/repl.h"
+#include "repl/transport.h"
 #include "store/dict.h"
 #include "store/keyspace.h"
 #include "store/evict.h"
-
-/* poison.c: a node that skips an entry (apply-skip-entry), as the log
- * recorded it; replicated, kept in snapshots. */
-struct skip_record {
-    uint64_t node, index;
-};
-#define SKIPPED_MAX 64
-
-/* A batch of commands collected by this node's proposer. */
-enum batch_state {
-    BATCH_QUEUED,   /* not sent anywhere yet (or to be re-sent) */
-    BATCH_SENT,     /* proposed to our Raft, or forwarded to the leader */
-};
-
-struct batch {
-    uint64_t seq;
-    enum batch_state state;
-    bool internal;               /* proposed by repl itself (no clients) */
-    struct buf body;             /* encoded commands */
-    uint32_t n;                  /* commands */
-    struct reply_slot **slots;   /* one per command (NULL: no client) */
-    uint32_t slots_cap;
-    int64_t created_us;          /* monotonic */
-    int64_t proposed_us;         /* when last sent (lease start) */
-    uint64_t sent_term;          /* term of the leader it was last sent to */
-    struct batch *next;
-};
-
-/* A batch a follower forwarded to us (the leader), waiting to be applied. */
-struct foreign {
-    uint64_t origin, seq;
-    uint32_t n;
-    struct reply_slot *slot;
-    struct foreign *next;
-};
-
-/* An entry we proposed, for in-flight accounting. */
-struct proposal {
-    struct raft_apply req;
-    struct repl *r;
-    size_t bytes;
-};
 
 /* The follower's link to the leader's client port. */
 struct link;
@@ -192,8 +158,6 @@ struct repl_snapprune {
 /* Wraps the io's snapshot_put and close and the state machine's finalize
  * and restore; after the other wrappers (logbound_install). */
 void snapprune_install(struct repl *r);
-/* propose.c: whether the read lease holds now, renewing nothing. */
-bool repl_lease_valid(struct repl *r);
 /* Whether a removal is running on libuv's pool (no fork meanwhile). */
 bool snapprune_running(const struct repl *r);
 
@@ -219,100 +183,20 @@ struct repl_snapfork {
 void snapfork_install(struct repl *r);
 bool snapfork_last_failed(const struct repl *r);
 
-/* transport.c: libraft's transport, TCP with the cluster handshake
- * (base/peerauth.h) in front of every connection. */
-struct handshake;
-struct tls_pipe_entry;
-struct tls_ctx;
-struct peer_transport {
-    struct raft_uv_transport outer; /* what raft_uv_init is given */
-    uv_loop_t *loop;
-    const char *secret;             /* cluster-secret; "" when none */
-    raft_id id;
-    char address[PEERAUTH_ADDR_MAX + 1];
-    uv_tcp_t listener;
-    bool listener_open, closing;
-    raft_uv_accept_cb accept_cb;
-    raft_uv_transport_close_cb close_cb;
-    struct handshake *handshakes;   /* connections not yet libraft's */
-    unsigned n_incoming;            /* ... of them accepted ones */
-    /* tls-cluster: the slots of the contexts new connections use (a reload
-     * replaces what they hold); NULL without it. */
-    struct tls_ctx *const *tls_server, *const *tls_client;
-    struct tls_pipe_entry *pipes;   /* TLS pipes not yet closed */
-};
-int transport_init(struct peer_transport *t, uv_loop_t *loop, const char *secret,
-                   struct tls_ctx *const *tls_server, struct tls_ctx *const *tls_client);
-void transport_close(struct peer_transport *t);
 
+/* A node's replication: its parts have their own headers (node.h,
+ * propose.h, machine.h); the smaller concerns below keep theirs here. */
 struct repl {
     uv_loop_t *loop;
     struct store *store;
     struct repl_config cfg;
     struct repl_hooks hooks;
-    char *dir, *raft_addr, *cluster, *announce_addr;
+    struct raft *raft;           /* &node.raft_storage, or a test fixture's */
 
-    /* libraft */
-    struct raft *raft;           /* &raft_storage, or a test fixture's */
-    struct raft raft_storage;
-    struct raft_io io;
-    struct peer_transport transport;
-    struct raft_fsm fsm;
-    struct raft_tracer tracer;
-    int lock_fd;                 /* flock on <dir>/parley.lock */
-    /* The election timeout libraft runs with: the configured one, or the
-     * larger one this node registered before a restart until the configured
-     * one is registered (node.c, election_timeout_load). */
-    unsigned election_timeout_now_ms;
-    bool raft_started;
-    bool stopping;
-    bool proposals_closed;  /* stop_now ran: a command submitted now is answered at once */
-    void (*stop_cb)(void *);
-    struct raft_transfer stop_transfer; /* a leader shutting down hands over */
-    bool stop_transferring;
-    int stop_transfer_attempts;
-    int64_t stop_deadline_us;
-    void *stop_arg;
-    int closing_handles;
-    uv_timer_t timer;            /* housekeeping: timeouts, expiry, lease */
-    uv_check_t check;
-
-    /* Proposer */
-    uint64_t origin;             /* this process: node id and incarnation */
-    uint64_t next_seq;
-    struct batch *current;       /* open batch of this tick, or NULL */
-    struct batch *pending_head, *pending_tail;
-    size_t n_pending;
-    size_t pending_size;         /* bytes of pending batch bodies */
-    struct foreign *foreign_head, *foreign_tail;
-    struct buf foreign_bodies;   /* batches forwarded to us this tick */
-    uint32_t foreign_count;
-    size_t inflight_bytes;
-    bool blocked;                /* told a client to pause */
-    int last_state;              /* raft state seen at the last tick */
-    uint64_t last_term;
-    int64_t time_floor_ms;       /* entry times never go backwards */
-    uint64_t expire_rng;
-    uint64_t seed_rng;           /* the seeds entries carry */
-
-    /* Read lease (monotonic microseconds). */
-    int64_t lease_until_us;
-    uint64_t ready_term;         /* our announce for this term is applied */
-    bool lease_wanted;           /* reads arrived while the lease ran low */
-    int64_t lease_window_us;     /* 0.8 x the smallest voter election timeout */
-    uint64_t member_sent_term;   /* the announce we registered ourselves for */
-
-    /* Replicated state besides the keyspace (kept in snapshots). */
-    int64_t apply_time_ms;
-    struct dict dedup;           /* origin (8 bytes) -> last seq; aux = time */
-    struct dict members;         /* node id (decimal) -> client address */
-    uint64_t announced_node, announced_term;
-
-    /* Apply scratch */
-    struct resp_arg *argv;
-    int argv_cap;
-    struct buf scratch;
-    struct buf fwd_reply;
+    struct repl_node node;       /* node.h: libraft up and down */
+    struct repl_proposer prop;   /* propose.h: batches, proposing, forwarding */
+    struct repl_lease lease;     /* propose.h: the read lease */
+    struct repl_machine machine; /* machine.h: apply's replicated state */
 
     /* Follower link */
     struct link *link;
@@ -357,8 +241,6 @@ struct repl {
     struct repl_snapprune snapprune; /* snapprune.c */
     struct repl_expire expire;   /* expire.c */
     struct repl_logbound logbound; /* logbound.c */
-    /* The log index of the entry being applied (apply.c), 0 outside apply. */
-    uint64_t applying_index;
 
     /* divergence.c: this node's digest at the last check it applied, and
      * what the checks found. */
@@ -374,55 +256,8 @@ struct repl {
         uint64_t passed, failed, last_failed_index;
     } div;
 
-    /* poison.c: who skips which entry (replicated), our own record in
-     * flight, and RAFT INFO's text of the table. */
-    struct skip_record skipped[SKIPPED_MAX];
-    unsigned n_skipped;
-    uint64_t skip_seq;
-    char skipped_text[SKIPPED_MAX * 44];
-
-    /* Counters */
-    uint64_t entries_proposed, batches_proposed, commands_applied;
-    uint64_t batches_forwarded, duplicates_skipped;
     uint64_t config_repairs;     /* confguard.c */
 };
-
-/* node.c */
-int node_start(struct repl *r, char *err, size_t errlen);
-void node_close(struct repl *r);
-bool node_is_leader(struct repl *r);
-/* This node's own registration of `election_timeout_ms` was applied: once
- * it is the configured timeout, libraft may run with it (see node.c). */
-void node_election_timeout_registered(struct repl *r, unsigned election_timeout_ms);
-
-/* propose.c */
-void propose_tick(struct repl *r);
-void propose_on_applied_own(struct repl *r, struct batch *b);
-struct batch *propose_find_pending(struct repl *r, uint64_t seq);
-void propose_remove(struct repl *r, struct batch *b);
-void propose_fail_all(struct repl *r, const char *error);
-/* Our batch `seq` was applied: any of ours still pending below it can never
- * be (apply would skip it as a duplicate), so its commands are failed now. */
-void propose_overtaken(struct repl *r, uint64_t seq);
-void batch_free(struct batch *b);
-void slot_answer(struct reply_slot *slot, const char *raw, size_t len);
-void propose_housekeeping(struct repl *r);
-void propose_requeue_sent(struct repl *r);
-/* Seals a batch of its own holding one internal command of repl/ (no
- * client waits for it); returns the batch's seq. */
-uint64_t propose_internal(struct repl *r, int argc, const struct resp_arg *argv);
-
-/* note.c: a blocked command's wait note (a NUL, then the command to retry
- * with as a RESP array). note_parse returns its argc with *argv (to free;
- * pointers into p), or 0 when p is not a well-formed note. */
-bool note_is(const char *p, size_t len);
-int note_parse(const char *p, size_t len, struct resp_arg **argv);
-
-/* propose.c: an internal batch (no clients), and putting it in the queue
- * ahead of the batch this tick is still collecting. */
-struct batch *propose_internal_batch(void);
-void propose_internal_add(struct batch *b, int db, int argc, const struct resp_arg *argv);
-void propose_seal_first(struct repl *r, struct batch *b);
 
 /* memory.c. memory_tick (leader, each tick and housekeeping): measures
  * used memory against maxmemory, proposes evictions ahead of the tick's
@@ -448,27 +283,6 @@ void logbound_install(struct repl *r);
 void logbound_close(struct repl *r);
 /* Bytes and number of the applied command entries still in the log. */
 size_t logbound_bytes(struct repl *r, size_t *entries);
-
-/* apply.c */
-/* A decimal argument of an internal command (0 if it is not one). */
-uint64_t repl_arg_u64(const struct resp_arg *a);
-void fsm_init(struct repl *r);
-/* The replication state a snapshot carries next to the keyspace (apply.c). */
-void fsm_encode_aux(struct repl *r, struct buf *aux);
-void fsm_close(struct repl *r);
-struct foreign *foreign_take(struct repl *r, uint64_t origin, uint64_t seq);
-void foreign_fail_all(struct repl *r, const char *error);
-
-/* apply.c: what a member registered: its client address (or NULL) and its
- * election timeout (0 while unknown). */
-const char *repl_member_client_addr(struct repl *r, uint64_t node);
-/* Its TLS client address (tls-port; "" if it registered none), or NULL. */
-const char *repl_member_tls_addr(struct repl *r, uint64_t node);
-/* Where this node reaches another's client port as a peer (peerconn.c):
- * its TLS client address with tls-cluster, else its client address; NULL
- * or "" while unknown. */
-const char *repl_member_peer_addr(struct repl *r, uint64_t node);
-unsigned repl_member_election_timeout(struct repl *r, uint64_t node);
 
 /* peerconn.c: a connection to another node's client port (with
  * tls-cluster its tls-port, over TLS) that has proved it comes from a

@@ -41,12 +41,12 @@ static void on_answer(void *arg, const char *line, size_t len)
 
 void join_tick(struct repl *r)
 {
-    if (r->cfg.join == NULL || r->cfg.join[0] == '\0' || r->join_done || r->join || r->stopping)
+    if (r->cfg.join == NULL || r->cfg.join[0] == '\0' || r->join_done || r->join || r->node.stopping)
         return;
     if (clock_mono_us() < r->join_retry_at_us) return;
     char id[24];
     snprintf(id, sizeof id, "%" PRIu64, r->cfg.node_id);
-    const char *argv[] = {"RAFT", "NODE", "ADD", id, r->raft_addr};
+    const char *argv[] = {"RAFT", "NODE", "ADD", id, r->node.raft_addr};
     r->join = ask_start(r, r->cfg.join, 0, 5, argv, JOIN_ANSWER_MS, on_answer, r);
 }
 

@@ -140,20 +140,20 @@ static bool handle_reply(struct link *l, const char *p, size_t len)
         /* The command itself, for a blocked one's waiter. */
         struct entry_command ec;
         int need = 0, rc;
-        while ((rc = command_next(&cr, &ec, r->argv, r->argv_cap, &need)) < 0 && need > r->argv_cap) {
-            r->argv_cap = need;
-            r->argv = xrealloc(r->argv, (size_t)need * sizeof *r->argv);
+        while ((rc = command_next(&cr, &ec, r->machine.argv, r->machine.argv_cap, &need)) < 0 && need > r->machine.argv_cap) {
+            r->machine.argv_cap = need;
+            r->machine.argv = xrealloc(r->machine.argv, (size_t)need * sizeof *r->machine.argv);
             need = 0;
         }
         if (b->slots[i] && blen == 0 && rc > 0 && r->hooks.on_blocked) {
             /* An empty reply: the command blocked; the server waits. */
-            r->hooks.on_blocked(r->hooks.ctx, b->slots[i], ec.db, ec.proto, ec.argc, r->argv);
+            r->hooks.on_blocked(r->hooks.ctx, b->slots[i], ec.db, ec.proto, ec.argc, r->machine.argv);
         } else if (b->slots[i] && rc > 0 && note_is(p + at, blen) && r->hooks.on_blocked) {
             /* Blocked with a wait note: wait with the note's command. */
             struct resp_arg *note_argv = NULL;
             int note_argc = note_parse(p + at, blen, &note_argv);
             r->hooks.on_blocked(r->hooks.ctx, b->slots[i], ec.db, ec.proto,
-                                note_argc ? note_argc : ec.argc, note_argc ? note_argv : r->argv);
+                                note_argc ? note_argc : ec.argc, note_argc ? note_argv : r->machine.argv);
             free(note_argv);
         } else if (b->slots[i]) {
             slot_answer(b->slots[i], p + at, blen);
@@ -188,11 +188,11 @@ void link_send_queued(struct repl *r)
     struct link *l = r->link;
     if (l == NULL || !peerconn_ready(l->pc)) return;
     struct buf *out = peerconn_out(l->pc);
-    for (struct batch *b = r->pending_head; b; b = b->next) {
+    for (struct batch *b = r->prop.pending_head; b; b = b->next) {
         if (b->state != BATCH_QUEUED) continue;
         char num[3][24];
         int len[3];
-        len[0] = snprintf(num[0], sizeof num[0], "%" PRIu64, r->origin);
+        len[0] = snprintf(num[0], sizeof num[0], "%" PRIu64, r->prop.origin);
         len[1] = snprintf(num[1], sizeof num[1], "%" PRIu64, b->seq);
         len[2] = snprintf(num[2], sizeof num[2], "%u", b->n);
         /* The body in parts the leader reads whatever its proto-max-bulk-len. */
@@ -206,7 +206,7 @@ void link_send_queued(struct repl *r)
         b->state = BATCH_SENT;
         b->sent_term = l->term;
         fifo_push(l, b->seq);
-        r->batches_forwarded++;
+        r->prop.batches_forwarded++;
     }
 }
 
@@ -238,7 +238,7 @@ static void on_fail(void *arg, const char *why)
 void link_update(struct repl *r)
 {
     if (r->loop == NULL) return; /* no event loop (repl/fsm.h): nothing to connect */
-    uint64_t node = r->announced_node, term = r->announced_term;
+    uint64_t node = r->machine.announced_node, term = r->machine.announced_term;
     if (r->link && (r->link->node != node || r->link->term != term)) link_drop(r, "new leader");
     if (r->link || node == 0 || node == r->cfg.node_id) return;
     if (clock_mono_us() < r->link_retry_at_us) return;

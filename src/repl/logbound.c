@@ -182,15 +182,15 @@ void logbound_install(struct repl *r)
 {
     struct repl_logbound *lb = &r->logbound;
     CHECK(lb->apply == NULL); /* once */
-    lb->apply = r->fsm.apply;
-    lb->snapshot = r->fsm.snapshot;
-    lb->restore = r->fsm.restore;
-    lb->snapshot_finalize = r->fsm.snapshot_finalize;
+    lb->apply = r->machine.fsm.apply;
+    lb->snapshot = r->machine.fsm.snapshot;
+    lb->restore = r->machine.fsm.restore;
+    lb->snapshot_finalize = r->machine.fsm.snapshot_finalize;
     CHECK(lb->snapshot_finalize != NULL); /* libraft must tell us when it is written */
-    r->fsm.apply = wrapped_apply;
-    r->fsm.snapshot = wrapped_snapshot;
-    r->fsm.snapshot_finalize = wrapped_snapshot_finalize;
-    r->fsm.restore = wrapped_restore;
+    r->machine.fsm.apply = wrapped_apply;
+    r->machine.fsm.snapshot = wrapped_snapshot;
+    r->machine.fsm.snapshot_finalize = wrapped_snapshot_finalize;
+    r->machine.fsm.restore = wrapped_restore;
 }
 
 void logbound_close(struct repl *r)

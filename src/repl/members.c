@@ -160,13 +160,13 @@ static int command_words(const struct member_req *m, const char *words[6], char 
 
 static void relay(struct member_req *m)
 {
-    if (m->r->stopping) {
+    if (m->r->node.stopping) {
         answer(m, "-ERR server is shutting down\r\n");
         return;
     }
     raft_id leader = 0;
     const char *leader_raft_addr;
-    if (m->r->raft_started) raft_leader(m->r->raft, &leader, &leader_raft_addr);
+    if (m->r->node.raft_started) raft_leader(m->r->raft, &leader, &leader_raft_addr);
     const char *addr = leader ? repl_member_peer_addr(m->r, leader) : NULL;
     if (addr == NULL || addr[0] == '\0') {
         answer(m, "-ERR no leader is known right now, try again\r\n");
@@ -397,7 +397,7 @@ void repl_change_members(struct repl *r, struct reply_slot *slot,
     m->change.data = m;
     m->next = r->member_reqs;
     r->member_reqs = m;
-    if (r->stopping) {
+    if (r->node.stopping) {
         answer(m, "-ERR server is shutting down\r\n");
         return;
     }
@@ -419,7 +419,7 @@ void members_tick(struct repl *r)
         if (m->retry == NULL) continue;
         void (*step)(struct member_req *) = m->retry;
         m->retry = NULL;
-        if (r->stopping)
+        if (r->node.stopping)
             answer(m, "-ERR server is shutting down\r\n");
         else if (step != assign) /* add or remove: from the start, here or on the leader */
             dispatch(m);

@@ -75,7 +75,7 @@ static bool evict(struct repl *r, size_t excess)
     struct repl_memory *m = &r->mem;
     struct evict_chosen chosen;
     for (int db = 0; db < STORE_DBS; db++) dict_init(&chosen.db[db], NULL);
-    if (m->pool.rng == 0) m->pool.rng = dict_rand64(&r->expire_rng) | 1;
+    if (m->pool.rng == 0) m->pool.rng = dict_rand64(&r->machine.expire_rng) | 1;
     evict_set_clock(repl_read_time_ms(r));
     size_t freed = 0, n = 0;
     struct evict_victim v;
@@ -113,15 +113,15 @@ void memory_tick(struct repl *r)
 {
     struct repl_memory *m = &r->mem;
     m->gate = (struct memlimit_state){.deny_oom = false, .room = -1, .budget = -1, .now_ms = 0};
-    if (m->maxmemory <= 0 || !r->raft_started || r->stopping || !node_is_leader(r) ||
-        r->ready_term != raft_current_term(r->raft))
+    if (m->maxmemory <= 0 || !r->node.raft_started || r->node.stopping || !node_is_leader(r) ||
+        r->lease.ready_term != raft_current_term(r->raft))
         return;
     long long used = (long long)mem_used_bytes(), max = m->maxmemory;
     m->gate.now_ms = repl_read_time_ms(r);
     if (m->policy == EVICT_NOEVICTION) {
         /* Entries proposed and not yet applied will store about their own
          * size: what is left of the room is for this tick's writes. */
-        long long left = max - used - (long long)r->inflight_bytes;
+        long long left = max - used - (long long)r->prop.inflight_bytes;
         m->gate.room = m->gate.budget = left > 0 ? left : 0;
         m->gate.deny_oom = used > max || left < 0;
         return;

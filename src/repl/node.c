@@ -87,15 +87,15 @@ static int check_membership(struct repl *r, const struct raft_configuration *con
 {
     for (unsigned i = 0; i < conf->n; i++) {
         if (conf->servers[i].id != r->cfg.node_id) continue;
-        if (strcmp(conf->servers[i].address, r->raft_addr) != 0) {
+        if (strcmp(conf->servers[i].address, r->node.raft_addr) != 0) {
             snprintf(err, errlen, "node %llu is %s in 'cluster' but raft-addr is %s",
-                     (unsigned long long)r->cfg.node_id, conf->servers[i].address, r->raft_addr);
+                     (unsigned long long)r->cfg.node_id, conf->servers[i].address, r->node.raft_addr);
             return -1;
         }
         return 0;
     }
     snprintf(err, errlen, "node-id %llu is not a member of 'cluster' (%s)",
-             (unsigned long long)r->cfg.node_id, r->cluster);
+             (unsigned long long)r->cfg.node_id, r->node.cluster);
     return -1;
 }
 
@@ -114,7 +114,7 @@ static int make_dir(const char *dir, char *err, size_t errlen)
 static int lock_dir(struct repl *r, char *err, size_t errlen)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/parley.lock", r->dir);
+    snprintf(path, sizeof path, "%s/parley.lock", r->node.dir);
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
         snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
@@ -122,7 +122,7 @@ static int lock_dir(struct repl *r, char *err, size_t errlen)
     }
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         snprintf(err, errlen, "data directory %s is in use by another parley-server process",
-                 r->dir);
+                 r->node.dir);
         close(fd);
         return -1;
     }
@@ -130,7 +130,7 @@ static int lock_dir(struct repl *r, char *err, size_t errlen)
     int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
     if (ftruncate(fd, 0) == 0 && write(fd, pid, (size_t)n) != n) { /* best effort */
     }
-    r->lock_fd = fd;
+    r->node.lock_fd = fd;
     return 0;
 }
 
@@ -149,7 +149,7 @@ static int lock_dir(struct repl *r, char *err, size_t errlen)
  * at once. */
 static void election_timeout_path(const struct repl *r, char *path, size_t len)
 {
-    snprintf(path, len, "%s/election-timeout", r->dir);
+    snprintf(path, len, "%s/election-timeout", r->node.dir);
 }
 
 /* Writes the value durably (temporary file, fsync, rename); false on error. */
@@ -191,10 +191,10 @@ static unsigned election_timeout_load(struct repl *r)
 void node_election_timeout_registered(struct repl *r, unsigned election_timeout_ms)
 {
     unsigned configured = r->cfg.election_timeout_ms;
-    if (election_timeout_ms != configured || r->election_timeout_now_ms <= configured) return;
+    if (election_timeout_ms != configured || r->node.election_timeout_now_ms <= configured) return;
     /* Stored first: a crash in between leaves the larger value, still safe. */
     if (!election_timeout_store(r, configured)) return;
-    r->election_timeout_now_ms = configured;
+    r->node.election_timeout_now_ms = configured;
     raft_set_election_timeout(r->raft, configured);
     log_info("Election timeout %u ms, now that the log holds it", configured);
 }
@@ -228,51 +228,51 @@ int node_start(struct repl *r, char *err, size_t errlen)
     struct raft_configuration conf;
     raft_configuration_init(&conf);
     bool joining = r->cfg.join && r->cfg.join[0];
-    int rv = joining ? 0 : parse_cluster(r->cluster, &conf, err, errlen);
+    int rv = joining ? 0 : parse_cluster(r->node.cluster, &conf, err, errlen);
     if (rv == 0 && !joining) rv = check_membership(r, &conf, err, errlen);
-    if (rv == 0) rv = make_dir(r->dir, err, errlen);
+    if (rv == 0) rv = make_dir(r->node.dir, err, errlen);
     if (rv == 0) rv = lock_dir(r, err, errlen);
-    if (rv == 0) rv = check_bindable(r->raft_addr, err, errlen);
+    if (rv == 0) rv = check_bindable(r->node.raft_addr, err, errlen);
     if (rv != 0) goto err_after_conf;
 
-    rv = transport_init(&r->transport, r->loop, r->cfg.cluster_secret, r->cfg.tls_cluster_server,
+    rv = transport_init(&r->node.transport, r->loop, r->cfg.cluster_secret, r->cfg.tls_cluster_server,
                         r->cfg.tls_cluster_client);
     if (rv != 0) {
         snprintf(err, errlen, "raft transport: %s", raft_strerror(rv));
         goto err_after_conf;
     }
-    rv = raft_uv_init(&r->io, r->loop, r->dir, &r->transport.outer);
+    rv = raft_uv_init(&r->node.io, r->loop, r->node.dir, &r->node.transport.outer);
     if (rv != 0) {
-        snprintf(err, errlen, "raft storage in %s: %s", r->dir, r->io.errmsg);
+        snprintf(err, errlen, "raft storage in %s: %s", r->node.dir, r->node.io.errmsg);
         goto err_after_transport;
     }
-    r->tracer.impl = r;
-    r->tracer.version = 2;
-    r->tracer.emit = trace_emit;
-    raft_uv_set_tracer(&r->io, &r->tracer);
+    r->node.tracer.impl = r;
+    r->node.tracer.version = 2;
+    r->node.tracer.emit = trace_emit;
+    raft_uv_set_tracer(&r->node.io, &r->node.tracer);
     /* libraft's "auto-recovery" moves a corrupt closed segment aside and
      * carries on with the log cut short: acknowledged writes vanish, and a
      * voter that forgot committed entries can elect a leader without them.
      * Refuse to start instead; the operator restores the directory. */
-    raft_uv_set_auto_recovery(&r->io, false);
+    raft_uv_set_auto_recovery(&r->node.io, false);
     /* libraft waits 1 s before reconnecting to a peer; a restarted follower
      * would hear nothing for that long and call an election. */
-    raft_uv_set_connect_retry_delay(&r->io, 100);
+    raft_uv_set_connect_retry_delay(&r->node.io, 100);
 
     fsm_init(r);
     snapfork_install(r);
     logbound_install(r);
     snapprune_install(r);
-    rv = raft_init(r->raft, &r->io, &r->fsm, r->cfg.node_id, r->raft_addr);
+    rv = raft_init(r->raft, &r->node.io, &r->machine.fsm, r->cfg.node_id, r->node.raft_addr);
     if (rv != 0) {
         snprintf(err, errlen, "raft init: %s", raft_errmsg(r->raft));
         goto err_after_io;
     }
     r->raft->data = r;
-    r->raft->tracer = &r->tracer;
+    r->raft->tracer = &r->node.tracer;
     snapguard_install(r);
-    r->election_timeout_now_ms = election_timeout_load(r);
-    raft_set_election_timeout(r->raft, r->election_timeout_now_ms);
+    r->node.election_timeout_now_ms = election_timeout_load(r);
+    raft_set_election_timeout(r->raft, r->node.election_timeout_now_ms);
     raft_set_heartbeat_timeout(r->raft, r->cfg.heartbeat_ms);
     raft_set_pre_vote(r->raft, true);
     raft_set_snapshot_threshold(r->raft, r->cfg.snapshot_threshold);
@@ -282,7 +282,7 @@ int node_start(struct repl *r, char *err, size_t errlen)
      * member when the leader adds it (join.c) and sends it the log. */
     rv = joining ? RAFT_CANTBOOTSTRAP : raft_bootstrap(r->raft, &conf);
     if (rv == 0) {
-        log_info("Bootstrapped a new Raft log in %s: cluster %s", r->dir, r->cluster);
+        log_info("Bootstrapped a new Raft log in %s: cluster %s", r->node.dir, r->node.cluster);
     } else if (rv != RAFT_CANTBOOTSTRAP) {
         snprintf(err, errlen, "raft bootstrap: %s", raft_errmsg(r->raft));
         goto err_after_raft;
@@ -290,11 +290,11 @@ int node_start(struct repl *r, char *err, size_t errlen)
     rv = raft_start(r->raft);
     if (rv != 0) {
         const char *why = raft_errmsg(r->raft);
-        snprintf(err, errlen, "cannot start Raft in %s: %s%s%s", r->dir, why, why[0] ? ": " : "",
+        snprintf(err, errlen, "cannot start Raft in %s: %s%s%s", r->node.dir, why, why[0] ? ": " : "",
                  raft_strerror(rv));
         goto err_after_raft;
     }
-    r->raft_started = true;
+    r->node.raft_started = true;
     raft_configuration_close(&conf);
     return 0;
 
@@ -304,9 +304,9 @@ err_after_raft:
     raft_configuration_close(&conf);
     return -1;
 err_after_io:
-    raft_uv_close(&r->io);
+    raft_uv_close(&r->node.io);
 err_after_transport:
-    transport_close(&r->transport);
+    transport_close(&r->node.transport);
 err_after_conf:
     raft_configuration_close(&conf);
     return -1;
@@ -314,22 +314,22 @@ err_after_conf:
 
 bool node_is_leader(struct repl *r)
 {
-    return r->raft_started && raft_state(r->raft) == RAFT_LEADER;
+    return r->node.raft_started && raft_state(r->raft) == RAFT_LEADER;
 }
 
 static void on_raft_closed(struct raft *raft)
 {
     struct repl *r = raft->data;
     snapguard_close(r);
-    raft_uv_close(&r->io);
-    transport_close(&r->transport);
-    r->raft_started = false;
-    if (--r->closing_handles == 0 && r->stop_cb) r->stop_cb(r->stop_arg);
+    raft_uv_close(&r->node.io);
+    transport_close(&r->node.transport);
+    r->node.raft_started = false;
+    if (--r->node.closing_handles == 0 && r->node.stop_cb) r->node.stop_cb(r->node.stop_arg);
 }
 
 void node_close(struct repl *r)
 {
-    if (!r->raft_started) return;
-    r->closing_handles++;
+    if (!r->node.raft_started) return;
+    r->node.closing_handles++;
     raft_close(r->raft, on_raft_closed);
 }

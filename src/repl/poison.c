@@ -192,7 +192,7 @@ void repl_crash_report_install(void)
 
 bool poison_skips_entry(struct repl *r)
 {
-    return r->cfg.apply_skip_index != 0 && r->applying_index == r->cfg.apply_skip_index;
+    return r->cfg.apply_skip_index != 0 && r->machine.applying_index == r->cfg.apply_skip_index;
 }
 
 void poison_skip_command(struct repl *r, uint32_t command, int argc, const struct resp_arg *argv,
@@ -203,16 +203,16 @@ void poison_skip_command(struct repl *r, uint32_t command, int argc, const struc
     describe(&t, argc, argv);
     log_warn("SKIPPED command %" PRIu32 " of log entry %" PRIu64 " (apply-skip-entry): %s; "
              "not applied on this node",
-             command, r->applying_index, what);
+             command, r->machine.applying_index, what);
     buf_printf(dest, "-ERR this node skips log entry %" PRIu64
                      " (apply-skip-entry): the command was not executed\r\n",
-               r->applying_index);
+               r->machine.applying_index);
 }
 
 static bool skip_recorded(struct repl *r, uint64_t node, uint64_t index)
 {
-    for (unsigned i = 0; i < r->n_skipped; i++)
-        if (r->skipped[i].node == node && r->skipped[i].index == index) return true;
+    for (unsigned i = 0; i < r->machine.n_skipped; i++)
+        if (r->machine.skipped[i].node == node && r->machine.skipped[i].index == index) return true;
     return false;
 }
 
@@ -222,13 +222,13 @@ static bool skip_recorded(struct repl *r, uint64_t node, uint64_t index)
 void poison_tick(struct repl *r)
 {
     uint64_t index = r->cfg.apply_skip_index;
-    if (index == 0 || !r->raft_started || r->stopping ||
+    if (index == 0 || !r->node.raft_started || r->node.stopping ||
         skip_recorded(r, r->cfg.node_id, index))
         return;
-    if (r->skip_seq && propose_find_pending(r, r->skip_seq)) return;
-    bool leader_ready = node_is_leader(r) && r->ready_term == raft_current_term(r->raft);
-    bool follower_linked = !node_is_leader(r) && r->announced_node != 0 &&
-                           r->member_sent_term == r->announced_term;
+    if (r->machine.skip_seq && propose_find_pending(r, r->machine.skip_seq)) return;
+    bool leader_ready = node_is_leader(r) && r->lease.ready_term == raft_current_term(r->raft);
+    bool follower_linked = !node_is_leader(r) && r->machine.announced_node != 0 &&
+                           r->lease.member_sent_term == r->machine.announced_term;
     if (!leader_ready && !follower_linked) return;
     char id[24], at[24];
     struct resp_arg argv[3] = {
@@ -236,7 +236,7 @@ void poison_tick(struct repl *r)
         {id, (size_t)snprintf(id, sizeof id, "%" PRIu64, r->cfg.node_id)},
         {at, (size_t)snprintf(at, sizeof at, "%" PRIu64, index)},
     };
-    r->skip_seq = propose_internal(r, 3, argv);
+    r->machine.skip_seq = propose_internal(r, 3, argv);
 }
 
 /* __skipped <node id> <index>: kept, oldest dropped beyond SKIPPED_MAX
@@ -247,24 +247,24 @@ void poison_apply_skipped(struct repl *r, int argc, const struct resp_arg *argv)
     uint64_t node = repl_arg_u64(&argv[1]), index = repl_arg_u64(&argv[2]);
     log_warn("Node %" PRIu64 " skips the commands of log entry %" PRIu64
              " (apply-skip-entry), recorded at log index %" PRIu64,
-             node, index, r->applying_index);
+             node, index, r->machine.applying_index);
     if (skip_recorded(r, node, index)) return;
-    if (r->n_skipped == SKIPPED_MAX) {
-        memmove(r->skipped, r->skipped + 1, (SKIPPED_MAX - 1) * sizeof *r->skipped);
-        r->n_skipped--;
+    if (r->machine.n_skipped == SKIPPED_MAX) {
+        memmove(r->machine.skipped, r->machine.skipped + 1, (SKIPPED_MAX - 1) * sizeof *r->machine.skipped);
+        r->machine.n_skipped--;
     }
-    r->skipped[r->n_skipped].node = node;
-    r->skipped[r->n_skipped].index = index;
-    r->n_skipped++;
-    CHECK(r->n_skipped <= SKIPPED_MAX);
+    r->machine.skipped[r->machine.n_skipped].node = node;
+    r->machine.skipped[r->machine.n_skipped].index = index;
+    r->machine.n_skipped++;
+    CHECK(r->machine.n_skipped <= SKIPPED_MAX);
 }
 
 void poison_encode(struct repl *r, struct buf *aux)
 {
-    buf_append_u32(aux, r->n_skipped);
-    for (unsigned i = 0; i < r->n_skipped; i++) {
-        buf_append_u64(aux, r->skipped[i].node);
-        buf_append_u64(aux, r->skipped[i].index);
+    buf_append_u32(aux, r->machine.n_skipped);
+    for (unsigned i = 0; i < r->machine.n_skipped; i++) {
+        buf_append_u64(aux, r->machine.skipped[i].node);
+        buf_append_u64(aux, r->machine.skipped[i].index);
     }
 }
 
@@ -280,13 +280,13 @@ int poison_decode(struct reader *rd, struct skip_record *out, unsigned *n)
 
 const char *poison_skipped_text(struct repl *r)
 {
-    struct text t = {r->skipped_text, 0, sizeof r->skipped_text};
-    r->skipped_text[0] = '\0';
-    for (unsigned i = 0; i < r->n_skipped; i++) {
+    struct text t = {r->machine.skipped_text, 0, sizeof r->machine.skipped_text};
+    r->machine.skipped_text[0] = '\0';
+    for (unsigned i = 0; i < r->machine.n_skipped; i++) {
         if (i) put_str(&t, ",");
-        put_u64(&t, r->skipped[i].node);
+        put_u64(&t, r->machine.skipped[i].node);
         put_str(&t, "@");
-        put_u64(&t, r->skipped[i].index);
+        put_u64(&t, r->machine.skipped[i].index);
     }
-    return r->skipped_text;
+    return r->machine.skipped_text;
 }

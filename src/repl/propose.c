@@ -87,22 +87,22 @@ static void batch_add(struct batch *b, struct reply_slot *slot, int db, int prot
 
 static void seal(struct repl *r, struct batch *b)
 {
-    b->seq = ++r->next_seq;
+    b->seq = ++r->prop.next_seq;
     b->state = BATCH_QUEUED;
     /* The pending list is in seq order: re-sending depends on it. */
-    CHECK(r->pending_tail == NULL || r->pending_tail->seq < b->seq);
-    if (r->pending_tail) r->pending_tail->next = b;
-    else r->pending_head = b;
-    r->pending_tail = b;
-    r->n_pending++;
-    r->pending_size += b->body.len;
+    CHECK(r->prop.pending_tail == NULL || r->prop.pending_tail->seq < b->seq);
+    if (r->prop.pending_tail) r->prop.pending_tail->next = b;
+    else r->prop.pending_head = b;
+    r->prop.pending_tail = b;
+    r->prop.n_pending++;
+    r->prop.pending_size += b->body.len;
 }
 
 static void seal_current(struct repl *r)
 {
-    if (r->current == NULL) return;
-    seal(r, r->current);
-    r->current = NULL;
+    if (r->prop.current == NULL) return;
+    seal(r, r->prop.current);
+    r->prop.current = NULL;
 }
 
 struct batch *propose_internal_batch(void)
@@ -124,7 +124,7 @@ void propose_seal_first(struct repl *r, struct batch *b)
 
 struct batch *propose_find_pending(struct repl *r, uint64_t seq)
 {
-    for (struct batch *b = r->pending_head; b; b = b->next) {
+    for (struct batch *b = r->prop.pending_head; b; b = b->next) {
         if (b->seq == seq) return b;
         if (b->seq > seq) break;
     }
@@ -134,18 +134,18 @@ struct batch *propose_find_pending(struct repl *r, uint64_t seq)
 void propose_remove(struct repl *r, struct batch *b)
 {
     struct batch *prev = NULL;
-    for (struct batch *x = r->pending_head; x && x != b; x = x->next) prev = x;
+    for (struct batch *x = r->prop.pending_head; x && x != b; x = x->next) prev = x;
     if (prev) prev->next = b->next;
-    else r->pending_head = b->next;
-    if (r->pending_tail == b) r->pending_tail = prev;
-    CHECK(r->n_pending > 0 && r->pending_size >= b->body.len);
-    r->n_pending--;
-    r->pending_size -= b->body.len;
+    else r->prop.pending_head = b->next;
+    if (r->prop.pending_tail == b) r->prop.pending_tail = prev;
+    CHECK(r->prop.n_pending > 0 && r->prop.pending_size >= b->body.len);
+    r->prop.n_pending--;
+    r->prop.pending_size -= b->body.len;
     expire_batch_gone(r, b->seq);
     memory_batch_gone(r, b->seq);
     batch_free(b);
-    if (r->blocked && r->pending_size < r->cfg.max_inflight_bytes / 2) {
-        r->blocked = false;
+    if (r->prop.blocked && r->prop.pending_size < r->cfg.max_inflight_bytes / 2) {
+        r->prop.blocked = false;
         if (r->hooks.on_unblocked) r->hooks.on_unblocked(r->hooks.ctx);
     }
 }
@@ -164,8 +164,8 @@ void propose_on_applied_own(struct repl *r, struct batch *b)
 {
     if (b->state == BATCH_SENT && b->sent_term == raft_current_term(r->raft) &&
         node_is_leader(r)) {
-        int64_t until = b->proposed_us + r->lease_window_us;
-        if (r->lease_window_us > 0 && until > r->lease_until_us) r->lease_until_us = until;
+        int64_t until = b->proposed_us + r->lease.window_us;
+        if (r->lease.window_us > 0 && until > r->lease.until_us) r->lease.until_us = until;
     }
     batch_fail(b, "-ERR internal error: command lost in a malformed batch\r\n");
     propose_remove(r, b);
@@ -173,8 +173,8 @@ void propose_on_applied_own(struct repl *r, struct batch *b)
 
 void propose_overtaken(struct repl *r, uint64_t seq)
 {
-    while (r->pending_head && r->pending_head->seq < seq) {
-        struct batch *b = r->pending_head;
+    while (r->prop.pending_head && r->prop.pending_head->seq < seq) {
+        struct batch *b = r->prop.pending_head;
         log_warn("Batch %" PRIu64 " of this node was overtaken in the log by batch %" PRIu64
                  "; its %" PRIu32 " commands were not executed",
                  b->seq, seq, b->n);
@@ -187,8 +187,8 @@ void propose_overtaken(struct repl *r, uint64_t seq)
 void propose_fail_all(struct repl *r, const char *error)
 {
     seal_current(r);
-    while (r->pending_head) {
-        struct batch *b = r->pending_head;
+    while (r->prop.pending_head) {
+        struct batch *b = r->prop.pending_head;
         batch_fail(b, error);
         propose_remove(r, b);
     }
@@ -197,7 +197,7 @@ void propose_fail_all(struct repl *r, const char *error)
 /* Everything sent before goes back to QUEUED, to be sent again in order. */
 void propose_requeue_sent(struct repl *r)
 {
-    for (struct batch *b = r->pending_head; b; b = b->next)
+    for (struct batch *b = r->prop.pending_head; b; b = b->next)
         if (b->state == BATCH_SENT) b->state = BATCH_QUEUED;
 }
 
@@ -229,10 +229,10 @@ static bool add_command(struct repl *r, struct reply_slot *slot, int db, int pro
         log_warn("Refused a command of %d arguments that no log entry can carry", argc);
         return false;
     }
-    if (r->current && r->current->n > 0 && r->current->body.len + bytes > r->cfg.max_entry_bytes)
+    if (r->prop.current && r->prop.current->n > 0 && r->prop.current->body.len + bytes > r->cfg.max_entry_bytes)
         seal_current(r);
-    if (r->current == NULL) r->current = batch_new(false);
-    batch_add_slot(r->current, slot, db, proto, argc, argv);
+    if (r->prop.current == NULL) r->prop.current = batch_new(false);
+    batch_add_slot(r->prop.current, slot, db, proto, argc, argv);
     return true;
 }
 
@@ -240,7 +240,7 @@ void repl_resubmit(struct repl *r, struct reply_slot *slot, int db, int proto, i
                    const struct resp_arg *argv)
 {
     /* The slot counts the command already. */
-    if (r->proposals_closed) {
+    if (r->node.proposals_closed) {
         slot_answer(slot, SHUTDOWN_REPLY, sizeof SHUTDOWN_REPLY - 1);
         return;
     }
@@ -254,7 +254,7 @@ bool repl_submit(struct repl *r, struct reply_slot *slot, int db, int proto, int
     if (slot) slot->pending++;
     /* A command read after the pending batches were failed on the way out
      * would sit in a batch nothing proposes or frees. */
-    if (r->proposals_closed) {
+    if (r->node.proposals_closed) {
         slot_answer(slot, SHUTDOWN_REPLY, sizeof SHUTDOWN_REPLY - 1);
         return true;
     }
@@ -262,9 +262,9 @@ bool repl_submit(struct repl *r, struct reply_slot *slot, int db, int proto, int
         slot_answer(slot, too_large_reply, sizeof too_large_reply - 1);
         return true;
     }
-    if (r->current->body.len >= r->cfg.max_entry_bytes) seal_current(r);
-    if (r->pending_size + (r->current ? r->current->body.len : 0) > r->cfg.max_inflight_bytes) {
-        r->blocked = true;
+    if (r->prop.current->body.len >= r->cfg.max_entry_bytes) seal_current(r);
+    if (r->prop.pending_size + (r->prop.current ? r->prop.current->body.len : 0) > r->cfg.max_inflight_bytes) {
+        r->prop.blocked = true;
         return false;
     }
     return true;
@@ -284,18 +284,18 @@ void repl_submit_forwarded(struct repl *r, struct reply_slot *slot, uint64_t ori
     f->seq = seq;
     f->n = n_commands;
     f->slot = slot;
-    if (r->foreign_tail) r->foreign_tail->next = f;
-    else r->foreign_head = f;
-    r->foreign_tail = f;
+    if (r->prop.foreign_tail) r->prop.foreign_tail->next = f;
+    else r->prop.foreign_head = f;
+    r->prop.foreign_tail = f;
     struct buf gated = BUF_INIT;
     if (memory_gate(r, body, len, &gated)) {
         body = gated.data;
         len = gated.len;
     }
-    entry_write_batch(&r->foreign_bodies, origin, seq, n_commands, body, len);
+    entry_write_batch(&r->prop.foreign_bodies, origin, seq, n_commands, body, len);
     buf_free(&gated);
-    r->foreign_count++;
-    r->batches_forwarded++;
+    r->prop.foreign_count++;
+    r->prop.batches_forwarded++;
 }
 
 /* --------------------------------------------------------------------
@@ -308,9 +308,9 @@ static void on_applied(struct raft_apply *req, int status, void *result)
     (void)result;
     struct proposal *p = req->data;
     struct repl *r = p->r;
-    CHECK(r->inflight_bytes >= p->bytes);
-    r->inflight_bytes -= p->bytes;
-    if (status != 0 && !r->stopping)
+    CHECK(r->prop.inflight_bytes >= p->bytes);
+    r->prop.inflight_bytes -= p->bytes;
+    if (status != 0 && !r->node.stopping)
         log_msg(LOG_VERBOSE, "Entry not applied as leader: %s", raft_strerror(status));
     free(p);
 }
@@ -318,9 +318,9 @@ static void on_applied(struct raft_apply *req, int status, void *result)
 static int64_t entry_time(struct repl *r)
 {
     int64_t now = clock_wall_ms();
-    if (now < r->time_floor_ms) now = r->time_floor_ms;
-    if (now < r->apply_time_ms) now = r->apply_time_ms;
-    r->time_floor_ms = now;
+    if (now < r->prop.time_floor_ms) now = r->prop.time_floor_ms;
+    if (now < r->machine.apply_time_ms) now = r->machine.apply_time_ms;
+    r->prop.time_floor_ms = now;
     return now;
 }
 
@@ -349,8 +349,8 @@ static int propose_entry(struct repl *r, struct buf *entry)
         return rv;
     }
     buf_init(entry); /* libraft owns the memory now */
-    r->inflight_bytes += p->bytes;
-    r->entries_proposed++;
+    r->prop.inflight_bytes += p->bytes;
+    r->prop.entries_proposed++;
     return 0;
 }
 
@@ -361,7 +361,7 @@ static void start_entry(struct repl *r, struct buf *entry)
     long long physical = mem_physical_bytes() > LLONG_MAX ? LLONG_MAX : (long long)mem_physical_bytes();
     struct entry_header h = {
         .time_ms = entry_time(r),
-        .seed = dict_rand64(&r->seed_rng),
+        .seed = dict_rand64(&r->prop.seed_rng),
         .max_bulk_len = r->cfg.max_bulk_len < physical ? r->cfg.max_bulk_len : physical,
         .script_budget = SANDBOX_BUDGET,
         .script_memory = SANDBOX_MEMORY_BYTES,
@@ -372,8 +372,8 @@ static void start_entry(struct repl *r, struct buf *entry)
 
 static bool anything_queued(struct repl *r)
 {
-    if (r->foreign_count) return true;
-    for (struct batch *b = r->pending_head; b; b = b->next)
+    if (r->prop.foreign_count) return true;
+    for (struct batch *b = r->prop.pending_head; b; b = b->next)
         if (b->state == BATCH_QUEUED) return true;
     return false;
 }
@@ -396,9 +396,9 @@ static void propose_queued(struct repl *r)
     start_entry(r, &entry);
     size_t empty_len = entry.len;
     struct batch *sent_from = NULL;
-    for (struct batch *b = r->pending_head; b; b = b->next) {
+    for (struct batch *b = r->prop.pending_head; b; b = b->next) {
         if (b->state != BATCH_QUEUED) continue;
-        if (r->inflight_bytes + entry.len > r->cfg.max_inflight_bytes && r->inflight_bytes) break;
+        if (r->prop.inflight_bytes + entry.len > r->cfg.max_inflight_bytes && r->prop.inflight_bytes) break;
         /* The gate's verdict goes into the entry only: the batch keeps its
          * clients' commands, so that if it is sent again (this entry not
          * proposed, or not committed before a leader change) whoever
@@ -419,24 +419,24 @@ static void propose_queued(struct repl *r)
             start_entry(r, &entry);
             sent_from = NULL;
         }
-        entry_write_batch(&entry, r->origin, b->seq, b->n, body, body_len);
+        entry_write_batch(&entry, r->prop.origin, b->seq, b->n, body, body_len);
         buf_free(&gated);
         b->state = BATCH_SENT;
         b->sent_term = term;
         b->proposed_us = now;
         if (sent_from == NULL) sent_from = b;
-        r->batches_proposed++;
+        r->prop.batches_proposed++;
         if (entry.len >= r->cfg.max_entry_bytes) {
             if (propose_entry(r, &entry) != 0) goto failed;
             start_entry(r, &entry);
             sent_from = NULL;
         }
     }
-    if (r->foreign_count) {
+    if (r->prop.foreign_count) {
         /* Checked when they arrived (PARLEY.FWD): well-formed batches. */
-        struct entry_reader fr = {(const unsigned char *)r->foreign_bodies.data,
-                                  (const unsigned char *)r->foreign_bodies.data +
-                                      r->foreign_bodies.len};
+        struct entry_reader fr = {(const unsigned char *)r->prop.foreign_bodies.data,
+                                  (const unsigned char *)r->prop.foreign_bodies.data +
+                                      r->prop.foreign_bodies.len};
         struct entry_batch fb;
         while (entry_next_batch(&fr, &fb) == 1) {
             if (entry.len > empty_len && !entry_has_room(&entry, fb.body_len)) {
@@ -445,8 +445,8 @@ static void propose_queued(struct repl *r)
             }
             entry_write_batch(&entry, fb.origin, fb.seq, fb.n_commands, fb.body, fb.body_len);
         }
-        buf_clear(&r->foreign_bodies);
-        r->foreign_count = 0;
+        buf_clear(&r->prop.foreign_bodies);
+        r->prop.foreign_count = 0;
     }
     if (entry.len > empty_len) {
         if (propose_entry(r, &entry) != 0) goto failed;
@@ -459,8 +459,8 @@ failed:
     for (struct batch *b = sent_from; b; b = b->next)
         if (b->sent_term == term) b->state = BATCH_QUEUED;
     foreign_fail_all(r, "-NOTLEADER this node is not the Raft leader\r\n");
-    buf_clear(&r->foreign_bodies);
-    r->foreign_count = 0;
+    buf_clear(&r->prop.foreign_bodies);
+    r->prop.foreign_count = 0;
 }
 
 uint64_t propose_internal(struct repl *r, int argc, const struct resp_arg *argv)
@@ -486,7 +486,7 @@ static void propose_announce(struct repl *r, uint64_t term)
         {ANNOUNCE_CMD, strlen(ANNOUNCE_CMD)},
         {id, strlen(id)},
         {t, strlen(t)},
-        {r->announce_addr, strlen(r->announce_addr)},
+        {r->node.announce_addr, strlen(r->node.announce_addr)},
         {et, strlen(et)},
         {tls, strlen(tls)},
     };
@@ -505,12 +505,12 @@ static void propose_member(struct repl *r)
     struct resp_arg argv[5] = {
         {MEMBER_CMD, strlen(MEMBER_CMD)},
         {id, strlen(id)},
-        {r->announce_addr, strlen(r->announce_addr)},
+        {r->node.announce_addr, strlen(r->node.announce_addr)},
         {et, strlen(et)},
         {tls, strlen(tls)},
     };
     propose_internal(r, tls[0] ? 5 : 4, argv);
-    r->member_sent_term = r->announced_term;
+    r->lease.member_sent_term = r->machine.announced_term;
 }
 
 /* 0.8 x the smallest election timeout among the voters, or 0 (no lease)
@@ -551,12 +551,12 @@ static bool lease_holds(struct repl *r, bool renew)
 {
     if (!r->cfg.lease_reads || !node_is_leader(r)) return false;
     uint64_t term = raft_current_term(r->raft);
-    if (r->ready_term != term || raft_transferee(r->raft) != 0) return false;
+    if (r->lease.ready_term != term || raft_transferee(r->raft) != 0) return false;
     if (raft_last_applied(r->raft) < raft_commit_index(r->raft)) return false;
     if (single_voter(r)) return true;
     int64_t now = clock_mono_us();
-    if (now >= r->lease_until_us) return false;
-    if (renew && r->lease_until_us - now < r->lease_window_us / 2) r->lease_wanted = true;
+    if (now >= r->lease.until_us) return false;
+    if (renew && r->lease.until_us - now < r->lease.window_us / 2) r->lease.wanted = true;
     return true;
 }
 
@@ -573,8 +573,8 @@ bool repl_lease_valid(struct repl *r)
 int64_t repl_read_time_ms(struct repl *r)
 {
     int64_t now = clock_wall_ms();
-    if (now < r->apply_time_ms) now = r->apply_time_ms;
-    if (now < r->time_floor_ms) now = r->time_floor_ms;
+    if (now < r->machine.apply_time_ms) now = r->machine.apply_time_ms;
+    if (now < r->prop.time_floor_ms) now = r->prop.time_floor_ms;
     return now;
 }
 
@@ -585,9 +585,9 @@ int64_t repl_read_time_ms(struct repl *r)
 static void on_lost_leadership(struct repl *r)
 {
     foreign_fail_all(r, "-NOTLEADER this node is not the Raft leader\r\n");
-    buf_clear(&r->foreign_bodies);
-    r->foreign_count = 0;
-    r->lease_until_us = 0;
+    buf_clear(&r->prop.foreign_bodies);
+    r->prop.foreign_count = 0;
+    r->lease.until_us = 0;
 }
 
 void propose_tick(struct repl *r)
@@ -595,37 +595,37 @@ void propose_tick(struct repl *r)
     memory_tick(r); /* evictions go ahead of the writes of this tick */
     expire_fast_cycle(r); /* and so do expired keys' deletions */
     seal_current(r);
-    if (!r->raft_started || r->stopping) return;
+    if (!r->node.raft_started || r->node.stopping) return;
     int state = raft_state(r->raft);
     uint64_t term = raft_current_term(r->raft);
-    if (r->last_state == RAFT_LEADER && (state != RAFT_LEADER || term != r->last_term))
+    if (r->prop.last_state == RAFT_LEADER && (state != RAFT_LEADER || term != r->prop.last_term))
         on_lost_leadership(r);
-    if (state == RAFT_LEADER && (r->last_state != RAFT_LEADER || term != r->last_term)) {
+    if (state == RAFT_LEADER && (r->prop.last_state != RAFT_LEADER || term != r->prop.last_term)) {
         log_info("This node is the Raft leader for term %" PRIu64, term);
         propose_requeue_sent(r);
         propose_announce(r, term);
     }
-    r->last_state = state;
-    r->last_term = term;
+    r->prop.last_state = state;
+    r->prop.last_term = term;
     int64_t window = lease_window_us(r);
-    if (window < r->lease_window_us) {
+    if (window < r->lease.window_us) {
         /* A voter registered a shorter election timeout: it may stand for
          * election that much sooner, so a lease taken on the longer one
          * ends no later than a lease taken now would. */
         int64_t until = clock_mono_us() + window;
-        if (r->lease_until_us > until) r->lease_until_us = until;
+        if (r->lease.until_us > until) r->lease.until_us = until;
     }
-    r->lease_window_us = window;
-    if (r->lease_window_us == 0) r->lease_until_us = 0;
-    if (state != RAFT_LEADER && r->announced_node && r->announced_node != r->cfg.node_id &&
-        r->member_sent_term != r->announced_term)
+    r->lease.window_us = window;
+    if (r->lease.window_us == 0) r->lease.until_us = 0;
+    if (state != RAFT_LEADER && r->machine.announced_node && r->machine.announced_node != r->cfg.node_id &&
+        r->lease.member_sent_term != r->machine.announced_term)
         propose_member(r);
     if (state == RAFT_LEADER) {
-        if (r->lease_wanted && r->ready_term == term && r->n_pending == 0) {
+        if (r->lease.wanted && r->lease.ready_term == term && r->prop.n_pending == 0) {
             /* Renew the lease before it runs out: an empty batch. */
             seal(r, batch_new(true));
         }
-        r->lease_wanted = false;
+        r->lease.wanted = false;
         propose_queued(r);
     } else {
         link_update(r);
@@ -637,7 +637,7 @@ void propose_housekeeping(struct repl *r)
 {
     int64_t now = clock_mono_us();
     int64_t limit = (int64_t)r->cfg.request_timeout_ms * 1000;
-    for (struct batch *b = r->pending_head, *next; b; b = next) {
+    for (struct batch *b = r->prop.pending_head, *next; b; b = next) {
         next = b->next;
         if (now - b->created_us < limit) continue;
         if (b->state == BATCH_QUEUED && b->sent_term == 0) {

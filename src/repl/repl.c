@@ -36,9 +36,9 @@ static void on_housekeeping(uv_timer_t *t)
     divergence_tick(r);
     poison_tick(r);
     store_housekeeping(r->store);
-    if (r->stop_transferring && clock_mono_us() > r->stop_deadline_us) {
+    if (r->node.stop_transferring && clock_mono_us() > r->node.stop_deadline_us) {
         log_warn("Leadership was not handed over in time; shutting down anyway");
-        r->stop_transferring = false;
+        r->node.stop_transferring = false;
         stop_now(r);
     }
 }
@@ -47,23 +47,23 @@ struct repl *repl_start(uv_loop_t *loop, struct store *store, const struct repl_
                         const struct repl_hooks *hooks, char *err, size_t errlen)
 {
     struct repl *r = xcalloc(1, sizeof *r);
-    r->raft = &r->raft_storage;
+    r->raft = &r->node.raft_storage;
     r->loop = loop;
     r->store = store;
     r->cfg = *cfg;
     if (hooks) r->hooks = *hooks;
-    r->dir = xstrdup(cfg->dir);
-    r->raft_addr = xstrdup(cfg->raft_addr);
-    r->cluster = xstrdup(cfg->cluster);
-    r->announce_addr = xstrdup(cfg->announce_addr);
-    r->cfg.dir = r->dir;
-    r->cfg.raft_addr = r->raft_addr;
-    r->cfg.cluster = r->cluster;
-    r->cfg.announce_addr = r->announce_addr;
-    r->origin = random_nonzero();
-    r->expire_rng = random_nonzero();
-    r->seed_rng = random_nonzero();
-    r->last_state = RAFT_UNAVAILABLE;
+    r->node.dir = xstrdup(cfg->dir);
+    r->node.raft_addr = xstrdup(cfg->raft_addr);
+    r->node.cluster = xstrdup(cfg->cluster);
+    r->node.announce_addr = xstrdup(cfg->announce_addr);
+    r->cfg.dir = r->node.dir;
+    r->cfg.raft_addr = r->node.raft_addr;
+    r->cfg.cluster = r->node.cluster;
+    r->cfg.announce_addr = r->node.announce_addr;
+    r->prop.origin = random_nonzero();
+    r->machine.expire_rng = random_nonzero();
+    r->prop.seed_rng = random_nonzero();
+    r->prop.last_state = RAFT_UNAVAILABLE;
     if (cfg->apply_skip_index)
         log_warn("apply-skip-entry %" PRIu64 ": this node will not run the commands of log entry "
                  "%" PRIu64 "; every node must be given the same option (see 'Poisoned entries' "
@@ -71,16 +71,16 @@ struct repl *repl_start(uv_loop_t *loop, struct store *store, const struct repl_
                  cfg->apply_skip_index, cfg->apply_skip_index);
     if (node_start(r, err, errlen) != 0) {
         fsm_close(r);
-        free(r->dir);
-        free(r->raft_addr);
-        free(r->cluster);
-        free(r->announce_addr);
+        free(r->node.dir);
+        free(r->node.raft_addr);
+        free(r->node.cluster);
+        free(r->node.announce_addr);
         free(r);
         return NULL;
     }
-    uv_timer_init(loop, &r->timer);
-    r->timer.data = r;
-    uv_timer_start(&r->timer, on_housekeeping, HOUSEKEEPING_MS, HOUSEKEEPING_MS);
+    uv_timer_init(loop, &r->node.timer);
+    r->node.timer.data = r;
+    uv_timer_start(&r->node.timer, on_housekeeping, HOUSEKEEPING_MS, HOUSEKEEPING_MS);
     log_info("Raft node %" PRIu64 " started on %s (data in %s)", cfg->node_id, cfg->raft_addr,
              cfg->dir);
     return r;
@@ -95,19 +95,19 @@ void repl_flush(struct repl *r)
 static void on_handle_closed(uv_handle_t *h)
 {
     struct repl *r = h->data;
-    if (--r->closing_handles == 0 && r->stop_cb) r->stop_cb(r->stop_arg);
+    if (--r->node.closing_handles == 0 && r->node.stop_cb) r->node.stop_cb(r->node.stop_arg);
 }
 
 static void stop_now(struct repl *r)
 {
     propose_fail_all(r, SHUTDOWN_REPLY);
-    r->proposals_closed = true;
+    r->node.proposals_closed = true;
     foreign_fail_all(r, SHUTDOWN_REPLY);
     link_close(r);
     join_close(r);
     members_close(r);
-    r->closing_handles = 1;
-    uv_close((uv_handle_t *)&r->timer, on_handle_closed);
+    r->node.closing_handles = 1;
+    uv_close((uv_handle_t *)&r->node.timer, on_handle_closed);
     node_close(r);
 }
 
@@ -116,14 +116,14 @@ static void stop_now(struct repl *r)
 static void on_stop_transfer(struct raft_transfer *req)
 {
     struct repl *r = req->data;
-    if (!r->stop_transferring) return; /* gave up waiting: already stopping */
+    if (!r->node.stop_transferring) return; /* gave up waiting: already stopping */
     raft_id leader = 0;
     const char *addr;
     raft_leader(r->raft, &leader, &addr);
-    if (leader == r->cfg.node_id && ++r->stop_transfer_attempts < STOP_TRANSFER_ATTEMPTS &&
-        raft_transfer(r->raft, &r->stop_transfer, 0, on_stop_transfer) == 0)
+    if (leader == r->cfg.node_id && ++r->node.stop_transfer_attempts < STOP_TRANSFER_ATTEMPTS &&
+        raft_transfer(r->raft, &r->node.stop_transfer, 0, on_stop_transfer) == 0)
         return; /* the chosen voter did not take over in time (behind?): again */
-    r->stop_transferring = false;
+    r->node.stop_transferring = false;
     if (leader != 0 && leader != r->cfg.node_id)
         log_info("Leadership handed over to node %" PRIu64 " before shutting down",
                  (uint64_t)leader);
@@ -137,26 +137,26 @@ static void on_stop_transfer(struct raft_transfer *req)
  * the cluster does not wait out an election timeout to notice it is gone. */
 void repl_stop(struct repl *r, void (*cb)(void *arg), void *arg)
 {
-    r->stopping = true;
-    r->stop_cb = cb;
-    r->stop_arg = arg;
+    r->node.stopping = true;
+    r->node.stop_cb = cb;
+    r->node.stop_arg = arg;
     if (node_is_leader(r) && r->raft->configuration.n > 1) {
-        r->stop_transfer.data = r;
-        r->stop_transferring = true;
-        r->stop_deadline_us = clock_mono_us() + (STOP_TRANSFER_ATTEMPTS + 1) * 1000 *
+        r->node.stop_transfer.data = r;
+        r->node.stop_transferring = true;
+        r->node.stop_deadline_us = clock_mono_us() + (STOP_TRANSFER_ATTEMPTS + 1) * 1000 *
                                                     (int64_t)r->cfg.election_timeout_ms;
-        if (raft_transfer(r->raft, &r->stop_transfer, 0, on_stop_transfer) == 0) {
+        if (raft_transfer(r->raft, &r->node.stop_transfer, 0, on_stop_transfer) == 0) {
             log_info("Handing leadership over before shutting down");
             return;
         }
-        r->stop_transferring = false;
+        r->node.stop_transferring = false;
     }
     stop_now(r);
 }
 
 uint64_t repl_origin(struct repl *r)
 {
-    return r->origin;
+    return r->prop.origin;
 }
 
 void repl_set_max_bulk_len(struct repl *r, long long max_bulk_len)
@@ -169,11 +169,11 @@ void repl_free(struct repl *r)
     fsm_close(r);
     memory_close(r);
     logbound_close(r);
-    buf_free(&r->foreign_bodies);
-    free(r->dir);
-    free(r->raft_addr);
-    free(r->cluster);
-    free(r->announce_addr);
+    buf_free(&r->prop.foreign_bodies);
+    free(r->node.dir);
+    free(r->node.raft_addr);
+    free(r->node.cluster);
+    free(r->node.announce_addr);
     free(r);
 }
 
@@ -182,7 +182,7 @@ void repl_get_info(struct repl *r, struct repl_info *info)
     memset(info, 0, sizeof *info);
     info->node_id = r->cfg.node_id;
     info->role = "unavailable";
-    if (r->raft_started) {
+    if (r->node.raft_started) {
         switch (raft_state(r->raft)) {
         case RAFT_LEADER: info->role = "leader"; break;
         case RAFT_FOLLOWER: info->role = "follower"; break;
@@ -200,23 +200,23 @@ void repl_get_info(struct repl *r, struct repl_info *info)
     }
     const char *la = info->leader_id ? repl_member_client_addr(r, info->leader_id) : NULL;
     info->leader_addr = la ? la : "";
-    info->entries_proposed = r->entries_proposed;
-    info->batches_proposed = r->batches_proposed;
-    info->commands_applied = r->commands_applied;
-    info->batches_forwarded = r->batches_forwarded;
-    info->duplicates_skipped = r->duplicates_skipped;
+    info->entries_proposed = r->prop.entries_proposed;
+    info->batches_proposed = r->prop.batches_proposed;
+    info->commands_applied = r->machine.commands_applied;
+    info->batches_forwarded = r->prop.batches_forwarded;
+    info->duplicates_skipped = r->machine.duplicates_skipped;
     info->config_repairs = r->config_repairs;
-    if (r->raft_started) {
+    if (r->node.raft_started) {
         info->config_committed_index = r->raft->configuration_committed_index;
         info->config_uncommitted_index = r->raft->configuration_uncommitted_index;
     }
-    info->inflight_bytes = r->inflight_bytes;
-    info->pending_batches = r->n_pending;
+    info->inflight_bytes = r->prop.inflight_bytes;
+    info->pending_batches = r->prop.n_pending;
     int64_t now = clock_mono_us();
     info->lease_valid = repl_lease_valid(r);
-    info->lease_remaining_ms = r->lease_until_us > now ? (r->lease_until_us - now) / 1000 : 0;
-    info->lease_window_ms = r->lease_window_us / 1000;
-    info->election_timeout_ms = r->election_timeout_now_ms;
+    info->lease_remaining_ms = r->lease.until_us > now ? (r->lease.until_us - now) / 1000 : 0;
+    info->lease_window_ms = r->lease.window_us / 1000;
+    info->election_timeout_ms = r->node.election_timeout_now_ms;
     info->divergence_checks_passed = r->div.passed;
     info->divergence_checks_failed = r->div.failed;
     info->divergence_last_failed_index = r->div.last_failed_index;
@@ -255,7 +255,7 @@ const char *repl_member_peer_addr(struct repl *r, uint64_t node)
 
 size_t repl_members(struct repl *r, struct repl_member *out, size_t max)
 {
-    if (!r->raft_started) return 0;
+    if (!r->node.raft_started) return 0;
     const struct raft_configuration *c = &r->raft->configuration;
     raft_id leader = 0;
     const char *leader_addr;
@@ -266,7 +266,7 @@ size_t repl_members(struct repl *r, struct repl_member *out, size_t max)
         const char *client = repl_member_client_addr(r, s->id);
         const char *tls = repl_member_tls_addr(r, s->id);
         if (client == NULL && s->id == r->cfg.node_id) {
-            client = r->announce_addr;
+            client = r->node.announce_addr;
             tls = r->cfg.tls_announce_addr;
         }
         out[n].id = s->id;

@@ -343,12 +343,12 @@ static void wrapped_close(struct raft_io *io, raft_io_close_cb cb)
 void snapfork_install(struct repl *r)
 {
     CHECK(r->snapfork.put == NULL); /* once */
-    r->fsm.snapshot = fork_snapshot;
-    r->fsm.snapshot_finalize = lazy_finalize;
-    r->snapfork.put = r->io.snapshot_put;
-    r->snapfork.close = r->io.close;
-    r->io.snapshot_put = wrapped_put;
-    r->io.close = wrapped_close;
+    r->machine.fsm.snapshot = fork_snapshot;
+    r->machine.fsm.snapshot_finalize = lazy_finalize;
+    r->snapfork.put = r->node.io.snapshot_put;
+    r->snapfork.close = r->node.io.close;
+    r->node.io.snapshot_put = wrapped_put;
+    r->node.io.close = wrapped_close;
 }
 
 bool snapfork_last_failed(const struct repl *r)

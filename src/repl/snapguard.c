@@ -172,12 +172,12 @@ static int guard_start(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick,
 
 void snapguard_install(struct repl *r)
 {
-    r->guard.start = r->io.start;
-    r->io.start = guard_start;
-    r->guard.send = r->io.send;
-    r->io.send = guard_send;
-    r->guard.snapshot_get = r->io.snapshot_get;
-    r->io.snapshot_get = guard_snapshot_get;
+    r->guard.start = r->node.io.start;
+    r->node.io.start = guard_start;
+    r->guard.send = r->node.io.send;
+    r->node.io.send = guard_send;
+    r->guard.snapshot_get = r->node.io.snapshot_get;
+    r->node.io.snapshot_get = guard_snapshot_get;
 }
 
 void snapguard_close(struct repl *r)

@@ -51,7 +51,7 @@ static void prune_work(uv_work_t *w)
     struct repl *r = w->data;
     struct repl_snapprune *p = &r->snapprune;
     p->removed_now = 0;
-    DIR *d = opendir(r->dir);
+    DIR *d = opendir(r->node.dir);
     if (d == NULL) return;
     struct snap_name best = {0}, s;
     bool have = false;
@@ -65,9 +65,9 @@ static void prune_work(uv_work_t *w)
     while (have && (e = readdir(d)) != NULL) {
         if (!parse_meta(e->d_name, &s) || !newer(&best, &s)) continue;
         char path[4096];
-        snprintf(path, sizeof path, "%s/%s", r->dir, e->d_name);
+        snprintf(path, sizeof path, "%s/%s", r->node.dir, e->d_name);
         if (unlink(path) != 0) continue;
-        snprintf(path, sizeof path, "%s/snapshot-%llu-%llu-%llu", r->dir, s.term, s.index, s.stamp);
+        snprintf(path, sizeof path, "%s/snapshot-%llu-%llu-%llu", r->node.dir, s.term, s.index, s.stamp);
         unlink(path);
         p->removed_now++;
     }
@@ -96,7 +96,7 @@ static void prune_done(uv_work_t *w, int status)
     struct repl_snapprune *p = &r->snapprune;
     p->running = false;
     if (status == 0 && p->removed_now > 0)
-        log_msg(LOG_VERBOSE, "Removed %u older snapshot(s) from %s", p->removed_now, r->dir);
+        log_msg(LOG_VERBOSE, "Removed %u older snapshot(s) from %s", p->removed_now, r->node.dir);
     if (p->again) {
         start(r);
         if (p->running) return;
@@ -153,13 +153,13 @@ void snapprune_install(struct repl *r)
 {
     struct repl_snapprune *p = &r->snapprune;
     CHECK(p->put == NULL); /* once */
-    p->put = r->io.snapshot_put;
-    p->close = r->io.close;
-    p->finalize = r->fsm.snapshot_finalize;
-    p->restore = r->fsm.restore;
+    p->put = r->node.io.snapshot_put;
+    p->close = r->node.io.close;
+    p->finalize = r->machine.fsm.snapshot_finalize;
+    p->restore = r->machine.fsm.restore;
     CHECK(p->finalize != NULL);
-    r->io.snapshot_put = wrapped_put;
-    r->io.close = wrapped_close;
-    r->fsm.snapshot_finalize = wrapped_finalize;
-    r->fsm.restore = wrapped_restore;
+    r->node.io.snapshot_put = wrapped_put;
+    r->node.io.close = wrapped_close;
+    r->machine.fsm.snapshot_finalize = wrapped_finalize;
+    r->machine.fsm.restore = wrapped_restore;
 }
