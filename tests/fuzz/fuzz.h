@@ -55,6 +55,7 @@ struct fuzz_run {
     uint64_t origin;
     bool no_block;
     long long max_bulk_len;
+    uint64_t script_budget; /* a Lua run's work budget; 0: SANDBOX_BUDGET */
 };
 /* Runs argv on r->store and appends its reply to out. Returns false, with
  * nothing run, when no runnable row matches (unknown name, no exec

@@ -209,6 +209,7 @@ bool fuzz_run_command(struct fuzz_run *r, int argc, const struct resp_arg *argv,
     struct cmd_ctx c = {
         .store = r->store, .db = r->db, .now_ms = r->now_ms, .rng = r->rng, .apply = true,
         .origin = r->origin, .no_block = r->no_block, .max_bulk_len = r->max_bulk_len,
+        .script_budget = r->script_budget,
         .out = {out, r->proto}, .argc = argc, .argv = argv, .cmd = d,
     };
     cmd_exec(&c);
