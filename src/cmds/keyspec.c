@@ -17,11 +17,13 @@
  *                          after the first argument from index N on that
  *                          is WORD (any case), the first half of what
  *                          follows (XREAD ... STREAMS k1 k2 id1 id2)
+ *           | WORD "@" N "/1"
+ *                          the argument after that WORD (SORT ... STORE k)
  *   ?WORD                  the spec counts only when an argument after the
  *                          key and the one following it is WORD (SET ... GET)
  *
  * e.g. LMOVE "RW 1, W 2", EVAL "RW #2", ZUNIONSTORE "W 1, R #2", XREAD
- * "R STREAMS@1/2". ACL reads this (cmds/acl.c: %R~ and %W~); nothing
+ * "R STREAMS@1/2", SORT "R 1, W STORE@2/1". ACL reads this (cmds/acl.c: %R~ and %W~); nothing
  * routes on a command's name. Malformed arguments (a count that is not a
  * number, fewer keys than it says) yield the keys that are there: the
  * command itself refuses them with Redis's error. */
@@ -37,6 +39,7 @@ struct spec {
     enum { AT, FROM, COUNT, AFTER_WORD } kind;
     int n;
     const char *word; /* AFTER_WORD's word, and ?WORD's */
+    bool one;         /* AFTER_WORD: the one argument after it, not half */
     size_t word_len;
     const char *cond;
     size_t cond_len;
@@ -74,8 +77,10 @@ static bool parse_spec(const char **p, struct spec *sp)
         sp->word = s;
         while (isupper((unsigned char)*s)) s++;
         sp->word_len = (size_t)(s - sp->word);
-        if (sp->word_len == 0 || *s++ != '@' || !parse_int(&s, &sp->n) || strncmp(s, "/2", 2) != 0)
+        if (sp->word_len == 0 || *s++ != '@' || !parse_int(&s, &sp->n) || s[0] != '/' ||
+            (s[1] != '1' && s[1] != '2'))
             return false;
+        sp->one = s[1] == '1';
         s += 2;
         sp->kind = AFTER_WORD;
     }
@@ -135,7 +140,7 @@ static bool spec_range(const struct spec *sp, int argc, const struct resp_arg *a
             if (word_is(&argv[i], sp->word, sp->word_len)) at = i;
         if (at < 0) return false;
         *first = at + 1;
-        *last = at + (argc - at - 1) / 2;
+        *last = sp->one ? (at + 1 < argc ? at + 1 : at) : at + (argc - at - 1) / 2;
         break;
     }
     }
