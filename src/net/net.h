@@ -3,7 +3,7 @@
  * net/ owns sockets and their buffers and knows nothing about commands:
  * server connections parse their input with the RESP parser and hand each
  * command to the `on_command` callback that server/ registered (a node's
- * own connections to other nodes are repl/'s: peerconn.c). Replies are
+ * own connections to other nodes' client ports are net/outconn.h's). Replies are
  * appended to a connection's output buffer at any time and written once per
  * event-loop tick by net_flush(), so a pipeline of a hundred commands costs
  * one write(2).

@@ -8,11 +8,10 @@
  *   propose.c  the proposer: batches per tick, proposing or forwarding,
  *              re-sending after a leader change, timeouts, read lease
  *   apply.c    the state machine: apply, snapshot, restore, dedup table
- *   peerconn.c a connection to another node's client port, authenticated
- *              as a peer (PARLEY.PEER): what link.c and ask.c send over
+ *   peerconn.c a connection to another node's client port (net/outconn.h),
+ *              authenticated as a peer (PARLEY.PEER): what link.c and ask.c send over
  *   link.c     the follower's connection to the leader (PARLEY.FWD)
  *   transport.c libraft's TCP transport: the cluster handshake, TCP_NODELAY
- *   tlspipe.c  TLS for the Raft transport (tls-cluster): a TLS stream offered to libraft as a pipe
  *   members.c  membership changes and leadership transfer (RAFT NODE, RAFT TRANSFER)
  *   join.c     a node started with `join` asking to be added
  *   ask.c      one command sent to another node's client port
@@ -306,8 +305,6 @@ void peerconn_flush(struct peerconn *pc);      /* write what was appended */
 /* Fails the connection with `why` unless closed within timeout_ms. */
 void peerconn_deadline(struct peerconn *pc, unsigned timeout_ms, const char *why);
 void peerconn_close(struct peerconn *pc);
-/* "host:port" (numeric; "[v6]:port" too) into a socket address. */
-int addr_resolve(const char *addr, struct sockaddr_storage *ss);
 
 /* link.c */
 void link_update(struct repl *r);      /* follow the announced leader */

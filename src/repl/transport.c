@@ -18,7 +18,7 @@
  * retransmissions.
  *
  * With tls-cluster, each TCP stream is wrapped in a TLS session as soon as
- * it is connected or accepted (repl/tlspipe.h): both sides must show a
+ * it is connected or accepted (net/tlspipe.h): both sides must show a
  * certificate the cluster's CA signed, and the handshake above (which also
  * tells the acceptor the connector's id and address) runs inside TLS on the
  * plaintext end of a socketpair, which is what libraft is handed. With a
@@ -53,7 +53,7 @@
 #include "base/check.h"
 #include "base/log.h"
 #include "base/mem.h"
-#include "repl/tlspipe.h"
+#include "net/tlspipe.h"
 #include "repl/internal.h"
 
 /* Longer than any pause a live peer's kernel takes to acknowledge data. */
@@ -81,7 +81,7 @@ struct handshake {
     int status;          /* outgoing: what libraft's callback is told */
     int refs;            /* open handles and requests in flight */
     /* What the handshake reads and writes and libraft is handed: the TCP
-     * stream, or with tls-cluster the plaintext end of a repl/tlspipe.h
+     * stream, or with tls-cluster the plaintext end of a net/tlspipe.h
      * (which then owns the TCP stream). NULL once handed to libraft. */
     uv_stream_t *stream;
     struct tls_pipe_entry *pipe; /* with tls-cluster, until the handshake ends */

@@ -1,4 +1,4 @@
-/* tests/unit/test_tlspipe.c — repl/tlspipe.c: two pipes over a real
+/* tests/unit/test_tlspipe.c — net/tlspipe.c: two pipes over a real
  * loopback TCP connection, in one libuv loop.
  *
  * A server-role pipe (requiring a client certificate) and a client-role
@@ -22,7 +22,8 @@
 #include <uv.h>
 
 #include "base/tls.h"
-#include "repl/tlspipe.h"
+#include "net/tlspipe.h"
+#include "loop_until.h"
 #include "tls_certs.h"
 
 #define TOTAL (8u * 1024 * 1024)
@@ -151,24 +152,13 @@ static void note_queues(struct world *w)
         if (ps[k] && tlspipe_queued(ps[k]) > w->max_queued) w->max_queued = tlspipe_queued(ps[k]);
 }
 
-static void on_tick(uv_timer_t *t) { (void)t; }
+static void note_queues_of(void *w) { note_queues(w); }
 
-/* Runs the loop until done(w) or DEADLINE_MS have passed (a ticking timer
- * wakes it), noting the largest queue either pipe held. */
+/* Runs the loop until done(w) or DEADLINE_MS have passed, noting the
+ * largest queue either pipe held. */
 static bool run_until(struct world *w, bool (*done)(struct world *))
 {
-    uv_timer_t tick;
-    uv_timer_init(&w->loop, &tick);
-    uv_timer_start(&tick, on_tick, 10, 10);
-    uv_update_time(&w->loop);
-    uint64_t deadline = uv_now(&w->loop) + DEADLINE_MS;
-    while (!done(w) && uv_now(&w->loop) < deadline) {
-        uv_run(&w->loop, UV_RUN_ONCE);
-        note_queues(w);
-    }
-    uv_close((uv_handle_t *)&tick, NULL);
-    uv_run(&w->loop, UV_RUN_NOWAIT);
-    return done(w);
+    return loop_until(&w->loop, (bool (*)(void *))done, note_queues_of, w, DEADLINE_MS);
 }
 
 /* Runs what is ready, n times, without waiting. */

@@ -62,11 +62,16 @@ static inline int remove_certs(void **state)
     return system(cmd);
 }
 
-static inline struct tls_ctx *server_ctx(enum tls_auth auth)
+/* A server showing `cert` (server: the one ca.crt signed; rogue: another
+ * CA's), trusting ca.crt. */
+static inline struct tls_ctx *server_ctx_showing(const char *cert, enum tls_auth auth)
 {
+    char crt[64], key[64];
+    snprintf(crt, sizeof crt, "%s.crt", cert);
+    snprintf(key, sizeof key, "%s.key", cert);
     struct tls_settings s = {
-        .cert_file = path(0, "server.crt"),
-        .key_file = path(1, "server.key"),
+        .cert_file = path(0, crt),
+        .key_file = path(1, key),
         .ca_cert_file = path(2, "ca.crt"),
         .auth_peers = auth,
     };
@@ -74,6 +79,11 @@ static inline struct tls_ctx *server_ctx(enum tls_auth auth)
     struct tls_ctx *ctx = tls_ctx_new(&s, TLS_ROLE_SERVER, err, sizeof err);
     if (ctx == NULL) fail_msg("server context: %s", err);
     return ctx;
+}
+
+static inline struct tls_ctx *server_ctx(enum tls_auth auth)
+{
+    return server_ctx_showing("server", auth);
 }
 
 /* A client trusting ca.crt, showing `cert` (NULL: none). */

@@ -1,4 +1,4 @@
-/* repl/tlspipe.c — see tlspipe.h.
+/* net/tlspipe.c — see tlspipe.h.
  *
  * Two handles: `tcp` carries ciphertext to and from the peer, `inner` is
  * the pipe's end of the socketpair (the owner holds the other end).
@@ -12,7 +12,7 @@
  * callback starts it again. Plaintext the engine holds while `inner` is
  * full stays there (at most one TCP read's worth of ciphertext) and is
  * drained before `tcp` is read again. */
-#include "repl/tlspipe.h"
+#include "net/tlspipe.h"
 
 #include <stdbool.h>
 #include <stdlib.h>

@@ -1,9 +1,11 @@
-/* repl/tlspipe.h — a TLS session on a TCP stream, offered as plaintext on
+/* net/tlspipe.h — a TLS session on a TCP stream, offered as plaintext on
  * one end of a socketpair.
  *
  * For owners that must hand a plain libuv stream to code that reads and
- * writes it itself (libraft's Raft transport takes a uv_stream_t and calls
- * uv_read_start/uv_write/uv_close on it): the pipe takes a connected TCP
+ * writes it itself (libraft's Raft transport, repl/transport.c, takes a
+ * uv_stream_t and calls uv_read_start/uv_write/uv_close on it; outgoing
+ * client-port connections, net/outconn.c, read and write it like a TCP
+ * stream): the pipe takes a connected TCP
  * handle, makes a socketpair, opens one end as the uv_pipe_t the caller
  * gave (the "plaintext end", the caller's to use, close and free) and
  * keeps the other. Then it pumps, in both directions, between that end and
@@ -20,8 +22,8 @@
  * plaintext end; the owner closing the plaintext end closes the TCP stream.
  * tlspipe_close ends it at once. Either way on_closed runs once every
  * handle of the pipe is closed and the pipe freed. */
-#ifndef PARLEY_REPL_TLSPIPE_H
-#define PARLEY_REPL_TLSPIPE_H
+#ifndef PARLEY_NET_TLSPIPE_H
+#define PARLEY_NET_TLSPIPE_H
 
 #include <stddef.h>
 #include <uv.h>
