@@ -1,7 +1,9 @@
 /* repl/internal.h — the state shared by the files of repl/: struct repl,
  * made of parts that have their own headers (node.h: a node's life;
  * propose.h: the proposer and the read lease; machine.h: the state
- * machine's replicated state; transport.h: libraft's transport), and the
+ * machine's replicated state; link.h: the forwarding link and the other
+ * connections to peers' client ports; transport.h: libraft's
+ * transport), and the
  * smaller concerns, declared here.
  *
  *   node.c     libraft set-up: transport, disk, bootstrap, start and stop
@@ -42,6 +44,7 @@
 #include "base/peerauth.h"
 #include "cmds/memlimit.h"
 #include "repl/entry.h"
+#include "repl/link.h"
 #include "repl/machine.h"
 #include "repl/node.h"
 #include "repl/propose.h"
@@ -50,9 +53,6 @@
 #include "store/dict.h"
 #include "store/keyspace.h"
 #include "store/evict.h"
-
-/* The follower's link to the leader's client port. */
-struct link;
 
 /* memory.c: maxmemory, decided by the leader. */
 struct repl_memory {
@@ -184,7 +184,7 @@ bool snapfork_last_failed(const struct repl *r);
 
 
 /* A node's replication: its parts have their own headers (node.h,
- * propose.h, machine.h); the smaller concerns below keep theirs here. */
+ * propose.h, machine.h, link.h); the smaller concerns below keep theirs here. */
 struct repl {
     uv_loop_t *loop;
     struct store *store;
@@ -197,15 +197,8 @@ struct repl {
     struct repl_lease lease;     /* propose.h: the read lease */
     struct repl_machine machine; /* machine.h: apply's replicated state */
 
-    /* Follower link */
-    struct link *link;
-    int64_t link_retry_at_us;
-
-    /* Joining (join.c) */
-    struct ask *join;            /* the attempt in flight, if any */
-    bool join_done;
-    int64_t join_retry_at_us;
-    char join_last_error[256];
+    struct repl_link link;       /* link.h: a follower's link to the leader */
+    struct repl_join join;       /* node.h: joining a cluster */
 
     /* snapguard.c: an InstallSnapshot held while our own snapshot is written */
     struct {
@@ -282,45 +275,6 @@ void logbound_install(struct repl *r);
 void logbound_close(struct repl *r);
 /* Bytes and number of the applied command entries still in the log. */
 size_t logbound_bytes(struct repl *r, size_t *entries);
-
-/* peerconn.c: a connection to another node's client port (with
- * tls-cluster its tls-port, over TLS) that has proved it comes from a
- * node of the cluster (see the file). Callbacks
- * never run before peerconn_open returns, nor after peerconn_close; after
- * on_fail the connection is gone. Requests go in only once it is ready. */
-struct peerconn;
-struct peerconn_handlers {
-    void *arg;
-    void (*on_ready)(void *arg);                               /* may be NULL */
-    void (*on_reply)(void *arg, const char *reply, size_t len); /* one whole reply */
-    void (*on_fail)(void *arg, const char *why);
-};
-/* expected_id: the node meant to answer (0: any node of the cluster). */
-struct peerconn *peerconn_open(struct repl *r, const char *addr, uint64_t expected_id,
-                               unsigned handshake_timeout_ms, const struct peerconn_handlers *h);
-bool peerconn_ready(const struct peerconn *pc);
-struct buf *peerconn_out(struct peerconn *pc); /* append requests (ready only) */
-void peerconn_request(struct peerconn *pc, int argc, const char *const *argv);
-void peerconn_flush(struct peerconn *pc);      /* write what was appended */
-/* Fails the connection with `why` unless closed within timeout_ms. */
-void peerconn_deadline(struct peerconn *pc, unsigned timeout_ms, const char *why);
-void peerconn_close(struct peerconn *pc);
-
-/* link.c */
-void link_update(struct repl *r);      /* follow the announced leader */
-void link_send_queued(struct repl *r); /* forward QUEUED batches */
-void link_flush(struct repl *r);       /* end of tick: write what was sent */
-void link_close(struct repl *r);
-
-/* ask.c: one command to another node's client port, over a peer
- * connection to the node expected_id (0: any node of the cluster); cb gets
- * the first reply line (no CRLF), or an "-ERR ..." of ours; never before
- * ask_start returns, never after ask_cancel. */
-struct ask;
-typedef void ask_cb(void *arg, const char *line, size_t len);
-struct ask *ask_start(struct repl *r, const char *addr, uint64_t expected_id, int argc,
-                      const char *const *argv, unsigned timeout_ms, ask_cb *cb, void *arg);
-void ask_cancel(struct ask *a);
 
 /* snapguard.c: works around libraft 0.22.1's crash when a snapshot
  * arrives while this node writes its own (install after raft_init). */

@@ -22,36 +22,36 @@
 static void on_answer(void *arg, const char *line, size_t len)
 {
     struct repl *r = arg;
-    r->join = NULL;
+    r->join.attempt = NULL;
     if (len >= 3 && memcmp(line, "+OK", 3) == 0) {
         log_info("Node %" PRIu64 " is a member of the cluster (joined through %s)",
                  r->cfg.node_id, r->cfg.join);
-        r->join_done = true;
+        r->join.done = true;
         return;
     }
     char why[256];
     snprintf(why, sizeof why, "%.*s", (int)(len > 1 ? len - 1 : 0), line + 1);
-    if (strcmp(why, r->join_last_error) != 0) { /* say each distinct reason once */
+    if (strcmp(why, r->join.last_error) != 0) { /* say each distinct reason once */
         log_warn("Joining through %s: %s (asking again every %d ms)", r->cfg.join, why,
                  JOIN_RETRY_MS);
-        snprintf(r->join_last_error, sizeof r->join_last_error, "%s", why);
+        snprintf(r->join.last_error, sizeof r->join.last_error, "%s", why);
     }
-    r->join_retry_at_us = clock_mono_us() + JOIN_RETRY_MS * 1000;
+    r->join.retry_at_us = clock_mono_us() + JOIN_RETRY_MS * 1000;
 }
 
 void join_tick(struct repl *r)
 {
-    if (r->cfg.join == NULL || r->cfg.join[0] == '\0' || r->join_done || r->join || r->node.stopping)
+    if (r->cfg.join == NULL || r->cfg.join[0] == '\0' || r->join.done || r->join.attempt || r->node.stopping)
         return;
-    if (clock_mono_us() < r->join_retry_at_us) return;
+    if (clock_mono_us() < r->join.retry_at_us) return;
     char id[24];
     snprintf(id, sizeof id, "%" PRIu64, r->cfg.node_id);
     const char *argv[] = {"RAFT", "NODE", "ADD", id, r->node.raft_addr};
-    r->join = ask_start(r, r->cfg.join, 0, 5, argv, JOIN_ANSWER_MS, on_answer, r);
+    r->join.attempt = ask_start(r, r->cfg.join, 0, 5, argv, JOIN_ANSWER_MS, on_answer, r);
 }
 
 void join_close(struct repl *r)
 {
-    if (r->join) ask_cancel(r->join);
-    r->join = NULL;
+    if (r->join.attempt) ask_cancel(r->join.attempt);
+    r->join.attempt = NULL;
 }

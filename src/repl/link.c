@@ -45,12 +45,12 @@ struct link {
 
 static void link_drop(struct repl *r, const char *why)
 {
-    struct link *l = r->link;
+    struct link *l = r->link.current;
     if (l == NULL) return;
-    r->link = NULL;
+    r->link.current = NULL;
     if (why) log_msg(LOG_VERBOSE, "Link to leader %" PRIu64 " closed: %s", l->node, why);
     propose_requeue_sent(r);
-    r->link_retry_at_us = clock_mono_us() + RECONNECT_DELAY_US;
+    r->link.retry_at_us = clock_mono_us() + RECONNECT_DELAY_US;
     peerconn_close(l->pc);
     free(l->fifo);
     free(l);
@@ -171,7 +171,7 @@ static bool handle_reply(struct link *l, const char *p, size_t len)
 
 void link_flush(struct repl *r)
 {
-    struct link *l = r->link;
+    struct link *l = r->link.current;
     if (l == NULL || !peerconn_ready(l->pc)) return;
     peerconn_flush(l->pc);
 }
@@ -185,7 +185,7 @@ static void append_bulk(struct buf *out, const void *p, size_t len)
 
 void link_send_queued(struct repl *r)
 {
-    struct link *l = r->link;
+    struct link *l = r->link.current;
     if (l == NULL || !peerconn_ready(l->pc)) return;
     struct buf *out = peerconn_out(l->pc);
     for (struct batch *b = r->prop.pending_head; b; b = b->next) {
@@ -239,19 +239,19 @@ void link_update(struct repl *r)
 {
     if (r->loop == NULL) return; /* no event loop (repl/fsm.h): nothing to connect */
     uint64_t node = r->machine.announced_node, term = r->machine.announced_term;
-    if (r->link && (r->link->node != node || r->link->term != term)) link_drop(r, "new leader");
-    if (r->link || node == 0 || node == r->cfg.node_id) return;
-    if (clock_mono_us() < r->link_retry_at_us) return;
+    if (r->link.current && (r->link.current->node != node || r->link.current->term != term)) link_drop(r, "new leader");
+    if (r->link.current || node == 0 || node == r->cfg.node_id) return;
+    if (clock_mono_us() < r->link.retry_at_us) return;
     const char *addr = repl_member_peer_addr(r, node);
     if (addr == NULL || addr[0] == '\0') {
-        r->link_retry_at_us = clock_mono_us() + RECONNECT_DELAY_US;
+        r->link.retry_at_us = clock_mono_us() + RECONNECT_DELAY_US;
         return;
     }
     struct link *l = xcalloc(1, sizeof *l);
     l->r = r;
     l->node = node;
     l->term = term;
-    r->link = l;
+    r->link.current = l;
     propose_requeue_sent(r);
     struct peerconn_handlers h = {.arg = l, .on_ready = on_ready, .on_reply = on_reply,
                                   .on_fail = on_fail};

@@ -40,6 +40,15 @@ struct repl_node {
     uv_check_t check;
 };
 
+/* join.c: a node started with `join` asking to be added. */
+struct ask;
+struct repl_join {
+    struct ask *attempt;         /* the request in flight, if any */
+    bool done;
+    int64_t retry_at_us;
+    char last_error[256];        /* the last reason given, said once */
+};
+
 /* node.c */
 int node_start(struct repl *r, char *err, size_t errlen);
 void node_close(struct repl *r);
