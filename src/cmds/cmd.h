@@ -224,6 +224,9 @@ void cmd_reply_arity(struct resp_out *o, const struct cmd_def *cmd);
 bool arg_is(const struct resp_arg *a, const char *word); /* case-insensitive */
 bool arg_to_ll(const struct resp_arg *a, long long *v);
 bool arg_to_ld(const struct resp_arg *a, long double *v); /* Redis string2ld */
+/* Redis's getDoubleFromObject: strtod over the whole argument, no leading
+ * space, no NaN, no overflow to +-inf and no underflow to 0. */
+bool arg_to_double(const struct resp_arg *a, double *v);
 /* Parses an integer argument or replies "value is not an integer or out of
  * range"; returns false after replying. */
 bool arg_get_ll_or_reply(struct cmd_ctx *c, const struct resp_arg *a, long long *v);

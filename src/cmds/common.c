@@ -30,6 +30,25 @@ bool arg_to_ll(const struct resp_arg *a, long long *v)
     return str_to_ll(a->ptr, a->len, v);
 }
 
+/* Redis's getDoubleFromObject: strtod over the whole argument, no leading
+ * space, no NaN, no overflow to +-inf and no underflow to 0. */
+bool arg_to_double(const struct resp_arg *a, double *v)
+{
+    if (a->len == 0 || a->ptr[0] == ' ' || (a->ptr[0] >= '\t' && a->ptr[0] <= '\r')) return false;
+    char small[128];
+    char *tmp = a->len < sizeof small ? small : xmalloc(a->len + 1);
+    memcpy(tmp, a->ptr, a->len);
+    tmp[a->len] = '\0';
+    char *end;
+    errno = 0;
+    double d = strtod(tmp, &end);
+    bool ok = (size_t)(end - tmp) == a->len && !isnan(d) &&
+              !(errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL || d == 0));
+    if (tmp != small) free(tmp);
+    if (ok) *v = d;
+    return ok;
+}
+
 /* Redis's string2ld: no spaces, no empty string, no nan, at most 5k chars. */
 bool arg_to_ld(const struct resp_arg *a, long double *v)
 {

@@ -57,25 +57,6 @@ static struct sobj *lookup_zset_or_set(struct cmd_ctx *c, const struct resp_arg 
     return o;
 }
 
-/* Redis's getDoubleFromObject: strtod over the whole argument, no leading
- * space, no NaN, no overflow to +-inf and no underflow to 0. */
-static bool arg_to_double(const struct resp_arg *a, double *v)
-{
-    if (a->len == 0 || a->ptr[0] == ' ' || (a->ptr[0] >= '\t' && a->ptr[0] <= '\r')) return false;
-    char small[128];
-    char *tmp = a->len < sizeof small ? small : xmalloc(a->len + 1);
-    memcpy(tmp, a->ptr, a->len);
-    tmp[a->len] = '\0';
-    char *end;
-    errno = 0;
-    double d = strtod(tmp, &end);
-    bool ok = (size_t)(end - tmp) == a->len && !isnan(d) &&
-              !(errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL || d == 0));
-    if (tmp != small) free(tmp);
-    if (ok) *v = d;
-    return ok;
-}
-
 /* Redis's getRangeLongFromObjectOrReply with a message: a non-integer or a
  * value outside [min, max] replies msg. */
 static bool arg_range_or_reply(struct cmd_ctx *c, const struct resp_arg *a, long long min,
