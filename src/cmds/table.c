@@ -387,6 +387,7 @@ extern const struct cmd_def cmd_rows_bitmap[]; /* t_bitmap.c */
 extern const struct cmd_def cmd_rows_hll[];    /* t_hll.c */
 extern const struct cmd_def cmd_rows_sort[];   /* sort.c */
 extern const struct cmd_def cmd_rows_geo[];    /* t_geo.c */
+extern const struct cmd_def cmd_rows_dump[];   /* dump.c */
 extern const struct cmd_def cmd_rows_stream[];       /* t_stream.c */
 extern const struct cmd_def cmd_rows_stream_read[];  /* t_stream_read.c */
 extern const struct cmd_def cmd_rows_stream_group[]; /* t_stream_group.c */
@@ -413,6 +414,7 @@ static const struct cmd_def *const families[] = {
     cmd_rows_hll,
     cmd_rows_sort,
     cmd_rows_geo,
+    cmd_rows_dump,
     cmd_rows_stream,
     cmd_rows_stream_read,
     cmd_rows_stream_group,
