@@ -265,6 +265,10 @@ size_t format_long_double(char *out, size_t cap, long double v);
  * out. Uniform; O(k) time and memory when k is small next to n. */
 void sample_distinct(uint64_t *rng, uint64_t n, uint64_t k, uint64_t *out);
 
+/* t_hll.c: PFSELFTEST's checks of the HyperLogLog arithmetic (server/
+ * runs it); false with the failure in err. */
+bool hll_selftest(char *err, size_t errlen);
+
 /* The longest string a command may make: proto-max-bulk-len (carried in
  * the log entry), but never more than this machine's physical memory. */
 long long cmd_max_string_len(const struct cmd_ctx *c);

@@ -26,6 +26,7 @@
 #include "base/buf.h"
 #include "base/mem.h"
 #include "cmds/cmd.h"
+#include "store/evict.h"
 #include "store/hash.h"
 #include "store/list.h"
 #include "store/quicklist.h"
@@ -668,8 +669,10 @@ static void cmd_restore(struct cmd_ctx *c)
         resp_ok(&c->out);
         return;
     }
-    if (freq >= 0) o->lfu_count = (uint8_t)freq;
     struct dict_entry *e = store_set(c->store, c->db, key->ptr, key->len, o, false);
+    /* This node's own access records (never replicated), as Redis sets them. */
+    if (freq >= 0) o->lfu_count = (uint8_t)freq;
+    if (idle >= 0) evict_set_idle(o, (uint64_t)idle * 1000);
     if (ttl) store_set_expire(c->store, c->db, e, ttl);
     resp_ok(&c->out);
 }

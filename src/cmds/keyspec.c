@@ -18,7 +18,8 @@
  *                          is WORD (any case), the first half of what
  *                          follows (XREAD ... STREAMS k1 k2 id1 id2)
  *           | WORD "@" N "/1"
- *                          the argument after that WORD (SORT ... STORE k)
+ *                          the argument after the last such WORD
+ *                          (SORT ... STORE k: the last STORE wins)
  *   ?WORD                  the spec counts only when an argument after the
  *                          key and the one following it is WORD (SET ... GET)
  *
@@ -135,9 +136,15 @@ static bool spec_range(const struct spec *sp, int argc, const struct resp_arg *a
         break;
     }
     case AFTER_WORD: {
+        /* "/1": the last WORD counts (SORT ... STORE a STORE b stores b). */
         int at = -1;
-        for (int i = sp->n; i < argc && at < 0; i++)
-            if (word_is(&argv[i], sp->word, sp->word_len)) at = i;
+        if (sp->one) {
+            for (int i = argc - 2; i >= sp->n && at < 0; i--)
+                if (word_is(&argv[i], sp->word, sp->word_len)) at = i;
+        } else {
+            for (int i = sp->n; i < argc && at < 0; i++)
+                if (word_is(&argv[i], sp->word, sp->word_len)) at = i;
+        }
         if (at < 0) return false;
         *first = at + 1;
         *last = sp->one ? (at + 1 < argc ? at + 1 : at) : at + (argc - at - 1) / 2;

@@ -29,10 +29,12 @@
  * by the value's length and the register count, and a malformed value is
  * answered with Redis's INVALIDOBJ error, never an abort. */
 #include <math.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/mem.h"
 #include "cmds/cmd.h"
 
@@ -581,6 +583,123 @@ done:
     free(max);
 }
 
+/* PFDEBUG GETREG|DECODE|ENCODING|TODENSE key: Redis's debugging view of
+ * a value (GETREG and TODENSE turn it dense). */
+static void cmd_pfdebug(struct cmd_ctx *c)
+{
+    const struct resp_arg *sub = &c->argv[1], *key = &c->argv[2];
+    struct dict_entry *e;
+    const unsigned char *v;
+    size_t len;
+    bool wrong;
+    if (ctx_lookup_type(c, key, OBJ_STRING, &wrong) == NULL && !wrong) {
+        resp_error(&c->out, "ERR The specified key does not exist");
+        return;
+    }
+    if (wrong || !lookup_hll(c, key, &e, &v, &len)) return;
+    bool getreg = arg_is(sub, "getreg"), todense = arg_is(sub, "todense");
+    bool decode = arg_is(sub, "decode"), encoding = arg_is(sub, "encoding");
+    if (!getreg && !todense && !decode && !encoding) {
+        resp_errorf(&c->out, "ERR Unknown PFDEBUG subcommand '%.*s'", (int)sub->len, sub->ptr);
+        return;
+    }
+    if (c->argc != 3) {
+        resp_errorf(&c->out, "ERR Wrong number of arguments for the '%.*s' subcommand", (int)sub->len,
+                    sub->ptr);
+        return;
+    }
+    if (encoding) {
+        resp_simple(&c->out, v[4] == HLL_DENSE ? "dense" : "sparse");
+        return;
+    }
+    if (decode) {
+        if (v[4] != HLL_SPARSE) {
+            resp_error(&c->out, "ERR HLL encoding is not sparse");
+            return;
+        }
+        struct buf text = BUF_INIT;
+        const unsigned char *p = v + HLL_HDR_SIZE, *end = v + len;
+        while (p < end) {
+            int value;
+            long run;
+            bool x = OP_IS_XZERO(*p);
+            p += sparse_op(p, end, &value, &run);
+            if (value) buf_printf(&text, "v:%d,%ld ", value, run);
+            else buf_printf(&text, "%s:%ld ", x ? "Z" : "z", run);
+        }
+        resp_bulk(&c->out, text.data ? text.data : "", text.len ? text.len - 1 : 0);
+        buf_free(&text);
+        return;
+    }
+    struct hll h = {0};
+    bool converted = false;
+    if (v[4] == HLL_SPARSE) {
+        hll_reserve(&h, len);
+        memcpy(h.p, v, len);
+        h.len = len;
+        if (sparse_to_dense(&h) < 0) {
+            resp_error(&c->out, INVALID_HLL_ERROR);
+            free(h.p);
+            return;
+        }
+        store_hll(c, key, e, &h);
+        converted = true;
+        v = (const unsigned char *)h.p;
+    }
+    if (todense) {
+        resp_int(&c->out, converted ? 1 : 0);
+    } else {
+        resp_array(&c->out, HLL_REGISTERS);
+        for (long i = 0; i < HLL_REGISTERS; i++) resp_int(&c->out, dense_get(v + HLL_HDR_SIZE, i));
+    }
+    free(h.p);
+}
+
+/* PFSELFTEST (run by server/, on no keyspace): the register arithmetic and
+ * the estimator checked on this build; false with Redis's TESTFAILED text. */
+bool hll_selftest(char *err, size_t errlen)
+{
+    /* Every register holds every value, in a dense array. */
+    unsigned char *regs = xcalloc(1, HLL_DENSE_SIZE);
+    bool ok = true;
+    for (int round = 0; round < 64 && ok; round++) {
+        for (long i = 0; i < HLL_REGISTERS; i++) dense_put(regs, i, (int)((i + round) & 63));
+        for (long i = 0; i < HLL_REGISTERS && ok; i++)
+            if (dense_get(regs, i) != (int)((i + round) & 63)) {
+                snprintf(err, errlen, "ERR TESTFAILED Register error at %ld", i);
+                ok = false;
+            }
+    }
+    free(regs);
+    /* The sparse and the dense forms of the same elements hold the same
+     * registers, and the estimate stays within 5% of the truth. */
+    struct hll sp = {0}, dn = {0};
+    hll_init_sparse(&sp);
+    hll_init_sparse(&dn);
+    if (ok) ok = sparse_to_dense(&dn) == 0;
+    char ele[32];
+    for (long n = 1; ok && n <= 20000; n++) {
+        int len = snprintf(ele, sizeof ele, "selftest:%ld", n);
+        if (hll_add(&sp, ele, (size_t)len) < 0 || hll_add(&dn, ele, (size_t)len) < 0) ok = false;
+        if (!ok || (n != 100 && n != 1000 && n != 20000)) continue;
+        int hs[64], hd[64];
+        if (hll_histogram(sp.p, sp.len, hs) < 0 || hll_histogram(dn.p, dn.len, hd) < 0 ||
+            memcmp(hs, hd, sizeof hs) != 0) {
+            snprintf(err, errlen, "ERR TESTFAILED sparse and dense registers differ at %ld", n);
+            ok = false;
+            break;
+        }
+        double est = (double)hll_estimate(hd);
+        if (fabs(est - (double)n) > (double)n * 0.05) {
+            snprintf(err, errlen, "ERR TESTFAILED Too big error. card:%ld abserr:%.0f", n, fabs(est - n));
+            ok = false;
+        }
+    }
+    free(sp.p);
+    free(dn.p);
+    return ok;
+}
+
 /* ---------------------------------------------------------------------
  * Command table rows (Redis 7.0's COMMAND INFO / COMMAND DOCS)
  * ------------------------------------------------------------------- */
@@ -604,5 +723,11 @@ const struct cmd_def cmd_rows_hll[] = {
     ROW("pfmerge", -2, W | DOOM, 1, -1, 1, H_WR | ACL_SLOW, cmd_pfmerge,
         "Merge N different HyperLogLogs into a single one.",
         "O(N) to merge N HyperLogLogs, but with high constant times.", "RW 1, R 2.."),
+    {"pfdebug", 3, CMD_WRITE | CMD_DENYOOM | CMD_ADMIN, 2, 2, 1,
+     H_WR | ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, cmd_pfdebug, "hyperloglog", "2.8.9",
+     "Internal commands for debugging HyperLogLog values", "N/A", NULL, "RW 2"},
+    {"pfselftest", 1, CMD_LOCAL | CMD_ADMIN, 0, 0, 0,
+     ACL_HYPERLOGLOG | ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL, "hyperloglog", "2.8.9",
+     "An internal command for testing HyperLogLog values", "N/A", NULL, ""},
     {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };

@@ -46,6 +46,10 @@ static const struct cmd_def object_subs[] = {
         "Inspect the internal encoding of a Redis object", "O(1)"),
     ROW("object|refcount", 3, R, 2, 2, 1, K_RD | ACL_SLOW, cmd_object_refcount, "generic", "2.2.3",
         "Get the number of references to the value of the key", "O(1)"),
+    ROW("object|idletime", 3, L | R, 2, 2, 1, K_RD | ACL_SLOW, NULL, "generic", "2.2.3",
+        "Get the time since a Redis object was last accessed", "O(1)"),
+    ROW("object|freq", 3, L | R, 2, 2, 1, K_RD | ACL_SLOW, NULL, "generic", "4.0.0",
+        "Get the logarithmic access frequency counter of a Redis object", "O(1)"),
     ROW("object|help", 2, L, 0, 0, 0, ACL_KEYSPACE | ACL_SLOW, cmd_object_help, "generic", "6.2.0",
         "Show helpful text about the different subcommands", "O(1)"),
     END,
@@ -91,6 +95,11 @@ static const struct cmd_def command_subs[] = {
         "Get array of specific Redis command documentation", "O(N) where N is the number of commands to look up"),
     ROW("command|help", 2, L | LS, 0, 0, 0, ACL_CONNECTION | ACL_SLOW, NULL, "server", "5.0.0",
         "Show helpful text about the different subcommands", "O(1)"),
+    ROW("command|getkeys", -3, L | LS, 0, 0, 0, ACL_CONNECTION | ACL_SLOW, NULL, "server", "2.8.13",
+        "Extract keys given a full Redis command", "O(N) where N is the number of arguments to the command"),
+    ROW("command|getkeysandflags", -3, L | LS, 0, 0, 0, ACL_CONNECTION | ACL_SLOW, NULL, "server", "7.0.0",
+        "Extract keys and access flags given a full Redis command",
+        "O(N) where N is the number of arguments to the command"),
     END,
 };
 

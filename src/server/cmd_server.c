@@ -399,10 +399,89 @@ static void command_help(struct client *c, const struct cmd_def *cmd, int argc,
         "    Return documentation details about multiple Redis commands.",
         "    If no command names are given, documentation details for all",
         "    commands are returned.",
+        "GETKEYS <full-command>",
+        "    Return the keys from a full Redis command.",
+        "GETKEYSANDFLAGS <full-command>",
+        "    Return the keys and the access flags from a full Redis command.",
         "HELP",
         "    Prints this help.",
     };
     reply_lines(c, lines, sizeof lines / sizeof *lines);
+}
+
+/* COMMAND GETKEYS / GETKEYSANDFLAGS <command> [arg ...]: the keys the
+ * table's key positions and specs find in that call (keyspec.c). The
+ * flags are what Parley knows of each key: RO/access, OW/update, or
+ * RW/access/update. */
+struct getkeys {
+    int *index;
+    uint32_t *access;
+    int n;
+};
+
+static bool collect_key(void *arg, int index, uint32_t access)
+{
+    struct getkeys *g = arg;
+    g->index[g->n] = index;
+    g->access[g->n++] = access;
+    return true;
+}
+
+static void command_getkeys_generic(struct client *c, int argc, const struct resp_arg *argv,
+                                    bool with_flags)
+{
+    struct resp_out o = client_reply(c);
+    const struct resp_arg *args = argv + 2;
+    int n = argc - 2;
+    const struct cmd_def *d = cmd_lookup(args[0].ptr, args[0].len, false);
+    if (d && (d->flags & CMD_CONTAINER)) d = n > 1 ? cmd_lookup_sub(d, args[1].ptr, args[1].len) : NULL;
+    if (d == NULL) {
+        resp_error(&o, "ERR Invalid command specified");
+        return;
+    }
+    if (d->first_key == 0 && (d->keys == NULL || d->keys[0] == '\0')) {
+        resp_error(&o, "ERR The command has no key arguments");
+        return;
+    }
+    if (!cmd_arity_ok(d, n)) {
+        resp_error(&o, "ERR Invalid number of arguments specified for command");
+        return;
+    }
+    struct getkeys g = {xmalloc((size_t)n * sizeof(int)), xmalloc((size_t)n * sizeof(uint32_t)), 0};
+    cmd_keys_each(d, n, args, collect_key, &g);
+    if (g.n == 0) {
+        resp_error(&o, "ERR Invalid arguments specified for command");
+    } else {
+        resp_array(&o, g.n);
+        for (int i = 0; i < g.n; i++) {
+            const struct resp_arg *k = &args[g.index[i]];
+            if (!with_flags) {
+                resp_bulk(&o, k->ptr, k->len);
+                continue;
+            }
+            resp_array(&o, 2);
+            resp_bulk(&o, k->ptr, k->len);
+            bool rd = g.access[i] & CMD_KEY_ACCESS, wr = g.access[i] & CMD_KEY_MODIFY;
+            resp_set(&o, rd && wr ? 3 : 2);
+            resp_simple(&o, rd && wr ? "RW" : wr ? "OW" : "RO");
+            if (rd) resp_simple(&o, "access");
+            if (wr) resp_simple(&o, "update");
+        }
+    }
+    free(g.index);
+    free(g.access);
+}
+
+static void command_getkeys(struct client *c, const struct cmd_def *cmd, int argc,
+                            const struct resp_arg *argv)
+{
+    command_getkeys_generic(c, argc, argv, false);
+}
+
+static void command_getkeysandflags(struct client *c, const struct cmd_def *cmd, int argc,
+                                    const struct resp_arg *argv)
+{
+    command_getkeys_generic(c, argc, argv, true);
 }
 
 /* COMMAND alone is a container whose subcommand is optional. */
@@ -602,8 +681,69 @@ static void parley_fwd(struct client *c, const struct cmd_def *cmd, int argc,
     buf_free(&joined);
 }
 
+/* --------------------------------------------------------------------
+ * OBJECT IDLETIME / FREQ: this node's own access records of a key (never
+ * replicated: they answer from here, never through the log, and are
+ * refused inside MULTI and scripts as the other node-local commands are)
+ * ------------------------------------------------------------------ */
+
+static bool lfu_policy(const struct server *s)
+{
+    return s->cfg.maxmemory_policy == EVICT_ALLKEYS_LFU || s->cfg.maxmemory_policy == EVICT_VOLATILE_LFU;
+}
+
+static struct sobj *object_lookup(struct client *c, const struct resp_arg *key)
+{
+    struct dict_entry *e = store_peek(c->srv->store, c->db, key->ptr, key->len, clock_wall_ms());
+    return e ? store_value(e) : NULL;
+}
+
+static void object_idletime(struct client *c, const struct cmd_def *cmd, int argc,
+                            const struct resp_arg *argv)
+{
+    struct resp_out o = client_reply(c);
+    struct sobj *v = object_lookup(c, &argv[2]);
+    if (v == NULL) {
+        resp_null(&o);
+    } else if (lfu_policy(c->srv)) {
+        resp_error(&o, "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note "
+                       "that when switching between policies at runtime LRU and LFU data will take "
+                       "some time to adjust.");
+    } else {
+        resp_int(&o, (long long)(evict_idle_ms(v) / 1000));
+    }
+}
+
+static void object_freq(struct client *c, const struct cmd_def *cmd, int argc,
+                        const struct resp_arg *argv)
+{
+    struct resp_out o = client_reply(c);
+    struct sobj *v = object_lookup(c, &argv[2]);
+    if (v == NULL) {
+        resp_null(&o);
+    } else if (!lfu_policy(c->srv)) {
+        resp_error(&o, "ERR An LFU maxmemory policy is not selected, access frequency not tracked. "
+                       "Please note that when switching between policies at runtime LRU and LFU data "
+                       "will take some time to adjust.");
+    } else {
+        resp_int(&o, evict_frequency(v));
+    }
+}
+
+static void pfselftest(struct client *c, const struct cmd_def *cmd, int argc,
+                       const struct resp_arg *argv)
+{
+    char err[160];
+    struct resp_out o = client_reply(c);
+    if (hll_selftest(err, sizeof err)) resp_ok(&o);
+    else resp_error(&o, err);
+}
+
 void server_bind_handlers(void)
 {
+    cmd_bind_local("pfselftest", pfselftest);
+    cmd_bind_local("object|idletime", object_idletime);
+    cmd_bind_local("object|freq", object_freq);
     cmd_bind_local("info", cmd_info);
     cmd_bind_local("command", cmd_command_entry);
     cmd_bind_local("command|count", command_count);
@@ -611,6 +751,8 @@ void server_bind_handlers(void)
     cmd_bind_local("command|info", command_info);
     cmd_bind_local("command|docs", command_docs);
     cmd_bind_local("command|help", command_help);
+    cmd_bind_local("command|getkeys", command_getkeys);
+    cmd_bind_local("command|getkeysandflags", command_getkeysandflags);
     cmd_bind_local("config|get", config_get_cmd);
     cmd_bind_local("config|set", config_set_cmd);
     cmd_bind_local("config|resetstat", config_resetstat);

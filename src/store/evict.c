@@ -96,6 +96,11 @@ void evict_touch(struct sobj *o)
     o->access_ms = access.clock_ms;
 }
 
+void evict_set_idle(struct sobj *o, uint64_t idle_ms)
+{
+    o->access_ms = (uint32_t)((uint64_t)access.clock_ms - idle_ms);
+}
+
 void evict_stamp(struct sobj *o, const struct sobj *old)
 {
     if (old) o->lfu_count = (uint8_t)evict_frequency(old);

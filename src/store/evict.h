@@ -62,6 +62,8 @@ void evict_pause_touches(bool paused);
 /* o is stored in place of `old` (NULL for a new key): stamp it; it keeps
  * old's counter, as Redis keeps it when a value is overwritten. */
 void evict_stamp(struct sobj *o, const struct sobj *old);
+/* RESTORE ... IDLETIME: o was last used idle_ms ago. */
+void evict_set_idle(struct sobj *o, uint64_t idle_ms);
 /* Milliseconds since o was last used, by the access clock. */
 uint64_t evict_idle_ms(const struct sobj *o);
 /* o's counter after its decay (OBJECT FREQ). */

@@ -99,6 +99,13 @@ bool store_delete(struct store *s, int db, const char *key, size_t klen)
     return store_delete_for(s, db, key, klen, LAZYFREE_SERVER_DEL);
 }
 
+struct dict_entry *store_peek(struct store *s, int db, const char *key, size_t klen, int64_t now_ms)
+{
+    assert(db >= 0 && db < STORE_DBS);
+    struct dict_entry *e = dset_find(&s->db[db].keys, key, klen);
+    return e && !store_is_expired(s, db, e, now_ms) ? e : NULL;
+}
+
 struct dict_entry *store_lookup(struct store *s, int db, const char *key, size_t klen,
                                 int64_t now_ms, bool evict)
 {

@@ -110,6 +110,9 @@ static inline bool store_is_expired(const struct store *s, int db, const struct 
 
 struct dict_entry *store_lookup(struct store *s, int db, const char *key, size_t klen,
                                 int64_t now_ms, bool evict);
+/* The live entry of key without counting an access or deleting anything
+ * (OBJECT IDLETIME and FREQ look without touching). */
+struct dict_entry *store_peek(struct store *s, int db, const char *key, size_t klen, int64_t now_ms);
 /* Values taken out of the keyspace are freed as lazyfree.h says: a value
  * replaced or deleted by store_set, store_replace_value, store_move and
  * store_delete as the server's own deletion (lazyfree-lazy-server-del), an
