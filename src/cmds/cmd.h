@@ -288,6 +288,14 @@ struct dict_entry *ctx_lookup(struct cmd_ctx *c, const struct resp_arg *key);
 struct dict_entry *ctx_lookup_type(struct cmd_ctx *c, const struct resp_arg *key, int type,
                                    bool *wrong);
 
+/* A keyspace event (store/notify.h) of class cls about key, in the
+ * command's database: Redis's notifyKeyspaceEvent. */
+static inline void ctx_notify(struct cmd_ctx *c, uint32_t cls, const char *event,
+                              const struct resp_arg *key)
+{
+    store_notify(c->store, c->db, cls, event, key->ptr, key->len);
+}
+
 /* Redis's stringmatchlen: glob-style pattern matching (*, ?, [a-z], [^x], \). */
 bool glob_match(const char *pattern, size_t plen, const char *s, size_t slen, bool nocase);
 

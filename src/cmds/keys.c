@@ -20,8 +20,10 @@ static void delete_generic(struct cmd_ctx *c, enum lazyfree_reason why)
     long long deleted = 0;
     for (int j = 1; j < c->argc; j++) {
         if (ctx_lookup(c, &c->argv[j]) &&
-            store_delete_for(c->store, c->db, c->argv[j].ptr, c->argv[j].len, why))
+            store_delete_for(c->store, c->db, c->argv[j].ptr, c->argv[j].len, why)) {
             deleted++;
+            ctx_notify(c, NOTIFY_GENERIC, "del", &c->argv[j]);
+        }
     }
     resp_int(&c->out, deleted);
 }
@@ -153,13 +155,17 @@ static void rename_generic(struct cmd_ctx *c, bool nx)
         else resp_ok(&c->out);
         return;
     }
-    if (ctx_lookup(c, dst)) {
-        if (nx) {
-            resp_int(&c->out, 0);
-            return;
-        }
+    bool replaced = ctx_lookup(c, dst) != NULL;
+    if (replaced && nx) {
+        resp_int(&c->out, 0);
+        return;
     }
+    /* Redis deletes the old destination and adds the key anew: a "new"
+     * event even then (the store replaces it in place, and says nothing). */
+    if (replaced) ctx_notify(c, NOTIFY_NEW, "new", dst);
     store_move(c->store, c->db, src->ptr, src->len, c->db, dst->ptr, dst->len);
+    ctx_notify(c, NOTIFY_GENERIC, "rename_from", src);
+    ctx_notify(c, NOTIFY_GENERIC, "rename_to", dst);
     if (nx) resp_int(&c->out, 1);
     else resp_ok(&c->out);
 }
@@ -219,9 +225,12 @@ void cmd_copy(struct cmd_ctx *c)
             resp_int(&c->out, 0);
             return;
         }
+        /* As RENAME's: Redis deletes, then adds anew. */
+        store_notify(c->store, dst_db, NOTIFY_NEW, "new", dst->ptr, dst->len);
     }
     struct dict_entry *ne = store_set(c->store, dst_db, dst->ptr, dst->len, copy, false);
     if (expire != STORE_NO_EXPIRE) store_set_expire(c->store, dst_db, ne, expire);
+    store_notify(c->store, dst_db, NOTIFY_GENERIC, "copy_to", dst->ptr, dst->len);
     resp_int(&c->out, 1);
 }
 
@@ -240,6 +249,8 @@ void cmd_move(struct cmd_ctx *c)
         return;
     }
     store_move(c->store, c->db, key->ptr, key->len, dst_db, key->ptr, key->len);
+    ctx_notify(c, NOTIFY_GENERIC, "move_from", key);
+    store_notify(c->store, dst_db, NOTIFY_GENERIC, "move_to", key->ptr, key->len);
     resp_int(&c->out, 1);
 }
 
@@ -305,8 +316,13 @@ static void expire_generic(struct cmd_ctx *c, long long basetime, bool seconds)
         resp_int(&c->out, 0);
         return;
     }
-    if (when <= c->now_ms) store_delete(c->store, c->db, c->argv[1].ptr, c->argv[1].len);
-    else store_set_expire(c->store, c->db, e, when);
+    if (when <= c->now_ms) {
+        store_delete(c->store, c->db, c->argv[1].ptr, c->argv[1].len);
+        ctx_notify(c, NOTIFY_GENERIC, "del", &c->argv[1]);
+    } else {
+        store_set_expire(c->store, c->db, e, when);
+        ctx_notify(c, NOTIFY_GENERIC, "expire", &c->argv[1]);
+    }
     resp_int(&c->out, 1);
 }
 
@@ -347,6 +363,7 @@ void cmd_persist(struct cmd_ctx *c)
         return;
     }
     store_set_expire(c->store, c->db, e, STORE_NO_EXPIRE);
+    ctx_notify(c, NOTIFY_GENERIC, "persist", &c->argv[1]);
     resp_int(&c->out, 1);
 }
 
@@ -366,8 +383,10 @@ void cmd_internal_expire(struct cmd_ctx *c)
 void cmd_internal_evict(struct cmd_ctx *c)
 {
     for (int j = 1; j < c->argc; j++)
-        if (store_delete_for(c->store, c->db, c->argv[j].ptr, c->argv[j].len, LAZYFREE_EVICTION))
+        if (store_delete_for(c->store, c->db, c->argv[j].ptr, c->argv[j].len, LAZYFREE_EVICTION)) {
             c->store->evicted_keys++;
+            ctx_notify(c, NOTIFY_EVICTED, "evicted", &c->argv[j]);
+        }
     resp_ok(&c->out);
 }
 

@@ -18,6 +18,7 @@
 
 #include "base/mem.h"
 #include "cmds/cmd.h"
+#include "cmds/notify.h"
 
 static const char *const sub_word[3] = {"subscribe", "psubscribe", "ssubscribe"};
 static const char *const unsub_word[3] = {"unsubscribe", "punsubscribe", "sunsubscribe"};
@@ -118,37 +119,43 @@ static void cmd_internal_unsubscribe(struct cmd_ctx *c)
     notify_count(c, id);
 }
 
-static long long deliver(struct cmd_ctx *c, const struct pubsub_subs *s, const char *type,
-                         const char *pattern, size_t plen)
+static long long deliver(struct store *st, const struct pubsub_subs *s, const char *type,
+                         const char *pattern, size_t plen, const char *ch, size_t clen,
+                         const char *msg, size_t mlen)
 {
     if (s == NULL) return 0;
-    const struct resp_arg *ch = &c->argv[1], *msg = &c->argv[2];
-    if (c->store->on_message)
+    if (st->on_message)
         for (size_t i = 0; i < s->n; i++)
-            c->store->on_message(c->store->pubsub_arg, s->ids[i], type, pattern, plen, ch->ptr,
-                                 ch->len, msg->ptr, msg->len);
+            st->on_message(st->pubsub_arg, s->ids[i], type, pattern, plen, ch, clen, msg, mlen);
     return (long long)s->n;
 }
 
-static void cmd_publish(struct cmd_ctx *c)
+long long pubsub_publish(struct store *s, const char *channel, size_t clen, const char *message,
+                         size_t mlen)
 {
-    struct pubsub *ps = &c->store->pubsub;
-    const struct resp_arg *ch = &c->argv[1];
-    long long n = deliver(c, pubsub_find(ps, PUBSUB_CHANNEL, ch->ptr, ch->len), "message", NULL, 0);
+    struct pubsub *ps = &s->pubsub;
+    long long n = deliver(s, pubsub_find(ps, PUBSUB_CHANNEL, channel, clen), "message", NULL, 0,
+                          channel, clen, message, mlen);
     struct dict_iter it;
     dict_iter_init(&it, &ps->names[PUBSUB_PATTERN]);
     struct dict_entry *e;
     while ((e = dict_iter_next(&it)) != NULL)
-        if (glob_match(e->key, e->klen, ch->ptr, ch->len, false))
-            n += deliver(c, e->v.ptr, "pmessage", e->key, e->klen);
-    resp_int(&c->out, n);
+        if (glob_match(e->key, e->klen, channel, clen, false))
+            n += deliver(s, e->v.ptr, "pmessage", e->key, e->klen, channel, clen, message, mlen);
+    return n;
+}
+
+static void cmd_publish(struct cmd_ctx *c)
+{
+    const struct resp_arg *ch = &c->argv[1], *msg = &c->argv[2];
+    resp_int(&c->out, pubsub_publish(c->store, ch->ptr, ch->len, msg->ptr, msg->len));
 }
 
 static void cmd_spublish(struct cmd_ctx *c)
 {
-    const struct resp_arg *ch = &c->argv[1];
-    resp_int(&c->out, deliver(c, pubsub_find(&c->store->pubsub, PUBSUB_SHARD, ch->ptr, ch->len),
-                              "smessage", NULL, 0));
+    const struct resp_arg *ch = &c->argv[1], *msg = &c->argv[2];
+    resp_int(&c->out, deliver(c->store, pubsub_find(&c->store->pubsub, PUBSUB_SHARD, ch->ptr, ch->len),
+                              "smessage", NULL, 0, ch->ptr, ch->len, msg->ptr, msg->len));
 }
 
 static int by_name(const void *a, const void *b)

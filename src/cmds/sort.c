@@ -344,8 +344,9 @@ static void sort_generic(struct cmd_ctx *c, bool read_only)
                 ql_push(list_ql(list), false, outs[i].found ? out_bytes.data + outs[i].at : "",
                         outs[i].found ? outs[i].len : 0);
             store_set(c->store, c->db, o.store->ptr, o.store->len, list, false);
-        } else {
-            store_delete(c->store, c->db, o.store->ptr, o.store->len);
+            ctx_notify(c, NOTIFY_LIST, "sortstore", o.store);
+        } else if (store_delete(c->store, c->db, o.store->ptr, o.store->len)) {
+            ctx_notify(c, NOTIFY_GENERIC, "del", o.store);
         }
         resp_int(&c->out, outlen);
     }

@@ -40,9 +40,9 @@ size_t reply_range(struct cmd_ctx *c, const struct stream *s, const struct strea
 struct sobj *stream_lookup(struct cmd_ctx *c, const struct resp_arg *key, bool *wrong);
 
 /* A consumer, refreshed as Redis's streamLookupConsumer does (seen now),
- * created if missing. */
-struct stream_consumer *consumer_get(struct cmd_ctx *c, struct stream_cg *g,
-                                     const struct resp_arg *name);
+ * created if missing (notifying xgroup-createconsumer on key). */
+struct stream_consumer *consumer_get(struct cmd_ctx *c, const struct resp_arg *key,
+                                     struct stream_cg *g, const struct resp_arg *name);
 
 /* "ERR unknown subcommand or wrong number of arguments for '<argv[1]>'.
  * Try <parent> HELP." (Redis's addReplySubcommandSyntaxError). */

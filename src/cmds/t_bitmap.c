@@ -65,11 +65,13 @@ static const char *read_bytes(struct cmd_ctx *c, const struct resp_arg *key, cha
 }
 
 /* The string at key made raw and at least `bytes` long (created when
- * missing), for writing; NULL after replying (WRONGTYPE, or no memory). */
+ * missing), for writing; NULL after replying (WRONGTYPE, or no memory).
+ * *grew (when not NULL) tells whether it was created or lengthened. */
 static unsigned char *write_bytes(struct cmd_ctx *c, const struct resp_arg *key, size_t bytes,
-                                  size_t *len)
+                                  size_t *len, bool *grew)
 {
     bool wrong;
+    if (grew) *grew = true;
     struct dict_entry *e = ctx_lookup_type(c, key, OBJ_STRING, &wrong);
     if (wrong) return NULL;
     if (e == NULL) {
@@ -80,6 +82,8 @@ static unsigned char *write_bytes(struct cmd_ctx *c, const struct resp_arg *key,
             return NULL;
         }
         e = store_set(c->store, c->db, key->ptr, key->len, fresh, false);
+    } else if (grew) {
+        *grew = sobj_strlen(store_value(e)) < bytes;
     }
     struct sobj *o = store_value(e);
     size_t cur = sobj_strlen(o);
@@ -179,11 +183,14 @@ static void cmd_setbit(struct cmd_ctx *c)
         return;
     }
     size_t len;
-    unsigned char *p = write_bytes(c, &c->argv[1], (size_t)(offset >> 3) + 1, &len);
+    bool grew;
+    unsigned char *p = write_bytes(c, &c->argv[1], (size_t)(offset >> 3) + 1, &len, &grew);
     if (p == NULL) return;
     int old = bit_at(p, (uint64_t)offset);
     bit_set(p, (uint64_t)offset, (int)value);
     store_touch(c->store, c->db, c->argv[1].ptr, c->argv[1].len);
+    /* Redis 7.0 reports a change only: a new or longer string, or the bit flipped. */
+    if (grew || old != value) ctx_notify(c, NOTIFY_STRING, "setbit", &c->argv[1]);
     resp_int(&c->out, old);
 }
 
@@ -315,7 +322,8 @@ static void cmd_bitop(struct cmd_ctx *c)
     }
     const struct resp_arg *dest = &c->argv[2];
     if (max == 0) {
-        store_delete(c->store, c->db, dest->ptr, dest->len);
+        if (store_delete(c->store, c->db, dest->ptr, dest->len))
+            ctx_notify(c, NOTIFY_GENERIC, "del", dest);
         resp_int(&c->out, 0);
         return;
     }
@@ -342,6 +350,7 @@ static void cmd_bitop(struct cmd_ctx *c)
         }
     }
     store_set(c->store, c->db, dest->ptr, dest->len, res, false);
+    ctx_notify(c, NOTIFY_STRING, "set", dest);
     resp_int(&c->out, (long long)max);
 }
 
@@ -514,7 +523,7 @@ static void bitfield_generic(struct cmd_ctx *c, bool read_only)
     size_t len;
     char tmp[SOBJ_INT_BUF];
     if (top_bit >= 0) {
-        p = write_bytes(c, key, (size_t)(top_bit >> 3) + 1, &len);
+        p = write_bytes(c, key, (size_t)(top_bit >> 3) + 1, &len, NULL);
     } else {
         bool wrong;
         p = (unsigned char *)read_bytes(c, key, tmp, &len, &wrong);
@@ -561,7 +570,10 @@ static void bitfield_generic(struct cmd_ctx *c, bool read_only)
         changed = true;
         resp_int(&c->out, answer);
     }
-    if (changed) store_touch(c->store, c->db, key->ptr, key->len);
+    if (changed) {
+        store_touch(c->store, c->db, key->ptr, key->len);
+        ctx_notify(c, NOTIFY_STRING, "setbit", key);
+    }
     free(steps);
 }
 

@@ -409,7 +409,8 @@ static void georadius_generic(struct cmd_ctx *c, int src, int flags)
     }
     if (z == NULL) {
         if (storekey) {
-            store_delete(c->store, c->db, storekey->ptr, storekey->len);
+            if (store_delete(c->store, c->db, storekey->ptr, storekey->len))
+                ctx_notify(c, NOTIFY_GENERIC, "del", storekey);
             resp_int(&c->out, 0);
         } else {
             resp_array(&c->out, 0);
@@ -454,9 +455,12 @@ static void georadius_generic(struct cmd_ctx *c, int src, int flags)
             zset_add(out, score, f.members.data + p->at, p->len, 0, &outf, NULL);
         }
         store_set(c->store, c->db, storekey->ptr, storekey->len, out, false);
+        ctx_notify(c, NOTIFY_ZSET, (flags & GEO_SEARCH) ? "geosearchstore" : "georadiusstore",
+                   storekey);
         resp_int(&c->out, (long long)returned);
     } else {
-        store_delete(c->store, c->db, storekey->ptr, storekey->len);
+        if (store_delete(c->store, c->db, storekey->ptr, storekey->len))
+            ctx_notify(c, NOTIFY_GENERIC, "del", storekey);
         resp_int(&c->out, 0);
     }
     free(f.v);

@@ -93,6 +93,7 @@ static void hset_generic(struct cmd_ctx *c, bool hmset)
         created += hash_set(w.o, f->ptr, f->len, v->ptr, v->len);
     }
     hash_close(c, &w, true);
+    ctx_notify(c, NOTIFY_HASH, "hset", &c->argv[1]);
     if (hmset) resp_ok(&c->out);
     else resp_int(&c->out, created);
 }
@@ -108,6 +109,7 @@ static void cmd_hsetnx(struct cmd_ctx *c)
     bool set = !hash_exists(w.o, f->ptr, f->len);
     if (set) hash_set(w.o, f->ptr, f->len, v->ptr, v->len);
     hash_close(c, &w, set);
+    if (set) ctx_notify(c, NOTIFY_HASH, "hset", &c->argv[1]);
     resp_int(&c->out, set);
 }
 
@@ -136,8 +138,11 @@ static void cmd_hdel(struct cmd_ctx *c)
     for (int j = 2; o && j < c->argc && hash_len(o) > 0; j++)
         deleted += hash_delete(o, c->argv[j].ptr, c->argv[j].len);
     if (deleted) {
+        bool emptied = hash_len(o) == 0;
         struct hash_write w = {o, false};
         hash_close(c, &w, true);
+        ctx_notify(c, NOTIFY_HASH, "hdel", &c->argv[1]);
+        if (emptied) ctx_notify(c, NOTIFY_GENERIC, "del", &c->argv[1]);
     }
     resp_int(&c->out, deleted);
 }
@@ -218,6 +223,7 @@ static void cmd_hincrby(struct cmd_ctx *c)
     int len = snprintf(text, sizeof text, "%lld", value);
     hash_set(w.o, f->ptr, f->len, text, (size_t)len);
     hash_close(c, &w, true);
+    ctx_notify(c, NOTIFY_HASH, "hincrby", &c->argv[1]);
     resp_int(&c->out, value);
 }
 
@@ -254,6 +260,7 @@ static void cmd_hincrbyfloat(struct cmd_ctx *c)
     size_t len = format_long_double(text, sizeof text, value);
     hash_set(w.o, f->ptr, f->len, text, len);
     hash_close(c, &w, true);
+    ctx_notify(c, NOTIFY_HASH, "hincrbyfloat", &c->argv[1]);
     resp_bulk(&c->out, text, len);
 }
 

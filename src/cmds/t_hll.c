@@ -490,6 +490,7 @@ static void cmd_pfadd(struct cmd_ctx *c)
     if (updated) {
         hll_invalidate_cache(h.p);
         store_hll(c, key, e, &h);
+        ctx_notify(c, NOTIFY_STRING, "pfadd", key);
     }
     if (rc < 0) resp_error(&c->out, INVALID_HLL_ERROR);
     else resp_int(&c->out, updated ? 1 : 0);
@@ -577,6 +578,7 @@ static void cmd_pfmerge(struct cmd_ctx *c)
     }
     hll_invalidate_cache(h.p);
     store_hll(c, key, e, &h);
+    ctx_notify(c, NOTIFY_STRING, "pfadd", key); /* as Redis names PFMERGE's */
     resp_ok(&c->out);
 done:
     free(h.p);

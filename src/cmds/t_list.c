@@ -38,11 +38,16 @@ static struct quicklist *entry_ql(const struct dict_entry *e)
 }
 
 /* After removing elements from the list at key: deletes the key if the
- * list is empty, else reports the change. */
-static void after_removal(struct cmd_ctx *c, const struct resp_arg *key, struct quicklist *ql)
+ * list is empty, else reports the change; notifies event, then "del" when
+ * the key went, as Redis does. */
+static void after_removal(struct cmd_ctx *c, const struct resp_arg *key, struct quicklist *ql,
+                          const char *event)
 {
-    if (ql_count(ql) == 0) store_delete(c->store, c->db, key->ptr, key->len);
+    bool emptied = ql_count(ql) == 0;
+    if (emptied) store_delete(c->store, c->db, key->ptr, key->len);
     else store_touch(c->store, c->db, key->ptr, key->len);
+    ctx_notify(c, NOTIFY_LIST, event, key);
+    if (emptied) ctx_notify(c, NOTIFY_GENERIC, "del", key);
 }
 
 /* Listpacks hold elements below 4 GB; Redis 7.0 would put a bigger one in
@@ -104,6 +109,7 @@ static void push_generic(struct cmd_ctx *c, bool head, bool create)
     resp_int(&c->out, (long long)ql_count(list_ql(o)));
     if (e) store_touch(c->store, c->db, key->ptr, key->len);
     else store_set(c->store, c->db, key->ptr, key->len, o, false);
+    ctx_notify(c, NOTIFY_LIST, head ? "lpush" : "rpush", key);
 }
 
 static void cmd_lpush(struct cmd_ctx *c) { push_generic(c, true, true); }
@@ -135,6 +141,7 @@ static void cmd_linsert(struct cmd_ctx *c)
         if (ql_iter_eq(&it, pivot->ptr, pivot->len)) {
             ql_iter_insert(&it, after, elem->ptr, elem->len);
             store_touch(c->store, c->db, key->ptr, key->len);
+            ctx_notify(c, NOTIFY_LIST, "linsert", key);
             resp_int(&c->out, (long long)ql_count(ql));
             return;
         }
@@ -182,7 +189,7 @@ bool list_pop_reply(struct cmd_ctx *c, const struct resp_arg *key, bool left, lo
         if (n == 0) return true; /* LPOP key 0: nothing changes */
         ql_delete_range(ql, left ? 0 : ql_count(ql) - n, n);
     }
-    after_removal(c, key, ql);
+    after_removal(c, key, ql, left ? "lpop" : "rpop");
     return true;
 }
 
@@ -241,11 +248,12 @@ bool list_move_reply(struct cmd_ctx *c, const struct resp_arg *src, const struct
         ql_push(list_ql(o), to_left, p, len);
         store_set(c->store, c->db, dst->ptr, dst->len, o, false);
     }
+    ctx_notify(c, NOTIFY_LIST, to_left ? "lpush" : "rpush", dst);
     resp_bulk(&c->out, p, len);
     free(copy);
     /* src and dst may be the same key: the list then still has the
      * element and is kept. */
-    after_removal(c, src, sql);
+    after_removal(c, src, sql, from_left ? "lpop" : "rpop");
     return true;
 }
 
@@ -466,6 +474,7 @@ static void cmd_lset(struct cmd_ctx *c)
         return;
     }
     store_touch(c->store, c->db, key->ptr, key->len);
+    ctx_notify(c, NOTIFY_LIST, "lset", key);
     resp_ok(&c->out);
 }
 
@@ -499,7 +508,7 @@ static void cmd_lrem(struct cmd_ctx *c)
         removed++;
         if (limit && (unsigned long long)removed == limit) break;
     }
-    if (removed) after_removal(c, key, ql);
+    if (removed) after_removal(c, key, ql, "lrem");
     resp_int(&c->out, removed);
 }
 
@@ -525,7 +534,7 @@ static void cmd_ltrim(struct cmd_ctx *c)
     size_t count = ql_count(ql);
     ql_delete_range(ql, from + n, count - from - n); /* the tail first: from stays valid */
     ql_delete_range(ql, 0, from);
-    after_removal(c, key, ql);
+    after_removal(c, key, ql, "ltrim");
     resp_ok(&c->out);
 }
 

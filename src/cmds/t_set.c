@@ -32,11 +32,16 @@ static struct sobj *set_lookup(struct cmd_ctx *c, const struct resp_arg *key, bo
 }
 
 /* After removing members in place: delete the key if the set is empty,
- * otherwise report the change. */
-static void after_remove(struct cmd_ctx *c, const struct resp_arg *key, struct sobj *o)
+ * otherwise report the change; notifies event, then "del" when the key
+ * went, as Redis does. */
+static void after_remove(struct cmd_ctx *c, const struct resp_arg *key, struct sobj *o,
+                         const char *event)
 {
-    if (set_size(o) == 0) store_delete(c->store, c->db, key->ptr, key->len);
+    bool emptied = set_size(o) == 0;
+    if (emptied) store_delete(c->store, c->db, key->ptr, key->len);
     else store_touch(c->store, c->db, key->ptr, key->len);
+    ctx_notify(c, NOTIFY_SET, event, key);
+    if (emptied) ctx_notify(c, NOTIFY_GENERIC, "del", key);
 }
 
 static void reply_member_at(struct cmd_ctx *c, const struct sobj *o, size_t i)
@@ -71,6 +76,7 @@ static void cmd_sadd(struct cmd_ctx *c)
     for (int j = 2; j < c->argc; j++) added += set_add(o, c->argv[j].ptr, c->argv[j].len);
     if (created) store_set(c->store, c->db, key->ptr, key->len, o, false);
     else if (added) store_touch(c->store, c->db, key->ptr, key->len);
+    if (added) ctx_notify(c, NOTIFY_SET, "sadd", key);
     resp_int(&c->out, added);
 }
 
@@ -82,7 +88,7 @@ static void cmd_srem(struct cmd_ctx *c)
     long long removed = 0;
     for (int j = 2; o && j < c->argc && set_size(o) > 0; j++)
         removed += set_remove(o, c->argv[j].ptr, c->argv[j].len);
-    if (removed) after_remove(c, &c->argv[1], o);
+    if (removed) after_remove(c, &c->argv[1], o, "srem");
     resp_int(&c->out, removed);
 }
 
@@ -107,13 +113,15 @@ static void cmd_smove(struct cmd_ctx *c)
         resp_int(&c->out, 0);
         return;
     }
-    after_remove(c, src, from);
+    after_remove(c, src, from, "srem");
     if (to == NULL) {
         to = set_new_for(m->ptr, m->len);
         set_add(to, m->ptr, m->len);
         store_set(c->store, c->db, dst->ptr, dst->len, to, false);
+        ctx_notify(c, NOTIFY_SET, "sadd", dst);
     } else if (set_add(to, m->ptr, m->len)) {
         store_touch(c->store, c->db, dst->ptr, dst->len);
+        ctx_notify(c, NOTIFY_SET, "sadd", dst);
     }
     resp_int(&c->out, 1);
 }
@@ -169,9 +177,11 @@ static void spop_count(struct cmd_ctx *c)
         return;
     }
     size_t count = (size_t)l;
+    ctx_notify(c, NOTIFY_SET, "spop", key);
     if (count >= set_size(o)) {
         reply_all(c, o);
         store_delete(c->store, c->db, key->ptr, key->len);
+        ctx_notify(c, NOTIFY_GENERIC, "del", key);
         return;
     }
     resp_set(&c->out, (long long)count);
@@ -203,7 +213,7 @@ static void cmd_spop(struct cmd_ctx *c)
     size_t at = dict_rand64(&c->rng) % set_size(o);
     reply_member_at(c, o, at);
     set_remove_at(o, at);
-    after_remove(c, &c->argv[1], o);
+    after_remove(c, &c->argv[1], o, "spop");
 }
 
 static void srandmember_count(struct cmd_ctx *c)
@@ -280,11 +290,14 @@ static bool lookup_sets(struct cmd_ctx *c, const struct resp_arg *keys, int n, s
 static void store_result(struct cmd_ctx *c, const struct resp_arg *dst, struct sobj *result)
 {
     size_t n = set_size(result);
+    /* The event is the command's name: sinterstore, sunionstore, sdiffstore. */
     if (n > 0) {
         store_set(c->store, c->db, dst->ptr, dst->len, result, false);
+        ctx_notify(c, NOTIFY_SET, c->cmd->name, dst);
     } else {
         sobj_free(result);
-        store_delete(c->store, c->db, dst->ptr, dst->len);
+        if (store_delete(c->store, c->db, dst->ptr, dst->len))
+            ctx_notify(c, NOTIFY_GENERIC, "del", dst);
     }
     resp_int(&c->out, (long long)n);
 }

@@ -172,11 +172,15 @@ struct sobj *stream_lookup(struct cmd_ctx *c, const struct resp_arg *key, bool *
     return e ? store_value(e) : NULL;
 }
 
-struct stream_consumer *consumer_get(struct cmd_ctx *c, struct stream_cg *g,
-                                     const struct resp_arg *name)
+struct stream_consumer *consumer_get(struct cmd_ctx *c, const struct resp_arg *key,
+                                     struct stream_cg *g, const struct resp_arg *name)
 {
     struct stream_consumer *k = stream_consumer_find(g, name->ptr, name->len);
-    if (k == NULL) return stream_consumer_create(g, name->ptr, name->len, c->now_ms);
+    if (k == NULL) {
+        k = stream_consumer_create(g, name->ptr, name->len, c->now_ms);
+        ctx_notify(c, NOTIFY_STREAM, "xgroup-createconsumer", key);
+        return k;
+    }
     k->seen_time = c->now_ms;
     return k;
 }
@@ -375,7 +379,8 @@ static void cmd_xadd(struct cmd_ctx *c)
     free(strs);
     if (created) store_set(c->store, c->db, key->ptr, key->len, o, false);
     reply_xid(c, &id);
-    apply_trim(s, &a);
+    ctx_notify(c, NOTIFY_STREAM, "xadd", key);
+    if (apply_trim(s, &a)) ctx_notify(c, NOTIFY_STREAM, "xtrim", key);
     store_touch(c->store, c->db, key->ptr, key->len);
 }
 
@@ -455,7 +460,10 @@ static void cmd_xdel(struct cmd_ctx *c)
         deleted++;
     }
     free(ids);
-    if (deleted) store_touch(c->store, c->db, c->argv[1].ptr, c->argv[1].len);
+    if (deleted) {
+        store_touch(c->store, c->db, c->argv[1].ptr, c->argv[1].len);
+        ctx_notify(c, NOTIFY_STREAM, "xdel", &c->argv[1]);
+    }
     resp_int(&c->out, deleted);
 }
 
@@ -473,7 +481,10 @@ static void cmd_xtrim(struct cmd_ctx *c)
         return;
     }
     uint64_t removed = apply_trim(stream_of(o), &a);
-    if (removed) store_touch(c->store, c->db, c->argv[1].ptr, c->argv[1].len);
+    if (removed) {
+        store_touch(c->store, c->db, c->argv[1].ptr, c->argv[1].len);
+        ctx_notify(c, NOTIFY_STREAM, "xtrim", &c->argv[1]);
+    }
     resp_int(&c->out, (long long)removed);
 }
 
@@ -527,6 +538,7 @@ static void cmd_xsetid(struct cmd_ctx *c)
     if (!stream_id_is_zero(&max_xdel)) s->max_deleted_id = max_xdel;
     /* Redis 7.0's XSETID does not signal the key as modified (WATCH). */
     store_touch_unwatched(c->store, c->db, c->argv[1].ptr, c->argv[1].len);
+    ctx_notify(c, NOTIFY_STREAM, "xsetid", &c->argv[1]);
     resp_ok(&c->out);
 }
 

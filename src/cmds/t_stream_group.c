@@ -120,6 +120,7 @@ static void cmd_xgroup_create(struct cmd_ctx *c)
     }
     if (created) store_set(c->store, c->db, key->ptr, key->len, a.o, false);
     touch(c, key);
+    ctx_notify(c, NOTIFY_STREAM, "xgroup-create", key);
     resp_ok(&c->out);
 }
 
@@ -130,6 +131,7 @@ static void cmd_xgroup_setid(struct cmd_ctx *c)
     a.g->last_id = a.id;
     a.g->entries_read = a.entries_read;
     touch(c, &c->argv[2]);
+    ctx_notify(c, NOTIFY_STREAM, "xgroup-setid", &c->argv[2]);
     resp_ok(&c->out);
 }
 
@@ -143,6 +145,7 @@ static void cmd_xgroup_destroy(struct cmd_ctx *c)
     }
     stream_cg_destroy(stream_of(a.o), c->argv[3].ptr, c->argv[3].len);
     touch(c, &c->argv[2]);
+    ctx_notify(c, NOTIFY_STREAM, "xgroup-destroy", &c->argv[2]);
     resp_int(&c->out, 1);
 }
 
@@ -151,7 +154,10 @@ static void cmd_xgroup_createconsumer(struct cmd_ctx *c)
     struct xgroup_args a;
     if (!xgroup_prepare(c, &a, false, false, true)) return;
     bool created = stream_consumer_create(a.g, c->argv[4].ptr, c->argv[4].len, c->now_ms) != NULL;
-    if (created) touch(c, &c->argv[2]);
+    if (created) {
+        touch(c, &c->argv[2]);
+        ctx_notify(c, NOTIFY_STREAM, "xgroup-createconsumer", &c->argv[2]);
+    }
     resp_int(&c->out, created);
 }
 
@@ -160,7 +166,10 @@ static void cmd_xgroup_delconsumer(struct cmd_ctx *c)
     struct xgroup_args a;
     if (!xgroup_prepare(c, &a, false, false, true)) return;
     long long pending = stream_consumer_delete(a.g, c->argv[4].ptr, c->argv[4].len);
-    if (pending >= 0) touch(c, &c->argv[2]);
+    if (pending >= 0) {
+        touch(c, &c->argv[2]);
+        ctx_notify(c, NOTIFY_STREAM, "xgroup-delconsumer", &c->argv[2]);
+    }
     resp_int(&c->out, pending < 0 ? 0 : pending);
 }
 
@@ -406,7 +415,7 @@ static void cmd_xclaim(struct cmd_ctx *c)
         }
         if (nack == NULL) continue;
         if (!fresh && minidle && now - nack->delivery_time < minidle) continue;
-        if (k == NULL) k = consumer_get(c, g, &c->argv[3]);
+        if (k == NULL) k = consumer_get(c, &c->argv[1], g, &c->argv[3]);
         if (nack->consumer != k) {
             if (nack->consumer) idmap_remove(&nack->consumer->pel, &id);
             idmap_insert(&k->pel, &id, nack);
@@ -496,7 +505,7 @@ static void cmd_xautoclaim(struct cmd_ctx *c)
             node = next;
             continue;
         }
-        if (k == NULL) k = consumer_get(c, g, &c->argv[3]);
+        if (k == NULL) k = consumer_get(c, &c->argv[1], g, &c->argv[3]);
         if (nack->consumer != k) {
             if (nack->consumer) idmap_remove(&nack->consumer->pel, &id);
             idmap_insert(&k->pel, &id, nack);

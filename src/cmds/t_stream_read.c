@@ -249,7 +249,7 @@ static void xread_generic(struct cmd_ctx *c, bool xreadgroup, bool retry)
         /* As in Redis, the consumer is created (and its seen time set) only
          * when it is served: a read that finds nothing, or blocks, leaves
          * the group as it was. */
-        if (groups[i]) k = consumer_get(c, groups[i], consumername);
+        if (groups[i]) k = consumer_get(c, key, groups[i], consumername);
         if (served++ == 0) h = resp_defer_len(&c->out);
         struct stream_id start = gt;
         xid_incr(&start);

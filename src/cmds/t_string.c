@@ -154,6 +154,8 @@ static void set_generic(struct cmd_ctx *c, const struct resp_arg *key, const str
     e = store_set(c->store, c->db, key->ptr, key->len, sobj_string(val->ptr, val->len),
                   flags & OPT_KEEPTTL);
     if (expire_arg) store_set_expire(c->store, c->db, e, when);
+    ctx_notify(c, NOTIFY_STRING, "set", key);
+    if (expire_arg) ctx_notify(c, NOTIFY_GENERIC, "expire", key);
     if (!(flags & OPT_GET)) {
         if (reply_int) resp_int(&c->out, 1);
         else resp_ok(&c->out);
@@ -212,6 +214,7 @@ void cmd_getdel(struct cmd_ctx *c)
     }
     reply_value(c, store_value(e));
     store_delete(c->store, c->db, c->argv[1].ptr, c->argv[1].len);
+    ctx_notify(c, NOTIFY_GENERIC, "del", &c->argv[1]);
 }
 
 void cmd_getex(struct cmd_ctx *c)
@@ -233,11 +236,14 @@ void cmd_getex(struct cmd_ctx *c)
     reply_value(c, store_value(e));
     if (expire_arg && when <= c->now_ms) {
         store_delete(c->store, c->db, c->argv[1].ptr, c->argv[1].len);
+        ctx_notify(c, NOTIFY_GENERIC, "del", &c->argv[1]);
     } else if (expire_arg) {
         store_set_expire(c->store, c->db, e, when);
+        ctx_notify(c, NOTIFY_GENERIC, "expire", &c->argv[1]);
     } else if ((flags & OPT_PERSIST) && store_expire_of(c->store, c->db, e) != STORE_NO_EXPIRE) {
         /* Only a TTL removed is a change (WATCH), as in Redis. */
         store_set_expire(c->store, c->db, e, STORE_NO_EXPIRE);
+        ctx_notify(c, NOTIFY_GENERIC, "persist", &c->argv[1]);
     }
 }
 
@@ -268,6 +274,7 @@ static void mset_generic(struct cmd_ctx *c, bool nx)
     for (int j = 1; j < c->argc; j += 2) {
         const struct resp_arg *k = &c->argv[j], *v = &c->argv[j + 1];
         store_set(c->store, c->db, k->ptr, k->len, sobj_string(v->ptr, v->len), false);
+        ctx_notify(c, NOTIFY_STRING, "set", k);
     }
     if (nx) resp_int(&c->out, 1);
     else resp_ok(&c->out);
@@ -294,6 +301,7 @@ static void incr_by(struct cmd_ctx *c, long long incr)
     value += incr;
     if (e) store_replace_value(c->store, c->db, e, sobj_string_int(value));
     else store_set(c->store, c->db, c->argv[1].ptr, c->argv[1].len, sobj_string_int(value), false);
+    ctx_notify(c, NOTIFY_STRING, "incrby", &c->argv[1]);
     resp_int(&c->out, value);
 }
 
@@ -348,6 +356,7 @@ void cmd_incrbyfloat(struct cmd_ctx *c)
     struct sobj *o = sobj_string_as(text, len, ENC_EMBSTR);
     if (e) store_replace_value(c->store, c->db, e, o);
     else store_set(c->store, c->db, c->argv[1].ptr, c->argv[1].len, o, false);
+    ctx_notify(c, NOTIFY_STRING, "incrbyfloat", &c->argv[1]);
     resp_bulk(&c->out, text, len);
 }
 
@@ -359,6 +368,7 @@ void cmd_append(struct cmd_ctx *c)
     if (wrong) return;
     if (e == NULL) {
         store_set(c->store, c->db, key->ptr, key->len, sobj_string(val->ptr, val->len), false);
+        ctx_notify(c, NOTIFY_STRING, "append", key);
         resp_int(&c->out, (long long)val->len);
         return;
     }
@@ -369,6 +379,7 @@ void cmd_append(struct cmd_ctx *c)
     if (p == NULL) return;
     memcpy(p + old, val->ptr, val->len);
     store_touch(c->store, c->db, key->ptr, key->len);
+    ctx_notify(c, NOTIFY_STRING, "append", key);
     resp_int(&c->out, (long long)(old + val->len));
 }
 
@@ -448,6 +459,7 @@ void cmd_setrange(struct cmd_ctx *c)
     if (p == NULL) return;
     memcpy(p + offset, val->ptr, val->len);
     store_touch(c->store, c->db, key->ptr, key->len);
+    ctx_notify(c, NOTIFY_STRING, "setrange", key);
     resp_int(&c->out, (long long)o->s.len);
 }
 

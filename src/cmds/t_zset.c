@@ -77,11 +77,31 @@ static void reply_elem(struct cmd_ctx *c, const char *m, size_t mlen, double sco
 }
 
 /* After an in-place change: delete the key if the set is empty (Redis
- * never keeps empty collections), else report the change. */
-static void changed(struct cmd_ctx *c, const struct resp_arg *key, struct sobj *o)
+ * never keeps empty collections), else report the change; notifies event,
+ * then "del" when the key went, as Redis does. */
+static void changed(struct cmd_ctx *c, const struct resp_arg *key, struct sobj *o,
+                    const char *event)
 {
-    if (zset_length(o) == 0) store_delete(c->store, c->db, key->ptr, key->len);
+    bool emptied = zset_length(o) == 0;
+    if (emptied) store_delete(c->store, c->db, key->ptr, key->len);
     else store_touch(c->store, c->db, key->ptr, key->len);
+    ctx_notify(c, NOTIFY_ZSET, event, key);
+    if (emptied) ctx_notify(c, NOTIFY_GENERIC, "del", key);
+}
+
+/* A computed sorted set stored at dst (event: the command's), or dst
+ * deleted when the result is empty ("del" if it existed). */
+static void store_zset_result(struct cmd_ctx *c, const struct resp_arg *dst, struct sobj *o,
+                              const char *event)
+{
+    if (zset_length(o)) {
+        store_set(c->store, c->db, dst->ptr, dst->len, o, false);
+        ctx_notify(c, NOTIFY_ZSET, event, dst);
+    } else {
+        sobj_free(o);
+        if (ctx_lookup(c, dst) && store_delete(c->store, c->db, dst->ptr, dst->len))
+            ctx_notify(c, NOTIFY_GENERIC, "del", dst);
+    }
 }
 
 /* ---------------------------------------------------------------------
@@ -173,6 +193,7 @@ static void zadd_generic(struct cmd_ctx *c, int flags)
     if (created && zset_length(o) > 0) store_set(c->store, c->db, key->ptr, key->len, o, false);
     else if (created) sobj_free(o);
     else if (added || updated) store_touch(c->store, c->db, key->ptr, key->len);
+    if (added || updated) ctx_notify(c, NOTIFY_ZSET, incr ? "zincr" : "zadd", key);
     if (incr) {
         if (processed) resp_double(&c->out, score);
         else resp_null(&c->out);
@@ -200,7 +221,7 @@ static void cmd_zrem(struct cmd_ctx *c)
         if (zset_del(o, c->argv[j].ptr, c->argv[j].len)) deleted++;
         if (zset_length(o) == 0) break;
     }
-    if (deleted) changed(c, &c->argv[1], o);
+    if (deleted) changed(c, &c->argv[1], o, "zrem");
     resp_int(&c->out, deleted);
 }
 
@@ -335,12 +356,8 @@ static void out_end(struct range_out *r)
         if (r->deferred) resp_set_deferred_len(&c->out, r->handle, '*', (long long)r->count * per);
         return;
     }
-    if (r->count) {
-        store_set(c->store, c->db, r->dst->ptr, r->dst->len, r->set, false);
-    } else {
-        sobj_free(r->set);
-        if (ctx_lookup(c, r->dst)) store_delete(c->store, c->db, r->dst->ptr, r->dst->len);
-    }
+    /* ZRANGESTORE's (GEORADIUS and GEOSEARCHSTORE store their own). */
+    store_zset_result(c, r->dst, r->set, "zrangestore");
     r->set = NULL;
     resp_int(&c->out, (long long)r->count);
 }
@@ -547,7 +564,8 @@ static void remrange_generic(struct cmd_ctx *c, enum range_type type)
     } else {
         deleted = zset_delete_lex_range(o, &l);
     }
-    if (deleted) changed(c, &c->argv[1], o);
+    /* The event is the command's name: zremrangebyrank, ...byscore, ...bylex. */
+    if (deleted) changed(c, &c->argv[1], o, c->cmd->name);
     resp_int(&c->out, (long long)deleted);
 }
 
@@ -593,7 +611,7 @@ bool zset_pop_reply(struct cmd_ctx *c, const struct resp_arg *key, bool max, lon
     }
     if (max) zset_delete_rank_range(o, (size_t)(llen - n), (size_t)(llen - 1));
     else zset_delete_rank_range(o, 0, (size_t)(n - 1));
-    changed(c, key, o);
+    changed(c, key, o, max ? "zpopmax" : "zpopmin");
     return true;
 }
 
@@ -870,13 +888,9 @@ static void setop_generic(struct cmd_ctx *c, bool inter)
     if (inter) setop_inter(src, n, agg, dst);
     else setop_union(src, n, agg, dst);
     size_t len = zset_length(dst);
-    if (len) {
-        zset_shrink_if_fits(dst);
-        store_set(c->store, c->db, dstkey->ptr, dstkey->len, dst, false);
-    } else {
-        sobj_free(dst);
-        if (ctx_lookup(c, dstkey)) store_delete(c->store, c->db, dstkey->ptr, dstkey->len);
-    }
+    if (len) zset_shrink_if_fits(dst);
+    /* The event is the command's name: zunionstore, zinterstore. */
+    store_zset_result(c, dstkey, dst, c->cmd->name);
     resp_int(&c->out, (long long)len);
 done:
     free(src);

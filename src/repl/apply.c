@@ -618,6 +618,8 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
     r->store->on_message = tmp.on_message;
     r->store->on_subscriptions = tmp.on_subscriptions;
     r->store->pubsub_arg = tmp.pubsub_arg;
+    r->store->notify_flags = tmp.notify_flags;
+    r->store->on_notify = tmp.on_notify;
     store_free_lazily(fresh); /* the keyspace replaced: its keys on the free thread */
     /* Any key may have changed without an apply to say so: the clients
      * blocked on this node try again, as after FLUSHALL. (A push that came

@@ -18,6 +18,7 @@
 
 #include "base/log.h"
 #include "base/mem.h"
+#include "cmds/notify.h"
 #include "server/server.h"
 
 struct client *server_find_client(struct server *s, uint64_t id)
@@ -114,6 +115,7 @@ void pubsub_init_server(struct server *s)
     s->store->on_message = on_message;
     s->store->on_subscriptions = on_subscriptions;
     s->store->pubsub_arg = s;
+    s->store->on_notify = notify_deliver;
 }
 
 /* Sends __subscribe/__unsubscribe <client id> <kind> <names...>. */

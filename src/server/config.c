@@ -12,11 +12,13 @@
 #include "base/peerauth.h"
 #include "base/tls.h"
 #include "cmds/cmd.h"
+#include "cmds/notify.h"
 #include "repl/entry.h"
 #include "store/evict.h"
 
 /* K_SECRET: a string that CONFIG GET and error messages never show. */
-enum kind { K_STRING, K_SECRET, K_INT, K_MEMORY, K_BOOL, K_OUTPUT_LIMIT, K_EVICT_POLICY, K_TLS_AUTH };
+enum kind { K_STRING, K_SECRET, K_INT, K_MEMORY, K_BOOL, K_OUTPUT_LIMIT, K_EVICT_POLICY, K_TLS_AUTH,
+           K_NOTIFY };
 
 struct directive {
     const char *name;
@@ -124,6 +126,9 @@ static const struct directive table[] = {
     {"protected-mode", K_BOOL, OFF(protected_mode), true, "yes", 0, 0},
     {"aclfile", K_STRING, OFF(aclfile), false, "", 0, 0},
     {"acllog-max-len", K_INT, OFF(acllog_max_len), true, "128", 0, 0x7fffffff},
+    /* Keyspace notifications this node delivers to its own subscribers
+     * (cmds/notify.h); node-local, they never change the data. */
+    {"notify-keyspace-events", K_NOTIFY, OFF(notify_keyspace_events), true, "", 0, 0},
     /* server/latency.h: events at least this long are recorded (0: off). */
     {"latency-monitor-threshold", K_INT, OFF(latency_monitor_threshold), true, "0", 0, BIG},
 };
@@ -239,6 +244,13 @@ static const char *apply(struct config *c, const struct directive *d, int argc, 
                    "noeviction";
         *(int *)field = (int)n;
         return NULL;
+    case K_NOTIFY: {
+        uint32_t flags;
+        if (!notify_parse_flags(v, strlen(v), &flags))
+            return "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.";
+        *(uint32_t *)field = flags;
+        return NULL;
+    }
     case K_TLS_AUTH:
         n = tls_auth_parse(v);
         if (n < 0) return "argument(s) must be one of the following: no, yes, optional";
@@ -329,6 +341,7 @@ int config_load(struct config *c, int argc, char **argv, struct buf *err)
             *(char **)((char *)c + table[i].offset) = xstrdup("");
             continue;
         }
+        if (table[i].kind == K_NOTIFY && n == 0) continue; /* none: 0, as memset left it */
         if (apply(c, &table[i], n, words) != NULL) abort(); /* a bad default is a bug */
     }
     int i = 1;
@@ -427,6 +440,12 @@ static void format_value(struct config *c, const struct directive *d, char *out,
     case K_BOOL: snprintf(out, len, "%s", *(bool *)field ? "yes" : "no"); break;
     case K_EVICT_POLICY: snprintf(out, len, "%s", evict_policy_name(*(int *)field)); break;
     case K_TLS_AUTH: snprintf(out, len, "%s", tls_auth_name((enum tls_auth) * (int *)field)); break;
+    case K_NOTIFY: {
+        char flags[NOTIFY_FLAGS_STR_MAX];
+        notify_format_flags(*(uint32_t *)field, flags);
+        snprintf(out, len, "%s", flags);
+        break;
+    }
     case K_OUTPUT_LIMIT:
         snprintf(out, len, "normal %lld %lld %lld replica 0 0 0 pubsub %lld %lld %lld",
                  c->output_hard, c->output_soft, c->output_soft_seconds, c->pubsub_hard,
@@ -466,8 +485,9 @@ void config_get(struct config *c, const char *pattern, size_t plen, config_pair_
 /* Applies one value to a known, mutable directive. */
 static const char *set_value(struct config *c, const struct directive *d, const char *value)
 {
-    /* A string is one argument, spaces and all ("TLSv1.2 TLSv1.3"), even empty. */
-    if (d->kind == K_STRING) {
+    /* A string is one argument, spaces and all ("TLSv1.2 TLSv1.3"), even
+     * empty; so are notify-keyspace-events' letters. */
+    if (d->kind == K_STRING || d->kind == K_NOTIFY) {
         char *whole = (char *)value;
         return apply(c, d, 1, &whole);
     }

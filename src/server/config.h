@@ -56,6 +56,7 @@ struct config {
     bool lazyfree_lazy_server_del;
     bool lazyfree_lazy_user_del;
     bool lazyfree_lazy_user_flush;
+    uint32_t notify_keyspace_events; /* enum notify_class bits */
     long long divergence_check_interval_ms;
     long long apply_skip_entry;
     /* TLS for clients, Redis's directives (base/tls.h builds the context). */

@@ -112,6 +112,7 @@ void server_apply_runtime_config(struct server *s)
     lazyfree_configure(LAZYFREE_USER_DEL, s->cfg.lazyfree_lazy_user_del);
     lazyfree_configure(LAZYFREE_USER_FLUSH, s->cfg.lazyfree_lazy_user_flush);
     repl_set_divergence_check_interval(s->repl, (unsigned)s->cfg.divergence_check_interval_ms);
+    s->store->notify_flags = s->cfg.notify_keyspace_events;
 }
 
 /* With tls-cluster, the Raft transport's two contexts from the

@@ -127,6 +127,7 @@ struct dict_entry *store_lookup(struct store *s, int db, const char *key, size_t
         else
             store_touch_unwatched(s, db, key, klen);
         s->expired_keys++;
+        store_notify(s, db, NOTIFY_EXPIRED, "expired", key, klen);
     }
     return NULL;
 }
@@ -147,6 +148,7 @@ struct dict_entry *store_set(struct store *s, int db, const char *key, size_t kl
     }
     e->v.ptr = val;
     store_touch(s, db, key, klen);
+    if (created) store_notify(s, db, NOTIFY_NEW, "new", key, klen);
     return e;
 }
 

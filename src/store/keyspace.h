@@ -32,6 +32,7 @@
 #include "store/dict.h"
 #include "store/dset.h"
 #include "store/lazyfree.h"
+#include "store/notify.h"
 #include "store/object.h"
 #include "store/pubsub.h"
 #include "store/scripts.h"
@@ -85,6 +86,10 @@ struct store {
                        size_t mlen);
     void (*on_subscriptions)(void *arg, struct pubsub_id who, long long count);
     void *pubsub_arg;
+    /* Keyspace notifications (notify.h): this node's notify-keyspace-events
+     * and where events go; not replicated state. */
+    uint32_t notify_flags;
+    store_notify_fn *on_notify;
 };
 
 struct store *store_new(void);
@@ -189,6 +194,16 @@ static inline void store_touch(struct store *s, int db, const char *key, size_t 
 static inline void store_touch_unwatched(struct store *s, int db, const char *key, size_t klen)
 {
     if (s->on_touch) s->on_touch(s->touch_arg, db, key, klen);
+}
+
+/* Reports a keyspace event (notify.h) of class cls about key in database
+ * db, when this node's notify-keyspace-events asks for it. */
+static inline void store_notify(struct store *s, int db, uint32_t cls, const char *event,
+                                const char *key, size_t klen)
+{
+    if ((s->notify_flags & cls) && (s->notify_flags & (NOTIFY_KEYSPACE | NOTIFY_KEYEVENT)) &&
+        s->on_notify)
+        s->on_notify(s, db, cls, event, key, klen);
 }
 
 /* Periodic housekeeping (table shrinking); never changes logical state. */
