@@ -662,9 +662,10 @@ static void cmd_restore(struct cmd_ctx *c)
         resp_error(&c->out, BAD_FORMAT);
         return;
     }
-    if (replace) store_delete(c->store, c->db, key->ptr, key->len);
+    bool deleted = replace && store_delete(c->store, c->db, key->ptr, key->len);
     if (ttl && !absttl) ttl = ttl > LLONG_MAX - c->now_ms ? LLONG_MAX : ttl + c->now_ms;
     if (ttl && ttl <= c->now_ms) { /* already expired: nothing to create */
+        if (deleted) ctx_notify(c, NOTIFY_GENERIC, "del", key);
         sobj_free(o);
         resp_ok(&c->out);
         return;
@@ -674,6 +675,7 @@ static void cmd_restore(struct cmd_ctx *c)
     if (freq >= 0) o->lfu_count = (uint8_t)freq;
     if (idle >= 0) evict_set_idle(o, (uint64_t)idle * 1000);
     if (ttl) store_set_expire(c->store, c->db, e, ttl);
+    ctx_notify(c, NOTIFY_GENERIC, "restore", key);
     resp_ok(&c->out);
 }
 

@@ -12,6 +12,7 @@ import redis
 import pytest
 
 from conftest import Cluster, memory_measured, wait_until
+from test_dump import payload
 from exact import err, exact_client
 
 MARKER = "notify-test-marker"
@@ -89,6 +90,9 @@ SEQUENCE = [
     ("BITFIELD", "b", "GET", "u8", "0"), ("BITFIELD", "bf", "INCRBY", "u2", "0", "5", "OVERFLOW", "FAIL",
                                           "INCRBY", "u2", "0", "5"),
     ("PFADD", "hl", "a", "b"), ("PFADD", "hl", "a"), ("PFADD", "hl2"), ("PFMERGE", "hl3", "hl", "hl2"),
+    # dump and restore
+    ("RESTORE", "rs", "0", payload(b"\x00\x01v")), ("RESTORE", "rs", "0", payload(b"\x00\x01w"), "REPLACE"),
+    ("RESTORE", "rs", "1", payload(b"\x00\x01w"), "REPLACE", "ABSTTL"),
     # sort
     ("RPUSH", "srt", "3", "1", "2"), ("SORT", "srt", "STORE", "srtd"), ("SORT", "nope", "STORE", "srtd"),
     # streams
