@@ -31,7 +31,7 @@ SAN_OBJ  := $(LIB_SRC:src/%.c=build/san/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/unit/%)
 SAN_UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/san/unit/%)
 
-.PHONY: all deps run test unit unit-san integration integration-san chaos chaos-short chaos-checker bench bench-tools examples install clean
+.PHONY: redis-suite all deps run test unit unit-san integration integration-san chaos chaos-short chaos-checker bench bench-tools examples install clean
 all: build/parley-server
 
 deps:
@@ -145,6 +145,14 @@ build/bench/xreadgroup-latency: bench/xreadgroup_latency.c
 build/bench/xreadgroup-consume: bench/xreadgroup_consume.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -g $(WARN) $(HIREDIS_CFLAGS) $< $(HIREDIS_LIBS) -lpthread -o $@
+
+# Redis 7.0.15's own Tcl suite against a fresh node per unit (REDIS_TESTS:
+# the suite's folder, ../shared/redis-tests by default; SUITE_UNITS: a few
+# units instead of all). Not part of `make test`: the suite is not in this
+# repository.
+redis-suite: deps
+	@$(MAKE) --no-print-directory all
+	scripts/redis-suite.sh $(SUITE_UNITS)
 
 bench: deps
 	@$(MAKE) --no-print-directory all bench-tools examples

@@ -11,7 +11,7 @@ packages=(
   build-essential pkg-config
   libuv1-dev libssl-dev libhiredis-dev libcmocka-dev libxxhash-dev zlib1g-dev liblua5.1-0-dev
   redis-server redis-tools
-  python3-pytest python3-redis python3-celery python3-rq iproute2 iptables openssl
+  python3-pytest python3-redis python3-celery python3-rq iproute2 iptables openssl tcl8.6
   clang libclang-rt-14-dev
   libhiredict-dev
 )

@@ -14,7 +14,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/clock.h"
 #include "base/mem.h"
+#include "cmds/cmdstats.h"
 #include "cmds/cmd.h"
 #include "cmds/memlimit.h"
 #include "store/evict.h"
@@ -96,7 +98,9 @@ void cmd_reply_arity(struct resp_out *o, const struct cmd_def *cmd)
 
 struct dict_entry *ctx_lookup(struct cmd_ctx *c, const struct resp_arg *key)
 {
-    return store_lookup(c->store, c->db, key->ptr, key->len, c->now_ms, c->apply);
+    struct dict_entry *e = store_lookup(c->store, c->db, key->ptr, key->len, c->now_ms, c->apply);
+    if (c->cmd && (c->cmd->flags & CMD_READONLY)) cmdstats_keyspace(e != NULL);
+    return e;
 }
 
 struct dict_entry *ctx_lookup_type(struct cmd_ctx *c, const struct resp_arg *key, int type,
@@ -129,7 +133,15 @@ void cmd_exec(struct cmd_ctx *c)
 {
     evict_set_clock(c->now_ms);
     if (c->in_script && c->oom_guard && !oom_guard_allows(c)) return;
+    size_t at = c->out.buf ? c->out.buf->len : 0;
+    int64_t start_us = clock_mono_us();
     c->cmd->exec(c);
+    bool failed = c->out.buf && c->out.buf->len > at && c->out.buf->data[at] == '-';
+    if (failed) {
+        size_t n = c->out.buf->len - at;
+        cmdstats_error(c->out.buf->data + at, n < 64 ? n : 64);
+    }
+    cmdstats_ran(c->cmd, (uint64_t)(clock_mono_us() - start_us), failed);
 }
 
 bool arg_to_cursor(const struct resp_arg *a, uint64_t *cursor)

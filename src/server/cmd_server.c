@@ -6,12 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "cmds/cmdstats.h"
 #include "repl/entry.h"
 #include "server/server.h"
 
@@ -120,8 +122,9 @@ void server_info(struct server *s, int nsections, const struct resp_arg *section
         const struct net_stats *ns = net_get_stats(s->net);
         struct repl_info ri;
         repl_get_info(s->repl, &ri);
-        uint64_t ops = 0;
+        uint64_t ops = 0, hits, misses;
         for (int i = 0; i < 10; i++) ops += s->stats.ops_window[i];
+        cmdstats_keyspace_counts(&hits, &misses);
         SECTION("Stats");
         buf_printf(out,
                    "total_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
@@ -129,7 +132,8 @@ void server_info(struct server *s, int nsections, const struct resp_arg *section
                    "total_net_output_bytes:%llu\r\nrejected_connections:%llu\r\n"
                    "expired_keys:%llu\r\nexpired_stale_perc:%.2f\r\n"
                    "expired_time_cap_reached_count:%llu\r\nexpire_cycle_cpu_milliseconds:%llu\r\n"
-                   "evicted_keys:%llu\r\nlazyfreed_objects:%llu\r\n",
+                   "evicted_keys:%llu\r\nlazyfreed_objects:%llu\r\n"
+                   "keyspace_hits:%llu\r\nkeyspace_misses:%llu\r\ntotal_error_replies:%llu\r\n",
                    (unsigned long long)ns->connections_received,
                    (unsigned long long)s->stats.commands, (unsigned long long)ops,
                    (unsigned long long)ns->net_input_bytes, (unsigned long long)ns->net_output_bytes,
@@ -138,11 +142,31 @@ void server_info(struct server *s, int nsections, const struct resp_arg *section
                    (unsigned long long)ri.expired_time_cap_reached_count,
                    (unsigned long long)ri.expire_cycle_cpu_ms,
                    (unsigned long long)s->store->evicted_keys,
-                   (unsigned long long)lazyfree_freed_objects());
+                   (unsigned long long)lazyfree_freed_objects(), (unsigned long long)hits,
+                   (unsigned long long)misses, (unsigned long long)cmdstats_total_errors());
     }
     if (want(nsections, sections, "replication", true)) {
         SECTION("Replication");
-        buf_printf(out, "role:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\n");
+        struct repl_info ri;
+        repl_get_info(s->repl, &ri);
+        /* Parley has no replication stream: its offset is the log's. */
+        buf_printf(out,
+                   "role:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\n"
+                   "master_repl_offset:%" PRIu64 "\r\n",
+                   ri.applied_index);
+    }
+    if (want(nsections, sections, "cpu", true)) {
+        struct rusage self, children;
+        getrusage(RUSAGE_SELF, &self);
+        getrusage(RUSAGE_CHILDREN, &children);
+#define SECS(tv) ((double)(tv).tv_sec + (double)(tv).tv_usec / 1000000.0)
+        SECTION("CPU");
+        buf_printf(out,
+                   "used_cpu_sys:%.6f\r\nused_cpu_user:%.6f\r\nused_cpu_sys_children:%.6f\r\n"
+                   "used_cpu_user_children:%.6f\r\n",
+                   SECS(self.ru_stime), SECS(self.ru_utime), SECS(children.ru_stime),
+                   SECS(children.ru_utime));
+#undef SECS
     }
     if (want(nsections, sections, "raft", true)) {
         struct repl_info ri;
@@ -176,6 +200,14 @@ void server_info(struct server *s, int nsections, const struct resp_arg *section
                    ri.snapshot_child_pid != 0, ri.snapshot_child_pid, ri.snapshot_buffer_bytes,
                    ri.snapshots_started, ri.snapshots_taken, ri.snapshots_failed,
                    ri.snapshot_last_bytes, (long long)ri.snapshot_last_fork_us);
+    }
+    if (want(nsections, sections, "commandstats", false)) {
+        SECTION("Commandstats");
+        cmdstats_info_commands(out);
+    }
+    if (want(nsections, sections, "errorstats", false)) {
+        SECTION("Errorstats");
+        cmdstats_info_errors(out);
     }
     if (want(nsections, sections, "keyspace", true)) {
         SECTION("Keyspace");
@@ -575,6 +607,7 @@ static void config_resetstat(struct client *c, const struct cmd_def *cmd, int ar
     c->srv->stats.commands = 0;
     c->srv->store->evicted_keys = 0;
     lazyfree_reset_stats();
+    cmdstats_reset();
     struct resp_out o = client_reply(c);
     resp_ok(&o);
 }

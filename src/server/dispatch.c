@@ -22,6 +22,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "cmds/memlimit.h"
+#include "cmds/cmdstats.h"
 #include "server/server.h"
 
 void dispatch_unknown_command(struct resp_out *o, int argc, const struct resp_arg *argv)
@@ -122,6 +123,13 @@ void dispatch_init(void)
     CHECK(unbound == NULL);
 }
 
+/* A command refused before it ran: INFO's rejected_calls and errorstats. */
+static void reject(const struct cmd_def *cmd, const char *error)
+{
+    cmdstats_rejected(cmd);
+    cmdstats_error(error, strlen(error));
+}
+
 bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg *argv)
 {
     (void)ctx;
@@ -134,6 +142,7 @@ bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg 
     if (cmd == NULL) {
         struct resp_out o = client_reply(c);
         dispatch_unknown_command(&o, argc, argv);
+        cmdstats_error("ERR", 3);
         c->last_cmd = "NULL";
         multi_flag_error(c);
         return true;
@@ -142,6 +151,7 @@ bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg 
         /* Node-to-node: no client may send it, whatever its ACL. */
         struct resp_out o = client_reply(c);
         resp_error(&o, PEER_ONLY_ERROR);
+        cmdstats_error(PEER_ONLY_ERROR, strlen(PEER_ONLY_ERROR));
         c->last_cmd = cmd->name;
         multi_flag_error(c);
         return true;
@@ -150,11 +160,14 @@ bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg 
         if (multi_refuse_exec(c, cmd)) return true;
         struct resp_out o = client_reply(c);
         cmd_reply_arity(&o, cmd);
+        reject(cmd, "ERR");
         multi_flag_error(c);
         return true;
     }
+    const struct cmd_def *parent = cmd;
     cmd = resolve(c, cmd, argc, argv);
     if (cmd == NULL) {
+        reject(parent, "ERR");
         multi_flag_error(c);
         return true;
     }
@@ -162,10 +175,12 @@ bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg 
     if (!cmd_arity_ok(cmd, argc)) {
         struct resp_out o = client_reply(c);
         cmd_reply_arity(&o, cmd);
+        reject(cmd, "ERR");
         multi_flag_error(c);
         return true;
     }
     if (acl_refuse(c, cmd, argc, argv)) {
+        reject(cmd, "NOPERM");
         multi_flag_error(c);
         return true;
     }
@@ -182,6 +197,7 @@ bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg 
         CHECK(fn != NULL); /* main.c checks at start-up that every row has one */
         fn(c, cmd, argc, argv);
         record_latency(s, cmd, start_us);
+        cmdstats_ran(cmd, (uint64_t)(clock_mono_us() - start_us), false);
         return !net_conn_closing(conn) && !net_conn_paused(conn);
     }
     /* What no node could do is refused here, before it is proposed
@@ -195,6 +211,7 @@ bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg 
     if (refused) {
         struct resp_out o = client_reply(c);
         resp_error(&o, refused);
+        reject(cmd, refused);
         return true;
     }
     bool may_block = cmd_may_block(cmd, argc, argv);
@@ -209,6 +226,7 @@ bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg 
     if (unencodable) {
         struct resp_out o = client_reply(c);
         resp_error(&o, unencodable);
+        reject(cmd, unencodable);
         return true;
     }
     struct reply_slot *slot = client_slot_for_submit(c);

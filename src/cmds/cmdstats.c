@@ -1,0 +1,97 @@
+/* cmds/cmdstats.c — see cmdstats.h. */
+#include "cmds/cmdstats.h"
+
+#include <string.h>
+
+#include "base/buf.h"
+#include "cmds/cmd.h"
+
+#define ROWS_MAX 1024
+/* Redis stops adding error codes past 128 (it logs that and counts the
+ * rest in total_error_replies only); so does this table. */
+#define ERROR_CODES_MAX 128
+#define ERROR_CODE_LEN 32
+
+static struct cmd_stat stats[ROWS_MAX];
+static struct {
+    char code[ERROR_CODE_LEN];
+    uint64_t count;
+} errors[ERROR_CODES_MAX];
+static size_t n_errors;
+static uint64_t total_errors, hits, misses;
+
+void cmdstats_ran(const struct cmd_def *cmd, uint64_t usec, bool failed)
+{
+    size_t id = cmd_id(cmd);
+    if (id >= ROWS_MAX) return;
+    stats[id].calls++;
+    stats[id].usec += usec;
+    if (failed) stats[id].failed++;
+}
+
+void cmdstats_rejected(const struct cmd_def *cmd)
+{
+    size_t id = cmd_id(cmd);
+    if (id < ROWS_MAX) stats[id].rejected++;
+}
+
+void cmdstats_error(const char *text, size_t len)
+{
+    if (len && text[0] == '-') text++, len--;
+    size_t n = 0;
+    while (n < len && text[n] != ' ' && text[n] != '\r' && n < ERROR_CODE_LEN - 1) n++;
+    total_errors++;
+    if (n == 0) return;
+    for (size_t i = 0; i < n_errors; i++)
+        if (strlen(errors[i].code) == n && memcmp(errors[i].code, text, n) == 0) {
+            errors[i].count++;
+            return;
+        }
+    if (n_errors == ERROR_CODES_MAX) return;
+    memcpy(errors[n_errors].code, text, n);
+    errors[n_errors].code[n] = '\0';
+    errors[n_errors++].count = 1;
+}
+
+void cmdstats_keyspace(bool hit)
+{
+    if (hit) hits++;
+    else misses++;
+}
+
+void cmdstats_info_commands(struct buf *out)
+{
+    size_t n = cmd_count_all();
+    for (size_t id = 0; id < n && id < ROWS_MAX; id++) {
+        const struct cmd_stat *s = &stats[id];
+        if (s->calls == 0 && s->rejected == 0 && s->failed == 0) continue;
+        const struct cmd_def *d = cmd_by_id(id);
+        buf_printf(out, "cmdstat_%s:calls=%llu,usec=%llu,usec_per_call=%.2f,rejected_calls=%llu,"
+                        "failed_calls=%llu\r\n",
+                   d->name, (unsigned long long)s->calls, (unsigned long long)s->usec,
+                   s->calls ? (double)s->usec / (double)s->calls : 0.0,
+                   (unsigned long long)s->rejected, (unsigned long long)s->failed);
+    }
+}
+
+void cmdstats_info_errors(struct buf *out)
+{
+    for (size_t i = 0; i < n_errors; i++)
+        buf_printf(out, "errorstat_%s:count=%llu\r\n", errors[i].code,
+                   (unsigned long long)errors[i].count);
+}
+
+uint64_t cmdstats_total_errors(void) { return total_errors; }
+
+void cmdstats_keyspace_counts(uint64_t *h, uint64_t *m)
+{
+    *h = hits;
+    *m = misses;
+}
+
+void cmdstats_reset(void)
+{
+    memset(stats, 0, sizeof stats);
+    n_errors = 0;
+    total_errors = hits = misses = 0;
+}
