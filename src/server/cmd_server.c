@@ -481,7 +481,12 @@ static void command_getkeys_generic(struct client *c, int argc, const struct res
     }
     struct getkeys g = {xmalloc((size_t)n * sizeof(int)), xmalloc((size_t)n * sizeof(uint32_t)), 0};
     cmd_keys_each(d, n, args, collect_key, &g);
-    if (g.n == 0) {
+    /* A command whose keys are counted by an argument (EVAL ... 0) may
+     * have none: an empty answer, as Redis's no_mandatory_keys. */
+    bool counted = d->keys && strchr(d->keys, '#') != NULL;
+    if (g.n == 0 && counted) {
+        resp_array(&o, 0);
+    } else if (g.n == 0) {
         resp_error(&o, "ERR Invalid arguments specified for command");
     } else {
         resp_array(&o, g.n);

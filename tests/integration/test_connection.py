@@ -452,7 +452,7 @@ def test_command_docs(raw):
 
 
 def test_command_help(raw):
-    # Redis 7.0's text, less GETKEYS and GETKEYSANDFLAGS.
+    # Redis 7.0's text.
     assert raw.call("COMMAND", "HELP") == [
         "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "(no subcommand)",
@@ -469,6 +469,10 @@ def test_command_help(raw):
         "    Return documentation details about multiple Redis commands.",
         "    If no command names are given, documentation details for all",
         "    commands are returned.",
+        "GETKEYS <full-command>",
+        "    Return the keys from a full Redis command.",
+        "GETKEYSANDFLAGS <full-command>",
+        "    Return the keys and the access flags from a full Redis command.",
         "HELP",
         "    Prints this help.",
     ]

@@ -1,0 +1,142 @@
+"""What a node tells about itself and about commands: INFO's cpu,
+commandstats and errorstats sections and the counters Redis exporters read
+(keyspace_hits/misses, total_error_replies), CONFIG RESETSTAT, COMMAND
+GETKEYS/GETKEYSANDFLAGS (compared with redis-server 7.0), OBJECT
+IDLETIME/FREQ (this node's own access records), PFDEBUG and PFSELFTEST."""
+import pytest
+import redis
+
+from conftest import parse_info
+from exact import exact_client
+
+
+def info(c, *sections):
+    return parse_info(c.execute_command("INFO", *sections))
+
+
+@pytest.fixture
+def x(server):
+    """A client that shows replies as sent (no redis-py parsing)."""
+    c = exact_client(server)
+    c.flushall()
+    return c
+
+
+def test_cpu_and_sections(x):
+    r = x
+    cpu = info(r, "cpu")
+    assert float(cpu["used_cpu_user"]) >= 0 and float(cpu["used_cpu_sys_children"]) >= 0
+    assert "used_memory" not in cpu
+    default = r.execute_command("INFO")
+    assert "used_cpu_user" in default and "rejected_calls" not in default
+    everything = r.execute_command("INFO", "everything")
+    assert "rejected_calls" in everything or "cmdstat_" in everything
+    assert everything.count("used_cpu_user_children") == 1
+    assert "master_repl_offset" in r.execute_command("INFO", "replication")
+
+
+def test_commandstats_errorstats_and_resetstat(x):
+    r = x
+    r.execute_command("CONFIG", "RESETSTAT")
+    r.set("k", "v")
+    r.get("k")
+    r.get("missing")
+    with pytest.raises(redis.ResponseError):
+        r.execute_command("LPUSH", "k", "x")  # WRONGTYPE
+    with pytest.raises(redis.ResponseError):
+        r.execute_command("GET")  # arity: rejected
+    with pytest.raises(redis.ResponseError):
+        r.execute_command("NOSUCHCOMMAND")
+    stats = info(r, "commandstats")
+    assert stats["cmdstat_get"].startswith("calls=2,"), stats
+    assert "rejected_calls=1" in stats["cmdstat_get"]
+    assert stats["cmdstat_set"].startswith("calls=1,")
+    assert "failed_calls=1" in stats["cmdstat_lpush"]
+    errors = info(r, "errorstats")
+    assert errors["errorstat_WRONGTYPE"] == "count=1"
+    assert errors["errorstat_ERR"] == "count=2"
+    s = info(r, "stats")
+    assert int(s["keyspace_hits"]) == 1 and int(s["keyspace_misses"]) == 1
+    assert int(s["total_error_replies"]) == 3
+    r.execute_command("CONFIG", "RESETSTAT")
+    assert "cmdstat_set" not in info(r, "commandstats")
+    assert int(info(r, "stats")["total_error_replies"]) == 0
+
+
+GETKEYS = [
+    ("GET", "a"), ("MSET", "a", "1", "b", "2"), ("SORT", "abc", "STORE", "x", "STORE", "def"),
+    ("SORT_RO", "abc"), ("LMOVE", "a", "b", "LEFT", "RIGHT"), ("EVAL", "return 1", "2", "k1", "k2", "a"),
+    ("XREAD", "COUNT", "2", "STREAMS", "s1", "s2", "0", "0"), ("ZUNIONSTORE", "d", "2", "a", "b"),
+    ("GEORADIUS", "g", "0", "0", "1", "km", "STORE", "dst"), ("GEOSEARCHSTORE", "d", "s", "FROMLONLAT",
+                                                               "0", "0", "BYRADIUS", "1", "km"),
+    ("BITOP", "AND", "d", "a", "b"), ("PFMERGE", "d", "a", "b"), ("OBJECT", "ENCODING", "k"),
+    ("PING",), ("NOSUCH", "a"), ("GET",), ("EVAL", "return 1", "0"),
+]
+
+
+@pytest.mark.parametrize("cmd", GETKEYS)
+def test_command_getkeys_matches_redis(server, redis_ref, cmd):
+    ours = exact_client(server)
+    theirs = exact_client(type("Ref", (), {"port": redis_ref.port}))
+
+    def ask(c):
+        try:
+            return c.execute_command("COMMAND", "GETKEYS", *cmd)
+        except redis.ResponseError as e:
+            return str(e)
+    assert ask(ours) == ask(theirs)
+
+
+def test_command_getkeysandflags(x):
+    r = x
+    got = r.execute_command("COMMAND", "GETKEYSANDFLAGS", "LMOVE", "a", "b", "LEFT", "RIGHT")
+    assert [k for k, _ in got] == ["a", "b"]
+    assert "access" in got[0][1] and "update" in got[1][1]
+
+
+def test_object_idletime_and_freq(server):
+    r = exact_client(server, decode=False)
+    r.execute_command("FLUSHALL")
+    r.execute_command("SET", "k", "v")
+    assert r.execute_command("OBJECT", "IDLETIME", "k") == 0
+    assert r.execute_command("OBJECT", "IDLETIME", "missing") is None
+    with pytest.raises(redis.ResponseError, match="LFU maxmemory policy is not selected"):
+        r.execute_command("OBJECT", "FREQ", "k")
+    payload = r.execute_command("DUMP", "k")
+    r.execute_command("RESTORE", "k2", 0, payload, "IDLETIME", 1000)
+    assert 1000 <= r.execute_command("OBJECT", "IDLETIME", "k2") <= 1010
+    r.execute_command("CONFIG", "SET", "maxmemory-policy", "allkeys-lfu")
+    try:
+        r.execute_command("RESTORE", "k3", 0, payload, "FREQ", 100)
+        assert r.execute_command("OBJECT", "FREQ", "k3") == 100
+        with pytest.raises(redis.ResponseError, match="LFU maxmemory policy is selected"):
+            r.execute_command("OBJECT", "IDLETIME", "k3")
+    finally:
+        r.execute_command("CONFIG", "SET", "maxmemory-policy", "noeviction")
+
+
+def test_object_idletime_is_refused_in_multi(r):
+    r.set("k", "v")
+    p = r.pipeline(transaction=True)
+    p.execute_command("OBJECT", "IDLETIME", "k")
+    with pytest.raises(redis.ResponseError):
+        p.execute()
+
+
+def test_pfdebug_and_pfselftest_match_redis(server, redis_ref):
+    ours = exact_client(server)
+    theirs = exact_client(type("Ref", (), {"port": redis_ref.port}))
+    for c in (ours, theirs):
+        c.flushall()
+        c.execute_command("PFADD", "h", *[f"e{i}" for i in range(40)])
+        c.execute_command("SET", "s", "x")
+    for cmd in [("PFDEBUG", "ENCODING", "h"), ("PFDEBUG", "DECODE", "h"), ("PFDEBUG", "GETREG", "h"),
+                ("PFDEBUG", "ENCODING", "h"), ("PFDEBUG", "DECODE", "h"), ("PFDEBUG", "TODENSE", "h"),
+                ("PFDEBUG", "TODENSE", "missing"), ("PFDEBUG", "FOO", "h"), ("PFDEBUG", "ENCODING", "s"),
+                ("PFDEBUG", "ENCODING", "h", "x"), ("PFCOUNT", "h"), ("PFSELFTEST",)]:
+        def ask(c):
+            try:
+                return c.execute_command(*cmd)
+            except redis.ResponseError as e:
+                return str(e)
+        assert ask(ours) == ask(theirs), cmd
