@@ -26,6 +26,7 @@ void cmd_append(struct cmd_ctx *c);
 void cmd_strlen(struct cmd_ctx *c);
 void cmd_getrange(struct cmd_ctx *c);
 void cmd_setrange(struct cmd_ctx *c);
+void cmd_lcs(struct cmd_ctx *c);
 void cmd_substr(struct cmd_ctx *c);
 
 /* keys.c */

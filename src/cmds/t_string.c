@@ -3,7 +3,9 @@
  * SETRANGE). Semantics and error texts follow Redis 7.0's t_string.c. */
 #include <limits.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmds/cmd.h"
@@ -464,3 +466,133 @@ void cmd_setrange(struct cmd_ctx *c)
 }
 
 void cmd_substr(struct cmd_ctx *c) { cmd_getrange(c); }
+
+/* LCS key1 key2 [LEN] [IDX] [MINMATCHLEN n] [WITHMATCHLEN]: the longest
+ * common subsequence by the classic table of prefix lengths, walked back
+ * from its end; IDX gives the matching ranges, last first, as Redis does.
+ * The table (one uint32 per pair of prefixes) is bounded by
+ * proto-max-bulk-len, which travels in the entry. */
+void cmd_lcs(struct cmd_ctx *c)
+{
+    bool wrong_a, wrong_b;
+    struct dict_entry *ea = ctx_lookup(c, &c->argv[1]);
+    struct dict_entry *eb = ctx_lookup(c, &c->argv[2]);
+    wrong_a = ea && store_value(ea)->type != OBJ_STRING;
+    wrong_b = eb && store_value(eb)->type != OBJ_STRING;
+    if (wrong_a || wrong_b) {
+        resp_error(&c->out, "ERR The specified keys must contain string values");
+        return;
+    }
+    bool getlen = false, getidx = false, withmatchlen = false;
+    long long minmatchlen = 0;
+    for (int j = 3; j < c->argc; j++) {
+        const struct resp_arg *o = &c->argv[j];
+        if (arg_is(o, "idx")) getidx = true;
+        else if (arg_is(o, "len")) getlen = true;
+        else if (arg_is(o, "withmatchlen")) withmatchlen = true;
+        else if (arg_is(o, "minmatchlen") && j + 1 < c->argc) {
+            if (!arg_get_ll_or_reply(c, &c->argv[++j], &minmatchlen)) return;
+            if (minmatchlen < 0) minmatchlen = 0;
+        } else {
+            cmd_reply_syntax_error(c);
+            return;
+        }
+    }
+    if (getidx && getlen) {
+        resp_error(&c->out, "ERR If you want both the length and indexes, please just use IDX.");
+        return;
+    }
+    char ta[SOBJ_INT_BUF], tb[SOBJ_INT_BUF];
+    size_t la = 0, lb = 0;
+    const char *a = ea ? sobj_str(store_value(ea), ta, &la) : "";
+    const char *b = eb ? sobj_str(store_value(eb), tb, &lb) : "";
+    if (la >= UINT32_MAX - 1 || lb >= UINT32_MAX - 1) {
+        resp_error(&c->out, "ERR String too long for LCS");
+        return;
+    }
+    unsigned long long cells = (unsigned long long)(la + 1) * (lb + 1);
+    if (cells * sizeof(uint32_t) > (unsigned long long)cmd_max_string_len(c)) {
+        resp_error(&c->out, "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
+        return;
+    }
+    uint32_t *t = malloc((size_t)cells * sizeof *t);
+    if (t == NULL) {
+        resp_error(&c->out, "ERR Insufficient memory, failed allocating transient memory for LCS");
+        return;
+    }
+#define T(i, j) t[(size_t)(j) + (size_t)(i) * (lb + 1)]
+    for (size_t i = 0; i <= la; i++)
+        for (size_t j = 0; j <= lb; j++) {
+            if (i == 0 || j == 0) T(i, j) = 0;
+            else if (a[i - 1] == b[j - 1]) T(i, j) = T(i - 1, j - 1) + 1;
+            else T(i, j) = T(i - 1, j) > T(i, j - 1) ? T(i - 1, j) : T(i, j - 1);
+        }
+    uint32_t total = T(la, lb), idx = total;
+    bool compute = getidx || !getlen;
+    char *result = compute ? malloc(total ? total : 1) : NULL;
+    if (compute && result == NULL) {
+        free(t);
+        resp_error(&c->out, "ERR Insufficient memory, failed allocating transient memory for LCS");
+        return;
+    }
+    size_t ranges_at = 0;
+    long long ranges = 0;
+    if (getidx) {
+        resp_map(&c->out, 2);
+        resp_bulk_str(&c->out, "matches");
+        ranges_at = resp_defer_len(&c->out);
+    }
+    /* The range being grown backwards: a_start == la means "none". */
+    size_t a_start = la, a_end = 0, b_start = 0, b_end = 0;
+    size_t i = la, j = lb;
+    while (compute && i > 0 && j > 0) {
+        bool emit = false;
+        if (a[i - 1] == b[j - 1]) {
+            result[idx - 1] = a[i - 1];
+            if (a_start == la) {
+                a_start = a_end = i - 1;
+                b_start = b_end = j - 1;
+            } else if (a_start == i && b_start == j) {
+                a_start--;
+                b_start--;
+            } else {
+                emit = true;
+            }
+            if (a_start == 0 || b_start == 0) emit = true;
+            idx--;
+            i--;
+            j--;
+        } else {
+            if (T(i - 1, j) > T(i, j - 1)) i--;
+            else j--;
+            if (a_start != la) emit = true;
+        }
+        size_t match_len = a_end - a_start + 1;
+        if (emit) {
+            if (getidx && (minmatchlen == 0 || (long long)match_len >= minmatchlen)) {
+                resp_array(&c->out, withmatchlen ? 3 : 2);
+                resp_array(&c->out, 2);
+                resp_int(&c->out, (long long)a_start);
+                resp_int(&c->out, (long long)a_end);
+                resp_array(&c->out, 2);
+                resp_int(&c->out, (long long)b_start);
+                resp_int(&c->out, (long long)b_end);
+                if (withmatchlen) resp_int(&c->out, (long long)match_len);
+                ranges++;
+            }
+            a_start = la;
+        }
+    }
+#undef T
+    if (getidx) {
+        resp_set_deferred_len(&c->out, ranges_at, '*', ranges);
+        resp_bulk_str(&c->out, "len");
+        resp_int(&c->out, total);
+    } else if (getlen) {
+        resp_int(&c->out, total);
+    } else {
+        resp_bulk(&c->out, result, total);
+    }
+    free(result);
+    free(t);
+}

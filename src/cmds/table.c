@@ -219,6 +219,8 @@ static const struct cmd_def table[] = {
         "Get the length of the value stored in a key", "O(1)"),
     ROW("getrange", 4, CMD_KEY_ACCESS | R, 1, 1, 1, S_RD | ACL_SLOW, cmd_getrange, "string", "2.4.0",
         "Get a substring of the string stored at a key", "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings."),
+    ROW("lcs", -3, CMD_KEY_ACCESS | R, 1, 2, 1, S_RD | ACL_SLOW, cmd_lcs, "string", "7.0.0",
+        "Find longest common substring", "O(N*M) where N and M are the lengths of s1 and s2, respectively"),
     ROW("substr", 4, CMD_KEY_ACCESS | R, 1, 1, 1, S_RD | ACL_SLOW, cmd_substr, "string", "1.0.0",
         "Get a substring of the string stored at a key", "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings."),
     ROW("setrange", 4, CMD_KEY_MODIFY | W | DOOM | CMD_GROWS_TO_ARG, 1, 1, 1, S_WR | ACL_SLOW, cmd_setrange, "string", "2.2.0",

@@ -11,7 +11,10 @@ prefix, which redis-py would otherwise strip.
 WRONGTYPE is not tested yet: strings are the only type Parley stores so far.
 Limits on string size use a node started with a small proto-max-bulk-len.
 """
+import random
+
 import pytest
+import redis
 
 from conftest import wait_until
 from exact import err, exact_client
@@ -767,3 +770,29 @@ def test_config_set_proto_max_bulk_len_applies_to_string_size(r):
         assert r.setrange("cfgbig", 1048575, "a") == 1048576
     finally:
         r.config_set("proto-max-bulk-len", original)
+
+
+def test_lcs_matches_redis(server, redis_ref):
+    """LCS with every option, against redis-server 7.0 (random strings too)."""
+    ours = exact_client(server)
+    theirs = exact_client(type("Ref", (), {"port": redis_ref.port}))
+    rng = random.Random(4)
+    cmds = [("MSET", "k1", "ohmytext", "k2", "mynewtext"), ("LCS", "k1", "k2"), ("LCS", "k1", "k2", "LEN"),
+            ("LCS", "k1", "k2", "IDX"), ("LCS", "k1", "k2", "IDX", "MINMATCHLEN", 4),
+            ("LCS", "k1", "k2", "IDX", "MINMATCHLEN", 4, "WITHMATCHLEN"), ("LCS", "k1", "k2", "LEN", "IDX"),
+            ("LCS", "k1", "missing"), ("LCS", "missing", "missing2", "IDX"), ("LPUSH", "l", "x"),
+            ("LCS", "k1", "l"), ("LCS", "k1", "k2", "FOO"), ("LCS", "k1", "k2", "MINMATCHLEN", "x"),
+            ("LCS", "k1", "k2", "MINMATCHLEN", -3, "IDX"), ("SET", "n1", 12345), ("SET", "n2", 2345),
+            ("LCS", "n1", "n2", "IDX", "WITHMATCHLEN")]
+    for _ in range(30):
+        a = "".join(rng.choice("abc") for _ in range(rng.randrange(0, 40)))
+        b = "".join(rng.choice("abc") for _ in range(rng.randrange(0, 40)))
+        cmds += [("MSET", "a", a, "b", b), ("LCS", "a", "b"), ("LCS", "a", "b", "IDX", "WITHMATCHLEN"),
+                 ("LCS", "b", "a", "IDX", "MINMATCHLEN", 2)]
+    for cmd in cmds:
+        def ask(c):
+            try:
+                return c.execute_command(*cmd)
+            except redis.ResponseError as e:
+                return str(e)
+        assert ask(ours) == ask(theirs), cmd
