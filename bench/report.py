@@ -39,8 +39,12 @@ GROUPS = [
     ("lists, hashes, sets, sorted sets",
      {"lpush", "rpush", "lpop", "rpop", "hset", "sadd", "spop", "zadd", "zpopmin",
       "lrange", "lrange_100", "lrange_300", "lrange_500", "lrange_600"}),
+    ("bitmaps, HyperLogLog, GEO", {"setbit", "bitcount", "pfadd", "pfcount", "geoadd", "geosearch"}),
     ("messaging", {"blpop", "xadd", "xreadgroup", "xreadgroup_wake"}),  # and every publish<K>
 ]
+TYPE_LABELS = {"setbit": "SETBIT (random key)", "bitcount": "BITCOUNT", "pfadd": "PFADD (random member)",
+               "pfcount": "PFCOUNT", "geoadd": "GEOADD (random member)",
+               "geosearch": "GEOSEARCH BYRADIUS COUNT 10"}
 MESSAGING_NOTE = ("messaging: BLPOP woken by LPUSH: rps = messages delivered per second, "
                   "latency = from the LPUSH sent to the blocked client's reply read; "
                   "PUBLISH: the publisher's requests per second and reply latency; "
@@ -67,6 +71,8 @@ def label(test, csv_name):
         return "PUBLISH, %d subscriber%s" % (k, "" if k == 1 else "s")
     if test == "xadd":
         return "XADD * (one field)"
+    if test in TYPE_LABELS:
+        return TYPE_LABELS[test]
     return csv_name
 
 

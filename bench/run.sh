@@ -104,7 +104,7 @@ else
 fi
 N_UNPIPELINED=${BENCH_N_UNPIPELINED:-${BENCH_N:-$def_n1}}
 N_PIPELINED=${BENCH_N_PIPELINED:-${BENCH_N:-$def_n16}}
-TESTS=${BENCH_TESTS:-set,get,incr,mset,lpush,rpop,lpop,hset,sadd,zadd,zpopmin,blpop,publish1,publish50,xadd,xreadgroup,xreadgroup_wake}
+TESTS=${BENCH_TESTS:-set,get,incr,mset,lpush,rpop,lpop,hset,sadd,zadd,zpopmin,blpop,publish1,publish50,xadd,xreadgroup,xreadgroup_wake,setbit,bitcount,pfadd,pfcount,geoadd,geosearch}
 SIZES=${BENCH_SIZES:-3 1024}
 PIPELINES=${BENCH_PIPELINES:-1 16}
 CLIENTS=${BENCH_CLIENTS:-50}
@@ -527,6 +527,8 @@ run_child() { # stdout-file stderr-file timeout command...
 
 # shellcheck source=bench/messaging.sh
 . "$BENCH_DIR/messaging.sh"
+# shellcheck source=bench/types.sh
+. "$BENCH_DIR/types.sh"
 
 preload() { # side size
   local side=$1 size=$2 rc=0 t0=$SECONDS
@@ -552,6 +554,11 @@ preload() { # side size
 plan() { # test size pipeline; sets REC_SIZE REC_PIPELINE, returns 1 to skip
   REC_SIZE=$2 REC_PIPELINE=$3
   [ "$2" = "${SIZE_LIST[0]}" ] || case $1 in sadd | zadd | zpopmin | spop | blpop | publish* | x*) return 1 ;; esac
+  if is_type_row "$1"; then
+    [ "$2" = "${SIZE_LIST[0]}" ] || return 1
+    REC_SIZE=0
+    return 0
+  fi
   case $1 in
     sadd | zadd | zpopmin | spop) REC_SIZE=0 ;;
     blpop | xreadgroup | xreadgroup_wake)
@@ -573,6 +580,10 @@ run_test() { # side test size pipeline n base
     xreadgroup) run_xconsume "$side" "$size" "$n" "$base"; return ;;
     xreadgroup_wake) run_xwake "$side" "$size" "$n" "$base"; return ;;
   esac
+  if is_type_row "$test"; then
+    run_type_row "$side" "$test" "$pipeline" "$n" "$base"
+    return
+  fi
   if pop_target "$test" >/dev/null; then
     fill_for_pop "$side" "$test" "$size" "$pipeline" "$n" "$base"
     popped=1
