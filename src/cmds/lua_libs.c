@@ -26,6 +26,7 @@
  * run starts from the pristine state. */
 #include <assert.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <lauxlib.h>
@@ -41,7 +42,15 @@ void *lua_ext_realloc(void *ptr, size_t size);
 void lua_ext_free(void *ptr);
 
 #define EXT_HEADER 16      /* the block's size, keeping 16-byte alignment */
-#define CJSON_BYTES_PER_UNIT 16
+/* Work charged to the budget: cjson's C loops run without the count hook,
+ * so each call pays for the bytes it reads (its string arguments: JSON to
+ * decode), the bytes its buffers grow by (output being built, decoding
+ * scratch: so an encode whose output doubles level after level is stopped
+ * while it runs) and the strings it returns. Decoding dense JSON costs
+ * more than this (building tables); the memory cap bounds it too. */
+#define CJSON_UNITS_PER_ARG_BYTE 2
+#define CJSON_GROWN_BYTES_PER_UNIT 4 /* strings reserve 6 bytes a byte */
+#define CJSON_UNITS_PER_RESULT_BYTE 1
 
 /* The state whose cjson call is running (set by cjson_call). */
 static lua_State *ext_L;
@@ -58,6 +67,8 @@ static void *ext_resize(void *ptr, size_t size)
         if (block) alloc(ud, block, old + EXT_HEADER, 0);
         return NULL;
     }
+    if (size > old && sandbox_current() != NULL) /* not while setting up */
+        sandbox_charge(ext_L, (size - old) / CJSON_GROWN_BYTES_PER_UNIT);
     unsigned char *grown =
         alloc(ud, block, block ? old + EXT_HEADER : 0, size + EXT_HEADER);
     if (grown == NULL) {
@@ -114,7 +125,8 @@ static int cjson_call(lua_State *L)
 {
     int n = lua_gettop(L);
     for (int i = 1; i <= n; i++)
-        if (lua_type(L, i) == LUA_TSTRING) sandbox_charge(L, lua_objlen(L, i) / CJSON_BYTES_PER_UNIT);
+        if (lua_type(L, i) == LUA_TSTRING)
+            sandbox_charge(L, (uint64_t)lua_objlen(L, i) * CJSON_UNITS_PER_ARG_BYTE);
     ext_L = L;
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_insert(L, 1);
@@ -124,7 +136,8 @@ static int cjson_call(lua_State *L)
     if (rc != 0) return reraise_positioned(L);
     int results = lua_gettop(L);
     for (int i = 1; i <= results; i++)
-        if (lua_type(L, i) == LUA_TSTRING) sandbox_charge(L, lua_objlen(L, i) / CJSON_BYTES_PER_UNIT);
+        if (lua_type(L, i) == LUA_TSTRING)
+            sandbox_charge(L, (uint64_t)lua_objlen(L, i) * CJSON_UNITS_PER_RESULT_BYTE);
     if (lua_toboolean(L, lua_upvalueindex(2)) && results >= 1 && lua_istable(L, 1))
         wrap_functions(L, 1);
     return results;

@@ -399,10 +399,14 @@ static int sb_tostring(lua_State *L)
     case LUA_TUSERDATA:
     case LUA_TTHREAD:
     case LUA_TLIGHTUSERDATA: {
-        /* Only the offset in the arena: the same on every node. */
+        /* Only the offset in the arena: the same on every node. NULL
+         * (cjson.null) as Redis's %p prints it. */
         char text[64];
-        snprintf(text, sizeof text, "%s: 0x%08x", luaL_typename(L, 1),
-                 (unsigned)(uintptr_t)lua_topointer(L, 1));
+        const void *p = lua_topointer(L, 1);
+        if (p == NULL)
+            snprintf(text, sizeof text, "%s: (nil)", luaL_typename(L, 1));
+        else
+            snprintf(text, sizeof text, "%s: 0x%08x", luaL_typename(L, 1), (unsigned)(uintptr_t)p);
         lua_pushstring(L, text);
         return 1;
     }

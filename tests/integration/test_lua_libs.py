@@ -27,6 +27,7 @@ SAME_AS_REDIS = [
     "return cjson.decode('  -12.5e1 ')",
     "return cjson.decode('[1,2,3]')[3] + cjson.decode('{\"x\":40}').x",
     "return tostring(cjson.decode('null') == cjson.null)",
+    "return {tostring(cjson.null), type(cjson.null)}",
     "return cjson.encode(cjson.decode('[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]'))",
     # cjson: errors
     "return cjson.decode('[1,2')",
@@ -148,22 +149,41 @@ end)""")
 
 # ------------------------------------------------- the sandbox's limits inside
 
-def test_huge_outputs_hit_the_memory_cap_not_the_machine(server):
+def test_huge_outputs_are_stopped_while_they_grow(server):
     c = exact_client(server)
     big = ("local s = string.rep('x', 1000000) local t = {} "
            "for i = 1, 300 do t[i] = s end ")
     with pytest.raises(redis.ResponseError) as e:
         c.execute_command("EVAL", big + "return #cjson.encode(t)", 0)
-    assert "not enough memory" in str(e.value)
-    # A script can catch it, as any memory error, and go on.
-    assert c.execute_command("EVAL", big + "local ok, m = pcall(cjson.encode, t) "
-                             "return {tostring(ok), m}", 0) == ["false", "not enough memory"]
+    assert str(e.value).startswith("BUSY")
+    # pcall cannot catch that stop.
+    with pytest.raises(redis.ResponseError) as e:
+        c.execute_command("EVAL", big + "local ok, m = pcall(cjson.encode, t) return m", 0)
+    assert str(e.value).startswith("BUSY")
     # Shared subtables: the output doubles with each level.
     with pytest.raises(redis.ResponseError) as e:
         c.execute_command("EVAL", "local a = {} for d = 1, 40 do a = {a, a} end "
                           "return #cjson.encode(a)", 0)
-    assert "not enough memory" in str(e.value) or "BUSY" in str(e.value)
+    assert str(e.value).startswith("BUSY")
+    # Encoding the same table again and again pays for each output.
+    with pytest.raises(redis.ResponseError) as e:
+        c.execute_command("EVAL", "local t = {string.rep('x', 100000)} "
+                          "for i = 1, 1000 do cjson.encode(t) end", 0)
+    assert str(e.value).startswith("BUSY")
+    # Below the budget, a few megabytes are fine.
+    assert c.execute_command("EVAL", "local t = {} for i = 1, 2 do t[i] = string.rep('y', 1000000) "
+                             "end return #cjson.decode(cjson.encode(t))", 0) == 2
     assert c.execute_command("PING") == "PONG"
+
+
+def test_memory_errors_inside_cjson_are_lua_memory_errors(server):
+    c = exact_client(server)
+    # Strings near the cap leave cjson no room for its output.
+    script = ("local chunk = string.rep('x', 1024) local keep = {} "
+              "for i = 1, 150 do keep[i] = string.rep(chunk .. i, 1020) end "
+              "local t = {string.rep('y', 2000000)} "
+              "local ok, m = pcall(cjson.encode, t) return {tostring(ok), m}")
+    assert c.execute_command("EVAL", script, 0) == ["false", "not enough memory"]
 
 
 def test_hostile_depth_settings_stay_bounded(server):
