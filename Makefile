@@ -19,7 +19,13 @@ SAN_CFLAGS := $(BASE_CFLAGS) -O1 -fno-omit-frame-pointer -fsanitize=address,unde
 # maxmemory): the link routes src/'s malloc, calloc, realloc and free
 # through its wrappers. Every binary that links libparley needs these.
 MEM_WRAP := -Wl,--wrap=malloc -Wl,--wrap=calloc -Wl,--wrap=realloc -Wl,--wrap=free
-LIBS    := $(PKG_LIBS) -lm $(MEM_WRAP)
+# Lua's bundled libraries (src/cmds/lua_libs.c): LuaBitOp links as Debian
+# ships it; lua-cjson is linked from a copy of Debian's static archive whose
+# malloc, realloc and free are renamed lua_ext_*, so that its buffers live in
+# the script sandbox's arena (lua_libs.c says why).
+CJSON_SYSTEM_A := $(shell $(CC) -print-file-name=liblua5.1-cjson.a)
+CJSON_A := build/ext/liblua5.1-cjson-sandbox.a
+LIBS    := $(CJSON_A) $(PKG_LIBS) -llua5.1-bitop -lm $(MEM_WRAP)
 PREFIX  ?= /usr/local
 PYTHON  := /usr/bin/python3
 
@@ -44,16 +50,22 @@ build/san/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	@echo "CC (san) $<"; $(CC) $(SAN_CFLAGS) -MMD -MP -c $< -o $@
 
-build/libparley.a: $(REL_OBJ)
-	@rm -f $@; ar rcs $@ $^
-build/san/libparley.a: $(SAN_OBJ)
-	@rm -f $@; ar rcs $@ $^
+$(CJSON_A): $(CJSON_SYSTEM_A)
+	@mkdir -p $(dir $@)
+	objcopy --redefine-sym malloc=lua_ext_malloc --redefine-sym realloc=lua_ext_realloc \
+	  --redefine-sym free=lua_ext_free $< $@
+
+# Every program linking libparley also links $(CJSON_A) (in LIBS).
+build/libparley.a: $(REL_OBJ) $(CJSON_A)
+	@rm -f $@; ar rcs $@ $(filter %.o,$^)
+build/san/libparley.a: $(SAN_OBJ) $(CJSON_A)
+	@rm -f $@; ar rcs $@ $(filter %.o,$^)
 
 # -rdynamic: the crash report's backtrace (repl/poison.c) names our functions.
 build/parley-server: build/obj/server/main.o build/libparley.a
-	$(CC) $(RELEASE_CFLAGS) -rdynamic $^ $(LIBS) -o $@
+	$(CC) $(RELEASE_CFLAGS) -rdynamic $< build/libparley.a $(LIBS) -o $@
 build/san/parley-server: build/san/obj/server/main.o build/san/libparley.a
-	$(CC) $(SAN_CFLAGS) -rdynamic $^ $(LIBS) -o $@
+	$(CC) $(SAN_CFLAGS) -rdynamic $< build/san/libparley.a $(LIBS) -o $@
 
 build/unit/%: tests/unit/%.c build/libparley.a
 	@mkdir -p $(dir $@)
@@ -187,8 +199,8 @@ FUZZ_UTIL := tests/fuzz/fuzz_util.c tests/fuzz/fuzz.h
 build/fuzz/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	@echo "CC (fuzz) $<"; $(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
-build/fuzz/libparley.a: $(FUZZ_OBJ)
-	@rm -f $@; ar rcs $@ $^
+build/fuzz/libparley.a: $(FUZZ_OBJ) $(CJSON_A)
+	@rm -f $@; ar rcs $@ $(filter %.o,$^)
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_UTIL) build/fuzz/libparley.a
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Itests/fuzz $< tests/fuzz/fuzz_util.c \
 	  build/fuzz/libparley.a $(LIBS) -o $@

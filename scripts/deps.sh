@@ -9,7 +9,7 @@ set -euo pipefail
 
 packages=(
   build-essential pkg-config
-  libuv1-dev libssl-dev libhiredis-dev libcmocka-dev libxxhash-dev zlib1g-dev liblua5.1-0-dev
+  libuv1-dev libssl-dev libhiredis-dev libcmocka-dev libxxhash-dev zlib1g-dev liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
   redis-server redis-tools
   python3-pytest python3-redis python3-celery python3-rq iproute2 iptables openssl tcl8.6
   clang libclang-rt-14-dev
@@ -32,7 +32,27 @@ raft_ok=0
 if [ -n "$raft_version" ] && dpkg --compare-versions "$raft_version" ge "$raft_min"; then
   raft_ok=1
 fi
-[ ${#missing[@]} -eq 0 ] && [ $raft_ok -eq 1 ] && exit 0
+# Node.js clients the integration tests run (tests/node: BullMQ), pinned by
+# its package-lock.json, installed into that folder. The machine's own node
+# and npm are used; Debian's are installed when there are none.
+root=$(cd "$(dirname "$0")/.." && pwd)
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
+  for p in nodejs npm; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+fi
+node_clients() {
+  local dir="$root/tests/node"
+  [ -f "$dir/package-lock.json" ] || return 0
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] ||
+     [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    echo "deps.sh: npm ci in tests/node"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
+if [ ${#missing[@]} -eq 0 ] && [ $raft_ok -eq 1 ]; then node_clients; exit 0; fi
 
 codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
 backports_list=/etc/apt/sources.list.d/parley-backports.list
@@ -85,3 +105,4 @@ if printf '%s\n' "${missing[@]:-}" | grep -qx redis-server; then
     $SUDO /etc/init.d/redis-server stop >/dev/null 2>&1 || true
   fi
 fi
+node_clients

@@ -9,7 +9,8 @@
  *   2. the base, table, string and math libraries, then our changes: the
  *      functions that could leak state, read files or be fooled into
  *      running bytecode are removed or wrapped, the string functions that
- *      loop are ours (lua_strlib.c), the redis table (lua_redis.c);
+ *      loop are ours (lua_strlib.c), the redis table (lua_redis.c), the
+ *      libraries Redis bundles: cjson, bit, struct, cmsgpack (lua_libs.c);
  *   3. read-only globals and libraries: the globals table the script sees
  *      is an empty proxy whose reads go to the real table and whose writes
  *      fail; every library table is reached through such a proxy; rawset,
@@ -72,6 +73,7 @@ static struct {
     bool killed;
     bool out_of_memory; /* a memory error ended the script (sandbox_call) */
     bool in_setup;
+    bool fail_next; /* sandbox_raise_out_of_memory: refuse one allocation */
     /* Watching strings: the last large block, not yet looked at; the live
      * large strings by log2 of their block size, and a set of them. */
     void *unseen;
@@ -227,6 +229,10 @@ static void *sandbox_alloc(void *ud, void *ptr, size_t old_size, size_t new_size
 {
     (void)ud;
     classify_unseen();
+    if (sb.fail_next && new_size > old_size) {
+        sb.fail_next = false;
+        return NULL;
+    }
     if (ptr && old_size >= TRACK_MIN && new_size != old_size) forget_block(ptr, old_size);
     if (new_size > old_size) {
         if (sb.killed) return NULL;
@@ -393,10 +399,14 @@ static int sb_tostring(lua_State *L)
     case LUA_TUSERDATA:
     case LUA_TTHREAD:
     case LUA_TLIGHTUSERDATA: {
-        /* Only the offset in the arena: the same on every node. */
+        /* Only the offset in the arena: the same on every node. NULL
+         * (cjson.null) as Redis's %p prints it. */
         char text[64];
-        snprintf(text, sizeof text, "%s: 0x%08x", luaL_typename(L, 1),
-                 (unsigned)(uintptr_t)lua_topointer(L, 1));
+        const void *p = lua_topointer(L, 1);
+        if (p == NULL)
+            snprintf(text, sizeof text, "%s: (nil)", luaL_typename(L, 1));
+        else
+            snprintf(text, sizeof text, "%s: 0x%08x", luaL_typename(L, 1), (unsigned)(uintptr_t)p);
         lua_pushstring(L, text);
         return 1;
     }
@@ -693,6 +703,7 @@ static void setup(lua_State *L)
 
     lua_strlib_open(L);
     lua_redis_open(L);
+    lua_libs_open(L);
 
     /* The string metatable's __index is the real string table. */
     lua_pushliteral(L, "");
@@ -704,7 +715,8 @@ static void setup(lua_State *L)
 
     /* Library tables behind proxies. */
     for (const char *const *n = (const char *const[]){"string", "table", "math", "coroutine",
-                                                      "redis", NULL};
+                                                      "redis", "cjson", "bit", "struct",
+                                                      "cmsgpack", NULL};
          *n; n++) {
         lua_getfield(L, G, *n);
         if (!lua_istable(L, -1)) {
@@ -803,6 +815,7 @@ static void reset_run(void)
     sb.spent = 0;
     sb.killed = false;
     sb.out_of_memory = false;
+    sb.fail_next = false;
     sb.unseen = NULL;
     memset(sb.bucket, 0, sizeof sb.bucket);
     if (sb.set_cap) memset(sb.set, 0, sb.set_cap * sizeof *sb.set);
@@ -923,6 +936,14 @@ bool sandbox_call(lua_State *L, int nargs)
     resp_raw(o, "\r\n", 2);
     lua_pop(L, 1);
     return false;
+}
+
+void sandbox_raise_out_of_memory(lua_State *L)
+{
+    sb.fail_next = true;
+    lua_newuserdata(L, 1); /* refused: Lua raises its memory error */
+    sb.fail_next = false;
+    luaL_error(L, "not enough memory"); /* not reached */
 }
 
 int sandbox_pcall(lua_State *L, int nargs, int nresults)

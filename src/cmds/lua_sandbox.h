@@ -91,6 +91,10 @@ bool sandbox_call(struct lua_State *L, int nargs);
  * and running out of memory are raised again, never returned. */
 int sandbox_pcall(struct lua_State *L, int nargs, int nresults);
 
+/* Raises Lua's own memory error (LUA_ERRMEM), as a failed allocation of
+ * the state does: for C code whose memory failed another way (lua_libs.c). */
+void sandbox_raise_out_of_memory(struct lua_State *L);
+
 /* For bodies: writes the Lua value at idx as the command's reply (Redis
  * 7.0's conversion, RESP2 types), charged to the budget. */
 void sandbox_reply(struct lua_State *L, int idx);
@@ -112,10 +116,14 @@ const struct sandbox_run *sandbox_current(void);
 uint64_t sandbox_budget(void);
 uint64_t sandbox_memory(void);
 
-/* Installed by lua_redis.c and lua_strlib.c into the pristine state;
+/* Installed by lua_redis.c, lua_strlib.c and lua_libs.c (cjson, bit,
+ * struct, cmsgpack: lua_struct.c, lua_cmsgpack.c) into the pristine state;
  * lua_redis_start readies the redis library for one run. */
 void lua_redis_open(struct lua_State *L);
 void lua_redis_start(struct lua_State *L);
 void lua_strlib_open(struct lua_State *L);
+void lua_libs_open(struct lua_State *L);
+void lua_struct_open(struct lua_State *L);
+void lua_cmsgpack_open(struct lua_State *L);
 
 #endif
