@@ -314,6 +314,14 @@ static const struct cmd_def table[] = {
            "A container for latency diagnostics commands", latency_subs),
     ROW("time", 1, L | F | LS, 0, 0, 0, ACL_FAST, NULL, "server", "2.6.0",
         "Return the current server time", "O(1)"),
+    ROW("lastsave", 1, L | F | LS, 0, 0, 0, ACL_ADMIN | ACL_FAST | ACL_DANGEROUS, NULL, "server", "1.0.0",
+        "Get the UNIX time stamp of the last successful save to disk", "O(1)"),
+    ROW("wait", 3, L | CMD_NOSCRIPT, 0, 0, 0, ACL_SLOW | ACL_CONNECTION, NULL, "generic", "3.0.0",
+        "Wait for the synchronous replication of all the write commands sent in the context of the "
+        "current connection", "O(1)"),
+    ROW("waitaof", 4, L | CMD_NOSCRIPT, 0, 0, 0, ACL_SLOW | ACL_CONNECTION, NULL, "generic", "7.2.0",
+        "Wait for all write commands sent by the client to be appended to the AOF of the local "
+        "Redis and/or the replicas", "O(1)"),
     PARENT("raft", -2, L, ACL_SLOW, "cluster", "parley-0.1",
            "A container for Raft cluster commands (Parley).", raft_subs),
     PARENT("sentinel", -2, L | A, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, "sentinel", "2.8.4",

@@ -167,6 +167,7 @@ struct repl_snapfork {
     int child_pid;               /* its child while it runs, else 0 */
     size_t buffer_bytes;         /* its bytes, mapped, while libraft writes them */
     uint64_t started, taken, failed;
+    int64_t last_taken_ms;       /* wall clock of the last one taken (LASTSAVE), 0: none */
     size_t last_bytes;
     int64_t last_fork_us;
     bool last_failed;            /* the latest snapshot was given up */

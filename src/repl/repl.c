@@ -236,6 +236,7 @@ void repl_get_info(struct repl *r, struct repl_info *info)
     info->snapshot_buffer_bytes = r->snapfork.buffer_bytes;
     info->snapshots_started = r->snapfork.started;
     info->snapshots_taken = r->snapfork.taken;
+    info->snapshot_last_taken_ms = r->snapfork.last_taken_ms;
     info->snapshots_failed = r->snapfork.failed;
     info->snapshot_last_bytes = r->snapfork.last_bytes;
     info->snapshot_last_fork_us = r->snapfork.last_fork_us;
@@ -251,6 +252,24 @@ const char *repl_member_peer_addr(struct repl *r, uint64_t node)
 {
     return r->cfg.tls_cluster_client ? repl_member_tls_addr(r, node)
                                      : repl_member_client_addr(r, node);
+}
+
+unsigned repl_replicas_holding_commits(struct repl *r)
+{
+    if (!r->node.raft_started) return 0;
+    const struct raft_configuration *c = &r->raft->configuration;
+    unsigned voters = 0, caught_up = 0;
+    bool leader = raft_state(r->raft) == RAFT_LEADER;
+    for (unsigned i = 0; i < c->n; i++) {
+        const struct raft_server *s = &c->servers[i];
+        if (s->role == RAFT_VOTER) voters++;
+        if (!leader || s->id == r->cfg.node_id) continue;
+        raft_index match;
+        if (raft_match_index(r->raft, s->id, &match) == 0 && match >= raft_commit_index(r->raft))
+            caught_up++;
+    }
+    unsigned quorum_others = voters ? voters / 2 : 0; /* a majority, less this node */
+    return caught_up > quorum_others ? caught_up : quorum_others;
 }
 
 size_t repl_members(struct repl *r, struct repl_member *out, size_t max)

@@ -201,6 +201,7 @@ struct repl_info {
     uint64_t snapshots_started, snapshots_taken, snapshots_failed;
     size_t snapshot_last_bytes;
     int64_t snapshot_last_fork_us;
+    int64_t snapshot_last_taken_ms; /* wall clock; 0: none since start */
 };
 void repl_get_info(struct repl *r, struct repl_info *info);
 /* The current configuration, at most max members; strings stay valid until
@@ -215,6 +216,11 @@ struct repl_member {
 };
 #define REPL_MEMBERS_MAX 64
 size_t repl_members(struct repl *r, struct repl_member *out, size_t max);
+/* WAIT and WAITAOF: how many other members are known to hold, on disk,
+ * every entry this node knows committed: on a leader, those whose match
+ * index reaches the commit index; never fewer than a quorum's other
+ * voters, since a committed entry is on a quorum's disks. */
+unsigned repl_replicas_holding_commits(struct repl *r);
 
 /* Membership and leadership (RAFT NODE ..., RAFT TRANSFER), on any node: a
  * follower passes the command on to the leader. The one-line reply ("+OK"

@@ -165,6 +165,7 @@ static void job_finish(struct snapfork_job *job)
     b->base = map; /* unmapped by lazy_finalize */
     b->len = len;
     r->snapfork.taken++;
+    r->snapfork.last_taken_ms = clock_wall_ms();
     r->snapfork.last_bytes = len;
     r->snapfork.buffer_bytes = len;
     r->snapfork.last_failed = false;

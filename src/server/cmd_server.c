@@ -768,6 +768,68 @@ static void object_freq(struct client *c, const struct cmd_def *cmd, int argc,
     }
 }
 
+/* --------------------------------------------------------------------
+ * WAIT, WAITAOF, LASTSAVE: what is true of Parley's durability. Every write
+ * acknowledged to a client is already on the disks of a quorum, this node
+ * included (Parley always fsyncs), so neither waits: each answers at once
+ * how many other members hold every committed entry (on a leader, counted
+ * from the followers' match indexes; elsewhere the quorum's share).
+ * ------------------------------------------------------------------ */
+
+/* Redis's getTimeoutFromObjectOrReply in milliseconds (checked only). */
+static bool timeout_ok(struct resp_out *o, const struct resp_arg *a)
+{
+    long long t;
+    if (!arg_to_ll(a, &t)) {
+        resp_error(o, "ERR timeout is not an integer or out of range");
+        return false;
+    }
+    if (t < 0) {
+        resp_error(o, "ERR timeout is negative");
+        return false;
+    }
+    return true;
+}
+
+static void cmd_wait(struct client *c, const struct cmd_def *cmd, int argc,
+                     const struct resp_arg *argv)
+{
+    struct resp_out o = client_reply(c);
+    long long n;
+    if (!arg_to_ll(&argv[1], &n)) {
+        resp_error(&o, "ERR value is not an integer or out of range");
+        return;
+    }
+    if (!timeout_ok(&o, &argv[2])) return;
+    resp_int(&o, repl_replicas_holding_commits(c->srv->repl));
+}
+
+static void cmd_waitaof(struct client *c, const struct cmd_def *cmd, int argc,
+                        const struct resp_arg *argv)
+{
+    struct resp_out o = client_reply(c);
+    long long local, replicas;
+    if (!arg_to_ll(&argv[1], &local) || !arg_to_ll(&argv[2], &replicas)) {
+        resp_error(&o, "ERR value is not an integer or out of range");
+        return;
+    }
+    if (!timeout_ok(&o, &argv[3])) return;
+    resp_array(&o, 2);
+    resp_int(&o, 1);
+    resp_int(&o, repl_replicas_holding_commits(c->srv->repl));
+}
+
+static void cmd_lastsave(struct client *c, const struct cmd_def *cmd, int argc,
+                         const struct resp_arg *argv)
+{
+    struct resp_out o = client_reply(c);
+    struct repl_info ri;
+    repl_get_info(c->srv->repl, &ri);
+    /* As Redis, the start time until the first snapshot of this process. */
+    int64_t ms = ri.snapshot_last_taken_ms ? ri.snapshot_last_taken_ms : c->srv->start_ms;
+    resp_int(&o, ms / 1000);
+}
+
 static void pfselftest(struct client *c, const struct cmd_def *cmd, int argc,
                        const struct resp_arg *argv)
 {
@@ -780,6 +842,9 @@ static void pfselftest(struct client *c, const struct cmd_def *cmd, int argc,
 void server_bind_handlers(void)
 {
     cmd_bind_local("pfselftest", pfselftest);
+    cmd_bind_local("wait", cmd_wait);
+    cmd_bind_local("waitaof", cmd_waitaof);
+    cmd_bind_local("lastsave", cmd_lastsave);
     cmd_bind_local("object|idletime", object_idletime);
     cmd_bind_local("object|freq", object_freq);
     cmd_bind_local("info", cmd_info);

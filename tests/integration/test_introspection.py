@@ -140,3 +140,32 @@ def test_pfdebug_and_pfselftest_match_redis(server, redis_ref):
             except redis.ResponseError as e:
                 return str(e)
         assert ask(ours) == ask(theirs), cmd
+
+
+def test_wait_waitaof_lastsave_single_node(server, redis_ref):
+    ours = exact_client(server)
+    theirs = exact_client(type("Ref", (), {"port": redis_ref.port}))
+    for cmd in [("WAIT", 0, 0), ("WAIT", 1, 10), ("WAIT", "x", 0), ("WAIT", 0, -1), ("WAIT", 0, "y")]:
+        def ask(c):
+            try:
+                return c.execute_command(*cmd)
+            except redis.ResponseError as e:
+                return str(e)
+        assert ask(ours) == ask(theirs), cmd
+    # Parley always fsyncs: the local copy counts (redis-server without AOF refuses numlocal).
+    assert ours.execute_command("WAITAOF", 1, 0, 0) == [1, 0]
+    import time
+    assert abs(ours.execute_command("LASTSAVE") - time.time()) < 3600
+
+
+def test_wait_counts_the_replicas_that_hold_every_write(make_cluster):
+    c = make_cluster().start()
+    leader = c.leader()
+    cl = exact_client(leader)
+    cl.execute_command("SET", "k", "v")
+    assert cl.execute_command("WAIT", 1, 0) >= 1  # a quorum holds it when it is acknowledged
+    c.wait_converged()
+    assert cl.execute_command("WAIT", 2, 100) == 2
+    assert cl.execute_command("WAITAOF", 1, 2, 100) == [1, 2]
+    follower = next(n for n in c.nodes if n is not leader)
+    assert exact_client(follower).execute_command("WAIT", 1, 0) == 1
