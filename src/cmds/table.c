@@ -129,6 +129,23 @@ static const struct cmd_def latency_subs[] = {
     END,
 };
 
+/* Node-local views of memory (server/cmd_server.c). */
+static const struct cmd_def memory_subs[] = {
+    ROW("memory|usage", -3, L | R, 2, 2, 1, ACL_READ | ACL_SLOW, NULL, "server", "4.0.0",
+        "Estimate the memory usage of a key", "O(N) where N is the number of samples."),
+    ROW("memory|stats", 2, L, 0, 0, 0, ACL_SLOW, NULL, "server", "4.0.0",
+        "Show memory usage details", "O(1)"),
+    ROW("memory|doctor", 2, L, 0, 0, 0, ACL_SLOW, NULL, "server", "4.0.0",
+        "Outputs memory problems report", "O(1)"),
+    ROW("memory|malloc-stats", 2, L, 0, 0, 0, ACL_SLOW, NULL, "server", "4.0.0",
+        "Show allocator internal stats", "Depends on how much memory is allocated, could be slow"),
+    ROW("memory|purge", 2, L, 0, 0, 0, ACL_SLOW, NULL, "server", "4.0.0",
+        "Ask the allocator to release memory", "Depends on how much memory is allocated, could be slow"),
+    ROW("memory|help", 2, L, 0, 0, 0, ACL_SLOW, NULL, "server", "4.0.0",
+        "Show helpful text about the different subcommands", "O(1)"),
+    END,
+};
+
 static const struct cmd_def sentinel_subs[] = {
 #define SENTINEL_ROW(n, ar, sum) \
     ROW("sentinel|" n, ar, L | A | LS, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL, \
@@ -310,6 +327,8 @@ static const struct cmd_def table[] = {
     ROW("shutdown", -1, L | A | CMD_NO_AUTH | LS, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL,
         "server", "1.0.0", "Synchronously save the dataset to disk and then shut down the server",
         "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)"),
+    PARENT("memory", -2, L, ACL_SLOW, "server", "4.0.0",
+           "A container for memory diagnostics commands", memory_subs),
     PARENT("latency", -2, L, ACL_SLOW, "server", "2.8.13",
            "A container for latency diagnostics commands", latency_subs),
     ROW("time", 1, L | F | LS, 0, 0, 0, ACL_FAST, NULL, "server", "2.6.0",

@@ -830,6 +830,119 @@ static void cmd_lastsave(struct client *c, const struct cmd_def *cmd, int argc,
     resp_int(&o, ms / 1000);
 }
 
+/* --------------------------------------------------------------------
+ * MEMORY: this node's own memory, as INFO memory counts it
+ * ------------------------------------------------------------------ */
+
+/* MEMORY USAGE key [SAMPLES n]: the value's bytes (sobj_memory, every
+ * element counted: SAMPLES is accepted and changes nothing), the key's
+ * and its entry's. Not Redis's figure for the same data (another
+ * allocator and other structures). */
+static void memory_usage(struct client *c, const struct cmd_def *cmd, int argc,
+                         const struct resp_arg *argv)
+{
+    struct resp_out o = client_reply(c);
+    for (int j = 3; j < argc; j++) {
+        long long n;
+        if (arg_is(&argv[j], "samples") && j + 1 < argc) {
+            if (!arg_to_ll(&argv[++j], &n)) {
+                resp_error(&o, "ERR value is not an integer or out of range");
+                return;
+            }
+            if (n < 0) {
+                resp_error(&o, "ERR syntax error");
+                return;
+            }
+        } else {
+            resp_error(&o, "ERR syntax error");
+            return;
+        }
+    }
+    struct dict_entry *e = store_peek(c->srv->store, c->db, argv[2].ptr, argv[2].len, clock_wall_ms());
+    if (e == NULL) {
+        resp_null(&o);
+        return;
+    }
+    resp_int(&o, (long long)(sobj_memory(store_value(e)) + e->klen + sizeof *e));
+}
+
+static void memory_stats(struct client *c, const struct cmd_def *cmd, int argc,
+                         const struct resp_arg *argv)
+{
+    struct resp_out o = client_reply(c);
+    size_t used = mem_used_bytes(), rss = mem_rss_bytes(), dataset = store_memory(c->srv->store);
+    if (used > c->srv->stats.peak_memory) c->srv->stats.peak_memory = used;
+    uint64_t keys = 0;
+    for (int db = 0; db < STORE_DBS; db++) keys += store_db_size(c->srv->store, db);
+    resp_map(&o, 9);
+    resp_bulk_str(&o, "peak.allocated");
+    resp_int(&o, (long long)c->srv->stats.peak_memory);
+    resp_bulk_str(&o, "total.allocated");
+    resp_int(&o, (long long)used);
+    resp_bulk_str(&o, "keys.count");
+    resp_int(&o, (long long)keys);
+    resp_bulk_str(&o, "keys.bytes-per-key");
+    resp_int(&o, keys ? (long long)(dataset / keys) : 0);
+    resp_bulk_str(&o, "dataset.bytes");
+    resp_int(&o, (long long)dataset);
+    resp_bulk_str(&o, "dataset.percentage");
+    resp_double(&o, used ? 100.0 * (double)dataset / (double)used : 0.0);
+    resp_bulk_str(&o, "peak.percentage");
+    resp_double(&o, c->srv->stats.peak_memory ? 100.0 * (double)used / (double)c->srv->stats.peak_memory : 0.0);
+    resp_bulk_str(&o, "rss-overhead.bytes");
+    resp_int(&o, (long long)rss - (long long)used);
+    resp_bulk_str(&o, "raft.log.bytes");
+    struct repl_info ri;
+    repl_get_info(c->srv->repl, &ri);
+    resp_int(&o, (long long)ri.log_bytes);
+}
+
+static void memory_doctor(struct client *c, const struct cmd_def *cmd, int argc,
+                          const struct resp_arg *argv)
+{
+    struct resp_out o = client_reply(c);
+    const char *text = "Hi Sam, I can't find any memory issue in your instance. I can only account "
+                       "for what occurs on this base.";
+    resp_verbatim(&o, text, strlen(text));
+}
+
+static void memory_malloc_stats(struct client *c, const struct cmd_def *cmd, int argc,
+                                const struct resp_arg *argv)
+{
+    struct resp_out o = client_reply(c);
+    const char *text = "Stats not supported for the current allocator";
+    resp_verbatim(&o, text, strlen(text));
+}
+
+static void memory_purge(struct client *c, const struct cmd_def *cmd, int argc,
+                         const struct resp_arg *argv)
+{
+    struct resp_out o = client_reply(c);
+    resp_ok(&o);
+}
+
+static void memory_help(struct client *c, const struct cmd_def *cmd, int argc,
+                        const struct resp_arg *argv)
+{
+    static const char *lines[] = {
+        "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "DOCTOR",
+        "    Return memory problems reports.",
+        "MALLOC-STATS",
+        "    Return internal statistics report from the memory allocator.",
+        "PURGE",
+        "    Attempt to purge dirty pages for reclamation by the allocator.",
+        "STATS",
+        "    Return information about the memory usage of the server.",
+        "USAGE <key> [SAMPLES <count>]",
+        "    Return memory in bytes used by <key> and its value. Nested values are",
+        "    sampled up to <count> times (default: 5, 0 means sample all).",
+        "HELP",
+        "    Prints this help.",
+    };
+    reply_lines(c, lines, sizeof lines / sizeof *lines);
+}
+
 static void pfselftest(struct client *c, const struct cmd_def *cmd, int argc,
                        const struct resp_arg *argv)
 {
@@ -845,6 +958,12 @@ void server_bind_handlers(void)
     cmd_bind_local("wait", cmd_wait);
     cmd_bind_local("waitaof", cmd_waitaof);
     cmd_bind_local("lastsave", cmd_lastsave);
+    cmd_bind_local("memory|usage", memory_usage);
+    cmd_bind_local("memory|stats", memory_stats);
+    cmd_bind_local("memory|doctor", memory_doctor);
+    cmd_bind_local("memory|malloc-stats", memory_malloc_stats);
+    cmd_bind_local("memory|purge", memory_purge);
+    cmd_bind_local("memory|help", memory_help);
     cmd_bind_local("object|idletime", object_idletime);
     cmd_bind_local("object|freq", object_freq);
     cmd_bind_local("info", cmd_info);

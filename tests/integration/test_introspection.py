@@ -6,7 +6,7 @@ IDLETIME/FREQ (this node's own access records), PFDEBUG and PFSELFTEST."""
 import pytest
 import redis
 
-from conftest import parse_info
+from conftest import parse_info, wait_until
 from exact import exact_client
 
 
@@ -164,8 +164,35 @@ def test_wait_counts_the_replicas_that_hold_every_write(make_cluster):
     cl = exact_client(leader)
     cl.execute_command("SET", "k", "v")
     assert cl.execute_command("WAIT", 1, 0) >= 1  # a quorum holds it when it is acknowledged
-    c.wait_converged()
-    assert cl.execute_command("WAIT", 2, 100) == 2
-    assert cl.execute_command("WAITAOF", 1, 2, 100) == [1, 2]
+    # Both followers soon hold everything committed (they answer at once, so ask again).
+    wait_until(lambda: cl.execute_command("WAIT", 2, 100) == 2, 10, message="WAIT 2 to answer 2")
+    wait_until(lambda: cl.execute_command("WAITAOF", 1, 2, 100) == [1, 2], 10, message="WAITAOF 1 2")
     follower = next(n for n in c.nodes if n is not leader)
     assert exact_client(follower).execute_command("WAIT", 1, 0) == 1
+
+
+def test_memory_commands(server, redis_ref):
+    ours = exact_client(server)
+    theirs = exact_client(type("Ref", (), {"port": redis_ref.port}))
+    for c in (ours, theirs):
+        c.execute_command("FLUSHALL")
+        c.execute_command("SET", "small", "v")
+        c.execute_command("RPUSH", "big", *[str(i) * 10 for i in range(1000)])
+    # Same shape and errors as Redis (the figures are Parley's own).
+    for cmd in [("MEMORY", "USAGE", "missing"), ("MEMORY", "USAGE", "small", "SAMPLES", "x"),
+                ("MEMORY", "USAGE", "small", "SAMPLES", -1), ("MEMORY", "USAGE", "small", "FOO"),
+                ("MEMORY", "HELP"), ("MEMORY", "NOSUCH")]:
+        def ask(c):
+            try:
+                return c.execute_command(*cmd)
+            except redis.ResponseError as e:
+                return str(e)
+        assert ask(ours) == ask(theirs), cmd
+    small = ours.execute_command("MEMORY", "USAGE", "small")
+    big = ours.execute_command("MEMORY", "USAGE", "big", "SAMPLES", 0)
+    assert 0 < small < 200 < 10000 < big
+    stats = ours.execute_command("MEMORY", "STATS")
+    stats = dict(zip(stats[::2], stats[1::2]))
+    assert stats["keys.count"] == 2 and stats["total.allocated"] > 0
+    assert "memory issue" in ours.execute_command("MEMORY", "DOCTOR")
+    assert ours.execute_command("MEMORY", "PURGE") == "OK"
