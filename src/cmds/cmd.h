@@ -213,6 +213,10 @@ bool stream_read_may_block(int argc, const struct resp_arg *argv);
 /* Runs cmd->exec with the arguments in c (c->cmd is set by the caller),
  * with the keyspace's access clock at c->now_ms. */
 void cmd_exec(struct cmd_ctx *c);
+/* Called after every cmd_exec with how long it took (the server's slow
+ * log); one observer per process, NULL for none. */
+typedef void cmd_exec_observer_fn(void *arg, const struct cmd_ctx *c, uint64_t usec);
+void cmd_set_exec_observer(cmd_exec_observer_fn *fn, void *arg);
 
 /* Reply helpers with Redis's exact texts. */
 void cmd_reply_syntax_error(struct cmd_ctx *c);

@@ -129,6 +129,15 @@ bool cmd_may_block(const struct cmd_def *cmd, int argc, const struct resp_arg *a
     return true;
 }
 
+static cmd_exec_observer_fn *exec_observer;
+static void *exec_observer_arg;
+
+void cmd_set_exec_observer(cmd_exec_observer_fn *fn, void *arg)
+{
+    exec_observer = fn;
+    exec_observer_arg = arg;
+}
+
 void cmd_exec(struct cmd_ctx *c)
 {
     evict_set_clock(c->now_ms);
@@ -141,7 +150,9 @@ void cmd_exec(struct cmd_ctx *c)
         size_t n = c->out.buf->len - at;
         cmdstats_error(c->out.buf->data + at, n < 64 ? n : 64);
     }
-    cmdstats_ran(c->cmd, (uint64_t)(clock_mono_us() - start_us), failed);
+    uint64_t usec = (uint64_t)(clock_mono_us() - start_us);
+    cmdstats_ran(c->cmd, usec, failed);
+    if (exec_observer) exec_observer(exec_observer_arg, c, usec);
 }
 
 bool arg_to_cursor(const struct resp_arg *a, uint64_t *cursor)

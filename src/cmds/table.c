@@ -146,6 +146,18 @@ static const struct cmd_def memory_subs[] = {
     END,
 };
 
+static const struct cmd_def slowlog_subs[] = {
+    ROW("slowlog|get", -2, L | A | LS, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL, "server", "2.2.12",
+        "Get the slow log's entries", "O(N) where N is the number of entries returned"),
+    ROW("slowlog|len", 2, L | A | LS, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL, "server", "2.2.12",
+        "Get the slow log's length", "O(1)"),
+    ROW("slowlog|reset", 2, L | A | LS, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL, "server", "2.2.12",
+        "Clear all entries from the slow log", "O(N) where N is the number of entries in the slowlog"),
+    ROW("slowlog|help", 2, L | LS, 0, 0, 0, ACL_SLOW, NULL, "server", "6.2.0",
+        "Show helpful text about the different subcommands", "O(1)"),
+    END,
+};
+
 static const struct cmd_def sentinel_subs[] = {
 #define SENTINEL_ROW(n, ar, sum) \
     ROW("sentinel|" n, ar, L | A | LS, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL, \
@@ -327,6 +339,8 @@ static const struct cmd_def table[] = {
     ROW("shutdown", -1, L | A | CMD_NO_AUTH | LS, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL,
         "server", "1.0.0", "Synchronously save the dataset to disk and then shut down the server",
         "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)"),
+    PARENT("slowlog", -2, L, ACL_SLOW, "server", "2.2.12",
+           "A container for slow log commands", slowlog_subs),
     PARENT("memory", -2, L, ACL_SLOW, "server", "4.0.0",
            "A container for memory diagnostics commands", memory_subs),
     PARENT("latency", -2, L, ACL_SLOW, "server", "2.8.13",

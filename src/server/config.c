@@ -131,6 +131,8 @@ static const struct directive table[] = {
     {"notify-keyspace-events", K_NOTIFY, OFF(notify_keyspace_events), true, "", 0, 0},
     /* server/latency.h: events at least this long are recorded (0: off). */
     {"latency-monitor-threshold", K_INT, OFF(latency_monitor_threshold), true, "0", 0, BIG},
+    {"slowlog-log-slower-than", K_INT, OFF(slowlog_log_slower_than), true, "10000", -1, BIG},
+    {"slowlog-max-len", K_INT, OFF(slowlog_max_len), true, "128", 0, BIG},
 };
 #define N_DIRECTIVES (sizeof table / sizeof *table)
 

@@ -86,6 +86,8 @@ struct config {
     long long acllog_max_len;
     long long raft_snapshot_timeout_ms;
     long long latency_monitor_threshold; /* ms; 0: off (latency.h) */
+    long long slowlog_log_slower_than;   /* us; -1: off (slowlog.h) */
+    long long slowlog_max_len;
 };
 
 /* Fills defaults, then applies the file (if argv[1] is not a flag), then

@@ -104,13 +104,30 @@ static void run_now(struct client *c, const struct cmd_def *cmd, int argc,
         .argv = argv,
         .cmd = cmd,
     };
+    s->running = c;
     cmd_exec(&ctx);
+    s->running = NULL;
+}
+
+/* Every command this node executes (cmd_exec): the slow log's view. A
+ * command from the log has no client here unless run_now set one. */
+static void observe_exec(void *arg, const struct cmd_ctx *ctx, uint64_t usec)
+{
+    struct server *s = arg;
+    if (ctx->in_script) return; /* the script's own command is what is logged */
+    slowlog_maybe(s, s->running, ctx->cmd, ctx->argc, ctx->argv, usec);
+}
+
+void dispatch_observe(struct server *s)
+{
+    cmd_set_exec_observer(observe_exec, s);
 }
 
 void dispatch_init(void)
 {
     conn_bind_handlers();
     server_bind_handlers();
+    slowlog_bind_handlers();
     latency_bind_handlers();
     multi_bind_handlers();
     pubsub_bind_handlers();
@@ -197,7 +214,9 @@ bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg 
         CHECK(fn != NULL); /* main.c checks at start-up that every row has one */
         fn(c, cmd, argc, argv);
         record_latency(s, cmd, start_us);
-        cmdstats_ran(cmd, (uint64_t)(clock_mono_us() - start_us), false);
+        uint64_t usec = (uint64_t)(clock_mono_us() - start_us);
+        cmdstats_ran(cmd, usec, false);
+        slowlog_maybe(s, c, cmd, argc, argv, usec);
         return !net_conn_closing(conn) && !net_conn_paused(conn);
     }
     /* What no node could do is refused here, before it is proposed

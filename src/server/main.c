@@ -361,6 +361,7 @@ int main(int argc, char **argv)
         rc.tls_cluster_client = &s.cluster_tls_client;
     }
     dispatch_init();
+    dispatch_observe(&s);
     blocking_init(&s);
     acl_init_server(&s);
     s.store->on_touch = blocking_on_touch;
@@ -433,6 +434,8 @@ int main(int argc, char **argv)
     /* Let every closing handle finish, then release everything. */
     uv_close((uv_handle_t *)&s.tick, on_closed);
     uv_run(s.loop, UV_RUN_DEFAULT);
+    cmd_set_exec_observer(NULL, NULL);
+    slowlog_free(&s.slowlog);
     repl_free(s.repl);
     tls_ctx_free(s.cluster_tls_server);
     tls_ctx_free(s.cluster_tls_client);

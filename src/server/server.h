@@ -21,6 +21,7 @@
 #include "repl/repl.h"
 #include "server/config.h"
 #include "server/latency.h"
+#include "server/slowlog.h"
 #include "store/keyspace.h"
 
 #define PARLEY_VERSION "0.1.0"
@@ -101,6 +102,10 @@ struct server {
     struct acl_startup *acl_startup; /* users given at start-up, until applied */
     /* The latency monitor (latency.c) and the loop's busy time. */
     struct latency_monitor latency;
+    struct slowlog slowlog;
+    /* The client whose command runs now on this node (not from the log):
+     * the slow log names it. */
+    const struct client *running;
     int64_t loop_tick_us;
     uint64_t loop_idle_ns;
     int64_t latency_loop_max_us; /* the longest busy iteration since start */
@@ -223,6 +228,8 @@ void peer_forget(struct client *c);
 #define PEER_ONLY_ERROR "NOPERM this command is only for cluster peers"
 /* An array of simple strings (HELP replies). */
 void reply_lines(struct client *c, const char **lines, size_t n);
+/* Makes the slow log see every command this server executes. */
+void dispatch_observe(struct server *s);
 
 /* main.c */
 void cmd_shutdown(struct client *c, const struct cmd_def *cmd, int argc,

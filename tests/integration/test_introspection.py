@@ -196,3 +196,43 @@ def test_memory_commands(server, redis_ref):
     assert stats["keys.count"] == 2 and stats["total.allocated"] > 0
     assert "memory issue" in ours.execute_command("MEMORY", "DOCTOR")
     assert ours.execute_command("MEMORY", "PURGE") == "OK"
+
+
+def test_slowlog(server):
+    r = exact_client(server)
+    r.execute_command("CONFIG", "SET", "slowlog-log-slower-than", 0)
+    r.execute_command("CONFIG", "SET", "slowlog-max-len", 5)
+    try:
+        r.execute_command("SLOWLOG", "RESET")
+        r.execute_command("CLIENT", "SETNAME", "slowpoke")
+        r.execute_command("SET", "k", "x" * 200)
+        r.execute_command("GET", "k")
+        r.execute_command("RPUSH", "l", *range(40))
+        r.execute_command("ACL", "SETUSER", "slowlog-user", "on", ">secret", "+get")
+        r.execute_command("CONFIG", "SET", "requirepass", "")
+        r.execute_command("AUTH", "default", "")  # never logged
+        entries = r.execute_command("SLOWLOG", "GET", -1)
+        assert r.execute_command("SLOWLOG", "LEN") == 5 == len(entries)
+        args = [e[3] for e in entries]
+        assert args[0] == ["config", "set", "requirepass", "(redacted)"] or \
+            args[0] == ["CONFIG", "SET", "requirepass", "(redacted)"]
+        assert [a.lower() for a in args[1][:2]] == ["acl", "setuser"] and set(args[1][2:]) == {"(redacted)"}
+        rpush = args[2]
+        assert len(rpush) == 32 and rpush[-1] == "... (11 more arguments)"
+        assert args[3][0].upper() == "GET" and entries[3][5] == "slowpoke" and ":" in entries[3][4]
+        assert args[4][2].endswith("... (72 more bytes)") and len(args[4][2]) == 128 + len("... (72 more bytes)")
+        ids = [e[0] for e in entries]
+        assert ids == sorted(ids, reverse=True)
+        assert len(r.execute_command("SLOWLOG", "GET", 2)) == 2
+        with pytest.raises(redis.ResponseError, match="count should be greater than or equal to -1"):
+            r.execute_command("SLOWLOG", "GET", -2)
+        r.execute_command("EVAL", "redis.call('SET', KEYS[1], 'v') return 1", 1, "e")
+        assert r.execute_command("SLOWLOG", "GET", 1)[0][3][0].upper() == "EVAL"
+        r.execute_command("CONFIG", "SET", "slowlog-log-slower-than", -1)
+        r.execute_command("SLOWLOG", "RESET")
+        r.execute_command("PING")
+        assert r.execute_command("SLOWLOG", "LEN") == 0
+    finally:
+        r.execute_command("CONFIG", "SET", "slowlog-log-slower-than", 10000)
+        r.execute_command("CONFIG", "SET", "slowlog-max-len", 128)
+        r.execute_command("ACL", "DELUSER", "slowlog-user")
