@@ -79,7 +79,12 @@ enum cmd_flag {
     CMD_CHANNEL_PATTERN = 1u << 28,   /* ... a pattern (PSUBSCRIBE): a user's
                                          channel pattern must be the same,
                                          literally */
+    CMD_PATTERN_KEYS = 1u << 29,      /* arguments may name keys no key spec
+                                         can find (SORT's BY and GET
+                                         patterns): COMMAND INFO says
+                                         movablekeys */
 };
+
 
 enum acl_category {
     ACL_KEYSPACE = 1u << 0,
@@ -200,6 +205,9 @@ const char *cmd_unbound_local(void);
 typedef bool cmd_key_fn(void *arg, int index, uint32_t access);
 int cmd_keys_each(const struct cmd_def *cmd, int argc, const struct resp_arg *argv,
                   cmd_key_fn *fn, void *arg);
+/* Whether a row's keys move with its arguments (COMMAND INFO's
+ * movablekeys): counted or found after a word, or named by patterns. */
+bool cmd_keys_movable(const struct cmd_def *cmd);
 /* Whether a row's `keys` string parses (NULL and "" do). */
 bool cmd_keys_valid(const char *keys);
 

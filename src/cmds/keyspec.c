@@ -103,6 +103,12 @@ static bool parse_spec(const char **p, struct spec *sp)
     return true;
 }
 
+bool cmd_keys_movable(const struct cmd_def *cmd)
+{
+    if (cmd->flags & CMD_PATTERN_KEYS) return true;
+    return cmd->keys && (strchr(cmd->keys, '#') || strchr(cmd->keys, '@'));
+}
+
 bool cmd_keys_valid(const char *keys)
 {
     struct spec sp;

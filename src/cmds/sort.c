@@ -371,11 +371,11 @@ static void cmd_sort_ro(struct cmd_ctx *c) { sort_generic(c, true); }
     "number of returned elements. When the elements are not sorted, complexity is O(N)."
 
 const struct cmd_def cmd_rows_sort[] = {
-    {"sort", -2, CMD_WRITE | CMD_DENYOOM, 1, 1, 1,
+    {"sort", -2, CMD_WRITE | CMD_DENYOOM | CMD_PATTERN_KEYS, 1, 1, 1,
      ACL_WRITE | ACL_SET | ACL_SORTEDSET | ACL_LIST | ACL_SLOW | ACL_DANGEROUS, cmd_sort, "generic",
      "1.0.0", "Sort the elements in a list, set or sorted set", SORT_CX, NULL,
      "R 1, W STORE@2/1"},
-    {"sort_ro", -2, CMD_READONLY, 1, 1, 1,
+    {"sort_ro", -2, CMD_READONLY | CMD_PATTERN_KEYS, 1, 1, 1,
      ACL_READ | ACL_SET | ACL_SORTEDSET | ACL_LIST | ACL_SLOW | ACL_DANGEROUS, cmd_sort_ro, "generic",
      "7.0.0", "Sort the elements in a list, set or sorted set. Read-only variant of SORT.", SORT_CX,
      NULL, "R 1"},

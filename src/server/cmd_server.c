@@ -259,6 +259,10 @@ static void command_info_one(struct resp_out *o, const struct cmd_def *d)
             resp_simple(o, flag_names[i].name);
             n++;
         }
+    if (cmd_keys_movable(d)) { /* last, as Redis lists it */
+        resp_simple(o, "movablekeys");
+        n++;
+    }
     resp_set_deferred_len(o, h, '~', n);
     resp_int(o, d->first_key);
     resp_int(o, d->last_key);

@@ -82,3 +82,17 @@ def test_subscribed_mode_follows_flags(server):
         assert str(err).startswith("ERR Can't execute 'get': only (P|S)SUBSCRIBE")
         assert c.call("RESET") == "RESET"
         assert c.call("GET", "k") is None
+
+
+def test_movablekeys_flag_matches_redis(server, redis_ref):
+    """COMMAND INFO's movablekeys: set exactly where Redis 7.0 sets it."""
+    ours = redis.Redis(port=server.port)
+    theirs = redis.Redis(port=redis_ref.port)
+    for c in (ours, theirs):
+        c.response_callbacks.pop("COMMAND", None)
+
+    def movable(c):
+        return {e[0]: b"movablekeys" in e[2] for e in c.execute_command("COMMAND")}
+    a, b = movable(ours), movable(theirs)
+    differ = {n for n in set(a) & set(b) if a[n] != b[n]}
+    assert differ == set()
