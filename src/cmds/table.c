@@ -79,6 +79,8 @@ static const struct cmd_def client_subs[] = {
         "Returns information about the current client connection.", "O(1)"),
     ROW("client|kill", -3, L | A | NLS, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS | ACL_CONNECTION,
         NULL, "connection", "2.4.0", "Kill the connection of a client", "O(N) where N is the number of client connections"),
+    ROW("client|reply", 3, L | NLS, 0, 0, 0, ACL_CONNECTION | ACL_SLOW, NULL, "connection", "3.2.0",
+        "Instruct the server whether to reply to commands", "O(1)"),
     ROW("client|help", 2, L | LS, 0, 0, 0, ACL_CONNECTION | ACL_SLOW, NULL, "connection", "5.0.0",
         "Show helpful text about the different subcommands", "O(1)"),
     END,

@@ -44,6 +44,7 @@ struct reply_slot {
     size_t max_bytes;
     bool overflowed;
     void *waiter;        /* the owner's: a blocked client's wait (server/) */
+    bool silent;         /* the owner's: its reply is dropped (CLIENT REPLY) */
 };
 
 struct tls_ctx;

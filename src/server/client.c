@@ -34,6 +34,7 @@ static struct reply_slot *slot_get(struct server *s, struct client *c)
     slot->pending = 0;
     slot->overflowed = false;
     slot->waiter = NULL;
+    slot->silent = false;
     slot->max_bytes = (size_t)s->cfg.output_hard;
     slot->reply.limit = slot->max_bytes; /* no reply is built past it */
     slot->owner = c;
@@ -68,7 +69,7 @@ static void drain(struct client *c)
         }
         c->head = slot->next;
         if (c->head == NULL) c->tail = NULL;
-        if (slot->reply.len) net_conn_write(c->conn, slot->reply.data, slot->reply.len);
+        if (slot->reply.len && !slot->silent) net_conn_write(c->conn, slot->reply.data, slot->reply.len);
         if (slot == c->exec_slot) {
             /* EXEC answered: an array (not a null one) means it ran. */
             const char *r = slot->reply.data;
@@ -121,25 +122,45 @@ struct resp_out client_reply(struct client *c)
 {
     struct resp_out o;
     o.proto = c->proto;
+    if (c->silent_slot) {
+        o.buf = &c->silent_slot->reply;
+        return o;
+    }
     if (c->head == NULL) {
         o.buf = net_conn_out(c->conn);
         return o;
     }
-    if (c->tail->pending > 0) append_slot(c, slot_get(c->srv, c));
+    if (c->tail->pending > 0 || c->tail->silent) append_slot(c, slot_get(c->srv, c));
     o.buf = &c->tail->reply;
     return o;
 }
 
+void client_silence_begin(struct client *c)
+{
+    struct reply_slot *slot = slot_get(c->srv, c);
+    slot->silent = true;
+    append_slot(c, slot);
+    c->silent_slot = slot;
+}
+
+void client_silence_end(struct client *c)
+{
+    c->silent_slot = NULL;
+    if (c->head && c->head->pending == 0) drain(c);
+}
+
 struct reply_slot *client_slot_own(struct client *c)
 {
-    if (c->tail == NULL || c->tail->pending > 0 || c->tail->reply.len > 0)
+    if (c->silent_slot) return c->silent_slot;
+    if (c->tail == NULL || c->tail->pending > 0 || c->tail->reply.len > 0 || c->tail->silent)
         append_slot(c, slot_get(c->srv, c));
     return c->tail;
 }
 
 struct reply_slot *client_slot_for_submit(struct client *c)
 {
-    if (c->tail == NULL) append_slot(c, slot_get(c->srv, c));
+    if (c->silent_slot) return c->silent_slot;
+    if (c->tail == NULL || c->tail->silent) append_slot(c, slot_get(c->srv, c));
     return c->tail;
 }
 

@@ -418,6 +418,24 @@ syntax:
     resp_error(&o, "ERR syntax error");
 }
 
+/* CLIENT REPLY ON|OFF|SKIP (dispatch.c drops the replies). */
+static void client_reply_mode(struct client *c, const struct cmd_def *cmd, int argc,
+                              const struct resp_arg *argv)
+{
+    if (arg_is(&argv[2], "on")) {
+        c->reply_off = c->reply_skip = c->reply_skip_next = false;
+        struct resp_out o = client_reply(c);
+        resp_ok(&o);
+    } else if (arg_is(&argv[2], "off")) {
+        c->reply_off = true;
+    } else if (arg_is(&argv[2], "skip")) {
+        if (!c->reply_off) c->reply_skip_next = true;
+    } else {
+        struct resp_out o = client_reply(c);
+        resp_error(&o, "ERR syntax error");
+    }
+}
+
 static void client_help(struct client *c, const struct cmd_def *cmd, int argc,
                         const struct resp_arg *argv)
 {
@@ -453,6 +471,8 @@ static void client_help(struct client *c, const struct cmd_def *cmd, int argc,
         "      Return clients of specified type.",
         "    * ID <client-id> [<client-id> ...]",
         "      Return clients of specified IDs only.",
+        "REPLY (ON|OFF|SKIP)",
+        "    Control the replies sent to the current connection.",
         "SETNAME <name>",
         "    Assign the name <name> to the current connection.",
         "SETINFO <option> <value>",
@@ -490,4 +510,5 @@ void conn_bind_handlers(void)
     cmd_bind_local("client|info", client_info);
     cmd_bind_local("client|kill", client_kill);
     cmd_bind_local("client|help", client_help);
+    cmd_bind_local("client|reply", client_reply_mode);
 }

@@ -147,9 +147,34 @@ static void reject(const struct cmd_def *cmd, const char *error)
     cmdstats_error(error, strlen(error));
 }
 
+static bool dispatch_command(struct net_conn *conn, int argc, const struct resp_arg *argv);
+
+static bool is_client_reply_on(int argc, const struct resp_arg *argv)
+{
+    return argc == 3 && arg_is(&argv[0], "client") && arg_is(&argv[1], "reply") &&
+           arg_is(&argv[2], "on");
+}
+
+/* CLIENT REPLY OFF or SKIP: the command answers into a slot whose bytes
+ * are dropped, all but CLIENT REPLY ON's OK. */
 bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg *argv)
 {
     (void)ctx;
+    struct client *c = net_conn_data(conn);
+    bool silent = (c->reply_off || c->reply_skip) && !is_client_reply_on(argc, argv);
+    c->reply_skip = false;
+    if (silent) client_silence_begin(c);
+    bool more = dispatch_command(conn, argc, argv);
+    if (silent) client_silence_end(c);
+    if (c->reply_skip_next) { /* CLIENT REPLY SKIP just ran: the next command's */
+        c->reply_skip = true;
+        c->reply_skip_next = false;
+    }
+    return more;
+}
+
+static bool dispatch_command(struct net_conn *conn, int argc, const struct resp_arg *argv)
+{
     struct client *c = net_conn_data(conn);
     struct server *s = c->srv;
     s->stats.commands++;

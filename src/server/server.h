@@ -43,6 +43,10 @@ struct client {
     struct reply_slot *head, *tail;
     bool waiting_repl; /* paused until repl's in-flight bytes drop */
     bool quit;         /* close once every queued reply is written */
+    /* CLIENT REPLY: OFF drops every reply, SKIP the next command's; the
+     * command being dispatched now writes into silent_slot. */
+    bool reply_off, reply_skip, reply_skip_next;
+    struct reply_slot *silent_slot;
     bool readonly;     /* READONLY: reads served from this node, maybe stale */
     bool peer;         /* a cluster node proved itself (PARLEY.PEER, cmd_peer.c) */
     struct peer_hello *peer_hello; /* PARLEY.PEER HELLO answered, PROVE awaited */
@@ -116,6 +120,10 @@ struct client *client_new(struct server *s, struct net_conn *conn);
 void client_free(struct client *c);
 /* Where an immediate reply goes (keeps command order). */
 struct resp_out client_reply(struct client *c);
+/* CLIENT REPLY: the command about to be dispatched answers into a slot of
+ * its own whose bytes are dropped; client_silence_end after it. */
+void client_silence_begin(struct client *c);
+void client_silence_end(struct client *c);
 /* A slot for a command submitted to repl. */
 struct reply_slot *client_slot_for_submit(struct client *c);
 /* A slot no earlier command writes into (for a reply that may come at any

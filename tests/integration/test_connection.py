@@ -10,7 +10,7 @@ import time
 import pytest
 import redis
 
-from conftest import parse_info, resp_encode, wait_until
+from conftest import parse_info, raw_command, resp_encode, wait_until
 from rawresp import Err, RawConn, Simple, Verbatim
 
 ARITY = "ERR wrong number of arguments for '%s' command"
@@ -745,3 +745,28 @@ def test_resp3_reply_types(server, r):
         # Back to RESP2 on the same connection.
         c.call("HELLO", "2")
         assert c.call("GET", "missing") is None and c.last_raw == b"$-1\r\n"
+
+
+CLIENT_REPLY_CASES = [
+    [("CLIENT", "REPLY", "OFF"), ("SET", "a", "1"), ("GET", "a"), ("INCR", "a"), ("CLIENT", "REPLY", "ON"),
+     ("GET", "a")],
+    [("CLIENT", "REPLY", "SKIP"), ("SET", "b", "1"), ("GET", "b")],
+    [("CLIENT", "REPLY", "SKIP"), ("PING",), ("PING", "x")],
+    [("CLIENT", "REPLY", "SKIP"), ("CLIENT", "REPLY", "ON"), ("PING", "y")],
+    [("CLIENT", "REPLY", "OFF"), ("CLIENT", "REPLY", "SKIP"), ("PING",), ("CLIENT", "REPLY", "ON"), ("PING",)],
+    [("CLIENT", "REPLY", "SKIP"), ("NOSUCH",), ("GET",), ("LPUSH", "c", "1")],
+    [("CLIENT", "REPLY", "MAYBE"), ("CLIENT", "REPLY", "OFF"), ("CLIENT", "REPLY", "MAYBE"),
+     ("CLIENT", "REPLY", "ON")],
+]
+
+
+@pytest.mark.parametrize("case", range(len(CLIENT_REPLY_CASES)))
+def test_client_reply_matches_redis(server, redis_ref, case):
+    """CLIENT REPLY ON|OFF|SKIP: the bytes a pipelined client gets, against
+    redis-server (writes go through the log and answer later)."""
+    payload = b"".join(resp_encode(*cmd) for cmd in CLIENT_REPLY_CASES[case]) + resp_encode("PING", "end")
+    got = []
+    for port in (server.port, redis_ref.port):
+        raw_command(port, resp_encode("FLUSHALL"), read_until=b"\r\n")
+        got.append(raw_command(port, payload, read_until=b"$3\r\nend\r\n"))
+    assert got[0] == got[1]
