@@ -49,6 +49,44 @@ def test_bullmq_jobs_complete_once(server):
     check_report(run_jobs(server.port, server.port, "single"))
 
 
+def test_bullmq_jobs_survive_a_leader_kill(make_cluster):
+    """Queue and Worker on the two followers; the leader is killed (SIGKILL)
+    while the jobs run. Every job still completes exactly once: what was
+    acknowledged survives, and a follower resends its pending commands to
+    the new leader, which applies each only once."""
+    node = shutil.which("node")
+    c = make_cluster().start()
+    leader = c.leader()
+    a, b = [n for n in c.nodes if n is not leader]
+    jobs = 150
+    env = dict(os.environ, QUEUE_PORT=str(a.port), WORKER_PORT=str(b.port), JOBS=str(jobs),
+               QUEUE_NAME="leader-kill", DEADLINE_MS="80000", PROGRESS="1", JOB_MS="20")
+    proc = subprocess.Popen([node, "bullmq_jobs.js"], cwd=NODE_DIR, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    killed = False
+    report = None
+    try:
+        for line in proc.stdout:
+            if not line.startswith("{"):
+                continue
+            msg = json.loads(line)
+            if "progress" in msg:
+                if not killed and msg["progress"] >= jobs // 3:
+                    leader.kill()
+                    killed = True
+                continue
+            report = msg
+        proc.wait(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert killed, "the jobs finished before a third of them were done"
+    assert report and proc.returncode == 0, f"exit {proc.returncode}: {report}\n{proc.stderr.read()}"
+    names = [f"job-{i}" for i in range(jobs)] + ["delayed", "flaky"]
+    assert report["runs"] == {**{n: 1 for n in names}, "flaky": 2}
+    assert report["counts"]["completed"] == jobs + 2 and report["counts"]["failed"] == 0
+
+
 def test_bullmq_worker_on_a_follower(cluster):
     leader = cluster.leader()
     follower = cluster.followers()[0]

@@ -4,7 +4,9 @@
 // the same node or another one (WORKER_PORT) processes them. Prints one
 // JSON line: what each job returned, how often each ran, and the counts
 // BullMQ reports; exits 0 when every job completed, 1 otherwise, 2 past
-// the deadline (DEADLINE_MS).
+// the deadline (DEADLINE_MS). With PROGRESS=1 it also prints a line
+// {"progress": k} at each completion (the test kills a node meanwhile),
+// and JOB_MS makes each job take that long.
 'use strict';
 const { Queue, Worker, QueueEvents } = require('bullmq');
 
@@ -13,6 +15,8 @@ const workerPort = Number(process.env.WORKER_PORT || port);
 const n = Number(process.env.JOBS || 20);
 const deadlineMs = Number(process.env.DEADLINE_MS || 40000);
 const name = process.env.QUEUE_NAME || 'parley-test';
+const progress = process.env.PROGRESS === '1';
+const jobMs = Number(process.env.JOB_MS || 0);
 
 function connection(p) {
   return { host: '127.0.0.1', port: p, maxRetriesPerRequest: null };
@@ -30,6 +34,7 @@ async function main() {
 
   const worker = new Worker(name, async (job) => {
     runs[job.name] = (runs[job.name] || 0) + 1;
+    if (jobMs) await new Promise((resolve) => setTimeout(resolve, jobMs));
     if (job.name === 'flaky' && job.attemptsMade === 0) throw new Error('first attempt fails');
     return { doubled: job.data.x * 2, name: job.name };
   }, { connection: connection(workerPort), concurrency: 4 });
@@ -37,6 +42,7 @@ async function main() {
   worker.on('completed', (job, value) => {
     results[job.name] = value;
     done += 1;
+    if (progress) console.log(JSON.stringify({ progress: done }));
     if (done === total) finish();
   });
   worker.on('failed', (job, err) => { failures.push(`${job && job.name}: ${err.message}`); });
