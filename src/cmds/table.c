@@ -347,6 +347,8 @@ static const struct cmd_def table[] = {
            "A container for memory diagnostics commands", memory_subs),
     PARENT("latency", -2, L, ACL_SLOW, "server", "2.8.13",
            "A container for latency diagnostics commands", latency_subs),
+    ROW("monitor", 1, L | A | NLS, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL, "server", "1.0.0",
+        "Listen for all requests received by the server in real time", ""),
     ROW("time", 1, L | F | LS, 0, 0, 0, ACL_FAST, NULL, "server", "2.6.0",
         "Return the current server time", "O(1)"),
     ROW("lastsave", 1, L | F | LS, 0, 0, 0, ACL_ADMIN | ACL_FAST | ACL_DANGEROUS, NULL, "server", "1.0.0",

@@ -104,6 +104,7 @@ static void reset_client(struct client *c)
 {
     multi_free(c); /* RESET discards a transaction and forgets WATCHed keys */
     pubsub_client_gone(c); /* ... and unsubscribes from every channel and pattern */
+    monitor_client_gone(c); /* ... and stops monitoring */
     c->readonly = false;
     c->db = 0;
     c->proto = 2;

@@ -114,7 +114,14 @@ static void run_now(struct client *c, const struct cmd_def *cmd, int argc,
 static void observe_exec(void *arg, const struct cmd_ctx *ctx, uint64_t usec)
 {
     struct server *s = arg;
-    if (ctx->in_script) return; /* the script's own command is what is logged */
+    if (ctx->in_script) {
+        /* A command a script calls: MONITOR shows it ("lua") where the
+         * script's own client is, as it runs there; the slow log shows
+         * only the script. */
+        bool ours = ctx->apply ? ctx->origin == repl_origin(s->repl) : s->running != NULL;
+        if (ours) monitor_feed(s, NULL, ctx->db, ctx->cmd, ctx->argc, ctx->argv);
+        return;
+    }
     slowlog_maybe(s, s->running, ctx->cmd, ctx->argc, ctx->argv, usec);
 }
 
@@ -128,6 +135,7 @@ void dispatch_init(void)
     conn_bind_handlers();
     server_bind_handlers();
     slowlog_bind_handlers();
+    monitor_bind_handlers();
     latency_bind_handlers();
     multi_bind_handlers();
     pubsub_bind_handlers();
@@ -226,6 +234,7 @@ static bool dispatch_command(struct net_conn *conn, int argc, const struct resp_
         multi_flag_error(c);
         return true;
     }
+    monitor_feed(s, c, c->db, cmd, argc, argv);
     if (pubsub_refuse(c, cmd, argc, argv)) return true;
     if (multi_queue(c, cmd, argc, argv)) return true;
     if (cmd->flags & CMD_LOCAL) {

@@ -21,6 +21,7 @@
 #include "repl/repl.h"
 #include "server/config.h"
 #include "server/latency.h"
+#include "server/monitor.h"
 #include "server/slowlog.h"
 #include "store/keyspace.h"
 
@@ -46,6 +47,8 @@ struct client {
     /* CLIENT REPLY: OFF drops every reply, SKIP the next command's; the
      * command being dispatched now writes into silent_slot. */
     bool reply_off, reply_skip, reply_skip_next;
+    bool monitoring;                  /* MONITOR (monitor.c) */
+    struct client *next_monitor;
     struct reply_slot *silent_slot;
     bool readonly;     /* READONLY: reads served from this node, maybe stale */
     bool peer;         /* a cluster node proved itself (PARLEY.PEER, cmd_peer.c) */
@@ -107,6 +110,7 @@ struct server {
     /* The latency monitor (latency.c) and the loop's busy time. */
     struct latency_monitor latency;
     struct slowlog slowlog;
+    struct client *monitors;          /* MONITOR clients (monitor.c) */
     /* The client whose command runs now on this node (not from the log):
      * the slow log names it. */
     const struct client *running;

@@ -236,3 +236,57 @@ def test_slowlog(server):
         r.execute_command("CONFIG", "SET", "slowlog-log-slower-than", 10000)
         r.execute_command("CONFIG", "SET", "slowlog-max-len", 128)
         r.execute_command("ACL", "DELUSER", "slowlog-user")
+
+
+class Monitor:
+    """A raw connection in MONITOR mode; next() returns its next line."""
+
+    def __init__(self, port):
+        import socket
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        self.s.sendall(b"MONITOR\r\n")
+        self.buf = b""
+        assert self.next() == "+OK"
+
+    def next(self):
+        while b"\r\n" not in self.buf:
+            chunk = self.s.recv(65536)
+            assert chunk, "monitor connection closed"
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line.decode()
+
+    def close(self):
+        self.s.close()
+
+
+def test_monitor(server):
+    import re
+    m = Monitor(server.port)
+    r = exact_client(server)
+    try:
+        r.execute_command("SET", "foo", "bar\n")
+        assert re.fullmatch(r'\+\d+\.\d{6} \[0 127\.0\.0\.1:\d+\] "SET" "foo" "bar\\n"', m.next())
+        r.execute_command("EVAL", "redis.call('set', KEYS[1], ARGV[1])", 1, "k", "v")
+        assert '"EVAL"' in m.next()
+        assert re.search(r'\[0 lua\] "set" "k" "v"$', m.next())
+        p = r.pipeline(transaction=True)
+        p.execute_command("SET", "a", "1")
+        p.execute()
+        assert ['"MULTI"' in m.next(), '"SET" "a"' in m.next(), '"EXEC"' in m.next()] == [True] * 3
+        with pytest.raises(redis.ResponseError):
+            r.execute_command("AUTH", "someone", "secret")
+        assert m.next().endswith('"AUTH" "(redacted)" "(redacted)"')
+        r.execute_command("CONFIG", "GET", "maxmemory")  # admin: not shown
+        r.execute_command("PING")
+        assert m.next().endswith('"PING"')
+        m.s.sendall(b"RESET\r\n")
+        assert m.next() == "+RESET"
+        r.execute_command("PING")
+        r.execute_command("SET", "after", "reset")
+        import socket
+        m.s.settimeout(0.3)
+        with pytest.raises(socket.timeout):
+            m.next()
+    finally:
+        m.close()
