@@ -39,6 +39,7 @@ struct waiter {
     int64_t deadline_ms;   /* monotonic; 0: forever */
     bool in_flight;        /* a retry is on its way through the log */
     bool expired;          /* timed out while in flight */
+    bool unblock_error;    /* CLIENT UNBLOCK ... ERROR: answer that, not a timeout */
     struct waiter *prev, *next;
 };
 
@@ -227,7 +228,8 @@ static void time_out(struct server *s, struct waiter *w)
     struct resp_out o = {&reply, w->proto};
     /* Redis 7.0 answers every timed-out list, sorted set and stream wait
      * with a null array, BLMOVE and BRPOPLPUSH included (RESP2 `*-1`). */
-    resp_null_array(&o);
+    if (w->unblock_error) resp_error(&o, "UNBLOCKED client unblocked via CLIENT UNBLOCK");
+    else resp_null_array(&o);
     unlink_waiter(s, w);
     free_waiter(w);
     buf_append(&slot->reply, reply.data, reply.len);
@@ -315,6 +317,18 @@ void blocking_timeouts(struct server *s)
         if (w->in_flight) w->expired = true;
         else time_out(s, w);
     }
+}
+
+bool blocking_unblock(struct server *s, uint64_t client_id, bool error)
+{
+    for (struct waiter *w = s->waiters; w; w = w->next) {
+        if (w->c->id != client_id) continue;
+        w->unblock_error = error;
+        if (w->in_flight) w->expired = true; /* answered when its retry comes back empty */
+        else time_out(s, w);
+        return true;
+    }
+    return false;
 }
 
 /* The slot of a waiter was answered (served, or timed out): forget it. */

@@ -419,6 +419,39 @@ syntax:
     resp_error(&o, "ERR syntax error");
 }
 
+/* CLIENT UNBLOCK id [TIMEOUT|ERROR]: a client of this node waiting in a
+ * blocking command stops waiting. */
+static void client_unblock(struct client *c, const struct cmd_def *cmd, int argc,
+                           const struct resp_arg *argv)
+{
+    struct resp_out o = client_reply(c);
+    long long id;
+    if (!arg_to_ll(&argv[2], &id)) {
+        resp_error(&o, "ERR value is not an integer or out of range");
+        return;
+    }
+    bool error = false;
+    if (argc == 4) {
+        if (arg_is(&argv[3], "error")) {
+            error = true;
+        } else if (!arg_is(&argv[3], "timeout")) {
+            resp_error(&o, "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+            return;
+        }
+    }
+    resp_int(&o, blocking_unblock(c->srv, (uint64_t)id, error) ? 1 : 0);
+}
+
+/* CLIENT NO-EVICT ON|OFF: Parley evicts no clients; the setting is kept
+ * for the client's info, and answered as Redis answers it. */
+static void client_no_evict(struct client *c, const struct cmd_def *cmd, int argc,
+                            const struct resp_arg *argv)
+{
+    struct resp_out o = client_reply(c);
+    if (arg_is(&argv[2], "on") || arg_is(&argv[2], "off")) resp_ok(&o);
+    else resp_error(&o, "ERR syntax error");
+}
+
 /* CLIENT REPLY ON|OFF|SKIP (dispatch.c drops the replies). */
 static void client_reply_mode(struct client *c, const struct cmd_def *cmd, int argc,
                               const struct resp_arg *argv)
@@ -472,10 +505,14 @@ static void client_help(struct client *c, const struct cmd_def *cmd, int argc,
         "      Return clients of specified type.",
         "    * ID <client-id> [<client-id> ...]",
         "      Return clients of specified IDs only.",
+        "NO-EVICT (ON|OFF)",
+        "    Protect current client connection from eviction.",
         "REPLY (ON|OFF|SKIP)",
         "    Control the replies sent to the current connection.",
         "SETNAME <name>",
         "    Assign the name <name> to the current connection.",
+        "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+        "    Unblock the specified blocked client.",
         "SETINFO <option> <value>",
         "    Set client meta attr. Options are:",
         "    * LIB-NAME: the client lib name.",
@@ -512,4 +549,6 @@ void conn_bind_handlers(void)
     cmd_bind_local("client|kill", client_kill);
     cmd_bind_local("client|help", client_help);
     cmd_bind_local("client|reply", client_reply_mode);
+    cmd_bind_local("client|unblock", client_unblock);
+    cmd_bind_local("client|no-evict", client_no_evict);
 }

@@ -178,6 +178,9 @@ void blocking_on_touch(void *ctx, int db, const char *key, size_t klen);
 void blocking_tick(struct server *s);
 void blocking_timeouts(struct server *s);
 void blocking_slot_done(struct server *s, struct reply_slot *slot);
+/* CLIENT UNBLOCK: the client's wait ends now as a timeout, or with the
+ * UNBLOCKED error; false when it is not waiting. */
+bool blocking_unblock(struct server *s, uint64_t client_id, bool error);
 void blocking_client_gone(struct client *c);
 
 /* cmd_acl.c: AUTH and ACL. acl_refuse answers NOAUTH or NOPERM (and logs

@@ -242,3 +242,30 @@ def test_sorted_set_blocking_pops(server, r):
     assert b2 == {"value": ["z3", [["z", "3"], ["y", "2"]]]}
     assert r.bzpopmax(["z2"], timeout=1) == ("z2", "b", 2.0)
     assert r.bzpopmin(["nothing"], timeout=0.1) is None
+
+
+@pytest.mark.parametrize("mode", [None, "TIMEOUT", "ERROR"])
+def test_client_unblock_matches_redis(server, redis_ref, mode):
+    """CLIENT UNBLOCK of a client waiting in BLPOP: it answers 1 and the
+    waiter gets a timeout's null or the UNBLOCKED error, as from Redis."""
+    got = []
+    for port in (server.port, redis_ref.port):
+        admin = redis.Redis(port=port)
+        waiter = socket.create_connection(("127.0.0.1", port), timeout=10)
+        waiter.sendall(resp_encode("CLIENT", "ID"))
+        wid = int(waiter.recv(100).split(b"\r\n")[0][1:])
+        waiter.sendall(resp_encode("BLPOP", "nothing-here", "0"))
+        wait_until(lambda: int(admin.info("clients")["blocked_clients"]) == 1, 10,
+                   message="the client to block")
+        args = ["CLIENT", "UNBLOCK", wid] + ([mode] if mode else [])
+        first = admin.execute_command(*args)
+        reply = waiter.recv(200)
+        again = admin.execute_command("CLIENT", "UNBLOCK", wid)
+        try:
+            bad = admin.execute_command("CLIENT", "UNBLOCK", wid, "MAYBE")
+        except redis.ResponseError as e:
+            bad = str(e)
+        got.append((first, reply, again, bad))
+        waiter.close()
+        admin.close()
+    assert got[0] == got[1]
