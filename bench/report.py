@@ -292,6 +292,9 @@ OWN_BENCHES = [
     ("own/expiry.txt", "Expiry",
      "`bench/expiry.py`: keys set with `PX 1000` on a durable parley node and on redis-server; "
      "how long until all are reclaimed, and the slowest PING meanwhile."),
+    ("own/bullmq.txt", "BullMQ throughput",
+     "`bench/bullmq.py`: jobs added in bulk and run by a BullMQ Worker (Node.js, ioredis), on a "
+     "durable parley node and on redis-server (appendfsync always); jobs per second."),
     ("own/snapshot_stall.txt", "Event-loop stall while snapshotting",
      "`bench/snapshot_stall.py`: the longest event-loop stall (`LATENCY LATEST`) while a node "
      "holding the keys snapshots under write load, next to redis-server's BGSAVE."),

@@ -54,6 +54,9 @@ Environment overrides:
   BENCH_EXPIRY           on or off: keys set with PX reclaimed, parley next to redis
                          (bench/expiry.py; default on, off in the dry run)
   BENCH_EXPIRY_KEYS      keys it sets with PX 1000 (default 1000000, quick 100000)
+  BENCH_BULLMQ           on or off: BullMQ jobs per second through a Worker, parley next
+                         to redis (bench/bullmq.py; default on, off in the dry run)
+  BENCH_BULLMQ_JOBS      jobs it runs (default 20000, quick 2000)
   BENCH_SNAPSHOT_STALL   on or off: the longest event-loop stall while a node with N keys
                          snapshots under write load, parley next to redis's BGSAVE
                          (bench/snapshot_stall.py; default on, off in the dry run)
@@ -122,6 +125,10 @@ if [ "$dry_run" = 1 ]; then def_snapstall=off; else def_snapstall=on; fi
 SNAPSHOT_STALL=${BENCH_SNAPSHOT_STALL:-$def_snapstall}
 if [ "$quick" = 1 ]; then def_snapshot_keys=1000000; else def_snapshot_keys=10000000; fi
 SNAPSHOT_KEYS=${BENCH_SNAPSHOT_KEYS:-$def_snapshot_keys}
+if [ "$dry_run" = 1 ]; then def_bullmq=off; else def_bullmq=on; fi
+BULLMQ=${BENCH_BULLMQ:-$def_bullmq}
+if [ "$quick" = 1 ]; then def_bullmq_jobs=2000; else def_bullmq_jobs=20000; fi
+BULLMQ_JOBS=${BENCH_BULLMQ_JOBS:-$def_bullmq_jobs}
 if [ "$dry_run" = 1 ]; then def_sustained=off; else def_sustained=on; fi
 SUSTAINED=${BENCH_SUSTAINED:-$def_sustained}
 if [ "$quick" = 1 ]; then def_sets=260000 def_skeys=20000; else def_sets=2600000 def_skeys=200000; fi
@@ -147,7 +154,8 @@ die() { echo "bench/run.sh: $*" >&2; exit 1; }
 # ---- validate the configuration -------------------------------------------
 is_uint() { [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -gt 0 ]; }
 for v in N_UNPIPELINED N_PIPELINED CLIENTS BLPOP_PAIRS XENTRIES XCONSUMERS KEYSPACE READY_TIMEOUT TEST_TIMEOUT \
-  PRELOAD_TIMEOUT PRELOAD_BATCH MEMORY_TIMEOUT EXPIRY_KEYS SNAPSHOT_KEYS SUSTAINED_SETS SUSTAINED_KEYS; do
+  PRELOAD_TIMEOUT PRELOAD_BATCH MEMORY_TIMEOUT EXPIRY_KEYS SNAPSHOT_KEYS SUSTAINED_SETS SUSTAINED_KEYS \
+  BULLMQ_JOBS; do
   is_uint "${!v}" || die "$v must be a positive integer, got '${!v}'"
 done
 read -r -a SIZE_LIST <<<"$SIZES"
@@ -703,6 +711,8 @@ own_bench() { # name on|off timeout title command...
 }
 own_bench expiry "$EXPIRY" $((MEMORY_TIMEOUT + 30)) "expiry ($EXPIRY_KEYS keys with PX 1000)" \
   "$PYTHON" "$BENCH_DIR/expiry.py" --parley "$PARLEY" --keys "$EXPIRY_KEYS" --deadline "$MEMORY_TIMEOUT"
+own_bench bullmq "$BULLMQ" $((MEMORY_TIMEOUT + 30)) "BullMQ throughput ($BULLMQ_JOBS jobs)" \
+  "$PYTHON" "$BENCH_DIR/bullmq.py" --parley "$PARLEY" --jobs "$BULLMQ_JOBS" --deadline "$MEMORY_TIMEOUT"
 own_bench snapshot_stall "$SNAPSHOT_STALL" $((MEMORY_TIMEOUT * 2 + 30)) "snapshot stall ($SNAPSHOT_KEYS keys)" \
   "$PYTHON" "$BENCH_DIR/snapshot_stall.py" --parley "$PARLEY" --keys "$SNAPSHOT_KEYS" --deadline "$MEMORY_TIMEOUT"
 own_bench sustained "$SUSTAINED" $((MEMORY_TIMEOUT * 2 + 30)) \
