@@ -126,9 +126,14 @@ bool acl_protected_deny(struct client *c, const struct cmd_def *cmd)
 
 void acl_client_new(struct client *c)
 {
+    acl_client_reset(c);
+    c->protected_deferred = protected_from(c->srv, net_conn_peer(c->conn));
+}
+
+void acl_client_reset(struct client *c)
+{
     client_login(c, "default", 7);
     c->authenticated = default_nopass(c->srv);
-    c->protected_deferred = protected_from(c->srv, net_conn_peer(c->conn));
 }
 
 /* ------------------------------------------------------------------

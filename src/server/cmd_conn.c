@@ -105,6 +105,8 @@ static void reset_client(struct client *c)
     multi_free(c); /* RESET discards a transaction and forgets WATCHed keys */
     pubsub_client_gone(c); /* ... and unsubscribes from every channel and pattern */
     monitor_client_gone(c); /* ... and stops monitoring */
+    acl_client_reset(c);    /* ... and logs in as the default user again */
+    c->reply_off = c->reply_skip = c->reply_skip_next = false;
     c->readonly = false;
     c->db = 0;
     c->proto = 2;

@@ -198,6 +198,9 @@ bool acl_protected_refuse(struct server *s, struct net_conn *conn);
  * answers DENIED and closes unless cmd is the peer handshake. */
 bool acl_protected_deny(struct client *c, const struct cmd_def *cmd);
 void acl_client_new(struct client *c);
+/* RESET: the connection is the default user's again, logged in only if
+ * that user needs no password, as a new connection is. */
+void acl_client_reset(struct client *c);
 void acl_free_server(struct server *s);
 /* The users the configuration gives (aclfile, or requirepass) become a
  * logged change: acl_startup_prepare reads and checks them before Raft

@@ -142,7 +142,8 @@ def test_cat_matches_redis(server, redis_ref):
         ours_cmds = set(ours.call("COMMAND", "LIST"))
         parley_only = {b"raft|node", b"raft|transfer", b"parley.fwd", b"debug|digest",
                        b"raft|info", b"raft|members", b"raft|digest", b"raft|help",
-                       b"client|setinfo", b"sentinel|help", b"sentinel", b"raft"}
+                       b"client|setinfo", b"sentinel|help", b"sentinel", b"raft",
+                       b"waitaof"}  # Redis 7.2's (client|setinfo too)
         for cat in cats:
             want = {n for n in theirs.call("ACL", "CAT", cat) if n in ours_cmds}
             got = {n for n in ours.call("ACL", "CAT", cat)
@@ -696,3 +697,12 @@ def test_channel_permissions_match_redis(server, acl, redis_ref):
                 assert ref.call("AUTH", "chan", "pw") == "OK"
                 assert mine.call(*call) == ref.call(*call), call
         theirs.call("ACL", "DELUSER", "chan")
+
+
+def test_reset_logs_back_in_as_the_default_user(server, acl):
+    acl.execute_command("ACL", "SETUSER", "resetter", "on", ">pw", "+@all", "~*")
+    c = login(server, "resetter", "pw")
+    assert c.call("ACL", "WHOAMI") == b"resetter"
+    assert c.call("RESET") == "RESET"
+    assert c.call("ACL", "WHOAMI") == b"default"  # the default user needs no password here
+    c.close()

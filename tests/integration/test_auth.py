@@ -46,6 +46,9 @@ def test_noauth_before_auth(secured):
         assert c.call("SET", "k", "v") == "OK"
         assert c.call("ACL", "WHOAMI") == b"default"
         assert c.call("AUTH", "default", "s3cret") == "OK"
+        # RESET logs the connection out: the default user needs a password.
+        assert c.call("RESET") == "RESET"
+        assert c.call("GET", "k") == NOAUTH
 
 
 def test_hello_auth(secured):
