@@ -780,16 +780,27 @@ static void cmd_function_help(struct cmd_ctx *c)
     for (size_t i = 0; i < n; i++) resp_simple(&c->out, lines[i]);
 }
 
-int function_allows_oom(struct store *s, const char *name, size_t len)
+static const struct fn_info *function_find(struct store *s, const char *name, size_t len)
 {
     struct buf scratch = BUF_INIT;
     struct cmd_ctx c = {.store = s, .out = {&scratch, 2}};
     sync_functions(&c);
     buf_free(&scratch);
     struct dict_entry *e = dict_find(function_table(), name, len);
-    if (e == NULL) return -1;
-    const struct fn_info *f = e->v.ptr;
+    return e ? e->v.ptr : NULL;
+}
+
+int function_allows_oom(struct store *s, const char *name, size_t len)
+{
+    const struct fn_info *f = function_find(s, name, len);
+    if (f == NULL) return -1;
     return f->no_writes || f->allow_oom;
+}
+
+bool function_declares_no_writes(struct store *s, const char *name, size_t len)
+{
+    const struct fn_info *f = function_find(s, name, len);
+    return f && f->no_writes;
 }
 
 static void fcall_generic(struct cmd_ctx *c, bool read_only)

@@ -109,6 +109,16 @@ static bool parse_shebang(struct cmd_ctx *c, const char *body, size_t len, bool 
     return true;
 }
 
+bool script_declares_no_writes(const char *body, size_t len)
+{
+    struct buf scratch = BUF_INIT;
+    struct cmd_ctx c = {.out = {&scratch, 2}};
+    bool present, no_writes;
+    bool ok = parse_shebang(&c, body, len, &present, &no_writes);
+    buf_free(&scratch);
+    return ok && no_writes;
+}
+
 /* The bytecode of a script body, or NULL after replying its error. A
  * shebang line is compiled as a comment, so lines count as Redis's do. */
 static const struct buf *compiled(struct cmd_ctx *c, const char sha[41], const char *body,

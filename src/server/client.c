@@ -194,6 +194,7 @@ void client_free(struct client *c)
     blocking_client_gone(c);
     pubsub_client_gone(c);
     monitor_client_gone(c);
+    pause_client_gone(c);
     dict_delete(&s->clients_by_id, &c->id, sizeof c->id);
     while (c->head) {
         struct reply_slot *slot = c->head;

@@ -37,7 +37,13 @@ struct multi_state {
     size_t n_cmds, cap_cmds;
     struct buf watched; /* u8 db, u32 len, key ... */
     size_t n_watched;
+    bool writes;        /* a queued command writes (CLIENT PAUSE WRITE holds EXEC) */
 };
+
+bool multi_queued_writes(const struct client *c)
+{
+    return c->multi && c->multi->active && c->multi->writes;
+}
 
 static struct multi_state *state(struct client *c)
 {
@@ -47,6 +53,7 @@ static struct multi_state *state(struct client *c)
 
 static void reset_queue(struct multi_state *m)
 {
+    m->writes = false;
     m->active = m->dirty = false;
     buf_clear(&m->bytes);
     m->n_args = m->n_cmds = 0;
@@ -179,6 +186,7 @@ bool multi_queue(struct client *c, const struct cmd_def *cmd, int argc, const st
         struct resp_arg *wrapped = acl_wrap_script(c, cmd, argc, argv);
         if (wrapped) add_cmd(m, m->db, argc + 2, wrapped);
         else add_cmd(m, m->db, argc, argv);
+        if (pause_counts_as_write(c, cmd, argc, argv)) m->writes = true;
         free(wrapped);
     }
     struct resp_out o = client_reply(c);

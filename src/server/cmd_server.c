@@ -77,11 +77,14 @@ void server_info(struct server *s, int nsections, const struct resp_arg *section
                    PARLEY_VERSION);
     }
     if (want(nsections, sections, "clients", true)) {
+        size_t held = 0; /* clients CLIENT PAUSE holds count as blocked, as in Redis */
+        for (const struct client *p = s->paused; p; p = p->paused_next) held++;
         SECTION("Clients");
         buf_printf(out,
                    "connected_clients:%llu\r\ncluster_connections:0\r\nmaxclients:%lld\r\n"
                    "blocked_clients:%zu\r\ntracking_clients:0\r\nclients_in_timeout_table:%zu\r\n",
-                   (unsigned long long)s->n_clients, s->cfg.maxclients, s->n_waiters, s->n_waiters);
+                   (unsigned long long)s->n_clients, s->cfg.maxclients, s->n_waiters + held,
+                   s->n_waiters);
     }
     if (want(nsections, sections, "memory", true)) {
         /* This node's own figures (base/mem.h); maxmemory is decided by the

@@ -136,6 +136,7 @@ void dispatch_init(void)
     server_bind_handlers();
     slowlog_bind_handlers();
     monitor_bind_handlers();
+    pause_bind_handlers();
     latency_bind_handlers();
     multi_bind_handlers();
     pubsub_bind_handlers();
@@ -234,6 +235,7 @@ static bool dispatch_command(struct net_conn *conn, int argc, const struct resp_
         multi_flag_error(c);
         return true;
     }
+    if (pause_holds(c, cmd, argc, argv)) return false; /* CLIENT PAUSE: runs when let go */
     monitor_feed(s, c, c->db, cmd, argc, argv);
     if (pubsub_refuse(c, cmd, argc, argv)) return true;
     if (multi_queue(c, cmd, argc, argv)) return true;

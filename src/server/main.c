@@ -48,6 +48,7 @@ static void on_cron(uv_timer_t *t)
 static void on_block_timer(uv_timer_t *t)
 {
     blocking_timeouts(t->data);
+    pause_tick(t->data);
 }
 
 static void on_accept(void *ctx, struct net_conn *conn)

@@ -22,6 +22,7 @@
 #include "server/config.h"
 #include "server/latency.h"
 #include "server/monitor.h"
+#include "server/pause.h"
 #include "server/slowlog.h"
 #include "store/keyspace.h"
 
@@ -48,6 +49,8 @@ struct client {
      * command being dispatched now writes into silent_slot. */
     bool reply_off, reply_skip, reply_skip_next;
     bool monitoring;                  /* MONITOR (monitor.c) */
+    void *pause_cmd;                  /* its command held by CLIENT PAUSE (pause.c) */
+    struct client *paused_next;
     struct client *next_monitor;
     struct reply_slot *silent_slot;
     bool readonly;     /* READONLY: reads served from this node, maybe stale */
@@ -111,6 +114,9 @@ struct server {
     struct latency_monitor latency;
     struct slowlog slowlog;
     struct client *monitors;          /* MONITOR clients (monitor.c) */
+    int64_t pause_until_ms;           /* CLIENT PAUSE (pause.c); 0: none */
+    bool pause_all;
+    struct client *paused;
     /* The client whose command runs now on this node (not from the log):
      * the slow log names it. */
     const struct client *running;
@@ -235,6 +241,8 @@ typedef cmd_local_fn local_fn;
 void conn_bind_handlers(void);     /* cmd_conn.c */
 void server_bind_handlers(void);   /* cmd_server.c */
 void multi_bind_handlers(void);    /* cmd_multi.c */
+/* cmd_multi.c: the client's open transaction queued a write. */
+bool multi_queued_writes(const struct client *c);
 void pubsub_bind_handlers(void);   /* cmd_pubsub.c */
 void raft_bind_handlers(void);     /* cmd_raft.c */
 void sentinel_bind_handlers(void); /* cmd_sentinel.c */

@@ -770,3 +770,38 @@ def test_client_reply_matches_redis(server, redis_ref, case):
         raw_command(port, resp_encode("FLUSHALL"), read_until=b"\r\n")
         got.append(raw_command(port, payload, read_until=b"$3\r\nend\r\n"))
     assert got[0] == got[1]
+
+
+def test_client_pause_write_holds_writes_until_unpause(server):
+    import threading
+    admin = server.client()
+    admin.set("k", "before")
+    assert admin.execute_command("CLIENT", "PAUSE", 10000, "WRITE") == "OK"
+    try:
+        writer = server.client()
+        done = []
+        t = threading.Thread(target=lambda: done.append(writer.set("k", "after")))
+        t.start()
+        # Reads go on; the write waits.
+        assert admin.get("k") == "before"
+        time.sleep(0.2)
+        assert done == [] and admin.get("k") == "before"
+        p = admin.pipeline(transaction=True)  # a transaction that only reads runs
+        p.get("k")
+        assert p.execute() == ["before"]
+    finally:
+        assert admin.execute_command("CLIENT", "UNPAUSE") == "OK"
+    t.join(10)
+    assert done == [True] and admin.get("k") == "after"
+
+
+def test_client_pause_ends_by_itself_and_errors(server, raw):
+    c = server.client()
+    assert c.execute_command("CLIENT", "PAUSE", 100, "ALL") == "OK"
+    start = time.monotonic()
+    assert c.ping()  # held until the pause ends
+    assert time.monotonic() - start >= 0.05
+    assert raw.call("CLIENT", "PAUSE", "x") == "ERR timeout is not an integer or out of range"
+    assert raw.call("CLIENT", "PAUSE", -1) == "ERR timeout is negative"
+    assert raw.call("CLIENT", "PAUSE", 10, "MAYBE") == "ERR CLIENT PAUSE mode must be WRITE or ALL"
+    assert raw.call("CLIENT", "UNPAUSE") == "OK"
