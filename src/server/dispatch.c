@@ -118,6 +118,7 @@ static void observe_exec(void *arg, const struct cmd_ctx *ctx, uint64_t usec)
         /* A command a script calls: MONITOR shows it ("lua") where the
          * script's own client is, as it runs there; the slow log shows
          * only the script. */
+        if (s->monitors == NULL || s->repl == NULL) return; /* none, or replaying at start-up */
         bool ours = ctx->apply ? ctx->origin == repl_origin(s->repl) : s->running != NULL;
         if (ours) monitor_feed(s, NULL, ctx->db, ctx->cmd, ctx->argc, ctx->argv);
         return;
