@@ -27,6 +27,7 @@ struct store *store_new(void)
     pubsub_init(&s->pubsub);
     scripts_init(&s->scripts);
     acl_users_init(&s->users);
+    s->enc = store_encoding_defaults;
     return s;
 }
 
