@@ -176,8 +176,8 @@ static void convert_to_ht(struct sobj *o)
 bool hash_set(struct sobj *o, const char *f, size_t flen, const char *v, size_t vlen)
 {
     if (o->encoding == ENC_LISTPACK &&
-        ((long long)flen > store_enc()->hash_max_listpack_value ||
-         (long long)vlen > store_enc()->hash_max_listpack_value))
+        (flen > (size_t)store_enc()->hash_max_listpack_value ||
+         vlen > (size_t)store_enc()->hash_max_listpack_value))
         convert_to_ht(o);
     if (o->encoding == ENC_HT) return ht_put(ht(o), f, flen, v, vlen);
     size_t pos = lp_field(o, f, flen);
@@ -187,7 +187,7 @@ bool hash_set(struct sobj *o, const char *f, size_t flen, const char *v, size_t 
     }
     o->ptr = lp_append(lp(o), f, flen);
     o->ptr = lp_append(lp(o), v, vlen);
-    if ((long long)hash_len(o) > store_enc()->hash_max_listpack_entries) convert_to_ht(o);
+    if (hash_len(o) > (size_t)store_enc()->hash_max_listpack_entries) convert_to_ht(o);
     return true;
 }
 

@@ -62,7 +62,7 @@ bool set_add(struct sobj *o, const char *m, size_t len)
         if (str_to_ll(m, len, &v)) {
             bool added;
             o->ptr = intset_add(iset(o), v, &added);
-            if (added && (long long)intset_len(iset(o)) > store_enc()->set_max_intset_entries)
+            if (added && intset_len(iset(o)) > (size_t)store_enc()->set_max_intset_entries)
                 convert_to_ht(o);
             return added;
         }

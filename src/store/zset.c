@@ -667,8 +667,8 @@ static bool is_listpack(const struct sobj *o)
 struct sobj *zset_new(size_t count, size_t max_len)
 {
     const struct store_encoding *enc = store_enc();
-    if ((long long)count > enc->zset_max_listpack_entries ||
-        (long long)max_len > enc->zset_max_listpack_value)
+    if (count > (size_t)enc->zset_max_listpack_entries ||
+        max_len > (size_t)enc->zset_max_listpack_value)
         return sobj_new(OBJ_ZSET, ENC_SKIPLIST, zsl_new());
     return sobj_new(OBJ_ZSET, ENC_LISTPACK, lp_new());
 }
@@ -717,9 +717,9 @@ void zset_shrink_if_fits(struct sobj *o)
     if (is_listpack(o)) return;
     struct zsl *zs = o->ptr;
     const struct store_encoding *enc = store_enc();
-    if ((long long)zs->length > enc->zset_max_listpack_entries) return;
+    if (zs->length > (size_t)enc->zset_max_listpack_entries) return;
     for (struct zsl_node *x = zs->header->level[0].forward; x; x = x->level[0].forward)
-        if ((long long)x->de->klen > enc->zset_max_listpack_value) return;
+        if (x->de->klen > (size_t)enc->zset_max_listpack_value) return;
     zset_to_listpack(o);
 }
 
@@ -823,8 +823,8 @@ bool zset_add(struct sobj *o, double score, const char *m, size_t mlen, int in_f
     if (is_listpack(o)) {
         /* A new member that would cross a limit converts the set first. */
         const struct store_encoding *enc = store_enc();
-        bool fits = (long long)lp_length(o->ptr) + 1 <= enc->zset_max_listpack_entries &&
-                    (long long)mlen <= enc->zset_max_listpack_value;
+        bool fits = (size_t)lp_length(o->ptr) + 1 <= (size_t)enc->zset_max_listpack_entries &&
+                    mlen <= (size_t)enc->zset_max_listpack_value;
         if (fits || (in_flags & ZADD_IN_XX) || lp_find_member(o->ptr, m, mlen))
             return lp_add(o, score, m, mlen, in_flags, out_flags, newscore);
         zset_to_skiplist(o);
