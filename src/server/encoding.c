@@ -28,20 +28,21 @@ struct encoding_startup {
     uv_timer_t retry;
 };
 
-/* __setencoding with, for every setting named in names (CONFIG SET's
- * arguments, or every setting when names is NULL) whose configured value
- * differs from the default (when only_changed), its name and this node's
- * configured value. Returns argc (1: nothing to propose). */
-static int build_args(const struct store_encoding *enc, int n_names, const struct resp_arg *names,
-                      bool only_changed, struct resp_arg *argv, char (*values)[24])
+/* __setencoding with, for every setting that CONFIG SET's arguments name
+ * (set_argv[2], [4]...; every setting when set_argv is NULL) and whose
+ * configured value differs from the default (when only_changed), its name
+ * and this node's configured value. Returns argc (1: nothing to propose). */
+static int build_args(const struct store_encoding *enc, int set_argc,
+                      const struct resp_arg *set_argv, bool only_changed, struct resp_arg *argv,
+                      char (*values)[24])
 {
     int argc = 0;
     argv[argc++] = (struct resp_arg){"__setencoding", 13};
     for (size_t i = 0; i < store_encoding_n_settings; i++) {
         const struct store_encoding_setting *s = &store_encoding_settings[i];
-        bool wanted = names == NULL;
-        for (int j = 0; j < n_names && !wanted; j++)
-            wanted = store_encoding_find(names[j].ptr, names[j].len) == s;
+        bool wanted = set_argv == NULL;
+        for (int j = 2; j < set_argc && !wanted; j += 2)
+            wanted = store_encoding_find(set_argv[j].ptr, set_argv[j].len) == s;
         long long v = store_encoding_value(enc, s);
         if (!wanted || (only_changed && v == store_encoding_value(&store_encoding_defaults, s)))
             continue;
@@ -61,13 +62,9 @@ bool encoding_config_named(int argc, const struct resp_arg *argv)
 
 void encoding_config_changed(struct client *c, int argc, const struct resp_arg *argv)
 {
-    /* CONFIG SET's names are argv[2], argv[4]...: pass them as a list. */
-    int n = 0;
-    struct resp_arg names[64];
-    for (int j = 2; j < argc && n < 64; j += 2) names[n++] = argv[j];
     struct resp_arg args[1 + 2 * 9];
     char values[9][24];
-    int nargs = build_args(&c->srv->cfg.enc, n, names, false, args, values);
+    int nargs = build_args(&c->srv->cfg.enc, argc, argv, false, args, values);
     repl_submit(c->srv->repl, client_slot_for_submit(c), c->db, c->proto, nargs, args);
 }
 

@@ -79,6 +79,9 @@ def test_config_get_and_set_both_names_as_redis(both):
         assert answer(r, "CONFIG", "SET", *args) == answer(ref, "CONFIG", "SET", *args), args
         for n in NAMES:
             assert r.config_get(n) == ref.config_get(n), (args, n)
+    # The logged change is the server's alone: a client cannot send it.
+    assert answer(r, "__setencoding", "list-compress-depth", "-1").startswith("error: unknown command")
+    assert r.config_get("list-compress-depth") == ref.config_get("list-compress-depth")
 
 
 def encodings_alike(r, ref, steps):
