@@ -6,7 +6,7 @@
  * CONFIG SET of hash-max-listpack-entries and its kin (server/cmd_server.c)
  * checks the values with Redis's texts and proposes this, with the
  * settings' names and integer values; so does a node started with such
- * directives (server/encoding_startup.c). It applies on every node at the
+ * directives (server/encoding.c). It applies on every node at the
  * same log position, so every replica encodes alike from then on. It is
  * checked again here, all or nothing, so an entry no node could have
  * proposed (an unknown name, a value out of range) changes nothing and is

@@ -133,7 +133,7 @@ static const struct directive table[] = {
     /* The encoding thresholds (store/encoding.h), and Redis's old names
      * for them: replicated settings. CONFIG GET shows the replicated
      * values; the configured ones (and CONFIG SET's) are proposed through
-     * the log (server/cmd_server.c, server/encoding_startup.c). Names,
+     * the log (server/cmd_server.c, server/encoding.c). Names,
      * ranges and defaults come from store/encoding.c's table. */
 #define ENC(name, field) {name, K_ENCODING, OFF(enc.field), true, "", 0, 0}
     ENC("list-max-listpack-size", list_max_listpack_size),
