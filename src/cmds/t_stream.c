@@ -17,6 +17,7 @@
 
 #include "base/mem.h"
 #include "cmds/stream.h"
+#include "store/encoding.h"
 
 /* ---------------------------------------------------------------------
  * Shared helpers
@@ -220,8 +221,14 @@ struct add_trim_args {
  * one entry may have. */
 #define STREAM_MAX_ENTRY_BYTES (1u << 30)
 
-/* Stream-node-max-entries 100 times 100: Redis's default LIMIT for `~`. */
-#define TRIM_DEFAULT_LIMIT 10000
+/* Redis 7.0's default LIMIT for `~`: 100 blocks' worth of
+ * stream-node-max-entries, 10000 when that is 0, at most a million. */
+static long long trim_default_limit(void)
+{
+    long long per_block = store_enc()->stream_node_max_entries;
+    if (per_block <= 0 || per_block > 10000) return per_block <= 0 ? 10000 : 1000000;
+    return 100 * per_block;
+}
 
 /* Returns the index of the ID argument (XADD), or argc (XTRIM); -1 after
  * replying an error. */
@@ -295,7 +302,7 @@ static int parse_add_trim(struct cmd_ctx *c, struct add_trim_args *a, bool xadd)
             return -1;
         }
     } else {
-        a->limit = a->approx ? TRIM_DEFAULT_LIMIT : 0;
+        a->limit = a->approx ? trim_default_limit() : 0;
     }
     return i;
 }

@@ -22,6 +22,7 @@
 #include "cmds/zset.h"
 #include "store/dict.h"
 #include "store/dset.h"
+#include "store/encoding.h"
 #include "store/set.h"
 #include "store/zset.h"
 
@@ -327,7 +328,7 @@ static void out_begin(struct range_out *r, long long length)
 {
     r->count = 0;
     if (r->dst) {
-        r->set = zset_new(length > ZSET_LISTPACK_MAX_ENTRIES ? (size_t)length : 0, 0);
+        r->set = zset_new(length > store_enc()->zset_max_listpack_entries ? (size_t)length : 0, 0);
         return;
     }
     long long per = r->withscores && r->c->out.proto == 2 ? 2 : 1;

@@ -578,6 +578,15 @@ static void config_set_cmd(struct client *c, const struct cmd_def *cmd, int argc
         resp_error(&o, "ERR syntax error"); /* Redis 7.0: not name/value pairs */
         return;
     }
+    /* Both are proposed through the log, each as an entry of its own
+     * that answers the CONFIG SET: one command cannot carry both. */
+    bool has_requirepass = false;
+    for (int j = 2; j < argc; j += 2) has_requirepass |= arg_is(&argv[j], "requirepass");
+    if (has_requirepass && encoding_config_named(argc, argv)) {
+        resp_error(&o, "ERR CONFIG SET failed (possibly related to argument 'requirepass') - "
+                       "set requirepass and the encoding thresholds in separate CONFIG SET commands");
+        return;
+    }
     int n = (argc - 2) / 2;
     char **words = xmalloc((size_t)(2 * n) * sizeof *words);
     for (int j = 0; j < 2 * n; j++) {
@@ -609,7 +618,9 @@ static void config_set_cmd(struct client *c, const struct cmd_def *cmd, int argc
      * change goes through the log and answers this CONFIG SET. */
     bool requirepass = false;
     for (int j = 2; j < argc; j += 2) requirepass |= arg_is(&argv[j], "requirepass");
+    /* So are the encoding thresholds (server/encoding.c). */
     if (requirepass) acl_requirepass_changed(c);
+    else if (encoding_config_named(argc, argv)) encoding_config_changed(c, argc, argv);
     else resp_ok(&o);
 }
 

@@ -14,11 +14,12 @@
 #include "cmds/cmd.h"
 #include "cmds/notify.h"
 #include "repl/entry.h"
+#include "store/encoding.h"
 #include "store/evict.h"
 
 /* K_SECRET: a string that CONFIG GET and error messages never show. */
 enum kind { K_STRING, K_SECRET, K_INT, K_MEMORY, K_BOOL, K_OUTPUT_LIMIT, K_EVICT_POLICY, K_TLS_AUTH,
-           K_NOTIFY };
+           K_NOTIFY, K_ENCODING };
 
 struct directive {
     const char *name;
@@ -129,6 +130,27 @@ static const struct directive table[] = {
     /* Keyspace notifications this node delivers to its own subscribers
      * (cmds/notify.h); node-local, they never change the data. */
     {"notify-keyspace-events", K_NOTIFY, OFF(notify_keyspace_events), true, "", 0, 0},
+    /* The encoding thresholds (store/encoding.h), and Redis's old names
+     * for them: replicated settings. CONFIG GET shows the replicated
+     * values; the configured ones (and CONFIG SET's) are proposed through
+     * the log (server/cmd_server.c, server/encoding.c). Names,
+     * ranges and defaults come from store/encoding.c's table. */
+#define ENC(name, field) {name, K_ENCODING, OFF(enc.field), true, "", 0, 0}
+    ENC("list-max-listpack-size", list_max_listpack_size),
+    ENC("list-max-ziplist-size", list_max_listpack_size),
+    ENC("list-compress-depth", list_compress_depth),
+    ENC("hash-max-listpack-entries", hash_max_listpack_entries),
+    ENC("hash-max-ziplist-entries", hash_max_listpack_entries),
+    ENC("hash-max-listpack-value", hash_max_listpack_value),
+    ENC("hash-max-ziplist-value", hash_max_listpack_value),
+    ENC("set-max-intset-entries", set_max_intset_entries),
+    ENC("zset-max-listpack-entries", zset_max_listpack_entries),
+    ENC("zset-max-ziplist-entries", zset_max_listpack_entries),
+    ENC("zset-max-listpack-value", zset_max_listpack_value),
+    ENC("zset-max-ziplist-value", zset_max_listpack_value),
+    ENC("stream-node-max-bytes", stream_node_max_bytes),
+    ENC("stream-node-max-entries", stream_node_max_entries),
+#undef ENC
     /* server/latency.h: events at least this long are recorded (0: off). */
     {"latency-monitor-threshold", K_INT, OFF(latency_monitor_threshold), true, "0", 0, BIG},
     {"slowlog-log-slower-than", K_INT, OFF(slowlog_log_slower_than), true, "10000", -1, BIG},
@@ -175,13 +197,15 @@ static bool parse_int(const char *s, long long *out)
     return true;
 }
 
-/* Redis's text for a numeric value outside the directive's bounds. */
-static const char *out_of_range(const struct directive *d)
+/* Redis's text for a numeric value outside the bounds. */
+static const char *out_of_bounds(long long min, long long max)
 {
     static char text[96];
-    snprintf(text, sizeof text, "argument must be between %lld and %lld inclusive", d->min, d->max);
+    snprintf(text, sizeof text, "argument must be between %lld and %lld inclusive", min, max);
     return text;
 }
+
+static const char *out_of_range(const struct directive *d) { return out_of_bounds(d->min, d->max); }
 
 /* Sets one directive from its words; returns NULL or a reason. */
 static const char *apply(struct config *c, const struct directive *d, int argc, char **argv)
@@ -251,6 +275,15 @@ static const char *apply(struct config *c, const struct directive *d, int argc, 
         if (!notify_parse_flags(v, strlen(v), &flags))
             return "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.";
         *(uint32_t *)field = flags;
+        return NULL;
+    }
+    case K_ENCODING: {
+        const struct store_encoding_setting *s = store_encoding_find(d->name, strlen(d->name));
+        if (s->memory ? !config_parse_memory(v, &n) : !parse_int(v, &n))
+            return s->memory ? "argument must be a memory value"
+                             : "argument couldn't be parsed into an integer";
+        if (n < s->min || n > s->max) return out_of_bounds(s->min, s->max);
+        *(long long *)field = n;
         return NULL;
     }
     case K_TLS_AUTH:
@@ -344,8 +377,10 @@ int config_load(struct config *c, int argc, char **argv, struct buf *err)
             continue;
         }
         if (table[i].kind == K_NOTIFY && n == 0) continue; /* none: 0, as memset left it */
+        if (table[i].kind == K_ENCODING) continue;         /* store_encoding_defaults, below */
         if (apply(c, &table[i], n, words) != NULL) abort(); /* a bad default is a bug */
     }
+    c->enc = store_encoding_defaults;
     int i = 1;
     if (argc > 1 && strncmp(argv[1], "--", 2) != 0) {
         c->config_file = xstrdup(argv[1]);
@@ -439,6 +474,12 @@ static void format_value(struct config *c, const struct directive *d, char *out,
     case K_SECRET: snprintf(out, len, "%s", (*(char **)field)[0] ? "(hidden)" : ""); break;
     case K_INT:
     case K_MEMORY: snprintf(out, len, "%lld", *(long long *)field); break;
+    case K_ENCODING: {
+        /* The replicated value, which the log decides. */
+        const struct store_encoding_setting *s = store_encoding_find(d->name, strlen(d->name));
+        snprintf(out, len, "%lld", store_encoding_value(store_enc(), s));
+        break;
+    }
     case K_BOOL: snprintf(out, len, "%s", *(bool *)field ? "yes" : "no"); break;
     case K_EVICT_POLICY: snprintf(out, len, "%s", evict_policy_name(*(int *)field)); break;
     case K_TLS_AUTH: snprintf(out, len, "%s", tls_auth_name((enum tls_auth) * (int *)field)); break;
@@ -525,7 +566,7 @@ int config_set(struct config *c, int n, const char *const *names, const char *co
             *bad = names[i];
         }
         for (int j = 0; j < i && !*bad; j++)
-            if (ds[j] == ds[i]) {
+            if (ds[j] == ds[i]) { /* Redis 7.0 lets an old name and its new one pass */
                 snprintf(err, errlen, "duplicate parameter");
                 *bad = names[i];
             }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "base/buf.h"
+#include "store/encoding.h"
 
 struct config {
     char *config_file;
@@ -81,6 +82,11 @@ struct config {
      * of announce-addr with tls-port. "" without tls-cluster. */
     char *tls_announce_addr;
     char *requirepass;   /* the default user's password on this node ("": none) */
+    /* The encoding thresholds this node was configured with (or last
+     * CONFIG SET): proposed through the log; the replicated ones in the
+     * keyspace (store/encoding.h) are what CONFIG GET shows and what
+     * the types obey. */
+    struct store_encoding enc;
     bool protected_mode; /* no password for default: loopback clients only */
     char *aclfile;       /* what ACL LOAD reads and ACL SAVE writes */
     long long acllog_max_len;

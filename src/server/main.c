@@ -186,6 +186,7 @@ static void on_repl_stopped(void *arg)
     uv_close((uv_handle_t *)&s->sigint, on_closed);
     uv_close((uv_handle_t *)&s->sigterm, on_closed);
     acl_close_handles(s);
+    encoding_close_handles(s);
     log_info("Raft closed. Parley is now ready to exit, bye bye...");
     uv_stop(s->loop);
 }
@@ -315,6 +316,9 @@ int main(int argc, char **argv)
     /* The loop's idle time, so latency.c can tell busy time from waiting. */
     uv_loop_configure(s.loop, UV_METRICS_IDLE_TIME);
     s.store = store_new();
+    /* The types encode by this keyspace's replicated thresholds; a
+     * snapshot swaps its contents in place, so the pointer stays good. */
+    store_encoding_bind(&s.store->enc);
     dict_init(&s.clients_by_id, NULL);
     log_info("Parley %s (Redis %s protocol) starting, pid %d", PARLEY_VERSION,
              REDIS_COMPAT_VERSION, (int)getpid());
@@ -380,6 +384,7 @@ int main(int argc, char **argv)
 
     pubsub_init_server(&s);
     acl_startup_begin(&s);
+    encoding_startup_begin(&s);
     struct net_handlers handlers = {
         .ctx = &s,
         .on_accept = on_accept,
@@ -438,6 +443,7 @@ int main(int argc, char **argv)
     cmd_set_exec_observer(NULL, NULL);
     slowlog_free(&s.slowlog);
     repl_free(s.repl);
+    encoding_free_server(&s);
     tls_ctx_free(s.cluster_tls_server);
     tls_ctx_free(s.cluster_tls_client);
     net_free(s.net);

@@ -110,6 +110,7 @@ struct server {
     uv_timer_t block_timer;
     struct acl_log *acl_log; /* ACL LOG entries, this node's (cmd_acl.c) */
     struct acl_startup *acl_startup; /* users given at start-up, until applied */
+    struct encoding_startup *encoding_startup; /* thresholds given at start-up (encoding.c) */
     /* The latency monitor (latency.c) and the loop's busy time. */
     struct latency_monitor latency;
     struct slowlog slowlog;
@@ -219,6 +220,15 @@ void acl_close_handles(struct server *s);
 /* CONFIG SET requirepass took effect in the configuration: propose the
  * default user's new password; its reply answers the CONFIG SET. */
 void acl_requirepass_changed(struct client *c);
+
+/* encoding.c: the encoding thresholds, replicated settings. Whether a
+ * CONFIG SET names one; proposing those it set (its reply is the log's);
+ * proposing the configured ones once Raft runs, until applied. */
+bool encoding_config_named(int argc, const struct resp_arg *argv);
+void encoding_config_changed(struct client *c, int argc, const struct resp_arg *argv);
+void encoding_startup_begin(struct server *s);
+void encoding_close_handles(struct server *s);
+void encoding_free_server(struct server *s);
 /* Whether user/pass log in here (the users this node enforces). */
 bool acl_login_ok(struct server *s, const char *user, size_t ulen, const char *pass, size_t plen);
 void client_login(struct client *c, const char *user, size_t ulen);

@@ -1,13 +1,13 @@
 /* store/hash.h — the hash type (OBJ_HASH) and its two encodings.
  *
  * As in Redis 7.0: "listpack" (field, value, field, value... in one
- * listpack) while there are at most HASH_MAX_LISTPACK_ENTRIES fields and
- * every field and value is at most HASH_MAX_LISTPACK_VALUE bytes, then
+ * listpack) while there are at most hash-max-listpack-entries fields and
+ * every field and value is at most hash-max-listpack-value bytes, then
  * "hashtable" (a struct dset of fields, each entry holding its value: up to
  * 15 bytes in the entry itself, longer ones in an allocation of their own).
- * A hash converts once and never back. The limits are Redis 7.0's built-in
- * defaults (hash-max-listpack-entries 512, hash-max-listpack-value 64) and
- * are constants: every replica must choose the same encoding.
+ * A hash converts once and never back. The limits are replicated settings
+ * (store/encoding.h; defaults 512 and 64, the constants below), so every
+ * replica chooses the same encoding.
  *
  * Fields have an index, 0..len-1, in an order every replica agrees on (the
  * listpack's, or the dset's dense array): iteration, HRANDFIELD and HSCAN
@@ -22,6 +22,7 @@
 
 #include "store/object.h"
 
+/* The defaults (store_encoding_defaults); the live limits are store_enc()'s. */
 #define HASH_MAX_LISTPACK_ENTRIES 512
 #define HASH_MAX_LISTPACK_VALUE 64
 

@@ -27,6 +27,7 @@ struct store *store_new(void)
     pubsub_init(&s->pubsub);
     scripts_init(&s->scripts);
     acl_users_init(&s->users);
+    s->enc = store_encoding_defaults;
     return s;
 }
 
@@ -339,7 +340,12 @@ uint64_t store_digest_slice(struct store *s, int *db, uint64_t *index, uint64_t 
     int d = *db < 0 ? 0 : *db;
     uint64_t i = *index;
     /* The ACL users are part of the first slice (a whole digest too). */
-    if (d == 0 && i == 0) digest = acl_users_digest(&s->users);
+    if (d == 0 && i == 0) {
+        digest = acl_users_digest(&s->users);
+        /* The encoding thresholds too, when set (defaults leave it as it was). */
+        if (!store_encoding_is_default(&s->enc))
+            digest ^= hash_bytes_fixed(&s->enc, sizeof s->enc, 0x656e63); /* "enc" */
+    }
     for (; d < STORE_DBS; d++, i = 0) {
         for (; i < store_db_size(s, d); i++) {
             if (done == max_keys) {

@@ -31,6 +31,7 @@
 #include "store/acl.h"
 #include "store/dict.h"
 #include "store/dset.h"
+#include "store/encoding.h"
 #include "store/lazyfree.h"
 #include "store/notify.h"
 #include "store/object.h"
@@ -69,6 +70,7 @@ struct store {
     struct pubsub pubsub;     /* replicated subscriptions (pubsub.h) */
     struct scripts scripts;   /* replicated script cache (scripts.h) */
     struct acl_users users;   /* replicated ACL users (acl.h) */
+    struct store_encoding enc; /* replicated encoding thresholds (encoding.h) */
     /* Where an applied change of a user is reported (the server
      * disconnects or re-checks its clients); not replicated state. */
     void (*on_user_change)(void *arg, const char *name, size_t nlen, bool deleted);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/mem.h"
+#include "store/encoding.h"
 
 /* Redis's SIZE_ESTIMATE_OVERHEAD: what an entry adds beyond its bytes. */
 #define ENTRY_OVERHEAD 8
@@ -22,12 +23,28 @@ static struct ql_node *node_new(unsigned char *lp)
 
 static uint32_t node_count(const struct ql_node *n) { return lp_count(n->lp); }
 
-/* Whether an element of len bytes may join the node (Redis's rule for a
- * size-limited fill: the estimate must stay within the limit). */
+/* Whether a node of `bytes` (estimated) holding `count` elements is within
+ * list-max-listpack-size (store/encoding.h), by Redis 7.0's rule: a
+ * negative fill -1..-5 (below -5 counts as -5) bounds the node's bytes at
+ * 4, 8, 16, 32 or 64 KB; a positive one bounds its elements, and the
+ * bytes at 8 KB (Redis's SIZE_SAFETY_LIMIT); 0 allows one element. */
+static bool node_within_fill(size_t bytes, size_t count)
+{
+    long long fill = store_enc()->list_max_listpack_size;
+    if (fill < 0) {
+        long long level = fill < -5 ? 5 : -fill;
+        return bytes <= ((size_t)4096 << (level - 1));
+    }
+    if (fill > 32767) fill = 32767; /* Redis's FILL_MAX */
+    return bytes <= QL_NODE_MAX_BYTES && (long long)count <= fill;
+}
+
+/* Whether an element of len bytes may join the node (Redis's
+ * _quicklistNodeAllowInsert: the size estimate must stay within the fill). */
 static bool node_allows(const struct ql_node *n, size_t len)
 {
-    if (n == NULL || len > QL_NODE_MAX_BYTES) return false;
-    return lp_bytes(n->lp) + len + ENTRY_OVERHEAD <= QL_NODE_MAX_BYTES;
+    if (n == NULL || len > QL_MAX_ELEMENT) return false;
+    return node_within_fill(lp_bytes(n->lp) + len + ENTRY_OVERHEAD, (size_t)node_count(n) + 1);
 }
 
 /* Links n after `after` (NULL: at the head). */
@@ -254,7 +271,9 @@ static void try_merge(struct quicklist *ql, struct ql_node *a)
 {
     if (a == NULL || a->next == NULL) return;
     struct ql_node *b = a->next;
-    if (lp_bytes(a->lp) + lp_bytes(b->lp) - LP_HEADER > QL_NODE_MAX_BYTES) return;
+    if (!node_within_fill(lp_bytes(a->lp) + lp_bytes(b->lp) - LP_HEADER,
+                          (size_t)node_count(a) + node_count(b)))
+        return;
     char tmp[24];
     for (size_t p = lp_first(b->lp); p; p = lp_next(b->lp, p)) {
         size_t len;
@@ -321,7 +340,7 @@ bool ql_replace(struct quicklist *ql, long long index, const char *s, size_t len
     size_t next = lp_next(n->lp, it.pos);
     size_t old = (next ? next : lp_bytes(n->lp)) - it.pos;
     if (node_count(n) == 1 ||
-        (len <= QL_NODE_MAX_BYTES && lp_bytes(n->lp) - old + len + ENTRY_OVERHEAD <= QL_NODE_MAX_BYTES)) {
+        node_within_fill(lp_bytes(n->lp) - old + len + ENTRY_OVERHEAD, node_count(n))) {
         n->lp = lp_replace(n->lp, it.pos, s, len);
         return true;
     }

@@ -1,10 +1,11 @@
 /* store/quicklist.h — the list value: a doubly linked list of listpacks.
  *
  * What Redis 7.0 calls a quicklist (OBJECT ENCODING "quicklist"): elements
- * live in listpack nodes of at most QL_NODE_MAX_BYTES (Redis's default
- * list-max-listpack-size -2, 8 KB), so pushes and pops at either end are
+ * live in listpack nodes bounded by list-max-listpack-size (a replicated
+ * setting, store/encoding.h; the default -2 is 8 KB), so pushes and pops at either end are
  * O(1) and an element costs a few bytes beyond its own. An element too big
- * for a node of its own size limit gets a node to itself. No compression.
+ * for a node's limit gets a node to itself. No compression:
+ * list-compress-depth is kept and shown, never used.
  *
  * Node layout is a function of the operations applied, so replicas that
  * applied the same log have the same layout; nothing replicated depends on
@@ -21,8 +22,9 @@
 
 #include "store/listpack.h"
 
-/* A node's listpack may grow to this size (element length + 8, counted as
- * Redis's _quicklistNodeAllowInsert counts it). */
+/* A node's listpack may grow to this size under the default fill -2
+ * (element length + 8, counted as Redis's _quicklistNodeAllowInsert counts
+ * it), and under a positive fill (Redis's SIZE_SAFETY_LIMIT). */
 #define QL_NODE_MAX_BYTES 8192
 /* The largest element a listpack (32-bit sizes) can hold, with room to spare. */
 #define QL_MAX_ELEMENT ((size_t)UINT32_MAX - 64)

@@ -8,6 +8,7 @@
 #include "base/buf.h"
 #include "base/hash.h"
 #include "store/dset.h"
+#include "store/encoding.h"
 #include "store/intset.h"
 
 static struct intset *iset(const struct sobj *o) { return o->ptr; }
@@ -61,7 +62,8 @@ bool set_add(struct sobj *o, const char *m, size_t len)
         if (str_to_ll(m, len, &v)) {
             bool added;
             o->ptr = intset_add(iset(o), v, &added);
-            if (added && intset_len(iset(o)) > SET_MAX_INTSET_ENTRIES) convert_to_ht(o);
+            if (added && intset_len(iset(o)) > (size_t)store_enc()->set_max_intset_entries)
+                convert_to_ht(o);
             return added;
         }
         convert_to_ht(o);
@@ -155,7 +157,7 @@ static struct sobj *decode_intset(struct reader *r)
 {
     struct intset *is = intset_decode(r);
     if (is == NULL) return NULL;
-    if (intset_len(is) == 0 || intset_len(is) > SET_MAX_INTSET_ENTRIES) {
+    if (intset_len(is) == 0) { /* any size: the log may have built it under other limits */
         intset_free(is);
         return NULL;
     }

@@ -1,9 +1,10 @@
 /* store/set.h — the set type (OBJ_SET) and its two encodings.
  *
  * As in Redis 7.0: "intset" (struct intset) while every member is an
- * integer (Redis's string2ll) and there are at most SET_MAX_INTSET_ENTRIES
- * of them, "hashtable" (struct dset) otherwise. A set converts once and
- * never back.
+ * integer (Redis's string2ll) and there are at most set-max-intset-entries
+ * of them (a replicated setting, store/encoding.h; default 512, the
+ * constant below), "hashtable" (struct dset) otherwise. A set converts
+ * once and never back.
  *
  * Members have an index, 0..size-1, in an order every replica agrees on:
  * ascending for an intset, the dense array's order for a dset. Writes that
@@ -18,6 +19,7 @@
 
 #include "store/object.h"
 
+/* The default (store_encoding_defaults); the live limit is store_enc()'s. */
 #define SET_MAX_INTSET_ENTRIES 512
 
 extern const struct sobj_ops set_ops;

@@ -10,9 +10,11 @@
 /* Format 2 writes a skiplist sorted set in its member order (zset.h),
  * which format 1 readers refuse as unsorted; format 1 (sorted) still
  * decodes. Format 3 may hold streams (stream.h), which format 2 readers
- * do not know; formats 1 and 2 still decode. */
-#define FORMAT 4
+ * do not know; formats 1 and 2 still decode. Format 5 may hold the
+ * encoding thresholds (encoding.h); older formats load with the defaults. */
+#define FORMAT 5
 #define FORMAT_OLDEST 1
+#define OP_ENCODING 0xF9
 #define OP_ACL 0xFA
 #define OP_SCRIPTS 0xFB
 #define OP_PUBSUB 0xFC
@@ -70,6 +72,10 @@ void store_snapshot_encode(struct store *s, const void *aux, size_t aux_len, str
     if (!acl_users_initial(&s->users)) {
         buf_append_u8(out, OP_ACL);
         acl_users_encode(&s->users, out);
+    }
+    if (!store_encoding_is_default(&s->enc)) {
+        buf_append_u8(out, OP_ENCODING);
+        store_encoding_encode(&s->enc, out);
     }
     if (!pubsub_empty(&s->pubsub)) {
         buf_append_u8(out, OP_PUBSUB);
@@ -147,6 +153,11 @@ struct store *store_snapshot_decode(const void *data, size_t len, const char **a
         if (op == OP_ACL && format >= 4) {
             if (acl_users_decode(&s->users, &r) != 0)
                 return fail(s, err, errlen, "snapshot has a malformed ACL users section");
+            continue;
+        }
+        if (op == OP_ENCODING && format >= 5) {
+            if (store_encoding_decode(&s->enc, &r) != 0)
+                return fail(s, err, errlen, "snapshot has a malformed encoding thresholds section");
             continue;
         }
         if (op == OP_PUBSUB) {

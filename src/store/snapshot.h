@@ -2,11 +2,12 @@
  *
  * The encoding is what Raft snapshots hold:
  *
- *   "PARLEYS1"  u32 format (4; formats 1 to 3 are still read)  u32 aux_len  aux bytes
+ *   "PARLEYS1"  u32 format (5; formats 1 to 4 are still read)  u32 aux_len  aux bytes
  *   per non-empty database: 0xFE  u32 db  u64 key count
  *       per key, in the database's key order (keyspace.h), which decoding
  *       rebuilds by appending them in turn:
  *       u8 type  u8 encoding  u64 expire  u32 key length  key  value
+ *   0xF9  the encoding thresholds (encoding.h), when not the defaults
  *   0xFA  the ACL users (acl.h), when not just a fresh default user
  *   0xFB  the script cache (scripts.h), when not empty
  *   0xFC  the pub/sub registry (pubsub.h), when not empty
@@ -19,7 +20,8 @@
  * there: a skiplist sorted set is written in its member order (zset.h)
  * rather than sorted, which format 1 readers would refuse. Format 3 adds
  * streams (type 6, stream.h: their blocks as they are, and their consumer
- * groups). Format 4 adds the ACL users section. `aux` is opaque bytes of the caller (the replication layer
+ * groups). Format 4 adds the ACL users section, format 5 the encoding
+ * thresholds (older snapshots load with the defaults). `aux` is opaque bytes of the caller (the replication layer
  * keeps its own state there) covered by the same checksum. Integers are
  * little endian. Decoding checks the checksum before anything else and
  * bounds-checks every read, so a corrupt or truncated snapshot is reported,

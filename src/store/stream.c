@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/mem.h"
+#include "store/encoding.h"
 #include "store/stream_internal.h"
 
 /* ---------------------------------------------------------------------
@@ -291,6 +292,21 @@ static bool same_fields(const struct stream_block *b, size_t n, const struct str
     return true;
 }
 
+/* Whether the tail block b takes no more entries, by Redis 7.0's
+ * streamAppendItem: its listpack bytes plus the new entry's strings reach
+ * stream-node-max-bytes, or its entries (live and deleted) reach
+ * stream-node-max-entries; 0 is no limit (up to the caps, stream.h). */
+static bool block_full(const struct stream_block *b, size_t strings)
+{
+    const struct store_encoding *enc = store_enc();
+    long long max_bytes = enc->stream_node_max_bytes;
+    if (max_bytes == 0 || max_bytes > STREAM_BLOCK_BYTES_CAP) max_bytes = STREAM_BLOCK_BYTES_CAP;
+    if (b->lp_bytes + strings >= (size_t)max_bytes) return true;
+    long long max_entries = enc->stream_node_max_entries;
+    if (max_entries == 0 || max_entries > STREAM_BLOCK_ENTRIES_CAP) max_entries = STREAM_BLOCK_ENTRIES_CAP;
+    return b->n_entries >= max_entries;
+}
+
 void stream_append(struct stream *s, const struct stream_id *id, size_t n,
                    const struct stream_str *strs)
 {
@@ -301,7 +317,7 @@ void stream_append(struct stream *s, const struct stream_id *id, size_t n,
         need += varint_len(strs[i].len) + strs[i].len;
         strings += strs[i].len;
     }
-    if (b && (b->n_entries >= STREAM_BLOCK_MAX_ENTRIES || b->lp_bytes + strings >= STREAM_BLOCK_MAX_BYTES)) {
+    if (b && block_full(b, strings)) {
         /* The tail is full for good: give back what its buffer has spare. */
         b->data = xrealloc(b->data, b->len);
         b->cap = b->len;
@@ -451,7 +467,7 @@ static void load_offsets(struct stream_it *it)
     const struct stream_block *b = it->s->blocks[it->block];
     struct raw_entry e;
     it->n_offs = 0;
-    for (uint32_t off = 0; off < b->len && it->n_offs < STREAM_BLOCK_MAX_ENTRIES && stream_entry_at(b, off, &e);
+    for (uint32_t off = 0; off < b->len && it->n_offs < STREAM_BLOCK_ENTRIES_CAP && stream_entry_at(b, off, &e);
          off = e.next)
         it->offs[it->n_offs++] = off;
     it->pos = it->n_offs - 1;

@@ -1,10 +1,11 @@
 /* store/stream.h — the stream type: an append-only log of entries, each an
  * ID and field/value pairs, plus its consumer groups.
  *
- * Entries are packed into blocks of at most STREAM_BLOCK_MAX_ENTRIES
+ * Entries are packed into blocks of at most stream-node-max-entries
  * entries (live or deleted) ending where Redis's listpacks would end
- * (stream-node-max-entries 100, stream-node-max-bytes 4096, counted in
- * Redis's listpack encoding: stream.c keeps that count per block), so that
+ * (stream-node-max-bytes, counted in Redis's listpack encoding: stream.c
+ * keeps that count per block; both are replicated settings,
+ * store/encoding.h, by default 100 and 4096), so that
  * approximate trimming (`~`), which only drops whole blocks, removes what
  * Redis would. The blocks are kept
  * in a sorted array: IDs only grow, so appending is at the end, trimming
@@ -41,8 +42,12 @@
 #include "store/idmap.h"
 #include "store/object.h"
 
-#define STREAM_BLOCK_MAX_ENTRIES 100
-#define STREAM_BLOCK_MAX_BYTES 4096
+/* A block never holds more entries than this, whatever
+ * stream-node-max-entries says (0, "no limit", included), so that an
+ * iterator can hold a block's offsets; nor more than Redis's
+ * STREAM_LISTPACK_MAX_SIZE in listpack bytes (stream-node-max-bytes 0). */
+#define STREAM_BLOCK_ENTRIES_CAP 1024
+#define STREAM_BLOCK_BYTES_CAP (1 << 30)
 /* Redis's SCG_INVALID_ENTRIES_READ. */
 #define STREAM_ENTRIES_READ_INVALID (-1)
 
@@ -140,7 +145,7 @@ struct stream_it {
     uint32_t off;  /* forward: the next entry's offset in the block */
     int pos;       /* reverse: index in offs of the next entry */
     int n_offs;
-    uint32_t offs[STREAM_BLOCK_MAX_ENTRIES];
+    uint32_t offs[STREAM_BLOCK_ENTRIES_CAP];
 };
 void stream_it_start(struct stream_it *it, const struct stream *s, const struct stream_id *start,
                      const struct stream_id *end, bool rev);

@@ -157,7 +157,7 @@ static struct sobj *stream_decode(struct reader *r, uint8_t encoding)
         const char *data;
         if (get_id(r, &b->first) || get_id(r, &b->last) || reader_u32(r, &n_entries) ||
             reader_u32(r, &n_live) || reader_u32(r, &len) || reader_bytes(r, len, &data) ||
-            n_entries > STREAM_BLOCK_MAX_ENTRIES || len == 0)
+            n_entries > STREAM_BLOCK_ENTRIES_CAP || len == 0)
             goto fail;
         b->n_entries = (uint16_t)n_entries;
         b->n_live = (uint16_t)n_live;

@@ -15,6 +15,7 @@
 #include "base/mem.h"
 #include "store/dict.h"
 #include "store/dset.h"
+#include "store/encoding.h"
 #include "store/listpack.h"
 
 /* ---------------------------------------------------------------------
@@ -665,7 +666,9 @@ static bool is_listpack(const struct sobj *o)
 
 struct sobj *zset_new(size_t count, size_t max_len)
 {
-    if (count > ZSET_LISTPACK_MAX_ENTRIES || max_len > ZSET_LISTPACK_MAX_VALUE)
+    const struct store_encoding *enc = store_enc();
+    if (count > (size_t)enc->zset_max_listpack_entries ||
+        max_len > (size_t)enc->zset_max_listpack_value)
         return sobj_new(OBJ_ZSET, ENC_SKIPLIST, zsl_new());
     return sobj_new(OBJ_ZSET, ENC_LISTPACK, lp_new());
 }
@@ -713,9 +716,10 @@ void zset_shrink_if_fits(struct sobj *o)
 {
     if (is_listpack(o)) return;
     struct zsl *zs = o->ptr;
-    if (zs->length > ZSET_LISTPACK_MAX_ENTRIES) return;
+    const struct store_encoding *enc = store_enc();
+    if (zs->length > (size_t)enc->zset_max_listpack_entries) return;
     for (struct zsl_node *x = zs->header->level[0].forward; x; x = x->level[0].forward)
-        if (x->de->klen > ZSET_LISTPACK_MAX_VALUE) return;
+        if (x->de->klen > (size_t)enc->zset_max_listpack_value) return;
     zset_to_listpack(o);
 }
 
@@ -818,8 +822,9 @@ bool zset_add(struct sobj *o, double score, const char *m, size_t mlen, int in_f
     }
     if (is_listpack(o)) {
         /* A new member that would cross a limit converts the set first. */
-        bool fits = lp_length(o->ptr) + 1 <= ZSET_LISTPACK_MAX_ENTRIES &&
-                    mlen <= ZSET_LISTPACK_MAX_VALUE;
+        const struct store_encoding *enc = store_enc();
+        bool fits = (size_t)lp_length(o->ptr) + 1 <= (size_t)enc->zset_max_listpack_entries &&
+                    mlen <= (size_t)enc->zset_max_listpack_value;
         if (fits || (in_flags & ZADD_IN_XX) || lp_find_member(o->ptr, m, mlen))
             return lp_add(o, score, m, mlen, in_flags, out_flags, newscore);
         zset_to_skiplist(o);
@@ -1209,7 +1214,6 @@ static struct sobj *zset_decode(struct reader *r, uint8_t encoding)
     uint64_t count;
     if (encoding != ENC_LISTPACK && encoding != ENC_SKIPLIST) return NULL;
     if (reader_u64(r, &count) || count == 0 || count > reader_left(r) / 12) return NULL;
-    if (encoding == ENC_LISTPACK && count > ZSET_LISTPACK_MAX_ENTRIES) return NULL;
     struct sobj *o = sobj_new(OBJ_ZSET, encoding,
                               encoding == ENC_LISTPACK ? (void *)lp_new() : (void *)zsl_new());
     double prev_score = 0;
@@ -1225,7 +1229,7 @@ static struct sobj *zset_decode(struct reader *r, uint8_t encoding)
             if (prev && (score < prev_score ||
                          (score == prev_score && member_cmp(prev, prev_len, m, mlen) >= 0)))
                 goto bad;
-            if (mlen > ZSET_LISTPACK_MAX_VALUE || lp_find_member(o->ptr, m, mlen)) goto bad;
+            if (lp_find_member(o->ptr, m, mlen)) goto bad; /* any size: encoding.h */
             o->ptr = lp_insert_at(o->ptr, 0, m, mlen, score);
         } else {
             struct zsl *zs = o->ptr;

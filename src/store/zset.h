@@ -4,8 +4,9 @@
  * Two encodings, as Redis 7.0:
  *
  *   listpack  member, score, member, score, ... in order, in one listpack,
- *             while the set has at most ZSET_LISTPACK_MAX_ENTRIES members of
- *             at most ZSET_LISTPACK_MAX_VALUE bytes. A score is kept as its
+ *             while the set has at most zset-max-listpack-entries members of
+ *             at most zset-max-listpack-value bytes (replicated settings,
+ *             store/encoding.h; defaults 128 and 64, the constants below). A score is kept as its
  *             text: an integer when it is integral and within +-2^62 (so
  *             -0 is kept as 0, Redis's quirk), else "%.17g", "inf", "-inf".
  *   skiplist  a skiplist ordered by (score, member) with spans (ranks in
@@ -40,6 +41,7 @@
 
 #include "store/object.h"
 
+/* The defaults (store_encoding_defaults); the live limits are store_enc()'s. */
 #define ZSET_LISTPACK_MAX_ENTRIES 128
 #define ZSET_LISTPACK_MAX_VALUE 64
 #define ZSL_MAX_LEVEL 32

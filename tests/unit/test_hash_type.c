@@ -411,17 +411,21 @@ static void test_decode_refuses_malformed(void **state)
     o = decode(b.data, b.len, ENC_LISTPACK);
     assert_non_null(o);
     sobj_free(o);
+    /* Past today's limits: a log under other limits (store/encoding.h)
+     * built it, so it loads. */
     const char *oversized[] = {"f", big};
     big[HASH_MAX_LISTPACK_VALUE + 1] = '\0';
     lp_blob(&b, oversized, 2);
-    assert_null(decode(b.data, b.len, ENC_LISTPACK));
+    o = decode(b.data, b.len, ENC_LISTPACK);
+    assert_non_null(o);
+    sobj_free(o);
     big[HASH_MAX_LISTPACK_VALUE] = '\0';
     lp_blob(&b, oversized, 2); /* 64 bytes: fine */
     o = decode(b.data, b.len, ENC_LISTPACK);
     assert_non_null(o);
     sobj_free(o);
     memset(big, 'x', sizeof big);
-    /* 513 pairs. */
+    /* 513 pairs: loads too. */
     {
         unsigned char *lp = lp_new();
         char f[32];
@@ -433,7 +437,9 @@ static void test_decode_refuses_malformed(void **state)
         buf_append_u32(&b, (uint32_t)lp_bytes(lp));
         buf_append(&b, lp, lp_bytes(lp));
         lp_free(lp);
-        assert_null(decode(b.data, b.len, ENC_LISTPACK));
+        o = decode(b.data, b.len, ENC_LISTPACK); /* loads, as above */
+        assert_non_null(o);
+        sobj_free(o);
     }
     /* Listpack bytes that are not a listpack. */
     buf_clear(&b);

@@ -31,6 +31,7 @@
 #include "base/buf.h"
 #include "base/mem.h"
 #include "store/dict.h"
+#include "store/encoding.h"
 #include "store/list.h"
 #include "store/quicklist.h"
 
@@ -235,6 +236,43 @@ static void test_nodes_fill_to_the_limit(void **state)
     assert_in_range(ql->nodes, 12, 14);
     model_free(&m);
     ql_free(ql);
+}
+
+/* list-max-listpack-size (store/encoding.h) other than the default: a
+ * positive fill bounds a node's elements, a negative one its bytes, and
+ * inserts, replaces and deletes keep within it. */
+static void test_configured_fill(void **state)
+{
+    (void)state;
+    struct store_encoding enc = store_encoding_defaults;
+    store_encoding_bind(&enc);
+    const long long fills[] = {3, 1, 0, -1, -5};
+    const size_t max_bytes[] = {8192, 8192, 8192, 4096, 65536};
+    for (size_t f = 0; f < sizeof fills / sizeof *fills; f++) {
+        enc.list_max_listpack_size = fills[f];
+        struct quicklist *ql = ql_new();
+        struct model m = {0};
+        char buf[300];
+        memset(buf, 'y', sizeof buf);
+        for (int i = 0; i < 400; i++) push(ql, &m, i % 3 == 0, buf, (size_t)(i % 7) * 40 + 1);
+        struct ql_iter it;
+        assert_true(ql_iter_at(ql, 17, true, &it));
+        ql_iter_insert(&it, true, "ins", 3);
+        assert_true(ql_replace(ql, 5, buf, sizeof buf));
+        ql_delete_range(ql, 100, 50);
+        for (const struct ql_node *n = ql->head; n; n = n->next) {
+            uint32_t c = lp_count(n->lp);
+            if (fills[f] > 0) assert_true(c <= (uint32_t)fills[f]);
+            if (fills[f] == 0) assert_int_equal(c, 1);
+            if (c > 1) assert_true(lp_bytes(n->lp) <= max_bytes[f]);
+        }
+        if (fills[f] < 0) assert_true(ql->nodes < ql_count(ql) / 4); /* nodes do fill */
+        assert_int_equal(ql_count(ql), 351);
+        if (max_bytes[f] <= QL_NODE_MAX_BYTES) check_structure(ql);
+        model_free(&m);
+        ql_free(ql);
+    }
+    store_encoding_bind(NULL);
 }
 
 static void test_integers(void **state)
@@ -847,6 +885,7 @@ int main(void)
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_push_pop_both_ends),
         cmocka_unit_test(test_nodes_fill_to_the_limit),
+        cmocka_unit_test(test_configured_fill),
         cmocka_unit_test(test_integers),
         cmocka_unit_test(test_big_elements),
         cmocka_unit_test(test_insert_splits_full_nodes),

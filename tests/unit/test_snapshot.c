@@ -467,6 +467,52 @@ static void test_acl_users_round_trip(void **state)
     buf_free(&fresh);
 }
 
+/* The encoding thresholds are in the snapshot (format 5) when they are
+ * not the defaults, and in the digest; a snapshot without them (an older
+ * one) loads with the defaults; a value out of range is refused. */
+static void test_encoding_thresholds_round_trip(void **state)
+{
+    (void)state;
+    struct store *s = store_new();
+    struct buf plain = BUF_INIT;
+    store_snapshot_encode(s, NULL, 0, &plain);
+    uint64_t plain_digest = store_digest(s);
+    s->enc.hash_max_listpack_entries = 3;
+    s->enc.list_max_listpack_size = -5;
+    struct buf snap = BUF_INIT;
+    store_snapshot_encode(s, NULL, 0, &snap);
+    assert_true(snap.len > plain.len);
+    assert_true(store_digest(s) != plain_digest);
+    char err[256];
+    struct store *t = decode_copy(snap.data, snap.len, NULL, err, sizeof err);
+    assert_non_null(t);
+    assert_int_equal(t->enc.hash_max_listpack_entries, 3);
+    assert_int_equal(t->enc.list_max_listpack_size, -5);
+    assert_int_equal(t->enc.zset_max_listpack_entries, 128);
+    assert_int_equal(store_digest(t), store_digest(s));
+    store_free(t);
+    t = decode_copy(plain.data, plain.len, NULL, err, sizeof err);
+    assert_non_null(t);
+    assert_memory_equal(&t->enc, &store_encoding_defaults, sizeof t->enc);
+    store_free(t);
+    /* An older format holding the same bytes does not know the section. */
+    struct buf old = BUF_INIT;
+    buf_append(&old, snap.data, snap.len - 4);
+    old.data[8] = 4;
+    buf_append_u32(&old, checksum_crc32(0, old.data, old.len));
+    assert_null(decode_copy(old.data, old.len, NULL, err, sizeof err));
+    /* Out of range (list-compress-depth -1). */
+    s->enc.list_compress_depth = -1;
+    buf_clear(&snap);
+    store_snapshot_encode(s, NULL, 0, &snap);
+    assert_null(decode_copy(snap.data, snap.len, NULL, err, sizeof err));
+    assert_non_null(strstr(err, "encoding"));
+    store_free(s);
+    buf_free(&snap);
+    buf_free(&plain);
+    buf_free(&old);
+}
+
 /* A stored user whose rules this build cannot read (a command it does not
  * have, from a snapshot of another build or a damaged one) may do nothing,
  * instead of stopping the node at its next check. */
@@ -615,8 +661,8 @@ static void test_crafted_bad(void **state)
     assert_non_null(strstr(expect_fail(b.data, b.len), "trailing"));
 
     /* Format versions other than 1 (still read: the crafted snapshots
-     * here are format 1), 2 and 3 (still read) and 4 (what is written now). */
-    const uint32_t bad_formats[] = {0, 5, UINT32_MAX};
+     * here are format 1), 2 to 4 (still read) and 5 (what is written now). */
+    const uint32_t bad_formats[] = {0, 6, UINT32_MAX};
     for (size_t i = 0; i < 3; i++) {
         hdr(&b, bad_formats[i], NULL, 0);
         seal(&b, true);
@@ -652,6 +698,7 @@ int main(void)
         cmocka_unit_test(test_crafted_valid),
         cmocka_unit_test(test_crafted_bad),
         cmocka_unit_test(test_acl_users_round_trip),
+        cmocka_unit_test(test_encoding_thresholds_round_trip),
         cmocka_unit_test(test_acl_user_with_unreadable_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1177,13 +1177,16 @@ static void test_snapshot_crafted(void **state)
     buf_append_u32(&b, UINT32_MAX);
     buf_append(&b, "abcdefghijkl", 12);
     assert_null(decode_bytes(b.data, b.len, ENC_SKIPLIST));
-    /* A listpack beyond its limits; fine as a skiplist. */
+    /* A listpack beyond today's limits (a log under other ones, encoding.h,
+     * built it): it loads, as a skiplist does. */
     char big[65];
     memset(big, 'q', sizeof big);
     buf_clear(&b);
     buf_append_u64(&b, 1);
     put_elem(&b, 1, big, 65);
-    assert_null(decode_bytes(b.data, b.len, ENC_LISTPACK));
+    d = decode_bytes(b.data, b.len, ENC_LISTPACK);
+    assert_non_null(d);
+    sobj_free(d);
     d = decode_bytes(b.data, b.len, ENC_SKIPLIST);
     assert_non_null(d);
     sobj_free(d);
@@ -1191,7 +1194,10 @@ static void test_snapshot_crafted(void **state)
     buf_append_u64(&b, 129);
     char m[16];
     for (int i = 0; i < 129; i++) put_elem(&b, i, m, (size_t)sprintf(m, "%d", i));
-    assert_null(decode_bytes(b.data, b.len, ENC_LISTPACK));
+    d = decode_bytes(b.data, b.len, ENC_LISTPACK);
+    assert_non_null(d);
+    assert_int_equal(zset_length(d), 129);
+    sobj_free(d);
     d = decode_bytes(b.data, b.len, ENC_SKIPLIST);
     assert_non_null(d);
     assert_int_equal(zset_length(d), 129);
