@@ -735,13 +735,17 @@ static int by_cardinality(const void *a, const void *b)
     return x->index < y->index ? -1 : x->index > y->index;
 }
 
-/* WEIGHTS and AGGREGATE after the keys. */
+/* WEIGHTS and AGGREGATE after the keys (not for ZDIFF), and WITHSCORES
+ * when the result is the reply (withscores non-NULL). */
 static bool setop_options(struct cmd_ctx *c, int j, struct zsrc *src, long long n,
-                          enum aggregate *agg)
+                          enum aggregate *agg, bool weights_ok, bool *withscores)
 {
     while (j < c->argc) {
         long long remaining = c->argc - j;
-        if (remaining >= n + 1 && arg_is(&c->argv[j], "weights")) {
+        if (withscores && arg_is(&c->argv[j], "withscores")) {
+            *withscores = true;
+            j++;
+        } else if (weights_ok && remaining >= n + 1 && arg_is(&c->argv[j], "weights")) {
             j++;
             for (long long i = 0; i < n; i++, j++) {
                 if (!arg_to_double(&c->argv[j], &src[i].weight)) {
@@ -749,7 +753,7 @@ static bool setop_options(struct cmd_ctx *c, int j, struct zsrc *src, long long 
                     return false;
                 }
             }
-        } else if (remaining >= 2 && arg_is(&c->argv[j], "aggregate")) {
+        } else if (weights_ok && remaining >= 2 && arg_is(&c->argv[j], "aggregate")) {
             const struct resp_arg *a = &c->argv[j + 1];
             if (arg_is(a, "sum")) *agg = AGG_SUM;
             else if (arg_is(a, "min")) *agg = AGG_MIN;
@@ -860,16 +864,54 @@ static void setop_union(struct zsrc *src, long long n, enum aggregate agg, struc
     dset_clear(&acc);
 }
 
-static void setop_generic(struct cmd_ctx *c, bool inter)
+/* ZDIFF: the members of src[0] that no other source has, with their
+ * scores (src[0] is the first key: never reordered). */
+static void setop_diff(struct zsrc *src, long long n, struct sobj *dst)
 {
-    const struct resp_arg *dstkey = &c->argv[1];
+    if (src_len(&src[0]) == 0) return;
+    bool plain = src[0].o->type == OBJ_SET;
+    size_t count = src_len(&src[0]);
+    struct zset_it it;
+    if (!plain) zset_it_at_rank(&it, src[0].o, 0);
+    for (size_t i = 0; i < count; i++) {
+        char tmp[SOBJ_INT_BUF];
+        struct zset_elem e; /* e.m may point into e.buf: e lives through the loop body */
+        const char *m;
+        size_t len;
+        double score = 1.0;
+        if (plain) {
+            m = set_get_at(src[0].o, i, tmp, &len);
+        } else {
+            zset_it_get(&it, &e);
+            zset_it_next(&it);
+            m = e.m, len = e.mlen, score = e.score;
+        }
+        bool elsewhere = false;
+        for (long long j = 1; j < n && !elsewhere; j++) {
+            double v;
+            if (src[j].o == src[0].o) elsewhere = true; /* the same key twice */
+            else if (src[j].o) elsewhere = src_score(&src[j], m, len, &v);
+        }
+        if (!elsewhere) {
+            int flags;
+            zset_add(dst, score, m, len, 0, &flags, NULL);
+        }
+    }
+}
+
+enum setop { SETOP_UNION, SETOP_INTER, SETOP_DIFF };
+
+/* ZUNION/ZINTER/ZDIFF (dstkey NULL: the result is the reply) and their
+ * STORE forms: numkeys at argv[first], then the keys and the options. */
+static void setop_generic(struct cmd_ctx *c, enum setop op, const struct resp_arg *dstkey, int first)
+{
     long long n;
-    if (!arg_get_ll_or_reply(c, &c->argv[2], &n)) return;
+    if (!arg_get_ll_or_reply(c, &c->argv[first], &n)) return;
     if (n < 1) {
         resp_errorf(&c->out, "ERR at least 1 input key is needed for '%s' command", c->cmd->name);
         return;
     }
-    if (n > c->argc - 3) {
+    if (n > c->argc - first - 1) {
         cmd_reply_syntax_error(c);
         return;
     }
@@ -877,28 +919,89 @@ static void setop_generic(struct cmd_ctx *c, bool inter)
     for (long long i = 0; i < n; i++) {
         /* Redis also takes plain sets here, each member with score 1. */
         bool wrong;
-        src[i].o = lookup_zset_or_set(c, &c->argv[3 + i], &wrong);
+        src[i].o = lookup_zset_or_set(c, &c->argv[first + 1 + i], &wrong);
         src[i].weight = 1;
         src[i].index = (size_t)i;
         if (wrong) goto done;
     }
     enum aggregate agg = AGG_SUM;
-    if (!setop_options(c, 3 + (int)n, src, n, &agg)) goto done;
-    qsort(src, (size_t)n, sizeof *src, by_cardinality);
+    bool withscores = false;
+    if (!setop_options(c, first + 1 + (int)n, src, n, &agg, op != SETOP_DIFF,
+                       dstkey ? NULL : &withscores))
+        goto done;
+    if (op != SETOP_DIFF) qsort(src, (size_t)n, sizeof *src, by_cardinality);
     struct sobj *dst = zset_new(SIZE_MAX, 0);
-    if (inter) setop_inter(src, n, agg, dst);
-    else setop_union(src, n, agg, dst);
+    if (op == SETOP_INTER) setop_inter(src, n, agg, dst);
+    else if (op == SETOP_UNION) setop_union(src, n, agg, dst);
+    else setop_diff(src, n, dst);
     size_t len = zset_length(dst);
     if (len) zset_shrink_if_fits(dst);
-    /* The event is the command's name: zunionstore, zinterstore. */
-    store_zset_result(c, dstkey, dst, c->cmd->name);
-    resp_int(&c->out, (long long)len);
+    if (dstkey) {
+        /* The event is the command's name: zunionstore, zinterstore, zdiffstore. */
+        store_zset_result(c, dstkey, dst, c->cmd->name);
+        resp_int(&c->out, (long long)len);
+    } else {
+        resp_array(&c->out, (long long)(withscores && c->out.proto == 2 ? len * 2 : len));
+        struct zset_it it;
+        for (zset_it_at_rank(&it, dst, 0); len && zset_it_valid(&it); zset_it_next(&it)) {
+            struct zset_elem e;
+            zset_it_get(&it, &e);
+            reply_elem(c, e.m, e.mlen, e.score, withscores);
+        }
+        sobj_free(dst);
+    }
 done:
     free(src);
 }
 
-static void cmd_zunionstore(struct cmd_ctx *c) { setop_generic(c, false); }
-static void cmd_zinterstore(struct cmd_ctx *c) { setop_generic(c, true); }
+/* ZINTERCARD numkeys key [key ...] [LIMIT limit] */
+static void cmd_zintercard(struct cmd_ctx *c)
+{
+    long long n, limit = 0;
+    if (!arg_get_ll_or_reply(c, &c->argv[1], &n)) return;
+    if (n < 1) {
+        resp_errorf(&c->out, "ERR at least 1 input key is needed for '%s' command", c->cmd->name);
+        return;
+    }
+    if (n > c->argc - 2) {
+        cmd_reply_syntax_error(c);
+        return;
+    }
+    for (int j = 2 + (int)n; j < c->argc; j += 2) {
+        if (arg_is(&c->argv[j], "limit") && j + 1 < c->argc) {
+            if (!arg_to_ll(&c->argv[j + 1], &limit) || limit < 0) {
+                resp_error(&c->out, "ERR LIMIT can't be negative");
+                return;
+            }
+        } else {
+            cmd_reply_syntax_error(c);
+            return;
+        }
+    }
+    struct zsrc *src = xcalloc((size_t)n, sizeof *src);
+    for (long long i = 0; i < n; i++) {
+        bool wrong;
+        src[i].o = lookup_zset_or_set(c, &c->argv[2 + i], &wrong);
+        src[i].weight = 1;
+        src[i].index = (size_t)i;
+        if (wrong) goto done;
+    }
+    qsort(src, (size_t)n, sizeof *src, by_cardinality);
+    struct sobj *dst = zset_new(SIZE_MAX, 0);
+    setop_inter(src, n, AGG_SUM, dst);
+    size_t count = zset_length(dst);
+    sobj_free(dst);
+    resp_int(&c->out, (long long)(limit && count > (size_t)limit ? (size_t)limit : count));
+done:
+    free(src);
+}
+
+static void cmd_zunionstore(struct cmd_ctx *c) { setop_generic(c, SETOP_UNION, &c->argv[1], 2); }
+static void cmd_zinterstore(struct cmd_ctx *c) { setop_generic(c, SETOP_INTER, &c->argv[1], 2); }
+static void cmd_zdiffstore(struct cmd_ctx *c) { setop_generic(c, SETOP_DIFF, &c->argv[1], 2); }
+static void cmd_zunion(struct cmd_ctx *c) { setop_generic(c, SETOP_UNION, NULL, 1); }
+static void cmd_zinter(struct cmd_ctx *c) { setop_generic(c, SETOP_INTER, NULL, 1); }
+static void cmd_zdiff(struct cmd_ctx *c) { setop_generic(c, SETOP_DIFF, NULL, 1); }
 
 /* ---------------------------------------------------------------------
  * ZSCAN
@@ -1148,6 +1251,21 @@ const struct cmd_def cmd_rows_zset[] = {
     ROW("zinterstore", -4, W | DOOM, 1, 1, 1, Z_WR | ACL_SLOW, cmd_zinterstore, "2.0.0",
         "Intersect multiple sorted sets and store the resulting sorted set in a new key",
         "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.", "W 1, R #2"),
+    ROW("zdiffstore", -4, W | DOOM, 1, 1, 1, Z_WR | ACL_SLOW, cmd_zdiffstore, "6.2.0",
+        "Subtract multiple sorted sets and store the resulting sorted set in a new key",
+        "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.", "W 1, R #2"),
+    ROW("zunion", -3, CMD_KEY_ACCESS | R, 0, 0, 0, Z_RD | ACL_SLOW, cmd_zunion, "6.2.0",
+        "Add multiple sorted sets",
+        "O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.", "R #1"),
+    ROW("zinter", -3, CMD_KEY_ACCESS | R, 0, 0, 0, Z_RD | ACL_SLOW, cmd_zinter, "6.2.0",
+        "Intersect multiple sorted sets",
+        "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.", "R #1"),
+    ROW("zdiff", -3, CMD_KEY_ACCESS | R, 0, 0, 0, Z_RD | ACL_SLOW, cmd_zdiff, "6.2.0",
+        "Subtract multiple sorted sets",
+        "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.", "R #1"),
+    ROW("zintercard", -3, CMD_KEY_ACCESS | R, 0, 0, 0, Z_RD | ACL_SLOW, cmd_zintercard, "7.0.0",
+        "Intersect multiple sorted sets and return the cardinality of the result",
+        "O(N*K) worst case with N being the smallest input sorted set, K being the number of input sorted sets.", "R #1"),
     ROW("zscan", -3, CMD_KEY_ACCESS | R, 1, 1, 1, Z_RD | ACL_SLOW, cmd_zscan, "2.8.0",
         "Incrementally iterate sorted sets elements and associated scores",
         "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.."),

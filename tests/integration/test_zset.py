@@ -1286,3 +1286,40 @@ def test_replies_are_the_same_on_a_follower_restored_from_a_snapshot(make_cluste
     cluster.wait_converged(30)
     for c in live + clients:
         c.connection_pool.disconnect()
+
+
+def test_zunion_zinter_zdiff_zintercard_match_redis(server, redis_ref):
+    """ZUNION, ZINTER, ZDIFF (WITHSCORES, WEIGHTS, AGGREGATE), ZDIFFSTORE and
+    ZINTERCARD against redis-server, plain sets and missing keys included."""
+    import redis as redis_py
+    setup = [("ZADD", "a", 1, "x", 2, "y", 3, "z"), ("ZADD", "b", 5, "y", 6, "w", "-inf", "z"),
+             ("SADD", "s", "x", "w", "v"), ("SET", "str", "1")]
+    cases = [("ZUNION", 2, "a", "b"), ("ZUNION", 2, "a", "b", "WITHSCORES"),
+             ("ZUNION", 3, "a", "b", "s", "WEIGHTS", 2, 1, 3, "AGGREGATE", "MAX", "WITHSCORES"),
+             ("ZINTER", 2, "a", "b", "WITHSCORES"), ("ZINTER", 2, "a", "s", "AGGREGATE", "MIN", "WITHSCORES"),
+             ("ZINTER", 2, "a", "missing"), ("ZDIFF", 2, "a", "b", "WITHSCORES"), ("ZDIFF", 1, "a"),
+             ("ZDIFF", 2, "a", "a"), ("ZDIFF", 2, "s", "a", "WITHSCORES"), ("ZDIFF", 2, "missing", "a"),
+             ("ZDIFF", 2, "a", "b", "WEIGHTS", 1, 2), ("ZUNION", 0, "a"), ("ZUNION", 3, "a"),
+             ("ZUNION", 1, "str"), ("ZUNION", 2, "a", "b", "FOO"), ("ZDIFFSTORE", "d", 2, "a", "b"),
+             ("ZRANGE", "d", 0, -1, "WITHSCORES"), ("ZDIFFSTORE", "d", 2, "a", "a"), ("EXISTS", "d"),
+             ("ZINTERCARD", 2, "a", "b"), ("ZINTERCARD", 2, "a", "s", "LIMIT", 1),
+             ("ZINTERCARD", 2, "a", "b", "LIMIT", 0), ("ZINTERCARD", 0, "a"), ("ZINTERCARD", 3, "a", "b"),
+             ("ZINTERCARD", 2, "a", "b", "LIMIT", -1), ("ZINTERCARD", 2, "a", "b", "FOO", 1),
+             ("ZINTERCARD", 1, "str")]
+    for proto in (2,):
+        got = []
+        for port in (server.port, redis_ref.port):
+            c = redis_py.Redis(port=port)
+            c.response_callbacks.clear()
+            c.flushall()
+            for cmd in setup:
+                c.execute_command(*cmd)
+            row = []
+            for cmd in cases:
+                try:
+                    row.append(c.execute_command(*cmd))
+                except redis_py.ResponseError as e:
+                    row.append(str(e))
+            got.append(row)
+        for cmd, a, b in zip(cases, *got):
+            assert a == b, (proto, cmd)
