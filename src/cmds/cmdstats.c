@@ -27,6 +27,14 @@ void cmdstats_ran(const struct cmd_def *cmd, uint64_t usec, bool failed)
     stats[id].calls++;
     stats[id].usec += usec;
     if (failed) stats[id].failed++;
+    unsigned k = usec <= 1 ? 0 : 64 - (unsigned)__builtin_clzll(usec - 1);
+    stats[id].histogram[k < CMDSTATS_BUCKETS ? k : CMDSTATS_BUCKETS - 1]++;
+}
+
+const struct cmd_stat *cmdstats_of(const struct cmd_def *cmd)
+{
+    size_t id = cmd_id(cmd);
+    return id < ROWS_MAX ? &stats[id] : NULL;
 }
 
 void cmdstats_rejected(const struct cmd_def *cmd)

@@ -14,8 +14,11 @@
 struct cmd_def;
 struct buf;
 
+#define CMDSTATS_BUCKETS 40
 struct cmd_stat {
     uint64_t calls, usec, rejected, failed;
+    /* Calls by duration: bucket k counts those of at most 2^k us. */
+    uint64_t histogram[CMDSTATS_BUCKETS];
 };
 
 /* A command ran for usec microseconds; failed: it answered an error. */
@@ -27,6 +30,8 @@ void cmdstats_error(const char *text, size_t len);
 /* A read found its key, or not. */
 void cmdstats_keyspace(bool hit);
 
+/* A row's counters (NULL for a row with no id). */
+const struct cmd_stat *cmdstats_of(const struct cmd_def *cmd);
 /* INFO's lines: "cmdstat_<name>:calls=...", "errorstat_<CODE>:count=..." */
 void cmdstats_info_commands(struct buf *out);
 void cmdstats_info_errors(struct buf *out);

@@ -13,6 +13,7 @@
 
 #include "base/buf.h"
 #include "base/clock.h"
+#include "cmds/cmdstats.h"
 #include "server/latency.h"
 #include "server/server.h"
 
@@ -183,6 +184,63 @@ static void latency_doctor(struct client *c, const struct cmd_def *cmd, int argc
     buf_free(&out);
 }
 
+/* LATENCY HISTOGRAM [command ...]: for each command that ran (all, or
+ * those named: a container names its subcommands), its calls and its
+ * cumulative counts by duration in microseconds, at the powers of two
+ * where the count grows (cmds/cmdstats.h). */
+static void histogram_one(struct resp_out *o, const struct cmd_def *d, long long *n)
+{
+    const struct cmd_stat *st = cmdstats_of(d);
+    if (st == NULL || st->calls == 0) return;
+    resp_bulk_str(o, d->name);
+    resp_map(o, 2);
+    resp_bulk_str(o, "calls");
+    resp_int(o, (long long)st->calls);
+    resp_bulk_str(o, "histogram_usec");
+    size_t h = resp_defer_len(o);
+    long long buckets = 0;
+    uint64_t sum = 0;
+    for (int k = 0; k < CMDSTATS_BUCKETS; k++) {
+        if (st->histogram[k] == 0) continue;
+        sum += st->histogram[k];
+        resp_int(o, 1ll << k);
+        resp_int(o, (long long)sum);
+        buckets++;
+    }
+    resp_set_deferred_len(o, h, '%', buckets);
+    (*n)++;
+}
+
+static void histogram_tree(struct resp_out *o, const struct cmd_def *d, long long *n)
+{
+    histogram_one(o, d, n);
+    for (const struct cmd_def *sub = d->subcommands; sub && sub->name; sub++) histogram_one(o, sub, n);
+}
+
+static void latency_histogram(struct client *c, const struct cmd_def *cmd, int argc,
+                              const struct resp_arg *argv)
+{
+    struct resp_out o = client_reply(c);
+    size_t h = resp_defer_len(&o);
+    long long n = 0;
+    if (argc == 2) {
+        for (size_t i = 0; i < cmd_count_all(); i++) histogram_one(&o, cmd_by_id(i), &n);
+    } else {
+        for (int j = 2; j < argc; j++) {
+            const char *bar = memchr(argv[j].ptr, '|', argv[j].len);
+            const struct cmd_def *d;
+            if (bar) {
+                d = cmd_lookup(argv[j].ptr, (size_t)(bar - argv[j].ptr), false);
+                if (d) d = cmd_lookup_sub(d, bar + 1, argv[j].len - (size_t)(bar - argv[j].ptr) - 1);
+                if (d) histogram_one(&o, d, &n);
+            } else if ((d = cmd_lookup(argv[j].ptr, argv[j].len, false)) != NULL) {
+                histogram_tree(&o, d, &n);
+            }
+        }
+    }
+    resp_set_deferred_len(&o, h, '%', n);
+}
+
 static void latency_help(struct client *c, const struct cmd_def *cmd, int argc,
                          const struct resp_arg *argv)
 {
@@ -193,6 +251,9 @@ static void latency_help(struct client *c, const struct cmd_def *cmd, int argc,
         "    Return a human readable latency analysis report.",
         "HISTORY <event>",
         "    Return time-latency samples for the <event> class.",
+        "HISTOGRAM [<command> ...]",
+        "    Return a cumulative distribution of latencies in the format of a histogram for the specified command names.",
+        "    If no commands are specified then all histograms are replied.",
         "LATEST",
         "    Return the latest latency samples for all events.",
         "RESET [<event> ...]",
@@ -211,4 +272,5 @@ void latency_bind_handlers(void)
     cmd_bind_local("latency|reset", latency_reset);
     cmd_bind_local("latency|doctor", latency_doctor);
     cmd_bind_local("latency|help", latency_help);
+    cmd_bind_local("latency|histogram", latency_histogram);
 }

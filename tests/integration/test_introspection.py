@@ -290,3 +290,20 @@ def test_monitor(server):
             m.next()
     finally:
         m.close()
+
+
+def test_latency_histogram(server):
+    r = exact_client(server)
+    r.execute_command("CONFIG", "RESETSTAT")
+    h = r.execute_command("LATENCY", "HISTOGRAM")
+    assert h[0] == "config|resetstat" and len(h) == 2  # RESETSTAT itself is counted after it
+    r.execute_command("SET", "a", "b")
+    r.execute_command("SET", "c", "d")
+    r.execute_command("CLIENT", "ID")
+    h = dict(zip(*[iter(r.execute_command("LATENCY", "HISTOGRAM", "set", "client", "nosuch"))] * 2))
+    assert set(h) == {"set", "client|id"}
+    s = dict(zip(*[iter(h["set"])] * 2))
+    assert s["calls"] == 2
+    buckets = s["histogram_usec"]
+    assert buckets[-1] == 2 and all(b & (b - 1) == 0 for b in buckets[0::2])  # powers of two, cumulative
+    assert r.execute_command("LATENCY", "HISTOGRAM", "blabla") == []
