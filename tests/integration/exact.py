@@ -17,6 +17,7 @@ class FullErrorParser(PythonParser):
 
 
 def exact_client(node, decode=True, db=0):
+    """node: anything with a `port` (a Node, conftest's redis_ref)."""
     pool = redis.ConnectionPool(host="127.0.0.1", port=node.port, db=db, decode_responses=decode,
                                 socket_timeout=15, parser_class=FullErrorParser)
     client = redis.Redis(connection_pool=pool)

@@ -20,7 +20,7 @@ def run(client, cmd):
 def compare(server, redis_ref, cmds, keys):
     """Runs cmds on both servers; every reply and the final values agree."""
     ours = exact_client(server, decode=False)
-    theirs = exact_client(type("Ref", (), {"port": redis_ref.port}), decode=False)
+    theirs = exact_client(redis_ref, decode=False)
     ours.flushall()
     theirs.flushall()
     for cmd in cmds:

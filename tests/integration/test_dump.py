@@ -21,7 +21,7 @@ def run(client, *cmd):
 @pytest.fixture
 def pair(server, redis_ref):
     ours = exact_client(server, decode=False)
-    theirs = exact_client(type("Ref", (), {"port": redis_ref.port}), decode=False)
+    theirs = exact_client(redis_ref, decode=False)
     ours.flushall()
     theirs.flushall()
     return ours, theirs
@@ -160,7 +160,7 @@ def test_a_stream_is_not_dumped(pair):
 
 
 def test_replicas_restore_the_same_value(make_cluster, redis_ref):
-    theirs = exact_client(type("Ref", (), {"port": redis_ref.port}), decode=False)
+    theirs = exact_client(redis_ref, decode=False)
     theirs.flushall()
     fill(theirs, random.Random(3))
     c = make_cluster().start()

@@ -21,7 +21,7 @@ def run(client, cmd):
 @pytest.fixture
 def pair(server, redis_ref):
     ours = exact_client(server, decode=False)
-    theirs = exact_client(type("Ref", (), {"port": redis_ref.port}), decode=False)
+    theirs = exact_client(redis_ref, decode=False)
     ours.flushall()
     theirs.flushall()
     return ours, theirs

@@ -29,7 +29,7 @@ def without_cache(v):
 @pytest.fixture
 def pair(server, redis_ref):
     ours = exact_client(server, decode=False)
-    theirs = exact_client(type("Ref", (), {"port": redis_ref.port}), decode=False)
+    theirs = exact_client(redis_ref, decode=False)
     ours.flushall()
     theirs.flushall()
     return ours, theirs

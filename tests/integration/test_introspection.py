@@ -77,7 +77,7 @@ GETKEYS = [
 @pytest.mark.parametrize("cmd", GETKEYS)
 def test_command_getkeys_matches_redis(server, redis_ref, cmd):
     ours = exact_client(server)
-    theirs = exact_client(type("Ref", (), {"port": redis_ref.port}))
+    theirs = exact_client(redis_ref)
 
     def ask(c):
         try:
@@ -125,7 +125,7 @@ def test_object_idletime_is_refused_in_multi(r):
 
 def test_pfdebug_and_pfselftest_match_redis(server, redis_ref):
     ours = exact_client(server)
-    theirs = exact_client(type("Ref", (), {"port": redis_ref.port}))
+    theirs = exact_client(redis_ref)
     for c in (ours, theirs):
         c.flushall()
         c.execute_command("PFADD", "h", *[f"e{i}" for i in range(40)])
@@ -144,7 +144,7 @@ def test_pfdebug_and_pfselftest_match_redis(server, redis_ref):
 
 def test_wait_waitaof_lastsave_single_node(server, redis_ref):
     ours = exact_client(server)
-    theirs = exact_client(type("Ref", (), {"port": redis_ref.port}))
+    theirs = exact_client(redis_ref)
     for cmd in [("WAIT", 0, 0), ("WAIT", 1, 10), ("WAIT", "x", 0), ("WAIT", 0, -1), ("WAIT", 0, "y")]:
         def ask(c):
             try:
@@ -173,7 +173,7 @@ def test_wait_counts_the_replicas_that_hold_every_write(make_cluster):
 
 def test_memory_commands(server, redis_ref):
     ours = exact_client(server)
-    theirs = exact_client(type("Ref", (), {"port": redis_ref.port}))
+    theirs = exact_client(redis_ref)
     for c in (ours, theirs):
         c.execute_command("FLUSHALL")
         c.execute_command("SET", "small", "v")

@@ -118,7 +118,7 @@ def reply(client, script):
 @pytest.fixture(scope="module")
 def both(server, redis_ref):
     mine = exact_client(server, decode=False)
-    ref = exact_client(type("Ref", (), {"port": redis_ref.port}), decode=False)
+    ref = exact_client(redis_ref, decode=False)
     yield mine, ref
     mine.close()
     ref.close()

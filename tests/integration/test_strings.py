@@ -775,7 +775,7 @@ def test_config_set_proto_max_bulk_len_applies_to_string_size(r):
 def test_lcs_matches_redis(server, redis_ref):
     """LCS with every option, against redis-server 7.0 (random strings too)."""
     ours = exact_client(server)
-    theirs = exact_client(type("Ref", (), {"port": redis_ref.port}))
+    theirs = exact_client(redis_ref)
     rng = random.Random(4)
     cmds = [("MSET", "k1", "ohmytext", "k2", "mynewtext"), ("LCS", "k1", "k2"), ("LCS", "k1", "k2", "LEN"),
             ("LCS", "k1", "k2", "IDX"), ("LCS", "k1", "k2", "IDX", "MINMATCHLEN", 4),
