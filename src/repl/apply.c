@@ -381,7 +381,9 @@ static void apply_batch(struct repl *r, const struct entry_header *h, const stru
             poison_apply_skipped(r, ec.argc, r->machine.argv);
             buf_append_str(dest, "+OK\r\n");
         } else {
+            r->machine.applying_slot = slot;
             blocked = exec_command(r, h, b->origin, *index, &ec, r->machine.argv, dest);
+            r->machine.applying_slot = NULL;
         }
         apply_record.argc = 0;
         if (fo) {

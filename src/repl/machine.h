@@ -37,6 +37,7 @@ struct repl_machine {
     char skipped_text[SKIPPED_MAX * 44];
     /* The log index of the entry being applied, 0 outside apply. */
     uint64_t applying_index;
+    struct reply_slot *applying_slot; /* its command's, when this node's client sent it */
     uint64_t expire_rng;
     /* Apply scratch */
     struct resp_arg *argv;

@@ -159,6 +159,11 @@ uint64_t repl_origin(struct repl *r)
     return r->prop.origin;
 }
 
+struct reply_slot *repl_applying_slot(struct repl *r)
+{
+    return r->machine.applying_slot;
+}
+
 void repl_set_max_bulk_len(struct repl *r, long long max_bulk_len)
 {
     r->cfg.max_bulk_len = max_bulk_len;

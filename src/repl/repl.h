@@ -147,6 +147,9 @@ void repl_set_memory(struct repl *r, long long maxmemory, enum evict_policy poli
 void repl_set_divergence_check_interval(struct repl *r, unsigned interval_ms);
 /* This process's identity in the log (the origin of its batches). */
 uint64_t repl_origin(struct repl *r);
+/* The reply slot of the command being applied now, when it came from this
+ * node (CLIENT TRACKING's NOLOOP: whose change it is); else NULL. */
+struct reply_slot *repl_applying_slot(struct repl *r);
 /* Frees what repl_stop left, after its callback ran. */
 void repl_free(struct repl *r);
 

@@ -164,6 +164,11 @@ struct reply_slot *client_slot_for_submit(struct client *c)
     return c->tail;
 }
 
+struct client *client_of_slot(const struct reply_slot *slot)
+{
+    return slot && slot->on_ready == slot_ready ? slot->owner : NULL;
+}
+
 bool client_has_pending(const struct client *c)
 {
     return c->head != NULL;
@@ -194,6 +199,7 @@ void client_free(struct client *c)
     blocking_client_gone(c);
     pubsub_client_gone(c);
     monitor_client_gone(c);
+    tracking_client_gone(c);
     pause_client_gone(c);
     dict_delete(&s->clients_by_id, &c->id, sizeof c->id);
     while (c->head) {
@@ -239,14 +245,21 @@ void client_line(struct client *c, struct buf *out)
     size_t qbuf = net_conn_query_len(c->conn);
     size_t qcap = net_conn_query_cap(c->conn);
     size_t obl = net_conn_output_len(c->conn);
+    char flags[8];
+    size_t nflags = 0;
+    long long redir;
+    tracking_client_flags(c, flags, &nflags, &redir);
+    if (nflags == 0) flags[nflags++] = 'N';
+    flags[nflags] = '\0';
     buf_printf(out,
-               "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=N db=%d sub=0 "
+               "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=0 "
                "psub=0 ssub=0 multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu "
-               "rbp=0 obl=%zu oll=0 omem=%zu tot-mem=%zu events=r cmd=%s user=%s redir=-1 "
+               "rbp=0 obl=%zu oll=0 omem=%zu tot-mem=%zu events=r cmd=%s user=%s redir=%lld "
                "resp=%d lib-name=%s lib-ver=%s\n",
                (unsigned long long)c->id, net_conn_peer(c->conn), net_conn_local(c->conn),
                net_conn_fd(c->conn), c->name ? c->name : "",
                (long long)((now - c->created_ms) / 1000), (long long)((now - c->last_ms) / 1000),
-               c->db, qbuf, qcap - qbuf, obl, obl, obl, qcap + obl, c->last_cmd, c->user, c->proto,
+               flags, c->db, qbuf, qcap - qbuf, obl, obl, obl, qcap + obl, c->last_cmd, c->user, redir,
+               c->proto,
                c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");
 }

@@ -82,9 +82,9 @@ void server_info(struct server *s, int nsections, const struct resp_arg *section
         SECTION("Clients");
         buf_printf(out,
                    "connected_clients:%llu\r\ncluster_connections:0\r\nmaxclients:%lld\r\n"
-                   "blocked_clients:%zu\r\ntracking_clients:0\r\nclients_in_timeout_table:%zu\r\n",
+                   "blocked_clients:%zu\r\ntracking_clients:%llu\r\nclients_in_timeout_table:%zu\r\n",
                    (unsigned long long)s->n_clients, s->cfg.maxclients, s->n_waiters + held,
-                   s->n_waiters);
+                   (unsigned long long)tracking_clients(s), s->n_waiters);
     }
     if (want(nsections, sections, "memory", true)) {
         /* This node's own figures (base/mem.h); maxmemory is decided by the
@@ -147,6 +147,7 @@ void server_info(struct server *s, int nsections, const struct resp_arg *section
                    (unsigned long long)s->store->evicted_keys,
                    (unsigned long long)lazyfree_freed_objects(), (unsigned long long)hits,
                    (unsigned long long)misses, (unsigned long long)cmdstats_total_errors());
+        tracking_info_stats(s, out);
     }
     if (want(nsections, sections, "replication", true)) {
         SECTION("Replication");

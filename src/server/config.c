@@ -155,6 +155,8 @@ static const struct directive table[] = {
     {"latency-monitor-threshold", K_INT, OFF(latency_monitor_threshold), true, "0", 0, BIG},
     {"slowlog-log-slower-than", K_INT, OFF(slowlog_log_slower_than), true, "10000", -1, BIG},
     {"slowlog-max-len", K_INT, OFF(slowlog_max_len), true, "128", 0, BIG},
+    /* CLIENT TRACKING's table (tracking.c): keys remembered at most; 0: no limit. */
+    {"tracking-table-max-keys", K_INT, OFF(tracking_table_max_keys), true, "1000000", 0, BIG},
 };
 #define N_DIRECTIVES (sizeof table / sizeof *table)
 

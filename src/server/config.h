@@ -94,6 +94,7 @@ struct config {
     long long latency_monitor_threshold; /* ms; 0: off (latency.h) */
     long long slowlog_log_slower_than;   /* us; -1: off (slowlog.h) */
     long long slowlog_max_len;
+    long long tracking_table_max_keys;
 };
 
 /* Fills defaults, then applies the file (if argv[1] is not a flag), then

@@ -114,6 +114,7 @@ static void run_now(struct client *c, const struct cmd_def *cmd, int argc,
 static void observe_exec(void *arg, const struct cmd_ctx *ctx, uint64_t usec)
 {
     struct server *s = arg;
+    tracking_observe(s, ctx);
     if (ctx->in_script) {
         /* A command a script calls: MONITOR shows it ("lua") where the
          * script's own client is, as it runs there; the slow log shows
@@ -139,6 +140,7 @@ void dispatch_init(void)
     monitor_bind_handlers();
     pause_bind_handlers();
     latency_bind_handlers();
+    tracking_bind_handlers();
     multi_bind_handlers();
     pubsub_bind_handlers();
     raft_bind_handlers();
@@ -175,6 +177,7 @@ bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg 
     c->reply_skip = false;
     if (silent) client_silence_begin(c);
     bool more = dispatch_command(conn, argc, argv);
+    tracking_after_command(c);
     if (silent) client_silence_end(c);
     if (c->reply_skip_next) { /* CLIENT REPLY SKIP just ran: the next command's */
         c->reply_skip = true;
@@ -239,6 +242,7 @@ static bool dispatch_command(struct net_conn *conn, int argc, const struct resp_
     if (pause_holds(c, cmd, argc, argv)) return false; /* CLIENT PAUSE: runs when let go */
     monitor_feed(s, c, c->db, cmd, argc, argv);
     if (pubsub_refuse(c, cmd, argc, argv)) return true;
+    tracking_before_command(c, cmd, argc, argv);
     if (multi_queue(c, cmd, argc, argv)) return true;
     if (cmd->flags & CMD_LOCAL) {
         int64_t start_us = clock_mono_us();

@@ -32,8 +32,17 @@ static void on_tick(uv_prepare_t *h)
     latency_loop_tick(s);
     net_run_resumed(s->net);
     blocking_tick(s);
+    tracking_tick(s);
     if (!s->shutting_down) repl_flush(s->repl);
     net_flush(s->net);
+}
+
+/* A key this node changed (NULL: a whole database): blocked clients wake,
+ * tracking clients hear of it. */
+static void on_key_touched(void *ctx, int db, const char *key, size_t klen)
+{
+    blocking_on_touch(ctx, db, key, klen);
+    tracking_on_touch(ctx, db, key, klen);
 }
 
 static void on_cron(uv_timer_t *t)
@@ -369,7 +378,8 @@ int main(int argc, char **argv)
     dispatch_observe(&s);
     blocking_init(&s);
     acl_init_server(&s);
-    s.store->on_touch = blocking_on_touch;
+    tracking_init(&s);
+    s.store->on_touch = on_key_touched;
     s.store->touch_arg = &s;
     char why[8192];
     if (acl_startup_prepare(&s, why, sizeof why) != 0) {
@@ -449,6 +459,7 @@ int main(int argc, char **argv)
     net_free(s.net);
     acl_free_server(&s);
     store_free(s.store);
+    tracking_free(&s);
     lazyfree_shutdown(); /* whatever is still queued is freed before exit */
     dict_clear(&s.clients_by_id);
     dict_clear(&s.blocked_keys);

@@ -24,6 +24,7 @@
 #include "server/monitor.h"
 #include "server/pause.h"
 #include "server/slowlog.h"
+#include "server/tracking.h"
 #include "store/keyspace.h"
 
 #define PARLEY_VERSION "0.1.0"
@@ -67,6 +68,7 @@ struct client {
     struct client *prev, *next;
     struct client *waiting_next;
     char *user;         /* the ACL user it is logged in as ("default" at first) */
+    struct tracking_client *tracking; /* CLIENT TRACKING (tracking.c); NULL: off */
     bool authenticated; /* false until AUTH/HELLO AUTH, if the user needs a password */
 };
 
@@ -115,6 +117,7 @@ struct server {
     struct latency_monitor latency;
     struct slowlog slowlog;
     struct client *monitors;          /* MONITOR clients (monitor.c) */
+    struct tracking *tracking;        /* CLIENT TRACKING's table (tracking.c) */
     int64_t pause_until_ms;           /* CLIENT PAUSE (pause.c); 0: none */
     bool pause_all;
     struct client *paused;
@@ -141,6 +144,8 @@ struct reply_slot *client_slot_for_submit(struct client *c);
  * time; the caller holds the client until it does). */
 struct reply_slot *client_slot_own(struct client *c);
 bool client_has_pending(const struct client *c);
+/* The client a reply slot answers, if a client's (not the server's own). */
+struct client *client_of_slot(const struct reply_slot *slot);
 /* Stops reading and closes the connection after the queued replies. */
 void client_quit(struct client *c);
 void client_line(struct client *c, struct buf *out); /* CLIENT LIST format */
