@@ -371,6 +371,8 @@ static const struct cmd_def table[] = {
         "Listen for all requests received by the server in real time", ""),
     ROW("time", 1, L | F | LS, 0, 0, 0, ACL_FAST, NULL, "server", "2.6.0",
         "Return the current server time", "O(1)"),
+    ROW("role", 1, L | F | NLS, 0, 0, 0, ACL_ADMIN | ACL_FAST | ACL_DANGEROUS, NULL, "server", "2.8.12",
+        "Return the role of the instance in the context of replication", "O(1)"),
     ROW("lastsave", 1, L | F | LS, 0, 0, 0, ACL_ADMIN | ACL_FAST | ACL_DANGEROUS, NULL, "server", "1.0.0",
         "Get the UNIX time stamp of the last successful save to disk", "O(1)"),
     ROW("wait", 3, L | CMD_NOSCRIPT, 0, 0, 0, ACL_SLOW | ACL_CONNECTION, NULL, "generic", "3.0.0",

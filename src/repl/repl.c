@@ -284,6 +284,7 @@ size_t repl_members(struct repl *r, struct repl_member *out, size_t max)
     raft_id leader = 0;
     const char *leader_addr;
     raft_leader(r->raft, &leader, &leader_addr);
+    bool leading = raft_state(r->raft) == RAFT_LEADER;
     size_t n = 0;
     for (unsigned i = 0; i < c->n && n < max; i++, n++) {
         const struct raft_server *s = &c->servers[i];
@@ -302,6 +303,9 @@ size_t repl_members(struct repl *r, struct repl_member *out, size_t max)
         out[n].tls_client_addr = tls ? tls : "";
         out[n].leader = s->id == leader;
         out[n].self = s->id == r->cfg.node_id;
+        raft_index match = 0;
+        if (leading && !out[n].self && raft_match_index(r->raft, s->id, &match) != 0) match = 0;
+        out[n].match_index = match;
     }
     return n;
 }

@@ -217,6 +217,8 @@ struct repl_member {
     const char *client_addr; /* "" until the member has registered it */
     const char *tls_client_addr; /* with tls-cluster; "" otherwise or until registered */
     bool leader, self;
+    /* On a leader, the last index it knows the member holds (0: unknown). */
+    uint64_t match_index;
 };
 #define REPL_MEMBERS_MAX 64
 size_t repl_members(struct repl *r, struct repl_member *out, size_t max);

@@ -225,7 +225,7 @@ static void cmd_hello(struct client *c, const struct cmd_def *cmd, int argc,
     resp_bulk_str(&o, "mode");
     resp_bulk_str(&o, "standalone");
     resp_bulk_str(&o, "role");
-    resp_bulk_str(&o, "master");
+    resp_bulk_str(&o, role_hello_name(c->srv));
     resp_bulk_str(&o, "modules");
     resp_array(&o, 0);
 }

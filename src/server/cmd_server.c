@@ -151,13 +151,7 @@ void server_info(struct server *s, int nsections, const struct resp_arg *section
     }
     if (want(nsections, sections, "replication", true)) {
         SECTION("Replication");
-        struct repl_info ri;
-        repl_get_info(s->repl, &ri);
-        /* Parley has no replication stream: its offset is the log's. */
-        buf_printf(out,
-                   "role:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\n"
-                   "master_repl_offset:%" PRIu64 "\r\n",
-                   ri.applied_index);
+        role_info_section(s, out);
     }
     if (want(nsections, sections, "cpu", true)) {
         struct rusage self, children;

@@ -141,6 +141,7 @@ void dispatch_init(void)
     pause_bind_handlers();
     latency_bind_handlers();
     tracking_bind_handlers();
+    role_bind_handlers();
     multi_bind_handlers();
     pubsub_bind_handlers();
     raft_bind_handlers();

@@ -129,6 +129,11 @@ struct server {
     int64_t latency_loop_max_us; /* the longest busy iteration since start */
 };
 
+/* role.c: the replication role as Redis clients see it */
+const char *role_hello_name(struct server *s); /* "master" on the leader, else "replica" */
+void role_info_section(struct server *s, struct buf *out);
+void role_bind_handlers(void);
+
 /* client.c */
 struct client *client_new(struct server *s, struct net_conn *conn);
 void client_free(struct client *c);
