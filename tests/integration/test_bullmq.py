@@ -127,26 +127,28 @@ def check_events(report):
     assert report["failed"] == {"bad-1": "bad-1 refuses", "bad-2": "bad-2 refuses"}
 
 
-def test_bullmq_repeatable_job_runs_limit_times(server):
+def check_repeat(report):
     """A job scheduler {every: 200, limit: 3}: three runs, then none queued."""
-    report = run_feature("repeat", server.port, server.port, "repeat")
     assert report["runs"] == ["tick"] * 3
     assert report["returned"] == [1, 2, 3]
     assert report["counts"] == {"completed": 3, "failed": 0, "waiting": 0, "delayed": 0,
                                 "active": 0}
 
 
+def test_bullmq_repeatable_job_runs_limit_times(server):
+    check_repeat(run_feature("repeat", server.port, server.port, "repeat"))
+
+
 def test_bullmq_flow_parent_sees_children_values(server):
     check_flow(run_feature("flow", server.port, server.port, "flow"))
 
 
-def test_bullmq_rate_limited_worker(server):
+def check_limiter(report):
     """limiter {max: 5, duration: 1000} over 12 jobs queued at once. BullMQ's
     limiter is a fixed window opened by the first job it starts, so the
     starts (processedOn) are grouped greedily: a window opens at the first
     start not yet counted and spans 1000 ms; none may hold more than 5
     (hence at least 3 windows: the limiter really held jobs back)."""
-    report = run_feature("limiter", server.port, server.port, "limiter")
     assert report["counts"] == {"completed": 12, "failed": 0, "waiting": 0, "active": 0}
     starts = report["processedOn"]
     assert len(starts) == 12 and all(report["finishedOn"])
@@ -160,14 +162,29 @@ def test_bullmq_rate_limited_worker(server):
     assert len(windows) >= 3, windows
 
 
+def test_bullmq_rate_limited_worker(server):
+    check_limiter(run_feature("limiter", server.port, server.port, "limiter"))
+
+
 def test_bullmq_queue_events(server):
     check_events(run_feature("events", server.port, server.port, "events"))
 
 
-def test_bullmq_flow_and_events_on_a_follower(cluster):
-    """Every client (Queue, FlowProducer, Worker, QueueEvents) on one
-    follower: it forwards the writes to the leader, and QueueEvents'
-    XREAD BLOCK on the follower wakes as the events stream grows there."""
+def test_bullmq_flow_and_events_on_followers(cluster):
+    """The flow with every client (FlowProducer, Queue, Worker) on one
+    follower, which forwards the writes to the leader. Then the jobs are
+    added on the other follower while the Worker and QueueEvents sit on the
+    first: QueueEvents' XREAD BLOCK there wakes as the replicated events
+    stream grows."""
+    a, b = cluster.followers()[:2]
+    check_flow(run_feature("flow", a.port, a.port, "flow-follower"))
+    check_events(run_feature("events", b.port, a.port, "events-follower"))
+
+
+def test_bullmq_repeat_and_limiter_on_a_follower(cluster):
+    """The job scheduler and the rate limiter (both kept in keys with TTLs
+    and delayed sets, which the leader's clock drives) with every client on
+    a follower."""
     follower = cluster.followers()[0]
-    check_flow(run_feature("flow", follower.port, follower.port, "flow-follower"))
-    check_events(run_feature("events", follower.port, follower.port, "events-follower"))
+    check_repeat(run_feature("repeat", follower.port, follower.port, "repeat-follower"))
+    check_limiter(run_feature("limiter", follower.port, follower.port, "limiter-follower"))
