@@ -125,6 +125,10 @@ def check_flow(report):
 def check_events(report):
     assert report["completed"] == {"ok-1": {"echo": 1}, "ok-2": {"echo": 2}}
     assert report["failed"] == {"bad-1": "bad-1 refuses", "bad-2": "bad-2 refuses"}
+    assert report["progress"] == {"ok-1": {"half": 1}, "ok-2": {"half": 2}}
+    assert report["waited"] == {"ok-1": {"value": {"echo": 1}}, "ok-2": {"value": {"echo": 2}},
+                                "bad-1": {"error": "bad-1 refuses"},
+                                "bad-2": {"error": "bad-2 refuses"}}
 
 
 def check_repeat(report):

@@ -7,7 +7,8 @@
 //   limiter — a Worker with limiter {max: 5, duration: 1000} runs 12 jobs;
 //             reports each job's processedOn / finishedOn;
 //   events  — QueueEvents hears `completed` (returnvalue) and `failed`
-//             (failedReason) for jobs added by a Queue.
+//             (failedReason), and `progress`, for jobs added by a Queue, and
+//             job.waitUntilFinished(queueEvents) settles with them.
 // QUEUE_PORT is where the Queue / FlowProducer connect, WORKER_PORT where
 // the Worker and QueueEvents do. Prints one JSON line; exits 0 when the
 // scenario finished, 1 on an error, 2 past DEADLINE_MS.
@@ -122,25 +123,38 @@ async function limiter() {
 async function events() {
   const queue = track(new Queue(name, { connection: connection(port) }));
   const queueEvents = track(new QueueEvents(name, { connection: connection(workerPort) }));
-  const heard = countdown(4);
+  const heard = countdown(6);
   const completed = {};
   const failed = {};
+  const progress = {};
+  queueEvents.on('progress', ({ jobId, data }) => { progress[jobId] = data; heard.tick(); });
   queueEvents.on('completed', ({ jobId, returnvalue }) => { completed[jobId] = returnvalue; heard.tick(); });
   queueEvents.on('failed', ({ jobId, failedReason }) => { failed[jobId] = failedReason; heard.tick(); });
   await queueEvents.waitUntilReady();
   const worker = track(new Worker(name, async (job) => {
     if (job.data.fail) throw new Error(`${job.name} refuses`);
+    await job.updateProgress({ half: job.data.x });
     return { echo: job.data.x };
   }, { connection: connection(workerPort), concurrency: 2 }));
   await worker.waitUntilReady();
   const ids = {};
+  const added = [];
   for (const [jobName, data] of [['ok-1', { x: 1 }], ['ok-2', { x: 2 }], ['bad-1', { fail: true }],
     ['bad-2', { fail: true }]]) {
-    ids[(await queue.add(jobName, data)).id] = jobName;
+    const job = await queue.add(jobName, data);
+    ids[job.id] = jobName;
+    added.push(job);
   }
+  // job.waitUntilFinished(queueEvents): the usual way to await a result;
+  // it resolves with the return value or rejects with the failed reason.
+  const waited = {};
+  await Promise.all(added.map((job) => job.waitUntilFinished(queueEvents, deadlineMs).then(
+    (value) => { waited[job.name] = { value }; },
+    (err) => { waited[job.name] = { error: err.message }; })));
   await heard.done;
   const byName = (m) => Object.fromEntries(Object.entries(m).map(([id, v]) => [ids[id] || `?${id}`, v]));
-  return { completed: byName(completed), failed: byName(failed) };
+  return { completed: byName(completed), failed: byName(failed), progress: byName(progress),
+    waited };
 }
 
 const scenarios = { repeat, flow, limiter, events };
