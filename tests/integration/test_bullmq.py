@@ -147,6 +147,14 @@ def test_bullmq_flow_parent_sees_children_values(server):
     check_flow(run_feature("flow", server.port, server.port, "flow"))
 
 
+def test_bullmq_nested_flow_across_queues(server):
+    """root <- (mid <- leaf-1, leaf-2), the leaves in a second queue; then a
+    child failing with failParentOnFailure fails its parent."""
+    report = run_feature("flow-nested", server.port, server.port, "nested")
+    assert report["nested"] == {"root": [{"mid": [1]}, 2]}
+    assert report["parentFailure"] == "child bull:nested-leaves:<child> failed"
+
+
 def check_limiter(report):
     """limiter {max: 5, duration: 1000} over 12 jobs queued at once. BullMQ's
     limiter is a fixed window opened by the first job it starts, so the

@@ -4,6 +4,8 @@
 //   repeat  — a job scheduler {every: 200, limit: 3} yields exactly 3 runs;
 //   flow    — a FlowProducer parent with 3 children; the parent's processor
 //             reads the children's results with job.getChildrenValues();
+//   flow-nested — a two-level flow over two queues, and a child failing
+//             with failParentOnFailure;
 //   limiter — a Worker with limiter {max: 5, duration: 1000} runs 12 jobs;
 //             reports each job's processedOn / finishedOn;
 //   events  — QueueEvents hears `completed` (returnvalue) and `failed`
@@ -99,6 +101,44 @@ async function flow() {
   };
 }
 
+// A flow two levels deep across two queues (root and mid in QUEUE_NAME,
+// leaves in QUEUE_NAME-leaves), then a flow whose child fails with
+// failParentOnFailure: its parent fails too, naming the child.
+async function flowNested() {
+  const leaves = `${name}-leaves`;
+  const flows = track(new FlowProducer({ connection: connection(port) }));
+  const queueEvents = track(new QueueEvents(name, { connection: connection(workerPort) }));
+  await queueEvents.waitUntilReady();
+  const upper = track(new Worker(name, async (job) => {
+    const values = Object.values(await job.getChildrenValues());
+    return { [job.name]: values };
+  }, { connection: connection(workerPort), concurrency: 2 }));
+  const lower = track(new Worker(leaves, async (job) => {
+    if (job.data.fail) throw new Error('leaf refuses');
+    return job.data.v;
+  }, { connection: connection(workerPort) }));
+  await upper.waitUntilReady();
+  await lower.waitUntilReady();
+  const tree = await flows.add({
+    name: 'root', queueName: name, children: [
+      { name: 'mid', queueName: name, children: [{ name: 'leaf-1', queueName: leaves, data: { v: 1 } }] },
+      { name: 'leaf-2', queueName: leaves, data: { v: 2 } }],
+  });
+  const nested = await tree.job.waitUntilFinished(queueEvents, deadlineMs);
+  nested.root.sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+  const doomed = await flows.add({
+    name: 'root', queueName: name, children: [
+      { name: 'bad', queueName: leaves, data: { fail: true }, opts: { failParentOnFailure: true } }],
+  });
+  let parentFailure = null;
+  try {
+    await doomed.job.waitUntilFinished(queueEvents, deadlineMs);
+  } catch (err) {
+    parentFailure = err.message.replace(doomed.children[0].job.id, '<child>');
+  }
+  return { nested, parentFailure };
+}
+
 async function limiter() {
   const queue = track(new Queue(name, { connection: connection(port) }));
   const total = 12;
@@ -157,7 +197,7 @@ async function events() {
     waited };
 }
 
-const scenarios = { repeat, flow, limiter, events };
+const scenarios = { repeat, flow, 'flow-nested': flowNested, limiter, events };
 
 async function main() {
   const run = scenarios[scenario];
