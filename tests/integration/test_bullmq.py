@@ -150,9 +150,12 @@ def test_bullmq_flow_parent_sees_children_values(server):
 def test_bullmq_nested_flow_across_queues(server):
     """root <- (mid <- leaf-1, leaf-2), the leaves in a second queue; then a
     child failing with failParentOnFailure fails its parent."""
-    report = run_feature("flow-nested", server.port, server.port, "nested")
+    check_nested(run_feature("flow-nested", server.port, server.port, "nested"), "nested")
+
+
+def check_nested(report, queue_name):
     assert report["nested"] == {"root": [{"mid": [1]}, 2]}
-    assert report["parentFailure"] == "child bull:nested-leaves:<child> failed"
+    assert report["parentFailure"] == f"child bull:{queue_name}-leaves:<child> failed"
 
 
 def check_limiter(report):
@@ -183,13 +186,15 @@ def test_bullmq_queue_events(server):
 
 
 def test_bullmq_flow_and_events_on_followers(cluster):
-    """The flow with every client (FlowProducer, Queue, Worker) on one
+    """The flows with every client (FlowProducer, Queue, Worker) on one
     follower, which forwards the writes to the leader. Then the jobs are
     added on the other follower while the Worker and QueueEvents sit on the
     first: QueueEvents' XREAD BLOCK there wakes as the replicated events
     stream grows."""
     a, b = cluster.followers()[:2]
     check_flow(run_feature("flow", a.port, a.port, "flow-follower"))
+    check_nested(run_feature("flow-nested", a.port, a.port, "nested-follower"),
+                 "nested-follower")
     check_events(run_feature("events", b.port, a.port, "events-follower"))
 
 
