@@ -38,9 +38,7 @@ struct acl_startup {
     struct resp_arg *argv;  /* the change proposed (into items) */
     int argc;
     struct buf items;
-    struct reply_slot slot; /* where its reply comes */
-    uv_timer_t retry;
-    bool proposed;          /* a proposal is out */
+    struct startup_proposal prop;
 };
 
 /* The users this node enforces: the replicated ones, except while the
@@ -217,7 +215,7 @@ void acl_free_server(struct server *s)
     if (st->view) store_free(st->view);
     free(st->argv);
     buf_free(&st->items);
-    buf_free(&st->slot.reply);
+    startup_proposal_free(&st->prop);
     free(st);
     s->acl_startup = NULL;
 }
@@ -789,40 +787,12 @@ int acl_startup_prepare(struct server *s, char *err, size_t errlen)
     return 0;
 }
 
-static void startup_propose(struct server *s);
-
-static void on_startup_retry(uv_timer_t *t)
+/* Applied: the node enforces the replicated users again. */
+static void on_startup_applied(struct startup_proposal *p)
 {
-    struct server *s = t->data;
-    if (!s->shutting_down) startup_propose(s);
-}
-
-static void on_startup_reply(struct reply_slot *slot)
-{
-    struct server *s = slot->owner;
-    struct acl_startup *st = s->acl_startup;
-    st->proposed = false;
-    const struct buf *r = &slot->reply;
-    if (r->len && r->data[0] == '+') {
-        log_info("The users of the %s are applied", s->cfg.aclfile[0] ? "aclfile" : "requirepass");
-        store_free(st->view);
-        st->view = NULL;
-        return;
-    }
-    log_warn("Proposing the users of the %s failed (%.*s); trying again",
-             s->cfg.aclfile[0] ? "aclfile" : "requirepass",
-             (int)(r->len > 2 ? r->len - 2 : 0), r->data ? r->data : "");
-    if (!s->shutting_down) uv_timer_start(&st->retry, on_startup_retry, 500, 0);
-}
-
-static void startup_propose(struct server *s)
-{
-    struct acl_startup *st = s->acl_startup;
-    buf_clear(&st->slot.reply);
-    st->slot.owner = s;
-    st->slot.on_ready = on_startup_reply;
-    st->proposed = true;
-    repl_submit(s->repl, &st->slot, 0, 2, st->argc, st->argv);
+    struct acl_startup *st = p->srv->acl_startup;
+    store_free(st->view);
+    st->view = NULL;
 }
 
 void acl_startup_begin(struct server *s)
@@ -851,17 +821,14 @@ void acl_startup_begin(struct server *s)
     cmd_exec(&ctx);
     CHECK(out.len && out.data[0] == '+'); /* checked when it was read */
     buf_free(&out);
-    uv_timer_init(s->loop, &st->retry);
-    st->retry.data = s;
-    uv_unref((uv_handle_t *)&st->retry);
-    startup_propose(s);
+    startup_proposal_start(&st->prop, s, s->cfg.aclfile[0] ? "users of the aclfile" : "users of the requirepass",
+                           st->argc, st->argv, on_startup_applied);
 }
 
 void acl_close_handles(struct server *s)
 {
     if (s->acl_startup == NULL) return;
-    uv_timer_stop(&s->acl_startup->retry);
-    uv_close((uv_handle_t *)&s->acl_startup->retry, NULL);
+    startup_proposal_close(&s->acl_startup->prop);
 }
 
 /* CONFIG SET requirepass: the default user's password changes through

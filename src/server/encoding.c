@@ -9,7 +9,7 @@
  * flags) sets thresholds away from Redis's defaults proposes those once
  * Raft runs, again after a failure, until it applies, as a configured
  * requirepass is (server/cmd_acl.c): the last node started with such
- * directives sets them for the whole cluster. Until then the node encodes
+ * directives sets them for the whole cluster (server/startup_proposal.c). Until then the node encodes
  * by the replicated values, so nodes never disagree. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,8 +24,7 @@ struct encoding_startup {
     struct resp_arg argv[1 + 2 * 9]; /* __setencoding and up to every setting */
     char values[9][24];
     int argc;
-    struct reply_slot slot;
-    uv_timer_t retry;
+    struct startup_proposal prop;
 };
 
 /* __setencoding with, for every setting that CONFIG SET's arguments name
@@ -68,37 +67,6 @@ void encoding_config_changed(struct client *c, int argc, const struct resp_arg *
     repl_submit(c->srv->repl, client_slot_for_submit(c), c->db, c->proto, nargs, args);
 }
 
-static void startup_propose(struct server *s);
-
-static void on_startup_retry(uv_timer_t *t)
-{
-    struct server *s = t->data;
-    if (!s->shutting_down) startup_propose(s);
-}
-
-static void on_startup_reply(struct reply_slot *slot)
-{
-    struct server *s = slot->owner;
-    struct encoding_startup *st = s->encoding_startup;
-    const struct buf *r = &slot->reply;
-    if (r->len && r->data[0] == '+') {
-        log_info("The encoding thresholds of the configuration are applied");
-        return;
-    }
-    log_warn("Proposing the encoding thresholds of the configuration failed (%.*s); trying again",
-             (int)(r->len > 2 ? r->len - 2 : 0), r->data ? r->data : "");
-    if (!s->shutting_down) uv_timer_start(&st->retry, on_startup_retry, 500, 0);
-}
-
-static void startup_propose(struct server *s)
-{
-    struct encoding_startup *st = s->encoding_startup;
-    buf_clear(&st->slot.reply);
-    st->slot.owner = s;
-    st->slot.on_ready = on_startup_reply;
-    repl_submit(s->repl, &st->slot, 0, 2, st->argc, st->argv);
-}
-
 void encoding_startup_begin(struct server *s)
 {
     CHECK(store_encoding_n_settings <= 9);
@@ -109,23 +77,20 @@ void encoding_startup_begin(struct server *s)
         return;
     }
     s->encoding_startup = st;
-    uv_timer_init(s->loop, &st->retry);
-    st->retry.data = s;
-    uv_unref((uv_handle_t *)&st->retry);
-    startup_propose(s);
+    startup_proposal_start(&st->prop, s, "encoding thresholds of the configuration", st->argc,
+                           st->argv, NULL);
 }
 
 void encoding_close_handles(struct server *s)
 {
     if (s->encoding_startup == NULL) return;
-    uv_timer_stop(&s->encoding_startup->retry);
-    uv_close((uv_handle_t *)&s->encoding_startup->retry, NULL);
+    startup_proposal_close(&s->encoding_startup->prop);
 }
 
 void encoding_free_server(struct server *s)
 {
     if (s->encoding_startup == NULL) return;
-    buf_free(&s->encoding_startup->slot.reply);
+    startup_proposal_free(&s->encoding_startup->prop);
     free(s->encoding_startup);
     s->encoding_startup = NULL;
 }

@@ -24,6 +24,7 @@
 #include "server/monitor.h"
 #include "server/pause.h"
 #include "server/slowlog.h"
+#include "server/startup_proposal.h"
 #include "server/tracking.h"
 #include "store/keyspace.h"
 
