@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
@@ -194,6 +195,7 @@ static void on_repl_stopped(void *arg)
     uv_close((uv_handle_t *)&s->block_timer, on_closed);
     uv_close((uv_handle_t *)&s->sigint, on_closed);
     uv_close((uv_handle_t *)&s->sigterm, on_closed);
+    uv_close((uv_handle_t *)&s->sighup, on_closed);
     acl_close_handles(s);
     encoding_close_handles(s);
     log_info("Raft closed. Parley is now ready to exit, bye bye...");
@@ -236,6 +238,18 @@ void cmd_shutdown(struct client *c, const struct cmd_def *cmd, int argc,
 static void on_signal(uv_signal_t *h, int signum)
 {
     shutdown_server(h->data, signum == SIGINT ? "Received SIGINT" : "Received SIGTERM");
+}
+
+/* SIGHUP: reopen the log file (after logrotate moved it), as Redis does. */
+static void on_sighup(uv_signal_t *h, int signum)
+{
+    (void)signum;
+    struct server *s = h->data;
+    log_info("Received SIGHUP, reopening the log file");
+    if (s->cfg.logfile[0] && log_set_file(s->cfg.logfile) != 0)
+        log_warn("Can't reopen the log file %s: %s", s->cfg.logfile, strerror(errno));
+    else if (s->cfg.logfile[0])
+        log_info("Log file reopened");
 }
 
 static void usage(void)
@@ -434,9 +448,11 @@ int main(int argc, char **argv)
     uv_timer_start(&s.block_timer, on_block_timer, 10, 10);
     uv_signal_init(s.loop, &s.sigint);
     uv_signal_init(s.loop, &s.sigterm);
-    s.sigint.data = s.sigterm.data = &s;
+    uv_signal_init(s.loop, &s.sighup);
+    s.sigint.data = s.sigterm.data = s.sighup.data = &s;
     uv_signal_start(&s.sigint, on_signal, SIGINT);
     uv_signal_start(&s.sigterm, on_signal, SIGTERM);
+    uv_signal_start(&s.sighup, on_sighup, SIGHUP);
     if (s.cfg.port)
         log_info("Ready to accept connections tcp on %s port %lld", s.cfg.bind, s.cfg.port);
     if (s.cfg.tls_port)

@@ -92,7 +92,7 @@ struct server {
     struct repl *repl;
     uv_prepare_t tick;
     uv_timer_t cron;
-    uv_signal_t sigint, sigterm;
+    uv_signal_t sigint, sigterm, sighup;
     struct client *clients;
     struct client *waiting; /* paused for repl back-pressure */
     uint64_t next_client_id;

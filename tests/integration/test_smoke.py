@@ -1,6 +1,9 @@
 """The first promise: a single durable node answers, and a write survives a
 restart because it was in the Raft log before it was acknowledged."""
-from conftest import Node, wait_writable
+import os
+import signal
+
+from conftest import Node, wait_until, wait_writable
 
 
 def test_ping_set_get(r):
@@ -35,3 +38,17 @@ def test_shutdown_command_exits_cleanly_and_keeps_data(make_node):
     node.start()
     wait_writable(node)
     assert node.client().get("before-shutdown") == "kept"
+
+
+def test_sighup_reopens_the_log_file_after_it_was_moved(make_node, tmp_path):
+    """As logrotate does: move the file, SIGHUP, the node logs into a new
+    file at the configured path and goes on serving."""
+    path = str(tmp_path / "parley.log")
+    node = make_node(extra=["--logfile", path]).start()
+    wait_writable(node)
+    os.rename(path, path + ".1")
+    node.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: os.path.exists(path) and "Log file reopened" in open(path).read(), 10,
+               message="the log file to be reopened")
+    assert "Received SIGHUP" in open(path + ".1").read()
+    assert node.client().set("after-hup", "1") and node.alive()
