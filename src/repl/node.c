@@ -223,6 +223,38 @@ static int check_bindable(const char *addr, char *err, size_t errlen)
     return 0;
 }
 
+/* --force-new-cluster: a majority is lost for good. libraft's
+ * raft_recover appends to this node's log a configuration in which it is
+ * the only voter; it then elects itself and commits everything its log
+ * holds, and new nodes join it. Only a directory that holds a log will do. */
+static int force_new_cluster(struct repl *r, char *err, size_t errlen)
+{
+    char probe[4096];
+    snprintf(probe, sizeof probe, "%s/metadata1", r->node.dir);
+    struct stat st;
+    if (stat(probe, &st) != 0) {
+        snprintf(probe, sizeof probe, "%s/metadata2", r->node.dir);
+        if (stat(probe, &st) != 0) {
+            snprintf(err, errlen, "--force-new-cluster needs the data directory of a surviving "
+                                  "member; %s holds no Raft log", r->node.dir);
+            return -1;
+        }
+    }
+    struct raft_configuration one;
+    raft_configuration_init(&one);
+    int rv = raft_configuration_add(&one, r->cfg.node_id, r->node.raft_addr, RAFT_VOTER);
+    if (rv == 0) rv = raft_recover(r->raft, &one);
+    raft_configuration_close(&one);
+    if (rv != 0) {
+        snprintf(err, errlen, "--force-new-cluster: %s", raft_errmsg(r->raft));
+        return -1;
+    }
+    log_warn("Forced a new cluster: node %llu at %s is now its only voter, with every entry of "
+             "its log. Start new members with --join; remove --force-new-cluster before the "
+             "next restart.", (unsigned long long)r->cfg.node_id, r->node.raft_addr);
+    return 0;
+}
+
 int node_start(struct repl *r, char *err, size_t errlen)
 {
     struct raft_configuration conf;
@@ -280,13 +312,14 @@ int node_start(struct repl *r, char *err, size_t errlen)
 
     /* A joining node starts with no configuration of its own: it becomes a
      * member when the leader adds it (join.c) and sends it the log. */
-    rv = joining ? RAFT_CANTBOOTSTRAP : raft_bootstrap(r->raft, &conf);
+    rv = joining || r->cfg.force_new_cluster ? RAFT_CANTBOOTSTRAP : raft_bootstrap(r->raft, &conf);
     if (rv == 0) {
         log_info("Bootstrapped a new Raft log in %s: cluster %s", r->node.dir, r->node.cluster);
     } else if (rv != RAFT_CANTBOOTSTRAP) {
         snprintf(err, errlen, "raft bootstrap: %s", raft_errmsg(r->raft));
         goto err_after_raft;
     }
+    if (r->cfg.force_new_cluster && force_new_cluster(r, err, errlen) != 0) goto err_after_raft;
     rv = raft_start(r->raft);
     if (rv != 0) {
         const char *why = raft_errmsg(r->raft);

@@ -76,6 +76,8 @@ static const struct directive table[] = {
      (long long)ENTRY_BATCH_BODY_MAX},
     {"request-timeout-ms", K_INT, OFF(request_timeout_ms), false, "10000", 100, 86400000},
     {"lease-reads", K_BOOL, OFF(lease_reads), false, "yes", 0, 0},
+    /* Quorum lost for good: this node's data becomes a one-node cluster (node.c). */
+    {"force-new-cluster", K_BOOL, OFF(force_new_cluster), false, "no", 0, 0},
     {"maxmemory", K_MEMORY, OFF(maxmemory), true, "0", 0, BIG},
     {"maxmemory-policy", K_EVICT_POLICY, OFF(maxmemory_policy), true, "noeviction", 0, 0},
     {"maxmemory-samples", K_INT, OFF(maxmemory_samples), true, "5", 1, 0x7fffffff},
@@ -235,6 +237,11 @@ static const char *apply(struct config *c, const struct directive *d, int argc, 
             config_parse_memory(argv[i + 2], normal ? &c->output_soft : &c->pubsub_soft);
             parse_int(argv[i + 3], normal ? &c->output_soft_seconds : &c->pubsub_soft_seconds);
         }
+        return NULL;
+    }
+    /* A yes/no directive given as a bare flag (--force-new-cluster) means yes. */
+    if (argc == 0 && d->kind == K_BOOL) {
+        *(bool *)((char *)c + d->offset) = true;
         return NULL;
     }
     if (argc != 1) return "wrong number of arguments";

@@ -45,6 +45,7 @@ struct config {
     long long raft_max_entry_bytes;
     long long request_timeout_ms;
     bool lease_reads;
+    bool force_new_cluster;
     /* Memory (repl/memory.c decides with them when this node leads). */
     long long maxmemory;          /* bytes, 0: no limit */
     int maxmemory_policy;         /* enum evict_policy */
