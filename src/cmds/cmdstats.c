@@ -89,6 +89,46 @@ void cmdstats_info_errors(struct buf *out)
                    (unsigned long long)errors[i].count);
 }
 
+void cmdstats_metrics(struct buf *out)
+{
+    buf_printf(out, "# HELP parley_command_calls_total Calls of each command.\n"
+                    "# TYPE parley_command_calls_total counter\n");
+    size_t n = cmd_count_all();
+    for (size_t id = 0; id < n && id < ROWS_MAX; id++)
+        if (stats[id].calls)
+            buf_printf(out, "parley_command_calls_total{cmd=\"%s\"} %llu\n", cmd_by_id(id)->name,
+                       (unsigned long long)stats[id].calls);
+    buf_printf(out, "# HELP parley_command_errors_total Calls refused or answered with an error.\n"
+                    "# TYPE parley_command_errors_total counter\n");
+    for (size_t id = 0; id < n && id < ROWS_MAX; id++)
+        if (stats[id].rejected || stats[id].failed)
+            buf_printf(out, "parley_command_errors_total{cmd=\"%s\"} %llu\n", cmd_by_id(id)->name,
+                       (unsigned long long)(stats[id].rejected + stats[id].failed));
+    buf_printf(out, "# HELP parley_command_duration_seconds Time each command ran on this node.\n"
+                    "# TYPE parley_command_duration_seconds histogram\n");
+    for (size_t id = 0; id < n && id < ROWS_MAX; id++) {
+        const struct cmd_stat *s = &stats[id];
+        if (s->calls == 0) continue;
+        const char *name = cmd_by_id(id)->name;
+        uint64_t cum = 0;
+        for (int k = 0; k < CMDSTATS_BUCKETS; k++) {
+            cum += s->histogram[k];
+            buf_printf(out, "parley_command_duration_seconds_bucket{cmd=\"%s\",le=\"%g\"} %llu\n", name,
+                       (double)(1ull << k) / 1e6, (unsigned long long)cum);
+        }
+        buf_printf(out, "parley_command_duration_seconds_bucket{cmd=\"%s\",le=\"+Inf\"} %llu\n"
+                        "parley_command_duration_seconds_sum{cmd=\"%s\"} %.6f\n"
+                        "parley_command_duration_seconds_count{cmd=\"%s\"} %llu\n",
+                   name, (unsigned long long)s->calls, name, (double)s->usec / 1e6, name,
+                   (unsigned long long)s->calls);
+    }
+    buf_printf(out, "# HELP parley_error_replies_total Error replies by their first word.\n"
+                    "# TYPE parley_error_replies_total counter\n");
+    for (size_t i = 0; i < n_errors; i++)
+        buf_printf(out, "parley_error_replies_total{code=\"%s\"} %llu\n", errors[i].code,
+                   (unsigned long long)errors[i].count);
+}
+
 uint64_t cmdstats_total_errors(void) { return total_errors; }
 
 void cmdstats_keyspace_counts(uint64_t *h, uint64_t *m)

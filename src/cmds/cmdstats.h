@@ -37,6 +37,9 @@ void cmdstats_info_commands(struct buf *out);
 void cmdstats_info_errors(struct buf *out);
 uint64_t cmdstats_total_errors(void);
 void cmdstats_keyspace_counts(uint64_t *hits, uint64_t *misses);
+/* The Prometheus form (server/metrics.c): calls, errors and a duration
+ * histogram per command that ran, error replies per code. */
+void cmdstats_metrics(struct buf *out);
 /* CONFIG RESETSTAT */
 void cmdstats_reset(void);
 

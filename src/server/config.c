@@ -36,6 +36,7 @@ struct directive {
 static const struct directive table[] = {
     {"bind", K_STRING, OFF(bind), false, "127.0.0.1", 0, 0},
     {"port", K_INT, OFF(port), false, "6379", 0, 65535}, /* 0: TLS only (tls-port) */
+    {"metrics-port", K_INT, OFF(metrics_port), false, "0", 0, 65535}, /* Prometheus (metrics.c); 0: off */
     {"dir", K_STRING, OFF(dir), false, "./parley-data", 0, 0},
     {"node-id", K_INT, OFF(node_id), false, "1", 1, BIG},
     {"raft-addr", K_STRING, OFF(raft_addr), false, "", 0, 0},

@@ -46,6 +46,7 @@ struct config {
     long long request_timeout_ms;
     bool lease_reads;
     bool force_new_cluster;
+    long long metrics_port;
     /* Memory (repl/memory.c decides with them when this node leads). */
     long long maxmemory;          /* bytes, 0: no limit */
     int maxmemory_policy;         /* enum evict_policy */

@@ -196,6 +196,7 @@ static void on_repl_stopped(void *arg)
     uv_close((uv_handle_t *)&s->sigint, on_closed);
     uv_close((uv_handle_t *)&s->sigterm, on_closed);
     uv_close((uv_handle_t *)&s->sighup, on_closed);
+    metrics_close(s);
     acl_close_handles(s);
     encoding_close_handles(s);
     log_info("Raft closed. Parley is now ready to exit, bye bye...");
@@ -432,6 +433,10 @@ int main(int argc, char **argv)
     if ((s.cfg.port && net_listen(s.net, s.cfg.bind, (int)s.cfg.port, false, why, sizeof why) != 0) ||
         (s.cfg.tls_port &&
          net_listen(s.net, s.cfg.bind, (int)s.cfg.tls_port, true, why, sizeof why) != 0)) {
+        log_warn("Fatal: %s", why);
+        return 1;
+    }
+    if (metrics_listen(&s, why, sizeof why) != 0) {
         log_warn("Fatal: %s", why);
         return 1;
     }

@@ -119,6 +119,9 @@ struct server {
     struct slowlog slowlog;
     struct client *monitors;          /* MONITOR clients (monitor.c) */
     struct tracking *tracking;        /* CLIENT TRACKING's table (tracking.c) */
+#define METRICS_LISTENERS_MAX 8
+    uv_tcp_t *metrics_listeners[METRICS_LISTENERS_MAX]; /* metrics-port (metrics.c) */
+    int n_metrics_listeners;
     int64_t pause_until_ms;           /* CLIENT PAUSE (pause.c); 0: none */
     bool pause_all;
     struct client *paused;
@@ -129,6 +132,10 @@ struct server {
     uint64_t loop_idle_ns;
     int64_t latency_loop_max_us; /* the longest busy iteration since start */
 };
+
+/* metrics.c: the Prometheus endpoint on metrics-port */
+int metrics_listen(struct server *s, char *err, size_t errlen);
+void metrics_close(struct server *s);
 
 /* role.c: the replication role as Redis clients see it */
 const char *role_hello_name(struct server *s); /* "master" on the leader, else "replica" */

@@ -1,0 +1,102 @@
+"""The Prometheus endpoint (metrics-port): /metrics in the text format,
+scraped with urllib and parsed; /health follows the node's Raft state;
+behind requirepass a scrape logs in with HTTP Basic auth."""
+import base64
+import re
+import urllib.error
+import urllib.request
+
+from conftest import Node, free_port, wait_until, wait_writable
+
+SAMPLE = re.compile(r'^([a-z_]+)(\{[^}]*\})? (\S+)$')
+
+
+def scrape(port, path="/metrics", auth=None):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}")
+    if auth:
+        req.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def parse(text):
+    """{(name, labels): value}; every line is a comment or a sample."""
+    samples = {}
+    for line in text.splitlines():
+        if line.startswith("#"):
+            assert line.startswith("# HELP ") or line.startswith("# TYPE "), line
+            continue
+        m = SAMPLE.match(line)
+        assert m, f"not a sample: {line!r}"
+        samples[(m.group(1), m.group(2) or "")] = float(m.group(3))
+    return samples
+
+
+def test_metrics_and_health_of_a_single_node(make_node):
+    mport = free_port()
+    node = make_node(extra=["--metrics-port", str(mport)]).start()
+    wait_writable(node)
+    c = node.client()
+    for i in range(10):
+        c.set(f"m:{i}", i)
+    c.get("m:1")
+    c.get("nope")
+    try:
+        c.execute_command("INCR", "m:x", "extra")
+    except Exception:
+        pass
+    status, text = scrape(mport)
+    assert status == 200
+    m = parse(text)
+    assert m[("parley_keys", '{db="0"}')] >= 10
+    assert m[("parley_command_calls_total", '{cmd="set"}')] >= 10
+    assert m[("parley_command_errors_total", '{cmd="incr"}')] >= 1
+    assert m[("parley_keyspace_hits_total", "")] >= 1 and m[("parley_keyspace_misses_total", "")] >= 1
+    assert m[("parley_raft_role", '{role="leader"}')] == 1
+    assert m[("parley_raft_applied_index", "")] >= m[("parley_raft_commit_index", "")] > 0
+    assert m[("parley_command_duration_seconds_count", '{cmd="set"}')] == \
+        m[("parley_command_duration_seconds_bucket", '{cmd="set",le="+Inf"}')]
+    assert m[("parley_connected_clients", "")] >= 1
+    status, body = scrape(mport, "/health")
+    assert status == 200 and body.startswith("ok")
+    assert scrape(mport, "/nothing")[0] == 404
+
+
+def test_health_is_503_without_a_leader_and_followers_report_their_lag(make_cluster):
+    ports = [free_port() for _ in range(3)]
+    cl = make_cluster()
+    for n, p in zip(cl.nodes, ports):
+        n.extra += ["--metrics-port", str(p)]
+    cl.start()
+    leader = cl.leader()
+    leader.client().set("m:c", "1")
+    lport = ports[cl.nodes.index(leader)]
+    wait_until(lambda: sum(1 for k in parse(scrape(lport)[1])
+                           if k[0] == "parley_raft_follower_match_index") == 2, 10,
+               message="the leader to report both followers")
+    follower = cl.followers()[0]
+    fport = ports[cl.nodes.index(follower)]
+    assert scrape(fport, "/health")[0] == 200
+    for n in cl.nodes:
+        if n is not follower:
+            n.kill()
+    wait_until(lambda: scrape(fport, "/health")[0] == 503, 15,
+               message="the lone follower's health to fail")
+
+
+def test_behind_a_password_a_scrape_must_log_in(make_node):
+    mport = free_port()
+    node = make_node(extra=["--metrics-port", str(mport), "--requirepass", "sekret"]).start(wait=False)
+    node.wait_listening(password="sekret")
+    wait_until(lambda: scrape(mport, auth="default:sekret")[0] == 200, 15,
+               message="a scrape with the password")
+    assert scrape(mport)[0] == 401
+    assert scrape(mport, auth="default:wrong")[0] == 401
+    c = node.client(password="sekret")
+    c.execute_command("ACL", "SETUSER", "prom", "on", ">p", "+info")
+    c.execute_command("ACL", "SETUSER", "nosy", "on", ">n", "+get", "~*")
+    assert scrape(mport, "/health", auth="prom:p")[0] == 200
+    assert scrape(mport, auth="nosy:n")[0] == 401
