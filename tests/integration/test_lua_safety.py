@@ -19,9 +19,11 @@ from conftest import Node, wait_until, wait_writable
 from exact import err, exact_client
 
 
-@pytest.fixture(scope="module")
-def node(tmp_path_factory):
-    n = Node(str(tmp_path_factory.mktemp("lua-safety"))).start()
+@pytest.fixture
+def node(tmp_path):
+    # One node a test: the restart after it (x) replays only that test's
+    # writes, not every budget-long script of the tests before it.
+    n = Node(str(tmp_path)).start()
     wait_writable(n)
     yield n
     code = n.stop()
