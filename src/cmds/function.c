@@ -119,27 +119,56 @@ static int lua_register_function(lua_State *L)
     const char *name = NULL, *desc = NULL;
     size_t nlen = 0;
     int flags_idx = 0, cb_idx;
-    if (lua_gettop(L) == 1 && lua_istable(L, 1)) {
+    if (lua_gettop(L) == 1) {
+        /* Named arguments, checked as Redis 7.0 checks them. */
+        if (!lua_istable(L, 1))
+            return load_error(L, false, "calling redis.register_function with a single argument is "
+                                        "only applicable to Lua table (representing named arguments).");
+        lua_pushnil(L);
+        while (lua_next(L, 1)) {
+            const char *why = NULL;
+            const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+            if (k == NULL)
+                why = "unknown argument given to redis.register_function";
+            else if (!strcmp(k, "function_name") && !lua_isstring(L, -1))
+                why = "function_name argument given to redis.register_function must be a string";
+            else if (!strcmp(k, "description") && !lua_isstring(L, -1))
+                why = "description argument given to redis.register_function must be a string";
+            else if (!strcmp(k, "callback") && !lua_isfunction(L, -1))
+                why = "callback argument given to redis.register_function must be a function";
+            else if (!strcmp(k, "flags") && !lua_istable(L, -1))
+                why = "flags argument to redis.register_function must be a table representing function flags";
+            else if (strcmp(k, "function_name") && strcmp(k, "description") && strcmp(k, "callback") &&
+                     strcmp(k, "flags"))
+                why = "unknown argument given to redis.register_function";
+            if (why) return load_error(L, false, why);
+            lua_pop(L, 1);
+        }
         lua_getfield(L, 1, "function_name");
         lua_getfield(L, 1, "callback");
         lua_getfield(L, 1, "flags");
         lua_getfield(L, 1, "description");
+        if (lua_isnil(L, 2)) return load_error(L, false, "redis.register_function must get a function name argument");
+        if (lua_isnil(L, 3)) return load_error(L, false, "redis.register_function must get a callback argument");
         name = lua_tolstring(L, 2, &nlen);
         cb_idx = 3;
         flags_idx = lua_istable(L, 4) ? 4 : 0;
         desc = lua_tostring(L, 5);
     } else if (lua_gettop(L) == 2) {
+        if (!lua_isstring(L, 1))
+            return load_error(L, false, "first argument to redis.register_function must be a string");
+        if (!lua_isfunction(L, 2))
+            return load_error(L, false, "second argument to redis.register_function must be a function");
         name = lua_tolstring(L, 1, &nlen);
         cb_idx = 2;
     } else {
         return load_error(L, false, "wrong number of arguments to redis.register_function");
     }
-    if (name != NULL && nlen > MAX_NAME)
-        return load_error(L, false, "Function names are limited to 127 characters");
-    if (name == NULL || !valid_name(name, nlen))
-        return load_error(L, false, "Function names can only contain letters, numbers, or "
+    if (nlen > MAX_NAME) return load_error(L, false, "Function names are limited to 127 characters");
+    /* Redis 7.0 checks a function's name with its library-name text. */
+    if (!valid_name(name, nlen))
+        return load_error(L, false, "Library names can only contain letters, numbers, or "
                           "underscores(_) and must be at least one character long");
-    if (!lua_isfunction(L, cb_idx)) return load_error(L, false, "callback must be a function");
     bool no_writes = false, allow_oom = false;
     struct buf flags = BUF_INIT;
     if (flags_idx) {
@@ -168,9 +197,13 @@ static int lua_register_function(lua_State *L)
     lua_rawget(L, -2);
     bool again = !lua_isnil(L, -1);
     lua_pop(L, 1);
+    if (again) {
+        buf_free(&flags);
+        return load_error(L, false, "Function already exists in the library");
+    }
     if (run->registered) {
         struct dict_entry *other = dict_find(run->taken, name, nlen);
-        if (again || other) {
+        if (other) {
             buf_free(&flags);
             char msg[200];
             snprintf(msg, sizeof msg, "Function %.*s already exists", (int)nlen, name);

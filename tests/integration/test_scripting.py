@@ -410,3 +410,40 @@ def test_lock_held_across_leader_failover(make_cluster):
     rival.release()
     leader.start()
     cluster.wait_converged(30)
+
+
+REGISTER_MISUSES = [
+    "redis.register_function()",
+    "redis.register_function('f')",
+    "redis.register_function('f', 1)",
+    "redis.register_function({}, function() end)",
+    "redis.register_function('f', function() end, 3)",
+    "redis.register_function{}",
+    "redis.register_function{function_name='f'}",
+    "redis.register_function{callback=function() end}",
+    "redis.register_function{function_name='f', callback=1}",
+    "redis.register_function{function_name={}, callback=function() end}",
+    "redis.register_function{function_name='f', callback=function() end, flags=1}",
+    "redis.register_function{function_name='f', callback=function() end, flags={'bad'}}",
+    "redis.register_function{function_name='f', callback=function() end, description={}}",
+    "redis.register_function{function_name='f', callback=function() end, foo=1}",
+    "redis.register_function{[1]='f'}",
+    "redis.register_function('f-x', function() end)",
+    "redis.register_function('', function() end)",
+    "redis.register_function('f', function() end) redis.register_function('f', function() end)",
+    "redis.register_function(1, function() end)",
+    "redis.register_function{function_name='g', callback=function() end, flags={'no-writes'}, description='d'}",
+]
+
+
+@pytest.mark.parametrize("body", REGISTER_MISUSES)
+def test_register_function_misuse_is_answered_as_redis_answers_it(server, redis_ref, body):
+    code = "#!lua name=reglib\n" + body
+    answers = []
+    for c in (exact_client(server), exact_client(redis_ref)):
+        c.execute_command("FUNCTION", "FLUSH")
+        try:
+            answers.append(c.execute_command("FUNCTION", "LOAD", code))
+        except redis.ResponseError as e:
+            answers.append(str(e))
+    assert answers[0] == answers[1]
