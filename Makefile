@@ -170,9 +170,18 @@ bench: deps
 	@$(MAKE) --no-print-directory all bench-tools examples
 	bench/run.sh $(BENCH_ARGS)
 
-install: build/parley-server
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 755 build/parley-server $(DESTDIR)$(PREFIX)/bin/parley-server
+# The binary, a commented parley.conf (every directive and its default), the
+# manual page and a systemd unit whose ExecStart names this PREFIX.
+INSTALL_BINARY ?= build/parley-server
+install: $(INSTALL_BINARY)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/etc/parley \
+	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/lib/systemd/system
+	install -m 755 $(INSTALL_BINARY) $(DESTDIR)$(PREFIX)/bin/parley-server
+	install -m 644 contrib/parley.conf $(DESTDIR)$(PREFIX)/etc/parley/parley.conf
+	install -m 644 contrib/parley-server.1 $(DESTDIR)$(PREFIX)/share/man/man1/parley-server.1
+	sed -e 's|/usr/local/bin/parley-server /etc/parley/|$(PREFIX)/bin/parley-server $(PREFIX)/etc/parley/|' \
+	  contrib/parley.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/parley.service
+	chmod 644 $(DESTDIR)$(PREFIX)/lib/systemd/system/parley.service
 
 clean:
 	rm -rf build

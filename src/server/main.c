@@ -211,6 +211,7 @@ static void shutdown_server(struct server *s, const char *why)
     if (s->shutting_down) return;
     s->shutting_down = true;
     log_info("%s: shutting down", why);
+    sdnotify("STOPPING=1\nSTATUS=Shutting down");
     repl_stop(s->repl, on_repl_stopped, s);
 }
 
@@ -466,6 +467,7 @@ int main(int argc, char **argv)
     log_info("Node %lld, raft %s, announced as %s", s.cfg.node_id, s.cfg.raft_addr,
              s.cfg.announce_addr);
 
+    sdnotify("READY=1\nSTATUS=Ready to accept connections");
     latency_loop_start(&s);
     uv_run(s.loop, UV_RUN_DEFAULT);
 

@@ -133,6 +133,9 @@ struct server {
     int64_t latency_loop_max_us; /* the longest busy iteration since start */
 };
 
+/* sdnotify.c: "READY=1", "STOPPING=1"... to systemd, when it started us */
+void sdnotify(const char *state);
+
 /* metrics.c: the Prometheus endpoint on metrics-port */
 int metrics_listen(struct server *s, char *err, size_t errlen);
 void metrics_close(struct server *s);
