@@ -127,6 +127,8 @@ static const struct cmd_def config_subs[] = {
         "Get the values of configuration parameters", "O(N) when N is the number of configuration parameters provided"),
     ROW("config|set", -4, L | A | NLS, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL, "server", "2.0.0",
         "Set configuration parameters to the given values", "O(N) when N is the number of configuration parameters provided"),
+    ROW("config|rewrite", 2, L | A | NLS, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL, "server", "2.8.0",
+        "Rewrite the configuration file with the in memory configuration", "O(1)"),
     ROW("config|resetstat", 2, L | A | NLS, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL, "server", "2.0.0",
         "Reset the stats returned by INFO", "O(1)"),
     ROW("config|help", 2, L | LS, 0, 0, 0, ACL_SLOW, NULL, "server", "5.0.0",

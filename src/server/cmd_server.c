@@ -630,6 +630,21 @@ static void config_resetstat(struct client *c, const struct cmd_def *cmd, int ar
     resp_ok(&o);
 }
 
+/* CONFIG REWRITE: what CONFIG SET changed, into the config file. */
+static void config_rewrite_cmd(struct client *c, const struct cmd_def *cmd, int argc,
+                               const struct resp_arg *argv)
+{
+    char why[512];
+    struct resp_out o = client_reply(c);
+    if (config_rewrite(&c->srv->cfg, why, sizeof why) != 0) {
+        log_warn("CONFIG REWRITE failed: %s", why);
+        resp_errorf(&o, "ERR %s", why);
+        return;
+    }
+    log_info("CONFIG REWRITE executed with success.");
+    resp_ok(&o);
+}
+
 static void config_help(struct client *c, const struct cmd_def *cmd, int argc,
                         const struct resp_arg *argv)
 {
@@ -641,6 +656,8 @@ static void config_help(struct client *c, const struct cmd_def *cmd, int argc,
         "    Set the configuration <directive> to <value>.",
         "RESETSTAT",
         "    Reset statistics reported by the INFO command.",
+        "REWRITE",
+        "    Rewrite the configuration file.",
         "HELP",
         "    Prints this help.",
     };
@@ -991,6 +1008,7 @@ void server_bind_handlers(void)
     cmd_bind_local("config|get", config_get_cmd);
     cmd_bind_local("config|set", config_set_cmd);
     cmd_bind_local("config|resetstat", config_resetstat);
+    cmd_bind_local("config|rewrite", config_rewrite_cmd);
     cmd_bind_local("config|help", config_help);
     cmd_bind_local("time", cmd_time);
     cmd_bind_local("shutdown", cmd_shutdown);

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "base/mem.h"
 #include "base/peerauth.h"
@@ -162,6 +164,7 @@ static const struct directive table[] = {
     {"tracking-table-max-keys", K_INT, OFF(tracking_table_max_keys), true, "1000000", 0, BIG},
 };
 #define N_DIRECTIVES (sizeof table / sizeof *table)
+_Static_assert(N_DIRECTIVES <= sizeof(((struct config *)0)->changed), "config.changed too small");
 
 static const struct directive *find(const char *name)
 {
@@ -535,6 +538,35 @@ void config_get(struct config *c, const char *pattern, size_t plen, config_pair_
     }
 }
 
+/* The directive an old name stands for (list-max-ziplist-size is
+ * list-max-listpack-size), or d itself. */
+static const struct directive *canonical(const struct directive *d)
+{
+    if (d->kind != K_ENCODING) return d;
+    const struct store_encoding_setting *s = store_encoding_find(d->name, strlen(d->name));
+    const struct directive *main = s ? find(s->name) : NULL;
+    return main ? main : d;
+}
+
+/* "name value\n" as the file will read it back: a one-word value as it
+ * is, a string quoted when it is empty or has spaces. */
+static int rewrite_line(struct config *c, const struct directive *d, struct buf *out, char *err,
+                        size_t errlen)
+{
+    char value[1024];
+    format_value(c, d, value, sizeof value);
+    bool one_string = d->kind == K_STRING || d->kind == K_SECRET || d->kind == K_NOTIFY;
+    if (strpbrk(value, "\"\n\r") || (one_string && strchr(value, '\t'))) {
+        snprintf(err, errlen, "Rewriting config file: the value of %s cannot be written", d->name);
+        return -1;
+    }
+    if (one_string && (value[0] == '\0' || strchr(value, ' ')))
+        buf_printf(out, "%s \"%s\"\n", d->name, value);
+    else
+        buf_printf(out, "%s %s\n", d->name, value);
+    return 0;
+}
+
 /* Applies one value to a known, mutable directive. */
 static const char *set_value(struct config *c, const struct directive *d, const char *value)
 {
@@ -613,9 +645,59 @@ int config_set(struct config *c, int n, const char *const *names, const char *co
         for (int j = n - 1; j >= 0; j--) set_value(c, ds[j], old[j]);
         rv = -1;
     }
+    for (int i = 0; i < n && rv == 0; i++) c->changed[canonical(ds[i]) - table] = 1;
     free(old);
     free(ds);
     return rv;
+}
+
+int config_rewrite(struct config *c, char *err, size_t errlen)
+{
+    if (c->config_file == NULL) {
+        snprintf(err, errlen, "The server is running without a config file");
+        return -1;
+    }
+    struct buf out = BUF_INIT;
+    unsigned char written[sizeof c->changed] = {0};
+    FILE *f = fopen(c->config_file, "r");
+    if (f) {
+        char line[4096];
+        while (fgets(line, sizeof line, f)) {
+            char copy[4096];
+            snprintf(copy, sizeof copy, "%s", line);
+            char *words[2];
+            const struct directive *d = split_words(copy, words, 2) && words[0][0] != '#' ? find(words[0]) : NULL;
+            size_t i = d ? (size_t)(canonical(d) - table) : 0;
+            if (d == NULL || !c->changed[i]) {
+                buf_append_str(&out, line);
+                if (line[0] && line[strlen(line) - 1] != '\n') buf_append_str(&out, "\n");
+                continue;
+            }
+            if (written[i]++) continue; /* a later line for the same directive */
+            if (rewrite_line(c, canonical(d), &out, err, errlen) != 0) goto fail;
+        }
+        fclose(f);
+        f = NULL;
+    }
+    for (size_t i = 0; i < N_DIRECTIVES; i++)
+        if (c->changed[i] && !written[i] && rewrite_line(c, &table[i], &out, err, errlen) != 0) goto fail;
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.rewrite-%d", c->config_file, (int)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    bool ok = fd >= 0 && write(fd, out.data, out.len) == (ssize_t)out.len && fsync(fd) == 0;
+    if (fd >= 0 && close(fd) != 0) ok = false;
+    if (!ok || rename(tmp, c->config_file) != 0) {
+        snprintf(err, errlen, "Rewriting config file: %s", strerror(errno));
+        unlink(tmp);
+        buf_free(&out);
+        return -1;
+    }
+    buf_free(&out);
+    return 0;
+fail:
+    if (f) fclose(f);
+    buf_free(&out);
+    return -1;
 }
 
 void config_tls_settings(const struct config *c, struct tls_settings *out)

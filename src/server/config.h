@@ -17,6 +17,9 @@
 
 struct config {
     char *config_file;
+    /* Directives CONFIG SET changed (by table position): CONFIG REWRITE
+     * writes these into config_file. */
+    unsigned char changed[160];
     char *bind;
     long long port;
     char *dir;
@@ -120,6 +123,11 @@ int config_check_peers(const struct config *c, char *err, size_t errlen);
 /* CONFIG GET: appends name/value pairs of directives matching the glob. */
 typedef void config_pair_fn(void *ctx, const char *name, const char *value);
 void config_get(struct config *c, const char *pattern, size_t plen, config_pair_fn *fn, void *ctx);
+/* CONFIG REWRITE: the directives CONFIG SET changed are written into the
+ * config file, in place of its lines that set them (later duplicates
+ * dropped), or at its end; everything else is kept as it is. Written to a
+ * temporary file, fsynced and renamed over. 0, or -1 with Redis's reason. */
+int config_rewrite(struct config *c, char *err, size_t errlen);
 /* Makes the TLS directives take effect (reloads the certificates): 0, or
  * non-zero with a reason in err. */
 typedef int config_apply_fn(void *ctx, char *err, size_t errlen);

@@ -10,8 +10,10 @@ import socket
 import subprocess
 
 import pytest
+import redis
 
-from conftest import ROOT, SERVER, Node, free_port, wait_until
+from conftest import ROOT, SERVER, Node
+from exact import exact_client
 
 
 @pytest.fixture(scope="module")
@@ -95,3 +97,44 @@ def test_the_node_tells_systemd_it_is_ready_and_stopping(tmp_path):
     finally:
         node.kill()
         sock.close()
+
+
+def test_config_rewrite_writes_what_config_set_changed(tmp_path):
+    conf = tmp_path / "parley.conf"
+    conf.write_text("# my settings\nmaxclients 500\nloglevel notice\n\nmaxclients 600\n"
+                    "# slowlog-max-len 128\n")
+    node = Node(str(tmp_path))
+    node.args = lambda: [SERVER, str(conf), "--port", str(node.port), "--dir", node.dir,
+                         "--raft-addr", node.raft_addr]
+    node.start()
+    try:
+        c = node.client()
+        c.config_set("maxclients", 700)
+        c.config_set("slowlog-max-len", 64)
+        c.config_set("tls-protocols", "TLSv1.2 TLSv1.3")
+        c.config_set("list-max-ziplist-size", 16)  # an old name: the new one is written
+        assert c.execute_command("CONFIG", "REWRITE") == "OK"
+        text = conf.read_text()
+        assert text.startswith("# my settings\nmaxclients 700\nloglevel notice\n\n")
+        assert text.count("maxclients") == 1 and "# slowlog-max-len 128\n" in text
+        assert "slowlog-max-len 64\n" in text and 'tls-protocols "TLSv1.2 TLSv1.3"\n' in text
+        assert "list-max-listpack-size 16\n" in text and "ziplist" not in text
+    finally:
+        assert node.stop() == 0
+    node.start()  # the rewritten file is read back as written
+    try:
+        c = node.client()
+        assert c.config_get("maxclients") == {"maxclients": "700"}
+        assert c.config_get("tls-protocols") == {"tls-protocols": "TLSv1.2 TLSv1.3"}
+        assert c.config_get("slowlog-max-len") == {"slowlog-max-len": "64"}
+    finally:
+        assert node.stop() == 0
+
+
+def test_config_rewrite_without_a_file_is_refused_as_redis_refuses_it(server, redis_ref):
+    answers = []
+    for c in (exact_client(server), exact_client(redis_ref)):
+        with pytest.raises(redis.ResponseError) as e:
+            c.execute_command("CONFIG", "REWRITE")
+        answers.append(str(e.value))
+    assert answers[0] == answers[1]
