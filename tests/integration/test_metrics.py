@@ -6,7 +6,7 @@ import re
 import urllib.error
 import urllib.request
 
-from conftest import Node, free_port, wait_until, wait_writable
+from conftest import free_port, wait_until, wait_writable
 
 SAMPLE = re.compile(r'^([a-z_]+)(\{[^}]*\})? (\S+)$')
 
