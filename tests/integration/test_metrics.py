@@ -2,11 +2,13 @@
 scraped with urllib and parsed; /health follows the node's Raft state;
 behind requirepass a scrape logs in with HTTP Basic auth."""
 import base64
+import json
+import os
 import re
 import urllib.error
 import urllib.request
 
-from conftest import free_port, wait_until, wait_writable
+from conftest import ROOT, free_port, wait_until, wait_writable
 
 SAMPLE = re.compile(r'^([a-z_]+)(\{[^}]*\})? (\S+)$')
 
@@ -77,6 +79,14 @@ def test_health_is_503_without_a_leader_and_followers_report_their_lag(make_clus
     wait_until(lambda: sum(1 for k in parse(scrape(lport)[1])
                            if k[0] == "parley_raft_follower_match_index") == 2, 10,
                message="the leader to report both followers")
+    # Every series contrib/grafana-parley.json plots is one the leader serves.
+    with open(os.path.join(ROOT, "contrib", "grafana-parley.json")) as f:
+        exprs = [t["expr"] for p in json.load(f)["panels"] for t in p["targets"]]
+    plotted = {n for e in exprs for n in re.findall(r"parley_[a-z_]+", e)}
+    text = scrape(lport)[1]
+    served = {name for name, _ in parse(text)} | set(re.findall(r"^# TYPE (\S+)", text, re.M))
+    served |= {n + "_bucket" for n in served}
+    assert plotted and plotted <= served, plotted - served
     follower = cl.followers()[0]
     fport = ports[cl.nodes.index(follower)]
     assert scrape(fport, "/health")[0] == 200
