@@ -83,7 +83,11 @@ enum cmd_flag {
                                          can find (SORT's BY and GET
                                          patterns): COMMAND INFO says
                                          movablekeys */
+    CMD_WRAPS_COMMAND = 1u << 30,     /* argv[CMD_WRAPPED_AT] on is a command it
+                                         runs (LOCK.FENCED): the server checks
+                                         it as that command too (cmd_wrapped) */
 };
+#define CMD_WRAPPED_AT 3
 
 
 enum acl_category {
@@ -153,6 +157,12 @@ struct cmd_ctx {
     uint64_t rng;      /* PRNG state; seeded from the log entry in apply */
     bool apply;        /* running from the log: may evict expired keys */
     uint64_t origin;   /* the process that sent the command (apply only) */
+    /* Where the command is in the log (apply only): the entry's index,
+     * the command's place in it, and the fencing tokens minted so far by
+     * it and the commands it runs (t_lock.c). NULL minted: no log here. */
+    uint64_t log_index;
+    uint32_t log_command;
+    uint32_t *tokens_minted;
     bool no_block;     /* inside MULTI or a script: blocking commands don't */
     bool in_script;    /* inside a script (XREAD BLOCK is refused there) */
     bool blocked;      /* out: a blocking command found nothing and wrote
@@ -276,6 +286,12 @@ size_t format_long_double(char *out, size_t cap, long double v);
 /* k distinct indices in [0, n) (k <= n), chosen with dict_rand64(rng), into
  * out. Uniform; O(k) time and memory when k is small next to n. */
 void sample_distinct(uint64_t *rng, uint64_t n, uint64_t k, uint64_t *out);
+
+/* t_lock.c: the command a CMD_WRAPS_COMMAND row (LOCK.FENCED) runs, from
+ * argv[CMD_WRAPPED_AT], or NULL with the error text in *why (unknown, wrong
+ * arity, or one that cannot be fenced: blocking, scripting, local,
+ * pub/sub, transactions, LOCK.FENCED itself). */
+const struct cmd_def *cmd_wrapped(int argc, const struct resp_arg *argv, const char **why);
 
 /* t_hll.c: PFSELFTEST's checks of the HyperLogLog arithmetic (server/
  * runs it); false with the failure in err. */

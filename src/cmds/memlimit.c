@@ -38,6 +38,12 @@ static long long asked_length(const struct cmd_def *d, int argc, const struct re
 const char *memlimit_precheck(const struct cmd_def *cmd, int argc, const struct resp_arg *argv,
                               long long max_string)
 {
+    if (cmd->flags & CMD_WRAPS_COMMAND) { /* judged as the command it runs */
+        const char *why;
+        const struct cmd_def *inner = cmd_wrapped(argc, argv, &why);
+        return inner ? memlimit_precheck(inner, argc - CMD_WRAPPED_AT, argv + CMD_WRAPPED_AT, max_string)
+                     : NULL;
+    }
     long long asked = asked_length(cmd, argc, argv);
     return asked > max_string ? STRING_TOO_LONG_ERROR : NULL;
 }

@@ -475,6 +475,7 @@ extern const struct cmd_def cmd_rows_stream_info[];  /* t_stream_info.c */
 extern const struct cmd_def cmd_rows_memlimit[];     /* memlimit.c */
 extern const struct cmd_def cmd_rows_acl[];          /* acl.c */
 extern const struct cmd_def cmd_rows_encoding[];     /* encoding.c */
+extern const struct cmd_def cmd_rows_lock[];         /* t_lock.c */
 #ifdef PARLEY_TEST_HOOKS
 extern const struct cmd_def cmd_rows_testhooks[]; /* testhooks.c, test builds only */
 #endif
@@ -503,6 +504,7 @@ static const struct cmd_def *const families[] = {
     cmd_rows_memlimit,
     cmd_rows_acl,
     cmd_rows_encoding,
+    cmd_rows_lock,
 #ifdef PARLEY_TEST_HOOKS
     cmd_rows_testhooks,
 #endif

@@ -287,7 +287,11 @@ static bool exec_command(struct repl *r, const struct entry_header *h, uint64_t 
                          uint64_t index, const struct entry_command *ec,
                          const struct resp_arg *argv, struct buf *dest)
 {
+    uint32_t minted = 0;
     struct cmd_ctx c = {
+        .log_index = r->machine.applying_index,
+        .log_command = (uint32_t)(index < UINT32_MAX ? index : UINT32_MAX),
+        .tokens_minted = &minted,
         .store = r->store,
         .db = ec->db,
         .now_ms = r->machine.apply_time_ms,

@@ -240,6 +240,24 @@ static bool dispatch_command(struct net_conn *conn, int argc, const struct resp_
         multi_flag_error(c);
         return true;
     }
+    if (cmd->flags & CMD_WRAPS_COMMAND) {
+        /* LOCK.FENCED: the command it runs must be one it may, and one the
+         * user may run on those keys. */
+        const char *why;
+        const struct cmd_def *inner = cmd_wrapped(argc, argv, &why);
+        if (inner == NULL) {
+            struct resp_out o = client_reply(c);
+            resp_error(&o, why);
+            reject(cmd, why);
+            multi_flag_error(c);
+            return true;
+        }
+        if (acl_refuse(c, inner, argc - CMD_WRAPPED_AT, argv + CMD_WRAPPED_AT)) {
+            reject(cmd, "NOPERM");
+            multi_flag_error(c);
+            return true;
+        }
+    }
     if (pause_holds(c, cmd, argc, argv)) return false; /* CLIENT PAUSE: runs when let go */
     monitor_feed(s, c, c->db, cmd, argc, argv);
     if (pubsub_refuse(c, cmd, argc, argv)) return true;

@@ -688,6 +688,8 @@ def test_config_other_subcommands(raw):
         "    Set the configuration <directive> to <value>.",
         "RESETSTAT",
         "    Reset statistics reported by the INFO command.",
+        "REWRITE",
+        "    Rewrite the configuration file.",
         "HELP",
         "    Prints this help.",
     ]

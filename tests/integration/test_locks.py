@@ -1,0 +1,111 @@
+"""Locks with fencing tokens (LOCK.ACQUIRE, RELEASE, REFRESH, HOLDER,
+FENCED): one holder at a time, tokens that only grow (across locks, leader
+kills and restarts of every node), a lock that survives a failover with
+the same holder and token, and LOCK.FENCED refusing a holder whose TTL ran
+out."""
+import redis
+
+from conftest import wait_until, wait_writable
+
+
+def fenced_error(fn):
+    try:
+        fn()
+    except redis.ResponseError as e:
+        return str(e)
+    raise AssertionError("no error")
+
+
+def test_one_holder_at_a_time_renewal_and_release(r):
+    r.delete("lk:a", "lk:str")
+    token = r.execute_command("LOCK.ACQUIRE", "lk:a", "alice", 10000)
+    assert isinstance(token, int) and token > 0
+    assert r.execute_command("LOCK.ACQUIRE", "lk:a", "bob", 10000) is None
+    assert r.execute_command("LOCK.ACQUIRE", "lk:a", "alice", 60000) == token  # renewed, same token
+    owner, held, left = r.execute_command("LOCK.HOLDER", "lk:a")
+    assert (owner, held) == ("alice", token) and 50000 < left <= 60000
+    assert r.hgetall("lk:a") == {"owner": "alice", "token": str(token)}  # a lock is a key
+    assert r.execute_command("LOCK.REFRESH", "lk:a", token + 1, 1000) == 0
+    assert r.execute_command("LOCK.RELEASE", "lk:a", token + 1) == 0
+    assert r.execute_command("LOCK.REFRESH", "lk:a", token, 5000) == 1
+    assert 0 < r.pttl("lk:a") <= 5000
+    assert r.execute_command("LOCK.RELEASE", "lk:a", token) == 1
+    assert r.execute_command("LOCK.HOLDER", "lk:a") is None
+    assert r.execute_command("LOCK.ACQUIRE", "lk:a", "bob", 10000) > token
+    r.set("lk:str", "v")
+    assert "WRONGTYPE" in fenced_error(lambda: r.execute_command("LOCK.ACQUIRE", "lk:str", "x", 100))
+    assert "invalid expire time" in fenced_error(lambda: r.execute_command("LOCK.ACQUIRE", "lk:b", "x", 0))
+
+
+def test_tokens_grow_across_locks_and_within_a_transaction(r):
+    tokens = [r.execute_command("LOCK.ACQUIRE", f"lk:many:{i}", "o", 60000) for i in range(50)]
+    p = r.pipeline(transaction=True)
+    p.execute_command("LOCK.ACQUIRE", "lk:tx:1", "o", 60000)
+    p.execute_command("LOCK.ACQUIRE", "lk:tx:2", "o", 60000)
+    tokens += p.execute()
+    assert tokens == sorted(set(tokens)), tokens
+
+
+def test_fenced_runs_only_for_the_holder_and_not_after_the_ttl(r):
+    r.delete("lk:f", "lk:data")
+    token = r.execute_command("LOCK.ACQUIRE", "lk:f", "w1", 300)
+    assert r.execute_command("LOCK.FENCED", "lk:f", token, "SET", "lk:data", "first") == "OK"
+    assert r.execute_command("LOCK.FENCED", "lk:f", token, "GET", "lk:data") == "first"
+    # The holder stalls (a GC pause, SIGSTOP): its TTL runs out on the
+    # leader's clock, another takes the lock, and the stale token writes nothing.
+    wait_until(lambda: r.execute_command("LOCK.HOLDER", "lk:f") is None, 10,
+               message="the lock's TTL to run out")
+    assert fenced_error(lambda: r.execute_command("LOCK.FENCED", "lk:f", token, "SET", "lk:data", "stale")) \
+        .startswith("FENCED")
+    newer = r.execute_command("LOCK.ACQUIRE", "lk:f", "w2", 10000)
+    assert newer > token
+    assert fenced_error(lambda: r.execute_command("LOCK.FENCED", "lk:f", token, "SET", "lk:data", "stale")) \
+        .startswith("FENCED")
+    assert r.get("lk:data") == "first"
+    assert r.execute_command("LOCK.FENCED", "lk:f", newer, "INCRBY", "lk:n", 5) == 5
+    for bad in (["BLPOP", "x", "0"], ["EVAL", "return 1", "0"], ["SUBSCRIBE", "c"], ["NOSUCH"],
+                ["LOCK.FENCED", "lk:f", str(newer), "GET", "x"]):
+        why = fenced_error(lambda: r.execute_command("LOCK.FENCED", "lk:f", newer, *bad))
+        assert "cannot be fenced" in why or "unknown command" in why, why
+
+
+def test_fenced_commands_obey_the_users_key_patterns(server, r):
+    r.execute_command("ACL", "SETUSER", "lk-user", "on", ">pw", "~lk:own:*", "+@all")
+    c = server.client(username="lk-user", password="pw")
+    try:
+        token = c.execute_command("LOCK.ACQUIRE", "lk:own:lock", "u", 10000)
+        assert c.execute_command("LOCK.FENCED", "lk:own:lock", token, "SET", "lk:own:x", "1") == "OK"
+        err = fenced_error(lambda: c.execute_command("LOCK.FENCED", "lk:own:lock", token,
+                                                     "SET", "lk:other", "1"))
+        assert "no permissions to access one of the keys" in err
+        assert r.get("lk:other") is None
+    finally:
+        r.execute_command("ACL", "DELUSER", "lk-user")
+
+
+def test_a_lock_survives_failover_and_tokens_keep_growing_across_restarts(make_cluster):
+    cl = make_cluster().start()
+    leader = cl.leader()
+    follower = cl.followers()[0]
+    c = follower.client()  # through a follower: forwarded to the leader
+    tokens = [c.execute_command("LOCK.ACQUIRE", f"lk:c:{i}", "o", 600000) for i in range(20)]
+    held = c.execute_command("LOCK.HOLDER", "lk:c:0")
+    leader.kill()
+    new = cl.wait_leader(15, exclude=[leader])
+    nc = new.client()
+    assert nc.execute_command("LOCK.HOLDER", "lk:c:0")[:2] == held[:2]
+    assert nc.execute_command("LOCK.ACQUIRE", "lk:c:0", "other", 1000) is None
+    tokens += [nc.execute_command("LOCK.ACQUIRE", f"lk:d:{i}", "o", 600000) for i in range(20)]
+    # Every node restarted: the tokens go on growing.
+    leader.start()
+    for n in cl.nodes:
+        n.stop()
+    for n in cl.nodes:
+        n.start(wait=False)
+    for n in cl.nodes:
+        n.wait_listening()
+    wait_writable(cl.leader(15), 15)
+    lc = cl.leader().client()
+    tokens += [lc.execute_command("LOCK.ACQUIRE", f"lk:e:{i}", "o", 600000) for i in range(20)]
+    assert tokens == sorted(set(tokens))
+    assert lc.execute_command("LOCK.HOLDER", "lk:c:0")[:2] == held[:2]
