@@ -77,13 +77,18 @@ build/san/unit/%: tests/unit/%.c build/san/libparley.a
 # Client programs (examples, benchmark clients): plain hiredis, nothing of libparley.
 HIREDIS_CFLAGS := $(shell pkg-config --cflags hiredis 2>/dev/null)
 HIREDIS_LIBS   := $(shell pkg-config --libs hiredis 2>/dev/null || echo -lhiredis)
-EXAMPLE_SRC := $(wildcard examples/*.c)
 EXAMPLE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g -O2 $(WARN) $(HIREDIS_CFLAGS)
 EXAMPLE_LIBS := $(HIREDIS_LIBS) -lpthread -lm
-examples: build/examples/request_reply
-build/examples/request_reply: $(EXAMPLE_SRC) $(wildcard examples/*.h)
+REQREP_SRC := examples/request_reply.c examples/reqrep_pattern.c examples/reqrep_bench.c \
+              examples/reqrep_conn.c
+BANK_SRC := examples/bank.c examples/reqrep_conn.c
+examples: build/examples/request_reply build/examples/bank
+build/examples/request_reply: $(REQREP_SRC) $(wildcard examples/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(EXAMPLE_CFLAGS) $(EXAMPLE_SRC) $(EXAMPLE_LIBS) -o $@
+	$(CC) $(EXAMPLE_CFLAGS) $(REQREP_SRC) $(EXAMPLE_LIBS) -o $@
+build/examples/bank: $(BANK_SRC) $(wildcard examples/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(EXAMPLE_CFLAGS) $(BANK_SRC) $(EXAMPLE_LIBS) -o $@
 
 run: deps
 	@$(MAKE) --no-print-directory all
@@ -94,11 +99,11 @@ unit: $(UNIT_BIN)
 unit-san: $(SAN_UNIT_BIN)
 	@for t in $(SAN_UNIT_BIN); do echo "== $$t (asan+ubsan)"; \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 $$t || exit 1; done
-integration: build/parley-server build/examples/request_reply
+integration: build/parley-server build/examples/request_reply build/examples/bank
 	$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
 # The same suite against the AddressSanitizer/UBSan server: a memory error or
 # a leak at a clean exit makes the server exit non-zero, which tests notice.
-integration-san: build/san/parley-server build/examples/request_reply
+integration-san: build/san/parley-server build/examples/request_reply build/examples/bank
 	PARLEY_SERVER=build/san/parley-server ASAN_OPTIONS=detect_leaks=1 \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
 
