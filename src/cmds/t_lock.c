@@ -1,5 +1,6 @@
 /* cmds/t_lock.c — locks with fencing tokens: LOCK.ACQUIRE, LOCK.RELEASE,
- * LOCK.REFRESH, LOCK.HOLDER and LOCK.FENCED.
+ * LOCK.REFRESH, LOCK.HOLDER and LOCK.FENCED; and the holds (lock.h) that
+ * they and ELECT.* (t_elect.c) keep in keys, with the minting of tokens.
  *
  * A lock is a key: a hash of exactly two fields, `owner` and `token`, whose
  * expiry is the lock's TTL. Being a key, it is replicated, snapshotted and
@@ -21,48 +22,42 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cmds/cmd.h"
-#include "store/hash.h"
+#include "cmds/lock.h"
 #include "store/object.h"
 
-#define LOCK_TTL_MAX_MS (1LL << 46) /* about 2,200 years */
+#define HOLD_TTL_MAX_MS (1LL << 46) /* about 2,200 years */
 #define ENTRY_COMMANDS_MAX (1u << 20)
 #define TOKENS_PER_COMMAND_MAX (1u << 12)
 
-struct lock_state {
-    struct hash_str owner; /* its p may point into its own tmp: keep it here */
-    long long token;
-};
+const struct hold_kind LOCK_HOLD = {"owner", 5}, ELECTION_HOLD = {"candidate", 9};
 
-/* The lock at key: 1 held (filled in), 0 free, -1 the key holds
- * something else (WRONGTYPE replied). */
-static int lock_read(struct cmd_ctx *c, const struct resp_arg *key, struct dict_entry **entry,
-                     struct lock_state *l)
+bool hold_is(struct sobj *o, const struct hold_kind *k, struct hold *h)
+{
+    struct hash_str token;
+    if (o->type != OBJ_HASH || hash_len(o) != 2 || !hash_get(o, k->holder, k->holder_len, &h->holder) ||
+        !hash_get(o, "token", 5, &token))
+        return false;
+    struct resp_arg ta = {token.p, token.len};
+    return arg_to_ll(&ta, &h->token);
+}
+
+int hold_read(struct cmd_ctx *c, const struct hold_kind *k, const struct resp_arg *key,
+              struct dict_entry **entry, struct hold *h)
 {
     struct dict_entry *e = ctx_lookup(c, key);
     *entry = e;
     if (e == NULL) return 0;
-    struct sobj *o = store_value(e);
-    struct hash_str token;
-    long long t;
-    if (o->type != OBJ_HASH || hash_len(o) != 2 || !hash_get(o, "owner", 5, &l->owner) ||
-        !hash_get(o, "token", 5, &token)) {
+    if (!hold_is(store_value(e), k, h)) {
         cmd_reply_wrongtype(c);
         return -1;
     }
-    struct resp_arg ta = {token.p, token.len};
-    if (!arg_to_ll(&ta, &t)) {
-        cmd_reply_wrongtype(c);
-        return -1;
-    }
-    l->token = t;
     return 1;
 }
 
-static bool ttl_or_reply(struct cmd_ctx *c, const struct resp_arg *a, long long *ttl)
+bool hold_ttl_or_reply(struct cmd_ctx *c, const struct resp_arg *a, long long *ttl)
 {
     if (!arg_get_ll_or_reply(c, a, ttl)) return false;
-    if (*ttl <= 0 || *ttl > LOCK_TTL_MAX_MS) {
+    if (*ttl <= 0 || *ttl > HOLD_TTL_MAX_MS) {
         resp_errorf(&c->out, "ERR invalid expire time in '%s' command", c->cmd->name);
         return false;
     }
@@ -88,65 +83,66 @@ static long long mint(struct cmd_ctx *c)
     return (long long)((c->log_index << 32) | ((uint64_t)c->log_command << 12) | n);
 }
 
-static void lock_write(struct cmd_ctx *c, const struct resp_arg *key, const struct resp_arg *owner,
-                       long long token, long long ttl)
+void hold_renew(struct cmd_ctx *c, struct dict_entry *e, long long ttl)
 {
+    store_set_expire(c->store, c->db, e, c->now_ms + ttl);
+    store_touch(c->store, c->db, c->argv[1].ptr, c->argv[1].len);
+    ctx_notify(c, NOTIFY_GENERIC, "expire", &c->argv[1]);
+}
+
+int hold_acquire(struct cmd_ctx *c, const struct hold_kind *k, long long ttl, long long *token)
+{
+    struct dict_entry *e;
+    struct hold h;
+    const struct resp_arg *key = &c->argv[1], *holder = &c->argv[2];
+    int held = hold_read(c, k, key, &e, &h);
+    if (held < 0) return -1;
+    if (held && (h.holder.len != holder->len || memcmp(h.holder.p, holder->ptr, holder->len) != 0))
+        return 0;
+    if (held) {
+        hold_renew(c, e, ttl);
+        *token = h.token;
+        return 2;
+    }
+    if ((*token = mint(c)) < 0) return -1;
     struct sobj *o = hash_new();
     char t[32];
-    int n = snprintf(t, sizeof t, "%lld", token);
-    hash_set(o, "owner", 5, owner->ptr, owner->len);
+    int n = snprintf(t, sizeof t, "%lld", *token);
+    hash_set(o, k->holder, k->holder_len, holder->ptr, holder->len);
     hash_set(o, "token", 5, t, (size_t)n);
-    struct dict_entry *e = store_set(c->store, c->db, key->ptr, key->len, o, false);
+    e = store_set(c->store, c->db, key->ptr, key->len, o, false);
     store_set_expire(c->store, c->db, e, c->now_ms + ttl);
     ctx_notify(c, NOTIFY_HASH, "hset", key);
     ctx_notify(c, NOTIFY_GENERIC, "expire", key);
+    return 1;
+}
+
+int hold_by_token(struct cmd_ctx *c, const struct hold_kind *k, struct dict_entry **e)
+{
+    long long token;
+    if (!arg_get_ll_or_reply(c, &c->argv[2], &token)) return -1;
+    struct hold h;
+    int held = hold_read(c, k, &c->argv[1], e, &h);
+    if (held <= 0) return held;
+    return h.token == token;
 }
 
 /* LOCK.ACQUIRE key owner ttl-ms: the token, the same one renewed for the
  * owner that holds it, or nil while another owner does. */
 static void cmd_lock_acquire(struct cmd_ctx *c)
 {
-    long long ttl;
-    if (!ttl_or_reply(c, &c->argv[3], &ttl)) return;
-    struct dict_entry *e;
-    struct lock_state l;
-    int held = lock_read(c, &c->argv[1], &e, &l);
-    if (held < 0) return;
-    const struct resp_arg *owner = &c->argv[2];
-    if (held && (l.owner.len != owner->len || memcmp(l.owner.p, owner->ptr, owner->len) != 0)) {
-        resp_null(&c->out);
-        return;
-    }
-    if (held) {
-        store_set_expire(c->store, c->db, e, c->now_ms + ttl);
-        store_touch(c->store, c->db, c->argv[1].ptr, c->argv[1].len);
-        ctx_notify(c, NOTIFY_GENERIC, "expire", &c->argv[1]);
-        resp_int(&c->out, l.token);
-        return;
-    }
-    long long token = mint(c);
-    if (token < 0) return;
-    lock_write(c, &c->argv[1], owner, token, ttl);
-    resp_int(&c->out, token);
-}
-
-/* The lock at argv[1] when its token is argv[2]: 1 (e set), 0 (replied
- * nothing), -1 (an error replied). */
-static int holder_is(struct cmd_ctx *c, struct dict_entry **e)
-{
-    long long token;
-    if (!arg_get_ll_or_reply(c, &c->argv[2], &token)) return -1;
-    struct lock_state l;
-    int held = lock_read(c, &c->argv[1], e, &l);
-    if (held <= 0) return held;
-    return l.token == token;
+    long long ttl, token;
+    if (!hold_ttl_or_reply(c, &c->argv[3], &ttl)) return;
+    int got = hold_acquire(c, &LOCK_HOLD, ttl, &token);
+    if (got == 0) resp_null(&c->out);
+    else if (got > 0) resp_int(&c->out, token);
 }
 
 /* LOCK.RELEASE key token: 1 if token held it (now free), else 0. */
 static void cmd_lock_release(struct cmd_ctx *c)
 {
     struct dict_entry *e;
-    int is = holder_is(c, &e);
+    int is = hold_by_token(c, &LOCK_HOLD, &e);
     if (is < 0) return;
     if (is) {
         store_delete(c->store, c->db, c->argv[1].ptr, c->argv[1].len);
@@ -159,15 +155,11 @@ static void cmd_lock_release(struct cmd_ctx *c)
 static void cmd_lock_refresh(struct cmd_ctx *c)
 {
     long long ttl;
-    if (!ttl_or_reply(c, &c->argv[3], &ttl)) return;
+    if (!hold_ttl_or_reply(c, &c->argv[3], &ttl)) return;
     struct dict_entry *e;
-    int is = holder_is(c, &e);
+    int is = hold_by_token(c, &LOCK_HOLD, &e);
     if (is < 0) return;
-    if (is) {
-        store_set_expire(c->store, c->db, e, c->now_ms + ttl);
-        store_touch(c->store, c->db, c->argv[1].ptr, c->argv[1].len);
-        ctx_notify(c, NOTIFY_GENERIC, "expire", &c->argv[1]);
-    }
+    if (is) hold_renew(c, e, ttl);
     resp_int(&c->out, is);
 }
 
@@ -175,8 +167,8 @@ static void cmd_lock_refresh(struct cmd_ctx *c)
 static void cmd_lock_holder(struct cmd_ctx *c)
 {
     struct dict_entry *e;
-    struct lock_state l;
-    int held = lock_read(c, &c->argv[1], &e, &l);
+    struct hold h;
+    int held = hold_read(c, &LOCK_HOLD, &c->argv[1], &e, &h);
     if (held < 0) return;
     if (held == 0) {
         resp_null_array(&c->out);
@@ -184,8 +176,8 @@ static void cmd_lock_holder(struct cmd_ctx *c)
     }
     int64_t when = store_expire_of(c->store, c->db, e);
     resp_array(&c->out, 3);
-    resp_bulk(&c->out, l.owner.p, l.owner.len);
-    resp_int(&c->out, l.token);
+    resp_bulk(&c->out, h.holder.p, h.holder.len);
+    resp_int(&c->out, h.token);
     resp_int(&c->out, when == STORE_NO_EXPIRE ? -1 : (long long)(when - c->now_ms));
 }
 
@@ -228,7 +220,7 @@ static void cmd_lock_fenced(struct cmd_ctx *c)
         return;
     }
     struct dict_entry *e;
-    int is = holder_is(c, &e);
+    int is = hold_by_token(c, &LOCK_HOLD, &e);
     if (is < 0) return;
     if (!is) {
         resp_error(&c->out, "FENCED the token does not hold the lock");
