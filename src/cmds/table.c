@@ -476,6 +476,7 @@ extern const struct cmd_def cmd_rows_memlimit[];     /* memlimit.c */
 extern const struct cmd_def cmd_rows_acl[];          /* acl.c */
 extern const struct cmd_def cmd_rows_encoding[];     /* encoding.c */
 extern const struct cmd_def cmd_rows_lock[];         /* t_lock.c */
+extern const struct cmd_def cmd_rows_elect[];        /* t_elect.c */
 #ifdef PARLEY_TEST_HOOKS
 extern const struct cmd_def cmd_rows_testhooks[]; /* testhooks.c, test builds only */
 #endif
@@ -505,6 +506,7 @@ static const struct cmd_def *const families[] = {
     cmd_rows_acl,
     cmd_rows_encoding,
     cmd_rows_lock,
+    cmd_rows_elect,
 #ifdef PARLEY_TEST_HOOKS
     cmd_rows_testhooks,
 #endif

@@ -392,6 +392,7 @@ int main(int argc, char **argv)
         rc.tls_cluster_client = &s.cluster_tls_client;
     }
     dispatch_init();
+    elect_init();
     dispatch_observe(&s);
     blocking_init(&s);
     acl_init_server(&s);

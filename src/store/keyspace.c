@@ -107,6 +107,10 @@ struct dict_entry *store_peek(struct store *s, int db, const char *key, size_t k
     return e && !store_is_expired(s, db, e, now_ms) ? e : NULL;
 }
 
+static store_expired_fn *expired_hook;
+
+void store_set_expired_hook(store_expired_fn *fn) { expired_hook = fn; }
+
 struct dict_entry *store_lookup(struct store *s, int db, const char *key, size_t klen,
                                 int64_t now_ms, bool evict)
 {
@@ -122,6 +126,7 @@ struct dict_entry *store_lookup(struct store *s, int db, const char *key, size_t
          * for WATCH only if a transaction watched it while it was alive: one
          * that began watching once the key had expired saw it as gone. */
         int64_t expired_at = store_expire_of(s, db, e);
+        if (expired_hook) expired_hook(s, db, key, klen, store_value(e));
         remove_key(s, db, key, klen, LAZYFREE_EXPIRE);
         if (watch_active(&s->watch) && watch_any_began_before(&s->watch, expired_at))
             store_touch(s, db, key, klen);

@@ -2,7 +2,8 @@
 FENCED): one holder at a time, tokens that only grow (across locks, leader
 kills and restarts of every node), a lock that survives a failover with
 the same holder and token, and LOCK.FENCED refusing a holder whose TTL ran
-out."""
+out. Elections (ELECT.*): every change of leader published on
+__elect__:<election>, heard on any node."""
 import redis
 
 from conftest import wait_until, wait_writable
@@ -109,3 +110,52 @@ def test_a_lock_survives_failover_and_tokens_keep_growing_across_restarts(make_c
     tokens += [lc.execute_command("LOCK.ACQUIRE", f"lk:e:{i}", "o", 600000) for i in range(20)]
     assert tokens == sorted(set(tokens))
     assert lc.execute_command("LOCK.HOLDER", "lk:c:0")[:2] == held[:2]
+
+
+def messages(pubsub, n, timeout=10):
+    got = []
+
+    def more():
+        m = pubsub.get_message(timeout=0.1)
+        if m:
+            got.append(m["data"])
+        return len(got) >= n
+    wait_until(more, timeout, message=f"{n} messages (got {got})")
+    return got
+
+
+def test_an_election_announces_every_change_of_leader(r, server):
+    r.delete("el:x")
+    p = server.client().pubsub(ignore_subscribe_messages=True)
+    p.subscribe("__elect__:el:x")
+    wait_until(lambda: r.pubsub_numsub("__elect__:el:x")[0][1] == 1, 10, message="the subscription")
+    t1 = r.execute_command("ELECT.CAMPAIGN", "el:x", "node-a", 10000)
+    assert r.execute_command("ELECT.CAMPAIGN", "el:x", "node-b", 10000) is None
+    assert r.execute_command("ELECT.CAMPAIGN", "el:x", "node-a", 10000) == t1  # renewed: no news
+    assert r.execute_command("ELECT.LEADER", "el:x") == ["node-a", t1]
+    assert r.execute_command("ELECT.REFRESH", "el:x", t1, 300) == 1
+    assert r.execute_command("ELECT.RESIGN", "el:x", t1 + 1) == 0
+    assert r.execute_command("ELECT.RESIGN", "el:x", t1) == 1
+    assert r.execute_command("ELECT.LEADER", "el:x") is None
+    t2 = r.execute_command("ELECT.CAMPAIGN", "el:x", "node-b", 200)
+    assert t2 > t1
+    # node-b's lease runs out: announced once the leader's expiry deletes it.
+    wait_until(lambda: r.execute_command("ELECT.LEADER", "el:x") is None and r.exists("el:x") == 0,
+               10, message="the lease to run out")
+    assert messages(p, 4) == [f"leader {t1} node-a", f"resigned {t1} node-a", f"leader {t2} node-b",
+                              f"expired {t2} node-b"]
+    r.execute_command("ELECT.CAMPAIGN", "el:lockish", "c", 1000)  # an election is not a lock
+    assert "WRONGTYPE" in fenced_error(lambda: r.execute_command("LOCK.ACQUIRE", "el:lockish", "o", 100))
+    p.close()
+
+
+def test_a_subscriber_on_a_follower_hears_the_leader_elected_on_the_leader(cluster):
+    leader = cluster.leader()
+    follower = cluster.followers()[0]
+    p = follower.client().pubsub(ignore_subscribe_messages=True)
+    p.subscribe("__elect__:el:c")
+    wait_until(lambda: leader.client().pubsub_numsub("__elect__:el:c")[0][1] == 1, 10,
+               message="the subscription to reach the leader")
+    token = leader.client().execute_command("ELECT.CAMPAIGN", "el:c", "app-1", 60000)
+    assert messages(p, 1) == [f"leader {token} app-1"]
+    p.close()
