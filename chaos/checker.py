@@ -318,6 +318,43 @@ def check_bank(ops, total):
 
 
 # ---------------------------------------------------------------------------
+# Locks
+# ---------------------------------------------------------------------------
+
+def check_locks(ops):
+    """Fencing tokens only grow: a grant invoked after another completed has
+    a larger token (the same one only for the same owner renewing its own
+    hold; the workload never renews), whatever the locks. Mutual exclusion: a release that found its
+    token still holding (answered 1) must not follow a later grant of the
+    same lock that had already completed: both would have held it at once."""
+    anomalies = []
+    grants = [op for op in ops if op["f"] == "acquire" and op["st"] == "ok" and op["out"] is not None]
+    by_end = sorted(grants, key=lambda op: op["t1"])
+    by_start = sorted(grants, key=lambda op: op["t0"])
+    best, i = None, 0
+    for b in by_start:
+        while i < len(by_end) and by_end[i]["t1"] < b["t0"]:
+            if best is None or by_end[i]["out"] > best["out"]:
+                best = by_end[i]
+            i += 1
+        if best is None:
+            continue
+        if b["out"] < best["out"] or (b["out"] == best["out"] and b["v"] != best["v"]):
+            anomalies.append(f"lock: token {b['out']} granted to {b['v']} on {b['k']} at "
+                             f"[{b['t0']}, {b['t1']}] is not above token {best['out']} granted "
+                             f"to {best['v']} on {best['k']}, which completed at {best['t1']}")
+    for r in ops:
+        if r["f"] != "release" or r["st"] != "ok" or r["out"] != 1:
+            continue
+        for g in grants:
+            if g["k"] == r["k"] and g["out"] > r["v"] and g["t1"] < r["t0"]:
+                anomalies.append(f"lock: {r['k']} was granted with token {g['out']} at "
+                                 f"[{g['t0']}, {g['t1']}] while token {r['v']} still held it "
+                                 f"(its release at {r['t0']} answered 1)")
+    return anomalies
+
+
+# ---------------------------------------------------------------------------
 # Everything
 # ---------------------------------------------------------------------------
 
@@ -327,9 +364,11 @@ def check_history(history, final_lists, bank_total, budget=2_000_000):
     reg = [op for op in history if op["w"] == "reg"]
     lst = [op for op in history if op["w"] == "list"]
     bank = [op for op in history if op["w"] == "bank"]
+    locks = [op for op in history if op["w"] == "lock"]
     reg_anomalies, inconclusive, keys = check_registers(reg, budget)
     anomalies = reg_anomalies + check_lists(lst, final_lists)
     if bank:
         anomalies += check_bank(bank, bank_total)
+    anomalies += check_locks(locks)
     return {"anomalies": anomalies, "inconclusive": inconclusive, "register_keys": keys,
             "list_keys": len(final_lists)}

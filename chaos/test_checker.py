@@ -217,3 +217,37 @@ def test_saved_histories_are_judged_as_recorded():
         result = checker.check_history(saved["history"], saved["final_lists"],
                                        saved["bank_total"])
         assert bool(result["anomalies"]) == saved["anomalous"], (path, result["anomalies"][:5])
+
+
+# --- locks -------------------------------------------------------------------
+
+def grant(t0, t1, token, owner="a", k="lock:0"):
+    return op("acquire", t0, t1, v=owner, out=token, k=k, w="lock")
+
+
+def release(t0, t1, token, answer, k="lock:0"):
+    return op("release", t0, t1, v=token, out=answer, k=k, w="lock")
+
+
+def test_growing_tokens_and_orderly_releases_pass():
+    ops = [grant(0, 1, 10), release(2, 3, 10, 1), grant(4, 5, 20, "b"), release(6, 7, 20, 1),
+           grant(8, 9, 30, "a", k="lock:1"), grant(10, 11, 30, "a", k="lock:1"),  # a renewal
+           grant(12, 13, None, "b", k="lock:1")]  # refused: held
+    assert checker.check_locks(ops) == []
+
+
+def test_overlapping_grants_pass_when_they_overlap_in_time():
+    # Invoked before the other completed: either order is possible.
+    assert checker.check_locks([grant(0, 10, 20), grant(5, 15, 10, "b", k="lock:1")]) == []
+
+
+def test_a_token_that_does_not_grow_is_caught():
+    assert checker.check_locks([grant(0, 1, 20), grant(2, 3, 10, "b", k="lock:1")])
+    assert checker.check_locks([grant(0, 1, 20), grant(2, 3, 20, "b", k="lock:1")])
+
+
+def test_two_holders_at_once_are_caught():
+    # b was granted (token 20) before a's release found a's token 10 still holding.
+    assert checker.check_locks([grant(0, 1, 10), grant(2, 3, 20, "b"), release(4, 5, 10, 1)])
+    # A release that found the lock gone (0) is no overlap.
+    assert checker.check_locks([grant(0, 1, 10), grant(2, 3, 20, "b"), release(4, 5, 10, 0)]) == []

@@ -264,6 +264,38 @@ class BankClient(Client):
             self.record("read", None, None, [_int(x) for x in reply], t0, t1, "ok")
 
 
+class LockClient(Client):
+    """Takes one of a few locks (LOCK.ACQUIRE), holds it a moment, and
+    releases it (LOCK.RELEASE); records each grant with its fencing token
+    and each release with whether the token still held the lock. Each
+    attempt is a new owner, so no grant is a renewal (which would answer the
+    token of an earlier grant, perhaps one whose reply was lost): every
+    token it is granted must be new, and larger than those before."""
+
+    workload = "lock"
+
+    def one_op(self):
+        rs = self.run_state
+        lock = f"lock:{self.rng.randrange(rs.lock_keys)}"
+        owner = f"lock{self.index}:{self.seq}"
+        t0 = time.monotonic_ns()
+        (reply,) = self.call_recording_failure("acquire", lock, owner, t0,
+                                               ("LOCK.ACQUIRE", lock, owner, rs.lock_ttl_ms))
+        if isinstance(reply, redis.ResponseError):
+            self.record("acquire", lock, owner, None, t0, None, self.finish_status(reply))
+            return
+        self.record("acquire", lock, owner, reply, t0, time.monotonic_ns(), "ok")
+        if reply is None:
+            time.sleep(0.005)
+            return
+        time.sleep(self.rng.uniform(0, 0.02))
+        t0 = time.monotonic_ns()
+        (rel,) = self.call_recording_failure("release", lock, reply, t0,
+                                             ("LOCK.RELEASE", lock, reply))
+        st = self.finish_status(rel)
+        self.record("release", lock, reply, None if st != "ok" else rel, t0, time.monotonic_ns(), st)
+
+
 class ProbeClient(Client):
     """Writes its own key through one node, over and over, with a short
     timeout: when a write is first acknowledged after a fault tells how long
@@ -324,12 +356,14 @@ class RunState:
         self.list_epoch_s, self.list_keys = 6.0, 2
         self.list_keys_used = set()
         self.bank_accounts, self.bank_initial = 8, 100
+        self.lock_keys, self.lock_ttl_ms = 2, 1500
 
 
-def start_clients(ips, run, registers=4, lists=2, banks=2, timeout=5.0, rogue=False):
+def start_clients(ips, run, registers=4, lists=2, banks=2, locks=2, timeout=5.0, rogue=False):
     clients = ([RogueClient(0, ips, run, timeout)] if rogue else []) + ([RegisterClient(i, ips, run, timeout) for i in range(registers)]
                + [ListClient(i, ips, run, timeout) for i in range(lists)]
                + [BankClient(i, ips, run, timeout) for i in range(banks)]
+               + [LockClient(i, ips, run, timeout) for i in range(locks)]
                + [ProbeClient(i, ips, run, 1.0) for i in range(len(ips))])
     for c in clients:
         c.start()
