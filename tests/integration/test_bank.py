@@ -1,7 +1,7 @@
 """The bank example (examples/bank.c, hiredis): workers move money between
 accounts under a lock with fencing tokens (LOCK.FENCED in MULTI) or with
-MULTI/WATCH, on a three-node cluster, while a worker and the leader are
-killed. The total never changes and every transfer is applied exactly once
+MULTI/WATCH, on a three-node cluster, while a worker is killed, another is
+stopped (SIGSTOP) past its lock's TTL, and the leader is killed. The total never changes and every transfer is applied exactly once
 (the log of applied transfers replays to the balances)."""
 import os
 import signal
@@ -48,6 +48,13 @@ def test_transfers_keep_the_total_across_worker_and_leader_kills(bank, make_clus
         workers["lock-1"].send_signal(signal.SIGKILL)  # mid-transfer, maybe holding the lock
         workers["lock-1"].wait(10)
         start("lock-1", "lock")  # the same name: it resumes, skipping what was applied
+        # A holder stalls past its lock's TTL (2 s): the others go on, and
+        # whatever it sends when it wakes is fenced off.
+        workers["lock-2"].send_signal(signal.SIGSTOP)
+        before = c.scard("bank:applied")
+        wait_until(lambda: c.scard("bank:applied") >= before + 20, 30,
+                   message="the other workers to go on while one is stopped")
+        workers["lock-2"].send_signal(signal.SIGCONT)
         cl.leader().kill()
         for name, proc in workers.items():
             assert proc.wait(150) == 0, (tmp_path / f"{name}.log").read_text()
