@@ -83,6 +83,11 @@ enum cmd_flag {
                                          can find (SORT's BY and GET
                                          patterns): COMMAND INFO says
                                          movablekeys */
+    CMD_TX_LOCAL = 1u << 30,          /* a node-local command Redis queues
+                                         inside MULTI (SLOWLOG, CONFIG GET/SET,
+                                         CLIENT PAUSE): it runs on this node
+                                         when EXEC is sent, and its reply takes
+                                         its place in EXEC's (server/cmd_multi.c) */
 };
 
 

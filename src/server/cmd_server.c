@@ -582,6 +582,13 @@ static void config_set_cmd(struct client *c, const struct cmd_def *cmd, int argc
      * that answers the CONFIG SET: one command cannot carry both. */
     bool has_requirepass = false;
     for (int j = 2; j < argc; j += 2) has_requirepass |= arg_is(&argv[j], "requirepass");
+    /* Inside EXEC (cmd_multi.c) a node-local command answers at once; a
+     * replicated setting answers only once its own entry applies. */
+    if (c->capture && (has_requirepass || encoding_config_named(argc, argv))) {
+        resp_error(&o, "ERR CONFIG SET of a replicated setting (requirepass, the encoding thresholds) "
+                       "cannot run inside a transaction in Parley");
+        return;
+    }
     if (has_requirepass && encoding_config_named(argc, argv)) {
         resp_error(&o, "ERR CONFIG SET failed (possibly related to argument 'requirepass') - "
                        "set requirepass and the encoding thresholds in separate CONFIG SET commands");
