@@ -74,6 +74,7 @@ struct repl_expire {
     int next_db;                 /* where the next cycle starts */
     size_t cursor[STORE_DBS];    /* each database's walk (store_scan_expired) */
     bool more_left;              /* the last cycle stopped before it was done */
+    bool paused;                 /* CLIENT PAUSE: no key expires (repl_expire_pause) */
     int64_t last_fast_start_us;  /* monotonic */
     /* INFO stats, this node's own (as in Redis) */
     double stale_perc;           /* running estimate of the expired share */

@@ -121,6 +121,10 @@ const char *repl_refuse(int argc, const struct resp_arg *argv);
  * when the proposer is over its in-flight bound: the caller should stop
  * reading from this client until on_unblocked. A command repl_refuse()
  * refuses is answered with that error at once instead. */
+/* CLIENT PAUSE began (true) or ended (false): active expiry stops meanwhile
+ * (expire.c). */
+void repl_expire_pause(struct repl *r, bool paused);
+
 bool repl_submit(struct repl *r, struct reply_slot *slot, int db, int proto, int argc,
                  const struct resp_arg *argv);
 /* Submits a blocked command again for a slot that still counts it. */
