@@ -300,6 +300,8 @@ bool random_count_ok(struct cmd_ctx *c, long long count);
 
 /* Keyspace access with the context's time and eviction rule. */
 struct dict_entry *ctx_lookup(struct cmd_ctx *c, const struct resp_arg *key);
+/* ctx_lookup that leaves the key's access record alone (TYPE, TTL, EXISTS). */
+struct dict_entry *ctx_lookup_notouch(struct cmd_ctx *c, const struct resp_arg *key);
 /* Like ctx_lookup but replies WRONGTYPE and returns NULL with *wrong set when
  * the key holds another type. */
 struct dict_entry *ctx_lookup_type(struct cmd_ctx *c, const struct resp_arg *key, int type,

@@ -117,6 +117,10 @@ static inline bool store_is_expired(const struct store *s, int db, const struct 
 
 struct dict_entry *store_lookup(struct store *s, int db, const char *key, size_t klen,
                                 int64_t now_ms, bool evict);
+/* store_lookup without counting an access (Redis's LOOKUP_NOTOUCH: TYPE,
+ * TTL and kin, EXISTS leave a key's idle time as it was). */
+struct dict_entry *store_lookup_notouch(struct store *s, int db, const char *key, size_t klen,
+                                        int64_t now_ms, bool evict);
 /* The live entry of key without counting an access or deleting anything
  * (OBJECT IDLETIME and FREQ look without touching). */
 struct dict_entry *store_peek(struct store *s, int db, const char *key, size_t klen, int64_t now_ms);

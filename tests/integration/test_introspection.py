@@ -115,6 +115,22 @@ def test_object_idletime_and_freq(server):
         r.execute_command("CONFIG", "SET", "maxmemory-policy", "noeviction")
 
 
+def test_type_ttl_exists_leave_the_idle_time_alone_as_redis(server, redis_ref):
+    """TYPE, TTL, PTTL, EXPIRETIME and EXISTS do not count as an access;
+    GET and TOUCH do (Redis's LOOKUP_NOTOUCH)."""
+    for node in (server, redis_ref):
+        r = exact_client(node, decode=False)
+        r.execute_command("SET", "src", "v")
+        payload = r.execute_command("DUMP", "src")
+        r.execute_command("RESTORE", "k", 0, payload, "REPLACE", "IDLETIME", 1000)
+        for cmd in ("TYPE", "TTL", "PTTL", "EXPIRETIME", "EXISTS"):
+            r.execute_command(cmd, "k")
+        assert r.execute_command("OBJECT", "IDLETIME", "k") >= 1000, node
+        r.execute_command("TOUCH", "k")
+        assert r.execute_command("OBJECT", "IDLETIME", "k") < 1000, node
+        r.close()
+
+
 def test_object_idletime_is_refused_in_multi(r):
     r.set("k", "v")
     p = r.pipeline(transaction=True)
