@@ -323,3 +323,21 @@ def test_latency_histogram(server):
     buckets = s["histogram_usec"]
     assert buckets[-1] == 2 and all(b & (b - 1) == 0 for b in buckets[0::2])  # powers of two, cumulative
     assert r.execute_command("LATENCY", "HISTOGRAM", "blabla") == []
+
+
+def test_latency_monitor_records_the_expire_cycle(server):
+    """Deleting a big expired key is recorded as the "expire-cycle" event,
+    as in Redis (here: when the leader's __expire applies)."""
+    r = exact_client(server)
+    r.execute_command("FLUSHALL")
+    r.execute_command("LATENCY", "RESET")
+    r.execute_command("CONFIG", "SET", "latency-monitor-threshold", "1")
+    try:
+        script = "for i = 1, tonumber(ARGV[1]) do redis.call('sadd', KEYS[1], i) end"
+        r.execute_command("EVAL", script, 1, "big", 300000)
+        r.execute_command("PEXPIRE", "big", 1)
+        wait_until(lambda: r.execute_command("DBSIZE") == 0, message="the key deleted by expiry")
+        assert "expire-cycle" in [e[0] for e in r.execute_command("LATENCY", "LATEST")]
+    finally:
+        r.execute_command("CONFIG", "SET", "latency-monitor-threshold", "0")
+        r.execute_command("LATENCY", "RESET")
