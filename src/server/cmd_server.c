@@ -118,8 +118,11 @@ void server_info(struct server *s, int nsections, const struct resp_arg *section
     }
     if (want(nsections, sections, "persistence", true)) {
         SECTION("Persistence");
-        buf_printf(out, "loading:0\r\nrdb_changes_since_last_save:0\r\naof_enabled:0\r\n"
-                        "parley_durability:raft-quorum-fsync\r\n");
+        struct repl_info pri;
+        repl_get_info(s->repl, &pri);
+        buf_printf(out, "loading:0\r\nrdb_changes_since_last_save:%llu\r\naof_enabled:0\r\n"
+                        "parley_durability:raft-quorum-fsync\r\n",
+                   (unsigned long long)pri.changes_since_snapshot);
     }
     if (want(nsections, sections, "stats", true)) {
         const struct net_stats *ns = net_get_stats(s->net);
