@@ -169,7 +169,7 @@ struct repl_snapfork {
     size_t buffer_bytes;         /* its bytes, mapped, while libraft writes them */
     uint64_t started, taken, failed;
     int64_t last_taken_ms;       /* wall clock of the last one taken (LASTSAVE), 0: none */
-    uint64_t last_commands_applied; /* commands applied when it forked (rdb_changes_since_last_save) */
+    uint64_t last_changes;       /* store->changes when it forked (rdb_changes_since_last_save) */
     size_t last_bytes;
     int64_t last_fork_us;
     bool last_failed;            /* the latest snapshot was given up */

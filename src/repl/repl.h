@@ -207,8 +207,9 @@ struct repl_info {
     size_t snapshot_last_bytes;
     int64_t snapshot_last_fork_us;
     int64_t snapshot_last_taken_ms; /* wall clock; 0: none since start */
-    /* Logged commands this node applied since the state its last snapshot
-     * holds (since start before the first): rdb_changes_since_last_save. */
+    /* Changes (keyspace events) this node applied since the state its last
+     * snapshot holds (since start before the first):
+     * rdb_changes_since_last_save. */
     uint64_t changes_since_snapshot;
 };
 void repl_get_info(struct repl *r, struct repl_info *info);
