@@ -162,6 +162,10 @@ struct cmd_ctx {
     bool in_script;    /* inside a script (XREAD BLOCK is refused there) */
     bool blocked;      /* out: a blocking command found nothing and wrote
                           no reply; its client waits (server/blocking.c) */
+    bool retry;        /* a waiting blocking command trying again (__retry):
+                          a key it pops from or reads that holds another
+                          type now is no key, as Redis 7.0 keeps such a
+                          client blocked (ctx_lookup_source) */
     long long max_bulk_len; /* proto-max-bulk-len, the largest string */
     uint64_t script_budget; /* a Lua run's limits (lua_sandbox.h); 0: defaults */
     uint64_t script_memory;
@@ -300,6 +304,11 @@ bool random_count_ok(struct cmd_ctx *c, long long count);
 
 /* Keyspace access with the context's time and eviction rule. */
 struct dict_entry *ctx_lookup(struct cmd_ctx *c, const struct resp_arg *key);
+/* The key a blocking command pops from or reads (BLPOP's lists, XREAD's
+ * streams; also their non-blocking twins): ctx_lookup_type, except that on
+ * a retry (c->retry) a key of another type is as good as missing. */
+struct dict_entry *ctx_lookup_source(struct cmd_ctx *c, const struct resp_arg *key, int type,
+                                     bool *wrong);
 /* ctx_lookup that leaves the key's access record alone (TYPE, TTL, EXISTS). */
 struct dict_entry *ctx_lookup_notouch(struct cmd_ctx *c, const struct resp_arg *key);
 /* Like ctx_lookup but replies WRONGTYPE and returns NULL with *wrong set when
