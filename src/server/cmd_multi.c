@@ -249,7 +249,8 @@ static void cmd_exec_tx(struct client *c, const struct cmd_def *cmd, int argc,
     /* Node-local commands (CMD_TX_LOCAL) run here, on this node, in their
      * queued order, before the logged ones apply; what each answers goes
      * into the transaction as `__reply raw <reply>` in its place, so EXEC's
-     * array keeps every reply where Redis has it. */
+     * array keeps every reply where Redis has it. (Unlike Redis's, they
+     * have run even if a WATCH then aborts the transaction.) */
     struct buf local = BUF_INIT;
     size_t *local_off = xmalloc((m->n_cmds ? m->n_cmds : 1) * 2 * sizeof *local_off);
     for (size_t i = 0; i < m->n_cmds; i++) {
