@@ -110,6 +110,29 @@ static void cmd_bzmpop(struct cmd_ctx *c)
     nothing(c, true);
 }
 
+/* __retry <command...>: a waiting blocking command trying again, as the
+ * node that keeps its client waiting resubmits it (server/blocking.c).
+ * It runs as itself, except that a key it pops from or reads that now
+ * holds another type counts as missing (ctx_lookup_source): the client
+ * keeps waiting, where its first attempt would have answered WRONGTYPE. */
+static void cmd_internal_retry(struct cmd_ctx *c)
+{
+    const struct cmd_def *d = cmd_lookup(c->argv[1].ptr, c->argv[1].len, true);
+    if (d && (d->flags & CMD_INTERNAL) && !(d->flags & CMD_FOR_CLIENT)) d = NULL;
+    if (d == NULL || d->exec == NULL || !cmd_arity_ok(d, c->argc - 1)) {
+        resp_error(&c->out, "ERR malformed __retry");
+        return;
+    }
+    struct cmd_ctx sub = *c;
+    sub.argc = c->argc - 1;
+    sub.argv = c->argv + 1;
+    sub.cmd = d;
+    sub.retry = true;
+    cmd_exec(&sub);
+    c->rng = sub.rng;
+    c->blocked = sub.blocked;
+}
+
 #define ROW(n, ar, fl, f, l, s, acl, ex, since, sum, cx, ...)                                        \
     {n, ar, CMD_WRITE | CMD_BLOCKING | (fl), f, l, s,                                          \
      ACL_WRITE | ACL_LIST | ACL_SLOW | ACL_BLOCKING | (acl), ex, "list", since, sum, cx, NULL, "" __VA_ARGS__}
@@ -142,5 +165,7 @@ const struct cmd_def cmd_rows_blocking[] = {
      ACL_WRITE | ACL_SORTEDSET | ACL_SLOW | ACL_BLOCKING, cmd_bzmpop, "sorted_set", "7.0.0",
      "Remove and return members with scores in a sorted set or block until one is available",
      "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.", NULL, "RW #2"},
+    {"__retry", -2, CMD_WRITE | CMD_INTERNAL | CMD_FOR_CLIENT, 0, 0, 0, 0, cmd_internal_retry, "list",
+     "parley-0.1", "Retries a waiting blocking command (sent by the server).", "", NULL, NULL},
     {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };

@@ -83,7 +83,12 @@ enum cmd_flag {
                                          can find (SORT's BY and GET
                                          patterns): COMMAND INFO says
                                          movablekeys */
-    CMD_WRAPS_COMMAND = 1u << 30,     /* argv[CMD_WRAPPED_AT] on is a command it
+    CMD_TX_LOCAL = 1u << 30,          /* a node-local command Redis queues
+                                         inside MULTI (SLOWLOG, CONFIG GET/SET,
+                                         CLIENT PAUSE): it runs on this node
+                                         when EXEC is sent, and its reply takes
+                                         its place in EXEC's (server/cmd_multi.c) */
+    CMD_WRAPS_COMMAND = 1u << 31,     /* argv[CMD_WRAPPED_AT] on is a command it
                                          runs (LOCK.FENCED): the server checks
                                          it as that command too (cmd_wrapped) */
 };
@@ -167,6 +172,10 @@ struct cmd_ctx {
     bool in_script;    /* inside a script (XREAD BLOCK is refused there) */
     bool blocked;      /* out: a blocking command found nothing and wrote
                           no reply; its client waits (server/blocking.c) */
+    bool retry;        /* a waiting blocking command trying again (__retry):
+                          a key it pops from or reads that holds another
+                          type now is no key, as Redis 7.0 keeps such a
+                          client blocked (ctx_lookup_source) */
     long long max_bulk_len; /* proto-max-bulk-len, the largest string */
     uint64_t script_budget; /* a Lua run's limits (lua_sandbox.h); 0: defaults */
     uint64_t script_memory;
@@ -315,6 +324,13 @@ bool random_count_ok(struct cmd_ctx *c, long long count);
 
 /* Keyspace access with the context's time and eviction rule. */
 struct dict_entry *ctx_lookup(struct cmd_ctx *c, const struct resp_arg *key);
+/* The key a blocking command pops from or reads (BLPOP's lists, XREAD's
+ * streams; also their non-blocking twins): ctx_lookup_type, except that on
+ * a retry (c->retry) a key of another type is as good as missing. */
+struct dict_entry *ctx_lookup_source(struct cmd_ctx *c, const struct resp_arg *key, int type,
+                                     bool *wrong);
+/* ctx_lookup that leaves the key's access record alone (TYPE, TTL, EXISTS). */
+struct dict_entry *ctx_lookup_notouch(struct cmd_ctx *c, const struct resp_arg *key);
 /* Like ctx_lookup but replies WRONGTYPE and returns NULL with *wrong set when
  * the key holds another type. */
 struct dict_entry *ctx_lookup_type(struct cmd_ctx *c, const struct resp_arg *key, int type,

@@ -103,6 +103,22 @@ struct dict_entry *ctx_lookup(struct cmd_ctx *c, const struct resp_arg *key)
     return e;
 }
 
+struct dict_entry *ctx_lookup_notouch(struct cmd_ctx *c, const struct resp_arg *key)
+{
+    struct dict_entry *e = store_lookup_notouch(c->store, c->db, key->ptr, key->len, c->now_ms, c->apply);
+    if (c->cmd && (c->cmd->flags & CMD_READONLY)) cmdstats_keyspace(e != NULL);
+    return e;
+}
+
+struct dict_entry *ctx_lookup_source(struct cmd_ctx *c, const struct resp_arg *key, int type,
+                                     bool *wrong)
+{
+    if (!c->retry) return ctx_lookup_type(c, key, type, wrong);
+    *wrong = false;
+    struct dict_entry *e = ctx_lookup(c, key);
+    return e && store_value(e)->type != type ? NULL : e;
+}
+
 struct dict_entry *ctx_lookup_type(struct cmd_ctx *c, const struct resp_arg *key, int type,
                                    bool *wrong)
 {

@@ -31,20 +31,20 @@ static void delete_generic(struct cmd_ctx *c, enum lazyfree_reason why)
 void cmd_del(struct cmd_ctx *c) { delete_generic(c, LAZYFREE_USER_DEL); }
 void cmd_unlink(struct cmd_ctx *c) { delete_generic(c, LAZYFREE_ALWAYS); }
 
-static void count_existing(struct cmd_ctx *c)
+static void count_existing(struct cmd_ctx *c, bool touch)
 {
     long long n = 0;
     for (int j = 1; j < c->argc; j++)
-        if (ctx_lookup(c, &c->argv[j])) n++;
+        if (touch ? ctx_lookup(c, &c->argv[j]) : ctx_lookup_notouch(c, &c->argv[j])) n++;
     resp_int(&c->out, n);
 }
 
-void cmd_exists(struct cmd_ctx *c) { count_existing(c); }
-void cmd_touch(struct cmd_ctx *c) { count_existing(c); }
+void cmd_exists(struct cmd_ctx *c) { count_existing(c, false); }
+void cmd_touch(struct cmd_ctx *c) { count_existing(c, true); }
 
 void cmd_type(struct cmd_ctx *c)
 {
-    struct dict_entry *e = ctx_lookup(c, &c->argv[1]);
+    struct dict_entry *e = ctx_lookup_notouch(c, &c->argv[1]);
     resp_simple(&c->out, e ? sobj_type_name(store_value(e)) : "none");
 }
 
@@ -333,7 +333,7 @@ void cmd_pexpireat(struct cmd_ctx *c) { expire_generic(c, 0, false); }
 
 static void ttl_generic(struct cmd_ctx *c, bool ms, bool absolute)
 {
-    struct dict_entry *e = ctx_lookup(c, &c->argv[1]);
+    struct dict_entry *e = ctx_lookup_notouch(c, &c->argv[1]);
     if (e == NULL) {
         resp_int(&c->out, -2);
         return;

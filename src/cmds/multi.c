@@ -74,12 +74,17 @@ static void cmd_internal_ok(struct cmd_ctx *c)
 /* PING, ECHO and a SELECT that fails, inside MULTI: what they answer
  * depends on their arguments alone, so the server queues their reply,
  * which EXEC gives in its place:
- *   __reply simple|bulk|error <text> */
+ *   __reply simple|bulk|error <text>
+ * and a node-local command (SLOWLOG, CONFIG SET...) the server ran when
+ * EXEC was sent, its whole reply:  __reply raw <reply> */
 static void cmd_internal_reply(struct cmd_ctx *c)
 {
     const struct resp_arg *text = &c->argv[2];
     if (arg_is(&c->argv[1], "bulk")) {
         resp_bulk(&c->out, text->ptr, text->len);
+    } else if (arg_is(&c->argv[1], "raw")) {
+        /* What a node-local command answered when EXEC was sent. */
+        resp_raw(&c->out, text->ptr, text->len);
     } else if (arg_is(&c->argv[1], "error")) {
         resp_errorf(&c->out, "%.*s", (int)text->len, text->ptr);
     } else if (arg_is(&c->argv[1], "simple") && text->len < 64 && !memchr(text->ptr, '\r', text->len) &&

@@ -522,8 +522,9 @@ static void bitfield_generic(struct cmd_ctx *c, bool read_only)
     unsigned char *p;
     size_t len;
     char tmp[SOBJ_INT_BUF];
+    bool grew = false;
     if (top_bit >= 0) {
-        p = write_bytes(c, key, (size_t)(top_bit >> 3) + 1, &len, NULL);
+        p = write_bytes(c, key, (size_t)(top_bit >> 3) + 1, &len, &grew);
     } else {
         bool wrong;
         p = (unsigned char *)read_bytes(c, key, tmp, &len, &wrong);
@@ -567,7 +568,9 @@ static void bitfield_generic(struct cmd_ctx *c, bool read_only)
             continue;
         }
         bf_write(p, offset, st->width, store_bits);
-        changed = true;
+        /* Redis 7.0 reports a change only: a new or longer string, or a
+         * field whose bits are different now. */
+        if (grew || bf_read(p, len, offset, st->width) != raw) changed = true;
         resp_int(&c->out, answer);
     }
     if (changed) {

@@ -14,8 +14,9 @@
  *   - sparse: run-length opcodes: ZERO 00xxxxxx (1-64 zero registers),
  *     XZERO 01xxxxxx yyyyyyyy (1-16384 zero registers), VAL 1vvvvvxx (1-4
  *     registers of value 1-32). A sparse value turns dense when a register
- *     needs more than 32 or it would pass 3000 bytes (hll-sparse-max-bytes's
- *     default; fixed here, so every replica encodes alike).
+ *     needs more than 32 or it would pass hll-sparse-max-bytes (3000 by
+ *     default; a replicated setting, store/encoding.h, so every replica
+ *     encodes alike).
  * Edits follow the same steps as Redis's (an opcode split into at most
  * three, then equal neighbours merged) so the bytes come out the same.
  *
@@ -37,6 +38,7 @@
 #include "base/buf.h"
 #include "base/mem.h"
 #include "cmds/cmd.h"
+#include "store/encoding.h"
 
 #define HLL_P 14
 #define HLL_Q (64 - HLL_P)
@@ -46,7 +48,6 @@
 #define HLL_DENSE_SIZE (HLL_HDR_SIZE + (HLL_REGISTERS * HLL_BITS + 7) / 8)
 #define HLL_DENSE 0
 #define HLL_SPARSE 1
-#define HLL_SPARSE_MAX_BYTES 3000
 #define SPARSE_VAL_MAX_VALUE 32
 #define SPARSE_VAL_MAX_LEN 4
 #define SPARSE_ZERO_MAX_LEN 64
@@ -308,7 +309,7 @@ static int sparse_set(struct hll *h, long index, int count)
         if (index != last) seq[n++] = val_op(value, last - index);
     }
     long delta = (long)n - oplen;
-    if (delta > 0 && h->len + (size_t)delta > HLL_SPARSE_MAX_BYTES) goto promote;
+    if (delta > 0 && h->len + (size_t)delta > (size_t)store_enc()->hll_sparse_max_bytes) goto promote;
     hll_reserve(h, h->len + n);
     p = h->p + at;
     memmove(p + n, p + oplen, h->len - at - (size_t)oplen);

@@ -170,7 +170,7 @@ bool list_pop_reply(struct cmd_ctx *c, const struct resp_arg *key, bool left, lo
                     enum list_reply_shape shape)
 {
     bool wrong;
-    struct dict_entry *e = lookup_list(c, key, &wrong);
+    struct dict_entry *e = ctx_lookup_source(c, key, OBJ_LIST, &wrong);
     if (wrong) return true;
     if (e == NULL) return false;
     struct quicklist *ql = entry_ql(e);
@@ -219,7 +219,7 @@ bool list_move_reply(struct cmd_ctx *c, const struct resp_arg *src, const struct
                      bool from_left, bool to_left)
 {
     bool wrong;
-    struct dict_entry *se = lookup_list(c, src, &wrong);
+    struct dict_entry *se = ctx_lookup_source(c, src, OBJ_LIST, &wrong);
     if (wrong) return true;
     if (se == NULL) return false;
     struct dict_entry *de = lookup_list(c, dst, &wrong);

@@ -182,7 +182,11 @@ static void xread_generic(struct cmd_ctx *c, bool xreadgroup, bool retry)
         const struct resp_arg *key = &c->argv[streams_arg + i];
         const struct resp_arg *ida = &c->argv[streams_arg + streams_count + i];
         bool wrong;
-        struct sobj *o = stream_lookup(c, key, &wrong);
+        /* A retried XREAD treats a key of another type as no stream
+         * (Redis 7.0 keeps it blocked); XREADGROUP's retry answers. */
+        struct dict_entry *se = groupname ? ctx_lookup_type(c, key, OBJ_STREAM, &wrong)
+                                          : ctx_lookup_source(c, key, OBJ_STREAM, &wrong);
+        struct sobj *o = se ? store_value(se) : NULL;
         if (wrong) goto done;
         if (groupname) {
             if (retry && o == NULL) {
@@ -225,7 +229,9 @@ static void xread_generic(struct cmd_ctx *c, bool xreadgroup, bool retry)
     for (int i = 0; i < streams_count; i++) {
         const struct resp_arg *key = &c->argv[streams_arg + i];
         bool wrong;
-        struct sobj *o = stream_lookup(c, key, &wrong);
+        struct dict_entry *se = groupname ? ctx_lookup_type(c, key, OBJ_STREAM, &wrong)
+                                          : ctx_lookup_source(c, key, OBJ_STREAM, &wrong);
+        struct sobj *o = se ? store_value(se) : NULL;
         if (o == NULL) continue;
         struct stream *s = stream_of(o);
         struct stream_id gt = ids[i];

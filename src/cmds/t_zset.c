@@ -583,7 +583,8 @@ bool zset_pop_reply(struct cmd_ctx *c, const struct resp_arg *key, bool max, lon
                     enum zpop_shape shape, bool *wrongtype)
 {
     assert(count >= 1);
-    struct sobj *o = lookup_zset(c, key, wrongtype);
+    struct dict_entry *ze = ctx_lookup_source(c, key, OBJ_ZSET, wrongtype);
+    struct sobj *o = ze ? store_value(ze) : NULL;
     if (o == NULL || zset_length(o) == 0) return false;
     long long llen = (long long)zset_length(o);
     long long n = count < llen ? count : llen;

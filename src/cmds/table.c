@@ -84,9 +84,9 @@ static const struct cmd_def client_subs[] = {
         "O(log N) where N is the number of client connections"),
     ROW("client|no-evict", 3, L | A | NLS, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS | ACL_CONNECTION,
         NULL, "connection", "7.0.0", "Set client eviction mode for the current connection", "O(1)"),
-    ROW("client|pause", -3, L | A | NLS, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS | ACL_CONNECTION,
+    ROW("client|pause", -3, L | A | NLS | CMD_TX_LOCAL, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS | ACL_CONNECTION,
         NULL, "connection", "2.9.50", "Stop processing commands from clients for some time", "O(1)"),
-    ROW("client|unpause", 2, L | A | NLS, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS | ACL_CONNECTION,
+    ROW("client|unpause", 2, L | A | NLS | CMD_TX_LOCAL, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS | ACL_CONNECTION,
         NULL, "connection", "6.2.0", "Resume processing of clients that were paused", "O(N) Where N is the number of paused clients"),
     ROW("client|tracking", -3, L | NLS, 0, 0, 0, ACL_CONNECTION | ACL_SLOW, NULL, "connection", "6.0.0",
         "Enable or disable server assisted client side caching support", "O(1). Some options may introduce additional complexity."),
@@ -123,9 +123,9 @@ static const struct cmd_def command_subs[] = {
 };
 
 static const struct cmd_def config_subs[] = {
-    ROW("config|get", -3, L | A | NLS, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL, "server", "2.0.0",
+    ROW("config|get", -3, L | A | NLS | CMD_TX_LOCAL, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL, "server", "2.0.0",
         "Get the values of configuration parameters", "O(N) when N is the number of configuration parameters provided"),
-    ROW("config|set", -4, L | A | NLS, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL, "server", "2.0.0",
+    ROW("config|set", -4, L | A | NLS | CMD_TX_LOCAL, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL, "server", "2.0.0",
         "Set configuration parameters to the given values", "O(N) when N is the number of configuration parameters provided"),
     ROW("config|rewrite", 2, L | A | NLS, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL, "server", "2.8.0",
         "Rewrite the configuration file with the in memory configuration", "O(1)"),
@@ -171,11 +171,11 @@ static const struct cmd_def memory_subs[] = {
 };
 
 static const struct cmd_def slowlog_subs[] = {
-    ROW("slowlog|get", -2, L | A | LS, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL, "server", "2.2.12",
+    ROW("slowlog|get", -2, L | A | LS | CMD_TX_LOCAL, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL, "server", "2.2.12",
         "Get the slow log's entries", "O(N) where N is the number of entries returned"),
-    ROW("slowlog|len", 2, L | A | LS, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL, "server", "2.2.12",
+    ROW("slowlog|len", 2, L | A | LS | CMD_TX_LOCAL, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL, "server", "2.2.12",
         "Get the slow log's length", "O(1)"),
-    ROW("slowlog|reset", 2, L | A | LS, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL, "server", "2.2.12",
+    ROW("slowlog|reset", 2, L | A | LS | CMD_TX_LOCAL, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL, "server", "2.2.12",
         "Clear all entries from the slow log", "O(N) where N is the number of entries in the slowlog"),
     ROW("slowlog|help", 2, L | LS, 0, 0, 0, ACL_SLOW, NULL, "server", "6.2.0",
         "Show helpful text about the different subcommands", "O(1)"),

@@ -55,6 +55,7 @@
 #include <string.h>
 
 #include "base/check.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "cmds/cmd.h"
@@ -313,7 +314,12 @@ static bool exec_command(struct repl *r, const struct entry_header *h, uint64_t 
         return false;
     }
     c.cmd = d;
+    /* The leader's active expiry deletes keys here, when its __expire
+     * applies: that is this node's "expire-cycle" latency (LATENCY). */
+    bool expiry = r->hooks.on_latency && is_word(&argv[0], "__expire");
+    int64_t start_us = expiry ? clock_mono_us() : 0;
     cmd_exec(&c);
+    if (expiry) r->hooks.on_latency(r->hooks.ctx, "expire-cycle", (clock_mono_us() - start_us) / 1000);
     r->machine.commands_applied++;
     return c.blocked;
 }

@@ -94,6 +94,7 @@ static void add_deletions(struct batch *b, int db, const struct found *f)
 static bool may_run(struct repl *r)
 {
     return r->node.raft_started && !r->node.stopping && node_is_leader(r) && !r->expire.in_flight &&
+           !r->expire.paused &&
            r->lease.ready_term == raft_current_term(r->raft);
 }
 
@@ -183,6 +184,15 @@ void expire_fast_cycle(struct repl *r)
     if (now < x->last_fast_start_us + 2 * EXPIRE_FAST_DURATION_US) return;
     x->last_fast_start_us = now;
     cycle(r, EXPIRE_FAST_DURATION_US);
+}
+
+/* As in Redis 7.0, keys do not expire while clients are paused (WRITE or
+ * ALL): their deletion is a write. Reads still see them as gone. When the
+ * pause ends, a cycle runs at once. */
+void repl_expire_pause(struct repl *r, bool paused)
+{
+    r->expire.paused = paused;
+    if (!paused) expire_slow_cycle(r);
 }
 
 void expire_batch_gone(struct repl *r, uint64_t seq)

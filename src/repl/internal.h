@@ -74,6 +74,7 @@ struct repl_expire {
     int next_db;                 /* where the next cycle starts */
     size_t cursor[STORE_DBS];    /* each database's walk (store_scan_expired) */
     bool more_left;              /* the last cycle stopped before it was done */
+    bool paused;                 /* CLIENT PAUSE: no key expires (repl_expire_pause) */
     int64_t last_fast_start_us;  /* monotonic */
     /* INFO stats, this node's own (as in Redis) */
     double stale_perc;           /* running estimate of the expired share */
@@ -168,6 +169,7 @@ struct repl_snapfork {
     size_t buffer_bytes;         /* its bytes, mapped, while libraft writes them */
     uint64_t started, taken, failed;
     int64_t last_taken_ms;       /* wall clock of the last one taken (LASTSAVE), 0: none */
+    uint64_t last_changes;       /* store->changes when it forked (rdb_changes_since_last_save) */
     size_t last_bytes;
     int64_t last_fork_us;
     bool last_failed;            /* the latest snapshot was given up */

@@ -122,6 +122,10 @@ const char *repl_refuse(int argc, const struct resp_arg *argv);
  * when the proposer is over its in-flight bound: the caller should stop
  * reading from this client until on_unblocked. A command repl_refuse()
  * refuses is answered with that error at once instead. */
+/* CLIENT PAUSE began (true) or ended (false): active expiry stops meanwhile
+ * (expire.c). */
+void repl_expire_pause(struct repl *r, bool paused);
+
 bool repl_submit(struct repl *r, struct reply_slot *slot, int db, int proto, int argc,
                  const struct resp_arg *argv);
 /* Submits a blocked command again for a slot that still counts it. */
@@ -207,6 +211,10 @@ struct repl_info {
     size_t snapshot_last_bytes;
     int64_t snapshot_last_fork_us;
     int64_t snapshot_last_taken_ms; /* wall clock; 0: none since start */
+    /* Changes (keyspace events) this node applied since the state its last
+     * snapshot holds (since start before the first):
+     * rdb_changes_since_last_save. */
+    uint64_t changes_since_snapshot;
 };
 void repl_get_info(struct repl *r, struct repl_info *info);
 /* The current configuration, at most max members; strings stay valid until

@@ -67,6 +67,7 @@ struct snapfork_job {
     int memfd;                 /* what the child writes into */
     int64_t deadline_us;       /* monotonic */
     int64_t started_us;
+    uint64_t changes;           /* the keyspace's change count when the child forked */
     struct held_put put;       /* libraft's, held until the child is done */
     uv_timer_t timer;
 };
@@ -166,6 +167,7 @@ static void job_finish(struct snapfork_job *job)
     b->len = len;
     r->snapfork.taken++;
     r->snapfork.last_taken_ms = clock_wall_ms();
+    r->snapfork.last_changes = job->changes;
     r->snapfork.last_bytes = len;
     r->snapfork.buffer_bytes = len;
     r->snapfork.last_failed = false;
@@ -246,6 +248,7 @@ static int snapfork_start(struct repl *r, const struct buf *aux)
     job->pid = job->child = pid;
     job->memfd = memfd;
     job->started_us = clock_mono_us();
+    job->changes = r->store->changes;
     job->deadline_us = job->started_us + (int64_t)r->cfg.snapshot_timeout_ms * 1000;
     uv_timer_init(r->loop, &job->timer);
     job->timer.data = job;

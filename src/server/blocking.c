@@ -6,7 +6,7 @@
  * replicated. Every change applied to a key on this node is reported
  * (store->on_touch; a snapshot installed from the leader reports every
  * database, repl/apply.c); at the next tick the waiters of changed keys submit
- * their command again, in the order they started waiting, so the log
+ * their command again (as `__retry <command>`, cmds/blocking.c), in the order they started waiting, so the log
  * serves them first come, first served among this node's clients (waiters
  * on different nodes are served in the order their retries reach the
  * leader). A retry that finds nothing waits again, in the same place.
@@ -302,7 +302,13 @@ void blocking_tick(struct server *s)
             struct waiter *w = l->v[i];
             if (w->in_flight) continue;
             w->in_flight = true;
-            repl_resubmit(s->repl, w->slot, w->db, w->proto, w->argc, w->argv);
+            /* As __retry (cmds/blocking.c): a key of another type now keeps
+             * it waiting, as in Redis 7.0, rather than answering WRONGTYPE. */
+            struct resp_arg *retry = xmalloc(((size_t)w->argc + 1) * sizeof *retry);
+            retry[0] = (struct resp_arg){"__retry", 7};
+            memcpy(retry + 1, w->argv, (size_t)w->argc * sizeof *retry);
+            repl_resubmit(s->repl, w->slot, w->db, w->proto, w->argc + 1, retry);
+            free(retry);
         }
     }
     dict_clear(&s->ready_keys);
@@ -391,6 +397,10 @@ void blocking_on_orphan_reply(void *ctx, int db, int argc, const struct resp_arg
                               const char *reply, size_t len)
 {
     struct server *s = ctx;
+    if (argc >= 2 && is(&argv[0], "__retry")) { /* a retry: the command it carries */
+        argc--;
+        argv++;
+    }
     const struct resp_arg *name = &argv[0];
     bool list = is(name, "blpop") || is(name, "brpop") || is(name, "blmpop");
     bool zset = is(name, "bzpopmin") || is(name, "bzpopmax") || is(name, "bzmpop");

@@ -122,6 +122,10 @@ struct resp_out client_reply(struct client *c)
 {
     struct resp_out o;
     o.proto = c->proto;
+    if (c->capture) {
+        o.buf = c->capture;
+        return o;
+    }
     if (c->silent_slot) {
         o.buf = &c->silent_slot->reply;
         return o;

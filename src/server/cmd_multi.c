@@ -9,7 +9,10 @@
  * that each queued command is checked again when it runs, as Redis checks
  * them at EXEC. WATCH sends __watch through the log, which
  * opens a session recorded on every node; EXEC then carries the watched keys
- * and runs only if none changed since (store/watch.h). */
+ * and runs only if none changed since (store/watch.h). Node-local commands
+ * Redis queues (CMD_TX_LOCAL: SLOWLOG, CONFIG GET/SET, CLIENT PAUSE) run
+ * on this node when EXEC is sent, before the logged commands apply, and
+ * their replies travel in the transaction in their places. */
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -24,6 +27,7 @@ struct queued {
     int db;
     int argc;
     size_t first; /* index of its first argument in args */
+    const struct cmd_def *local; /* CMD_TX_LOCAL: runs on this node at EXEC */
 };
 
 struct multi_state {
@@ -106,6 +110,7 @@ static void add_cmd(struct multi_state *m, int db, int argc, const struct resp_a
     m->cmds[m->n_cmds].db = db;
     m->cmds[m->n_cmds].argc = argc;
     m->cmds[m->n_cmds].first = m->n_args;
+    m->cmds[m->n_cmds].local = NULL;
     m->n_cmds++;
     for (int i = 0; i < argc; i++) add_arg(m, argv[i].ptr, argv[i].len);
 }
@@ -176,6 +181,9 @@ bool multi_queue(struct client *c, const struct cmd_def *cmd, int argc, const st
         cmd_local_fn *fn = cmd_local_handler(cmd);
         CHECK(fn != NULL);
         fn(c, cmd, argc, argv);
+    } else if (cmd->flags & CMD_TX_LOCAL) {
+        add_cmd(m, m->db, argc, argv);
+        m->cmds[m->n_cmds - 1].local = cmd;
     } else if (cmd->exec == NULL || (cmd->flags & CMD_INTERNAL)) {
         struct resp_out o = client_reply(c);
         resp_errorf(&o, "ERR '%s' cannot run inside a transaction in Parley", cmd->name);
@@ -238,9 +246,38 @@ static void cmd_exec_tx(struct client *c, const struct cmd_def *cmd, int argc,
         reply_error(c, "EXECABORT Transaction discarded because of previous errors.");
         return;
     }
+    /* Node-local commands (CMD_TX_LOCAL) run here, on this node, in their
+     * queued order, before the logged ones apply; what each answers goes
+     * into the transaction as `__reply raw <reply>` in its place, so EXEC's
+     * array keeps every reply where Redis has it. (Unlike Redis's, they
+     * have run even if a WATCH then aborts the transaction.) */
+    struct buf local = BUF_INIT;
+    size_t *local_off = xmalloc((m->n_cmds ? m->n_cmds : 1) * 2 * sizeof *local_off);
+    for (size_t i = 0; i < m->n_cmds; i++) {
+        const struct queued *q = &m->cmds[i];
+        if (q->local == NULL) continue;
+        struct resp_arg *qargv = xmalloc((size_t)q->argc * sizeof *qargv);
+        for (int j = 0; j < q->argc; j++) {
+            size_t arg = q->first + (size_t)j;
+            qargv[j] = (struct resp_arg){m->bytes.data + m->offsets[2 * arg], m->offsets[2 * arg + 1]};
+        }
+        local_off[2 * i] = local.len;
+        cmd_local_fn *fn = cmd_local_handler(q->local);
+        CHECK(fn != NULL);
+        c->capture = &local;
+        fn(c, q->local, q->argc, qargv);
+        c->capture = NULL;
+        free(qargv);
+        local_off[2 * i + 1] = local.len - local_off[2 * i];
+        if (local_off[2 * i + 1] == 0) { /* a handler that answered nothing */
+            struct resp_out o = {&local, c->proto};
+            resp_error(&o, "ERR command cannot run inside a transaction");
+            local_off[2 * i + 1] = local.len - local_off[2 * i];
+        }
+    }
     /* Numbers first (their buffer must not move once pointed into). */
     struct buf nums = BUF_INIT;
-    size_t n_total = 7 + 2 * m->n_watched + 2 * m->n_cmds + m->n_args;
+    size_t n_total = 7 + 2 * m->n_watched + 5 * m->n_cmds + m->n_args;
     size_t *num_off = xmalloc((3 + 2 * m->n_watched + 1 + 2 * m->n_cmds) * 2 * sizeof *num_off);
     size_t k = 0;
 #define NUM(fmt, v)                                        \
@@ -295,6 +332,15 @@ static void cmd_exec_tx(struct client *c, const struct cmd_def *cmd, int argc,
     PUT_NUM();
     for (size_t i = 0; i < m->n_cmds; i++) {
         PUT_NUM();
+        if (m->cmds[i].local) { /* __reply raw <what it answered> */
+            num++;
+            args[a++] = (struct resp_arg){"3", 1};
+            args[a++] = (struct resp_arg){"__reply", 7};
+            args[a++] = (struct resp_arg){"raw", 3};
+            args[a].ptr = local.data + local_off[2 * i];
+            args[a++].len = local_off[2 * i + 1];
+            continue;
+        }
         PUT_NUM();
         for (int j = 0; j < m->cmds[i].argc; j++) {
             size_t arg = m->cmds[i].first + (size_t)j;
@@ -325,6 +371,8 @@ static void cmd_exec_tx(struct client *c, const struct cmd_def *cmd, int argc,
     free(args);
     free(num_off);
     buf_free(&nums);
+    free(local_off);
+    buf_free(&local);
     reset_queue(m);
     reset_watch(m);
 }

@@ -118,8 +118,11 @@ void server_info(struct server *s, int nsections, const struct resp_arg *section
     }
     if (want(nsections, sections, "persistence", true)) {
         SECTION("Persistence");
-        buf_printf(out, "loading:0\r\nrdb_changes_since_last_save:0\r\naof_enabled:0\r\n"
-                        "parley_durability:raft-quorum-fsync\r\n");
+        struct repl_info pri;
+        repl_get_info(s->repl, &pri);
+        buf_printf(out, "loading:0\r\nrdb_changes_since_last_save:%llu\r\naof_enabled:0\r\n"
+                        "parley_durability:raft-quorum-fsync\r\n",
+                   (unsigned long long)pri.changes_since_snapshot);
     }
     if (want(nsections, sections, "stats", true)) {
         const struct net_stats *ns = net_get_stats(s->net);
@@ -577,6 +580,13 @@ static void config_set_cmd(struct client *c, const struct cmd_def *cmd, int argc
      * that answers the CONFIG SET: one command cannot carry both. */
     bool has_requirepass = false;
     for (int j = 2; j < argc; j += 2) has_requirepass |= arg_is(&argv[j], "requirepass");
+    /* Inside EXEC (cmd_multi.c) a node-local command answers at once; a
+     * replicated setting answers only once its own entry applies. */
+    if (c->capture && (has_requirepass || encoding_config_named(argc, argv))) {
+        resp_error(&o, "ERR CONFIG SET of a replicated setting (requirepass, the encoding thresholds) "
+                       "cannot run inside a transaction in Parley");
+        return;
+    }
     if (has_requirepass && encoding_config_named(argc, argv)) {
         resp_error(&o, "ERR CONFIG SET failed (possibly related to argument 'requirepass') - "
                        "set requirepass and the encoding thresholds in separate CONFIG SET commands");

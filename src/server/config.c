@@ -155,6 +155,7 @@ static const struct directive table[] = {
     ENC("zset-max-ziplist-value", zset_max_listpack_value),
     ENC("stream-node-max-bytes", stream_node_max_bytes),
     ENC("stream-node-max-entries", stream_node_max_entries),
+    ENC("hll-sparse-max-bytes", hll_sparse_max_bytes),
 #undef ENC
     /* server/latency.h: events at least this long are recorded (0: off). */
     {"latency-monitor-threshold", K_INT, OFF(latency_monitor_threshold), true, "0", 0, BIG},

@@ -20,9 +20,11 @@
 #include "base/mem.h"
 #include "server/server.h"
 
+#define ENC_MAX_SETTINGS 10 /* store_encoding_n_settings, checked at start-up */
+
 struct encoding_startup {
-    struct resp_arg argv[1 + 2 * 9]; /* __setencoding and up to every setting */
-    char values[9][24];
+    struct resp_arg argv[1 + 2 * ENC_MAX_SETTINGS]; /* __setencoding and up to every setting */
+    char values[ENC_MAX_SETTINGS][24];
     int argc;
     struct startup_proposal prop;
 };
@@ -61,15 +63,15 @@ bool encoding_config_named(int argc, const struct resp_arg *argv)
 
 void encoding_config_changed(struct client *c, int argc, const struct resp_arg *argv)
 {
-    struct resp_arg args[1 + 2 * 9];
-    char values[9][24];
+    struct resp_arg args[1 + 2 * ENC_MAX_SETTINGS];
+    char values[ENC_MAX_SETTINGS][24];
     int nargs = build_args(&c->srv->cfg.enc, argc, argv, false, args, values);
     repl_submit(c->srv->repl, client_slot_for_submit(c), c->db, c->proto, nargs, args);
 }
 
 void encoding_startup_begin(struct server *s)
 {
-    CHECK(store_encoding_n_settings <= 9);
+    CHECK(store_encoding_n_settings <= ENC_MAX_SETTINGS);
     struct encoding_startup *st = xcalloc(1, sizeof *st);
     st->argc = build_args(&s->cfg.enc, 0, NULL, true, st->argv, st->values);
     if (st->argc == 1) {

@@ -81,6 +81,7 @@ static void unpause(struct server *s)
 {
     s->pause_until_ms = 0;
     s->pause_all = false;
+    if (s->repl) repl_expire_pause(s->repl, false);
     while (s->paused) {
         struct client *c = s->paused;
         s->paused = c->paused_next;
@@ -140,6 +141,7 @@ static void client_pause(struct client *c, const struct cmd_def *cmd, int argc,
     int64_t until = clock_wall_ms() + ms;
     if (until > s->pause_until_ms) s->pause_until_ms = until;
     if (all) s->pause_all = true;
+    if (s->repl) repl_expire_pause(s->repl, true);
     resp_ok(&o);
 }
 
@@ -147,8 +149,16 @@ static void client_unpause(struct client *c, const struct cmd_def *cmd, int argc
                            const struct resp_arg *argv)
 {
     unpause(c->srv);
-    struct resp_out o = client_reply(c);
-    resp_ok(&o);
+    if (c->capture || c->srv->repl == NULL) {
+        struct resp_out o = client_reply(c);
+        resp_ok(&o);
+        return;
+    }
+    /* Keys that expired during the pause are proposed for deletion now
+     * (repl_expire_pause): answer through the log, after them, so that
+     * what this client does next sees them deleted, as in Redis. */
+    struct resp_arg ok = {"__ok", 4};
+    repl_submit(c->srv->repl, client_slot_for_submit(c), c->db, c->proto, 1, &ok);
 }
 
 void pause_bind_handlers(void)

@@ -55,6 +55,7 @@ struct client {
     struct client *paused_next;
     struct client *next_monitor;
     struct reply_slot *silent_slot;
+    struct buf *capture; /* EXEC runs a node-local command: its reply goes here (cmd_multi.c) */
     bool readonly;     /* READONLY: reads served from this node, maybe stale */
     bool peer;         /* a cluster node proved itself (PARLEY.PEER, cmd_peer.c) */
     struct peer_hello *peer_hello; /* PARLEY.PEER HELLO answered, PROVE awaited */

@@ -16,6 +16,7 @@ const struct store_encoding store_encoding_defaults = {
     .zset_max_listpack_value = 64,
     .stream_node_max_bytes = 4096,
     .stream_node_max_entries = 100,
+    .hll_sparse_max_bytes = 3000,
 };
 
 #define OFF(f) offsetof(struct store_encoding, f)
@@ -37,6 +38,7 @@ const struct store_encoding_setting store_encoding_settings[] = {
      LONG_MAX},
     {"stream-node-max-bytes", NULL, OFF(stream_node_max_bytes), true, 0, LONG_MAX},
     {"stream-node-max-entries", NULL, OFF(stream_node_max_entries), false, 0, LLONG_MAX},
+    {"hll-sparse-max-bytes", NULL, OFF(hll_sparse_max_bytes), true, 0, LONG_MAX},
 };
 const size_t store_encoding_n_settings =
     sizeof store_encoding_settings / sizeof *store_encoding_settings;

@@ -1,7 +1,7 @@
 /* store/encoding.h — the encoding thresholds: Redis 7.0's
  * list-max-listpack-size, list-compress-depth, hash-max-listpack-entries/
  * value, set-max-intset-entries, zset-max-listpack-entries/value and
- * stream-node-max-bytes/entries.
+ * stream-node-max-bytes/entries, and hll-sparse-max-bytes.
  *
  * They decide how values are encoded (OBJECT ENCODING, node and block
  * sizes), so they are replicated state: every node must decide alike at
@@ -35,9 +35,10 @@ struct store_encoding {
     long long zset_max_listpack_value;
     long long stream_node_max_bytes;   /* 0: no byte limit */
     long long stream_node_max_entries; /* 0: no entry limit (STREAM_BLOCK_ENTRIES_CAP) */
+    long long hll_sparse_max_bytes;    /* a sparse HyperLogLog that would pass it turns dense */
 };
 
-/* Redis 7.0's defaults: -2, 0, 512, 64, 512, 128, 64, 4096, 100. */
+/* Redis 7.0's defaults: -2, 0, 512, 64, 512, 128, 64, 4096, 100, 3000. */
 extern const struct store_encoding store_encoding_defaults;
 
 /* One setting: its name, Redis's old name (or NULL), its place and range. */

@@ -111,14 +111,14 @@ static store_expired_fn *expired_hook;
 
 void store_set_expired_hook(store_expired_fn *fn) { expired_hook = fn; }
 
-struct dict_entry *store_lookup(struct store *s, int db, const char *key, size_t klen,
-                                int64_t now_ms, bool evict)
+static struct dict_entry *lookup(struct store *s, int db, const char *key, size_t klen,
+                                 int64_t now_ms, bool evict, bool touch)
 {
     assert(db >= 0 && db < STORE_DBS);
     struct dict_entry *e = dset_find(&s->db[db].keys, key, klen);
     if (e == NULL) return NULL;
     if (!store_is_expired(s, db, e, now_ms)) {
-        evict_touch(store_value(e));
+        if (touch) evict_touch(store_value(e));
         return e;
     }
     if (evict) {
@@ -136,6 +136,18 @@ struct dict_entry *store_lookup(struct store *s, int db, const char *key, size_t
         store_notify(s, db, NOTIFY_EXPIRED, "expired", key, klen);
     }
     return NULL;
+}
+
+struct dict_entry *store_lookup(struct store *s, int db, const char *key, size_t klen,
+                                int64_t now_ms, bool evict)
+{
+    return lookup(s, db, key, klen, now_ms, evict, true);
+}
+
+struct dict_entry *store_lookup_notouch(struct store *s, int db, const char *key, size_t klen,
+                                        int64_t now_ms, bool evict)
+{
+    return lookup(s, db, key, klen, now_ms, evict, false);
 }
 
 struct dict_entry *store_set(struct store *s, int db, const char *key, size_t klen,

@@ -92,6 +92,10 @@ struct store {
      * and where events go; not replicated state. */
     uint32_t notify_flags;
     store_notify_fn *on_notify;
+    /* Changes applied, one per keyspace event of A (notify.h) whether or not anyone listens
+     * (Redis's dirty counter, near enough: INFO's
+     * rdb_changes_since_last_save); this process's count, not replicated. */
+    uint64_t changes;
 };
 
 struct store *store_new(void);
@@ -117,6 +121,10 @@ static inline bool store_is_expired(const struct store *s, int db, const struct 
 
 struct dict_entry *store_lookup(struct store *s, int db, const char *key, size_t klen,
                                 int64_t now_ms, bool evict);
+/* store_lookup without counting an access (Redis's LOOKUP_NOTOUCH: TYPE,
+ * TTL and kin, EXISTS leave a key's idle time as it was). */
+struct dict_entry *store_lookup_notouch(struct store *s, int db, const char *key, size_t klen,
+                                        int64_t now_ms, bool evict);
 /* The live entry of key without counting an access or deleting anything
  * (OBJECT IDLETIME and FREQ look without touching). */
 struct dict_entry *store_peek(struct store *s, int db, const char *key, size_t klen, int64_t now_ms);
@@ -211,6 +219,7 @@ static inline void store_touch_unwatched(struct store *s, int db, const char *ke
 static inline void store_notify(struct store *s, int db, uint32_t cls, const char *event,
                                 const char *key, size_t klen)
 {
+    if (cls & NOTIFY_ALL) s->changes++; /* not "new" nor a key miss */
     if ((s->notify_flags & cls) && (s->notify_flags & (NOTIFY_KEYSPACE | NOTIFY_KEYEVENT)) &&
         s->on_notify)
         s->on_notify(s, db, cls, event, key, klen);

@@ -7,6 +7,7 @@ import random
 import pytest
 import redis
 
+from conftest import parse_info
 from exact import exact_client
 
 
@@ -144,6 +145,32 @@ def random_commands(rng, n):
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_random_sequences_match_redis(server, redis_ref, seed):
     compare(server, redis_ref, random_commands(random.Random(seed), 700), ["k1", "k2", "k3"])
+
+
+def test_only_real_changes_count_as_changes_as_redis(server, redis_ref):
+    """SETBIT and BITFIELD that leave the bits as they were change nothing:
+    INFO's rdb_changes_since_last_save does not move (Redis 7.0's dirty)."""
+    steps = [("SETBIT", "f", 0, 0), ("BITFIELD", "g", "SET", "i5", 0, 0),
+             ("SETBIT", "f", 0, 0), ("BITFIELD", "g", "SET", "i5", 0, 0),
+             ("SETBIT", "f", 0, 1), ("BITFIELD", "g", "SET", "i5", 0, 1),
+             ("BITFIELD", "g", "SET", "i5", 0, 1), ("BITFIELD", "h", "INCRBY", "i5", 0, 1),
+             ("BITFIELD", "g", "SET", "i5", 90, 0)]
+    deltas = []
+    for node in (server, redis_ref):
+        c = exact_client(node)
+        c.execute_command("DEL", "f", "g", "h")
+
+        def changes():
+            return int(parse_info(c.execute_command("INFO", "persistence"))["rdb_changes_since_last_save"])
+        seen = []
+        for step in steps:
+            before = changes()
+            c.execute_command(*step)
+            seen.append(changes() - before)
+        deltas.append(seen)
+        c.close()
+    assert deltas[0] == deltas[1]
+    assert deltas[0][2:4] == [0, 0]
 
 
 def test_replicas_hold_the_same_bits(make_cluster):

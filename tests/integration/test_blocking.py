@@ -269,3 +269,36 @@ def test_client_unblock_matches_redis(server, redis_ref, mode):
         waiter.close()
         admin.close()
     assert got[0] == got[1]
+
+
+TYPE_CHANGE_CASES = [
+    (("BLPOP", "tc", "0"), ("RPUSH", "tc", "a")),
+    (("BLMOVE", "tc", "tc-dst", "LEFT", "RIGHT", "0"), ("RPUSH", "tc", "a")),
+    (("BZPOPMIN", "tc", "0"), ("ZADD", "tc", "1", "m")),
+    (("XREAD", "BLOCK", "0", "STREAMS", "tc", "$"), ("XADD", "tc", "5-1", "f", "v")),
+    (("XREAD", "BLOCK", "0", "STREAMS", "tc", "0-0"), ("XADD", "tc", "5-1", "f", "v")),
+]
+
+
+@pytest.mark.parametrize("case", range(len(TYPE_CHANGE_CASES)))
+def test_a_waiter_stays_blocked_when_its_key_changes_type(server, redis_ref, case):
+    """Redis 7.0: a client blocked on a key that becomes a string keeps
+    waiting (no WRONGTYPE); it is served once the key holds its type again."""
+    wait_cmd, fill = TYPE_CHANGE_CASES[case]
+    got = []
+    for port in (server.port, redis_ref.port):
+        admin = redis.Redis(port=port)
+        admin.delete("tc", "tc-dst")
+        waiter = socket.create_connection(("127.0.0.1", port), timeout=10)
+        waiter.sendall(resp_encode(*wait_cmd))
+        wait_until(lambda: int(admin.info("clients")["blocked_clients"]) == 1, 10,
+                   message="the client to block")
+        admin.set("tc", "a string")
+        admin.delete("tc")
+        admin.execute_command(*fill)
+        got.append(waiter.recv(500))
+        waiter.close()
+        admin.delete("tc", "tc-dst")
+        admin.close()
+    assert got[0] == got[1]
+    assert not got[0].startswith(b"-")

@@ -807,3 +807,50 @@ def test_client_pause_ends_by_itself_and_errors(server, raw):
     assert raw.call("CLIENT", "PAUSE", -1) == "ERR timeout is negative"
     assert raw.call("CLIENT", "PAUSE", 10, "MAYBE") == "ERR CLIENT PAUSE mode must be WRITE or ALL"
     assert raw.call("CLIENT", "UNPAUSE") == "OK"
+
+
+def test_client_pause_inside_multi_starts_after_the_transaction(server):
+    """CLIENT PAUSE queued in MULTI: the transaction's writes after it still
+    run; the next write from another client waits for CLIENT UNPAUSE."""
+    import threading
+    c = server.client()
+    p = c.pipeline(transaction=True)
+    p.set("tx:1", "a")
+    p.execute_command("CLIENT", "PAUSE", 10000, "WRITE")
+    p.set("tx:2", "b")
+    try:
+        assert p.execute() == [True, "OK", True]
+        assert c.get("tx:1") == "a" and c.get("tx:2") == "b"
+        writer = server.client()
+        done = []
+        t = threading.Thread(target=lambda: done.append(writer.set("tx:3", "c")))
+        t.start()
+        wait_until(lambda: c.info("clients")["blocked_clients"] == 1, message="the write held")
+        assert done == [] and c.get("tx:3") is None
+    finally:
+        assert c.execute_command("CLIENT", "UNPAUSE") == "OK"
+    t.join(10)
+    assert done == [True] and c.get("tx:3") == "c"
+
+
+def test_keys_do_not_expire_while_clients_are_paused(server, redis_ref):
+    """Redis 7.0: while clients are paused no key is deleted by expiry (it
+    reads as gone); after CLIENT UNPAUSE the next command sees it deleted."""
+    for node in (server, redis_ref):
+        c = node.client() if hasattr(node, "client") else redis.Redis(port=node.port, decode_responses=True)
+        c.flushall()
+        before = c.info("stats")["expired_keys"]
+        c.set("soon", "v", px=20)
+        assert c.execute_command("CLIENT", "PAUSE", 10000, "WRITE") in ("OK", True)
+        try:
+            wait_until(lambda: c.get("soon") is None, message="the key reads as expired")
+            # Several active-expiry periods (100 ms) pass: nothing is deleted.
+            deadline = time.monotonic() + 0.4
+            while time.monotonic() < deadline:
+                assert c.info("stats")["expired_keys"] == before
+                assert c.dbsize() == 1
+                time.sleep(0.05)
+        finally:
+            assert c.execute_command("CLIENT", "UNPAUSE") in ("OK", True)
+        c.get("soon")  # Redis deletes it on access; Parley's UNPAUSE already did
+        assert c.info("stats")["expired_keys"] == before + 1

@@ -19,6 +19,7 @@ SETTINGS = [
     ("zset-max-listpack-value", "zset-max-ziplist-value", "64"),
     ("stream-node-max-bytes", None, "4096"),
     ("stream-node-max-entries", None, "100"),
+    ("hll-sparse-max-bytes", None, "3000"),
 ]
 NAMES = [n for s in SETTINGS for n in s[:2] if n]
 
@@ -157,6 +158,28 @@ def test_stream_node_limits_bound_the_blocks_as_redis(both):
             assert answer(r, *args) == answer(ref, *args), (entries, nbytes, args)
             assert r.xlen("st") == ref.xlen("st")
         assert r.xrange("st") == ref.xrange("st")
+
+
+def test_hll_sparse_max_bytes_decides_when_a_hyperloglog_turns_dense_as_redis(both):
+    r, ref = both
+    for limit in ("30", "200", "0"):
+        seen = []
+        for c in (r, ref):
+            c.config_set("hll-sparse-max-bytes", limit)
+            c.delete("hll")
+            steps = []
+            for i in range(120):
+                c.pfadd("hll", f"e{i}")
+                steps.append(c.execute_command("PFDEBUG", "ENCODING", "hll"))
+            steps.append((c.strlen("hll"), c.pfcount("hll")))
+            seen.append(steps)
+        assert seen[0] == seen[1], limit
+        assert "dense" in seen[0]
+    for c in (r, ref):
+        c.config_set("hll-sparse-max-bytes", "3000")
+        c.delete("hll")
+        c.pfadd("hll", *[f"e{i}" for i in range(60)])
+        assert c.execute_command("PFDEBUG", "ENCODING", "hll") == "sparse"
 
 
 def test_list_fill_and_compress_depth_are_kept(both):

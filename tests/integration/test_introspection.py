@@ -115,6 +115,22 @@ def test_object_idletime_and_freq(server):
         r.execute_command("CONFIG", "SET", "maxmemory-policy", "noeviction")
 
 
+def test_type_ttl_exists_leave_the_idle_time_alone_as_redis(server, redis_ref):
+    """TYPE, TTL, PTTL, EXPIRETIME and EXISTS do not count as an access;
+    GET and TOUCH do (Redis's LOOKUP_NOTOUCH)."""
+    for node in (server, redis_ref):
+        r = exact_client(node, decode=False)
+        r.execute_command("SET", "src", "v")
+        payload = r.execute_command("DUMP", "src")
+        r.execute_command("RESTORE", "k", 0, payload, "REPLACE", "IDLETIME", 1000)
+        for cmd in ("TYPE", "TTL", "PTTL", "EXPIRETIME", "EXISTS"):
+            r.execute_command(cmd, "k")
+        assert r.execute_command("OBJECT", "IDLETIME", "k") >= 1000, node
+        r.execute_command("TOUCH", "k")
+        assert r.execute_command("OBJECT", "IDLETIME", "k") < 1000, node
+        r.close()
+
+
 def test_object_idletime_is_refused_in_multi(r):
     r.set("k", "v")
     p = r.pipeline(transaction=True)
@@ -307,3 +323,21 @@ def test_latency_histogram(server):
     buckets = s["histogram_usec"]
     assert buckets[-1] == 2 and all(b & (b - 1) == 0 for b in buckets[0::2])  # powers of two, cumulative
     assert r.execute_command("LATENCY", "HISTOGRAM", "blabla") == []
+
+
+def test_latency_monitor_records_the_expire_cycle(server):
+    """Deleting a big expired key is recorded as the "expire-cycle" event,
+    as in Redis (here: when the leader's __expire applies)."""
+    r = exact_client(server)
+    r.execute_command("FLUSHALL")
+    r.execute_command("LATENCY", "RESET")
+    r.execute_command("CONFIG", "SET", "latency-monitor-threshold", "1")
+    try:
+        script = "for i = 1, tonumber(ARGV[1]) do redis.call('sadd', KEYS[1], i) end"
+        r.execute_command("EVAL", script, 1, "big", 300000)
+        r.execute_command("PEXPIRE", "big", 1)
+        wait_until(lambda: r.execute_command("DBSIZE") == 0, message="the key deleted by expiry")
+        assert "expire-cycle" in [e[0] for e in r.execute_command("LATENCY", "LATEST")]
+    finally:
+        r.execute_command("CONFIG", "SET", "latency-monitor-threshold", "0")
+        r.execute_command("LATENCY", "RESET")

@@ -239,3 +239,43 @@ def test_cluster_keeps_its_leader_through_snapshots_and_a_follower_catches_up(tm
         assert follower.log_text().count("Loaded a snapshot") > before
     finally:
         cl.stop()
+
+
+def test_rdb_changes_since_last_save_counts_the_writes_since_the_snapshot(tmp_path):
+    """INFO persistence's rdb_changes_since_last_save: writes applied since
+    the state the last snapshot holds, as Redis counts them since its SAVE."""
+    node = Node(str(tmp_path), extra=SNAP_ARGS).start()
+    try:
+        wait_writable(node)
+        c = node.client()
+
+        def changes():
+            return int(c.info("persistence")["rdb_changes_since_last_save"])
+
+        def taken():
+            return int(raft_info(c)["raft_snapshots_taken"])
+        base = changes()
+        for i in range(3):
+            c.set(f"k{i}", i)
+        assert changes() == base + 3
+        # A write that changes nothing is no change (SETBIT of the same bit).
+        c.setbit("b", 0, 0)
+        c.setbit("b", 0, 0)
+        c.setbit("b", 0, 1)
+        assert changes() == base + 5
+        before, written = taken(), [5]
+
+        def write_until_snapshot():
+            c.set("x", written[0])
+            written[0] += 1
+            return taken() > before
+        wait_until(write_until_snapshot, 60, interval=0, message="a snapshot")
+        wait_no_snapshot_running(c)
+        now, snaps = changes(), taken()
+        assert now < base + written[0]
+        c.set("y", 1)
+        wait_no_snapshot_running(c)
+        if taken() == snaps:
+            assert changes() == now + 1
+    finally:
+        assert node.stop() == 0

@@ -272,3 +272,40 @@ def test_transactions_stay_whole_across_a_leader_kill(make_cluster):
     for n in cluster.nodes:
         a = c0.get(f"pair:{n.node_id}:a")
         assert a == c0.get(f"pair:{n.node_id}:b"), "a transaction was applied in part"
+
+
+def test_node_local_commands_are_queued_like_redis(server, redis_ref):
+    """SLOWLOG, CONFIG GET/SET and CLIENT UNPAUSE inside MULTI are queued
+    and answer in their places in EXEC's array, as redis-server's do."""
+    script = [("SET", "k", "v"), ("CONFIG", "SET", "slowlog-max-len", "77"),
+              ("CONFIG", "GET", "slowlog-max-len"), ("SLOWLOG", "RESET"), ("SLOWLOG", "LEN"),
+              ("SLOWLOG", "GET", "-2"), ("CLIENT", "UNPAUSE"), ("GET", "k")]
+    results = []
+    for node in (server, redis_ref):
+        c = exact_client(node)
+        try:
+            old = c.execute_command("CONFIG", "GET", "slowlog-max-len")[1]
+            assert c.execute_command("MULTI") == "OK"
+            for cmd in script:
+                assert c.execute_command(*cmd) == "QUEUED"
+            results.append([("error", str(v)) if isinstance(v, Exception) else v
+                            for v in c.execute_command("EXEC")])
+            assert c.execute_command("CONFIG", "GET", "slowlog-max-len") == ["slowlog-max-len", "77"]
+            c.execute_command("CONFIG", "SET", "slowlog-max-len", old)
+        finally:
+            c.close()
+    assert results[0] == results[1]
+    assert results[0][2] == ["slowlog-max-len", "77"]
+    assert results[0][5] == ("error", "ERR count should be greater than or equal to -1")
+
+
+def test_replicated_setting_inside_multi_is_refused_in_its_place(x):
+    """CONFIG SET of an encoding threshold answers only once its own log
+    entry applies: inside a transaction it answers an error, the rest runs."""
+    assert x.execute_command("MULTI") == "OK"
+    assert x.execute_command("CONFIG", "SET", "list-max-listpack-size", "64") == "QUEUED"
+    assert x.execute_command("SET", "after", "1") == "QUEUED"
+    got = x.execute_command("EXEC")
+    assert str(got[0]).startswith("ERR CONFIG SET of a replicated setting")
+    assert got[1] == "OK"
+    assert x.execute_command("CONFIG", "GET", "list-max-listpack-size") == ["list-max-listpack-size", "-2"]
