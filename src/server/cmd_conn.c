@@ -106,6 +106,7 @@ static void reset_client(struct client *c)
     pubsub_client_gone(c); /* ... and unsubscribes from every channel and pattern */
     monitor_client_gone(c); /* ... and stops monitoring */
     acl_client_reset(c);    /* ... and logs in as the default user again */
+    tracking_client_gone(c); /* ... and turns CLIENT TRACKING off */
     c->reply_off = c->reply_skip = c->reply_skip_next = false;
     c->readonly = false;
     c->db = 0;

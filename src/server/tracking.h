@@ -28,6 +28,7 @@ void tracking_after_command(struct client *c);
 void tracking_on_touch(struct server *s, int db, const char *key, size_t klen);
 /* End of a tick: BCAST and flush messages, the table's size limit. */
 void tracking_tick(struct server *s);
+/* The client leaves, or RESET: its tracking is off. */
 void tracking_client_gone(struct client *c);
 /* CLIENT LIST's flags letters (t, B, R) and redir= value. */
 void tracking_client_flags(const struct client *c, char *flags, size_t *n, long long *redir);

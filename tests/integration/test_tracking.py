@@ -161,3 +161,13 @@ def test_switching_modes_is_refused_as_redis_refuses_it(server, redis_ref):
     with resp3(server.port) as ours, resp3(redis_ref.port) as ref:
         for step in steps:
             assert ours.call(*step) == ref.call(*step), step
+
+
+def test_reset_turns_tracking_off(server, redis_ref):
+    seen = []
+    for port in (server.port, redis_ref.port):
+        with resp3(port) as a:
+            a.call("CLIENT", "TRACKING", "ON", "BCAST")
+            assert a.call("RESET") == "RESET"  # RESP2 again, tracking off
+            seen.append([a.call("CLIENT", "TRACKINGINFO"), a.call("CLIENT", "GETREDIR")])
+    assert seen[0] == seen[1] and seen[0][1] == -1
