@@ -17,6 +17,7 @@
 #include "base/clock.h"
 #include "base/mem.h"
 #include "cmds/cmdstats.h"
+#include "cmds/lock.h"
 #include "cmds/cmd.h"
 #include "cmds/memlimit.h"
 #include "store/evict.h"
@@ -142,6 +143,8 @@ bool cmd_may_block(const struct cmd_def *cmd, int argc, const struct resp_arg *a
     if (!(cmd->flags & CMD_BLOCKING)) return false;
     if (strcmp(cmd->name, "xread") == 0 || strcmp(cmd->name, "xreadgroup") == 0)
         return stream_read_may_block(argc, argv);
+    if (strcmp(cmd->name, "lock.acquire") == 0 || strcmp(cmd->name, "elect.campaign") == 0)
+        return hold_may_block(argc, argv);
     return true;
 }
 

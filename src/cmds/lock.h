@@ -34,6 +34,15 @@ bool hold_ttl_or_reply(struct cmd_ctx *c, const struct resp_arg *a, long long *t
  * set), 2 renewed for the same holder (*token set), 0 held by another
  * (nothing replied), -1 an error replied. */
 int hold_acquire(struct cmd_ctx *c, const struct hold_kind *k, long long ttl, long long *token);
+/* The optional "WAIT <ms>" after the TTL (argv[4], argv[5]): false with an
+ * error replied; *wait false without it. With it, a hold another holder
+ * has keeps the client waiting (c->blocked, server/blocking.c) unless it
+ * cannot wait (MULTI): then, as without it, nil. */
+bool hold_wait_or_reply(struct cmd_ctx *c, bool *wait);
+/* Whether this call may wait: with WAIT (cmd_may_block). */
+bool hold_may_block(int argc, const struct resp_arg *argv);
+/* The answer while another holder has it: nil, or wait. */
+void hold_taken(struct cmd_ctx *c, bool wait);
 /* The TTL of an existing hold renewed (REFRESH). */
 void hold_renew(struct cmd_ctx *c, struct dict_entry *e, long long ttl);
 

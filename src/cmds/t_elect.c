@@ -44,16 +44,18 @@ static void on_expired(struct store *s, int db, const char *key, size_t klen, st
 
 void elect_init(void) { store_set_expired_hook(on_expired); }
 
-/* ELECT.CAMPAIGN election candidate ttl-ms: the token once the candidate
- * leads (the same one, renewed, if it already does), nil while another
- * candidate leads. */
+/* ELECT.CAMPAIGN election candidate ttl-ms [WAIT ms]: the token once the
+ * candidate leads (the same one, renewed, if it already does), nil while
+ * another candidate leads (with WAIT: once it can lead, in line, or nil
+ * after ms; 0: no limit). */
 static void cmd_elect_campaign(struct cmd_ctx *c)
 {
     long long ttl, token;
-    if (!hold_ttl_or_reply(c, &c->argv[3], &ttl)) return;
+    bool wait;
+    if (!hold_ttl_or_reply(c, &c->argv[3], &ttl) || !hold_wait_or_reply(c, &wait)) return;
     int got = hold_acquire(c, &ELECTION_HOLD, ttl, &token);
     if (got == 0) {
-        resp_null(&c->out);
+        hold_taken(c, wait);
         return;
     }
     if (got < 0) return;
@@ -111,7 +113,8 @@ static void cmd_elect_refresh(struct cmd_ctx *c)
 #define WRITE_FLAGS (CMD_WRITE | CMD_FAST | CMD_NOSCRIPT | CMD_KEY_ACCESS | CMD_KEY_MODIFY)
 
 const struct cmd_def cmd_rows_elect[] = {
-    ROW("elect.campaign", 4, WRITE_FLAGS | CMD_DENYOOM, ACL_WRITE | ACL_KEYSPACE | ACL_FAST,
+    ROW("elect.campaign", -4, WRITE_FLAGS | CMD_DENYOOM | CMD_BLOCKING,
+        ACL_WRITE | ACL_KEYSPACE | ACL_FAST | ACL_BLOCKING,
         cmd_elect_campaign, "Makes a candidate the leader of an election unless another leads; answers its fencing token"),
     ROW("elect.leader", 2, CMD_READONLY | CMD_FAST | CMD_NOSCRIPT | CMD_KEY_ACCESS,
         ACL_READ | ACL_KEYSPACE | ACL_FAST, cmd_elect_leader, "Returns an election's leader and token, or nil"),

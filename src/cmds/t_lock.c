@@ -83,6 +83,35 @@ static long long mint(struct cmd_ctx *c)
     return (long long)((c->log_index << 32) | ((uint64_t)c->log_command << 12) | n);
 }
 
+bool hold_may_block(int argc, const struct resp_arg *argv)
+{
+    return argc == 6 && arg_is(&argv[4], "wait");
+}
+
+bool hold_wait_or_reply(struct cmd_ctx *c, bool *wait)
+{
+    *wait = false;
+    if (c->argc == 4) return true;
+    long long ms;
+    if (c->argc != 6 || !arg_is(&c->argv[4], "wait")) {
+        cmd_reply_syntax_error(c);
+        return false;
+    }
+    if (!arg_get_ll_or_reply(c, &c->argv[5], &ms)) return false;
+    if (ms < 0) {
+        resp_error(&c->out, "ERR timeout is negative");
+        return false;
+    }
+    *wait = true;
+    return true;
+}
+
+void hold_taken(struct cmd_ctx *c, bool wait)
+{
+    if (wait && !c->no_block) c->blocked = true; /* no reply: the client waits */
+    else resp_null(&c->out);
+}
+
 void hold_renew(struct cmd_ctx *c, struct dict_entry *e, long long ttl)
 {
     store_set_expire(c->store, c->db, e, c->now_ms + ttl);
@@ -127,14 +156,16 @@ int hold_by_token(struct cmd_ctx *c, const struct hold_kind *k, struct dict_entr
     return h.token == token;
 }
 
-/* LOCK.ACQUIRE key owner ttl-ms: the token, the same one renewed for the
- * owner that holds it, or nil while another owner does. */
+/* LOCK.ACQUIRE key owner ttl-ms [WAIT ms]: the token, the same one renewed
+ * for the owner that holds it, or nil while another owner does (with WAIT:
+ * once it is free, first come first served, or nil after ms; 0: no limit). */
 static void cmd_lock_acquire(struct cmd_ctx *c)
 {
     long long ttl, token;
-    if (!hold_ttl_or_reply(c, &c->argv[3], &ttl)) return;
+    bool wait;
+    if (!hold_ttl_or_reply(c, &c->argv[3], &ttl) || !hold_wait_or_reply(c, &wait)) return;
     int got = hold_acquire(c, &LOCK_HOLD, ttl, &token);
-    if (got == 0) resp_null(&c->out);
+    if (got == 0) hold_taken(c, wait);
     else if (got > 0) resp_int(&c->out, token);
 }
 
@@ -244,8 +275,8 @@ static void cmd_lock_fenced(struct cmd_ctx *c)
 #define LOCK_FLAGS (CMD_NOSCRIPT | CMD_KEY_ACCESS | CMD_KEY_MODIFY)
 
 const struct cmd_def cmd_rows_lock[] = {
-    ROW("lock.acquire", 4, CMD_WRITE | CMD_DENYOOM | CMD_FAST | LOCK_FLAGS, 1, 1, 1,
-        ACL_WRITE | ACL_KEYSPACE | ACL_FAST, cmd_lock_acquire,
+    ROW("lock.acquire", -4, CMD_WRITE | CMD_DENYOOM | CMD_FAST | CMD_BLOCKING | LOCK_FLAGS, 1, 1, 1,
+        ACL_WRITE | ACL_KEYSPACE | ACL_FAST | ACL_BLOCKING, cmd_lock_acquire,
         "Acquires a lock for an owner with a TTL; answers its fencing token, or nil while another "
         "owner holds it",
         "O(1)"),

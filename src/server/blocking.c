@@ -107,6 +107,12 @@ static bool shape(int argc, const struct resp_arg *argv, int *first, int *n, int
         *first = 1;
         *n = 1;
         *timeout = argc - 1;
+    } else if (is(name, "lock.acquire") || is(name, "elect.campaign")) {
+        if (argc != 6) return false; /* ... WAIT <ms> */
+        *ms_units = true;
+        *first = 1;
+        *n = 1;
+        *timeout = 5;
     } else if (is(name, "blmpop") || is(name, "bzmpop")) {
         long long numkeys;
         if (argc < 4 || !arg_to_ll(&argv[2], &numkeys) || numkeys < 1 || numkeys > argc - 3)

@@ -159,3 +159,42 @@ def test_a_subscriber_on_a_follower_hears_the_leader_elected_on_the_leader(clust
     token = leader.client().execute_command("ELECT.CAMPAIGN", "el:c", "app-1", 60000)
     assert messages(p, 1) == [f"leader {token} app-1"]
     p.close()
+
+
+def test_waiters_are_granted_in_line_when_the_holder_releases_or_expires(cluster):
+    import threading
+    leader = cluster.leader()
+    follower = cluster.followers()[0]
+    holder = leader.client()
+    held = holder.execute_command("LOCK.ACQUIRE", "lk:w", "h", 60000)
+    got = {}
+
+    def wait_for(name, node):
+        got[name] = node.client(socket_timeout=30).execute_command(
+            "LOCK.ACQUIRE", "lk:w", name, 60000, "WAIT", 20000)
+
+    first = threading.Thread(target=wait_for, args=("first", follower))
+    first.start()
+    wait_until(lambda: int(follower.client().info("clients")["blocked_clients"]) == 1, 10,
+               message="the first waiter to wait")
+    second = threading.Thread(target=wait_for, args=("second", follower))
+    second.start()
+    wait_until(lambda: int(follower.client().info("clients")["blocked_clients"]) == 2, 10,
+               message="the second waiter to wait")
+    assert holder.execute_command("LOCK.RELEASE", "lk:w", held) == 1
+    first.join(30)
+    assert got["first"] > held and "second" not in got
+    # The first holder never releases: its TTL would free it; here it
+    # releases, and the second gets its turn.
+    assert holder.execute_command("LOCK.RELEASE", "lk:w", got["first"]) == 1
+    second.join(30)
+    assert got["second"] > got["first"]
+    # A wait that times out answers nil; one woken by an expiry gets the lock.
+    c = follower.client(socket_timeout=30)
+    assert c.execute_command("LOCK.ACQUIRE", "lk:w", "late", 1000, "WAIT", 200) is None
+    c.execute_command("LOCK.RELEASE", "lk:w", got["second"])
+    short = holder.execute_command("LOCK.ACQUIRE", "lk:w", "brief", 300)
+    assert c.execute_command("LOCK.ACQUIRE", "lk:w", "patient", 1000, "WAIT", 20000) > short
+    assert c.execute_command("ELECT.CAMPAIGN", "el:w", "a", 300) > 0
+    assert c.execute_command("ELECT.CAMPAIGN", "el:w", "b", 1000, "WAIT", 20000) > 0
+    assert c.execute_command("ELECT.LEADER", "el:w")[0] == "b"
