@@ -17,6 +17,7 @@
  * does for a plaintext connection. Handshake records land in `cipher`
  * whenever the engine makes them. */
 #include "net/net.h"
+#include "net/bindlist.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -715,16 +716,34 @@ static void on_connection(uv_stream_t *server, int status)
     start_reading(c);
 }
 
-static int parse_ip(const char *host, int port, struct sockaddr_storage *ss)
-{
-    memset(ss, 0, sizeof *ss);
-    if (strchr(host, ':')) return uv_ip6_addr(host, port, (struct sockaddr_in6 *)ss);
-    return uv_ip4_addr(host, port, (struct sockaddr_in *)ss);
-}
-
 int net_tls_reload(struct net *n, const struct tls_settings *s, char *err, size_t errlen)
 {
     return tls_ctx_reload(&n->tls, s, TLS_ROLE_SERVER, err, errlen);
+}
+
+/* Listens on one address of a bind list for net_listen. */
+struct listen_args {
+    struct net *net;
+    bool tls;
+};
+
+static int listen_one(void *ctx, const struct sockaddr *sa, bool v6only)
+{
+    struct listen_args *a = ctx;
+    struct listener *l = xcalloc(1, sizeof *l);
+    l->net = a->net;
+    l->tls = a->tls;
+    uv_tcp_init(a->net->loop, &l->tcp);
+    l->tcp.data = l;
+    int rv = uv_tcp_bind(&l->tcp, sa, v6only ? UV_TCP_IPV6ONLY : 0);
+    if (rv == 0) rv = uv_listen((uv_stream_t *)&l->tcp, 511, on_connection);
+    if (rv != 0) {
+        uv_close((uv_handle_t *)&l->tcp, (uv_close_cb)free);
+        return rv;
+    }
+    l->next = a->net->listeners;
+    a->net->listeners = l;
+    return 0;
 }
 
 int net_listen(struct net *n, const char *bind, int port, bool tls, char *err, size_t errlen)
@@ -733,40 +752,8 @@ int net_listen(struct net *n, const char *bind, int port, bool tls, char *err, s
         snprintf(err, errlen, "No TLS context for the TLS listener on port %d", port);
         return UV_EINVAL;
     }
-    char *copy = xstrdup(bind);
-    int rv = 0;
-    for (char *save = NULL, *host = strtok_r(copy, " ", &save); host; host = strtok_r(NULL, " ", &save)) {
-        bool optional = host[0] == '-';
-        if (optional) host++;
-        struct sockaddr_storage ss;
-        rv = parse_ip(host, port, &ss);
-        if (rv == 0) {
-            struct listener *l = xcalloc(1, sizeof *l);
-            l->net = n;
-            l->tls = tls;
-            uv_tcp_init(n->loop, &l->tcp);
-            l->tcp.data = l;
-            rv = uv_tcp_bind(&l->tcp, (struct sockaddr *)&ss, strchr(host, ':') ? UV_TCP_IPV6ONLY : 0);
-            if (rv == 0) rv = uv_listen((uv_stream_t *)&l->tcp, 511, on_connection);
-            if (rv != 0) {
-                uv_close((uv_handle_t *)&l->tcp, (uv_close_cb)free);
-            } else {
-                l->next = n->listeners;
-                n->listeners = l;
-            }
-        }
-        if (rv != 0 && optional) {
-            rv = 0;
-            continue;
-        }
-        if (rv != 0) {
-            snprintf(err, errlen, "Could not create server %s listening socket %s:%d: %s",
-                     tls ? "TLS" : "TCP", host, port, uv_strerror(rv));
-            break;
-        }
-    }
-    free(copy);
-    return rv;
+    struct listen_args a = {n, tls};
+    return bindlist_listen(bind, port, tls ? "TLS" : "TCP", listen_one, &a, err, errlen);
 }
 
 void net_close_all(struct net *n)

@@ -23,6 +23,7 @@
 #include "base/mem.h"
 #include "cmds/acl.h"
 #include "cmds/cmdstats.h"
+#include "net/bindlist.h"
 #include "server/server.h"
 
 #define HEAD_MAX 8192
@@ -312,37 +313,29 @@ static void on_connection(uv_stream_t *listener, int status)
     uv_read_start((uv_stream_t *)&sc->tcp, on_alloc, on_read);
 }
 
+/* Listens on one address of the bind list for metrics_listen. */
+static int listen_one(void *ctx, const struct sockaddr *sa, bool v6only)
+{
+    struct server *s = ctx;
+    if (s->n_metrics_listeners == METRICS_LISTENERS_MAX) return 0;
+    uv_tcp_t *l = xcalloc(1, sizeof *l);
+    uv_tcp_init(s->loop, l);
+    l->data = s;
+    int rv = uv_tcp_bind(l, sa, v6only ? UV_TCP_IPV6ONLY : 0);
+    if (rv == 0) rv = uv_listen((uv_stream_t *)l, 64, on_connection);
+    if (rv != 0) {
+        uv_close((uv_handle_t *)l, (uv_close_cb)free);
+        return rv;
+    }
+    s->metrics_listeners[s->n_metrics_listeners++] = l;
+    return 0;
+}
+
 int metrics_listen(struct server *s, char *err, size_t errlen)
 {
     if (s->cfg.metrics_port == 0) return 0;
-    char *copy = xstrdup(s->cfg.bind);
-    int rv = 0;
-    for (char *save = NULL, *host = strtok_r(copy, " ", &save); host; host = strtok_r(NULL, " ", &save)) {
-        bool optional = host[0] == '-';
-        if (optional) host++;
-        if (strcmp(host, "*") == 0) host = "0.0.0.0";
-        struct sockaddr_storage ss;
-        rv = strchr(host, ':') ? uv_ip6_addr(host, (int)s->cfg.metrics_port, (struct sockaddr_in6 *)&ss)
-                               : uv_ip4_addr(host, (int)s->cfg.metrics_port, (struct sockaddr_in *)&ss);
-        uv_tcp_t *l = xcalloc(1, sizeof *l);
-        uv_tcp_init(s->loop, l);
-        l->data = s;
-        if (rv == 0) rv = uv_tcp_bind(l, (struct sockaddr *)&ss, 0);
-        if (rv == 0) rv = uv_listen((uv_stream_t *)l, 64, on_connection);
-        if (rv != 0) {
-            uv_close((uv_handle_t *)l, (uv_close_cb)free);
-            if (optional) {
-                rv = 0;
-                continue;
-            }
-            snprintf(err, errlen, "Could not listen for metrics on %s:%lld: %s", host,
-                     s->cfg.metrics_port, uv_strerror(rv));
-            break;
-        }
-        s->metrics_listeners[s->n_metrics_listeners++] = l;
-        if (s->n_metrics_listeners == METRICS_LISTENERS_MAX) break;
-    }
-    free(copy);
+    int rv = bindlist_listen(s->cfg.bind, (int)s->cfg.metrics_port, "metrics", listen_one, s, err,
+                             errlen);
     if (rv == 0) log_info("Metrics on port %lld (/metrics, /health)", s->cfg.metrics_port);
     return rv;
 }

@@ -138,6 +138,19 @@ def test_protected_mode(make_node):
     assert redis.Redis(host=addr, port=node.port).ping()
 
 
+def test_bind_any_address(make_node):
+    """`bind * -::*` listens on every IPv4 address (and IPv6 where the host
+    has it), as redis-server's default does; protected mode still refuses
+    clients from other hosts while no password is set."""
+    node = make_node(extra=["--bind", "* -::*"]).start()
+    wait_writable(node)
+    assert node.client().ping()
+    addr = non_loopback_address()
+    if addr is not None:
+        with socket.create_connection((addr, node.port), timeout=5) as sock:
+            assert sock.recv(65536).startswith(b"-DENIED")
+
+
 def test_requirepass_is_the_replicated_default_password(make_cluster):
     """CONFIG SET requirepass changes the default user's password through
     the log: every node asks for it; CONFIG GET answers the node's own
