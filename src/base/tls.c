@@ -61,8 +61,6 @@ const char *tls_auth_name(enum tls_auth a)
  * stays in SSL_get_verify_result (tls_conn_peer_verified reads it). */
 static int verify_continue(int preverify_ok, X509_STORE_CTX *store)
 {
-    (void)preverify_ok;
-    (void)store;
     return 1;
 }
 
@@ -101,7 +99,6 @@ static long protocol_options(const char *protocols)
 /* The passphrase of tls-key-file-pass, while the key is being read. */
 static int key_password(char *buf, int size, int rwflag, void *userdata)
 {
-    (void)rwflag;
     const char *pass = userdata;
     size_t len = strlen(pass);
     if (size <= 0 || len > (size_t)size) return 0;

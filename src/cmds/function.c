@@ -486,7 +486,6 @@ static void replace_functions(struct dict *next)
 /* Makes the function table reflect the replicated libraries. */
 static void sync_functions(struct cmd_ctx *c)
 {
-    struct dict *f = function_table();
     if (loaded_version == c->store->scripts.version) return;
     struct buf scratch = BUF_INIT;
     struct cmd_ctx quiet = *c;
@@ -503,7 +502,6 @@ static void sync_functions(struct cmd_ctx *c)
         load_into(&quiet, &next, e->key, b->text, b->len, err, sizeof err, &replied);
     }
     buf_free(&scratch);
-    (void)f;
     replace_functions(&next);
     loaded_version = c->store->scripts.version;
 }

@@ -214,7 +214,6 @@ void sandbox_charge(lua_State *L, uint64_t units)
 
 static void hook(lua_State *L, lua_Debug *ar)
 {
-    (void)ar;
     if (sb.killed) raise_kill(L);
     uint64_t weight = 1 + longest_string() / WEIGHT_BYTES;
     sandbox_charge(L, (uint64_t)lua_gethookcount(L) * weight);
@@ -227,7 +226,6 @@ static void hook(lua_State *L, lua_Debug *ar)
 
 static void *sandbox_alloc(void *ud, void *ptr, size_t old_size, size_t new_size)
 {
-    (void)ud;
     classify_unseen();
     if (sb.fail_next && new_size > old_size) {
         sb.fail_next = false;

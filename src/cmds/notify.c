@@ -84,7 +84,6 @@ static char *channel_name(char *stack, size_t cap, const char *kind, int db, con
 void notify_deliver(struct store *s, int db, uint32_t cls, const char *event, const char *key,
                     size_t klen)
 {
-    (void)cls;
     const struct pubsub *ps = &s->pubsub;
     if (s->on_message == NULL ||
         (dict_size(&ps->names[PUBSUB_CHANNEL]) == 0 && dict_size(&ps->names[PUBSUB_PATTERN]) == 0))

@@ -36,7 +36,6 @@ static void announce(struct store *s, const char *key, size_t klen, const char *
 /* The store's expired-key hook: an election whose leader's TTL ran out. */
 static void on_expired(struct store *s, int db, const char *key, size_t klen, struct sobj *value)
 {
-    (void)db;
     struct hold h;
     if (hold_is(value, &ELECTION_HOLD, &h))
         announce(s, key, klen, "expired", h.token, h.holder.p, h.holder.len);

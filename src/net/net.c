@@ -241,7 +241,6 @@ void net_conn_reject(struct net_conn *c, const char *reply)
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
 {
-    (void)suggested;
     struct net_conn *c = h->data;
     if (c->tls) {
         /* libuv calls on_read right after, before any other allocation. */

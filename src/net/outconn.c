@@ -180,7 +180,6 @@ void outconn_request(struct outconn *c, int argc, const char *const *argv)
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
 {
-    (void)suggested;
     struct outconn *c = h->data;
     out->base = buf_reserve(&c->in, READ_CHUNK);
     out->len = c->in.cap - c->in.len;
@@ -189,7 +188,6 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
 /* Hands every whole reply at the front of `in` to the owner. */
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 {
-    (void)b;
     struct outconn *c = s->data;
     if (c->closed) return;
     if (nread < 0) {

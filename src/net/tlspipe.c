@@ -172,7 +172,6 @@ static void pump_in(struct tlspipe *p)
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
-    (void)suggested;
     struct tlspipe *p = h->data;
     buf->base = p->buf;
     buf->len = sizeof p->buf;

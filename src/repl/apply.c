@@ -593,7 +593,6 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsign
 
 static int fsm_snapshot_finalize(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
 {
-    (void)fsm;
     for (unsigned i = 0; i < *n_bufs; i++) free((*bufs)[i].base);
     raft_free(*bufs);
     *bufs = NULL;

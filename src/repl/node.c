@@ -32,7 +32,6 @@
  * reported as a warning so an operator sees what was dropped and why. */
 static void trace_emit(struct raft_tracer *t, int type, const void *info)
 {
-    (void)t;
     if (type != RAFT_TRACER_DIAGNOSTIC || info == NULL) return;
     const struct raft_tracer_info *i = info;
     if (i->version < 1) return;

@@ -305,7 +305,6 @@ void repl_submit_forwarded(struct repl *r, struct reply_slot *slot, uint64_t ori
 
 static void on_applied(struct raft_apply *req, int status, void *result)
 {
-    (void)result;
     struct proposal *p = req->data;
     struct repl *r = p->r;
     CHECK(r->prop.inflight_bytes >= p->bytes);

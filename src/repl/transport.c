@@ -266,7 +266,6 @@ static void on_frame(struct handshake *h);
 
 static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 {
-    (void)suggested;
     struct handshake *h = handle->data;
     /* Never more than the frame: what follows it is libraft's. */
     buf->base = (char *)h->in + h->in_have;
@@ -275,7 +274,6 @@ static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 
 static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
 {
-    (void)buf;
     struct handshake *h = stream->data;
     if (h->stage == HS_DONE) return;
     if (n < 0) {

@@ -172,7 +172,6 @@ static bool is_client_reply_on(int argc, const struct resp_arg *argv)
  * are dropped, all but CLIENT REPLY ON's OK. */
 bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg *argv)
 {
-    (void)ctx;
     struct client *c = net_conn_data(conn);
     bool silent = (c->reply_off || c->reply_skip) && !is_client_reply_on(argc, argv);
     c->reply_skip = false;

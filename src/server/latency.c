@@ -128,7 +128,6 @@ static void reset_one(struct latency_event *e, long long *n)
 static void latency_reset(struct client *c, const struct cmd_def *cmd, int argc,
                           const struct resp_arg *argv)
 {
-    (void)cmd;
     struct latency_monitor *m = &c->srv->latency;
     long long n = 0;
     if (argc == 2) {

@@ -76,7 +76,6 @@ static void on_accept(void *ctx, struct net_conn *conn)
  * ones its earlier commands still wait for), then the connection closes. */
 static void on_protocol_error(void *ctx, struct net_conn *conn, const char *error)
 {
-    (void)ctx;
     struct client *c = net_conn_data(conn);
     struct resp_out o = client_reply(c);
     resp_error(&o, error);
@@ -85,7 +84,6 @@ static void on_protocol_error(void *ctx, struct net_conn *conn, const char *erro
 
 static void on_close(void *ctx, struct net_conn *conn)
 {
-    (void)ctx;
     struct client *c = net_conn_data(conn);
     if (c) client_free(c);
 }
@@ -245,7 +243,6 @@ static void on_signal(uv_signal_t *h, int signum)
 /* SIGHUP: reopen the log file (after logrotate moved it), as Redis does. */
 static void on_sighup(uv_signal_t *h, int signum)
 {
-    (void)signum;
     struct server *s = h->data;
     log_info("Received SIGHUP, reopening the log file");
     if (s->cfg.logfile[0] && log_set_file(s->cfg.logfile) != 0)

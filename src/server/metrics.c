@@ -65,7 +65,6 @@ static void on_timeout(uv_timer_t *t) { scrape_close(t->data); }
 
 static void on_written(uv_write_t *w, int status)
 {
-    (void)status;
     scrape_close(w->data);
 }
 
@@ -275,7 +274,6 @@ static void answer(struct scrape *sc)
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 {
-    (void)suggested;
     struct scrape *sc = h->data;
     b->base = sc->head + sc->len;
     b->len = HEAD_MAX - 1 - sc->len;
@@ -283,7 +281,6 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 
 static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 {
-    (void)b;
     struct scrape *sc = st->data;
     if (n < 0) {
         scrape_close(sc);

@@ -72,9 +72,6 @@ void role_info_section(struct server *s, struct buf *out)
  * ["slave", leader ip, leader port, state, offset] elsewhere. */
 static void cmd_role(struct client *c, const struct cmd_def *cmd, int argc, const struct resp_arg *argv)
 {
-    (void)cmd;
-    (void)argc;
-    (void)argv;
     struct server *s = c->srv;
     struct resp_out o = client_reply(c);
     struct repl_info ri;

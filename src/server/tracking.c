@@ -183,7 +183,6 @@ static void invalidate_key(struct server *s, const char *key, size_t klen, const
 
 static bool remember(void *arg, int index, uint32_t access)
 {
-    (void)access;
     const void **ctx = arg;
     struct client *c = (struct client *)ctx[0];
     const struct resp_arg *argv = ctx[1];
@@ -251,7 +250,6 @@ void tracking_after_command(struct client *c)
 
 void tracking_on_touch(struct server *s, int db, const char *key, size_t klen)
 {
-    (void)db;
     struct tracking *t = s->tracking;
     if (t->n_clients == 0 && dict_size(&t->table) == 0) return;
     if (key == NULL) {
@@ -443,7 +441,6 @@ void tracking_client_gone(struct client *c) { disable(c); }
 static void client_tracking(struct client *c, const struct cmd_def *cmd, int argc,
                             const struct resp_arg *argv)
 {
-    (void)cmd;
     struct resp_out o = client_reply(c);
     long long redirect = 0;
     unsigned opts = 0;
@@ -550,8 +547,6 @@ out:
 static void client_caching(struct client *c, const struct cmd_def *cmd, int argc,
                            const struct resp_arg *argv)
 {
-    (void)cmd;
-    (void)argc;
     struct resp_out o = client_reply(c);
     struct tracking_client *tc = c->tracking;
     if (tc == NULL) {
@@ -582,9 +577,6 @@ static void client_caching(struct client *c, const struct cmd_def *cmd, int argc
 static void client_getredir(struct client *c, const struct cmd_def *cmd, int argc,
                             const struct resp_arg *argv)
 {
-    (void)cmd;
-    (void)argc;
-    (void)argv;
     struct resp_out o = client_reply(c);
     resp_int(&o, c->tracking ? (long long)c->tracking->redirect : -1);
 }
@@ -592,9 +584,6 @@ static void client_getredir(struct client *c, const struct cmd_def *cmd, int arg
 static void client_trackinginfo(struct client *c, const struct cmd_def *cmd, int argc,
                                 const struct resp_arg *argv)
 {
-    (void)cmd;
-    (void)argc;
-    (void)argv;
     struct resp_out o = client_reply(c);
     const struct tracking_client *tc = c->tracking;
     const char *flags[8];

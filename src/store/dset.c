@@ -118,7 +118,6 @@ void dset_remove_at(struct dset *s, size_t i)
     const struct dict_entry *e = s->items[i];
     bool removed = dset_remove(s, e->key, e->klen);
     assert(removed);
-    (void)removed;
 }
 
 size_t dset_memory(const struct dset *s)

@@ -111,7 +111,6 @@ void lazyfree_reset_stats(void)
 
 static void *thread_main(void *unused)
 {
-    (void)unused;
     mem_consolidate_every(CONSOLIDATE_EVERY_FREES);
     pthread_mutex_lock(&q.lock);
     for (;;) {

@@ -245,7 +245,6 @@ unsigned char *lp_insert(unsigned char *lp, size_t pos, const char *s, size_t le
     memmove(lp + pos + esize, lp + pos, bytes - pos);
     size_t written = encode(lp + pos, s, len);
     assert(written == esize);
-    (void)written;
     set_bytes(lp, bytes + esize);
     set_count(lp, lp_count(lp) + 1);
     if (inserted) *inserted = pos;

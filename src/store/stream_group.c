@@ -154,7 +154,6 @@ struct stream_nack *stream_pel_add(struct stream_cg *g, struct stream_consumer *
 void stream_nack_move(struct stream_cg *g, struct stream_nack *n, const struct stream_id *id,
                       struct stream_consumer *to)
 {
-    (void)g;
     if (n->consumer == to) return;
     if (n->consumer) idmap_remove(&n->consumer->pel, id);
     idmap_insert(&to->pel, id, n);

@@ -294,7 +294,6 @@ static void zsl_free_node(struct zsl *zs, struct zsl_node *x, int level)
     zs->node_bytes -= node_size(level);
     bool deleted = dset_remove(&zs->members, de->key, de->klen);
     assert(deleted);
-    (void)deleted;
     free(x);
 }
 
@@ -304,7 +303,6 @@ static void zsl_remove(struct zsl *zs, struct zsl_node *x)
     struct zsl_node *update[ZSL_MAX_LEVEL];
     struct zsl_node *found = zsl_path(zs, x->score, x->de->key, x->de->klen, update);
     assert(found == x);
-    (void)found;
     int level = node_level(zs, x, update);
     zsl_unlink(zs, x, update);
     zsl_free_node(zs, x, level);
@@ -323,7 +321,6 @@ static struct zsl_node *zsl_update_score(struct zsl *zs, struct zsl_node *x, dou
     struct zsl_node *update[ZSL_MAX_LEVEL];
     struct zsl_node *found = zsl_path(zs, x->score, x->de->key, x->de->klen, update);
     assert(found == x);
-    (void)found;
     int level = node_level(zs, x, update);
     zsl_unlink(zs, x, update);
     struct dict_entry *de = x->de;
@@ -440,13 +437,11 @@ static bool score_lte(const void *spec, double score, const char *m, size_t mlen
 
 static bool lex_gte(const void *spec, double score, const char *m, size_t mlen)
 {
-    (void)score;
     return zset_lex_gte_min(m, mlen, spec);
 }
 
 static bool lex_lte(const void *spec, double score, const char *m, size_t mlen)
 {
-    (void)score;
     return zset_lex_lte_max(m, mlen, spec);
 }
 
