@@ -45,5 +45,13 @@ bool hold_may_block(int argc, const struct resp_arg *argv);
 void hold_taken(struct cmd_ctx *c, bool wait);
 /* The TTL of an existing hold renewed (REFRESH). */
 void hold_renew(struct cmd_ctx *c, struct dict_entry *e, long long ttl);
+/* The whole of LOCK.RELEASE / ELECT.RESIGN (key token): deletes the hold
+ * if the token holds it, calling before(c, hold) first when given; replies
+ * 1 or 0. */
+void hold_release_cmd(struct cmd_ctx *c, const struct hold_kind *k,
+                      void (*before)(struct cmd_ctx *c, const struct hold *h));
+/* The whole of LOCK.REFRESH / ELECT.REFRESH (key token ttl-ms): renews the
+ * hold's TTL if the token holds it; replies 1 or 0. */
+void hold_refresh_cmd(struct cmd_ctx *c, const struct hold_kind *k);
 
 #endif

@@ -79,33 +79,17 @@ static void cmd_elect_leader(struct cmd_ctx *c)
     resp_int(&c->out, h.token);
 }
 
-/* ELECT.RESIGN election token: 1 if the token led (now nobody does). */
-static void cmd_elect_resign(struct cmd_ctx *c)
+static void announce_resigned(struct cmd_ctx *c, const struct hold *h)
 {
-    struct dict_entry *e;
-    int is = hold_by_token(c, &ELECTION_HOLD, &e);
-    if (is < 0) return;
-    if (is) {
-        struct hold h;
-        hold_is(store_value(e), &ELECTION_HOLD, &h);
-        announce(c->store, c->argv[1].ptr, c->argv[1].len, "resigned", h.token, h.holder.p, h.holder.len);
-        store_delete(c->store, c->db, c->argv[1].ptr, c->argv[1].len);
-        ctx_notify(c, NOTIFY_GENERIC, "del", &c->argv[1]);
-    }
-    resp_int(&c->out, is);
+    announce(c->store, c->argv[1].ptr, c->argv[1].len, "resigned", h->token, h->holder.p,
+             h->holder.len);
 }
 
+/* ELECT.RESIGN election token: 1 if the token led (now nobody does). */
+static void cmd_elect_resign(struct cmd_ctx *c) { hold_release_cmd(c, &ELECTION_HOLD, announce_resigned); }
+
 /* ELECT.REFRESH election token ttl-ms: 1 if the token leads (lease renewed). */
-static void cmd_elect_refresh(struct cmd_ctx *c)
-{
-    long long ttl;
-    if (!hold_ttl_or_reply(c, &c->argv[3], &ttl)) return;
-    struct dict_entry *e;
-    int is = hold_by_token(c, &ELECTION_HOLD, &e);
-    if (is < 0) return;
-    if (is) hold_renew(c, e, ttl);
-    resp_int(&c->out, is);
-}
+static void cmd_elect_refresh(struct cmd_ctx *c) { hold_refresh_cmd(c, &ELECTION_HOLD); }
 
 #define ROW(n, ar, fl, acl, ex, sum) \
     {n, ar, fl, 1, 1, 1, acl, ex, "lock", "parley-0.1", sum, "O(1)", NULL, ""}

@@ -169,30 +169,37 @@ static void cmd_lock_acquire(struct cmd_ctx *c)
     else if (got > 0) resp_int(&c->out, token);
 }
 
-/* LOCK.RELEASE key token: 1 if token held it (now free), else 0. */
-static void cmd_lock_release(struct cmd_ctx *c)
+void hold_release_cmd(struct cmd_ctx *c, const struct hold_kind *k,
+                      void (*before)(struct cmd_ctx *c, const struct hold *h))
 {
     struct dict_entry *e;
-    int is = hold_by_token(c, &LOCK_HOLD, &e);
+    int is = hold_by_token(c, k, &e);
     if (is < 0) return;
     if (is) {
+        struct hold h;
+        if (before && hold_is(store_value(e), k, &h)) before(c, &h);
         store_delete(c->store, c->db, c->argv[1].ptr, c->argv[1].len);
         ctx_notify(c, NOTIFY_GENERIC, "del", &c->argv[1]);
     }
     resp_int(&c->out, is);
 }
 
-/* LOCK.REFRESH key token ttl-ms: 1 if token holds it (TTL renewed), else 0. */
-static void cmd_lock_refresh(struct cmd_ctx *c)
+void hold_refresh_cmd(struct cmd_ctx *c, const struct hold_kind *k)
 {
     long long ttl;
     if (!hold_ttl_or_reply(c, &c->argv[3], &ttl)) return;
     struct dict_entry *e;
-    int is = hold_by_token(c, &LOCK_HOLD, &e);
+    int is = hold_by_token(c, k, &e);
     if (is < 0) return;
     if (is) hold_renew(c, e, ttl);
     resp_int(&c->out, is);
 }
+
+/* LOCK.RELEASE key token: 1 if token held it (now free), else 0. */
+static void cmd_lock_release(struct cmd_ctx *c) { hold_release_cmd(c, &LOCK_HOLD, NULL); }
+
+/* LOCK.REFRESH key token ttl-ms: 1 if token holds it (TTL renewed), else 0. */
+static void cmd_lock_refresh(struct cmd_ctx *c) { hold_refresh_cmd(c, &LOCK_HOLD); }
 
 /* LOCK.HOLDER key: [owner, token, remaining ms], or nil when free. */
 static void cmd_lock_holder(struct cmd_ctx *c)
