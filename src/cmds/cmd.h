@@ -303,7 +303,7 @@ void sample_distinct(uint64_t *rng, uint64_t n, uint64_t k, uint64_t *out);
 const struct cmd_def *cmd_wrapped(int argc, const struct resp_arg *argv, const char **why);
 
 /* t_elect.c: makes the keyspace announce elections whose leader's TTL ran
- * out (store_set_expired_hook); once, at start-up. */
+ * out or that were evicted (store_set_reclaimed_hook); once, at start-up. */
 void elect_init(void);
 
 /* t_hll.c: PFSELFTEST's checks of the HyperLogLog arithmetic (server/

@@ -383,10 +383,8 @@ void cmd_internal_expire(struct cmd_ctx *c)
 void cmd_internal_evict(struct cmd_ctx *c)
 {
     for (int j = 1; j < c->argc; j++)
-        if (store_delete_for(c->store, c->db, c->argv[j].ptr, c->argv[j].len, LAZYFREE_EVICTION)) {
-            c->store->evicted_keys++;
+        if (store_evict(c->store, c->db, c->argv[j].ptr, c->argv[j].len))
             ctx_notify(c, NOTIFY_EVICTED, "evicted", &c->argv[j]);
-        }
     resp_ok(&c->out);
 }
 

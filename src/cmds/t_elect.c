@@ -11,7 +11,9 @@
  *     leader <token> <candidate>     a candidate won
  *     resigned <token> <candidate>   the leader resigned
  *     expired <token> <candidate>    the leader's TTL ran out (the
- *                                    leader's clock, as key expiry) */
+ *                                    leader's clock, as key expiry)
+ *     evicted <token> <candidate>    maxmemory evicted the election (a
+ *                                    volatile-* or allkeys-* policy) */
 #include <stdio.h>
 #include <string.h>
 
@@ -33,15 +35,17 @@ static void announce(struct store *s, const char *key, size_t klen, const char *
     buf_free(&msg);
 }
 
-/* The store's expired-key hook: an election whose leader's TTL ran out. */
-static void on_expired(struct store *s, int db, const char *key, size_t klen, struct sobj *value)
+/* The store's reclaimed-key hook: an election whose leader's TTL ran out,
+ * or that maxmemory evicted. */
+static void on_reclaimed(struct store *s, int db, const char *key, size_t klen,
+                         struct sobj *value, const char *why)
 {
     struct hold h;
     if (hold_is(value, &ELECTION_HOLD, &h))
-        announce(s, key, klen, "expired", h.token, h.holder.p, h.holder.len);
+        announce(s, key, klen, why, h.token, h.holder.p, h.holder.len);
 }
 
-void elect_init(void) { store_set_expired_hook(on_expired); }
+void elect_init(void) { store_set_reclaimed_hook(on_reclaimed); }
 
 /* ELECT.CAMPAIGN election candidate ttl-ms [WAIT ms]: the token once the
  * candidate leads (the same one, renewed, if it already does), nil while

@@ -107,9 +107,20 @@ struct dict_entry *store_peek(struct store *s, int db, const char *key, size_t k
     return e && !store_is_expired(s, db, e, now_ms) ? e : NULL;
 }
 
-static store_expired_fn *expired_hook;
+static store_reclaimed_fn *reclaimed_hook;
 
-void store_set_expired_hook(store_expired_fn *fn) { expired_hook = fn; }
+void store_set_reclaimed_hook(store_reclaimed_fn *fn) { reclaimed_hook = fn; }
+
+bool store_evict(struct store *s, int db, const char *key, size_t klen)
+{
+    assert(db >= 0 && db < STORE_DBS);
+    struct dict_entry *e = dset_find(&s->db[db].keys, key, klen);
+    if (e == NULL) return false;
+    if (reclaimed_hook) reclaimed_hook(s, db, key, klen, store_value(e), "evicted");
+    store_delete_for(s, db, key, klen, LAZYFREE_EVICTION);
+    s->evicted_keys++;
+    return true;
+}
 
 static struct dict_entry *lookup(struct store *s, int db, const char *key, size_t klen,
                                  int64_t now_ms, bool evict, bool touch)
@@ -126,7 +137,7 @@ static struct dict_entry *lookup(struct store *s, int db, const char *key, size_
          * for WATCH only if a transaction watched it while it was alive: one
          * that began watching once the key had expired saw it as gone. */
         int64_t expired_at = store_expire_of(s, db, e);
-        if (expired_hook) expired_hook(s, db, key, klen, store_value(e));
+        if (reclaimed_hook) reclaimed_hook(s, db, key, klen, store_value(e), "expired");
         remove_key(s, db, key, klen, LAZYFREE_EXPIRE);
         if (watch_active(&s->watch) && watch_any_began_before(&s->watch, expired_at))
             store_touch(s, db, key, klen);

@@ -190,13 +190,18 @@ size_t store_scan_expired(struct store *s, int db, int64_t now_ms, size_t max_ch
                           size_t *cursor, size_t *checked,
                           void (*fn)(void *ctx, struct dict_entry *e), void *ctx);
 
-/* A key deleted because its TTL passed, just before its value goes: one
- * hook per process, NULL for none (cmds/t_elect.c announces the end of an
- * election). Expired keys are deleted in apply, so it runs on every node
- * at the same point of the log. */
-typedef void store_expired_fn(struct store *s, int db, const char *key, size_t klen,
-                              struct sobj *value);
-void store_set_expired_hook(store_expired_fn *fn);
+/* A key the server removed by itself, just before its value goes: `why`
+ * is "expired" (its TTL passed) or "evicted" (maxmemory). One hook per
+ * process, NULL for none (cmds/t_elect.c announces the end of an
+ * election). Both happen in apply, so it runs on every node at the same
+ * point of the log. */
+typedef void store_reclaimed_fn(struct store *s, int db, const char *key, size_t klen,
+                                struct sobj *value, const char *why);
+void store_set_reclaimed_hook(store_reclaimed_fn *fn);
+
+/* Deletes key as a maxmemory victim (the reclaimed hook told, counted in
+ * evicted_keys); false if there is no such key. */
+bool store_evict(struct store *s, int db, const char *key, size_t klen);
 
 /* Reports an in-place change of key's value (APPEND, LPUSH on an existing
  * list...): the mutators above report their own changes. */

@@ -149,6 +149,31 @@ def test_an_election_announces_every_change_of_leader(r, server):
     p.close()
 
 
+def test_an_election_evicted_by_maxmemory_is_announced(r, server):
+    """Under a volatile policy the election (the only key with a TTL) is
+    the victim: its subscribers hear that it ended, as after a lease ran
+    out."""
+    r.flushall()
+    p = server.client().pubsub(ignore_subscribe_messages=True)
+    p.subscribe("__elect__:el:ev")
+    wait_until(lambda: r.pubsub_numsub("__elect__:el:ev")[0][1] == 1, 10, message="the subscription")
+    token = r.execute_command("ELECT.CAMPAIGN", "el:ev", "node-a", 600000)
+    pipe = r.pipeline(transaction=False)
+    for i in range(2000):
+        pipe.set(f"plain{i}", "x" * 100)
+    pipe.execute()
+    try:
+        r.config_set("maxmemory-policy", "volatile-ttl")
+        r.config_set("maxmemory", str(int(r.info("memory")["used_memory"] * 0.95)))
+        wait_until(lambda: r.exists("el:ev") == 0, 10, message="the election to be evicted")
+        assert messages(p, 2) == [f"leader {token} node-a", f"evicted {token} node-a"]
+    finally:
+        r.config_set("maxmemory", "0")
+        r.config_set("maxmemory-policy", "noeviction")
+        r.flushall()
+        p.close()
+
+
 def test_a_subscriber_on_a_follower_hears_the_leader_elected_on_the_leader(cluster):
     leader = cluster.leader()
     follower = cluster.followers()[0]
