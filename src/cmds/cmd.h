@@ -170,6 +170,8 @@ struct cmd_ctx {
     uint32_t *tokens_minted;
     bool no_block;     /* inside MULTI or a script: blocking commands don't */
     bool in_script;    /* inside a script (XREAD BLOCK is refused there) */
+    bool wrapped;      /* run by LOCK.FENCED: the slow log shows the whole
+                          LOCK.FENCED call instead */
     bool blocked;      /* out: a blocking command found nothing and wrote
                           no reply; its client waits (server/blocking.c) */
     bool retry;        /* a waiting blocking command trying again (__retry):

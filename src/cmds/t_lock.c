@@ -269,6 +269,7 @@ static void cmd_lock_fenced(struct cmd_ctx *c)
     sub.argv = c->argv + CMD_WRAPPED_AT;
     sub.cmd = inner;
     sub.no_block = true;
+    sub.wrapped = true;
     cmd_exec(&sub);
     c->rng = sub.rng;
 }

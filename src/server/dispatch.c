@@ -124,6 +124,7 @@ static void observe_exec(void *arg, const struct cmd_ctx *ctx, uint64_t usec)
         if (ours) monitor_feed(s, NULL, ctx->db, ctx->cmd, ctx->argc, ctx->argv);
         return;
     }
+    if (ctx->wrapped) return; /* the slow log shows the LOCK.FENCED call */
     slowlog_maybe(s, s->running, ctx->cmd, ctx->argc, ctx->argv, usec);
 }
 

@@ -70,6 +70,26 @@ def test_fenced_runs_only_for_the_holder_and_not_after_the_ttl(r):
         assert "cannot be fenced" in why or "unknown command" in why, why
 
 
+def test_a_fenced_command_is_one_slow_log_entry(r):
+    """The slow log shows the LOCK.FENCED call once, whole; commandstats
+    counts it and the command it ran, as Redis counts EXEC and its
+    commands."""
+    token = r.execute_command("LOCK.ACQUIRE", "lk:slow", "o", 10000)
+    r.config_set("slowlog-log-slower-than", 0)
+    try:
+        r.execute_command("SLOWLOG", "RESET")
+        r.execute_command("CONFIG", "RESETSTAT")
+        assert r.execute_command("LOCK.FENCED", "lk:slow", token, "SET", "lk:slow:x", "1") == "OK"
+        entries = [e["command"] for e in r.slowlog_get(10)]
+        entries = [e.decode() if isinstance(e, bytes) else e for e in entries]
+        ran = [e for e in entries if e.split()[0].upper() in ("LOCK.FENCED", "SET")]
+        assert ran == [f"LOCK.FENCED lk:slow {token} SET lk:slow:x 1"], entries
+        stats = r.info("commandstats")
+        assert stats["cmdstat_lock.fenced"]["calls"] == 1 and stats["cmdstat_set"]["calls"] == 1
+    finally:
+        r.config_set("slowlog-log-slower-than", 10000)
+
+
 def test_fenced_commands_obey_the_users_key_patterns(server, r):
     r.execute_command("ACL", "SETUSER", "lk-user", "on", ">pw", "~lk:own:*", "+@all")
     c = server.client(username="lk-user", password="pw")
