@@ -914,7 +914,7 @@ static void cmd_internal_asuser(struct cmd_ctx *c)
 
 #define ADMIN_FLAGS (CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE)
 #define ADMIN_ACL (ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS)
-#define SUB(n, ar, fl, acl, ex, sum, cx) {n, ar, fl, 0, 0, 0, acl, ex, "server", "6.0.0", sum, cx, NULL, NULL}
+#define SUB(n, ar, fl, acl, ex, sum, cx) {n, ar, fl, 0, 0, 0, acl, ex, "server", "6.0.0", sum, cx, NULL, NULL, NULL}
 
 static const struct cmd_def acl_subs[] = {
     SUB("acl|cat", -2, CMD_LOCAL | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, ACL_SLOW, NULL,
@@ -922,7 +922,7 @@ static const struct cmd_def acl_subs[] = {
     SUB("acl|deluser", -3, CMD_WRITE | ADMIN_FLAGS, ADMIN_ACL, cmd_acl_deluser,
         "Remove the specified ACL users and the associated rules", "O(1) amortized time considering the typical user."),
     {"acl|dryrun", -4, CMD_READONLY | ADMIN_FLAGS, 0, 0, 0, ADMIN_ACL, cmd_acl_dryrun, "server", "7.0.0",
-     "Returns whether the user can execute the given command without executing the command.", "O(1).", NULL, NULL},
+     "Returns whether the user can execute the given command without executing the command.", "O(1).", NULL, NULL, NULL},
     SUB("acl|genpass", -2, CMD_LOCAL | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, ACL_SLOW, NULL,
         "Generate a pseudorandom secure password to use for ACL users", "O(1)"),
     SUB("acl|getuser", 3, CMD_READONLY | ADMIN_FLAGS, ADMIN_ACL, cmd_acl_getuser,
@@ -943,7 +943,7 @@ static const struct cmd_def acl_subs[] = {
         "Return the name of the user associated to the current connection", "O(1)"),
     SUB("acl|help", 2, CMD_LOCAL | CMD_LOADING | CMD_STALE, ACL_SLOW, NULL,
         "Show helpful text about the different subcommands", "O(1)"),
-    {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    CMD_ROWS_END,
 };
 
 /* The row of an ACL subcommand ("acl|load"). */
@@ -1004,15 +1004,15 @@ bool acl_exec_refuse(struct cmd_ctx *c, uint64_t client, const struct cmd_def *d
 }
 
 #define INTERNAL(n, ar, ex, sum) \
-    {n, ar, CMD_INTERNAL | CMD_FOR_CLIENT | CMD_WRITE, 0, 0, 0, 0, ex, "internal", "parley-0.1", sum, "O(N)", NULL, NULL}
+    {n, ar, CMD_INTERNAL | CMD_FOR_CLIENT | CMD_WRITE, 0, 0, 0, 0, ex, "internal", "parley-0.1", sum, "O(N)", NULL, NULL, NULL}
 
 const struct cmd_def cmd_rows_acl[] = {
     {"acl", -2, CMD_CONTAINER, 0, 0, 0, ACL_SLOW, NULL, "server", "6.0.0",
-     "A container for Access List Control commands", "Depends on subcommand.", acl_subs, NULL},
+     "A container for Access List Control commands", "Depends on subcommand.", acl_subs, NULL, NULL},
     {"auth", -2, CMD_LOCAL | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH | CMD_ALLOW_BUSY,
-     0, 0, 0, ACL_FAST | ACL_CONNECTION, NULL, "connection", "1.0.0", "Authenticate to the server", "O(N) where N is the number of passwords defined for the user", NULL, NULL},
+     0, 0, 0, ACL_FAST | ACL_CONNECTION, NULL, "connection", "1.0.0", "Authenticate to the server", "O(N) where N is the number of passwords defined for the user", NULL, NULL, NULL},
     INTERNAL("__aclsetuser", -2, cmd_internal_setuser, "ACL SETUSER, its passwords hashed (sent by the server)."),
     INTERNAL("__aclload", -1, cmd_internal_aclload, "ACL LOAD: the users of the aclfile (sent by the server)."),
     INTERNAL("__asuser", -3, cmd_internal_asuser, "Runs a script with its caller's permissions (sent by the server)."),
-    {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    CMD_ROWS_END,
 };

@@ -133,39 +133,63 @@ static void cmd_internal_retry(struct cmd_ctx *c)
     c->blocked = sub.blocked;
 }
 
-#define ROW(n, ar, fl, f, l, s, acl, ex, since, sum, cx, ...)                                        \
+/* Block shapes (cmd_def.block): BLPOP/BRPOP/BZPOPMIN/BZPOPMAX wait on
+ * every key before the timeout, BLMOVE/BRPOPLPUSH on their source,
+ * BLMPOP/BZMPOP on their numkeys keys. */
+static bool keys_then_timeout(int argc, const struct resp_arg *argv, struct block_shape *sh)
+{
+    *sh = (struct block_shape){.first = 1, .n = argc - 2, .timeout = argc - 1};
+    return argc >= 3;
+}
+
+static bool source_then_timeout(int argc, const struct resp_arg *argv, struct block_shape *sh)
+{
+    *sh = (struct block_shape){.first = 1, .n = 1, .timeout = argc - 1};
+    return argc >= 4;
+}
+
+static bool timeout_then_numkeys(int argc, const struct resp_arg *argv, struct block_shape *sh)
+{
+    long long numkeys;
+    if (argc < 4 || !arg_to_ll(&argv[2], &numkeys) || numkeys < 1 || numkeys > argc - 3) return false;
+    *sh = (struct block_shape){.first = 3, .n = (int)numkeys, .timeout = 1};
+    return true;
+}
+
+#define ROW(n, ar, fl, f, l, s, acl, ex, blk, since, sum, cx, ...)                                   \
     {n, ar, CMD_WRITE | CMD_BLOCKING | (fl), f, l, s,                                          \
-     ACL_WRITE | ACL_LIST | ACL_SLOW | ACL_BLOCKING | (acl), ex, "list", since, sum, cx, NULL, "" __VA_ARGS__}
+     ACL_WRITE | ACL_LIST | ACL_SLOW | ACL_BLOCKING | (acl), ex, "list", since, sum, cx, NULL, "" __VA_ARGS__, blk}
 
 const struct cmd_def cmd_rows_blocking[] = {
-    ROW("blpop", -3, CMD_KEY_ACCESS | CMD_KEY_MODIFY | 0, 1, -2, 1, 0, cmd_blpop, "2.0.0",
+    ROW("blpop", -3, CMD_KEY_ACCESS | CMD_KEY_MODIFY | 0, 1, -2, 1, 0, cmd_blpop, keys_then_timeout, "2.0.0",
         "Remove and get the first element in a list, or block until one is available",
         "O(N) where N is the number of provided keys."),
-    ROW("brpop", -3, CMD_KEY_ACCESS | CMD_KEY_MODIFY | 0, 1, -2, 1, 0, cmd_brpop, "2.0.0",
+    ROW("brpop", -3, CMD_KEY_ACCESS | CMD_KEY_MODIFY | 0, 1, -2, 1, 0, cmd_brpop, keys_then_timeout, "2.0.0",
         "Remove and get the last element in a list, or block until one is available",
         "O(N) where N is the number of provided keys."),
-    ROW("blmove", 6, CMD_DENYOOM, 1, 2, 1, 0, cmd_blmove, "6.2.0",
+    ROW("blmove", 6, CMD_DENYOOM, 1, 2, 1, 0, cmd_blmove, source_then_timeout, "6.2.0",
         "Pop an element from a list, push it to another list and return it; or block until one is available",
         "O(1)", "RW 1, W 2"),
-    ROW("brpoplpush", 4, CMD_DENYOOM, 1, 2, 1, 0, cmd_brpoplpush, "2.2.0",
+    ROW("brpoplpush", 4, CMD_DENYOOM, 1, 2, 1, 0, cmd_brpoplpush, source_then_timeout, "2.2.0",
         "Pop an element from a list, push it to another list and return it; or block until one is available",
         "O(1)", "RW 1, W 2"),
-    ROW("blmpop", -5, 0, 0, 0, 0, 0, cmd_blmpop, "7.0.0",
+    ROW("blmpop", -5, 0, 0, 0, 0, 0, cmd_blmpop, timeout_then_numkeys, "7.0.0",
         "Pop elements from a list, or block until one is available",
         "O(N+M) where N is the number of provided keys and M is the number of elements returned.", "RW #2"),
     {"bzpopmin", -3, CMD_KEY_ACCESS | CMD_KEY_MODIFY | CMD_WRITE | CMD_BLOCKING | CMD_FAST, 1, -2, 1,
      ACL_WRITE | ACL_SORTEDSET | ACL_FAST | ACL_BLOCKING, cmd_bzpopmin, "sorted_set", "5.0.0",
      "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available",
-     "O(log(N)) with N being the number of elements in the sorted set.", NULL, NULL},
+     "O(log(N)) with N being the number of elements in the sorted set.", NULL, NULL, keys_then_timeout},
     {"bzpopmax", -3, CMD_KEY_ACCESS | CMD_KEY_MODIFY | CMD_WRITE | CMD_BLOCKING | CMD_FAST, 1, -2, 1,
      ACL_WRITE | ACL_SORTEDSET | ACL_FAST | ACL_BLOCKING, cmd_bzpopmax, "sorted_set", "5.0.0",
      "Remove and return the member with the highest score from one or more sorted sets, or block until one is available",
-     "O(log(N)) with N being the number of elements in the sorted set.", NULL, NULL},
+     "O(log(N)) with N being the number of elements in the sorted set.", NULL, NULL, keys_then_timeout},
     {"bzmpop", -5, CMD_WRITE | CMD_BLOCKING, 0, 0, 0,
      ACL_WRITE | ACL_SORTEDSET | ACL_SLOW | ACL_BLOCKING, cmd_bzmpop, "sorted_set", "7.0.0",
      "Remove and return members with scores in a sorted set or block until one is available",
-     "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.", NULL, "RW #2"},
+     "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.", NULL, "RW #2",
+     timeout_then_numkeys},
     {"__retry", -2, CMD_WRITE | CMD_INTERNAL | CMD_FOR_CLIENT, 0, 0, 0, 0, cmd_internal_retry, "list",
-     "parley-0.1", "Retries a waiting blocking command (sent by the server).", "", NULL, NULL},
-    {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+     "parley-0.1", "Retries a waiting blocking command (sent by the server).", "", NULL, NULL, NULL},
+    CMD_ROWS_END,
 };

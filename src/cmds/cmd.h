@@ -139,6 +139,17 @@ struct client;
 typedef void cmd_local_fn(struct client *c, const struct cmd_def *cmd, int argc,
                           const struct resp_arg *argv);
 
+/* Where a blocking command's call waits: on the keys argv[first] ..
+ * argv[first + n - 1], for the timeout argv[timeout] (milliseconds if
+ * ms_units, else seconds). */
+struct block_shape {
+    int first, n, timeout;
+    bool ms_units;
+};
+/* A blocking row's shape of a call: false if this call does not wait
+ * (XREAD without BLOCK, LOCK.ACQUIRE without WAIT) or cannot say where. */
+typedef bool cmd_block_fn(int argc, const struct resp_arg *argv, struct block_shape *sh);
+
 struct cmd_def {
     const char *name;  /* lower case; "client|setname" style for subcommands */
     int arity;         /* > 0 exact argc, < 0 at least -arity */
@@ -153,7 +164,12 @@ struct cmd_def {
      * XREAD's STREAMS, SET ... GET): keyspec.c gives the grammar. NULL or
      * "": the legacy positions. */
     const char *keys;
+    /* CMD_BLOCKING rows: where a call waits (server/blocking.c). */
+    cmd_block_fn *block;
 };
+
+/* The row that ends every table of rows (name NULL). */
+#define CMD_ROWS_END {0}
 
 struct cmd_ctx {
     struct store *store;
@@ -232,12 +248,10 @@ bool cmd_keys_movable(const struct cmd_def *cmd);
 /* Whether a row's `keys` string parses (NULL and "" do). */
 bool cmd_keys_valid(const char *keys);
 
-/* Whether this call of a CMD_BLOCKING command may wait: XREAD and
- * XREADGROUP only with BLOCK, the others always. A command that may wait
- * goes through the log, even when it is a read. */
+/* Whether this call of a command may wait (its row's block shape says
+ * where). A command that may wait goes through the log, even when it is
+ * a read. */
 bool cmd_may_block(const struct cmd_def *cmd, int argc, const struct resp_arg *argv);
-/* t_stream_read.c: XREAD/XREADGROUP arguments name BLOCK before STREAMS. */
-bool stream_read_may_block(int argc, const struct resp_arg *argv);
 
 /* Runs cmd->exec with the arguments in c (c->cmd is set by the caller),
  * with the keyspace's access clock at c->now_ms. */

@@ -140,12 +140,8 @@ bool cmd_arity_ok(const struct cmd_def *cmd, int argc)
 
 bool cmd_may_block(const struct cmd_def *cmd, int argc, const struct resp_arg *argv)
 {
-    if (!(cmd->flags & CMD_BLOCKING)) return false;
-    if (strcmp(cmd->name, "xread") == 0 || strcmp(cmd->name, "xreadgroup") == 0)
-        return stream_read_may_block(argc, argv);
-    if (strcmp(cmd->name, "lock.acquire") == 0 || strcmp(cmd->name, "elect.campaign") == 0)
-        return hold_may_block(argc, argv);
-    return true;
+    struct block_shape sh;
+    return cmd->block != NULL && cmd->block(argc, argv, &sh);
 }
 
 static cmd_exec_observer_fn *exec_observer;

@@ -688,7 +688,7 @@ const struct cmd_def cmd_rows_dump[] = {
      "generic", "2.6.0", "Return a serialized version of the value stored at the specified key.",
      "O(1) to access the key and additional O(N*M) to serialize it, where N is the number of Redis "
      "objects composing the value and M their average size. For small string values the time "
-     "complexity is thus O(1)+O(1*M) where M is small, so simply O(1).", NULL, ""},
+     "complexity is thus O(1)+O(1*M) where M is small, so simply O(1).", NULL, "", NULL},
     {"restore", -4, CMD_KEY_MODIFY | CMD_WRITE | CMD_DENYOOM, 1, 1, 1,
      ACL_KEYSPACE | ACL_WRITE | ACL_SLOW | ACL_DANGEROUS, cmd_restore, "generic", "2.6.0",
      "Create a key using the provided serialized value, previously obtained using DUMP.",
@@ -696,6 +696,6 @@ const struct cmd_def cmd_rows_dump[] = {
      "is the number of Redis objects composing the value and M their average size. For small string "
      "values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for "
      "sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is "
-     "O(log(N)).", NULL, ""},
-    {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+     "O(log(N)).", NULL, "", NULL},
+    CMD_ROWS_END,
 };

@@ -40,6 +40,6 @@ static void cmd_internal_setencoding(struct cmd_ctx *c)
 const struct cmd_def cmd_rows_encoding[] = {
     {"__setencoding", -3, CMD_INTERNAL | CMD_FOR_CLIENT | CMD_WRITE, 0, 0, 0, 0,
      cmd_internal_setencoding, "internal", "parley-0.1",
-     "CONFIG SET of the encoding thresholds (sent by the server).", "O(N)", NULL, NULL},
-    {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+     "CONFIG SET of the encoding thresholds (sent by the server).", "O(N)", NULL, NULL, NULL},
+    CMD_ROWS_END,
 };

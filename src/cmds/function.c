@@ -878,43 +878,42 @@ static void fcall_generic(struct cmd_ctx *c, bool read_only)
 static void cmd_fcall(struct cmd_ctx *c) { fcall_generic(c, false); }
 static void cmd_fcall_ro(struct cmd_ctx *c) { fcall_generic(c, true); }
 
-#define END {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
 #define SC (ACL_SCRIPTING | ACL_SLOW)
 
 static const struct cmd_def function_subs[] = {
     {"function|load", -3, CMD_WRITE | CMD_DENYOOM | CMD_NOSCRIPT, 0, 0, 0, SC | ACL_WRITE,
      cmd_function_load, "scripting", "7.0.0", "Creates a library.",
-     "O(1) (considering compilation time is redundant)", NULL, NULL},
+     "O(1) (considering compilation time is redundant)", NULL, NULL, NULL},
     {"function|delete", 3, CMD_WRITE | CMD_NOSCRIPT, 0, 0, 0, SC | ACL_WRITE, cmd_function_delete,
-     "scripting", "7.0.0", "Deletes a library and its functions.", "O(1)", NULL, NULL},
+     "scripting", "7.0.0", "Deletes a library and its functions.", "O(1)", NULL, NULL, NULL},
     {"function|flush", -2, CMD_WRITE | CMD_NOSCRIPT, 0, 0, 0, SC | ACL_WRITE, cmd_function_flush,
      "scripting", "7.0.0", "Deletes all libraries and functions.",
-     "O(N) where N is the number of functions deleted", NULL, NULL},
+     "O(N) where N is the number of functions deleted", NULL, NULL, NULL},
     {"function|list", -2, CMD_READONLY | CMD_NOSCRIPT, 0, 0, 0, SC, cmd_function_list, "scripting",
-     "7.0.0", "Returns information about all libraries.", "O(N) where N is the number of functions", NULL, NULL},
+     "7.0.0", "Returns information about all libraries.", "O(N) where N is the number of functions", NULL, NULL, NULL},
     {"function|dump", 2, CMD_READONLY | CMD_NOSCRIPT, 0, 0, 0, SC, cmd_function_dump, "scripting",
      "7.0.0", "Dumps all libraries into a serialized binary payload.",
-     "O(N) where N is the number of functions", NULL, NULL},
+     "O(N) where N is the number of functions", NULL, NULL, NULL},
     {"function|restore", -3, CMD_WRITE | CMD_DENYOOM | CMD_NOSCRIPT, 0, 0, 0, SC | ACL_WRITE,
      cmd_function_restore, "scripting", "7.0.0", "Restores all libraries from a payload.",
-     "O(N) where N is the number of functions on the payload", NULL, NULL},
+     "O(N) where N is the number of functions on the payload", NULL, NULL, NULL},
     {"function|stats", 2, CMD_READONLY | CMD_NOSCRIPT | CMD_ALLOW_BUSY, 0, 0, 0, SC,
      cmd_function_stats, "scripting", "7.0.0", "Returns information about a function during execution.",
-     "O(1)", NULL, NULL},
+     "O(1)", NULL, NULL, NULL},
     {"function|kill", 2, CMD_LOCAL | CMD_NOSCRIPT | CMD_ALLOW_BUSY, 0, 0, 0, SC, cmd_function_kill,
-     "scripting", "7.0.0", "Terminates a function during execution.", "O(1)", NULL, NULL},
+     "scripting", "7.0.0", "Terminates a function during execution.", "O(1)", NULL, NULL, NULL},
     {"function|help", 2, CMD_LOCAL | CMD_LOADING | CMD_STALE, 0, 0, 0, SC, cmd_function_help,
-     "scripting", "7.0.0", "Returns helpful text about the different subcommands.", "O(1)", NULL, NULL},
-    END,
+     "scripting", "7.0.0", "Returns helpful text about the different subcommands.", "O(1)", NULL, NULL, NULL},
+    CMD_ROWS_END,
 };
 
 const struct cmd_def cmd_rows_function[] = {
     {"fcall", -3, CMD_WRITE | CMD_NOSCRIPT | CMD_STALE, 0, 0, 0, SC, cmd_fcall, "scripting",
-     "7.0.0", "Invokes a function.", "Depends on the function that is executed.", NULL, "RW #2"},
+     "7.0.0", "Invokes a function.", "Depends on the function that is executed.", NULL, "RW #2", NULL},
     {"fcall_ro", -3, CMD_READONLY | CMD_NOSCRIPT | CMD_STALE, 0, 0, 0, SC, cmd_fcall_ro,
      "scripting", "7.0.0", "Invokes a read-only function.",
-     "Depends on the function that is executed.", NULL, "R #2"},
+     "Depends on the function that is executed.", NULL, "R #2", NULL},
     {"function", -2, CMD_CONTAINER, 0, 0, 0, ACL_SLOW, NULL, "scripting", "7.0.0",
-     "A container for function commands.", "Depends on subcommand.", function_subs, NULL},
-    END,
+     "A container for function commands.", "Depends on subcommand.", function_subs, NULL, NULL},
+    CMD_ROWS_END,
 };

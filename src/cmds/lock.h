@@ -39,8 +39,9 @@ int hold_acquire(struct cmd_ctx *c, const struct hold_kind *k, long long ttl, lo
  * has keeps the client waiting (c->blocked, server/blocking.c) unless it
  * cannot wait (MULTI): then, as without it, nil. */
 bool hold_wait_or_reply(struct cmd_ctx *c, bool *wait);
-/* Whether this call may wait: with WAIT (cmd_may_block). */
-bool hold_may_block(int argc, const struct resp_arg *argv);
+/* LOCK.ACQUIRE's and ELECT.CAMPAIGN's block shape: a call waits with
+ * WAIT <ms>, on its key. */
+bool hold_block_shape(int argc, const struct resp_arg *argv, struct block_shape *sh);
 /* The answer while another holder has it: nil, or wait. */
 void hold_taken(struct cmd_ctx *c, bool wait);
 /* The TTL of an existing hold renewed (REFRESH). */

@@ -243,9 +243,9 @@ static void cmd_internal_oomguard(struct cmd_ctx *c)
 const struct cmd_def cmd_rows_memlimit[] = {
     {REFUSE_CMD, 2, CMD_WRITE | CMD_INTERNAL, 0, 0, 0, 0, cmd_internal_refuse, "internal",
      "parley-0.1", "Answers an error the leader decided instead of proposing a command.", "O(1)",
-     NULL, NULL},
+     NULL, NULL, NULL},
     {OOM_GUARD_CMD, -2, CMD_WRITE | CMD_INTERNAL, 0, 0, 0, 0, cmd_internal_oomguard, "internal",
      "parley-0.1", "Runs a script whose first deny-oom command is refused (memory over maxmemory).",
-     "Depends on the command", NULL, NULL},
-    {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+     "Depends on the command", NULL, NULL, NULL},
+    CMD_ROWS_END,
 };

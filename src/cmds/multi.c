@@ -190,10 +190,10 @@ malformed:
 
 #define ROW(n, ar, fl, exec, sum)                                                          \
     {n, ar, (fl) | CMD_INTERNAL | CMD_FOR_CLIENT | CMD_WRITE, 0, 0, 0, 0, exec, "transactions", \
-     "parley-0.1", sum, "O(N)", NULL, NULL}
+     "parley-0.1", sum, "O(N)", NULL, NULL, NULL}
 
 #define LOCAL(n, ar, fl, acl, sum, cx) \
-    {n, ar, CMD_LOCAL | (fl), 0, 0, 0, ACL_TRANSACTION | (acl), NULL, "transactions", "", sum, cx, NULL, NULL}
+    {n, ar, CMD_LOCAL | (fl), 0, 0, 0, ACL_TRANSACTION | (acl), NULL, "transactions", "", sum, cx, NULL, NULL, NULL}
 
 const struct cmd_def cmd_rows_multi[] = {
     LOCAL("multi", 1, CMD_TX_CONTROL | CMD_FAST | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, ACL_FAST, "Starts a transaction.", "O(1)"),
@@ -209,5 +209,5 @@ const struct cmd_def cmd_rows_multi[] = {
     ROW("__ok", 1, 0, cmd_internal_ok, "Answers OK (SELECT and UNWATCH inside a transaction)."),
     ROW("__reply", 3, 0, cmd_internal_reply, "Answers its argument (PING, ECHO, a failed SELECT inside a transaction)."),
     ROW("__exec", -5, 0, cmd_internal_exec, "Runs a transaction (sent by the server for EXEC)."),
-    {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    CMD_ROWS_END,
 };

@@ -227,43 +227,42 @@ static void cmd_pubsub_help(struct cmd_ctx *c)
     for (size_t i = 0; i < n; i++) resp_simple(&c->out, lines[i]);
 }
 
-#define END {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
 #define PS (ACL_PUBSUB | ACL_SLOW)
 
 static const struct cmd_def pubsub_subs[] = {
     {"pubsub|channels", -2, CMD_READONLY | CMD_PUBSUB | CMD_LOADING | CMD_STALE, 0, 0, 0, PS,
      cmd_pubsub_channels, "pubsub", "2.8.0", "Returns the active channels.",
-     "O(N) where N is the number of active channels, and assuming constant time pattern matching", NULL, NULL},
+     "O(N) where N is the number of active channels, and assuming constant time pattern matching", NULL, NULL, NULL},
     {"pubsub|numsub", -2, CMD_READONLY | CMD_PUBSUB | CMD_LOADING | CMD_STALE, 0, 0, 0, PS,
      cmd_pubsub_numsub, "pubsub", "2.8.0", "Returns a count of subscribers to channels.",
-     "O(N) for the NUMSUB subcommand, where N is the number of requested channels", NULL, NULL},
+     "O(N) for the NUMSUB subcommand, where N is the number of requested channels", NULL, NULL, NULL},
     {"pubsub|numpat", 2, CMD_READONLY | CMD_PUBSUB | CMD_LOADING | CMD_STALE, 0, 0, 0, PS,
      cmd_pubsub_numpat, "pubsub", "2.8.0", "Returns a count of unique pattern subscriptions.",
-     "O(1)", NULL, NULL},
+     "O(1)", NULL, NULL, NULL},
     {"pubsub|shardchannels", -2, CMD_READONLY | CMD_PUBSUB | CMD_LOADING | CMD_STALE, 0, 0, 0, PS,
      cmd_pubsub_shardchannels, "pubsub", "7.0.0", "Returns the active shard channels.",
-     "O(N) where N is the number of active shard channels, and assuming constant time pattern matching", NULL, NULL},
+     "O(N) where N is the number of active shard channels, and assuming constant time pattern matching", NULL, NULL, NULL},
     {"pubsub|shardnumsub", -2, CMD_READONLY | CMD_PUBSUB | CMD_LOADING | CMD_STALE, 0, 0, 0, PS,
      cmd_pubsub_shardnumsub, "pubsub", "7.0.0", "Returns the count of subscribers of shard channels.",
-     "O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard channels", NULL, NULL},
+     "O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard channels", NULL, NULL, NULL},
     {"pubsub|help", 2, CMD_LOCAL | CMD_LOADING | CMD_STALE, 0, 0, 0, ACL_SLOW, cmd_pubsub_help,
-     "pubsub", "6.2.0", "Returns helpful text about the different subcommands.", "O(1)", NULL, NULL},
-    END,
+     "pubsub", "6.2.0", "Returns helpful text about the different subcommands.", "O(1)", NULL, NULL, NULL},
+    CMD_ROWS_END,
 };
 
 #define LOCAL(n, ar, ch, sum, cx)                                                             \
     {n, ar, CMD_LOCAL | CMD_SUBSCRIBED | CMD_PUBSUB | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | (ch), 0, 0, 0, PS, NULL, \
-     "pubsub", "2.0.0", sum, cx, NULL, NULL}
+     "pubsub", "2.0.0", sum, cx, NULL, NULL, NULL}
 
 const struct cmd_def cmd_rows_pubsub[] = {
     {"publish", 3, CMD_WRITE | CMD_PUBSUB | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_CHANNEL_PUBLISH, 0, 0, 0,
      ACL_PUBSUB | ACL_FAST, cmd_publish, "pubsub", "2.0.0", "Posts a message to a channel.",
-     "O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client).", NULL, NULL},
+     "O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client).", NULL, NULL, NULL},
     {"spublish", 3, CMD_WRITE | CMD_PUBSUB | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_CHANNEL_PUBLISH, 1, 1, 1,
      ACL_PUBSUB | ACL_FAST, cmd_spublish, "pubsub", "7.0.0", "Post a message to a shard channel",
-     "O(N) where N is the number of clients subscribed to the receiving shard channel.", NULL, NULL},
+     "O(N) where N is the number of clients subscribed to the receiving shard channel.", NULL, NULL, NULL},
     {"pubsub", -2, CMD_CONTAINER, 0, 0, 0, ACL_SLOW, NULL, "pubsub", "2.8.0",
-     "A container for Pub/Sub commands.", "Depends on subcommand.", pubsub_subs, NULL},
+     "A container for Pub/Sub commands.", "Depends on subcommand.", pubsub_subs, NULL, NULL},
     LOCAL("subscribe", -2, CMD_CHANNEL_SUBSCRIBE, "Listens for messages published to channels.",
           "O(N) where N is the number of channels to subscribe to."),
     LOCAL("unsubscribe", -1, 0, "Stops listening to messages posted to channels.",
@@ -277,8 +276,8 @@ const struct cmd_def cmd_rows_pubsub[] = {
     LOCAL("sunsubscribe", -1, 0, "Stops listening to messages posted to shard channels.",
           "O(N) where N is the number of clients already subscribed to a shard channel."),
     {"__subscribe", -4, CMD_INTERNAL | CMD_FOR_CLIENT | CMD_WRITE | CMD_NOT_QUEUED, 0, 0, 0, 0, cmd_internal_subscribe,
-     "pubsub", "parley-0.1", "Subscribes a client (sent by the server for SUBSCRIBE and relatives).", "O(N)", NULL, NULL},
+     "pubsub", "parley-0.1", "Subscribes a client (sent by the server for SUBSCRIBE and relatives).", "O(N)", NULL, NULL, NULL},
     {"__unsubscribe", -3, CMD_INTERNAL | CMD_FOR_CLIENT | CMD_WRITE | CMD_NOT_QUEUED, 0, 0, 0, 0, cmd_internal_unsubscribe,
-     "pubsub", "parley-0.1", "Unsubscribes a client (sent by the server).", "O(N)", NULL, NULL},
-    END,
+     "pubsub", "parley-0.1", "Unsubscribes a client (sent by the server).", "O(N)", NULL, NULL, NULL},
+    CMD_ROWS_END,
 };

@@ -279,38 +279,37 @@ static void cmd_script_help(struct cmd_ctx *c)
     for (size_t i = 0; i < n; i++) resp_simple(&c->out, lines[i]);
 }
 
-#define END {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
 #define SC (ACL_SCRIPTING | ACL_SLOW)
 #define EVALFL (CMD_NOSCRIPT | CMD_STALE)
 
 static const struct cmd_def script_subs[] = {
     {"script|load", 3, CMD_WRITE | CMD_NOSCRIPT | CMD_STALE, 0, 0, 0, SC, cmd_script_load,
      "scripting", "2.6.0", "Loads a server-side Lua script to the script cache.",
-     "O(N) with N being the length in bytes of the script body.", NULL, NULL},
+     "O(N) with N being the length in bytes of the script body.", NULL, NULL, NULL},
     {"script|exists", -3, CMD_READONLY | CMD_NOSCRIPT, 0, 0, 0, SC, cmd_script_exists, "scripting",
      "2.6.0", "Determines whether server-side Lua scripts exist in the script cache.",
-     "O(N) with N being the number of scripts to check (so checking a single script is an O(1) operation).", NULL, NULL},
+     "O(N) with N being the number of scripts to check (so checking a single script is an O(1) operation).", NULL, NULL, NULL},
     {"script|flush", -2, CMD_WRITE | CMD_NOSCRIPT, 0, 0, 0, SC, cmd_script_flush, "scripting", "2.6.0",
      "Removes all server-side Lua scripts from the script cache.",
-     "O(N) with N being the number of scripts in cache", NULL, NULL},
+     "O(N) with N being the number of scripts in cache", NULL, NULL, NULL},
     {"script|kill", 2, CMD_LOCAL | CMD_NOSCRIPT | CMD_ALLOW_BUSY, 0, 0, 0, SC, cmd_script_kill,
-     "scripting", "2.6.0", "Terminates a server-side Lua script during execution.", "O(1)", NULL, NULL},
+     "scripting", "2.6.0", "Terminates a server-side Lua script during execution.", "O(1)", NULL, NULL, NULL},
     {"script|help", 2, CMD_LOCAL | CMD_LOADING | CMD_STALE, 0, 0, 0, SC, cmd_script_help, "scripting",
-     "5.0.0", "Returns helpful text about the different subcommands.", "O(1)", NULL, NULL},
-    END,
+     "5.0.0", "Returns helpful text about the different subcommands.", "O(1)", NULL, NULL, NULL},
+    CMD_ROWS_END,
 };
 
 const struct cmd_def cmd_rows_script[] = {
     {"eval", -3, CMD_WRITE | EVALFL, 0, 0, 0, SC, cmd_eval, "scripting", "2.6.0",
-     "Executes a server-side Lua script.", "Depends on the script that is executed.", NULL, "RW #2"},
+     "Executes a server-side Lua script.", "Depends on the script that is executed.", NULL, "RW #2", NULL},
     {"evalsha", -3, CMD_WRITE | EVALFL, 0, 0, 0, SC, cmd_evalsha, "scripting", "2.6.0",
-     "Executes a server-side Lua script by SHA1 digest.", "Depends on the script that is executed.", NULL, "RW #2"},
+     "Executes a server-side Lua script by SHA1 digest.", "Depends on the script that is executed.", NULL, "RW #2", NULL},
     {"eval_ro", -3, CMD_READONLY | EVALFL, 0, 0, 0, SC, cmd_eval_ro, "scripting", "7.0.0",
-     "Executes a read-only server-side Lua script.", "Depends on the script that is executed.", NULL, "R #2"},
+     "Executes a read-only server-side Lua script.", "Depends on the script that is executed.", NULL, "R #2", NULL},
     {"evalsha_ro", -3, CMD_READONLY | EVALFL, 0, 0, 0, SC, cmd_evalsha_ro, "scripting", "7.0.0",
      "Executes a read-only server-side Lua script by SHA1 digest.",
-     "Depends on the script that is executed.", NULL, "R #2"},
+     "Depends on the script that is executed.", NULL, "R #2", NULL},
     {"script", -2, CMD_CONTAINER, 0, 0, 0, ACL_SLOW, NULL, "scripting", "2.6.0",
-     "A container for Lua scripts management commands.", "Depends on subcommand.", script_subs, NULL},
-    END,
+     "A container for Lua scripts management commands.", "Depends on subcommand.", script_subs, NULL, NULL},
+    CMD_ROWS_END,
 };

@@ -594,7 +594,7 @@ static void cmd_bitfield_ro(struct cmd_ctx *c) { bitfield_generic(c, true); }
 #define B_RD (ACL_BITMAP | ACL_READ)
 #define B_WR (ACL_BITMAP | ACL_WRITE)
 #define ROW(n, ar, fl, f, l, s, acl, ex, since, sum, cx, ...) \
-    {n, ar, fl, f, l, s, acl, ex, "bitmap", since, sum, cx, NULL, "" __VA_ARGS__}
+    {n, ar, fl, f, l, s, acl, ex, "bitmap", since, sum, cx, NULL, "" __VA_ARGS__, NULL}
 
 const struct cmd_def cmd_rows_bitmap[] = {
     ROW("setbit", 4, CMD_KEY_ACCESS | CMD_KEY_MODIFY | W | DOOM, 1, 1, 1, B_WR | ACL_SLOW, cmd_setbit,
@@ -613,5 +613,5 @@ const struct cmd_def cmd_rows_bitmap[] = {
     ROW("bitfield_ro", -2, CMD_KEY_ACCESS | R | F, 1, 1, 1, B_RD | ACL_FAST, cmd_bitfield_ro, "6.0.0",
         "Perform arbitrary bitfield integer operations on strings. Read-only variant of BITFIELD",
         "O(1) for each subcommand specified"),
-    {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    CMD_ROWS_END,
 };

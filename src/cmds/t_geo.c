@@ -493,7 +493,7 @@ static void cmd_geosearchstore(struct cmd_ctx *c)
 #define G_RD (ACL_GEO | ACL_READ | ACL_SLOW)
 #define G_WR (ACL_GEO | ACL_WRITE | ACL_SLOW)
 #define ROW(n, ar, fl, f, l, s, acl, ex, since, sum, cx, ...) \
-    {n, ar, fl, f, l, s, acl, ex, "geo", since, sum, cx, NULL, "" __VA_ARGS__}
+    {n, ar, fl, f, l, s, acl, ex, "geo", since, sum, cx, NULL, "" __VA_ARGS__, NULL}
 #define SEARCH_CX \
     "O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around " \
     "the shape provided as the filter and M is the number of items inside the shape"
@@ -534,5 +534,5 @@ const struct cmd_def cmd_rows_geo[] = {
     ROW("geosearchstore", -8, W | DOOM, 1, 2, 1, G_WR, cmd_geosearchstore, "6.2.0",
         "Query a sorted set representing a geospatial index to fetch members inside an area of a "
         "box or a circle, and store the result in another key.", SEARCH_CX, "W 1, R 2"),
-    {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    CMD_ROWS_END,
 };

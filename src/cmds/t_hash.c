@@ -470,7 +470,7 @@ static void cmd_hscan(struct cmd_ctx *c)
 #define H_RD (ACL_HASH | ACL_READ)
 #define H_WR (ACL_HASH | ACL_WRITE)
 #define ROW(n, ar, fl, f, l, s, acl, ex, since, sum, cx) \
-    {n, ar, fl, f, l, s, acl, ex, "hash", since, sum, cx, NULL, NULL}
+    {n, ar, fl, f, l, s, acl, ex, "hash", since, sum, cx, NULL, NULL, NULL}
 
 const struct cmd_def cmd_rows_hash[] = {
     ROW("hset", -4, CMD_KEY_MODIFY | W | DOOM | F, 1, 1, 1, H_WR | ACL_FAST, cmd_hset, "2.0.0",
@@ -511,5 +511,5 @@ const struct cmd_def cmd_rows_hash[] = {
     ROW("hscan", -3, CMD_KEY_ACCESS | R, 1, 1, 1, H_RD | ACL_SLOW, cmd_hscan, "2.8.0",
         "Incrementally iterate hash fields and associated values",
         "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.."),
-    {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    CMD_ROWS_END,
 };

@@ -714,7 +714,7 @@ bool hll_selftest(char *err, size_t errlen)
 #define H_RD (ACL_HYPERLOGLOG | ACL_READ)
 #define H_WR (ACL_HYPERLOGLOG | ACL_WRITE)
 #define ROW(n, ar, fl, f, l, s, acl, ex, sum, cx, ...) \
-    {n, ar, fl, f, l, s, acl, ex, "hyperloglog", "2.8.9", sum, cx, NULL, "" __VA_ARGS__}
+    {n, ar, fl, f, l, s, acl, ex, "hyperloglog", "2.8.9", sum, cx, NULL, "" __VA_ARGS__, NULL}
 
 const struct cmd_def cmd_rows_hll[] = {
     ROW("pfadd", -2, CMD_KEY_ACCESS | CMD_KEY_MODIFY | W | DOOM | F, 1, 1, 1, H_WR | ACL_FAST, cmd_pfadd,
@@ -728,9 +728,9 @@ const struct cmd_def cmd_rows_hll[] = {
         "O(N) to merge N HyperLogLogs, but with high constant times.", "RW 1, R 2.."),
     {"pfdebug", 3, CMD_WRITE | CMD_DENYOOM | CMD_ADMIN, 2, 2, 1,
      H_WR | ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, cmd_pfdebug, "hyperloglog", "2.8.9",
-     "Internal commands for debugging HyperLogLog values", "N/A", NULL, "RW 2"},
+     "Internal commands for debugging HyperLogLog values", "N/A", NULL, "RW 2", NULL},
     {"pfselftest", 1, CMD_LOCAL | CMD_ADMIN, 0, 0, 0,
      ACL_HYPERLOGLOG | ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL, "hyperloglog", "2.8.9",
-     "An internal command for testing HyperLogLog values", "N/A", NULL, ""},
-    {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+     "An internal command for testing HyperLogLog values", "N/A", NULL, "", NULL},
+    CMD_ROWS_END,
 };

@@ -543,7 +543,7 @@ static void cmd_ltrim(struct cmd_ctx *c)
  * ------------------------------------------------------------------- */
 
 #define ROW(n, ar, fl, f, l, s, acl, ex, since, sum, cx, ...) \
-    {n, ar, fl, f, l, s, acl, ex, "list", since, sum, cx, NULL, "" __VA_ARGS__}
+    {n, ar, fl, f, l, s, acl, ex, "list", since, sum, cx, NULL, "" __VA_ARGS__, NULL}
 #define L_RD (ACL_READ | ACL_LIST)
 #define L_WR (ACL_WRITE | ACL_LIST)
 #define W CMD_WRITE
@@ -597,5 +597,5 @@ const struct cmd_def cmd_rows_list[] = {
         "O(N+M) where N is the length of the list and M is the number of elements removed."),
     ROW("ltrim", 4, CMD_KEY_MODIFY | W, 1, 1, 1, L_WR | ACL_SLOW, cmd_ltrim, "1.0.0", "Trim a list to the specified range",
         "O(N) where N is the number of elements to be removed by the operation."),
-    {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    CMD_ROWS_END,
 };

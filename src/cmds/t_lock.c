@@ -83,8 +83,9 @@ static long long mint(struct cmd_ctx *c)
     return (long long)((c->log_index << 32) | ((uint64_t)c->log_command << 12) | n);
 }
 
-bool hold_may_block(int argc, const struct resp_arg *argv)
+bool hold_block_shape(int argc, const struct resp_arg *argv, struct block_shape *sh)
 {
+    *sh = (struct block_shape){.first = 1, .n = 1, .timeout = 5, .ms_units = true};
     return argc == 6 && arg_is(&argv[4], "wait");
 }
 
@@ -278,16 +279,16 @@ static void cmd_lock_fenced(struct cmd_ctx *c)
  * Command table rows
  * ------------------------------------------------------------------- */
 
-#define ROW(n, ar, fl, f, l, s, acl, ex, sum, cx, ...) \
-    {n, ar, fl, f, l, s, acl, ex, "lock", "parley-0.1", sum, cx, NULL, "" __VA_ARGS__}
+#define ROW(n, ar, fl, f, l, s, acl, ex, sum, cx) \
+    {n, ar, fl, f, l, s, acl, ex, "lock", "parley-0.1", sum, cx, NULL, "", NULL}
 #define LOCK_FLAGS (CMD_NOSCRIPT | CMD_KEY_ACCESS | CMD_KEY_MODIFY)
 
 const struct cmd_def cmd_rows_lock[] = {
-    ROW("lock.acquire", -4, CMD_WRITE | CMD_DENYOOM | CMD_FAST | CMD_BLOCKING | LOCK_FLAGS, 1, 1, 1,
-        ACL_WRITE | ACL_KEYSPACE | ACL_FAST | ACL_BLOCKING, cmd_lock_acquire,
-        "Acquires a lock for an owner with a TTL; answers its fencing token, or nil while another "
-        "owner holds it",
-        "O(1)"),
+    {"lock.acquire", -4, CMD_WRITE | CMD_DENYOOM | CMD_FAST | CMD_BLOCKING | LOCK_FLAGS, 1, 1, 1,
+     ACL_WRITE | ACL_KEYSPACE | ACL_FAST | ACL_BLOCKING, cmd_lock_acquire, "lock", "parley-0.1",
+     "Acquires a lock for an owner with a TTL; answers its fencing token, or nil while another "
+     "owner holds it",
+     "O(1)", NULL, "", hold_block_shape},
     ROW("lock.release", 3, CMD_WRITE | CMD_FAST | LOCK_FLAGS, 1, 1, 1, ACL_WRITE | ACL_KEYSPACE | ACL_FAST,
         cmd_lock_release, "Releases a lock if the token holds it", "O(1)"),
     ROW("lock.refresh", 4, CMD_WRITE | CMD_FAST | LOCK_FLAGS, 1, 1, 1, ACL_WRITE | ACL_KEYSPACE | ACL_FAST,
@@ -298,5 +299,5 @@ const struct cmd_def cmd_rows_lock[] = {
     ROW("lock.fenced", -4, CMD_WRITE | CMD_DENYOOM | CMD_WRAPS_COMMAND | LOCK_FLAGS, 1, 1, 1, ACL_WRITE | ACL_KEYSPACE | ACL_SLOW,
         cmd_lock_fenced, "Runs a command only while the token holds the lock",
         "O(1) plus the command's"),
-    {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    CMD_ROWS_END,
 };

@@ -584,7 +584,7 @@ static void cmd_sscan(struct cmd_ctx *c)
 #define S_RD (ACL_SET | ACL_READ)
 #define S_WR (ACL_SET | ACL_WRITE)
 #define ROW(n, ar, fl, f, l, s, acl, ex, since, sum, cx, ...) \
-    {n, ar, fl, f, l, s, acl, ex, "set", since, sum, cx, NULL, "" __VA_ARGS__}
+    {n, ar, fl, f, l, s, acl, ex, "set", since, sum, cx, NULL, "" __VA_ARGS__, NULL}
 #define SCAN_CX "O(1) for every call. O(N) for a complete iteration, including enough command calls " \
     "for the cursor to return back to 0. N is the number of elements inside the collection.."
 #define ALL_CX "O(N) where N is the total number of elements in all given sets."
@@ -629,5 +629,5 @@ const struct cmd_def cmd_rows_set[] = {
         "Intersect multiple sets and return the cardinality of the result", INTER_CX, "R #1"),
     ROW("sscan", -3, CMD_KEY_ACCESS | R, 1, 1, 1, S_RD | ACL_SLOW, cmd_sscan, "2.8.0",
         "Incrementally iterate Set elements", SCAN_CX),
-    {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    CMD_ROWS_END,
 };

@@ -552,7 +552,7 @@ static void cmd_xsetid(struct cmd_ctx *c)
 #define X_RD (ACL_STREAM | ACL_READ)
 #define X_WR (ACL_STREAM | ACL_WRITE)
 #define ROW(n, ar, fl, acl, ex, since, sum, cx) \
-    {n, ar, fl, 1, 1, 1, acl, ex, "stream", since, sum, cx, NULL, NULL}
+    {n, ar, fl, 1, 1, 1, acl, ex, "stream", since, sum, cx, NULL, NULL, NULL}
 
 const struct cmd_def cmd_rows_stream[] = {
     ROW("xadd", -5, CMD_KEY_MODIFY | CMD_WRITE | CMD_DENYOOM | CMD_FAST, X_WR | ACL_FAST, cmd_xadd, "5.0.0",
@@ -574,5 +574,5 @@ const struct cmd_def cmd_rows_stream[] = {
         "O(N), with N being the number of evicted entries. Constant times are very small however, since entries are organized in macro nodes containing multiple entries that can be released with a single deallocation."),
     ROW("xsetid", -3, CMD_KEY_MODIFY | CMD_WRITE | CMD_DENYOOM | CMD_FAST, X_WR | ACL_FAST, cmd_xsetid, "5.0.0",
         "An internal command for replicating stream values", "O(1)"),
-    {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    CMD_ROWS_END,
 };

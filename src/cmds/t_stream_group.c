@@ -544,8 +544,7 @@ static void cmd_xautoclaim(struct cmd_ctx *c)
 #define X_RD (ACL_STREAM | ACL_READ)
 #define X_WR (ACL_STREAM | ACL_WRITE)
 #define SUB(n, ar, fl, f, acl, ex, since, sum, cx) \
-    {n, ar, fl, f, f, 1, acl, ex, "stream", since, sum, cx, NULL, NULL}
-#define END {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
+    {n, ar, fl, f, f, 1, acl, ex, "stream", since, sum, cx, NULL, NULL, NULL}
 
 static const struct cmd_def xgroup_subs[] = {
     SUB("xgroup|create", -5, CMD_KEY_MODIFY | CMD_WRITE | CMD_DENYOOM, 2, X_WR | ACL_SLOW, cmd_xgroup_create, "5.0.0",
@@ -561,16 +560,16 @@ static const struct cmd_def xgroup_subs[] = {
         "Delete a consumer from a consumer group.", "O(1)"),
     SUB("xgroup|help", 2, CMD_LOCAL | CMD_LOADING | CMD_STALE, 0, ACL_STREAM | ACL_SLOW, cmd_xgroup_help,
         "5.0.0", "Show helpful text about the different subcommands", "O(1)"),
-    END,
+    CMD_ROWS_END,
 };
 
 
 #define ROW(n, ar, fl, acl, ex, since, sum, cx) \
-    {n, ar, fl, 1, 1, 1, acl, ex, "stream", since, sum, cx, NULL, NULL}
+    {n, ar, fl, 1, 1, 1, acl, ex, "stream", since, sum, cx, NULL, NULL, NULL}
 
 const struct cmd_def cmd_rows_stream_group[] = {
     {"xgroup", -2, CMD_CONTAINER, 0, 0, 0, ACL_SLOW, NULL, "stream", "5.0.0",
-     "A container for consumer groups commands", "Depends on subcommand.", xgroup_subs, NULL},
+     "A container for consumer groups commands", "Depends on subcommand.", xgroup_subs, NULL, NULL},
     ROW("xack", -4, CMD_KEY_MODIFY | CMD_WRITE | CMD_FAST, X_WR | ACL_FAST, cmd_xack, "5.0.0",
         "Marks a pending message as correctly processed, effectively removing it from the pending entries list of the consumer group. Return value of the command is the number of messages successfully acknowledged, that is, the IDs we were actually able to resolve in the PEL.",
         "O(1) for each message ID processed."),
@@ -583,5 +582,5 @@ const struct cmd_def cmd_rows_stream_group[] = {
     ROW("xautoclaim", -6, CMD_KEY_MODIFY | CMD_WRITE | CMD_FAST, X_WR | ACL_FAST, cmd_xautoclaim, "6.2.0",
         "Changes (or acquires) ownership of messages in a consumer group, as if the messages were delivered to the specified consumer.",
         "O(1) if COUNT is small."),
-    END,
+    CMD_ROWS_END,
 };

@@ -223,8 +223,7 @@ static void cmd_xinfo_help(struct cmd_ctx *c)
 
 #define X_RD (ACL_STREAM | ACL_READ)
 #define SUB(n, ar, fl, f, acl, ex, since, sum, cx) \
-    {n, ar, fl, f, f, 1, acl, ex, "stream", since, sum, cx, NULL, NULL}
-#define END {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
+    {n, ar, fl, f, f, 1, acl, ex, "stream", since, sum, cx, NULL, NULL, NULL}
 
 static const struct cmd_def xinfo_subs[] = {
     SUB("xinfo|stream", -3, CMD_KEY_ACCESS | CMD_READONLY, 2, X_RD | ACL_SLOW, cmd_xinfo_stream, "5.0.0",
@@ -236,11 +235,11 @@ static const struct cmd_def xinfo_subs[] = {
         "List the consumers in a consumer group", "O(1)"),
     SUB("xinfo|help", 2, CMD_LOCAL | CMD_LOADING | CMD_STALE, 0, ACL_STREAM | ACL_SLOW, cmd_xinfo_help,
         "5.0.0", "Show helpful text about the different subcommands", "O(1)"),
-    END,
+    CMD_ROWS_END,
 };
 
 const struct cmd_def cmd_rows_stream_info[] = {
     {"xinfo", -2, CMD_CONTAINER, 0, 0, 0, ACL_SLOW, NULL, "stream", "5.0.0",
-     "A container for stream introspection commands", "Depends on subcommand.", xinfo_subs, NULL},
-    END,
+     "A container for stream introspection commands", "Depends on subcommand.", xinfo_subs, NULL, NULL},
+    CMD_ROWS_END,
 };

@@ -289,11 +289,24 @@ static void cmd_xread(struct cmd_ctx *c) { xread_generic(c, false, false); }
 static void cmd_xreadgroup(struct cmd_ctx *c) { xread_generic(c, true, false); }
 static void cmd_xreadgroup_retry(struct cmd_ctx *c) { xread_generic(c, true, true); }
 
-bool stream_read_may_block(int argc, const struct resp_arg *argv)
+/* XREAD/XREADGROUP wait only with BLOCK, on the keys: the first half of
+ * what follows STREAMS. */
+static bool block_shape(int argc, const struct resp_arg *argv, struct block_shape *sh)
 {
-    for (int i = 1; i + 1 < argc; i++) {
-        if (arg_is(&argv[i], "streams")) return false;
-        if (arg_is(&argv[i], "block")) return true;
+    sh->timeout = -1;
+    sh->ms_units = true;
+    for (int i = 1; i < argc; i++) {
+        if (arg_is(&argv[i], "block") && i + 1 < argc) {
+            sh->timeout = ++i;
+        } else if (arg_is(&argv[i], "count") && i + 1 < argc) {
+            i++;
+        } else if (arg_is(&argv[i], "group") && i + 2 < argc) {
+            i += 2;
+        } else if (arg_is(&argv[i], "streams")) {
+            sh->first = i + 1;
+            sh->n = (argc - i - 1) / 2;
+            return sh->timeout > 0 && sh->n > 0;
+        }
     }
     return false;
 }
@@ -303,15 +316,16 @@ const struct cmd_def cmd_rows_stream_read[] = {
      cmd_xread, "stream", "5.0.0",
      "Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for each stream. Can block.",
      "For each stream mentioned: O(N) with N being the number of elements being returned, it means that XREAD-ing with a fixed COUNT is O(1). Note that when the BLOCK option is used, XADD will pay O(M) time in order to serve the M clients blocked on the stream getting new data.",
-     NULL, "R STREAMS@1/2"},
+     NULL, "R STREAMS@1/2", block_shape},
     {"xreadgroup", -7, CMD_WRITE | CMD_BLOCKING, 0, 0, 0, ACL_STREAM | ACL_WRITE | ACL_SLOW | ACL_BLOCKING,
      cmd_xreadgroup, "stream", "5.0.0",
      "Return new entries from a stream using a consumer group, or access the history of the pending entries for a given consumer. Can block.",
      "For each stream mentioned: O(M) with M being the number of elements returned. If M is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time in order to serve the N clients blocked on the stream getting new data.",
-     NULL, "R STREAMS@4/2"},
+     NULL, "R STREAMS@4/2", block_shape},
     /* A blocked XREADGROUP trying again: internal, sent for its client. */
     {RETRY_CMD, -7, CMD_WRITE | CMD_BLOCKING | CMD_INTERNAL | CMD_FOR_CLIENT, 0, 0, 0, 0,
      cmd_xreadgroup_retry, "stream", "parley-0.1",
-     "XREADGROUP retried for a client that waits (internal to Parley).", "As XREADGROUP.", NULL, NULL},
-    {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+     "XREADGROUP retried for a client that waits (internal to Parley).", "As XREADGROUP.", NULL, NULL,
+     block_shape},
+    CMD_ROWS_END,
 };

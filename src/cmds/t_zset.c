@@ -1174,7 +1174,7 @@ static void cmd_zrandmember(struct cmd_ctx *c)
 #define Z_WR (ACL_WRITE | ACL_SORTEDSET)
 
 #define ROW(n, ar, fl, f, l, s, acl, ex, since, sum, cx, ...) \
-    {n, ar, fl, f, l, s, acl, ex, "sorted-set", since, sum, cx, NULL, "" __VA_ARGS__}
+    {n, ar, fl, f, l, s, acl, ex, "sorted-set", since, sum, cx, NULL, "" __VA_ARGS__, NULL}
 
 const struct cmd_def cmd_rows_zset[] = {
     ROW("zadd", -4, CMD_KEY_MODIFY | W | DOOM | F, 1, 1, 1, Z_WR | ACL_FAST, cmd_zadd, "1.2.0",
@@ -1273,5 +1273,5 @@ const struct cmd_def cmd_rows_zset[] = {
     ROW("zrandmember", -2, CMD_KEY_ACCESS | R | CMD_RANDOM, 1, 1, 1, Z_RD | ACL_SLOW, cmd_zrandmember, "6.2.0",
         "Get one or multiple random elements from a sorted set",
         "O(N) where N is the number of elements returned"),
-    {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    CMD_ROWS_END,
 };

@@ -36,10 +36,9 @@ extern const struct cmd_def cmd_rows_zset[]; /* t_zset.c */
 
 /* name, arity, flags, first, last, step, acl, exec, group, since, summary, complexity */
 #define ROW(n, ar, fl, f, l, s, acl, ex, g, since, sum, cx, ...) \
-    {n, ar, fl, f, l, s, acl, ex, g, since, sum, cx, NULL, "" __VA_ARGS__}
+    {n, ar, fl, f, l, s, acl, ex, g, since, sum, cx, NULL, "" __VA_ARGS__, NULL}
 #define PARENT(n, ar, fl, acl, g, since, sum, subs) \
-    {n, ar, (fl) | CMD_CONTAINER, 0, 0, 0, acl, NULL, g, since, sum, "Depends on subcommand.", subs, NULL}
-#define END {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
+    {n, ar, (fl) | CMD_CONTAINER, 0, 0, 0, acl, NULL, g, since, sum, "Depends on subcommand.", subs, NULL, NULL}
 
 static const struct cmd_def object_subs[] = {
     ROW("object|encoding", 3, R, 2, 2, 1, K_RD | ACL_SLOW, cmd_object_encoding, "generic", "2.2.3",
@@ -52,7 +51,7 @@ static const struct cmd_def object_subs[] = {
         "Get the logarithmic access frequency counter of a Redis object", "O(1)"),
     ROW("object|help", 2, L, 0, 0, 0, ACL_KEYSPACE | ACL_SLOW, cmd_object_help, "generic", "6.2.0",
         "Show helpful text about the different subcommands", "O(1)"),
-    END,
+    CMD_ROWS_END,
 };
 
 /* Node-to-node (server/cmd_peer.c): outside ACL, no categories. */
@@ -61,7 +60,7 @@ static const struct cmd_def parley_peer_subs[] = {
         "parley-0.1", "Starts the peer handshake: the caller's node id and nonce.", "O(1)"),
     ROW("parley.peer|prove", 3, L | CMD_NODE | CMD_NO_AUTH | NLS, 0, 0, 0, 0, NULL, "cluster",
         "parley-0.1", "Ends the peer handshake with the caller's proof.", "O(1)"),
-    END,
+    CMD_ROWS_END,
 };
 
 static const struct cmd_def client_subs[] = {
@@ -100,7 +99,7 @@ static const struct cmd_def client_subs[] = {
         "Instruct the server whether to reply to commands", "O(1)"),
     ROW("client|help", 2, L | LS, 0, 0, 0, ACL_CONNECTION | ACL_SLOW, NULL, "connection", "5.0.0",
         "Show helpful text about the different subcommands", "O(1)"),
-    END,
+    CMD_ROWS_END,
 };
 
 static const struct cmd_def command_subs[] = {
@@ -119,7 +118,7 @@ static const struct cmd_def command_subs[] = {
     ROW("command|getkeysandflags", -4, L | LS, 0, 0, 0, ACL_CONNECTION | ACL_SLOW, NULL, "server", "7.0.0",
         "Extract keys and access flags given a full Redis command",
         "O(N) where N is the number of arguments to the command"),
-    END,
+    CMD_ROWS_END,
 };
 
 static const struct cmd_def config_subs[] = {
@@ -133,7 +132,7 @@ static const struct cmd_def config_subs[] = {
         "Reset the stats returned by INFO", "O(1)"),
     ROW("config|help", 2, L | LS, 0, 0, 0, ACL_SLOW, NULL, "server", "5.0.0",
         "Show helpful text about the different subcommands", "O(1)"),
-    END,
+    CMD_ROWS_END,
 };
 
 static const struct cmd_def latency_subs[] = {
@@ -150,7 +149,7 @@ static const struct cmd_def latency_subs[] = {
         "O(N) where N is the number of commands with latency information being retrieved."),
     ROW("latency|help", 2, L | LS, 0, 0, 0, ACL_SLOW, NULL, "server", "2.8.13",
         "Show helpful text about the different subcommands", "O(1)"),
-    END,
+    CMD_ROWS_END,
 };
 
 /* Node-local views of memory (server/cmd_server.c). */
@@ -167,7 +166,7 @@ static const struct cmd_def memory_subs[] = {
         "Ask the allocator to release memory", "Depends on how much memory is allocated, could be slow"),
     ROW("memory|help", 2, L, 0, 0, 0, ACL_SLOW, NULL, "server", "4.0.0",
         "Show helpful text about the different subcommands", "O(1)"),
-    END,
+    CMD_ROWS_END,
 };
 
 static const struct cmd_def slowlog_subs[] = {
@@ -179,7 +178,7 @@ static const struct cmd_def slowlog_subs[] = {
         "Clear all entries from the slow log", "O(N) where N is the number of entries in the slowlog"),
     ROW("slowlog|help", 2, L | LS, 0, 0, 0, ACL_SLOW, NULL, "server", "6.2.0",
         "Show helpful text about the different subcommands", "O(1)"),
-    END,
+    CMD_ROWS_END,
 };
 
 static const struct cmd_def sentinel_subs[] = {
@@ -202,7 +201,7 @@ static const struct cmd_def sentinel_subs[] = {
 #undef SENTINEL_ROW
     ROW("sentinel|help", 2, L | LS, 0, 0, 0, ACL_SLOW, NULL, "sentinel", "parley-0.1",
         "Returns helpful text about the different subcommands.", "O(1)"),
-    END,
+    CMD_ROWS_END,
 };
 
 static const struct cmd_def raft_subs[] = {
@@ -223,13 +222,13 @@ static const struct cmd_def raft_subs[] = {
         "cluster", "parley-0.1", "Hands leadership to another voter.", "O(1)"),
     ROW("raft|help", 2, L, 0, 0, 0, ACL_SLOW, NULL, "cluster", "parley-0.1",
         "Returns helpful text about the different subcommands.", "O(1)"),
-    END,
+    CMD_ROWS_END,
 };
 
 static const struct cmd_def debug_subs[] = {
     ROW("debug|digest", 2, R, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, cmd_debug_digest, "server", "1.0.0",
         "Returns a digest of the whole keyspace (equal on replicas).", "O(N)"),
-    END,
+    CMD_ROWS_END,
 };
 
 static const struct cmd_def table[] = {
@@ -355,7 +354,7 @@ static const struct cmd_def table[] = {
     /* COMMAND alone does something, so its complexity is its own. */
     {"command", -1, L | CMD_CONTAINER | LS, 0, 0, 0, ACL_SLOW | ACL_CONNECTION, NULL, "server", "2.8.13",
      "Get array of Redis command details", "O(N) where N is the total number of Redis commands",
-     command_subs, NULL},
+     command_subs, NULL, NULL},
     ROW("info", -1, L | LS, 0, 0, 0, ACL_SLOW | ACL_DANGEROUS, NULL, "server", "1.0.0",
         "Get information and statistics about the server", "O(1)"),
     PARENT("config", -2, L, ACL_SLOW, "server", "2.0.0",
@@ -396,7 +395,7 @@ static const struct cmd_def table[] = {
            parley_peer_subs),
     PARENT("debug", -2, A | NLS, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, "server", "1.0.0",
            "A container for debugging commands", debug_subs),
-    END,
+    CMD_ROWS_END,
 };
 
 /* Proposed by the leader, never accepted from a client. */
@@ -405,7 +404,7 @@ static const struct cmd_def internal[] = {
         "Deletes the given keys if they are expired at the entry's time.", "O(N)"),
     ROW("__evict", -2, W | CMD_INTERNAL, 1, -1, 1, K_WR, cmd_internal_evict, "internal", "parley-0.1",
         "Deletes the given keys, chosen by the leader to make room under maxmemory.", "O(N)"),
-    END,
+    CMD_ROWS_END,
 };
 
 const struct acl_category_name acl_category_names[] = {
@@ -539,6 +538,7 @@ static void row_add(const struct cmd_def *d)
 {
     assert(n_rows < ROWS_MAX);
     CHECK(cmd_keys_valid(d->keys)); /* a row's key specs parse (keyspec.c) */
+    CHECK(!(d->flags & CMD_BLOCKING) == !d->block); /* a blocking row says where it waits */
     size_t id = n_rows++;
     rows_by_id[id] = d;
     uint64_t h = ptr_hash(d);

@@ -34,23 +34,22 @@ static void cmd_test_crash_apply(struct cmd_ctx *c)
     resp_ok(&c->out);
 }
 
-#define END {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
 
 static const struct cmd_def test_subs[] = {
     {"parley.test|corrupt", 4, CMD_LOCAL | CMD_ADMIN, 2, 2, 1, ACL_ADMIN | ACL_DANGEROUS,
      cmd_test_corrupt, "server", "parley-test",
-     "Sets a key on this node only, outside the log (test builds).", "O(1)", NULL, NULL},
+     "Sets a key on this node only, outside the log (test builds).", "O(1)", NULL, NULL, NULL},
     {"parley.test|crash-apply", 2, CMD_WRITE | CMD_ADMIN, 0, 0, 0, ACL_ADMIN | ACL_DANGEROUS,
      cmd_test_crash_apply, "server", "parley-test",
-     "Crashes every node that applies it (test builds).", "O(1)", NULL, NULL},
-    END,
+     "Crashes every node that applies it (test builds).", "O(1)", NULL, NULL, NULL},
+    CMD_ROWS_END,
 };
 
 const struct cmd_def cmd_rows_testhooks[] = {
     {"parley.test", -2, CMD_CONTAINER | CMD_ADMIN, 0, 0, 0, ACL_ADMIN | ACL_DANGEROUS, NULL,
      "server", "parley-test", "Makes this node misbehave on purpose (test builds only).",
-     "Depends on subcommand.", test_subs, NULL},
-    END,
+     "Depends on subcommand.", test_subs, NULL, NULL},
+    CMD_ROWS_END,
 };
 
 #endif

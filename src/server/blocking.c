@@ -65,65 +65,11 @@ void blocking_init(struct server *s)
  * Which keys a blocking command waits on, and for how long
  * ------------------------------------------------------------------ */
 
-static bool is(const struct resp_arg *a, const char *name) { return arg_is(a, name); }
-
-/* XREAD/XREADGROUP: the keys are the first half of what follows STREAMS,
- * the timeout is BLOCK's argument (milliseconds). */
-static bool stream_shape(int argc, const struct resp_arg *argv, int *first, int *n, int *timeout)
+/* Where this call waits: its row's block shape (cmds/cmd.h). */
+static bool shape(int argc, const struct resp_arg *argv, struct block_shape *sh)
 {
-    *timeout = -1;
-    for (int i = 1; i < argc; i++) {
-        if (is(&argv[i], "block") && i + 1 < argc) {
-            *timeout = ++i;
-        } else if (is(&argv[i], "count") && i + 1 < argc) {
-            i++;
-        } else if (is(&argv[i], "group") && i + 2 < argc) {
-            i += 2;
-        } else if (is(&argv[i], "streams")) {
-            *first = i + 1;
-            *n = (argc - i - 1) / 2;
-            return *timeout > 0 && *n > 0;
-        }
-    }
-    return false;
-}
-
-/* Fills keys (start, count) and the timeout argument of a blocking
- * command; false if it is not one. *ms_units: the timeout is in
- * milliseconds (XREAD's BLOCK), not seconds. */
-static bool shape(int argc, const struct resp_arg *argv, int *first, int *n, int *timeout,
-                  bool *ms_units)
-{
-    const struct resp_arg *name = &argv[0];
-    *ms_units = false;
-    if (is(name, "xread") || is(name, "xreadgroup") || is(name, "__xreadgroup_retry")) {
-        *ms_units = true;
-        return stream_shape(argc, argv, first, n, timeout);
-    } else if (is(name, "blpop") || is(name, "brpop") || is(name, "bzpopmin") || is(name, "bzpopmax")) {
-        *first = 1;
-        *n = argc - 2;
-        *timeout = argc - 1;
-    } else if (is(name, "blmove") || is(name, "brpoplpush")) {
-        *first = 1;
-        *n = 1;
-        *timeout = argc - 1;
-    } else if (is(name, "lock.acquire") || is(name, "elect.campaign")) {
-        if (argc != 6) return false; /* ... WAIT <ms> */
-        *ms_units = true;
-        *first = 1;
-        *n = 1;
-        *timeout = 5;
-    } else if (is(name, "blmpop") || is(name, "bzmpop")) {
-        long long numkeys;
-        if (argc < 4 || !arg_to_ll(&argv[2], &numkeys) || numkeys < 1 || numkeys > argc - 3)
-            return false;
-        *first = 3;
-        *n = (int)numkeys;
-        *timeout = 1;
-    } else {
-        return false;
-    }
-    return true;
+    const struct cmd_def *cmd = cmd_lookup(argv[0].ptr, argv[0].len, true);
+    return cmd != NULL && cmd->block != NULL && cmd->block(argc, argv, sh);
 }
 
 /* --------------------------------------------------------------------
@@ -175,9 +121,8 @@ static void free_waiter(struct waiter *w)
 static struct waiter *new_waiter(struct server *s, struct client *c, struct reply_slot *slot,
                                  int db, int proto, int argc, const struct resp_arg *argv)
 {
-    int first, n, t;
-    bool ms_units;
-    if (!shape(argc, argv, &first, &n, &t, &ms_units)) return NULL;
+    struct block_shape sh;
+    if (!shape(argc, argv, &sh)) return NULL;
     struct waiter *w = xcalloc(1, sizeof *w);
     w->c = c;
     w->slot = slot;
@@ -198,12 +143,13 @@ static struct waiter *new_waiter(struct server *s, struct client *c, struct repl
     /* A timeout so large that the deadline would not fit waits for ever
      * (0), as in Redis; apply has refused what it must refuse. */
     long double secs = 0;
-    if (arg_to_ld(&argv[t], &secs) && secs > 0) {
-        long double deadline = (long double)(clock_mono_us() / 1000) + ceill(ms_units ? secs : secs * 1000.0L);
+    if (arg_to_ld(&argv[sh.timeout], &secs) && secs > 0) {
+        long double deadline =
+            (long double)(clock_mono_us() / 1000) + ceill(sh.ms_units ? secs : secs * 1000.0L);
         if (deadline < 9223372036854775807.0L) w->deadline_ms = (int64_t)deadline;
     }
     struct buf k = BUF_INIT;
-    for (int i = first; i < first + n; i++) {
+    for (int i = sh.first; i < sh.first + sh.n; i++) {
         key_of(&k, db, argv[i].ptr, argv[i].len);
         buf_append_u32(&w->keys, (uint32_t)k.len);
         buf_append(&w->keys, k.data, k.len);
@@ -403,13 +349,13 @@ void blocking_on_orphan_reply(void *ctx, int db, int argc, const struct resp_arg
                               const char *reply, size_t len)
 {
     struct server *s = ctx;
-    if (argc >= 2 && is(&argv[0], "__retry")) { /* a retry: the command it carries */
+    if (argc >= 2 && arg_is(&argv[0], "__retry")) { /* a retry: the command it carries */
         argc--;
         argv++;
     }
     const struct resp_arg *name = &argv[0];
-    bool list = is(name, "blpop") || is(name, "brpop") || is(name, "blmpop");
-    bool zset = is(name, "bzpopmin") || is(name, "bzpopmax") || is(name, "bzmpop");
+    bool list = arg_is(name, "blpop") || arg_is(name, "brpop") || arg_is(name, "blmpop");
+    bool zset = arg_is(name, "bzpopmin") || arg_is(name, "bzpopmax") || arg_is(name, "bzmpop");
     if (!list && !zset) return;
     struct rd r = {reply, reply + len};
     char t;
@@ -420,7 +366,7 @@ void blocking_on_orphan_reply(void *ctx, int db, int argc, const struct resp_arg
     enum { MAX_BACK = 256 };
     struct resp_arg items[MAX_BACK];
     int k = 0;
-    if (is(name, "blmpop") || is(name, "bzmpop")) {
+    if (arg_is(name, "blmpop") || arg_is(name, "bzmpop")) {
         /* [key, [e1, e2...]] or [key, [[m1, s1], ...]] */
         if (!rd_line(&r, &t, &n) || t != '*') return;
         for (long long i = 0; i < n && k + 2 <= MAX_BACK; i++) {
@@ -452,8 +398,8 @@ void blocking_on_orphan_reply(void *ctx, int db, int argc, const struct resp_arg
         args[nargs++] = key;
         for (int i = 0; i < k; i++) args[nargs++] = items[i];
     } else {
-        bool left = is(name, "blpop");
-        if (is(name, "blmpop")) {
+        bool left = arg_is(name, "blpop");
+        if (arg_is(name, "blmpop")) {
             long long numkeys = 0;
             arg_to_ll(&argv[2], &numkeys);
             left = arg_is(&argv[3 + numkeys], "left");
