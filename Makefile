@@ -181,7 +181,7 @@ bench: deps
 
 # Parley next to a 3-member etcd cluster (bench/etcd.py, bench/README.md):
 # durable writes, locks, election failover. Not part of `make bench`; about
-# three minutes. BENCH_ETCD_ARGS=--write-results updates bench/RESULTS.md.
+# two minutes. BENCH_ETCD_ARGS=--write-results updates bench/RESULTS.md.
 bench-etcd:
 	@scripts/deps.sh etcd
 	@$(MAKE) --no-print-directory all
