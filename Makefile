@@ -37,7 +37,7 @@ SAN_OBJ  := $(LIB_SRC:src/%.c=build/san/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/unit/%)
 SAN_UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/san/unit/%)
 
-.PHONY: redis-suite all deps run test unit unit-san integration integration-san chaos chaos-short chaos-checker bench bench-tools examples install clean
+.PHONY: redis-suite all deps run test unit unit-san integration integration-san chaos chaos-short chaos-checker bench bench-etcd bench-tools examples install clean
 all: build/parley-server
 
 deps:
@@ -178,6 +178,14 @@ redis-suite: deps
 bench: deps
 	@$(MAKE) --no-print-directory all bench-tools examples
 	bench/run.sh $(BENCH_ARGS)
+
+# Parley next to a 3-member etcd cluster (bench/etcd.py, bench/README.md):
+# durable writes, locks, election failover. Not part of `make bench`; about
+# two minutes. BENCH_ETCD_ARGS=--write-results updates bench/RESULTS.md.
+bench-etcd:
+	@scripts/deps.sh etcd
+	@$(MAKE) --no-print-directory all
+	timeout -k 10 600 bench/etcd.py $(BENCH_ETCD_ARGS)
 
 # The binary, a commented parley.conf (every directive and its default), the
 # manual page and a systemd unit whose ExecStart names this PREFIX.

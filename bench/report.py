@@ -338,6 +338,26 @@ def meta_all(meta, key):
     return [v for k, v in meta if k == key]
 
 
+# Sections of RESULTS.md that other scripts write (bench/etcd.py
+# --write-results): carried over unchanged when run.sh rewrites the file.
+KEPT_SECTIONS = ("## Parley vs etcd",)
+
+
+def kept_sections(path):
+    try:
+        with open(path) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return []
+    out, keep = [], False
+    for line in lines:
+        if line.startswith("## "):
+            keep = line.strip() in KEPT_SECTIONS
+        if keep:
+            out.append(line)
+    return out + [""] if out else []
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -453,6 +473,7 @@ def main():
             for script, status, secs, arguments, text in memory:
                 md += ["`bench/%s %s` (%s, %s s):" % (script, arguments, status, secs), "",
                        "```", text or "(no output)", "```", ""]
+        md += kept_sections(args.markdown)
         with open(args.markdown, "w") as f:
             f.write("\n".join(md).rstrip("\n") + "\n")
         print()

@@ -16,6 +16,17 @@ packages=(
   libhiredict-dev
 )
 raft_min=0.22
+# `scripts/deps.sh etcd` (make bench-etcd) also installs etcd and the gRPC
+# client bench/etcd.py measures it with; make test and make bench do not
+# need them.
+extra_services=()
+if [ "${1:-}" = etcd ]; then
+  packages+=(etcd-server etcd-client python3-grpcio)
+  extra_services+=(etcd)
+elif [ $# -gt 0 ]; then
+  echo "deps.sh: unknown argument '$1' (only 'etcd')" >&2
+  exit 2
+fi
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
@@ -103,6 +114,15 @@ if printf '%s\n' "${missing[@]:-}" | grep -qx redis-server; then
     $SUDO systemctl disable --now redis-server >/dev/null 2>&1 || true
   elif [ -x /etc/init.d/redis-server ]; then
     $SUDO /etc/init.d/redis-server stop >/dev/null 2>&1 || true
+  fi
+fi
+# etcd-server, like redis-server, starts a daemon of its own on install
+# (ports 2379, 2380); bench/etcd.py starts its own members. Stop it.
+if [ ${#extra_services[@]} -gt 0 ] && printf '%s\n' "${missing[@]:-}" | grep -qx etcd-server; then
+  if command -v systemctl >/dev/null && systemctl is-active --quiet etcd 2>/dev/null; then
+    $SUDO systemctl disable --now etcd >/dev/null 2>&1 || true
+  elif [ -x /etc/init.d/etcd ]; then
+    $SUDO /etc/init.d/etcd stop >/dev/null 2>&1 || true
   fi
 fi
 node_clients
