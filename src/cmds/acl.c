@@ -1009,7 +1009,7 @@ bool acl_exec_refuse(struct cmd_ctx *c, uint64_t client, const struct cmd_def *d
 const struct cmd_def cmd_rows_acl[] = {
     {"acl", -2, CMD_CONTAINER, 0, 0, 0, ACL_SLOW, NULL, "server", "6.0.0",
      "A container for Access List Control commands", "Depends on subcommand.", acl_subs, NULL, NULL},
-    {"auth", -2, CMD_LOCAL | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH | CMD_ALLOW_BUSY,
+    {"auth", -2, CMD_SECRET | CMD_LOCAL | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH | CMD_ALLOW_BUSY,
      0, 0, 0, ACL_FAST | ACL_CONNECTION, NULL, "connection", "1.0.0", "Authenticate to the server", "O(N) where N is the number of passwords defined for the user", NULL, NULL, NULL},
     INTERNAL("__aclsetuser", -2, cmd_internal_setuser, "ACL SETUSER, its passwords hashed (sent by the server)."),
     INTERNAL("__aclload", -1, cmd_internal_aclload, "ACL LOAD: the users of the aclfile (sent by the server)."),

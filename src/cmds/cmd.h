@@ -93,6 +93,12 @@ enum cmd_flag {
                                          it as that command too (cmd_wrapped) */
 };
 #define CMD_WRAPPED_AT 3
+/* Flags past bit 31 (an enum constant must fit an int). */
+#define CMD_SECRET (1ull << 32)       /* its arguments are secrets (AUTH,
+                                         HELLO): never in the slow log, and
+                                         MONITOR shows them as (redacted) */
+#define CMD_SKIP_SLOWLOG (1ull << 33) /* not in the slow log: the commands it
+                                         runs are (EXEC) */
 
 
 enum acl_category {
@@ -153,7 +159,7 @@ typedef bool cmd_block_fn(int argc, const struct resp_arg *argv, struct block_sh
 struct cmd_def {
     const char *name;  /* lower case; "client|setname" style for subcommands */
     int arity;         /* > 0 exact argc, < 0 at least -arity */
-    uint32_t flags;
+    uint64_t flags;
     int first_key, last_key, key_step; /* Redis's legacy key positions */
     uint32_t acl;
     cmd_exec_fn *exec;

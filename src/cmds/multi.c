@@ -197,7 +197,7 @@ malformed:
 
 const struct cmd_def cmd_rows_multi[] = {
     LOCAL("multi", 1, CMD_TX_CONTROL | CMD_FAST | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, ACL_FAST, "Starts a transaction.", "O(1)"),
-    LOCAL("exec", 1, CMD_TX_CONTROL | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, ACL_SLOW,
+    LOCAL("exec", 1, CMD_SKIP_SLOWLOG | CMD_TX_CONTROL | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, ACL_SLOW,
           "Executes all commands in a transaction.", "Depends on commands in the transaction"),
     LOCAL("discard", 1, CMD_TX_CONTROL | CMD_FAST | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, ACL_FAST, "Discards a transaction.",
           "O(N), when N is the number of queued commands"),

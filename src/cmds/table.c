@@ -337,7 +337,7 @@ static const struct cmd_def table[] = {
         "Ping the server", "O(1)"),
     ROW("echo", 2, L | F | LS | CMD_TX_REPLY, 0, 0, 0, ACL_CONNECTION | ACL_FAST, NULL, "connection", "1.0.0",
         "Echo the given string", "O(1)"),
-    ROW("hello", -1, L | F | CMD_NO_AUTH | NLS | CMD_ALLOW_BUSY, 0, 0, 0, ACL_CONNECTION | ACL_FAST, NULL, "connection", "6.0.0",
+    ROW("hello", -1, CMD_SECRET | L | F | CMD_NO_AUTH | NLS | CMD_ALLOW_BUSY, 0, 0, 0, ACL_CONNECTION | ACL_FAST, NULL, "connection", "6.0.0",
         "Handshake with Redis", "O(1)"),
     ROW("quit", -1, L | F | CMD_TX_CONTROL | CMD_SUBSCRIBED | CMD_NO_AUTH | NLS | CMD_ALLOW_BUSY, 0, 0, 0, ACL_CONNECTION | ACL_FAST, NULL, "connection", "1.0.0",
         "Close the connection", "O(1)"),

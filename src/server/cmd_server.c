@@ -239,13 +239,13 @@ static void cmd_info(struct client *c, const struct cmd_def *cmd, int argc,
 /* Flags and ACL categories in the order Redis 7.0 lists them
  * (addReplyCommandFlags, ACLCommandCategories). */
 static const struct {
-    uint32_t bit;
+    uint64_t bit;
     const char *name;
 } flag_names[] = {
     {CMD_WRITE, "write"},     {CMD_READONLY, "readonly"}, {CMD_DENYOOM, "denyoom"},
     {CMD_ADMIN, "admin"},     {CMD_PUBSUB, "pubsub"},     {CMD_NOSCRIPT, "noscript"},
-    {CMD_LOADING, "loading"}, {CMD_STALE, "stale"},       {CMD_FAST, "fast"},
-    {CMD_NO_AUTH, "no_auth"}, {CMD_ALLOW_BUSY, "allow_busy"},
+    {CMD_LOADING, "loading"}, {CMD_STALE, "stale"},       {CMD_SKIP_SLOWLOG, "skip_slowlog"},
+    {CMD_FAST, "fast"},       {CMD_NO_AUTH, "no_auth"},   {CMD_ALLOW_BUSY, "allow_busy"},
 };
 
 static void command_info_one(struct resp_out *o, const struct cmd_def *d)

@@ -43,7 +43,7 @@ void monitor_feed(struct server *s, const struct client *c, int db, const struct
     struct buf line = BUF_INIT;
     buf_printf(&line, "+%lld.%06lld [%d %s]", (long long)(us / 1000000), (long long)(us % 1000000), db,
                c ? net_conn_peer(c->conn) : "lua");
-    bool auth = cmd && (strcmp(cmd->name, "auth") == 0 || strcmp(cmd->name, "hello") == 0);
+    bool auth = cmd && (cmd->flags & CMD_SECRET);
     for (int i = 0; i < argc; i++) {
         buf_append(&line, " ", 1);
         if (auth && i > 0) quote(&line, "(redacted)", 10);

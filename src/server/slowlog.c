@@ -79,9 +79,7 @@ void slowlog_maybe(struct server *s, const struct client *c, const struct cmd_de
     if (threshold < 0 || usec < (uint64_t)threshold || s->cfg.slowlog_max_len <= 0) return;
     /* Internal commands are repl/'s own (and may carry a password hash
      * or a user's rules): never logged. */
-    if ((cmd->flags & CMD_INTERNAL) || strcmp(cmd->name, "auth") == 0 ||
-        strcmp(cmd->name, "hello") == 0 || strcmp(cmd->name, "exec") == 0)
-        return;
+    if (cmd->flags & (CMD_INTERNAL | CMD_SECRET | CMD_SKIP_SLOWLOG)) return;
     struct slowlog *l = &s->slowlog;
     size_t cap = (size_t)s->cfg.slowlog_max_len;
     if (l->cap != cap) { /* the length changed: keep the newest that fit */
