@@ -982,6 +982,16 @@ bool acl_exec_refuse(struct cmd_ctx *c, uint64_t client, const struct cmd_def *d
     if (row == NULL) return false;
     int bad;
     enum acl_verdict v = acl_check(c->store, c->acl_user, c->acl_user_len, row, argc, argv, &bad);
+    const char *why_not;
+    const struct cmd_def *inner;
+    if (v == ACL_ALLOWED && (row->flags & CMD_WRAPS_COMMAND) &&
+        (inner = cmd_wrapped(argc, argv, &why_not)) != NULL) {
+        /* LOCK.FENCED: the command it runs, on its keys, as well. */
+        row = inner;
+        argc -= CMD_WRAPPED_AT;
+        argv += CMD_WRAPPED_AT;
+        v = acl_check(c->store, c->acl_user, c->acl_user_len, row, argc, argv, &bad);
+    }
     if (v == ACL_ALLOWED) return false;
     static const char *const reasons[] = {
         [ACL_DENIED_CMD] = "no permission to execute the command or subcommand",

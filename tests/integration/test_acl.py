@@ -312,6 +312,20 @@ def test_exec_rechecks_rules_changed_since_multi(server, acl):
     assert ("key", "txk") in multi and ("command", "get") in multi and ("channel", "ch") in multi
 
 
+def test_exec_rechecks_the_command_a_fenced_call_runs(server, acl):
+    """LOCK.FENCED queued in MULTI: EXEC checks the command it runs, on
+    its keys, against the rules as they are then, not only the lock's."""
+    acl.execute_command("ACL", "SETUSER", "fx", "on", ">pw", "~*", "+@all")
+    token = acl.execute_command("LOCK.ACQUIRE", "fx:lock", "o", 10000)
+    with login(server, "fx", "pw") as c:
+        assert c.call("MULTI") == "OK"
+        assert c.call("LOCK.FENCED", "fx:lock", str(token), "SET", "fx:data", "1") == "QUEUED"
+        assert c.call("LOCK.FENCED", "fx:lock", str(token), "SET", "fx:other", "1") == "QUEUED"
+        acl.execute_command("ACL", "SETUSER", "fx", "resetkeys", "~fx:lock", "~fx:data")
+        assert c.call("EXEC") == ["OK", CHANGED + "no permission to touch the specified keys"]
+    assert acl.get("fx:data") == "1" and acl.get("fx:other") is None
+
+
 def test_exec_checks_a_restricted_default_user(server, acl):
     """An unrestricted user's transaction is checked too: a user that
     loses a right inside its own transaction (ACL SETUSER queued before)."""
