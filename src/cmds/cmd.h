@@ -151,6 +151,10 @@ typedef void cmd_local_fn(struct client *c, const struct cmd_def *cmd, int argc,
 struct block_shape {
     int first, n, timeout;
     bool ms_units;
+    bool in_line; /* the call waits in a line kept in the keyspace (a
+                     lock's, cmds/hold.c): argv[1] is the key, argv[2] the
+                     holder, and a waiter that leaves unserved must leave
+                     the line (__holdcancel) */
 };
 /* A blocking row's shape of a call: false if this call does not wait
  * (XREAD without BLOCK, LOCK.ACQUIRE without WAIT) or cannot say where. */
@@ -262,6 +266,9 @@ bool cmd_may_block(const struct cmd_def *cmd, int argc, const struct resp_arg *a
 /* Runs cmd->exec with the arguments in c (c->cmd is set by the caller),
  * with the keyspace's access clock at c->now_ms. */
 void cmd_exec(struct cmd_ctx *c);
+/* The innermost command cmd_exec is running, or NULL: for the keyspace's
+ * hooks that act as part of it (hold.c). */
+struct cmd_ctx *cmd_running(void);
 /* Called after every cmd_exec with how long it took (the server's slow
  * log); one observer per process, NULL for none. */
 typedef void cmd_exec_observer_fn(void *arg, const struct cmd_ctx *c, uint64_t usec);
@@ -324,9 +331,11 @@ void sample_distinct(uint64_t *rng, uint64_t n, uint64_t k, uint64_t *out);
  * pub/sub, transactions, LOCK.FENCED itself). */
 const struct cmd_def *cmd_wrapped(int argc, const struct resp_arg *argv, const char **why);
 
-/* t_elect.c: makes the keyspace announce elections whose leader's TTL ran
- * out or that were evicted (store_set_reclaimed_hook); once, at start-up. */
-void elect_init(void);
+/* hold.c: lets locks and elections act when the keyspace removes one by
+ * itself (store_set_reclaimed_hook): an election that expired or was
+ * evicted is announced, a hold that expired passes to the first of its
+ * line. Once, at start-up. */
+void hold_init(void);
 
 /* t_hll.c: PFSELFTEST's checks of the HyperLogLog arithmetic (server/
  * runs it); false with the failure in err. */

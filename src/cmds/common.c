@@ -17,7 +17,6 @@
 #include "base/clock.h"
 #include "base/mem.h"
 #include "cmds/cmdstats.h"
-#include "cmds/lock.h"
 #include "cmds/cmd.h"
 #include "cmds/memlimit.h"
 #include "store/evict.h"
@@ -153,13 +152,20 @@ void cmd_set_exec_observer(cmd_exec_observer_fn *fn, void *arg)
     exec_observer_arg = arg;
 }
 
+static struct cmd_ctx *running;
+
+struct cmd_ctx *cmd_running(void) { return running; }
+
 void cmd_exec(struct cmd_ctx *c)
 {
     evict_set_clock(c->now_ms);
     if (c->in_script && c->oom_guard && !oom_guard_allows(c)) return;
     size_t at = c->out.buf ? c->out.buf->len : 0;
     int64_t start_us = clock_mono_us();
+    struct cmd_ctx *outer = running;
+    running = c;
     c->cmd->exec(c);
+    running = outer;
     bool failed = c->out.buf && c->out.buf->len > at && c->out.buf->data[at] == '-';
     if (failed) {
         size_t n = c->out.buf->len - at;

@@ -293,8 +293,7 @@ static void cmd_xreadgroup_retry(struct cmd_ctx *c) { xread_generic(c, true, tru
  * what follows STREAMS. */
 static bool block_shape(int argc, const struct resp_arg *argv, struct block_shape *sh)
 {
-    sh->timeout = -1;
-    sh->ms_units = true;
+    *sh = (struct block_shape){.timeout = -1, .ms_units = true};
     for (int i = 1; i < argc; i++) {
         if (arg_is(&argv[i], "block") && i + 1 < argc) {
             sh->timeout = ++i;

@@ -476,6 +476,7 @@ extern const struct cmd_def cmd_rows_acl[];          /* acl.c */
 extern const struct cmd_def cmd_rows_encoding[];     /* encoding.c */
 extern const struct cmd_def cmd_rows_lock[];         /* t_lock.c */
 extern const struct cmd_def cmd_rows_elect[];        /* t_elect.c */
+extern const struct cmd_def cmd_rows_hold[];         /* hold.c */
 #ifdef PARLEY_TEST_HOOKS
 extern const struct cmd_def cmd_rows_testhooks[]; /* testhooks.c, test builds only */
 #endif
@@ -506,6 +507,7 @@ static const struct cmd_def *const families[] = {
     cmd_rows_encoding,
     cmd_rows_lock,
     cmd_rows_elect,
+    cmd_rows_hold,
 #ifdef PARLEY_TEST_HOOKS
     cmd_rows_testhooks,
 #endif

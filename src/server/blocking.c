@@ -40,6 +40,7 @@ struct waiter {
     bool in_flight;        /* a retry is on its way through the log */
     bool expired;          /* timed out while in flight */
     bool unblock_error;    /* CLIENT UNBLOCK ... ERROR: answer that, not a timeout */
+    bool in_line;          /* it waits in a hold's line (block_shape.in_line) */
     struct waiter *prev, *next;
 };
 
@@ -65,11 +66,31 @@ void blocking_init(struct server *s)
  * Which keys a blocking command waits on, and for how long
  * ------------------------------------------------------------------ */
 
-/* Where this call waits: its row's block shape (cmds/cmd.h). */
+/* Where this call waits: its row's block shape (cmds/cmd.h). A retry
+ * (__retry <command>) waits where its command does. */
 static bool shape(int argc, const struct resp_arg *argv, struct block_shape *sh)
 {
+    if (argc >= 2 && arg_is(&argv[0], "__retry")) return shape(argc - 1, argv + 1, sh);
     const struct cmd_def *cmd = cmd_lookup(argv[0].ptr, argv[0].len, true);
     return cmd != NULL && cmd->block != NULL && cmd->block(argc, argv, sh);
+}
+
+/* A client that waited in a hold's line (argv: its command, or a retry of
+ * it) left it unserved: its node takes it out through the log, with the
+ * token if a retry claimed the hold for a client that has gone
+ * (__holdcancel, cmds/hold.c). */
+static void leave_line(struct server *s, int db, int argc, const struct resp_arg *argv,
+                       const struct resp_arg *token)
+{
+    if (argc >= 2 && arg_is(&argv[0], "__retry")) {
+        argc--;
+        argv++;
+    }
+    if (argc < 3) return;
+    struct resp_arg cancel[4] = {{"__holdcancel", 12}, argv[1], argv[2]};
+    int n = 3;
+    if (token) cancel[n++] = *token;
+    repl_submit(s->repl, NULL, db, 2, n, cancel);
 }
 
 /* --------------------------------------------------------------------
@@ -129,6 +150,7 @@ static struct waiter *new_waiter(struct server *s, struct client *c, struct repl
     w->db = db;
     w->proto = proto;
     w->argc = argc;
+    w->in_line = sh.in_line;
     size_t total = 0;
     for (int i = 0; i < argc; i++) total += argv[i].len;
     w->bytes = xmalloc(total ? total : 1);
@@ -182,6 +204,7 @@ static void time_out(struct server *s, struct waiter *w)
      * with a null array, BLMOVE and BRPOPLPUSH included (RESP2 `*-1`). */
     if (w->unblock_error) resp_error(&o, "UNBLOCKED client unblocked via CLIENT UNBLOCK");
     else resp_null_array(&o);
+    if (w->in_line) leave_line(s, w->db, w->argc, w->argv, NULL);
     unlink_waiter(s, w);
     free_waiter(w);
     buf_append(&slot->reply, reply.data, reply.len);
@@ -197,6 +220,8 @@ void blocking_on_blocked(void *ctx, struct reply_slot *slot, int db, int proto, 
     struct waiter *w = slot->waiter;
     if (c == NULL) {
         /* Its client is gone: nothing to wait for. */
+        struct block_shape sh;
+        if (shape(argc, argv, &sh) && sh.in_line) leave_line(s, db, argc, argv, NULL);
         if (--slot->pending == 0 && slot->on_ready) slot->on_ready(slot);
         return;
     }
@@ -306,6 +331,9 @@ void blocking_client_gone(struct client *c)
         if (w->c != c) continue;
         struct reply_slot *slot = w->slot;
         bool in_flight = w->in_flight;
+        /* In flight: its retry's reply tells (blocking_on_blocked, or
+         * blocking_on_orphan_reply). */
+        if (w->in_line && !in_flight) leave_line(s, w->db, w->argc, w->argv, NULL);
         unlink_waiter(s, w);
         free_waiter(w);
         /* Not in flight: repl holds no reference; the client frees it. */
@@ -349,6 +377,14 @@ void blocking_on_orphan_reply(void *ctx, int db, int argc, const struct resp_arg
                               const char *reply, size_t len)
 {
     struct server *s = ctx;
+    struct block_shape sh;
+    if (len > 1 && reply[0] == ':' && shape(argc, argv, &sh) && sh.in_line) {
+        /* A hold granted to a client that is gone: given up. */
+        const char *eol = memchr(reply, '\r', len);
+        struct resp_arg token = {reply + 1, eol ? (size_t)(eol - reply - 1) : len - 1};
+        leave_line(s, db, argc, argv, &token);
+        return;
+    }
     if (argc >= 2 && arg_is(&argv[0], "__retry")) { /* a retry: the command it carries */
         argc--;
         argv++;

@@ -389,7 +389,7 @@ int main(int argc, char **argv)
         rc.tls_cluster_client = &s.cluster_tls_client;
     }
     dispatch_init();
-    elect_init();
+    hold_init();
     dispatch_observe(&s);
     blocking_init(&s);
     acl_init_server(&s);

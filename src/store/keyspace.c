@@ -116,7 +116,7 @@ bool store_evict(struct store *s, int db, const char *key, size_t klen)
     assert(db >= 0 && db < STORE_DBS);
     struct dict_entry *e = dset_find(&s->db[db].keys, key, klen);
     if (e == NULL) return false;
-    if (reclaimed_hook) reclaimed_hook(s, db, key, klen, store_value(e), "evicted");
+    if (reclaimed_hook) reclaimed_hook(s, db, key, klen, e, "evicted");
     store_delete_for(s, db, key, klen, LAZYFREE_EVICTION);
     s->evicted_keys++;
     return true;
@@ -133,11 +133,14 @@ static struct dict_entry *lookup(struct store *s, int db, const char *key, size_
         return e;
     }
     if (evict) {
+        if (reclaimed_hook && reclaimed_hook(s, db, key, klen, e, "expired")) {
+            if (touch) evict_touch(store_value(e));
+            return e;
+        }
         /* As in Redis 7.0, deleting a key whose time has passed changes it
          * for WATCH only if a transaction watched it while it was alive: one
          * that began watching once the key had expired saw it as gone. */
         int64_t expired_at = store_expire_of(s, db, e);
-        if (reclaimed_hook) reclaimed_hook(s, db, key, klen, store_value(e), "expired");
         remove_key(s, db, key, klen, LAZYFREE_EXPIRE);
         if (watch_active(&s->watch) && watch_any_began_before(&s->watch, expired_at))
             store_touch(s, db, key, klen);

@@ -190,13 +190,13 @@ size_t store_scan_expired(struct store *s, int db, int64_t now_ms, size_t max_ch
                           size_t *cursor, size_t *checked,
                           void (*fn)(void *ctx, struct dict_entry *e), void *ctx);
 
-/* A key the server removed by itself, just before its value goes: `why`
- * is "expired" (its TTL passed) or "evicted" (maxmemory). One hook per
- * process, NULL for none (cmds/t_elect.c announces the end of an
- * election). Both happen in apply, so it runs on every node at the same
- * point of the log. */
-typedef void store_reclaimed_fn(struct store *s, int db, const char *key, size_t klen,
-                                struct sobj *value, const char *why);
+/* A key the server is removing by itself, just before its value goes:
+ * `why` is "expired" (its TTL passed) or "evicted" (maxmemory). One hook
+ * per process, NULL for none (cmds/hold.c: locks and elections). Both
+ * happen in apply, so it runs on every node at the same point of the log.
+ * An expired key the hook gave a new value and expiry (true) stays. */
+typedef bool store_reclaimed_fn(struct store *s, int db, const char *key, size_t klen,
+                                struct dict_entry *e, const char *why);
 void store_set_reclaimed_hook(store_reclaimed_fn *fn);
 
 /* Deletes key as a maxmemory victim (the reclaimed hook told, counted in

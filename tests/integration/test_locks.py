@@ -243,3 +243,118 @@ def test_waiters_are_granted_in_line_when_the_holder_releases_or_expires(cluster
     assert c.execute_command("ELECT.CAMPAIGN", "el:w", "a", 300) > 0
     assert c.execute_command("ELECT.CAMPAIGN", "el:w", "b", 1000, "WAIT", 20000) > 0
     assert c.execute_command("ELECT.LEADER", "el:w")[0] == "b"
+
+
+def blocked_clients(node):
+    return int(node.client().info("clients")["blocked_clients"])
+
+
+class Waiters:
+    """Clients that each wait for a lock on a node, in a known order: each
+    is waiting (so its place in the line is in the log) before the next."""
+
+    def __init__(self, key, ttl=60000, wait=30000):
+        self.key, self.ttl, self.wait = key, ttl, wait
+        self.got, self.threads, self.clients, self.blocked = {}, {}, {}, {}
+
+    def add(self, name, node, command="LOCK.ACQUIRE"):
+        import threading
+        c = node.client(socket_timeout=40)
+        self.clients[name] = c
+
+        def run():
+            try:
+                self.got[name] = c.execute_command(command, self.key, name, self.ttl, "WAIT", self.wait)
+            except redis.ConnectionError:
+                self.got[name] = "gone"
+        expected = self.blocked.get(node.port, blocked_clients(node)) + 1
+        self.blocked[node.port] = expected
+        t = self.threads[name] = threading.Thread(target=run, daemon=True)
+        t.start()
+        wait_until(lambda: blocked_clients(node) == expected, 10, message=f"{name} to wait")
+
+    def token(self, name):
+        self.threads[name].join(30)
+        assert name in self.got, f"{name} was not served"
+        return self.got[name]
+
+
+def test_waiters_on_every_node_are_served_in_the_order_they_came(cluster):
+    """The line is in the log: waiters are served in the order their WAIT
+    reached it, whichever node they wait on (the leader's own waiters do
+    not jump ahead), and a release passes the lock to the next at once."""
+    leader = cluster.leader()
+    f1, f2 = cluster.followers()
+    admin = leader.client()
+    token = admin.execute_command("LOCK.ACQUIRE", "lk:fifo", "first-holder", 60000)
+    w = Waiters("lk:fifo")
+    order = [("w1", f1), ("w2", leader), ("w3", f2), ("w4", leader), ("w5", f1)]
+    for name, node in order:
+        w.add(name, node)
+    for name, node in order:
+        assert admin.execute_command("LOCK.RELEASE", "lk:fifo", token) == 1
+        assert admin.execute_command("LOCK.HOLDER", "lk:fifo")[0] == name
+        newer = w.token(name)
+        assert newer > token
+        assert all(other not in w.got for other, _ in order[order.index((name, node)) + 1:])
+        token = newer
+    assert admin.execute_command("LOCK.RELEASE", "lk:fifo", token) == 1
+    assert admin.execute_command("LOCK.HOLDER", "lk:fifo") is None
+
+
+def test_an_expired_lock_passes_to_the_first_waiter(cluster):
+    leader = cluster.leader()
+    f1 = cluster.followers()[0]
+    admin = leader.client()
+    brief = admin.execute_command("LOCK.ACQUIRE", "lk:exp", "brief", 300)
+    w = Waiters("lk:exp")
+    w.add("a", f1)
+    w.add("b", leader)
+    a = w.token("a")
+    assert a > brief and "b" not in w.got
+    assert admin.execute_command("LOCK.HOLDER", "lk:exp")[0] == "a"
+    assert admin.execute_command("LOCK.RELEASE", "lk:exp", a) == 1
+    assert w.token("b") > a
+
+
+def test_waiters_that_leave_give_up_their_place(cluster):
+    """A waiter that times out or disconnects leaves the line (its node
+    says so through the log): the lock goes to the next one, not to it."""
+    leader = cluster.leader()
+    f1, f2 = cluster.followers()
+    admin = leader.client()
+    token = admin.execute_command("LOCK.ACQUIRE", "lk:leave", "holder", 60000)
+    w = Waiters("lk:leave")
+    w.wait = 300
+    w.add("impatient", f1)
+    w.wait = 30000
+    import socket
+    gone = socket.create_connection(("127.0.0.1", f2.port), timeout=10)
+    gone.sendall(b"*6\r\n$12\r\nLOCK.ACQUIRE\r\n$8\r\nlk:leave\r\n$4\r\ngone\r\n"
+                 b"$5\r\n60000\r\n$4\r\nWAIT\r\n$5\r\n30000\r\n")
+    wait_until(lambda: blocked_clients(f2) == 1, 10, message="the waiter that will go to wait")
+    w.add("stays", f1)
+    assert w.token("impatient") is None  # timed out
+    gone.close()
+    wait_until(lambda: blocked_clients(f2) == 0, 10, message="the disconnected waiter to go")
+    assert admin.execute_command("LOCK.RELEASE", "lk:leave", token) == 1
+    wait_until(lambda: admin.execute_command("LOCK.HOLDER", "lk:leave")[0] == "stays", 10,
+               message="the lock to reach the waiter that stayed")
+    assert w.token("stays") > token
+
+
+def test_a_waiting_candidate_leads_when_the_leader_resigns(cluster):
+    leader = cluster.leader()
+    f1 = cluster.followers()[0]
+    admin = leader.client()
+    p = f1.client().pubsub(ignore_subscribe_messages=True)
+    p.subscribe("__elect__:el:line")
+    wait_until(lambda: admin.pubsub_numsub("__elect__:el:line")[0][1] == 1, 10,
+               message="the subscription to reach the leader")
+    t1 = admin.execute_command("ELECT.CAMPAIGN", "el:line", "one", 60000)
+    w = Waiters("el:line")
+    w.add("two", f1, command="ELECT.CAMPAIGN")
+    assert admin.execute_command("ELECT.RESIGN", "el:line", t1) == 1
+    t2 = w.token("two")
+    assert messages(p, 3) == [f"leader {t1} one", f"resigned {t1} one", f"leader {t2} two"]
+    p.close()
