@@ -265,7 +265,8 @@ class BankClient(Client):
 
 
 class LockClient(Client):
-    """Takes one of a few locks (LOCK.ACQUIRE), holds it a moment, and
+    """Takes one of a few locks (LOCK.ACQUIRE, half the time waiting in its
+    line with WAIT), holds it a moment, and
     releases it (LOCK.RELEASE); records each grant with its fencing token
     and each release with whether the token still held the lock. Each
     attempt is a new owner, so no grant is a renewal (which would answer the
@@ -278,9 +279,10 @@ class LockClient(Client):
         rs = self.run_state
         lock = f"lock:{self.rng.randrange(rs.lock_keys)}"
         owner = f"lock{self.index}:{self.seq}"
+        wait = ("WAIT", rs.lock_wait_ms) if self.rng.random() < 0.5 else ()
         t0 = time.monotonic_ns()
         (reply,) = self.call_recording_failure("acquire", lock, owner, t0,
-                                               ("LOCK.ACQUIRE", lock, owner, rs.lock_ttl_ms))
+                                               ("LOCK.ACQUIRE", lock, owner, rs.lock_ttl_ms, *wait))
         if isinstance(reply, redis.ResponseError):
             self.record("acquire", lock, owner, None, t0, None, self.finish_status(reply))
             return
@@ -356,7 +358,7 @@ class RunState:
         self.list_epoch_s, self.list_keys = 6.0, 2
         self.list_keys_used = set()
         self.bank_accounts, self.bank_initial = 8, 100
-        self.lock_keys, self.lock_ttl_ms = 2, 1500
+        self.lock_keys, self.lock_ttl_ms, self.lock_wait_ms = 2, 1500, 1000
 
 
 def start_clients(ips, run, registers=4, lists=2, banks=2, locks=2, timeout=5.0, rogue=False):
