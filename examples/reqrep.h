@@ -93,6 +93,29 @@ void rr_conn_failed(struct rr_conn *conn, int64_t deadline_ms);
 /* After a success: the next failure backs off from 50 ms again. */
 void rr_conn_succeeded(struct rr_conn *conn);
 
+/* ---- retried calls (the scenario examples) --------------------------- */
+
+/* A command of C strings (argc <= RR_ARGS_MAX). */
+struct rr_cmd rr_cmd_of(int argc, const char *const *argv);
+
+/* One command of C strings, retried on the next node (with backoff) until
+ * it answers without an error, or with an error whose text begins with
+ * `accept_error` (NULL: none): in the examples a command fails only while
+ * nodes fail over. NULL once `timeout_ms` has passed. */
+redisReply *rr_conn_call(struct rr_conn *conn, int64_t timeout_ms, const char *accept_error,
+                         int argc, const char *const *argv);
+
+/* rr_conn_call's integer: an integer reply, or a string parsed as one, or
+ * -1 for nil. *ok is false when no reply came in time (the value is then 0)
+ * or the reply was of another type. */
+long long rr_conn_call_int(struct rr_conn *conn, int64_t timeout_ms, int argc,
+                           const char *const *argv, bool *ok);
+
+/* The first entry ([id, [field, value...]]) of an XAUTOCLAIM reply
+ * (`claimed`: [cursor, [entries...], ...]) or of an XREADGROUP reply
+ * ([[stream, [entries...]]]), or NULL. */
+const redisReply *rr_stream_first_entry(const redisReply *reply, bool claimed);
+
 /* ---- the pattern ----------------------------------------------------- */
 
 /* A request as it travels in the queue, one string:

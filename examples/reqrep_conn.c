@@ -236,3 +236,55 @@ void rr_conn_succeeded(struct rr_conn *conn)
 {
     conn->backoff_ms = 0;
 }
+
+/* ---- retried calls ---------------------------------------------------- */
+
+struct rr_cmd rr_cmd_of(int argc, const char *const *argv)
+{
+    assert(argc > 0 && argc <= RR_ARGS_MAX);
+    struct rr_cmd c = {.argc = argc};
+    for (int i = 0; i < argc; i++) {
+        c.argv[i] = argv[i];
+        c.len[i] = strlen(argv[i]);
+    }
+    return c;
+}
+
+redisReply *rr_conn_call(struct rr_conn *conn, int64_t timeout_ms, const char *accept_error,
+                         int argc, const char *const *argv)
+{
+    struct rr_cmd c = rr_cmd_of(argc, argv);
+    int64_t deadline = rr_mono_ms() + timeout_ms;
+    while (rr_mono_ms() < deadline) {
+        redisReply *r = rr_conn_command(conn, 5000, &c);
+        if (r && (r->type != REDIS_REPLY_ERROR ||
+                  (accept_error && strncmp(r->str, accept_error, strlen(accept_error)) == 0))) {
+            rr_conn_succeeded(conn);
+            return r;
+        }
+        if (r) freeReplyObject(r);
+        rr_conn_failed(conn, deadline);
+    }
+    return NULL;
+}
+
+long long rr_conn_call_int(struct rr_conn *conn, int64_t timeout_ms, int argc,
+                           const char *const *argv, bool *ok)
+{
+    redisReply *r = rr_conn_call(conn, timeout_ms, NULL, argc, argv);
+    *ok = r && (r->type == REDIS_REPLY_INTEGER || r->type == REDIS_REPLY_STRING ||
+                r->type == REDIS_REPLY_NIL);
+    long long v = !r ? 0 : r->type == REDIS_REPLY_INTEGER ? r->integer
+                   : r->type == REDIS_REPLY_STRING       ? strtoll(r->str, NULL, 10)
+                                                         : -1;
+    if (r) freeReplyObject(r);
+    return v;
+}
+
+const redisReply *rr_stream_first_entry(const redisReply *r, bool claimed)
+{
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 1) return NULL;
+    const redisReply *entries = claimed ? (r->elements >= 2 ? r->element[1] : NULL)
+                                        : (r->element[0]->elements == 2 ? r->element[0]->element[1] : NULL);
+    return entries && entries->type == REDIS_REPLY_ARRAY && entries->elements > 0 ? entries->element[0] : NULL;
+}
