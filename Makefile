@@ -83,7 +83,10 @@ REQREP_SRC := examples/request_reply.c examples/reqrep_pattern.c examples/reqrep
               examples/reqrep_conn.c
 BANK_SRC := examples/bank.c examples/reqrep_conn.c
 WORKQUEUE_SRC := examples/workqueue.c examples/reqrep_conn.c
-examples: build/examples/request_reply build/examples/bank build/examples/workqueue
+MAPREDUCE_SRC := examples/mapreduce.c examples/reqrep_conn.c
+EXAMPLES := build/examples/request_reply build/examples/bank build/examples/workqueue \
+            build/examples/mapreduce
+examples: $(EXAMPLES)
 build/examples/request_reply: $(REQREP_SRC) $(wildcard examples/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(EXAMPLE_CFLAGS) $(REQREP_SRC) $(EXAMPLE_LIBS) -o $@
@@ -93,6 +96,9 @@ build/examples/bank: $(BANK_SRC) $(wildcard examples/*.h)
 build/examples/workqueue: $(WORKQUEUE_SRC) $(wildcard examples/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(EXAMPLE_CFLAGS) $(WORKQUEUE_SRC) $(EXAMPLE_LIBS) -o $@
+build/examples/mapreduce: $(MAPREDUCE_SRC) $(wildcard examples/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(EXAMPLE_CFLAGS) $(MAPREDUCE_SRC) $(EXAMPLE_LIBS) -o $@
 
 run: deps
 	@$(MAKE) --no-print-directory all
@@ -103,11 +109,11 @@ unit: $(UNIT_BIN)
 unit-san: $(SAN_UNIT_BIN)
 	@for t in $(SAN_UNIT_BIN); do echo "== $$t (asan+ubsan)"; \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 $$t || exit 1; done
-integration: build/parley-server build/examples/request_reply build/examples/bank build/examples/workqueue
+integration: build/parley-server $(EXAMPLES)
 	$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
 # The same suite against the AddressSanitizer/UBSan server: a memory error or
 # a leak at a clean exit makes the server exit non-zero, which tests notice.
-integration-san: build/san/parley-server build/examples/request_reply build/examples/bank build/examples/workqueue
+integration-san: build/san/parley-server $(EXAMPLES)
 	PARLEY_SERVER=build/san/parley-server ASAN_OPTIONS=detect_leaks=1 \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
 

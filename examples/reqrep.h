@@ -116,6 +116,12 @@ long long rr_conn_call_int(struct rr_conn *conn, int64_t timeout_ms, int argc,
  * ([[stream, [entries...]]]), or NULL. */
 const redisReply *rr_stream_first_entry(const redisReply *reply, bool claimed);
 
+/* On a subscribed connection (after SUBSCRIBE through rr_conn_command):
+ * waits at most `timeout_ms` for the next pushed message. 1 with *reply
+ * (the caller frees it), 0 when none came in time, -1 when the connection
+ * is gone (closed by the server or failed; it is dropped). */
+int rr_conn_next_message(struct rr_conn *conn, int64_t timeout_ms, redisReply **reply);
+
 /* ---- the pattern ----------------------------------------------------- */
 
 /* A request as it travels in the queue, one string:

@@ -11,6 +11,7 @@
  * Also here: the clock and log helpers every file of the example uses. */
 #include <assert.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -287,4 +288,26 @@ const redisReply *rr_stream_first_entry(const redisReply *r, bool claimed)
     const redisReply *entries = claimed ? (r->elements >= 2 ? r->element[1] : NULL)
                                         : (r->element[0]->elements == 2 ? r->element[0]->element[1] : NULL);
     return entries && entries->type == REDIS_REPLY_ARRAY && entries->elements > 0 ? entries->element[0] : NULL;
+}
+
+int rr_conn_next_message(struct rr_conn *conn, int64_t timeout_ms, redisReply **reply)
+{
+    void *r = NULL;
+    *reply = NULL;
+    if (conn->ctx == NULL) return -1;
+    /* A message already read from the socket first; then wait for more. */
+    if (redisGetReplyFromReader(conn->ctx, &r) != REDIS_OK) goto gone;
+    if (r == NULL) {
+        struct pollfd p = {.fd = conn->ctx->fd, .events = POLLIN};
+        int ready = poll(&p, 1, (int)(timeout_ms < 0 ? 0 : timeout_ms));
+        if (ready == 0 || (ready < 0 && errno == EINTR)) return 0;
+        if (ready < 0 || redisBufferRead(conn->ctx) != REDIS_OK) goto gone;
+        if (redisGetReplyFromReader(conn->ctx, &r) != REDIS_OK) goto gone;
+        if (r == NULL) return 0;
+    }
+    *reply = r;
+    return 1;
+gone:
+    rr_conn_close(conn);
+    return -1;
 }
