@@ -84,8 +84,10 @@ REQREP_SRC := examples/request_reply.c examples/reqrep_pattern.c examples/reqrep
 BANK_SRC := examples/bank.c examples/reqrep_conn.c
 WORKQUEUE_SRC := examples/workqueue.c examples/reqrep_conn.c
 MAPREDUCE_SRC := examples/mapreduce.c examples/reqrep_conn.c
+TASKQUEUE_SRC := examples/taskqueue.c examples/reqrep_conn.c
+FANOUT_SRC := examples/fanout.c examples/reqrep_conn.c
 EXAMPLES := build/examples/request_reply build/examples/bank build/examples/workqueue \
-            build/examples/mapreduce
+            build/examples/mapreduce build/examples/taskqueue build/examples/fanout
 examples: $(EXAMPLES)
 build/examples/request_reply: $(REQREP_SRC) $(wildcard examples/*.h)
 	@mkdir -p $(dir $@)
@@ -99,6 +101,12 @@ build/examples/workqueue: $(WORKQUEUE_SRC) $(wildcard examples/*.h)
 build/examples/mapreduce: $(MAPREDUCE_SRC) $(wildcard examples/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(EXAMPLE_CFLAGS) $(MAPREDUCE_SRC) $(EXAMPLE_LIBS) -o $@
+build/examples/taskqueue: $(TASKQUEUE_SRC) $(wildcard examples/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(EXAMPLE_CFLAGS) $(TASKQUEUE_SRC) $(EXAMPLE_LIBS) -o $@
+build/examples/fanout: $(FANOUT_SRC) $(wildcard examples/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(EXAMPLE_CFLAGS) $(FANOUT_SRC) $(EXAMPLE_LIBS) -o $@
 
 run: deps
 	@$(MAKE) --no-print-directory all

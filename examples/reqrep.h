@@ -56,7 +56,7 @@ struct rr_conn {
 };
 
 /* One command of a pipeline: argv and lengths (binary safe). */
-#define RR_ARGS_MAX 12
+#define RR_ARGS_MAX 20
 struct rr_cmd {
     int argc;
     const char *argv[RR_ARGS_MAX];
