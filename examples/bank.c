@@ -165,23 +165,22 @@ int main(int argc, char **argv)
     struct opts o = {.nodes = "127.0.0.1", .port = 6379, .name = "worker", .mode = "lock",
                      .accounts = 10, .balance = 1000, .transfers = 100, .seed = 1};
     static const struct option longopts[] = {
-        {"host", required_argument, 0, 'h'},     {"port", required_argument, 0, 'p'},
-        {"name", required_argument, 0, 'n'},     {"mode", required_argument, 0, 'm'},
+        RR_COMMON_OPTIONS,                       {"mode", required_argument, 0, 'm'},
         {"accounts", required_argument, 0, 'a'}, {"balance", required_argument, 0, 'b'},
         {"transfers", required_argument, 0, 't'}, {"seed", required_argument, 0, 's'},
         {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h:p:", longopts, NULL)) != -1) {
         switch (c) {
-        case 'h': o.nodes = optarg; break;
-        case 'p': o.port = atoi(optarg); break;
-        case 'n': o.name = optarg; break;
         case 'm': o.mode = optarg; break;
         case 'a': o.accounts = atol(optarg); break;
         case 'b': o.balance = atol(optarg); break;
         case 't': o.transfers = atol(optarg); break;
         case 's': o.seed = strtoul(optarg, NULL, 10); break;
-        default: fprintf(stderr, "bank: see the comment atop examples/bank.c\n"); return 2;
+        default:
+            if (rr_common_option(c, optarg, &o.nodes, &o.port, &o.name)) break;
+            fprintf(stderr, "bank: see the comment atop examples/bank.c\n");
+            return 2;
         }
     }
     const char *mode = optind < argc ? argv[optind] : "";
@@ -190,11 +189,7 @@ int main(int argc, char **argv)
         return 2;
     }
     struct rr_conn conn;
-    char error[256];
-    if (rr_conn_init(&conn, o.nodes, o.port, o.name, error) != 0) {
-        fprintf(stderr, "bank: %s\n", error);
-        return 2;
-    }
+    if (!rr_conn_open(&conn, "bank", o.nodes, o.port, o.name)) return 2;
     int rc = 0;
     if (strcmp(mode, "init") == 0) {
         const char *del[] = {"DEL", "bank:applied", "bank:log", LOCK_KEY};

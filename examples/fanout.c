@@ -38,13 +38,20 @@ struct opts {
     bool pause;
 };
 
-/* With --pause: until the publisher is done (fan:published exists). */
-static bool pause_until_published(const struct opts *o)
+/* Sends the command that subscribes (SUBSCRIBE, or XGROUP CREATE with
+ * `accept` BUSYGROUP), says the subscriber is in place and, with --pause,
+ * then waits until the publisher is done (fan:published exists). */
+static bool subscribe(struct rr_conn *conn, const struct opts *o, const char *accept, int argc,
+                      const char *const *argv)
 {
+    redisReply *r = rr_conn_call(conn, DEADLINE_MS, accept, argc, argv);
+    if (!r) return false;
+    freeReplyObject(r);
+    printf("subscribed\n");
+    fflush(stdout);
     if (!o->pause) return true;
     struct rr_conn ctl;
-    char error[256];
-    if (rr_conn_init(&ctl, o->nodes, o->port, o->name, error) != 0) return false;
+    if (!rr_conn_open(&ctl, "fanout", o->nodes, o->port, o->name)) return false;
     const char *exists[] = {"EXISTS", "fan:published"};
     bool published = false, ok;
     int64_t deadline = rr_mono_ms() + DEADLINE_MS;
@@ -131,10 +138,14 @@ static int publish(struct rr_conn *conn, const struct opts *o)
     return 0;
 }
 
-/* Checks one message; returns 1 at "end", 0 in order, -1 out of order. */
+/* Checks one message; returns 1 at "end" (after saying how many came), 0
+ * in order, -1 out of order. */
 static int take(const struct opts *o, const char *msg, long *received)
 {
-    if (strcmp(msg, "end") == 0) return 1;
+    if (strcmp(msg, "end") == 0) {
+        printf("received %ld complete\n", *received);
+        return 1;
+    }
     if (strtol(msg, NULL, 10) != *received) {
         rr_log(o->name, "message %ld out of order (expected %ld)", strtol(msg, NULL, 10), *received);
         return -1;
@@ -146,14 +157,8 @@ static int take(const struct opts *o, const char *msg, long *received)
 
 static int subscribe_pubsub(struct rr_conn *conn, const struct opts *o)
 {
-    const char *subscribe[] = {"SUBSCRIBE", "fan:channel"};
-    struct rr_cmd c = rr_cmd_of(2, subscribe);
-    redisReply *r = rr_conn_command(conn, 5000, &c);
-    if (!r) return 1;
-    freeReplyObject(r);
-    printf("subscribed\n");
-    fflush(stdout);
-    if (!pause_until_published(o)) return 1;
+    const char *channel[] = {"SUBSCRIBE", "fan:channel"};
+    if (!subscribe(conn, o, NULL, 2, channel)) return 1;
     long received = 0;
     int64_t deadline = rr_mono_ms() + DEADLINE_MS;
     while (rr_mono_ms() < deadline) {
@@ -166,11 +171,7 @@ static int subscribe_pubsub(struct rr_conn *conn, const struct opts *o)
         if (got == 0) continue;
         int step = m->type == REDIS_REPLY_ARRAY && m->elements == 3 ? take(o, m->element[2]->str, &received) : 0;
         freeReplyObject(m);
-        if (step < 0) return 1;
-        if (step == 1) {
-            printf("received %ld complete\n", received);
-            return 0;
-        }
+        if (step != 0) return step < 0 ? 1 : 0;
     }
     return 1;
 }
@@ -182,12 +183,8 @@ static int subscribe_stream(struct rr_conn *conn, const struct opts *o)
     const char *create[] = {"XGROUP", "CREATE", "fan:stream", group, "0", "MKSTREAM"};
     const char *read[] = {"XREADGROUP", "GROUP", group, o->name, "COUNT", "100", "BLOCK", "1000",
                           "STREAMS", "fan:stream", ">"};
-    redisReply *r = rr_conn_call(conn, DEADLINE_MS, "BUSYGROUP", 6, create);
-    if (!r) return 1;
-    freeReplyObject(r);
-    printf("subscribed\n");
-    fflush(stdout);
-    if (!pause_until_published(o)) return 1;
+    if (!subscribe(conn, o, "BUSYGROUP", 6, create)) return 1;
+    redisReply *r;
     long received = 0;
     int64_t deadline = rr_mono_ms() + DEADLINE_MS;
     while (rr_mono_ms() < deadline) {
@@ -204,11 +201,7 @@ static int subscribe_stream(struct rr_conn *conn, const struct opts *o)
             if (a) freeReplyObject(a);
         }
         freeReplyObject(r);
-        if (step < 0) return 1;
-        if (step == 1) {
-            printf("received %ld complete\n", received);
-            return 0;
-        }
+        if (step != 0) return step < 0 ? 1 : 0;
     }
     return 1;
 }
@@ -218,24 +211,23 @@ int main(int argc, char **argv)
     struct opts o = {.nodes = "127.0.0.1", .name = "subscriber", .mode = "pubsub", .port = 6379,
                      .size = 100, .messages = 1000, .subscribers = 1};
     static const struct option longopts[] = {
-        {"host", required_argument, 0, 'h'},     {"port", required_argument, 0, 'p'},
-        {"name", required_argument, 0, 'n'},     {"mode", required_argument, 0, 'm'},
+        RR_COMMON_OPTIONS,                       {"mode", required_argument, 0, 'm'},
         {"messages", required_argument, 0, 'M'}, {"size", required_argument, 0, 's'},
         {"slow-ms", required_argument, 0, 'd'},  {"subscribers", required_argument, 0, 'k'},
         {"pause", no_argument, 0, 'P'},          {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h:p:", longopts, NULL)) != -1) {
         switch (c) {
-        case 'h': o.nodes = optarg; break;
-        case 'p': o.port = atoi(optarg); break;
-        case 'n': o.name = optarg; break;
         case 'm': o.mode = optarg; break;
         case 'M': o.messages = atol(optarg); break;
         case 's': o.size = atoi(optarg); break;
         case 'd': o.slow_ms = atoi(optarg); break;
         case 'k': o.subscribers = atol(optarg); break;
         case 'P': o.pause = true; break;
-        default: fprintf(stderr, "fanout: see the comment atop examples/fanout.c\n"); return 2;
+        default:
+            if (rr_common_option(c, optarg, &o.nodes, &o.port, &o.name)) break;
+            fprintf(stderr, "fanout: see the comment atop examples/fanout.c\n");
+            return 2;
         }
     }
     const char *role = optind < argc ? argv[optind] : "";
@@ -245,11 +237,7 @@ int main(int argc, char **argv)
         return 2;
     }
     struct rr_conn conn;
-    char error[256];
-    if (rr_conn_init(&conn, o.nodes, o.port, o.name, error) != 0) {
-        fprintf(stderr, "fanout: %s\n", error);
-        return 2;
-    }
+    if (!rr_conn_open(&conn, "fanout", o.nodes, o.port, o.name)) return 2;
     int rc = strcmp(role, "publish") == 0     ? publish(&conn, &o)
              : strcmp(role, "subscribe") == 0 ? (stream ? subscribe_stream(&conn, &o)
                                                         : subscribe_pubsub(&conn, &o))

@@ -234,16 +234,10 @@ static int participate(struct worker *w)
         rr_sleep_ms(50);
         return 0;
     }
-    const char *claim[] = {"XAUTOCLAIM", "mr:tasks", "mappers", w->name, CLAIM_IDLE_MS, "0-0", "COUNT", "1"};
-    const char *read[] = {"XREADGROUP", "GROUP", "mappers", w->name, "COUNT", "1", "BLOCK", "200",
-                          "STREAMS", "mr:tasks", ">"};
-    redisReply *r = rr_conn_call(conn, DEADLINE_MS, NULL, 8, claim);
-    const redisReply *entry = rr_stream_first_entry(r, true);
-    if (entry == NULL) {
-        if (r) freeReplyObject(r);
-        r = rr_conn_call(conn, DEADLINE_MS, NULL, 11, read);
-        entry = rr_stream_first_entry(r, false);
-    }
+    const struct rr_group_reader reader = {"mr:tasks", "mappers", w->name, CLAIM_IDLE_MS, "200"};
+    const redisReply *entry;
+    bool claimed;
+    redisReply *r = rr_group_next(conn, DEADLINE_MS, &reader, &entry, &claimed);
     if (r == NULL) return -1;
     /* [id, [task, i, from, a, to, b]] */
     const redisReply *f = entry ? entry->element[1] : NULL;
@@ -309,12 +303,9 @@ static redisReply *read_only(struct rr_conn *conn, int argc, const char *const *
 static int observe(const char *nodes, int port)
 {
     struct rr_conn sub, ro;
-    char error[256];
-    if (rr_conn_init(&sub, nodes, port, "observer", error) != 0 ||
-        rr_conn_init(&ro, nodes, port, "observer", error) != 0) {
-        fprintf(stderr, "mapreduce: %s\n", error);
+    if (!rr_conn_open(&sub, "mapreduce", nodes, port, "observer") ||
+        !rr_conn_open(&ro, "mapreduce", nodes, port, "observer"))
         return 2;
-    }
     const char *subscribe[] = {"SUBSCRIBE", "mr:progress", "__elect__:mr:leader"};
     const char *hlen[] = {"HLEN", "mr:parts"}, *by[] = {"GET", "mr:result:by"};
     const char *result[] = {"HGETALL", "mr:result"};
@@ -374,9 +365,7 @@ int main(int argc, char **argv)
     const char *nodes = "127.0.0.1", *name = "worker", *input = NULL;
     int port = 6379, work_ms = 0;
     long tasks = 20;
-    static const struct option longopts[] = {{"host", required_argument, 0, 'h'},
-                                             {"port", required_argument, 0, 'p'},
-                                             {"name", required_argument, 0, 'n'},
+    static const struct option longopts[] = {RR_COMMON_OPTIONS,
                                              {"input", required_argument, 0, 'i'},
                                              {"tasks", required_argument, 0, 't'},
                                              {"work-ms", required_argument, 0, 'w'},
@@ -384,13 +373,13 @@ int main(int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, "h:p:", longopts, NULL)) != -1) {
         switch (c) {
-        case 'h': nodes = optarg; break;
-        case 'p': port = atoi(optarg); break;
-        case 'n': name = optarg; break;
         case 'i': input = optarg; break;
         case 't': tasks = atol(optarg); break;
         case 'w': work_ms = atoi(optarg); break;
-        default: fprintf(stderr, "mapreduce: see the comment atop examples/mapreduce.c\n"); return 2;
+        default:
+            if (rr_common_option(c, optarg, &nodes, &port, &name)) break;
+            fprintf(stderr, "mapreduce: see the comment atop examples/mapreduce.c\n");
+            return 2;
         }
     }
     const char *mode = optind < argc ? argv[optind] : "";
@@ -405,11 +394,7 @@ int main(int argc, char **argv)
         return 2;
     }
     struct rr_conn conn;
-    char error[256];
-    if (rr_conn_init(&conn, nodes, port, name, error) != 0) {
-        fprintf(stderr, "mapreduce: %s\n", error);
-        return 2;
-    }
+    if (!rr_conn_open(&conn, "mapreduce", nodes, port, name)) return 2;
     w.conn = &conn;
     int rc = worker(&w);
     rr_conn_close(&conn);

@@ -69,6 +69,10 @@ struct rr_cmd {
 int rr_conn_init(struct rr_conn *conn, const char *nodes, int default_port, const char *who,
                  char *error);
 void rr_conn_close(struct rr_conn *conn);
+/* rr_conn_init for a program's main: on failure prints "<program>: <why>"
+ * on stderr and returns false. */
+bool rr_conn_open(struct rr_conn *conn, const char *program, const char *nodes, int default_port,
+                  const char *who);
 
 /* Sends `n` commands in one write and reads their `n` replies, waiting at
  * most `timeout_ms` for each read. On success fills replies[] (the caller
@@ -111,16 +115,40 @@ redisReply *rr_conn_call(struct rr_conn *conn, int64_t timeout_ms, const char *a
 long long rr_conn_call_int(struct rr_conn *conn, int64_t timeout_ms, int argc,
                            const char *const *argv, bool *ok);
 
-/* The first entry ([id, [field, value...]]) of an XAUTOCLAIM reply
- * (`claimed`: [cursor, [entries...], ...]) or of an XREADGROUP reply
- * ([[stream, [entries...]]]), or NULL. */
-const redisReply *rr_stream_first_entry(const redisReply *reply, bool claimed);
+/* A consumer of a stream's consumer group. */
+struct rr_group_reader {
+    const char *stream, *group, *consumer;
+    const char *claim_idle_ms;   /* take over an entry left pending this long */
+    const char *block_ms;        /* how long to wait for a new entry */
+};
+
+/* The next entry for a consumer, one at a time: first one that another
+ * consumer left pending for claim_idle_ms (XAUTOCLAIM: that consumer died,
+ * or is very slow), else a new one (XREADGROUP ... BLOCK). Returns the
+ * reply holding it (the caller frees it; NULL past `timeout_ms`) and sets
+ * *entry to the entry ([id, [field, value...]]), or NULL when none came,
+ * and *claimed to whether it was taken over. */
+redisReply *rr_group_next(struct rr_conn *conn, int64_t timeout_ms, const struct rr_group_reader *g,
+                          const redisReply **entry, bool *claimed);
 
 /* On a subscribed connection (after SUBSCRIBE through rr_conn_command):
  * waits at most `timeout_ms` for the next pushed message. 1 with *reply
  * (the caller frees it), 0 when none came in time, -1 when the connection
  * is gone (closed by the server or failed; it is dropped). */
 int rr_conn_next_message(struct rr_conn *conn, int64_t timeout_ms, redisReply **reply);
+
+/* ---- the command line of the scenario examples ----------------------- */
+
+/* The options every scenario example takes, first in its getopt_long
+ * table (which needs <getopt.h>): -h/--host nodes, -p/--port the default
+ * port, --name. */
+#define RR_COMMON_OPTIONS                                                                  \
+    {"host", required_argument, 0, 'h'}, {"port", required_argument, 0, 'p'},             \
+        {"name", required_argument, 0, 'n'}
+
+/* True when getopt_long's `c` is one of RR_COMMON_OPTIONS, taken into the
+ * matching variable; false for any other. */
+bool rr_common_option(int c, const char *arg, const char **nodes, int *port, const char **name);
 
 /* ---- the pattern ----------------------------------------------------- */
 

@@ -129,6 +129,15 @@ int rr_conn_init(struct rr_conn *conn, const char *nodes, int default_port, cons
     return 0;
 }
 
+bool rr_conn_open(struct rr_conn *conn, const char *program, const char *nodes, int default_port,
+                  const char *who)
+{
+    char error[256];
+    if (rr_conn_init(conn, nodes, default_port, who, error) == 0) return true;
+    fprintf(stderr, "%s: %s\n", program, error);
+    return false;
+}
+
 void rr_conn_close(struct rr_conn *conn)
 {
     if (conn->ctx) redisFree(conn->ctx);
@@ -238,6 +247,16 @@ void rr_conn_succeeded(struct rr_conn *conn)
     conn->backoff_ms = 0;
 }
 
+bool rr_common_option(int c, const char *arg, const char **nodes, int *port, const char **name)
+{
+    switch (c) {
+    case 'h': *nodes = arg; return true;
+    case 'p': *port = atoi(arg); return true;
+    case 'n': *name = arg; return true;
+    default: return false;
+    }
+}
+
 /* ---- retried calls ---------------------------------------------------- */
 
 struct rr_cmd rr_cmd_of(int argc, const char *const *argv)
@@ -282,12 +301,32 @@ long long rr_conn_call_int(struct rr_conn *conn, int64_t timeout_ms, int argc,
     return v;
 }
 
-const redisReply *rr_stream_first_entry(const redisReply *r, bool claimed)
+/* The first entry of an XAUTOCLAIM reply (`claimed`: [cursor, [entries...],
+ * ...]) or of an XREADGROUP reply ([[stream, [entries...]]]), or NULL. */
+static const redisReply *first_entry(const redisReply *r, bool claimed)
 {
     if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 1) return NULL;
     const redisReply *entries = claimed ? (r->elements >= 2 ? r->element[1] : NULL)
                                         : (r->element[0]->elements == 2 ? r->element[0]->element[1] : NULL);
     return entries && entries->type == REDIS_REPLY_ARRAY && entries->elements > 0 ? entries->element[0] : NULL;
+}
+
+redisReply *rr_group_next(struct rr_conn *conn, int64_t timeout_ms, const struct rr_group_reader *g,
+                          const redisReply **entry, bool *claimed)
+{
+    const char *claim[] = {"XAUTOCLAIM", g->stream, g->group, g->consumer, g->claim_idle_ms, "0-0",
+                           "COUNT", "1"};
+    const char *read[] = {"XREADGROUP", "GROUP", g->group, g->consumer, "COUNT", "1", "BLOCK",
+                          g->block_ms, "STREAMS", g->stream, ">"};
+    redisReply *r = rr_conn_call(conn, timeout_ms, NULL, 8, claim);
+    *entry = first_entry(r, true);
+    *claimed = *entry != NULL;
+    if (*entry == NULL) {
+        if (r) freeReplyObject(r);
+        r = rr_conn_call(conn, timeout_ms, NULL, 11, read);
+        *entry = first_entry(r, false);
+    }
+    return r;
 }
 
 int rr_conn_next_message(struct rr_conn *conn, int64_t timeout_ms, redisReply **reply)

@@ -152,9 +152,7 @@ static bool execute(struct rr_conn *conn, const struct task *t, int work_ms, con
 static int worker(struct rr_conn *conn, const char *name, int work_ms, const char *ttl)
 {
     const char *exists[] = {"EXISTS", "tq:stop"};
-    const char *claim[] = {"XAUTOCLAIM", "tq:tasks", "workers", name, CLAIM_IDLE_MS, "0-0", "COUNT", "1"};
-    const char *read[] = {"XREADGROUP", "GROUP", "workers", name, "COUNT", "1", "BLOCK", "100",
-                          "STREAMS", "tq:tasks", ">"};
+    const struct rr_group_reader reader = {"tq:tasks", "workers", name, CLAIM_IDLE_MS, "100"};
     int64_t deadline = rr_mono_ms() + DEADLINE_MS * 2;
     while (rr_mono_ms() < deadline) {
         bool ok;
@@ -167,15 +165,9 @@ static int worker(struct rr_conn *conn, const char *name, int work_ms, const cha
         redisReply *r = rr_conn_call(conn, DEADLINE_MS, NULL, 6, promote);
         if (r) freeReplyObject(r);
         /* A task a dead worker left pending for 2 s first, then a new one. */
-        r = rr_conn_call(conn, DEADLINE_MS, NULL, 8, claim);
-        const redisReply *entry = rr_stream_first_entry(r, true);
-        bool claimed = entry != NULL;
-        if (!claimed) {
-            if (r) freeReplyObject(r);
-            r = rr_conn_call(conn, DEADLINE_MS, NULL, 11, read);
-            entry = rr_stream_first_entry(r, false);
-        }
-        if (r == NULL) return 1;
+        const redisReply *entry;
+        bool claimed;
+        if ((r = rr_group_next(conn, DEADLINE_MS, &reader, &entry, &claimed)) == NULL) return 1;
         struct task t;
         bool got = task_of(entry, &t);
         freeReplyObject(r);
@@ -191,9 +183,7 @@ int main(int argc, char **argv)
     const char *nodes = "127.0.0.1", *name = "worker", *ttl = "60000";
     int port = 6379, work_ms = 0;
     long tasks = 100, max_retries = 2, backoff_ms = 100;
-    static const struct option longopts[] = {{"host", required_argument, 0, 'h'},
-                                             {"port", required_argument, 0, 'p'},
-                                             {"name", required_argument, 0, 'n'},
+    static const struct option longopts[] = {RR_COMMON_OPTIONS,
                                              {"tasks", required_argument, 0, 't'},
                                              {"max-retries", required_argument, 0, 'r'},
                                              {"backoff-ms", required_argument, 0, 'b'},
@@ -203,24 +193,20 @@ int main(int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, "h:p:", longopts, NULL)) != -1) {
         switch (c) {
-        case 'h': nodes = optarg; break;
-        case 'p': port = atoi(optarg); break;
-        case 'n': name = optarg; break;
         case 't': tasks = atol(optarg); break;
         case 'r': max_retries = atol(optarg); break;
         case 'b': backoff_ms = atol(optarg); break;
         case 'w': work_ms = atoi(optarg); break;
         case 'x': ttl = optarg; break;
-        default: fprintf(stderr, "taskqueue: see the comment atop examples/taskqueue.c\n"); return 2;
+        default:
+            if (rr_common_option(c, optarg, &nodes, &port, &name)) break;
+            fprintf(stderr, "taskqueue: see the comment atop examples/taskqueue.c\n");
+            return 2;
         }
     }
     const char *mode = optind < argc ? argv[optind] : "";
     struct rr_conn conn;
-    char error[256];
-    if (rr_conn_init(&conn, nodes, port, name, error) != 0) {
-        fprintf(stderr, "taskqueue: %s\n", error);
-        return 2;
-    }
+    if (!rr_conn_open(&conn, "taskqueue", nodes, port, name)) return 2;
     int rc = strcmp(mode, "submit") == 0   ? submit(&conn, tasks, max_retries, backoff_ms)
              : strcmp(mode, "worker") == 0 ? worker(&conn, name, work_ms, ttl)
                                            : 2;

@@ -83,9 +83,7 @@ static bool finish(struct rr_conn *conn, const char *id, long long n, int work_m
 static int worker(struct rr_conn *conn, const char *name, int work_ms)
 {
     const char *exists[] = {"EXISTS", "wq:finished"};
-    const char *claim[] = {"XAUTOCLAIM", "wq:tasks", "workers", name, CLAIM_IDLE_MS, "0-0", "COUNT", "1"};
-    const char *read[] = {"XREADGROUP", "GROUP", "workers", name, "COUNT", "1", "BLOCK", "500",
-                          "STREAMS", "wq:tasks", ">"};
+    const struct rr_group_reader reader = {"wq:tasks", "workers", name, CLAIM_IDLE_MS, "500"};
     int64_t deadline = rr_mono_ms() + DEADLINE_MS * 2;
     while (rr_mono_ms() < deadline) {
         bool ok;
@@ -93,13 +91,9 @@ static int worker(struct rr_conn *conn, const char *name, int work_ms)
         if (!ok) return 1;
         if (over == 1) return 0;
         /* A task a dead worker left pending for 2 s first, then a new one. */
-        redisReply *r = rr_conn_call(conn, DEADLINE_MS, NULL, 8, claim);
-        const redisReply *entry = rr_stream_first_entry(r, true);
-        if (entry == NULL) {
-            if (r) freeReplyObject(r);
-            r = rr_conn_call(conn, DEADLINE_MS, NULL, 11, read);
-            entry = rr_stream_first_entry(r, false);
-        }
+        const redisReply *entry;
+        bool claimed;
+        redisReply *r = rr_group_next(conn, DEADLINE_MS, &reader, &entry, &claimed);
         if (r == NULL) return 1;
         const char *id;
         long long n;
@@ -117,30 +111,24 @@ int main(int argc, char **argv)
     const char *nodes = "127.0.0.1", *name = "worker";
     int port = 6379, work_ms = 0;
     long tasks = 100;
-    static const struct option longopts[] = {{"host", required_argument, 0, 'h'},
-                                             {"port", required_argument, 0, 'p'},
-                                             {"name", required_argument, 0, 'n'},
+    static const struct option longopts[] = {RR_COMMON_OPTIONS,
                                              {"tasks", required_argument, 0, 't'},
                                              {"work-ms", required_argument, 0, 'w'},
                                              {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h:p:", longopts, NULL)) != -1) {
         switch (c) {
-        case 'h': nodes = optarg; break;
-        case 'p': port = atoi(optarg); break;
-        case 'n': name = optarg; break;
         case 't': tasks = atol(optarg); break;
         case 'w': work_ms = atoi(optarg); break;
-        default: fprintf(stderr, "workqueue: see the comment atop examples/workqueue.c\n"); return 2;
+        default:
+            if (rr_common_option(c, optarg, &nodes, &port, &name)) break;
+            fprintf(stderr, "workqueue: see the comment atop examples/workqueue.c\n");
+            return 2;
         }
     }
     const char *mode = optind < argc ? argv[optind] : "";
     struct rr_conn conn;
-    char error[256];
-    if (rr_conn_init(&conn, nodes, port, name, error) != 0) {
-        fprintf(stderr, "workqueue: %s\n", error);
-        return 2;
-    }
+    if (!rr_conn_open(&conn, "workqueue", nodes, port, name)) return 2;
     int rc = strcmp(mode, "controller") == 0 ? controller(&conn, tasks)
              : strcmp(mode, "worker") == 0   ? worker(&conn, name, work_ms)
                                              : 2;

@@ -5,21 +5,17 @@ more than client-output-buffer-limit pubsub and is disconnected, having
 seen a gap-free prefix; the others get every message, in order. With a
 stream and one consumer group per subscriber nobody loses anything: the
 stalled one reads every message too, later."""
-import os
 import subprocess
 
 import pytest
 
-from conftest import ROOT, wait_until
+from conftest import wait_until
 
-BINARY = os.path.join(ROOT, "build", "examples", "fanout")
 
 
 @pytest.fixture(scope="module")
-def fanout():
-    subprocess.run(["make", "-s", "-C", ROOT, "examples"], check=True, timeout=300,
-                   stdout=subprocess.DEVNULL)
-    return BINARY
+def fanout(examples):
+    return examples("fanout")
 
 
 def run_fanout(fanout, cl, tmp_path, mode, messages):

@@ -6,7 +6,6 @@ from the state kept in Parley and writes the one final result, with exact
 counts. An observer process follows it all through pub/sub and READONLY
 reads on an observer node."""
 import collections
-import os
 import random
 import re
 import signal
@@ -14,17 +13,14 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT, Node, wait_until
+from conftest import Node, wait_until
 
-BINARY = os.path.join(ROOT, "build", "examples", "mapreduce")
 TASKS = 40
 
 
 @pytest.fixture(scope="module")
-def mapreduce():
-    subprocess.run(["make", "-s", "-C", ROOT, "examples"], check=True, timeout=300,
-                   stdout=subprocess.DEVNULL)
-    return BINARY
+def mapreduce(examples):
+    return examples("mapreduce")
 
 
 def generate_text(path):

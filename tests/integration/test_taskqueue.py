@@ -5,25 +5,21 @@ backoff up to a limit, then fail; a worker is killed while it holds a
 task, which another worker takes over. Every task has exactly one result,
 stored with an expiry, and the retries are exactly the ones the failures
 call for."""
-import os
 import signal
 import subprocess
 
 import pytest
 
-from conftest import ROOT, wait_until
+from conftest import wait_until
 
-BINARY = os.path.join(ROOT, "build", "examples", "taskqueue")
 TASKS = 60
 MAX_RETRIES = 2
 TTL_MS = 60000
 
 
 @pytest.fixture(scope="module")
-def taskqueue():
-    subprocess.run(["make", "-s", "-C", ROOT, "examples"], check=True, timeout=300,
-                   stdout=subprocess.DEVNULL)
-    return BINARY
+def taskqueue(examples):
+    return examples("taskqueue")
 
 
 def expected_summary():
