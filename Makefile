@@ -81,32 +81,16 @@ EXAMPLE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g -O2 $(WARN) $(HIREDIS_CFLAGS)
 EXAMPLE_LIBS := $(HIREDIS_LIBS) -lpthread -lm
 REQREP_SRC := examples/request_reply.c examples/reqrep_pattern.c examples/reqrep_bench.c \
               examples/reqrep_conn.c
-BANK_SRC := examples/bank.c examples/reqrep_conn.c
-WORKQUEUE_SRC := examples/workqueue.c examples/reqrep_conn.c
-MAPREDUCE_SRC := examples/mapreduce.c examples/reqrep_conn.c
-TASKQUEUE_SRC := examples/taskqueue.c examples/reqrep_conn.c
-FANOUT_SRC := examples/fanout.c examples/reqrep_conn.c
-EXAMPLES := build/examples/request_reply build/examples/bank build/examples/workqueue \
-            build/examples/mapreduce build/examples/taskqueue build/examples/fanout
+# The scenario examples: one file each, plus the connection of reqrep_conn.c.
+SCENARIOS := bank workqueue mapreduce taskqueue fanout
+EXAMPLES := build/examples/request_reply $(SCENARIOS:%=build/examples/%)
 examples: $(EXAMPLES)
 build/examples/request_reply: $(REQREP_SRC) $(wildcard examples/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(EXAMPLE_CFLAGS) $(REQREP_SRC) $(EXAMPLE_LIBS) -o $@
-build/examples/bank: $(BANK_SRC) $(wildcard examples/*.h)
+$(SCENARIOS:%=build/examples/%): build/examples/%: examples/%.c examples/reqrep_conn.c $(wildcard examples/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(EXAMPLE_CFLAGS) $(BANK_SRC) $(EXAMPLE_LIBS) -o $@
-build/examples/workqueue: $(WORKQUEUE_SRC) $(wildcard examples/*.h)
-	@mkdir -p $(dir $@)
-	$(CC) $(EXAMPLE_CFLAGS) $(WORKQUEUE_SRC) $(EXAMPLE_LIBS) -o $@
-build/examples/mapreduce: $(MAPREDUCE_SRC) $(wildcard examples/*.h)
-	@mkdir -p $(dir $@)
-	$(CC) $(EXAMPLE_CFLAGS) $(MAPREDUCE_SRC) $(EXAMPLE_LIBS) -o $@
-build/examples/taskqueue: $(TASKQUEUE_SRC) $(wildcard examples/*.h)
-	@mkdir -p $(dir $@)
-	$(CC) $(EXAMPLE_CFLAGS) $(TASKQUEUE_SRC) $(EXAMPLE_LIBS) -o $@
-build/examples/fanout: $(FANOUT_SRC) $(wildcard examples/*.h)
-	@mkdir -p $(dir $@)
-	$(CC) $(EXAMPLE_CFLAGS) $(FANOUT_SRC) $(EXAMPLE_LIBS) -o $@
+	$(CC) $(EXAMPLE_CFLAGS) $< examples/reqrep_conn.c $(EXAMPLE_LIBS) -o $@
 
 run: deps
 	@$(MAKE) --no-print-directory all
