@@ -1,7 +1,11 @@
-/* examples/reqrep.h — what the files of the request/reply example share.
+/* examples/reqrep.h — what the files of the request/reply example share,
+ * and what the scenario examples (bank, workqueue, mapreduce, taskqueue,
+ * fanout: one file each) take from reqrep_conn.c.
  *
  * reqrep_conn.c     a connection that moves to the next node of a list
- *                   when its node fails (any Parley node accepts clients)
+ *                   when its node fails (any Parley node accepts clients);
+ *                   commands retried through it, pushed messages, a
+ *                   consumer group's next entry, the common options
  * reqrep_pattern.c  the pattern itself: the request format, the caller,
  *                   the server loop and the recovery of a dead server
  * reqrep_bench.c    round-trip latency with many callers and servers

@@ -8,7 +8,10 @@
  * whether a command whose connection failed was executed: callers of this
  * file decide what to do about that (see reqrep_pattern.c).
  *
- * Also here: the clock and log helpers every file of the example uses. */
+ * Also here: the clock and log helpers every file of the example uses, and
+ * what the scenario examples build on: a command retried until it answers
+ * (rr_conn_call), the messages pushed to a subscriber, a consumer group's
+ * next entry, and the options every one of them takes. */
 #include <assert.h>
 #include <errno.h>
 #include <poll.h>

@@ -54,7 +54,7 @@ static int controller(struct rr_conn *conn, long tasks)
     const char *finished[] = {"SET", "wq:finished", "1"};
     long long sum = rr_conn_call_int(conn, DEADLINE_MS, 2, total, &ok);
     if ((r = rr_conn_call(conn, DEADLINE_MS, NULL, 3, finished))) freeReplyObject(r);
-    printf("done %lld total %lld\n", done, sum);
+    printf("done %lld total %lld\n", done, sum < 0 ? 0 : sum); /* nil: no task */
     return done == tasks ? 0 : 1;
 }
 
