@@ -300,6 +300,26 @@ static redisReply *read_only(struct rr_conn *conn, int argc, const char *const *
     return replies[1];
 }
 
+/* Prints the result as the observer's node has it: how many words, how
+ * many in all. False when it cannot be read. */
+static bool print_result(struct rr_conn *ro)
+{
+    const char *hgetall[] = {"HGETALL", "mr:result"};
+    redisReply *r = read_only(ro, 2, hgetall);
+    bool ok = r && r->type == REDIS_REPLY_ARRAY;
+    if (ok) {
+        long long total = 0;
+        for (size_t i = 1; i < r->elements; i += 2) total += strtoll(r->element[i]->str, NULL, 10);
+        printf("readonly result words %zu total %lld\n", r->elements / 2, total);
+    }
+    if (r) freeReplyObject(r);
+    return ok;
+}
+
+/* Prints every message of the job's channels as it comes and, between
+ * them, what the observer's node holds, until that node has the result and
+ * the "done" message that came with it has been heard (or 5 s passed: the
+ * subscription may have been lost meanwhile). */
 static int observe(const char *nodes, int port)
 {
     struct rr_conn sub, ro;
@@ -308,11 +328,11 @@ static int observe(const char *nodes, int port)
         return 2;
     const char *subscribe[] = {"SUBSCRIBE", "mr:progress", "__elect__:mr:leader"};
     const char *hlen[] = {"HLEN", "mr:parts"}, *by[] = {"GET", "mr:result:by"};
-    const char *result[] = {"HGETALL", "mr:result"};
     long long seen_parts = -1;
-    int rc = 1;
-    int64_t deadline = rr_mono_ms() + DEADLINE_MS;
+    bool heard_done = false;
+    int64_t deadline = rr_mono_ms() + DEADLINE_MS, result_seen_ms = 0;
     while (rr_mono_ms() < deadline) {
+        if (result_seen_ms && (heard_done || rr_mono_ms() - result_seen_ms > 5000)) break;
         if (!sub.ctx) {
             struct rr_cmd c = rr_cmd_of(3, subscribe);
             redisReply *r = rr_conn_command(&sub, 2000, &c);
@@ -325,35 +345,32 @@ static int observe(const char *nodes, int port)
             fflush(stdout);
         }
         redisReply *m;
-        int got = rr_conn_next_message(&sub, 100, &m);
-        if (got == 1) {
+        if (rr_conn_next_message(&sub, 100, &m) == 1) {
             if (m->type == REDIS_REPLY_ARRAY && m->elements == 3 &&
-                strcmp(m->element[0]->str, "message") == 0)
+                strcmp(m->element[0]->str, "message") == 0) {
                 printf("%s %s\n", m->element[1]->str, m->element[2]->str);
+                heard_done = heard_done || (strcmp(m->element[1]->str, "mr:progress") == 0 &&
+                                            strncmp(m->element[2]->str, "done ", 5) == 0);
+            }
             freeReplyObject(m);
             fflush(stdout);
             continue;
         }
+        if (result_seen_ms) continue;
         redisReply *r = read_only(&ro, 2, hlen);
         if (r && r->type == REDIS_REPLY_INTEGER && r->integer != seen_parts) {
             seen_parts = r->integer;
             printf("readonly parts %lld\n", seen_parts);
         }
         if (r) freeReplyObject(r);
-        r = read_only(&ro, 2, by);
-        bool done = r && r->type == REDIS_REPLY_STRING;
-        if (done) printf("readonly result by %s\n", r->str);
-        if (r) freeReplyObject(r);
-        if (done && (r = read_only(&ro, 2, result)) && r->type == REDIS_REPLY_ARRAY) {
-            long long total = 0;
-            for (size_t i = 1; i < r->elements; i += 2) total += strtoll(r->element[i]->str, NULL, 10);
-            printf("readonly result words %zu total %lld\n", r->elements / 2, total);
-            freeReplyObject(r);
-            rc = 0;
-            break;
+        if ((r = read_only(&ro, 2, by)) && r->type == REDIS_REPLY_STRING) {
+            printf("readonly result by %s\n", r->str);
+            result_seen_ms = rr_mono_ms();
         }
+        if (r) freeReplyObject(r);
         fflush(stdout);
     }
+    int rc = result_seen_ms && print_result(&ro) ? 0 : 1;
     fflush(stdout);
     rr_conn_close(&sub);
     rr_conn_close(&ro);
