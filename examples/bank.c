@@ -178,9 +178,7 @@ int main(int argc, char **argv)
         case 't': o.transfers = atol(optarg); break;
         case 's': o.seed = strtoul(optarg, NULL, 10); break;
         default:
-            if (rr_common_option(c, optarg, &o.nodes, &o.port, &o.name)) break;
-            fprintf(stderr, "bank: see the comment atop examples/bank.c\n");
-            return 2;
+            if (!rr_common_option("bank", c, optarg, &o.nodes, &o.port, &o.name)) return 2;
         }
     }
     const char *mode = optind < argc ? argv[optind] : "";

@@ -225,9 +225,7 @@ int main(int argc, char **argv)
         case 'k': o.subscribers = atol(optarg); break;
         case 'P': o.pause = true; break;
         default:
-            if (rr_common_option(c, optarg, &o.nodes, &o.port, &o.name)) break;
-            fprintf(stderr, "fanout: see the comment atop examples/fanout.c\n");
-            return 2;
+            if (!rr_common_option("fanout", c, optarg, &o.nodes, &o.port, &o.name)) return 2;
         }
     }
     const char *role = optind < argc ? argv[optind] : "";

@@ -151,8 +151,10 @@ int rr_conn_next_message(struct rr_conn *conn, int64_t timeout_ms, redisReply **
         {"name", required_argument, 0, 'n'}
 
 /* True when getopt_long's `c` is one of RR_COMMON_OPTIONS, taken into the
- * matching variable; false for any other. */
-bool rr_common_option(int c, const char *arg, const char **nodes, int *port, const char **name);
+ * matching variable; for any other, says on stderr where `program`'s usage
+ * is (atop examples/<program>.c) and returns false. */
+bool rr_common_option(const char *program, int c, const char *arg, const char **nodes, int *port,
+                      const char **name);
 
 /* ---- the pattern ----------------------------------------------------- */
 

@@ -250,13 +250,16 @@ void rr_conn_succeeded(struct rr_conn *conn)
     conn->backoff_ms = 0;
 }
 
-bool rr_common_option(int c, const char *arg, const char **nodes, int *port, const char **name)
+bool rr_common_option(const char *program, int c, const char *arg, const char **nodes, int *port,
+                      const char **name)
 {
     switch (c) {
     case 'h': *nodes = arg; return true;
     case 'p': *port = atoi(arg); return true;
     case 'n': *name = arg; return true;
-    default: return false;
+    default:
+        fprintf(stderr, "%s: see the comment atop examples/%s.c\n", program, program);
+        return false;
     }
 }
 

@@ -199,9 +199,7 @@ int main(int argc, char **argv)
         case 'w': work_ms = atoi(optarg); break;
         case 'x': ttl = optarg; break;
         default:
-            if (rr_common_option(c, optarg, &nodes, &port, &name)) break;
-            fprintf(stderr, "taskqueue: see the comment atop examples/taskqueue.c\n");
-            return 2;
+            if (!rr_common_option("taskqueue", c, optarg, &nodes, &port, &name)) return 2;
         }
     }
     const char *mode = optind < argc ? argv[optind] : "";

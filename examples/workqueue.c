@@ -121,9 +121,7 @@ int main(int argc, char **argv)
         case 't': tasks = atol(optarg); break;
         case 'w': work_ms = atoi(optarg); break;
         default:
-            if (rr_common_option(c, optarg, &nodes, &port, &name)) break;
-            fprintf(stderr, "workqueue: see the comment atop examples/workqueue.c\n");
-            return 2;
+            if (!rr_common_option("workqueue", c, optarg, &nodes, &port, &name)) return 2;
         }
     }
     const char *mode = optind < argc ? argv[optind] : "";
