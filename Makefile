@@ -81,18 +81,16 @@ EXAMPLE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g -O2 $(WARN) $(HIREDIS_CFLAGS)
 EXAMPLE_LIBS := $(HIREDIS_LIBS) -lpthread -lm
 REQREP_SRC := examples/request_reply.c examples/reqrep_pattern.c examples/reqrep_bench.c \
               examples/reqrep_conn.c
-BANK_SRC := examples/bank.c examples/reqrep_conn.c
-WORKQUEUE_SRC := examples/workqueue.c examples/reqrep_conn.c
-examples: build/examples/request_reply build/examples/bank build/examples/workqueue
+# The scenario examples: one file each, plus the connection of reqrep_conn.c.
+SCENARIOS := bank workqueue mapreduce taskqueue fanout
+EXAMPLES := build/examples/request_reply $(SCENARIOS:%=build/examples/%)
+examples: $(EXAMPLES)
 build/examples/request_reply: $(REQREP_SRC) $(wildcard examples/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(EXAMPLE_CFLAGS) $(REQREP_SRC) $(EXAMPLE_LIBS) -o $@
-build/examples/bank: $(BANK_SRC) $(wildcard examples/*.h)
+$(SCENARIOS:%=build/examples/%): build/examples/%: examples/%.c examples/reqrep_conn.c $(wildcard examples/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(EXAMPLE_CFLAGS) $(BANK_SRC) $(EXAMPLE_LIBS) -o $@
-build/examples/workqueue: $(WORKQUEUE_SRC) $(wildcard examples/*.h)
-	@mkdir -p $(dir $@)
-	$(CC) $(EXAMPLE_CFLAGS) $(WORKQUEUE_SRC) $(EXAMPLE_LIBS) -o $@
+	$(CC) $(EXAMPLE_CFLAGS) $< examples/reqrep_conn.c $(EXAMPLE_LIBS) -o $@
 
 run: deps
 	@$(MAKE) --no-print-directory all
@@ -103,11 +101,11 @@ unit: $(UNIT_BIN)
 unit-san: $(SAN_UNIT_BIN)
 	@for t in $(SAN_UNIT_BIN); do echo "== $$t (asan+ubsan)"; \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 $$t || exit 1; done
-integration: build/parley-server build/examples/request_reply build/examples/bank build/examples/workqueue
+integration: build/parley-server $(EXAMPLES)
 	$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
 # The same suite against the AddressSanitizer/UBSan server: a memory error or
 # a leak at a clean exit makes the server exit non-zero, which tests notice.
-integration-san: build/san/parley-server build/examples/request_reply build/examples/bank build/examples/workqueue
+integration-san: build/san/parley-server $(EXAMPLES)
 	PARLEY_SERVER=build/san/parley-server ASAN_OPTIONS=detect_leaks=1 \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
 

@@ -32,46 +32,6 @@ struct opts {
     unsigned long seed;
 };
 
-static struct rr_cmd cmd(int argc, const char *const *argv)
-{
-    struct rr_cmd c = {.argc = argc};
-    for (int i = 0; i < argc; i++) {
-        c.argv[i] = argv[i];
-        c.len[i] = strlen(argv[i]);
-    }
-    return c;
-}
-
-/* One command, retried on the next node until it answers without an
- * error; NULL past the deadline. */
-static redisReply *call(struct rr_conn *conn, int argc, const char *const *argv)
-{
-    struct rr_cmd c = cmd(argc, argv);
-    int64_t deadline = rr_mono_ms() + DEADLINE_MS;
-    while (rr_mono_ms() < deadline) {
-        redisReply *r = rr_conn_command(conn, 5000, &c);
-        /* These commands fail only while nodes fail over: any error is retried. */
-        if (r && r->type != REDIS_REPLY_ERROR) {
-            rr_conn_succeeded(conn);
-            return r;
-        }
-        if (r) freeReplyObject(r);
-        rr_conn_failed(conn, deadline);
-    }
-    return NULL;
-}
-
-static long long call_int(struct rr_conn *conn, int argc, const char *const *argv, bool *ok)
-{
-    redisReply *r = call(conn, argc, argv);
-    *ok = r && (r->type == REDIS_REPLY_INTEGER || r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_NIL);
-    long long v = !r ? 0 : r->type == REDIS_REPLY_INTEGER ? r->integer
-                   : r->type == REDIS_REPLY_STRING       ? strtoll(r->str, NULL, 10)
-                                                         : -1;
-    if (r) freeReplyObject(r);
-    return v;
-}
-
 /* The n-th transfer of a worker, the same after a restart. */
 static void transfer_of(const struct opts *o, long n, long *from, long *to, long *amount)
 {
@@ -99,12 +59,12 @@ static int apply(struct rr_conn *conn, const char *token, const char *id, long f
                              {"RPUSH", "bank:log", entry}};
     struct rr_cmd cmds[6];
     const char *multi[] = {"MULTI"}, *exec[] = {"EXEC"};
-    cmds[0] = cmd(1, multi);
+    cmds[0] = rr_cmd_of(1, multi);
     for (int i = 0; i < 4; i++) {
         const char *fenced[] = {"LOCK.FENCED", LOCK_KEY, token, ops[i][0], ops[i][1], ops[i][2]};
-        cmds[1 + i] = token ? cmd(6, fenced) : cmd(3, ops[i]);
+        cmds[1 + i] = token ? rr_cmd_of(6, fenced) : rr_cmd_of(3, ops[i]);
     }
-    cmds[5] = cmd(1, exec);
+    cmds[5] = rr_cmd_of(1, exec);
     redisReply *replies[6];
     if (rr_conn_pipeline(conn, 10000, 6, cmds, replies) != 0) return -1;
     redisReply *r = replies[5];
@@ -130,7 +90,7 @@ static bool transfer(struct rr_conn *conn, const struct opts *o, long n)
         char token[32] = "";
         if (lock) {
             const char *acquire[] = {"LOCK.ACQUIRE", LOCK_KEY, o->name, LOCK_TTL};
-            long long t = call_int(conn, 4, acquire, &ok);
+            long long t = rr_conn_call_int(conn, DEADLINE_MS, 4, acquire, &ok);
             if (!ok) return false;
             if (t < 0) { /* held by another worker */
                 rr_sleep_ms(2);
@@ -141,23 +101,23 @@ static bool transfer(struct rr_conn *conn, const struct opts *o, long n)
             char b[32];
             snprintf(b, sizeof b, "acct:%ld", to);
             const char *watch[] = {"WATCH", acct, b};
-            redisReply *r = call(conn, 3, watch);
+            redisReply *r = rr_conn_call(conn, DEADLINE_MS, NULL, 3, watch);
             if (r == NULL) return false;
             freeReplyObject(r);
         }
         const char *applied[] = {"SISMEMBER", "bank:applied", id};
         const char *get[] = {"GET", acct};
-        long long done = call_int(conn, 3, applied, &ok);
-        long long balance = ok && done == 0 ? call_int(conn, 2, get, &ok) : 0;
+        long long done = rr_conn_call_int(conn, DEADLINE_MS, 3, applied, &ok);
+        long long balance = ok && done == 0 ? rr_conn_call_int(conn, DEADLINE_MS, 2, get, &ok) : 0;
         int result = 1;
         if (ok && done == 0)
             result = apply(conn, lock ? token : NULL, id, from, to, amount < balance ? amount : balance);
         if (lock) {
             const char *release[] = {"LOCK.RELEASE", LOCK_KEY, token};
-            call_int(conn, 3, release, &ok);
+            rr_conn_call_int(conn, DEADLINE_MS, 3, release, &ok);
         } else if (result != 1) {
             const char *unwatch[] = {"UNWATCH"};
-            redisReply *r = call(conn, 1, unwatch);
+            redisReply *r = rr_conn_call(conn, DEADLINE_MS, NULL, 1, unwatch);
             if (r) freeReplyObject(r);
         }
         if (result == 1) return true;
@@ -171,7 +131,7 @@ static int check(struct rr_conn *conn, const struct opts *o)
     long long *want = calloc((size_t)o->accounts, sizeof *want), total = 0;
     for (long i = 0; i < o->accounts; i++) want[i] = o->balance;
     const char *lrange[] = {"LRANGE", "bank:log", "0", "-1"};
-    redisReply *log = call(conn, 4, lrange);
+    redisReply *log = rr_conn_call(conn, DEADLINE_MS, NULL, 4, lrange);
     if (log == NULL || log->type != REDIS_REPLY_ARRAY) return 1;
     for (size_t i = 0; i < log->elements; i++) {
         long from, to, amount;
@@ -182,12 +142,12 @@ static int check(struct rr_conn *conn, const struct opts *o)
     }
     const char *scard[] = {"SCARD", "bank:applied"};
     bool ok, consistent = true;
-    long long applied = call_int(conn, 2, scard, &ok);
+    long long applied = rr_conn_call_int(conn, DEADLINE_MS, 2, scard, &ok);
     for (long i = 0; i < o->accounts; i++) {
         char key[32];
         snprintf(key, sizeof key, "acct:%ld", i);
         const char *get[] = {"GET", key};
-        long long have = call_int(conn, 2, get, &ok);
+        long long have = rr_conn_call_int(conn, DEADLINE_MS, 2, get, &ok);
         total += have;
         if (have != want[i] || have < 0) consistent = false;
     }
@@ -205,23 +165,20 @@ int main(int argc, char **argv)
     struct opts o = {.nodes = "127.0.0.1", .port = 6379, .name = "worker", .mode = "lock",
                      .accounts = 10, .balance = 1000, .transfers = 100, .seed = 1};
     static const struct option longopts[] = {
-        {"host", required_argument, 0, 'h'},     {"port", required_argument, 0, 'p'},
-        {"name", required_argument, 0, 'n'},     {"mode", required_argument, 0, 'm'},
+        RR_COMMON_OPTIONS,                       {"mode", required_argument, 0, 'm'},
         {"accounts", required_argument, 0, 'a'}, {"balance", required_argument, 0, 'b'},
         {"transfers", required_argument, 0, 't'}, {"seed", required_argument, 0, 's'},
         {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h:p:", longopts, NULL)) != -1) {
         switch (c) {
-        case 'h': o.nodes = optarg; break;
-        case 'p': o.port = atoi(optarg); break;
-        case 'n': o.name = optarg; break;
         case 'm': o.mode = optarg; break;
         case 'a': o.accounts = atol(optarg); break;
         case 'b': o.balance = atol(optarg); break;
         case 't': o.transfers = atol(optarg); break;
         case 's': o.seed = strtoul(optarg, NULL, 10); break;
-        default: fprintf(stderr, "bank: see the comment atop examples/bank.c\n"); return 2;
+        default:
+            if (!rr_common_option("bank", c, optarg, &o.nodes, &o.port, &o.name)) return 2;
         }
     }
     const char *mode = optind < argc ? argv[optind] : "";
@@ -230,15 +187,11 @@ int main(int argc, char **argv)
         return 2;
     }
     struct rr_conn conn;
-    char error[256];
-    if (rr_conn_init(&conn, o.nodes, o.port, o.name, error) != 0) {
-        fprintf(stderr, "bank: %s\n", error);
-        return 2;
-    }
+    if (!rr_conn_open(&conn, "bank", o.nodes, o.port, o.name)) return 2;
     int rc = 0;
     if (strcmp(mode, "init") == 0) {
         const char *del[] = {"DEL", "bank:applied", "bank:log", LOCK_KEY};
-        redisReply *r = call(&conn, 4, del);
+        redisReply *r = rr_conn_call(&conn, DEADLINE_MS, NULL, 4, del);
         rc = r ? 0 : 1;
         if (r) freeReplyObject(r);
         char b[32];
@@ -247,7 +200,7 @@ int main(int argc, char **argv)
             char key[32];
             snprintf(key, sizeof key, "acct:%ld", i);
             const char *set[] = {"SET", key, b};
-            r = call(&conn, 3, set);
+            r = rr_conn_call(&conn, DEADLINE_MS, NULL, 3, set);
             rc = r ? 0 : 1;
             if (r) freeReplyObject(r);
         }

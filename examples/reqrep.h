@@ -1,7 +1,11 @@
-/* examples/reqrep.h — what the files of the request/reply example share.
+/* examples/reqrep.h — what the files of the request/reply example share,
+ * and what the scenario examples (bank, workqueue, mapreduce, taskqueue,
+ * fanout: one file each) take from reqrep_conn.c.
  *
  * reqrep_conn.c     a connection that moves to the next node of a list
- *                   when its node fails (any Parley node accepts clients)
+ *                   when its node fails (any Parley node accepts clients);
+ *                   commands retried through it, pushed messages, a
+ *                   consumer group's next entry, the common options
  * reqrep_pattern.c  the pattern itself: the request format, the caller,
  *                   the server loop and the recovery of a dead server
  * reqrep_bench.c    round-trip latency with many callers and servers
@@ -56,7 +60,7 @@ struct rr_conn {
 };
 
 /* One command of a pipeline: argv and lengths (binary safe). */
-#define RR_ARGS_MAX 12
+#define RR_ARGS_MAX 20
 struct rr_cmd {
     int argc;
     const char *argv[RR_ARGS_MAX];
@@ -69,6 +73,10 @@ struct rr_cmd {
 int rr_conn_init(struct rr_conn *conn, const char *nodes, int default_port, const char *who,
                  char *error);
 void rr_conn_close(struct rr_conn *conn);
+/* rr_conn_init for a program's main: on failure prints "<program>: <why>"
+ * on stderr and returns false. */
+bool rr_conn_open(struct rr_conn *conn, const char *program, const char *nodes, int default_port,
+                  const char *who);
 
 /* Sends `n` commands in one write and reads their `n` replies, waiting at
  * most `timeout_ms` for each read. On success fills replies[] (the caller
@@ -92,6 +100,61 @@ bool rr_reply_is_transient(const redisReply *reply);
 void rr_conn_failed(struct rr_conn *conn, int64_t deadline_ms);
 /* After a success: the next failure backs off from 50 ms again. */
 void rr_conn_succeeded(struct rr_conn *conn);
+
+/* ---- retried calls (the scenario examples) --------------------------- */
+
+/* A command of C strings (argc <= RR_ARGS_MAX). */
+struct rr_cmd rr_cmd_of(int argc, const char *const *argv);
+
+/* One command of C strings, retried on the next node (with backoff) until
+ * it answers without an error, or with an error whose text begins with
+ * `accept_error` (NULL: none): in the examples a command fails only while
+ * nodes fail over. NULL once `timeout_ms` has passed. */
+redisReply *rr_conn_call(struct rr_conn *conn, int64_t timeout_ms, const char *accept_error,
+                         int argc, const char *const *argv);
+
+/* rr_conn_call's integer: an integer reply, or a string parsed as one, or
+ * -1 for nil. *ok is false when no reply came in time (the value is then 0)
+ * or the reply was of another type. */
+long long rr_conn_call_int(struct rr_conn *conn, int64_t timeout_ms, int argc,
+                           const char *const *argv, bool *ok);
+
+/* A consumer of a stream's consumer group. */
+struct rr_group_reader {
+    const char *stream, *group, *consumer;
+    const char *claim_idle_ms;   /* take over an entry left pending this long */
+    const char *block_ms;        /* how long to wait for a new entry */
+};
+
+/* The next entry for a consumer, one at a time: first one that another
+ * consumer left pending for claim_idle_ms (XAUTOCLAIM: that consumer died,
+ * or is very slow), else a new one (XREADGROUP ... BLOCK). Returns the
+ * reply holding it (the caller frees it; NULL past `timeout_ms`) and sets
+ * *entry to the entry ([id, [field, value...]]), or NULL when none came,
+ * and *claimed to whether it was taken over. */
+redisReply *rr_group_next(struct rr_conn *conn, int64_t timeout_ms, const struct rr_group_reader *g,
+                          const redisReply **entry, bool *claimed);
+
+/* On a subscribed connection (after SUBSCRIBE through rr_conn_command):
+ * waits at most `timeout_ms` for the next pushed message. 1 with *reply
+ * (the caller frees it), 0 when none came in time, -1 when the connection
+ * is gone (closed by the server or failed; it is dropped). */
+int rr_conn_next_message(struct rr_conn *conn, int64_t timeout_ms, redisReply **reply);
+
+/* ---- the command line of the scenario examples ----------------------- */
+
+/* The options every scenario example takes, first in its getopt_long
+ * table (which needs <getopt.h>): -h/--host nodes, -p/--port the default
+ * port, --name. */
+#define RR_COMMON_OPTIONS                                                                  \
+    {"host", required_argument, 0, 'h'}, {"port", required_argument, 0, 'p'},             \
+        {"name", required_argument, 0, 'n'}
+
+/* True when getopt_long's `c` is one of RR_COMMON_OPTIONS, taken into the
+ * matching variable; for any other, says on stderr where `program`'s usage
+ * is (atop examples/<program>.c) and returns false. */
+bool rr_common_option(const char *program, int c, const char *arg, const char **nodes, int *port,
+                      const char **name);
 
 /* ---- the pattern ----------------------------------------------------- */
 

@@ -8,9 +8,13 @@
  * whether a command whose connection failed was executed: callers of this
  * file decide what to do about that (see reqrep_pattern.c).
  *
- * Also here: the clock and log helpers every file of the example uses. */
+ * Also here: the clock and log helpers every file of the example uses, and
+ * what the scenario examples build on: a command retried until it answers
+ * (rr_conn_call), the messages pushed to a subscriber, a consumer group's
+ * next entry, and the options every one of them takes. */
 #include <assert.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,6 +132,15 @@ int rr_conn_init(struct rr_conn *conn, const char *nodes, int default_port, cons
     return 0;
 }
 
+bool rr_conn_open(struct rr_conn *conn, const char *program, const char *nodes, int default_port,
+                  const char *who)
+{
+    char error[256];
+    if (rr_conn_init(conn, nodes, default_port, who, error) == 0) return true;
+    fprintf(stderr, "%s: %s\n", program, error);
+    return false;
+}
+
 void rr_conn_close(struct rr_conn *conn)
 {
     if (conn->ctx) redisFree(conn->ctx);
@@ -235,4 +248,111 @@ void rr_conn_failed(struct rr_conn *conn, int64_t deadline_ms)
 void rr_conn_succeeded(struct rr_conn *conn)
 {
     conn->backoff_ms = 0;
+}
+
+bool rr_common_option(const char *program, int c, const char *arg, const char **nodes, int *port,
+                      const char **name)
+{
+    switch (c) {
+    case 'h': *nodes = arg; return true;
+    case 'p': *port = atoi(arg); return true;
+    case 'n': *name = arg; return true;
+    default:
+        fprintf(stderr, "%s: see the comment atop examples/%s.c\n", program, program);
+        return false;
+    }
+}
+
+/* ---- retried calls ---------------------------------------------------- */
+
+struct rr_cmd rr_cmd_of(int argc, const char *const *argv)
+{
+    assert(argc > 0 && argc <= RR_ARGS_MAX);
+    struct rr_cmd c = {.argc = argc};
+    for (int i = 0; i < argc; i++) {
+        c.argv[i] = argv[i];
+        c.len[i] = strlen(argv[i]);
+    }
+    return c;
+}
+
+redisReply *rr_conn_call(struct rr_conn *conn, int64_t timeout_ms, const char *accept_error,
+                         int argc, const char *const *argv)
+{
+    struct rr_cmd c = rr_cmd_of(argc, argv);
+    int64_t deadline = rr_mono_ms() + timeout_ms;
+    while (rr_mono_ms() < deadline) {
+        redisReply *r = rr_conn_command(conn, 5000, &c);
+        if (r && (r->type != REDIS_REPLY_ERROR ||
+                  (accept_error && strncmp(r->str, accept_error, strlen(accept_error)) == 0))) {
+            rr_conn_succeeded(conn);
+            return r;
+        }
+        if (r) freeReplyObject(r);
+        rr_conn_failed(conn, deadline);
+    }
+    return NULL;
+}
+
+long long rr_conn_call_int(struct rr_conn *conn, int64_t timeout_ms, int argc,
+                           const char *const *argv, bool *ok)
+{
+    redisReply *r = rr_conn_call(conn, timeout_ms, NULL, argc, argv);
+    *ok = r && (r->type == REDIS_REPLY_INTEGER || r->type == REDIS_REPLY_STRING ||
+                r->type == REDIS_REPLY_NIL);
+    long long v = !r ? 0 : r->type == REDIS_REPLY_INTEGER ? r->integer
+                   : r->type == REDIS_REPLY_STRING       ? strtoll(r->str, NULL, 10)
+                                                         : -1;
+    if (r) freeReplyObject(r);
+    return v;
+}
+
+/* The first entry of an XAUTOCLAIM reply (`claimed`: [cursor, [entries...],
+ * ...]) or of an XREADGROUP reply ([[stream, [entries...]]]), or NULL. */
+static const redisReply *first_entry(const redisReply *r, bool claimed)
+{
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 1) return NULL;
+    const redisReply *entries = claimed ? (r->elements >= 2 ? r->element[1] : NULL)
+                                        : (r->element[0]->elements == 2 ? r->element[0]->element[1] : NULL);
+    return entries && entries->type == REDIS_REPLY_ARRAY && entries->elements > 0 ? entries->element[0] : NULL;
+}
+
+redisReply *rr_group_next(struct rr_conn *conn, int64_t timeout_ms, const struct rr_group_reader *g,
+                          const redisReply **entry, bool *claimed)
+{
+    const char *claim[] = {"XAUTOCLAIM", g->stream, g->group, g->consumer, g->claim_idle_ms, "0-0",
+                           "COUNT", "1"};
+    const char *read[] = {"XREADGROUP", "GROUP", g->group, g->consumer, "COUNT", "1", "BLOCK",
+                          g->block_ms, "STREAMS", g->stream, ">"};
+    redisReply *r = rr_conn_call(conn, timeout_ms, NULL, 8, claim);
+    *entry = first_entry(r, true);
+    *claimed = *entry != NULL;
+    if (*entry == NULL) {
+        if (r) freeReplyObject(r);
+        r = rr_conn_call(conn, timeout_ms, NULL, 11, read);
+        *entry = first_entry(r, false);
+    }
+    return r;
+}
+
+int rr_conn_next_message(struct rr_conn *conn, int64_t timeout_ms, redisReply **reply)
+{
+    void *r = NULL;
+    *reply = NULL;
+    if (conn->ctx == NULL) return -1;
+    /* A message already read from the socket first; then wait for more. */
+    if (redisGetReplyFromReader(conn->ctx, &r) != REDIS_OK) goto gone;
+    if (r == NULL) {
+        struct pollfd p = {.fd = conn->ctx->fd, .events = POLLIN};
+        int ready = poll(&p, 1, (int)(timeout_ms < 0 ? 0 : timeout_ms));
+        if (ready == 0 || (ready < 0 && errno == EINTR)) return 0;
+        if (ready < 0 || redisBufferRead(conn->ctx) != REDIS_OK) goto gone;
+        if (redisGetReplyFromReader(conn->ctx, &r) != REDIS_OK) goto gone;
+        if (r == NULL) return 0;
+    }
+    *reply = r;
+    return 1;
+gone:
+    rr_conn_close(conn);
+    return -1;
 }

@@ -29,62 +29,32 @@ static const char finish_script[] =
     "redis.call('incrby', KEYS[2], ARGV[2]) end "
     "return redis.call('xack', KEYS[3], 'workers', ARGV[1])";
 
-/* One command, retried on the next node until it answers without an
- * error; NULL past the deadline. */
-static redisReply *call(struct rr_conn *conn, int argc, const char **argv)
-{
-    struct rr_cmd c = {.argc = argc};
-    for (int i = 0; i < argc; i++) {
-        c.argv[i] = argv[i];
-        c.len[i] = strlen(argv[i]);
-    }
-    int64_t deadline = rr_mono_ms() + DEADLINE_MS;
-    while (rr_mono_ms() < deadline) {
-        redisReply *r = rr_conn_command(conn, 5000, &c);
-        if (r && (r->type != REDIS_REPLY_ERROR || strncmp(r->str, "BUSYGROUP", 9) == 0)) {
-            rr_conn_succeeded(conn);
-            return r;
-        }
-        if (r) freeReplyObject(r);
-        rr_conn_failed(conn, deadline);
-    }
-    return NULL;
-}
-
-static long long call_int(struct rr_conn *conn, int argc, const char **argv)
-{
-    redisReply *r = call(conn, argc, argv);
-    long long v = !r ? -1 : r->type == REDIS_REPLY_INTEGER ? r->integer
-                  : r->type == REDIS_REPLY_STRING          ? strtoll(r->str, NULL, 10)
-                                                           : 0;
-    if (r) freeReplyObject(r);
-    return v;
-}
-
 static int controller(struct rr_conn *conn, long tasks)
 {
     const char *del[] = {"DEL", "wq:tasks", "wq:results", "wq:total", "wq:finished"};
     const char *group[] = {"XGROUP", "CREATE", "wq:tasks", "workers", "$", "MKSTREAM"};
-    redisReply *r = call(conn, 5, del);
+    redisReply *r = rr_conn_call(conn, DEADLINE_MS, NULL, 5, del);
     if (r) freeReplyObject(r);
-    if ((r = call(conn, 6, group)) == NULL) return 1;
+    if ((r = rr_conn_call(conn, DEADLINE_MS, "BUSYGROUP", 6, group)) == NULL) return 1;
     freeReplyObject(r);
     for (long i = 0; i < tasks; i++) {
         char n[32];
         snprintf(n, sizeof n, "%ld", i);
         const char *add[] = {"XADD", "wq:tasks", "*", "n", n};
-        if ((r = call(conn, 5, add)) == NULL) return 1;
+        if ((r = rr_conn_call(conn, DEADLINE_MS, NULL, 5, add)) == NULL) return 1;
         freeReplyObject(r);
     }
     const char *hlen[] = {"HLEN", "wq:results"};
     int64_t deadline = rr_mono_ms() + DEADLINE_MS;
     long long done;
-    while ((done = call_int(conn, 2, hlen)) < tasks && rr_mono_ms() < deadline) rr_sleep_ms(50);
+    bool ok;
+    while ((done = rr_conn_call_int(conn, DEADLINE_MS, 2, hlen, &ok)) < tasks && rr_mono_ms() < deadline)
+        rr_sleep_ms(50);
     const char *total[] = {"GET", "wq:total"};
     const char *finished[] = {"SET", "wq:finished", "1"};
-    long long sum = call_int(conn, 2, total);
-    if ((r = call(conn, 3, finished))) freeReplyObject(r);
-    printf("done %lld total %lld\n", done, sum);
+    long long sum = rr_conn_call_int(conn, DEADLINE_MS, 2, total, &ok);
+    if ((r = rr_conn_call(conn, DEADLINE_MS, NULL, 3, finished))) freeReplyObject(r);
+    printf("done %lld total %lld\n", done, sum < 0 ? 0 : sum); /* nil: no task */
     return done == tasks ? 0 : 1;
 }
 
@@ -105,40 +75,25 @@ static bool finish(struct rr_conn *conn, const char *id, long long n, int work_m
     char result[32];
     snprintf(result, sizeof result, "%lld", n * n);
     const char *eval[] = {"EVAL", finish_script, "3", "wq:results", "wq:total", "wq:tasks", id, result};
-    redisReply *r = call(conn, 8, eval);
+    redisReply *r = rr_conn_call(conn, DEADLINE_MS, NULL, 8, eval);
     if (r) freeReplyObject(r);
     return r != NULL;
-}
-
-/* The first entry of an XAUTOCLAIM reply ([cursor, [entries...], ...]) or
- * of an XREADGROUP reply ([[stream, [entries...]]]), or NULL. */
-static const redisReply *first_entry(const redisReply *r, bool claimed)
-{
-    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 1) return NULL;
-    const redisReply *entries = claimed ? (r->elements >= 2 ? r->element[1] : NULL)
-                                        : (r->element[0]->elements == 2 ? r->element[0]->element[1] : NULL);
-    return entries && entries->type == REDIS_REPLY_ARRAY && entries->elements > 0 ? entries->element[0] : NULL;
 }
 
 static int worker(struct rr_conn *conn, const char *name, int work_ms)
 {
     const char *exists[] = {"EXISTS", "wq:finished"};
-    const char *claim[] = {"XAUTOCLAIM", "wq:tasks", "workers", name, CLAIM_IDLE_MS, "0-0", "COUNT", "1"};
-    const char *read[] = {"XREADGROUP", "GROUP", "workers", name, "COUNT", "1", "BLOCK", "500",
-                          "STREAMS", "wq:tasks", ">"};
+    const struct rr_group_reader reader = {"wq:tasks", "workers", name, CLAIM_IDLE_MS, "500"};
     int64_t deadline = rr_mono_ms() + DEADLINE_MS * 2;
     while (rr_mono_ms() < deadline) {
-        long long over = call_int(conn, 2, exists);
-        if (over < 0) return 1;
+        bool ok;
+        long long over = rr_conn_call_int(conn, DEADLINE_MS, 2, exists, &ok);
+        if (!ok) return 1;
         if (over == 1) return 0;
         /* A task a dead worker left pending for 2 s first, then a new one. */
-        redisReply *r = call(conn, 8, claim);
-        const redisReply *entry = first_entry(r, true);
-        if (entry == NULL) {
-            if (r) freeReplyObject(r);
-            r = call(conn, 11, read);
-            entry = first_entry(r, false);
-        }
+        const redisReply *entry;
+        bool claimed;
+        redisReply *r = rr_group_next(conn, DEADLINE_MS, &reader, &entry, &claimed);
         if (r == NULL) return 1;
         const char *id;
         long long n;
@@ -156,30 +111,22 @@ int main(int argc, char **argv)
     const char *nodes = "127.0.0.1", *name = "worker";
     int port = 6379, work_ms = 0;
     long tasks = 100;
-    static const struct option longopts[] = {{"host", required_argument, 0, 'h'},
-                                             {"port", required_argument, 0, 'p'},
-                                             {"name", required_argument, 0, 'n'},
+    static const struct option longopts[] = {RR_COMMON_OPTIONS,
                                              {"tasks", required_argument, 0, 't'},
                                              {"work-ms", required_argument, 0, 'w'},
                                              {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h:p:", longopts, NULL)) != -1) {
         switch (c) {
-        case 'h': nodes = optarg; break;
-        case 'p': port = atoi(optarg); break;
-        case 'n': name = optarg; break;
         case 't': tasks = atol(optarg); break;
         case 'w': work_ms = atoi(optarg); break;
-        default: fprintf(stderr, "workqueue: see the comment atop examples/workqueue.c\n"); return 2;
+        default:
+            if (!rr_common_option("workqueue", c, optarg, &nodes, &port, &name)) return 2;
         }
     }
     const char *mode = optind < argc ? argv[optind] : "";
     struct rr_conn conn;
-    char error[256];
-    if (rr_conn_init(&conn, nodes, port, name, error) != 0) {
-        fprintf(stderr, "workqueue: %s\n", error);
-        return 2;
-    }
+    if (!rr_conn_open(&conn, "workqueue", nodes, port, name)) return 2;
     int rc = strcmp(mode, "controller") == 0 ? controller(&conn, tasks)
              : strcmp(mode, "worker") == 0   ? worker(&conn, name, work_ms)
                                              : 2;

@@ -294,6 +294,15 @@ class Cluster:
             self.nodes[k - 1].log_tail() for k in bad)
 
 
+@pytest.fixture(scope="session")
+def examples():
+    """The example programs (examples/, hiredis), built once a session
+    (cheap when they are up to date): returns the path of one by name."""
+    subprocess.run(["make", "-s", "-C", ROOT, "examples"], check=True, timeout=300,
+                   stdout=subprocess.DEVNULL)
+    return lambda name: os.path.join(ROOT, "build", "examples", name)
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     base = tmp_path_factory.mktemp("single")

@@ -3,23 +3,19 @@ accounts under a lock with fencing tokens (LOCK.FENCED in MULTI) or with
 MULTI/WATCH, on a three-node cluster, while a worker is killed, another is
 stopped (SIGSTOP) past its lock's TTL, and the leader is killed. The total never changes and every transfer is applied exactly once
 (the log of applied transfers replays to the balances)."""
-import os
 import signal
 import subprocess
 
 import pytest
 
-from conftest import ROOT, wait_until
+from conftest import wait_until
 
-BINARY = os.path.join(ROOT, "build", "examples", "bank")
 ACCOUNTS = "8"
 
 
 @pytest.fixture(scope="module")
-def bank():
-    subprocess.run(["make", "-s", "-C", ROOT, "examples"], check=True, timeout=300,
-                   stdout=subprocess.DEVNULL)
-    return BINARY
+def bank(examples):
+    return examples("bank")
 
 
 def run(bank, hosts, *args, timeout=60):

@@ -18,18 +18,14 @@ import threading
 
 import pytest
 
-from conftest import ROOT, wait_until
+from conftest import wait_until
 
-BINARY = os.path.join(ROOT, "build", "examples", "request_reply")
 HOLD_MS = "600000"  # --work-ms that keeps a request in flight until we kill the server
 
 
 @pytest.fixture(scope="module")
-def rr():
-    """Builds the example (cheap when it is up to date) and returns its path."""
-    subprocess.run(["make", "-s", "-C", ROOT, "examples"], check=True, timeout=300,
-                   stdout=subprocess.DEVNULL)
-    return BINARY
+def rr(examples):
+    return examples("request_reply")
 
 
 def nodes_arg(*nodes):

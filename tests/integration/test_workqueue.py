@@ -3,23 +3,19 @@ controller queues tasks in a stream with a consumer group, three workers do
 them, one is killed mid-task and the leader is killed too; the dead
 worker's tasks are claimed by the others, and every task is done exactly
 once (the sum of the results is exact)."""
-import os
 import signal
 import subprocess
 
 import pytest
 
-from conftest import ROOT, wait_until
+from conftest import wait_until
 
-BINARY = os.path.join(ROOT, "build", "examples", "workqueue")
 TASKS = 200
 
 
 @pytest.fixture(scope="module")
-def workqueue():
-    subprocess.run(["make", "-s", "-C", ROOT, "examples"], check=True, timeout=300,
-                   stdout=subprocess.DEVNULL)
-    return BINARY
+def workqueue(examples):
+    return examples("workqueue")
 
 
 def test_a_killed_worker_loses_no_task_and_none_is_done_twice(workqueue, make_cluster, tmp_path):
