@@ -178,7 +178,7 @@ void propose_overtaken(struct repl *r, uint64_t seq)
         log_warn("Batch %" PRIu64 " of this node was overtaken in the log by batch %" PRIu64
                  "; its %" PRIu32 " commands were not executed",
                  b->seq, seq, b->n);
-        batch_fail(b, "-ERR the command was not executed (a later batch of this node reached the "
+        batch_fail(b, "-TRYAGAIN the command was not executed (a later batch of this node reached the "
                       "Raft log first); send it again\r\n");
         propose_remove(r, b);
     }
