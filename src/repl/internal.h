@@ -26,6 +26,7 @@
  *   poison.c   surviving a poisoned entry: the crash report, apply-skip-entry
  *   expire.c   the leader's active expiry: finding expired keys, proposing their deletion
  *   logbound.c the Raft log bounded in bytes: snapshots by bytes, trailing window
+ *   diskwatch.c whether the log reaches the disk: stalled appends, the probe, MISCONF
  *
  * Nothing outside repl/ includes this file. */
 #ifndef PARLEY_REPL_INTERNAL_H
@@ -186,6 +187,32 @@ void snapfork_install(struct repl *r);
 bool snapfork_last_failed(const struct repl *r);
 
 
+/* diskwatch.c: whether this node's log writes reach its disk. */
+struct disk_append;
+struct disk_probe;
+struct repl_disk {
+    int (*append)(struct raft_io *, struct raft_io_append *, const struct raft_entry[], unsigned,
+                  raft_io_append_cb);     /* libraft's, wrapped */
+    struct disk_append *head, *tail;      /* appends not finished, oldest first */
+    size_t outstanding;
+    struct disk_probe *probe;             /* the probe running, or NULL */
+    int64_t next_probe_us;                /* monotonic */
+    bool error;                           /* the data directory cannot be written */
+    int64_t since_ms;                     /* wall clock: when the error was found */
+    char reason[128];                     /* errno text, while error */
+    bool refuse_sent;                     /* libraft holds entries it cannot write */
+    int last_errno;                       /* of the last failure seen (0: libraft's status) */
+    uint64_t errors_total;                /* failures seen: failed probes, failed appends */
+    char refusal[200];                    /* repl_disk_refusal's text */
+};
+/* Wraps the io's append (before raft_init); diskwatch_tick runs every
+ * housekeeping period; diskwatch_close when Raft has closed. */
+void diskwatch_install(struct repl *r);
+void diskwatch_tick(struct repl *r);
+void diskwatch_close(struct repl *r);
+/* raft_apply answered RAFT_NOSPACE: libraft has no log segment reserved. */
+void diskwatch_nospace(struct repl *r);
+
 /* A node's replication: its parts have their own headers (node.h,
  * propose.h, machine.h, link.h); the smaller concerns below keep theirs here. */
 struct repl {
@@ -236,6 +263,7 @@ struct repl {
     struct repl_snapprune snapprune; /* snapprune.c */
     struct repl_expire expire;   /* expire.c */
     struct repl_logbound logbound; /* logbound.c */
+    struct repl_disk disk;       /* diskwatch.c */
 
     /* divergence.c: this node's digest at the last check it applied, and
      * what the checks found. */

@@ -295,6 +295,7 @@ int node_start(struct repl *r, char *err, size_t errlen)
     snapfork_install(r);
     logbound_install(r);
     snapprune_install(r);
+    diskwatch_install(r);
     rv = raft_init(r->raft, &r->node.io, &r->machine.fsm, r->cfg.node_id, r->node.raft_addr);
     if (rv != 0) {
         snprintf(err, errlen, "raft init: %s", raft_errmsg(r->raft));
@@ -354,6 +355,7 @@ static void on_raft_closed(struct raft *raft)
 {
     struct repl *r = raft->data;
     snapguard_close(r);
+    diskwatch_close(r);
     raft_uv_close(&r->node.io);
     transport_close(&r->node.transport);
     r->node.raft_started = false;

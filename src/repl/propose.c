@@ -194,6 +194,25 @@ void propose_fail_all(struct repl *r, const char *error)
     }
 }
 
+void propose_refuse_all(struct repl *r, bool sent_too)
+{
+    const char *why = repl_disk_refusal(r);
+    if (why == NULL) return;
+    char never[300], maybe[360];
+    snprintf(never, sizeof never, "-%s\r\n", why);
+    snprintf(maybe, sizeof maybe,
+             "-%s; the command may or may not have been executed\r\n", why);
+    seal_current(r);
+    for (struct batch *b = r->prop.pending_head, *next; b; b = next) {
+        next = b->next;
+        if (b->internal) continue;
+        bool never_sent = b->state == BATCH_QUEUED && b->sent_term == 0;
+        if (!never_sent && !sent_too) continue;
+        batch_fail(b, never_sent ? never : maybe);
+        propose_remove(r, b);
+    }
+}
+
 /* Everything sent before goes back to QUEUED, to be sent again in order. */
 void propose_requeue_sent(struct repl *r)
 {
@@ -279,6 +298,13 @@ void repl_submit_forwarded(struct repl *r, struct reply_slot *slot, uint64_t ori
         slot_answer(slot, e, strlen(e));
         return;
     }
+    const char *misconf = repl_disk_refusal(r);
+    if (misconf) { /* the follower answers its clients with it */
+        char e[300];
+        int n = snprintf(e, sizeof e, "-%s\r\n", misconf);
+        slot_answer(slot, e, (size_t)n);
+        return;
+    }
     struct foreign *f = xcalloc(1, sizeof *f);
     f->origin = origin;
     f->seq = seq;
@@ -339,6 +365,16 @@ static int propose_entry(struct repl *r, struct buf *entry)
      * log is not data, and maxmemory counts data; base/mem.h). */
     mem_disown(rb.base);
     int rv = raft_apply(r->raft, &p->req, &rb, 1, on_applied);
+    if (rv == RAFT_NOSPACE) {
+        /* libraft refused the entry before taking it: no log segment is
+         * reserved on disk (its capacity check), so nothing of it is in
+         * the log. */
+        free(p);
+        mem_own(entry->data);
+        buf_free(entry);
+        diskwatch_nospace(r);
+        return rv;
+    }
     if (rv != 0) {
         /* libraft may already have taken the buffer on some failure paths
          * (after appending it to its in-memory log): leak it rather than
@@ -422,6 +458,7 @@ static void propose_queued(struct repl *r)
         entry_write_batch(&entry, r->prop.origin, b->seq, b->n, body, body_len);
         buf_free(&gated);
         b->state = BATCH_SENT;
+        b->sent_term_before = b->sent_term;
         b->sent_term = term;
         b->proposed_us = now;
         if (sent_from == NULL) sent_from = b;
@@ -455,10 +492,19 @@ static void propose_queued(struct repl *r)
     }
     return;
 failed:
-    /* Not leader any more: what this entry carried is sent again later. */
-    for (struct batch *b = sent_from; b; b = b->next)
-        if (b->sent_term == term) b->state = BATCH_QUEUED;
-    foreign_fail_all(r, "-NOTLEADER this node is not the Raft leader\r\n");
+    /* Not leader any more, or no room on disk: what this entry carried is
+     * sent again later; libraft never took it, so a batch it held first is
+     * still one never sent (propose_refuse_all answers it as not
+     * executed). */
+    for (struct batch *b = sent_from; b; b = b->next) {
+        if (b->sent_term != term || b->state != BATCH_SENT) continue;
+        b->state = BATCH_QUEUED;
+        b->sent_term = b->sent_term_before;
+    }
+    const char *why = repl_disk_refusal(r);
+    char misconf[300];
+    if (why) snprintf(misconf, sizeof misconf, "-%s\r\n", why);
+    foreign_fail_all(r, why ? misconf : "-NOTLEADER this node is not the Raft leader\r\n");
     buf_clear(&r->prop.foreign_bodies);
     r->prop.foreign_count = 0;
 }
@@ -596,6 +642,14 @@ void propose_tick(struct repl *r)
     expire_fast_cycle(r); /* and so do expired keys' deletions */
     seal_current(r);
     if (!r->node.raft_started || r->node.stopping) return;
+    /* The disk cannot take the log (diskwatch.c): what this node's clients
+     * sent goes no further (a write is refused in dispatch already; this is
+     * a read that needed the log, or a script), and when libraft holds
+     * entries it cannot write, their clients hear it now. */
+    if (r->disk.error) {
+        propose_refuse_all(r, r->disk.refuse_sent);
+        r->disk.refuse_sent = false;
+    }
     int state = raft_state(r->raft);
     uint64_t term = raft_current_term(r->raft);
     if (r->prop.last_state == RAFT_LEADER && (state != RAFT_LEADER || term != r->prop.last_term))
