@@ -27,6 +27,7 @@
  *   expire.c   the leader's active expiry: finding expired keys, proposing their deletion
  *   logbound.c the Raft log bounded in bytes: snapshots by bytes, trailing window
  *   diskwatch.c whether the log reaches the disk: stalled appends, the probe, MISCONF
+ *   wipeguard.c a member restarted with a wiped data directory refuses to run
  *
  * Nothing outside repl/ includes this file. */
 #ifndef PARLEY_REPL_INTERNAL_H
@@ -213,6 +214,26 @@ void diskwatch_close(struct repl *r);
 /* raft_apply answered RAFT_NOSPACE: libraft has no log segment reserved. */
 void diskwatch_nospace(struct repl *r);
 
+/* wipeguard.c: a node that bootstrapped its directory in this run, on
+ * probation until the log shows whether the cluster knew it before. */
+struct repl_wipe {
+    bool probation;
+    bool history;                 /* seen: the cluster has entries past bootstrap */
+    bool said_no_vote;
+    int64_t starved_since_us;     /* monotonic: empty heartbeats past our log since */
+    int (*start)(struct raft_io *, unsigned, raft_io_tick_cb, raft_io_recv_cb);
+    raft_io_recv_cb recv;
+    int (*send)(struct raft_io *, struct raft_io_send *, const struct raft_message *,
+                raft_io_send_cb);
+};
+/* Refuses (-1, the reason in err) a directory where a refusal was recorded. */
+int wipeguard_check_marker(struct repl *r, char *err, size_t errlen);
+/* After snapguard_install and raft_bootstrap, before raft_start:
+ * `bootstrapped`: this run wrote the directory's first entry. */
+void wipeguard_install(struct repl *r, bool bootstrapped, unsigned voters);
+/* apply.c: a registration (__member, __leader) of `node` by process `origin`. */
+void wipeguard_registered(struct repl *r, uint64_t node, uint64_t origin);
+
 /* A node's replication: its parts have their own headers (node.h,
  * propose.h, machine.h, link.h); the smaller concerns below keep theirs here. */
 struct repl {
@@ -264,6 +285,7 @@ struct repl {
     struct repl_expire expire;   /* expire.c */
     struct repl_logbound logbound; /* logbound.c */
     struct repl_disk disk;       /* diskwatch.c */
+    struct repl_wipe wipe;       /* wipeguard.c */
 
     /* divergence.c: this node's digest at the last check it applied, and
      * what the checks found. */
