@@ -26,7 +26,10 @@
  * the log says writes resumed), or when a probe succeeds while no append
  * waits. A failure libraft does report (an append completing with an
  * error, which 0.22.1 does only in corner cases) sets the error the same
- * way. */
+ * way.
+ *
+ * A leader in error with other voters hands leadership over (raft_transfer)
+ * so that the cluster takes writes again through a node that can write. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -227,11 +230,46 @@ static void probe_done(uv_work_t *w, int status)
     free(p);
 }
 
+static void on_transferred(struct raft_transfer *req)
+{
+    struct repl *r = req->data;
+    r->disk.transferring = false;
+    raft_id leader = 0;
+    const char *addr;
+    raft_leader(r->raft, &leader, &addr);
+    if (leader != 0 && leader != r->cfg.node_id)
+        log_warn("Leadership handed over to node %" PRIu64 " (this node cannot write its log)",
+                 (uint64_t)leader);
+}
+
+/* A leader that cannot write its log hands leadership to a voter that can
+ * (libraft picks the most up-to-date), so that the cluster takes writes
+ * again; tried again every DISK_PROBE_INTERVAL_MS while it still leads. */
+static void maybe_hand_over(struct repl *r, int64_t now)
+{
+    struct repl_disk *d = &r->disk;
+    if (!d->error || d->transferring || !node_is_leader(r) || now < d->next_transfer_us) return;
+    if (raft_transferee(r->raft) != 0) return; /* RAFT TRANSFER or a stop is at it */
+    const struct raft_configuration *c = &r->raft->configuration;
+    bool other_voter = false;
+    for (unsigned i = 0; i < c->n; i++)
+        if (c->servers[i].role == RAFT_VOTER && c->servers[i].id != r->cfg.node_id) other_voter = true;
+    if (!other_voter) return;
+    d->next_transfer_us = now + (int64_t)DISK_PROBE_INTERVAL_MS * 1000;
+    d->transfer.data = r;
+    if (raft_transfer(r->raft, &d->transfer, 0, on_transferred) == 0) {
+        d->transferring = true;
+        log_warn("Handing leadership over: this node cannot write its log (%s)", d->reason);
+    }
+}
+
 void diskwatch_tick(struct repl *r)
 {
     struct repl_disk *d = &r->disk;
-    if (!r->node.raft_started || r->node.stopping || d->probe) return;
+    if (!r->node.raft_started || r->node.stopping) return;
     int64_t now = clock_mono_us();
+    maybe_hand_over(r, now);
+    if (d->probe) return;
     if (now < d->next_probe_us) return;
     if (!d->error && !append_stalled(r, now)) return;
     struct disk_probe *p = xcalloc(1, sizeof *p);

@@ -205,6 +205,9 @@ struct repl_disk {
     int last_errno;                       /* of the last failure seen (0: libraft's status) */
     uint64_t errors_total;                /* failures seen: failed probes, failed appends */
     char refusal[200];                    /* repl_disk_refusal's text */
+    struct raft_transfer transfer;        /* a leader in error hands over */
+    bool transferring;
+    int64_t next_transfer_us;             /* monotonic: the next attempt */
 };
 /* Wraps the io's append (before raft_init); diskwatch_tick runs every
  * housekeeping period; diskwatch_close when Raft has closed. */

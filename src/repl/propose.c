@@ -426,6 +426,7 @@ static bool entry_has_room(const struct buf *entry, size_t body_len)
 static void propose_queued(struct repl *r)
 {
     if (!anything_queued(r)) return;
+    int rv = 0;
     uint64_t term = raft_current_term(r->raft);
     int64_t now = clock_mono_us();
     struct buf entry;
@@ -448,7 +449,7 @@ static void propose_queued(struct repl *r)
             body_len = gated.len;
         }
         if (entry.len > empty_len && !entry_has_room(&entry, body_len)) {
-            if (propose_entry(r, &entry) != 0) {
+            if ((rv = propose_entry(r, &entry)) != 0) {
                 buf_free(&gated);
                 goto failed;
             }
@@ -464,7 +465,7 @@ static void propose_queued(struct repl *r)
         if (sent_from == NULL) sent_from = b;
         r->prop.batches_proposed++;
         if (entry.len >= r->cfg.max_entry_bytes) {
-            if (propose_entry(r, &entry) != 0) goto failed;
+            if ((rv = propose_entry(r, &entry)) != 0) goto failed;
             start_entry(r, &entry);
             sent_from = NULL;
         }
@@ -477,7 +478,7 @@ static void propose_queued(struct repl *r)
         struct entry_batch fb;
         while (entry_next_batch(&fr, &fb) == 1) {
             if (entry.len > empty_len && !entry_has_room(&entry, fb.body_len)) {
-                if (propose_entry(r, &entry) != 0) goto failed;
+                if ((rv = propose_entry(r, &entry)) != 0) goto failed;
                 start_entry(r, &entry);
             }
             entry_write_batch(&entry, fb.origin, fb.seq, fb.n_commands, fb.body, fb.body_len);
@@ -486,7 +487,7 @@ static void propose_queued(struct repl *r)
         r->prop.foreign_count = 0;
     }
     if (entry.len > empty_len) {
-        if (propose_entry(r, &entry) != 0) goto failed;
+        if ((rv = propose_entry(r, &entry)) != 0) goto failed;
     } else {
         buf_free(&entry);
     }
@@ -501,7 +502,7 @@ failed:
         b->state = BATCH_QUEUED;
         b->sent_term = b->sent_term_before;
     }
-    const char *why = repl_disk_refusal(r);
+    const char *why = rv == RAFT_NOSPACE ? repl_disk_refusal(r) : NULL;
     char misconf[300];
     if (why) snprintf(misconf, sizeof misconf, "-%s\r\n", why);
     foreign_fail_all(r, why ? misconf : "-NOTLEADER this node is not the Raft leader\r\n");
