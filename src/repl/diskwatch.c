@@ -1,32 +1,37 @@
 /* repl/diskwatch.c — whether this node's Raft log reaches its disk.
  *
- * libraft 0.22.1 never tells its user that a log write failed: when its
- * disk backend cannot create the next segment file (ENOSPC from
- * posix_fallocate) or a write fails, it tries again, every 10 ms for a
- * segment and after a delay for a write, for as long as it takes. The
- * entries wait in memory and are written, in order, once the disk takes
- * them; nothing is lost and nothing is written twice. But nothing is said
- * either: on a full disk every write waited for its client's time-out
- * while PING answered.
+ * What libraft 0.22.1 does when the data directory fills up (seen on a
+ * tmpfs): its disk backend keeps two log segments allocated ahead; once
+ * it cannot allocate the next one (ENOSPC from posix_fallocate) it tries
+ * again every few seconds, without a word, and a leader's raft_apply
+ * answers RAFT_NOSPACE (no segment reserved: the entry is refused before
+ * it enters the log). An entry the backend took but cannot write waits in
+ * memory and is retried for as long as it takes; nothing is lost and
+ * nothing is written twice, but nothing is said either: propose.c took
+ * RAFT_NOSPACE for a lost leadership, and every write waited for its
+ * client's time-out while PING answered.
  *
- * So every log append passes through a wrapper here that notes when it
- * started and when libraft's disk backend finished it. When the oldest
- * unfinished append has waited DISK_STALL_MS, the data directory is probed
- * on libuv's thread pool the way libraft uses it: a file of one open
- * segment's size is allocated (posix_fallocate), a block written and
- * flushed (fdatasync), and the file removed. If the probe fails, the
- * directory is in error (time, errno text): the log says so, every command
- * of this node waiting for the log is answered with MISCONF (propose.c:
- * "may or may not have been executed", because libraft still holds the
- * entry and writes it once it can), and new commands are refused before
- * they are proposed (server/dispatch.c, repl_disk_refusal). Reads the read
- * lease serves go on. A slow disk passes the probe and is not an error.
+ * So the error is recorded (time, errno text) on either sign:
+ * - raft_apply answered RAFT_NOSPACE (propose.c calls diskwatch_nospace);
+ * - an append has waited DISK_STALL_MS: every log append passes through a
+ *   wrapper here that notes when it started and finished, and then the
+ *   data directory is probed on libuv's thread pool the way libraft uses
+ *   it (a file of one segment's size allocated with posix_fallocate, a
+ *   block written and flushed with fdatasync, the file removed). A slow
+ *   disk passes the probe and is not an error; a failed probe is.
+ * While it holds, the log has said so, new commands are refused with
+ * MISCONF before they are proposed (server/dispatch.c and the forwarded
+ * batches in propose.c, through repl_disk_refusal), and the commands of
+ * this node waiting for the log are answered at the end of the loop
+ * iteration (propose_refuse_all): as not executed if libraft never took
+ * them, as "may or may not have been executed" if it holds their entry (it
+ * writes it once it can, or a node with room commits it). Reads the read
+ * lease serves go on.
  *
- * The error clears when an append completes (libraft's retry got through:
- * the log says writes resumed), or when a probe succeeds while no append
- * waits. A failure libraft does report (an append completing with an
- * error, which 0.22.1 does only in corner cases) sets the error the same
- * way.
+ * The error clears, and the log says writes resumed, when an append
+ * completes or a probe passes with no append waiting, once libraft has
+ * disk reserved again (its capacity). A failed append libraft reports
+ * (0.22.1 does so only in corner cases) counts like a failed probe.
  *
  * A leader in error with other voters hands leadership over (raft_transfer)
  * so that the cluster takes writes again through a node that can write. */
@@ -285,6 +290,8 @@ void diskwatch_tick(struct repl *r)
 
 void diskwatch_nospace(struct repl *r)
 {
+    /* Internal batches retry every tick while it lasts: count it once. */
+    if (r->disk.error) return;
     set_error(r, ENOSPC, strerror(ENOSPC),
               "libraft refused a new log entry: no log segment is reserved on disk", false);
 }

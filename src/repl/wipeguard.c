@@ -11,10 +11,17 @@
  * one voter) starts on probation:
  *
  * - It does not grant votes (its answers go out as refusals, which a voter
- *   may always give) once it has seen that the cluster has a history (a
- *   vote request or an AppendEntries naming a log index past the bootstrap
- *   entry). A first bootstrap, where every member starts empty together,
- *   elects its first leader before anyone has such a history.
+ *   may always give) while its log holds nothing but the bootstrap entry
+ *   and it has seen that the cluster has a history (a vote request or an
+ *   AppendEntries naming a log index past the bootstrap entry): an empty
+ *   log makes any candidate look up to date, even one without the entries
+ *   this node acknowledged before it was wiped. A first bootstrap, where
+ *   every member starts empty together, elects its first leader before
+ *   anyone has such a history, and a node that has received entries votes
+ *   as usual (a wiped one then soon applies its old registration, below).
+ *   The price: a new member started after the others, still holding no
+ *   entry when the leader dies, withholds its vote; if the others need it,
+ *   a restart of it lifts this (the directory is no longer empty).
  * - It learns the log from the leader like any follower, and registers
  *   itself (__member, or __leader if it leads) as every node does. Each
  *   registration carries the origin of the process that made it. If it
@@ -24,15 +31,15 @@
  *   logs what to do, and exits with status 1. If it applies its own
  *   registration first, everything before it in the log was seen: it is a
  *   new member, and probation ends.
- * - libraft 0.22.1 never sends the log to such a node: the leader's record
- *   of what the node acknowledged before makes it send empty heartbeats
- *   only. Heartbeats that match the bootstrap entry, carry nothing and
+ * - libraft 0.22.1 never sends the log to such a node while the leader
+ *   that counted its acknowledgements leads: that record of what the node
+ *   held makes it send empty heartbeats only. Heartbeats that match the bootstrap entry, carry nothing and
  *   name a commit index past it for WIPE_STARVED_MS are the same evidence
  *   (watch_starving).
  *
  * What to do instead (README, "A node that lost its data directory"):
- * remove the node (RAFT NODE REMOVE <id>) on a running member, wipe its
- * directory and start it with --join, then add it back. */
+ * remove the node (RAFT NODE REMOVE <id>) on a running member, empty its
+ * directory and start it with --join: it asks to be added back. */
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -55,10 +62,9 @@ static void advice(struct repl *r, char *out, size_t len)
              "node %" PRIu64 " started with an empty data directory (%s), but the cluster already "
              "knew node %" PRIu64 ": its vote and the entries it had acknowledged are gone, and "
              "rejoining under that id could lose committed writes. Remove it from the cluster "
-             "(RAFT NODE REMOVE %" PRIu64 " on a running member), empty %s, start it with --join "
-             "<a member's client address>, then add it back (RAFT NODE ADD %" PRIu64 " %s)",
-             r->cfg.node_id, r->node.dir, r->cfg.node_id, r->cfg.node_id, r->node.dir,
-             r->cfg.node_id, r->node.raft_addr);
+             "(RAFT NODE REMOVE %" PRIu64 " on a running member), empty %s, and start it with "
+             "--join <a member's client address> instead of --cluster: it asks to be added back",
+             r->cfg.node_id, r->node.dir, r->cfg.node_id, r->cfg.node_id, r->node.dir);
 }
 
 static void marker_path(struct repl *r, char *path, size_t len)
@@ -138,11 +144,13 @@ static int wg_send(struct raft_io *io, struct raft_io_send *req, const struct ra
                    raft_io_send_cb cb)
 {
     struct repl *r = repl_of(io);
-    if (r->wipe.probation && r->wipe.history && m->type == RAFT_REQUEST_VOTE_RESULT &&
-        m->request_vote_result.vote_granted) {
+    if (r->wipe.probation && r->wipe.history && raft_last_index(r->raft) <= 1 &&
+        m->type == RAFT_REQUEST_VOTE_RESULT && m->request_vote_result.vote_granted) {
         if (!r->wipe.said_no_vote) {
-            log_warn("Not voting until this node knows whether the cluster knew it before (it "
-                     "started with an empty data directory)");
+            log_warn("Not voting: this node started with an empty data directory and holds no "
+                     "entry of the cluster's log yet, so it may be a member whose directory was "
+                     "wiped. If it is a new member and the cluster cannot elect a leader without "
+                     "it, restart it (a restart with this directory votes)");
             r->wipe.said_no_vote = true;
         }
         struct raft_message refused = *m;

@@ -174,7 +174,8 @@ static void metrics_body(struct server *s, struct buf *out)
     metric(out, "parley_disk_write_error", "gauge",
            "1 while the Raft log cannot be written to the data directory.", ri.disk_error);
     metric(out, "parley_disk_write_errors_total", "counter",
-           "Failed writes to the data directory seen (failed probes while a log write waited).",
+           "Times the Raft log could not be written to the data directory (no log segment "
+           "reserved, or a failed probe while a log write waited).",
            ri.disk_write_errors);
 }
 
