@@ -427,6 +427,7 @@ static void propose_queued(struct repl *r)
 {
     if (!anything_queued(r)) return;
     int rv = 0;
+    bool foreign_proposed = false; /* an entry holding forwarded batches went to libraft */
     uint64_t term = raft_current_term(r->raft);
     int64_t now = clock_mono_us();
     struct buf entry;
@@ -479,6 +480,7 @@ static void propose_queued(struct repl *r)
         while (entry_next_batch(&fr, &fb) == 1) {
             if (entry.len > empty_len && !entry_has_room(&entry, fb.body_len)) {
                 if ((rv = propose_entry(r, &entry)) != 0) goto failed;
+                foreign_proposed = true;
                 start_entry(r, &entry);
             }
             entry_write_batch(&entry, fb.origin, fb.seq, fb.n_commands, fb.body, fb.body_len);
@@ -502,9 +504,15 @@ failed:
         b->state = BATCH_QUEUED;
         b->sent_term = b->sent_term_before;
     }
+    /* libraft refused an entry for want of disk: the forwarded batches get
+     * MISCONF, which the follower gives its clients as final; if an entry
+     * holding some of them was taken before, which ones is not tracked, so
+     * all hear that they may or may not have been executed. */
     const char *why = rv == RAFT_NOSPACE ? repl_disk_refusal(r) : NULL;
-    char misconf[300];
-    if (why) snprintf(misconf, sizeof misconf, "-%s\r\n", why);
+    char misconf[360];
+    if (why)
+        snprintf(misconf, sizeof misconf, "-%s%s\r\n", why,
+                 foreign_proposed ? "; the command may or may not have been executed" : "");
     foreign_fail_all(r, why ? misconf : "-NOTLEADER this node is not the Raft leader\r\n");
     buf_clear(&r->prop.foreign_bodies);
     r->prop.foreign_count = 0;
