@@ -256,6 +256,7 @@ static void apply_announce(struct repl *r, const struct entry_batch *b, int argc
 {
     if (argc != 5 && argc != 6) return;
     uint64_t node = repl_arg_u64(&argv[1]), term = repl_arg_u64(&argv[2]);
+    wipeguard_registered(r, node, b->origin);
     set_member(r, node, &argv[3], argc == 6 ? &argv[5] : NULL, repl_arg_u64(&argv[4]));
     pubsub_set_node_origin(&r->store->pubsub, node, b->origin);
     if (term < r->machine.announced_term) return;
@@ -272,6 +273,7 @@ static void apply_member(struct repl *r, const struct entry_batch *b, int argc,
                          const struct resp_arg *argv)
 {
     if (argc != 4 && argc != 5) return;
+    wipeguard_registered(r, repl_arg_u64(&argv[1]), b->origin);
     set_member(r, repl_arg_u64(&argv[1]), &argv[2], argc == 5 ? &argv[4] : NULL,
                repl_arg_u64(&argv[3]));
     /* The node's previous process is gone: so are its subscriptions. */

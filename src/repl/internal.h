@@ -26,6 +26,8 @@
  *   poison.c   surviving a poisoned entry: the crash report, apply-skip-entry
  *   expire.c   the leader's active expiry: finding expired keys, proposing their deletion
  *   logbound.c the Raft log bounded in bytes: snapshots by bytes, trailing window
+ *   diskwatch.c whether the log reaches the disk: stalled appends, the probe, MISCONF
+ *   wipeguard.c a member restarted with a wiped data directory refuses to run
  *
  * Nothing outside repl/ includes this file. */
 #ifndef PARLEY_REPL_INTERNAL_H
@@ -186,6 +188,55 @@ void snapfork_install(struct repl *r);
 bool snapfork_last_failed(const struct repl *r);
 
 
+/* diskwatch.c: whether this node's log writes reach its disk. */
+struct disk_append;
+struct disk_probe;
+struct repl_disk {
+    int (*append)(struct raft_io *, struct raft_io_append *, const struct raft_entry[], unsigned,
+                  raft_io_append_cb);     /* libraft's, wrapped */
+    struct disk_append *head, *tail;      /* appends not finished, oldest first */
+    size_t outstanding;
+    struct disk_probe *probe;             /* the probe running, or NULL */
+    int64_t next_probe_us;                /* monotonic */
+    bool error;                           /* the data directory cannot be written */
+    int64_t since_ms;                     /* wall clock: when the error was found */
+    char reason[128];                     /* errno text, while error */
+    bool refuse_sent;                     /* libraft holds entries it cannot write */
+    int last_errno;                       /* of the last failure seen (0: libraft's status) */
+    uint64_t errors_total;                /* failures seen: failed probes, failed appends */
+    char refusal[200];                    /* repl_disk_refusal's text */
+    struct raft_transfer transfer;        /* a leader in error hands over */
+    bool transferring;
+    int64_t next_transfer_us;             /* monotonic: the next attempt */
+};
+/* Wraps the io's append (before raft_init); diskwatch_tick runs every
+ * housekeeping period; diskwatch_close when Raft has closed. */
+void diskwatch_install(struct repl *r);
+void diskwatch_tick(struct repl *r);
+void diskwatch_close(struct repl *r);
+/* raft_apply answered RAFT_NOSPACE: libraft has no log segment reserved. */
+void diskwatch_nospace(struct repl *r);
+
+/* wipeguard.c: a node that bootstrapped its directory in this run, on
+ * probation until the log shows whether the cluster knew it before. */
+struct repl_wipe {
+    bool probation;
+    bool history;                 /* seen: the cluster has entries past bootstrap */
+    bool said_no_vote;
+    int64_t starved_since_us;     /* monotonic: empty heartbeats past our log since */
+    int (*start)(struct raft_io *, unsigned, raft_io_tick_cb, raft_io_recv_cb);
+    raft_io_recv_cb recv;
+    int (*send)(struct raft_io *, struct raft_io_send *, const struct raft_message *,
+                raft_io_send_cb);
+};
+/* Refuses (-1, the reason in err) a directory where a refusal was recorded. */
+int wipeguard_check_marker(struct repl *r, char *err, size_t errlen);
+/* After snapguard_install and raft_bootstrap, before raft_start:
+ * `bootstrapped`: this run wrote the directory's first entry. */
+void wipeguard_install(struct repl *r, bool bootstrapped, unsigned voters);
+/* apply.c: a registration (__member, __leader) of `node` by process `origin`. */
+void wipeguard_registered(struct repl *r, uint64_t node, uint64_t origin);
+
 /* A node's replication: its parts have their own headers (node.h,
  * propose.h, machine.h, link.h); the smaller concerns below keep theirs here. */
 struct repl {
@@ -236,6 +287,8 @@ struct repl {
     struct repl_snapprune snapprune; /* snapprune.c */
     struct repl_expire expire;   /* expire.c */
     struct repl_logbound logbound; /* logbound.c */
+    struct repl_disk disk;       /* diskwatch.c */
+    struct repl_wipe wipe;       /* wipeguard.c */
 
     /* divergence.c: this node's digest at the last check it applied, and
      * what the checks found. */

@@ -263,6 +263,7 @@ int node_start(struct repl *r, char *err, size_t errlen)
     if (rv == 0 && !joining) rv = check_membership(r, &conf, err, errlen);
     if (rv == 0) rv = make_dir(r->node.dir, err, errlen);
     if (rv == 0) rv = lock_dir(r, err, errlen);
+    if (rv == 0) rv = wipeguard_check_marker(r, err, errlen);
     if (rv == 0) rv = check_bindable(r->node.raft_addr, err, errlen);
     if (rv != 0) goto err_after_conf;
 
@@ -294,6 +295,7 @@ int node_start(struct repl *r, char *err, size_t errlen)
     snapfork_install(r);
     logbound_install(r);
     snapprune_install(r);
+    diskwatch_install(r);
     rv = raft_init(r->raft, &r->node.io, &r->machine.fsm, r->cfg.node_id, r->node.raft_addr);
     if (rv != 0) {
         snprintf(err, errlen, "raft init: %s", raft_errmsg(r->raft));
@@ -319,6 +321,11 @@ int node_start(struct repl *r, char *err, size_t errlen)
         goto err_after_raft;
     }
     if (r->cfg.force_new_cluster && force_new_cluster(r, err, errlen) != 0) goto err_after_raft;
+    /* A directory bootstrapped now may be a member's that was wiped. */
+    unsigned voters = 0;
+    for (unsigned i = 0; i < conf.n; i++)
+        if (conf.servers[i].role == RAFT_VOTER) voters++;
+    wipeguard_install(r, rv == 0 && !joining && !r->cfg.force_new_cluster, voters);
     rv = raft_start(r->raft);
     if (rv != 0) {
         const char *why = raft_errmsg(r->raft);
@@ -353,6 +360,7 @@ static void on_raft_closed(struct raft *raft)
 {
     struct repl *r = raft->data;
     snapguard_close(r);
+    diskwatch_close(r);
     raft_uv_close(&r->node.io);
     transport_close(&r->node.transport);
     r->node.raft_started = false;

@@ -194,6 +194,25 @@ void propose_fail_all(struct repl *r, const char *error)
     }
 }
 
+void propose_refuse_all(struct repl *r, bool sent_too)
+{
+    const char *why = repl_disk_refusal(r);
+    if (why == NULL) return;
+    char never[300], maybe[360];
+    snprintf(never, sizeof never, "-%s\r\n", why);
+    snprintf(maybe, sizeof maybe,
+             "-%s; the command may or may not have been executed\r\n", why);
+    seal_current(r);
+    for (struct batch *b = r->prop.pending_head, *next; b; b = next) {
+        next = b->next;
+        if (b->internal) continue;
+        bool never_sent = b->state == BATCH_QUEUED && b->sent_term == 0;
+        if (!never_sent && !sent_too) continue;
+        batch_fail(b, never_sent ? never : maybe);
+        propose_remove(r, b);
+    }
+}
+
 /* Everything sent before goes back to QUEUED, to be sent again in order. */
 void propose_requeue_sent(struct repl *r)
 {
@@ -279,6 +298,13 @@ void repl_submit_forwarded(struct repl *r, struct reply_slot *slot, uint64_t ori
         slot_answer(slot, e, strlen(e));
         return;
     }
+    const char *misconf = repl_disk_refusal(r);
+    if (misconf) { /* the follower answers its clients with it */
+        char e[300];
+        int n = snprintf(e, sizeof e, "-%s\r\n", misconf);
+        slot_answer(slot, e, (size_t)n);
+        return;
+    }
     struct foreign *f = xcalloc(1, sizeof *f);
     f->origin = origin;
     f->seq = seq;
@@ -338,6 +364,16 @@ static int propose_entry(struct repl *r, struct buf *entry)
      * log is not data, and maxmemory counts data; base/mem.h). */
     mem_disown(rb.base);
     int rv = raft_apply(r->raft, &p->req, &rb, 1, on_applied);
+    if (rv == RAFT_NOSPACE) {
+        /* libraft refused the entry before taking it: no log segment is
+         * reserved on disk (its capacity check), so nothing of it is in
+         * the log. */
+        free(p);
+        mem_own(entry->data);
+        buf_free(entry);
+        diskwatch_nospace(r);
+        return rv;
+    }
     if (rv != 0) {
         /* libraft may already have taken the buffer on some failure paths
          * (after appending it to its in-memory log): leak it rather than
@@ -389,6 +425,8 @@ static bool entry_has_room(const struct buf *entry, size_t body_len)
 static void propose_queued(struct repl *r)
 {
     if (!anything_queued(r)) return;
+    int rv = 0;
+    bool foreign_proposed = false; /* an entry holding forwarded batches went to libraft */
     uint64_t term = raft_current_term(r->raft);
     int64_t now = clock_mono_us();
     struct buf entry;
@@ -411,7 +449,7 @@ static void propose_queued(struct repl *r)
             body_len = gated.len;
         }
         if (entry.len > empty_len && !entry_has_room(&entry, body_len)) {
-            if (propose_entry(r, &entry) != 0) {
+            if ((rv = propose_entry(r, &entry)) != 0) {
                 buf_free(&gated);
                 goto failed;
             }
@@ -421,12 +459,13 @@ static void propose_queued(struct repl *r)
         entry_write_batch(&entry, r->prop.origin, b->seq, b->n, body, body_len);
         buf_free(&gated);
         b->state = BATCH_SENT;
+        b->sent_term_before = b->sent_term;
         b->sent_term = term;
         b->proposed_us = now;
         if (sent_from == NULL) sent_from = b;
         r->prop.batches_proposed++;
         if (entry.len >= r->cfg.max_entry_bytes) {
-            if (propose_entry(r, &entry) != 0) goto failed;
+            if ((rv = propose_entry(r, &entry)) != 0) goto failed;
             start_entry(r, &entry);
             sent_from = NULL;
         }
@@ -439,7 +478,8 @@ static void propose_queued(struct repl *r)
         struct entry_batch fb;
         while (entry_next_batch(&fr, &fb) == 1) {
             if (entry.len > empty_len && !entry_has_room(&entry, fb.body_len)) {
-                if (propose_entry(r, &entry) != 0) goto failed;
+                if ((rv = propose_entry(r, &entry)) != 0) goto failed;
+                foreign_proposed = true;
                 start_entry(r, &entry);
             }
             entry_write_batch(&entry, fb.origin, fb.seq, fb.n_commands, fb.body, fb.body_len);
@@ -448,16 +488,31 @@ static void propose_queued(struct repl *r)
         r->prop.foreign_count = 0;
     }
     if (entry.len > empty_len) {
-        if (propose_entry(r, &entry) != 0) goto failed;
+        if ((rv = propose_entry(r, &entry)) != 0) goto failed;
     } else {
         buf_free(&entry);
     }
     return;
 failed:
-    /* Not leader any more: what this entry carried is sent again later. */
-    for (struct batch *b = sent_from; b; b = b->next)
-        if (b->sent_term == term) b->state = BATCH_QUEUED;
-    foreign_fail_all(r, "-NOTLEADER this node is not the Raft leader\r\n");
+    /* Not leader any more, or no room on disk: what this entry carried is
+     * sent again later; libraft never took it, so a batch it held first is
+     * still one never sent (propose_refuse_all answers it as not
+     * executed). */
+    for (struct batch *b = sent_from; b; b = b->next) {
+        if (b->sent_term != term || b->state != BATCH_SENT) continue;
+        b->state = BATCH_QUEUED;
+        b->sent_term = b->sent_term_before;
+    }
+    /* libraft refused an entry for want of disk: the forwarded batches get
+     * MISCONF, which the follower gives its clients as final; if an entry
+     * holding some of them was taken before, which ones is not tracked, so
+     * all hear that they may or may not have been executed. */
+    const char *why = rv == RAFT_NOSPACE ? repl_disk_refusal(r) : NULL;
+    char misconf[360];
+    if (why)
+        snprintf(misconf, sizeof misconf, "-%s%s\r\n", why,
+                 foreign_proposed ? "; the command may or may not have been executed" : "");
+    foreign_fail_all(r, why ? misconf : "-NOTLEADER this node is not the Raft leader\r\n");
     buf_clear(&r->prop.foreign_bodies);
     r->prop.foreign_count = 0;
 }
@@ -595,6 +650,14 @@ void propose_tick(struct repl *r)
     expire_fast_cycle(r); /* and so do expired keys' deletions */
     seal_current(r);
     if (!r->node.raft_started || r->node.stopping) return;
+    /* The disk cannot take the log (diskwatch.c): what this node's clients
+     * sent goes no further (a write is refused in dispatch already; this is
+     * a read that needed the log, or a script), and when libraft holds
+     * entries it cannot write, their clients hear it now. */
+    if (r->disk.error) {
+        propose_refuse_all(r, r->disk.refuse_sent);
+        r->disk.refuse_sent = false;
+    }
     int state = raft_state(r->raft);
     uint64_t term = raft_current_term(r->raft);
     if (r->prop.last_state == RAFT_LEADER && (state != RAFT_LEADER || term != r->prop.last_term))

@@ -34,6 +34,7 @@ struct batch {
     int64_t created_us;          /* monotonic */
     int64_t proposed_us;         /* when last sent (lease start) */
     uint64_t sent_term;          /* term of the leader it was last sent to */
+    uint64_t sent_term_before;   /* sent_term before the entry being built */
     struct batch *next;
 };
 
@@ -87,6 +88,13 @@ void propose_on_applied_own(struct repl *r, struct batch *b);
 struct batch *propose_find_pending(struct repl *r, uint64_t seq);
 void propose_remove(struct repl *r, struct batch *b);
 void propose_fail_all(struct repl *r, const char *error);
+/* The data directory cannot be written (diskwatch.c): the commands of this
+ * node's clients that wait for the log are answered with MISCONF and
+ * dropped: those never sent anywhere as not executed; with `sent_too`,
+ * those already in an entry or forwarded as "may or may not have been
+ * executed" (libraft writes the entry once it can, or a leader with room
+ * commits it). Internal batches go on. */
+void propose_refuse_all(struct repl *r, bool sent_too);
 /* Our batch `seq` was applied: any of ours still pending below it can never
  * be (apply would skip it as a duplicate), so its commands are failed now. */
 void propose_overtaken(struct repl *r, uint64_t seq);

@@ -35,6 +35,7 @@ static void on_housekeeping(uv_timer_t *t)
     confguard_tick(r);
     divergence_tick(r);
     poison_tick(r);
+    diskwatch_tick(r);
     store_housekeeping(r->store);
     if (r->node.stop_transferring && clock_mono_us() > r->node.stop_deadline_us) {
         log_warn("Leadership was not handed over in time; shutting down anyway");
@@ -249,6 +250,11 @@ void repl_get_info(struct repl *r, struct repl_info *info)
     info->snapshots_failed = r->snapfork.failed;
     info->snapshot_last_bytes = r->snapfork.last_bytes;
     info->snapshot_last_fork_us = r->snapfork.last_fork_us;
+    info->disk_error = r->disk.error;
+    info->disk_error_since_ms = r->disk.error ? r->disk.since_ms : 0;
+    info->disk_error_reason = r->disk.reason;
+    info->disk_last_errno = r->disk.last_errno;
+    info->disk_write_errors = r->disk.errors_total;
 }
 
 bool repl_internal_forwardable(const char *name, size_t len)

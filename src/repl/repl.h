@@ -140,6 +140,10 @@ void repl_submit_forwarded(struct repl *r, struct reply_slot *slot, uint64_t ori
 void repl_flush(struct repl *r);
 
 bool repl_can_read_locally(struct repl *r);
+/* NULL while this node's Raft log reaches its disk; otherwise the MISCONF
+ * error (without '-') every command that would need the log is refused
+ * with, before it is proposed (repl/diskwatch.c). Valid until the next call. */
+const char *repl_disk_refusal(struct repl *r);
 /* The time a read served now must use for expiry (never behind the log). */
 int64_t repl_read_time_ms(struct repl *r);
 /* proto-max-bulk-len changed (CONFIG SET): entries proposed from now on
@@ -215,6 +219,15 @@ struct repl_info {
      * snapshot holds (since start before the first):
      * rdb_changes_since_last_save. */
     uint64_t changes_since_snapshot;
+    /* The data directory (diskwatch.c): whether the log cannot reach it
+     * now, since when (wall clock ms), why (errno text, "" when fine), the
+     * errno of the last failure seen (0: none or libraft's own status), and
+     * failures seen since start. */
+    bool disk_error;
+    int64_t disk_error_since_ms;
+    const char *disk_error_reason;
+    int disk_last_errno;
+    uint64_t disk_write_errors;
 };
 void repl_get_info(struct repl *r, struct repl_info *info);
 /* The current configuration, at most max members; strings stay valid until

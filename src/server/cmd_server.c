@@ -123,6 +123,15 @@ void server_info(struct server *s, int nsections, const struct resp_arg *section
         buf_printf(out, "loading:0\r\nrdb_changes_since_last_save:%llu\r\naof_enabled:0\r\n"
                         "parley_durability:raft-quorum-fsync\r\n",
                    (unsigned long long)pri.changes_since_snapshot);
+        /* The Raft log is what Redis's AOF is here: its write status under
+         * Redis's name, the rest (repl/diskwatch.c) under ours. */
+        buf_printf(out,
+                   "aof_last_write_status:%s\r\nparley_disk_write_status:%s\r\n"
+                   "parley_disk_error:%s\r\nparley_disk_error_since:%lld\r\n"
+                   "parley_disk_last_errno:%d\r\nparley_disk_write_errors:%llu\r\n",
+                   pri.disk_error ? "err" : "ok", pri.disk_error ? "err" : "ok",
+                   pri.disk_error_reason, (long long)(pri.disk_error_since_ms / 1000),
+                   pri.disk_last_errno, (unsigned long long)pri.disk_write_errors);
     }
     if (want(nsections, sections, "stats", true)) {
         const struct net_stats *ns = net_get_stats(s->net);

@@ -261,6 +261,18 @@ static bool dispatch_command(struct net_conn *conn, int argc, const struct resp_
     if (pause_holds(c, cmd, argc, argv)) return false; /* CLIENT PAUSE: runs when let go */
     monitor_feed(s, c, c->db, cmd, argc, argv);
     if (pubsub_refuse(c, cmd, argc, argv)) return true;
+    if (cmd->flags & CMD_WRITE) {
+        /* The data directory cannot take the log (repl/diskwatch.c): as
+         * Redis refuses writes when its AOF cannot be written. */
+        const char *misconf = repl_disk_refusal(s->repl);
+        if (misconf) {
+            struct resp_out o = client_reply(c);
+            resp_error(&o, misconf);
+            reject(cmd, misconf);
+            multi_flag_error(c);
+            return true;
+        }
+    }
     tracking_before_command(c, cmd, argc, argv);
     if (multi_queue(c, cmd, argc, argv)) return true;
     if (cmd->flags & CMD_LOCAL) {

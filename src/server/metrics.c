@@ -9,8 +9,9 @@
  * ACL), a scrape must log in with HTTP Basic auth as a user that may run
  * INFO, as a client would: 401 otherwise.
  *
- * /health answers 200 only while the node knows a leader and has applied
- * every entry it knows committed (503 otherwise), for load balancers and
+ * /health answers 200 only while the node knows a leader, has applied
+ * every entry it knows committed and can write its Raft log to the data
+ * directory (repl/diskwatch.c; 503 otherwise), for load balancers and
  * Kubernetes probes. The figures are this node's own, as INFO's. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,6 +171,12 @@ static void metrics_body(struct server *s, struct buf *out)
         }
     }
     metric(out, "parley_raft_members", "gauge", "Members of the Raft configuration.", n);
+    metric(out, "parley_disk_write_error", "gauge",
+           "1 while the Raft log cannot be written to the data directory.", ri.disk_error);
+    metric(out, "parley_disk_write_errors_total", "counter",
+           "Times the Raft log could not be written to the data directory (no log segment "
+           "reserved, or a failed probe while a log write waited).",
+           ri.disk_write_errors);
 }
 
 static bool healthy(struct server *s, char *why, size_t len)
@@ -179,6 +186,11 @@ static bool healthy(struct server *s, char *why, size_t len)
     if (ri.leader_id == 0) {
         snprintf(why, len, "no leader known (role %s, term %llu)\n", ri.role,
                  (unsigned long long)ri.term);
+        return false;
+    }
+    if (ri.disk_error) {
+        snprintf(why, len, "cannot write the Raft log in the data directory since %lld: %s\n",
+                 (long long)(ri.disk_error_since_ms / 1000), ri.disk_error_reason);
         return false;
     }
     if (ri.applied_index < ri.commit_index) {
