@@ -1,6 +1,7 @@
 /* cmds/cmdstats.c — see cmdstats.h. */
 #include "cmds/cmdstats.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "base/buf.h"
@@ -24,11 +25,8 @@ void cmdstats_ran(const struct cmd_def *cmd, uint64_t usec, bool failed)
 {
     size_t id = cmd_id(cmd);
     if (id >= ROWS_MAX) return;
-    stats[id].calls++;
-    stats[id].usec += usec;
+    histogram_observe(&stats[id].ran, usec);
     if (failed) stats[id].failed++;
-    unsigned k = usec <= 1 ? 0 : 64 - (unsigned)__builtin_clzll(usec - 1);
-    stats[id].histogram[k < CMDSTATS_BUCKETS ? k : CMDSTATS_BUCKETS - 1]++;
 }
 
 const struct cmd_stat *cmdstats_of(const struct cmd_def *cmd)
@@ -72,12 +70,13 @@ void cmdstats_info_commands(struct buf *out)
     size_t n = cmd_count_all();
     for (size_t id = 0; id < n && id < ROWS_MAX; id++) {
         const struct cmd_stat *s = &stats[id];
-        if (s->calls == 0 && s->rejected == 0 && s->failed == 0) continue;
+        uint64_t calls = s->ran.count, usec = s->ran.sum_us;
+        if (calls == 0 && s->rejected == 0 && s->failed == 0) continue;
         const struct cmd_def *d = cmd_by_id(id);
         buf_printf(out, "cmdstat_%s:calls=%llu,usec=%llu,usec_per_call=%.2f,rejected_calls=%llu,"
                         "failed_calls=%llu\r\n",
-                   d->name, (unsigned long long)s->calls, (unsigned long long)s->usec,
-                   s->calls ? (double)s->usec / (double)s->calls : 0.0,
+                   d->name, (unsigned long long)calls, (unsigned long long)usec,
+                   calls ? (double)usec / (double)calls : 0.0,
                    (unsigned long long)s->rejected, (unsigned long long)s->failed);
     }
 }
@@ -95,9 +94,9 @@ void cmdstats_metrics(struct buf *out)
                     "# TYPE parley_command_calls_total counter\n");
     size_t n = cmd_count_all();
     for (size_t id = 0; id < n && id < ROWS_MAX; id++)
-        if (stats[id].calls)
+        if (stats[id].ran.count)
             buf_printf(out, "parley_command_calls_total{cmd=\"%s\"} %llu\n", cmd_by_id(id)->name,
-                       (unsigned long long)stats[id].calls);
+                       (unsigned long long)stats[id].ran.count);
     buf_printf(out, "# HELP parley_command_errors_total Calls refused or answered with an error.\n"
                     "# TYPE parley_command_errors_total counter\n");
     for (size_t id = 0; id < n && id < ROWS_MAX; id++)
@@ -108,19 +107,10 @@ void cmdstats_metrics(struct buf *out)
                     "# TYPE parley_command_duration_seconds histogram\n");
     for (size_t id = 0; id < n && id < ROWS_MAX; id++) {
         const struct cmd_stat *s = &stats[id];
-        if (s->calls == 0) continue;
-        const char *name = cmd_by_id(id)->name;
-        uint64_t cum = 0;
-        for (int k = 0; k < CMDSTATS_BUCKETS; k++) {
-            cum += s->histogram[k];
-            buf_printf(out, "parley_command_duration_seconds_bucket{cmd=\"%s\",le=\"%g\"} %llu\n", name,
-                       (double)(1ull << k) / 1e6, (unsigned long long)cum);
-        }
-        buf_printf(out, "parley_command_duration_seconds_bucket{cmd=\"%s\",le=\"+Inf\"} %llu\n"
-                        "parley_command_duration_seconds_sum{cmd=\"%s\"} %.6f\n"
-                        "parley_command_duration_seconds_count{cmd=\"%s\"} %llu\n",
-                   name, (unsigned long long)s->calls, name, (double)s->usec / 1e6, name,
-                   (unsigned long long)s->calls);
+        if (s->ran.count == 0) continue;
+        char labels[128];
+        snprintf(labels, sizeof labels, "cmd=\"%s\",", cmd_by_id(id)->name);
+        histogram_prometheus_series(out, "parley_command_duration_seconds", labels, &s->ran);
     }
     buf_printf(out, "# HELP parley_error_replies_total Error replies by their first word.\n"
                     "# TYPE parley_error_replies_total counter\n");

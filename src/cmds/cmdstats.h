@@ -11,14 +11,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/histogram.h"
+
 struct cmd_def;
 struct buf;
 
-#define CMDSTATS_BUCKETS 40
 struct cmd_stat {
-    uint64_t calls, usec, rejected, failed;
-    /* Calls by duration: bucket k counts those of at most 2^k us. */
-    uint64_t histogram[CMDSTATS_BUCKETS];
+    struct histogram ran; /* calls that ran, by duration: count is calls, sum usec */
+    uint64_t rejected, failed;
 };
 
 /* A command ran for usec microseconds; failed: it answered an error. */

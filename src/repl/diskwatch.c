@@ -132,8 +132,10 @@ static void on_append_done(struct raft_io_append *inner, int status)
     d->outstanding--;
     struct raft_io_append *outer = a->outer;
     raft_io_append_cb cb = a->cb;
+    int64_t took_us = clock_mono_us() - a->start_us;
     free(a);
     if (status == 0) {
+        histogram_observe(&d->append_seconds, took_us);
         if (capacity_ok(r)) clear_error(r, "a log write completed");
     } else if (status != RAFT_CANCELED && !r->node.stopping) {
         char why[sizeof d->reason];

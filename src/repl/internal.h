@@ -43,6 +43,7 @@
 #include <stdint.h>
 
 #include "base/buf.h"
+#include "base/histogram.h"
 #include "base/peerauth.h"
 #include "cmds/memlimit.h"
 #include "repl/entry.h"
@@ -204,6 +205,7 @@ struct repl_disk {
     bool refuse_sent;                     /* libraft holds entries it cannot write */
     int last_errno;                       /* of the last failure seen (0: libraft's status) */
     uint64_t errors_total;                /* failures seen: failed probes, failed appends */
+    struct histogram append_seconds;      /* log writes, from libraft's request to synced */
     char refusal[200];                    /* repl_disk_refusal's text */
     struct raft_transfer transfer;        /* a leader in error hands over */
     bool transferring;

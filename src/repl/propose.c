@@ -335,7 +335,8 @@ static void on_applied(struct raft_apply *req, int status, void *result)
     struct repl *r = p->r;
     CHECK(r->prop.inflight_bytes >= p->bytes);
     r->prop.inflight_bytes -= p->bytes;
-    if (status != 0 && !r->node.stopping)
+    if (status == 0) histogram_observe(&r->prop.commit_seconds, clock_mono_us() - p->start_us);
+    else if (!r->node.stopping)
         log_msg(LOG_VERBOSE, "Entry not applied as leader: %s", raft_strerror(status));
     free(p);
 }
@@ -363,6 +364,7 @@ static int propose_entry(struct repl *r, struct buf *entry)
     /* libraft frees the entry: it leaves Parley's memory count now (the
      * log is not data, and maxmemory counts data; base/mem.h). */
     mem_disown(rb.base);
+    p->start_us = clock_mono_us();
     int rv = raft_apply(r->raft, &p->req, &rb, 1, on_applied);
     if (rv == RAFT_NOSPACE) {
         /* libraft refused the entry before taking it: no log segment is
@@ -644,6 +646,19 @@ static void on_lost_leadership(struct repl *r)
     r->lease.until_us = 0;
 }
 
+/* Counts each leadership this node sees: a leader id, or a term with one,
+ * other than the last seen. */
+static void count_leader_change(struct repl *r, uint64_t term)
+{
+    raft_id leader = 0;
+    const char *addr;
+    raft_leader(r->raft, &leader, &addr);
+    if (leader == 0 || (leader == r->prop.seen_leader && term == r->prop.seen_leader_term)) return;
+    if (r->prop.seen_leader != 0) r->prop.leader_changes++;
+    r->prop.seen_leader = leader;
+    r->prop.seen_leader_term = term;
+}
+
 void propose_tick(struct repl *r)
 {
     memory_tick(r); /* evictions go ahead of the writes of this tick */
@@ -669,6 +684,7 @@ void propose_tick(struct repl *r)
     }
     r->prop.last_state = state;
     r->prop.last_term = term;
+    count_leader_change(r, term);
     int64_t window = lease_window_us(r);
     if (window < r->lease.window_us) {
         /* A voter registered a shorter election timeout: it may stand for

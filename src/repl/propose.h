@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "base/buf.h"
+#include "base/histogram.h"
 #include "repl/repl.h"
 #include "resp/parse.h"
 
@@ -51,6 +52,7 @@ struct proposal {
     struct raft_apply req;
     struct repl *r;
     size_t bytes;
+    int64_t start_us;            /* monotonic: when it went to libraft */
 };
 
 struct repl_proposer {
@@ -71,6 +73,9 @@ struct repl_proposer {
     uint64_t seed_rng;           /* the seeds entries carry */
     /* Counters */
     uint64_t entries_proposed, batches_proposed, batches_forwarded;
+    uint64_t leader_changes;     /* leaders seen (a new id or term with a leader) */
+    uint64_t seen_leader, seen_leader_term;
+    struct histogram commit_seconds; /* proposed entries: raft_apply to applied here */
 };
 
 /* The read lease (monotonic microseconds). */

@@ -255,6 +255,9 @@ void repl_get_info(struct repl *r, struct repl_info *info)
     info->disk_error_reason = r->disk.reason;
     info->disk_last_errno = r->disk.last_errno;
     info->disk_write_errors = r->disk.errors_total;
+    info->commit_seconds = &r->prop.commit_seconds;
+    info->append_seconds = &r->disk.append_seconds;
+    info->leader_changes = r->prop.leader_changes;
 }
 
 bool repl_internal_forwardable(const char *name, size_t len)

@@ -25,6 +25,7 @@
 #include <uv.h>
 
 #include "base/buf.h"
+#include "base/histogram.h"
 #include "resp/parse.h"
 #include "store/evict.h"
 #include "store/keyspace.h"
@@ -228,6 +229,10 @@ struct repl_info {
     const char *disk_error_reason;
     int disk_last_errno;
     uint64_t disk_write_errors;
+    /* Latencies: this leader's entries from raft_apply to applied here
+     * (commit), and log writes from libraft's request to synced. */
+    const struct histogram *commit_seconds, *append_seconds;
+    uint64_t leader_changes;
 };
 void repl_get_info(struct repl *r, struct repl_info *info);
 /* The current configuration, at most max members; strings stay valid until

@@ -306,8 +306,10 @@ static bool dispatch_command(struct net_conn *conn, int argc, const struct resp_
         return true;
     }
     bool may_block = cmd_may_block(cmd, argc, argv);
-    if (!(cmd->flags & CMD_WRITE) && !may_block && !client_has_pending(c) &&
-        (c->readonly || repl_can_read_locally(s->repl))) {
+    bool is_read = !(cmd->flags & CMD_WRITE) && !may_block;
+    if (is_read && !client_has_pending(c) && (c->readonly || repl_can_read_locally(s->repl))) {
+        if (c->readonly) s->stats.reads_readonly++;
+        else s->stats.reads_lease++;
         int64_t start_us = clock_mono_us();
         run_now(c, cmd, argc, argv, repl_read_time_ms(s->repl));
         record_latency(s, cmd, start_us);
@@ -343,5 +345,6 @@ static bool dispatch_command(struct net_conn *conn, int argc, const struct resp_
         s->waiting = c;
         return false;
     }
+    if (is_read) s->stats.reads_log++;
     return true;
 }

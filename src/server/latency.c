@@ -186,22 +186,22 @@ static void latency_doctor(struct client *c, const struct cmd_def *cmd, int argc
 /* LATENCY HISTOGRAM [command ...]: for each command that ran (all, or
  * those named: a container names its subcommands), its calls and its
  * cumulative counts by duration in microseconds, at the powers of two
- * where the count grows (cmds/cmdstats.h). */
+ * where the count grows (base/histogram.h). */
 static void histogram_one(struct resp_out *o, const struct cmd_def *d, long long *n)
 {
     const struct cmd_stat *st = cmdstats_of(d);
-    if (st == NULL || st->calls == 0) return;
+    if (st == NULL || st->ran.count == 0) return;
     resp_bulk_str(o, d->name);
     resp_map(o, 2);
     resp_bulk_str(o, "calls");
-    resp_int(o, (long long)st->calls);
+    resp_int(o, (long long)st->ran.count);
     resp_bulk_str(o, "histogram_usec");
     size_t h = resp_defer_len(o);
     long long buckets = 0;
     uint64_t sum = 0;
-    for (int k = 0; k < CMDSTATS_BUCKETS; k++) {
-        if (st->histogram[k] == 0) continue;
-        sum += st->histogram[k];
+    for (int k = 0; k < HISTOGRAM_BUCKETS; k++) {
+        if (st->ran.counts[k] == 0) continue;
+        sum += st->ran.counts[k];
         resp_int(o, 1ll << k);
         resp_int(o, (long long)sum);
         buckets++;

@@ -20,6 +20,7 @@
 
 #include <openssl/evp.h>
 
+#include "base/histogram.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "cmds/acl.h"
@@ -171,6 +172,24 @@ static void metrics_body(struct server *s, struct buf *out)
         }
     }
     metric(out, "parley_raft_members", "gauge", "Members of the Raft configuration.", n);
+    metric(out, "parley_raft_leader_changes_total", "counter",
+           "Leaderships this node saw begin after the first (a new leader, or a new term).",
+           ri.leader_changes);
+    histogram_prometheus(out, "parley_raft_commit_seconds",
+                         "Entries this node proposed as leader: from proposal to committed and "
+                         "applied here.", ri.commit_seconds);
+    histogram_prometheus(out, "parley_raft_log_write_seconds",
+                         "Raft log writes: from libraft's request to written and synced (fsync).",
+                         ri.append_seconds);
+    buf_printf(out, "# HELP parley_reads_total Reads (commands that neither write nor block) by "
+                    "how they were served: under the leader's read lease, by a READONLY client "
+                    "(may be stale), or through the log.\n"
+                    "# TYPE parley_reads_total counter\n"
+                    "parley_reads_total{path=\"lease\"} %llu\n"
+                    "parley_reads_total{path=\"readonly\"} %llu\n"
+                    "parley_reads_total{path=\"log\"} %llu\n",
+               (unsigned long long)s->stats.reads_lease,
+               (unsigned long long)s->stats.reads_readonly, (unsigned long long)s->stats.reads_log);
     metric(out, "parley_disk_write_error", "gauge",
            "1 while the Raft log cannot be written to the data directory.", ri.disk_error);
     metric(out, "parley_disk_write_errors_total", "counter",

@@ -80,6 +80,10 @@ struct server_stats {
     int ops_window_pos;
     uint64_t ops_last_total;
     uint64_t peak_memory;
+    /* Reads (commands that neither write nor block) by how they were
+     * served: under the leader's lease, by a READONLY client on any node
+     * (may be stale), or through the log. */
+    uint64_t reads_lease, reads_readonly, reads_log;
 };
 
 struct server {

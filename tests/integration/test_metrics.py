@@ -110,3 +110,64 @@ def test_behind_a_password_a_scrape_must_log_in(make_node):
     c.execute_command("ACL", "SETUSER", "nosy", "on", ">n", "+get", "~*")
     assert scrape(mport, "/health", auth="prom:p")[0] == 200
     assert scrape(mport, auth="nosy:n")[0] == 401
+
+
+def series_of(m, name):
+    """{labels: value} of one metric's samples."""
+    return {labels: v for (n, labels), v in m.items() if n == name}
+
+
+def assert_histogram(m, name):
+    """A well-formed histogram with observations; returns its count."""
+    buckets = series_of(m, name + "_bucket")
+    counts = [v for _, v in sorted(((float(re.search(r'le="([^"]+)"', k).group(1)), v)
+                                    for k, v in buckets.items()))]
+    assert counts == sorted(counts), f"{name}: buckets not cumulative"
+    assert counts[-1] == m[(name + "_count", "")] > 0
+    assert m[(name + "_sum", "")] > 0
+    return counts[-1]
+
+
+def test_raft_latency_histograms_reads_by_path_and_leader_changes(make_cluster):
+    ports = [free_port() for _ in range(3)]
+    cl = make_cluster()
+    for n, p in zip(cl.nodes, ports):
+        n.extra += ["--metrics-port", str(p)]
+    cl.start()
+    leader = cl.leader()
+    lport = ports[cl.nodes.index(leader)]
+    lc = leader.client()
+    for i in range(20):
+        lc.set(f"h:{i}", i)
+    m = parse(scrape(lport)[1])
+    committed = assert_histogram(m, "parley_raft_commit_seconds")
+    written = assert_histogram(m, "parley_raft_log_write_seconds")
+    for i in range(20):
+        lc.set(f"h:{i}", i)
+    m = parse(scrape(lport)[1])
+    assert m[("parley_raft_commit_seconds_count", "")] > committed
+    assert m[("parley_raft_log_write_seconds_count", "")] > written
+
+    # Reads on the leader are served under its lease; a follower's go
+    # through the log unless its client said READONLY.
+    reads = series_of(m, "parley_reads_total")
+    wait_until(lambda: lc.get("h:1") and
+               series_of(parse(scrape(lport)[1]), "parley_reads_total")['{path="lease"}'] >
+               reads['{path="lease"}'], 10, message="a lease read on the leader")
+    follower = cl.followers()[0]
+    fport = ports[cl.nodes.index(follower)]
+    fc = follower.client()
+    before = series_of(parse(scrape(fport)[1]), "parley_reads_total")
+    assert fc.get("h:2") == "2"
+    fc.execute_command("READONLY")
+    fc.get("h:3")
+    after = series_of(parse(scrape(fport)[1]), "parley_reads_total")
+    assert after['{path="log"}'] == before['{path="log"}'] + 1
+    assert after['{path="readonly"}'] == before['{path="readonly"}'] + 1
+    assert after['{path="lease"}'] == before['{path="lease"}']
+
+    # A new leader is a leader change on every node that sees it.
+    changes = parse(scrape(fport)[1])[("parley_raft_leader_changes_total", "")]
+    leader.kill()
+    wait_until(lambda: parse(scrape(fport)[1])[("parley_raft_leader_changes_total", "")] > changes, 20,
+               message="the follower to count the new leader")
