@@ -96,3 +96,15 @@ def test_movablekeys_flag_matches_redis(server, redis_ref):
     a, b = movable(ours), movable(theirs)
     differ = {n for n in set(a) & set(b) if a[n] != b[n]}
     assert differ == set()
+
+
+def test_blocking_flag_matches_redis(server, redis_ref):
+    """COMMAND INFO's blocking flag: on every command Redis 7.0 marks as one
+    that may block its client, and on Parley's own waiting commands."""
+    ours, theirs = categories_by_name(server.port), categories_by_name(redis_ref.port)
+    shared = set(ours) & set(theirs)
+    differ = {n for n in shared if ("blocking" in ours[n][0]) != ("blocking" in theirs[n][0])}
+    assert differ == set()
+    assert {n for n in shared if "blocking" in theirs[n][0]} >= {"blpop", "xread", "bzmpop"}
+    for name in ("lock.acquire", "elect.campaign"):
+        assert "blocking" in ours[name][0], name
