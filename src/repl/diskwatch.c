@@ -190,7 +190,7 @@ static void probe_work(uv_work_t *w)
         return;
     }
     p->step = "allocate";
-    int rv = posix_fallocate(fd, 0, DISK_PROBE_BYTES);
+    int rv = fallocate(fd, 0, 0, DISK_PROBE_BYTES) == 0 ? 0 : errno;
     if (rv != 0 && rv != EOPNOTSUPP && rv != EINVAL) p->err = rv;
     if (p->err == 0) {
         static const char block[4096];

@@ -214,6 +214,9 @@ struct repl_disk {
 /* Wraps the io's append (before raft_init); diskwatch_tick runs every
  * housekeeping period; diskwatch_close when Raft has closed. */
 void diskwatch_install(struct repl *r);
+/* Whether libraft's segments get their blocks written when prepared
+ * (segalloc.c, raft-log-prewrite). */
+void segalloc_enable(bool on);
 void diskwatch_tick(struct repl *r);
 void diskwatch_close(struct repl *r);
 /* raft_apply answered RAFT_NOSPACE: libraft has no log segment reserved. */

@@ -76,6 +76,7 @@ struct repl_config {
     size_t max_entry_bytes;      /* split a tick's entry above this */
     long long max_bulk_len;      /* proto-max-bulk-len, carried in entries */
     bool lease_reads;            /* false: every read goes through the log */
+    bool log_prewrite;           /* write libraft's segments' blocks when prepared (segalloc.c) */
     bool force_new_cluster;      /* start as the only voter, with this node's log */
     unsigned divergence_check_interval_ms; /* leader's checks (0: none) */
     uint64_t apply_skip_index;   /* apply-skip-entry: skip that entry (0: none) */

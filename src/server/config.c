@@ -79,6 +79,9 @@ static const struct directive table[] = {
      (long long)ENTRY_BATCH_BODY_MAX},
     {"request-timeout-ms", K_INT, OFF(request_timeout_ms), false, "10000", 100, 86400000},
     {"lease-reads", K_BOOL, OFF(lease_reads), false, "yes", 0, 0},
+    /* libraft's log segments get their blocks written when prepared
+     * (repl/segalloc.c). */
+    {"raft-log-prewrite", K_BOOL, OFF(raft_log_prewrite), false, "yes", 0, 0},
     /* Quorum lost for good: this node's data becomes a one-node cluster (node.c). */
     {"force-new-cluster", K_BOOL, OFF(force_new_cluster), false, "no", 0, 0},
     {"maxmemory", K_MEMORY, OFF(maxmemory), true, "0", 0, BIG},

@@ -48,6 +48,7 @@ struct config {
     long long raft_max_entry_bytes;
     long long request_timeout_ms;
     bool lease_reads;
+    bool raft_log_prewrite;
     bool force_new_cluster;
     long long metrics_port;
     /* Memory (repl/memory.c decides with them when this node leads). */

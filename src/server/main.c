@@ -365,6 +365,7 @@ int main(int argc, char **argv)
         .max_entry_bytes = (size_t)s.cfg.raft_max_entry_bytes,
         .max_bulk_len = s.cfg.proto_max_bulk_len,
         .lease_reads = s.cfg.lease_reads,
+        .log_prewrite = s.cfg.raft_log_prewrite,
         .force_new_cluster = s.cfg.force_new_cluster,
         .divergence_check_interval_ms = (unsigned)s.cfg.divergence_check_interval_ms,
         .apply_skip_index = (uint64_t)s.cfg.apply_skip_entry,
