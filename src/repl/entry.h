@@ -63,7 +63,8 @@ struct entry_header {
     int64_t max_bulk_len;
     uint64_t script_budget; /* 0: the defaults */
     uint64_t script_memory;
-    unsigned protocol;      /* 0 when read: written by a build before versions */
+    uint64_t protocol;      /* 0 when read: written by a build before versions (a u64:
+                               the struct has no padding, fuzz_entry compares it whole) */
 };
 
 void entry_write_header(struct buf *out, const struct entry_header *h);
