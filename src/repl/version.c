@@ -86,14 +86,16 @@ unsigned version_entry_protocol(struct repl *r)
 }
 
 /* Says what this node met and what to do, then exits. */
-static void refuse(struct repl *r, const char *what) __attribute__((noreturn));
-static void refuse(struct repl *r, const char *what)
+static void refuse(struct repl *r, const char *what, bool whole) __attribute__((noreturn));
+static void refuse(struct repl *r, const char *what, bool whole)
 {
     log_warn("Refusing to apply %s: this build supports cluster protocol version %u (entry "
-             "format %d, snapshot format %d) and applies nothing it does not understand. "
-             "Nothing of it was applied. Upgrade this node: restart it on a build of that "
-             "version or later, with the same data directory (see \"Upgrades\" in the README)",
-             what, r->version.supported, ENTRY_VERSION, STORE_SNAPSHOT_FORMAT);
+             "format %d, snapshot format %d) and applies nothing it does not understand. %s "
+             "Upgrade this node: restart it on a build of that version or later, with the same "
+             "data directory (see \"Upgrades\" in the README)",
+             what, r->version.supported, ENTRY_VERSION, STORE_SNAPSHOT_FORMAT,
+             whole ? "Nothing of it was applied." : "The commands before it in its entry were "
+             "applied (the entry did not say it needs that version).");
     _exit(VERSION_REFUSED_STATUS);
 }
 
@@ -107,7 +109,7 @@ void version_check_entry(struct repl *r, const void *data, size_t len)
              "log entry %" PRIu64 ": it was written in entry format %u under cluster protocol "
              "version %u",
              r->machine.applying_index, format, protocol);
-    refuse(r, what);
+    refuse(r, what, true);
 }
 
 void version_set_active(struct repl *r, unsigned version)
@@ -128,7 +130,7 @@ void version_apply_raise(struct repl *r, int argc, const struct resp_arg *argv)
         snprintf(what, sizeof what,
                  "log entry %" PRIu64 ": it raises the cluster protocol version to %" PRIu64,
                  r->machine.applying_index, v);
-        refuse(r, what);
+        refuse(r, what, false);
     }
     if (v <= r->machine.active_version) return;
     log_info("The cluster's protocol version is now %" PRIu64 " (was %u), at log index %" PRIu64,
@@ -141,7 +143,7 @@ void version_refuse_snapshot(struct repl *r, const char *what, unsigned found, u
     char text[200];
     snprintf(text, sizeof text, "a snapshot: its %s is version %u, and this build knows up to %u",
              what, found, known);
-    refuse(r, text);
+    refuse(r, text, true);
 }
 
 void version_refuse_command(struct repl *r, const struct cmd_def *cmd)
@@ -150,7 +152,7 @@ void version_refuse_command(struct repl *r, const struct cmd_def *cmd)
     snprintf(text, sizeof text,
              "log entry %" PRIu64 ": its command '%s' needs cluster protocol version %u",
              r->machine.applying_index, cmd->name, cmd_protocol_of(cmd));
-    refuse(r, text);
+    refuse(r, text, false);
 }
 
 /* The version every member that receives the log supports (this node's

@@ -84,10 +84,15 @@ def test_an_older_member_holds_the_version_back_and_newer_commands_are_refused(m
         p.execute_command("PARLEY.TEST", "NEWEST", "k", "v")
         with pytest.raises(redis.ResponseError, match="EXECABORT|needs cluster protocol"):
             p.execute()
+    # From a script: refused where it applies, on every node alike.
+    with pytest.raises(redis.ResponseError, match="needs cluster protocol version 2"):
+        c.nodes[1].client().eval("return redis.call('parley.test', 'newest', KEYS[1], 'v')",
+                                 1, "ks")
     # A command of a version no build has: refused whatever the cluster runs.
     with pytest.raises(redis.ResponseError, match="needs cluster protocol version 3"):
         c.nodes[0].client().execute_command("PARLEY.TEST", "FUTURE")
-    assert c.leader().client().exists("k", "tx") == 0
+    assert c.leader().client().exists("k", "tx", "ks") == 0
+    c.wait_converged()
 
     # Node 3 is upgraded: restarted on a build of version 2. The leader
     # raises the version; the newer command is then accepted everywhere.
