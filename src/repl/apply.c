@@ -330,7 +330,11 @@ static bool exec_command(struct repl *r, const struct entry_header *h, uint64_t 
     /* A command of a protocol version this build does not support: only a
      * build that claims less than it has (a test's) can meet one, since
      * the entry carrying it says that version too (version.c). */
-    if (cmd_protocol_of(d) > r->version.supported) version_refuse_command(r, d);
+    if (cmd_protocol_of(d) > r->version.supported) {
+        version_refuse_command(r, d);
+        resp_error(&c.out, "ERR command cannot be applied from the log");
+        return false;
+    }
     c.cmd = d;
     /* The leader's active expiry deletes keys here, when its __expire
      * applies: that is this node's "expire-cycle" latency (LATENCY). */
@@ -476,7 +480,12 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
     CHECK(!have_raft || r->machine.applying_index <= raft_commit_index(r->raft));
     apply_record.index = r->machine.applying_index;
     /* An entry newer than this build: stop before applying any of it. */
-    version_check_entry(r, buf->base, buf->len);
+    if (!version_check_entry(r, buf->base, buf->len)) {
+        r->machine.applying_index = apply_record.index = 0;
+        return 0;
+    }
+    /* The commands' gate (cmds/cmd.h) reads this state machine's version. */
+    cmd_protocol_set_active(r->machine.active_version);
     if (!entry_read_header(&er, buf->base, buf->len, &h)) {
         log_warn("Skipping a log entry that is not a Parley entry (%zu bytes) at index %" PRIu64,
                  buf->len, r->machine.applying_index);
@@ -551,8 +560,10 @@ static int decode_aux(struct repl *r, const char *p, size_t len)
     uint32_t version;
     uint64_t time, node, term, n;
     if (reader_u32(&rd, &version)) return -1;
-    if (version > AUX_VERSION)
+    if (version > AUX_VERSION) {
         version_refuse_snapshot(r, "replication state format", version, AUX_VERSION);
+        return -1;
+    }
     if (version < 2 || reader_u64(&rd, &time) ||
         reader_u64(&rd, &node) || reader_u64(&rd, &term) || reader_u64(&rd, &n))
         return -1;
@@ -589,8 +600,10 @@ static int decode_aux(struct repl *r, const char *p, size_t len)
     if (version >= 5 && (reader_u32(&rd, &active) || active < PROTOCOL_BASE)) goto fail;
     if (reader_left(&rd) != 0) goto fail;
     /* Nothing replaced yet: a snapshot of a newer cluster is refused whole. */
-    if (active > r->version.supported)
+    if (active > r->version.supported) {
         version_refuse_snapshot(r, "cluster protocol version", active, r->version.supported);
+        goto fail;
+    }
     memcpy(r->machine.skipped, skipped, n_skipped * sizeof *skipped);
     r->machine.n_skipped = n_skipped;
     dict_clear(&r->machine.dedup);
@@ -648,8 +661,10 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
     const char *aux;
     size_t aux_len;
     unsigned format = store_snapshot_format(buf->base, buf->len);
-    if (format > STORE_SNAPSHOT_FORMAT)
+    if (format > STORE_SNAPSHOT_FORMAT) {
         version_refuse_snapshot(r, "keyspace format", format, STORE_SNAPSHOT_FORMAT);
+        return RAFT_CORRUPT;
+    }
     struct store *fresh = store_snapshot_decode(buf->base, buf->len, &aux, &aux_len, why, sizeof why);
     if (fresh == NULL) {
         log_warn("Refusing to load the Raft snapshot in %s: %s. The snapshot is corrupt; "

@@ -429,8 +429,9 @@ void version_parse_registration(const struct resp_arg *a, uint64_t *timeout_ms,
 /* The protocol version the next entry is written under (entry.h). */
 unsigned version_entry_protocol(struct repl *r);
 /* Before an entry applies: exits, saying why, if its format or protocol is
- * newer than this build understands. */
-void version_check_entry(struct repl *r, const void *data, size_t len);
+ * newer than this build understands. (Without a node, fsm.h, nothing
+ * exits: these return, false here, and the thing is left out.) */
+bool version_check_entry(struct repl *r, const void *data, size_t len);
 /* __version: raises the active version, or exits if this build does not
  * support it. */
 void version_apply_raise(struct repl *r, int argc, const struct resp_arg *argv);
@@ -438,10 +439,9 @@ void version_apply_raise(struct repl *r, int argc, const struct resp_arg *argv);
 void version_set_active(struct repl *r, unsigned version);
 /* Exits, saying why: a snapshot's `what` is at version `found`, newer than
  * `known`, the newest this build reads. */
-void version_refuse_snapshot(struct repl *r, const char *what, unsigned found, unsigned known)
-    __attribute__((noreturn));
+void version_refuse_snapshot(struct repl *r, const char *what, unsigned found, unsigned known);
 /* Exits: a logged command of a protocol version this build lacks. */
-void version_refuse_command(struct repl *r, const struct cmd_def *cmd) __attribute__((noreturn));
+void version_refuse_command(struct repl *r, const struct cmd_def *cmd);
 /* Housekeeping: the leader raises the active version once it may. */
 void version_tick(struct repl *r);
 

@@ -85,8 +85,10 @@ unsigned version_entry_protocol(struct repl *r)
     return r->version.raising > v ? r->version.raising : v;
 }
 
-/* Says what this node met and what to do, then exits. */
-static void refuse(struct repl *r, const char *what, bool whole) __attribute__((noreturn));
+/* Says what this node met and what to do, then exits. A state machine
+ * without a node (fsm.h: the simulation, the fuzzers' harnesses, which
+ * feed it arbitrary entries) has no process of its own to stop: it
+ * returns, and the caller leaves the thing out as malformed. */
 static void refuse(struct repl *r, const char *what, bool whole)
 {
     log_warn("Refusing to apply %s: this build supports cluster protocol version %u (entry "
@@ -96,20 +98,21 @@ static void refuse(struct repl *r, const char *what, bool whole)
              what, r->version.supported, ENTRY_VERSION, STORE_SNAPSHOT_FORMAT,
              whole ? "Nothing of it was applied." : "The commands before it in its entry were "
              "applied (the entry did not say it needs that version).");
-    _exit(VERSION_REFUSED_STATUS);
+    if (r->loop != NULL || r->node.raft_started) _exit(VERSION_REFUSED_STATUS);
 }
 
-void version_check_entry(struct repl *r, const void *data, size_t len)
+bool version_check_entry(struct repl *r, const void *data, size_t len)
 {
     unsigned format, protocol;
-    if (!entry_versions(data, len, &format, &protocol)) return; /* apply says it is no entry */
-    if (format <= ENTRY_VERSION && protocol <= r->version.supported) return;
+    if (!entry_versions(data, len, &format, &protocol)) return true; /* apply: no entry */
+    if (format <= ENTRY_VERSION && protocol <= r->version.supported) return true;
     char what[200];
     snprintf(what, sizeof what,
              "log entry %" PRIu64 ": it was written in entry format %u under cluster protocol "
              "version %u",
              r->machine.applying_index, format, protocol);
     refuse(r, what, true);
+    return false;
 }
 
 void version_set_active(struct repl *r, unsigned version)
@@ -131,6 +134,7 @@ void version_apply_raise(struct repl *r, int argc, const struct resp_arg *argv)
                  "log entry %" PRIu64 ": it raises the cluster protocol version to %" PRIu64,
                  r->machine.applying_index, v);
         refuse(r, what, false);
+        return;
     }
     if (v <= r->machine.active_version) return;
     log_info("The cluster's protocol version is now %" PRIu64 " (was %u), at log index %" PRIu64,
