@@ -168,6 +168,23 @@ def test_rolling_upgrade_from_the_previous_build(make_cluster):
                     assert all(members[m] == 0 for m in old_ids), members
                     assert members[n.node_id] == BUILD_VERSION
                     assert cluster_version(n) == 1
+            if i == 0:
+                # An old node that falls behind while a new one leads is
+                # sent the new leader's snapshot (in the old format) and
+                # catches up on its old build.
+                if not node.is_leader():
+                    node.client().execute_command("RAFT", "TRANSFER", str(node.node_id))
+                wait_until(node.is_leader, 20, message="the upgraded node to lead")
+                lagging = c.nodes[2]
+                assert lagging.stop() == 0, lagging.log_tail()
+                w.wait_more(600, what="writes while an old node is down")
+                before = len(lagging.log_text())
+                lagging.start()
+                target = commit(node)
+                wait_until(lambda: applied(lagging) >= target, 60,
+                           message="the old node to catch up from the new leader")
+                assert "Loaded a snapshot" in lagging.log_text()[before:]
+                w.wait_more(200, what="writes after the old node came back")
         for n in c.nodes:
             wait_until(lambda n=n: cluster_version(n) == BUILD_VERSION, 30,
                        message=f"node {n.node_id} to run protocol version {BUILD_VERSION}")
