@@ -180,8 +180,9 @@ void version_tick(struct repl *r)
     if (!r->node.raft_started || r->node.stopping) return;
     if (!node_is_leader(r) || r->lease.ready_term != raft_current_term(r->raft)) return;
     if (r->version.raise_seq && propose_find_pending(r, r->version.raise_seq)) return;
+    /* None in flight: it applied (or timed out, and is proposed again). */
     r->version.raise_seq = 0;
-    if (r->version.raising && r->version.raising > r->machine.active_version) r->version.raising = 0;
+    r->version.raising = 0;
     unsigned target = cluster_supports(r);
     if (target <= r->machine.active_version) return;
     char v[16];

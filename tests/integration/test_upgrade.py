@@ -113,7 +113,8 @@ class Writers:
     def wait_more(self, n, timeout=60, what="writes"):
         target = self.count() + n
         wait_until(lambda: self.count() >= target, timeout,
-                   message=f"{n} more acknowledged {what} (at {self.count()}, errors {self.errors})")
+                   message=f"{n} more acknowledged {what} "
+                           f"(at {self.count()}, errors {self.errors})")
 
 
 def versions(node):
