@@ -324,6 +324,19 @@ static bool exec_command(struct repl *r, const struct entry_header *h, uint64_t 
     if (d && (d->flags & CMD_CONTAINER))
         d = ec->argc >= 2 ? cmd_lookup_sub(d, argv[1].ptr, argv[1].len) : NULL;
     if (d == NULL || d->exec == NULL || !cmd_arity_ok(d, ec->argc) || ec->db >= STORE_DBS) {
+        /* Every node of this build answers the same error. A build that
+         * knows the command would run it: between builds that respect
+         * protocol versions (version.c) that cannot happen, so say so
+         * (once per entry) rather than let a replica drift unnoticed. */
+        static uint64_t warned_index;
+        if (d == NULL && warned_index != r->machine.applying_index) {
+            warned_index = r->machine.applying_index;
+            log_warn("Log entry %" PRIu64 " holds a command this build does not know ('%.*s'): "
+                     "answered with an error here; a build that knows it would run it (see "
+                     "\"Upgrades\" in the README)",
+                     r->machine.applying_index, (int)(argv[0].len < 64 ? argv[0].len : 64),
+                     argv[0].ptr);
+        }
         resp_error(&c.out, "ERR command cannot be applied from the log");
         return false;
     }
