@@ -113,7 +113,7 @@ integration-san: build/san/parley-server $(EXAMPLES)
 
 # A rolling upgrade (tests/integration/test_upgrade.py, README "Upgrades"): a
 # 3-node cluster of the previous build, built from git into
-# build/upgrade-base/<commit>/ the first time (about 4 minutes on two cores,
+# build/upgrade-base/<commit>/ the first time (a minute or two on two cores,
 # reused after), takes writes while each node is replaced with this build;
 # then the cluster's protocol version rises. Seconds once the base is built.
 # The integration runs skip it. UPGRADE_SERVER=build/san/parley-server runs

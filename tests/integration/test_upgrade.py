@@ -5,7 +5,7 @@ last is replaced the leader raises the cluster's protocol version. No
 acknowledged write is lost and the replicas' digests are equal.
 
 The earlier build is made once from `git archive` of UPGRADE_BASE_COMMIT
-into build/upgrade-base/<commit>/ (minutes on two cores) and reused after.
+into build/upgrade-base/<commit>/ (a minute or two on two cores) and reused after.
 The base is the last commit before protocol versions: its Raft handshake
 (peer authentication, commit 66db410) is this build's, so the two builds
 talk. Run it with `make upgrade-test` (PARLEY_UPGRADE_TEST=1); elsewhere it
@@ -27,7 +27,8 @@ BUILD_VERSION = 2  # PROTOCOL_BUILD (src/cmds/cmd.h)
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("PARLEY_UPGRADE_TEST") != "1",
-    reason="builds an earlier commit from git (minutes the first time): run `make upgrade-test`")
+    reason="builds an earlier commit from git (a minute or two the first time): "
+           "run `make upgrade-test`")
 
 
 def base_build():
