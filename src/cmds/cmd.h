@@ -99,6 +99,12 @@ enum cmd_flag {
                                          MONITOR shows them as (redacted) */
 #define CMD_SKIP_SLOWLOG (1ull << 33) /* not in the slow log: the commands it
                                          runs are (EXEC) */
+/* The cluster protocol version (below) from which the command may be
+ * proposed, in the flags' top byte: CMD_PROTOCOL(2). None (0) is
+ * PROTOCOL_BASE. A command every build of a version applies alike carries
+ * the first such version. */
+#define CMD_PROTOCOL_SHIFT 56
+#define CMD_PROTOCOL(v) ((uint64_t)(v) << CMD_PROTOCOL_SHIFT)
 
 
 enum acl_category {
@@ -178,6 +184,16 @@ struct cmd_def {
     cmd_block_fn *block;
 };
 
+/* Cluster protocol versions (repl/version.c, README "Upgrades"): what a
+ * build understands of the log (entry formats, snapshot formats, internal
+ * commands, the command set). PROTOCOL_BASE is every build before versions
+ * were announced (up to commit edb9635), whose command set is this table's
+ * rows without a `protocol`; PROTOCOL_BUILD is this build's. The cluster's
+ * active version (replicated) is raised once every member supports it; a
+ * command is proposed only when the active version reaches its row's. */
+#define PROTOCOL_BASE 1u
+#define PROTOCOL_BUILD 2u
+
 /* The row that ends every table of rows (name NULL). */
 #define CMD_ROWS_END {0}
 
@@ -220,6 +236,17 @@ struct cmd_ctx {
     const struct resp_arg *argv;
     const struct cmd_def *cmd;
 };
+
+/* The cluster's active protocol version, as the state machine last
+ * applied it (repl/ sets it; PROTOCOL_BASE until then): the same at the
+ * same log position on every replica. */
+void cmd_protocol_set_active(unsigned version);
+unsigned cmd_protocol_active(void);
+/* The version cmd needs (its row's, PROTOCOL_BASE for 0). */
+unsigned cmd_protocol_of(const struct cmd_def *cmd);
+/* NULL when the active version allows cmd; else the error to refuse it with
+ * (without '-'), valid until the next call. */
+const char *cmd_protocol_refusal(const struct cmd_def *cmd);
 
 /* Lookup by name (case-insensitive), NULL if unknown. Internal commands are
  * only found when internal is true. */

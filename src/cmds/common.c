@@ -160,6 +160,14 @@ void cmd_exec(struct cmd_ctx *c)
 {
     evict_set_clock(c->now_ms);
     if (c->in_script && c->oom_guard && !oom_guard_allows(c)) return;
+    /* A script or a transaction may name a command the cluster's active
+     * version does not have yet: refused on every replica alike (the
+     * version is replicated state), as the proposer refuses it outside. */
+    const char *too_new = cmd_protocol_refusal(c->cmd);
+    if (too_new) {
+        resp_error(&c->out, too_new);
+        return;
+    }
     size_t at = c->out.buf ? c->out.buf->len : 0;
     int64_t start_us = clock_mono_us();
     struct cmd_ctx *outer = running;

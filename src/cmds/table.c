@@ -8,6 +8,7 @@
  * as Redis 7 names them. Lookups go through a hash index built once. */
 #include <assert.h>
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -218,6 +219,10 @@ static const struct cmd_def raft_subs[] = {
         "Changes the cluster's membership: RAFT NODE ADD <id> <raft host:port> [VOTER|OBSERVER], "
         "PROMOTE <id>, REMOVE <id>.",
         "O(1)"),
+    ROW("raft|version", 2, L, 0, 0, 0, ACL_SLOW, NULL, "cluster", "parley-0.1",
+        "Returns the cluster protocol version this build supports, the one the cluster runs, "
+        "and each member's.",
+        "O(N) where N is the number of members"),
     ROW("raft|transfer", -2, L | A, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL,
         "cluster", "parley-0.1", "Hands leadership to another voter.", "O(1)"),
     ROW("raft|help", 2, L, 0, 0, 0, ACL_SLOW, NULL, "cluster", "parley-0.1",
@@ -622,6 +627,45 @@ const char *cmd_unbound_local(void)
             return d->name;
     }
     return NULL;
+}
+
+/* The active protocol version (cmd.h): one value for the process, set by
+ * the state machine, read by dispatch (before proposing) and cmd_exec (a
+ * script's or a transaction's commands, in apply). */
+static unsigned protocol_active = PROTOCOL_BASE;
+
+void cmd_protocol_set_active(unsigned version)
+{
+    CHECK(version >= PROTOCOL_BASE);
+    protocol_active = version;
+}
+
+unsigned cmd_protocol_active(void)
+{
+    return protocol_active;
+}
+
+unsigned cmd_protocol_of(const struct cmd_def *cmd)
+{
+    unsigned v = (unsigned)(cmd->flags >> CMD_PROTOCOL_SHIFT) & 0xff;
+    return v ? v : PROTOCOL_BASE;
+}
+
+const char *cmd_protocol_refusal(const struct cmd_def *cmd)
+{
+    static char text[320];
+    unsigned need = cmd_protocol_of(cmd);
+    if (need <= protocol_active) return NULL;
+    char upper_name[64];
+    size_t i = 0;
+    for (; cmd->name[i] && i + 1 < sizeof upper_name; i++)
+        upper_name[i] = cmd->name[i] == '|' ? ' ' : (char)toupper((unsigned char)cmd->name[i]);
+    upper_name[i] = '\0';
+    snprintf(text, sizeof text,
+             "ERR '%s' needs cluster protocol version %u and the cluster runs version %u: the "
+             "version is raised once every member runs a build that supports it (RAFT VERSION)",
+             upper_name, need, protocol_active);
+    return text;
 }
 
 const struct cmd_def *cmd_lookup(const char *name, size_t len, bool allow_internal)

@@ -79,6 +79,7 @@
  * tls-cluster where other nodes reach its tls-port ("" if it did not say). */
 struct member_addrs {
     char *client, *tls;
+    unsigned protocol; /* the protocol version it supports; 0: it did not say */
 };
 
 static void free_member(struct dict_entry *e)
@@ -102,12 +103,13 @@ static char *text_dup(const char *p, size_t len)
 
 /* Replaces the addresses of e (a members entry) with these. */
 static void member_store(struct dict_entry *e, const char *client, size_t client_len,
-                         const char *tls, size_t tls_len)
+                         const char *tls, size_t tls_len, unsigned protocol)
 {
     free_member(e);
     struct member_addrs *m = xmalloc(sizeof *m);
     m->client = text_dup(client, client_len);
     m->tls = text_dup(tls, tls_len);
+    m->protocol = protocol;
     e->v.ptr = m;
 }
 
@@ -168,17 +170,22 @@ static void dedup_sweep(struct repl *r, int64_t previous_time_ms)
 
 /* members: node id (decimal) -> struct member_addrs; aux = its election
  * timeout in ms (0 while unknown), which bounds the read lease (propose.c).
+ * The timeout argument may carry the protocol version the node supports
+ * ("1000,2", version.c); older builds wrote none (0 here).
  * tls is NULL when the record carried no TLS address (entries written
  * before tls-cluster reached the forwarding link, or without tls-cluster):
  * the member then has none. */
 static void set_member(struct repl *r, uint64_t node, const struct resp_arg *client,
-                       const struct resp_arg *tls, uint64_t election_timeout_ms)
+                       const struct resp_arg *tls, const struct resp_arg *timeout)
 {
     char key[24];
     int klen = snprintf(key, sizeof key, "%" PRIu64, node);
+    uint64_t election_timeout_ms;
+    unsigned protocol;
+    version_parse_registration(timeout, &election_timeout_ms, &protocol);
     bool created;
     struct dict_entry *e = dict_upsert(&r->machine.members, key, (size_t)klen, &created);
-    member_store(e, client->ptr, client->len, tls ? tls->ptr : "", tls ? tls->len : 0);
+    member_store(e, client->ptr, client->len, tls ? tls->ptr : "", tls ? tls->len : 0, protocol);
     if (election_timeout_ms) e->aux = (int64_t)election_timeout_ms;
     if (node == r->cfg.node_id && election_timeout_ms)
         node_election_timeout_registered(r, (unsigned)election_timeout_ms);
@@ -207,6 +214,12 @@ unsigned repl_member_election_timeout(struct repl *r, uint64_t node)
 {
     struct dict_entry *e = find_member(r, node);
     return e ? (unsigned)e->aux : 0;
+}
+
+unsigned repl_member_protocol(struct repl *r, uint64_t node)
+{
+    struct dict_entry *e = find_member(r, node);
+    return e ? ((struct member_addrs *)e->v.ptr)->protocol : 0;
 }
 
 uint64_t repl_arg_u64(const struct resp_arg *a)
@@ -257,7 +270,7 @@ static void apply_announce(struct repl *r, const struct entry_batch *b, int argc
     if (argc != 5 && argc != 6) return;
     uint64_t node = repl_arg_u64(&argv[1]), term = repl_arg_u64(&argv[2]);
     wipeguard_registered(r, node, b->origin);
-    set_member(r, node, &argv[3], argc == 6 ? &argv[5] : NULL, repl_arg_u64(&argv[4]));
+    set_member(r, node, &argv[3], argc == 6 ? &argv[5] : NULL, &argv[4]);
     pubsub_set_node_origin(&r->store->pubsub, node, b->origin);
     if (term < r->machine.announced_term) return;
     r->machine.announced_node = node;
@@ -274,8 +287,7 @@ static void apply_member(struct repl *r, const struct entry_batch *b, int argc,
 {
     if (argc != 4 && argc != 5) return;
     wipeguard_registered(r, repl_arg_u64(&argv[1]), b->origin);
-    set_member(r, repl_arg_u64(&argv[1]), &argv[2], argc == 5 ? &argv[4] : NULL,
-               repl_arg_u64(&argv[3]));
+    set_member(r, repl_arg_u64(&argv[1]), &argv[2], argc == 5 ? &argv[4] : NULL, &argv[3]);
     /* The node's previous process is gone: so are its subscriptions. */
     pubsub_set_node_origin(&r->store->pubsub, repl_arg_u64(&argv[1]), b->origin);
 }
@@ -312,6 +324,27 @@ static bool exec_command(struct repl *r, const struct entry_header *h, uint64_t 
     if (d && (d->flags & CMD_CONTAINER))
         d = ec->argc >= 2 ? cmd_lookup_sub(d, argv[1].ptr, argv[1].len) : NULL;
     if (d == NULL || d->exec == NULL || !cmd_arity_ok(d, ec->argc) || ec->db >= STORE_DBS) {
+        /* Every node of this build answers the same error. A build that
+         * knows the command would run it: between builds that respect
+         * protocol versions (version.c) that cannot happen, so say so
+         * (once per entry) rather than let a replica drift unnoticed. */
+        static uint64_t warned_index;
+        if (d == NULL && warned_index != r->machine.applying_index) {
+            warned_index = r->machine.applying_index;
+            log_warn("Log entry %" PRIu64 " holds a command this build does not know ('%.*s'): "
+                     "answered with an error here; a build that knows it would run it (see "
+                     "\"Upgrades\" in the README)",
+                     r->machine.applying_index, (int)(argv[0].len < 64 ? argv[0].len : 64),
+                     argv[0].ptr);
+        }
+        resp_error(&c.out, "ERR command cannot be applied from the log");
+        return false;
+    }
+    /* A command of a protocol version this build does not support: only a
+     * build that claims less than it has (a test's) can meet one, since
+     * the entry carrying it says that version too (version.c). */
+    if (cmd_protocol_of(d) > r->version.supported) {
+        version_refuse_command(r, d);
         resp_error(&c.out, "ERR command cannot be applied from the log");
         return false;
     }
@@ -382,6 +415,9 @@ static void apply_batch(struct repl *r, const struct entry_header *h, const stru
             buf_append_str(dest, "+OK\r\n");
         } else if (is_word(&r->machine.argv[0], MEMBER_CMD)) {
             apply_member(r, b, ec.argc, r->machine.argv);
+            buf_append_str(dest, "+OK\r\n");
+        } else if (is_word(&r->machine.argv[0], VERSION_CMD)) {
+            version_apply_raise(r, ec.argc, r->machine.argv);
             buf_append_str(dest, "+OK\r\n");
         } else if (poison_skips_entry(r)) {
             /* Everything else of the entry this node was told to skip. */
@@ -456,6 +492,13 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
     /* Only committed entries are applied. */
     CHECK(!have_raft || r->machine.applying_index <= raft_commit_index(r->raft));
     apply_record.index = r->machine.applying_index;
+    /* An entry newer than this build: stop before applying any of it. */
+    if (!version_check_entry(r, buf->base, buf->len)) {
+        r->machine.applying_index = apply_record.index = 0;
+        return 0;
+    }
+    /* The commands' gate (cmds/cmd.h) reads this state machine's version. */
+    cmd_protocol_set_active(r->machine.active_version);
     if (!entry_read_header(&er, buf->base, buf->len, &h)) {
         log_warn("Skipping a log entry that is not a Parley entry (%zu bytes) at index %" PRIu64,
                  buf->len, r->machine.applying_index);
@@ -480,12 +523,18 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
  * ------------------------------------------------------------------ */
 
 /* 3 adds the apply-skip-entry records (poison.c); 2 is read as none. 4
- * adds each member's TLS client address; 2 and 3 are read as none. */
-#define AUX_VERSION 4
+ * adds each member's TLS client address; 2 and 3 are read as none. 5
+ * (protocol version 2, repl/version.c) adds each member's protocol version
+ * and the cluster's active version; older ones are read as "did not say"
+ * and PROTOCOL_BASE. Version 5 is written only once the active version
+ * is 2 or more: until then every member may be a build that reads 4. */
+#define AUX_VERSION 5
+#define AUX_VERSION_BASE 4
 
 void fsm_encode_aux(struct repl *r, struct buf *aux)
 {
-    buf_append_u32(aux, AUX_VERSION);
+    uint32_t version = r->machine.active_version >= 2 ? AUX_VERSION : AUX_VERSION_BASE;
+    buf_append_u32(aux, version);
     buf_append_u64(aux, (uint64_t)r->machine.apply_time_ms);
     buf_append_u64(aux, r->machine.announced_node);
     buf_append_u64(aux, r->machine.announced_term);
@@ -511,8 +560,10 @@ void fsm_encode_aux(struct repl *r, struct buf *aux)
         buf_append_u64(aux, (uint64_t)e->aux);
         buf_append_u32(aux, (uint32_t)strlen(m->tls));
         buf_append_str(aux, m->tls);
+        if (version >= 5) buf_append_u32(aux, m->protocol);
     }
     poison_encode(r, aux);
+    if (version >= 5) buf_append_u32(aux, r->machine.active_version);
 }
 
 static int decode_aux(struct repl *r, const char *p, size_t len)
@@ -521,7 +572,12 @@ static int decode_aux(struct repl *r, const char *p, size_t len)
     reader_init(&rd, p, len);
     uint32_t version;
     uint64_t time, node, term, n;
-    if (reader_u32(&rd, &version) || version < 2 || version > AUX_VERSION || reader_u64(&rd, &time) ||
+    if (reader_u32(&rd, &version)) return -1;
+    if (version > AUX_VERSION) {
+        version_refuse_snapshot(r, "replication state format", version, AUX_VERSION);
+        return -1;
+    }
+    if (version < 2 || reader_u64(&rd, &time) ||
         reader_u64(&rd, &node) || reader_u64(&rd, &term) || reader_u64(&rd, &n))
         return -1;
     struct dict dedup, members;
@@ -537,22 +593,30 @@ static int decode_aux(struct repl *r, const char *p, size_t len)
     }
     if (reader_u64(&rd, &n)) goto fail;
     for (uint64_t i = 0; i < n; i++) {
-        uint32_t klen, alen, tlen = 0;
+        uint32_t klen, alen, tlen = 0, protocol = 0;
         uint64_t timeout_ms;
         const char *key, *addr, *tls = "";
         if (reader_u32(&rd, &klen) || reader_bytes(&rd, klen, &key) || reader_u32(&rd, &alen) ||
             reader_bytes(&rd, alen, &addr) || reader_u64(&rd, &timeout_ms))
             goto fail;
         if (version >= 4 && (reader_u32(&rd, &tlen) || reader_bytes(&rd, tlen, &tls))) goto fail;
+        if (version >= 5 && reader_u32(&rd, &protocol)) goto fail;
         bool created;
         struct dict_entry *e = dict_upsert(&members, key, klen, &created);
-        member_store(e, addr, alen, tls, tlen);
+        member_store(e, addr, alen, tls, tlen, protocol);
         e->aux = (int64_t)timeout_ms;
     }
     struct skip_record skipped[SKIPPED_MAX];
     unsigned n_skipped = 0;
     if (version >= 3 && poison_decode(&rd, skipped, &n_skipped) != 0) goto fail;
+    uint32_t active = PROTOCOL_BASE;
+    if (version >= 5 && (reader_u32(&rd, &active) || active < PROTOCOL_BASE)) goto fail;
     if (reader_left(&rd) != 0) goto fail;
+    /* Nothing replaced yet: a snapshot of a newer cluster is refused whole. */
+    if (active > r->version.supported) {
+        version_refuse_snapshot(r, "cluster protocol version", active, r->version.supported);
+        goto fail;
+    }
     memcpy(r->machine.skipped, skipped, n_skipped * sizeof *skipped);
     r->machine.n_skipped = n_skipped;
     dict_clear(&r->machine.dedup);
@@ -562,6 +626,7 @@ static int decode_aux(struct repl *r, const char *p, size_t len)
     r->machine.apply_time_ms = (int64_t)time;
     r->machine.announced_node = node;
     r->machine.announced_term = term;
+    version_set_active(r, active);
     return 0;
 fail:
     dict_clear(&dedup);
@@ -608,6 +673,11 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
     char why[160];
     const char *aux;
     size_t aux_len;
+    unsigned format = store_snapshot_format(buf->base, buf->len);
+    if (format > STORE_SNAPSHOT_FORMAT) {
+        version_refuse_snapshot(r, "keyspace format", format, STORE_SNAPSHOT_FORMAT);
+        return RAFT_CORRUPT;
+    }
     struct store *fresh = store_snapshot_decode(buf->base, buf->len, &aux, &aux_len, why, sizeof why);
     if (fresh == NULL) {
         log_warn("Refusing to load the Raft snapshot in %s: %s. The snapshot is corrupt; "
@@ -649,6 +719,7 @@ void fsm_init(struct repl *r)
 {
     dict_init(&r->machine.dedup, NULL);
     dict_init(&r->machine.members, free_member);
+    version_init(r);
     r->machine.fsm.version = 2;
     r->machine.fsm.data = r;
     r->machine.fsm.apply = fsm_apply;

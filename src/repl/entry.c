@@ -18,8 +18,11 @@ static uint64_t get64(const unsigned char *p)
 
 void entry_write_header(struct buf *out, const struct entry_header *h)
 {
+    CHECK(h->protocol <= UINT8_MAX);
     buf_append_u8(out, ENTRY_VERSION);
-    buf_append(out, "\0\0\0", 3);
+    buf_append_u8(out, 0); /* padding: entry_finish */
+    buf_append_u8(out, (uint8_t)h->protocol);
+    buf_append_u8(out, 0);
     buf_append_u64(out, (uint64_t)h->time_ms);
     buf_append_u64(out, h->seed);
     buf_append_u64(out, (uint64_t)h->max_bulk_len);
@@ -75,6 +78,15 @@ void entry_finish(struct buf *out)
     out->data[1] = (char)pad;
 }
 
+bool entry_versions(const void *data, size_t len, unsigned *format, unsigned *protocol)
+{
+    const unsigned char *p = data;
+    if (len < 4) return false;
+    *format = p[0];
+    *protocol = p[2];
+    return true;
+}
+
 bool entry_read_header(struct entry_reader *r, const void *data, size_t len,
                        struct entry_header *h)
 {
@@ -87,6 +99,7 @@ bool entry_read_header(struct entry_reader *r, const void *data, size_t len,
     h->max_bulk_len = (int64_t)get64(p + 20);
     h->script_budget = header == ENTRY_HEADER_BYTES ? get64(p + 28) : 0;
     h->script_memory = header == ENTRY_HEADER_BYTES ? get64(p + 36) : 0;
+    h->protocol = p[2];
     r->p = p + header;
     r->end = p + len - p[1];
     return true;

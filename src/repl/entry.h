@@ -3,8 +3,8 @@
  * Every write travels as one of these. The leader builds one entry per
  * event-loop tick holding every batch of commands that tick produced:
  *
- *   header:  u8 version  u8 padding  u8 reserved[2]  u64 time_ms  u64 seed  u64 max_bulk_len
- *            u64 script_budget  u64 script_memory            (version 2 on)
+ *   header:  u8 version  u8 padding  u8 protocol  u8 reserved  u64 time_ms  u64 seed
+ *            u64 max_bulk_len  u64 script_budget  u64 script_memory   (version 2 on)
  *   batches: u64 origin  u64 seq  u32 n_commands  u32 n_bytes  commands...
  *   command: u8 db  u8 proto  u16 reserved  u32 argc  (u32 len, bytes) * argc
  *
@@ -15,6 +15,12 @@
  * and bytes, cmds/lua_sandbox.h) the leader's build sets, so a node of
  * another build stops a script at the same point. Version 1 entries (older
  * builds) have neither: 0 stands for this build's defaults.
+ * `version` is the entry's format; `protocol` the cluster protocol version
+ * (cmds/cmd.h, repl/version.c) the leader wrote it under: its active
+ * version, or the version an entry raises it to. Builds before protocol
+ * versions wrote 0 there (read as PROTOCOL_BASE) and never read it, so it
+ * takes no new format. A node refuses an entry whose format or protocol is
+ * newer than it understands, before applying any of it (version.c).
  * A batch comes from one proposer: `origin` names the node process that
  * collected it (its clients are waiting for the replies) and `seq` numbers
  * its batches, so apply can skip a batch it has already applied when a
@@ -57,6 +63,8 @@ struct entry_header {
     int64_t max_bulk_len;
     uint64_t script_budget; /* 0: the defaults */
     uint64_t script_memory;
+    uint64_t protocol;      /* 0 when read: written by a build before versions (a u64:
+                               the struct has no padding, fuzz_entry compares it whole) */
 };
 
 void entry_write_header(struct buf *out, const struct entry_header *h);
@@ -77,6 +85,10 @@ struct entry_reader {
     const unsigned char *p, *end;
 };
 
+/* The entry's format and protocol versions, whatever they are (false if
+ * there are not even the first bytes of a header): what a node checks
+ * before reading further (repl/version.c). */
+bool entry_versions(const void *data, size_t len, unsigned *format, unsigned *protocol);
 /* Returns false if the bytes are not a well-formed entry header. */
 bool entry_read_header(struct entry_reader *r, const void *data, size_t len,
                        struct entry_header *h);

@@ -28,6 +28,8 @@
  *   logbound.c the Raft log bounded in bytes: snapshots by bytes, trailing window
  *   diskwatch.c whether the log reaches the disk: stalled appends, the probe, MISCONF
  *   wipeguard.c a member restarted with a wiped data directory refuses to run
+ *   version.c  protocol versions: what this build supports, raising the
+ *              cluster's active version, refusing what is newer
  *
  * Nothing outside repl/ includes this file. */
 #ifndef PARLEY_REPL_INTERNAL_H
@@ -244,6 +246,14 @@ void wipeguard_registered(struct repl *r, uint64_t node, uint64_t origin);
 
 /* A node's replication: its parts have their own headers (node.h,
  * propose.h, machine.h, link.h); the smaller concerns below keep theirs here. */
+/* version.c: this build's protocol version and the raise a leader has in
+ * flight. (The active version is replicated: machine.h.) */
+struct repl_version {
+    unsigned supported;   /* PROTOCOL_BUILD, or less in a test build told so */
+    unsigned raising;     /* the version our proposed raise sets (0: none) */
+    uint64_t raise_seq;   /* its batch */
+};
+
 struct repl {
     uv_loop_t *loop;
     struct store *store;
@@ -294,6 +304,7 @@ struct repl {
     struct repl_logbound logbound; /* logbound.c */
     struct repl_disk disk;       /* diskwatch.c */
     struct repl_wipe wipe;       /* wipeguard.c */
+    struct repl_version version; /* version.c */
 
     /* divergence.c: this node's digest at the last check it applied, and
      * what the checks found. */
@@ -403,5 +414,40 @@ const char *poison_skipped_text(struct repl *r);
 /*   __skipped <node id> <index>
  *     that node skips the commands of that entry (poison.c). */
 #define SKIPPED_CMD "__skipped"
+/*   __version <protocol version>
+ *     raises the cluster's active protocol version (version.c), proposed
+ *     by the leader once every member registered support for it.
+ * The election timeout of __leader and __member may carry the protocol
+ * version the node supports: "<ms>,<version>" (builds before versions
+ * read the number before the comma and wrote none). */
+#define VERSION_CMD "__version"
+
+/* version.c */
+struct cmd_def;
+void version_init(struct repl *r);
+/* The election timeout argument of our registration, with our version. */
+void version_registration_arg(struct repl *r, char *out, size_t len);
+/* Reads a registration's election timeout argument: the timeout and the
+ * protocol version (0: it said none, a build before versions). */
+void version_parse_registration(const struct resp_arg *a, uint64_t *timeout_ms,
+                                unsigned *protocol);
+/* The protocol version the next entry is written under (entry.h). */
+unsigned version_entry_protocol(struct repl *r);
+/* Before an entry applies: exits, saying why, if its format or protocol is
+ * newer than this build understands. (Without a node, fsm.h, nothing
+ * exits: these return, false here, and the thing is left out.) */
+bool version_check_entry(struct repl *r, const void *data, size_t len);
+/* __version: raises the active version, or exits if this build does not
+ * support it. */
+void version_apply_raise(struct repl *r, int argc, const struct resp_arg *argv);
+/* The replicated active version, set from a snapshot. */
+void version_set_active(struct repl *r, unsigned version);
+/* Exits, saying why: a snapshot's `what` is at version `found`, newer than
+ * `known`, the newest this build reads. */
+void version_refuse_snapshot(struct repl *r, const char *what, unsigned found, unsigned known);
+/* Exits: a logged command of a protocol version this build lacks. */
+void version_refuse_command(struct repl *r, const struct cmd_def *cmd);
+/* Housekeeping: the leader raises the active version once it may. */
+void version_tick(struct repl *r);
 
 #endif

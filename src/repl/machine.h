@@ -29,6 +29,7 @@ struct repl_machine {
     struct dict dedup;           /* origin (8 bytes) -> last seq; aux = time */
     struct dict members;         /* node id (decimal) -> client address */
     uint64_t announced_node, announced_term;
+    unsigned active_version;     /* the cluster's protocol version (version.c) */
     /* poison.c: who skips which entry, our own record in flight, and RAFT
      * INFO's text of the table. */
     struct skip_record skipped[SKIPPED_MAX];
@@ -68,5 +69,7 @@ const char *repl_member_tls_addr(struct repl *r, uint64_t node);
  * or "" while unknown. */
 const char *repl_member_peer_addr(struct repl *r, uint64_t node);
 unsigned repl_member_election_timeout(struct repl *r, uint64_t node);
+/* The protocol version it registered (0: none said, or not registered). */
+unsigned repl_member_protocol(struct repl *r, uint64_t node);
 
 #endif

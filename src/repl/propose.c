@@ -402,6 +402,7 @@ static void start_entry(struct repl *r, struct buf *entry)
         .max_bulk_len = r->cfg.max_bulk_len < physical ? r->cfg.max_bulk_len : physical,
         .script_budget = SANDBOX_BUDGET,
         .script_memory = SANDBOX_MEMORY_BYTES,
+        .protocol = version_entry_protocol(r),
     };
     buf_init(entry);
     entry_write_header(entry, &h);
@@ -536,7 +537,7 @@ static void propose_announce(struct repl *r, uint64_t term)
     char id[24], t[24], et[24];
     snprintf(id, sizeof id, "%" PRIu64, r->cfg.node_id);
     snprintf(t, sizeof t, "%" PRIu64, term);
-    snprintf(et, sizeof et, "%u", r->cfg.election_timeout_ms);
+    version_registration_arg(r, et, sizeof et);
     const char *tls = r->cfg.tls_announce_addr ? r->cfg.tls_announce_addr : "";
     struct resp_arg argv[6] = {
         {ANNOUNCE_CMD, strlen(ANNOUNCE_CMD)},
@@ -556,7 +557,7 @@ static void propose_member(struct repl *r)
 {
     char id[24], et[24];
     snprintf(id, sizeof id, "%" PRIu64, r->cfg.node_id);
-    snprintf(et, sizeof et, "%u", r->cfg.election_timeout_ms);
+    version_registration_arg(r, et, sizeof et);
     const char *tls = r->cfg.tls_announce_addr ? r->cfg.tls_announce_addr : "";
     struct resp_arg argv[5] = {
         {MEMBER_CMD, strlen(MEMBER_CMD)},

@@ -35,6 +35,7 @@ static void on_housekeeping(uv_timer_t *t)
     confguard_tick(r);
     divergence_tick(r);
     poison_tick(r);
+    version_tick(r);
     diskwatch_tick(r);
     store_housekeeping(r->store);
     if (r->node.stop_transferring && clock_mono_us() > r->node.stop_deadline_us) {
@@ -258,6 +259,8 @@ void repl_get_info(struct repl *r, struct repl_info *info)
     info->commit_seconds = &r->prop.commit_seconds;
     info->append_seconds = &r->disk.append_seconds;
     info->leader_changes = r->prop.leader_changes;
+    info->protocol_supported = r->version.supported;
+    info->protocol_active = r->machine.active_version;
 }
 
 bool repl_internal_forwardable(const char *name, size_t len)
@@ -319,6 +322,7 @@ size_t repl_members(struct repl *r, struct repl_member *out, size_t max)
         raft_index match = 0;
         if (leading && !out[n].self && raft_match_index(r->raft, s->id, &match) != 0) match = 0;
         out[n].match_index = match;
+        out[n].protocol = out[n].self ? r->version.supported : repl_member_protocol(r, s->id);
     }
     return n;
 }

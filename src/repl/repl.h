@@ -234,6 +234,9 @@ struct repl_info {
      * (commit), and log writes from libraft's request to synced. */
     const struct histogram *commit_seconds, *append_seconds;
     uint64_t leader_changes;
+    /* Cluster protocol versions (repl/version.c): the one this build
+     * supports, and the one the cluster runs (replicated). */
+    unsigned protocol_supported, protocol_active;
 };
 void repl_get_info(struct repl *r, struct repl_info *info);
 /* The current configuration, at most max members; strings stay valid until
@@ -247,6 +250,9 @@ struct repl_member {
     bool leader, self;
     /* On a leader, the last index it knows the member holds (0: unknown). */
     uint64_t match_index;
+    /* The protocol version it registered (this node: its build's); 0 when
+     * it registered none (a build before versions) or has not yet. */
+    unsigned protocol;
 };
 #define REPL_MEMBERS_MAX 64
 size_t repl_members(struct repl *r, struct repl_member *out, size_t max);

@@ -4,6 +4,8 @@
  *                    checks, members
  *   RAFT MEMBERS     the members, one array each
  *   RAFT DIGEST      this node's applied index and keyspace digest
+ *   RAFT VERSION     cluster protocol versions: this build's, the cluster's,
+ *                    each member's (repl/version.c; raised by the leader)
  *   RAFT NODE ADD <id> <raft host:port> [VOTER|OBSERVER]
  *   RAFT NODE PROMOTE <id>
  *   RAFT NODE REMOVE <id>
@@ -43,6 +45,8 @@ static void raft_info(struct client *c, const struct cmd_def *cmd, int argc,
     buf_printf(&text, "apply_skipped:%s\r\n", ri.apply_skipped);
     buf_printf(&text, "read_lease_window_ms:%" PRId64 "\r\nelection_timeout_ms:%u\r\n",
                ri.lease_window_ms, ri.election_timeout_ms);
+    buf_printf(&text, "protocol_version:%u\r\ncluster_protocol_version:%u\r\n",
+               ri.protocol_supported, ri.protocol_active);
     struct repl_member m[REPL_MEMBERS_MAX];
     size_t n = repl_members(c->srv->repl, m, REPL_MEMBERS_MAX);
     for (size_t i = 0; i < n; i++)
@@ -62,7 +66,7 @@ static void raft_members(struct client *c, const struct cmd_def *cmd, int argc,
     struct resp_out o = client_reply(c);
     resp_array(&o, (long long)n);
     for (size_t i = 0; i < n; i++) {
-        resp_array(&o, 12);
+        resp_array(&o, 14);
         resp_bulk_str(&o, "id");
         resp_int(&o, (long long)m[i].id);
         resp_bulk_str(&o, "raft-addr");
@@ -75,6 +79,34 @@ static void raft_members(struct client *c, const struct cmd_def *cmd, int argc,
         resp_bulk_str(&o, m[i].role);
         resp_bulk_str(&o, "leader");
         resp_int(&o, m[i].leader);
+        resp_bulk_str(&o, "protocol-version");
+        resp_int(&o, m[i].protocol);
+    }
+}
+
+/* [build-protocol-version, n, cluster-protocol-version, n, members,
+ * [[id, n], ...]]: a member's 0 means it registered no version (a build
+ * before versions, read as 1) or has not registered with this leader's
+ * log yet. */
+static void raft_version(struct client *c, const struct cmd_def *cmd, int argc,
+                         const struct resp_arg *argv)
+{
+    struct repl_info ri;
+    repl_get_info(c->srv->repl, &ri);
+    struct repl_member m[REPL_MEMBERS_MAX];
+    size_t n = repl_members(c->srv->repl, m, REPL_MEMBERS_MAX);
+    struct resp_out o = client_reply(c);
+    resp_array(&o, 6);
+    resp_bulk_str(&o, "build-protocol-version");
+    resp_int(&o, ri.protocol_supported);
+    resp_bulk_str(&o, "cluster-protocol-version");
+    resp_int(&o, ri.protocol_active);
+    resp_bulk_str(&o, "members");
+    resp_array(&o, (long long)n);
+    for (size_t i = 0; i < n; i++) {
+        resp_array(&o, 2);
+        resp_int(&o, (long long)m[i].id);
+        resp_int(&o, m[i].protocol);
     }
 }
 
@@ -188,7 +220,11 @@ static void raft_help(struct client *c, const struct cmd_def *cmd, int argc,
         "    (member<n>:<id>@<raft address>:<role>:<client address>).",
         "MEMBERS",
         "    The members: id, raft-addr, client-addr, tls-client-addr (with tls-cluster), role",
-        "    (voter, observer, spare), leader.",
+        "    (voter, observer, spare), leader, protocol-version.",
+        "VERSION",
+        "    The cluster protocol version this build supports, the one the cluster runs",
+        "    (raised by the leader once every voter and observer supports it), and each",
+        "    member's (0: none registered).",
         "DIGEST",
         "    This node's applied index and a digest of its own keyspace; equal on replicas",
         "    that applied the same log.",
@@ -213,6 +249,7 @@ void raft_bind_handlers(void)
     cmd_bind_local("raft|info", raft_info);
     cmd_bind_local("raft|members", raft_members);
     cmd_bind_local("raft|digest", raft_digest);
+    cmd_bind_local("raft|version", raft_version);
     cmd_bind_local("raft|node", raft_node);
     cmd_bind_local("raft|transfer", raft_transfer);
     cmd_bind_local("raft|help", raft_help);

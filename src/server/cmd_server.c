@@ -75,6 +75,12 @@ void server_info(struct server *s, int nsections, const struct resp_arg *section
                    s->cfg.port, (long long)clock_wall_us(), (long long)((now - s->start_ms) / 1000),
                    (long long)((now - s->start_ms) / 86400000), s->cfg.config_file ? s->cfg.config_file : "",
                    PARLEY_VERSION);
+        if (s->repl) {
+            struct repl_info ri;
+            repl_get_info(s->repl, &ri);
+            buf_printf(out, "parley_protocol_version:%u\r\ncluster_protocol_version:%u\r\n",
+                       ri.protocol_supported, ri.protocol_active);
+        }
     }
     if (want(nsections, sections, "clients", true)) {
         size_t held = 0; /* clients CLIENT PAUSE holds count as blocked, as in Redis */

@@ -258,6 +258,21 @@ static bool dispatch_command(struct net_conn *conn, int argc, const struct resp_
             return true;
         }
     }
+    /* A command the cluster's active protocol version does not have yet
+     * (cmds/cmd.h): some member may run a build that cannot apply it. */
+    const char *too_new = cmd_protocol_refusal(cmd);
+    if (too_new == NULL && (cmd->flags & CMD_WRAPS_COMMAND)) {
+        const char *why;
+        const struct cmd_def *inner = cmd_wrapped(argc, argv, &why);
+        if (inner) too_new = cmd_protocol_refusal(inner);
+    }
+    if (too_new) {
+        struct resp_out o = client_reply(c);
+        resp_error(&o, too_new);
+        reject(cmd, too_new);
+        multi_flag_error(c);
+        return true;
+    }
     if (pause_holds(c, cmd, argc, argv)) return false; /* CLIENT PAUSE: runs when let go */
     monitor_feed(s, c, c->db, cmd, argc, argv);
     if (pubsub_refuse(c, cmd, argc, argv)) return true;

@@ -12,7 +12,7 @@
  * decodes. Format 3 may hold streams (stream.h), which format 2 readers
  * do not know; formats 1 and 2 still decode. Format 5 may hold the
  * encoding thresholds (encoding.h); older formats load with the defaults. */
-#define FORMAT 5
+#define FORMAT STORE_SNAPSHOT_FORMAT
 #define FORMAT_OLDEST 1
 #define OP_ENCODING 0xF9
 #define OP_ACL 0xFA
@@ -114,6 +114,16 @@ static struct store *fail(struct store *s, char *err, size_t errlen, const char 
     snprintf(err, errlen, "%s", why);
     store_free(s);
     return NULL;
+}
+
+unsigned store_snapshot_format(const void *data, size_t len)
+{
+    const char *bytes = data;
+    if (len < 8 + 4 || memcmp(bytes, MAGIC, 8) != 0) return 0;
+    struct reader r;
+    reader_init(&r, bytes + 8, 4);
+    uint32_t format;
+    return reader_u32(&r, &format) ? 0 : format;
 }
 
 struct store *store_snapshot_decode(const void *data, size_t len, const char **aux,

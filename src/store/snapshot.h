@@ -35,6 +35,13 @@
 #include "store/keyspace.h"
 
 void store_snapshot_encode(struct store *s, const void *aux, size_t aux_len, struct buf *out);
+/* The newest keyspace snapshot format this build writes and reads
+ * (snapshot.c says what each added). */
+#define STORE_SNAPSHOT_FORMAT 5
+/* The format a snapshot says it has (0: not a snapshot), before anything
+ * else is read or checked: a node tells "newer than this build" from
+ * "corrupt" with it (repl/version.c). */
+unsigned store_snapshot_format(const void *data, size_t len);
 /* Returns a new store, or NULL with a one-line reason in err. On success
  * *aux points into data (aux_len bytes). */
 struct store *store_snapshot_decode(const void *data, size_t len, const char **aux,

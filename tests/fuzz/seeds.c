@@ -285,7 +285,7 @@ static void add_entry(struct buf *apply_seed, const struct buf *entry)
 static void start_entry(struct buf *entry, int64_t now_ms, uint64_t seed)
 {
     buf_clear(entry);
-    struct entry_header h = {now_ms, seed, 1 << 20};
+    struct entry_header h = {.time_ms = now_ms, .seed = seed, .max_bulk_len = 1 << 20};
     entry_write_header(entry, &h);
 }
 

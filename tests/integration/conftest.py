@@ -116,13 +116,17 @@ class Node:
         self.extra = list(extra)
         self.proc = None
         self.log = None
+        # The binary and environment of the next start: a test may run a
+        # node on another build (test_upgrade.py) or with other variables.
+        self.server = SERVER
+        self.env = None
 
     @property
     def raft_addr(self):
         return f"127.0.0.1:{self.raft_port}"
 
     def args(self):
-        a = [SERVER, "--port", str(self.port), "--dir", self.dir, "--node-id", str(self.node_id),
+        a = [self.server, "--port", str(self.port), "--dir", self.dir, "--node-id", str(self.node_id),
              "--raft-addr", self.raft_addr]
         if self.cluster:
             a += ["--cluster", self.cluster]
@@ -138,7 +142,8 @@ class Node:
     def start(self, wait=True):
         assert self.proc is None or self.proc.poll() is not None
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self.args(), stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(self.args(), stdout=self.log, stderr=subprocess.STDOUT,
+                                     env=self.env)
         if wait:
             self.wait_listening()
         return self

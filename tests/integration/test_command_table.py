@@ -48,7 +48,8 @@ def test_parley_commands_categories(server):
                  "sentinel|get-master-addr-by-name", "sentinel|failover", "debug|digest"):
         assert ours[name][1] == admin, name
         assert "admin" in ours[name][0] or name == "debug|digest", name
-    for name in ("raft|info", "raft|members", "raft|digest", "raft|help", "sentinel|help"):
+    for name in ("raft|info", "raft|members", "raft|digest", "raft|version", "raft|help",
+                 "sentinel|help"):
         assert ours[name][1] == ["@slow"], name
     # Node-to-node commands are outside ACL: no category, no rule reaches them.
     for name in ("parley.fwd", "parley.peer", "parley.peer|hello", "parley.peer|prove"):

@@ -6,7 +6,11 @@
  * a command with more than a million arguments applies; the member records
  * (__member, __leader) with and without a TLS client address apply, and
  * the addresses survive a snapshot, one of aux version 3 (before TLS
- * addresses) included. */
+ * addresses) included; protocol versions (repl/version.c): registrations
+ * with and without one, the raise, the snapshot's replication state kept
+ * at version 4 (what builds before versions read) until the raise and 5
+ * after it, an entry written under a newer version left out by a state
+ * machine without a node (a node would exit). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "cmds/cmd.h"
 #include "repl/entry.h"
 #include "repl/fsm.h"
 #include "repl/internal.h"
@@ -194,6 +199,78 @@ static void test_member_addresses(void **state)
     store_free(s);
 }
 
+static uint32_t aux_version(struct repl *r)
+{
+    struct buf aux = BUF_INIT;
+    fsm_encode_aux(r, &aux);
+    uint32_t v = (uint8_t)aux.data[0] | (uint32_t)(uint8_t)aux.data[1] << 8;
+    buf_free(&aux);
+    return v;
+}
+
+static void test_protocol_versions(void **state)
+{
+    (void)state;
+    struct store *s = store_new();
+    struct repl *r = repl_fsm_new(s, 1, OURS);
+    /* A build before versions registers none; this build "<ms>,<version>". */
+    struct resp_arg old_member[4] = {{"__member", 8}, {"2", 1}, {"h:6380", 6}, {"1000", 4}};
+    apply_one(r, 1, 99, 1, 4, old_member);
+    assert_int_equal(repl_member_protocol(r, 2), 0);
+    assert_int_equal(repl_member_election_timeout(r, 2), 1000);
+    struct resp_arg member[4] = {{"__member", 8}, {"3", 1}, {"h:6381", 6}, {"1000,2", 6}};
+    apply_one(r, 2, 99, 2, 4, member);
+    assert_int_equal(repl_member_protocol(r, 3), 2);
+    assert_int_equal(repl_member_election_timeout(r, 3), 1000);
+    assert_int_equal(r->machine.active_version, PROTOCOL_BASE);
+    assert_int_equal(aux_version(r), 4);
+
+    struct resp_arg raise[2] = {{"__version", 9}, {"2", 1}};
+    apply_one(r, 3, 99, 3, 2, raise);
+    assert_int_equal(r->machine.active_version, 2);
+    assert_int_equal(cmd_protocol_active(), 2);
+    struct resp_arg lower[2] = {{"__version", 9}, {"1", 1}};
+    apply_one(r, 4, 99, 4, 2, lower); /* never goes down */
+    assert_int_equal(r->machine.active_version, 2);
+    assert_int_equal(aux_version(r), 5);
+
+    /* The snapshot keeps the version and each member's. */
+    struct buf aux = BUF_INIT;
+    fsm_encode_aux(r, &aux);
+    struct store *s2 = store_new();
+    struct repl *r2 = repl_fsm_new(s2, 1, OURS);
+    restore_aux(r2, &aux);
+    assert_int_equal(r2->machine.active_version, 2);
+    assert_int_equal(repl_member_protocol(r2, 3), 2);
+    assert_int_equal(repl_member_protocol(r2, 2), 0);
+    assert_string_equal(repl_member_client_addr(r2, 3), "h:6381");
+
+    /* A raise beyond this build, and an entry written under a newer
+     * version, change nothing here (a node would exit before them). */
+    struct resp_arg beyond[2] = {{"__version", 9}, {"9", 1}};
+    apply_one(r2, 5, 99, 5, 2, beyond);
+    assert_int_equal(r2->machine.active_version, 2);
+    struct buf body = BUF_INIT, e = BUF_INIT;
+    struct resp_arg set[3] = {{"SET", 3}, {"k", 1}, {"v", 1}};
+    entry_write_command(&body, 0, 2, 3, set);
+    struct entry_header h = {.time_ms = 6, .max_bulk_len = 1 << 20, .protocol = PROTOCOL_BUILD + 1};
+    entry_write_header(&e, &h);
+    entry_write_batch(&e, 99, 6, 1, body.data, body.len);
+    entry_finish(&e);
+    struct raft_buffer rb = {e.data, e.len};
+    void *result;
+    struct raft_fsm *fsm = repl_fsm_raft(r2);
+    assert_int_equal(fsm->apply(fsm, &rb, &result), 0);
+    assert_null(store_lookup(s2, 0, "k", 1, 0, false));
+    buf_free(&e);
+    buf_free(&body);
+    buf_free(&aux);
+    repl_fsm_free(r2);
+    store_free(s2);
+    repl_fsm_free(r);
+    store_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -201,6 +278,7 @@ int main(void)
         cmocka_unit_test(test_overtaken_batch_is_answered),
         cmocka_unit_test(test_million_arguments_apply),
         cmocka_unit_test(test_member_addresses),
+        cmocka_unit_test(test_protocol_versions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -81,7 +81,7 @@ static void test_truncations_are_rejected(void **state)
     (void)state;
     struct buf body = make_body();
     struct buf e = BUF_INIT;
-    struct entry_header h = {1, 2, 3, 4, 5};
+    struct entry_header h = {1, 2, 3, 4, 5, 1};
     entry_write_header(&e, &h);
     entry_write_batch(&e, 1, 1, 2, body.data, body.len);
     /* Every prefix that cuts into the batch is malformed, never a crash. */
@@ -147,6 +147,40 @@ static void test_script_limits_and_version_1(void **state)
     assert_int_equal(got.script_budget, 0);
     assert_int_equal(got.script_memory, 0);
     assert_false(entry_read_header(&r, v1, sizeof v1 - 1, &got));
+    buf_free(&e);
+}
+
+/* The protocol version an entry was written under rides in the header
+ * byte builds before versions left 0 and never read (version 2 format
+ * unchanged); entry_versions reads both versions of any header, even one
+ * entry_read_header cannot read (a newer format). */
+static void test_protocol_byte(void **state)
+{
+    (void)state;
+    struct buf e = BUF_INIT;
+    struct entry_header h = {.time_ms = 10, .protocol = 2};
+    entry_write_header(&e, &h);
+    entry_finish(&e);
+    assert_int_equal((unsigned char)e.data[0], ENTRY_VERSION);
+    assert_int_equal((unsigned char)e.data[2], 2);
+    struct entry_reader r;
+    struct entry_header got;
+    assert_true(entry_read_header(&r, e.data, e.len, &got));
+    assert_int_equal(got.protocol, 2);
+    assert_int_equal(got.time_ms, 10);
+    unsigned format, protocol;
+    assert_true(entry_versions(e.data, e.len, &format, &protocol));
+    assert_int_equal(format, ENTRY_VERSION);
+    assert_int_equal(protocol, 2);
+    e.data[0] = ENTRY_VERSION + 1; /* a newer format: not readable, but told */
+    assert_false(entry_read_header(&r, e.data, e.len, &got));
+    assert_true(entry_versions(e.data, e.len, &format, &protocol));
+    assert_int_equal(format, ENTRY_VERSION + 1);
+    assert_false(entry_versions(e.data, 3, &format, &protocol));
+    /* A version 1 entry (older builds) says protocol 0: the base. */
+    unsigned char v1[ENTRY_V1_HEADER_BYTES] = {1};
+    assert_true(entry_read_header(&r, v1, sizeof v1, &got));
+    assert_int_equal(got.protocol, 0);
     buf_free(&e);
 }
 
@@ -232,6 +266,7 @@ int main(void)
         cmocka_unit_test(test_truncations_are_rejected),
         cmocka_unit_test(test_bad_headers),
         cmocka_unit_test(test_script_limits_and_version_1),
+        cmocka_unit_test(test_protocol_byte),
         cmocka_unit_test(test_many_arguments),
         cmocka_unit_test(test_impossible_count),
         cmocka_unit_test(test_command_bytes_limits),
