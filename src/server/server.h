@@ -272,6 +272,9 @@ void dispatch_unknown_command(struct resp_out *o, int argc, const struct resp_ar
 typedef cmd_local_fn local_fn;
 void conn_bind_handlers(void);     /* cmd_conn.c */
 void server_bind_handlers(void);   /* cmd_server.c */
+void save_bind_handlers(void);     /* cmd_save.c */
+/* LASTSAVE's time (cmd_save.c): the last backup or Raft snapshot, ms. */
+int64_t server_last_save_ms(struct server *s);
 void multi_bind_handlers(void);    /* cmd_multi.c */
 /* cmd_multi.c: the client's open transaction queued a write. */
 bool multi_queued_writes(const struct client *c);
