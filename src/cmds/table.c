@@ -478,6 +478,7 @@ extern const struct cmd_def cmd_rows_stream_info[];  /* t_stream_info.c */
 extern const struct cmd_def cmd_rows_memlimit[];     /* memlimit.c */
 extern const struct cmd_def cmd_rows_acl[];          /* acl.c */
 extern const struct cmd_def cmd_rows_encoding[];     /* encoding.c */
+extern const struct cmd_def cmd_rows_backup[];       /* backup.c */
 extern const struct cmd_def cmd_rows_lock[];         /* t_lock.c */
 extern const struct cmd_def cmd_rows_elect[];        /* t_elect.c */
 extern const struct cmd_def cmd_rows_hold[];         /* hold.c */
@@ -509,6 +510,7 @@ static const struct cmd_def *const families[] = {
     cmd_rows_memlimit,
     cmd_rows_acl,
     cmd_rows_encoding,
+    cmd_rows_backup,
     cmd_rows_lock,
     cmd_rows_elect,
     cmd_rows_hold,

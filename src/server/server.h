@@ -115,6 +115,7 @@ struct server {
     struct acl_log *acl_log; /* ACL LOG entries, this node's (cmd_acl.c) */
     struct acl_startup *acl_startup; /* users given at start-up, until applied */
     struct encoding_startup *encoding_startup; /* thresholds given at start-up (encoding.c) */
+    struct restore *restore; /* --restore FILE's keys, until proposed (restore.c) */
     /* The latency monitor (latency.c) and the loop's busy time. */
     struct latency_monitor latency;
     struct slowlog slowlog;
@@ -249,6 +250,14 @@ void acl_requirepass_changed(struct client *c);
 bool encoding_config_named(int argc, const struct resp_arg *argv);
 void encoding_config_changed(struct client *c, int argc, const struct resp_arg *argv);
 void encoding_startup_begin(struct server *s);
+/* --restore FILE (restore.c): restore_prepare reads and checks the file
+ * and the directory before Raft starts (-1 with the reason: the node must
+ * not start; also when a restore into the directory was interrupted and
+ * --restore is not given); restore_begin proposes its keys once Raft runs. */
+int restore_prepare(struct server *s, char *err, size_t errlen);
+int restore_begin(struct server *s, char *err, size_t errlen);
+void restore_close_handles(struct server *s);
+void restore_free_server(struct server *s);
 void encoding_close_handles(struct server *s);
 void encoding_free_server(struct server *s);
 /* Whether user/pass log in here (the users this node enforces). */

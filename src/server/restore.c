@@ -1,0 +1,268 @@
+/* server/restore.c — `parley-server --restore FILE`: a new cluster that
+ * starts with the keys of a backup (SAVE/BGSAVE's file, repl/bgsave.c).
+ *
+ * Before Raft starts, restore_prepare reads the whole file and decodes it
+ * (store_snapshot_decode checks the checksum and every record): a file
+ * that is not a whole, well-formed backup stops the node with the reason,
+ * and nothing is proposed. It then cuts the keys into chunks of records
+ * (each at most half of raft-max-entry-bytes, or one key alone when it is
+ * larger; a key no log entry can carry is refused too). The directory
+ * must hold no Raft log: this node bootstraps a new cluster (a new log,
+ * so a new identity) as it would without --restore.
+ *
+ * Once Raft runs, restore_begin proposes the chunks one after the other
+ * as `__restore <records>` (cmds/backup.c) in each key's database, each
+ * once the one before applied (startup_proposal.h: retried until then,
+ * through the leader wherever it is), so the keys are in the log: on
+ * every member, after a restart, and in the snapshots new members
+ * receive. While it runs, the file `restore-pending` in the directory says
+ * so: a node restarted then (a crash, a stop) refuses to start without
+ * --restore, and with it proposes every chunk again (replacing what it
+ * finds); the marker goes once the last chunk applied, and a later start
+ * with --restore is refused like any other on a directory that holds a
+ * log. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "base/mem.h"
+#include "repl/entry.h"
+#include "server/server.h"
+#include "store/snapshot.h"
+
+#define MARKER "restore-pending"
+
+struct restore_chunk {
+    int db;
+    struct buf records;
+};
+
+struct restore {
+    char *file;
+    struct restore_chunk *chunks;
+    size_t n, next;
+    uint64_t keys;
+    struct resp_arg argv[2];
+    struct startup_proposal prop;
+    bool started;
+};
+
+static void marker_path(const struct server *s, char *out, size_t len)
+{
+    snprintf(out, len, "%s/" MARKER, s->cfg.dir);
+}
+
+static bool exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* Whether dir holds a Raft log (libraft's metadata files). */
+static bool holds_log(const char *dir)
+{
+    char p[4096];
+    snprintf(p, sizeof p, "%s/metadata1", dir);
+    if (exists(p)) return true;
+    snprintf(p, sizeof p, "%s/metadata2", dir);
+    return exists(p);
+}
+
+static int read_file(const char *path, struct buf *out, char *err, size_t errlen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "--restore: cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    char tmp[1 << 16];
+    for (;;) {
+        ssize_t n = read(fd, tmp, sizeof tmp);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            snprintf(err, errlen, "--restore: cannot read %s: %s", path, strerror(errno));
+            close(fd);
+            return -1;
+        }
+        if (n == 0) break;
+        buf_append(out, tmp, (size_t)n);
+    }
+    close(fd);
+    return 0;
+}
+
+static void restore_free(struct restore *rs)
+{
+    if (rs == NULL) return;
+    for (size_t i = 0; i < rs->n; i++) buf_free(&rs->chunks[i].records);
+    free(rs->chunks);
+    free(rs->file);
+    free(rs);
+}
+
+static struct restore_chunk *new_chunk(struct restore *rs, size_t *cap, int db)
+{
+    if (rs->n == *cap) {
+        *cap = *cap ? *cap * 2 : 16;
+        rs->chunks = xrealloc(rs->chunks, *cap * sizeof *rs->chunks);
+    }
+    struct restore_chunk *c = &rs->chunks[rs->n++];
+    c->db = db;
+    c->records = (struct buf)BUF_INIT;
+    return c;
+}
+
+/* Cuts the decoded keyspace into chunks. -1 (err) for a key too large for
+ * any entry. */
+static int cut_chunks(struct server *s, struct restore *rs, struct store *st, char *err,
+                      size_t errlen)
+{
+    size_t target = (size_t)s->cfg.raft_max_entry_bytes / 2, cap = 0;
+    struct buf one = BUF_INIT;
+    for (int db = 0; db < STORE_DBS; db++) {
+        struct restore_chunk *cur = NULL;
+        for (uint64_t i = 0; i < store_db_size(st, db); i++) {
+            const struct dict_entry *e = store_key_at(st, db, i);
+            buf_clear(&one);
+            store_snapshot_encode_key(st, db, e, &one);
+            struct resp_arg argv[2] = {{"__restore", 9}, {one.data, one.len}};
+            if (entry_command_bytes(2, argv) == 0) {
+                snprintf(err, errlen, "--restore: key '%.*s' (%zu bytes encoded) is larger than "
+                         "a Raft log entry can carry", (int)(e->klen > 64 ? 64 : e->klen), e->key,
+                         one.len);
+                buf_free(&one);
+                return -1;
+            }
+            if (cur == NULL || (cur->records.len > 0 && cur->records.len + one.len > target))
+                cur = new_chunk(rs, &cap, db);
+            buf_append(&cur->records, one.data, one.len);
+            rs->keys++;
+        }
+    }
+    buf_free(&one);
+    return 0;
+}
+
+int restore_prepare(struct server *s, char *err, size_t errlen)
+{
+    char marker[4096];
+    marker_path(s, marker, sizeof marker);
+    const char *file = s->cfg.restore;
+    if (!file[0]) {
+        if (exists(marker)) {
+            snprintf(err, errlen, "a restore into %s was interrupted (%s is there): start again "
+                     "with --restore FILE to finish it", s->cfg.dir, marker);
+            return -1;
+        }
+        return 0;
+    }
+    if (s->cfg.join[0] || s->cfg.force_new_cluster) {
+        snprintf(err, errlen, "--restore starts a new cluster: it cannot be given with %s",
+                 s->cfg.join[0] ? "--join" : "--force-new-cluster");
+        return -1;
+    }
+    bool resume = false;
+    if (holds_log(s->cfg.dir)) {
+        if (!exists(marker)) {
+            snprintf(err, errlen, "--restore: %s already holds a cluster's Raft log; restore into "
+                     "an empty directory (or start without --restore)", s->cfg.dir);
+            return -1;
+        }
+        resume = true;
+    }
+    struct buf data = BUF_INIT;
+    if (read_file(file, &data, err, errlen) != 0) {
+        buf_free(&data);
+        return -1;
+    }
+    char why[256];
+    const char *aux;
+    size_t aux_len;
+    struct store *st = store_snapshot_decode(data.data, data.len, &aux, &aux_len, why, sizeof why);
+    buf_free(&data);
+    if (st == NULL) {
+        snprintf(err, errlen, "--restore: %s is not a usable backup: %s", file, why);
+        return -1;
+    }
+    struct restore *rs = xcalloc(1, sizeof *rs);
+    rs->file = xstrdup(file);
+    int rv = cut_chunks(s, rs, st, err, errlen);
+    store_free(st);
+    if (rv != 0) {
+        restore_free(rs);
+        return -1;
+    }
+    s->restore = rs;
+    log_info("%s the restore of %s: %llu keys in %zu log entries", resume ? "Resuming" : "Starting",
+             file, (unsigned long long)rs->keys, rs->n);
+    return 0;
+}
+
+static void finish(struct server *s)
+{
+    struct restore *rs = s->restore;
+    char marker[4096];
+    marker_path(s, marker, sizeof marker);
+    if (unlink(marker) != 0 && errno != ENOENT)
+        log_warn("Cannot remove %s: %s", marker, strerror(errno));
+    log_info("Restore of %s done: %llu keys", rs->file, (unsigned long long)rs->keys);
+}
+
+static void propose_next(struct startup_proposal *p)
+{
+    struct server *s = p->srv;
+    struct restore *rs = s->restore;
+    if (rs->next == rs->n) {
+        finish(s);
+        return;
+    }
+    struct restore_chunk *c = &rs->chunks[rs->next++];
+    rs->argv[0] = (struct resp_arg){"__restore", 9};
+    rs->argv[1] = (struct resp_arg){c->records.data, c->records.len};
+    startup_proposal_next(p, c->db, 2, rs->argv);
+}
+
+int restore_begin(struct server *s, char *err, size_t errlen)
+{
+    struct restore *rs = s->restore;
+    if (rs == NULL) return 0;
+    char marker[4096];
+    marker_path(s, marker, sizeof marker);
+    int fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0 || fsync(fd) != 0) {
+        snprintf(err, errlen, "--restore: cannot create %s: %s", marker, strerror(errno));
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    close(fd);
+    rs->started = true;
+    if (rs->n == 0) {
+        finish(s);
+        return 0;
+    }
+    struct restore_chunk *c = &rs->chunks[rs->next++];
+    rs->argv[0] = (struct resp_arg){"__restore", 9};
+    rs->argv[1] = (struct resp_arg){c->records.data, c->records.len};
+    rs->prop.db = c->db;
+    startup_proposal_start(&rs->prop, s, "keys of the backup", 2, rs->argv, propose_next);
+    return 0;
+}
+
+void restore_close_handles(struct server *s)
+{
+    if (s->restore && s->restore->started && s->restore->n > 0)
+        startup_proposal_close(&s->restore->prop);
+}
+
+void restore_free_server(struct server *s)
+{
+    if (s->restore == NULL) return;
+    if (s->restore->started && s->restore->n > 0) startup_proposal_free(&s->restore->prop);
+    restore_free(s->restore);
+    s->restore = NULL;
+}
