@@ -1,0 +1,232 @@
+"""Backup and restore: SAVE/BGSAVE write `dir`/dump.parley, a consistent
+copy of the node's keyspace; `parley-server --restore FILE` starts a new
+cluster holding the same keys, through its log (so they survive a restart
+and reach members that join later). A file that is not a whole backup is
+refused at start-up."""
+import os
+import time
+
+import pytest
+import redis
+
+from conftest import Node, wait_until, wait_writable
+
+
+def fill(c):
+    """One key of every type, and a few with a TTL; returns what to check."""
+    c.set("str", "hello")
+    c.set("num", 12345)
+    c.set("ttl:str", "soon", ex=1000)
+    c.rpush("list", *[f"e{i}" for i in range(300)])
+    c.rpush("list:small", "a", "b", "c")
+    c.hset("hash", mapping={f"f{i}": f"v{i}" for i in range(200)})
+    c.hset("hash:small", mapping={"a": "1", "b": "2"})
+    c.expire("hash:small", 2000)
+    c.sadd("set", *[f"m{i}" for i in range(200)])
+    c.sadd("set:int", 1, 2, 3)
+    c.zadd("zset", {f"z{i}": i * 1.5 for i in range(200)})
+    c.zadd("zset:small", {"x": 1, "y": 2})
+    for i in range(20):
+        c.xadd("stream", {"n": str(i)}, id=f"{i + 1}-0")
+    c.xgroup_create("stream", "grp", id="0")
+    c.xreadgroup("grp", "alice", {"stream": ">"}, count=5)
+    c.xack("stream", "grp", "1-0", "2-0")
+    c1 = redis.Redis(host="127.0.0.1", port=c.connection_pool.connection_kwargs["port"], db=5,
+                     decode_responses=True)
+    c1.set("db5:key", "five")
+
+
+def check(c, ttl_floor=900):
+    assert c.get("str") == "hello"
+    assert c.get("num") == "12345"
+    assert c.get("ttl:str") == "soon"
+    assert ttl_floor < c.ttl("ttl:str") <= 1000
+    assert c.lrange("list", 0, -1) == [f"e{i}" for i in range(300)]
+    assert c.lrange("list:small", 0, -1) == ["a", "b", "c"]
+    assert c.hgetall("hash") == {f"f{i}": f"v{i}" for i in range(200)}
+    assert c.hgetall("hash:small") == {"a": "1", "b": "2"}
+    assert 1000 < c.ttl("hash:small") <= 2000
+    assert c.ttl("str") == -1
+    assert c.smembers("set") == {f"m{i}" for i in range(200)}
+    assert c.smembers("set:int") == {"1", "2", "3"}
+    assert c.zrange("zset", 0, -1, withscores=True) == [(f"z{i}", i * 1.5) for i in range(200)]
+    assert c.zrange("zset:small", 0, -1) == ["x", "y"]
+    assert c.xlen("stream") == 20
+    assert c.xrange("stream", "3-0", "3-0") == [("3-0", {"n": "2"})]
+    groups = c.xinfo_groups("stream")
+    assert [(g["name"], g["last-delivered-id"], g["pending"]) for g in groups] == \
+        [("grp", "5-0", 3)]
+    pending = c.xpending_range("stream", "grp", "-", "+", 10)
+    assert [(p["message_id"], p["consumer"]) for p in pending] == \
+        [("3-0", "alice"), ("4-0", "alice"), ("5-0", "alice")]
+    c5 = redis.Redis(host="127.0.0.1", port=c.connection_pool.connection_kwargs["port"], db=5,
+                     decode_responses=True, socket_timeout=15)
+    assert c5.get("db5:key") == "five"
+    assert c.dbsize() == 12
+
+
+def persistence(c):
+    return c.info("persistence")
+
+
+@pytest.fixture
+def saved(make_node, tmp_path):
+    """A node with data of every type, saved with BGSAVE; returns the file."""
+    node = make_node(node_id=1).start()
+    wait_writable(node)
+    c = node.client()
+    c.delete("__ready")
+    fill(c)
+    before = c.lastsave()
+    reply = c.execute_command("BGSAVE")
+    assert reply in ("Background saving started", b"Background saving started", True)
+    wait_until(lambda: persistence(c)["rdb_bgsave_in_progress"] == 0, 30,
+               message="BGSAVE to finish")
+    info = persistence(c)
+    assert info["rdb_last_bgsave_status"] == "ok"
+    # LASTSAVE moves to the save (it was the start time or a Raft snapshot's before).
+    wait_until(lambda: c.lastsave() >= before, 5, message="LASTSAVE")
+    assert int(info["rdb_last_save_time"]) >= int(before.timestamp())
+    path = os.path.join(node.dir, "dump.parley")
+    assert os.path.getsize(path) > 0
+    copy = str(tmp_path / "backup.parley")
+    with open(path, "rb") as f, open(copy, "wb") as g:
+        g.write(f.read())
+    node.stop()
+    return copy
+
+
+def test_bgsave_writes_the_file_and_lastsave_moves(make_node):
+    node = make_node(node_id=1).start()
+    wait_writable(node)
+    c = node.client()
+    start = c.lastsave()
+    time.sleep(1.1)  # LASTSAVE has a resolution of one second
+    c.set("k", "v")
+    assert c.execute_command("BGSAVE") in ("Background saving started", True)
+    wait_until(lambda: c.lastsave() > start, 30, message="LASTSAVE to change")
+    wait_until(lambda: persistence(c)["rdb_bgsave_in_progress"] == 0, 30,
+               message="BGSAVE to finish")
+    assert persistence(c)["rdb_last_bgsave_status"] == "ok"
+    assert os.path.exists(os.path.join(node.dir, "dump.parley"))
+    assert c.execute_command("SAVE") in ("OK", True)
+
+
+def test_a_second_bgsave_while_one_runs_is_refused(make_node):
+    node = make_node(node_id=1).start()
+    wait_writable(node)
+    c = node.client()
+    # Both in one write: the second is read while the first's child runs.
+    p = c.pipeline(transaction=False)
+    p.execute_command("BGSAVE")
+    p.execute_command("BGSAVE")
+    p.execute_command("SAVE")
+    first, second, save = p.execute(raise_on_error=False)
+    assert first in ("Background saving started", True)
+    assert isinstance(second, redis.ResponseError)
+    assert str(second) == "Background save already in progress"
+    assert isinstance(save, redis.ResponseError)
+    assert str(save) == "Background save already in progress"
+    wait_until(lambda: persistence(c)["rdb_bgsave_in_progress"] == 0, 30,
+               message="BGSAVE to finish")
+
+
+def test_save_commands_are_admin_and_local(make_node):
+    node = make_node(node_id=1).start()
+    c = node.client()
+    for cat in ("admin", "dangerous"):
+        names = set(c.acl_cat(cat))
+        assert {"save", "bgsave", "lastsave"} <= names, cat
+    assert "save" in set(c.acl_cat("slow")) and "bgsave" in set(c.acl_cat("slow"))
+
+
+def test_restore_starts_a_new_node_with_every_key(saved, make_node):
+    node = make_node(node_id=7, extra=["--restore", saved]).start()
+    c = node.client()
+    wait_until(lambda: c.dbsize() == 12, 30,
+               message="the restored keys")
+    check(c)
+    assert "Restore of" in node.log_text()
+    wait_until(lambda: not os.path.exists(os.path.join(node.dir, "restore-pending")), 10,
+               message="the restore to be marked done")
+    assert node.stop() == 0
+    # A restart replays the log: the keys are still there, not restored again.
+    node.extra = []
+    node.start()
+    c = node.client()
+    wait_until(lambda: c.dbsize() == 12, 30, message="the keys after a restart")
+    check(c)
+    assert node.log_text().count("Starting the restore") == 1
+    assert node.stop() == 0
+    # --restore again on a directory that holds a cluster is refused.
+    node.extra = ["--restore", saved]
+    node.start(wait=False)
+    node.proc.wait(30)
+    assert node.proc.returncode == 1
+    assert "already holds a cluster" in node.log_text()
+    # A restore that was cut short (its marker is still there) must be
+    # finished: a start without --restore is refused, one with it resumes.
+    open(os.path.join(node.dir, "restore-pending"), "w").close()
+    node.extra = []
+    node.start(wait=False)
+    node.proc.wait(30)
+    assert node.proc.returncode == 1
+    assert "was interrupted" in node.log_text()
+    node.extra = ["--restore", saved]
+    node.start()
+    c = node.client()
+    wait_until(lambda: not os.path.exists(os.path.join(node.dir, "restore-pending")), 30,
+               message="the resumed restore to finish")
+    assert "Resuming the restore" in node.log_text()
+    check(c)
+    assert node.stop() == 0
+
+
+def test_restore_into_a_cluster_reaches_members_that_join(saved, tmp_path):
+    first = Node(str(tmp_path), node_id=11, extra=["--restore", saved]).start()
+    joiners = []
+    try:
+        wait_until(lambda: first.client().dbsize() == 12, 30, message="the restored keys")
+        for i in (12, 13):
+            j = Node(str(tmp_path), node_id=i, extra=["--join", f"127.0.0.1:{first.port}"])
+            joiners.append(j.start())
+        for j in joiners:
+            wait_until(lambda j=j: j.raft_info().get("role") == "follower", 30,
+                       message=f"node {j.node_id} to follow")
+            c = j.client()
+            c.readonly()  # a read on the follower itself
+            wait_until(lambda c=c: c.dbsize() == 12, 30,
+                       message=f"node {j.node_id} to hold the keys")
+            check(c)
+            # INFO answers from the node itself: the keys are in its own state.
+            assert j.client().info("keyspace")["db0"]["keys"] == 12
+        first.client().set("after", "1")
+        wait_until(lambda: joiners[1].client().get("after") == "1", 15,
+                   message="the cluster to take writes")
+    finally:
+        for n in [first] + joiners:
+            n.kill()
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "garbage", "missing"])
+def test_a_damaged_backup_is_refused_at_start(saved, tmp_path, damage):
+    with open(saved, "rb") as f:
+        data = bytearray(f.read())
+    bad = str(tmp_path / "bad.parley")
+    if damage == "truncate":
+        data = data[:len(data) // 2]
+    elif damage == "flip":
+        data[len(data) // 2] ^= 0x40
+    elif damage == "garbage":
+        data = bytearray(b"not a backup at all" * 10)
+    if damage != "missing":
+        with open(bad, "wb") as f:
+            f.write(data)
+    node = Node(str(tmp_path), node_id=9, extra=["--restore", bad])
+    node.start(wait=False)
+    node.proc.wait(30)
+    assert node.proc.returncode == 1
+    log = node.log_text()
+    assert "--restore" in log and ("not a usable backup" in log or "cannot open" in log), log
+    # Nothing was bootstrapped: the directory holds no log.
+    assert not os.path.exists(os.path.join(node.dir, "metadata1"))
