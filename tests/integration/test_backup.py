@@ -92,7 +92,7 @@ def saved(make_node, tmp_path):
     copy = str(tmp_path / "backup.parley")
     with open(path, "rb") as f, open(copy, "wb") as g:
         g.write(f.read())
-    node.stop()
+    assert node.stop() == 0
     return copy
 
 
@@ -203,6 +203,8 @@ def test_restore_into_a_cluster_reaches_members_that_join(saved, tmp_path):
         first.client().set("after", "1")
         wait_until(lambda: joiners[1].client().get("after") == "1", 15,
                    message="the cluster to take writes")
+        codes = [n.stop() for n in joiners + [first]]
+        assert codes == [0, 0, 0], codes
     finally:
         for n in [first] + joiners:
             n.kill()
