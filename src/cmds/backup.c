@@ -10,12 +10,19 @@
  * record before it changes a key), so a chunk no node could have proposed
  * changes nothing and is answered with an error on every node alike. A key
  * that exists is replaced; a key whose expiry is at or before the entry's
- * time is not created. Bounded: the chunk's bytes bound what it decodes. */
+ * time is not created. Bounded: the chunk's bytes bound what it decodes.
+ *
+ *   __restorelib <name> <code>
+ *
+ * A FUNCTION library of the backup, set (or replaced) as a snapshot's
+ * load sets it: the code as it is, which cmds/function.c compiles on each
+ * node when it next needs the libraries (as after a snapshot). */
 #include <stdlib.h>
 
 #include "base/buf.h"
 #include "base/mem.h"
 #include "cmds/cmd.h"
+#include "store/scripts.h"
 #include "store/snapshot.h"
 
 static void cmd_internal_restore(struct cmd_ctx *c)
@@ -56,9 +63,20 @@ static void cmd_internal_restore(struct cmd_ctx *c)
     resp_ok(&c->out);
 }
 
+static void cmd_internal_restorelib(struct cmd_ctx *c)
+{
+    scripts_set_library(&c->store->scripts, c->argv[1].ptr, c->argv[1].len, c->argv[2].ptr,
+                        c->argv[2].len);
+    resp_ok(&c->out);
+}
+
 const struct cmd_def cmd_rows_backup[] = {
     {"__restore", 2, CMD_INTERNAL | CMD_FOR_CLIENT | CMD_WRITE, 0, 0, 0, 0, cmd_internal_restore,
      "internal", "parley-0.1", "Keys of a backup restored with --restore (sent by the server).",
      "O(N)", NULL, NULL, NULL},
+    {"__restorelib", 3, CMD_INTERNAL | CMD_FOR_CLIENT | CMD_WRITE, 0, 0, 0, 0,
+     cmd_internal_restorelib, "internal", "parley-0.1",
+     "A FUNCTION library of a backup restored with --restore (sent by the server).", "O(N)",
+     NULL, NULL, NULL},
     CMD_ROWS_END,
 };

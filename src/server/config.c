@@ -262,6 +262,9 @@ static const char *apply(struct config *c, const struct directive *d, int argc, 
             return "cluster-secret must be at least 16 characters (openssl rand -hex 32 makes one)";
         /* fall through */
     case K_STRING:
+        /* Redis's check: SAVE writes it inside dir. */
+        if (d->offset == OFF(dbfilename) && (strchr(v, '/') || !v[0]))
+            return "dbfilename can't be a path, just a filename";
         free(*(char **)field);
         *(char **)field = xstrdup(v);
         return NULL;

@@ -6,12 +6,15 @@
  * that is not a whole, well-formed backup stops the node with the reason,
  * and nothing is proposed. It then cuts the keys into chunks of records
  * (each at most half of raft-max-entry-bytes, or one key alone when it is
- * larger; a key no log entry can carry is refused too). The directory
+ * larger; a key no log entry can carry is refused too), and adds one
+ * entry per FUNCTION library (`__restorelib`, as Redis's RDB brings
+ * functions back; the script cache and ACL users are not restored). The directory
  * must hold no Raft log: this node bootstraps a new cluster (a new log,
  * so a new identity) as it would without --restore.
  *
  * Once Raft runs, restore_begin proposes the chunks one after the other
- * as `__restore <records>` (cmds/backup.c) in each key's database, each
+ * as `__restore <records>` (cmds/backup.c) in each key's database,
+ * then the libraries, each
  * once the one before applied (startup_proposal.h: retried until then,
  * through the leader wherever it is), so the keys are in the log: on
  * every member, after a restart, and in the snapshots new members
@@ -33,12 +36,17 @@
 #include "base/mem.h"
 #include "repl/entry.h"
 #include "server/server.h"
+#include "store/scripts.h"
 #include "store/snapshot.h"
 
 #define MARKER "restore-pending"
 
+/* Keys (`__restore <records>` in db), or a FUNCTION library
+ * (`__restorelib <name> <code>`, name in `name`). */
 struct restore_chunk {
     int db;
+    bool library;
+    struct buf name;
     struct buf records;
 };
 
@@ -47,7 +55,8 @@ struct restore {
     struct restore_chunk *chunks;
     size_t n, next;
     uint64_t keys;
-    struct resp_arg argv[2];
+    uint64_t libraries;
+    struct resp_arg argv[3];
     struct startup_proposal prop;
     bool started;
 };
@@ -99,7 +108,10 @@ static int read_file(const char *path, struct buf *out, char *err, size_t errlen
 static void restore_free(struct restore *rs)
 {
     if (rs == NULL) return;
-    for (size_t i = 0; i < rs->n; i++) buf_free(&rs->chunks[i].records);
+    for (size_t i = 0; i < rs->n; i++) {
+        buf_free(&rs->chunks[i].records);
+        buf_free(&rs->chunks[i].name);
+    }
     free(rs->chunks);
     free(rs->file);
     free(rs);
@@ -112,8 +124,7 @@ static struct restore_chunk *new_chunk(struct restore *rs, size_t *cap, int db)
         rs->chunks = xrealloc(rs->chunks, *cap * sizeof *rs->chunks);
     }
     struct restore_chunk *c = &rs->chunks[rs->n++];
-    c->db = db;
-    c->records = (struct buf)BUF_INIT;
+    *c = (struct restore_chunk){.db = db, .name = BUF_INIT, .records = BUF_INIT};
     return c;
 }
 
@@ -145,6 +156,24 @@ static int cut_chunks(struct server *s, struct restore *rs, struct store *st, ch
         }
     }
     buf_free(&one);
+    /* The FUNCTION libraries, one entry each. */
+    struct dict_iter it;
+    dict_iter_init(&it, &st->scripts.libraries);
+    struct dict_entry *e;
+    while ((e = dict_iter_next(&it)) != NULL) {
+        const struct script_body *b = e->v.ptr;
+        struct resp_arg argv[3] = {{"__restorelib", 12}, {e->key, e->klen}, {b->text, b->len}};
+        if (entry_command_bytes(3, argv) == 0) {
+            snprintf(err, errlen, "--restore: FUNCTION library '%.*s' is larger than a Raft log "
+                     "entry can carry", (int)(e->klen > 64 ? 64 : e->klen), e->key);
+            return -1;
+        }
+        struct restore_chunk *c = new_chunk(rs, &cap, 0);
+        c->library = true;
+        buf_append(&c->name, e->key, e->klen);
+        buf_append(&c->records, b->text, b->len);
+        rs->libraries++;
+    }
     return 0;
 }
 
@@ -198,8 +227,9 @@ int restore_prepare(struct server *s, char *err, size_t errlen)
         return -1;
     }
     s->restore = rs;
-    log_info("%s the restore of %s: %llu keys in %zu log entries", resume ? "Resuming" : "Starting",
-             file, (unsigned long long)rs->keys, rs->n);
+    log_info("%s the restore of %s: %llu keys and %llu FUNCTION libraries in %zu log entries",
+             resume ? "Resuming" : "Starting", file, (unsigned long long)rs->keys,
+             (unsigned long long)rs->libraries, rs->n);
     return 0;
 }
 
@@ -210,7 +240,22 @@ static void finish(struct server *s)
     marker_path(s, marker, sizeof marker);
     if (unlink(marker) != 0 && errno != ENOENT)
         log_warn("Cannot remove %s: %s", marker, strerror(errno));
-    log_info("Restore of %s done: %llu keys", rs->file, (unsigned long long)rs->keys);
+    log_info("Restore of %s done: %llu keys, %llu FUNCTION libraries", rs->file,
+             (unsigned long long)rs->keys, (unsigned long long)rs->libraries);
+}
+
+/* The command that carries chunk c, in rs->argv; returns argc. */
+static int chunk_argv(struct restore *rs, const struct restore_chunk *c)
+{
+    if (c->library) {
+        rs->argv[0] = (struct resp_arg){"__restorelib", 12};
+        rs->argv[1] = (struct resp_arg){c->name.data, c->name.len};
+        rs->argv[2] = (struct resp_arg){c->records.data, c->records.len};
+        return 3;
+    }
+    rs->argv[0] = (struct resp_arg){"__restore", 9};
+    rs->argv[1] = (struct resp_arg){c->records.data, c->records.len};
+    return 2;
 }
 
 static void propose_next(struct startup_proposal *p)
@@ -222,9 +267,7 @@ static void propose_next(struct startup_proposal *p)
         return;
     }
     struct restore_chunk *c = &rs->chunks[rs->next++];
-    rs->argv[0] = (struct resp_arg){"__restore", 9};
-    rs->argv[1] = (struct resp_arg){c->records.data, c->records.len};
-    startup_proposal_next(p, c->db, 2, rs->argv);
+    startup_proposal_next(p, c->db, chunk_argv(rs, c), rs->argv);
 }
 
 int restore_begin(struct server *s, char *err, size_t errlen)
@@ -246,10 +289,9 @@ int restore_begin(struct server *s, char *err, size_t errlen)
         return 0;
     }
     struct restore_chunk *c = &rs->chunks[rs->next++];
-    rs->argv[0] = (struct resp_arg){"__restore", 9};
-    rs->argv[1] = (struct resp_arg){c->records.data, c->records.len};
     rs->prop.db = c->db;
-    startup_proposal_start(&rs->prop, s, "keys of the backup", 2, rs->argv, propose_next);
+    int argc = chunk_argv(rs, c);
+    startup_proposal_start(&rs->prop, s, "keys of the backup", argc, rs->argv, propose_next);
     return 0;
 }
 

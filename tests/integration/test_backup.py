@@ -34,6 +34,8 @@ def fill(c):
     c1 = redis.Redis(host="127.0.0.1", port=c.connection_pool.connection_kwargs["port"], db=5,
                      decode_responses=True)
     c1.set("db5:key", "five")
+    c.function_load("#!lua name=bk\nredis.register_function('bkecho', "
+                    "function(keys, args) return args[1] end)")
 
 
 def check(c, ttl_floor=900):
@@ -63,6 +65,7 @@ def check(c, ttl_floor=900):
                      decode_responses=True, socket_timeout=15)
     assert c5.get("db5:key") == "five"
     assert c.dbsize() == 12
+    assert c.fcall("bkecho", 0, "hi") == "hi"  # the FUNCTION library too
 
 
 def persistence(c):
@@ -110,6 +113,16 @@ def test_bgsave_writes_the_file_and_lastsave_moves(make_node):
     assert persistence(c)["rdb_last_bgsave_status"] == "ok"
     assert os.path.exists(os.path.join(node.dir, "dump.parley"))
     assert c.execute_command("SAVE") in ("OK", True)
+
+
+def test_dbfilename_names_the_file(make_node):
+    node = make_node(node_id=1, extra=["--dbfilename", "mine.parley"]).start()
+    wait_writable(node)
+    c = node.client()
+    assert c.config_get("dbfilename") == {"dbfilename": "mine.parley"}
+    assert c.execute_command("SAVE") in ("OK", True)
+    assert os.path.getsize(os.path.join(node.dir, "mine.parley")) > 0
+    assert not os.path.exists(os.path.join(node.dir, "dump.parley"))
 
 
 def test_a_second_bgsave_while_one_runs_is_refused(make_node):
