@@ -137,13 +137,21 @@ static void job_end(struct bgsave_job *job, bool ok)
     uv_close((uv_handle_t *)&job->timer, on_job_timer_closed);
 }
 
+/* Forks the child, or RAFT_BUSY: not now (a Raft snapshot's child runs,
+ * or a thread of ours may be inside the allocator: after DEFER_MAX_MS of
+ * that, the fork waits for the free thread's current job, as snapfork.c's
+ * does). */
+#define DEFER_MAX_MS 1000
+
 static int job_fork(struct bgsave_job *job)
 {
     struct repl *r = job->r;
+    if (r->snapfork.job) return RAFT_BUSY;
+    bool overdue = clock_wall_ms() - job->started_ms > DEFER_MAX_MS;
     struct buf aux = BUF_INIT;
     buf_append(&aux, AUX, strlen(AUX));
     pid_t pid;
-    int rv = snapfork_spawn(r, &aux, true, file_sink, job, &pid);
+    int rv = snapfork_spawn(r, &aux, overdue, file_sink, job, &pid);
     buf_free(&aux);
     if (rv != 0) return rv;
     job->pid = pid;

@@ -9,7 +9,7 @@ import time
 import pytest
 import redis
 
-from conftest import Node, wait_until, wait_writable
+from conftest import Cluster, Node, wait_until, wait_writable
 
 
 def fill(c):
@@ -221,6 +221,25 @@ def test_restore_into_a_cluster_reaches_members_that_join(saved, tmp_path):
     finally:
         for n in [first] + joiners:
             n.kill()
+
+
+def test_restore_as_the_first_of_three_initial_members(saved, tmp_path):
+    """The cluster fixture's way: three members named in --cluster, the
+    first with --restore; whichever leads, its keys go through the log."""
+    cl = Cluster(str(tmp_path / "c"), 3)
+    cl.nodes[0].extra = ["--restore", saved]
+    try:
+        cl.start()
+        cl.leader().client().delete("__ready")  # the fixture's own write
+        for n in cl.followers():
+            c = n.client()
+            c.readonly()
+            wait_until(lambda n=n: n.client().info("keyspace").get("db0", {}).get("keys") == 12,
+                       30, message=f"node {n.node_id} to hold the keys")
+            check(c)
+        cl.wait_converged()
+    finally:
+        cl.stop()
 
 
 @pytest.mark.parametrize("damage", ["truncate", "flip", "garbage", "missing"])
