@@ -234,6 +234,8 @@ int repl_save(struct repl *r, const char *path)
     store_snapshot_encode(r->store, AUX, strlen(AUX), &out);
     int rv = write_file(paths.tmp, paths.path, paths.dir, out.data, out.len);
     buf_free(&out);
+    /* As Redis, SAVE's outcome is rdb_last_bgsave_status too. */
+    r->bgsave.last_bgsave_failed = rv != 0;
     if (rv != 0) {
         log_warn("Failed saving the DB to %s: %s", path, strerror(rv));
         return -1;
