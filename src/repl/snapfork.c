@@ -36,7 +36,12 @@
  * free thread (lazy_finalize), not on the loop.
  *
  * Closing Raft while a child runs kills it and completes the put as
- * cancelled before libraft's io closes (the io's close is wrapped too). */
+ * cancelled before libraft's io closes (the io's close is wrapped too).
+ *
+ * The fork itself (snapfork_spawn: the allocator's safety, the child's
+ * signals and its one job) also serves backups (bgsave.c), whose child
+ * writes a file instead of the memory file. One child runs at a time: a
+ * snapshot waits (RAFT_BUSY) while a backup's child runs. */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>

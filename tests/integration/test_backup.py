@@ -115,6 +115,28 @@ def test_bgsave_writes_the_file_and_lastsave_moves(make_node):
     assert c.execute_command("SAVE") in ("OK", True)
 
 
+def test_a_failed_bgsave_says_so(make_node):
+    node = make_node(node_id=1).start()
+    wait_writable(node)
+    c = node.client()
+    before = c.lastsave()
+    # The target is a directory: the rename over it fails.
+    target = os.path.join(node.dir, "dump.parley")
+    os.mkdir(target)
+    assert c.execute_command("BGSAVE") in ("Background saving started", True)
+    wait_until(lambda: persistence(c)["rdb_bgsave_in_progress"] == 0, 30,
+               message="BGSAVE to finish")
+    assert persistence(c)["rdb_last_bgsave_status"] == "err"
+    assert c.lastsave() == before
+    with pytest.raises(redis.ResponseError):
+        c.execute_command("SAVE")
+    assert [f for f in os.listdir(node.dir) if ".tmp-" in f] == []  # no temporary left
+    os.rmdir(target)
+    assert c.execute_command("SAVE") in ("OK", True)
+    assert persistence(c)["rdb_last_bgsave_status"] == "ok"
+    assert os.path.isfile(target)
+
+
 def test_dbfilename_names_the_file(make_node):
     node = make_node(node_id=1, extra=["--dbfilename", "mine.parley"]).start()
     wait_writable(node)
