@@ -13,7 +13,9 @@
  * while a Raft snapshot's child runs is refused (or, with SCHEDULE, started
  * once it is over), and a Raft snapshot waits while a backup's child runs.
  * A BGSAVE that cannot fork at once (a thread of ours may be inside the
- * allocator) counts as in progress and forks at the next poll. SAVE
+ * allocator) counts as in progress and forks at the next poll. A child
+ * still running after raft-snapshot-timeout-ms is killed (the save
+ * fails), as a snapshot's is. SAVE
  * encodes and writes on the loop, as Redis's SAVE blocks. */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +41,7 @@ struct bgsave_job {
     pid_t pid;           /* 0: not forked yet, or reaped */
     bool forked;
     int64_t started_ms;  /* wall clock */
+    int64_t deadline_us; /* monotonic: the child is killed after it */
     uint64_t changes;    /* the keyspace's change count when it forked */
     /* Made before the fork: the child only uses them. */
     char path[4096], tmp[4096 + 32], dir[4096];
@@ -156,6 +159,7 @@ static int job_fork(struct bgsave_job *job)
     if (rv != 0) return rv;
     job->pid = pid;
     job->forked = true;
+    job->deadline_us = clock_mono_us() + (int64_t)r->cfg.snapshot_timeout_ms * 1000;
     job->changes = r->store->changes;
     evict_pause_touches(true);
     log_info("Background saving started by pid %d", (int)pid);
@@ -172,9 +176,19 @@ static void on_job_timer(uv_timer_t *t)
     }
     int st = 0;
     pid_t p = waitpid(job->pid, &st, WNOHANG);
-    if (p == 0 || (p < 0 && errno == EINTR)) return;
+    if (p < 0 && errno == EINTR) return;
+    if (p == 0) {
+        /* As a snapshot's child: bounded by raft-snapshot-timeout-ms, so a
+         * stuck disk cannot hold the Raft snapshots off for ever. */
+        if (clock_mono_us() > job->deadline_us) {
+            log_warn("Background saving child %d did not finish within "
+                     "raft-snapshot-timeout-ms: killed", (int)job->pid);
+            job_end(job, false);
+        }
+        return;
+    }
     bool ok = p == job->pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
-    if (p == job->pid) job->pid = 0;
+    job->pid = 0; /* reaped, or not ours to wait for */
     job_end(job, ok);
 }
 
