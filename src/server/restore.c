@@ -290,6 +290,7 @@ int restore_begin(struct server *s, char *err, size_t errlen)
     }
     struct restore_chunk *c = &rs->chunks[rs->next++];
     rs->prop.db = c->db;
+    rs->prop.quiet = true; /* one line per chunk otherwise */
     int argc = chunk_argv(rs, c);
     startup_proposal_start(&rs->prop, s, "keys of the backup", argc, rs->argv, propose_next);
     return 0;

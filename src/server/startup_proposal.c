@@ -19,7 +19,7 @@ static void on_reply(struct reply_slot *slot)
     struct startup_proposal *p = slot->owner;
     const struct buf *r = &slot->reply;
     if (r->len && r->data[0] == '+') {
-        log_info("The %s are applied", p->what);
+        log_msg(p->quiet ? LOG_VERBOSE : LOG_NOTICE, "The %s are applied", p->what);
         if (p->on_applied) p->on_applied(p);
         return;
     }

@@ -15,6 +15,7 @@ struct startup_proposal {
     struct server *srv;
     const char *what; /* for the log: "the users of the requirepass" */
     int db; /* 0 unless the owner sets it before start */
+    bool quiet; /* "applied" logged at verbose level only (set before start) */
     int argc;
     const struct resp_arg *argv; /* the owner's, kept until it is freed */
     void (*on_applied)(struct startup_proposal *p);
