@@ -415,10 +415,7 @@ int main(int argc, char **argv)
     pubsub_init_server(&s);
     acl_startup_begin(&s);
     encoding_startup_begin(&s);
-    if (restore_begin(&s, why, sizeof why) != 0) {
-        log_warn("Fatal: %s", why);
-        return 1;
-    }
+    restore_begin(&s);
     struct net_handlers handlers = {
         .ctx = &s,
         .on_accept = on_accept,

@@ -19,11 +19,13 @@
  * through the leader wherever it is), so the keys are in the log: on
  * every member, after a restart, and in the snapshots new members
  * receive. While it runs, the file `restore-pending` in the directory says
- * so: a node restarted then (a crash, a stop) refuses to start without
- * --restore, and with it proposes every chunk again (replacing what it
- * finds); the marker goes once the last chunk applied, and a later start
- * with --restore is refused like any other on a directory that holds a
- * log. */
+ * so (it names the file by its size and CRC): a node restarted then (a
+ * crash, a stop) refuses to start without --restore, and with the same
+ * file proposes every chunk again (replacing what it finds). Once the last
+ * chunk applied, the marker is renamed `restore-done`: a later start with
+ * --restore of that same file ignores the flag (the restore is not done
+ * twice), and with any other file it is refused like any start with
+ * --restore on a directory that holds a log. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -40,6 +42,7 @@
 #include "store/snapshot.h"
 
 #define MARKER "restore-pending"
+#define DONE_MARKER "restore-done"
 
 /* Keys (`__restore <records>` in db), or a FUNCTION library
  * (`__restorelib <name> <code>`, name in `name`). */
@@ -59,6 +62,7 @@ struct restore {
     struct resp_arg argv[3];
     struct startup_proposal prop;
     bool started;
+    char ident[64]; /* file_identity, written into the markers */
 };
 
 static void marker_path(const struct server *s, char *out, size_t len)
@@ -177,17 +181,62 @@ static int cut_chunks(struct server *s, struct restore *rs, struct store *st, ch
     return 0;
 }
 
+/* What names a backup in the markers: its size and its stored CRC-32. */
+static void file_identity(const struct buf *data, char *out, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)data->data + (data->len >= 4 ? data->len - 4 : 0);
+    snprintf(out, len, "%zu %02x%02x%02x%02x", data->len, data->len >= 4 ? p[3] : 0,
+             data->len >= 4 ? p[2] : 0, data->len >= 4 ? p[1] : 0, data->len >= 4 ? p[0] : 0);
+}
+
+/* The marker's first line, or "" when it cannot be read. */
+static void read_marker(const char *path, char *out, size_t len)
+{
+    out[0] = '\0';
+    FILE *f = fopen(path, "re");
+    if (f == NULL) return;
+    if (fgets(out, (int)len, f) == NULL) out[0] = '\0';
+    out[strcspn(out, "\n")] = '\0';
+    fclose(f);
+}
+
+static int write_marker(struct server *s, const char *marker, const char *ident, char *err,
+                        size_t errlen)
+{
+    if (mkdir(s->cfg.dir, 0755) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "--restore: cannot make %s: %s", s->cfg.dir, strerror(errno));
+        return -1;
+    }
+    int fd = open(marker, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    char line[80];
+    int n = snprintf(line, sizeof line, "%s\n", ident);
+    if (fd < 0 || write(fd, line, (size_t)n) != n || fsync(fd) != 0) {
+        snprintf(err, errlen, "--restore: cannot write %s: %s", marker, strerror(errno));
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    close(fd);
+    int dfd = open(s->cfg.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    return 0;
+}
+
 int restore_prepare(struct server *s, char *err, size_t errlen)
 {
-    char marker[4096];
+    char marker[4096], done[4096];
     marker_path(s, marker, sizeof marker);
+    snprintf(done, sizeof done, "%s/" DONE_MARKER, s->cfg.dir);
     const char *file = s->cfg.restore;
     if (!file[0]) {
-        if (exists(marker)) {
+        if (exists(marker) && holds_log(s->cfg.dir)) {
             snprintf(err, errlen, "a restore into %s was interrupted (%s is there): start again "
                      "with --restore FILE to finish it", s->cfg.dir, marker);
             return -1;
         }
+        if (exists(marker)) unlink(marker); /* a restore that never started */
         return 0;
     }
     if (s->cfg.join[0] || s->cfg.force_new_cluster) {
@@ -195,19 +244,38 @@ int restore_prepare(struct server *s, char *err, size_t errlen)
                  s->cfg.join[0] ? "--join" : "--force-new-cluster");
         return -1;
     }
-    bool resume = false;
-    if (holds_log(s->cfg.dir)) {
-        if (!exists(marker)) {
-            snprintf(err, errlen, "--restore: %s already holds a cluster's Raft log; restore into "
-                     "an empty directory (or start without --restore)", s->cfg.dir);
-            return -1;
-        }
-        resume = true;
-    }
     struct buf data = BUF_INIT;
     if (read_file(file, &data, err, errlen) != 0) {
         buf_free(&data);
         return -1;
+    }
+    char ident[64], seen[64];
+    file_identity(&data, ident, sizeof ident);
+    bool resume = false;
+    if (holds_log(s->cfg.dir)) {
+        if (exists(marker)) {
+            read_marker(marker, seen, sizeof seen);
+            if (strcmp(seen, ident) != 0) {
+                snprintf(err, errlen, "--restore: %s holds an interrupted restore of another "
+                         "file (%s, this one is %s)", s->cfg.dir, seen, ident);
+                buf_free(&data);
+                return -1;
+            }
+            resume = true;
+        } else {
+            read_marker(done, seen, sizeof seen);
+            buf_free(&data);
+            if (strcmp(seen, ident) == 0) {
+                /* This directory's cluster was made from this very file:
+                 * a restart that kept the flag does not restore again. */
+                log_warn("%s was already restored into %s: --restore ignored (remove it from "
+                         "the configuration)", file, s->cfg.dir);
+                return 0;
+            }
+            snprintf(err, errlen, "--restore: %s already holds a cluster's Raft log; restore "
+                     "into an empty directory (or start without --restore)", s->cfg.dir);
+            return -1;
+        }
     }
     char why[256];
     const char *aux;
@@ -226,6 +294,13 @@ int restore_prepare(struct server *s, char *err, size_t errlen)
         restore_free(rs);
         return -1;
     }
+    snprintf(rs->ident, sizeof rs->ident, "%s", ident);
+    /* The marker goes down before the log is bootstrapped, so that no
+     * crash leaves a restored log without it. */
+    if (write_marker(s, marker, rs->ident, err, errlen) != 0) {
+        restore_free(rs);
+        return -1;
+    }
     s->restore = rs;
     log_info("%s the restore of %s: %llu keys and %llu FUNCTION libraries in %zu log entries",
              resume ? "Resuming" : "Starting", file, (unsigned long long)rs->keys,
@@ -236,10 +311,10 @@ int restore_prepare(struct server *s, char *err, size_t errlen)
 static void finish(struct server *s)
 {
     struct restore *rs = s->restore;
-    char marker[4096];
+    char marker[4096], done[4096];
     marker_path(s, marker, sizeof marker);
-    if (unlink(marker) != 0 && errno != ENOENT)
-        log_warn("Cannot remove %s: %s", marker, strerror(errno));
+    snprintf(done, sizeof done, "%s/" DONE_MARKER, s->cfg.dir);
+    if (rename(marker, done) != 0) log_warn("Cannot rename %s: %s", marker, strerror(errno));
     log_info("Restore of %s done: %llu keys, %llu FUNCTION libraries", rs->file,
              (unsigned long long)rs->keys, (unsigned long long)rs->libraries);
 }
@@ -270,30 +345,20 @@ static void propose_next(struct startup_proposal *p)
     startup_proposal_next(p, c->db, chunk_argv(rs, c), rs->argv);
 }
 
-int restore_begin(struct server *s, char *err, size_t errlen)
+void restore_begin(struct server *s)
 {
     struct restore *rs = s->restore;
-    if (rs == NULL) return 0;
-    char marker[4096];
-    marker_path(s, marker, sizeof marker);
-    int fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0 || fsync(fd) != 0) {
-        snprintf(err, errlen, "--restore: cannot create %s: %s", marker, strerror(errno));
-        if (fd >= 0) close(fd);
-        return -1;
-    }
-    close(fd);
+    if (rs == NULL) return;
     rs->started = true;
     if (rs->n == 0) {
         finish(s);
-        return 0;
+        return;
     }
     struct restore_chunk *c = &rs->chunks[rs->next++];
     rs->prop.db = c->db;
     rs->prop.quiet = true; /* one line per chunk otherwise */
     int argc = chunk_argv(rs, c);
     startup_proposal_start(&rs->prop, s, "keys of the backup", argc, rs->argv, propose_next);
-    return 0;
 }
 
 void restore_close_handles(struct server *s)

@@ -253,9 +253,10 @@ void encoding_startup_begin(struct server *s);
 /* --restore FILE (restore.c): restore_prepare reads and checks the file
  * and the directory before Raft starts (-1 with the reason: the node must
  * not start; also when a restore into the directory was interrupted and
- * --restore is not given); restore_begin proposes its keys once Raft runs. */
+ * --restore is not given), and marks the directory (restore-pending);
+ * restore_begin proposes its keys once Raft runs. */
 int restore_prepare(struct server *s, char *err, size_t errlen);
-int restore_begin(struct server *s, char *err, size_t errlen);
+void restore_begin(struct server *s);
 void restore_close_handles(struct server *s);
 void restore_free_server(struct server *s);
 void encoding_close_handles(struct server *s);

@@ -175,15 +175,15 @@ def test_save_commands_are_admin_and_local(make_node):
     assert "save" in set(c.acl_cat("slow")) and "bgsave" in set(c.acl_cat("slow"))
 
 
-def test_restore_starts_a_new_node_with_every_key(saved, make_node):
+def test_restore_starts_a_new_node_with_every_key(saved, make_node, tmp_path):
     node = make_node(node_id=7, extra=["--restore", saved]).start()
     c = node.client()
-    wait_until(lambda: c.dbsize() == 12, 30,
-               message="the restored keys")
+    pending = os.path.join(node.dir, "restore-pending")
+    done = os.path.join(node.dir, "restore-done")
+    wait_until(lambda: os.path.exists(done), 30, message="the restore to be marked done")
+    assert not os.path.exists(pending)
     check(c)
     assert "Restore of" in node.log_text()
-    wait_until(lambda: not os.path.exists(os.path.join(node.dir, "restore-pending")), 10,
-               message="the restore to be marked done")
     assert node.stop() == 0
     # A restart replays the log: the keys are still there, not restored again.
     node.extra = []
@@ -191,29 +191,45 @@ def test_restore_starts_a_new_node_with_every_key(saved, make_node):
     c = node.client()
     wait_until(lambda: c.dbsize() == 12, 30, message="the keys after a restart")
     check(c)
-    assert node.log_text().count("Starting the restore") == 1
+    c.set("str", "changed after the restore")
     assert node.stop() == 0
-    # --restore again on a directory that holds a cluster is refused.
+    # A restart that kept --restore of the same file does not restore again.
     node.extra = ["--restore", saved]
+    node.start()
+    c = node.client()
+    wait_until(lambda: c.get("str") == "changed after the restore", 30,
+               message="the write made after the restore")
+    assert "already restored" in node.log_text()
+    assert node.log_text().count("Starting the restore") == 1
+    c.execute_command("SAVE")
+    other = str(tmp_path / "other.parley")
+    os.rename(os.path.join(node.dir, "dump.parley"), other)
+    assert node.stop() == 0
+    # --restore of another file on a directory that holds a cluster is refused.
+    node.extra = ["--restore", other]
     node.start(wait=False)
     node.proc.wait(30)
     assert node.proc.returncode == 1
     assert "already holds a cluster" in node.log_text()
     # A restore that was cut short (its marker is still there) must be
     # finished: a start without --restore is refused, one with it resumes.
-    open(os.path.join(node.dir, "restore-pending"), "w").close()
+    os.rename(done, pending)
     node.extra = []
     node.start(wait=False)
     node.proc.wait(30)
     assert node.proc.returncode == 1
     assert "was interrupted" in node.log_text()
+    node.extra = ["--restore", other]  # not the file it was restoring
+    node.start(wait=False)
+    node.proc.wait(30)
+    assert node.proc.returncode == 1
+    assert "interrupted restore of another file" in node.log_text()
     node.extra = ["--restore", saved]
     node.start()
     c = node.client()
-    wait_until(lambda: not os.path.exists(os.path.join(node.dir, "restore-pending")), 30,
-               message="the resumed restore to finish")
+    wait_until(lambda: os.path.exists(done), 30, message="the resumed restore to finish")
     assert "Resuming the restore" in node.log_text()
-    check(c)
+    check(c)  # every key again as the file has it
     assert node.stop() == 0
 
 
