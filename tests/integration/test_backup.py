@@ -9,7 +9,7 @@ import time
 import pytest
 import redis
 
-from conftest import Cluster, Node, wait_until, wait_writable
+from conftest import Cluster, Node, load_keys, wait_until, wait_writable
 
 
 def fill(c):
@@ -113,6 +113,7 @@ def test_bgsave_writes_the_file_and_lastsave_moves(make_node):
     assert persistence(c)["rdb_last_bgsave_status"] == "ok"
     assert os.path.exists(os.path.join(node.dir, "dump.parley"))
     assert c.execute_command("SAVE") in ("OK", True)
+    assert node.stop() == 0
 
 
 def test_a_failed_bgsave_says_so(make_node):
@@ -135,6 +136,57 @@ def test_a_failed_bgsave_says_so(make_node):
     assert c.execute_command("SAVE") in ("OK", True)
     assert persistence(c)["rdb_last_bgsave_status"] == "ok"
     assert os.path.isfile(target)
+    assert node.stop() == 0
+
+
+def test_bgsave_while_a_raft_snapshot_child_runs(make_node):
+    """One child at a time: BGSAVE is refused while a Raft snapshot's child
+    writes, BGSAVE SCHEDULE starts once it is done."""
+    node = make_node(node_id=1, extra=["--raft-snapshot-threshold", "32",
+                                       "--raft-snapshot-trailing", "16"]).start()
+    wait_writable(node)
+    load_keys(node.port, 300000)  # a child that takes a while to encode
+    c = node.client()
+    caught = {}
+
+    def catch():
+        for i in range(40):  # log entries, so that libraft snapshots
+            c.set(f"tick:{i}", i)
+        p = c.pipeline(transaction=False)  # one read: the same child state
+        for _ in range(30):
+            p.execute_command("INFO", "raft")
+            p.execute_command("BGSAVE")
+            p.execute_command("BGSAVE", "SCHEDULE")
+        replies = p.execute(raise_on_error=False)
+        for info, plain, sched in zip(replies[0::3], replies[1::3], replies[2::3]):
+            if info["raft_snapshot_child_pid"] != 0:
+                caught.update(plain=plain, sched=sched)
+                return True
+            if plain in ("Background saving started", True):
+                wait_until(lambda: persistence(c)["rdb_bgsave_in_progress"] == 0, 30,
+                           message="BGSAVE to finish")
+                return False
+        return False
+    wait_until(catch, 120, interval=0, message="a BGSAVE while a snapshot's child runs")
+    assert isinstance(caught["plain"], redis.ResponseError)
+    assert str(caught["plain"]).startswith("Another child process is active (AOF?): can't BGSAVE")
+    assert caught["sched"] in ("Background saving scheduled", True)
+    wait_until(lambda: persistence(c)["rdb_saves_scheduled"] == 0 and
+               persistence(c)["rdb_bgsave_in_progress"] == 0, 60,
+               message="the scheduled BGSAVE to run")
+    assert persistence(c)["rdb_last_bgsave_status"] == "ok"
+    assert os.path.getsize(os.path.join(node.dir, "dump.parley")) > 300000 * 10
+    assert node.stop() == 0
+
+
+def test_a_stop_during_bgsave_ends_the_child_and_its_temporary(make_node):
+    node = make_node(node_id=1).start()
+    wait_writable(node)
+    load_keys(node.port, 300000)
+    c = node.client()
+    assert c.execute_command("BGSAVE") in ("Background saving started", True)
+    assert node.stop() == 0
+    assert [f for f in os.listdir(node.dir) if ".tmp-" in f] == []
 
 
 def test_dbfilename_names_the_file(make_node):
@@ -164,9 +216,10 @@ def test_a_second_bgsave_while_one_runs_is_refused(make_node):
     assert str(save) == "Background save already in progress"
     wait_until(lambda: persistence(c)["rdb_bgsave_in_progress"] == 0, 30,
                message="BGSAVE to finish")
+    assert node.stop() == 0
 
 
-def test_save_commands_are_admin_and_local(make_node):
+def test_save_commands_have_redis_s_acl_categories(make_node):
     node = make_node(node_id=1).start()
     c = node.client()
     for cat in ("admin", "dangerous"):
