@@ -379,6 +379,10 @@ static const struct cmd_def table[] = {
         "Return the current server time", "O(1)"),
     ROW("role", 1, L | F | NLS, 0, 0, 0, ACL_ADMIN | ACL_FAST | ACL_DANGEROUS, NULL, "server", "2.8.12",
         "Return the role of the instance in the context of replication", "O(1)"),
+    ROW("save", 1, L | A | CMD_NOSCRIPT, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL, "server",
+        "1.0.0", "Synchronously save the dataset to disk", "O(N) where N is the total number of keys in all databases"),
+    ROW("bgsave", -1, L | A | CMD_NOSCRIPT, 0, 0, 0, ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL, "server",
+        "1.0.0", "Asynchronously save the dataset to disk", "O(1)"),
     ROW("lastsave", 1, L | F | LS, 0, 0, 0, ACL_ADMIN | ACL_FAST | ACL_DANGEROUS, NULL, "server", "1.0.0",
         "Get the UNIX time stamp of the last successful save to disk", "O(1)"),
     ROW("wait", 3, L | CMD_NOSCRIPT, 0, 0, 0, ACL_SLOW | ACL_CONNECTION, NULL, "generic", "3.0.0",
@@ -479,6 +483,7 @@ extern const struct cmd_def cmd_rows_stream_info[];  /* t_stream_info.c */
 extern const struct cmd_def cmd_rows_memlimit[];     /* memlimit.c */
 extern const struct cmd_def cmd_rows_acl[];          /* acl.c */
 extern const struct cmd_def cmd_rows_encoding[];     /* encoding.c */
+extern const struct cmd_def cmd_rows_backup[];       /* backup.c */
 extern const struct cmd_def cmd_rows_lock[];         /* t_lock.c */
 extern const struct cmd_def cmd_rows_elect[];        /* t_elect.c */
 extern const struct cmd_def cmd_rows_hold[];         /* hold.c */
@@ -510,6 +515,7 @@ static const struct cmd_def *const families[] = {
     cmd_rows_memlimit,
     cmd_rows_acl,
     cmd_rows_encoding,
+    cmd_rows_backup,
     cmd_rows_lock,
     cmd_rows_elect,
     cmd_rows_hold,

@@ -189,6 +189,33 @@ struct repl_snapfork {
  * callbacks are wrapped (memory.c, logbound.c). */
 void snapfork_install(struct repl *r);
 bool snapfork_last_failed(const struct repl *r);
+/* Forks a child that encodes the keyspace (with aux) as store/snapshot.h
+ * says, hands the bytes to sink (in the child: system calls only, 0 on
+ * success) and exits 0, or 2 when the sink failed. RAFT_BUSY: not now (a
+ * thread of ours may be inside the allocator; `overdue` waits for the free
+ * thread's current job instead). The caller reaps *pid_out. */
+typedef int snapfork_sink_fn(const void *data, size_t len, void *arg);
+int snapfork_spawn(struct repl *r, const struct buf *aux, bool overdue, snapfork_sink_fn *sink,
+                   void *arg, pid_t *pid_out);
+
+/* bgsave.c: backups (SAVE, BGSAVE) written into a file. */
+struct bgsave_job;
+struct repl_bgsave {
+    struct bgsave_job *job;      /* the one in progress (or waiting to fork), or NULL */
+    bool scheduled;              /* BGSAVE SCHEDULE while a snapshot's child ran */
+    char scheduled_path[4096];
+    int64_t last_ok_ms;          /* wall clock of the last good SAVE/BGSAVE, 0: none */
+    int64_t last_bgsave_secs;    /* how long the last BGSAVE took, -1: none */
+    bool last_bgsave_failed;
+    uv_timer_t cron;             /* starts a scheduled BGSAVE */
+    bool cron_on;
+};
+void bgsave_init(struct repl *r);
+void bgsave_get_info(const struct repl *r, struct repl_info *info);
+/* Whether a backup's child runs (the Raft snapshot waits for it). */
+bool bgsave_child_running(const struct repl *r);
+/* Raft is closing: the child is killed, its temporary file removed. */
+void bgsave_cancel(struct repl *r);
 
 
 /* diskwatch.c: whether this node's log writes reach its disk. */
@@ -299,6 +326,7 @@ struct repl {
 
     struct repl_memory mem;      /* memory.c */
     struct repl_snapfork snapfork; /* snapfork.c */
+    struct repl_bgsave bgsave;   /* bgsave.c */
     struct repl_snapprune snapprune; /* snapprune.c */
     struct repl_expire expire;   /* expire.c */
     struct repl_logbound logbound; /* logbound.c */

@@ -293,6 +293,7 @@ int node_start(struct repl *r, char *err, size_t errlen)
 
     fsm_init(r);
     snapfork_install(r);
+    bgsave_init(r);
     logbound_install(r);
     snapprune_install(r);
     diskwatch_install(r);

@@ -244,6 +244,7 @@ void repl_get_info(struct repl *r, struct repl_info *info)
     info->snapshots_started = r->snapfork.started;
     info->snapshots_taken = r->snapfork.taken;
     info->snapshot_last_taken_ms = r->snapfork.last_taken_ms;
+    bgsave_get_info(r, info);
     /* A keyspace installed from a snapshot counts from 0 again. */
     uint64_t changes = r->store->changes;
     info->changes_since_snapshot = changes >= r->snapfork.last_changes ? changes - r->snapfork.last_changes

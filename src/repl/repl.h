@@ -217,6 +217,12 @@ struct repl_info {
     size_t snapshot_last_bytes;
     int64_t snapshot_last_fork_us;
     int64_t snapshot_last_taken_ms; /* wall clock; 0: none since start */
+    /* Backups (bgsave.c): a BGSAVE running (or about to fork), one
+     * scheduled, how long the current and the last took (-1: none), the
+     * last one's status, and the last good SAVE or BGSAVE (0: none). */
+    bool bgsave_in_progress, bgsave_scheduled, bgsave_last_failed;
+    int64_t bgsave_current_secs, bgsave_last_secs;
+    int64_t save_last_ok_ms;
     /* Changes (keyspace events) this node applied since the state its last
      * snapshot holds (since start before the first):
      * rdb_changes_since_last_save. */
@@ -239,6 +245,19 @@ struct repl_info {
     unsigned protocol_supported, protocol_active;
 };
 void repl_get_info(struct repl *r, struct repl_info *info);
+
+/* Backups (bgsave.c): the keyspace, as this node applied it, written into
+ * the file at path (store/snapshot.h's encoding). BGSAVE forks a child;
+ * SAVE encodes and writes on the loop (0, or -1 logged). */
+enum repl_bgsave_result {
+    REPL_BGSAVE_STARTED,
+    REPL_BGSAVE_SCHEDULED,   /* schedule: once the Raft snapshot's child is done */
+    REPL_BGSAVE_IN_PROGRESS, /* a BGSAVE runs */
+    REPL_BGSAVE_CHILD_ACTIVE, /* a Raft snapshot's child runs */
+    REPL_BGSAVE_FAILED,      /* the fork failed */
+};
+enum repl_bgsave_result repl_bgsave(struct repl *r, const char *path, bool schedule);
+int repl_save(struct repl *r, const char *path);
 /* The current configuration, at most max members; strings stay valid until
  * the loop runs again. */
 struct repl_member {

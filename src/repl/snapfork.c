@@ -36,7 +36,12 @@
  * free thread (lazy_finalize), not on the loop.
  *
  * Closing Raft while a child runs kills it and completes the put as
- * cancelled before libraft's io closes (the io's close is wrapped too). */
+ * cancelled before libraft's io closes (the io's close is wrapped too).
+ *
+ * The fork itself (snapfork_spawn: the allocator's safety, the child's
+ * signals and its one job) also serves backups (bgsave.c), whose child
+ * writes a file instead of the memory file. One child runs at a time: a
+ * snapshot waits (RAFT_BUSY) while a backup's child runs. */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -85,9 +90,8 @@ static bool write_all(int fd, const void *data, size_t len)
     return true;
 }
 
-/* The child: encode, write the bytes into the memory file, exit. Nothing
- * else. */
-static void child_run(struct repl *r, int fd, const struct buf *aux)
+/* The child: encode, hand the bytes to the sink, exit. Nothing else. */
+static void child_run(struct repl *r, const struct buf *aux, snapfork_sink_fn *sink, void *arg)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     /* libuv's signal handlers would write into the parent's signal pipe: a
@@ -96,8 +100,12 @@ static void child_run(struct repl *r, int fd, const struct buf *aux)
     signal(SIGINT, SIG_DFL);
     struct buf out = BUF_INIT;
     store_snapshot_encode(r->store, aux->data, aux->len, &out);
-    if (!write_all(fd, out.data, out.len)) _exit(2);
-    _exit(0);
+    _exit(sink(out.data, out.len, arg) == 0 ? 0 : 2);
+}
+
+static int memfd_sink(const void *data, size_t len, void *arg)
+{
+    return write_all(*(int *)arg, data, len) ? 0 : -1;
 }
 
 static void on_timer_closed(uv_handle_t *h)
@@ -214,35 +222,49 @@ static void on_timer(uv_timer_t *t)
  * the free thread's current job. */
 #define DEFER_MAX_MS 1000
 
+int snapfork_spawn(struct repl *r, const struct buf *aux, bool overdue, snapfork_sink_fn *sink,
+                   void *arg, pid_t *pid_out)
+{
+    if (snapprune_running(r) || !lazyfree_pause(overdue)) return RAFT_BUSY;
+    int64_t fork_start_us = clock_mono_us();
+    pid_t pid = fork();
+    if (pid == 0) child_run(r, aux, sink, arg); /* never returns */
+    lazyfree_resume();
+    int64_t fork_us = clock_mono_us() - fork_start_us;
+    if (pid < 0) {
+        log_warn("Cannot fork to write the keyspace: %s", strerror(errno));
+        return RAFT_NOMEM;
+    }
+    r->snapfork.last_fork_us = fork_us;
+    if (r->hooks.on_latency) r->hooks.on_latency(r->hooks.ctx, "fork", fork_us / 1000);
+    *pid_out = pid;
+    return 0;
+}
+
 static int snapfork_start(struct repl *r, const struct buf *aux)
 {
     CHECK(r->snapfork.job == NULL); /* libraft takes one snapshot at a time */
     int64_t now = clock_mono_us();
     bool overdue = r->snapfork.deferred_since_us != 0 &&
                    now - r->snapfork.deferred_since_us > DEFER_MAX_MS * 1000;
-    if (snapprune_running(r) || !lazyfree_pause(overdue)) {
+    /* One child at a time: a backup's (bgsave.c) runs. */
+    if (bgsave_child_running(r)) {
         if (r->snapfork.deferred_since_us == 0) r->snapfork.deferred_since_us = now;
         return RAFT_BUSY;
     }
-    r->snapfork.deferred_since_us = 0;
     int memfd = memfd_create("parley-snapshot", MFD_CLOEXEC);
     if (memfd < 0) {
-        lazyfree_resume();
         log_warn("Cannot snapshot: memfd_create: %s", strerror(errno));
         return RAFT_IOERR;
     }
-    int64_t fork_start_us = clock_mono_us();
-    pid_t pid = fork();
-    if (pid == 0) child_run(r, memfd, aux); /* never returns */
-    lazyfree_resume();
-    int64_t fork_us = clock_mono_us() - fork_start_us;
-    if (pid < 0) {
-        log_warn("Cannot snapshot: fork: %s", strerror(errno));
+    pid_t pid;
+    int rv = snapfork_spawn(r, aux, overdue, memfd_sink, &memfd, &pid);
+    if (rv != 0) {
         close(memfd);
-        return RAFT_NOMEM;
+        if (rv == RAFT_BUSY && r->snapfork.deferred_since_us == 0) r->snapfork.deferred_since_us = now;
+        return rv;
     }
-    r->snapfork.last_fork_us = fork_us;
-    if (r->hooks.on_latency) r->hooks.on_latency(r->hooks.ctx, "fork", fork_us / 1000);
+    r->snapfork.deferred_since_us = 0;
     struct snapfork_job *job = xcalloc(1, sizeof *job);
     job->r = r;
     job->pid = job->child = pid;
@@ -258,7 +280,8 @@ static int snapfork_start(struct repl *r, const struct buf *aux)
     r->snapfork.started++;
     evict_pause_touches(true);
     log_msg(LOG_VERBOSE, "Snapshot at index %llu: child %d forked in %lld us",
-            (unsigned long long)raft_last_applied(r->raft), (int)pid, (long long)fork_us);
+            (unsigned long long)raft_last_applied(r->raft), (int)pid,
+            (long long)r->snapfork.last_fork_us);
     return 0;
 }
 
@@ -341,6 +364,7 @@ static void wrapped_close(struct raft_io *io, raft_io_close_cb cb)
     struct raft *raft = io->data;
     struct repl *r = raft->data;
     if (r->snapfork.job) job_fail(r->snapfork.job, RAFT_CANCELED, "Raft is closing");
+    bgsave_cancel(r);
     r->snapfork.close(io, cb);
 }
 

@@ -126,9 +126,15 @@ void server_info(struct server *s, int nsections, const struct resp_arg *section
         SECTION("Persistence");
         struct repl_info pri;
         repl_get_info(s->repl, &pri);
-        buf_printf(out, "loading:0\r\nrdb_changes_since_last_save:%llu\r\naof_enabled:0\r\n"
-                        "parley_durability:raft-quorum-fsync\r\n",
-                   (unsigned long long)pri.changes_since_snapshot);
+        buf_printf(out, "loading:0\r\nrdb_changes_since_last_save:%llu\r\n"
+                        "rdb_bgsave_in_progress:%d\r\nrdb_last_save_time:%lld\r\n"
+                        "rdb_last_bgsave_status:%s\r\nrdb_last_bgsave_time_sec:%lld\r\n"
+                        "rdb_current_bgsave_time_sec:%lld\r\nrdb_saves_scheduled:%d\r\n"
+                        "aof_enabled:0\r\nparley_durability:raft-quorum-fsync\r\n",
+                   (unsigned long long)pri.changes_since_snapshot, pri.bgsave_in_progress ? 1 : 0,
+                   (long long)(server_last_save_ms(s) / 1000),
+                   pri.bgsave_last_failed ? "err" : "ok", (long long)pri.bgsave_last_secs,
+                   (long long)pri.bgsave_current_secs, pri.bgsave_scheduled ? 1 : 0);
         /* The Raft log is what Redis's AOF is here: its write status under
          * Redis's name, the rest (repl/diskwatch.c) under ours. */
         buf_printf(out,
@@ -874,17 +880,6 @@ static void cmd_waitaof(struct client *c, const struct cmd_def *cmd, int argc,
     resp_int(&o, repl_replicas_holding_commits(c->srv->repl));
 }
 
-static void cmd_lastsave(struct client *c, const struct cmd_def *cmd, int argc,
-                         const struct resp_arg *argv)
-{
-    struct resp_out o = client_reply(c);
-    struct repl_info ri;
-    repl_get_info(c->srv->repl, &ri);
-    /* As Redis, the start time until the first snapshot of this process. */
-    int64_t ms = ri.snapshot_last_taken_ms ? ri.snapshot_last_taken_ms : c->srv->start_ms;
-    resp_int(&o, ms / 1000);
-}
-
 /* --------------------------------------------------------------------
  * MEMORY: this node's own memory, as INFO memory counts it
  * ------------------------------------------------------------------ */
@@ -1012,7 +1007,6 @@ void server_bind_handlers(void)
     cmd_bind_local("pfselftest", pfselftest);
     cmd_bind_local("wait", cmd_wait);
     cmd_bind_local("waitaof", cmd_waitaof);
-    cmd_bind_local("lastsave", cmd_lastsave);
     cmd_bind_local("memory|usage", memory_usage);
     cmd_bind_local("memory|stats", memory_stats);
     cmd_bind_local("memory|doctor", memory_doctor);

@@ -40,6 +40,10 @@ static const struct directive table[] = {
     {"port", K_INT, OFF(port), false, "6379", 0, 65535}, /* 0: TLS only (tls-port) */
     {"metrics-port", K_INT, OFF(metrics_port), false, "0", 0, 65535}, /* Prometheus (metrics.c); 0: off */
     {"dir", K_STRING, OFF(dir), false, "./parley-data", 0, 0},
+    /* SAVE and BGSAVE write `dir`/`dbfilename` (server/cmd_save.c). */
+    {"dbfilename", K_STRING, OFF(dbfilename), false, "dump.parley", 0, 0},
+    /* Start a new cluster from a backup (server/restore.c). */
+    {"restore", K_STRING, OFF(restore), false, "", 0, 0},
     {"node-id", K_INT, OFF(node_id), false, "1", 1, BIG},
     {"raft-addr", K_STRING, OFF(raft_addr), false, "", 0, 0},
     {"cluster", K_STRING, OFF(cluster), false, "", 0, 0},
@@ -261,6 +265,9 @@ static const char *apply(struct config *c, const struct directive *d, int argc, 
             return "cluster-secret must be at least 16 characters (openssl rand -hex 32 makes one)";
         /* fall through */
     case K_STRING:
+        /* Redis's check: SAVE writes it inside dir. */
+        if (d->offset == OFF(dbfilename) && (strchr(v, '/') || !v[0]))
+            return "dbfilename can't be a path, just a filename";
         free(*(char **)field);
         *(char **)field = xstrdup(v);
         return NULL;

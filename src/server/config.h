@@ -23,6 +23,8 @@ struct config {
     char *bind;
     long long port;
     char *dir;
+    char *dbfilename; /* SAVE/BGSAVE's file, in dir */
+    char *restore;    /* --restore FILE: a new cluster from a backup; "" none */
     long long node_id;
     char *raft_addr;
     char *cluster;

@@ -137,6 +137,7 @@ void dispatch_init(void)
 {
     conn_bind_handlers();
     server_bind_handlers();
+    save_bind_handlers();
     slowlog_bind_handlers();
     monitor_bind_handlers();
     pause_bind_handlers();

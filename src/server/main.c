@@ -197,6 +197,7 @@ static void on_repl_stopped(void *arg)
     metrics_close(s);
     acl_close_handles(s);
     encoding_close_handles(s);
+    restore_close_handles(s);
     log_info("Raft closed. Parley is now ready to exit, bye bye...");
     uv_stop(s->loop);
 }
@@ -402,6 +403,10 @@ int main(int argc, char **argv)
         log_warn("Aborting Redis startup because of ACL errors: %s", why);
         return 1;
     }
+    if (restore_prepare(&s, why, sizeof why) != 0) {
+        log_warn("Fatal: %s", why);
+        return 1;
+    }
     s.repl = repl_start(s.loop, s.store, &rc, &hooks, why, sizeof why);
     if (s.repl == NULL) {
         log_warn("Fatal: %s", why);
@@ -411,6 +416,7 @@ int main(int argc, char **argv)
     pubsub_init_server(&s);
     acl_startup_begin(&s);
     encoding_startup_begin(&s);
+    restore_begin(&s);
     struct net_handlers handlers = {
         .ctx = &s,
         .on_accept = on_accept,
@@ -477,6 +483,7 @@ int main(int argc, char **argv)
     slowlog_free(&s.slowlog);
     repl_free(s.repl);
     encoding_free_server(&s);
+    restore_free_server(&s);
     tls_ctx_free(s.cluster_tls_server);
     tls_ctx_free(s.cluster_tls_client);
     net_free(s.net);

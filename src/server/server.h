@@ -119,6 +119,7 @@ struct server {
     struct acl_log *acl_log; /* ACL LOG entries, this node's (cmd_acl.c) */
     struct acl_startup *acl_startup; /* users given at start-up, until applied */
     struct encoding_startup *encoding_startup; /* thresholds given at start-up (encoding.c) */
+    struct restore *restore; /* --restore FILE's keys, until proposed (restore.c) */
     /* The latency monitor (latency.c) and the loop's busy time. */
     struct latency_monitor latency;
     struct slowlog slowlog;
@@ -253,6 +254,15 @@ void acl_requirepass_changed(struct client *c);
 bool encoding_config_named(int argc, const struct resp_arg *argv);
 void encoding_config_changed(struct client *c, int argc, const struct resp_arg *argv);
 void encoding_startup_begin(struct server *s);
+/* --restore FILE (restore.c): restore_prepare reads and checks the file
+ * and the directory before Raft starts (-1 with the reason: the node must
+ * not start; also when a restore into the directory was interrupted and
+ * --restore is not given), and marks the directory (restore-pending);
+ * restore_begin proposes its keys once Raft runs. */
+int restore_prepare(struct server *s, char *err, size_t errlen);
+void restore_begin(struct server *s);
+void restore_close_handles(struct server *s);
+void restore_free_server(struct server *s);
 void encoding_close_handles(struct server *s);
 void encoding_free_server(struct server *s);
 /* Whether user/pass log in here (the users this node enforces). */
@@ -276,6 +286,9 @@ void dispatch_unknown_command(struct resp_out *o, int argc, const struct resp_ar
 typedef cmd_local_fn local_fn;
 void conn_bind_handlers(void);     /* cmd_conn.c */
 void server_bind_handlers(void);   /* cmd_server.c */
+void save_bind_handlers(void);     /* cmd_save.c */
+/* LASTSAVE's time (cmd_save.c): the last backup or Raft snapshot, ms. */
+int64_t server_last_save_ms(struct server *s);
 void multi_bind_handlers(void);    /* cmd_multi.c */
 /* cmd_multi.c: the client's open transaction queued a write. */
 bool multi_queued_writes(const struct client *c);

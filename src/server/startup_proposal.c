@@ -19,7 +19,7 @@ static void on_reply(struct reply_slot *slot)
     struct startup_proposal *p = slot->owner;
     const struct buf *r = &slot->reply;
     if (r->len && r->data[0] == '+') {
-        log_info("The %s are applied", p->what);
+        log_msg(p->quiet ? LOG_VERBOSE : LOG_NOTICE, "The %s are applied", p->what);
         if (p->on_applied) p->on_applied(p);
         return;
     }
@@ -33,7 +33,7 @@ static void propose(struct startup_proposal *p)
     buf_clear(&p->slot.reply);
     p->slot.owner = p;
     p->slot.on_ready = on_reply;
-    repl_submit(p->srv->repl, &p->slot, 0, 2, p->argc, p->argv);
+    repl_submit(p->srv->repl, &p->slot, p->db, 2, p->argc, p->argv);
 }
 
 void startup_proposal_start(struct startup_proposal *p, struct server *s, const char *what,
@@ -49,6 +49,15 @@ void startup_proposal_start(struct startup_proposal *p, struct server *s, const 
     p->retry.data = p;
     uv_unref((uv_handle_t *)&p->retry);
     propose(p);
+}
+
+void startup_proposal_next(struct startup_proposal *p, int db, int argc,
+                           const struct resp_arg *argv)
+{
+    p->db = db;
+    p->argc = argc;
+    p->argv = argv;
+    if (!p->srv->shutting_down) propose(p);
 }
 
 void startup_proposal_close(struct startup_proposal *p)

@@ -41,6 +41,18 @@ static void encode_value(struct buf *out, const struct sobj *o)
     }
 }
 
+void store_snapshot_encode_key(const struct store *s, int db, const struct dict_entry *e,
+                               struct buf *out)
+{
+    const struct sobj *o = e->v.ptr;
+    buf_append_u8(out, o->type);
+    buf_append_u8(out, o->encoding);
+    buf_append_u64(out, (uint64_t)store_expire_of(s, db, e));
+    buf_append_u32(out, e->klen);
+    buf_append(out, e->key, e->klen);
+    encode_value(out, o);
+}
+
 void store_snapshot_encode(struct store *s, const void *aux, size_t aux_len, struct buf *out)
 {
     size_t start = out->len;
@@ -54,16 +66,8 @@ void store_snapshot_encode(struct store *s, const void *aux, size_t aux_len, str
         buf_append_u32(out, (uint32_t)db);
         buf_append_u64(out, store_db_size(s, db));
         /* In the key order: restoring appends them in it (snapshot.h). */
-        for (uint64_t i = 0; i < store_db_size(s, db); i++) {
-            const struct dict_entry *e = store_key_at(s, db, i);
-            const struct sobj *o = e->v.ptr;
-            buf_append_u8(out, o->type);
-            buf_append_u8(out, o->encoding);
-            buf_append_u64(out, (uint64_t)store_expire_of(s, db, e));
-            buf_append_u32(out, e->klen);
-            buf_append(out, e->key, e->klen);
-            encode_value(out, o);
-        }
+        for (uint64_t i = 0; i < store_db_size(s, db); i++)
+            store_snapshot_encode_key(s, db, store_key_at(s, db, i), out);
     }
     if (!scripts_empty(&s->scripts)) {
         buf_append_u8(out, OP_SCRIPTS);
@@ -107,6 +111,20 @@ static struct sobj *decode_value(struct reader *r, uint8_t type, uint8_t encodin
     }
     }
     return NULL;
+}
+
+int store_snapshot_decode_key(struct reader *r, struct snapshot_key *k)
+{
+    uint8_t type, encoding;
+    uint64_t expire;
+    uint32_t klen;
+    if (reader_u8(r, &type) || reader_u8(r, &encoding) || reader_u64(r, &expire) ||
+        reader_u32(r, &klen) || reader_bytes(r, klen, &k->key))
+        return -1;
+    k->klen = klen;
+    k->expire_ms = (int64_t)expire;
+    k->val = decode_value(r, type, encoding);
+    return k->val ? 0 : -1;
 }
 
 static struct store *fail(struct store *s, char *err, size_t errlen, const char *why)
@@ -185,21 +203,15 @@ struct store *store_snapshot_decode(const void *data, size_t len, const char **a
         if (op != OP_DB || reader_u32(&r, &db) || reader_u64(&r, &count) || db >= STORE_DBS)
             return fail(s, err, errlen, "snapshot has a malformed database header");
         for (uint64_t i = 0; i < count; i++) {
-            uint8_t type, encoding;
-            uint64_t expire;
-            uint32_t klen;
-            const char *key;
-            if (reader_u8(&r, &type) || reader_u8(&r, &encoding) || reader_u64(&r, &expire) ||
-                reader_u32(&r, &klen) || reader_bytes(&r, klen, &key))
-                return fail(s, err, errlen, "snapshot key truncated");
-            struct sobj *val = decode_value(&r, type, encoding);
-            if (val == NULL) return fail(s, err, errlen, "snapshot value malformed");
-            if (dset_find(&s->db[db].keys, key, klen) != NULL) {
-                sobj_free(val);
+            struct snapshot_key k;
+            if (store_snapshot_decode_key(&r, &k) != 0)
+                return fail(s, err, errlen, "snapshot key truncated or value malformed");
+            if (dset_find(&s->db[db].keys, k.key, k.klen) != NULL) {
+                sobj_free(k.val);
                 return fail(s, err, errlen, "snapshot has a duplicate key");
             }
-            struct dict_entry *e = store_set(s, (int)db, key, klen, val, false);
-            if ((int64_t)expire != STORE_NO_EXPIRE) store_set_expire(s, (int)db, e, (int64_t)expire);
+            struct dict_entry *e = store_set(s, (int)db, k.key, k.klen, k.val, false);
+            if (k.expire_ms != STORE_NO_EXPIRE) store_set_expire(s, (int)db, e, k.expire_ms);
         }
     }
     if (reader_left(&r) != 0) return fail(s, err, errlen, "snapshot has trailing bytes");

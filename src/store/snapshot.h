@@ -47,4 +47,19 @@ unsigned store_snapshot_format(const void *data, size_t len);
 struct store *store_snapshot_decode(const void *data, size_t len, const char **aux,
                                     size_t *aux_len, char *err, size_t errlen);
 
+/* One key's record, as the database sections hold it (u8 type ... value):
+ * a backup's restore (server/restore.c) carries keys through the log in
+ * it. Decoding bounds-checks every read; on success k->key points into the
+ * reader's bytes and k->val is the caller's. */
+struct reader;
+struct snapshot_key {
+    const char *key;
+    size_t klen;
+    int64_t expire_ms; /* STORE_NO_EXPIRE: none */
+    struct sobj *val;
+};
+void store_snapshot_encode_key(const struct store *s, int db, const struct dict_entry *e,
+                               struct buf *out);
+int store_snapshot_decode_key(struct reader *r, struct snapshot_key *k);
+
 #endif

@@ -12,7 +12,8 @@
  *   corpus/entry/seed-<name>     one log entry holding the commands
  *   corpus/apply/seed-<name>     entries as fuzz_apply.c reads them: a
  *                                leader announcement, the commands a few
- *                                per entry, a batch sent twice
+ *                                per entry, a batch sent twice, and a
+ *                                restore's __restore/__restorelib
  *   corpus/resp/seed-<name>      the commands as a client sends them
  * plus a few hand-written request streams for the parser.
  *
@@ -357,6 +358,25 @@ static void scenario_seeds(const struct scenario *sc)
     add_entry(&apply, &last); /* sent twice: dedup skips it */
     seal_batch(&whole, foreign, 1, in_whole, &whole_body);
     entry_finish(&whole);
+
+    /* A backup's restore (server/restore.c): some of database 0's keys as
+     * one __restore chunk, and a FUNCTION library. */
+    struct buf records = BUF_INIT;
+    for (uint64_t i = 0; i < store_db_size(s, 0) && records.len < 3000; i++)
+        store_snapshot_encode_key(s, 0, store_key_at(s, 0, i), &records);
+    if (records.len) {
+        start_entry(&entry, now_ms, seq + 1);
+        struct resp_arg rargv[3] = {{"__restore", 9}, {records.data, records.len}};
+        entry_write_command(&body, 0, 2, 2, rargv);
+        rargv[0] = (struct resp_arg){"__restorelib", 12};
+        rargv[1] = (struct resp_arg){"lib", 3};
+        rargv[2] = (struct resp_arg){"#!lua name=lib\n", 15};
+        entry_write_command(&body, 0, 2, 3, rargv);
+        seal_batch(&entry, foreign, seq + 1, 2, &body);
+        entry_finish(&entry);
+        add_entry(&apply, &entry);
+    }
+    buf_free(&records);
 
     /* A script cache and a library, so the snapshot has that section. */
     scripts_add(&s->scripts, "a42059b356c875f0717db19a51f6aaca9ae659ea", "return 1", 8);
