@@ -133,9 +133,10 @@ class Node:
         # Writing zeros over each log segment when libraft prepares it (the
         # default, repl/segalloc.c) delays a fresh node's first write by
         # about 55 ms: over the suite's thousands of starts, minutes. Only
-        # tests that ask for it (test_log_prewrite.py) get it; chaos, the
-        # examples' fault runs and the benchmarks run with the default.
-        if not any(x.startswith("--raft-log-prewrite") for x in self.extra):
+        # tests that ask for it (test_log_prewrite.py) get it; chaos and the
+        # benchmarks run with the default. (An older build, test_upgrade.py's,
+        # does not know the directive.)
+        if self.server == SERVER and not any(x.startswith("--raft-log-prewrite") for x in self.extra):
             a += ["--raft-log-prewrite", "no"]
         return a + self.extra
 
