@@ -48,18 +48,6 @@ struct bgsave_job {
     uv_timer_t timer;
 };
 
-static bool write_all(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return false;
-        p += n;
-        len -= (size_t)n;
-    }
-    return true;
-}
-
 /* tmp, written and fsynced, renamed over path, then dir fsynced: a crash
  * leaves the old file or the new one whole. System calls only (it runs in
  * the child too). Returns 0, or an errno. */
@@ -68,7 +56,7 @@ static int write_file(const char *tmp, const char *path, const char *dir, const 
 {
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return errno;
-    if (!write_all(fd, data, len) || fsync(fd) != 0) {
+    if (!snapfork_write_all(fd, data, len) || fsync(fd) != 0) {
         int e = errno ? errno : EIO;
         close(fd);
         unlink(tmp);

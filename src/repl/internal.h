@@ -197,6 +197,8 @@ bool snapfork_last_failed(const struct repl *r);
 typedef int snapfork_sink_fn(const void *data, size_t len, void *arg);
 int snapfork_spawn(struct repl *r, const struct buf *aux, bool overdue, snapfork_sink_fn *sink,
                    void *arg, pid_t *pid_out);
+/* write(2) until all of it is written (EINTR retried): for sinks. */
+bool snapfork_write_all(int fd, const void *data, size_t len);
 
 /* bgsave.c: backups (SAVE, BGSAVE) written into a file. */
 struct bgsave_job;

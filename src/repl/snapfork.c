@@ -77,7 +77,7 @@ struct snapfork_job {
     uv_timer_t timer;
 };
 
-static bool write_all(int fd, const void *data, size_t len)
+bool snapfork_write_all(int fd, const void *data, size_t len)
 {
     const char *p = data;
     while (len > 0) {
@@ -105,7 +105,7 @@ static void child_run(struct repl *r, const struct buf *aux, snapfork_sink_fn *s
 
 static int memfd_sink(const void *data, size_t len, void *arg)
 {
-    return write_all(*(int *)arg, data, len) ? 0 : -1;
+    return snapfork_write_all(*(int *)arg, data, len) ? 0 : -1;
 }
 
 static void on_timer_closed(uv_handle_t *h)

@@ -67,12 +67,18 @@ def test_metrics_and_health_of_a_single_node(make_node):
     assert scrape(mport, "/nothing")[0] == 404
 
 
-def test_health_is_503_without_a_leader_and_followers_report_their_lag(make_cluster):
+def metrics_cluster(make_cluster):
+    """A started 3-node cluster whose nodes serve metrics, and their ports."""
     ports = [free_port() for _ in range(3)]
     cl = make_cluster()
     for n, p in zip(cl.nodes, ports):
         n.extra += ["--metrics-port", str(p)]
     cl.start()
+    return cl, ports
+
+
+def test_health_is_503_without_a_leader_and_followers_report_their_lag(make_cluster):
+    cl, ports = metrics_cluster(make_cluster)
     leader = cl.leader()
     leader.client().set("m:c", "1")
     lport = ports[cl.nodes.index(leader)]
@@ -129,11 +135,7 @@ def assert_histogram(m, name):
 
 
 def test_raft_latency_histograms_reads_by_path_and_leader_changes(make_cluster):
-    ports = [free_port() for _ in range(3)]
-    cl = make_cluster()
-    for n, p in zip(cl.nodes, ports):
-        n.extra += ["--metrics-port", str(p)]
-    cl.start()
+    cl, ports = metrics_cluster(make_cluster)
     leader = cl.leader()
     lport = ports[cl.nodes.index(leader)]
     lc = leader.client()
