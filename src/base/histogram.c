@@ -1,12 +1,28 @@
 /* base/histogram.c — power-of-two latency histograms (histogram.h). */
 #include "base/histogram.h"
 
+#include <math.h>
+
 void histogram_observe(struct histogram *h, uint64_t us)
 {
     unsigned k = us <= 1 ? 0 : 64 - (unsigned)__builtin_clzll(us - 1);
     h->counts[k < HISTOGRAM_BUCKETS ? k : HISTOGRAM_BUCKETS - 1]++;
     h->count++;
     h->sum_us += us;
+}
+
+uint64_t histogram_percentile_us(const struct histogram *h, double pct)
+{
+    if (h->count == 0) return 0;
+    /* The observation of rank ceil(pct% of count), at least the first. */
+    double want = ceil(pct / 100.0 * (double)h->count);
+    uint64_t rank = want < 1.0 ? 1 : (uint64_t)want;
+    uint64_t seen = 0;
+    for (int k = 0; k < HISTOGRAM_BUCKETS; k++) {
+        seen += h->counts[k];
+        if (seen >= rank) return 1ull << k;
+    }
+    return 1ull << (HISTOGRAM_BUCKETS - 1);
 }
 
 void histogram_prometheus_series(struct buf *out, const char *name, const char *labels,

@@ -24,6 +24,9 @@ void histogram_observe(struct histogram *h, uint64_t us);
  * trailing comma, or "") goes before each sample's own labels. */
 void histogram_prometheus_series(struct buf *out, const char *name, const char *labels,
                                  const struct histogram *h);
+/* The upper bound, in microseconds, of the bucket holding the pct-th
+ * percentile (0-100) of the observations; 0 when there are none. */
+uint64_t histogram_percentile_us(const struct histogram *h, double pct);
 /* "# HELP", "# TYPE name histogram" and the unlabelled series. */
 void histogram_prometheus(struct buf *out, const char *name, const char *help,
                           const struct histogram *h);

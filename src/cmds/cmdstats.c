@@ -81,6 +81,20 @@ void cmdstats_info_commands(struct buf *out)
     }
 }
 
+void cmdstats_info_latency(struct buf *out, const double *pcts, int n)
+{
+    size_t count = cmd_count_all();
+    for (size_t id = 0; id < count && id < ROWS_MAX; id++) {
+        const struct histogram *h = &stats[id].ran;
+        if (h->count == 0) continue;
+        buf_printf(out, "latency_percentiles_usec_%s:", cmd_by_id(id)->name);
+        for (int i = 0; i < n; i++)
+            buf_printf(out, "%sp%g=%.3f", i ? "," : "", pcts[i],
+                       (double)histogram_percentile_us(h, pcts[i]));
+        buf_append_str(out, "\r\n");
+    }
+}
+
 void cmdstats_info_errors(struct buf *out)
 {
     for (size_t i = 0; i < n_errors; i++)

@@ -35,6 +35,10 @@ const struct cmd_stat *cmdstats_of(const struct cmd_def *cmd);
 /* INFO's lines: "cmdstat_<name>:calls=...", "errorstat_<CODE>:count=..." */
 void cmdstats_info_commands(struct buf *out);
 void cmdstats_info_errors(struct buf *out);
+/* "latency_percentiles_usec_<name>:p50=...,p99=..." per command that ran;
+ * each value is the upper bound of its duration bucket (powers of two of
+ * microseconds, base/histogram.h), where Redis's is within 1%. */
+void cmdstats_info_latency(struct buf *out, const double *pcts, int n);
 uint64_t cmdstats_total_errors(void);
 void cmdstats_keyspace_counts(uint64_t *hits, uint64_t *misses);
 /* The Prometheus form (server/metrics.c): calls, errors and a duration

@@ -227,9 +227,14 @@ void server_info(struct server *s, int nsections, const struct resp_arg *section
         SECTION("Commandstats");
         cmdstats_info_commands(out);
     }
-    if (want(nsections, sections, "errorstats", false)) {
+    if (want(nsections, sections, "errorstats", true)) {
         SECTION("Errorstats");
         cmdstats_info_errors(out);
+    }
+    if (want(nsections, sections, "latencystats", false)) {
+        SECTION("Latencystats");
+        if (s->cfg.latency_tracking)
+            cmdstats_info_latency(out, s->cfg.latency_percentiles.v, s->cfg.latency_percentiles.n);
     }
     if (want(nsections, sections, "keyspace", true)) {
         SECTION("Keyspace");

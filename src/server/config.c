@@ -21,7 +21,7 @@
 
 /* K_SECRET: a string that CONFIG GET and error messages never show. */
 enum kind { K_STRING, K_SECRET, K_INT, K_MEMORY, K_BOOL, K_OUTPUT_LIMIT, K_EVICT_POLICY, K_TLS_AUTH,
-           K_NOTIFY, K_ENCODING };
+           K_NOTIFY, K_ENCODING, K_PERCENTILES };
 
 struct directive {
     const char *name;
@@ -166,6 +166,10 @@ static const struct directive table[] = {
 #undef ENC
     /* server/latency.h: events at least this long are recorded (0: off). */
     {"latency-monitor-threshold", K_INT, OFF(latency_monitor_threshold), true, "0", 0, BIG},
+    /* INFO latencystats: whether it reports, and which percentiles. */
+    {"latency-tracking", K_BOOL, OFF(latency_tracking), true, "yes", 0, 0},
+    {"latency-tracking-info-percentiles", K_PERCENTILES, OFF(latency_percentiles), true,
+     "50 99 99.9", 0, 0},
     {"slowlog-log-slower-than", K_INT, OFF(slowlog_log_slower_than), true, "10000", -1, BIG},
     {"slowlog-max-len", K_INT, OFF(slowlog_max_len), true, "128", 0, BIG},
     /* CLIENT TRACKING's table (tracking.c): keys remembered at most; 0: no limit. */
@@ -227,6 +231,20 @@ static const char *out_of_range(const struct directive *d) { return out_of_bound
 static const char *apply(struct config *c, const struct directive *d, int argc, char **argv)
 {
     void *field = (char *)c + d->offset;
+    if (d->kind == K_PERCENTILES) { /* as Redis 7.0: numbers from 0 to 100, or none */
+        struct config_percentiles p = {0};
+        for (int i = 0; i < argc; i++) {
+            char *end;
+            double v = strtod(argv[i], &end);
+            if (end == argv[i] || *end) return "Invalid latency-tracking-info-percentiles parameters";
+            if (!(v >= 0.0 && v <= 100.0))
+                return "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]";
+            if (p.n == CONFIG_PERCENTILES_MAX) return "too many percentiles";
+            p.v[p.n++] = v;
+        }
+        *(struct config_percentiles *)field = p;
+        return NULL;
+    }
     if (d->kind == K_OUTPUT_LIMIT) {
         /* "<class> <hard> <soft> <seconds>"... as Redis 7.0's
          * updateClientOutputBufferLimit: all checked before any is set.
@@ -507,6 +525,14 @@ static void format_value(struct config *c, const struct directive *d, char *out,
     case K_BOOL: snprintf(out, len, "%s", *(bool *)field ? "yes" : "no"); break;
     case K_EVICT_POLICY: snprintf(out, len, "%s", evict_policy_name(*(int *)field)); break;
     case K_TLS_AUTH: snprintf(out, len, "%s", tls_auth_name((enum tls_auth) * (int *)field)); break;
+    case K_PERCENTILES: {
+        const struct config_percentiles *p = field;
+        size_t at = 0;
+        out[0] = '\0';
+        for (int i = 0; i < p->n && at < len; i++)
+            at += (size_t)snprintf(out + at, len - at, "%s%g", i ? " " : "", p->v[i]);
+        break;
+    }
     case K_NOTIFY: {
         char flags[NOTIFY_FLAGS_STR_MAX];
         notify_format_flags(*(uint32_t *)field, flags);

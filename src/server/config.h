@@ -15,6 +15,13 @@
 #include "base/buf.h"
 #include "store/encoding.h"
 
+/* latency-tracking-info-percentiles */
+#define CONFIG_PERCENTILES_MAX 16
+struct config_percentiles {
+    double v[CONFIG_PERCENTILES_MAX];
+    int n;
+};
+
 struct config {
     char *config_file;
     /* Directives CONFIG SET changed (by table position): CONFIG REWRITE
@@ -100,6 +107,8 @@ struct config {
     long long acllog_max_len;
     long long raft_snapshot_timeout_ms;
     long long latency_monitor_threshold; /* ms; 0: off (latency.h) */
+    bool latency_tracking;               /* INFO latencystats reports */
+    struct config_percentiles latency_percentiles;
     long long slowlog_log_slower_than;   /* us; -1: off (slowlog.h) */
     long long slowlog_max_len;
     long long tracking_table_max_keys;

@@ -35,6 +35,40 @@ def test_cpu_and_sections(x):
     assert "master_repl_offset" in r.execute_command("INFO", "replication")
 
 
+def test_latencystats_follow_the_tracking_settings(x, redis_ref):
+    r = x
+    assert "# Errorstats" in r.execute_command("INFO")  # a default section, as in Redis 7
+    r.set("k", "v")
+    r.get("k")
+    stats = info(r, "latencystats")
+    assert set(stats["latency_percentiles_usec_get"].split(",")) != set()
+    assert [p.split("=")[0] for p in stats["latency_percentiles_usec_get"].split(",")] == \
+        ["p50", "p99", "p99.9"]
+    assert "latency_percentiles_usec_set" in stats
+    assert "latency_percentiles_usec_get" not in info(r, "default")
+    try:
+        assert r.execute_command("CONFIG", "SET", "latency-tracking-info-percentiles", "50 90") == "OK"
+        assert r.execute_command("CONFIG", "GET", "latency-tracking-info-percentiles") == \
+            ["latency-tracking-info-percentiles", "50 90"]
+        p = info(r, "latencystats")["latency_percentiles_usec_get"].split(",")
+        assert [v.split("=")[0] for v in p] == ["p50", "p90"]
+        assert all(float(v.split("=")[1]) > 0 for v in p)
+        # Bad values: Redis's errors, and the setting stays.
+        ref = exact_client(redis_ref)
+        for bad in ("50 101", "abc"):
+            with pytest.raises(redis.ResponseError) as ours:
+                r.execute_command("CONFIG", "SET", "latency-tracking-info-percentiles", bad)
+            with pytest.raises(redis.ResponseError) as theirs:
+                ref.execute_command("CONFIG", "SET", "latency-tracking-info-percentiles", bad)
+            assert str(ours.value) == str(theirs.value)
+        assert r.execute_command("CONFIG", "GET", "latency-tracking-info-percentiles")[1] == "50 90"
+        r.execute_command("CONFIG", "SET", "latency-tracking", "no")
+        assert info(r, "latencystats") == {}
+    finally:
+        r.execute_command("CONFIG", "SET", "latency-tracking", "yes")
+        r.execute_command("CONFIG", "SET", "latency-tracking-info-percentiles", "50 99 99.9")
+
+
 def test_commandstats_errorstats_and_resetstat(x):
     r = x
     r.execute_command("CONFIG", "RESETSTAT")
