@@ -177,6 +177,7 @@ struct repl_snapfork {
     uint64_t last_changes;       /* store->changes when it forked (rdb_changes_since_last_save) */
     size_t last_bytes;
     int64_t last_fork_us;
+    struct histogram seconds;    /* snapshots taken: from the fork to the encoded bytes */
     bool last_failed;            /* the latest snapshot was given up */
     int64_t deferred_since_us;   /* the first snapshot put off (RAFT_BUSY), 0: none */
     /* The io's calls, wrapped (snapfork.c). */

@@ -259,6 +259,7 @@ void repl_get_info(struct repl *r, struct repl_info *info)
     info->disk_write_errors = r->disk.errors_total;
     info->commit_seconds = &r->prop.commit_seconds;
     info->append_seconds = &r->disk.append_seconds;
+    info->snapshot_seconds = &r->snapfork.seconds;
     info->leader_changes = r->prop.leader_changes;
     info->protocol_supported = r->version.supported;
     info->protocol_active = r->machine.active_version;

@@ -239,6 +239,7 @@ struct repl_info {
     /* Latencies: this leader's entries from raft_apply to applied here
      * (commit), and log writes from libraft's request to synced. */
     const struct histogram *commit_seconds, *append_seconds;
+    const struct histogram *snapshot_seconds; /* snapfork.c: fork to encoded */
     uint64_t leader_changes;
     /* Cluster protocol versions (repl/version.c): the one this build
      * supports, and the one the cluster runs (replicated). */

@@ -177,6 +177,7 @@ static void job_finish(struct snapfork_job *job)
     r->snapfork.last_taken_ms = clock_wall_ms();
     r->snapfork.last_changes = job->changes;
     r->snapfork.last_bytes = len;
+    histogram_observe(&r->snapfork.seconds, (uint64_t)(clock_mono_us() - job->started_us));
     r->snapfork.buffer_bytes = len;
     r->snapfork.last_failed = false;
     log_msg(LOG_VERBOSE, "Snapshot child %d wrote %zu bytes in %lld ms", (int)job->child, len,

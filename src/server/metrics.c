@@ -148,6 +148,9 @@ static void metrics_body(struct server *s, struct buf *out)
            ri.snapshots_failed);
     metric(out, "parley_raft_snapshot_last_bytes", "gauge", "Size of the last snapshot.",
            ri.snapshot_last_bytes);
+    histogram_prometheus(out, "parley_raft_snapshot_seconds",
+                         "Snapshots taken: from the fork of the child that encodes the keyspace "
+                         "to its encoded bytes.", ri.snapshot_seconds);
     buf_printf(out, "# HELP parley_divergence_checks_total Replica digest comparisons.\n"
                     "# TYPE parley_divergence_checks_total counter\n"
                     "parley_divergence_checks_total{result=\"passed\"} %llu\n"

@@ -173,3 +173,18 @@ def test_raft_latency_histograms_reads_by_path_and_leader_changes(make_cluster):
     leader.kill()
     wait_until(lambda: parse(scrape(fport)[1])[("parley_raft_leader_changes_total", "")] > changes, 20,
                message="the follower to count the new leader")
+
+
+def test_snapshot_durations(make_node):
+    mport = free_port()
+    node = make_node(extra=["--metrics-port", str(mport), "--raft-snapshot-threshold", "16",
+                            "--raft-snapshot-trailing", "4"]).start()
+    wait_writable(node)
+    c = node.client()
+    for i in range(60):
+        c.set(f"s:{i}", "x" * 100)
+    wait_until(lambda: parse(scrape(mport)[1])[("parley_raft_snapshots_taken_total", "")] >= 2, 20,
+               message="two snapshots")
+    m = parse(scrape(mport)[1])
+    assert assert_histogram(m, "parley_raft_snapshot_seconds") == \
+        m[("parley_raft_snapshots_taken_total", "")]
