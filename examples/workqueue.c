@@ -6,7 +6,8 @@
  *                                       print "done N total T", tell workers to stop
  *   workqueue worker --name W [--work-ms M]
  *
- * Tasks are entries of the stream wq:tasks (field n: a number), read by the
+ * Tasks are entries of the stream wq:tasks (field n: a number, ID 0-(n+1),
+ * so that queueing one again after a failover adds nothing), read by the
  * group `workers` with XREADGROUP; a task whose worker died is taken over
  * with XAUTOCLAIM once it has been pending for 2 s. A worker finishes a task
  * with one script: it records the result in the hash wq:results only if no
@@ -37,11 +38,17 @@ static int controller(struct rr_conn *conn, long tasks)
     if (r) freeReplyObject(r);
     if ((r = rr_conn_call(conn, DEADLINE_MS, "BUSYGROUP", 6, group)) == NULL) return 1;
     freeReplyObject(r);
+    /* Task i gets the entry ID 0-(i+1): an XADD sent again after a failover
+     * (its reply lost, not knowing whether it was applied) is refused if it
+     * was, instead of queueing the task twice. */
     for (long i = 0; i < tasks; i++) {
-        char n[32];
+        char n[32], id[32];
         snprintf(n, sizeof n, "%ld", i);
-        const char *add[] = {"XADD", "wq:tasks", "*", "n", n};
-        if ((r = rr_conn_call(conn, DEADLINE_MS, NULL, 5, add)) == NULL) return 1;
+        snprintf(id, sizeof id, "0-%ld", i + 1);
+        const char *add[] = {"XADD", "wq:tasks", id, "n", n};
+        if ((r = rr_conn_call(conn, DEADLINE_MS, "ERR The ID specified in XADD is equal or smaller",
+                              5, add)) == NULL)
+            return 1;
         freeReplyObject(r);
     }
     const char *hlen[] = {"HLEN", "wq:results"};

@@ -100,16 +100,17 @@ def test_revoke(worker):
 def test_worker_events(worker, r):
     """The worker's task events (sent, received, started, succeeded) reach
     an event receiver: a fanout exchange over pub/sub."""
-    seen = {}
+    events = []  # all of them: the task's id is known only once delay() returns,
+    # and the worker may have sent task-received by then
     patterns_before = r.pubsub_numpat()
     result = None
 
     def receive():
         with worker.app.connection() as conn:
             def on_event(event):
-                if result is not None and event.get("uuid") == result.id:
-                    seen[event["type"]] = event
-                if "task-succeeded" in seen:
+                events.append(event)
+                if result is not None and any(e.get("uuid") == result.id and
+                                              e["type"] == "task-succeeded" for e in events):
                     recv.should_stop = True
             recv = worker.app.events.Receiver(conn, handlers={"*": on_event})
             try:
@@ -125,6 +126,7 @@ def test_worker_events(worker, r):
     result = worker.add.delay(7, 8)
     assert result.get(timeout=30) == 15
     t.join(40)
+    seen = {e["type"]: e for e in events if e.get("uuid") == result.id}
     assert {"task-received", "task-started", "task-succeeded"} <= set(seen), sorted(seen)
     assert seen["task-succeeded"]["result"] == "15"
 
