@@ -382,24 +382,16 @@ static void apply_batch(struct repl *r, const struct entry_header *h, const stru
     struct command_reader cr;
     command_reader_init(&cr, b->body, b->body_len);
     struct entry_command ec;
-    int need = 0, rc;
     uint32_t i = 0;
+    int rc;
     if (fo) {
         buf_clear(&r->machine.fwd_reply);
         buf_printf(&r->machine.fwd_reply, "*%u\r\n", b->n_commands);
     }
     for (;;) {
-        rc = command_next(&cr, &ec, r->machine.argv, r->machine.argv_cap, &need);
-        if (rc < 0 && need > r->machine.argv_cap) {
-            /* Bounded: need is at most a quarter of the body (entry.h). */
-            CHECK((size_t)need <= b->body_len / 4);
-            r->machine.argv_cap = need;
-            r->machine.argv = xrealloc(r->machine.argv, (size_t)need * sizeof *r->machine.argv);
-            need = 0;
-            continue;
-        }
-        if (rc <= 0) break;
-        CHECK(ec.argc > 0 && ec.argc <= r->machine.argv_cap);
+        if ((rc = command_next_in(&cr, &ec, &r->machine.args)) <= 0) break;
+        CHECK(ec.argc > 0 && ec.argc <= r->machine.args.cap);
+        const struct resp_arg *argv = r->machine.args.argv;
         (*index)++;
         struct reply_slot *slot = own && i < own->n ? own->slots[i] : NULL;
         struct buf *dest = slot && !slot->overflowed ? &slot->reply : &r->machine.scratch;
@@ -408,29 +400,29 @@ static void apply_batch(struct repl *r, const struct entry_header *h, const stru
         bool blocked = false;
         /* For the fatal-signal report (poison.c): pointers, no formatting. */
         apply_record.command = (uint32_t)*index;
-        apply_record.argv = r->machine.argv;
+        apply_record.argv = argv;
         apply_record.argc = ec.argc;
-        if (is_word(&r->machine.argv[0], ANNOUNCE_CMD)) {
-            apply_announce(r, b, ec.argc, r->machine.argv);
+        if (is_word(&argv[0], ANNOUNCE_CMD)) {
+            apply_announce(r, b, ec.argc, argv);
             buf_append_str(dest, "+OK\r\n");
-        } else if (is_word(&r->machine.argv[0], MEMBER_CMD)) {
-            apply_member(r, b, ec.argc, r->machine.argv);
+        } else if (is_word(&argv[0], MEMBER_CMD)) {
+            apply_member(r, b, ec.argc, argv);
             buf_append_str(dest, "+OK\r\n");
-        } else if (is_word(&r->machine.argv[0], VERSION_CMD)) {
-            version_apply_raise(r, ec.argc, r->machine.argv);
+        } else if (is_word(&argv[0], VERSION_CMD)) {
+            version_apply_raise(r, ec.argc, argv);
             buf_append_str(dest, "+OK\r\n");
         } else if (poison_skips_entry(r)) {
             /* Everything else of the entry this node was told to skip. */
-            poison_skip_command(r, (uint32_t)*index, ec.argc, r->machine.argv, dest);
-        } else if (is_word(&r->machine.argv[0], DIVERGENCE_CHECK_CMD)) {
-            divergence_apply(r, b, ec.argc, r->machine.argv);
+            poison_skip_command(r, (uint32_t)*index, ec.argc, argv, dest);
+        } else if (is_word(&argv[0], DIVERGENCE_CHECK_CMD)) {
+            divergence_apply(r, b, ec.argc, argv);
             buf_append_str(dest, "+OK\r\n");
-        } else if (is_word(&r->machine.argv[0], SKIPPED_CMD)) {
-            poison_apply_skipped(r, ec.argc, r->machine.argv);
+        } else if (is_word(&argv[0], SKIPPED_CMD)) {
+            poison_apply_skipped(r, ec.argc, argv);
             buf_append_str(dest, "+OK\r\n");
         } else {
             r->machine.applying_slot = slot;
-            blocked = exec_command(r, h, b->origin, *index, &ec, r->machine.argv, dest);
+            blocked = exec_command(r, h, b->origin, *index, &ec, argv, dest);
             r->machine.applying_slot = NULL;
         }
         apply_record.argc = 0;
@@ -441,7 +433,7 @@ static void apply_batch(struct repl *r, const struct entry_header *h, const stru
             buf_append_str(&r->machine.fwd_reply, "\r\n");
         }
         if (slot && slot->owner == NULL && !blocked && r->hooks.on_orphan_reply)
-            r->hooks.on_orphan_reply(r->hooks.ctx, ec.db, ec.argc, r->machine.argv, dest->data + before,
+            r->hooks.on_orphan_reply(r->hooks.ctx, ec.db, ec.argc, argv, dest->data + before,
                                      dest->len - before);
         if (slot && slot->max_bytes && slot->reply.len > slot->max_bytes) {
             slot->overflowed = true;
@@ -459,7 +451,7 @@ static void apply_batch(struct repl *r, const struct entry_header *h, const stru
             dest->len = before;
             if (r->hooks.on_blocked)
                 r->hooks.on_blocked(r->hooks.ctx, slot, ec.db, ec.proto, note_argc ? note_argc : ec.argc,
-                                    note_argc ? note_argv : r->machine.argv);
+                                    note_argc ? note_argv : argv);
             free(note_argv);
         } else if (slot) {
             CHECK(slot->pending > 0);
@@ -471,6 +463,7 @@ static void apply_batch(struct repl *r, const struct entry_header *h, const stru
     }
     if (rc < 0) log_warn("Malformed batch from origin %016" PRIx64 " (applied %u commands)",
                          b->origin, i);
+    argv_room_trim(&r->machine.args);
     if (own) propose_on_applied_own(r, own);
     if (fo) {
         slot_answer(fo->slot, r->machine.fwd_reply.data, r->machine.fwd_reply.len);
@@ -733,8 +726,7 @@ void fsm_close(struct repl *r)
 {
     dict_clear(&r->machine.dedup);
     dict_clear(&r->machine.members);
-    free(r->machine.argv);
-    r->machine.argv = NULL;
+    argv_room_free(&r->machine.args);
     buf_free(&r->machine.scratch);
     buf_free(&r->machine.fwd_reply);
 }

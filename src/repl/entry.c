@@ -2,9 +2,11 @@
 #include "repl/entry.h"
 
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/check.h"
+#include "base/mem.h"
 
 static uint32_t get32(const unsigned char *p)
 {
@@ -175,6 +177,30 @@ int command_next(struct command_reader *r, struct entry_command *c, struct resp_
     c->argc = (int)argc;
     r->p = next;
     return 1;
+}
+
+int command_next_in(struct command_reader *r, struct entry_command *c, struct argv_room *room)
+{
+    int need = 0, rc;
+    while ((rc = command_next(r, c, room->argv, room->cap, &need)) < 0 && need > room->cap) {
+        /* Bounded: need is at most a quarter of the body (entry.h). */
+        room->argv = xrealloc(room->argv, (size_t)need * sizeof *room->argv);
+        room->cap = need;
+        need = 0;
+    }
+    return rc;
+}
+
+void argv_room_trim(struct argv_room *room)
+{
+    if (room->cap > ARGV_ROOM_KEEP) argv_room_free(room);
+}
+
+void argv_room_free(struct argv_room *room)
+{
+    free(room->argv);
+    room->argv = NULL;
+    room->cap = 0;
 }
 
 bool entry_body_valid(const char *body, size_t len, uint32_t n_commands, int max_db)

@@ -68,8 +68,7 @@ struct repl_memory {
     bool evict_in_flight;          /* one eviction batch at a time */
     uint64_t evict_seq;
     struct evict_pool pool;
-    struct resp_arg *argv;         /* scratch for walking batch bodies */
-    int argv_cap;
+    struct argv_room args;         /* for walking batch bodies */
 };
 
 /* expire.c: the leader's active expiry cycle (Redis's activeExpireCycle). */

@@ -139,21 +139,16 @@ static bool handle_reply(struct link *l, const char *p, size_t len)
         size_t blen = (size_t)e.n;
         /* The command itself, for a blocked one's waiter. */
         struct entry_command ec;
-        int need = 0, rc;
-        while ((rc = command_next(&cr, &ec, r->machine.argv, r->machine.argv_cap, &need)) < 0 && need > r->machine.argv_cap) {
-            r->machine.argv_cap = need;
-            r->machine.argv = xrealloc(r->machine.argv, (size_t)need * sizeof *r->machine.argv);
-            need = 0;
-        }
+        int rc = command_next_in(&cr, &ec, &r->machine.args);
         if (b->slots[i] && blen == 0 && rc > 0 && r->hooks.on_blocked) {
             /* An empty reply: the command blocked; the server waits. */
-            r->hooks.on_blocked(r->hooks.ctx, b->slots[i], ec.db, ec.proto, ec.argc, r->machine.argv);
+            r->hooks.on_blocked(r->hooks.ctx, b->slots[i], ec.db, ec.proto, ec.argc, r->machine.args.argv);
         } else if (b->slots[i] && rc > 0 && note_is(p + at, blen) && r->hooks.on_blocked) {
             /* Blocked with a wait note: wait with the note's command. */
             struct resp_arg *note_argv = NULL;
             int note_argc = note_parse(p + at, blen, &note_argv);
             r->hooks.on_blocked(r->hooks.ctx, b->slots[i], ec.db, ec.proto,
-                                note_argc ? note_argc : ec.argc, note_argc ? note_argv : r->machine.argv);
+                                note_argc ? note_argc : ec.argc, note_argc ? note_argv : r->machine.args.argv);
             free(note_argv);
         } else if (b->slots[i]) {
             slot_answer(b->slots[i], p + at, blen);
@@ -161,6 +156,7 @@ static bool handle_reply(struct link *l, const char *p, size_t len)
         b->slots[i] = NULL;
         at += blen + 2;
     }
+    argv_room_trim(&r->machine.args);
     propose_remove(r, b);
     return true;
 }

@@ -41,8 +41,7 @@ struct repl_machine {
     struct reply_slot *applying_slot; /* its command's, when this node's client sent it */
     uint64_t expire_rng;
     /* Apply scratch */
-    struct resp_arg *argv;
-    int argv_cap;
+    struct argv_room args;
     struct buf scratch;
     struct buf fwd_reply;
     /* Counters */

@@ -58,9 +58,7 @@ void repl_set_memory(struct repl *r, long long maxmemory, enum evict_policy poli
 void memory_close(struct repl *r)
 {
     evict_pool_clear(&r->mem.pool);
-    free(r->mem.argv);
-    r->mem.argv = NULL;
-    r->mem.argv_cap = 0;
+    argv_room_free(&r->mem.args);
 }
 
 void memory_batch_gone(struct repl *r, uint64_t seq)
@@ -143,22 +141,16 @@ bool memory_gate(struct repl *r, const char *body, size_t len, struct buf *out)
         return false;
     struct command_reader cr;
     struct entry_command ec;
-    int need = 0, rc;
+    int rc;
     bool changed = false;
     size_t done = 0; /* bytes of body already copied to out */
     command_reader_init(&cr, body, len);
     for (;;) {
         const char *start = (const char *)cr.p;
-        rc = command_next(&cr, &ec, m->argv, m->argv_cap, &need);
-        if (rc < 0 && need > m->argv_cap) {
-            m->argv_cap = need;
-            m->argv = xrealloc(m->argv, (size_t)need * sizeof *m->argv);
-            need = 0;
-            continue; /* the reader did not move */
-        }
+        rc = command_next_in(&cr, &ec, &m->args);
         if (rc <= 0) break;
         const char *error;
-        enum memlimit_verdict v = memlimit_verdict(r->store, &m->gate, ec.db, ec.argc, m->argv, &error);
+        enum memlimit_verdict v = memlimit_verdict(r->store, &m->gate, ec.db, ec.argc, m->args.argv, &error);
         if (v == MEMLIMIT_RUN) continue;
         /* Copy what came before unchanged, then the replacement. */
         buf_append(out, body + done, (size_t)(start - body) - done);
@@ -170,11 +162,12 @@ bool memory_gate(struct repl *r, const char *body, size_t len, struct buf *out)
         } else {
             struct resp_arg *argv = xmalloc((size_t)(ec.argc + 1) * sizeof *argv);
             argv[0] = (struct resp_arg){OOM_GUARD_CMD, strlen(OOM_GUARD_CMD)};
-            memcpy(argv + 1, m->argv, (size_t)ec.argc * sizeof *argv);
+            memcpy(argv + 1, m->args.argv, (size_t)ec.argc * sizeof *argv);
             entry_write_command(out, ec.db, ec.proto, ec.argc + 1, argv);
             free(argv);
         }
     }
+    argv_room_trim(&m->args);
     if (!changed) return false;
     buf_append(out, body + done, len - done);
     return true;

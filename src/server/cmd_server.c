@@ -733,23 +733,18 @@ static bool forwardable(const char *body, size_t len)
 {
     struct command_reader cr;
     command_reader_init(&cr, body, len);
-    int cap = 8, need = 0, rc;
-    struct resp_arg *argv = xmalloc((size_t)cap * sizeof *argv);
+    struct argv_room room = {0};
     struct entry_command ec;
     bool ok = true;
-    while (ok && (rc = command_next(&cr, &ec, argv, cap, &need)) != 0) {
-        if (rc < 0 && need > cap) {
-            cap = need;
-            argv = xrealloc(argv, (size_t)cap * sizeof *argv);
-            need = 0;
-            continue;
-        }
+    int rc;
+    while (ok && (rc = command_next_in(&cr, &ec, &room)) != 0) {
+        const struct resp_arg *argv = room.argv;
         if (rc > 0 && repl_internal_forwardable(argv[0].ptr, argv[0].len)) continue;
         const struct cmd_def *d = rc > 0 ? cmd_lookup(argv[0].ptr, argv[0].len, true) : NULL;
         ok = d != NULL && !(d->flags & CMD_LOCAL) &&
              (!(d->flags & CMD_INTERNAL) || (d->flags & CMD_FOR_CLIENT));
     }
-    free(argv);
+    argv_room_free(&room);
     return ok;
 }
 

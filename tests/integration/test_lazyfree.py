@@ -187,6 +187,28 @@ def test_unlink_and_del_of_a_big_hash(tmp_path):
         assert node.stop() == 0
 
 
+def test_memory_of_one_huge_command_is_given_back(tmp_path):
+    """A single SADD of 100,000 members: once the set is unlinked, used
+    memory returns near the empty server's. The room apply and the
+    leader's memory gate use to walk a command's arguments grew to that
+    command's 100,000 arguments (1.6 MB) and kept it until the node
+    stopped (Redis's lazyfree unit checks this: below twice the empty
+    server's used_memory)."""
+    node = Node(str(tmp_path)).start()
+    try:
+        c = node.client()
+        c.config_set("maxmemory", "1gb")  # the leader's memory gate walks it too
+        wait_drained(c)
+        empty = mem(c, "used_memory")
+        assert c.sadd("myset", *range(100_000)) == 100_000
+        assert mem(c, "used_memory") > empty + 1_000_000
+        assert c.unlink("myset") == 1
+        wait_until(lambda: mem(c, "used_memory") < empty + 200_000, 10,
+                   message=f"used_memory back near {empty}")
+    finally:
+        assert node.stop() == 0
+
+
 def test_server_del_expire_and_eviction_directives(tmp_path):
     node = Node(str(tmp_path)).start()
     try:
