@@ -4,7 +4,10 @@
  * and/or `--name value` flags on the command line (flags override the
  * file). Every directive has a row in the table in config.c giving its
  * type, default and whether CONFIG SET may change it at run time; CONFIG
- * GET and CONFIG SET read the same table. */
+ * GET and CONFIG SET read the same table. Some directives only start-up
+ * reads: CONFIG SET accepts for them the value they have, and refuses any
+ * other as immutable; Redis's own immutable ones (daemonize, logfile...) it
+ * refuses whatever the value, as Redis does. */
 #ifndef PARLEY_SERVER_CONFIG_H
 #define PARLEY_SERVER_CONFIG_H
 
@@ -112,6 +115,12 @@ struct config {
     long long slowlog_log_slower_than;   /* us; -1: off (slowlog.h) */
     long long slowlog_max_len;
     long long tracking_table_max_keys;
+    /* Accepted and shown as Redis 7.0 has them, with no effect in Parley
+     * (config.c says why for each). */
+    long long maxmemory_clients; /* bytes, or -N for N% of maxmemory */
+    char *save;                  /* "seconds changes ..." */
+    long long repl_backlog_size;
+    long long key_load_delay;
 };
 
 /* Fills defaults, then applies the file (if argv[1] is not a flag), then
@@ -144,7 +153,8 @@ int config_rewrite(struct config *c, char *err, size_t errlen);
  * non-zero with a reason in err. */
 typedef int config_apply_fn(void *ctx, char *err, size_t errlen);
 /* CONFIG SET of n directives at once, as Redis 7.0 does it: all names are
- * checked first (unknown, immutable, named twice), then the values are set
+ * checked first, in order (unknown, immutable, named twice: the first
+ * problem is reported), then the values are set
  * in order, and if one is refused the ones already set are restored, so the
  * command changes everything or nothing. When a tls-* directive is among
  * them, apply_tls runs once after all are set; if it fails, every value is

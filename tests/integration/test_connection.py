@@ -582,8 +582,8 @@ def test_config_get(raw):
     assert got == [b"proto-max-bulk-len", b"536870912"]
     assert raw.call("CONFIG", "GET", "nosuch") == []
     # Each directive once, however many patterns match it.
-    max_all = {b"maxclients": b"10000", b"maxmemory": b"0", b"maxmemory-policy": b"noeviction",
-               b"maxmemory-samples": b"5"}
+    max_all = {b"maxclients": b"10000", b"maxmemory": b"0", b"maxmemory-clients": b"0",
+               b"maxmemory-policy": b"noeviction", b"maxmemory-samples": b"5"}
     pairs = raw.call("CONFIG", "GET", "maxclients", "maxclients", "max*")
     assert len(pairs) == 2 * len(max_all) and dict(zip(pairs[::2], pairs[1::2])) == max_all
     pairs = raw.call("CONFIG", "GET", "maxclients", "proto-max-bulk-len", "client-query-buffer-limit")
