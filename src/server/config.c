@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "base/mem.h"
 #include "base/peerauth.h"
 #include "base/tls.h"
@@ -59,7 +60,8 @@ static enum set_rule set_rule(const struct directive *d) { return (enum set_rule
 
 static const struct directive table[] = {
     {"bind", K_STRING, OFF(bind), SET_STARTUP, "127.0.0.1", 0, 0},
-    {"port", K_INT, OFF(port), SET_STARTUP, "6379", 0, 65535}, /* 0: TLS only (tls-port) */
+    /* 0: TLS only (tls-port). CONFIG SET moves the listener (server/main.c). */
+    {"port", K_INT, OFF(port), SET_RUNTIME, "6379", 0, 65535},
     {"metrics-port", K_INT, OFF(metrics_port), SET_STARTUP, "0", 0, 65535}, /* Prometheus (metrics.c); 0: off */
     {"dir", K_STRING, OFF(dir), SET_STARTUP, "./parley-data", 0, 0},
     /* SAVE and BGSAVE write `dir`/`dbfilename` (server/cmd_save.c). */
@@ -559,6 +561,35 @@ int config_load(struct config *c, int argc, char **argv, struct buf *err)
 
 long long config_client_port(const struct config *c) { return c->port ? c->port : c->tls_port; }
 
+/* announce-addr when none is given: the first bound address, unless it is
+ * a wildcard: then the host of raft-addr, which peers can reach by
+ * definition; with the client port. */
+static void derive_announce(struct config *c)
+{
+    char host[256];
+    snprintf(host, sizeof host, "%s", c->bind[0] == '-' ? c->bind + 1 : c->bind);
+    host[strcspn(host, " ")] = '\0';
+    if (!strcmp(host, "0.0.0.0") || !strcmp(host, "::") || !strcmp(host, "*") || !host[0]) {
+        snprintf(host, sizeof host, "%s", c->raft_addr);
+        char *colon = strrchr(host, ':');
+        if (colon) *colon = '\0';
+    }
+    char tmp[320];
+    snprintf(tmp, sizeof tmp, strchr(host, ':') ? "[%s]:%lld" : "%s:%lld", host, config_client_port(c));
+    free(c->announce_addr);
+    c->announce_addr = xstrdup(tmp);
+}
+
+bool config_follow_port(struct config *c)
+{
+    if (!c->announce_addr_derived) return false;
+    char *before = xstrdup(c->announce_addr);
+    derive_announce(c);
+    bool changed = strcmp(before, c->announce_addr) != 0;
+    free(before);
+    return changed;
+}
+
 void config_finish(struct config *c)
 {
     long long port = config_client_port(c);
@@ -575,20 +606,8 @@ void config_finish(struct config *c)
         c->cluster = xstrdup(tmp);
     }
     if (c->announce_addr[0] == '\0') {
-        /* The first bound address, unless it is a wildcard: then the host
-         * of raft-addr, which peers can reach by definition. */
-        char host[256];
-        snprintf(host, sizeof host, "%s", c->bind[0] == '-' ? c->bind + 1 : c->bind);
-        host[strcspn(host, " ")] = '\0';
-        if (!strcmp(host, "0.0.0.0") || !strcmp(host, "::") || !strcmp(host, "*") || !host[0]) {
-            snprintf(host, sizeof host, "%s", c->raft_addr);
-            char *colon = strrchr(host, ':');
-            if (colon) *colon = '\0';
-        }
-        char tmp[320];
-        snprintf(tmp, sizeof tmp, strchr(host, ':') ? "[%s]:%lld" : "%s:%lld", host, port);
-        free(c->announce_addr);
-        c->announce_addr = xstrdup(tmp);
+        c->announce_addr_derived = true;
+        derive_announce(c);
     }
     if (!c->tls_cluster) {
         c->tls_announce_addr[0] = '\0';
@@ -753,11 +772,17 @@ static bool same_value(struct config *c, const struct directive *d, const char *
     return same;
 }
 
-/* The tls-* directives take effect through the TLS reload (apply_tls). */
-static bool is_tls(const struct directive *d) { return strncmp(d->name, "tls-", 4) == 0; }
+/* What a directive needs to take effect beyond its value, or -1: the
+ * tls-* ones a TLS reload, port the listener moved. */
+static int applier_of(const struct directive *d)
+{
+    if (strncmp(d->name, "tls-", 4) == 0) return CONFIG_APPLY_TLS;
+    if (d->offset == OFF(port) && d->kind == K_INT) return CONFIG_APPLY_LISTENER;
+    return -1;
+}
 
 int config_set(struct config *c, int n, const char *const *names, const char *const *values,
-               const char **bad, char *err, size_t errlen, config_apply_fn *apply_tls,
+               const char **bad, char *err, size_t errlen, config_apply_fn *take_effect,
                void *apply_ctx)
 {
     const struct directive **ds = xcalloc((size_t)n, sizeof *ds);
@@ -806,15 +831,23 @@ int config_set(struct config *c, int n, const char *const *names, const char *co
         rv = -1;
         break;
     }
-    /* The TLS directives take effect together, once: a certificate and its
-     * key change in one CONFIG SET. */
-    const struct directive *tls = NULL;
-    for (int i = 0; i < n && rv == 0 && tls == NULL; i++)
-        if (ds[i] && is_tls(ds[i])) tls = ds[i];
-    if (tls && apply_tls && apply_tls(apply_ctx, err, errlen) != 0) {
-        *bad = tls->name;
+    /* Each applier once, for all its directives (a certificate and its key
+     * change in one CONFIG SET), blamed on the first that needed it. */
+    const struct directive *needs[CONFIG_APPLY_N] = {0};
+    for (int i = 0; i < n && rv == 0; i++) {
+        int a = ds[i] ? applier_of(ds[i]) : -1;
+        if (a >= 0 && needs[a] == NULL) needs[a] = ds[i];
+    }
+    for (int a = 0; a < CONFIG_APPLY_N && rv == 0 && take_effect; a++) {
+        if (needs[a] == NULL || take_effect(apply_ctx, (enum config_apply)a, err, errlen) == 0) continue;
+        *bad = needs[a]->name;
         for (int j = n - 1; j >= 0; j--)
             if (ds[j]) set_value(c, ds[j], old[j]);
+        /* What already took effect goes back to the old values. */
+        char again[256];
+        for (int b = 0; b < a; b++)
+            if (needs[b] && take_effect(apply_ctx, (enum config_apply)b, again, sizeof again) != 0)
+                log_warn("CONFIG SET: restoring %s failed too: %s", needs[b]->name, again);
         rv = -1;
     }
     for (int i = 0; i < n && rv == 0; i++)

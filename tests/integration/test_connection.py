@@ -626,7 +626,7 @@ FAILED = "ERR CONFIG SET failed (possibly related to argument '%s') - %s"
 
 @pytest.mark.parametrize("args,error", [
     (["nosuch", "1"], "ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'"),
-    (["port", "1234"], FAILED % ("port", "can't set immutable config")),  # mutable in Redis
+    (["node-id", "1234"], FAILED % ("node-id", "can't set immutable config")),  # start-up only
     (["maxclients", "abc"], FAILED % ("maxclients", "argument couldn't be parsed into an integer")),
     (["maxclients", "1.5"], FAILED % ("maxclients", "argument couldn't be parsed into an integer")),
     (["maxclients", "0"], FAILED % ("maxclients", "argument must be between 1 and 1000000 inclusive")),
@@ -651,7 +651,7 @@ FAILED = "ERR CONFIG SET failed (possibly related to argument '%s') - %s"
      "ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'"),
     (["maxclients", "5000", "proto-max-bulk-len", "abc"],
      FAILED % ("proto-max-bulk-len", "argument must be a memory value")),
-    (["maxclients", "5000", "port", "1"], FAILED % ("port", "can't set immutable config")),
+    (["maxclients", "5000", "node-id", "2"], FAILED % ("node-id", "can't set immutable config")),
     (["maxclients", "5000", "client-output-buffer-limit", "normal 1 2 3 foo 0 0 0"],
      FAILED % ("client-output-buffer-limit", "Invalid client class specified in buffer limit configuration.")),
 ])
