@@ -2,12 +2,18 @@
 commandstats and errorstats sections and the counters Redis exporters read
 (keyspace_hits/misses, total_error_replies), CONFIG RESETSTAT, COMMAND
 GETKEYS/GETKEYSANDFLAGS (compared with redis-server 7.0), OBJECT
-IDLETIME/FREQ (this node's own access records), PFDEBUG and PFSELFTEST."""
+IDLETIME/FREQ (this node's own access records), PFDEBUG and PFSELFTEST;
+CONFIG GET/SET as Redis 7.0 answers them (refusals, values, hidden and
+alias settings, start-up settings given their own value) and CONFIG SET
+port moving the client listener."""
+import socket
+
 import pytest
 import redis
 
-from conftest import parse_info, wait_until
+from conftest import free_port, parse_info, wait_until
 from exact import exact_client
+from test_membership import members
 
 
 def info(c, *sections):
@@ -490,24 +496,14 @@ def test_config_set_every_setting_to_its_own_value(server):
 
 def busy_port():
     """A port some other socket listens on (closed by the caller)."""
-    import socket
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     s.listen()
     return s
 
 
-def members(node):
-    out = {}
-    for row in node.client(socket_timeout=5).execute_command("RAFT", "MEMBERS"):
-        d = dict(zip(row[0::2], row[1::2]))
-        out[int(d["id"])] = d
-    return out
-
-
 def test_config_set_port_moves_the_listener(make_node, redis_ref):
     """Redis's "CONFIG SET rollback on apply error", then a move that works."""
-    from conftest import free_port
     node = make_node().start()
     p, ref = exact_client(node), exact_client(redis_ref)
     old = node.port
@@ -545,7 +541,6 @@ def test_config_set_port_moves_the_listener(make_node, redis_ref):
 def test_config_set_port_in_a_cluster(make_cluster):
     """Each node's new client address reaches every node through the log;
     a follower started again forwards its writes to the leader's new port."""
-    from conftest import free_port
     c = make_cluster(3).start()
     leader = c.leader()
     follower = c.followers()[0]
