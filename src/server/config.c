@@ -114,7 +114,8 @@ static const struct directive table[] = {
     {"force-new-cluster", K_BOOL, OFF(force_new_cluster), SET_STARTUP, "no", 0, 0},
     {"maxmemory", K_MEMORY, OFF(maxmemory), SET_RUNTIME, "0", 0, BIG},
     /* Accepted and shown, as Redis 7.0 parses it; Parley does not evict
-     * clients (README, Memory limits). Bytes, or -percent of maxmemory. */
+     * clients (the README's list of directives). Bytes, or -percent of
+     * maxmemory. */
     {"maxmemory-clients", K_MEMORY_OR_PERCENT, OFF(maxmemory_clients), SET_RUNTIME, "0", 0, BIG},
     {"maxmemory-policy", K_EVICT_POLICY, OFF(maxmemory_policy), SET_RUNTIME, "noeviction", 0, 0},
     {"maxmemory-samples", K_INT, OFF(maxmemory_samples), SET_RUNTIME, "5", 1, 0x7fffffff},
@@ -203,7 +204,7 @@ static const struct directive table[] = {
     {"tracking-table-max-keys", K_INT, OFF(tracking_table_max_keys), SET_RUNTIME, "1000000", 0, BIG},
     /* Redis's persistence and replication settings that have no effect in
      * Parley, where the Raft log is the persistence and every node a
-     * replica of it: accepted and shown (README, Configuration). */
+     * replica of it: accepted and shown (the README's list of directives). */
     {"save", K_SAVE, OFF(save), SET_RUNTIME, "", 0, 0},
     {"repl-backlog-size", K_MEMORY, OFF(repl_backlog_size), SET_RUNTIME, "1mb", 1, BIG},
     /* Redis's test setting (a delay per key loaded); no effect in Parley. */
@@ -353,7 +354,7 @@ static const char *apply(struct config *c, const struct directive *d, int argc, 
         if (d->kind == K_FIXED) {
             static char why[96];
             if (strcmp(text, d->def) == 0) return NULL;
-            snprintf(why, sizeof why, "Parley has only '%s' for this setting", d->def);
+            snprintf(why, sizeof why, "this setting can only be '%s' in Parley", d->def);
             return why;
         }
         return set_save(field, text);
