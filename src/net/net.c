@@ -755,6 +755,31 @@ int net_listen(struct net *n, const char *bind, int port, bool tls, char *err, s
     return bindlist_listen(bind, port, tls ? "TLS" : "TCP", listen_one, &a, err, errlen);
 }
 
+int net_relisten(struct net *n, const char *bind, int port, bool tls, char *err, size_t errlen)
+{
+    struct listener *kept = n->listeners;
+    n->listeners = NULL;
+    int rv = port ? net_listen(n, bind, port, tls, err, errlen) : 0;
+    struct listener *fresh = n->listeners;
+    n->listeners = kept;
+    struct listener **closing = rv == 0 ? &n->listeners : &fresh;
+    /* On success the old listeners of this kind go; on failure the new. */
+    for (struct listener **p = closing; *p;) {
+        struct listener *l = *p;
+        if (rv == 0 && l->tls != tls) {
+            p = &l->next;
+            continue;
+        }
+        *p = l->next;
+        uv_close((uv_handle_t *)&l->tcp, (uv_close_cb)free);
+    }
+    if (rv != 0) return rv;
+    struct listener **end = &n->listeners;
+    while (*end) end = &(*end)->next;
+    *end = fresh;
+    return 0;
+}
+
 void net_close_all(struct net *n)
 {
     for (struct listener *l = n->listeners, *next; l; l = next) {

@@ -70,6 +70,12 @@ struct net *net_new(uv_loop_t *loop, const struct net_handlers *handlers,
  * speaking TLS if `tls` (net_tls_reload must have succeeded first).
  * Returns 0, or a negative libuv error with a message in err. */
 int net_listen(struct net *n, const char *bind, int port, bool tls, char *err, size_t errlen);
+/* Moves the plaintext (or, with `tls`, the TLS) listeners to `port` on
+ * `bind`: the new ones are opened first, and only once every address is
+ * bound are the old ones closed; connections already accepted stay open.
+ * On failure nothing changes and the error is returned as net_listen's.
+ * Port 0 closes them. */
+int net_relisten(struct net *n, const char *bind, int port, bool tls, char *err, size_t errlen);
 /* Builds the TLS server context from s; on success connections accepted
  * from now on use it (those already open keep theirs) and 0 is returned;
  * on failure the context in use is kept, and -1 comes with Redis's reason

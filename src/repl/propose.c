@@ -678,10 +678,17 @@ void propose_tick(struct repl *r)
     uint64_t term = raft_current_term(r->raft);
     if (r->prop.last_state == RAFT_LEADER && (state != RAFT_LEADER || term != r->prop.last_term))
         on_lost_leadership(r);
+    bool announced = false;
     if (state == RAFT_LEADER && (r->prop.last_state != RAFT_LEADER || term != r->prop.last_term)) {
         log_info("This node is the Raft leader for term %" PRIu64, term);
         propose_requeue_sent(r);
         propose_announce(r, term);
+        announced = true;
+    }
+    if (r->prop.announce_again) { /* a new client address (repl_set_announce_addr) */
+        r->prop.announce_again = false;
+        if (state == RAFT_LEADER && !announced) propose_announce(r, term);
+        else if (state != RAFT_LEADER) r->lease.member_sent_term = 0; /* registers below */
     }
     r->prop.last_state = state;
     r->prop.last_term = term;
@@ -710,6 +717,14 @@ void propose_tick(struct repl *r)
         link_update(r);
         link_send_queued(r);
     }
+}
+
+void repl_set_announce_addr(struct repl *r, const char *addr)
+{
+    free(r->node.announce_addr);
+    r->node.announce_addr = xstrdup(addr);
+    r->cfg.announce_addr = r->node.announce_addr;
+    r->prop.announce_again = true;
 }
 
 void propose_housekeeping(struct repl *r)

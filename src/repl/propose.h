@@ -68,6 +68,7 @@ struct repl_proposer {
     size_t inflight_bytes;
     bool blocked;                /* told a client to pause */
     int last_state;              /* raft state seen at the last tick */
+    bool announce_again;         /* our client address changed (repl_set_announce_addr) */
     uint64_t last_term;
     int64_t time_floor_ms;       /* entry times never go backwards */
     uint64_t seed_rng;           /* the seeds entries carry */

@@ -154,6 +154,11 @@ void repl_set_max_bulk_len(struct repl *r, long long max_bulk_len);
 /* maxmemory (bytes, 0: none), maxmemory-policy and maxmemory-samples: what
  * this node decides with when it leads (repl/memory.c). */
 void repl_set_memory(struct repl *r, long long maxmemory, enum evict_policy policy, int samples);
+/* This node's client address changed (CONFIG SET port): it registers the
+ * new one through the log as it does after every leader change (the
+ * leader announces itself again, a follower sends its member record), so
+ * followers forward to it and RAFT MEMBERS shows it. */
+void repl_set_announce_addr(struct repl *r, const char *addr);
 /* divergence-check-interval-ms changed (CONFIG SET); 0 stops the checks. */
 void repl_set_divergence_check_interval(struct repl *r, unsigned interval_ms);
 /* This process's identity in the log (the origin of its batches). */

@@ -633,7 +633,7 @@ static void config_set_cmd(struct client *c, const struct cmd_def *cmd, int argc
     }
     const char *bad;
     char err[256];
-    int rv = config_set(&c->srv->cfg, n, names, values, &bad, err, sizeof err, server_reload_tls,
+    int rv = config_set(&c->srv->cfg, n, names, values, &bad, err, sizeof err, server_apply_config,
                         c->srv);
     if (rv == -2)
         resp_errorf(&o, "ERR Unknown option or number of arguments for CONFIG SET - '%s'", bad);

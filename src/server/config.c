@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "base/mem.h"
 #include "base/peerauth.h"
 #include "base/tls.h"
@@ -18,136 +19,163 @@
 #include "repl/entry.h"
 #include "store/encoding.h"
 #include "store/evict.h"
+#include "store/keyspace.h"
 
-/* K_SECRET: a string that CONFIG GET and error messages never show. */
+/* K_SECRET: a string that CONFIG GET and error messages never show.
+ * K_MEMORY_OR_PERCENT: bytes, or a percentage of maxmemory ("10%").
+ * K_SAVE: Redis's save points ("3600 1 300 100"), kept as text.
+ * K_FIXED: a Redis directive whose value Parley cannot change (`def`); it
+ * has no field, a file may name it with that value only. */
 enum kind { K_STRING, K_SECRET, K_INT, K_MEMORY, K_BOOL, K_OUTPUT_LIMIT, K_EVICT_POLICY, K_TLS_AUTH,
-           K_NOTIFY, K_ENCODING, K_PERCENTILES };
+           K_NOTIFY, K_ENCODING, K_PERCENTILES, K_MEMORY_OR_PERCENT, K_SAVE, K_FIXED };
+
+/* What CONFIG SET may do with a directive.
+ * SET_STARTUP: read at start-up only, in Parley (Parley's own, and the few
+ *   Redis changes at run time but Parley cannot): CONFIG SET to the value
+ *   it already has is accepted and changes nothing, so a tool that writes
+ *   back what CONFIG GET * showed works; any other value is refused as
+ *   immutable.
+ * SET_RUNTIME: CONFIG SET changes it.
+ * SET_NEVER: immutable in Redis too; refused as Redis 7.0 refuses it,
+ *   whatever the value.
+ * HIDDEN, added to one of them: as Redis's hidden (test) configs, CONFIG
+ * GET answers it by name and no pattern lists it. */
+enum set_rule { SET_STARTUP, SET_RUNTIME, SET_NEVER, SET_RULE = 3, HIDDEN = 4 };
 
 struct directive {
     const char *name;
     enum kind kind;
     size_t offset;
-    bool mutable_;
+    unsigned set; /* a set_rule, maybe | HIDDEN */
     const char *def;
     long long min, max;
 };
 
+static enum set_rule set_rule(const struct directive *d) { return (enum set_rule)(d->set & SET_RULE); }
+
 #define OFF(f) offsetof(struct config, f)
 #define BIG 0x7fffffffffffffffll
+#define TEXT_OF(x) #x
+#define TEXT(x) TEXT_OF(x)
 
 static const struct directive table[] = {
-    {"bind", K_STRING, OFF(bind), false, "127.0.0.1", 0, 0},
-    {"port", K_INT, OFF(port), false, "6379", 0, 65535}, /* 0: TLS only (tls-port) */
-    {"metrics-port", K_INT, OFF(metrics_port), false, "0", 0, 65535}, /* Prometheus (metrics.c); 0: off */
-    {"dir", K_STRING, OFF(dir), false, "./parley-data", 0, 0},
+    {"bind", K_STRING, OFF(bind), SET_STARTUP, "127.0.0.1", 0, 0},
+    /* 0: TLS only (tls-port). CONFIG SET moves the listener (server/main.c). */
+    {"port", K_INT, OFF(port), SET_RUNTIME, "6379", 0, 65535},
+    {"metrics-port", K_INT, OFF(metrics_port), SET_STARTUP, "0", 0, 65535}, /* Prometheus (metrics.c); 0: off */
+    {"dir", K_STRING, OFF(dir), SET_STARTUP, "./parley-data", 0, 0},
     /* SAVE and BGSAVE write `dir`/`dbfilename` (server/cmd_save.c). */
-    {"dbfilename", K_STRING, OFF(dbfilename), false, "dump.parley", 0, 0},
+    {"dbfilename", K_STRING, OFF(dbfilename), SET_STARTUP, "dump.parley", 0, 0},
     /* Start a new cluster from a backup (server/restore.c). */
-    {"restore", K_STRING, OFF(restore), false, "", 0, 0},
-    {"node-id", K_INT, OFF(node_id), false, "1", 1, BIG},
-    {"raft-addr", K_STRING, OFF(raft_addr), false, "", 0, 0},
-    {"cluster", K_STRING, OFF(cluster), false, "", 0, 0},
-    {"join", K_STRING, OFF(join), false, "", 0, 0},
-    {"announce-addr", K_STRING, OFF(announce_addr), false, "", 0, 0},
+    {"restore", K_STRING, OFF(restore), SET_STARTUP, "", 0, 0},
+    {"node-id", K_INT, OFF(node_id), SET_STARTUP, "1", 1, BIG},
+    {"raft-addr", K_STRING, OFF(raft_addr), SET_STARTUP, "", 0, 0},
+    {"cluster", K_STRING, OFF(cluster), SET_STARTUP, "", 0, 0},
+    {"join", K_STRING, OFF(join), SET_STARTUP, "", 0, 0},
+    {"announce-addr", K_STRING, OFF(announce_addr), SET_STARTUP, "", 0, 0},
     /* What peers prove they know (base/peerauth.h); none: loopback peers only. */
-    {"cluster-secret", K_SECRET, OFF(cluster_secret), false, "", 0, 0},
-    {"sentinel-master-name", K_STRING, OFF(sentinel_master_name), false, "mymaster", 0, 0},
-    {"logfile", K_STRING, OFF(logfile), false, "", 0, 0},
-    {"loglevel", K_STRING, OFF(loglevel), true, "notice", 0, 0},
-    {"maxclients", K_INT, OFF(maxclients), true, "10000", 1, 1000000},
-    {"proto-max-bulk-len", K_MEMORY, OFF(proto_max_bulk_len), true, "512mb", 1024 * 1024, BIG},
-    {"client-query-buffer-limit", K_MEMORY, OFF(client_query_buffer_limit), true, "1gb",
+    {"cluster-secret", K_SECRET, OFF(cluster_secret), SET_STARTUP, "", 0, 0},
+    {"sentinel-master-name", K_STRING, OFF(sentinel_master_name), SET_STARTUP, "mymaster", 0, 0},
+    {"logfile", K_STRING, OFF(logfile), SET_NEVER, "", 0, 0},
+    {"loglevel", K_STRING, OFF(loglevel), SET_RUNTIME, "notice", 0, 0},
+    {"maxclients", K_INT, OFF(maxclients), SET_RUNTIME, "10000", 1, 1000000},
+    {"proto-max-bulk-len", K_MEMORY, OFF(proto_max_bulk_len), SET_RUNTIME, "512mb", 1024 * 1024, BIG},
+    {"client-query-buffer-limit", K_MEMORY, OFF(client_query_buffer_limit), SET_RUNTIME, "1gb",
      1024 * 1024, BIG},
-    {"client-output-buffer-limit", K_OUTPUT_LIMIT, OFF(output_hard), true,
+    {"client-output-buffer-limit", K_OUTPUT_LIMIT, OFF(output_hard), SET_RUNTIME,
      "normal 0 0 0 pubsub 32mb 8mb 60", 0, 0},
-    {"client-reply-pause-bytes", K_MEMORY, OFF(client_reply_pause_bytes), true, "64mb", 0, BIG},
-    {"raft-election-timeout-ms", K_INT, OFF(raft_election_timeout_ms), false, "300", 20, 600000},
-    {"raft-heartbeat-ms", K_INT, OFF(raft_heartbeat_ms), false, "10", 5, 100000},
-    {"raft-snapshot-threshold", K_INT, OFF(raft_snapshot_threshold), false, "8192", 2, 1 << 30},
-    {"raft-snapshot-trailing", K_INT, OFF(raft_snapshot_trailing), false, "16384", 0, 1 << 30},
+    {"client-reply-pause-bytes", K_MEMORY, OFF(client_reply_pause_bytes), SET_RUNTIME, "64mb", 0, BIG},
+    {"raft-election-timeout-ms", K_INT, OFF(raft_election_timeout_ms), SET_STARTUP, "300", 20, 600000},
+    {"raft-heartbeat-ms", K_INT, OFF(raft_heartbeat_ms), SET_STARTUP, "10", 5, 100000},
+    {"raft-snapshot-threshold", K_INT, OFF(raft_snapshot_threshold), SET_STARTUP, "8192", 2, 1 << 30},
+    {"raft-snapshot-trailing", K_INT, OFF(raft_snapshot_trailing), SET_STARTUP, "16384", 0, 1 << 30},
     /* The log in bytes (repl/logbound.c): a snapshot once this much was
      * applied since the last (0: entries only), and at most this much kept
      * behind it. */
     /* A snapshot's child (repl/snapfork.c) still writing after this is
      * killed and the snapshot given up. */
-    {"raft-snapshot-timeout-ms", K_INT, OFF(raft_snapshot_timeout_ms), false, "600000", 100,
+    {"raft-snapshot-timeout-ms", K_INT, OFF(raft_snapshot_timeout_ms), SET_STARTUP, "600000", 100,
      86400000},
-    {"raft-log-max-bytes", K_MEMORY, OFF(raft_log_max_bytes), false, "64mb", 0, BIG},
-    {"raft-log-trailing-bytes", K_MEMORY, OFF(raft_log_trailing_bytes), false, "16mb", 0, BIG},
-    {"raft-max-inflight-bytes", K_MEMORY, OFF(raft_max_inflight_bytes), false, "64mb",
+    {"raft-log-max-bytes", K_MEMORY, OFF(raft_log_max_bytes), SET_STARTUP, "64mb", 0, BIG},
+    {"raft-log-trailing-bytes", K_MEMORY, OFF(raft_log_trailing_bytes), SET_STARTUP, "16mb", 0, BIG},
+    {"raft-max-inflight-bytes", K_MEMORY, OFF(raft_max_inflight_bytes), SET_STARTUP, "64mb",
      1024 * 1024, BIG},
     /* A batch holds up to this much (or one command): at most what one
      * batch of a log entry can carry, which is also what a leader takes
      * in a follower's PARLEY.FWD (repl/entry.h). */
-    {"raft-max-entry-bytes", K_MEMORY, OFF(raft_max_entry_bytes), false, "1mb", 4096,
+    {"raft-max-entry-bytes", K_MEMORY, OFF(raft_max_entry_bytes), SET_STARTUP, "1mb", 4096,
      (long long)ENTRY_BATCH_BODY_MAX},
-    {"request-timeout-ms", K_INT, OFF(request_timeout_ms), false, "10000", 100, 86400000},
-    {"lease-reads", K_BOOL, OFF(lease_reads), false, "yes", 0, 0},
+    {"request-timeout-ms", K_INT, OFF(request_timeout_ms), SET_STARTUP, "10000", 100, 86400000},
+    {"lease-reads", K_BOOL, OFF(lease_reads), SET_STARTUP, "yes", 0, 0},
     /* libraft's log segments get their blocks written when prepared
      * (repl/segalloc.c). */
-    {"raft-log-prewrite", K_BOOL, OFF(raft_log_prewrite), false, "yes", 0, 0},
+    {"raft-log-prewrite", K_BOOL, OFF(raft_log_prewrite), SET_STARTUP, "yes", 0, 0},
     /* Quorum lost for good: this node's data becomes a one-node cluster (node.c). */
-    {"force-new-cluster", K_BOOL, OFF(force_new_cluster), false, "no", 0, 0},
-    {"maxmemory", K_MEMORY, OFF(maxmemory), true, "0", 0, BIG},
-    {"maxmemory-policy", K_EVICT_POLICY, OFF(maxmemory_policy), true, "noeviction", 0, 0},
-    {"maxmemory-samples", K_INT, OFF(maxmemory_samples), true, "5", 1, 0x7fffffff},
-    {"lfu-log-factor", K_INT, OFF(lfu_log_factor), true, "10", 0, 0x7fffffff},
-    {"lfu-decay-time", K_INT, OFF(lfu_decay_time), true, "1", 0, 0x7fffffff},
+    {"force-new-cluster", K_BOOL, OFF(force_new_cluster), SET_STARTUP, "no", 0, 0},
+    {"maxmemory", K_MEMORY, OFF(maxmemory), SET_RUNTIME, "0", 0, BIG},
+    /* Accepted and shown, as Redis 7.0 parses it; Parley does not evict
+     * clients (the README's list of directives). Bytes, or -percent of
+     * maxmemory. */
+    {"maxmemory-clients", K_MEMORY_OR_PERCENT, OFF(maxmemory_clients), SET_RUNTIME, "0", 0, BIG},
+    {"maxmemory-policy", K_EVICT_POLICY, OFF(maxmemory_policy), SET_RUNTIME, "noeviction", 0, 0},
+    {"maxmemory-samples", K_INT, OFF(maxmemory_samples), SET_RUNTIME, "5", 1, 0x7fffffff},
+    {"lfu-log-factor", K_INT, OFF(lfu_log_factor), SET_RUNTIME, "10", 0, 0x7fffffff},
+    {"lfu-decay-time", K_INT, OFF(lfu_decay_time), SET_RUNTIME, "1", 0, 0x7fffffff},
     /* Which deletions this node frees on its background thread
      * (store/lazyfree.h); node-local, they never change the data. */
-    {"lazyfree-lazy-eviction", K_BOOL, OFF(lazyfree_lazy_eviction), true, "no", 0, 0},
-    {"lazyfree-lazy-expire", K_BOOL, OFF(lazyfree_lazy_expire), true, "no", 0, 0},
-    {"lazyfree-lazy-server-del", K_BOOL, OFF(lazyfree_lazy_server_del), true, "no", 0, 0},
-    {"lazyfree-lazy-user-del", K_BOOL, OFF(lazyfree_lazy_user_del), true, "no", 0, 0},
-    {"lazyfree-lazy-user-flush", K_BOOL, OFF(lazyfree_lazy_user_flush), true, "no", 0, 0},
+    {"lazyfree-lazy-eviction", K_BOOL, OFF(lazyfree_lazy_eviction), SET_RUNTIME, "no", 0, 0},
+    {"lazyfree-lazy-expire", K_BOOL, OFF(lazyfree_lazy_expire), SET_RUNTIME, "no", 0, 0},
+    {"lazyfree-lazy-server-del", K_BOOL, OFF(lazyfree_lazy_server_del), SET_RUNTIME, "no", 0, 0},
+    {"lazyfree-lazy-user-del", K_BOOL, OFF(lazyfree_lazy_user_del), SET_RUNTIME, "no", 0, 0},
+    {"lazyfree-lazy-user-flush", K_BOOL, OFF(lazyfree_lazy_user_flush), SET_RUNTIME, "no", 0, 0},
     /* How often the leader checks that every replica holds its data (0: never). */
-    {"divergence-check-interval-ms", K_INT, OFF(divergence_check_interval_ms), true, "10000", 0,
+    {"divergence-check-interval-ms", K_INT, OFF(divergence_check_interval_ms), SET_RUNTIME, "10000", 0,
      86400000},
     /* Get past a poisoned log entry: this node does not run that entry's
      * commands (0: none). Every node must be given the same. */
-    {"apply-skip-entry", K_INT, OFF(apply_skip_entry), false, "0", 0, BIG},
+    {"apply-skip-entry", K_INT, OFF(apply_skip_entry), SET_STARTUP, "0", 0, BIG},
     /* TLS for clients (Redis 7.0's names). Changing any of them at run time
      * builds a new context: new connections use it, a bad file is refused
      * and the old context kept. */
-    {"tls-port", K_INT, OFF(tls_port), false, "0", 0, 65535},
-    {"tls-cert-file", K_STRING, OFF(tls_cert_file), true, "", 0, 0},
-    {"tls-key-file", K_STRING, OFF(tls_key_file), true, "", 0, 0},
-    {"tls-key-file-pass", K_STRING, OFF(tls_key_file_pass), true, "", 0, 0},
-    {"tls-ca-cert-file", K_STRING, OFF(tls_ca_cert_file), true, "", 0, 0},
-    {"tls-ca-cert-dir", K_STRING, OFF(tls_ca_cert_dir), true, "", 0, 0},
-    {"tls-auth-clients", K_TLS_AUTH, OFF(tls_auth_clients), true, "yes", 0, 0},
-    {"tls-protocols", K_STRING, OFF(tls_protocols), true, "", 0, 0},
-    {"tls-ciphers", K_STRING, OFF(tls_ciphers), true, "", 0, 0},
-    {"tls-ciphersuites", K_STRING, OFF(tls_ciphersuites), true, "", 0, 0},
-    {"tls-prefer-server-ciphers", K_BOOL, OFF(tls_prefer_server_ciphers), true, "no", 0, 0},
+    {"tls-port", K_INT, OFF(tls_port), SET_STARTUP, "0", 0, 65535},
+    {"tls-cert-file", K_STRING, OFF(tls_cert_file), SET_RUNTIME, "", 0, 0},
+    {"tls-key-file", K_STRING, OFF(tls_key_file), SET_RUNTIME, "", 0, 0},
+    {"tls-key-file-pass", K_STRING, OFF(tls_key_file_pass), SET_RUNTIME, "", 0, 0},
+    {"tls-ca-cert-file", K_STRING, OFF(tls_ca_cert_file), SET_RUNTIME, "", 0, 0},
+    {"tls-ca-cert-dir", K_STRING, OFF(tls_ca_cert_dir), SET_RUNTIME, "", 0, 0},
+    {"tls-auth-clients", K_TLS_AUTH, OFF(tls_auth_clients), SET_RUNTIME, "yes", 0, 0},
+    {"tls-protocols", K_STRING, OFF(tls_protocols), SET_RUNTIME, "", 0, 0},
+    {"tls-ciphers", K_STRING, OFF(tls_ciphers), SET_RUNTIME, "", 0, 0},
+    {"tls-ciphersuites", K_STRING, OFF(tls_ciphersuites), SET_RUNTIME, "", 0, 0},
+    {"tls-prefer-server-ciphers", K_BOOL, OFF(tls_prefer_server_ciphers), SET_RUNTIME, "no", 0, 0},
     /* TLS between nodes (the Raft transport, and to tls-port the forwarding
      * link, joins and relayed RAFT commands): both sides show a certificate
      * the tls-ca-cert-file CA signed. The client-side certificate of
      * outgoing connections, when it must differ from tls-cert-file. */
-    {"tls-cluster", K_BOOL, OFF(tls_cluster), false, "no", 0, 0},
-    {"tls-client-cert-file", K_STRING, OFF(tls_client_cert_file), true, "", 0, 0},
-    {"tls-client-key-file", K_STRING, OFF(tls_client_key_file), true, "", 0, 0},
-    {"tls-client-key-file-pass", K_STRING, OFF(tls_client_key_file_pass), true, "", 0, 0},
+    {"tls-cluster", K_BOOL, OFF(tls_cluster), SET_STARTUP, "no", 0, 0},
+    {"tls-client-cert-file", K_STRING, OFF(tls_client_cert_file), SET_RUNTIME, "", 0, 0},
+    {"tls-client-key-file", K_STRING, OFF(tls_client_key_file), SET_RUNTIME, "", 0, 0},
+    {"tls-client-key-file-pass", K_STRING, OFF(tls_client_key_file_pass), SET_RUNTIME, "", 0, 0},
     /* With tls-cluster, the tls-port address other nodes connect to. */
-    {"tls-announce-addr", K_STRING, OFF(tls_announce_addr), false, "", 0, 0},
+    {"tls-announce-addr", K_STRING, OFF(tls_announce_addr), SET_STARTUP, "", 0, 0},
     /* Parley's own: a TLS client that has not finished its handshake by
      * then is dropped. */
-    {"tls-handshake-timeout-ms", K_INT, OFF(tls_handshake_timeout_ms), true, "10000", 10,
+    {"tls-handshake-timeout-ms", K_INT, OFF(tls_handshake_timeout_ms), SET_RUNTIME, "10000", 10,
      3600000},
     /* Authentication (server/cmd_acl.c). */
-    {"requirepass", K_STRING, OFF(requirepass), true, "", 0, 0},
-    {"protected-mode", K_BOOL, OFF(protected_mode), true, "yes", 0, 0},
-    {"aclfile", K_STRING, OFF(aclfile), false, "", 0, 0},
-    {"acllog-max-len", K_INT, OFF(acllog_max_len), true, "128", 0, 0x7fffffff},
+    {"requirepass", K_STRING, OFF(requirepass), SET_RUNTIME, "", 0, 0},
+    {"protected-mode", K_BOOL, OFF(protected_mode), SET_RUNTIME, "yes", 0, 0},
+    {"aclfile", K_STRING, OFF(aclfile), SET_NEVER, "", 0, 0},
+    {"acllog-max-len", K_INT, OFF(acllog_max_len), SET_RUNTIME, "128", 0, 0x7fffffff},
     /* Keyspace notifications this node delivers to its own subscribers
      * (cmds/notify.h); node-local, they never change the data. */
-    {"notify-keyspace-events", K_NOTIFY, OFF(notify_keyspace_events), true, "", 0, 0},
+    {"notify-keyspace-events", K_NOTIFY, OFF(notify_keyspace_events), SET_RUNTIME, "", 0, 0},
     /* The encoding thresholds (store/encoding.h), and Redis's old names
      * for them: replicated settings. CONFIG GET shows the replicated
      * values; the configured ones (and CONFIG SET's) are proposed through
      * the log (server/cmd_server.c, server/encoding.c). Names,
      * ranges and defaults come from store/encoding.c's table. */
-#define ENC(name, field) {name, K_ENCODING, OFF(enc.field), true, "", 0, 0}
+#define ENC(name, field) {name, K_ENCODING, OFF(enc.field), SET_RUNTIME, "", 0, 0}
     ENC("list-max-listpack-size", list_max_listpack_size),
     ENC("list-max-ziplist-size", list_max_listpack_size),
     ENC("list-compress-depth", list_compress_depth),
@@ -165,15 +193,29 @@ static const struct directive table[] = {
     ENC("hll-sparse-max-bytes", hll_sparse_max_bytes),
 #undef ENC
     /* server/latency.h: events at least this long are recorded (0: off). */
-    {"latency-monitor-threshold", K_INT, OFF(latency_monitor_threshold), true, "0", 0, BIG},
+    {"latency-monitor-threshold", K_INT, OFF(latency_monitor_threshold), SET_RUNTIME, "0", 0, BIG},
     /* INFO latencystats: whether it reports, and which percentiles. */
-    {"latency-tracking", K_BOOL, OFF(latency_tracking), true, "yes", 0, 0},
-    {"latency-tracking-info-percentiles", K_PERCENTILES, OFF(latency_percentiles), true,
+    {"latency-tracking", K_BOOL, OFF(latency_tracking), SET_RUNTIME, "yes", 0, 0},
+    {"latency-tracking-info-percentiles", K_PERCENTILES, OFF(latency_percentiles), SET_RUNTIME,
      "50 99 99.9", 0, 0},
-    {"slowlog-log-slower-than", K_INT, OFF(slowlog_log_slower_than), true, "10000", -1, BIG},
-    {"slowlog-max-len", K_INT, OFF(slowlog_max_len), true, "128", 0, BIG},
+    {"slowlog-log-slower-than", K_INT, OFF(slowlog_log_slower_than), SET_RUNTIME, "10000", -1, BIG},
+    {"slowlog-max-len", K_INT, OFF(slowlog_max_len), SET_RUNTIME, "128", 0, BIG},
     /* CLIENT TRACKING's table (tracking.c): keys remembered at most; 0: no limit. */
-    {"tracking-table-max-keys", K_INT, OFF(tracking_table_max_keys), true, "1000000", 0, BIG},
+    {"tracking-table-max-keys", K_INT, OFF(tracking_table_max_keys), SET_RUNTIME, "1000000", 0, BIG},
+    /* Redis's persistence and replication settings that have no effect in
+     * Parley, where the Raft log is the persistence and every node a
+     * replica of it: accepted and shown (the README's list of directives). */
+    {"save", K_SAVE, OFF(save), SET_RUNTIME, "", 0, 0},
+    {"repl-backlog-size", K_MEMORY, OFF(repl_backlog_size), SET_RUNTIME, "1mb", 1, BIG},
+    /* Redis's test setting (a delay per key loaded); no effect in Parley. */
+    {"key-load-delay", K_INT, OFF(key_load_delay), SET_RUNTIME | HIDDEN, "0", -2147483648ll,
+     2147483647},
+    /* Redis's start-up settings, at the only values Parley has. */
+    {"daemonize", K_FIXED, 0, SET_NEVER, "no", 0, 0},
+    {"databases", K_FIXED, 0, SET_NEVER, TEXT(STORE_DBS), 0, 0},
+    {"io-threads", K_FIXED, 0, SET_NEVER, "1", 0, 0},
+    {"replicaof", K_FIXED, 0, SET_NEVER, "", 0, 0}, /* never a Redis replica */
+    {"slaveof", K_FIXED, 0, SET_NEVER, "", 0, 0},
 };
 #define N_DIRECTIVES (sizeof table / sizeof *table)
 _Static_assert(N_DIRECTIVES <= sizeof(((struct config *)0)->changed), "config.changed too small");
@@ -215,6 +257,38 @@ static bool parse_int(const char *s, long long *out)
     if (errno || end == s || *end) return false;
     *out = v;
     return true;
+}
+
+/* An integer written plainly: digits, a '-' before them, no leading zero,
+ * space or '+' (Redis's reading of a number inside a setting). */
+static bool parse_plain_int(const char *s, long long *out)
+{
+    const char *d = s[0] == '-' ? s + 1 : s;
+    if (!isdigit((unsigned char)d[0]) || (d[0] == '0' && d[1])) return false;
+    for (const char *p = d; *p; p++)
+        if (!isdigit((unsigned char)*p)) return false;
+    return parse_int(s, out);
+}
+
+/* save: pairs of "seconds changes", both plain numbers, or nothing; kept as
+ * the numbers read. */
+static const char *set_save(void *field, const char *text)
+{
+    char copy[512], out[512];
+    snprintf(copy, sizeof copy, "%s", text);
+    long long v[64];
+    int n = 0;
+    for (char *save = NULL, *w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+        if (n == 64 || !parse_plain_int(w, &v[n]) || v[n] < 0) return "Invalid save parameters";
+        n++;
+    }
+    if (n % 2) return "Invalid save parameters";
+    size_t at = 0;
+    out[0] = '\0';
+    for (int i = 0; i < n; i++) at += (size_t)snprintf(out + at, sizeof out - at, "%s%lld", i ? " " : "", v[i]);
+    free(*(char **)field);
+    *(char **)field = xstrdup(out);
+    return NULL;
 }
 
 /* Redis's text for a numeric value outside the bounds. */
@@ -269,6 +343,22 @@ static const char *apply(struct config *c, const struct directive *d, int argc, 
         }
         return NULL;
     }
+    if (d->kind == K_SAVE || d->kind == K_FIXED) {
+        /* The words together ("3600 1" as one argument or two). */
+        char text[512];
+        size_t at = 0;
+        text[0] = '\0';
+        for (int i = 0; i < argc && at < sizeof text; i++)
+            at += (size_t)snprintf(text + at, sizeof text - at, "%s%s", i ? " " : "", argv[i]);
+        if (at >= sizeof text) return "argument too long";
+        if (d->kind == K_FIXED) {
+            static char why[96];
+            if (strcmp(text, d->def) == 0) return NULL;
+            snprintf(why, sizeof why, "this setting can only be '%s' in Parley", d->def);
+            return why;
+        }
+        return set_save(field, text);
+    }
     /* A yes/no directive given as a bare flag (--force-new-cluster) means yes. */
     if (argc == 0 && d->kind == K_BOOL) {
         *(bool *)((char *)c + d->offset) = true;
@@ -299,6 +389,23 @@ static const char *apply(struct config *c, const struct directive *d, int argc, 
         if (n < d->min || n > d->max) return out_of_range(d);
         *(long long *)field = n;
         return NULL;
+    case K_MEMORY_OR_PERCENT: { /* as Redis 7.0: "N%" (0 to 100) or memory */
+        size_t len = strlen(v);
+        if (len > 1 && v[len - 1] == '%') {
+            char digits[24];
+            if (len - 1 >= sizeof digits) return "argument must be a memory or percent value";
+            memcpy(digits, v, len - 1);
+            digits[len - 1] = '\0';
+            if (!parse_plain_int(digits, &n) || n < 0)
+                return "argument must be a memory or percent value";
+            if (n > 100) return "percentage argument must be less or equal to 100";
+            *(long long *)field = -n;
+            return NULL;
+        }
+        if (!config_parse_memory(v, &n)) return "argument must be a memory or percent value";
+        *(long long *)field = n;
+        return NULL;
+    }
     case K_BOOL:
         if (!strcasecmp(v, "yes")) *(bool *)field = true;
         else if (!strcasecmp(v, "no")) *(bool *)field = false;
@@ -455,6 +562,35 @@ int config_load(struct config *c, int argc, char **argv, struct buf *err)
 
 long long config_client_port(const struct config *c) { return c->port ? c->port : c->tls_port; }
 
+/* announce-addr when none is given: the first bound address, unless it is
+ * a wildcard: then the host of raft-addr, which peers can reach by
+ * definition; with the client port. */
+static void derive_announce(struct config *c)
+{
+    char host[256];
+    snprintf(host, sizeof host, "%s", c->bind[0] == '-' ? c->bind + 1 : c->bind);
+    host[strcspn(host, " ")] = '\0';
+    if (!strcmp(host, "0.0.0.0") || !strcmp(host, "::") || !strcmp(host, "*") || !host[0]) {
+        snprintf(host, sizeof host, "%s", c->raft_addr);
+        char *colon = strrchr(host, ':');
+        if (colon) *colon = '\0';
+    }
+    char tmp[320];
+    snprintf(tmp, sizeof tmp, strchr(host, ':') ? "[%s]:%lld" : "%s:%lld", host, config_client_port(c));
+    free(c->announce_addr);
+    c->announce_addr = xstrdup(tmp);
+}
+
+bool config_follow_port(struct config *c)
+{
+    if (!c->announce_addr_derived) return false;
+    char *before = xstrdup(c->announce_addr);
+    derive_announce(c);
+    bool changed = strcmp(before, c->announce_addr) != 0;
+    free(before);
+    return changed;
+}
+
 void config_finish(struct config *c)
 {
     long long port = config_client_port(c);
@@ -471,20 +607,8 @@ void config_finish(struct config *c)
         c->cluster = xstrdup(tmp);
     }
     if (c->announce_addr[0] == '\0') {
-        /* The first bound address, unless it is a wildcard: then the host
-         * of raft-addr, which peers can reach by definition. */
-        char host[256];
-        snprintf(host, sizeof host, "%s", c->bind[0] == '-' ? c->bind + 1 : c->bind);
-        host[strcspn(host, " ")] = '\0';
-        if (!strcmp(host, "0.0.0.0") || !strcmp(host, "::") || !strcmp(host, "*") || !host[0]) {
-            snprintf(host, sizeof host, "%s", c->raft_addr);
-            char *colon = strrchr(host, ':');
-            if (colon) *colon = '\0';
-        }
-        char tmp[320];
-        snprintf(tmp, sizeof tmp, strchr(host, ':') ? "[%s]:%lld" : "%s:%lld", host, port);
-        free(c->announce_addr);
-        c->announce_addr = xstrdup(tmp);
+        c->announce_addr_derived = true;
+        derive_announce(c);
     }
     if (!c->tls_cluster) {
         c->tls_announce_addr[0] = '\0';
@@ -503,7 +627,7 @@ void config_finish(struct config *c)
 void config_free(struct config *c)
 {
     for (size_t i = 0; i < N_DIRECTIVES; i++)
-        if (table[i].kind == K_STRING || table[i].kind == K_SECRET)
+        if (table[i].kind == K_STRING || table[i].kind == K_SECRET || table[i].kind == K_SAVE)
             free(*(char **)((char *)c + table[i].offset));
     free(c->config_file);
 }
@@ -512,7 +636,14 @@ static void format_value(struct config *c, const struct directive *d, char *out,
 {
     void *field = (char *)c + d->offset;
     switch (d->kind) {
-    case K_STRING: snprintf(out, len, "%s", *(char **)field); break;
+    case K_STRING:
+    case K_SAVE: snprintf(out, len, "%s", *(char **)field); break;
+    case K_FIXED: snprintf(out, len, "%s", d->def); break;
+    case K_MEMORY_OR_PERCENT: {
+        long long v = *(long long *)field;
+        snprintf(out, len, v < 0 ? "%lld%%" : "%lld", v < 0 ? -v : v);
+        break;
+    }
     case K_SECRET: snprintf(out, len, "%s", (*(char **)field)[0] ? "(hidden)" : ""); break;
     case K_INT:
     case K_MEMORY: snprintf(out, len, "%lld", *(long long *)field); break;
@@ -568,6 +699,7 @@ void config_get(struct config *c, const char *pattern, size_t plen, config_pair_
     }
     for (size_t i = 0; i < N_DIRECTIVES; i++) {
         const char *name = table[i].name;
+        if (table[i].set & HIDDEN) continue;
         if (!glob_match(pattern, plen, name, strlen(name), true)) continue;
         char value[1024];
         format_value(c, &table[i], value, sizeof value);
@@ -592,7 +724,7 @@ static int rewrite_line(struct config *c, const struct directive *d, struct buf 
 {
     char value[1024];
     format_value(c, d, value, sizeof value);
-    bool one_string = d->kind == K_STRING || d->kind == K_SECRET || d->kind == K_NOTIFY;
+    bool one_string = d->kind == K_STRING || d->kind == K_SECRET || d->kind == K_NOTIFY || d->kind == K_SAVE;
     if (strpbrk(value, "\"\n\r") || (one_string && strchr(value, '\t'))) {
         snprintf(err, errlen, "Rewriting config file: the value of %s cannot be written", d->name);
         return -1;
@@ -609,7 +741,7 @@ static const char *set_value(struct config *c, const struct directive *d, const 
 {
     /* A string is one argument, spaces and all ("TLSv1.2 TLSv1.3"), even
      * empty; so are notify-keyspace-events' letters. */
-    if (d->kind == K_STRING || d->kind == K_NOTIFY) {
+    if (d->kind == K_STRING || d->kind == K_SECRET || d->kind == K_NOTIFY) {
         char *whole = (char *)value;
         return apply(c, d, 1, &whole);
     }
@@ -620,69 +752,107 @@ static const char *set_value(struct config *c, const struct directive *d, const 
     return apply(c, d, n, words);
 }
 
-/* The tls-* directives take effect through the TLS reload (apply_tls). */
-static bool is_tls(const struct directive *d) { return strncmp(d->name, "tls-", 4) == 0; }
+/* Whether value is what a start-up directive already has: parsed as
+ * CONFIG SET would parse it, into a scratch config, and compared as CONFIG
+ * GET shows it (a secret as it is). */
+static bool same_value(struct config *c, const struct directive *d, const char *value)
+{
+    struct config scratch;
+    memset(&scratch, 0, sizeof scratch);
+    bool same = set_value(&scratch, d, value) == NULL;
+    bool text = d->kind == K_STRING || d->kind == K_SECRET;
+    if (same && text) {
+        same = strcmp(*(char **)((char *)c + d->offset), *(char **)((char *)&scratch + d->offset)) == 0;
+    } else if (same) {
+        char now[1024], given[1024];
+        format_value(c, d, now, sizeof now);
+        format_value(&scratch, d, given, sizeof given);
+        same = strcmp(now, given) == 0;
+    }
+    if (text) free(*(char **)((char *)&scratch + d->offset));
+    return same;
+}
+
+/* What a directive needs to take effect beyond its value, or -1: the
+ * tls-* ones a TLS reload, port the listener moved. */
+static int applier_of(const struct directive *d)
+{
+    if (strncmp(d->name, "tls-", 4) == 0) return CONFIG_APPLY_TLS;
+    if (d->offset == OFF(port) && d->kind == K_INT) return CONFIG_APPLY_LISTENER;
+    return -1;
+}
 
 int config_set(struct config *c, int n, const char *const *names, const char *const *values,
-               const char **bad, char *err, size_t errlen, config_apply_fn *apply_tls,
+               const char **bad, char *err, size_t errlen, config_apply_fn *take_effect,
                void *apply_ctx)
 {
     const struct directive **ds = xcalloc((size_t)n, sizeof *ds);
     int rv = 0;
-    const char *unknown = NULL;
     *bad = NULL;
-    /* Every name first: the first problem found is the one reported, but
-     * an unknown name wins over any other. */
-    for (int i = 0; i < n; i++) {
-        ds[i] = find(names[i]);
-        if (ds[i] == NULL) {
-            if (unknown == NULL && *bad == NULL) unknown = names[i];
-            continue;
-        }
-        if (*bad) continue;
-        if (!ds[i]->mutable_) {
-            snprintf(err, errlen, "can't set immutable config");
+    /* Every name first, in order, as Redis 7.0: the first unknown,
+     * immutable or repeated one is the one reported. A start-up directive
+     * given its own value stays in ds as NULL: nothing to do. */
+    for (int i = 0; i < n && rv == 0; i++) {
+        const struct directive *d = find(names[i]);
+        if (d == NULL) {
             *bad = names[i];
+            rv = -2;
+            break;
         }
-        for (int j = 0; j < i && !*bad; j++)
-            if (ds[j] == ds[i]) { /* Redis 7.0 lets an old name and its new one pass */
+        for (int j = 0; j < i; j++)
+            if (find(names[j]) == d) { /* Redis 7.0 lets an old name and its new one pass */
                 snprintf(err, errlen, "duplicate parameter");
                 *bad = names[i];
+                rv = -1;
             }
-    }
-    if (unknown) {
-        *bad = unknown;
-        rv = -2;
-    } else if (*bad) {
-        rv = -1;
+        enum set_rule rule = set_rule(d);
+        if (rv == 0 && rule != SET_RUNTIME && (rule == SET_NEVER || !same_value(c, d, values[i]))) {
+            snprintf(err, errlen, "can't set immutable config");
+            *bad = names[i];
+            rv = -1;
+        }
+        ds[i] = rule == SET_RUNTIME ? d : NULL;
     }
     if (rv != 0) {
         free(ds);
         return rv;
     }
+
     /* Then the values, restoring the old ones if any is refused. */
     char(*old)[1024] = xmalloc((size_t)n * sizeof *old);
-    for (int i = 0; i < n; i++) format_value(c, ds[i], old[i], sizeof old[i]);
+    for (int i = 0; i < n; i++)
+        if (ds[i]) format_value(c, ds[i], old[i], sizeof old[i]);
     for (int i = 0; i < n; i++) {
-        const char *why = set_value(c, ds[i], values[i]);
+        const char *why = ds[i] ? set_value(c, ds[i], values[i]) : NULL;
         if (why == NULL) continue;
         snprintf(err, errlen, "%s", why);
         *bad = ds[i]->name;
-        for (int j = i; j >= 0; j--) set_value(c, ds[j], old[j]);
+        for (int j = i; j >= 0; j--)
+            if (ds[j]) set_value(c, ds[j], old[j]);
         rv = -1;
         break;
     }
-    /* The TLS directives take effect together, once: a certificate and its
-     * key change in one CONFIG SET. */
-    const struct directive *tls = NULL;
-    for (int i = 0; i < n && rv == 0 && tls == NULL; i++)
-        if (is_tls(ds[i])) tls = ds[i];
-    if (tls && apply_tls && apply_tls(apply_ctx, err, errlen) != 0) {
-        *bad = tls->name;
-        for (int j = n - 1; j >= 0; j--) set_value(c, ds[j], old[j]);
+    /* Each applier once, for all its directives (a certificate and its key
+     * change in one CONFIG SET), blamed on the first that needed it. */
+    const struct directive *needs[CONFIG_APPLY_N] = {0};
+    for (int i = 0; i < n && rv == 0; i++) {
+        int a = ds[i] ? applier_of(ds[i]) : -1;
+        if (a >= 0 && needs[a] == NULL) needs[a] = ds[i];
+    }
+    for (int a = 0; a < CONFIG_APPLY_N && rv == 0 && take_effect; a++) {
+        if (needs[a] == NULL || take_effect(apply_ctx, (enum config_apply)a, err, errlen) == 0) continue;
+        *bad = needs[a]->name;
+        for (int j = n - 1; j >= 0; j--)
+            if (ds[j]) set_value(c, ds[j], old[j]);
+        /* What already took effect goes back to the old values. */
+        char again[256];
+        for (int b = 0; b < a; b++)
+            if (needs[b] && take_effect(apply_ctx, (enum config_apply)b, again, sizeof again) != 0)
+                log_warn("CONFIG SET: restoring %s failed too: %s", needs[b]->name, again);
         rv = -1;
     }
-    for (int i = 0; i < n && rv == 0; i++) c->changed[canonical(ds[i]) - table] = 1;
+    for (int i = 0; i < n && rv == 0; i++)
+        if (ds[i]) c->changed[canonical(ds[i]) - table] = 1;
     free(old);
     free(ds);
     return rv;

@@ -4,7 +4,10 @@
  * and/or `--name value` flags on the command line (flags override the
  * file). Every directive has a row in the table in config.c giving its
  * type, default and whether CONFIG SET may change it at run time; CONFIG
- * GET and CONFIG SET read the same table. */
+ * GET and CONFIG SET read the same table. Some directives only start-up
+ * reads: CONFIG SET accepts for them the value they have, and refuses any
+ * other as immutable; Redis's own immutable ones (daemonize, logfile...) it
+ * refuses whatever the value, as Redis does. */
 #ifndef PARLEY_SERVER_CONFIG_H
 #define PARLEY_SERVER_CONFIG_H
 
@@ -37,6 +40,7 @@ struct config {
     char *cluster;
     char *join;
     char *announce_addr;
+    bool announce_addr_derived; /* not given: config_finish made it from bind and port */
     char *cluster_secret;       /* peers prove they know it; "" none (loopback peers only) */
     char *sentinel_master_name; /* the master SENTINEL queries name */
     char *logfile;
@@ -112,6 +116,12 @@ struct config {
     long long slowlog_log_slower_than;   /* us; -1: off (slowlog.h) */
     long long slowlog_max_len;
     long long tracking_table_max_keys;
+    /* Accepted and shown as Redis 7.0 has them, with no effect in Parley
+     * (config.c says why for each). */
+    long long maxmemory_clients; /* bytes, or -N for N% of maxmemory */
+    char *save;                  /* "seconds changes ..." */
+    long long repl_backlog_size;
+    long long key_load_delay;
 };
 
 /* Fills defaults, then applies the file (if argv[1] is not a flag), then
@@ -124,6 +134,9 @@ void config_finish(struct config *c);
 /* The port clients are told to use: `port`, or `tls-port` when port is 0
  * (TLS only). It also derives the default raft-addr and announce-addr. */
 long long config_client_port(const struct config *c);
+/* After `port` changed at run time: an announce-addr that config_finish
+ * derived is derived again from the new port. Returns whether it changed. */
+bool config_follow_port(struct config *c);
 void config_free(struct config *c);
 /* With no cluster-secret, peers are accepted from loopback addresses only
  * (tls-cluster lifts that on the Raft port, not on the forwarding link):
@@ -140,20 +153,25 @@ void config_get(struct config *c, const char *pattern, size_t plen, config_pair_
  * dropped), or at its end; everything else is kept as it is. Written to a
  * temporary file, fsynced and renamed over. 0, or -1 with Redis's reason. */
 int config_rewrite(struct config *c, char *err, size_t errlen);
-/* Makes the TLS directives take effect (reloads the certificates): 0, or
- * non-zero with a reason in err. */
-typedef int config_apply_fn(void *ctx, char *err, size_t errlen);
+/* What must happen for some directives to take effect, in this order:
+ * reload the TLS contexts (tls-*), move the client listener (port). */
+enum config_apply { CONFIG_APPLY_TLS, CONFIG_APPLY_LISTENER, CONFIG_APPLY_N };
+/* Makes one of them take effect with the values now in the config: 0, or
+ * non-zero with a reason in err (the old state kept). */
+typedef int config_apply_fn(void *ctx, enum config_apply what, char *err, size_t errlen);
 /* CONFIG SET of n directives at once, as Redis 7.0 does it: all names are
- * checked first (unknown, immutable, named twice), then the values are set
+ * checked first, in order (unknown, immutable, named twice: the first
+ * problem is reported), then the values are set
  * in order, and if one is refused the ones already set are restored, so the
- * command changes everything or nothing. When a tls-* directive is among
- * them, apply_tls runs once after all are set; if it fails, every value is
- * restored too (and apply_tls is not run again: the old context was kept).
+ * command changes everything or nothing. Then `take_effect` runs once for each
+ * config_apply the directives set need, in that enum's order; if one fails,
+ * every value is restored and the ones that ran before it run again (the
+ * one that failed kept its old state).
  * Returns 0; -2 with *bad = an unknown name; or -1 with *bad = the name to
  * blame and a Redis-style reason in err (the part after "possibly related
  * to argument 'x') - "). */
 int config_set(struct config *c, int n, const char *const *names, const char *const *values,
-               const char **bad, char *err, size_t errlen, config_apply_fn *apply_tls,
+               const char **bad, char *err, size_t errlen, config_apply_fn *take_effect,
                void *apply_ctx);
 /* The TLS directives as base/tls.h takes them (pointers into c). */
 struct tls_settings;

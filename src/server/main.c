@@ -148,7 +148,7 @@ static int cluster_tls_new(const struct config *cfg, struct tls_ctx **server,
  * transport's), or, if a file is bad, the old ones kept and the CONFIG SET
  * refused with Redis's text. Without a tls-port or tls-cluster they are
  * only stored, as in Redis. */
-int server_reload_tls(void *ctx, char *err, size_t errlen)
+static int reload_tls(void *ctx, char *err, size_t errlen)
 {
     struct server *s = ctx;
     if (s->cfg.tls_port == 0 && !s->cfg.tls_cluster) return 0;
@@ -177,6 +177,48 @@ refused:
     log_warn("%s", why);
     log_warn("Failed applying new TLS configuration. Restoring previous settings.");
     snprintf(err, errlen, "Unable to update TLS configuration. Check server logs.");
+    return -1;
+}
+
+/* CONFIG SET port: as Redis 7.0, the listener moves to the new port, the
+ * old one closed only once the new one listens (connections already open
+ * stay); a port that cannot be bound refuses the CONFIG SET with Redis's
+ * text. Unlike Redis, port 0 is refused when there is no tls-port: a node
+ * must stay reachable by its clients and by the other nodes. A derived
+ * announce-addr follows the port and is registered again through the log
+ * (repl_set_announce_addr). The setting itself is this node's own. */
+static int move_listener(struct server *s, char *err, size_t errlen)
+{
+    if (s->cfg.port == s->listening_port) return 0;
+    char why[512];
+    if (s->cfg.port == 0 && s->cfg.tls_port == 0) {
+        log_warn("port 0 without a tls-port would leave this node listening nowhere");
+        goto refused;
+    }
+    if (net_relisten(s->net, s->cfg.bind, (int)s->cfg.port, false, why, sizeof why) != 0) {
+        log_warn("%s", why);
+        goto refused;
+    }
+    log_info("Now accepting connections tcp on %s port %lld (was %lld)", s->cfg.bind, s->cfg.port,
+             s->listening_port);
+    s->listening_port = s->cfg.port;
+    if (config_follow_port(&s->cfg)) {
+        log_info("Announced as %s", s->cfg.announce_addr);
+        repl_set_announce_addr(s->repl, s->cfg.announce_addr);
+    }
+    return 0;
+refused:
+    snprintf(err, errlen, "Unable to listen on this port. Check server logs.");
+    return -1;
+}
+
+int server_apply_config(void *ctx, enum config_apply what, char *err, size_t errlen)
+{
+    switch (what) {
+    case CONFIG_APPLY_TLS: return reload_tls(ctx, err, errlen);
+    case CONFIG_APPLY_LISTENER: return move_listener(ctx, err, errlen);
+    case CONFIG_APPLY_N: break;
+    }
     return -1;
 }
 
@@ -442,6 +484,7 @@ int main(int argc, char **argv)
         log_warn("Fatal: %s", why);
         return 1;
     }
+    s.listening_port = s.cfg.port;
     if (metrics_listen(&s, why, sizeof why) != 0) {
         log_warn("Fatal: %s", why);
         return 1;

@@ -128,6 +128,7 @@ struct server {
 #define METRICS_LISTENERS_MAX 8
     uv_tcp_t *metrics_listeners[METRICS_LISTENERS_MAX]; /* metrics-port (metrics.c) */
     int n_metrics_listeners;
+    long long listening_port;         /* where the plaintext listener is (CONFIG SET port) */
     int64_t pause_until_ms;           /* CLIENT PAUSE (pause.c); 0: none */
     bool pause_all;
     struct client *paused;
@@ -310,8 +311,8 @@ void dispatch_observe(struct server *s);
 void cmd_shutdown(struct client *c, const struct cmd_def *cmd, int argc,
                   const struct resp_arg *argv);
 void server_apply_runtime_config(struct server *s);
-/* config_apply_fn for the TLS directives (ctx: the server). */
-int server_reload_tls(void *ctx, char *err, size_t errlen);
+/* config_apply_fn (ctx: the server): the TLS directives, the port. */
+int server_apply_config(void *ctx, enum config_apply what, char *err, size_t errlen);
 /* INFO's text for the sections named (none: the default ones). */
 void server_info(struct server *s, int nsections, const struct resp_arg *sections,
                  struct buf *out);

@@ -582,8 +582,8 @@ def test_config_get(raw):
     assert got == [b"proto-max-bulk-len", b"536870912"]
     assert raw.call("CONFIG", "GET", "nosuch") == []
     # Each directive once, however many patterns match it.
-    max_all = {b"maxclients": b"10000", b"maxmemory": b"0", b"maxmemory-policy": b"noeviction",
-               b"maxmemory-samples": b"5"}
+    max_all = {b"maxclients": b"10000", b"maxmemory": b"0", b"maxmemory-clients": b"0",
+               b"maxmemory-policy": b"noeviction", b"maxmemory-samples": b"5"}
     pairs = raw.call("CONFIG", "GET", "maxclients", "maxclients", "max*")
     assert len(pairs) == 2 * len(max_all) and dict(zip(pairs[::2], pairs[1::2])) == max_all
     pairs = raw.call("CONFIG", "GET", "maxclients", "proto-max-bulk-len", "client-query-buffer-limit")
@@ -626,7 +626,7 @@ FAILED = "ERR CONFIG SET failed (possibly related to argument '%s') - %s"
 
 @pytest.mark.parametrize("args,error", [
     (["nosuch", "1"], "ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'"),
-    (["port", "1234"], FAILED % ("port", "can't set immutable config")),  # mutable in Redis
+    (["node-id", "1234"], FAILED % ("node-id", "can't set immutable config")),  # start-up only
     (["maxclients", "abc"], FAILED % ("maxclients", "argument couldn't be parsed into an integer")),
     (["maxclients", "1.5"], FAILED % ("maxclients", "argument couldn't be parsed into an integer")),
     (["maxclients", "0"], FAILED % ("maxclients", "argument must be between 1 and 1000000 inclusive")),
@@ -651,7 +651,7 @@ FAILED = "ERR CONFIG SET failed (possibly related to argument '%s') - %s"
      "ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'"),
     (["maxclients", "5000", "proto-max-bulk-len", "abc"],
      FAILED % ("proto-max-bulk-len", "argument must be a memory value")),
-    (["maxclients", "5000", "port", "1"], FAILED % ("port", "can't set immutable config")),
+    (["maxclients", "5000", "node-id", "2"], FAILED % ("node-id", "can't set immutable config")),
     (["maxclients", "5000", "client-output-buffer-limit", "normal 1 2 3 foo 0 0 0"],
      FAILED % ("client-output-buffer-limit", "Invalid client class specified in buffer limit configuration.")),
 ])

@@ -2,12 +2,18 @@
 commandstats and errorstats sections and the counters Redis exporters read
 (keyspace_hits/misses, total_error_replies), CONFIG RESETSTAT, COMMAND
 GETKEYS/GETKEYSANDFLAGS (compared with redis-server 7.0), OBJECT
-IDLETIME/FREQ (this node's own access records), PFDEBUG and PFSELFTEST."""
+IDLETIME/FREQ (this node's own access records), PFDEBUG and PFSELFTEST;
+CONFIG GET/SET as Redis 7.0 answers them (refusals, values, hidden and
+alias settings, start-up settings given their own value) and CONFIG SET
+port moving the client listener."""
+import socket
+
 import pytest
 import redis
 
-from conftest import parse_info, wait_until
+from conftest import free_port, parse_info, wait_until
 from exact import exact_client
+from test_membership import members
 
 
 def info(c, *sections):
@@ -375,3 +381,180 @@ def test_latency_monitor_records_the_expire_cycle(server):
     finally:
         r.execute_command("CONFIG", "SET", "latency-monitor-threshold", "0")
         r.execute_command("LATENCY", "RESET")
+
+
+# ---------------------------------------------------------------- CONFIG as Redis 7.0 has it
+
+# Redis's immutable directives that Parley has: refused whatever the value.
+REDIS_IMMUTABLE = {"logfile", "aclfile", "daemonize", "databases", "io-threads", "replicaof", "slaveof"}
+
+
+def config_dict(c, *patterns):
+    pairs = c.execute_command("CONFIG", "GET", *patterns)
+    return dict(zip(pairs[0::2], pairs[1::2]))
+
+
+def answer(c, *args):
+    try:
+        return c.execute_command(*args)
+    except redis.ResponseError as e:
+        return str(e)
+
+
+@pytest.mark.parametrize("args", [
+    ["maxmemory-clients", "200%"],
+    ["maxmemory-clients", "101%"],
+    ["maxmemory-clients", "-5%"],
+    ["maxmemory-clients", "00050%"],
+    ["maxmemory-clients", "99.5%"],
+    ["maxmemory-clients", "%"],
+    ["maxmemory-clients", "1.5mb"],
+    ["maxmemory-clients", "abc"],
+    ["save", "3000"],
+    ["save", "a b"],
+    ["save", "3000 -5"],
+    ["repl-backlog-size", "abc"],
+    ["key-load-delay", "abc"],
+    ["daemonize", "yes"],
+    ["daemonize", "no"],  # its own value too
+    ["databases", "16"],
+    ["io-threads", "1"],
+    ["replicaof", ""],
+    ["slaveof", "no one"],
+    # The first problem in the order given.
+    ["daemonize", "yes", "nosuch", "1"],
+    ["maxmemory", "1", "daemonize", "yes", "maxmemory", "2"],
+    # Redis's "rollback on set error": nothing of it stays.
+    ["maxmemory", "10000001", "maxmemory-clients", "200%", "client-query-buffer-limit", "invalid"],
+])
+def test_config_set_refusals_match_redis(server, redis_ref, args):
+    p, ref = exact_client(server), exact_client(redis_ref)
+    before = config_dict(p, "*")
+    got, want = answer(p, "CONFIG", "SET", *args), answer(ref, "CONFIG", "SET", *args)
+    assert want.startswith("ERR") and got == want
+    assert config_dict(p, "*") == before
+
+
+def test_config_values_match_redis(server, redis_ref):
+    """The settings Redis 7.0's own suite sets, read back as Redis shows them."""
+    p, ref = exact_client(server), exact_client(redis_ref)
+    names = ["maxmemory-clients", "save", "repl-backlog-size", "key-load-delay"]
+    saved = config_dict(p, *names)
+    try:
+        for args in (["maxmemory-clients", "10%"], ["maxmemory-clients", "100%"],
+                     ["maxmemory-clients", "0%"], ["maxmemory-clients", "5k"],
+                     ["maxmemory-clients", "1gb"], ["save", "3000 5"], ["save", "3000 5 60 10000"],
+                     ["save", ""], ["repl-backlog-size", "10000002"], ["key-load-delay", "-7"],
+                     # several at once (Redis's "CONFIG SET with multiple args")
+                     ["maxmemory", "10000001", "repl-backlog-size", "10000002", "save", "3000 5"]):
+            assert p.execute_command("CONFIG", "SET", *args) == ref.execute_command("CONFIG", "SET", *args) \
+                == "OK"
+            asked = args[0::2]
+            assert config_dict(p, *asked) == config_dict(ref, *asked), args
+        fixed = ["daemonize", "databases", "io-threads", "replicaof", "slaveof"]
+        assert config_dict(p, *fixed) == config_dict(ref, *fixed)
+    finally:
+        p.execute_command("CONFIG", "SET", "maxmemory", "0", *[w for kv in saved.items() for w in kv])
+        ref.execute_command("CONFIG", "SET", "maxmemory", "0")
+
+
+def test_config_get_hidden_and_aliases(server, redis_ref):
+    p = exact_client(server)
+    # key-load-delay is one of Redis's hidden test settings: by name only.
+    assert config_dict(p, "key-load-delay") == {"key-load-delay": "0"}
+    assert "key-load-delay" not in config_dict(p, "*") and config_dict(p, "key-load-*") == {}
+    # Redis's "CONFIG GET multiple args".
+    pairs = p.execute_command("CONFIG", "GET", "maxmemory", "maxmemory*", "bind", "*of")
+    got = config_dict(p, "maxmemory", "maxmemory*", "bind", "*of")
+    assert len(pairs) == 2 * len(got)
+    assert {"maxmemory", "maxmemory-samples", "maxmemory-clients", "bind", "replicaof",
+            "slaveof"} <= set(got)
+    assert config_dict(p, "*of") == config_dict(exact_client(redis_ref), "*of")
+
+
+def test_config_set_every_setting_to_its_own_value(server):
+    """Redis's "CONFIG SET sanity": every setting CONFIG GET * lists can be
+    set to the value it shows (a start-up one included: nothing changes),
+    except Redis's own immutable ones, refused as in Redis; afterwards
+    CONFIG GET * shows the same."""
+    p = exact_client(server)
+    before = config_dict(p, "*")
+    assert REDIS_IMMUTABLE <= set(before) and {"node-id", "raft-addr", "bind", "port"} <= set(before)
+    for name, value in before.items():
+        got = answer(p, "CONFIG", "SET", name, value)
+        if name in REDIS_IMMUTABLE:
+            assert got == f"ERR CONFIG SET failed (possibly related to argument '{name}') - " \
+                          "can't set immutable config"
+        else:
+            assert got == "OK", (name, value)
+    assert config_dict(p, "*") == before
+    # Another value for a start-up one is refused.
+    for name, value in (("node-id", "99"), ("bind", "0.0.0.0"), ("raft-addr", "127.0.0.1:1")):
+        assert answer(p, "CONFIG", "SET", name, value) == \
+            f"ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config"
+
+
+def busy_port():
+    """A port some other socket listens on (closed by the caller)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen()
+    return s
+
+
+def test_config_set_port_moves_the_listener(make_node, redis_ref):
+    """Redis's "CONFIG SET rollback on apply error", then a move that works."""
+    node = make_node().start()
+    p, ref = exact_client(node), exact_client(redis_ref)
+    old = node.port
+    taken = busy_port()
+    try:
+        args = ["maxmemory", "10000001", "port", str(taken.getsockname()[1]),
+                "client-query-buffer-limit", "10m"]
+        before = config_dict(p, "*")
+        want = "ERR CONFIG SET failed (possibly related to argument 'port') - " \
+               "Unable to listen on this port. Check server logs."
+        assert answer(ref, "CONFIG", "SET", *args) == want
+        assert answer(p, "CONFIG", "SET", *args) == want
+        assert config_dict(p, "*") == before and p.execute_command("PING") == "PONG"
+    finally:
+        taken.close()
+    assert answer(p, "CONFIG", "SET", "port", "0") == \
+        "ERR CONFIG SET failed (possibly related to argument 'port') - " \
+        "Unable to listen on this port. Check server logs."  # no tls-port: nowhere to listen
+    new = free_port()
+    assert p.execute_command("CONFIG", "SET", "port", str(new)) == "OK"
+    # The connection that asked stays; new ones go to the new port.
+    assert config_dict(p, "port", "announce-addr") == {"port": str(new),
+                                                       "announce-addr": f"127.0.0.1:{new}"}
+    node.port = new
+    assert node.client().set("k", "v") and node.client().info("server")["tcp_port"] == new
+    with pytest.raises(redis.ConnectionError):
+        redis.Redis(port=old, socket_timeout=2).ping()
+    wait_until(lambda: members(node)[1]["client-addr"] == f"127.0.0.1:{new}",
+               message="the new client address registered")
+    # Setting it to the port it has changes nothing.
+    assert p.execute_command("CONFIG", "SET", "port", str(new)) == "OK"
+    assert node.client().ping()
+
+
+def test_config_set_port_in_a_cluster(make_cluster):
+    """Each node's new client address reaches every node through the log;
+    a follower started again forwards its writes to the leader's new port."""
+    c = make_cluster(3).start()
+    leader = c.leader()
+    follower = c.followers()[0]
+    for n in (leader, follower):
+        new = free_port()
+        assert n.client().execute_command("CONFIG", "SET", "port", str(new)) == "OK"
+        n.port = new
+    for n in c.nodes:
+        wait_until(lambda: {i: m["client-addr"] for i, m in members(n).items()} ==
+                   {m.node_id: f"127.0.0.1:{m.port}" for m in c.nodes},
+                   message=f"node {n.node_id} to know every client address")
+    other = [n for n in c.nodes if n not in (leader, follower)][0]
+    other.stop()
+    other.start()
+    wait_until(lambda: other.client().set("via-follower", "1"), 15,
+               message="a write through the restarted follower")
+    assert leader.client().get("via-follower") == "1"

@@ -12,7 +12,7 @@ import subprocess
 import pytest
 import redis
 
-from conftest import ROOT, SERVER, Node
+from conftest import ROOT, SERVER, Node, free_port
 from exact import exact_client
 
 
@@ -127,6 +127,36 @@ def test_config_rewrite_writes_what_config_set_changed(tmp_path):
         assert c.config_get("maxclients") == {"maxclients": "700"}
         assert c.config_get("tls-protocols") == {"tls-protocols": "TLSv1.2 TLSv1.3"}
         assert c.config_get("slowlog-max-len") == {"slowlog-max-len": "64"}
+    finally:
+        assert node.stop() == 0
+
+
+def test_config_rewrite_keeps_a_new_port_and_redis_only_settings(tmp_path):
+    """A redis.conf's save points and fixed settings are read; CONFIG SET
+    port (moved at run time), save and maxmemory-clients are written back
+    and read again at the next start."""
+    conf = tmp_path / "parley.conf"
+    node = Node(str(tmp_path))
+    conf.write_text(f"port {node.port}\nsave 900 1\ndaemonize no\ndatabases 16\n")
+    node.args = lambda: [SERVER, str(conf), "--dir", node.dir, "--raft-addr", node.raft_addr]
+    node.start()
+    try:
+        c = node.client()
+        assert c.config_get("save") == {"save": "900 1"}
+        moved = free_port()
+        assert c.execute_command("CONFIG", "SET", "port", str(moved), "save", "3000 5",
+                                 "maxmemory-clients", "10%") == "OK"
+        assert c.execute_command("CONFIG", "REWRITE") == "OK"
+        text = conf.read_text()
+        assert f"port {moved}\n" in text and 'save "3000 5"\n' in text
+        assert "maxmemory-clients 10%\n" in text and "daemonize no\n" in text
+    finally:
+        assert node.stop() == 0
+    node.port = moved
+    node.start()
+    try:
+        assert node.client().config_get("save") == {"save": "3000 5"}
+        assert node.client().config_get("maxmemory-clients") == {"maxmemory-clients": "10%"}
     finally:
         assert node.stop() == 0
 
