@@ -9,8 +9,9 @@
  * redis-server 7.0 writes: strings in any of their encodings (small
  * integers, LZF), quicklists of listpacks (18), intsets (11), listpack
  * hashes (16) and sorted sets (17), sorted sets with text scores (3), and
- * streams of Redis 5 and 6 (15). Not read: the ziplist and zipmap forms of
- * Redis 6 and older, and modules. The RDB building blocks (lengths,
+ * what Redis 6 wrote: streams (15), ziplists of lists (10), sorted sets
+ * (12) and hashes (13), quicklists of ziplists (14). Not read: the
+ * zipmap hashes of Redis 2.4 and older (9), and modules. The RDB building blocks (lengths,
  * strings, listpacks, the CRC) are cmds/rdb.c's.
  *
  * A payload is a user's argument and may be anything: every length is
@@ -325,6 +326,21 @@ static struct sobj *load_object(struct cmd_ctx *c, int type, struct rdb_reader *
         ok = rdb_get_blob(r, &blob) &&
              rdb_listpack_each((const unsigned char *)blob.data, blob.len, add_element, &b) &&
              !b.have_pending;
+        break;
+    case RDB_TYPE_LIST_ZIPLIST:
+    case RDB_TYPE_ZSET_ZIPLIST:
+    case RDB_TYPE_HASH_ZIPLIST:
+        b.type = type == RDB_TYPE_LIST_ZIPLIST ? OBJ_LIST : type == RDB_TYPE_ZSET_ZIPLIST ? OBJ_ZSET : OBJ_HASH;
+        ok = rdb_get_blob(r, &blob) &&
+             rdb_ziplist_each((const unsigned char *)blob.data, blob.len, add_element, &b) &&
+             !b.have_pending;
+        break;
+    case RDB_TYPE_LIST_QUICKLIST: /* Redis 6: a ziplist per node (an empty one is skipped) */
+        b.type = OBJ_LIST;
+        ok = rdb_get_count(r, &n);
+        for (uint64_t i = 0; ok && i < n; i++)
+            ok = rdb_get_blob(r, &blob) &&
+                 rdb_ziplist_each((const unsigned char *)blob.data, blob.len, add_element, &b);
         break;
     case RDB_TYPE_LIST_QUICKLIST_2:
         b.type = OBJ_LIST;

@@ -399,3 +399,70 @@ bool rdb_listpack_each(const unsigned char *lp, size_t size, rdb_elem_fn *fn, vo
     }
     return rc == 0;
 }
+
+/* ---------------------------------------------------------------------
+ * Redis 6's ziplist
+ *
+ * A 4-byte total size, the 4-byte offset of the last element, a 2-byte
+ * element count (65535: unknown), the elements, and 0xff. An element is
+ * the previous element's size (1 byte under 254, else 0xfe and 4 bytes),
+ * an encoding (a string of 6-bit, 14-bit or 32-bit big-endian length; an
+ * integer of 8, 16, 24, 32 or 64 bits, or 0 to 12 in the encoding byte),
+ * and its data.
+ * ------------------------------------------------------------------- */
+
+bool rdb_ziplist_each(const unsigned char *zl, size_t size, rdb_elem_fn *fn, void *arg)
+{
+    if (zl == NULL || size < 11 || le32(zl) != size || zl[size - 1] != 0xff) return false;
+    uint32_t declared = (uint32_t)zl[8] | (uint32_t)zl[9] << 8, seen = 0;
+    const unsigned char *p = zl + 10, *end = zl + size - 1;
+    size_t prev_size = 0;
+    while (p < end) {
+        size_t avail = (size_t)(end - p), head, slen = 0, prevlen;
+        if (p[0] < 254) {
+            head = 1, prevlen = p[0];
+        } else if (p[0] == 254 && avail >= 5) {
+            head = 5, prevlen = le32(p + 1);
+        } else {
+            return false;
+        }
+        if (prevlen != prev_size || avail - head < 1) return false;
+        const unsigned char *q = p + head;
+        unsigned char c = q[0];
+        struct rdb_elem e = {.is_int = true};
+        size_t left = avail - head;
+        switch (c >> 6) {
+        case 0:
+            head += 1, slen = c & 0x3f, e.is_int = false;
+            break;
+        case 1:
+            if (left < 2) return false;
+            head += 2, slen = ((size_t)(c & 0x3f) << 8) | q[1], e.is_int = false;
+            break;
+        case 2:
+            if (left < 5) return false;
+            head += 5, e.is_int = false;
+            slen = (size_t)q[1] << 24 | (size_t)q[2] << 16 | (size_t)q[3] << 8 | q[4];
+            break;
+        default: {
+            int w = c == 0xc0 ? 2 : c == 0xd0 ? 4 : c == 0xe0 ? 8 : c == 0xf0 ? 3 : c == 0xfe ? 1 : 0;
+            if (w == 0 && (c < 0xf1 || c > 0xfd)) return false;
+            if (left < (size_t)w + 1) return false;
+            head += (size_t)w + 1;
+            e.v = w ? le_signed(q + 1, w) : (c & 0x0f) - 1;
+        }
+        }
+        if (avail - head < slen) return false;
+        e.p = (const char *)p + head;
+        e.len = slen;
+        char num[24];
+        const char *t;
+        size_t tlen;
+        rdb_elem_text(&e, num, &t, &tlen);
+        if (!fn(arg, t, tlen)) return false;
+        prev_size = head + slen;
+        p += prev_size;
+        seen++;
+    }
+    return declared == 65535 || declared == seen;
+}

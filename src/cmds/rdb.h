@@ -1,7 +1,7 @@
 /* cmds/rdb.h — the pieces of Redis's serialization (its RDB format) that
  * DUMP and RESTORE build values from (cmds/rdb.c): lengths, strings (with
  * their integer and LZF encodings), the CRC-64 of the footer, and Redis's
- * listpack (read and written) and ziplist (read) containers.
+ * listpack (read and written) and Redis 6's ziplist (read) containers.
  *
  * Reading is total: every length is checked against what is left of the
  * payload before it is used, nothing is allocated for more than the
@@ -24,7 +24,11 @@ enum {
     RDB_TYPE_ZSET = 3,
     RDB_TYPE_HASH = 4,
     RDB_TYPE_ZSET_2 = 5,
+    RDB_TYPE_LIST_ZIPLIST = 10,
     RDB_TYPE_SET_INTSET = 11,
+    RDB_TYPE_ZSET_ZIPLIST = 12,
+    RDB_TYPE_HASH_ZIPLIST = 13,
+    RDB_TYPE_LIST_QUICKLIST = 14,
     RDB_TYPE_STREAM_LISTPACKS = 15,
     RDB_TYPE_HASH_LISTPACK = 16,
     RDB_TYPE_ZSET_LISTPACK = 17,
@@ -92,6 +96,8 @@ void rdb_lp_end(struct rdb_lp_writer *w, struct buf *out);
  * malformed or fn refuses one. */
 typedef bool rdb_elem_fn(void *arg, const char *p, size_t len);
 bool rdb_listpack_each(const unsigned char *lp, size_t size, rdb_elem_fn *fn, void *arg);
+/* Redis 6's ziplist. */
+bool rdb_ziplist_each(const unsigned char *zl, size_t size, rdb_elem_fn *fn, void *arg);
 
 /* Streams (cmds/rdb_stream.c): written as RDB type 19 (the type byte
  * first); read from type 15 or 19, NULL when the payload is malformed. */
