@@ -190,9 +190,14 @@ struct cmd_def {
  * were announced (up to commit edb9635), whose command set is this table's
  * rows without a `protocol`; PROTOCOL_BUILD is this build's. The cluster's
  * active version (replicated) is raised once every member supports it; a
- * command is proposed only when the active version reaches its row's. */
+ * command is proposed only when the active version reaches its row's.
+ * Version 2: the __version record and replication state 5. Version 3:
+ * RESTORE reads streams and Redis 6's ziplists, DUMP writes streams
+ * (PROTOCOL_RESTORE_FORMS, cmds/dump.c: until then they are refused as
+ * builds of version 2 refuse them, the same on every node). */
 #define PROTOCOL_BASE 1u
-#define PROTOCOL_BUILD 2u
+#define PROTOCOL_RESTORE_FORMS 3u
+#define PROTOCOL_BUILD 3u
 
 /* The row that ends every table of rows (name NULL). */
 #define CMD_ROWS_END {0}

@@ -134,6 +134,26 @@ static bool serialize(struct sobj *o, struct buf *b)
     }
 }
 
+/* The cluster protocol version from which RESTORE reads an RDB type
+ * (cmds/cmd.h): builds of version 2 and older answer "Bad data format" to
+ * streams and ziplists, so until every member reads them, every node
+ * answers that, and a rolling upgrade never restores a key on some
+ * replicas only. */
+static unsigned type_protocol(int type)
+{
+    switch (type) {
+    case RDB_TYPE_LIST_ZIPLIST:
+    case RDB_TYPE_ZSET_ZIPLIST:
+    case RDB_TYPE_HASH_ZIPLIST:
+    case RDB_TYPE_LIST_QUICKLIST:
+    case RDB_TYPE_STREAM_LISTPACKS:
+    case RDB_TYPE_STREAM_LISTPACKS_2:
+        return PROTOCOL_RESTORE_FORMS;
+    default:
+        return PROTOCOL_BASE;
+    }
+}
+
 static void cmd_dump(struct cmd_ctx *c)
 {
     struct dict_entry *e = ctx_lookup(c, &c->argv[1]);
@@ -142,7 +162,8 @@ static void cmd_dump(struct cmd_ctx *c)
         return;
     }
     struct buf b = BUF_INIT;
-    if (!serialize(store_value(e), &b)) {
+    bool older = store_value(e)->type == OBJ_STREAM && cmd_protocol_active() < PROTOCOL_RESTORE_FORMS;
+    if (older || !serialize(store_value(e), &b)) { /* refused as builds of version 2 refuse it */
         buf_free(&b);
         resp_errorf(&c->out, "ERR DUMP of a %s is not supported by Parley",
                     sobj_type_name(store_value(e)));
@@ -422,7 +443,7 @@ static void cmd_restore(struct cmd_ctx *c)
         return;
     }
     struct rdb_reader r = {p + 1, p + pl->len - 10, cmd_max_string_len(c)};
-    struct sobj *o = load_object(c, p[0], &r);
+    struct sobj *o = type_protocol(p[0]) <= cmd_protocol_active() ? load_object(c, p[0], &r) : NULL;
     if (o == NULL) {
         resp_error(&c->out, BAD_FORMAT);
         return;

@@ -9,6 +9,7 @@ import random
 import pytest
 import redis
 
+from conftest import wait_until
 from exact import exact_client
 
 
@@ -19,12 +20,27 @@ def run(client, *cmd):
         return ("error", str(e))
 
 
+RESTORE_FORMS_VERSION = 3  # PROTOCOL_RESTORE_FORMS (src/cmds/cmd.h)
+
+
+def cluster_version(client):
+    reply = client.execute_command("RAFT", "VERSION")
+    return dict(zip(reply[0::2], reply[1::2]))[b"cluster-protocol-version"]
+
+
+def wait_version(client):
+    """A new node raises the cluster's version within a second of leading."""
+    wait_until(lambda: cluster_version(client) >= RESTORE_FORMS_VERSION, 20,
+               message="the cluster to run protocol version 3")
+
+
 @pytest.fixture
 def pair(server, redis_ref):
     ours = exact_client(server, decode=False)
     theirs = exact_client(redis_ref, decode=False)
     ours.flushall()
     theirs.flushall()
+    wait_version(ours)
     return ours, theirs
 
 

@@ -5,21 +5,19 @@ entries, consumers, last delivered IDs and entries read move between
 redis-server 7.0 and Parley in both directions and come out the same in
 XRANGE, XINFO STREAM FULL, XINFO GROUPS, XINFO CONSUMERS and XPENDING.
 Damaged payloads are refused with "Bad data format" and never stop a node;
-every replica of a cluster restores the same stream."""
+every replica of a cluster restores the same stream, and until every
+member reads these payloads (cluster protocol version 3) every node refuses
+them alike."""
+import os
 import random
 
 import pytest
 import redis
 
+from conftest import wait_until
 from exact import exact_client
-
-
-def run(client, *cmd):
-    try:
-        return client.execute_command(*cmd)
-    except redis.ResponseError as e:
-        return ("error", str(e))
-
+from test_dump import cluster_version, crc64, run, wait_version
+from testhooks import needs_test_hooks
 
 @pytest.fixture
 def pair(server, redis_ref):
@@ -29,6 +27,7 @@ def pair(server, redis_ref):
         c.flushall()
         c.execute_command("CONFIG", "SET", "stream-node-max-entries", "4")
     theirs.execute_command("CONFIG", "SET", "rdbcompression", "yes")
+    wait_version(ours)
     yield ours, theirs
     for c in (ours, theirs):
         c.execute_command("CONFIG", "SET", "stream-node-max-entries", "100")
@@ -147,16 +146,6 @@ def put_len(n):
     if n < 2 ** 32:
         return b"\x80" + n.to_bytes(4, "big")
     return b"\x81" + n.to_bytes(8, "big")
-
-
-def crc64(data):
-    poly = 0x95AC9329AC4BC9B5
-    crc = 0
-    for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ poly if crc & 1 else crc >> 1
-    return crc
 
 
 def with_footer(body, version=10):
@@ -316,6 +305,7 @@ def test_replicas_restore_the_same_stream(make_cluster, redis_ref):
     fill(theirs)
     c = make_cluster().start()
     cl = c.leader().client(decode_responses=False)
+    wait_version(cl)
     assert cl.execute_command("RESTORE", "st", 0, theirs.execute_command("DUMP", "st")) == b"OK"
     c.wait_converged()  # the replicas' RAFT DIGESTs (streams included) are equal
     want = state(theirs)
@@ -323,3 +313,35 @@ def test_replicas_restore_the_same_stream(make_cluster, redis_ref):
         nc = exact_client(n, decode=False)
         nc.execute_command("READONLY")
         assert state(nc) == want, n.node_id
+
+
+@needs_test_hooks
+def test_an_older_member_keeps_streams_out_on_every_node(make_cluster, redis_ref):
+    """While a member runs a build of version 2 (which answers "Bad data
+    format" to a stream payload), every node answers that, and nothing is
+    restored anywhere; once it is upgraded, the same RESTORE works."""
+    theirs = exact_client(redis_ref, decode=False)
+    theirs.flushall()
+    fill(theirs)
+    payload = theirs.execute_command("DUMP", "st")
+    c = make_cluster()
+    c.nodes[2].env = dict(os.environ, PARLEY_TEST_PROTOCOL_VERSION="2")
+    c.start()
+    leader = exact_client(c.leader(), decode=False)
+    wait_until(lambda: cluster_version(leader) == 2, 20, message="the cluster to run version 2")
+    leader.execute_command("XADD", "mine", "1-1", "f", "v")
+    for n in c.nodes:
+        nc = exact_client(n, decode=False)
+        assert run(nc, "RESTORE", "st", 0, payload) == ("error", "ERR Bad data format")
+        assert run(nc, "DUMP", "mine") == ("error", "ERR DUMP of a stream is not supported by Parley")
+    c.wait_converged()
+    for n in c.nodes:
+        nc = exact_client(n, decode=False)
+        nc.execute_command("READONLY")
+        assert nc.execute_command("EXISTS", "st") == 0
+    c.nodes[2].stop()
+    c.nodes[2].env = None
+    c.nodes[2].start()
+    wait_version(leader)
+    assert leader.execute_command("RESTORE", "st", 0, payload) == b"OK"
+    c.wait_converged()
