@@ -10,6 +10,7 @@ member reads these payloads (cluster protocol version 3) every node refuses
 them alike."""
 import os
 import random
+import threading
 
 import pytest
 import redis
@@ -87,6 +88,9 @@ def test_a_stream_dumped_by_redis_restores_into_parley(pair):
     assert payload[0] == 19
     assert ours.execute_command("RESTORE", "st", 0, payload) == b"OK"
     assert state(ours) == state(theirs)
+    # A copy (the snapshot form's encode and decode) is the same stream.
+    assert ours.execute_command("COPY", "st", "st_copy") == 1
+    assert state(ours, "st_copy") == state(ours)
     # It lives on: XADD, reads and deletions do what they do in Redis.
     for c in (ours, theirs):
         c.execute_command("XADD", "st", "1010-0", "name", "new")
@@ -96,6 +100,24 @@ def test_a_stream_dumped_by_redis_restores_into_parley(pair):
     a, b = state(ours), state(theirs)
     for k in ("range", "groups", "pending"):
         assert a[k] == b[k], k
+
+
+def test_restore_serves_a_reader_blocked_on_the_key(pair, server, redis_ref):
+    ours, theirs = pair
+    theirs.execute_command("XADD", "src", "7-1", "f", "v")
+    payload = theirs.execute_command("DUMP", "src")
+    got = {}
+    for name, node, c in (("parley", server, ours), ("redis", redis_ref, theirs)):
+        reader = exact_client(node, decode=False)
+        t = threading.Thread(target=lambda n=name, r=reader: got.__setitem__(
+            n, r.execute_command("XREAD", "BLOCK", 20000, "STREAMS", "blocked", "$")))
+        t.start()
+        wait_until(lambda c=c: b"blocked_clients:1" in c.execute_command("INFO", "clients"), 10,
+                   message=f"the reader to block on {name}")
+        assert c.execute_command("RESTORE", "blocked", 0, payload) == b"OK"
+        t.join(20)
+        assert not t.is_alive()
+    assert got["parley"] == got["redis"] == [[b"blocked", [[b"7-1", [b"f", b"v"]]]]], got
 
 
 def test_a_stream_dumped_by_parley_restores_into_redis_and_back(pair):
