@@ -99,6 +99,10 @@ enum cmd_flag {
                                          MONITOR shows them as (redacted) */
 #define CMD_SKIP_SLOWLOG (1ull << 33) /* not in the slow log: the commands it
                                          runs are (EXEC) */
+#define CMD_PAYLOAD (1ull << 34)      /* argv[3] is a DUMP payload (RESTORE): a
+                                         malformed one is refused before it is
+                                         proposed when apply is sure to refuse
+                                         it (cmd_payload_precheck) */
 /* The cluster protocol version (below) from which the command may be
  * proposed, in the flags' top byte: CMD_PROTOCOL(2). None (0) is
  * PROTOCOL_BASE. A command every build of a version applies alike carries
@@ -247,6 +251,10 @@ struct cmd_ctx {
  * same log position on every replica. */
 void cmd_protocol_set_active(unsigned version);
 unsigned cmd_protocol_active(void);
+/* CMD_PAYLOAD rows (cmds/dump.c): NULL, or the error apply is sure to
+ * answer, which the receiving node answers instead of proposing.
+ * max_string is proto-max-bulk-len. */
+const char *cmd_payload_precheck(int argc, const struct resp_arg *argv, long long max_string);
 /* The version cmd needs (its row's, PROTOCOL_BASE for 0). */
 unsigned cmd_protocol_of(const struct cmd_def *cmd);
 /* NULL when the active version allows cmd; else the error to refuse it with

@@ -184,7 +184,6 @@ static void cmd_dump(struct cmd_ctx *c)
 
 /* What a restore is building. */
 struct build {
-    struct cmd_ctx *c;
     int type;
     struct sobj *o;
     struct buf pending; /* a hash field or zset member waiting for its pair */
@@ -277,9 +276,9 @@ static bool get_text_score(struct rdb_reader *r, double *score)
 
 /* The object of one RDB type from the payload; NULL when it is malformed,
  * empty, or of a type Parley does not read. */
-static struct sobj *load_object(struct cmd_ctx *c, int type, struct rdb_reader *r)
+static struct sobj *load_object(int type, struct rdb_reader *r)
 {
-    struct build b = {.c = c, .pending = BUF_INIT};
+    struct build b = {.pending = BUF_INIT};
     struct buf blob = BUF_INIT;
     uint64_t n = 0;
     bool ok = false;
@@ -391,65 +390,98 @@ static struct sobj *load_object(struct cmd_ctx *c, int type, struct rdb_reader *
     return b.o;
 }
 
+/* RESTORE's arguments but the key's. */
+struct restore_args {
+    bool replace, absttl;
+    long long idle, freq, ttl;
+};
+
+#define NOT_INTEGER "ERR value is not an integer or out of range"
+#define BAD_FOOTER "ERR DUMP payload version or checksum are wrong"
+
+/* The options (argv[4] on): NULL, or the error Redis answers. */
+static const char *restore_options(int argc, const struct resp_arg *argv, struct restore_args *a)
+{
+    *a = (struct restore_args){.idle = -1, .freq = -1};
+    for (int j = 4; j < argc; j++) {
+        const struct resp_arg *o = &argv[j];
+        bool more = j + 1 < argc;
+        if (arg_is(o, "replace")) {
+            a->replace = true;
+        } else if (arg_is(o, "absttl")) {
+            a->absttl = true;
+        } else if (arg_is(o, "idletime") && more && a->freq == -1) {
+            if (!arg_to_ll(&argv[++j], &a->idle)) return NOT_INTEGER;
+            if (a->idle < 0) return "ERR Invalid IDLETIME value, must be >= 0";
+        } else if (arg_is(o, "freq") && more && a->idle == -1) {
+            if (!arg_to_ll(&argv[++j], &a->freq)) return NOT_INTEGER;
+            if (a->freq < 0 || a->freq > 255) return "ERR Invalid FREQ value, must be >= 0 and <= 255";
+        } else {
+            return "ERR syntax error";
+        }
+    }
+    return NULL;
+}
+
+/* The TTL (argv[2]) and the payload's footer (argv[3]): NULL, or the error
+ * Redis answers. */
+static const char *restore_ttl_and_footer(const struct resp_arg *argv, struct restore_args *a)
+{
+    if (!arg_to_ll(&argv[2], &a->ttl)) return NOT_INTEGER;
+    if (a->ttl < 0) return "ERR Invalid TTL value, must be >= 0";
+    const struct resp_arg *pl = &argv[3];
+    const unsigned char *p = (const unsigned char *)pl->ptr;
+    if (pl->len < 10 || (p[pl->len - 10] | p[pl->len - 9] << 8) > RDB_VERSION) return BAD_FOOTER;
+    uint64_t crc = rdb_crc64(p, pl->len - 8), stored = 0;
+    for (int i = 7; i >= 0; i--) stored = (stored << 8) | p[pl->len - 8 + (size_t)i];
+    return crc == stored ? NULL : BAD_FOOTER;
+}
+
+/* The payload's value; NULL when it is malformed. */
+static struct sobj *restore_value(const struct resp_arg *payload, long long max_string)
+{
+    const unsigned char *p = (const unsigned char *)payload->ptr;
+    struct rdb_reader r = {p + 1, p + payload->len - 10, max_string};
+    return load_object(p[0], &r);
+}
+
+/* Before a RESTORE is proposed, the receiving node refuses a payload that
+ * is not a value, when apply is sure to answer that: with REPLACE (without
+ * it, BUSYKEY may come first, which only apply knows) and every argument
+ * before the payload well formed. Which forms the cluster reads yet
+ * (type_protocol) is apply's to say: this node's view of the version may
+ * lag. */
+const char *cmd_payload_precheck(int argc, const struct resp_arg *argv, long long max_string)
+{
+    struct restore_args a;
+    if (restore_options(argc, argv, &a) || !a.replace || restore_ttl_and_footer(argv, &a)) return NULL;
+    struct sobj *o = restore_value(&argv[3], max_string);
+    if (o == NULL) return BAD_FORMAT;
+    sobj_free(o);
+    return NULL;
+}
+
 /* RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f]. */
 static void cmd_restore(struct cmd_ctx *c)
 {
-    bool replace = false, absttl = false;
-    long long idle = -1, freq = -1, ttl;
-    for (int j = 4; j < c->argc; j++) {
-        const struct resp_arg *a = &c->argv[j];
-        bool more = j + 1 < c->argc;
-        if (arg_is(a, "replace")) {
-            replace = true;
-        } else if (arg_is(a, "absttl")) {
-            absttl = true;
-        } else if (arg_is(a, "idletime") && more && freq == -1) {
-            if (!arg_get_ll_or_reply(c, &c->argv[++j], &idle)) return;
-            if (idle < 0) {
-                resp_error(&c->out, "ERR Invalid IDLETIME value, must be >= 0");
-                return;
-            }
-        } else if (arg_is(a, "freq") && more && idle == -1) {
-            if (!arg_get_ll_or_reply(c, &c->argv[++j], &freq)) return;
-            if (freq < 0 || freq > 255) {
-                resp_error(&c->out, "ERR Invalid FREQ value, must be >= 0 and <= 255");
-                return;
-            }
-        } else {
-            cmd_reply_syntax_error(c);
-            return;
-        }
-    }
+    struct restore_args a;
+    const char *error = restore_options(c->argc, c->argv, &a);
     const struct resp_arg *key = &c->argv[1];
-    if (!replace && ctx_lookup(c, key) != NULL) {
-        resp_error(&c->out, "BUSYKEY Target key name already exists.");
-        return;
-    }
-    if (!arg_get_ll_or_reply(c, &c->argv[2], &ttl)) return;
-    if (ttl < 0) {
-        resp_error(&c->out, "ERR Invalid TTL value, must be >= 0");
-        return;
-    }
+    if (error == NULL && !a.replace && ctx_lookup(c, key) != NULL)
+        error = "BUSYKEY Target key name already exists.";
+    if (error == NULL) error = restore_ttl_and_footer(c->argv, &a);
     const struct resp_arg *pl = &c->argv[3];
-    const unsigned char *p = (const unsigned char *)pl->ptr;
-    if (pl->len < 10 || (p[pl->len - 10] | p[pl->len - 9] << 8) > RDB_VERSION) {
-        resp_error(&c->out, "ERR DUMP payload version or checksum are wrong");
+    struct sobj *o = NULL;
+    if (error == NULL && type_protocol((unsigned char)pl->ptr[0]) <= cmd_protocol_active())
+        o = restore_value(pl, cmd_max_string_len(c));
+    if (error == NULL && o == NULL) error = BAD_FORMAT;
+    if (error) {
+        resp_error(&c->out, error);
         return;
     }
-    uint64_t crc = rdb_crc64(p, pl->len - 8), stored = 0;
-    for (int i = 7; i >= 0; i--) stored = (stored << 8) | p[pl->len - 8 + (size_t)i];
-    if (crc != stored) {
-        resp_error(&c->out, "ERR DUMP payload version or checksum are wrong");
-        return;
-    }
-    struct rdb_reader r = {p + 1, p + pl->len - 10, cmd_max_string_len(c)};
-    struct sobj *o = type_protocol(p[0]) <= cmd_protocol_active() ? load_object(c, p[0], &r) : NULL;
-    if (o == NULL) {
-        resp_error(&c->out, BAD_FORMAT);
-        return;
-    }
-    bool deleted = replace && store_delete(c->store, c->db, key->ptr, key->len);
-    if (ttl && !absttl) ttl = ttl > LLONG_MAX - c->now_ms ? LLONG_MAX : ttl + c->now_ms;
+    long long ttl = a.ttl;
+    bool deleted = a.replace && store_delete(c->store, c->db, key->ptr, key->len);
+    if (ttl && !a.absttl) ttl = ttl > LLONG_MAX - c->now_ms ? LLONG_MAX : ttl + c->now_ms;
     if (ttl && ttl <= c->now_ms) { /* already expired: nothing to create */
         if (deleted) ctx_notify(c, NOTIFY_GENERIC, "del", key);
         sobj_free(o);
@@ -458,8 +490,8 @@ static void cmd_restore(struct cmd_ctx *c)
     }
     struct dict_entry *e = store_set(c->store, c->db, key->ptr, key->len, o, false);
     /* This node's own access records (never replicated), as Redis sets them. */
-    if (freq >= 0) o->lfu_count = (uint8_t)freq;
-    if (idle >= 0) evict_set_idle(o, (uint64_t)idle * 1000);
+    if (a.freq >= 0) o->lfu_count = (uint8_t)a.freq;
+    if (a.idle >= 0) evict_set_idle(o, (uint64_t)a.idle * 1000);
     if (ttl) store_set_expire(c->store, c->db, e, ttl);
     ctx_notify(c, NOTIFY_GENERIC, "restore", key);
     resp_ok(&c->out);
@@ -475,7 +507,7 @@ const struct cmd_def cmd_rows_dump[] = {
      "O(1) to access the key and additional O(N*M) to serialize it, where N is the number of Redis "
      "objects composing the value and M their average size. For small string values the time "
      "complexity is thus O(1)+O(1*M) where M is small, so simply O(1).", NULL, "", NULL},
-    {"restore", -4, CMD_KEY_MODIFY | CMD_WRITE | CMD_DENYOOM, 1, 1, 1,
+    {"restore", -4, CMD_KEY_MODIFY | CMD_WRITE | CMD_DENYOOM | CMD_PAYLOAD, 1, 1, 1,
      ACL_KEYSPACE | ACL_WRITE | ACL_SLOW | ACL_DANGEROUS, cmd_restore, "generic", "2.6.0",
      "Create a key using the provided serialized value, previously obtained using DUMP.",
      "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N "

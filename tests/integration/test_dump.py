@@ -275,3 +275,28 @@ def test_bad_ziplists_are_refused(pair, what):
     ours, _ = pair
     assert run(ours, "RESTORE", "b", 0, v9(BAD_ZIPLISTS[what])) == ("error", "ERR Bad data format")
     assert ours.execute_command("EXISTS", "b") == 0
+
+
+def restore_stats(c):
+    info = c.execute_command("INFO", "commandstats").decode()
+    line = next(x for x in info.splitlines() if x.startswith("cmdstat_restore:"))
+    return dict(kv.split("=") for kv in line.split(":", 1)[1].split(","))
+
+
+def test_a_bad_payload_with_replace_is_refused_before_it_is_proposed(pair):
+    """With REPLACE (no BUSYKEY can come first) the receiving node refuses a
+    payload that is not a value without proposing it: Redis's
+    rejected_calls; without REPLACE apply refuses it: failed_calls."""
+    ours, _ = pair
+    ours.execute_command("CONFIG", "RESETSTAT")
+    bad = payload(b"\x13\x00")
+    assert run(ours, "RESTORE", "k", 0, bad, "REPLACE") == ("error", "ERR Bad data format")
+    assert run(ours, "RESTORE", "k", 0, bad) == ("error", "ERR Bad data format")
+    stats = restore_stats(ours)
+    assert stats["rejected_calls"] == "1" and stats["failed_calls"] == "1", stats
+    # What apply answers first is still answered first.
+    ours.execute_command("SET", "k", "v")
+    assert run(ours, "RESTORE", "k", 0, bad) == ("error", "BUSYKEY Target key name already exists.")
+    assert run(ours, "RESTORE", "k", -1, bad, "REPLACE") == ("error", "ERR Invalid TTL value, must be >= 0")
+    assert run(ours, "RESTORE", "k", 0, bad, "REPLACE", "FOO") == ("error", "ERR syntax error")
+    assert ours.execute_command("GET", "k") == b"v"
