@@ -1,5 +1,6 @@
 /* store/stream.c — the stream type's blocks and entries: appending,
- * deleting, trimming and walking them (stream.h). Groups are in
+ * deleting, trimming and walking them, and loading another's blocks as
+ * they were (RESTORE of Redis's form, stream.h). Groups are in
  * stream_group.c, the type's operations (snapshot...) in stream_codec.c. */
 #include "store/stream.h"
 
