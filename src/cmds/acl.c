@@ -282,7 +282,7 @@ static const char *apply_rule(struct acl_user *u, const char *p, size_t len)
         set_all_commands(u, false);
         u->sanitize = SANITIZE; /* as Redis's reset */
     } else if (eq_word(p, len, "sanitize-payload")) {
-        u->sanitize = SANITIZE; /* shown as Redis shows it; Parley has no RESTORE */
+        u->sanitize = SANITIZE; /* shown as Redis shows it; RESTORE always checks a payload whole */
     } else if (eq_word(p, len, "skip-sanitize-payload")) {
         u->sanitize = SANITIZE_SKIP;
     } else if (eq_word(p, len, "clearselectors")) {

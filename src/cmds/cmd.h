@@ -99,6 +99,10 @@ enum cmd_flag {
                                          MONITOR shows them as (redacted) */
 #define CMD_SKIP_SLOWLOG (1ull << 33) /* not in the slow log: the commands it
                                          runs are (EXEC) */
+#define CMD_PAYLOAD (1ull << 34)      /* argv[3] is a DUMP payload (RESTORE): a
+                                         malformed one is refused before it is
+                                         proposed when apply is sure to refuse
+                                         it (cmd_payload_precheck) */
 /* The cluster protocol version (below) from which the command may be
  * proposed, in the flags' top byte: CMD_PROTOCOL(2). None (0) is
  * PROTOCOL_BASE. A command every build of a version applies alike carries
@@ -190,9 +194,14 @@ struct cmd_def {
  * were announced (up to commit edb9635), whose command set is this table's
  * rows without a `protocol`; PROTOCOL_BUILD is this build's. The cluster's
  * active version (replicated) is raised once every member supports it; a
- * command is proposed only when the active version reaches its row's. */
+ * command is proposed only when the active version reaches its row's.
+ * Version 2: the __version record and replication state 5. Version 3:
+ * RESTORE reads streams and Redis 6's ziplists, DUMP writes streams
+ * (PROTOCOL_RESTORE_FORMS, cmds/dump.c: until then they are refused as
+ * builds of version 2 refuse them, the same on every node). */
 #define PROTOCOL_BASE 1u
-#define PROTOCOL_BUILD 2u
+#define PROTOCOL_RESTORE_FORMS 3u
+#define PROTOCOL_BUILD 3u
 
 /* The row that ends every table of rows (name NULL). */
 #define CMD_ROWS_END {0}
@@ -242,6 +251,10 @@ struct cmd_ctx {
  * same log position on every replica. */
 void cmd_protocol_set_active(unsigned version);
 unsigned cmd_protocol_active(void);
+/* CMD_PAYLOAD rows (cmds/dump.c): NULL, or the error apply is sure to
+ * answer, which the receiving node answers instead of proposing.
+ * max_string is proto-max-bulk-len. */
+const char *cmd_payload_precheck(int argc, const struct resp_arg *argv, long long max_string);
 /* The version cmd needs (its row's, PROTOCOL_BASE for 0). */
 unsigned cmd_protocol_of(const struct cmd_def *cmd);
 /* NULL when the active version allows cmd; else the error to refuse it with

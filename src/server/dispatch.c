@@ -315,6 +315,8 @@ static bool dispatch_command(struct net_conn *conn, int argc, const struct resp_
          * answer (it refuses the length too, should the key change). */
         refused = NULL;
     }
+    if (refused == NULL && (cmd->flags & CMD_PAYLOAD))
+        refused = cmd_payload_precheck(argc, argv, max_string_len(s));
     if (refused) {
         struct resp_out o = client_reply(c);
         resp_error(&o, refused);

@@ -1,5 +1,6 @@
 /* store/stream.c — the stream type's blocks and entries: appending,
- * deleting, trimming and walking them (stream.h). Groups are in
+ * deleting, trimming and walking them, and loading another's blocks as
+ * they were (RESTORE of Redis's form, stream.h). Groups are in
  * stream_group.c, the type's operations (snapshot...) in stream_codec.c. */
 #include "store/stream.h"
 
@@ -307,33 +308,13 @@ static bool block_full(const struct stream_block *b, size_t strings)
     return b->n_entries >= max_entries;
 }
 
-void stream_append(struct stream *s, const struct stream_id *id, size_t n,
-                   const struct stream_str *strs)
+/* Writes an entry at the end of block b (only its values if same), and
+ * counts it in the block's entries and Redis listpack bytes. */
+static void block_put(struct stream_block *b, const struct stream_id *id, bool same, size_t n,
+                      const struct stream_str *strs)
 {
-    assert(stream_id_cmp(id, &s->last_id) > 0);
-    struct stream_block *b = s->n_blocks ? s->blocks[s->n_blocks - 1] : NULL;
-    size_t need = 1 + varint_len(UINT64_MAX) + varint_len(id->seq) + varint_len(n), strings = 0;
-    for (size_t i = 0; i < n; i++) {
-        need += varint_len(strs[i].len) + strs[i].len;
-        strings += strs[i].len;
-    }
-    if (b && block_full(b, strings)) {
-        /* The tail is full for good: give back what its buffer has spare. */
-        b->data = xrealloc(b->data, b->len);
-        b->cap = b->len;
-        b = NULL;
-    }
-    bool same = b && same_fields(b, n, strs);
-    if (b == NULL) {
-        b = xcalloc(1, sizeof *b);
-        b->first = *id;
-        b->lp_bytes = lp_master_bytes(n, strs);
-        if (s->n_blocks == s->cap_blocks) {
-            s->cap_blocks = s->cap_blocks ? s->cap_blocks * 2 : 4;
-            s->blocks = xrealloc(s->blocks, s->cap_blocks * sizeof *s->blocks);
-        }
-        s->blocks[s->n_blocks++] = b;
-    }
+    size_t need = 1 + varint_len(UINT64_MAX) + varint_len(id->seq) + varint_len(n);
+    for (size_t i = 0; i < n; i++) need += varint_len(strs[i].len) + strs[i].len;
     if (b->len + need > b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 256;
         while (cap < b->len + need) cap *= 2;
@@ -356,10 +337,97 @@ void stream_append(struct stream *s, const struct stream_id *id, size_t n,
     b->last = *id;
     b->n_entries++;
     b->n_live++;
+}
+
+/* A new block at the end of the stream, first at id. */
+static struct stream_block *block_add(struct stream *s, const struct stream_id *id, size_t n,
+                                      const struct stream_str *strs)
+{
+    struct stream_block *b = xcalloc(1, sizeof *b);
+    b->first = *id;
+    b->lp_bytes = lp_master_bytes(n, strs);
+    if (s->n_blocks == s->cap_blocks) {
+        s->cap_blocks = s->cap_blocks ? s->cap_blocks * 2 : 4;
+        s->blocks = xrealloc(s->blocks, s->cap_blocks * sizeof *s->blocks);
+    }
+    s->blocks[s->n_blocks++] = b;
+    return b;
+}
+
+void stream_append(struct stream *s, const struct stream_id *id, size_t n,
+                   const struct stream_str *strs)
+{
+    assert(stream_id_cmp(id, &s->last_id) > 0);
+    struct stream_block *b = s->n_blocks ? s->blocks[s->n_blocks - 1] : NULL;
+    size_t strings = 0;
+    for (size_t i = 0; i < n; i++) strings += strs[i].len;
+    if (b && block_full(b, strings)) {
+        /* The tail is full for good: give back what its buffer has spare. */
+        b->data = xrealloc(b->data, b->len);
+        b->cap = b->len;
+        b = NULL;
+    }
+    bool same = b && same_fields(b, n, strs);
+    if (b == NULL) b = block_add(s, id, n, strs);
+    block_put(b, id, same, n, strs);
     s->length++;
     s->entries_added++;
     s->last_id = *id;
     if (s->length == 1) s->first_id = *id;
+}
+
+/* ---------------------------------------------------------------------
+ * Loading another's blocks (RESTORE of Redis's form)
+ * ------------------------------------------------------------------- */
+
+/* Drops the tail block if it holds no live entry (a block always holds
+ * one), giving back what its buffer has spare otherwise. */
+static void load_close_tail(struct stream *s)
+{
+    if (s->n_blocks == 0) return;
+    struct stream_block *b = s->blocks[s->n_blocks - 1];
+    if (b->n_live == 0) {
+        remove_block(s, s->n_blocks - 1);
+        return;
+    }
+    b->data = xrealloc(b->data, b->len);
+    b->cap = b->len;
+}
+
+bool stream_load_entry(struct stream_load *l, bool new_block, const struct stream_id *id,
+                       bool deleted, size_t n, const struct stream_str *strs)
+{
+    struct stream *s = l->s;
+    if (n == 0 || n % 2 || (l->entries && stream_id_cmp(id, &l->last) <= 0)) return false;
+    struct stream_block *b = s->n_blocks ? s->blocks[s->n_blocks - 1] : NULL;
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++) bytes += strs[i].len + 10;
+    if (b && (new_block || b->n_entries >= STREAM_BLOCK_ENTRIES_CAP ||
+              b->len + bytes > STREAM_BLOCK_BYTES_CAP)) {
+        load_close_tail(s);
+        b = NULL;
+    }
+    if (bytes > STREAM_BLOCK_BYTES_CAP) return false;
+    bool same = b && same_fields(b, n, strs);
+    if (b == NULL) b = block_add(s, id, n, strs);
+    uint32_t off = b->len;
+    block_put(b, id, same, n, strs);
+    if (deleted) {
+        b->data[off] |= FLAG_DELETED;
+        b->n_live--;
+    } else {
+        s->length++;
+    }
+    l->last = *id;
+    l->entries++;
+    return true;
+}
+
+void stream_load_finish(struct stream_load *l)
+{
+    struct stream *s = l->s;
+    load_close_tail(s);
+    s->first_id = stream_first_live_id(s);
 }
 
 /* Finds the live entry id: its block index and offset. */
@@ -534,3 +602,14 @@ bool stream_it_next(struct stream_it *it, struct stream_entry *out)
     return false;
 }
 
+
+bool stream_block_next(const struct stream_block *b, uint32_t *off, struct stream_entry *e,
+                       bool *deleted)
+{
+    struct raw_entry r;
+    if (*off >= b->len || !stream_entry_at(b, *off, &r)) return false;
+    stream_entry_view(b, &r, e);
+    *deleted = (r.flags & FLAG_DELETED) != 0;
+    *off = r.next;
+    return true;
+}

@@ -113,6 +113,24 @@ static inline struct stream *stream_of(const struct sobj *o) { return o->ptr; }
  * last_id, entries_added and first_id. */
 void stream_append(struct stream *s, const struct stream_id *id, size_t n,
                    const struct stream_str *strs);
+/* Building a stream from another's entries (RESTORE of Redis's form):
+ * entries in increasing ID order, live or deleted, each either opening a
+ * new block (as the source's blocks began) or following in the current one
+ * (a block is also closed at STREAM_BLOCK_ENTRIES_CAP entries or
+ * STREAM_BLOCK_BYTES_CAP bytes). Counts s->length; a block left with no
+ * live entry is dropped. stream_load_entry is false (nothing added) for an
+ * ID not above the previous one or an entry without fields and values in
+ * pairs. stream_load_finish closes the last block and sets first_id; the
+ * caller sets last_id, max_deleted_id and entries_added. */
+struct stream_load {
+    struct stream *s;
+    struct stream_id last; /* the previous entry's */
+    uint64_t entries;      /* loaded so far, live and deleted */
+};
+bool stream_load_entry(struct stream_load *l, bool new_block, const struct stream_id *id,
+                       bool deleted, size_t n, const struct stream_str *strs);
+void stream_load_finish(struct stream_load *l);
+
 /* Marks the entry id deleted; false if there is no live entry with it.
  * Updates length and first_id (not max_deleted_id: XDEL's business). */
 bool stream_delete(struct stream *s, const struct stream_id *id);
@@ -135,6 +153,11 @@ struct stream_entry {
     const unsigned char *mp, *mend;
 };
 bool stream_entry_next_str(struct stream_entry *e, const char **p, size_t *len);
+
+/* Every entry of block b in order, deleted ones too: *off starts at 0;
+ * false after the last. */
+bool stream_block_next(const struct stream_block *b, uint32_t *off, struct stream_entry *e,
+                       bool *deleted);
 
 /* Walks live entries with start <= ID <= end, upwards or (rev) downwards. */
 struct stream_it {

@@ -15,7 +15,7 @@ import redis
 from conftest import parse_info, wait_until, wait_writable
 from testhooks import needs_test_hooks
 
-BUILD_VERSION = 2  # PROTOCOL_BUILD (src/cmds/cmd.h)
+BUILD_VERSION = 3  # PROTOCOL_BUILD (src/cmds/cmd.h)
 
 
 def versions(node):
@@ -68,15 +68,15 @@ def test_an_older_member_holds_the_version_back_and_newer_commands_are_refused(m
     claiming(c.nodes[2], 1)
     c.start()
     # Every member has registered (node 3 with version 1) ...
-    wait_until(lambda: versions(c.leader())["members"] == {1: 2, 2: 2, 3: 1}, 20,
+    wait_until(lambda: versions(c.leader())["members"] == {1: BUILD_VERSION, 2: BUILD_VERSION, 3: 1}, 20,
                message="every member's registration")
     wait_writable(c.nodes[0])
     # ... and a write went through the log after that: the version stayed.
     assert c.leader().client().set("after-registrations", "1")
     for n in c.nodes:
         assert active(n) == 1
-        with pytest.raises(redis.ResponseError, match="needs cluster protocol version 2 and the "
-                                                      "cluster runs version 1"):
+        with pytest.raises(redis.ResponseError, match=f"needs cluster protocol version {BUILD_VERSION} and "
+                                                      "the cluster runs version 1"):
             n.client().execute_command("PARLEY.TEST", "NEWEST", "k", "v")
         # Inside MULTI: the queued command is refused, EXEC aborts.
         p = n.client().pipeline(transaction=True)
@@ -85,25 +85,26 @@ def test_an_older_member_holds_the_version_back_and_newer_commands_are_refused(m
         with pytest.raises(redis.ResponseError, match="EXECABORT|needs cluster protocol"):
             p.execute()
     # From a script: refused where it applies, on every node alike.
-    with pytest.raises(redis.ResponseError, match="needs cluster protocol version 2"):
+    with pytest.raises(redis.ResponseError, match=f"needs cluster protocol version {BUILD_VERSION}"):
         c.nodes[1].client().eval("return redis.call('parley.test', 'newest', KEYS[1], 'v')",
                                  1, "ks")
     # A command of a version no build has: refused whatever the cluster runs.
-    with pytest.raises(redis.ResponseError, match="needs cluster protocol version 3"):
+    with pytest.raises(redis.ResponseError, match=f"needs cluster protocol version {BUILD_VERSION + 1}"):
         c.nodes[0].client().execute_command("PARLEY.TEST", "FUTURE")
     assert c.leader().client().exists("k", "tx", "ks") == 0
     c.wait_converged()
 
-    # Node 3 is upgraded: restarted on a build of version 2. The leader
+    # Node 3 is upgraded: restarted on this build. The leader
     # raises the version; the newer command is then accepted everywhere.
     c.nodes[2].stop()
     c.nodes[2].env = None
     c.nodes[2].start()
     for n in c.nodes:
-        wait_until(lambda n=n: active(n) == 2, 20, message=f"node {n.node_id} to run version 2")
+        wait_until(lambda n=n: active(n) == BUILD_VERSION, 20,
+                   message=f"node {n.node_id} to run version {BUILD_VERSION}")
     assert c.nodes[2].client().execute_command("PARLEY.TEST", "NEWEST", "k", "v") == "OK"
     assert c.nodes[0].client().get("k") == "v"
-    with pytest.raises(redis.ResponseError, match="needs cluster protocol version 3"):
+    with pytest.raises(redis.ResponseError, match=f"needs cluster protocol version {BUILD_VERSION + 1}"):
         c.nodes[0].client().execute_command("PARLEY.TEST", "FUTURE")
     c.wait_converged()
     c.stop()
@@ -113,19 +114,20 @@ def test_an_older_member_holds_the_version_back_and_newer_commands_are_refused(m
 def test_a_node_of_an_older_build_refuses_the_newer_log_and_exits(make_cluster):
     c = make_cluster().start()
     for n in c.nodes:
-        wait_until(lambda n=n: active(n) == 2, 20, message=f"node {n.node_id} to run version 2")
+        wait_until(lambda n=n: active(n) == BUILD_VERSION, 20,
+                   message=f"node {n.node_id} to run version {BUILD_VERSION}")
     c.leader().client().set("before", "1")
     c.wait_converged()
     node = c.nodes[2]
     assert node.stop() == 0
     before = node.log_text()
-    # Downgraded: its log holds the raise to version 2 and entries written
+    # Downgraded: its log holds the raise to this version and entries written
     # under it. It stops at the first, having applied none of it.
     claiming(node, 1)
     node.start(wait=False)
     assert wait_exit(node) == 1
     said = node.log_text()[len(before):]
-    assert "Refusing to apply" in said and "cluster protocol version 2" in said, said
+    assert "Refusing to apply" in said and f"cluster protocol version {BUILD_VERSION}" in said, said
     assert "Upgrade this node" in said, said
     # The others go on; the node, back on its build, catches up.
     c.leader().client().set("after", "2")
@@ -140,7 +142,8 @@ def test_a_node_of_an_older_build_refuses_the_newer_log_and_exits(make_cluster):
 def test_a_snapshot_of_a_newer_cluster_is_refused(make_cluster):
     c = make_cluster(extra=["--raft-snapshot-threshold", "16"]).start()
     for n in c.nodes:
-        wait_until(lambda n=n: active(n) == 2, 20, message=f"node {n.node_id} to run version 2")
+        wait_until(lambda n=n: active(n) == BUILD_VERSION, 20,
+                   message=f"node {n.node_id} to run version {BUILD_VERSION}")
     node = c.nodes[2]
     writer = c.nodes[0].client()
     for i in range(200):
@@ -156,7 +159,7 @@ def test_a_snapshot_of_a_newer_cluster_is_refused(make_cluster):
     assert wait_exit(node) == 1
     said = node.log_text()[len(before):]
     assert "Refusing to apply a snapshot" in said, said
-    assert "cluster protocol version is version 2" in said, said
+    assert f"cluster protocol version is version {BUILD_VERSION}" in said, said
     node.env = None
     node.start()
     c.wait_converged()

@@ -12,7 +12,10 @@
  * reference under random insertions and removals. Snapshot: a stream with
  * deletions, groups, consumers and a PEL round-trips through
  * store_snapshot (same digest, same bytes when encoded again), and so does
- * sobj_dup; the decoder refuses every truncation and a corrupted block. */
+ * sobj_dup; the decoder refuses every truncation and a corrupted block.
+ * Loading (RESTORE of Redis's form): blocks begin where asked and at the
+ * entry cap, a block left without a live entry is dropped, IDs must grow,
+ * and what is loaded survives the snapshot form and appends go on. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -420,6 +423,64 @@ static void test_decode_refuses_malformed(void **state)
     store_free(st);
 }
 
+static void load(struct stream_load *l, bool new_block, uint64_t ms, bool deleted, bool expect)
+{
+    struct stream_str strs[2] = {{"f", 1}, {"v", 1}};
+    struct stream_id id = ID(ms, 0);
+    assert_int_equal(stream_load_entry(l, new_block, &id, deleted, 2, strs), expect);
+}
+
+static void test_load_blocks(void **state)
+{
+    (void)state;
+    struct sobj *o = stream_new();
+    struct stream *s = stream_of(o);
+    struct stream_load l = {.s = s};
+    load(&l, true, 1, true, true); /* a block of deleted entries only: dropped */
+    load(&l, false, 2, true, true);
+    load(&l, true, 3, true, true); /* a block beginning with a deleted entry */
+    load(&l, false, 4, false, true);
+    load(&l, false, 4, false, false); /* the same ID again */
+    load(&l, false, 3, false, false); /* a smaller one */
+    for (uint64_t ms = 10; ms < 10 + STREAM_BLOCK_ENTRIES_CAP + 5; ms++) load(&l, ms == 10, ms, false, true);
+    struct stream_str odd[1] = {{"f", 1}};
+    struct stream_id id = ID(5000, 0);
+    assert_false(stream_load_entry(&l, false, &id, false, 1, odd));
+    stream_load_finish(&l);
+    assert_int_equal(s->n_blocks, 3); /* [3, 4], then the cap splits the third */
+    assert_int_equal(s->blocks[0]->first.ms, 3);
+    assert_int_equal(s->blocks[0]->n_entries, 2);
+    assert_int_equal(s->blocks[0]->n_live, 1);
+    assert_int_equal(s->blocks[1]->n_entries, STREAM_BLOCK_ENTRIES_CAP);
+    assert_int_equal(s->blocks[2]->n_entries, 5);
+    assert_int_equal(s->length, 1 + STREAM_BLOCK_ENTRIES_CAP + 5);
+    assert_int_equal(s->first_id.ms, 4);
+    s->last_id = l.last;
+    s->entries_added = s->length;
+    /* The snapshot form takes it as it is. */
+    struct sobj *d = sobj_dup(o);
+    struct buf x = BUF_INIT, y = BUF_INIT;
+    sobj_type_of(OBJ_STREAM)->encode(d, &x);
+    sobj_type_of(OBJ_STREAM)->encode(o, &y);
+    assert_int_equal(x.len, y.len);
+    assert_memory_equal(x.data, y.data, x.len);
+    /* Every entry of a block, deleted ones too. */
+    struct stream_entry e;
+    bool deleted;
+    uint32_t off = 0;
+    assert_true(stream_block_next(s->blocks[0], &off, &e, &deleted));
+    assert_true(deleted && e.id.ms == 3);
+    assert_true(stream_block_next(s->blocks[0], &off, &e, &deleted));
+    assert_true(!deleted && e.id.ms == 4);
+    assert_false(stream_block_next(s->blocks[0], &off, &e, &deleted));
+    add(s, 9000, 0, "f", "v");
+    assert_int_equal(s->length, 2 + STREAM_BLOCK_ENTRIES_CAP + 5);
+    sobj_free(d);
+    sobj_free(o);
+    buf_free(&x);
+    buf_free(&y);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -431,6 +492,7 @@ int main(void)
         cmocka_unit_test(test_idmap_against_reference),
         cmocka_unit_test(test_snapshot_roundtrip),
         cmocka_unit_test(test_decode_refuses_malformed),
+        cmocka_unit_test(test_load_blocks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
