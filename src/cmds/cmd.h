@@ -381,8 +381,10 @@ void hold_init(void);
  * runs it); false with the failure in err. */
 bool hll_selftest(char *err, size_t errlen);
 
-/* The longest string a command may make: proto-max-bulk-len (carried in
- * the log entry), but never more than this machine's physical memory. */
+/* The longest string a command may make: in apply, the entry's limit
+ * (the leader's proto-max-bulk-len, at most the leader's memory), the same
+ * on every node; elsewhere proto-max-bulk-len, at most this machine's
+ * physical memory. */
 long long cmd_max_string_len(const struct cmd_ctx *c);
 
 /* Parley's bound on the negative COUNT of SRANDMEMBER, HRANDFIELD and

@@ -300,6 +300,10 @@ void sample_distinct(uint64_t *rng, uint64_t n, uint64_t k, uint64_t *out)
 
 long long cmd_max_string_len(const struct cmd_ctx *c)
 {
+    /* In apply, the entry's limit alone: the leader clamped it to its own
+     * memory, and every replica must refuse or accept alike (one with less
+     * memory than the leader must not answer differently). */
+    if (c->apply) return c->max_bulk_len;
     long long physical = (long long)(mem_physical_bytes() > LLONG_MAX ? LLONG_MAX : mem_physical_bytes());
     return c->max_bulk_len < physical ? c->max_bulk_len : physical;
 }

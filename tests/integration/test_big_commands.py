@@ -7,10 +7,13 @@ leader in parts no larger than the smallest proto-max-bulk-len. Commands of
 other clients (and of the same client) around the big one are answered as
 usual: nothing is lost with it."""
 
+import os
+
 import pytest
 
 from conftest import Repeat, resp_encode, wait_writable
 from rawresp import RawConn
+from testhooks import needs_test_hooks
 
 N = 1_100_000
 
@@ -111,3 +114,26 @@ def test_raft_max_entry_bytes_is_at_most_what_a_batch_carries(make_node):
     top = make_node(node_id=2, extra=["--raft-max-entry-bytes", "4294967220"]).start()
     assert top.client().config_get("raft-max-entry-bytes") == {
         "raft-max-entry-bytes": "4294967220"}
+
+
+@needs_test_hooks
+def test_string_limits_in_apply_are_the_leaders_on_every_node(make_cluster):
+    """A replica on a smaller machine decides what the leader decided: a
+    string the leader let grow to 80 MB grows on every node. Apply used to
+    clamp the entry's limit (proto-max-bulk-len, at most the leader's
+    memory) to its own machine's memory as well, so a node with 64 MB
+    refused a SETRANGE the others applied, and its data differed for good."""
+    c = make_cluster()
+    small = c.nodes[2]
+    small.env = dict(os.environ, PARLEY_TEST_PHYSICAL_BYTES=str(64 << 20))
+    c.start()
+    if c.leader() is small:
+        small.client().execute_command("RAFT", "TRANSFER")
+        c.wait_leader(exclude=(small,))
+    leader = c.leader()
+    assert leader is not small
+    r = leader.client(socket_timeout=60)
+    assert r.setrange("big", 80 << 20, "x") == (80 << 20) + 1
+    # Equal digests on every node: the small one holds the 80 MB string too.
+    c.wait_converged(timeout=60)
+    c.stop()
