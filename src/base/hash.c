@@ -14,6 +14,13 @@ uint64_t hash_bytes(const void *p, size_t len)
     return XXH3_64bits_withSeed(p, len, seed);
 }
 
+void hash_bytes_128(const void *p, size_t len, uint64_t out[2])
+{
+    XXH128_hash_t h = XXH3_128bits_withSeed(p, len, seed);
+    out[0] = h.low64;
+    out[1] = h.high64;
+}
+
 uint64_t hash_bytes_fixed(const void *p, size_t len, uint64_t s)
 {
     return XXH3_64bits_withSeed(p, len, s);

@@ -66,6 +66,24 @@ def test_turning_dense_matches_redis(pair):
     assert len(ours.execute_command("GET", "big")) == 12304  # dense
 
 
+def test_counts_follow_every_change_of_a_dense_value(pair):
+    """PFCOUNT remembers the estimates it computed by the value's content
+    (Parley never caches one in the header): every change of the value
+    gives a new count, and an equal value elsewhere (COPY, SET of its
+    bytes) the same count, as Redis answers."""
+    ours, _ = pair
+    compare(pair, [("PFADD", "big", *[f"item:{j}" for j in range(4000)])])
+    assert len(ours.execute_command("GET", "big")) == 12304  # dense
+    for i in range(4000, 7000, 100):
+        compare(pair, [("PFCOUNT", "big"), ("PFADD", "big", *[f"item:{j}" for j in range(i, i + 100)]),
+                       ("PFCOUNT", "big"), ("PFCOUNT", "big")])
+    compare(pair, [("COPY", "big", "copy"), ("PFCOUNT", "copy"), ("PFADD", "copy", "one more"),
+                   ("PFCOUNT", "copy"), ("PFCOUNT", "big"), ("PFCOUNT", "big", "copy")])
+    raw = ours.execute_command("GET", "big")
+    ours.execute_command("SET", "same", raw)
+    assert ours.execute_command("PFCOUNT", "same") == ours.execute_command("PFCOUNT", "big")
+
+
 def test_large_sets_count_like_redis(pair):
     ours, theirs = pair
     rng = random.Random(5)
