@@ -286,6 +286,9 @@ enum key_flag {
     KEY_NOT_KEY = 1u << 8, /* names no key (SPUBLISH's channel) */
     KEY_INCOMPLETE = 1u << 9,
     KEY_VARIABLE_FLAGS = 1u << 10,
+    /* Parley's, not answered by COMMAND GETKEYSANDFLAGS: a lookup that
+     * misses the key fires a keymiss event (notify_key_misses). */
+    KEY_NOTIFY_MISS = 1u << 16,
 };
 #define KEY_WRITES (KEY_UPDATE | KEY_INSERT | KEY_DELETE)
 /* The flags' names in the order Redis answers them; NULL-name terminated. */

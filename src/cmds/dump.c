@@ -688,7 +688,7 @@ const struct cmd_def cmd_rows_dump[] = {
      "generic", "2.6.0", "Return a serialized version of the value stored at the specified key.",
      "O(1) to access the key and additional O(N*M) to serialize it, where N is the number of Redis "
      "objects composing the value and M their average size. For small string values the time "
-     "complexity is thus O(1)+O(1*M) where M is small, so simply O(1).", NULL, "RO access", NULL},
+     "complexity is thus O(1)+O(1*M) where M is small, so simply O(1).", NULL, "RO access keymiss", NULL},
     {"restore", -4, CMD_WRITE | CMD_DENYOOM, 1, 1, 1,
      ACL_KEYSPACE | ACL_WRITE | ACL_SLOW | ACL_DANGEROUS, cmd_restore, "generic", "2.6.0",
      "Create a key using the provided serialized value, previously obtained using DUMP.",

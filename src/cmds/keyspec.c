@@ -10,6 +10,9 @@
  *                                             the spec is only "not_key")
  *           | "access" | "update" | "insert" | "delete"
  *           | "not_key" | "incomplete" | "variable_flags"
+ *           | "keymiss"  (Parley's: the command looks these keys up as
+ *                         Redis's lookupKeyRead does, so one that is
+ *                         missing fires a keymiss event, cmds/notify.c)
  *   where  := (none)      the row's legacy positions (first, last, step)
  *           | N           the argument at index N
  *           | N ".."      from index N to the last argument
@@ -26,7 +29,7 @@
  *           | "!" WORDS "@" N   ... only when none is
  *
  * The flags are Redis's names, and COMMAND GETKEYSANDFLAGS answers them as
- * written (key_flag_names). A condition stands for what Redis decides in
+ * written (key_flag_names), keymiss aside. A condition stands for what Redis decides in
  * code for SET and BITFIELD (its variable_flags): SET "OW update !GET@3,
  * RW access update ?GET@3". e.g. LMOVE "RW access delete 1, RW insert 2",
  * EVAL "RW access update #2", ZUNIONSTORE "OW update 1, RO access #2",
@@ -106,6 +109,7 @@ static uint32_t flag_bit(const char *s, size_t len)
 {
     for (const struct key_flag_name *f = key_flag_names; f->name; f++)
         if (strlen(f->name) == len && memcmp(f->name, s, len) == 0) return f->bit;
+    if (len == 7 && memcmp(s, "keymiss", 7) == 0) return KEY_NOTIFY_MISS;
     return 0;
 }
 

@@ -722,10 +722,10 @@ const struct cmd_def cmd_rows_hll[] = {
     ROW("pfcount", -2, R, 1, -1, 1, H_RD | ACL_SLOW, cmd_pfcount,
         "Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s).",
         "O(1) with a very small average constant time when called with a single key. O(N) with N "
-        "being the number of keys, and much bigger constant times, when called with multiple keys.", "RW access"),
+        "being the number of keys, and much bigger constant times, when called with multiple keys.", "RW access keymiss"),
     ROW("pfmerge", -2, W | DOOM, 1, -1, 1, H_WR | ACL_SLOW, cmd_pfmerge,
         "Merge N different HyperLogLogs into a single one.",
-        "O(N) to merge N HyperLogLogs, but with high constant times.", "RW access insert 1, RO access 2.."),
+        "O(N) to merge N HyperLogLogs, but with high constant times.", "RW access insert keymiss 1, RO access keymiss 2.."),
     {"pfdebug", 3, CMD_WRITE | CMD_DENYOOM | CMD_ADMIN, 2, 2, 1,
      H_WR | ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, cmd_pfdebug, "hyperloglog", "2.8.9",
      "Internal commands for debugging HyperLogLog values", "N/A", NULL, "RW access 2", NULL},

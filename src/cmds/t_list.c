@@ -576,19 +576,19 @@ const struct cmd_def cmd_rows_list[] = {
         "Remove the last element in a list, prepend it to another list and return it", "O(1)", "RW access delete 1, RW insert 2"),
     ROW("lmpop", -4, W, 0, 0, 0, L_WR | ACL_SLOW, cmd_lmpop, "7.0.0", "Pop elements from a list",
         "O(N+M) where N is the number of provided keys and M is the number of elements returned.", "RW access delete #1"),
-    ROW("llen", 2, R | F, 1, 1, 1, L_RD | ACL_FAST, cmd_llen, "1.0.0", "Get the length of a list", "O(1)", "RO"),
+    ROW("llen", 2, R | F, 1, 1, 1, L_RD | ACL_FAST, cmd_llen, "1.0.0", "Get the length of a list", "O(1)", "RO keymiss"),
     ROW("lindex", 3, R, 1, 1, 1, L_RD | ACL_SLOW, cmd_lindex, "1.0.0",
         "Get an element from a list by its index",
         "O(N) where N is the number of elements to traverse to get to the element at index. This "
-        "makes asking for the first or the last element of the list O(1).", "RO access"),
+        "makes asking for the first or the last element of the list O(1).", "RO access keymiss"),
     ROW("lrange", 4, R, 1, 1, 1, L_RD | ACL_SLOW, cmd_lrange, "1.0.0", "Get a range of elements from a list",
         "O(S+N) where S is the distance of start offset from HEAD for small lists, from nearest end "
-        "(HEAD or TAIL) for large lists; and N is the number of elements in the specified range.", "RO access"),
+        "(HEAD or TAIL) for large lists; and N is the number of elements in the specified range.", "RO access keymiss"),
     ROW("lpos", -3, R, 1, 1, 1, L_RD | ACL_SLOW, cmd_lpos, "6.0.6",
         "Return the index of matching elements on a list",
         "O(N) where N is the number of elements in the list, for the average case. When searching "
         "for elements near the head or the tail of the list, or when the MAXLEN option is provided, "
-        "the command may run in constant time.", "RO access"),
+        "the command may run in constant time.", "RO access keymiss"),
     ROW("lset", 4, W | DOOM, 1, 1, 1, L_WR | ACL_SLOW, cmd_lset, "1.0.0",
         "Set the value of an element in a list by its index",
         "O(N) where N is the length of the list. Setting either the first or the last element of "
