@@ -340,6 +340,9 @@ void cmd_reply_syntax_error(struct cmd_ctx *c);
 void cmd_reply_wrongtype(struct cmd_ctx *c);
 void cmd_reply_not_integer(struct cmd_ctx *c);
 void cmd_reply_arity(struct resp_out *o, const struct cmd_def *cmd);
+/* PING's answer (ping.c): PONG, its argument, or the arity error. */
+void cmd_reply_ping(struct resp_out *o, const struct cmd_def *cmd, int argc,
+                    const struct resp_arg *argv);
 
 /* Argument helpers. */
 bool arg_is(const struct resp_arg *a, const char *word); /* case-insensitive */
