@@ -29,15 +29,19 @@
  *           | "!" WORDS "@" N   ... only when none is
  *
  * The flags are Redis's names, and COMMAND GETKEYSANDFLAGS answers them as
- * written (key_flag_names), keymiss aside. A condition stands for what Redis decides in
- * code for SET and BITFIELD (its variable_flags): SET "OW update !GET@3,
- * RW access update ?GET@3". e.g. LMOVE "RW access delete 1, RW insert 2",
- * EVAL "RW access update #2", ZUNIONSTORE "OW update 1, RO access #2",
- * XREAD "RO access STREAMS@1/2", SORT "RO access 1, OW update STORE@2/1".
+ * written (key_flag_names), keymiss aside. A condition stands for what
+ * Redis decides in code for SET and BITFIELD (its variable_flags): SET "OW
+ * update !GET@3, RW access update keymiss ?GET@3" (BITFIELD with a syntax
+ * error is RW to Redis, RO here if it names no SET or INCRBY: the command
+ * refuses it either way). e.g. LMOVE "RW access delete 1, RW insert 2",
+ * EVAL "RW access update #2", ZUNIONSTORE "OW update 1, RO access keymiss
+ * #2", XREAD "RO access keymiss STREAMS@1/2", SORT "RO access keymiss 1,
+ * OW update STORE@2/1".
  *
  * ACL reads this (cmds/acl.c: %R~ for a key with access, %W~ for one with
- * update, insert or delete), and so do client tracking and COMMAND
- * GETKEYS; nothing routes on a command's name. A not_key spec names no
+ * update, insert or delete), and so do client tracking, keyspace
+ * notifications (keymiss) and COMMAND GETKEYS; nothing routes on a
+ * command's name. A not_key spec names no
  * key (SPUBLISH's channel): none of them sees it. Malformed arguments (a
  * count that is not a number, fewer keys than it says) yield the keys that
  * are there; cmd_keys_complete says whether Redis would call them invalid,

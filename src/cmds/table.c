@@ -2,7 +2,9 @@
  *
  * Each row gives name, arity, flags, key positions (first, last, step), ACL
  * categories, the exec function (NULL for CMD_LOCAL commands, which server/
- * runs), and the COMMAND DOCS texts (Redis 7.0.15's, where Redis has the
+ * runs; PING and ECHO have one for scripts), the key specs (what it does to
+ * each key, with Redis 7.0's key-spec flags: keyspec.c), and the COMMAND
+ * DOCS texts (Redis 7.0.15's, where Redis has the
  * command; Parley's own otherwise). Containers (CLIENT, CONFIG, OBJECT,
  * ...) list their subcommands in a table of their own, named "parent|sub"
  * as Redis 7 names them. Lookups go through a hash index built once. */
