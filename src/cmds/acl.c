@@ -552,10 +552,12 @@ struct key_check {
     const struct resp_arg *argv;
 };
 
-static bool key_allowed(void *arg, int index, uint32_t access)
+/* Redis's rule: %R~ for a key the command reads (access), %W~ for one it
+ * changes (update, insert, delete). */
+static bool key_allowed(void *arg, int index, uint32_t key_flags)
 {
     const struct key_check *k = arg;
-    int perm = ((access & CMD_KEY_ACCESS) ? PERM_R : 0) | ((access & CMD_KEY_MODIFY) ? PERM_W : 0);
+    int perm = ((key_flags & KEY_ACCESS) ? PERM_R : 0) | ((key_flags & KEY_WRITES) ? PERM_W : 0);
     return key_ok(k->u, &k->argv[index], perm);
 }
 

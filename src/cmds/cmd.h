@@ -57,14 +57,8 @@ enum cmd_flag {
                                   outside ACL, no rule grants or denies it */
     CMD_PEER_ONLY = 1u << 22,  /* runs only on a connection that proved it is
                                   a cluster node (server/cmd_peer.c) */
-    /* What the command does to the keys at its legacy positions (first,
-     * last, step), as Redis 7's key-spec flags say it: ACCESS reads their
-     * values (%R~ needed), MODIFY inserts, updates or deletes (%W~
-     * needed); neither (EXISTS, TYPE, STRLEN...): any key pattern that
-     * matches will do. A row whose keys one range cannot describe gives
-     * them in `keys` instead (keyspec.c). */
-    CMD_KEY_ACCESS = 1u << 23,
-    CMD_KEY_MODIFY = 1u << 24,
+    /* Bits 23 and 24 are free (they said what a command does to its
+     * keys; the row's `keys` string says it now, keyspec.c). */
     CMD_NOT_QUEUED = 1u << 25, /* answers one reply per name, or none: never a
                                   command of a transaction (__subscribe,
                                   __unsubscribe) */
@@ -103,6 +97,9 @@ enum cmd_flag {
                                          malformed one is refused before it is
                                          proposed when apply is sure to refuse
                                          it (cmd_payload_precheck) */
+#define CMD_NO_MANDATORY_KEYS (1ull << 35) /* may name no key at all (EVAL ... 0,
+                                              FCALL): COMMAND GETKEYS answers an
+                                              empty list, not an error */
 /* The cluster protocol version (below) from which the command may be
  * proposed, in the flags' top byte: CMD_PROTOCOL(2). None (0) is
  * PROTOCOL_BASE. A command every build of a version applies alike carries
@@ -179,10 +176,11 @@ struct cmd_def {
     cmd_exec_fn *exec;
     const char *group, *since, *summary, *complexity; /* COMMAND DOCS */
     const struct cmd_def *subcommands; /* NULL-name terminated */
-    /* Key specs, when the legacy positions and CMD_KEY_* flags cannot say
-     * where the keys are and what is done to each (LMOVE, EVAL's numkeys,
-     * XREAD's STREAMS, SET ... GET): keyspec.c gives the grammar. NULL or
-     * "": the legacy positions. */
+    /* Key specs: what the command does to each of its keys, with Redis
+     * 7.0's key-spec flags, and where the keys are when the legacy
+     * positions cannot say (LMOVE, EVAL's numkeys, XREAD's STREAMS):
+     * keyspec.c gives the grammar. A row with legacy positions has one;
+     * NULL or "": no keys. */
     const char *keys;
     /* CMD_BLOCKING rows: where a call waits (server/blocking.c). */
     cmd_block_fn *block;
@@ -285,18 +283,54 @@ void cmd_bind_local(const char *name, cmd_local_fn *fn);
 cmd_local_fn *cmd_local_handler(const struct cmd_def *cmd);
 const char *cmd_unbound_local(void);
 
+/* What a command does to a key: Redis 7.0's key-spec flags. Exactly one
+ * of RO, RW, OW, RM; then ACCESS (reads its value: %R~ needed), UPDATE,
+ * INSERT, DELETE (changes it: %W~ needed). A key it does neither to (RO
+ * alone: EXISTS, TYPE) needs only a matching pattern. */
+enum key_flag {
+    KEY_RO = 1u << 0,
+    KEY_RW = 1u << 1,
+    KEY_OW = 1u << 2,
+    KEY_RM = 1u << 3,
+    KEY_ACCESS = 1u << 4,
+    KEY_UPDATE = 1u << 5,
+    KEY_INSERT = 1u << 6,
+    KEY_DELETE = 1u << 7,
+    KEY_NOT_KEY = 1u << 8, /* names no key (SPUBLISH's channel) */
+    KEY_INCOMPLETE = 1u << 9,
+    KEY_VARIABLE_FLAGS = 1u << 10,
+    /* Parley's, not answered by COMMAND GETKEYSANDFLAGS: a lookup that
+     * misses the key fires a keymiss event (notify_key_misses). */
+    KEY_NOTIFY_MISS = 1u << 16,
+};
+#define KEY_WRITES (KEY_UPDATE | KEY_INSERT | KEY_DELETE)
+/* The flags' names in the order Redis answers them; NULL-name terminated. */
+struct key_flag_name {
+    uint32_t bit;
+    const char *name;
+};
+extern const struct key_flag_name key_flag_names[];
+
 /* The keys of this call of cmd (resolved: a container's subcommand), from
  * its row (keyspec.c): fn gets each key's index and what the command does
- * to it (CMD_KEY_ACCESS | CMD_KEY_MODIFY, or 0); returns the index of the
- * first key fn refused (returned false for), or -1. */
-typedef bool cmd_key_fn(void *arg, int index, uint32_t access);
+ * to it (enum key_flag); returns the index of the first key fn refused
+ * (returned false for), or -1. */
+typedef bool cmd_key_fn(void *arg, int index, uint32_t key_flags);
 int cmd_keys_each(const struct cmd_def *cmd, int argc, const struct resp_arg *argv,
                   cmd_key_fn *fn, void *arg);
+/* Whether every key spec of the row finds its keys in this call, as Redis
+ * judges it (a count that is not positive or runs past the arguments, a
+ * position past them: an invalid spec). COMMAND GETKEYS answers no keys
+ * then; ACL still checks what cmd_keys_each finds. */
+bool cmd_keys_complete(const struct cmd_def *cmd, int argc, const struct resp_arg *argv);
+/* Whether a row names keys at all (a spec that is not not_key). */
+bool cmd_has_keys(const struct cmd_def *cmd);
 /* Whether a row's keys move with its arguments (COMMAND INFO's
  * movablekeys): counted or found after a word, or named by patterns. */
 bool cmd_keys_movable(const struct cmd_def *cmd);
-/* Whether a row's `keys` string parses (NULL and "" do). */
-bool cmd_keys_valid(const char *keys);
+/* Whether a row's `keys` string parses, and says what the row does to the
+ * keys at its legacy positions when it has some. */
+bool cmd_keys_valid(const struct cmd_def *cmd);
 
 /* Whether this call of a command may wait (its row's block shape says
  * where). A command that may wait goes through the log, even when it is
@@ -319,6 +353,9 @@ void cmd_reply_syntax_error(struct cmd_ctx *c);
 void cmd_reply_wrongtype(struct cmd_ctx *c);
 void cmd_reply_not_integer(struct cmd_ctx *c);
 void cmd_reply_arity(struct resp_out *o, const struct cmd_def *cmd);
+/* PING's answer (ping.c): PONG, its argument, or the arity error. */
+void cmd_reply_ping(struct resp_out *o, const struct cmd_def *cmd, int argc,
+                    const struct resp_arg *argv);
 
 /* Argument helpers. */
 bool arg_is(const struct resp_arg *a, const char *word); /* case-insensitive */

@@ -19,6 +19,7 @@
 #include "cmds/cmdstats.h"
 #include "cmds/cmd.h"
 #include "cmds/memlimit.h"
+#include "cmds/notify.h"
 #include "store/evict.h"
 
 bool arg_is(const struct resp_arg *a, const char *word)
@@ -168,6 +169,7 @@ void cmd_exec(struct cmd_ctx *c)
         resp_error(&c->out, too_new);
         return;
     }
+    notify_key_misses(c);
     size_t at = c->out.buf ? c->out.buf->len : 0;
     int64_t start_us = clock_mono_us();
     struct cmd_ctx *outer = running;

@@ -502,18 +502,18 @@ static void cmd_restore(struct cmd_ctx *c)
  * ------------------------------------------------------------------- */
 
 const struct cmd_def cmd_rows_dump[] = {
-    {"dump", 2, CMD_KEY_ACCESS | CMD_READONLY, 1, 1, 1, ACL_KEYSPACE | ACL_READ | ACL_SLOW, cmd_dump,
+    {"dump", 2, CMD_READONLY, 1, 1, 1, ACL_KEYSPACE | ACL_READ | ACL_SLOW, cmd_dump,
      "generic", "2.6.0", "Return a serialized version of the value stored at the specified key.",
      "O(1) to access the key and additional O(N*M) to serialize it, where N is the number of Redis "
      "objects composing the value and M their average size. For small string values the time "
-     "complexity is thus O(1)+O(1*M) where M is small, so simply O(1).", NULL, "", NULL},
-    {"restore", -4, CMD_KEY_MODIFY | CMD_WRITE | CMD_DENYOOM | CMD_PAYLOAD, 1, 1, 1,
+     "complexity is thus O(1)+O(1*M) where M is small, so simply O(1).", NULL, "RO access keymiss", NULL},
+    {"restore", -4, CMD_WRITE | CMD_DENYOOM | CMD_PAYLOAD, 1, 1, 1,
      ACL_KEYSPACE | ACL_WRITE | ACL_SLOW | ACL_DANGEROUS, cmd_restore, "generic", "2.6.0",
      "Create a key using the provided serialized value, previously obtained using DUMP.",
      "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N "
      "is the number of Redis objects composing the value and M their average size. For small string "
      "values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for "
      "sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is "
-     "O(log(N)).", NULL, "", NULL},
+     "O(log(N)).", NULL, "OW update", NULL},
     CMD_ROWS_END,
 };

@@ -5,6 +5,10 @@
 
 #include "cmds/cmd.h"
 
+/* ping.c: PING and ECHO called from a script (server/ answers clients) */
+void cmd_ping(struct cmd_ctx *c);
+void cmd_echo(struct cmd_ctx *c);
+
 /* t_string.c */
 void cmd_get(struct cmd_ctx *c);
 void cmd_set(struct cmd_ctx *c);

@@ -908,11 +908,11 @@ static const struct cmd_def function_subs[] = {
 };
 
 const struct cmd_def cmd_rows_function[] = {
-    {"fcall", -3, CMD_WRITE | CMD_NOSCRIPT | CMD_STALE, 0, 0, 0, SC, cmd_fcall, "scripting",
-     "7.0.0", "Invokes a function.", "Depends on the function that is executed.", NULL, "RW #2", NULL},
-    {"fcall_ro", -3, CMD_READONLY | CMD_NOSCRIPT | CMD_STALE, 0, 0, 0, SC, cmd_fcall_ro,
+    {"fcall", -3, CMD_WRITE | CMD_NOSCRIPT | CMD_STALE | CMD_NO_MANDATORY_KEYS, 0, 0, 0, SC, cmd_fcall, "scripting",
+     "7.0.0", "Invokes a function.", "Depends on the function that is executed.", NULL, "RW access update #2", NULL},
+    {"fcall_ro", -3, CMD_READONLY | CMD_NOSCRIPT | CMD_STALE | CMD_NO_MANDATORY_KEYS, 0, 0, 0, SC, cmd_fcall_ro,
      "scripting", "7.0.0", "Invokes a read-only function.",
-     "Depends on the function that is executed.", NULL, "R #2", NULL},
+     "Depends on the function that is executed.", NULL, "RO access #2", NULL},
     {"function", -2, CMD_CONTAINER, 0, 0, 0, ACL_SLOW, NULL, "scripting", "7.0.0",
      "A container for function commands.", "Depends on subcommand.", function_subs, NULL, NULL},
     CMD_ROWS_END,

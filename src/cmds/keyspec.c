@@ -1,33 +1,51 @@
 /* cmds/keyspec.c — where a command's keys are, and what it does to each,
  * read from its row of the command table (what Redis 7 calls key specs).
  *
- * Most rows need nothing more than Redis's legacy positions (first, last,
- * step: a negative last counts from the end) and two flags saying what
- * the command does to those keys: CMD_KEY_ACCESS (reads their values:
- * GET, INCR, LPOP) and CMD_KEY_MODIFY (inserts, updates or deletes: SET,
- * INCR, DEL). A row whose keys one range cannot describe gives them in
- * its `keys` string, a list of specs separated by ", ":
+ * Every row that names keys says so in its `keys` string: a list of specs
+ * separated by ", ", each the flags Redis 7.0 gives those keys, then where
+ * they are, then maybe a condition:
  *
- *   spec   := access " " where [" ?" WORD]
- *   access := "R" | "W" | "RW" | "-"        (ACCESS, MODIFY, both, neither)
- *   where  := N            the argument at index N
- *           | N ".."       from index N to the last argument
- *           | "#" N        the argument at N is a count; that many keys follow
+ *   spec   := flag {" " flag} [" " where] {" " cond}
+ *   flag   := "RO" | "RW" | "OW" | "RM"     (exactly one of these, unless
+ *                                             the spec is only "not_key")
+ *           | "access" | "update" | "insert" | "delete"
+ *           | "not_key" | "incomplete" | "variable_flags"
+ *           | "keymiss"  (Parley's: the command looks these keys up as
+ *                         Redis's lookupKeyRead does, so one that is
+ *                         missing fires a keymiss event, cmds/notify.c)
+ *   where  := (none)      the row's legacy positions (first, last, step)
+ *           | N           the argument at index N
+ *           | N ".."      from index N to the last argument
+ *           | "#" N       the argument at N is a count; that many keys follow
  *           | WORD "@" N "/2"
- *                          after the first argument from index N on that
- *                          is WORD (any case), the first half of what
- *                          follows (XREAD ... STREAMS k1 k2 id1 id2)
+ *                         after the first argument from index N on that is
+ *                         WORD (any case), the first half of what follows
+ *                         (XREAD ... STREAMS k1 k2 id1 id2)
  *           | WORD "@" N "/1"
- *                          the argument after the last such WORD
- *                          (SORT ... STORE k: the last STORE wins)
- *   ?WORD                  the spec counts only when an argument after the
- *                          key and the one following it is WORD (SET ... GET)
+ *                         the argument after the last such WORD (SORT ...
+ *                         STORE k: the last STORE wins); none if no WORD
+ *   cond   := "?" WORDS "@" N   the spec counts only when an argument from
+ *                               index N on is one of WORDS ("A|B", any case)
+ *           | "!" WORDS "@" N   ... only when none is
  *
- * e.g. LMOVE "RW 1, W 2", EVAL "RW #2", ZUNIONSTORE "W 1, R #2", XREAD
- * "R STREAMS@1/2", SORT "R 1, W STORE@2/1". ACL reads this (cmds/acl.c: %R~ and %W~); nothing
- * routes on a command's name. Malformed arguments (a count that is not a
- * number, fewer keys than it says) yield the keys that are there: the
- * command itself refuses them with Redis's error. */
+ * The flags are Redis's names, and COMMAND GETKEYSANDFLAGS answers them as
+ * written (key_flag_names), keymiss aside. A condition stands for what
+ * Redis decides in code for SET and BITFIELD (its variable_flags): SET "OW
+ * update !GET@3, RW access update keymiss ?GET@3" (BITFIELD with a syntax
+ * error is RW to Redis, RO here if it names no SET or INCRBY: the command
+ * refuses it either way). e.g. LMOVE "RW access delete 1, RW insert 2",
+ * EVAL "RW access update #2", ZUNIONSTORE "OW update 1, RO access keymiss
+ * #2", XREAD "RO access keymiss STREAMS@1/2", SORT "RO access keymiss 1,
+ * OW update STORE@2/1".
+ *
+ * ACL reads this (cmds/acl.c: %R~ for a key with access, %W~ for one with
+ * update, insert or delete), and so do client tracking, keyspace
+ * notifications (keymiss) and COMMAND GETKEYS; nothing routes on a
+ * command's name. A not_key spec names no
+ * key (SPUBLISH's channel): none of them sees it. Malformed arguments (a
+ * count that is not a number, fewer keys than it says) yield the keys that
+ * are there; cmd_keys_complete says whether Redis would call them invalid,
+ * and the command itself refuses them with Redis's error. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,16 +53,45 @@
 
 #include "cmds/cmd.h"
 
-struct spec {
-    uint32_t access;
-    enum { AT, FROM, COUNT, AFTER_WORD } kind;
-    int n;
-    const char *word; /* AFTER_WORD's word, and ?WORD's */
-    bool one;         /* AFTER_WORD: the one argument after it, not half */
-    size_t word_len;
-    const char *cond;
-    size_t cond_len;
+/* In the order Redis 7.0 answers them (addReplyFlagsForKeyArgs). */
+const struct key_flag_name key_flag_names[] = {
+    {KEY_RO, "RO"},
+    {KEY_RW, "RW"},
+    {KEY_OW, "OW"},
+    {KEY_RM, "RM"},
+    {KEY_ACCESS, "access"},
+    {KEY_UPDATE, "update"},
+    {KEY_INSERT, "insert"},
+    {KEY_DELETE, "delete"},
+    {KEY_NOT_KEY, "not_key"},
+    {KEY_INCOMPLETE, "incomplete"},
+    {KEY_VARIABLE_FLAGS, "variable_flags"},
+    {0, NULL},
 };
+
+#define KEY_BASE (KEY_RO | KEY_RW | KEY_OW | KEY_RM)
+#define CONDS_MAX 2
+
+struct cond {
+    const char *words; /* "A|B" */
+    size_t len;
+    int from;
+    bool negated;
+};
+
+struct spec {
+    uint32_t flags;
+    enum { LEGACY, AT, FROM, COUNT, AFTER_WORD } kind;
+    int n;
+    const char *word; /* AFTER_WORD's word */
+    size_t word_len;
+    bool one; /* AFTER_WORD: the one argument after it, not half */
+    struct cond cond[CONDS_MAX];
+    int n_conds;
+};
+
+/* What a spec found in one call. */
+enum found { FOUND, SKIPPED, INVALID };
 
 static bool parse_int(const char **p, int *out)
 {
@@ -55,43 +102,101 @@ static bool parse_int(const char **p, int *out)
     return true;
 }
 
+static size_t token_len(const char *s)
+{
+    size_t n = 0;
+    while (s[n] != '\0' && s[n] != ' ' && s[n] != ',') n++;
+    return n;
+}
+
+static uint32_t flag_bit(const char *s, size_t len)
+{
+    for (const struct key_flag_name *f = key_flag_names; f->name; f++)
+        if (strlen(f->name) == len && memcmp(f->name, s, len) == 0) return f->bit;
+    if (len == 7 && memcmp(s, "keymiss", 7) == 0) return KEY_NOTIFY_MISS;
+    return 0;
+}
+
+/* "WORD@N/1" or "WORD@N/2" of exactly len characters. */
+static bool parse_after_word(const char *s, size_t len, struct spec *sp)
+{
+    const char *end = s + len, *p = s;
+    sp->word = p;
+    while (p < end && isupper((unsigned char)*p)) p++;
+    sp->word_len = (size_t)(p - sp->word);
+    if (sp->word_len == 0 || p >= end || *p++ != '@' || !parse_int(&p, &sp->n)) return false;
+    if (end - p != 2 || p[0] != '/' || (p[1] != '1' && p[1] != '2')) return false;
+    sp->one = p[1] == '1';
+    sp->kind = AFTER_WORD;
+    return true;
+}
+
+/* "N", "N.." or "#N" of exactly len characters. */
+static bool parse_position(const char *s, size_t len, struct spec *sp)
+{
+    const char *end = s + len, *p = s;
+    sp->kind = AT;
+    if (*p == '#') {
+        p++;
+        sp->kind = COUNT;
+    }
+    if (!parse_int(&p, &sp->n)) return false;
+    if (sp->kind == AT && end - p == 2 && p[0] == '.' && p[1] == '.') {
+        sp->kind = FROM;
+        p += 2;
+    }
+    return p == end && sp->n >= 1;
+}
+
+/* "?WORDS@N" or "!WORDS@N" of exactly len characters. */
+static bool parse_cond(const char *s, size_t len, struct spec *sp)
+{
+    if (sp->n_conds == CONDS_MAX) return false;
+    struct cond *c = &sp->cond[sp->n_conds++];
+    const char *end = s + len, *p = s + 1;
+    c->negated = s[0] == '!';
+    c->words = p;
+    while (p < end && (isupper((unsigned char)*p) || *p == '|')) p++;
+    c->len = (size_t)(p - c->words);
+    if (c->len == 0 || c->words[0] == '|' || c->words[c->len - 1] == '|') return false;
+    if (p >= end || *p++ != '@' || !parse_int(&p, &c->from)) return false;
+    return p == end && c->from >= 1;
+}
+
 /* One spec from *p (advanced past it and its ", "); false if malformed. */
 static bool parse_spec(const char **p, struct spec *sp)
 {
     const char *s = *p;
     memset(sp, 0, sizeof *sp);
-    if (s[0] == 'R' && s[1] == 'W') sp->access = CMD_KEY_ACCESS | CMD_KEY_MODIFY, s += 2;
-    else if (s[0] == 'R') sp->access = CMD_KEY_ACCESS, s++;
-    else if (s[0] == 'W') sp->access = CMD_KEY_MODIFY, s++;
-    else if (s[0] == '-') s++;
-    else return false;
-    if (*s++ != ' ') return false;
-    if (*s == '#') {
-        s++;
-        sp->kind = COUNT;
-        if (!parse_int(&s, &sp->n)) return false;
-    } else if (isdigit((unsigned char)*s)) {
-        if (!parse_int(&s, &sp->n)) return false;
-        sp->kind = AT;
-        if (s[0] == '.' && s[1] == '.') sp->kind = FROM, s += 2;
-    } else {
-        sp->word = s;
-        while (isupper((unsigned char)*s)) s++;
-        sp->word_len = (size_t)(s - sp->word);
-        if (sp->word_len == 0 || *s++ != '@' || !parse_int(&s, &sp->n) || s[0] != '/' ||
-            (s[1] != '1' && s[1] != '2'))
+    sp->kind = LEGACY;
+    bool placed = false;
+    for (;;) {
+        size_t len = token_len(s);
+        if (len == 0) return false;
+        uint32_t bit = flag_bit(s, len);
+        if (bit != 0 && !placed && sp->n_conds == 0) {
+            if (sp->flags & bit) return false;
+            sp->flags |= bit;
+        } else if (s[0] == '?' || s[0] == '!') {
+            if (!parse_cond(s, len, sp)) return false;
+        } else if (!placed && sp->n_conds == 0 && sp->flags != 0) {
+            bool ok = isupper((unsigned char)s[0]) ? parse_after_word(s, len, sp)
+                                                   : parse_position(s, len, sp);
+            if (!ok) return false;
+            placed = true;
+        } else {
             return false;
-        sp->one = s[1] == '1';
-        s += 2;
-        sp->kind = AFTER_WORD;
+        }
+        s += len;
+        if (*s != ' ') break;
+        s++;
     }
-    if (sp->n < 1) return false;
-    if (s[0] == ' ' && s[1] == '?') {
-        s += 2;
-        sp->cond = s;
-        while (isupper((unsigned char)*s)) s++;
-        sp->cond_len = (size_t)(s - sp->cond);
-        if (sp->cond_len == 0) return false;
+    /* Exactly one of RO/RW/OW/RM, or a spec that names no key. */
+    uint32_t base = sp->flags & KEY_BASE;
+    if (sp->flags == KEY_NOT_KEY) {
+        /* fine */
+    } else if (base == 0 || (base & (base - 1)) != 0) {
+        return false;
     }
     if (*s == ',') {
         if (s[1] != ' ') return false;
@@ -103,18 +208,38 @@ static bool parse_spec(const char **p, struct spec *sp)
     return true;
 }
 
+bool cmd_keys_valid(const struct cmd_def *cmd)
+{
+    bool has_keys = cmd->keys && cmd->keys[0];
+    /* A row with legacy positions says what it does to those keys. */
+    if (cmd->first_key > 0 && !has_keys) return false;
+    struct spec sp;
+    for (const char *p = cmd->keys; p && *p;) {
+        if (!parse_spec(&p, &sp)) return false;
+        if (sp.kind == LEGACY && cmd->first_key <= 0) return false;
+    }
+    return true;
+}
+
 bool cmd_keys_movable(const struct cmd_def *cmd)
 {
     if (cmd->flags & CMD_PATTERN_KEYS) return true;
-    return cmd->keys && (strchr(cmd->keys, '#') || strchr(cmd->keys, '@'));
+    struct spec sp;
+    for (const char *p = cmd->keys; p && *p;) {
+        if (!parse_spec(&p, &sp)) return false; /* checked at start-up (table.c) */
+        if (sp.kind == COUNT || sp.kind == AFTER_WORD) return true;
+    }
+    return false;
 }
 
-bool cmd_keys_valid(const char *keys)
+bool cmd_has_keys(const struct cmd_def *cmd)
 {
     struct spec sp;
-    for (const char *p = keys; p && *p;)
-        if (!parse_spec(&p, &sp)) return false;
-    return true;
+    for (const char *p = cmd->keys; p && *p;) {
+        if (!parse_spec(&p, &sp)) return false; /* checked at start-up (table.c) */
+        if (!(sp.flags & KEY_NOT_KEY)) return true;
+    }
+    return false;
 }
 
 static bool word_is(const struct resp_arg *a, const char *w, size_t len)
@@ -122,13 +247,47 @@ static bool word_is(const struct resp_arg *a, const char *w, size_t len)
     return a->len == len && strncasecmp(a->ptr, w, len) == 0;
 }
 
-/* The keys one spec names in this call: [*first, *last] every step 1. */
-static bool spec_range(const struct spec *sp, int argc, const struct resp_arg *argv, int *first,
-                       int *last)
+/* Whether a is one of the '|'-separated words. */
+static bool word_in(const struct resp_arg *a, const char *words, size_t len)
+{
+    for (const char *w = words, *end = words + len; w < end;) {
+        const char *bar = memchr(w, '|', (size_t)(end - w));
+        size_t wl = bar ? (size_t)(bar - w) : (size_t)(end - w);
+        if (word_is(a, w, wl)) return true;
+        w += wl + 1;
+    }
+    return false;
+}
+
+static bool conds_hold(const struct spec *sp, int argc, const struct resp_arg *argv)
+{
+    for (int c = 0; c < sp->n_conds; c++) {
+        const struct cond *cd = &sp->cond[c];
+        bool found = false;
+        for (int i = cd->from; i < argc && !found; i++) found = word_in(&argv[i], cd->words, cd->len);
+        if (found == cd->negated) return false;
+    }
+    return true;
+}
+
+/* The keys one spec names in this call: [*first, *last] every *step.
+ * SKIPPED: its condition does not hold, or its optional WORD is absent;
+ * INVALID: its arguments are missing or malformed (Redis's invalid key
+ * spec), and *first..*last are what is there. */
+static enum found spec_range(const struct cmd_def *cmd, const struct spec *sp, int argc,
+                             const struct resp_arg *argv, int *first, int *last, int *step)
 {
     *first = sp->n;
     *last = sp->n;
+    *step = 1;
+    if (!conds_hold(sp, argc, argv)) return SKIPPED;
     switch (sp->kind) {
+    case LEGACY:
+        *first = cmd->first_key;
+        *last = cmd->last_key < 0 ? argc + cmd->last_key : cmd->last_key;
+        *step = cmd->key_step > 0 ? cmd->key_step : 1;
+        if (*last >= argc) *last = argc - 1;
+        break;
     case AT:
         break;
     case FROM:
@@ -136,9 +295,17 @@ static bool spec_range(const struct spec *sp, int argc, const struct resp_arg *a
         break;
     case COUNT: {
         long long nk;
-        if (sp->n >= argc || !arg_to_ll(&argv[sp->n], &nk) || nk <= 0) return false;
+        if (sp->n >= argc || !arg_to_ll(&argv[sp->n], &nk) || nk <= 0) {
+            *last = *first - 1; /* none */
+            return INVALID;
+        }
         *first = sp->n + 1;
-        *last = (long long)*first + nk - 1 < argc ? *first + (int)nk - 1 : argc - 1;
+        if ((long long)*first + nk - 1 < argc) {
+            *last = *first + (int)nk - 1;
+        } else {
+            *last = argc - 1;
+            return INVALID;
+        }
         break;
     }
     case AFTER_WORD: {
@@ -151,40 +318,41 @@ static bool spec_range(const struct spec *sp, int argc, const struct resp_arg *a
             for (int i = sp->n; i < argc && at < 0; i++)
                 if (word_is(&argv[i], sp->word, sp->word_len)) at = i;
         }
-        if (at < 0) return false;
+        if (at < 0) {
+            *last = *first - 1; /* none */
+            return sp->one ? SKIPPED : INVALID;
+        }
         *first = at + 1;
         *last = sp->one ? (at + 1 < argc ? at + 1 : at) : at + (argc - at - 1) / 2;
         break;
     }
     }
-    if (sp->cond) {
-        bool found = false;
-        for (int i = *first + 2; i < argc && !found; i++)
-            found = word_is(&argv[i], sp->cond, sp->cond_len);
-        if (!found) return false;
-    }
-    return *first < argc && *first <= *last;
+    return *first < argc && *first <= *last ? FOUND : INVALID;
 }
 
 int cmd_keys_each(const struct cmd_def *cmd, int argc, const struct resp_arg *argv,
                   cmd_key_fn *fn, void *arg)
 {
-    if (cmd->keys == NULL || cmd->keys[0] == '\0') {
-        if (cmd->first_key <= 0) return -1;
-        uint32_t access = cmd->flags & (CMD_KEY_ACCESS | CMD_KEY_MODIFY);
-        int last = cmd->last_key < 0 ? argc + cmd->last_key : cmd->last_key;
-        int step = cmd->key_step > 0 ? cmd->key_step : 1;
-        for (int i = cmd->first_key; i <= last && i < argc; i += step)
-            if (!fn(arg, i, access)) return i;
-        return -1;
-    }
     struct spec sp;
-    for (const char *p = cmd->keys; *p;) {
+    for (const char *p = cmd->keys; p && *p;) {
         if (!parse_spec(&p, &sp)) return -1; /* checked at start-up (table.c) */
-        int first, last;
-        if (!spec_range(&sp, argc, argv, &first, &last)) continue;
-        for (int i = first; i <= last; i++)
-            if (!fn(arg, i, sp.access)) return i;
+        if (sp.flags & KEY_NOT_KEY) continue;
+        int first, last, step;
+        if (spec_range(cmd, &sp, argc, argv, &first, &last, &step) == SKIPPED) continue;
+        for (int i = first; i <= last && i < argc; i += step)
+            if (!fn(arg, i, sp.flags)) return i;
     }
     return -1;
+}
+
+bool cmd_keys_complete(const struct cmd_def *cmd, int argc, const struct resp_arg *argv)
+{
+    struct spec sp;
+    for (const char *p = cmd->keys; p && *p;) {
+        if (!parse_spec(&p, &sp)) return false; /* checked at start-up (table.c) */
+        if (sp.flags & KEY_NOT_KEY) continue;
+        int first, last, step;
+        if (spec_range(cmd, &sp, argc, argv, &first, &last, &step) == INVALID) return false;
+    }
+    return true;
 }

@@ -201,8 +201,11 @@ const struct cmd_def cmd_rows_multi[] = {
           "Executes all commands in a transaction.", "Depends on commands in the transaction"),
     LOCAL("discard", 1, CMD_TX_CONTROL | CMD_FAST | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, ACL_FAST, "Discards a transaction.",
           "O(N), when N is the number of queued commands"),
-    LOCAL("watch", -2, CMD_TX_CONTROL | CMD_FAST | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, ACL_FAST,
-          "Monitors changes to keys to determine the execution of a transaction.", "O(1) for every key."),
+    /* Its keys are keys (ACL checks them, as Redis does), though it neither reads nor changes them. */
+    {"watch", -2, CMD_LOCAL | CMD_TX_CONTROL | CMD_FAST | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 1, -1, 1,
+     ACL_TRANSACTION | ACL_FAST, NULL, "transactions", "",
+     "Monitors changes to keys to determine the execution of a transaction.", "O(1) for every key.", NULL,
+     "RO", NULL},
     LOCAL("unwatch", 1, CMD_TX_REPLY | CMD_FAST | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, ACL_FAST,
           "Forgets about watched keys of a transaction.", "O(1)"),
     ROW("__watch", -3, 0, cmd_internal_watch, "Opens a WATCH session (sent by the server for WATCH)."),

@@ -5,7 +5,13 @@
  * store/notify.h), to the subscribers whose connections it holds, through
  * the same path as an applied PUBLISH (pubsub_publish). Nothing is logged
  * for it and nothing replicated changes: apply stays total, and the only
- * memory taken is one channel name, the size of the key, freed at once. */
+ * memory taken is one channel name, the size of the key, freed at once.
+ *
+ * A key miss (class m) is not a change: a read that looks up a key that is
+ * not there fires it on the node that runs the read (the leader, or the
+ * follower a READONLY client reads from), to that node's subscribers, as a
+ * Redis replica fires it for the reads it serves; a write that reads a key
+ * (GETDEL, ZUNIONSTORE's sources) fires it on every node as it applies. */
 #include "cmds/notify.h"
 
 #include <stdio.h>
@@ -13,6 +19,7 @@
 #include <string.h>
 
 #include "base/mem.h"
+#include "cmds/cmd.h"
 
 bool notify_parse_flags(const char *s, size_t len, uint32_t *flags)
 {
@@ -100,4 +107,21 @@ void notify_deliver(struct store *s, int db, uint32_t cls, const char *event, co
         pubsub_publish(s, ch, clen, key, klen);
         if (ch != stack) free(ch);
     }
+}
+
+static bool fire_if_missing(void *arg, int index, uint32_t key_flags)
+{
+    struct cmd_ctx *c = arg;
+    if (!(key_flags & KEY_NOTIFY_MISS)) return true;
+    const struct resp_arg *key = &c->argv[index];
+    /* Not evicting nor touching: the command's own lookup does that. */
+    if (store_lookup_notouch(c->store, c->db, key->ptr, key->len, c->now_ms, false) == NULL)
+        ctx_notify(c, NOTIFY_KEY_MISS, "keymiss", key);
+    return true;
+}
+
+void notify_key_misses(struct cmd_ctx *c)
+{
+    if (!(c->store->notify_flags & NOTIFY_KEY_MISS)) return;
+    cmd_keys_each(c->cmd, c->argc, c->argv, fire_if_missing, c);
 }

@@ -24,6 +24,15 @@ void notify_format_flags(uint32_t flags, char *out);
 void notify_deliver(struct store *s, int db, uint32_t cls, const char *event, const char *key,
                     size_t klen);
 
+/* Before a command runs (cmd_exec): a keymiss event (class m) for each key
+ * its key specs mark keymiss (keyspec.c) that is not there, as Redis's
+ * lookupKeyRead fires one, and before the command's own events, as there.
+ * Where the command runs: a read on the node that serves it, a write on
+ * every node as it applies it. Unlike Redis, a call refused for its syntax
+ * (SORT k STORE) fires too: Redis refuses it before any lookup. */
+struct cmd_ctx;
+void notify_key_misses(struct cmd_ctx *c);
+
 /* cmds/pubsub.c: delivers message on channel to its subscribers and to the
  * matching pattern subscriptions (store->on_message); returns how many
  * received it, across the cluster. */

@@ -260,7 +260,7 @@ const struct cmd_def cmd_rows_pubsub[] = {
      "O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client).", NULL, NULL, NULL},
     {"spublish", 3, CMD_WRITE | CMD_PUBSUB | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_CHANNEL_PUBLISH, 1, 1, 1,
      ACL_PUBSUB | ACL_FAST, cmd_spublish, "pubsub", "7.0.0", "Post a message to a shard channel",
-     "O(N) where N is the number of clients subscribed to the receiving shard channel.", NULL, NULL, NULL},
+     "O(N) where N is the number of clients subscribed to the receiving shard channel.", NULL, "not_key", NULL},
     {"pubsub", -2, CMD_CONTAINER, 0, 0, 0, ACL_SLOW, NULL, "pubsub", "2.8.0",
      "A container for Pub/Sub commands.", "Depends on subcommand.", pubsub_subs, NULL, NULL},
     LOCAL("subscribe", -2, CMD_CHANNEL_SUBSCRIBE, "Listens for messages published to channels.",

@@ -280,7 +280,7 @@ static void cmd_script_help(struct cmd_ctx *c)
 }
 
 #define SC (ACL_SCRIPTING | ACL_SLOW)
-#define EVALFL (CMD_NOSCRIPT | CMD_STALE)
+#define EVALFL (CMD_NOSCRIPT | CMD_STALE | CMD_NO_MANDATORY_KEYS)
 
 static const struct cmd_def script_subs[] = {
     {"script|load", 3, CMD_WRITE | CMD_NOSCRIPT | CMD_STALE, 0, 0, 0, SC, cmd_script_load,
@@ -301,14 +301,14 @@ static const struct cmd_def script_subs[] = {
 
 const struct cmd_def cmd_rows_script[] = {
     {"eval", -3, CMD_WRITE | EVALFL, 0, 0, 0, SC, cmd_eval, "scripting", "2.6.0",
-     "Executes a server-side Lua script.", "Depends on the script that is executed.", NULL, "RW #2", NULL},
+     "Executes a server-side Lua script.", "Depends on the script that is executed.", NULL, "RW access update #2", NULL},
     {"evalsha", -3, CMD_WRITE | EVALFL, 0, 0, 0, SC, cmd_evalsha, "scripting", "2.6.0",
-     "Executes a server-side Lua script by SHA1 digest.", "Depends on the script that is executed.", NULL, "RW #2", NULL},
+     "Executes a server-side Lua script by SHA1 digest.", "Depends on the script that is executed.", NULL, "RW access update #2", NULL},
     {"eval_ro", -3, CMD_READONLY | EVALFL, 0, 0, 0, SC, cmd_eval_ro, "scripting", "7.0.0",
-     "Executes a read-only server-side Lua script.", "Depends on the script that is executed.", NULL, "R #2", NULL},
+     "Executes a read-only server-side Lua script.", "Depends on the script that is executed.", NULL, "RO access #2", NULL},
     {"evalsha_ro", -3, CMD_READONLY | EVALFL, 0, 0, 0, SC, cmd_evalsha_ro, "scripting", "7.0.0",
      "Executes a read-only server-side Lua script by SHA1 digest.",
-     "Depends on the script that is executed.", NULL, "R #2", NULL},
+     "Depends on the script that is executed.", NULL, "RO access #2", NULL},
     {"script", -2, CMD_CONTAINER, 0, 0, 0, ACL_SLOW, NULL, "scripting", "2.6.0",
      "A container for Lua scripts management commands.", "Depends on subcommand.", script_subs, NULL, NULL},
     CMD_ROWS_END,

@@ -374,10 +374,10 @@ const struct cmd_def cmd_rows_sort[] = {
     {"sort", -2, CMD_WRITE | CMD_DENYOOM | CMD_PATTERN_KEYS, 1, 1, 1,
      ACL_WRITE | ACL_SET | ACL_SORTEDSET | ACL_LIST | ACL_SLOW | ACL_DANGEROUS, cmd_sort, "generic",
      "1.0.0", "Sort the elements in a list, set or sorted set", SORT_CX, NULL,
-     "R 1, W STORE@2/1", NULL},
+     "RO access keymiss 1, OW update STORE@2/1", NULL},
     {"sort_ro", -2, CMD_READONLY | CMD_PATTERN_KEYS, 1, 1, 1,
      ACL_READ | ACL_SET | ACL_SORTEDSET | ACL_LIST | ACL_SLOW | ACL_DANGEROUS, cmd_sort_ro, "generic",
      "7.0.0", "Sort the elements in a list, set or sorted set. Read-only variant of SORT.", SORT_CX,
-     NULL, "R 1", NULL},
+     NULL, "RO access keymiss 1", NULL},
     CMD_ROWS_END,
 };

@@ -54,20 +54,20 @@ static void cmd_elect_resign(struct cmd_ctx *c) { hold_release_cmd(c, &ELECTION_
 /* ELECT.REFRESH election token ttl-ms: 1 if the token leads (lease renewed). */
 static void cmd_elect_refresh(struct cmd_ctx *c) { hold_refresh_cmd(c, &ELECTION_HOLD); }
 
-#define ROW(n, ar, fl, acl, ex, sum, blk) \
-    {n, ar, fl, 1, 1, 1, acl, ex, "lock", "parley-0.1", sum, "O(1)", NULL, "", blk}
-#define WRITE_FLAGS (CMD_WRITE | CMD_FAST | CMD_NOSCRIPT | CMD_KEY_ACCESS | CMD_KEY_MODIFY)
+#define ROW(n, ar, fl, acl, ex, sum, blk, ...) \
+    {n, ar, fl, 1, 1, 1, acl, ex, "lock", "parley-0.1", sum, "O(1)", NULL, "" __VA_ARGS__, blk}
+#define WRITE_FLAGS (CMD_WRITE | CMD_FAST | CMD_NOSCRIPT)
 
 const struct cmd_def cmd_rows_elect[] = {
     ROW("elect.campaign", -4, WRITE_FLAGS | CMD_DENYOOM | CMD_BLOCKING,
         ACL_WRITE | ACL_KEYSPACE | ACL_FAST | ACL_BLOCKING,
         cmd_elect_campaign, "Makes a candidate the leader of an election unless another leads; answers its fencing token",
-        hold_block_shape),
-    ROW("elect.leader", 2, CMD_READONLY | CMD_FAST | CMD_NOSCRIPT | CMD_KEY_ACCESS,
-        ACL_READ | ACL_KEYSPACE | ACL_FAST, cmd_elect_leader, "Returns an election's leader and token, or nil", NULL),
+        hold_block_shape, "RW access update"),
+    ROW("elect.leader", 2, CMD_READONLY | CMD_FAST | CMD_NOSCRIPT,
+        ACL_READ | ACL_KEYSPACE | ACL_FAST, cmd_elect_leader, "Returns an election's leader and token, or nil", NULL, "RO access"),
     ROW("elect.resign", 3, WRITE_FLAGS, ACL_WRITE | ACL_KEYSPACE | ACL_FAST, cmd_elect_resign,
-        "Ends the leadership the token holds", NULL),
+        "Ends the leadership the token holds", NULL, "RW access update"),
     ROW("elect.refresh", 4, WRITE_FLAGS, ACL_WRITE | ACL_KEYSPACE | ACL_FAST, cmd_elect_refresh,
-        "Renews the leader's lease if the token leads", NULL),
+        "Renews the leader's lease if the token leads", NULL, "RW access update"),
     CMD_ROWS_END,
 };

@@ -502,37 +502,36 @@ static void cmd_geosearchstore(struct cmd_ctx *c)
     "delimited by center and radius and M is the number of items inside the index."
 
 const struct cmd_def cmd_rows_geo[] = {
-    ROW("geoadd", -5, CMD_KEY_MODIFY | W | DOOM, 1, 1, 1, G_WR, cmd_geoadd, "3.2.0",
+    ROW("geoadd", -5, W | DOOM, 1, 1, 1, G_WR, cmd_geoadd, "3.2.0",
         "Add one or more geospatial items in the geospatial index represented using a sorted set",
-        "O(log(N)) for each item added, where N is the number of elements in the sorted set."),
-    ROW("geodist", -4, CMD_KEY_ACCESS | R, 1, 1, 1, G_RD, cmd_geodist, "3.2.0",
-        "Returns the distance between two members of a geospatial index", "O(log(N))"),
-    ROW("geohash", -2, CMD_KEY_ACCESS | R, 1, 1, 1, G_RD, cmd_geohash, "3.2.0",
+        "O(log(N)) for each item added, where N is the number of elements in the sorted set.", "RW update"),
+    ROW("geodist", -4, R, 1, 1, 1, G_RD, cmd_geodist, "3.2.0",
+        "Returns the distance between two members of a geospatial index", "O(log(N))", "RO access keymiss"),
+    ROW("geohash", -2, R, 1, 1, 1, G_RD, cmd_geohash, "3.2.0",
         "Returns members of a geospatial index as standard geohash strings",
-        "O(log(N)) for each member requested, where N is the number of elements in the sorted set."),
-    ROW("geopos", -2, CMD_KEY_ACCESS | R, 1, 1, 1, G_RD, cmd_geopos, "3.2.0",
+        "O(log(N)) for each member requested, where N is the number of elements in the sorted set.", "RO access keymiss"),
+    ROW("geopos", -2, R, 1, 1, 1, G_RD, cmd_geopos, "3.2.0",
         "Returns longitude and latitude of members of a geospatial index",
-        "O(N) where N is the number of members requested."),
+        "O(N) where N is the number of members requested.", "RO access keymiss"),
     ROW("georadius", -6, W | DOOM, 1, 1, 1, G_WR, cmd_georadius, "3.2.0",
         "Query a sorted set representing a geospatial index to fetch members matching a given "
-        "maximum distance from a point", RADIUS_CX, "R 1, W STORE@6/1, W STOREDIST@6/1"),
-    ROW("georadius_ro", -6, CMD_KEY_ACCESS | R, 1, 1, 1, G_RD, cmd_georadius_ro, "3.2.10",
-        "A read-only variant for GEORADIUS", RADIUS_CX),
+        "maximum distance from a point", RADIUS_CX, "RO access keymiss 1, OW update STORE@6/1, OW update STOREDIST@6/1"),
+    ROW("georadius_ro", -6, R, 1, 1, 1, G_RD, cmd_georadius_ro, "3.2.10",
+        "A read-only variant for GEORADIUS", RADIUS_CX, "RO access keymiss"),
     ROW("georadiusbymember", -5, W | DOOM, 1, 1, 1, G_WR, cmd_georadiusbymember, "3.2.0",
         "Query a sorted set representing a geospatial index to fetch members matching a given "
         "maximum distance from a member",
         "O(N+log(M)) where N is the number of elements inside the bounding box of the circular area "
-        "delimited by center and radius and M is the number of items inside the index.",
-        "R 1, W STORE@5/1, W STOREDIST@5/1"),
-    ROW("georadiusbymember_ro", -5, CMD_KEY_ACCESS | R, 1, 1, 1, G_RD, cmd_georadiusbymember_ro,
+        "delimited by center and radius and M is the number of items inside the index.", "RO access keymiss 1, OW update STORE@5/1, OW update STOREDIST@5/1"),
+    ROW("georadiusbymember_ro", -5, R, 1, 1, 1, G_RD, cmd_georadiusbymember_ro,
         "3.2.10", "A read-only variant for GEORADIUSBYMEMBER",
         "O(N+log(M)) where N is the number of elements inside the bounding box of the circular area "
-        "delimited by center and radius and M is the number of items inside the index."),
-    ROW("geosearch", -7, CMD_KEY_ACCESS | R, 1, 1, 1, G_RD, cmd_geosearch, "6.2.0",
+        "delimited by center and radius and M is the number of items inside the index.", "RO access keymiss"),
+    ROW("geosearch", -7, R, 1, 1, 1, G_RD, cmd_geosearch, "6.2.0",
         "Query a sorted set representing a geospatial index to fetch members inside an area of a "
-        "box or a circle.", SEARCH_CX),
+        "box or a circle.", SEARCH_CX, "RO access keymiss"),
     ROW("geosearchstore", -8, W | DOOM, 1, 2, 1, G_WR, cmd_geosearchstore, "6.2.0",
         "Query a sorted set representing a geospatial index to fetch members inside an area of a "
-        "box or a circle, and store the result in another key.", SEARCH_CX, "W 1, R 2"),
+        "box or a circle, and store the result in another key.", SEARCH_CX, "OW update 1, RO access keymiss 2"),
     CMD_ROWS_END,
 };

@@ -772,18 +772,18 @@ bool hll_selftest(char *err, size_t errlen)
     {n, ar, fl, f, l, s, acl, ex, "hyperloglog", "2.8.9", sum, cx, NULL, "" __VA_ARGS__, NULL}
 
 const struct cmd_def cmd_rows_hll[] = {
-    ROW("pfadd", -2, CMD_KEY_ACCESS | CMD_KEY_MODIFY | W | DOOM | F, 1, 1, 1, H_WR | ACL_FAST, cmd_pfadd,
-        "Adds the specified elements to the specified HyperLogLog.", "O(1) to add every element."),
-    ROW("pfcount", -2, CMD_KEY_ACCESS | R, 1, -1, 1, H_RD | ACL_SLOW, cmd_pfcount,
+    ROW("pfadd", -2, W | DOOM | F, 1, 1, 1, H_WR | ACL_FAST, cmd_pfadd,
+        "Adds the specified elements to the specified HyperLogLog.", "O(1) to add every element.", "RW insert"),
+    ROW("pfcount", -2, R, 1, -1, 1, H_RD | ACL_SLOW, cmd_pfcount,
         "Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s).",
         "O(1) with a very small average constant time when called with a single key. O(N) with N "
-        "being the number of keys, and much bigger constant times, when called with multiple keys."),
+        "being the number of keys, and much bigger constant times, when called with multiple keys.", "RW access keymiss"),
     ROW("pfmerge", -2, W | DOOM, 1, -1, 1, H_WR | ACL_SLOW, cmd_pfmerge,
         "Merge N different HyperLogLogs into a single one.",
-        "O(N) to merge N HyperLogLogs, but with high constant times.", "RW 1, R 2.."),
+        "O(N) to merge N HyperLogLogs, but with high constant times.", "RW access insert keymiss 1, RO access keymiss 2.."),
     {"pfdebug", 3, CMD_WRITE | CMD_DENYOOM | CMD_ADMIN, 2, 2, 1,
      H_WR | ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, cmd_pfdebug, "hyperloglog", "2.8.9",
-     "Internal commands for debugging HyperLogLog values", "N/A", NULL, "RW 2", NULL},
+     "Internal commands for debugging HyperLogLog values", "N/A", NULL, "RW access 2", NULL},
     {"pfselftest", 1, CMD_LOCAL | CMD_ADMIN, 0, 0, 0,
      ACL_HYPERLOGLOG | ACL_ADMIN | ACL_SLOW | ACL_DANGEROUS, NULL, "hyperloglog", "2.8.9",
      "An internal command for testing HyperLogLog values", "N/A", NULL, "", NULL},

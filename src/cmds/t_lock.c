@@ -91,25 +91,25 @@ static void cmd_lock_fenced(struct cmd_ctx *c)
  * Command table rows
  * ------------------------------------------------------------------- */
 
-#define ROW(n, ar, fl, f, l, s, acl, ex, sum, cx) \
-    {n, ar, fl, f, l, s, acl, ex, "lock", "parley-0.1", sum, cx, NULL, "", NULL}
-#define LOCK_FLAGS (CMD_NOSCRIPT | CMD_KEY_ACCESS | CMD_KEY_MODIFY)
+#define ROW(n, ar, fl, f, l, s, acl, ex, sum, cx, ...) \
+    {n, ar, fl, f, l, s, acl, ex, "lock", "parley-0.1", sum, cx, NULL, "" __VA_ARGS__, NULL}
+#define LOCK_FLAGS CMD_NOSCRIPT
 
 const struct cmd_def cmd_rows_lock[] = {
     {"lock.acquire", -4, CMD_WRITE | CMD_DENYOOM | CMD_FAST | CMD_BLOCKING | LOCK_FLAGS, 1, 1, 1,
      ACL_WRITE | ACL_KEYSPACE | ACL_FAST | ACL_BLOCKING, cmd_lock_acquire, "lock", "parley-0.1",
      "Acquires a lock for an owner with a TTL; answers its fencing token, or nil while another "
      "owner holds it",
-     "O(1)", NULL, "", hold_block_shape},
+     "O(1)", NULL, "RW access update", hold_block_shape},
     ROW("lock.release", 3, CMD_WRITE | CMD_FAST | LOCK_FLAGS, 1, 1, 1, ACL_WRITE | ACL_KEYSPACE | ACL_FAST,
-        cmd_lock_release, "Releases a lock if the token holds it", "O(1)"),
+        cmd_lock_release, "Releases a lock if the token holds it", "O(1)", "RW access update"),
     ROW("lock.refresh", 4, CMD_WRITE | CMD_FAST | LOCK_FLAGS, 1, 1, 1, ACL_WRITE | ACL_KEYSPACE | ACL_FAST,
-        cmd_lock_refresh, "Renews a lock's TTL if the token holds it", "O(1)"),
-    ROW("lock.holder", 2, CMD_READONLY | CMD_FAST | CMD_NOSCRIPT | CMD_KEY_ACCESS, 1, 1, 1,
+        cmd_lock_refresh, "Renews a lock's TTL if the token holds it", "O(1)", "RW access update"),
+    ROW("lock.holder", 2, CMD_READONLY | CMD_FAST | CMD_NOSCRIPT, 1, 1, 1,
         ACL_READ | ACL_KEYSPACE | ACL_FAST, cmd_lock_holder,
-        "Returns a lock's owner, token and remaining milliseconds, or nil", "O(1)"),
+        "Returns a lock's owner, token and remaining milliseconds, or nil", "O(1)", "RO access"),
     ROW("lock.fenced", -4, CMD_WRITE | CMD_DENYOOM | CMD_WRAPS_COMMAND | LOCK_FLAGS, 1, 1, 1, ACL_WRITE | ACL_KEYSPACE | ACL_SLOW,
         cmd_lock_fenced, "Runs a command only while the token holds the lock",
-        "O(1) plus the command's"),
+        "O(1) plus the command's", "RW access update"),
     CMD_ROWS_END,
 };

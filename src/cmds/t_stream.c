@@ -551,28 +551,28 @@ static void cmd_xsetid(struct cmd_ctx *c)
 
 #define X_RD (ACL_STREAM | ACL_READ)
 #define X_WR (ACL_STREAM | ACL_WRITE)
-#define ROW(n, ar, fl, acl, ex, since, sum, cx) \
-    {n, ar, fl, 1, 1, 1, acl, ex, "stream", since, sum, cx, NULL, NULL, NULL}
+#define ROW(n, ar, fl, acl, ex, since, sum, cx, ...) \
+    {n, ar, fl, 1, 1, 1, acl, ex, "stream", since, sum, cx, NULL, "" __VA_ARGS__, NULL}
 
 const struct cmd_def cmd_rows_stream[] = {
-    ROW("xadd", -5, CMD_KEY_MODIFY | CMD_WRITE | CMD_DENYOOM | CMD_FAST, X_WR | ACL_FAST, cmd_xadd, "5.0.0",
+    ROW("xadd", -5, CMD_WRITE | CMD_DENYOOM | CMD_FAST, X_WR | ACL_FAST, cmd_xadd, "5.0.0",
         "Appends a new entry to a stream",
-        "O(1) when adding a new entry, O(N) when trimming where N being the number of entries evicted."),
+        "O(1) when adding a new entry, O(N) when trimming where N being the number of entries evicted.", "RW update"),
     ROW("xlen", 2, CMD_READONLY | CMD_FAST, X_RD | ACL_FAST, cmd_xlen, "5.0.0",
-        "Return the number of entries in a stream", "O(1)"),
-    ROW("xrange", -4, CMD_KEY_ACCESS | CMD_READONLY, X_RD | ACL_SLOW, cmd_xrange, "5.0.0",
+        "Return the number of entries in a stream", "O(1)", "RO keymiss"),
+    ROW("xrange", -4, CMD_READONLY, X_RD | ACL_SLOW, cmd_xrange, "5.0.0",
         "Return a range of elements in a stream, with IDs matching the specified IDs interval",
-        "O(N) with N being the number of elements being returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1)."),
-    ROW("xrevrange", -4, CMD_KEY_ACCESS | CMD_READONLY, X_RD | ACL_SLOW, cmd_xrevrange, "5.0.0",
+        "O(N) with N being the number of elements being returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).", "RO access keymiss"),
+    ROW("xrevrange", -4, CMD_READONLY, X_RD | ACL_SLOW, cmd_xrevrange, "5.0.0",
         "Return a range of elements in a stream, with IDs matching the specified IDs interval, in reverse order (from greater to smaller IDs) compared to XRANGE",
-        "O(N) with N being the number of elements returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1)."),
-    ROW("xdel", -3, CMD_KEY_MODIFY | CMD_WRITE | CMD_FAST, X_WR | ACL_FAST, cmd_xdel, "5.0.0",
+        "O(N) with N being the number of elements returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).", "RO access keymiss"),
+    ROW("xdel", -3, CMD_WRITE | CMD_FAST, X_WR | ACL_FAST, cmd_xdel, "5.0.0",
         "Removes the specified entries from the stream. Returns the number of items actually deleted, that may be different from the number of IDs passed in case certain IDs do not exist.",
-        "O(1) for each single item to delete in the stream, regardless of the stream size."),
-    ROW("xtrim", -4, CMD_KEY_MODIFY | CMD_WRITE, X_WR | ACL_SLOW, cmd_xtrim, "5.0.0",
+        "O(1) for each single item to delete in the stream, regardless of the stream size.", "RW delete"),
+    ROW("xtrim", -4, CMD_WRITE, X_WR | ACL_SLOW, cmd_xtrim, "5.0.0",
         "Trims the stream to (approximately if '~' is passed) a certain size",
-        "O(N), with N being the number of evicted entries. Constant times are very small however, since entries are organized in macro nodes containing multiple entries that can be released with a single deallocation."),
-    ROW("xsetid", -3, CMD_KEY_MODIFY | CMD_WRITE | CMD_DENYOOM | CMD_FAST, X_WR | ACL_FAST, cmd_xsetid, "5.0.0",
-        "An internal command for replicating stream values", "O(1)"),
+        "O(N), with N being the number of evicted entries. Constant times are very small however, since entries are organized in macro nodes containing multiple entries that can be released with a single deallocation.", "RW delete"),
+    ROW("xsetid", -3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, X_WR | ACL_FAST, cmd_xsetid, "5.0.0",
+        "An internal command for replicating stream values", "O(1)", "RW update"),
     CMD_ROWS_END,
 };

@@ -543,44 +543,44 @@ static void cmd_xautoclaim(struct cmd_ctx *c)
 
 #define X_RD (ACL_STREAM | ACL_READ)
 #define X_WR (ACL_STREAM | ACL_WRITE)
-#define SUB(n, ar, fl, f, acl, ex, since, sum, cx) \
-    {n, ar, fl, f, f, 1, acl, ex, "stream", since, sum, cx, NULL, NULL, NULL}
+#define SUB(n, ar, fl, f, acl, ex, since, sum, cx, ...) \
+    {n, ar, fl, f, f, 1, acl, ex, "stream", since, sum, cx, NULL, "" __VA_ARGS__, NULL}
 
 static const struct cmd_def xgroup_subs[] = {
-    SUB("xgroup|create", -5, CMD_KEY_MODIFY | CMD_WRITE | CMD_DENYOOM, 2, X_WR | ACL_SLOW, cmd_xgroup_create, "5.0.0",
-        "Create a consumer group.", "O(1)"),
-    SUB("xgroup|setid", -5, CMD_KEY_MODIFY | CMD_WRITE, 2, X_WR | ACL_SLOW, cmd_xgroup_setid, "5.0.0",
-        "Set a consumer group to an arbitrary last delivered ID value.", "O(1)"),
-    SUB("xgroup|destroy", 4, CMD_KEY_MODIFY | CMD_WRITE, 2, X_WR | ACL_SLOW, cmd_xgroup_destroy, "5.0.0",
+    SUB("xgroup|create", -5, CMD_WRITE | CMD_DENYOOM, 2, X_WR | ACL_SLOW, cmd_xgroup_create, "5.0.0",
+        "Create a consumer group.", "O(1)", "RW insert"),
+    SUB("xgroup|setid", -5, CMD_WRITE, 2, X_WR | ACL_SLOW, cmd_xgroup_setid, "5.0.0",
+        "Set a consumer group to an arbitrary last delivered ID value.", "O(1)", "RW update"),
+    SUB("xgroup|destroy", 4, CMD_WRITE, 2, X_WR | ACL_SLOW, cmd_xgroup_destroy, "5.0.0",
         "Destroy a consumer group.",
-        "O(N) where N is the number of entries in the group's pending entries list (PEL)."),
-    SUB("xgroup|createconsumer", 5, CMD_KEY_MODIFY | CMD_WRITE | CMD_DENYOOM, 2, X_WR | ACL_SLOW, cmd_xgroup_createconsumer,
-        "6.2.0", "Create a consumer in a consumer group.", "O(1)"),
-    SUB("xgroup|delconsumer", 5, CMD_KEY_MODIFY | CMD_WRITE, 2, X_WR | ACL_SLOW, cmd_xgroup_delconsumer, "5.0.0",
-        "Delete a consumer from a consumer group.", "O(1)"),
+        "O(N) where N is the number of entries in the group's pending entries list (PEL).", "RW delete"),
+    SUB("xgroup|createconsumer", 5, CMD_WRITE | CMD_DENYOOM, 2, X_WR | ACL_SLOW, cmd_xgroup_createconsumer,
+        "6.2.0", "Create a consumer in a consumer group.", "O(1)", "RW insert"),
+    SUB("xgroup|delconsumer", 5, CMD_WRITE, 2, X_WR | ACL_SLOW, cmd_xgroup_delconsumer, "5.0.0",
+        "Delete a consumer from a consumer group.", "O(1)", "RW delete"),
     SUB("xgroup|help", 2, CMD_LOCAL | CMD_LOADING | CMD_STALE, 0, ACL_STREAM | ACL_SLOW, cmd_xgroup_help,
         "5.0.0", "Show helpful text about the different subcommands", "O(1)"),
     CMD_ROWS_END,
 };
 
 
-#define ROW(n, ar, fl, acl, ex, since, sum, cx) \
-    {n, ar, fl, 1, 1, 1, acl, ex, "stream", since, sum, cx, NULL, NULL, NULL}
+#define ROW(n, ar, fl, acl, ex, since, sum, cx, ...) \
+    {n, ar, fl, 1, 1, 1, acl, ex, "stream", since, sum, cx, NULL, "" __VA_ARGS__, NULL}
 
 const struct cmd_def cmd_rows_stream_group[] = {
     {"xgroup", -2, CMD_CONTAINER, 0, 0, 0, ACL_SLOW, NULL, "stream", "5.0.0",
      "A container for consumer groups commands", "Depends on subcommand.", xgroup_subs, NULL, NULL},
-    ROW("xack", -4, CMD_KEY_MODIFY | CMD_WRITE | CMD_FAST, X_WR | ACL_FAST, cmd_xack, "5.0.0",
+    ROW("xack", -4, CMD_WRITE | CMD_FAST, X_WR | ACL_FAST, cmd_xack, "5.0.0",
         "Marks a pending message as correctly processed, effectively removing it from the pending entries list of the consumer group. Return value of the command is the number of messages successfully acknowledged, that is, the IDs we were actually able to resolve in the PEL.",
-        "O(1) for each message ID processed."),
-    ROW("xpending", -3, CMD_KEY_ACCESS | CMD_READONLY, X_RD | ACL_SLOW, cmd_xpending, "5.0.0",
+        "O(1) for each message ID processed.", "RW update keymiss"),
+    ROW("xpending", -3, CMD_READONLY, X_RD | ACL_SLOW, cmd_xpending, "5.0.0",
         "Return information and entries from a stream consumer group pending entries list, that are messages fetched but never acknowledged.",
-        "O(N) with N being the number of elements returned, so asking for a small fixed number of entries per call is O(1). O(M), where M is the total number of entries scanned when used with the IDLE filter. When the command returns just the summary and the list of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for iterating every consumer."),
-    ROW("xclaim", -6, CMD_KEY_MODIFY | CMD_WRITE | CMD_FAST, X_WR | ACL_FAST, cmd_xclaim, "5.0.0",
+        "O(N) with N being the number of elements returned, so asking for a small fixed number of entries per call is O(1). O(M), where M is the total number of entries scanned when used with the IDLE filter. When the command returns just the summary and the list of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for iterating every consumer.", "RO access keymiss"),
+    ROW("xclaim", -6, CMD_WRITE | CMD_FAST, X_WR | ACL_FAST, cmd_xclaim, "5.0.0",
         "Changes (or acquires) ownership of a message in a consumer group, as if the message was delivered to the specified consumer.",
-        "O(log N) with N being the number of messages in the PEL of the consumer group."),
-    ROW("xautoclaim", -6, CMD_KEY_MODIFY | CMD_WRITE | CMD_FAST, X_WR | ACL_FAST, cmd_xautoclaim, "6.2.0",
+        "O(log N) with N being the number of messages in the PEL of the consumer group.", "RW update keymiss"),
+    ROW("xautoclaim", -6, CMD_WRITE | CMD_FAST, X_WR | ACL_FAST, cmd_xautoclaim, "6.2.0",
         "Changes (or acquires) ownership of messages in a consumer group, as if the messages were delivered to the specified consumer.",
-        "O(1) if COUNT is small."),
+        "O(1) if COUNT is small.", "RW delete keymiss"),
     CMD_ROWS_END,
 };

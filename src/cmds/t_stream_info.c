@@ -222,17 +222,17 @@ static void cmd_xinfo_help(struct cmd_ctx *c)
 }
 
 #define X_RD (ACL_STREAM | ACL_READ)
-#define SUB(n, ar, fl, f, acl, ex, since, sum, cx) \
-    {n, ar, fl, f, f, 1, acl, ex, "stream", since, sum, cx, NULL, NULL, NULL}
+#define SUB(n, ar, fl, f, acl, ex, since, sum, cx, ...) \
+    {n, ar, fl, f, f, 1, acl, ex, "stream", since, sum, cx, NULL, "" __VA_ARGS__, NULL}
 
 static const struct cmd_def xinfo_subs[] = {
-    SUB("xinfo|stream", -3, CMD_KEY_ACCESS | CMD_READONLY, 2, X_RD | ACL_SLOW, cmd_xinfo_stream, "5.0.0",
+    SUB("xinfo|stream", -3, CMD_READONLY, 2, X_RD | ACL_SLOW, cmd_xinfo_stream, "5.0.0",
         "Get information about a stream",
-        "O(1)"),
-    SUB("xinfo|groups", 3, CMD_KEY_ACCESS | CMD_READONLY, 2, X_RD | ACL_SLOW, cmd_xinfo_groups, "5.0.0",
-        "List the consumer groups of a stream", "O(1)"),
-    SUB("xinfo|consumers", 4, CMD_KEY_ACCESS | CMD_READONLY, 2, X_RD | ACL_SLOW, cmd_xinfo_consumers, "5.0.0",
-        "List the consumers in a consumer group", "O(1)"),
+        "O(1)", "RO access keymiss"),
+    SUB("xinfo|groups", 3, CMD_READONLY, 2, X_RD | ACL_SLOW, cmd_xinfo_groups, "5.0.0",
+        "List the consumer groups of a stream", "O(1)", "RO access keymiss"),
+    SUB("xinfo|consumers", 4, CMD_READONLY, 2, X_RD | ACL_SLOW, cmd_xinfo_consumers, "5.0.0",
+        "List the consumers in a consumer group", "O(1)", "RO access keymiss"),
     SUB("xinfo|help", 2, CMD_LOCAL | CMD_LOADING | CMD_STALE, 0, ACL_STREAM | ACL_SLOW, cmd_xinfo_help,
         "5.0.0", "Show helpful text about the different subcommands", "O(1)"),
     CMD_ROWS_END,

@@ -51,7 +51,7 @@ static void cmd_test_newest(struct cmd_ctx *c)
 static const struct cmd_def test_subs[] = {
     {"parley.test|corrupt", 4, CMD_LOCAL | CMD_ADMIN, 2, 2, 1, ACL_ADMIN | ACL_DANGEROUS,
      cmd_test_corrupt, "server", "parley-test",
-     "Sets a key on this node only, outside the log (test builds).", "O(1)", NULL, NULL, NULL},
+     "Sets a key on this node only, outside the log (test builds).", "O(1)", NULL, "OW update", NULL},
     {"parley.test|crash-apply", 2, CMD_WRITE | CMD_ADMIN, 0, 0, 0, ACL_ADMIN | ACL_DANGEROUS,
      cmd_test_crash_apply, "server", "parley-test",
      "Crashes every node that applies it (test builds).", "O(1)", NULL, NULL, NULL},
@@ -59,7 +59,7 @@ static const struct cmd_def test_subs[] = {
      ACL_ADMIN | ACL_DANGEROUS,
      cmd_test_newest, "server", "parley-test",
      "Sets a key through the log; needs this build's protocol version (test builds).", "O(1)",
-     NULL, NULL, NULL},
+     NULL, "OW update", NULL},
     {"parley.test|future", 2, CMD_WRITE | CMD_ADMIN | CMD_PROTOCOL(PROTOCOL_BUILD + 1), 0, 0, 0,
      ACL_ADMIN | ACL_DANGEROUS,
      cmd_test_crash_apply, "server", "parley-test",

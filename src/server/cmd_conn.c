@@ -25,11 +25,7 @@ static void cmd_ping(struct client *c, const struct cmd_def *cmd, int argc,
         return;
     }
     struct resp_out o = client_reply(c);
-    if (argc > 2) {
-        cmd_reply_arity(&o, cmd);
-        return;
-    }
-    if (c->pubsub_mode && c->proto == 2) {
+    if (argc <= 2 && c->pubsub_mode && c->proto == 2) {
         /* RESP2 subscribed mode: PING answers ["pong", <arg>] */
         resp_array(&o, 2);
         resp_bulk_str(&o, "pong");
@@ -37,8 +33,7 @@ static void cmd_ping(struct client *c, const struct cmd_def *cmd, int argc,
         else resp_bulk(&o, "", 0);
         return;
     }
-    if (argc == 2) resp_bulk(&o, argv[1].ptr, argv[1].len);
-    else resp_simple(&o, "PONG");
+    cmd_reply_ping(&o, cmd, argc, argv);
 }
 
 static void cmd_echo(struct client *c, const struct cmd_def *cmd, int argc,

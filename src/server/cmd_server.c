@@ -271,7 +271,8 @@ static const struct {
     {CMD_WRITE, "write"},     {CMD_READONLY, "readonly"}, {CMD_DENYOOM, "denyoom"},
     {CMD_ADMIN, "admin"},     {CMD_PUBSUB, "pubsub"},     {CMD_NOSCRIPT, "noscript"},
     {CMD_BLOCKING, "blocking"}, {CMD_LOADING, "loading"}, {CMD_STALE, "stale"},       {CMD_SKIP_SLOWLOG, "skip_slowlog"},
-    {CMD_FAST, "fast"},       {CMD_NO_AUTH, "no_auth"},   {CMD_ALLOW_BUSY, "allow_busy"},
+    {CMD_FAST, "fast"},       {CMD_NO_AUTH, "no_auth"},   {CMD_NO_MANDATORY_KEYS, "no_mandatory_keys"},
+    {CMD_ALLOW_BUSY, "allow_busy"},
 };
 
 static void command_info_one(struct resp_out *o, const struct cmd_def *d)
@@ -473,21 +474,31 @@ static void command_help(struct client *c, const struct cmd_def *cmd, int argc,
 }
 
 /* COMMAND GETKEYS / GETKEYSANDFLAGS <command> [arg ...]: the keys the
- * table's key positions and specs find in that call (keyspec.c). The
- * flags are what Parley knows of each key: RO/access, OW/update, or
- * RW/access/update. */
+ * table's key specs find in that call (keyspec.c), each with its Redis
+ * key-spec flags. A call whose specs Redis would call invalid, or that
+ * names no key, gets Redis's error, or an empty list for a command that
+ * may name none (EVAL ... 0). */
 struct getkeys {
     int *index;
-    uint32_t *access;
+    uint32_t *key_flags;
     int n;
 };
 
-static bool collect_key(void *arg, int index, uint32_t access)
+static bool collect_key(void *arg, int index, uint32_t key_flags)
 {
     struct getkeys *g = arg;
     g->index[g->n] = index;
-    g->access[g->n++] = access;
+    g->key_flags[g->n++] = key_flags;
     return true;
+}
+
+static void reply_key_flags(struct resp_out *o, uint32_t key_flags)
+{
+    long long n = 0;
+    for (const struct key_flag_name *f = key_flag_names; f->name; f++) n += (key_flags & f->bit) != 0;
+    resp_set(o, n);
+    for (const struct key_flag_name *f = key_flag_names; f->name; f++)
+        if (key_flags & f->bit) resp_simple(o, f->name);
 }
 
 static void command_getkeys_generic(struct client *c, int argc, const struct resp_arg *argv,
@@ -502,7 +513,7 @@ static void command_getkeys_generic(struct client *c, int argc, const struct res
         resp_error(&o, "ERR Invalid command specified");
         return;
     }
-    if (d->first_key == 0 && (d->keys == NULL || d->keys[0] == '\0')) {
+    if (!cmd_has_keys(d)) {
         resp_error(&o, "ERR The command has no key arguments");
         return;
     }
@@ -511,11 +522,8 @@ static void command_getkeys_generic(struct client *c, int argc, const struct res
         return;
     }
     struct getkeys g = {xmalloc((size_t)n * sizeof(int)), xmalloc((size_t)n * sizeof(uint32_t)), 0};
-    cmd_keys_each(d, n, args, collect_key, &g);
-    /* A command whose keys are counted by an argument (EVAL ... 0) may
-     * have none: an empty answer, as Redis's no_mandatory_keys. */
-    bool counted = d->keys && strchr(d->keys, '#') != NULL;
-    if (g.n == 0 && counted) {
+    if (cmd_keys_complete(d, n, args)) cmd_keys_each(d, n, args, collect_key, &g);
+    if (g.n == 0 && (d->flags & CMD_NO_MANDATORY_KEYS)) {
         resp_array(&o, 0);
     } else if (g.n == 0) {
         resp_error(&o, "ERR Invalid arguments specified for command");
@@ -529,15 +537,11 @@ static void command_getkeys_generic(struct client *c, int argc, const struct res
             }
             resp_array(&o, 2);
             resp_bulk(&o, k->ptr, k->len);
-            bool rd = g.access[i] & CMD_KEY_ACCESS, wr = g.access[i] & CMD_KEY_MODIFY;
-            resp_set(&o, rd && wr ? 3 : 2);
-            resp_simple(&o, rd && wr ? "RW" : wr ? "OW" : "RO");
-            if (rd) resp_simple(&o, "access");
-            if (wr) resp_simple(&o, "update");
+            reply_key_flags(&o, g.key_flags[i]);
         }
     }
     free(g.index);
-    free(g.access);
+    free(g.key_flags);
 }
 
 static void command_getkeys(struct client *c, const struct cmd_def *cmd, int argc,

@@ -293,12 +293,14 @@ static bool dispatch_command(struct net_conn *conn, int argc, const struct resp_
     if (multi_queue(c, cmd, argc, argv)) return true;
     if (cmd->flags & CMD_LOCAL) {
         int64_t start_us = clock_mono_us();
-        if (cmd->exec) {
+        /* A bound handler answers clients even when the row has an exec
+         * for scripts (PING, ECHO: cmds/ping.c). */
+        cmd_local_fn *fn = cmd_local_handler(cmd);
+        if (fn == NULL && cmd->exec) {
             run_now(c, cmd, argc, argv, clock_wall_ms());
             record_latency(s, cmd, start_us);
             return true;
         }
-        cmd_local_fn *fn = cmd_local_handler(cmd);
         CHECK(fn != NULL); /* main.c checks at start-up that every row has one */
         fn(c, cmd, argc, argv);
         record_latency(s, cmd, start_us);

@@ -2,7 +2,8 @@
 subscriber receives on Parley are those redis-server 7.0 sends for the same
 commands, class by class; and on a cluster a subscriber on a follower
 receives, in log order, the events of writes sent to the leader, the
-expirations and the evictions included.
+expirations and the evictions included. Key misses (class m) come from the
+node that ran the read.
 
 Each comparison subscribes to every keyspace and keyevent channel
 (PSUBSCRIBE __key*__:*) and to a marker channel, runs the same commands on
@@ -189,7 +190,8 @@ def test_transaction_events_as_redis(server, redis_ref):
                    ("RPUSH", "t2", "y")])
 
 
-@pytest.mark.parametrize("flags", ["Kl", "E$", "Kgz", "Es", "Ehx", "Kt", "KA", "EA", "A", "KEg$n"])
+@pytest.mark.parametrize("flags", ["Kl", "E$", "Kgz", "Es", "Ehx", "Kt", "KA", "EA", "A", "KEg$n",
+                                   "KEAm", "Em"])
 def test_narrower_classes_as_redis(server, redis_ref, flags):
     compare(server, redis_ref, flags)
 
@@ -229,6 +231,96 @@ def test_expired_key_event_before_the_next_write(server, redis_ref):
                        ("__keyevent@0__:expired", "e1"), ("__keyevent@0__:set", "e1")], port
         c.config_set("notify-keyspace-events", "")
         sub.close()
+
+
+def key_misses(port, args):
+    """The keys of the keymiss events one call fires on an empty keyspace
+    (notify-keyspace-events Em), in order."""
+    c = redis.Redis(port=port, decode_responses=True, socket_timeout=15)
+    sub = redis.Redis(port=port, decode_responses=True, socket_timeout=15).pubsub()
+    sub.subscribe("__keyevent@0__:keymiss", MARKER)
+    confirmed = 0
+    while confirmed < 2:
+        m = sub.get_message(timeout=5)
+        assert m is not None, "no subscription confirmation"
+        confirmed += m["type"] == "subscribe"
+    c.flushall()
+    c.config_set("notify-keyspace-events", "Em")
+    raw = redis.Redis(port=port, socket_timeout=15)
+    raw.response_callbacks.clear()  # replies as sent: only the events matter
+    try:
+        raw.execute_command(*args)
+    except redis.ResponseError:
+        pass
+    raw.close()
+    c.config_set("notify-keyspace-events", "")
+    c.publish(MARKER, "end")
+    keys = []
+    while True:
+        m = sub.get_message(timeout=10)
+        assert m is not None, f"the marker never came after {args}"
+        if m["type"] != "message":
+            continue
+        if m["channel"] == MARKER:
+            break
+        keys.append(m["data"])
+    sub.close()
+    c.close()
+    return keys
+
+
+def test_key_miss_of_every_command_as_redis(server, redis_ref):
+    """The commands that fire keymiss for a key that is not there, and for
+    which of their keys, are Redis 7.0's: reads (GET, EXISTS, TYPE, TTL,
+    SCARD...), and the writes that read a key as a read does (GETDEL,
+    GETSET, SET ... GET, COPY's source, the *STORE commands' sources,
+    PFMERGE, XACK, XCLAIM); not the other writes (LPOP, INCR), nor OBJECT."""
+    from test_command_table import KEYED_CALLS, EDGE_CALLS
+    calls = [line.split() for line in (KEYED_CALLS + EDGE_CALLS).split("\n") if line.strip()]
+    differ, fired = {}, 0
+    for args in calls:
+        name = args[0].lower()
+        if name in ("ssubscribe", "sunsubscribe", "watch"):
+            continue  # no key lookup, and not allowed on a plain connection
+        if name == "xread":
+            continue  # Redis looks each stream up twice (two events); Parley once
+        if " ".join(args) in ("zunionstore d 3 a b", "sort k store"):
+            continue  # refused for their syntax: by Redis before it looks a key up
+        if name in ("blpop", "brpop", "bzpopmin", "bzpopmax", "brpoplpush", "blmove"):
+            args = args[:-1] + ["0.01"]
+        elif name in ("blmpop", "bzmpop"):
+            args = [args[0], "0.01"] + args[2:]
+        want = key_misses(redis_ref.port, args)
+        got = key_misses(server.port, args)
+        fired += bool(want)
+        if got != want:
+            differ[" ".join(args)] = (got, want)
+    assert differ == {}
+    assert fired > 100
+    assert key_misses(server.port, ["GET", "k"]) == ["k"]
+    assert key_misses(server.port, ["EXISTS", "a", "b"]) == ["a", "b"]
+    assert key_misses(server.port, ["LPOP", "k"]) == []
+
+
+def test_key_miss_not_in_A(server):
+    """A does not include m: KEA sends no keymiss; KEAm does, on both
+    channels."""
+    c = redis.Redis(port=server.port, decode_responses=True)
+    c.flushall()
+    sub = redis.Redis(port=server.port, decode_responses=True).pubsub()
+    sub.psubscribe("__key*__:*")
+    assert sub.get_message(timeout=5)["type"] == "psubscribe"
+    c.config_set("notify-keyspace-events", "KEA")
+    c.get("nothere")
+    c.set("marker", "1")
+    got = collect(sub, lambda ev: ("__keyevent@0__:set", "marker") in ev, message="the set")
+    assert not [e for e in got if "keymiss" in e[0] or e[1] == "keymiss"]
+    c.config_set("notify-keyspace-events", "KEAm")
+    c.get("nothere")
+    got = collect(sub, lambda ev: len(ev) >= 2, message="the keymiss events")
+    assert got == [("__keyspace@0__:nothere", "keymiss"), ("__keyevent@0__:keymiss", "nothere")]
+    c.config_set("notify-keyspace-events", "")
+    sub.close()
 
 
 # ---------------------------------------------------------------------------
@@ -312,3 +404,46 @@ def test_follower_subscriber_sees_leader_writes_expiry_and_eviction(notify_clust
         lc.config_set("maxmemory-policy", "noeviction")
     sub.close()
     notify_cluster.wait_converged()
+
+
+def test_key_miss_comes_from_the_node_that_read(notify_cluster):
+    """A read runs on one node (the leader, or the follower a READONLY
+    client reads from): its keymiss goes to that node's subscribers only,
+    as a Redis replica sends the misses of the reads it serves. A write that
+    reads a missing key (GETDEL) fires on every node as it applies."""
+    leader = notify_cluster.leader()
+    follower = notify_cluster.followers()[0]
+    lc, fc = leader.client(), follower.client()
+    for c in (lc, fc):
+        c.config_set("notify-keyspace-events", "KEAm")
+    subs = {}
+    # Two patterns (NUMPAT counts patterns, not subscriptions).
+    for name, node, pattern in (("leader", leader, "__keyevent@0__:*"),
+                                ("follower", follower, "__keyevent@0__:[a-z]*")):
+        subs[name] = node.client().pubsub()
+        subs[name].psubscribe(pattern)
+        assert subs[name].get_message(timeout=5)["type"] == "psubscribe"
+    wait_until(lambda: lc.pubsub_numpat() >= 2, 5, message="both subscriptions on the leader")
+    try:
+        reader = follower.client(single_connection_client=True)
+        reader.execute_command("READONLY")
+        # The follower serves this client's reads from its own keyspace,
+        # once it has applied both subscriptions.
+        wait_until(lambda: reader.execute_command("PUBSUB", "NUMPAT") >= 2, 5,
+                   message="both subscriptions applied on the follower")
+        assert reader.get("miss-on-follower") is None
+        assert lc.get("miss-on-leader") is None
+        assert lc.getdel("miss-by-write") is None
+        lc.set("end", "1")  # through the log: after everything above, on every node
+        for name in ("leader", "follower"):
+            got = collect(subs[name], lambda ev: ("__keyevent@0__:set", "end") in ev,
+                          message=f"the events on the {name}")
+            misses = [k for ch, k in got if ch == "__keyevent@0__:keymiss"]
+            own = "miss-on-leader" if name == "leader" else "miss-on-follower"
+            assert sorted(misses) == sorted([own, "miss-by-write"]), (name, got)
+        reader.close()
+    finally:
+        for c in (lc, fc):
+            c.config_set("notify-keyspace-events", "KEA")
+        for sub in subs.values():
+            sub.close()

@@ -143,6 +143,52 @@ def test_runaway_script_is_stopped_and_server_answers(x):
 
 # ---------------------------------------------------------------- functions
 
+PING_SCRIPTS = [
+    "return redis.call('ping')",
+    "return redis.call('PING', 'hello')",
+    "return redis.call('echo', 'x y')",
+    "return redis.call('ping').ok",
+    "return type(redis.call('ping'))",
+    "return redis.pcall('ping', 'a', 'b')",
+    "return redis.pcall('echo')",
+    "redis.call('set', 'pinged', '1'); return {redis.call('ping'), redis.call('echo', 3)}",
+]
+
+PING_LIB = """#!lua name=pinglib
+redis.register_function{function_name='pong', callback=function(keys, args)
+  return {redis.call('ping'), redis.call('ping', args[1]), redis.call('echo', args[1])}
+end, flags={'no-writes'}}
+"""
+
+
+def test_ping_and_echo_from_scripts_as_redis(server, redis_ref):
+    """PING and ECHO called from a script or a function answer as Redis
+    7.0's: PONG as a status reply ({ok='PONG'} in Lua), the argument as a
+    bulk string, PING's own arity error; in read-only scripts too."""
+    answers = {}
+    for port in (server.port, redis_ref.port):
+        c = exact_client(type("N", (), {"port": port}))
+        c.execute_command("FLUSHALL")
+        c.execute_command("FUNCTION", "FLUSH")
+        got = []
+        for script in PING_SCRIPTS:
+            for cmd in ("EVAL", "EVAL_RO"):
+                try:
+                    got.append(c.execute_command(cmd, script, 0))
+                except redis.ResponseError as e:
+                    got.append(("error", str(e).split(" script: ")[0]))
+        assert c.execute_command("FUNCTION", "LOAD", PING_LIB) == "pinglib"
+        got.append(c.execute_command("FCALL", "pong", 0, "hi"))
+        got.append(c.execute_command("FCALL_RO", "pong", 0, "hi"))
+        got.append(c.execute_command("GET", "pinged"))
+        c.execute_command("FUNCTION", "FLUSH")
+        c.close()
+        answers[port] = got
+    assert answers[server.port] == answers[redis_ref.port]
+    assert answers[server.port][:2] == ["PONG", "PONG"]
+    assert answers[server.port][-3] == ["PONG", "hi", "hi"]
+
+
 def test_function_load_and_call(x):
     assert x.execute_command("FUNCTION", "LOAD", LIB) == "mylib"
     assert err(x, "FUNCTION", "LOAD", LIB) == "ERR Library 'mylib' already exists"
