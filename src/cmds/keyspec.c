@@ -20,6 +20,9 @@
  *           | WORD "@" N "/1"
  *                          the argument after the last such WORD
  *                          (SORT ... STORE k: the last STORE wins)
+ *           | WORD "@" N "/n"
+ *                          every argument after the first such WORD
+ *                          (MIGRATE ... KEYS k1 k2)
  *   ?WORD                  the spec counts only when an argument after the
  *                          key and the one following it is WORD (SET ... GET)
  *
@@ -41,6 +44,7 @@ struct spec {
     int n;
     const char *word; /* AFTER_WORD's word, and ?WORD's */
     bool one;         /* AFTER_WORD: the one argument after it, not half */
+    bool all;         /* AFTER_WORD: every argument after it, not half */
     size_t word_len;
     const char *cond;
     size_t cond_len;
@@ -79,9 +83,10 @@ static bool parse_spec(const char **p, struct spec *sp)
         while (isupper((unsigned char)*s)) s++;
         sp->word_len = (size_t)(s - sp->word);
         if (sp->word_len == 0 || *s++ != '@' || !parse_int(&s, &sp->n) || s[0] != '/' ||
-            (s[1] != '1' && s[1] != '2'))
+            (s[1] != '1' && s[1] != '2' && s[1] != 'n'))
             return false;
         sp->one = s[1] == '1';
+        sp->all = s[1] == 'n';
         s += 2;
         sp->kind = AFTER_WORD;
     }
@@ -153,7 +158,7 @@ static bool spec_range(const struct spec *sp, int argc, const struct resp_arg *a
         }
         if (at < 0) return false;
         *first = at + 1;
-        *last = sp->one ? (at + 1 < argc ? at + 1 : at) : at + (argc - at - 1) / 2;
+        *last = sp->one ? (at + 1 < argc ? at + 1 : at) : sp->all ? argc - 1 : at + (argc - at - 1) / 2;
         break;
     }
     }

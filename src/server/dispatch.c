@@ -150,6 +150,7 @@ void dispatch_init(void)
     sentinel_bind_handlers();
     peer_bind_handlers();
     acl_bind_handlers();
+    migrate_bind_handlers();
     const char *unbound = cmd_unbound_local();
     if (unbound) log_warn("command '%s' has no handler", unbound);
     CHECK(unbound == NULL);
