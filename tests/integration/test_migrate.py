@@ -344,3 +344,33 @@ def test_shutdown_during_migrate(make_node):
         assert result["r"] == "IOERR error or timeout reading to target instance"
     finally:
         target.close()
+
+
+def test_passwords_redacted_in_monitor_and_slowlog(server, redis_ref):
+    """As Redis: MIGRATE's AUTH and AUTH2 passwords are "(redacted)"."""
+    r = server.client()
+    r.config_set("slowlog-log-slower-than", 0)
+    r.slowlog_reset()
+    mon = socket.create_connection(("127.0.0.1", server.port))
+    mon.settimeout(10)
+    try:
+        mon.sendall(b"MONITOR\r\n")
+        assert mon.recv(5) == b"+OK\r\n"
+        for extra in ((), ("AUTH", "pw1"), ("AUTH2", "user", "pw2")):
+            assert r.execute_command("MIGRATE", "127.0.0.1", redis_ref.port, "none", 9, 5000,
+                                     *extra) == "NOKEY"
+        seen = b""
+        while seen.count(b"\r\n") < 3:
+            seen += mon.recv(4096)
+        lines = seen.decode().splitlines()
+        assert lines[0].endswith('"none" "9" "5000"')
+        assert lines[1].endswith('"none" "9" "5000" "AUTH" "(redacted)"')
+        assert lines[2].endswith('"none" "9" "5000" "AUTH2" "(redacted)" "(redacted)"')
+    finally:
+        mon.close()
+        r.config_set("slowlog-log-slower-than", 10000)
+    logged = [e["command"].decode() for e in r.slowlog_get(10)]
+    logged = [c for c in logged if c.startswith("MIGRATE")]
+    assert logged[0].endswith("none 9 5000 AUTH2 (redacted) (redacted)")
+    assert logged[1].endswith("none 9 5000 AUTH (redacted)")
+    assert logged[2].endswith("none 9 5000")
