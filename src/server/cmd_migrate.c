@@ -5,9 +5,11 @@
  * MIGRATE talks to the network, so it never runs in apply: the node that
  * receives it does the work and holds its client's reply meanwhile (the
  * client's next commands wait, as Redis's MIGRATE blocks its client):
- *   1. it reads the keys through the log, `__migrateread` (cmds/dump.c):
- *      each key's TTL and DUMP payload, as a DUMP and PTTL through the log
- *      read them, so the read is linearizable on a follower too;
+ *   1. it reads the keys with `__migrateread` (cmds/dump.c): each key's
+ *      TTL and DUMP payload, linearizably, where a client's DUMP and PTTL
+ *      would be read: on the leader under its read lease, else (a
+ *      follower, no lease, an earlier command of the client waiting)
+ *      through the log;
  *   2. it sends the target, pipelined, AUTH or AUTH2 if given, SELECT, and
  *      one RESTORE-ASKING key ttl payload [REPLACE] per key, over one
  *      outgoing connection (net/outconn.h); the timeout (ms) bounds
@@ -426,12 +428,12 @@ static bool read_keys(struct migrate_op *op, const char *p, size_t len, int *kep
     return true;
 }
 
-/* __migrateread answered: [ttl, payload] or nil per key, or an error. */
-static void on_read(struct reply_slot *slot)
+/* __migrateread answered (op->log.reply): [ttl, payload] or nil per key,
+ * or an error. */
+static void op_read_done(struct migrate_op *op)
 {
-    struct migrate_op *op = slot->owner;
-    const char *p = slot->reply.data;
-    size_t len = slot->reply.len;
+    const char *p = op->log.reply.data;
+    size_t len = op->log.reply.len;
     if (len && p[0] == '-') { /* no leader, MISCONF... */
         op_answer(op, p, len);
         return;
@@ -458,6 +460,11 @@ static void on_read(struct reply_slot *slot)
     }
     op->mc = conn_for(op);
     if (op->mc->connected) op_connected(op);
+}
+
+static void on_read(struct reply_slot *slot)
+{
+    op_read_done(slot->owner);
 }
 
 /* --------------------------------------------------------------------
@@ -547,6 +554,11 @@ static void cmd_migrate(struct client *c, const struct cmd_def *cmd, int argc,
     struct migrate_cache *cache = cache_of(c->srv);
     op->next = cache->ops;
     cache->ops = op;
+    /* Read as a DUMP and PTTL would be: here, when this node may serve
+     * reads (the leader under its lease) and no earlier command of the
+     * client waits (the read would overtake it); else through the log. */
+    struct server *s = c->srv;
+    bool here = !client_has_pending(c) && repl_can_read_locally(s->repl);
     /* The client's reply waits for the whole move, and so do its next
      * commands (Redis's MIGRATE blocks its client). */
     op->client = client_slot_own(c);
@@ -555,7 +567,16 @@ static void cmd_migrate(struct client *c, const struct cmd_def *cmd, int argc,
     net_conn_hold(c->conn);
     op->log.owner = op;
     op->log.on_ready = on_read;
-    repl_submit(c->srv->repl, &op->log, c->db, 2, n_keys + 1, read); /* may answer at once */
+    if (here) {
+        const struct cmd_def *rd = cmd_lookup(read[0].ptr, read[0].len, true);
+        CHECK(rd != NULL);
+        struct resp_out out = {.buf = &op->log.reply, .proto = 2};
+        dispatch_run_here(s, NULL, c->db, rd, n_keys + 1, read, repl_read_time_ms(s->repl), out);
+        free(read);
+        op_read_done(op);
+        return;
+    }
+    repl_submit(s->repl, &op->log, c->db, 2, n_keys + 1, read); /* may answer at once */
     free(read);
 }
 

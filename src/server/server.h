@@ -289,6 +289,12 @@ struct resp_arg *acl_wrap_script(struct client *c, const struct cmd_def *cmd, in
 void dispatch_init(void);
 bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg *argv);
 void dispatch_unknown_command(struct resp_out *o, int argc, const struct resp_arg *argv);
+/* Runs cmd on this node's keyspace now, its reply into out, as a read
+ * this node may serve (the leader under its lease) runs; running is the
+ * client it runs for (the slow log's), or NULL. */
+void dispatch_run_here(struct server *s, const struct client *running, int db,
+                       const struct cmd_def *cmd, int argc, const struct resp_arg *argv,
+                       int64_t now_ms, struct resp_out out);
 
 /* Local command handlers: each file binds its handlers to their rows of
  * the command table at start-up (cmd_bind_local); dispatch calls the

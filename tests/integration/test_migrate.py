@@ -97,6 +97,19 @@ def test_copy_replace_and_busykey(pair, redis_ref):
     assert theirs.mget("a", "b", "c") == [b"1", b"busy", b"3"]
 
 
+def test_leader_reads_under_its_lease(pair, server, redis_ref):
+    """On the leader, MIGRATE reads the keys as a DUMP would, under the
+    read lease: COPY adds nothing to the log."""
+    ours, theirs = pair
+    ours.set("k", "v")
+    before = server.raft_info()["applied_index"]
+    for _ in range(3):
+        assert ours.execute_command("MIGRATE", "127.0.0.1", redis_ref.port, "k", 0, 5000,
+                                    "COPY", "REPLACE") == b"OK"
+    assert server.raft_info()["applied_index"] == before
+    assert theirs.get("k") == b"v" and ours.get("k") == b"v"
+
+
 def test_parley_is_a_target_of_redis(pair, server, redis_ref):
     """redis-server's MIGRATE sends RESTORE-ASKING."""
     ours, theirs = pair
