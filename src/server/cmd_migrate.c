@@ -79,6 +79,7 @@ struct migrate_op {
     int auth_words;            /* 0, 2 (AUTH pass) or 3 (AUTH2 user pass) */
     struct buf auth_user, auth_pass;
     char addr[ADDR_MAX];
+    char host_port1[ADDR_MAX]; /* the host with port 1: is the host one? */
     struct migrate_key *keys;
     int n_keys;                /* those that exist, once read */
     int n_named;               /* the command's keys (keys[] holds them all) */
@@ -458,6 +459,13 @@ static void op_read_done(struct migrate_op *op)
         op_answer_error(op, IOERR_CONNECT);
         return;
     }
+    struct sockaddr_storage ss;
+    if (outconn_resolve(op->addr, &ss) != 0) {
+        /* As Redis: a host it cannot connect to is "connecting"; a port
+         * that is no port, a refused connection ("writing"). */
+        op_answer_error(op, outconn_resolve(op->host_port1, &ss) == 0 ? IOERR_WRITE : IOERR_CONNECT);
+        return;
+    }
     op->mc = conn_for(op);
     if (op->mc->connected) op_connected(op);
 }
@@ -543,6 +551,8 @@ static void cmd_migrate(struct client *c, const struct cmd_def *cmd, int argc,
     snprintf(op->addr, sizeof op->addr, v6 ? "[%.*s]:%.*s" : "%.*s:%.*s",
              (int)(argv[1].len > 200 ? 200 : argv[1].len), argv[1].ptr,
              (int)(argv[2].len > 20 ? 20 : argv[2].len), argv[2].ptr);
+    snprintf(op->host_port1, sizeof op->host_port1, v6 ? "[%.*s]:1" : "%.*s:1",
+             (int)(argv[1].len > 200 ? 200 : argv[1].len), argv[1].ptr);
     op->n_keys = op->n_named = n_keys;
     op->keys = xcalloc((size_t)n_keys, sizeof *op->keys);
     struct resp_arg *read = xcalloc((size_t)n_keys + 1, sizeof *read);

@@ -158,6 +158,13 @@ def test_unreachable_target_keeps_the_keys(pair):
     assert err(ours, "MIGRATE", "127.0.0.1", closed, "k", 0, 500) == (
         "IOERR error or timeout writing to target instance")
     assert ours.get("k") == b"v"
+    # As redis-server: a host that is none is "connecting", a port that is
+    # none "writing".
+    assert err(ours, "MIGRATE", "300.1.1.1", 6379, "k", 0, 500) == (
+        "IOERR error or timeout connecting to the client")
+    assert err(ours, "MIGRATE", "127.0.0.1", 99999, "k", 0, 500) == (
+        "IOERR error or timeout writing to target instance")
+    assert ours.get("k") == b"v"
 
 
 def test_silent_target_times_out(pair):
