@@ -196,10 +196,12 @@ struct cmd_def {
  * Version 2: the __version record and replication state 5. Version 3:
  * RESTORE reads streams and Redis 6's ziplists, DUMP writes streams
  * (PROTOCOL_RESTORE_FORMS, cmds/dump.c: until then they are refused as
- * builds of version 2 refuse them, the same on every node). */
+ * builds of version 2 refuse them, the same on every node). Version 4:
+ * MIGRATE, RESTORE-ASKING, __migrateread and __migratedel (cmds/dump.c). */
 #define PROTOCOL_BASE 1u
 #define PROTOCOL_RESTORE_FORMS 3u
-#define PROTOCOL_BUILD 3u
+#define PROTOCOL_MIGRATE 4u
+#define PROTOCOL_BUILD 4u
 
 /* The row that ends every table of rows (name NULL). */
 #define CMD_ROWS_END {0}

@@ -19,7 +19,13 @@
  * allocated for more than the payload holds (an LZF string is bounded by
  * proto-max-bulk-len, from the entry), and any inconsistency is "Bad data
  * format". The parse is a pure function of the payload, so every replica
- * answers alike. */
+ * answers alike.
+ *
+ * MIGRATE's two log commands are here too, as they are DUMP's payloads:
+ * __migrateread (each key's TTL and payload) and __migratedel (deletes a
+ * key only while its payload is still the one sent); the command itself,
+ * which talks to the target, is server/cmd_migrate.c's. RESTORE-ASKING,
+ * what MIGRATE sends, is RESTORE. */
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -31,6 +37,7 @@
 #include "cmds/cmd.h"
 #include "cmds/rdb.h"
 #include "store/evict.h"
+#include "store/lazyfree.h"
 #include "store/hash.h"
 #include "store/list.h"
 #include "store/quicklist.h"
@@ -154,6 +161,24 @@ static unsigned type_protocol(int type)
     }
 }
 
+/* The DUMP payload of a value into b (empty at first): NULL, or the error
+ * DUMP answers for a value it does not write. */
+static const char *dump_payload(struct sobj *o, struct buf *b)
+{
+    static char error[96];
+    bool older = o->type == OBJ_STREAM && cmd_protocol_active() < PROTOCOL_RESTORE_FORMS;
+    if (older || !serialize(o, b)) { /* refused as builds of version 2 refuse it */
+        snprintf(error, sizeof error, "ERR DUMP of a %s is not supported by Parley", sobj_type_name(o));
+        return error;
+    }
+    unsigned char footer[10] = {RDB_VERSION & 0xff, RDB_VERSION >> 8};
+    buf_append(b, footer, 2);
+    uint64_t crc = rdb_crc64((const unsigned char *)b->data, b->len);
+    for (int i = 0; i < 8; i++) footer[2 + i] = (unsigned char)(crc >> (8 * i));
+    buf_append(b, footer + 2, 8);
+    return NULL;
+}
+
 static void cmd_dump(struct cmd_ctx *c)
 {
     struct dict_entry *e = ctx_lookup(c, &c->argv[1]);
@@ -162,20 +187,66 @@ static void cmd_dump(struct cmd_ctx *c)
         return;
     }
     struct buf b = BUF_INIT;
-    bool older = store_value(e)->type == OBJ_STREAM && cmd_protocol_active() < PROTOCOL_RESTORE_FORMS;
-    if (older || !serialize(store_value(e), &b)) { /* refused as builds of version 2 refuse it */
-        buf_free(&b);
-        resp_errorf(&c->out, "ERR DUMP of a %s is not supported by Parley",
-                    sobj_type_name(store_value(e)));
-        return;
-    }
-    unsigned char footer[10] = {RDB_VERSION & 0xff, RDB_VERSION >> 8};
-    buf_append(&b, footer, 2);
-    uint64_t crc = rdb_crc64((const unsigned char *)b.data, b.len);
-    for (int i = 0; i < 8; i++) footer[2 + i] = (unsigned char)(crc >> (8 * i));
-    buf_append(&b, footer + 2, 8);
-    resp_bulk(&c->out, b.data, b.len);
+    const char *error = dump_payload(store_value(e), &b);
+    if (error) resp_error(&c->out, error);
+    else resp_bulk(&c->out, b.data, b.len);
     buf_free(&b);
+}
+
+/* __migrateread key [key ...] (MIGRATE's read, server/cmd_migrate.c): for
+ * each key, nil when there is none, else [its TTL in ms (-1: none), its
+ * DUMP payload], or DUMP's error for a value it does not write. Bounded
+ * by the keys' sizes, as DUMP is. */
+static void cmd_internal_migrateread(struct cmd_ctx *c)
+{
+    resp_array(&c->out, c->argc - 1);
+    struct buf b = BUF_INIT;
+    for (int j = 1; j < c->argc; j++) {
+        struct dict_entry *e = ctx_lookup(c, &c->argv[j]);
+        if (e == NULL) {
+            resp_null(&c->out);
+            continue;
+        }
+        buf_clear(&b);
+        const char *error = dump_payload(store_value(e), &b);
+        if (error) {
+            resp_error(&c->out, error);
+            continue;
+        }
+        long long expire = store_expire_of(c->store, c->db, e);
+        long long ttl = expire == STORE_NO_EXPIRE ? -1 : expire - c->now_ms;
+        resp_array(&c->out, 2);
+        resp_int(&c->out, ttl < 1 && expire != STORE_NO_EXPIRE ? 1 : ttl);
+        resp_bulk(&c->out, b.data ? b.data : "", b.len);
+    }
+    buf_free(&b);
+}
+
+/* __migratedel key crc [key crc ...] (MIGRATE without COPY): deletes each
+ * key whose value is still the one MIGRATE sent, that is whose DUMP
+ * payload ends with the same CRC-64 (the payload's last 8 bytes, crc): a
+ * write that landed between MIGRATE's read and this entry changed the
+ * value, and the key stays. Every replica serializes the same value alike,
+ * so every one decides the same. Answers how many keys it deleted. */
+static void cmd_internal_migratedel(struct cmd_ctx *c)
+{
+    long long deleted = 0;
+    struct buf b = BUF_INIT;
+    for (int j = 1; j + 1 < c->argc; j += 2) {
+        const struct resp_arg *key = &c->argv[j], *crc = &c->argv[j + 1];
+        struct dict_entry *e = ctx_lookup(c, key);
+        if (e == NULL || crc->len != 8) continue;
+        buf_clear(&b);
+        if (dump_payload(store_value(e), &b) != NULL || b.len < 8 ||
+            memcmp(b.data + b.len - 8, crc->ptr, 8) != 0)
+            continue;
+        if (store_delete_for(c->store, c->db, key->ptr, key->len, LAZYFREE_USER_DEL)) {
+            deleted++;
+            ctx_notify(c, NOTIFY_GENERIC, "del", key);
+        }
+    }
+    buf_free(&b);
+    resp_int(&c->out, deleted);
 }
 
 /* ---------------------------------------------------------------------
@@ -515,5 +586,34 @@ const struct cmd_def cmd_rows_dump[] = {
      "values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for "
      "sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is "
      "O(log(N)).", NULL, "OW update", NULL},
+    /* What Redis's MIGRATE sends its target: RESTORE, for a target that is
+     * a cluster node (Parley has no slots, so it is RESTORE here). */
+    {"restore-asking", -4,
+     CMD_WRITE | CMD_DENYOOM | CMD_PAYLOAD | CMD_PROTOCOL(PROTOCOL_MIGRATE), 1, 1, 1,
+     ACL_KEYSPACE | ACL_WRITE | ACL_SLOW | ACL_DANGEROUS, cmd_restore, "server", "3.0.0",
+     "An internal command for migrating keys in a cluster",
+     "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N "
+     "is the number of Redis objects composing the value and M their average size. For small string "
+     "values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for "
+     "sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is "
+     "O(log(N)).", NULL, "OW update", NULL},
+    /* Run by server/cmd_migrate.c on the node that receives it: it reads
+     * the keys through __migrateread, sends them, then deletes them with
+     * __migratedel. The keys: argv[3], or those after KEYS. */
+    {"migrate", -6, CMD_LOCAL | CMD_WRITE | CMD_PROTOCOL(PROTOCOL_MIGRATE), 3, 3, 1,
+     ACL_KEYSPACE | ACL_WRITE | ACL_SLOW | ACL_DANGEROUS, NULL, "generic", "2.6.0",
+     "Atomically transfer a key from a Redis instance to another one.",
+     "This command actually executes a DUMP+DEL in the source instance, and a RESTORE in the target "
+     "instance. See the pages of these commands for time complexity. Also an O(N) data transfer "
+     "between the two instances is performed.", NULL,
+     "RW access delete 3 !KEYS@6, RW access delete KEYS@6/n", NULL},
+    {"__migrateread", -2,
+     CMD_READONLY | CMD_INTERNAL | CMD_FOR_CLIENT | CMD_PROTOCOL(PROTOCOL_MIGRATE), 1, -1, 1,
+     ACL_KEYSPACE | ACL_READ, cmd_internal_migrateread, "internal", "parley-0.1",
+     "MIGRATE's read: each key's TTL and DUMP payload.", "O(N)", NULL, "RO access", NULL},
+    {"__migratedel", -3,
+     CMD_WRITE | CMD_INTERNAL | CMD_FOR_CLIENT | CMD_PROTOCOL(PROTOCOL_MIGRATE), 1, -1, 2,
+     ACL_KEYSPACE | ACL_WRITE, cmd_internal_migratedel, "internal", "parley-0.1",
+     "MIGRATE's delete: each key whose value is still the one sent.", "O(N)", NULL, "RW access delete", NULL},
     CMD_ROWS_END,
 };

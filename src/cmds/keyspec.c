@@ -24,6 +24,9 @@
  *           | WORD "@" N "/1"
  *                         the argument after the last such WORD (SORT ...
  *                         STORE k: the last STORE wins); none if no WORD
+ *           | WORD "@" N "/n"
+ *                         every argument after the first such WORD
+ *                         (MIGRATE ... KEYS k1 k2); none if no WORD
  *   cond   := "?" WORDS "@" N   the spec counts only when an argument from
  *                               index N on is one of WORDS ("A|B", any case)
  *           | "!" WORDS "@" N   ... only when none is
@@ -86,6 +89,7 @@ struct spec {
     const char *word; /* AFTER_WORD's word */
     size_t word_len;
     bool one; /* AFTER_WORD: the one argument after it, not half */
+    bool all; /* AFTER_WORD: every argument after it, not half */
     struct cond cond[CONDS_MAX];
     int n_conds;
 };
@@ -117,7 +121,7 @@ static uint32_t flag_bit(const char *s, size_t len)
     return 0;
 }
 
-/* "WORD@N/1" or "WORD@N/2" of exactly len characters. */
+/* "WORD@N/1", "WORD@N/2" or "WORD@N/n" of exactly len characters. */
 static bool parse_after_word(const char *s, size_t len, struct spec *sp)
 {
     const char *end = s + len, *p = s;
@@ -125,8 +129,9 @@ static bool parse_after_word(const char *s, size_t len, struct spec *sp)
     while (p < end && isupper((unsigned char)*p)) p++;
     sp->word_len = (size_t)(p - sp->word);
     if (sp->word_len == 0 || p >= end || *p++ != '@' || !parse_int(&p, &sp->n)) return false;
-    if (end - p != 2 || p[0] != '/' || (p[1] != '1' && p[1] != '2')) return false;
+    if (end - p != 2 || p[0] != '/' || (p[1] != '1' && p[1] != '2' && p[1] != 'n')) return false;
     sp->one = p[1] == '1';
+    sp->all = p[1] == 'n';
     sp->kind = AFTER_WORD;
     return true;
 }
@@ -320,10 +325,10 @@ static enum found spec_range(const struct cmd_def *cmd, const struct spec *sp, i
         }
         if (at < 0) {
             *last = *first - 1; /* none */
-            return sp->one ? SKIPPED : INVALID;
+            return sp->one || sp->all ? SKIPPED : INVALID;
         }
         *first = at + 1;
-        *last = sp->one ? (at + 1 < argc ? at + 1 : at) : at + (argc - at - 1) / 2;
+        *last = sp->one ? (at + 1 < argc ? at + 1 : at) : sp->all ? argc - 1 : at + (argc - at - 1) / 2;
         break;
     }
     }

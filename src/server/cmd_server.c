@@ -160,7 +160,8 @@ void server_info(struct server *s, int nsections, const struct resp_arg *section
                    "expired_keys:%llu\r\nexpired_stale_perc:%.2f\r\n"
                    "expired_time_cap_reached_count:%llu\r\nexpire_cycle_cpu_milliseconds:%llu\r\n"
                    "evicted_keys:%llu\r\nlazyfreed_objects:%llu\r\n"
-                   "keyspace_hits:%llu\r\nkeyspace_misses:%llu\r\ntotal_error_replies:%llu\r\n",
+                   "keyspace_hits:%llu\r\nkeyspace_misses:%llu\r\nmigrate_cached_sockets:%zu\r\n"
+                   "total_error_replies:%llu\r\n",
                    (unsigned long long)ns->connections_received,
                    (unsigned long long)s->stats.commands, (unsigned long long)ops,
                    (unsigned long long)ns->net_input_bytes, (unsigned long long)ns->net_output_bytes,
@@ -170,7 +171,8 @@ void server_info(struct server *s, int nsections, const struct resp_arg *section
                    (unsigned long long)ri.expire_cycle_cpu_ms,
                    (unsigned long long)s->store->evicted_keys,
                    (unsigned long long)lazyfree_freed_objects(), (unsigned long long)hits,
-                   (unsigned long long)misses, (unsigned long long)cmdstats_total_errors());
+                   (unsigned long long)misses, migrate_cached_sockets(s),
+                   (unsigned long long)cmdstats_total_errors());
         tracking_info_stats(s, out);
     }
     if (want(nsections, sections, "replication", true)) {

@@ -88,25 +88,31 @@ static void record_latency(struct server *s, const struct cmd_def *cmd, int64_t 
     latency_add(s, (cmd->flags & CMD_FAST) ? "fast-command" : "command", ms);
 }
 
-static void run_now(struct client *c, const struct cmd_def *cmd, int argc,
-                    const struct resp_arg *argv, int64_t now_ms)
+void dispatch_run_here(struct server *s, const struct client *running, int db,
+                       const struct cmd_def *cmd, int argc, const struct resp_arg *argv,
+                       int64_t now_ms, struct resp_out out)
 {
-    struct server *s = c->srv;
     struct cmd_ctx ctx = {
         .store = s->store,
-        .db = c->db,
+        .db = db,
         .now_ms = now_ms,
         .rng = dict_rand64(&s->rng),
         .apply = false,
         .max_bulk_len = s->cfg.proto_max_bulk_len,
-        .out = client_reply(c),
+        .out = out,
         .argc = argc,
         .argv = argv,
         .cmd = cmd,
     };
-    s->running = c;
+    s->running = running;
     cmd_exec(&ctx);
     s->running = NULL;
+}
+
+static void run_now(struct client *c, const struct cmd_def *cmd, int argc,
+                    const struct resp_arg *argv, int64_t now_ms)
+{
+    dispatch_run_here(c->srv, c, c->db, cmd, argc, argv, now_ms, client_reply(c));
 }
 
 /* Every command this node executes (cmd_exec): the slow log's view. A
@@ -150,6 +156,7 @@ void dispatch_init(void)
     sentinel_bind_handlers();
     peer_bind_handlers();
     acl_bind_handlers();
+    migrate_bind_handlers();
     const char *unbound = cmd_unbound_local();
     if (unbound) log_warn("command '%s' has no handler", unbound);
     CHECK(unbound == NULL);

@@ -229,6 +229,7 @@ static void on_closed(uv_handle_t *h) { (void)h; }
 static void on_repl_stopped(void *arg)
 {
     struct server *s = arg;
+    migrate_close_handles(s);
     net_flush(s->net);
     net_close_all(s->net);
     uv_close((uv_handle_t *)&s->cron, on_closed);
@@ -527,6 +528,7 @@ int main(int argc, char **argv)
     repl_free(s.repl);
     encoding_free_server(&s);
     restore_free_server(&s);
+    migrate_free_server(&s);
     tls_ctx_free(s.cluster_tls_server);
     tls_ctx_free(s.cluster_tls_client);
     net_free(s.net);

@@ -1,8 +1,9 @@
 /* server/monitor.c — see monitor.h. A line is what Redis 7.0 sends:
  * +<seconds>.<microseconds> [<db> <ip:port>|lua] "arg" "arg"..., each
  * argument quoted with its unprintable bytes escaped. Administrative
- * commands are not shown and AUTH's arguments are "(redacted)", as in
- * Redis; nor are repl/'s internal commands. */
+ * commands are not shown and AUTH's arguments (and the secrets the slow
+ * log redacts: MIGRATE's passwords) are "(redacted)", as in Redis; nor
+ * are repl/'s internal commands. */
 #include "server/monitor.h"
 
 #include <ctype.h>
@@ -46,7 +47,8 @@ void monitor_feed(struct server *s, const struct client *c, int db, const struct
     bool auth = cmd && (cmd->flags & CMD_SECRET);
     for (int i = 0; i < argc; i++) {
         buf_append(&line, " ", 1);
-        if (auth && i > 0) quote(&line, "(redacted)", 10);
+        if ((auth && i > 0) || (cmd && slowlog_redacted(cmd, argc, argv, i)))
+            quote(&line, "(redacted)", 10);
         else quote(&line, argv[i].ptr, argv[i].len);
     }
     buf_append(&line, "\r\n", 2);

@@ -120,6 +120,7 @@ struct server {
     struct acl_startup *acl_startup; /* users given at start-up, until applied */
     struct encoding_startup *encoding_startup; /* thresholds given at start-up (encoding.c) */
     struct restore *restore; /* --restore FILE's keys, until proposed (restore.c) */
+    struct migrate_cache *migrate; /* MIGRATE's connections and moves (cmd_migrate.c) */
     /* The latency monitor (latency.c) and the loop's busy time. */
     struct latency_monitor latency;
     struct slowlog slowlog;
@@ -203,6 +204,14 @@ bool pubsub_refuse(struct client *c, const struct cmd_def *cmd, int argc,
 void pubsub_client_gone(struct client *c);
 struct client *server_find_client(struct server *s, uint64_t id);
 
+/* cmd_migrate.c: MIGRATE; INFO's migrate_cached_sockets; at shutdown,
+ * once Raft is closed, migrate_close_handles ends the moves under way and
+ * closes the connections, then migrate_free_server frees the rest. */
+void migrate_bind_handlers(void);
+size_t migrate_cached_sockets(const struct server *s);
+void migrate_close_handles(struct server *s);
+void migrate_free_server(struct server *s);
+
 /* blocking.c: clients waiting in BLPOP and friends. */
 void blocking_init(struct server *s);
 void blocking_on_blocked(void *ctx, struct reply_slot *slot, int db, int proto, int argc,
@@ -280,6 +289,12 @@ struct resp_arg *acl_wrap_script(struct client *c, const struct cmd_def *cmd, in
 void dispatch_init(void);
 bool dispatch(void *ctx, struct net_conn *conn, int argc, const struct resp_arg *argv);
 void dispatch_unknown_command(struct resp_out *o, int argc, const struct resp_arg *argv);
+/* Runs cmd on this node's keyspace now, its reply into out, as a read
+ * this node may serve (the leader under its lease) runs; running is the
+ * client it runs for (the slow log's), or NULL. */
+void dispatch_run_here(struct server *s, const struct client *running, int db,
+                       const struct cmd_def *cmd, int argc, const struct resp_arg *argv,
+                       int64_t now_ms, struct resp_out out);
 
 /* Local command handlers: each file binds its handlers to their rows of
  * the command table at start-up (cmd_bind_local); dispatch calls the

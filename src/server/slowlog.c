@@ -5,8 +5,9 @@
  * more), and the client's address and name. Secrets never enter it: AUTH,
  * HELLO, EXEC and repl/'s internal commands are not logged (EXEC's
  * commands are, one by one), and the
- * arguments after ACL SETUSER's subcommand and the value of a secret
- * CONFIG SET are "(redacted)", as Redis does. */
+ * arguments after ACL SETUSER's subcommand, the value of a secret
+ * CONFIG SET and MIGRATE's AUTH and AUTH2 passwords are "(redacted)", as
+ * Redis does (MONITOR redacts with the same rule). */
 #include "server/slowlog.h"
 
 #include <stdio.h>
@@ -40,9 +41,22 @@ void slowlog_free(struct slowlog *l)
 
 static void reset(struct slowlog *l) { slowlog_free(l); }
 
-/* Whether argument i of this call is a secret to redact. */
-static bool redacted(const struct cmd_def *cmd, int argc, const struct resp_arg *argv, int i)
+/* MIGRATE's passwords: the argument after AUTH, the two after AUTH2,
+ * among its options (argv[6] on, up to KEYS). */
+static bool migrate_secret(int argc, const struct resp_arg *argv, int i)
 {
+    for (int j = 6; j < argc && j < i; j++) {
+        if (arg_is(&argv[j], "keys")) return false;
+        int words = arg_is(&argv[j], "auth") ? 1 : arg_is(&argv[j], "auth2") ? 2 : 0;
+        if (i > j && i <= j + words) return true;
+        j += words;
+    }
+    return false;
+}
+
+bool slowlog_redacted(const struct cmd_def *cmd, int argc, const struct resp_arg *argv, int i)
+{
+    if (strcmp(cmd->name, "migrate") == 0) return migrate_secret(argc, argv, i);
     if (strcmp(cmd->name, "acl|setuser") == 0) return i >= 2;
     if (strcmp(cmd->name, "config|set") == 0 && i >= 3 && (i - 2) % 2 == 1) {
         static const char *const secrets[] = {"requirepass", "masterauth", "cluster-secret",
@@ -109,7 +123,7 @@ void slowlog_maybe(struct server *s, const struct client *c, const struct cmd_de
             char more[64];
             int n = snprintf(more, sizeof more, "... (%d more arguments)", argc - kept + 1);
             e->argv[i] = copy_arg(more, (size_t)n, &e->argv_len[i]);
-        } else if (redacted(cmd, argc, argv, i)) {
+        } else if (slowlog_redacted(cmd, argc, argv, i)) {
             e->argv[i] = copy_arg("(redacted)", 10, &e->argv_len[i]);
         } else {
             e->argv[i] = copy_arg(argv[i].ptr, argv[i].len, &e->argv_len[i]);

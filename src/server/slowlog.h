@@ -30,6 +30,9 @@ struct slowlog {
     uint64_t next_id;
 };
 
+/* Whether argument i of this call is a secret that the slow log and
+ * MONITOR show as "(redacted)". */
+bool slowlog_redacted(const struct cmd_def *cmd, int argc, const struct resp_arg *argv, int i);
 /* A command ran for usec microseconds (client: NULL when it came from the
  * log with none of this node's clients). Records it when slow enough. */
 void slowlog_maybe(struct server *s, const struct client *c, const struct cmd_def *cmd, int argc,

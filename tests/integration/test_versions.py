@@ -15,7 +15,7 @@ import redis
 from conftest import parse_info, wait_until, wait_writable
 from testhooks import needs_test_hooks
 
-BUILD_VERSION = 3  # PROTOCOL_BUILD (src/cmds/cmd.h)
+BUILD_VERSION = 4  # PROTOCOL_BUILD (src/cmds/cmd.h)
 
 
 def versions(node):
