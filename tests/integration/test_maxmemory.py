@@ -132,7 +132,7 @@ def test_directives_as_redis(r, node, tmp_path):
         c = n.client()
         assert c.config_get("maxmemory*") == {
             "maxmemory": str(1024 * 1024), "maxmemory-policy": "allkeys-lfu",
-            "maxmemory-samples": "7"}
+            "maxmemory-samples": "7", "maxmemory-clients": "0"}
     finally:
         assert n.stop() == 0
 
