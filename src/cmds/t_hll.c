@@ -156,8 +156,7 @@ static void dense_put(unsigned char *regs, long i, int val)
 
 /* Every register, one byte each. Registers are 6 bits, the first in the
  * low bits of the first byte, so every 3 bytes hold 4 whole registers: read
- * 4 at a time (PFCOUNT of several keys and PFMERGE walk all 16,384 of each
- * dense value; hll_histogram reads them the same way). */
+ * 4 at a time (PFCOUNT and PFMERGE walk all 16,384 of each dense value). */
 static void dense_unpack(const unsigned char *regs, uint8_t out[HLL_REGISTERS])
 {
     for (long i = 0; i < HLL_REGISTERS; i += 4, regs += 3) {
@@ -405,18 +404,13 @@ static int hll_histogram(const unsigned char *v, size_t len, int histo[64])
 {
     memset(histo, 0, 64 * sizeof *histo);
     if (v[4] == HLL_DENSE) {
-        /* Four counts, one per register of a 3-byte group, added up at the
-         * end: one count would make each increment wait for the last (most
-         * registers hold the same few values), 4x slower. */
+        /* Four counts, added up at the end: one count would make each
+         * increment wait for the last (most registers hold the same few
+         * values), several times slower. */
+        uint8_t regs[HLL_REGISTERS];
         int part[4][64] = {{0}};
-        const unsigned char *p = v + HLL_HDR_SIZE;
-        for (long i = 0; i < HLL_REGISTERS; i += 4, p += 3) {
-            unsigned b0 = p[0], b1 = p[1], b2 = p[2];
-            part[0][b0 & 63]++;
-            part[1][((b0 >> 6) | (b1 << 2)) & 63]++;
-            part[2][((b1 >> 4) | (b2 << 4)) & 63]++;
-            part[3][b2 >> 2]++;
-        }
+        dense_unpack(v + HLL_HDR_SIZE, regs);
+        for (long i = 0; i < HLL_REGISTERS; i++) part[i & 3][regs[i]]++;
         for (int r = 0; r < 64; r++) histo[r] = part[0][r] + part[1][r] + part[2][r] + part[3][r];
         return 0;
     }
