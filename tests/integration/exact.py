@@ -30,3 +30,13 @@ def err(client, *args):
     with pytest.raises(redis.ResponseError) as e:
         client.execute_command(*args)
     return str(e.value)
+
+
+def empty_pair(parley, redis_ref):
+    """Exact clients (bytes) of a Parley node and of a redis-server, both
+    flushed: for tests that send the same commands to each and compare."""
+    ours = exact_client(parley, decode=False)
+    theirs = exact_client(redis_ref, decode=False)
+    ours.flushall()
+    theirs.flushall()
+    return ours, theirs

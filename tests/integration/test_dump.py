@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from conftest import wait_until
-from exact import exact_client
+from exact import empty_pair, exact_client
 
 
 def run(client, *cmd):
@@ -36,10 +36,7 @@ def wait_version(client):
 
 @pytest.fixture
 def pair(server, redis_ref):
-    ours = exact_client(server, decode=False)
-    theirs = exact_client(redis_ref, decode=False)
-    ours.flushall()
-    theirs.flushall()
+    ours, theirs = empty_pair(server, redis_ref)
     wait_version(ours)
     return ours, theirs
 

@@ -12,26 +12,21 @@ import pytest
 import redis
 
 from conftest import free_port, wait_until, wait_writable
-from exact import err, exact_client
+from exact import empty_pair, err, exact_client
+from test_dump import cluster_version
 
 MIGRATE_VERSION = 4  # PROTOCOL_MIGRATE (src/cmds/cmd.h)
 
 
 def wait_version(client):
-    def version():
-        reply = client.execute_command("RAFT", "VERSION")
-        return dict(zip(reply[0::2], reply[1::2]))[b"cluster-protocol-version"]
-    wait_until(lambda: version() >= MIGRATE_VERSION, 20,
+    wait_until(lambda: cluster_version(client) >= MIGRATE_VERSION, 20,
                message="the cluster to run protocol version 4")
 
 
 @pytest.fixture
 def pair(server, redis_ref):
     """Parley (the source) and a redis-server (the target), both empty."""
-    ours = exact_client(server, decode=False)
-    theirs = exact_client(redis_ref, decode=False)
-    ours.flushall()
-    theirs.flushall()
+    ours, theirs = empty_pair(server, redis_ref)
     wait_version(ours)
     yield ours, theirs
     ours.close()

@@ -8,7 +8,7 @@ import random
 import pytest
 import redis
 
-from exact import exact_client
+from exact import empty_pair
 
 
 def run(client, cmd):
@@ -20,11 +20,7 @@ def run(client, cmd):
 
 @pytest.fixture
 def pair(server, redis_ref):
-    ours = exact_client(server, decode=False)
-    theirs = exact_client(redis_ref, decode=False)
-    ours.flushall()
-    theirs.flushall()
-    return ours, theirs
+    return empty_pair(server, redis_ref)
 
 
 def compare(pair, cmds, unordered=()):
