@@ -778,6 +778,7 @@ void repl_fsm_free(struct repl *r)
     propose_fail_all(r, gone);
     foreign_fail_all(r, gone);
     buf_free(&r->prop.foreign_bodies);
+    buf_free(&r->prop.held);
     fsm_close(r);
     free(r->node.announce_addr);
     free(r);

@@ -11,8 +11,18 @@
  * RAFT_NOSPACE for a lost leadership, and every write waited for its
  * client's time-out while PING answered.
  *
+ * RAFT_NOSPACE is not a full disk by itself: libraft's leader refuses
+ * entries while fewer than a majority of voters (itself included) report
+ * 4 MB of log space reserved, which also happens under heavy writes, when
+ * the segments the voters prepare ahead cannot keep up (seen in a 3-node
+ * cluster on one disk at 1 KB values, -P 16). propose.c then holds the
+ * entry and offers it again each tick; diskwatch_nospace counts the wait,
+ * logs it once it lasts, and when this node's own reserve is short, probes
+ * the data directory.
+ *
  * So the error is recorded (time, errno text) on either sign:
- * - raft_apply answered RAFT_NOSPACE (propose.c calls diskwatch_nospace);
+ * - a probe fails while raft_apply refuses entries for want of space and
+ *   this node's own reserve is short;
  * - an append has waited DISK_STALL_MS: every log append passes through a
  *   wrapper here that notes when it started and finished, and then the
  *   data directory is probed on libuv's thread pool the way libraft uses
@@ -53,6 +63,8 @@
 #define DISK_STALL_MS 500
 /* At most one probe this often while appends wait or the error holds. */
 #define DISK_PROBE_INTERVAL_MS 1000
+/* A wait for log space this long is logged. */
+#define NOSPACE_LOG_MS 1000
 /* libraft's open segment size (uv.c's default, 8 MB): what it must be able
  * to allocate to go on writing. */
 #define DISK_PROBE_BYTES (8u * 1024 * 1024)
@@ -225,7 +237,7 @@ static void probe_done(uv_work_t *w, int status)
     d->next_probe_us = now + (int64_t)DISK_PROBE_INTERVAL_MS * 1000;
     if (status == 0 && p->err != 0) {
         /* Only a wait explains a failed probe as the log's trouble. */
-        if (d->error || d->head) {
+        if (d->error || d->head || d->nospace_since_us) {
             char how[96];
             snprintf(how, sizeof how, "a log write has waited %" PRId64 " ms; a probe failed to %s a file",
                      d->head ? (now - d->head->start_us) / 1000 : 0, p->step);
@@ -270,15 +282,18 @@ static void maybe_hand_over(struct repl *r, int64_t now)
     }
 }
 
-void diskwatch_tick(struct repl *r)
+/* Whether this node's own log space reserve is short while libraft refuses
+ * entries for want of space. */
+static bool own_space_short(struct repl *r)
+{
+    return r->disk.nospace_since_us != 0 && !capacity_ok(r);
+}
+
+static void maybe_probe(struct repl *r, int64_t now)
 {
     struct repl_disk *d = &r->disk;
-    if (!r->node.raft_started || r->node.stopping) return;
-    int64_t now = clock_mono_us();
-    maybe_hand_over(r, now);
-    if (d->probe) return;
-    if (now < d->next_probe_us) return;
-    if (!d->error && !append_stalled(r, now)) return;
+    if (d->probe || now < d->next_probe_us) return;
+    if (!d->error && !append_stalled(r, now) && !own_space_short(r)) return;
     struct disk_probe *p = xcalloc(1, sizeof *p);
     p->work.data = p;
     p->r = r;
@@ -290,12 +305,41 @@ void diskwatch_tick(struct repl *r)
     d->probe = p;
 }
 
+void diskwatch_tick(struct repl *r)
+{
+    struct repl_disk *d = &r->disk;
+    if (!r->node.raft_started || r->node.stopping) return;
+    int64_t now = clock_mono_us();
+    maybe_hand_over(r, now);
+    if (d->nospace_since_us && !d->nospace_logged && !d->error &&
+        now - d->nospace_since_us >= (int64_t)NOSPACE_LOG_MS * 1000) {
+        d->nospace_logged = true;
+        log_warn("libraft has refused new log entries for %" PRId64 " ms: fewer than a majority "
+                 "of voters have %u KB of log space reserved (this node: %u KB; log segments "
+                 "are prepared ahead on each node). Writes wait until it takes them.",
+                 (now - d->nospace_since_us) / 1000, (unsigned)r->raft->capacity_threshold,
+                 (unsigned)r->node.io.capacity);
+    }
+    maybe_probe(r, now);
+}
+
 void diskwatch_nospace(struct repl *r)
 {
-    /* Internal batches retry every tick while it lasts: count it once. */
-    if (r->disk.error) return;
-    set_error(r, ENOSPC, strerror(ENOSPC),
-              "libraft refused a new log entry: no log segment is reserved on disk", false);
+    struct repl_disk *d = &r->disk;
+    d->nospace_total++;
+    if (d->nospace_since_us == 0) d->nospace_since_us = clock_mono_us();
+    maybe_probe(r, clock_mono_us());
+}
+
+void diskwatch_taken(struct repl *r)
+{
+    struct repl_disk *d = &r->disk;
+    if (d->nospace_since_us == 0) return;
+    if (d->nospace_logged)
+        log_warn("libraft takes new log entries again, after %" PRId64 " ms",
+                 (clock_mono_us() - d->nospace_since_us) / 1000);
+    d->nospace_since_us = 0;
+    d->nospace_logged = false;
 }
 
 void diskwatch_close(struct repl *r)

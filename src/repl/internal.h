@@ -241,6 +241,9 @@ struct repl_disk {
     struct raft_transfer transfer;        /* a leader in error hands over */
     bool transferring;
     int64_t next_transfer_us;             /* monotonic: the next attempt */
+    int64_t nospace_since_us;             /* monotonic: libraft refusing entries since (0: not) */
+    bool nospace_logged;                  /* the wait was logged */
+    uint64_t nospace_total;               /* entries libraft refused for want of space */
 };
 /* Wraps the io's append (before raft_init); diskwatch_tick runs every
  * housekeeping period; diskwatch_close when Raft has closed. */
@@ -250,8 +253,11 @@ void diskwatch_install(struct repl *r);
 void segalloc_enable(bool on);
 void diskwatch_tick(struct repl *r);
 void diskwatch_close(struct repl *r);
-/* raft_apply answered RAFT_NOSPACE: libraft has no log segment reserved. */
+/* raft_apply answered RAFT_NOSPACE: fewer than a majority of voters (this
+ * node among them, or not) have log space reserved. diskwatch_taken: it
+ * took an entry. */
 void diskwatch_nospace(struct repl *r);
+void diskwatch_taken(struct repl *r);
 
 /* wipeguard.c: a node that bootstrapped its directory in this run, on
  * probation until the log shows whether the cluster knew it before. */

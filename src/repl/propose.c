@@ -350,14 +350,16 @@ static int64_t entry_time(struct repl *r)
     return now;
 }
 
-static int propose_entry(struct repl *r, struct buf *entry)
+/* Offers a finished entry to libraft. RAFT_NOSPACE: libraft did not take
+ * it (fewer than a majority of voters have log space reserved, diskwatch.c)
+ * and the entry is still the caller's, as it was. */
+static int offer_entry(struct repl *r, struct buf *entry)
 {
+    CHECK(entry->len <= ENTRY_BYTES_MAX); /* libraft's 32-bit entry length */
     struct proposal *p = xcalloc(1, sizeof *p);
     p->r = r;
     p->bytes = entry->len;
     p->req.data = p;
-    entry_finish(entry);
-    CHECK(entry->len <= ENTRY_BYTES_MAX); /* libraft's 32-bit entry length */
     struct raft_buffer rb;
     rb.base = entry->data;
     rb.len = entry->len;
@@ -367,12 +369,9 @@ static int propose_entry(struct repl *r, struct buf *entry)
     p->start_us = clock_mono_us();
     int rv = raft_apply(r->raft, &p->req, &rb, 1, on_applied);
     if (rv == RAFT_NOSPACE) {
-        /* libraft refused the entry before taking it: no log segment is
-         * reserved on disk (its capacity check), so nothing of it is in
-         * the log. */
+        /* Refused before libraft took it: nothing of it is in the log. */
         free(p);
         mem_own(entry->data);
-        buf_free(entry);
         diskwatch_nospace(r);
         return rv;
     }
@@ -386,9 +385,50 @@ static int propose_entry(struct repl *r, struct buf *entry)
         return rv;
     }
     buf_init(entry); /* libraft owns the memory now */
+    diskwatch_taken(r);
     r->prop.inflight_bytes += p->bytes;
     r->prop.entries_proposed++;
     return 0;
+}
+
+static int propose_entry(struct repl *r, struct buf *entry)
+{
+    entry_finish(entry);
+    return offer_entry(r, entry);
+}
+
+/* The held entry is given up (its commands were never in the log): its
+ * batches are queued again as they were before it was built, and the
+ * forwarded batches are answered with `foreign_error` (the follower gives
+ * its clients an error that is final, or sends again on NOTLEADER). */
+static void drop_held(struct repl *r, const char *foreign_error)
+{
+    if (r->prop.held.len == 0) return;
+    buf_free(&r->prop.held);
+    for (struct batch *b = r->prop.pending_head; b; b = b->next) {
+        if (!b->held) continue;
+        b->held = false;
+        if (b->state != BATCH_SENT) continue;
+        b->state = BATCH_QUEUED;
+        b->sent_term = b->sent_term_before;
+    }
+    if (r->prop.held_foreign) foreign_fail_all(r, foreign_error);
+    r->prop.held_foreign = false;
+}
+
+/* Offers the held entry again; true once nothing is held. */
+static bool offer_held(struct repl *r)
+{
+    if (r->prop.held.len == 0) return true;
+    int rv = offer_entry(r, &r->prop.held);
+    if (rv == RAFT_NOSPACE) return false;
+    if (rv != 0) {
+        drop_held(r, "-NOTLEADER this node is not the Raft leader\r\n");
+        return false;
+    }
+    for (struct batch *b = r->prop.pending_head; b; b = b->next) b->held = false;
+    r->prop.held_foreign = false;
+    return true;
 }
 
 static void start_entry(struct repl *r, struct buf *entry)
@@ -427,9 +467,12 @@ static bool entry_has_room(const struct buf *entry, size_t body_len)
  * take it past what libraft can store (ENTRY_BYTES_MAX). */
 static void propose_queued(struct repl *r)
 {
-    if (!anything_queued(r)) return;
+    if (!offer_held(r) || !anything_queued(r)) return;
     int rv = 0;
     bool foreign_proposed = false; /* an entry holding forwarded batches went to libraft */
+    bool in_entry_foreign = false; /* the entry being built holds forwarded batches */
+    size_t foreign_left = SIZE_MAX; /* where the forwarded batches not in an entry start */
+    uint32_t foreign_taken = 0;    /* forwarded batches put in entries */
     uint64_t term = raft_current_term(r->raft);
     int64_t now = clock_mono_us();
     struct buf entry;
@@ -475,20 +518,25 @@ static void propose_queued(struct repl *r)
     }
     if (r->prop.foreign_count) {
         /* Checked when they arrived (PARLEY.FWD): well-formed batches. */
-        struct entry_reader fr = {(const unsigned char *)r->prop.foreign_bodies.data,
-                                  (const unsigned char *)r->prop.foreign_bodies.data +
-                                      r->prop.foreign_bodies.len};
+        const unsigned char *bodies = (const unsigned char *)r->prop.foreign_bodies.data;
+        struct entry_reader fr = {bodies, bodies + r->prop.foreign_bodies.len};
         struct entry_batch fb;
-        while (entry_next_batch(&fr, &fb) == 1) {
+        for (const unsigned char *at = fr.p; entry_next_batch(&fr, &fb) == 1; at = fr.p) {
             if (entry.len > empty_len && !entry_has_room(&entry, fb.body_len)) {
-                if ((rv = propose_entry(r, &entry)) != 0) goto failed;
+                if ((rv = propose_entry(r, &entry)) != 0) {
+                    foreign_left = (size_t)(at - bodies);
+                    goto failed;
+                }
                 foreign_proposed = true;
                 start_entry(r, &entry);
             }
             entry_write_batch(&entry, fb.origin, fb.seq, fb.n_commands, fb.body, fb.body_len);
+            in_entry_foreign = true;
+            foreign_taken++;
         }
         buf_clear(&r->prop.foreign_bodies);
         r->prop.foreign_count = 0;
+        foreign_taken = 0;
     }
     if (entry.len > empty_len) {
         if ((rv = propose_entry(r, &entry)) != 0) goto failed;
@@ -497,6 +545,23 @@ static void propose_queued(struct repl *r)
     }
     return;
 failed:
+    if (rv == RAFT_NOSPACE && !r->disk.error) {
+        /* Space on disk is being reserved (libraft prepares its log
+         * segments ahead, on this node and the others): the entry waits,
+         * whole, and is offered again before anything newer, so that the
+         * order of batches holds. The forwarded batches not in it stay
+         * queued. */
+        r->prop.held = entry;
+        r->prop.held_foreign = in_entry_foreign;
+        for (struct batch *b = sent_from; b; b = b->next)
+            if (b->state == BATCH_SENT && b->sent_term == term) b->held = true;
+        if (foreign_left != SIZE_MAX) {
+            buf_consume(&r->prop.foreign_bodies, foreign_left);
+            r->prop.foreign_count -= foreign_taken;
+        }
+        return;
+    }
+    buf_free(&entry);
     /* Not leader any more, or no room on disk: what this entry carried is
      * sent again later; libraft never took it, so a batch it held first is
      * still one never sent (propose_refuse_all answers it as not
@@ -641,6 +706,7 @@ int64_t repl_read_time_ms(struct repl *r)
 
 static void on_lost_leadership(struct repl *r)
 {
+    drop_held(r, "-NOTLEADER this node is not the Raft leader\r\n");
     foreign_fail_all(r, "-NOTLEADER this node is not the Raft leader\r\n");
     buf_clear(&r->prop.foreign_bodies);
     r->prop.foreign_count = 0;
@@ -671,6 +737,10 @@ void propose_tick(struct repl *r)
      * a read that needed the log, or a script), and when libraft holds
      * entries it cannot write, their clients hear it now. */
     if (r->disk.error) {
+        char misconf[360];
+        snprintf(misconf, sizeof misconf,
+                 "-%s; the command may or may not have been executed\r\n", repl_disk_refusal(r));
+        drop_held(r, misconf);
         propose_refuse_all(r, r->disk.refuse_sent);
         r->disk.refuse_sent = false;
     }

@@ -36,6 +36,7 @@ struct batch {
     int64_t proposed_us;         /* when last sent (lease start) */
     uint64_t sent_term;          /* term of the leader it was last sent to */
     uint64_t sent_term_before;   /* sent_term before the entry being built */
+    bool held;                   /* in the entry libraft refused for want of space */
     struct batch *next;
 };
 
@@ -65,6 +66,10 @@ struct repl_proposer {
     struct foreign *foreign_head, *foreign_tail;
     struct buf foreign_bodies;   /* batches forwarded to us this tick */
     uint32_t foreign_count;
+    /* An entry libraft refused for want of reserved log space (RAFT_NOSPACE),
+     * finished and offered again before anything newer (propose.c). */
+    struct buf held;
+    bool held_foreign;           /* it carries batches followers forwarded */
     size_t inflight_bytes;
     bool blocked;                /* told a client to pause */
     int last_state;              /* raft state seen at the last tick */

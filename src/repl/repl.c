@@ -177,6 +177,7 @@ void repl_free(struct repl *r)
     memory_close(r);
     logbound_close(r);
     buf_free(&r->prop.foreign_bodies);
+    buf_free(&r->prop.held);
     free(r->node.dir);
     free(r->node.raft_addr);
     free(r->node.cluster);
@@ -257,6 +258,7 @@ void repl_get_info(struct repl *r, struct repl_info *info)
     info->disk_error_reason = r->disk.reason;
     info->disk_last_errno = r->disk.last_errno;
     info->disk_write_errors = r->disk.errors_total;
+    info->log_space_waits = r->disk.nospace_total;
     info->commit_seconds = &r->prop.commit_seconds;
     info->append_seconds = &r->disk.append_seconds;
     info->snapshot_seconds = &r->snapfork.seconds;

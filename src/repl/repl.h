@@ -241,6 +241,7 @@ struct repl_info {
     const char *disk_error_reason;
     int disk_last_errno;
     uint64_t disk_write_errors;
+    uint64_t log_space_waits;      /* entries libraft refused for want of reserved log space */
     /* Latencies: this leader's entries from raft_apply to applied here
      * (commit), and log writes from libraft's request to synced. */
     const struct histogram *commit_seconds, *append_seconds;

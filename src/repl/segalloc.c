@@ -22,9 +22,15 @@
  * zeros over it, syncs them and drops them from the page cache. It runs
  * where libraft calls it: on the thread pool for segments, once at start
  * for libraft's 4 KB probe file. Parley's own code calls fallocate(2)
- * directly (repl/diskwatch.c). raft-log-prewrite no: reserve only. */
+ * directly (repl/diskwatch.c). raft-log-prewrite no: reserve only.
+ *
+ * A test build may slow the preparation of segments down
+ * (PARLEY_TEST_SEGMENT_DELAY_MS, on the thread pool only): a disk that
+ * cannot keep up with the log's writes, whatever this machine's. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "repl/internal.h"
@@ -39,6 +45,14 @@ int posix_fallocate(int fd, off_t offset, off_t len)
 {
     if (offset < 0 || len <= 0) return EINVAL;
     if (fallocate(fd, 0, offset, len) != 0) return errno;
+#ifdef PARLEY_TEST_HOOKS
+    const char *delay = getenv("PARLEY_TEST_SEGMENT_DELAY_MS");
+    if (delay && *delay && gettid() != getpid()) {
+        long ms = atol(delay);
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+    }
+#endif
     if (!enabled) return 0;
     static const char zeros[ZERO_CHUNK];
     for (off_t done = 0; done < len;) {

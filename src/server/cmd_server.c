@@ -140,10 +140,12 @@ void server_info(struct server *s, int nsections, const struct resp_arg *section
         buf_printf(out,
                    "aof_last_write_status:%s\r\nparley_disk_write_status:%s\r\n"
                    "parley_disk_error:%s\r\nparley_disk_error_since:%lld\r\n"
-                   "parley_disk_last_errno:%d\r\nparley_disk_write_errors:%llu\r\n",
+                   "parley_disk_last_errno:%d\r\nparley_disk_write_errors:%llu\r\n"
+                   "parley_log_space_waits:%llu\r\n",
                    pri.disk_error ? "err" : "ok", pri.disk_error ? "err" : "ok",
                    pri.disk_error_reason, (long long)(pri.disk_error_since_ms / 1000),
-                   pri.disk_last_errno, (unsigned long long)pri.disk_write_errors);
+                   pri.disk_last_errno, (unsigned long long)pri.disk_write_errors,
+                   (unsigned long long)pri.log_space_waits);
     }
     if (want(nsections, sections, "stats", true)) {
         const struct net_stats *ns = net_get_stats(s->net);

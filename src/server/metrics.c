@@ -196,9 +196,13 @@ static void metrics_body(struct server *s, struct buf *out)
     metric(out, "parley_disk_write_error", "gauge",
            "1 while the Raft log cannot be written to the data directory.", ri.disk_error);
     metric(out, "parley_disk_write_errors_total", "counter",
-           "Times the Raft log could not be written to the data directory (no log segment "
-           "reserved, or a failed probe while a log write waited).",
+           "Times the Raft log could not be written to the data directory (a failed probe while "
+           "a log write waited or log space was short).",
            ri.disk_write_errors);
+    metric(out, "parley_log_space_waits_total", "counter",
+           "Entries the leader's libraft refused, and Parley offered again, because fewer than "
+           "a majority of voters had log space reserved.",
+           ri.log_space_waits);
 }
 
 static bool healthy(struct server *s, char *why, size_t len)

@@ -11,6 +11,7 @@ Needs root (mount -t tmpfs); skipped otherwise."""
 import errno
 import os
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -19,6 +20,7 @@ import pytest
 import redis
 
 from conftest import free_port, wait_until
+from testhooks import needs_test_hooks
 
 TMPFS_SIZE = "40m"
 VALUE = "v" * 65536
@@ -243,5 +245,57 @@ def test_leader_disk_full_hands_over(make_cluster, tmpfs_dirs):
     wait_until(lambda: persistence(full)["parley_disk_write_status"] == "ok", 30,
                message="node 1 to clear its disk error")
     values = via.mget(acked)
+    assert all(v == VALUE for v in values)
+    cl.stop()
+
+
+@needs_test_hooks
+def test_log_segments_prepared_too_slowly_are_not_a_full_disk(make_cluster):
+    """Under heavy writes the log segments every node prepares ahead may
+    not keep up (a test build slows their preparation down to 1.5 s each);
+    libraft then refuses new entries (RAFT_NOSPACE: fewer than a majority of
+    voters have 4 MB reserved) although every disk has room. That is a wait,
+    not a full disk: every write is acknowledged, none is answered MISCONF,
+    and the leader does not hand leadership over. It used to be taken for a
+    full disk: MISCONF to the clients and a leadership hand-over. Half the
+    writers go through a follower (forwarded batches wait with the entry)."""
+    cl = make_cluster(3)
+    for n in cl.nodes:
+        n.env = dict(os.environ, PARLEY_TEST_SEGMENT_DELAY_MS="1500")
+    cl.start()
+    leader = cl.leader()
+    follower = next(n for n in cl.nodes if n is not leader)
+    errors, acked = [], []
+
+    def writer(t):
+        c = (leader if t % 2 == 0 else follower).client(socket_timeout=60)
+        for i in range(0, 192, 16):
+            p = c.pipeline(transaction=False)
+            for j in range(i, i + 16):
+                p.set(f"w{t}:{j}", VALUE)
+            try:
+                for ok, j in zip(p.execute(raise_on_error=False), range(i, i + 16)):
+                    if ok is True:
+                        acked.append(f"w{t}:{j}")
+                    else:
+                        errors.append(str(ok))
+            except redis.RedisError as e:
+                errors.append(repr(e))
+    threads = [threading.Thread(target=writer, args=(t,)) for t in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=120)
+    assert not any(th.is_alive() for th in threads), "writers did not finish"
+    assert not errors, f"{len(errors)} writes failed, first: {errors[:3]}"
+    assert len(acked) == 4 * 192
+    waits = int(persistence(leader)["parley_log_space_waits"])
+    assert waits > 0, "libraft never refused an entry: the test did not test anything"
+    for n in cl.nodes:
+        log = n.log_text()
+        assert "Cannot write the Raft log" not in log, n.log_tail()
+        assert "Handing leadership over" not in log, n.log_tail()
+    cl.wait_converged(timeout=60)
+    values = cl.nodes[0].client(socket_timeout=30).mget(acked)
     assert all(v == VALUE for v in values)
     cl.stop()
