@@ -14,6 +14,7 @@
  * libraft's diagnostics are logged through our tracer, so a torn log tail
  * or a failed load is reported with libraft's own words. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "repl/internal.h"
@@ -356,6 +358,54 @@ err_after_conf:
 bool node_is_leader(struct repl *r)
 {
     return r->node.raft_started && raft_state(r->raft) == RAFT_LEADER;
+}
+
+/* Elections under load with no fault injected (seen in `make bench`) are
+ * told apart here: a follower that stands for election says how long ago
+ * its leader was last heard from and the longest pause of its own loop in
+ * the last one or two election timeouts (a long pause: this node stalled;
+ * a short one: the leader's messages did not come); a leader that stops
+ * leading says the same of its loop. */
+void node_watch(struct repl *r)
+{
+    struct repl_node *n = &r->node;
+    if (!n->raft_started || n->stopping) return;
+    int64_t now = clock_mono_us();
+    int64_t timeout_us = (int64_t)r->raft->election_timeout * 1000;
+    if (n->watch.iter_us) {
+        int64_t gap = now - n->watch.iter_us;
+        if (gap > n->watch.pause_us) n->watch.pause_us = gap;
+    }
+    n->watch.iter_us = now;
+    if (now - n->watch.window_us >= timeout_us) {
+        n->watch.pause_before_us = n->watch.pause_us;
+        n->watch.pause_us = 0;
+        n->watch.window_us = now;
+    }
+    int64_t pause_ms = (n->watch.pause_us > n->watch.pause_before_us ? n->watch.pause_us
+                                                                     : n->watch.pause_before_us) / 1000;
+    int state = raft_state(r->raft);
+    uint64_t term = raft_current_term(r->raft);
+    if (state == RAFT_CANDIDATE && n->watch.state == RAFT_FOLLOWER && n->watch.heard_ms != 0) {
+        raft_time io_now = r->raft->io->time(r->raft->io);
+        log_warn("Standing for election (term %" PRIu64 "): the leader was last heard from %" PRIu64
+                 " ms ago (election timeout %u ms); this node's loop paused at most %" PRId64
+                 " ms meanwhile",
+                 term, (uint64_t)(io_now > n->watch.heard_ms ? io_now - n->watch.heard_ms : 0),
+                 r->raft->election_timeout, pause_ms);
+    }
+    if (n->watch.state == RAFT_LEADER && (state != RAFT_LEADER || term != n->watch.term))
+        log_warn("No longer the Raft leader of term %" PRIu64 " (now term %" PRIu64 ", %s); this "
+                 "node's loop paused at most %" PRId64 " ms in the last election timeouts",
+                 n->watch.term, term, state == RAFT_LEADER ? "leader" : raft_state_name(state),
+                 pause_ms);
+    raft_id leader = 0;
+    const char *addr;
+    raft_leader(r->raft, &leader, &addr);
+    if (state == RAFT_FOLLOWER && leader != 0) n->watch.heard_ms = r->raft->election_timer_start;
+    else if (state != RAFT_CANDIDATE) n->watch.heard_ms = 0;
+    n->watch.state = state;
+    n->watch.term = term;
 }
 
 static void on_raft_closed(struct raft *raft)

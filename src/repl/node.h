@@ -38,6 +38,15 @@ struct repl_node {
     int closing_handles;
     uv_timer_t timer;            /* housekeeping: timeouts, expiry, lease */
     uv_check_t check;
+    /* node_watch: what was seen at the last loop iteration. */
+    struct {
+        int state;
+        uint64_t term;
+        raft_time heard_ms;      /* a follower's last word from its leader (libraft's clock) */
+        int64_t iter_us;         /* monotonic: the last iteration */
+        int64_t pause_us, pause_before_us; /* longest gap between iterations: now, previous window */
+        int64_t window_us;       /* monotonic: when the current window began */
+    } watch;
 };
 
 /* join.c: a node started with `join` asking to be added. */
@@ -53,6 +62,9 @@ struct repl_join {
 int node_start(struct repl *r, char *err, size_t errlen);
 void node_close(struct repl *r);
 bool node_is_leader(struct repl *r);
+/* Called every loop iteration: logs why leadership moves (this node stands
+ * for election, or stops leading) with what explains it. */
+void node_watch(struct repl *r);
 /* This node's own registration of `election_timeout_ms` was applied: once
  * it is the configured timeout, libraft may run with it (see node.c). */
 void node_election_timeout_registered(struct repl *r, unsigned election_timeout_ms);

@@ -732,6 +732,7 @@ void propose_tick(struct repl *r)
     expire_fast_cycle(r); /* and so do expired keys' deletions */
     seal_current(r);
     if (!r->node.raft_started || r->node.stopping) return;
+    node_watch(r);
     /* The disk cannot take the log (diskwatch.c): what this node's clients
      * sent goes no further (a write is refused in dispatch already; this is
      * a read that needed the log, or a script), and when libraft holds

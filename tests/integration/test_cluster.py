@@ -2,6 +2,7 @@
 replicas stay identical, and killing the leader loses no acknowledged write
 and applies no write twice."""
 import random
+import re
 import threading
 import time
 
@@ -147,7 +148,10 @@ def test_expiry_is_decided_by_the_leader_and_reaches_every_replica(cluster):
 def test_leader_resumed_after_a_pause_answers_with_the_new_state(make_cluster):
     """SIGSTOP the leader past the election timeout: the others elect a new
     leader and accept a write. Reads and writes sent to the old leader when it
-    wakes up see the new state and are applied once.
+    wakes up see the new state and are applied once. The logs say why the
+    leadership moved: the new leader stood for election because the old one
+    went silent, and the old one says it stopped leading after its own loop
+    paused for as long as it was stopped.
 
     This does not isolate the read lease: on waking, the old leader reads the
     new leader's messages buffered in its sockets and steps down before it
@@ -171,6 +175,13 @@ def test_leader_resumed_after_a_pause_answers_with_the_new_state(make_cluster):
     finally:
         old.proc.send_signal(signal.SIGCONT)
     cluster.wait_converged()
+    assert re.search(r"Standing for election \(term \d+\): the leader was last heard from \d+ ms "
+                     r"ago \(election timeout \d+ ms\)", new.log_text()), new.log_tail()
+    wait_until(lambda: "No longer the Raft leader of term" in old.log_text(), 10,
+               message="the old leader to say it stopped leading")
+    paused = re.search(r"No longer the Raft leader of term \d+ \(now term \d+, \w+\); this node's "
+                       r"loop paused at most (\d+) ms", old.log_text())
+    assert paused and int(paused.group(1)) >= 200, old.log_tail()
 
 
 def test_without_a_quorum_writes_fail_after_the_request_timeout(make_cluster):
