@@ -40,6 +40,10 @@
 #include "cmds/lua_sandbox.h"
 #include "repl/internal.h"
 
+/* What a follower hears for a forwarded batch this node cannot take: it
+ * sends its batches again to whoever leads. */
+#define NOT_LEADER_REPLY "-NOTLEADER this node is not the Raft leader\r\n"
+
 /* --------------------------------------------------------------------
  * Batches and slots
  * ------------------------------------------------------------------ */
@@ -294,7 +298,7 @@ void repl_submit_forwarded(struct repl *r, struct reply_slot *slot, uint64_t ori
 {
     slot->pending++;
     if (!node_is_leader(r)) {
-        const char *e = "-NOTLEADER this node is not the Raft leader\r\n";
+        const char *e = NOT_LEADER_REPLY;
         slot_answer(slot, e, strlen(e));
         return;
     }
@@ -423,7 +427,7 @@ static bool offer_held(struct repl *r)
     int rv = offer_entry(r, &r->prop.held);
     if (rv == RAFT_NOSPACE) return false;
     if (rv != 0) {
-        drop_held(r, "-NOTLEADER this node is not the Raft leader\r\n");
+        drop_held(r, NOT_LEADER_REPLY);
         return false;
     }
     for (struct batch *b = r->prop.pending_head; b; b = b->next) b->held = false;
@@ -580,7 +584,7 @@ failed:
     if (why)
         snprintf(misconf, sizeof misconf, "-%s%s\r\n", why,
                  foreign_proposed ? "; the command may or may not have been executed" : "");
-    foreign_fail_all(r, why ? misconf : "-NOTLEADER this node is not the Raft leader\r\n");
+    foreign_fail_all(r, why ? misconf : NOT_LEADER_REPLY);
     buf_clear(&r->prop.foreign_bodies);
     r->prop.foreign_count = 0;
 }
@@ -706,8 +710,8 @@ int64_t repl_read_time_ms(struct repl *r)
 
 static void on_lost_leadership(struct repl *r)
 {
-    drop_held(r, "-NOTLEADER this node is not the Raft leader\r\n");
-    foreign_fail_all(r, "-NOTLEADER this node is not the Raft leader\r\n");
+    drop_held(r, NOT_LEADER_REPLY);
+    foreign_fail_all(r, NOT_LEADER_REPLY);
     buf_clear(&r->prop.foreign_bodies);
     r->prop.foreign_count = 0;
     r->lease.until_us = 0;
