@@ -27,7 +27,8 @@
  *    the log before it is gone, and so is what was recorded.
  *
  * So the log holds at most raft-log-max-bytes since the snapshot plus
- * raft-log-trailing-bytes behind it, plus the entries not yet applied (at
+ * raft-log-trailing-bytes behind it (on a leader with a member behind, up
+ * to raft-log-max-bytes behind it: see trailing_entries), plus the entries not yet applied (at
  * most raft-max-inflight-bytes on a leader), one entry of overshoot, and
  * what is applied while a snapshot is being written (libraft takes no
  * other meanwhile; writing one costs about a second per 200 MB here). On
@@ -116,16 +117,44 @@ static int wrapped_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, vo
     return 0;
 }
 
+/* On a leader, the oldest entry some member's catching up needs (0: none,
+ * or not leading): the last one it holds (its term goes with the entries
+ * after it) and those after it, which it is sent next, unless they are
+ * gone and it must be sent the whole snapshot. */
+static uint64_t lacking_from(struct repl *r)
+{
+    if (!node_is_leader(r)) return 0;
+    uint64_t lowest = 0;
+    const struct raft_configuration *c = &r->raft->configuration;
+    for (unsigned i = 0; i < c->n; i++) {
+        raft_index match;
+        if (c->servers[i].id == r->cfg.node_id) continue;
+        if (raft_match_index(r->raft, c->servers[i].id, &match) != 0 || match == 0) continue;
+        if (lowest == 0 || match < lowest) lowest = match;
+    }
+    return lowest;
+}
+
 /* How many of the newest entries (all at or below the snapshot's index)
- * libraft keeps behind the snapshot. */
+ * libraft keeps behind the snapshot: those that fit raft-log-trailing-bytes,
+ * and on a leader those a member still lacks as long as they fit
+ * raft-log-max-bytes. Under heavy writes one follower of three falls
+ * behind (a majority commits without it); sent the snapshot instead, it
+ * stalls its loop loading it (about 0.7 s for 150 MB) and is behind the
+ * trailing window again by then: `make bench` saw one follower installed
+ * three snapshots in seven seconds, each written to the shared disk. */
 static unsigned trailing_entries(struct repl *r)
 {
     const struct repl_logbound *lb = &r->logbound;
+    uint64_t lacking = lacking_from(r);
+    size_t lacking_cap = r->cfg.log_max_bytes > r->cfg.log_trailing_bytes ? r->cfg.log_max_bytes
+                                                                          : r->cfg.log_trailing_bytes;
     size_t bytes = 0, k = 0;
     while (k < lb->n) {
-        size_t next = ring_at(lb, lb->n - 1 - k)->bytes;
-        if (bytes + next > r->cfg.log_trailing_bytes) break;
-        bytes += next;
+        const struct logbound_entry *e = ring_at(lb, lb->n - 1 - k);
+        size_t cap = lacking && e->index >= lacking ? lacking_cap : r->cfg.log_trailing_bytes;
+        if (bytes + e->bytes > cap) break;
+        bytes += e->bytes;
         k++;
     }
     if (k > r->cfg.snapshot_trailing) k = r->cfg.snapshot_trailing;
