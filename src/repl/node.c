@@ -388,11 +388,15 @@ void node_watch(struct repl *r)
     uint64_t term = raft_current_term(r->raft);
     if (state == RAFT_CANDIDATE && n->watch.state == RAFT_FOLLOWER && n->watch.heard_ms != 0) {
         raft_time io_now = r->raft->io->time(r->raft->io);
-        log_warn("Standing for election (term %" PRIu64 "): the leader was last heard from %" PRIu64
-                 " ms ago (election timeout %u ms); this node's loop paused at most %" PRId64
-                 " ms meanwhile",
-                 term, (uint64_t)(io_now > n->watch.heard_ms ? io_now - n->watch.heard_ms : 0),
-                 r->raft->election_timeout, pause_ms);
+        uint64_t silent_ms = io_now > n->watch.heard_ms ? io_now - n->watch.heard_ms : 0;
+        if (silent_ms < r->raft->election_timeout) /* the leader's TimeoutNow */
+            log_info("Standing for election (term %" PRIu64 "): the leader hands leadership over "
+                     "to this node", term);
+        else
+            log_warn("Standing for election (term %" PRIu64 "): the leader was last heard from "
+                     "%" PRIu64 " ms ago (election timeout %u ms); this node's loop paused at most "
+                     "%" PRId64 " ms meanwhile",
+                     term, silent_ms, r->raft->election_timeout, pause_ms);
     }
     if (n->watch.state == RAFT_LEADER && (state != RAFT_LEADER || term != n->watch.term))
         log_warn("No longer the Raft leader of term %" PRIu64 " (now term %" PRIu64 ", %s); this "

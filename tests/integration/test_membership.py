@@ -43,6 +43,9 @@ def test_members_and_transfer_from_a_follower(make_cluster):
     third = [n for n in c.nodes if n not in (leader, follower)][0]
     assert follower.client().execute_command("RAFT", "TRANSFER", third.node_id) == "OK"
     assert third.is_leader()
+    # Its log says why it stood for election (repl/node.c, node_watch).
+    assert "the leader hands leadership over to this node" in third.log_text()
+    assert "was last heard from" not in third.log_text(), third.log_tail()
     # Without an id libraft picks a voter.
     assert third.client().execute_command("RAFT", "TRANSFER") == "OK"
     new = c.wait_leader()
