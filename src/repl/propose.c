@@ -43,6 +43,8 @@
 /* What a follower hears for a forwarded batch this node cannot take: it
  * sends its batches again to whoever leads. */
 #define NOT_LEADER_REPLY "-NOTLEADER this node is not the Raft leader\r\n"
+/* Added to an error for commands that may have reached the log. */
+#define MAYBE_EXECUTED "; the command may or may not have been executed"
 
 /* --------------------------------------------------------------------
  * Batches and slots
@@ -204,8 +206,7 @@ void propose_refuse_all(struct repl *r, bool sent_too)
     if (why == NULL) return;
     char never[300], maybe[360];
     snprintf(never, sizeof never, "-%s\r\n", why);
-    snprintf(maybe, sizeof maybe,
-             "-%s; the command may or may not have been executed\r\n", why);
+    snprintf(maybe, sizeof maybe, "-%s" MAYBE_EXECUTED "\r\n", why);
     seal_current(r);
     for (struct batch *b = r->prop.pending_head, *next; b; b = next) {
         next = b->next;
@@ -401,22 +402,32 @@ static int propose_entry(struct repl *r, struct buf *entry)
     return offer_entry(r, entry);
 }
 
+/* A batch put in an entry libraft never took is as it was before. */
+static void unsend(struct batch *b)
+{
+    b->state = BATCH_QUEUED;
+    b->sent_term = b->sent_term_before;
+}
+
 /* The held entry is given up (its commands were never in the log): its
  * batches are queued again as they were before it was built, and the
- * forwarded batches are answered with `foreign_error` (the follower gives
- * its clients an error that is final, or sends again on NOTLEADER). */
-static void drop_held(struct repl *r, const char *foreign_error)
+ * forwarded batches are answered: NOTLEADER (the follower sends them again
+ * to whoever leads) or, when this node's disk is full, MISCONF (final;
+ * earlier entries may have held some of them). */
+static void drop_held(struct repl *r, bool disk_full)
 {
     if (r->prop.held.len == 0) return;
     buf_free(&r->prop.held);
     for (struct batch *b = r->prop.pending_head; b; b = b->next) {
-        if (!b->held) continue;
+        if (b->held && b->state == BATCH_SENT) unsend(b);
         b->held = false;
-        if (b->state != BATCH_SENT) continue;
-        b->state = BATCH_QUEUED;
-        b->sent_term = b->sent_term_before;
     }
-    if (r->prop.held_foreign) foreign_fail_all(r, foreign_error);
+    if (r->prop.held_foreign) {
+        char misconf[360];
+        if (disk_full)
+            snprintf(misconf, sizeof misconf, "-%s" MAYBE_EXECUTED "\r\n", repl_disk_refusal(r));
+        foreign_fail_all(r, disk_full ? misconf : NOT_LEADER_REPLY);
+    }
     r->prop.held_foreign = false;
 }
 
@@ -427,7 +438,7 @@ static bool offer_held(struct repl *r)
     int rv = offer_entry(r, &r->prop.held);
     if (rv == RAFT_NOSPACE) return false;
     if (rv != 0) {
-        drop_held(r, NOT_LEADER_REPLY);
+        drop_held(r, false);
         return false;
     }
     for (struct batch *b = r->prop.pending_head; b; b = b->next) b->held = false;
@@ -570,11 +581,8 @@ failed:
      * sent again later; libraft never took it, so a batch it held first is
      * still one never sent (propose_refuse_all answers it as not
      * executed). */
-    for (struct batch *b = sent_from; b; b = b->next) {
-        if (b->sent_term != term || b->state != BATCH_SENT) continue;
-        b->state = BATCH_QUEUED;
-        b->sent_term = b->sent_term_before;
-    }
+    for (struct batch *b = sent_from; b; b = b->next)
+        if (b->sent_term == term && b->state == BATCH_SENT) unsend(b);
     /* libraft refused an entry for want of disk: the forwarded batches get
      * MISCONF, which the follower gives its clients as final; if an entry
      * holding some of them was taken before, which ones is not tracked, so
@@ -582,8 +590,7 @@ failed:
     const char *why = rv == RAFT_NOSPACE ? repl_disk_refusal(r) : NULL;
     char misconf[360];
     if (why)
-        snprintf(misconf, sizeof misconf, "-%s%s\r\n", why,
-                 foreign_proposed ? "; the command may or may not have been executed" : "");
+        snprintf(misconf, sizeof misconf, "-%s%s\r\n", why, foreign_proposed ? MAYBE_EXECUTED : "");
     foreign_fail_all(r, why ? misconf : NOT_LEADER_REPLY);
     buf_clear(&r->prop.foreign_bodies);
     r->prop.foreign_count = 0;
@@ -710,7 +717,7 @@ int64_t repl_read_time_ms(struct repl *r)
 
 static void on_lost_leadership(struct repl *r)
 {
-    drop_held(r, NOT_LEADER_REPLY);
+    drop_held(r, false);
     foreign_fail_all(r, NOT_LEADER_REPLY);
     buf_clear(&r->prop.foreign_bodies);
     r->prop.foreign_count = 0;
@@ -742,10 +749,7 @@ void propose_tick(struct repl *r)
      * a read that needed the log, or a script), and when libraft holds
      * entries it cannot write, their clients hear it now. */
     if (r->disk.error) {
-        char misconf[360];
-        snprintf(misconf, sizeof misconf,
-                 "-%s; the command may or may not have been executed\r\n", repl_disk_refusal(r));
-        drop_held(r, misconf);
+        drop_held(r, true);
         propose_refuse_all(r, r->disk.refuse_sent);
         r->disk.refuse_sent = false;
     }
