@@ -5,7 +5,7 @@
 # `make examples` builds the client examples (examples/, hiredis).
 
 CC      ?= cc
-PKGS    := raft libuv libxxhash zlib lua5.1 openssl
+PKGS    := raft libuv libxxhash zlib liblz4 lua5.1 openssl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter

@@ -9,7 +9,7 @@ set -euo pipefail
 
 packages=(
   build-essential pkg-config
-  libuv1-dev libssl-dev libhiredis-dev libcmocka-dev libxxhash-dev zlib1g-dev liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
+  libuv1-dev libssl-dev libhiredis-dev libcmocka-dev libxxhash-dev zlib1g-dev liblz4-dev liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
   redis-server redis-tools
   python3-pytest python3-redis python3-celery python3-rq iproute2 iptables openssl tcl8.6
   clang libclang-rt-14-dev

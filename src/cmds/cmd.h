@@ -197,11 +197,14 @@ struct cmd_def {
  * RESTORE reads streams and Redis 6's ziplists, DUMP writes streams
  * (PROTOCOL_RESTORE_FORMS, cmds/dump.c: until then they are refused as
  * builds of version 2 refuse them, the same on every node). Version 4:
- * MIGRATE, RESTORE-ASKING, __migrateread and __migratedel (cmds/dump.c). */
+ * MIGRATE, RESTORE-ASKING, __migrateread and __migratedel (cmds/dump.c).
+ * Version 5: snapshots and backups of keyspace format 6, packed in LZ4
+ * blocks (store/snapshot.h, repl/apply.c's fsm_encode_keyspace). */
 #define PROTOCOL_BASE 1u
 #define PROTOCOL_RESTORE_FORMS 3u
 #define PROTOCOL_MIGRATE 4u
-#define PROTOCOL_BUILD 4u
+#define PROTOCOL_PACKED_SNAPSHOTS 5u
+#define PROTOCOL_BUILD 5u
 
 /* The row that ends every table of rows (name NULL). */
 #define CMD_ROWS_END {0}

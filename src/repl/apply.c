@@ -627,6 +627,14 @@ fail:
     return -1;
 }
 
+void fsm_encode_keyspace(struct repl *r, const void *aux, size_t aux_len, struct buf *out)
+{
+    unsigned format = r->machine.active_version >= PROTOCOL_PACKED_SNAPSHOTS
+                          ? STORE_SNAPSHOT_FORMAT
+                          : STORE_SNAPSHOT_FORMAT_PLAIN;
+    store_snapshot_encode_format(r->store, format, aux, aux_len, out);
+}
+
 /* The snapshot encoded on the loop: what libraft's in-memory fixture drives
  * (fsm.h). The server takes its snapshots in a child instead (snapfork.c
  * replaces this callback). */
@@ -635,7 +643,7 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsign
     struct repl *r = fsm->data;
     struct buf aux = BUF_INIT, out = BUF_INIT;
     fsm_encode_aux(r, &aux);
-    store_snapshot_encode(r->store, aux.data, aux.len, &out);
+    fsm_encode_keyspace(r, aux.data, aux.len, &out);
     buf_free(&aux);
     *bufs = raft_malloc(sizeof **bufs);
     if (*bufs == NULL) {

@@ -31,7 +31,6 @@
 #include "base/mem.h"
 #include "repl/internal.h"
 #include "store/evict.h"
-#include "store/snapshot.h"
 
 #define POLL_MS 10
 #define AUX "parley-backup"
@@ -233,7 +232,7 @@ int repl_save(struct repl *r, const char *path)
     struct bgsave_job paths;
     fill_paths(&paths, path);
     struct buf out = BUF_INIT;
-    store_snapshot_encode(r->store, AUX, strlen(AUX), &out);
+    fsm_encode_keyspace(r, AUX, strlen(AUX), &out);
     int rv = write_file(paths.tmp, paths.path, paths.dir, out.data, out.len);
     buf_free(&out);
     /* As Redis, SAVE's outcome is rdb_last_bgsave_status too. */

@@ -54,6 +54,9 @@ uint64_t repl_arg_u64(const struct resp_arg *a);
 void fsm_init(struct repl *r);
 /* The replication state a snapshot carries next to the keyspace (apply.c). */
 void fsm_encode_aux(struct repl *r, struct buf *aux);
+/* The keyspace with `aux`, in the snapshot format the cluster's active
+ * protocol version lets every member read (snapshots and backups). */
+void fsm_encode_keyspace(struct repl *r, const void *aux, size_t aux_len, struct buf *out);
 void fsm_close(struct repl *r);
 struct foreign *foreign_take(struct repl *r, uint64_t origin, uint64_t seq);
 void foreign_fail_all(struct repl *r, const char *error);

@@ -5,7 +5,8 @@
  * for as long. Instead, as Redis's BGSAVE does, the state machine's
  * snapshot callback forks: the child holds the keyspace exactly as it is at
  * the snapshot's index (libraft records last_applied when it calls us),
- * copy-on-write, encodes it in today's format (store/snapshot.h) and writes
+ * copy-on-write, encodes it (store/snapshot.h: packed in LZ4 blocks once
+ * the cluster's version allows, fsm_encode_keyspace) and writes
  * it into a memory file (memfd) the parent made, then _exits. The parent
  * pays for copying its page tables and, while the child runs, for copying
  * each page it writes to. The child runs nothing but the encoder and
@@ -60,7 +61,6 @@
 #include "repl/internal.h"
 #include "store/evict.h"
 #include "store/lazyfree.h"
-#include "store/snapshot.h"
 
 #define POLL_MS 5
 
@@ -99,7 +99,7 @@ static void child_run(struct repl *r, const struct buf *aux, snapfork_sink_fn *s
     signal(SIGTERM, SIG_DFL);
     signal(SIGINT, SIG_DFL);
     struct buf out = BUF_INIT;
-    store_snapshot_encode(r->store, aux->data, aux->len, &out);
+    fsm_encode_keyspace(r, aux->data, aux->len, &out);
     _exit(sink(out.data, out.len, arg) == 0 ? 0 : 2);
 }
 

@@ -42,6 +42,10 @@ const char *fuzz_reply_problem(const char *reply, size_t len, int proto, bool se
  * (their contents and behaviour stay the same). Byte-exact round trips are
  * checked only when those sections are empty. */
 bool fuzz_snapshot_canonical(struct store *s);
+/* d, decoded from snap (a snapshot of s in the newest format, aux `aux`),
+ * encodes to the same bytes; or, when s is not canonical, to as many bytes
+ * unpacked (packed, another order compresses to another size). */
+bool fuzz_encodes_alike(struct store *s, struct store *d, const struct buf *snap, const char *aux);
 
 /* One command as the apply loop runs it (repl/apply.c exec_command): the
  * row found by name, internal commands included, a container's

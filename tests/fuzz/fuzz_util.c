@@ -11,6 +11,7 @@
 
 #include "base/log.h"
 #include "cmds/cmd.h"
+#include "store/snapshot.h"
 
 /* Apply logs a warning for every malformed entry: quiet, at start-up of
  * every target and of seeds.c. */
@@ -191,6 +192,23 @@ const char *fuzz_reply_problem(const char *reply, size_t len, int proto, bool se
 bool fuzz_snapshot_canonical(struct store *s)
 {
     return pubsub_empty(&s->pubsub) && !watch_active(&s->watch) && scripts_empty(&s->scripts);
+}
+
+bool fuzz_encodes_alike(struct store *s, struct store *d, const struct buf *snap, const char *aux)
+{
+    struct buf a = BUF_INIT, b = BUF_INIT;
+    bool canonical = fuzz_snapshot_canonical(s);
+    if (canonical) {
+        buf_append(&a, snap->data, snap->len);
+        store_snapshot_encode(d, aux, strlen(aux), &b);
+    } else {
+        store_snapshot_encode_format(s, STORE_SNAPSHOT_FORMAT_PLAIN, aux, strlen(aux), &a);
+        store_snapshot_encode_format(d, STORE_SNAPSHOT_FORMAT_PLAIN, aux, strlen(aux), &b);
+    }
+    bool same = a.len == b.len && (!canonical || memcmp(a.data, b.data, a.len) == 0);
+    buf_free(&a);
+    buf_free(&b);
+    return same;
 }
 
 

@@ -175,7 +175,8 @@ def test_bgsave_while_a_raft_snapshot_child_runs(make_node):
                persistence(c)["rdb_bgsave_in_progress"] == 0, 60,
                message="the scheduled BGSAVE to run")
     assert persistence(c)["rdb_last_bgsave_status"] == "ok"
-    assert os.path.getsize(os.path.join(node.dir, "dump.parley")) > 300000 * 10
+    # Every key, packed (store/snapshot.h): several bytes each.
+    assert os.path.getsize(os.path.join(node.dir, "dump.parley")) > 300000 * 3
     assert node.stop() == 0
 
 

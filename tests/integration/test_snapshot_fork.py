@@ -113,7 +113,7 @@ def test_snapshots_under_write_load_do_not_stall_the_loop(tmp_path):
         assert pings > 0
         info = raft_info(c)
         assert int(info["raft_snapshots_failed"]) == 0
-        assert int(info["raft_snapshot_last_bytes"]) > keys * 10
+        assert int(info["raft_snapshot_last_bytes"]) > keys * 3  # every key, packed
         if SANITIZED:
             # Durations under ASan say nothing about Parley (a fork of its
             # shadow memory alone took 127 ms on a loaded machine): the

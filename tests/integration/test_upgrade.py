@@ -23,7 +23,7 @@ from conftest import ROOT, SERVER, wait_until
 
 UPGRADE_BASE_COMMIT = os.environ.get("PARLEY_UPGRADE_BASE",
                                      "edb9635305b9692d285935dab309ea4117718f48")
-BUILD_VERSION = 4  # PROTOCOL_BUILD (src/cmds/cmd.h)
+BUILD_VERSION = 5  # PROTOCOL_BUILD (src/cmds/cmd.h)
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("PARLEY_UPGRADE_TEST") != "1",

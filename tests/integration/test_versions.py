@@ -15,7 +15,7 @@ import redis
 from conftest import parse_info, wait_until, wait_writable
 from testhooks import needs_test_hooks
 
-BUILD_VERSION = 4  # PROTOCOL_BUILD (src/cmds/cmd.h)
+BUILD_VERSION = 5  # PROTOCOL_BUILD (src/cmds/cmd.h)
 
 
 def versions(node):
@@ -32,6 +32,17 @@ def active(node):
 def claiming(node, version):
     """The node's next start claims `version` (a test build's hook)."""
     node.env = dict(os.environ, PARLEY_TEST_PROTOCOL_VERSION=str(version))
+
+
+def upgrade(cluster, node):
+    """Restarts `node` on this build's own version; waits for the cluster
+    to run it."""
+    node.stop()
+    node.env = None
+    node.start()
+    for n in cluster.nodes:
+        wait_until(lambda n=n: active(n) == BUILD_VERSION, 20,
+                   message=f"node {n.node_id} to run version {BUILD_VERSION}")
 
 
 def wait_exit(node, timeout=60):
@@ -96,12 +107,7 @@ def test_an_older_member_holds_the_version_back_and_newer_commands_are_refused(m
 
     # Node 3 is upgraded: restarted on this build. The leader
     # raises the version; the newer command is then accepted everywhere.
-    c.nodes[2].stop()
-    c.nodes[2].env = None
-    c.nodes[2].start()
-    for n in c.nodes:
-        wait_until(lambda n=n: active(n) == BUILD_VERSION, 20,
-                   message=f"node {n.node_id} to run version {BUILD_VERSION}")
+    upgrade(c, c.nodes[2])
     assert c.nodes[2].client().execute_command("PARLEY.TEST", "NEWEST", "k", "v") == "OK"
     assert c.nodes[0].client().get("k") == "v"
     with pytest.raises(redis.ResponseError, match=f"needs cluster protocol version {BUILD_VERSION + 1}"):
@@ -162,5 +168,73 @@ def test_a_snapshot_of_a_newer_cluster_is_refused(make_cluster):
     assert f"cluster protocol version is version {BUILD_VERSION}" in said, said
     node.env = None
     node.start()
+    c.wait_converged()
+    c.stop()
+
+
+def newest_snapshot(node):
+    """(keyspace format, size) of the node's newest snapshot file: libraft
+    writes the state machine's bytes as they are, and they begin with
+    "PARLEYS1" and the format as a little-endian u32 (store/snapshot.h)."""
+    metas = [f for f in os.listdir(node.dir) if f.startswith("snapshot-") and f.endswith(".meta")]
+    if not metas:
+        return None
+    newest = max(metas, key=lambda f: int(f.split("-")[2]))  # snapshot-<term>-<index>-<time>
+    path = os.path.join(node.dir, newest[:-len(".meta")])
+    with open(path, "rb") as f:
+        head = f.read(12)
+    assert head[:8] == b"PARLEYS1", head
+    return int.from_bytes(head[8:12], "little"), os.path.getsize(path)
+
+
+@needs_test_hooks
+def test_snapshots_are_packed_once_every_member_can_read_them(make_cluster):
+    """Format 6 (records in LZ4 blocks) is written only once the cluster
+    runs version 5: a member of version 4 could not load it. Until then
+    every node writes format 5, as a build of version 4 does."""
+    c = make_cluster(extra=["--raft-snapshot-threshold", "16", "--raft-snapshot-trailing", "8"])
+    claiming(c.nodes[2], 4)
+    c.start()
+    wait_writable(c.nodes[0])
+    value = "x" * 1024
+
+    def fill(prefix, count=3000):
+        client = c.leader().client()
+        for start in range(0, count, 100):
+            p = client.pipeline(transaction=False)
+            for i in range(start, start + 100):
+                p.set(f"{prefix}:{i}", value)
+            p.execute()
+
+    def ticking(check):
+        """check(), after one more entry: snapshots come every 16 entries."""
+        def step():
+            c.leader().client().incr("tick")
+            return check()
+        return step
+
+    fill("old")
+    for n in c.nodes:
+        wait_until(ticking(lambda n=n: (newest_snapshot(n) or (0, 0))[1] > 3000 * 1024), 60,
+                   interval=0.05, message=f"node {n.node_id}'s snapshot of the 3 MB written")
+        assert newest_snapshot(n)[0] == 5
+        assert active(n) == 4
+
+    upgrade(c, c.nodes[2])
+    fill("new")
+    for n in c.nodes:
+        # 6 MB of values that repeat themselves, packed into a fraction of it.
+        wait_until(ticking(lambda n=n: (newest_snapshot(n) or (0, 0))[0] == 6), 60,
+                   interval=0.05, message=f"node {n.node_id}'s first packed snapshot")
+        assert newest_snapshot(n)[1] < 6000 * 1024 // 20
+    # A node restarted loads its packed snapshot: every key, every byte.
+    keys = c.nodes[0].client().dbsize()
+    assert keys >= 6000
+    c.nodes[0].stop()
+    c.nodes[0].start()
+    wait_until(lambda: c.nodes[0].client().dbsize() == keys, 30, message="node 1's keys loaded")
+    client = c.nodes[0].client()
+    assert client.mget([f"old:{i}" for i in range(0, 3000, 7)]) == [value] * len(range(0, 3000, 7))
+    assert client.mget([f"new:{i}" for i in range(0, 3000, 7)]) == [value] * len(range(0, 3000, 7))
     c.wait_converged()
     c.stop()

@@ -26,6 +26,7 @@
 #include <limits.h>
 
 #include <cmocka.h>
+#include <lz4.h>
 
 #include "base/buf.h"
 #include "base/hash.h"
@@ -202,6 +203,10 @@ static void test_roundtrip_empty(void **state)
     struct store *s = store_new();
     struct buf out = BUF_INIT;
     store_snapshot_encode(s, NULL, 0, &out);
+    /* Header, one block (its sizes, then the EOF byte as it is), CRC. */
+    assert_int_equal(out.len, 8 + 4 + 4 + (8 + 8 + 1) + 4);
+    buf_clear(&out);
+    store_snapshot_encode_format(s, STORE_SNAPSHOT_FORMAT_PLAIN, NULL, 0, &out);
     assert_int_equal(out.len, 8 + 4 + 4 + 1 + 4);
     char err[128] = "";
     struct buf aux = BUF_INIT;
@@ -227,7 +232,7 @@ static void test_roundtrip_empty(void **state)
     assert_true(store_delete(s, 2, S("a")));
     store_flush_db(s, 9, LAZYFREE_NEVER);
     buf_clear(&out);
-    store_snapshot_encode(s, NULL, 0, &out);
+    store_snapshot_encode_format(s, STORE_SNAPSHOT_FORMAT_PLAIN, NULL, 0, &out);
     assert_int_equal(out.len, 8 + 4 + 4 + 1 + 4);
 
     store_free(s);
@@ -661,8 +666,8 @@ static void test_crafted_bad(void **state)
     assert_non_null(strstr(expect_fail(b.data, b.len), "trailing"));
 
     /* Format versions other than 1 (still read: the crafted snapshots
-     * here are format 1), 2 to 4 (still read) and 5 (what is written now). */
-    const uint32_t bad_formats[] = {0, 6, UINT32_MAX};
+     * here are format 1), 2 to 5 (still read) and 6 (what is written now). */
+    const uint32_t bad_formats[] = {0, 7, UINT32_MAX};
     for (size_t i = 0; i < 3; i++) {
         hdr(&b, bad_formats[i], NULL, 0);
         seal(&b, true);
@@ -685,6 +690,192 @@ static void test_crafted_bad(void **state)
     buf_free(&b);
 }
 
+/* ---- format 6: records packed in LZ4 blocks ------------------------------ */
+
+static struct store *build_repetitive(size_t keys, size_t value_len)
+{
+    struct store *s = store_new();
+    char *v = xmalloc(value_len);
+    memset(v, 'x', value_len);
+    for (size_t i = 0; i < keys; i++) {
+        char k[32];
+        int kl = snprintf(k, sizeof k, "key:%012zu", i);
+        set_kv(s, (int)(i % 3), k, (size_t)kl, sobj_string(v, value_len),
+               i % 5 ? STORE_NO_EXPIRE : (int64_t)(1000 + i));
+    }
+    free(v);
+    return s;
+}
+
+static void assert_round_trip(struct store *s, const struct buf *snap)
+{
+    char err[128] = "";
+    struct buf aux = BUF_INIT;
+    struct store *d = decode_copy(snap->data, snap->len, &aux, err, sizeof err);
+    if (d == NULL) fail_msg("decode failed: %s", err);
+    assert_same_store(s, d);
+    assert_int_equal(aux.len, 3);
+    store_free(d);
+    buf_free(&aux);
+}
+
+static void test_packed_is_small_and_round_trips(void **state)
+{
+    (void)state;
+    /* 20,000 values of 1 KB that repeat themselves: many blocks. */
+    struct store *s = build_repetitive(20000, 1024);
+    struct buf packed = BUF_INIT, plain = BUF_INIT;
+    store_snapshot_encode(s, S("aux"), &packed);
+    store_snapshot_encode_format(s, STORE_SNAPSHOT_FORMAT_PLAIN, S("aux"), &plain);
+    assert_true(plain.len > 20000 * 1024);
+    assert_true(packed.len * 20 < plain.len);
+    assert_int_equal(store_snapshot_format(packed.data, packed.len), 6);
+    assert_int_equal(store_snapshot_format(plain.data, plain.len), 5);
+    assert_round_trip(s, &packed);
+    assert_round_trip(s, &plain);
+    /* Every truncation of the packed one is refused. */
+    for (size_t len = 0; len < packed.len; len += 1 + len / 5) expect_fail(packed.data, len);
+    store_free(s);
+    buf_free(&packed);
+    buf_free(&plain);
+
+    /* Values that do not compress: packing costs at most a few bytes a block. */
+    s = store_new();
+    uint64_t x = 88172645463325252ull;
+    char v[700];
+    for (int i = 0; i < 3000; i++) {
+        for (size_t j = 0; j < sizeof v; j++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            v[j] = (char)x;
+        }
+        char k[16];
+        int kl = snprintf(k, sizeof k, "r%d", i);
+        set_kv(s, 0, k, (size_t)kl, sobj_string(v, sizeof v), STORE_NO_EXPIRE);
+    }
+    store_snapshot_encode(s, S("aux"), &packed);
+    store_snapshot_encode_format(s, STORE_SNAPSHOT_FORMAT_PLAIN, S("aux"), &plain);
+    assert_true(packed.len < plain.len + plain.len / 1000);
+    assert_true(packed.len > plain.len - plain.len / 20);
+    assert_round_trip(s, &packed);
+    store_free(s);
+    buf_free(&packed);
+    buf_free(&plain);
+
+    /* One record bigger than a block (a 3 MB value) and small ones around it. */
+    s = build_repetitive(10, 100);
+    char *big = xmalloc(3u << 20);
+    for (size_t j = 0; j < (3u << 20); j++) big[j] = (char)(j % 251);
+    set_kv(s, 0, S("big"), sobj_string(big, 3u << 20), STORE_NO_EXPIRE);
+    free(big);
+    store_snapshot_encode(s, S("aux"), &packed);
+    assert_true(packed.len < (3u << 20) / 10);
+    assert_round_trip(s, &packed);
+    store_free(s);
+    buf_free(&packed);
+}
+
+/* A format 6 snapshot of crafted blocks: `raw` holds the records. */
+static void packed_block(struct buf *b, const void *raw, size_t raw_len, bool compress)
+{
+    buf_append_u64(b, raw_len);
+    if (!compress) {
+        buf_append_u64(b, raw_len);
+        buf_append(b, raw, raw_len);
+        return;
+    }
+    /* The encoder's own packing: a snapshot of nothing but these records. */
+    int bound = LZ4_compressBound((int)raw_len);
+    char *dst = xmalloc((size_t)bound);
+    int n = LZ4_compress_default(raw, dst, (int)raw_len, bound);
+    assert_true(n > 0 && (size_t)n < raw_len);
+    buf_append_u64(b, (uint64_t)n);
+    buf_append(b, dst, (size_t)n);
+    free(dst);
+}
+
+static void test_packed_crafted(void **state)
+{
+    (void)state;
+    struct buf rec = BUF_INIT, b = BUF_INIT;
+    db_hdr(&rec, 0, 2);
+    key_hdr(&rec, OBJ_STRING, ENC_RAW, STORE_NO_EXPIRE, S("k1"));
+    str_val(&rec, S("vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv"));
+    size_t first_key_end = rec.len;
+    key_hdr(&rec, OBJ_STRING, ENC_RAW, STORE_NO_EXPIRE, S("k2"));
+    str_val(&rec, S("wwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwww"));
+    buf_append_u8(&rec, 0xFF);
+    char err[128];
+
+    /* Valid: one compressed block; the records split at a key into two. */
+    hdr(&b, 6, NULL, 0);
+    packed_block(&b, rec.data, rec.len, true);
+    seal(&b, false);
+    struct store *d = decode_copy(b.data, b.len, NULL, err, sizeof err);
+    if (d == NULL) fail_msg("decode failed: %s", err);
+    assert_int_equal(store_db_size(d, 0), 2);
+    store_free(d);
+    hdr(&b, 6, NULL, 0);
+    packed_block(&b, rec.data, first_key_end, false);
+    packed_block(&b, rec.data + first_key_end, rec.len - first_key_end, false);
+    seal(&b, false);
+    d = decode_copy(b.data, b.len, NULL, err, sizeof err);
+    if (d == NULL) fail_msg("decode failed: %s", err);
+    assert_int_equal(store_db_size(d, 0), 2);
+    store_free(d);
+
+    /* A block that ends inside a record. */
+    hdr(&b, 6, NULL, 0);
+    packed_block(&b, rec.data, first_key_end - 3, false);
+    packed_block(&b, rec.data + first_key_end - 3, rec.len - first_key_end + 3, false);
+    seal(&b, false);
+    expect_fail(b.data, b.len);
+
+    /* Sizes that lie: stored larger than raw, raw 0, raw far beyond what
+     * LZ4 can expand the stored bytes to, raw not what they expand to. */
+    const uint64_t sizes[][2] = {{10, 11}, {0, 0}, {UINT64_MAX, 4}, {1u << 30, 8}, {rec.len + 1, 0}};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        hdr(&b, 6, NULL, 0);
+        size_t at = b.len;
+        packed_block(&b, rec.data, rec.len, true);
+        memcpy(b.data + at, &sizes[i][0], 8);
+        if (sizes[i][1]) memcpy(b.data + at + 8, &sizes[i][1], 8);
+        seal(&b, false);
+        assert_non_null(strstr(expect_fail(b.data, b.len), "block"));
+    }
+
+    /* Compressed bytes that are not LZ4. */
+    hdr(&b, 6, NULL, 0);
+    buf_append_u64(&b, 100);
+    buf_append_u64(&b, 12);
+    buf_append(&b, "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", 12);
+    seal(&b, false);
+    assert_non_null(strstr(expect_fail(b.data, b.len), "block"));
+
+    /* A block after the one holding EOF, and bytes after the last block. */
+    hdr(&b, 6, NULL, 0);
+    packed_block(&b, rec.data, rec.len, false);
+    packed_block(&b, "\xff", 1, false);
+    seal(&b, false);
+    assert_non_null(strstr(expect_fail(b.data, b.len), "trailing"));
+    hdr(&b, 6, NULL, 0);
+    packed_block(&b, rec.data, rec.len, false);
+    buf_append(&b, "junk", 4);
+    seal(&b, false);
+    assert_non_null(strstr(expect_fail(b.data, b.len), "trailing"));
+
+    /* No block at all, and records outside of blocks. */
+    hdr(&b, 6, NULL, 0);
+    seal(&b, false);
+    expect_fail(b.data, b.len);
+    hdr(&b, 6, NULL, 0);
+    buf_append(&b, rec.data, rec.len);
+    seal(&b, false);
+    expect_fail(b.data, b.len);
+
+    buf_free(&rec);
+    buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -697,6 +888,8 @@ int main(void)
         cmocka_unit_test(test_small_error_buffer),
         cmocka_unit_test(test_crafted_valid),
         cmocka_unit_test(test_crafted_bad),
+        cmocka_unit_test(test_packed_is_small_and_round_trips),
+        cmocka_unit_test(test_packed_crafted),
         cmocka_unit_test(test_acl_users_round_trip),
         cmocka_unit_test(test_encoding_thresholds_round_trip),
         cmocka_unit_test(test_acl_user_with_unreadable_rules),
