@@ -114,6 +114,11 @@ static void maybe_grow(struct dict *d)
     }
 }
 
+void dict_presize(struct dict *d, uint64_t n)
+{
+    if (dict_size(d) == 0 && !rehashing(d) && d->t[0].size == 0) start_resize(d, n);
+}
+
 void dict_maybe_shrink(struct dict *d)
 {
     if (rehashing(d) || d->t[0].size <= DICT_MIN_SIZE) return;

@@ -44,6 +44,9 @@ struct dict {
 
 void dict_init(struct dict *d, void (*free_value)(struct dict_entry *e));
 void dict_clear(struct dict *d); /* removes everything, keeps d usable */
+/* An empty dict sized for n entries at once (loading a snapshot), so that
+ * adding them does not rehash on the way; does nothing to one in use. */
+void dict_presize(struct dict *d, uint64_t n);
 
 static inline uint64_t dict_size(const struct dict *d)
 {

@@ -44,6 +44,13 @@ static void reserve(struct dset *s, size_t cap)
     s->cap = cap;
 }
 
+void dset_presize(struct dset *s, size_t n)
+{
+    if (s->n != 0 || n <= s->cap) return;
+    reserve(s, n);
+    dict_presize(&s->d, n);
+}
+
 struct dset *dset_dup(const struct dset *s)
 {
     struct dset *copy = dset_new(NULL);

@@ -57,6 +57,9 @@ bool dset_remove(struct dset *s, const char *m, size_t len);
  * dict_entry_free(&s->d, e). */
 struct dict_entry *dset_unlink(struct dset *s, const char *m, size_t len);
 
+/* An empty dset sized for n members at once (dict_presize). */
+void dset_presize(struct dset *s, size_t n);
+
 /* The member at index i (0 <= i < size), as a dict entry (key, klen). */
 static inline const struct dict_entry *dset_at(const struct dset *s, size_t i)
 {

@@ -27,6 +27,9 @@
 /* LZ4 expands at most about 255 to 1: a block claiming more is malformed
  * (and is not allocated for). */
 #define LZ4_RATIO_MAX 256
+/* A key record's least size: type, encoding, expiry, key length, and a
+ * value's length or integer. */
+#define KEY_RECORD_MIN (1 + 1 + 8 + 4 + 8)
 #define OP_ENCODING 0xF9
 #define OP_ACL 0xFA
 #define OP_SCRIPTS 0xFB
@@ -316,6 +319,10 @@ struct store *store_snapshot_decode(const void *data, size_t len, const char **a
         uint64_t count;
         if (op != OP_DB || reader_u32(r, &db) || reader_u64(r, &count) || db >= STORE_DBS)
             return records_fail(&recs, s, err, errlen, "snapshot has a malformed database header");
+        /* Room for the keys at once, no more than the bytes left can hold. */
+        uint64_t fits = (uint64_t)(reader_left(r) + reader_left(&recs.file)) *
+                        (recs.packed ? LZ4_RATIO_MAX : 1) / KEY_RECORD_MIN;
+        dset_presize(&s->db[db].keys, (size_t)(count < fits ? count : fits));
         for (uint64_t i = 0; i < count; i++) {
             struct snapshot_key k;
             if (records_next(&recs) != 0)
