@@ -260,14 +260,10 @@ static bool parse_int(const char *s, long long *out)
 }
 
 /* An integer written plainly: digits, a '-' before them, no leading zero,
- * space or '+' (Redis's reading of a number inside a setting). */
+ * space or '+' (Redis's reading of a number inside a setting, string2ll). */
 static bool parse_plain_int(const char *s, long long *out)
 {
-    const char *d = s[0] == '-' ? s + 1 : s;
-    if (!isdigit((unsigned char)d[0]) || (d[0] == '0' && d[1])) return false;
-    for (const char *p = d; *p; p++)
-        if (!isdigit((unsigned char)*p)) return false;
-    return parse_int(s, out);
+    return str_to_ll(s, strlen(s), out);
 }
 
 /* save: pairs of "seconds changes", both plain numbers, or nothing; kept as
