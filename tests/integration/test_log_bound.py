@@ -6,7 +6,7 @@ whole tick's writes, so the log grew with the load (1.4 GB on disk after
 many bytes were applied since the last one, and raft-log-trailing-bytes
 bounds what is kept behind it. Here the bounds are small (2 MB and 1 MB)
 and 180 MB of 10 KB values are written over 500 keys, in far fewer than
-raft-snapshot-threshold (8192) entries: without the byte bound no snapshot
+raft-snapshot-threshold (65536) entries: without the byte bound no snapshot
 is taken and the whole 180 MB stays in the log, in memory and on disk.
 
 The margins below are generous on purpose: the log also holds what is
