@@ -355,9 +355,10 @@ static int64_t entry_time(struct repl *r)
     return now;
 }
 
-/* Offers a finished entry to libraft. RAFT_NOSPACE: libraft did not take
- * it (fewer than a majority of voters have log space reserved, diskwatch.c)
- * and the entry is still the caller's, as it was. */
+/* Offers a finished entry to libraft. RAFT_NOSPACE (fewer than a majority
+ * of voters have log space reserved, diskwatch.c) or RAFT_NOTLEADER:
+ * libraft did not take it and the entry is still the caller's, as it was;
+ * after any other failure the caller's buffer is empty. */
 static int offer_entry(struct repl *r, struct buf *entry)
 {
     CHECK(entry->len <= ENTRY_BYTES_MAX); /* libraft's 32-bit entry length */
@@ -373,17 +374,20 @@ static int offer_entry(struct repl *r, struct buf *entry)
     mem_disown(rb.base);
     p->start_us = clock_mono_us();
     int rv = raft_apply(r->raft, &p->req, &rb, 1, on_applied);
-    if (rv == RAFT_NOSPACE) {
-        /* Refused before libraft took it: nothing of it is in the log. */
+    if (rv == RAFT_NOSPACE || rv == RAFT_NOTLEADER) {
+        /* Refused before libraft took it (ClientSubmit checks leadership,
+         * a transfer under way included, and space before it appends):
+         * nothing of it is in the log and the entry is still ours. */
         free(p);
         mem_own(entry->data);
-        diskwatch_nospace(r);
+        if (rv == RAFT_NOSPACE) diskwatch_nospace(r);
         return rv;
     }
     if (rv != 0) {
-        /* libraft may already have taken the buffer on some failure paths
-         * (after appending it to its in-memory log): leak it rather than
-         * risk a double free. Failures here mean leadership was lost. */
+        /* After appending it to its in-memory log libraft frees the buffer
+         * itself when it fails (logDiscard); a failure before that leaves it
+         * ours: which one is not told, so leak it rather than risk a double
+         * free. Failures here mean leadership was lost. */
         log_msg(LOG_VERBOSE, "raft_apply: %s (%s)", raft_strerror(rv), raft_errmsg(r->raft));
         free(p);
         buf_init(entry);
