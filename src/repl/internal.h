@@ -165,6 +165,21 @@ void snapprune_install(struct repl *r);
 /* Whether a removal is running on libuv's pool (no fork meanwhile). */
 bool snapprune_running(const struct repl *r);
 
+/* logfree.c: the log entries libraft frees in a snapshot put's callback,
+ * freed a slice per loop iteration. */
+struct repl_logfree {
+    void **ptrs;        /* recorded, not yet freed: [next, n) */
+    size_t next, n, cap;
+    snapshot_put_fn *put; /* the io's, wrapped */
+};
+/* Wraps the io's snapshot_put; after the other wrappers
+ * (snapprune_install). One node per process. */
+void logfree_install(struct repl *r);
+/* Frees recorded entries for a bounded time: every loop iteration. */
+void logfree_step(struct repl *r);
+/* Frees the rest, once Raft is closed. */
+void logfree_close(struct repl *r);
+
 /* snapfork.c: the snapshot a child process writes, off the loop. */
 struct snapfork_job;
 struct repl_snapfork {
@@ -339,6 +354,7 @@ struct repl {
     struct repl_snapfork snapfork; /* snapfork.c */
     struct repl_bgsave bgsave;   /* bgsave.c */
     struct repl_snapprune snapprune; /* snapprune.c */
+    struct repl_logfree logfree; /* logfree.c */
     struct repl_expire expire;   /* expire.c */
     struct repl_logbound logbound; /* logbound.c */
     struct repl_disk disk;       /* diskwatch.c */

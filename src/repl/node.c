@@ -298,6 +298,7 @@ int node_start(struct repl *r, char *err, size_t errlen)
     bgsave_init(r);
     logbound_install(r);
     snapprune_install(r);
+    logfree_install(r);
     diskwatch_install(r);
     segalloc_enable(r->cfg.log_prewrite);
     aioreap_enable();

@@ -92,6 +92,7 @@ void repl_flush(struct repl *r)
 {
     propose_tick(r);
     link_flush(r);
+    logfree_step(r);
 }
 
 static void on_handle_closed(uv_handle_t *h)
@@ -176,6 +177,7 @@ void repl_free(struct repl *r)
     fsm_close(r);
     memory_close(r);
     logbound_close(r);
+    logfree_close(r);
     buf_free(&r->prop.foreign_bodies);
     buf_free(&r->prop.held);
     free(r->node.dir);
