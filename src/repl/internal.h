@@ -170,6 +170,7 @@ bool snapprune_running(const struct repl *r);
 struct repl_logfree {
     void **ptrs;        /* recorded, not yet freed: [next, n) */
     size_t next, n, cap;
+    bool release_pages; /* once they are freed (base/mem.h) */
     snapshot_put_fn *put; /* the io's, wrapped */
 };
 /* Wraps the io's snapshot_put; after the other wrappers

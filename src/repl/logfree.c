@@ -8,7 +8,7 @@
  * the heap is write-protected, so nearly every one of those frees also
  * takes a page fault, and glibc merges each freed chunk with its free
  * neighbours: measured with perf on the loop thread under SET load, one
- * loop iteration of 110-135 ms per snapshot spent in free(), the longest
+ * loop iteration of 104-135 ms per snapshot spent in free(), the longest
  * stall LATENCY LATEST showed. (Handing them to the free thread moved the
  * stall, not removed it: the chunks are the main arena's, and the loop's
  * own mallocs waited up to 88 ms for the arena lock that thread kept
@@ -18,7 +18,10 @@
  * that a raft_free made on the thread running a snapshot put's callback,
  * while it runs, only records the pointer. The recorded pointers are freed
  * by logfree_step, which the loop's tick calls every iteration (through
- * repl_flush), for at most STEP_BUDGET_US each time. Nothing else changes:
+ * repl_flush), for at most STEP_BUDGET_US each time; once they are all
+ * freed, the free thread gives the heap's free pages back to the system
+ * (base/mem.h: the entries and the values overwritten since the last
+ * snapshot leave holes between live chunks). Nothing else changes:
  * allocation and every other free are as before, and memory freed through
  * libraft is not in used_memory either way. The entries are gone from
  * libraft's log when the callback returns; their bytes come back within a
@@ -27,7 +30,9 @@
 
 #include "base/check.h"
 #include "base/clock.h"
+#include "base/mem.h"
 #include "repl/internal.h"
+#include "store/lazyfree.h"
 
 #define STEP_BUDGET_US 500
 #define STEP_CLOCK_EVERY 16 /* frees between two readings of the clock */
@@ -107,6 +112,7 @@ static void collecting_put_cb(struct raft_io_snapshot_put *req, int status)
     collecting = &r->logfree;
     cb(req, status);
     collecting = outer;
+    r->logfree.release_pages = true;
 }
 
 static int wrapped_put(struct raft_io *io, unsigned trailing, struct raft_io_snapshot_put *req,
@@ -122,16 +128,26 @@ static int wrapped_put(struct raft_io *io, unsigned trailing, struct raft_io_sna
     return rv;
 }
 
+static void release_pages(void *arg)
+{
+    mem_release_free_pages();
+}
+
 void logfree_step(struct repl *r)
 {
     struct repl_logfree *f = &r->logfree;
-    if (f->next == f->n) return;
-    int64_t deadline_us = clock_mono_us() + STEP_BUDGET_US;
-    while (f->next < f->n) {
-        libraft_heap->free(libraft_heap->data, f->ptrs[f->next++]);
-        if (f->next % STEP_CLOCK_EVERY == 0 && clock_mono_us() >= deadline_us) return;
+    if (f->next < f->n) {
+        int64_t deadline_us = clock_mono_us() + STEP_BUDGET_US;
+        while (f->next < f->n) {
+            libraft_heap->free(libraft_heap->data, f->ptrs[f->next++]);
+            if (f->next % STEP_CLOCK_EVERY == 0 && clock_mono_us() >= deadline_us) return;
+        }
+        f->next = f->n = 0;
     }
-    f->next = f->n = 0;
+    if (f->release_pages) {
+        f->release_pages = false;
+        lazyfree_call(release_pages, NULL);
+    }
 }
 
 void logfree_install(struct repl *r)

@@ -314,8 +314,9 @@ static int fork_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsig
 
 /* Unmapping a snapshot's buffer (the encoded keyspace: tens of
  * milliseconds for a few hundred megabytes) is done by the free thread
- * (store/lazyfree.c), as Redis's lazyfree does, not on the loop. By then libraft has dropped the log entries the snapshot covers:
- * the same job gives the heap's free pages back (base/mem.h). */
+ * (store/lazyfree.c), as Redis's lazyfree does, not on the loop. The
+ * heap's free pages go back once the log entries the snapshot covers are
+ * freed (repl/logfree.c). */
 struct snapshot_bufs {
     struct raft_buffer *bufs;
     unsigned n_bufs;
@@ -328,7 +329,6 @@ static void free_snapshot_bufs(void *arg)
         if (sb->bufs[i].base) munmap(sb->bufs[i].base, sb->bufs[i].len);
     raft_free(sb->bufs);
     free(sb);
-    mem_release_free_pages();
 }
 
 static int lazy_finalize(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
