@@ -267,9 +267,6 @@ void diskwatch_install(struct repl *r);
 /* Whether libraft's segments get their blocks written when prepared
  * (segalloc.c, raft-log-prewrite). */
 void segalloc_enable(bool on);
-/* From now on libraft's io_destroy(2) calls run on the free thread
- * (aioreap.c), not on the loop. */
-void aioreap_enable(void);
 void diskwatch_tick(struct repl *r);
 void diskwatch_close(struct repl *r);
 /* raft_apply answered RAFT_NOSPACE: fewer than a majority of voters (this

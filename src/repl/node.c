@@ -301,7 +301,6 @@ int node_start(struct repl *r, char *err, size_t errlen)
     logfree_install(r);
     diskwatch_install(r);
     segalloc_enable(r->cfg.log_prewrite);
-    aioreap_enable();
     rv = raft_init(r->raft, &r->node.io, &r->machine.fsm, r->cfg.node_id, r->node.raft_addr);
     if (rv != 0) {
         snprintf(err, errlen, "raft init: %s", raft_errmsg(r->raft));
